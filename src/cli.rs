@@ -1,0 +1,152 @@
+//! Command-line definitions: kubectl's global flags, accepted anywhere
+//! after `netpol`, and one struct per subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Every policy in the bundled example, one sentence each
+  kubectl netpol list -f examples/shop
+
+  # What may reach the api pods, and where may they send
+  kubectl netpol explain deployment/api -n backend -f examples/shop
+
+  # Can the web frontend reach the api on 8080? (exit 0 yes, 1 no)
+  kubectl netpol can frontend/web backend/api --port 8080 -f examples/shop
+
+  # Who can reach whom in one namespace
+  kubectl netpol matrix -n backend -f examples/shop";
+
+/// See, check and write Kubernetes NetworkPolicies.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-netpol",
+    bin_name = "kubectl netpol",
+    version,
+    about = "See what your Kubernetes NetworkPolicies do: which pods they select, what they allow, and who can reach whom.",
+    after_help = EXAMPLES,
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text (the default).
+    Text,
+    /// Text with every pod listed instead of a few.
+    Wide,
+    /// JSON with a stable schema (see the README).
+    Json,
+    /// The JSON document as YAML.
+    Yaml,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Only when stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+/// Flags every command takes, spelled as kubectl spells them.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// If present, the namespace scope for this CLI request.
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// If present, list the requested object(s) across all namespaces. Wins over -n.
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+
+    /// Manifests to read instead of a cluster: a file, a directory, or - for
+    /// stdin. YAML (multi-document) or JSON, `kind: List` too. Repeatable.
+    #[arg(short = 'f', long = "filename", global = true, value_name = "FILE|DIR|-")]
+    pub filenames: Vec<String>,
+
+    /// Process the directory used in -f, --filename recursively.
+    #[arg(short = 'R', long, global = true)]
+    pub recursive: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    /// Colour text output.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Which policies select a pod, and what it may receive and send.
+    #[command(after_help = "\
+Examples:
+  kubectl netpol explain pod/cache-0 -n backend -f examples/shop
+  kubectl netpol explain deployment/api -n backend -f examples/shop -o json")]
+    Explain(ExplainArgs),
+
+    /// Every policy with the pods it selects and a one-line summary.
+    #[command(after_help = "\
+Examples:
+  kubectl netpol list -f examples/shop
+  kubectl netpol list -n backend -f examples/shop -o json")]
+    List(ListArgs),
+
+    /// Whether one endpoint may connect to another, and the rules that decide it.
+    #[command(after_help = "\
+SRC and DST are NAME, NAMESPACE/NAME, pod/NAME, a workload such as
+deployment/NAME (or NAMESPACE/deployment/NAME), or an IP address outside the
+cluster. A bare NAME is a pod, or else a workload of that name.
+
+Exit status: 0 allowed, 1 denied, 2 error (like `kubectl auth can-i`).
+
+Examples:
+  kubectl netpol can frontend/web backend/api --port 8080 -f examples/shop
+  kubectl netpol can backend/api 10.20.0.5 --port 443 -f examples/shop
+  kubectl netpol can monitoring/prometheus backend/cache-0 -f examples/shop")]
+    Can(CanArgs),
+
+    /// Who can reach whom: every pair of pods in scope and the allowed ports.
+    #[command(after_help = "\
+Examples:
+  kubectl netpol matrix -n backend -f examples/shop
+  kubectl netpol matrix -A -f examples/shop -o json")]
+    Matrix(MatrixArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The pod: NAME, pod/NAME, or a workload such as deployment/NAME.
+    #[arg(value_name = "POD")]
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct CanArgs {
+    /// Source endpoint.
+    #[arg(value_name = "SRC")]
+    pub from: String,
+    /// Destination endpoint.
+    #[arg(value_name = "DST")]
+    pub to: String,
+    /// One port to decide, as PORT[/PROTOCOL] (8080, 53/UDP) or a named port of
+    /// the destination (http). Without it, the allowed ports are listed.
+    #[arg(long, value_name = "PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MatrixArgs {}

@@ -1,0 +1,349 @@
+//! `kubectl netpol can SRC DST [--port PORT[/PROTO]]`: one connection,
+//! ALLOWED or DENIED, and what decides it on each side.
+//!
+//! Exit status as `kubectl auth can-i`: 0 allowed, 1 denied, 2 error.
+
+use serde::Serialize;
+
+use crate::cli::{CanArgs, OutputFormat};
+use crate::cmd::{find_endpoint, require_valid, Context, Outcome, Target};
+use crate::engine::policy::Direction;
+use crate::engine::ports::{PortSet, Protocol};
+use crate::engine::summary::{peer_text, port_text};
+use crate::engine::verdict::{connection, Endpoint, SideVerdict};
+use crate::engine::Model;
+use crate::error::{exit, Error};
+use crate::render::{clean, to_json, to_yaml, Palette};
+
+#[derive(Debug, Serialize)]
+pub struct CanReport {
+    pub allowed: bool,
+    pub from: String,
+    pub to: String,
+    /// The port asked about (`TCP/8080`), or null.
+    pub port: Option<String>,
+    /// The ports allowed between the two: "all" or a list.
+    pub ports: PortsJson,
+    pub egress: SideJson,
+    pub ingress: SideJson,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PortsJson {
+    All(&'static str),
+    List(Vec<String>),
+}
+
+impl PortsJson {
+    pub fn of(set: &PortSet) -> PortsJson {
+        if set.is_all() {
+            PortsJson::All("all")
+        } else {
+            PortsJson::List(set.to_strings())
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SideJson {
+    /// `namespace/name` of the pod whose policies decide this side, or the
+    /// address when it is outside the cluster.
+    pub subject: String,
+    /// False for an address outside the cluster: no policy applies there.
+    pub applies: bool,
+    pub isolated: bool,
+    pub policies: Vec<String>,
+    pub allowed: bool,
+    pub ports: PortsJson,
+    pub allowed_by: Vec<RuleRef>,
+    pub not_matched: Vec<RuleMiss>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleRef {
+    pub policy: String,
+    /// 1-based index into spec.ingress / spec.egress.
+    pub rule: usize,
+    pub ports: PortsJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleMiss {
+    pub policy: String,
+    /// 1-based; null when the policy has no rules for this direction.
+    pub rule: Option<usize>,
+    pub reason: String,
+}
+
+/// A `--port` value: a number or a name, with an optional protocol.
+fn parse_port(text: &str) -> Result<(Option<Protocol>, Result<u16, String>), Error> {
+    let (port, proto) = match text.split_once('/') {
+        Some((p, proto)) => (
+            p,
+            Some(Protocol::parse(proto).ok_or_else(|| {
+                Error::Usage(format!(
+                    "invalid --port {text:?}: protocol must be TCP, UDP or SCTP"
+                ))
+            })?),
+        ),
+        None => (text, None),
+    };
+    if let Ok(n) = port.parse::<u32>() {
+        if !(1..=65535).contains(&n) {
+            return Err(Error::Usage(format!(
+                "invalid --port {text:?}: must be between 1 and 65535"
+            )));
+        }
+        return Ok((proto, Ok(n as u16)));
+    }
+    if crate::engine::validate::port_name(port).is_empty() {
+        Ok((proto, Err(port.to_string())))
+    } else {
+        Err(Error::Usage(format!(
+            "invalid --port {text:?}: expected PORT[/PROTOCOL] (8080, 53/UDP) or a port name"
+        )))
+    }
+}
+
+fn endpoint<'s>(t: Target<'s>, notes: &mut Vec<String>) -> Endpoint<'s> {
+    match t {
+        Target::Pod(f) => {
+            notes.extend(f.note);
+            Endpoint::Pod(f.pod)
+        }
+        Target::Ip(ip) => Endpoint::External(ip),
+    }
+}
+
+pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
+    let snapshot = ctx.snapshot()?;
+    let model = Model::new(&snapshot, &ctx.default_namespace());
+    require_valid(&model)?;
+    let ns = ctx.default_namespace();
+    let given = ctx.global.namespace.is_some();
+    let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
+    let to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
+    let mut notes = Vec::new();
+    let from = endpoint(from_t, &mut notes);
+    let to = endpoint(to_t, &mut notes);
+    if let (Endpoint::External(_), Endpoint::External(_)) = (&from, &to) {
+        return Err(Error::Usage(
+            "SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them".into(),
+        ));
+    }
+    let wanted = match &args.port {
+        None => None,
+        Some(text) => {
+            let (proto, port) = parse_port(text)?;
+            Some(match port {
+                Ok(n) => PortSet::single(proto.unwrap_or(Protocol::Tcp), n),
+                Err(name) => resolve_named(&to, &name, proto)?,
+            })
+        }
+    };
+    let verdict = connection(&model, &from, &to);
+    let same_pod = matches!((&from, &to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    for ep in [&from, &to] {
+        if let Endpoint::Pod(p) = ep {
+            if p.host_network {
+                notes.push(format!(
+                    "{} uses the host network: NetworkPolicy does not define what applies to it",
+                    p.key()
+                ));
+            }
+        }
+    }
+    let ip_unknown = verdict
+        .egress
+        .rules
+        .iter()
+        .chain(verdict.ingress.rules.iter())
+        .any(|r| r.ip_unknown);
+    if ip_unknown {
+        notes.push(
+            "an ipBlock rule could not be checked because a pod has no known IP (workload manifests have none); it was taken as not matching"
+                .into(),
+        );
+    }
+    let (allowed_set, allowed) = if same_pod {
+        notes.push("a pod connecting to itself is not subject to NetworkPolicy: always allowed".into());
+        (PortSet::all(), true)
+    } else {
+        let set = verdict.allowed.clone();
+        let ok = match &wanted {
+            Some(w) => !w.is_empty() && set.contains_all(w),
+            None => !set.is_empty(),
+        };
+        (set, ok)
+    };
+    let report = CanReport {
+        allowed,
+        from: from.display(),
+        to: to.display(),
+        port: wanted.as_ref().map(|w| w.to_strings().join(", ")),
+        ports: PortsJson::of(&allowed_set),
+        egress: side_json(&model, &verdict.egress, &from, &to, wanted.as_ref()),
+        ingress: side_json(&model, &verdict.ingress, &to, &from, wanted.as_ref()),
+        notes,
+    };
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&report),
+        OutputFormat::Yaml => to_yaml(&report),
+        OutputFormat::Text | OutputFormat::Wide => render_text(&report, ctx.palette),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings: Vec::new(),
+        code: if allowed { exit::OK } else { exit::DENIED },
+    })
+}
+
+/// A named `--port` resolved on the destination pod.
+fn resolve_named(to: &Endpoint<'_>, name: &str, proto: Option<Protocol>) -> Result<PortSet, Error> {
+    let Endpoint::Pod(pod) = to else {
+        return Err(Error::Usage(format!(
+            "--port {name:?} is a named port, and an address outside the cluster has no named ports: give a number"
+        )));
+    };
+    let mut set = PortSet::empty();
+    for cp in &pod.ports {
+        if cp.name.as_deref() == Some(name) && proto.is_none_or(|p| p == cp.protocol) {
+            set.insert(cp.protocol, cp.port, cp.port);
+        }
+    }
+    if set.is_empty() {
+        return Err(Error::NotFound(format!(
+            "pod {:?} has no container port named {name:?}",
+            pod.key()
+        )));
+    }
+    Ok(set)
+}
+
+fn side_json(
+    model: &Model<'_>,
+    side: &SideVerdict,
+    subject: &Endpoint<'_>,
+    other: &Endpoint<'_>,
+    wanted: Option<&PortSet>,
+) -> SideJson {
+    let mut allowed_by = Vec::new();
+    let mut not_matched = Vec::new();
+    let peer_word = if side.direction == Direction::Ingress { "from" } else { "to" };
+    for &pi in &side.policies {
+        let policy = &model.policies[pi];
+        if policy.rules(side.direction).unwrap_or_default().is_empty() {
+            not_matched.push(RuleMiss {
+                policy: policy.key(),
+                rule: None,
+                reason: format!("has no {} rules: allows nothing", side.direction.as_str()),
+            });
+        }
+    }
+    for r in &side.rules {
+        let policy = &model.policies[r.policy];
+        let rule = &policy.rules(side.direction).unwrap_or_default()[r.rule];
+        let admitted = r.admitted();
+        let useful = match wanted {
+            Some(w) => !admitted.intersect(w).is_empty(),
+            None => !admitted.is_empty(),
+        };
+        if useful {
+            allowed_by.push(RuleRef {
+                policy: policy.key(),
+                rule: r.rule + 1,
+                ports: PortsJson::of(&admitted),
+            });
+            continue;
+        }
+        let reason = if !r.peer_matched {
+            let peers = match &rule.peers {
+                None => "anywhere".to_string(),
+                Some(list) => list.iter().map(peer_text).collect::<Vec<_>>().join(" or "),
+            };
+            let unknown = if r.ip_unknown { " (pod IP unknown)" } else { "" };
+            format!("{} does not match {peer_word} {peers}{unknown}", other.display())
+        } else if r.ports.is_empty() {
+            let written: Vec<String> = rule.ports.iter().flatten().map(port_text).collect();
+            format!(
+                "peer matches, but its ports {} do not exist on {}",
+                written.join(", "),
+                if side.direction == Direction::Ingress { subject.display() } else { other.display() }
+            )
+        } else {
+            format!("peer matches, but it allows only {}", r.ports.describe())
+        };
+        not_matched.push(RuleMiss {
+            policy: policy.key(),
+            rule: Some(r.rule + 1),
+            reason,
+        });
+    }
+    let allowed = match wanted {
+        Some(w) => side.allowed.contains_all(w),
+        None => !side.allowed.is_empty(),
+    };
+    SideJson {
+        subject: subject.display(),
+        applies: side.applies,
+        isolated: side.isolated,
+        policies: side.policies.iter().map(|&i| model.policies[i].key()).collect(),
+        allowed,
+        ports: PortsJson::of(&side.allowed),
+        allowed_by,
+        not_matched,
+    }
+}
+
+fn ports_text(p: &PortsJson) -> String {
+    match p {
+        PortsJson::All(_) => "any port".to_string(),
+        PortsJson::List(l) if l.is_empty() => "no port".to_string(),
+        PortsJson::List(l) => l.join(", "),
+    }
+}
+
+pub fn render_text(r: &CanReport, p: Palette) -> String {
+    let mut out = String::new();
+    let head = if r.allowed { p.good("ALLOWED") } else { p.bad("DENIED") };
+    let what = match &r.port {
+        Some(port) => format!("on {port}"),
+        None if r.allowed => format!("on {}", ports_text(&r.ports)),
+        None => "on any port".to_string(),
+    };
+    out.push_str(&format!("{head}: {} -> {} {what}\n", clean(&r.from), clean(&r.to)));
+    for (title, side) in [("Egress of", &r.egress), ("Ingress of", &r.ingress)] {
+        let who = format!("{title} {}", clean(&side.subject));
+        let state = if !side.applies {
+            "outside the cluster: no policy applies".to_string()
+        } else if !side.isolated {
+            "not isolated: allowed".to_string()
+        } else if side.allowed {
+            format!("isolated by {}; allowed", side.policies.join(", "))
+        } else {
+            format!("isolated by {}; {}", side.policies.join(", "), p.bad("nothing admits it"))
+        };
+        out.push_str(&format!("  {who}: {state}\n"));
+        for a in &side.allowed_by {
+            out.push_str(&format!(
+                "    {} rule #{}: allows {}\n",
+                clean(&a.policy),
+                a.rule,
+                ports_text(&a.ports)
+            ));
+        }
+        if !side.allowed {
+            for m in &side.not_matched {
+                let rule = m.rule.map(|n| format!(" rule #{n}")).unwrap_or_default();
+                out.push_str(&format!("    {}{rule}: {}\n", clean(&m.policy), clean(&m.reason)));
+            }
+        }
+    }
+    for n in &r.notes {
+        out.push_str(&format!("  Note: {}\n", clean(n)));
+    }
+    out
+}

@@ -1,0 +1,463 @@
+//! `kubectl netpol explain POD`: the policies that select a pod, whether it
+//! is isolated per direction, and what each rule admits, resolved to the
+//! namespaces and pods it matches now.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cli::{ExplainArgs, OutputFormat};
+use crate::cmd::{find_pod, require_valid, Context, Outcome};
+use crate::engine::policy::{Direction, NamespaceScope, Peer, PortValue, Rule};
+use crate::engine::ports::PortSet;
+use crate::engine::summary::{peer_text, summary};
+use crate::engine::verdict::{peer_matches, Endpoint};
+use crate::engine::Model;
+use crate::error::Error;
+use crate::render::{clean, labels_text, to_json, to_yaml, Palette};
+use crate::snapshot::PodInfo;
+
+/// How many names text output shows before "and N more" (`-o wide`: all).
+const FEW: usize = 3;
+
+#[derive(Debug, Serialize)]
+pub struct ExplainReport {
+    pub pod: PodView,
+    pub ingress: DirectionView,
+    pub egress: DirectionView,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodView {
+    pub namespace: String,
+    pub name: String,
+    pub workload: Option<WorkloadView>,
+    pub labels: BTreeMap<String, String>,
+    pub ips: Vec<String>,
+    pub ports: Vec<PortView>,
+    pub host_network: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkloadView {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PortView {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DirectionView {
+    pub isolated: bool,
+    pub policies: Vec<PolicyView>,
+    /// One sentence: what is allowed, and that the rest is denied.
+    pub conclusion: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicyView {
+    pub namespace: String,
+    pub name: String,
+    pub summary: String,
+    pub rules: Vec<RuleView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleView {
+    /// 1-based index into spec.ingress / spec.egress.
+    pub rule: usize,
+    /// "all", or the peers.
+    pub peers: AllOr<Vec<PeerView>>,
+    /// "all", or the ports as written (`TCP/http`, `TCP/8000-8100`).
+    pub ports: AllOr<Vec<String>>,
+    /// Ports as numbers: for ingress on this pod; for egress, null when a
+    /// named port must be resolved on each destination.
+    pub resolved_ports: Option<AllOr<Vec<String>>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AllOr<T> {
+    #[serde(serialize_with = "ser_all")]
+    All,
+    Some(T),
+}
+
+fn ser_all<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("all")
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerView {
+    /// `pods` (selectors) or `ipBlock`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub description: String,
+    /// Namespaces in scope now (selector peers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<String>>,
+    /// Pods matched now, `namespace/name`.
+    pub pods: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub except: Option<Vec<String>>,
+}
+
+pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
+    let snapshot = ctx.snapshot()?;
+    let model = Model::new(&snapshot, &ctx.default_namespace());
+    require_valid(&model)?;
+    let found = find_pod(
+        &snapshot,
+        &args.target,
+        &ctx.default_namespace(),
+        ctx.global.namespace.is_some(),
+    )?;
+    let report = explain(&model, found.pod, found.note);
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&report),
+        OutputFormat::Yaml => to_yaml(&report),
+        OutputFormat::Text => render_text(&report, ctx.palette, false),
+        OutputFormat::Wide => render_text(&report, ctx.palette, true),
+    };
+    Ok(Outcome::ok(stdout))
+}
+
+/// Builds the report for one pod.
+pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> ExplainReport {
+    let mut notes: Vec<String> = note.into_iter().collect();
+    if pod.host_network {
+        notes.push(
+            "this pod uses the host network: NetworkPolicy does not define what applies to it, and most CNIs do not enforce it"
+                .into(),
+        );
+    }
+    if pod.representative {
+        notes.push(format!(
+            "{} stands for the pods of {}: their labels and ports come from its template; their IPs are unknown",
+            pod.key(),
+            pod.display_ref()
+        ));
+    }
+    notes.push("traffic from the pod's own node and from a pod to itself is not governed by NetworkPolicy".into());
+    ExplainReport {
+        pod: PodView {
+            namespace: pod.namespace.clone(),
+            name: pod.name.clone(),
+            workload: pod.workload.as_ref().map(|w| WorkloadView {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+            }),
+            labels: pod.labels.clone(),
+            ips: pod.ips.iter().map(ToString::to_string).collect(),
+            ports: pod
+                .ports
+                .iter()
+                .map(|p| PortView {
+                    name: p.name.clone(),
+                    port: p.port,
+                    protocol: p.protocol.to_string(),
+                })
+                .collect(),
+            host_network: pod.host_network,
+        },
+        ingress: direction(model, pod, Direction::Ingress),
+        egress: direction(model, pod, Direction::Egress),
+        notes,
+    }
+}
+
+fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
+    let isolating = model.isolating(pod, d);
+    let mut policies = Vec::new();
+    let mut allowed_parts: Vec<String> = Vec::new();
+    for &pi in &isolating {
+        let policy = &model.policies[pi];
+        let mut rules = Vec::new();
+        for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
+            let view = rule_view(model, rule, ri, pod, d);
+            allowed_parts.push(allowed_phrase(&view, rule, d));
+            rules.push(view);
+        }
+        policies.push(PolicyView {
+            namespace: policy.namespace.clone(),
+            name: policy.name.clone(),
+            summary: summary(policy),
+            rules,
+        });
+    }
+    let who = pod.key();
+    let conclusion = match (isolating.is_empty(), allowed_parts.is_empty(), d) {
+        (true, _, Direction::Ingress) => format!(
+            "No policy isolates {who} for ingress: it accepts connections from everywhere on every port."
+        ),
+        (true, _, Direction::Egress) => format!(
+            "No policy isolates {who} for egress: it may connect anywhere on every port."
+        ),
+        (false, true, Direction::Ingress) => format!(
+            "{who} is isolated for ingress and no rule admits anything: every incoming connection is denied."
+        ),
+        (false, true, Direction::Egress) => format!(
+            "{who} is isolated for egress and no rule admits anything: every outgoing connection is denied, DNS included."
+        ),
+        (false, false, Direction::Ingress) => format!(
+            "{who} accepts connections only {}; everything else is denied.",
+            allowed_parts.join("; ")
+        ),
+        (false, false, Direction::Egress) => format!(
+            "{who} may connect only {}; everything else is denied.",
+            allowed_parts.join("; ")
+        ),
+    };
+    DirectionView {
+        isolated: !isolating.is_empty(),
+        policies,
+        conclusion,
+    }
+}
+
+fn rule_view(model: &Model<'_>, rule: &Rule, index: usize, pod: &PodInfo, d: Direction) -> RuleView {
+    let peers = match &rule.peers {
+        None => AllOr::All,
+        Some(list) => AllOr::Some(list.iter().map(|p| peer_view(model, p)).collect()),
+    };
+    let ports = match &rule.ports {
+        None => AllOr::All,
+        Some(specs) => AllOr::Some(specs.iter().map(|s| s.render()).collect()),
+    };
+    let named = rule
+        .ports
+        .iter()
+        .flatten()
+        .any(|s| matches!(s.port, PortValue::Named(_)));
+    let resolved_ports = if d == Direction::Egress && named {
+        None
+    } else {
+        let set = rule.resolve_ports(Some(&pod.ports));
+        Some(set_view(&set))
+    };
+    RuleView {
+        rule: index + 1,
+        peers,
+        ports,
+        resolved_ports,
+    }
+}
+
+fn set_view(set: &PortSet) -> AllOr<Vec<String>> {
+    if set.is_all() {
+        AllOr::All
+    } else {
+        AllOr::Some(set.to_strings())
+    }
+}
+
+fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
+    let pods: Vec<String> = model
+        .snapshot
+        .pods
+        .iter()
+        .filter(|p| peer_matches(model, peer, &Endpoint::Pod(p)).0)
+        .map(|p| p.key())
+        .collect();
+    match peer {
+        Peer::IpBlock(b) => PeerView {
+            kind: "ipBlock",
+            description: peer_text(peer),
+            namespaces: None,
+            pods,
+            cidr: Some(b.cidr.to_string()),
+            except: Some(b.except.iter().map(ToString::to_string).collect()),
+        },
+        Peer::Pods { namespaces, .. } => {
+            let ns: Vec<String> = model
+                .snapshot
+                .namespaces
+                .iter()
+                .filter(|n| match namespaces {
+                    NamespaceScope::Own(own) => *own == n.name,
+                    NamespaceScope::Selected(s) => s.matches(&n.labels),
+                })
+                .map(|n| n.name.clone())
+                .collect();
+            PeerView {
+                kind: "pods",
+                description: peer_text(peer),
+                namespaces: Some(ns),
+                pods,
+                cidr: None,
+                except: None,
+            }
+        }
+    }
+}
+
+/// `from frontend/web (2 pods) on TCP/8080`.
+fn allowed_phrase(view: &RuleView, rule: &Rule, d: Direction) -> String {
+    let word = if d == Direction::Ingress { "from" } else { "to" };
+    let peers = match &view.peers {
+        AllOr::All => "anywhere".to_string(),
+        AllOr::Some(list) => list
+            .iter()
+            .map(|p| match p.kind {
+                "ipBlock" if p.pods.is_empty() => p.description.clone(),
+                _ => format!("{} ({})", p.description, count(p.pods.len(), "pod")),
+            })
+            .collect::<Vec<_>>()
+            .join(" or "),
+    };
+    let ports = match (&view.resolved_ports, &rule.ports) {
+        (_, None) => "on any port".to_string(),
+        (Some(AllOr::All), _) => "on any port".to_string(),
+        (Some(AllOr::Some(list)), _) if list.is_empty() => {
+            "on no port (its named ports do not exist on this pod)".to_string()
+        }
+        (Some(AllOr::Some(list)), _) => format!("on {}", list.join(", ")),
+        (None, Some(specs)) => format!(
+            "on {} (named ports resolved on each destination)",
+            specs.iter().map(|s| s.render()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    format!("{word} {peers} {ports}")
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn names(list: &[String], wide: bool) -> String {
+    if list.is_empty() {
+        return "<none>".to_string();
+    }
+    let shown: Vec<String> = list.iter().take(if wide { usize::MAX } else { FEW }).map(|s| clean(s)).collect();
+    let more = list.len() - shown.len();
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// kubectl-describe-like text.
+pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
+    let mut out = String::new();
+    let pod = &r.pod;
+    let workload = pod
+        .workload
+        .as_ref()
+        .map(|w| format!(" ({}/{})", w.kind.to_lowercase(), clean(&w.name)))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{}         {}/{}{}\n",
+        p.head("Pod:"),
+        clean(&pod.namespace),
+        clean(&pod.name),
+        workload
+    ));
+    out.push_str(&format!("Labels:      {}\n", labels_text(&pod.labels)));
+    out.push_str(&format!(
+        "IP:          {}\n",
+        if pod.ips.is_empty() {
+            "<none>".to_string()
+        } else {
+            pod.ips.join(", ")
+        }
+    ));
+    let ports: Vec<String> = pod
+        .ports
+        .iter()
+        .map(|c| match &c.name {
+            Some(n) => format!("{} {}/{}", clean(n), c.port, c.protocol),
+            None => format!("{}/{}", c.port, c.protocol),
+        })
+        .collect();
+    out.push_str(&format!(
+        "Ports:       {}\n",
+        if ports.is_empty() {
+            "<none>".to_string()
+        } else {
+            ports.join(", ")
+        }
+    ));
+    for (title, d, view) in [
+        ("Ingress:", Direction::Ingress, &r.ingress),
+        ("Egress:", Direction::Egress, &r.egress),
+    ] {
+        out.push('\n');
+        let state = if view.isolated {
+            p.warn(&format!("isolated by {}", count(view.policies.len(), "policy").replace("policys", "policies")))
+        } else {
+            p.good("not isolated")
+        };
+        out.push_str(&format!("{}{}{}\n", p.head(title), " ".repeat(13 - title.len()), state));
+        for pol in &view.policies {
+            out.push_str(&format!("  {}\n", p.head(&format!("{}/{}", clean(&pol.namespace), clean(&pol.name)))));
+            out.push_str(&format!("    {}\n", p.dim(&clean(&pol.summary))));
+            if pol.rules.is_empty() {
+                out.push_str(&format!("    No {} rules: allows nothing.\n", d.as_str()));
+            }
+            for rule in &pol.rules {
+                out.push_str(&format!("    Rule #{}\n", rule.rule));
+                let label = if d == Direction::Ingress { "From:" } else { "To:  " };
+                match &rule.peers {
+                    AllOr::All => out.push_str(&format!("      {label}   anywhere (every pod and address)\n")),
+                    AllOr::Some(peers) => {
+                        for (i, peer) in peers.iter().enumerate() {
+                            let lead = if i == 0 { label } else { "or   " };
+                            let matched = match (peer.kind, peer.pods.len()) {
+                                ("ipBlock", 0) => "no pod IPs inside".to_string(),
+                                (_, 0) => p.warn("no pods match now"),
+                                (_, n) => format!("{}: {}", count(n, "pod"), names(&peer.pods, wide)),
+                            };
+                            out.push_str(&format!(
+                                "      {lead}   {} -> {matched}\n",
+                                clean(&peer.description)
+                            ));
+                        }
+                    }
+                }
+                let ports = match (&rule.ports, &rule.resolved_ports) {
+                    (AllOr::All, _) => "all ports".to_string(),
+                    (AllOr::Some(written), Some(AllOr::Some(resolved))) if written != resolved => {
+                        format!(
+                            "{} (on this pod: {})",
+                            written.join(", "),
+                            if resolved.is_empty() {
+                                p.warn("none, the named port does not exist here")
+                            } else {
+                                resolved.join(", ")
+                            }
+                        )
+                    }
+                    (AllOr::Some(written), None) => {
+                        format!("{} (named ports resolve on each destination pod)", written.join(", "))
+                    }
+                    (AllOr::Some(written), _) => written.join(", "),
+                };
+                out.push_str(&format!("      Ports:  {ports}\n"));
+            }
+        }
+        out.push_str(&format!("  => {}\n", clean(&view.conclusion)));
+    }
+    if !r.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for n in &r.notes {
+            out.push_str(&format!("  - {}\n", clean(n)));
+        }
+    }
+    out
+}

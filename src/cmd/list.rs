@@ -1,0 +1,137 @@
+//! `kubectl netpol list`: every policy, the pods it selects now, and its
+//! one-line summary.
+
+use serde::Serialize;
+
+use crate::cli::{ListArgs, OutputFormat};
+use crate::cmd::{Context, Outcome};
+use crate::engine::summary::summary;
+use crate::engine::Model;
+use crate::error::{exit, Error};
+use crate::render::{clean, table, to_json, to_yaml};
+
+#[derive(Debug, Serialize)]
+pub struct ListReport {
+    pub policies: Vec<PolicyRow>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRow {
+    pub namespace: String,
+    pub name: String,
+    /// Pods selected now; null for an invalid policy.
+    pub pods: Option<usize>,
+    pub selected_pods: Vec<String>,
+    /// Effective policyTypes.
+    pub policy_types: Vec<&'static str>,
+    pub summary: Option<String>,
+    pub valid: bool,
+    pub errors: Vec<String>,
+}
+
+pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
+    let snapshot = ctx.snapshot()?;
+    let model = Model::new(&snapshot, &ctx.default_namespace());
+    let mut rows: Vec<PolicyRow> = Vec::new();
+    for p in &model.policies {
+        if !ctx.in_scope(&p.namespace) {
+            continue;
+        }
+        let selected: Vec<String> = model.selected_pods(p).iter().map(|p| p.key()).collect();
+        let mut types = Vec::new();
+        if p.ingress.is_some() {
+            types.push("Ingress");
+        }
+        if p.egress.is_some() {
+            types.push("Egress");
+        }
+        rows.push(PolicyRow {
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            pods: Some(selected.len()),
+            selected_pods: selected,
+            policy_types: types,
+            summary: Some(summary(p)),
+            valid: true,
+            errors: Vec::new(),
+        });
+    }
+    let mut warnings = Vec::new();
+    for bad in &model.invalid {
+        let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
+        if !ctx.in_scope(ns) {
+            continue;
+        }
+        warnings.push(format!(
+            "NetworkPolicy {:?} is invalid and is left out of every answer: {}",
+            bad.key,
+            bad.errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        ));
+        rows.push(PolicyRow {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            pods: None,
+            selected_pods: Vec::new(),
+            policy_types: Vec::new(),
+            summary: None,
+            valid: false,
+            errors: bad.errors.iter().map(ToString::to_string).collect(),
+        });
+    }
+    rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let code = if rows.iter().all(|r| r.valid) {
+        exit::OK
+    } else {
+        exit::ERROR
+    };
+    let report = ListReport { policies: rows };
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&report),
+        OutputFormat::Yaml => to_yaml(&report),
+        OutputFormat::Text | OutputFormat::Wide => {
+            if report.policies.is_empty() {
+                warnings.push(match ctx.scope() {
+                    Some(ns) => format!("No resources found in {ns} namespace."),
+                    None => "No resources found".to_string(),
+                });
+                String::new()
+            } else {
+                render_text(ctx, &report)
+            }
+        }
+    };
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code,
+    })
+}
+
+fn render_text(ctx: &Context, report: &ListReport) -> String {
+    let all = ctx.scope().is_none();
+    let p = ctx.palette;
+    let rows: Vec<Vec<String>> = report
+        .policies
+        .iter()
+        .map(|r| {
+            let mut row = Vec::new();
+            if all {
+                row.push(clean(&r.namespace));
+            }
+            row.push(clean(&r.name));
+            row.push(r.pods.map_or("-".to_string(), |n| n.to_string()));
+            row.push(match &r.summary {
+                Some(s) => clean(s),
+                None => p.bad(&format!("INVALID: {}", clean(r.errors.first().map_or("", String::as_str)))),
+            });
+            row
+        })
+        .collect();
+    let headers: &[&str] = if all {
+        &["NAMESPACE", "NAME", "PODS", "SUMMARY"]
+    } else {
+        &["NAME", "PODS", "SUMMARY"]
+    };
+    table(headers, &rows)
+}

@@ -1,0 +1,197 @@
+//! `kubectl netpol matrix`: who can reach whom among the pods in scope.
+//!
+//! Text is a grid for a handful of pods and a list beyond that; JSON lists
+//! every ordered pair of distinct pods with at least one allowed port.
+
+use serde::Serialize;
+
+use crate::cli::{MatrixArgs, OutputFormat};
+use crate::cmd::can::PortsJson;
+use crate::cmd::{require_valid, Context, Outcome};
+use crate::engine::ports::PortSet;
+use crate::engine::reach::{class_matrix, Classes};
+use crate::engine::Model;
+use crate::error::Error;
+use crate::render::{clean, table, to_json, to_yaml, Palette};
+use crate::snapshot::PodInfo;
+
+/// Up to this many pods, text output is a grid.
+const GRID_MAX: usize = 10;
+
+#[derive(Debug, Serialize)]
+pub struct MatrixReport {
+    pub pods: Vec<PodJson>,
+    pub connections: Vec<ConnectionJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PodJson {
+    pub namespace: String,
+    pub name: String,
+    pub workload: Option<WorkloadJson>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkloadJson {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectionJson {
+    pub from: String,
+    pub to: String,
+    pub ports: PortsJson,
+}
+
+/// The allowed ports between every ordered pair of distinct pods, as
+/// (from index, to index, ports), skipping pairs with none.
+pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> Vec<(usize, usize, PortSet)> {
+    let classes = Classes::build(model, pods);
+    let cm = class_matrix(model, &classes);
+    let mut out = Vec::new();
+    for (i, &ci) in classes.class_of.iter().enumerate() {
+        for (j, &cj) in classes.class_of.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let ports = cm.get(ci, cj);
+            if !ports.is_empty() {
+                out.push((i, j, ports.clone()));
+            }
+        }
+    }
+    out
+}
+
+pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
+    let snapshot = ctx.snapshot()?;
+    let model = Model::new(&snapshot, &ctx.default_namespace());
+    require_valid(&model)?;
+    let pods: Vec<&PodInfo> = snapshot.pods.iter().filter(|p| ctx.in_scope(&p.namespace)).collect();
+    let pairs = compute(&model, &pods);
+    let stdout = match ctx.format() {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let report = MatrixReport {
+                pods: pods
+                    .iter()
+                    .map(|p| PodJson {
+                        namespace: p.namespace.clone(),
+                        name: p.name.clone(),
+                        workload: p.workload.as_ref().map(|w| WorkloadJson {
+                            kind: w.kind.clone(),
+                            name: w.name.clone(),
+                        }),
+                        ip: p.ips.first().map(ToString::to_string),
+                    })
+                    .collect(),
+                connections: pairs
+                    .iter()
+                    .map(|(i, j, ports)| ConnectionJson {
+                        from: pods[*i].key(),
+                        to: pods[*j].key(),
+                        ports: PortsJson::of(ports),
+                    })
+                    .collect(),
+            };
+            if ctx.format() == OutputFormat::Json {
+                to_json(&report)
+            } else {
+                to_yaml(&report)
+            }
+        }
+        OutputFormat::Text | OutputFormat::Wide => {
+            if pods.is_empty() {
+                let mut o = Outcome::ok(String::new());
+                o.warnings.push(match ctx.scope() {
+                    Some(ns) => format!("No pods found in {ns} namespace."),
+                    None => "No pods found".to_string(),
+                });
+                return Ok(o);
+            }
+            if pods.len() <= GRID_MAX {
+                render_grid(&pods, &pairs, ctx.palette)
+            } else {
+                render_list(&pods, &pairs)
+            }
+        }
+    };
+    Ok(Outcome::ok(stdout))
+}
+
+fn pod_label(p: &PodInfo) -> String {
+    clean(&p.key())
+}
+
+fn render_grid(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)], pal: Palette) -> String {
+    let n = pods.len();
+    let mut cells = vec![vec![pal.dim("-"); n]; n];
+    let mut legend: Vec<String> = Vec::new();
+    for (i, row) in cells.iter_mut().enumerate() {
+        row[i] = pal.dim("self");
+    }
+    for (i, j, ports) in pairs {
+        cells[*i][*j] = if ports.is_all() {
+            pal.good("all")
+        } else {
+            let text = ports.to_strings().join(", ");
+            let k = match legend.iter().position(|l| *l == text) {
+                Some(k) => k,
+                None => {
+                    legend.push(text);
+                    legend.len() - 1
+                }
+            };
+            pal.warn(&format!("P{}", k + 1))
+        };
+    }
+    let mut out = String::from("Columns are destinations, rows are sources.\n");
+    let mut headers: Vec<String> = vec!["FROM \\ TO".to_string()];
+    headers.extend((1..=n).map(|k| format!("[{k}]")));
+    let rows: Vec<Vec<String>> = (0..n)
+        .map(|i| {
+            let mut row = vec![format!("[{}] {}", i + 1, pod_label(pods[i]))];
+            row.extend(cells[i].iter().cloned());
+            row
+        })
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    out.push_str(&table(&header_refs, &rows));
+    out.push_str("\nall = every port; - = nothing allowed; self = a pod to itself (never restricted)\n");
+    for (k, l) in legend.iter().enumerate() {
+        out.push_str(&format!("P{} = {l}\n", k + 1));
+    }
+    out
+}
+
+fn render_list(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)]) -> String {
+    let rows: Vec<Vec<String>> = pairs
+        .iter()
+        .map(|(i, j, ports)| {
+            vec![
+                pod_label(pods[*i]),
+                pod_label(pods[*j]),
+                if ports.is_all() {
+                    "all".to_string()
+                } else {
+                    ports.to_strings().join(", ")
+                },
+            ]
+        })
+        .collect();
+    let total = pods.len() * (pods.len() - 1);
+    let mut out = if rows.is_empty() {
+        String::new()
+    } else {
+        table(&["FROM", "TO", "PORTS"], &rows)
+    };
+    out.push_str(&format!(
+        "\n{} pods; {} of {} ordered pairs may connect; the other {} may not connect on any port.\n",
+        pods.len(),
+        pairs.len(),
+        total,
+        total - pairs.len()
+    ));
+    out
+}

@@ -1,0 +1,122 @@
+//! The NetworkPolicy engine: pure, synchronous, no I/O.
+//!
+//! [`Model`] compiles a [`Snapshot`]'s policies once (invalid ones are kept
+//! aside with their validation errors and never evaluated) and answers the
+//! questions the commands ask: which policies select a pod, whether it is
+//! isolated, and which ports one endpoint may use to reach another.
+
+pub mod policy;
+pub mod ports;
+pub mod reach;
+pub mod selector;
+pub mod summary;
+pub mod validate;
+pub mod verdict;
+
+use std::collections::HashMap;
+
+use crate::snapshot::{NamespaceInfo, PodInfo, Snapshot};
+use policy::{Direction, Policy};
+use validate::FieldError;
+
+/// A policy the API server would reject, with its errors.
+#[derive(Debug, Clone)]
+pub struct InvalidPolicy {
+    /// `namespace/name` (name may be empty when missing).
+    pub key: String,
+    pub errors: Vec<FieldError>,
+}
+
+/// A snapshot with its policies compiled and indexed.
+#[derive(Debug)]
+pub struct Model<'s> {
+    pub snapshot: &'s Snapshot,
+    /// The valid policies, in the snapshot's order.
+    pub policies: Vec<Policy>,
+    pub invalid: Vec<InvalidPolicy>,
+    namespaces: HashMap<&'s str, &'s NamespaceInfo>,
+    by_namespace: HashMap<String, Vec<usize>>,
+}
+
+impl<'s> Model<'s> {
+    /// Validates and compiles every policy of the snapshot.
+    /// `default_namespace` is where policies without a namespace land.
+    pub fn new(snapshot: &'s Snapshot, default_namespace: &str) -> Model<'s> {
+        let mut policies = Vec::new();
+        let mut invalid = Vec::new();
+        for np in &snapshot.policies {
+            let key = format!(
+                "{}/{}",
+                np.metadata.namespace.as_deref().unwrap_or(default_namespace),
+                np.metadata.name.as_deref().unwrap_or_default()
+            );
+            let errors = validate::network_policy(np);
+            if !errors.is_empty() {
+                invalid.push(InvalidPolicy { key, errors });
+                continue;
+            }
+            match Policy::compile(np, default_namespace) {
+                Ok(p) => policies.push(p),
+                Err(e) => invalid.push(InvalidPolicy {
+                    key,
+                    errors: vec![FieldError {
+                        path: "spec".into(),
+                        kind: validate::ErrorKind::Invalid("...".into()),
+                        detail: e,
+                    }],
+                }),
+            }
+        }
+        let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in policies.iter().enumerate() {
+            by_namespace.entry(p.namespace.clone()).or_default().push(i);
+        }
+        Model {
+            snapshot,
+            policies,
+            invalid,
+            namespaces: snapshot.namespace_index(),
+            by_namespace,
+        }
+    }
+
+    /// The labels of a namespace (synthesised namespaces carry only their
+    /// name label).
+    pub fn namespace(&self, name: &str) -> Option<&'s NamespaceInfo> {
+        self.namespaces.get(name).copied()
+    }
+
+    /// Indices of the valid policies in `namespace`.
+    pub fn policies_in(&self, namespace: &str) -> &[usize] {
+        self.by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Policies that select `pod` (by spec.podSelector), any direction.
+    pub fn selecting(&self, pod: &PodInfo) -> Vec<usize> {
+        self.policies_in(&pod.namespace)
+            .iter()
+            .copied()
+            .filter(|&i| self.policies[i].pod_selector.matches(&pod.labels))
+            .collect()
+    }
+
+    /// Policies that select `pod` and isolate it in direction `d`.
+    pub fn isolating(&self, pod: &PodInfo, d: Direction) -> Vec<usize> {
+        self.selecting(pod)
+            .into_iter()
+            .filter(|&i| self.policies[i].rules(d).is_some())
+            .collect()
+    }
+
+    /// Pods a policy selects now.
+    pub fn selected_pods(&self, policy: &Policy) -> Vec<&'s PodInfo> {
+        self.snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == policy.namespace && policy.pod_selector.matches(&p.labels))
+            .collect()
+    }
+}

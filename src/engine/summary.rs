@@ -1,0 +1,110 @@
+//! One English sentence per policy, e.g.
+//! `namespace/backend allows api from frontend/web on TCP/8080`.
+//!
+//! The sentence must never claim more or less than the policy does, so
+//! anything that does not read as a single name is printed in kubectl's
+//! selector syntax instead of being simplified.
+
+use crate::engine::policy::{Direction, NamespaceScope, Peer, Policy, PortSpec, PortValue, Rule};
+use crate::engine::selector::Selector;
+
+/// How a pod selector reads: `api` for `app=api`, `all pods` for `{}`,
+/// `pods tier=db,app in (a,b)` otherwise.
+pub fn pods_text(sel: &Selector) -> String {
+    if sel.is_everything() {
+        "all pods".to_string()
+    } else if let Some((_, v)) = sel.single_label() {
+        v.to_string()
+    } else {
+        format!("pods {}", sel.render())
+    }
+}
+
+/// How one peer reads.
+pub fn peer_text(peer: &Peer) -> String {
+    match peer {
+        Peer::IpBlock(b) => b.render(),
+        Peer::Pods { namespaces, pods } => {
+            let pods = pods.as_ref().filter(|s| !s.is_everything());
+            if let Some(ns) = namespaces.single_name() {
+                return match pods {
+                    None => format!("all pods in {ns}"),
+                    Some(s) => match s.single_label() {
+                        Some((_, v)) => format!("{ns}/{v}"),
+                        None => format!("{ns} pods {}", s.render()),
+                    },
+                };
+            }
+            let where_ = match namespaces {
+                NamespaceScope::Selected(s) if s.is_everything() => "any namespace".to_string(),
+                NamespaceScope::Selected(s) => format!("namespaces {}", s.render()),
+                NamespaceScope::Own(ns) => ns.clone(),
+            };
+            match pods {
+                None if where_ == "any namespace" => where_,
+                None => format!("all pods in {where_}"),
+                Some(s) => format!("{} in {where_}", pods_text(s)),
+            }
+        }
+    }
+}
+
+/// `TCP/8080`, `TCP/8000-8100`, `TCP/http`, `all UDP ports`.
+pub fn port_text(p: &PortSpec) -> String {
+    match p.port {
+        PortValue::Any => format!("all {} ports", p.protocol),
+        _ => p.render(),
+    }
+}
+
+/// `from frontend/web or 10.0.0.0/8 on TCP/8080`.
+pub fn rule_text(d: Direction, rule: &Rule) -> String {
+    let word = match d {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    };
+    let peers = match &rule.peers {
+        None => "anywhere".to_string(),
+        Some(list) => join_or(&list.iter().map(peer_text).collect::<Vec<_>>()),
+    };
+    match &rule.ports {
+        None => format!("{word} {peers}"),
+        Some(ports) => format!(
+            "{word} {peers} on {}",
+            ports.iter().map(port_text).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The one-line summary of a policy.
+pub fn summary(p: &Policy) -> String {
+    let target = pods_text(&p.pod_selector);
+    let deny_in = p.ingress.as_ref().is_some_and(Vec::is_empty);
+    let deny_out = p.egress.as_ref().is_some_and(Vec::is_empty);
+    let mut clauses = Vec::new();
+    if deny_in && deny_out {
+        clauses.push(format!("denies all ingress and egress for {target}"));
+    } else {
+        for d in Direction::BOTH {
+            let Some(rules) = p.rules(d) else { continue };
+            if rules.is_empty() {
+                clauses.push(match d {
+                    Direction::Ingress => format!("denies all ingress to {target}"),
+                    Direction::Egress => format!("denies all egress from {target}"),
+                });
+            } else {
+                let parts: Vec<String> = rules.iter().map(|r| rule_text(d, r)).collect();
+                clauses.push(format!("allows {target} {}", parts.join(" and ")));
+            }
+        }
+    }
+    format!("namespace/{} {}", p.namespace, clauses.join("; "))
+}

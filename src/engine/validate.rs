@@ -1,0 +1,426 @@
+//! The API server's NetworkPolicy validation, client-side.
+//!
+//! Errors carry the server's field paths and wording
+//! (`spec.ingress[0].ports[0].endPort: Invalid value: 10: must be greater
+//! than or equal to `port``), so what we report is what `kubectl apply`
+//! would say. Rules implemented: object names (DNS-1123 subdomain),
+//! namespace names (DNS-1123 label), label selectors (keys, values,
+//! operators), protocols, port numbers and names, endPort, ipBlock CIDRs and
+//! their `except`s, peers (at least one selector or ipBlock; ipBlock alone),
+//! and policyTypes.
+
+use std::fmt;
+
+use ipnet::IpNet;
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// One validation error, as the API server words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// `Invalid value: <value>`; the value is already rendered (strings
+    /// quoted, numbers bare).
+    Invalid(String),
+    Required,
+    Forbidden,
+    /// `Unsupported value: <value>`.
+    NotSupported(String),
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Invalid(v) => write!(f, "{}: Invalid value: {}: {}", self.path, v, self.detail),
+            ErrorKind::Required => write!(f, "{}: Required value: {}", self.path, self.detail),
+            ErrorKind::Forbidden => write!(f, "{}: Forbidden: {}", self.path, self.detail),
+            ErrorKind::NotSupported(v) => {
+                write!(f, "{}: Unsupported value: {}: {}", self.path, v, self.detail)
+            }
+        }
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn invalid(path: &str, value: String, detail: impl Into<String>) -> FieldError {
+    FieldError {
+        path: path.to_string(),
+        kind: ErrorKind::Invalid(value),
+        detail: detail.into(),
+    }
+}
+
+const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const QUALIFIED_NAME_MSG: &str = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+/// DNS-1123 label: at most 63 characters of `[a-z0-9-]`, alphanumeric at
+/// both ends. Returns the problems, empty when valid.
+pub fn dns1123_label(s: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if s.len() > 63 {
+        errs.push("must be no more than 63 characters".to_string());
+    }
+    let ok = !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    if !ok {
+        errs.push(DNS1123_LABEL_MSG.to_string());
+    }
+    errs
+}
+
+/// DNS-1123 subdomain: at most 253 characters, dot-separated labels.
+pub fn dns1123_subdomain(s: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if s.len() > 253 {
+        errs.push("must be no more than 253 characters".to_string());
+    }
+    let ok = !s.is_empty()
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && part.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                && part.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+        });
+    if !ok {
+        errs.push(DNS1123_SUBDOMAIN_MSG.to_string());
+    }
+    errs
+}
+
+fn is_name_part(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// A label key: `[prefix/]name` (a qualified name).
+pub fn label_key(key: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        if p.is_empty() {
+            errs.push("prefix part must be non-empty".to_string());
+        } else {
+            for e in dns1123_subdomain(p) {
+                errs.push(format!("prefix part {e}"));
+            }
+        }
+    }
+    if name.is_empty() {
+        errs.push("name part must be non-empty".to_string());
+    } else if name.len() > 63 {
+        errs.push("name part must be no more than 63 characters".to_string());
+    } else if !is_name_part(name) || name.contains('/') {
+        errs.push(QUALIFIED_NAME_MSG.to_string());
+    }
+    errs
+}
+
+/// A label value: empty, or at most 63 characters of `[A-Za-z0-9-_.]`,
+/// alphanumeric at both ends.
+pub fn label_value(v: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if v.len() > 63 {
+        errs.push("must be no more than 63 characters".to_string());
+    }
+    if !v.is_empty() && !is_name_part(&v[..v.len().min(63)]) {
+        errs.push(LABEL_VALUE_MSG.to_string());
+    }
+    errs
+}
+
+/// A container port name (IANA service name rules).
+pub fn port_name(name: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if name.len() > 15 {
+        errs.push("must be no more than 15 characters".to_string());
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+    }
+    if name.contains("--") {
+        errs.push("must not contain consecutive hyphens".to_string());
+    }
+    if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+        errs.push("must contain at least one letter (a-z)".to_string());
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        errs.push("must not begin or end with a hyphen".to_string());
+    }
+    errs
+}
+
+/// Parses a CIDR the way the API server accepts it (an address and a prefix
+/// length, IPv4 or IPv6).
+pub fn parse_cidr(s: &str) -> Option<IpNet> {
+    if !s.contains('/') {
+        return None;
+    }
+    s.parse::<IpNet>().ok()
+}
+
+/// Validates a label selector at `path`.
+pub fn label_selector(sel: &LabelSelector, path: &str) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for (k, v) in sel.match_labels.iter().flatten() {
+        for e in label_key(k) {
+            errs.push(invalid(&format!("{path}.matchLabels"), quoted(k), e));
+        }
+        for e in label_value(v) {
+            errs.push(invalid(&format!("{path}.matchLabels"), quoted(v), e));
+        }
+    }
+    for (i, req) in sel.match_expressions.iter().flatten().enumerate() {
+        let p = format!("{path}.matchExpressions[{i}]");
+        let values = req.values.as_deref().unwrap_or_default();
+        match req.operator.as_str() {
+            "In" | "NotIn" => {
+                if values.is_empty() {
+                    errs.push(FieldError {
+                        path: format!("{p}.values"),
+                        kind: ErrorKind::Required,
+                        detail: "must be specified when `operator` is 'In' or 'NotIn'".into(),
+                    });
+                }
+            }
+            "Exists" | "DoesNotExist" => {
+                if !values.is_empty() {
+                    errs.push(FieldError {
+                        path: format!("{p}.values"),
+                        kind: ErrorKind::Forbidden,
+                        detail: "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+                            .into(),
+                    });
+                }
+            }
+            other => errs.push(invalid(
+                &format!("{p}.operator"),
+                quoted(other),
+                "not a valid selector operator",
+            )),
+        }
+        for e in label_key(&req.key) {
+            errs.push(invalid(&format!("{p}.key"), quoted(&req.key), e));
+        }
+        for (j, v) in values.iter().enumerate() {
+            for e in label_value(v) {
+                errs.push(invalid(&format!("{p}.values[{j}]"), quoted(v), e));
+            }
+        }
+    }
+    errs
+}
+
+fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError>) {
+    if let Some(proto) = &port.protocol {
+        if !matches!(proto.as_str(), "TCP" | "UDP" | "SCTP") {
+            errs.push(FieldError {
+                path: format!("{path}.protocol"),
+                kind: ErrorKind::NotSupported(quoted(proto)),
+                detail: "supported values: \"SCTP\", \"TCP\", \"UDP\"".into(),
+            });
+        }
+    }
+    match &port.port {
+        Some(IntOrString::Int(n)) => {
+            if !(1..=65535).contains(n) {
+                errs.push(invalid(
+                    &format!("{path}.port"),
+                    n.to_string(),
+                    "must be between 1 and 65535, inclusive",
+                ));
+            }
+        }
+        Some(IntOrString::String(name)) => {
+            for e in port_name(name) {
+                errs.push(invalid(&format!("{path}.port"), quoted(name), e));
+            }
+        }
+        None => {}
+    }
+    if let Some(end) = port.end_port {
+        match &port.port {
+            None => errs.push(FieldError {
+                path: format!("{path}.port"),
+                kind: ErrorKind::Required,
+                detail: "must be specified when endPort is specified".into(),
+            }),
+            Some(IntOrString::String(_)) => errs.push(invalid(
+                &format!("{path}.endPort"),
+                end.to_string(),
+                "may not be specified when `port` is non-numeric",
+            )),
+            Some(IntOrString::Int(p)) => {
+                if end < *p {
+                    errs.push(invalid(
+                        &format!("{path}.endPort"),
+                        end.to_string(),
+                        "must be greater than or equal to `port`",
+                    ));
+                }
+                if !(1..=65535).contains(&end) {
+                    errs.push(invalid(
+                        &format!("{path}.endPort"),
+                        end.to_string(),
+                        "must be between 1 and 65535, inclusive",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn validate_peer(peer: &NetworkPolicyPeer, path: &str, errs: &mut Vec<FieldError>) {
+    let mut count = 0;
+    if let Some(s) = &peer.pod_selector {
+        count += 1;
+        errs.extend(label_selector(s, &format!("{path}.podSelector")));
+    }
+    if let Some(s) = &peer.namespace_selector {
+        count += 1;
+        errs.extend(label_selector(s, &format!("{path}.namespaceSelector")));
+    }
+    if let Some(block) = &peer.ip_block {
+        count += 1;
+        let bpath = format!("{path}.ipBlock");
+        match parse_cidr(&block.cidr) {
+            _ if block.cidr.is_empty() => errs.push(FieldError {
+                path: format!("{bpath}.cidr"),
+                kind: ErrorKind::Required,
+                detail: String::new(),
+            }),
+            None => errs.push(invalid(
+                &format!("{bpath}.cidr"),
+                quoted(&block.cidr),
+                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+            )),
+            Some(cidr) => {
+                for (i, ex) in block.except.iter().flatten().enumerate() {
+                    let epath = format!("{bpath}.except[{i}]");
+                    match parse_cidr(ex) {
+                        None => errs.push(invalid(
+                            &epath,
+                            quoted(ex),
+                            "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+                        )),
+                        Some(e) => {
+                            if !cidr.contains(&e.network()) || cidr.prefix_len() >= e.prefix_len() {
+                                errs.push(invalid(&epath, quoted(ex), "must be a strict subset of `cidr`"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if count == 0 {
+        errs.push(FieldError {
+            path: path.to_string(),
+            kind: ErrorKind::Required,
+            detail: "must specify a peer".into(),
+        });
+    } else if count > 1 && peer.ip_block.is_some() {
+        errs.push(FieldError {
+            path: path.to_string(),
+            kind: ErrorKind::Forbidden,
+            detail: "may not specify both ipBlock and another peer".into(),
+        });
+    }
+}
+
+/// All validation errors of a NetworkPolicy, in the server's order.
+pub fn network_policy(np: &NetworkPolicy) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    match np.metadata.name.as_deref() {
+        None | Some("") => errs.push(FieldError {
+            path: "metadata.name".into(),
+            kind: ErrorKind::Required,
+            detail: "name or generateName is required".into(),
+        }),
+        Some(name) => {
+            for e in dns1123_subdomain(name) {
+                errs.push(invalid("metadata.name", quoted(name), e));
+            }
+        }
+    }
+    if let Some(ns) = np.metadata.namespace.as_deref() {
+        for e in dns1123_label(ns) {
+            errs.push(invalid("metadata.namespace", quoted(ns), e));
+        }
+    }
+    for (k, v) in np.metadata.labels.iter().flatten() {
+        for e in label_key(k) {
+            errs.push(invalid("metadata.labels", quoted(k), e));
+        }
+        for e in label_value(v) {
+            errs.push(invalid("metadata.labels", quoted(v), e));
+        }
+    }
+    let Some(spec) = &np.spec else {
+        return errs;
+    };
+    if let Some(sel) = &spec.pod_selector {
+        errs.extend(label_selector(sel, "spec.podSelector"));
+    }
+    for (i, rule) in spec.ingress.iter().flatten().enumerate() {
+        for (j, port) in rule.ports.iter().flatten().enumerate() {
+            validate_port(port, &format!("spec.ingress[{i}].ports[{j}]"), &mut errs);
+        }
+        for (j, peer) in rule.from.iter().flatten().enumerate() {
+            validate_peer(peer, &format!("spec.ingress[{i}].from[{j}]"), &mut errs);
+        }
+    }
+    for (i, rule) in spec.egress.iter().flatten().enumerate() {
+        for (j, port) in rule.ports.iter().flatten().enumerate() {
+            validate_port(port, &format!("spec.egress[{i}].ports[{j}]"), &mut errs);
+        }
+        for (j, peer) in rule.to.iter().flatten().enumerate() {
+            validate_peer(peer, &format!("spec.egress[{i}].to[{j}]"), &mut errs);
+        }
+    }
+    if let Some(types) = &spec.policy_types {
+        if types.len() > 2 {
+            errs.push(invalid(
+                "spec.policyTypes",
+                format!("{types:?}"),
+                "may not specify more than two policyTypes",
+            ));
+        } else {
+            for (i, t) in types.iter().enumerate() {
+                if t != "Ingress" && t != "Egress" {
+                    errs.push(FieldError {
+                        path: format!("spec.policyTypes[{i}]"),
+                        kind: ErrorKind::NotSupported(quoted(t)),
+                        detail: "supported values: \"Egress\", \"Ingress\"".into(),
+                    });
+                }
+            }
+        }
+    }
+    errs
+}

@@ -1,0 +1,64 @@
+//! The errors a command can end in, worded like kubectl's.
+//!
+//! `main` prints them as `error: <message>` and exits with
+//! [`Error::exit_code`]'s answer.
+
+use crate::engine::InvalidPolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Wrong arguments or flags the parser could not catch.
+    #[error("{0}")]
+    Usage(String),
+    /// A path that cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest that cannot be understood.
+    #[error("{file}: {message}")]
+    Manifest { file: String, message: String },
+    /// An object the user named does not exist in the input.
+    #[error("{0}")]
+    NotFound(String),
+    /// Policies the API server would reject; they are never evaluated.
+    #[error("{}", invalid_message(.0))]
+    InvalidPolicies(Vec<InvalidPolicy>),
+    /// No source of cluster objects was given.
+    #[error("no input: pass manifests with -f FILE|DIR|- (reading a live cluster is not supported yet)")]
+    NoInput,
+}
+
+fn invalid_message(list: &[InvalidPolicy]) -> String {
+    let mut out = String::new();
+    for (i, p) in list.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "NetworkPolicy {:?} is invalid ({} error{}); the API server would reject it:",
+            p.key,
+            p.errors.len(),
+            if p.errors.len() == 1 { "" } else { "s" }
+        ));
+        for e in &p.errors {
+            out.push_str(&format!("\n  * {e}"));
+        }
+    }
+    out
+}
+
+/// Exit codes shared by all commands (see the README).
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// Any error, as kubectl.
+    pub const ERROR: i32 = 1;
+    /// `can`: the connection is denied.
+    pub const DENIED: i32 = 1;
+    /// `can`: an error (kubectl auth can-i style, 1 being "no").
+    pub const CAN_ERROR: i32 = 2;
+    /// Command-line usage errors, as clap reports them.
+    pub const USAGE: i32 = 2;
+}

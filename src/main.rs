@@ -1,0 +1,61 @@
+//! The `kubectl-netpol` binary: parse the command line, run the command,
+//! print, and map the result to an exit code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use netpol::cli::{Cli, Command};
+use netpol::cmd::{self, Context};
+use netpol::error::exit;
+use netpol::render::{clean, Palette};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are "errors" that print to stdout and exit 0.
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let ctx = Context {
+        palette: Palette::from_choice(cli.global.color),
+        global: cli.global.clone(),
+    };
+    let (result, error_code) = match &cli.command {
+        Command::Explain(a) => (cmd::explain::run(&ctx, a), exit::ERROR),
+        Command::List(a) => (cmd::list::run(&ctx, a), exit::ERROR),
+        Command::Can(a) => (cmd::can::run(&ctx, a), exit::CAN_ERROR),
+        Command::Matrix(a) => (cmd::matrix::run(&ctx, a), exit::ERROR),
+    };
+    match result {
+        Ok(outcome) => {
+            let mut stderr = std::io::stderr().lock();
+            for w in &outcome.warnings {
+                let _ = writeln!(stderr, "{}", clean(w));
+            }
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error.
+            match stdout.write_all(outcome.stdout.as_bytes()).and_then(|_| stdout.flush()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+                Err(e) => {
+                    let _ = writeln!(stderr, "error: writing output: {e}");
+                    return ExitCode::from(error_code as u8);
+                }
+            }
+            ExitCode::from(outcome.code as u8)
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {}", clean_multiline(&e.to_string()));
+            ExitCode::from(error_code as u8)
+        }
+    }
+}
+
+/// Sanitises each line of a message, keeping its line breaks.
+fn clean_multiline(s: &str) -> String {
+    s.lines().map(clean).collect::<Vec<_>>().join("\n")
+}

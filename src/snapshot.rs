@@ -1,0 +1,216 @@
+//! The cluster as the engine sees it: namespaces, pods and NetworkPolicies.
+//!
+//! A [`Snapshot`] is the only input of the engine. Sources (manifests today,
+//! a live cluster later) build one; nothing in it does I/O. Pods are kept in a
+//! compact form ([`PodInfo`]) because the engine only needs their identity,
+//! labels, IPs and container ports; policies stay k8s-openapi objects.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::engine::ports::Protocol;
+
+/// The label every namespace carries, set by the API server.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+pub type Labels = BTreeMap<String, String>;
+
+/// A namespace: its name and labels (always including
+/// `kubernetes.io/metadata.name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceInfo {
+    pub name: String,
+    pub labels: Labels,
+    /// True when the namespace was not in the input and was made up because
+    /// an object referred to it.
+    pub synthesized: bool,
+}
+
+impl NamespaceInfo {
+    pub fn new(name: &str, mut labels: Labels, synthesized: bool) -> Self {
+        labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.to_string());
+        NamespaceInfo {
+            name: name.to_string(),
+            labels,
+            synthesized,
+        }
+    }
+}
+
+/// A container port as declared in a pod spec.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+/// The workload a pod belongs to, in the user's words (`deployment/web`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkloadRef {
+    /// Kind as Kubernetes spells it: `Deployment`, `StatefulSet`, ...
+    pub kind: String,
+    pub name: String,
+}
+
+impl WorkloadRef {
+    /// `deployment/web`, as kubectl prints resource references.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind.to_lowercase(), self.name)
+    }
+}
+
+/// A pod, or the one representative pod of a workload given as a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodInfo {
+    pub namespace: String,
+    pub name: String,
+    pub labels: Labels,
+    pub ips: Vec<IpAddr>,
+    pub ports: Vec<ContainerPort>,
+    pub workload: Option<WorkloadRef>,
+    /// Stands for the pods of a workload manifest rather than a real pod.
+    pub representative: bool,
+    pub host_network: bool,
+}
+
+impl PodInfo {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// How the user knows this pod: `deployment/web` for a representative
+    /// pod, `pod/name` otherwise.
+    pub fn display_ref(&self) -> String {
+        match (&self.workload, self.representative) {
+            (Some(w), true) => w.display(),
+            _ => format!("pod/{}", self.name),
+        }
+    }
+
+    /// Builds the engine's view of a Pod object. `namespace` is the
+    /// namespace the object lands in.
+    pub fn from_pod(pod: &Pod, namespace: &str) -> PodInfo {
+        let meta = &pod.metadata;
+        let mut ips: Vec<IpAddr> = Vec::new();
+        if let Some(status) = &pod.status {
+            for ip in status.pod_ips.iter().flatten() {
+                if let Ok(addr) = ip.ip.parse::<IpAddr>() {
+                    if !ips.contains(&addr) {
+                        ips.push(addr);
+                    }
+                }
+            }
+            if let Some(Ok(addr)) = status.pod_ip.as_deref().map(str::parse::<IpAddr>) {
+                if !ips.contains(&addr) {
+                    ips.insert(0, addr);
+                }
+            }
+        }
+        let spec = pod.spec.as_ref();
+        PodInfo {
+            namespace: namespace.to_string(),
+            name: meta.name.clone().unwrap_or_default(),
+            labels: meta.labels.clone().unwrap_or_default(),
+            ips,
+            ports: spec.map(container_ports).unwrap_or_default(),
+            workload: None,
+            representative: false,
+            host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+        }
+    }
+}
+
+/// The container ports of a pod spec: regular containers and init
+/// containers (sidecars declare ports there too), deduplicated.
+pub fn container_ports(spec: &PodSpec) -> Vec<ContainerPort> {
+    let mut out: Vec<ContainerPort> = Vec::new();
+    let containers: Vec<&Container> = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .collect();
+    for c in containers {
+        for p in c.ports.iter().flatten() {
+            let Ok(port) = u16::try_from(p.container_port) else {
+                continue;
+            };
+            let protocol = p
+                .protocol
+                .as_deref()
+                .and_then(Protocol::parse)
+                .unwrap_or(Protocol::Tcp);
+            let cp = ContainerPort {
+                name: p.name.clone().filter(|n| !n.is_empty()),
+                port,
+                protocol,
+            };
+            if !out.contains(&cp) {
+                out.push(cp);
+            }
+        }
+    }
+    out
+}
+
+/// Everything the engine looks at.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Sorted by name.
+    pub namespaces: Vec<NamespaceInfo>,
+    /// Sorted by namespace, then name.
+    pub pods: Vec<PodInfo>,
+    /// Sorted by namespace, then name.
+    pub policies: Vec<NetworkPolicy>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot, sorting everything and synthesising namespaces
+    /// that objects refer to but the input lacks.
+    pub fn new(
+        namespaces: Vec<NamespaceInfo>,
+        pods: Vec<PodInfo>,
+        policies: Vec<NetworkPolicy>,
+    ) -> Snapshot {
+        let mut by_name: BTreeMap<String, NamespaceInfo> = namespaces
+            .into_iter()
+            .map(|n| (n.name.clone(), n))
+            .collect();
+        let referenced = pods
+            .iter()
+            .map(|p| p.namespace.clone())
+            .chain(policies.iter().filter_map(|p| p.metadata.namespace.clone()));
+        for ns in referenced {
+            by_name
+                .entry(ns.clone())
+                .or_insert_with(|| NamespaceInfo::new(&ns, Labels::new(), true));
+        }
+        let mut pods = pods;
+        pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let mut policies = policies;
+        policies.sort_by(|a, b| {
+            (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+        });
+        Snapshot {
+            namespaces: by_name.into_values().collect(),
+            pods,
+            policies,
+        }
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {
+        self.namespaces
+            .binary_search_by(|n| n.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.namespaces[i])
+    }
+
+    /// Index of namespaces by name, for lookups in hot loops.
+    pub fn namespace_index(&self) -> HashMap<&str, &NamespaceInfo> {
+        self.namespaces.iter().map(|n| (n.name.as_str(), n)).collect()
+    }
+}

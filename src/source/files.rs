@@ -1,0 +1,408 @@
+//! Manifests as input: `-f FILE|DIR|-`, YAML (multi-document) or JSON,
+//! `kind: List`, and workloads turned into one representative pod each.
+//!
+//! Kinds that matter are Namespace, Pod and NetworkPolicy; workloads
+//! (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+//! Job, CronJob) become a pod with their template's labels and ports unless
+//! their real pods are in the input too. Other Kubernetes kinds are ignored;
+//! a document that is not a Kubernetes object is an error.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::snapshot::{container_ports, Labels, NamespaceInfo, PodInfo, Snapshot, WorkloadRef};
+
+const WORKLOAD_KINDS: [&str; 7] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// What `-f` and friends asked for.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub paths: Vec<String>,
+    pub recursive: bool,
+    /// Where objects without `metadata.namespace` land (`-n` or `default`).
+    pub default_namespace: String,
+}
+
+/// One input file's text and how to name it in messages.
+struct Input {
+    name: String,
+    text: String,
+}
+
+/// Reads every path and builds a snapshot.
+pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for p in &opts.paths {
+        if p == "-" {
+            if stdin_used {
+                continue;
+            }
+            stdin_used = true;
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|source| Error::Io {
+                    path: "<stdin>".into(),
+                    source,
+                })?;
+            inputs.push(Input {
+                name: "<stdin>".into(),
+                text,
+            });
+        } else {
+            collect(Path::new(p), opts.recursive, true, &mut inputs)?;
+        }
+    }
+    let mut objects = Vec::new();
+    for input in &inputs {
+        parse_documents(input, &mut objects)?;
+    }
+    build(objects, &opts.default_namespace)
+}
+
+/// Builds a snapshot from in-memory manifest text (for tests and tools).
+pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snapshot, Error> {
+    let mut objects = Vec::new();
+    parse_documents(
+        &Input {
+            name: name.into(),
+            text: text.into(),
+        },
+        &mut objects,
+    )?;
+    build(objects, default_namespace)
+}
+
+fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<Input>) -> Result<(), Error> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            Error::Usage(format!("the path {shown:?} does not exist"))
+        } else {
+            Error::Io {
+                path: shown.clone(),
+                source,
+            }
+        }
+    })?;
+    if meta.is_dir() {
+        if !explicit && !recursive {
+            return Ok(());
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| Error::Io {
+                path: shown.clone(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() {
+                if recursive {
+                    collect(&entry, recursive, false, out)?;
+                }
+            } else if matches!(
+                entry.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
+                collect(&entry, recursive, false, out)?;
+            }
+        }
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Manifest {
+        file: shown.clone(),
+        message: "not UTF-8 text".into(),
+    })?;
+    out.push(Input { name: shown, text });
+    Ok(())
+}
+
+/// A Kubernetes object found in the input, with where it came from.
+struct Object {
+    value: Value,
+    file: String,
+    /// `document 2` or `document 2, item 5`.
+    doc: String,
+}
+
+impl Object {
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::Manifest {
+            file: self.file.clone(),
+            message: format!("{}: {message}", self.doc),
+        }
+    }
+}
+
+fn parse_documents(input: &Input, out: &mut Vec<Object>) -> Result<(), Error> {
+    for (i, doc) in serde_yaml_ng::Deserializer::from_str(&input.text).enumerate() {
+        let n = i + 1;
+        let value = Value::deserialize(doc).map_err(|e| Error::Manifest {
+            file: input.name.clone(),
+            message: format!("document {n}: {e}"),
+        })?;
+        push_object(value, &input.name, format!("document {n}"), out).map_err(|message| {
+            Error::Manifest {
+                file: input.name.clone(),
+                message,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+fn push_object(value: Value, file: &str, doc: String, out: &mut Vec<Object>) -> Result<(), String> {
+    match &value {
+        Value::Null => return Ok(()),
+        Value::Object(map) => {
+            let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+            if api.is_empty() || kind.is_empty() {
+                return Err(format!(
+                    "{doc}: not a Kubernetes object (apiVersion and kind are required)"
+                ));
+            }
+            if kind == "List" || kind.ends_with("List") && map.contains_key("items") {
+                let items = map.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                for (j, item) in items.into_iter().enumerate() {
+                    push_object(item, file, format!("{doc}, item {}", j + 1), out)?;
+                }
+                return Ok(());
+            }
+        }
+        _ => {
+            return Err(format!(
+                "{doc}: not a Kubernetes object (expected a mapping with apiVersion and kind)"
+            ))
+        }
+    }
+    out.push(Object {
+        value,
+        file: file.to_string(),
+        doc,
+    });
+    Ok(())
+}
+
+fn kind_of(v: &Value) -> &str {
+    v.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(obj: &Object) -> Result<T, Error> {
+    serde_json::from_value(obj.value.clone())
+        .map_err(|e| obj.error(format_args!("invalid {}: {e}", kind_of(&obj.value))))
+}
+
+#[derive(Deserialize, Default)]
+struct Meta {
+    name: Option<String>,
+    namespace: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(rename = "ownerReferences")]
+    owner_references: Option<Vec<OwnerReference>>,
+}
+
+fn meta_of(obj: &Object) -> Result<Meta, Error> {
+    match obj.value.get("metadata") {
+        None => Ok(Meta::default()),
+        Some(m) => serde_json::from_value(m.clone())
+            .map_err(|e| obj.error(format_args!("invalid metadata: {e}"))),
+    }
+}
+
+type ObjKey = (String, String, String); // namespace, kind, name
+
+struct Workload {
+    key: ObjKey,
+    owner: Option<ObjKey>,
+    template: PodTemplateSpec,
+}
+
+fn owner_key(namespace: &str, owners: &Option<Vec<OwnerReference>>) -> Option<ObjKey> {
+    owners.iter().flatten().find(|o| o.controller == Some(true)).or(owners.iter().flatten().next()).map(|o| {
+        (namespace.to_string(), o.kind.clone(), o.name.clone())
+    })
+}
+
+fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Error> {
+    let mut namespaces: BTreeMap<String, NamespaceInfo> = BTreeMap::new();
+    let mut pods: Vec<(PodInfo, Option<ObjKey>)> = Vec::new();
+    let mut policies: BTreeMap<(String, String), NetworkPolicy> = BTreeMap::new();
+    let mut workloads: Vec<Workload> = Vec::new();
+    for obj in &objects {
+        let kind = kind_of(&obj.value);
+        match kind {
+            "Namespace" => {
+                let meta = meta_of(obj)?;
+                let name = meta.name.unwrap_or_default();
+                if name.is_empty() {
+                    return Err(missing_name(obj));
+                }
+                namespaces.insert(
+                    name.clone(),
+                    NamespaceInfo::new(&name, meta.labels.unwrap_or_default(), false),
+                );
+            }
+            "Pod" => {
+                let pod: Pod = decode(obj)?;
+                let ns = pod
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string());
+                if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
+                    return Err(missing_name(obj));
+                }
+                let owner = owner_key(&ns, &pod.metadata.owner_references);
+                pods.push((PodInfo::from_pod(&pod, &ns), owner));
+            }
+            "NetworkPolicy" => {
+                let mut np: NetworkPolicy = decode(obj)?;
+                let ns = np
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string());
+                np.metadata.namespace = Some(ns.clone());
+                let name = np.metadata.name.clone().unwrap_or_default();
+                policies.insert((ns, name), np);
+            }
+            k if WORKLOAD_KINDS.contains(&k) => {
+                let meta = meta_of(obj)?;
+                let name = meta.name.clone().unwrap_or_default();
+                if name.is_empty() {
+                    return Err(missing_name(obj));
+                }
+                let ns = meta.namespace.clone().unwrap_or_else(|| default_namespace.to_string());
+                let pointer = if k == "CronJob" {
+                    "/spec/jobTemplate/spec/template"
+                } else {
+                    "/spec/template"
+                };
+                let template = match obj.value.pointer(pointer) {
+                    Some(t) => serde_json::from_value::<PodTemplateSpec>(t.clone()).map_err(|e| {
+                        obj.error(format_args!("invalid {k} pod template: {e}"))
+                    })?,
+                    None => PodTemplateSpec::default(),
+                };
+                workloads.push(Workload {
+                    owner: owner_key(&ns, &meta.owner_references),
+                    key: (ns, k.to_string(), name),
+                    template,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    let present: HashSet<&ObjKey> = workloads.iter().map(|w| &w.key).collect();
+    let owner_of: HashMap<&ObjKey, &ObjKey> = workloads
+        .iter()
+        .filter_map(|w| w.owner.as_ref().map(|o| (&w.key, o)))
+        .collect();
+    // The topmost workload above `start` that is in the input, or a
+    // Deployment/CronJob inferred from the ReplicaSet/Job naming rules.
+    let top = |start: &ObjKey, pod_labels: &Labels| -> WorkloadRef {
+        let mut cur = start.clone();
+        while let Some(up) = owner_of.get(&cur) {
+            cur = (*up).clone();
+        }
+        if !present.contains(&cur) && cur.1 == "ReplicaSet" {
+            if let Some(hash) = pod_labels.get("pod-template-hash") {
+                if let Some(prefix) = cur.2.strip_suffix(&format!("-{hash}")) {
+                    return WorkloadRef {
+                        kind: "Deployment".into(),
+                        name: prefix.to_string(),
+                    };
+                }
+            }
+        }
+        WorkloadRef {
+            kind: cur.1,
+            name: cur.2,
+        }
+    };
+    // Workloads that have pods of their own in the input are represented by
+    // those pods.
+    let mut has_pods: HashSet<ObjKey> = HashSet::new();
+    let mut out_pods: Vec<PodInfo> = Vec::new();
+    for (mut pod, owner) in pods {
+        if let Some(o) = owner {
+            let mut cur = o.clone();
+            has_pods.insert(cur.clone());
+            while let Some(up) = owner_of.get(&cur) {
+                cur = (*up).clone();
+                has_pods.insert(cur.clone());
+            }
+            pod.workload = Some(top(&o, &pod.labels));
+        }
+        out_pods.push(pod);
+    }
+    for w in &workloads {
+        let owned_by_present = w.owner.as_ref().is_some_and(|o| present.contains(o));
+        if owned_by_present || has_pods.contains(&w.key) {
+            continue;
+        }
+        let (ns, kind, name) = &w.key;
+        let meta = w.template.metadata.clone().unwrap_or_default();
+        let spec = w.template.spec.as_ref();
+        out_pods.push(PodInfo {
+            namespace: ns.clone(),
+            name: name.clone(),
+            labels: meta.labels.unwrap_or_default(),
+            ips: Vec::new(),
+            ports: spec.map(container_ports).unwrap_or_default(),
+            workload: Some(WorkloadRef {
+                kind: kind.clone(),
+                name: name.clone(),
+            }),
+            representative: true,
+            host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+        });
+    }
+    // Later objects win, as with `kubectl apply`.
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut unique: Vec<PodInfo> = Vec::new();
+    for p in out_pods {
+        match seen.get(&(p.namespace.clone(), p.name.clone())) {
+            Some(&i) if unique[i].representative || !p.representative => unique[i] = p,
+            Some(_) => {}
+            None => {
+                seen.insert((p.namespace.clone(), p.name.clone()), unique.len());
+                unique.push(p);
+            }
+        }
+    }
+    Ok(Snapshot::new(
+        namespaces.into_values().collect(),
+        unique,
+        policies.into_values().collect(),
+    ))
+}
+
+fn missing_name(obj: &Object) -> Error {
+    obj.error(format_args!("{} without metadata.name", kind_of(&obj.value)))
+}

@@ -1,0 +1,3 @@
+//! Where cluster objects come from. Today: manifests (`-f`).
+
+pub mod files;
