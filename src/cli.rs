@@ -70,7 +70,12 @@ pub struct GlobalArgs {
 
     /// Manifests to read instead of a cluster: a file, a directory, or - for
     /// stdin. YAML (multi-document) or JSON, `kind: List` too. Repeatable.
-    #[arg(short = 'f', long = "filename", global = true, value_name = "FILE|DIR|-")]
+    #[arg(
+        short = 'f',
+        long = "filename",
+        global = true,
+        value_name = "FILE|DIR|-"
+    )]
     pub filenames: Vec<String>,
 
     /// Process the directory used in -f, --filename recursively.
@@ -82,7 +87,13 @@ pub struct GlobalArgs {
     pub output: Option<OutputFormat>,
 
     /// Colour text output.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     pub color: ColorChoice,
 }
 

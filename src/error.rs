@@ -27,7 +27,9 @@ pub enum Error {
     #[error("{}", invalid_message(.0))]
     InvalidPolicies(Vec<InvalidPolicy>),
     /// No source of cluster objects was given.
-    #[error("no input: pass manifests with -f FILE|DIR|- (reading a live cluster is not supported yet)")]
+    #[error(
+        "no input: pass manifests with -f FILE|DIR|- (reading a live cluster is not supported yet)"
+    )]
     NoInput,
 }
 

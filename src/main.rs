@@ -8,14 +8,18 @@ use clap::Parser;
 use netpol::cli::{Cli, Command};
 use netpol::cmd::{self, Context};
 use netpol::error::exit;
-use netpol::render::{clean, Palette};
+use netpol::render::{Palette, clean};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are "errors" that print to stdout and exit 0.
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code as u8);
         }
@@ -38,7 +42,10 @@ fn main() -> ExitCode {
             }
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error.
-            match stdout.write_all(outcome.stdout.as_bytes()).and_then(|_| stdout.flush()) {
+            match stdout
+                .write_all(outcome.stdout.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
                 Err(e) => {
@@ -49,7 +56,11 @@ fn main() -> ExitCode {
             ExitCode::from(outcome.code as u8)
         }
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", clean_multiline(&e.to_string()));
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                clean_multiline(&e.to_string())
+            );
             ExitCode::from(error_code as u8)
         }
     }

@@ -193,7 +193,8 @@ impl Snapshot {
         pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let mut policies = policies;
         policies.sort_by(|a, b| {
-            (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+            (&a.metadata.namespace, &a.metadata.name)
+                .cmp(&(&b.metadata.namespace, &b.metadata.name))
         });
         Snapshot {
             namespaces: by_name.into_values().collect(),
@@ -211,6 +212,9 @@ impl Snapshot {
 
     /// Index of namespaces by name, for lookups in hot loops.
     pub fn namespace_index(&self) -> HashMap<&str, &NamespaceInfo> {
-        self.namespaces.iter().map(|n| (n.name.as_str(), n)).collect()
+        self.namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), n))
+            .collect()
     }
 }

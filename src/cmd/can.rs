@@ -6,14 +6,14 @@
 use serde::Serialize;
 
 use crate::cli::{CanArgs, OutputFormat};
-use crate::cmd::{find_endpoint, require_valid, Context, Outcome, Target};
+use crate::cmd::{Context, Outcome, Target, find_endpoint, require_valid};
+use crate::engine::Model;
 use crate::engine::policy::Direction;
 use crate::engine::ports::{PortSet, Protocol};
 use crate::engine::summary::{peer_text, port_text};
-use crate::engine::verdict::{connection, Endpoint, SideVerdict};
-use crate::engine::Model;
-use crate::error::{exit, Error};
-use crate::render::{clean, to_json, to_yaml, Palette};
+use crate::engine::verdict::{Endpoint, SideVerdict, connection};
+use crate::error::{Error, exit};
+use crate::render::{Palette, clean, to_json, to_yaml};
 
 #[derive(Debug, Serialize)]
 pub struct CanReport {
@@ -131,7 +131,8 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let to = endpoint(to_t, &mut notes);
     if let (Endpoint::External(_), Endpoint::External(_)) = (&from, &to) {
         return Err(Error::Usage(
-            "SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them".into(),
+            "SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them"
+                .into(),
         ));
     }
     let wanted = match &args.port {
@@ -145,7 +146,8 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         }
     };
     let verdict = connection(&model, &from, &to);
-    let same_pod = matches!((&from, &to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    let same_pod =
+        matches!((&from, &to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
     for ep in [&from, &to] {
         if let Endpoint::Pod(p) = ep {
             if p.host_network {
@@ -169,7 +171,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         );
     }
     let (allowed_set, allowed) = if same_pod {
-        notes.push("a pod connecting to itself is not subject to NetworkPolicy: always allowed".into());
+        notes.push(
+            "a pod connecting to itself is not subject to NetworkPolicy: always allowed".into(),
+        );
         (PortSet::all(), true)
     } else {
         let set = verdict.allowed.clone();
@@ -232,7 +236,11 @@ fn side_json(
 ) -> SideJson {
     let mut allowed_by = Vec::new();
     let mut not_matched = Vec::new();
-    let peer_word = if side.direction == Direction::Ingress { "from" } else { "to" };
+    let peer_word = if side.direction == Direction::Ingress {
+        "from"
+    } else {
+        "to"
+    };
     for &pi in &side.policies {
         let policy = &model.policies[pi];
         if policy.rules(side.direction).unwrap_or_default().is_empty() {
@@ -264,14 +272,25 @@ fn side_json(
                 None => "anywhere".to_string(),
                 Some(list) => list.iter().map(peer_text).collect::<Vec<_>>().join(" or "),
             };
-            let unknown = if r.ip_unknown { " (pod IP unknown)" } else { "" };
-            format!("{} does not match {peer_word} {peers}{unknown}", other.display())
+            let unknown = if r.ip_unknown {
+                " (pod IP unknown)"
+            } else {
+                ""
+            };
+            format!(
+                "{} does not match {peer_word} {peers}{unknown}",
+                other.display()
+            )
         } else if r.ports.is_empty() {
             let written: Vec<String> = rule.ports.iter().flatten().map(port_text).collect();
             format!(
                 "peer matches, but its ports {} do not exist on {}",
                 written.join(", "),
-                if side.direction == Direction::Ingress { subject.display() } else { other.display() }
+                if side.direction == Direction::Ingress {
+                    subject.display()
+                } else {
+                    other.display()
+                }
             )
         } else {
             format!("peer matches, but it allows only {}", r.ports.describe())
@@ -290,7 +309,11 @@ fn side_json(
         subject: subject.display(),
         applies: side.applies,
         isolated: side.isolated,
-        policies: side.policies.iter().map(|&i| model.policies[i].key()).collect(),
+        policies: side
+            .policies
+            .iter()
+            .map(|&i| model.policies[i].key())
+            .collect(),
         allowed,
         ports: PortsJson::of(&side.allowed),
         allowed_by,
@@ -308,13 +331,21 @@ fn ports_text(p: &PortsJson) -> String {
 
 pub fn render_text(r: &CanReport, p: Palette) -> String {
     let mut out = String::new();
-    let head = if r.allowed { p.good("ALLOWED") } else { p.bad("DENIED") };
+    let head = if r.allowed {
+        p.good("ALLOWED")
+    } else {
+        p.bad("DENIED")
+    };
     let what = match &r.port {
         Some(port) => format!("on {port}"),
         None if r.allowed => format!("on {}", ports_text(&r.ports)),
         None => "on any port".to_string(),
     };
-    out.push_str(&format!("{head}: {} -> {} {what}\n", clean(&r.from), clean(&r.to)));
+    out.push_str(&format!(
+        "{head}: {} -> {} {what}\n",
+        clean(&r.from),
+        clean(&r.to)
+    ));
     for (title, side) in [("Egress of", &r.egress), ("Ingress of", &r.ingress)] {
         let who = format!("{title} {}", clean(&side.subject));
         let state = if !side.applies {
@@ -324,7 +355,11 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
         } else if side.allowed {
             format!("isolated by {}; allowed", side.policies.join(", "))
         } else {
-            format!("isolated by {}; {}", side.policies.join(", "), p.bad("nothing admits it"))
+            format!(
+                "isolated by {}; {}",
+                side.policies.join(", "),
+                p.bad("nothing admits it")
+            )
         };
         out.push_str(&format!("  {who}: {state}\n"));
         for a in &side.allowed_by {
@@ -338,7 +373,11 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
         if !side.allowed {
             for m in &side.not_matched {
                 let rule = m.rule.map(|n| format!(" rule #{n}")).unwrap_or_default();
-                out.push_str(&format!("    {}{rule}: {}\n", clean(&m.policy), clean(&m.reason)));
+                out.push_str(&format!(
+                    "    {}{rule}: {}\n",
+                    clean(&m.policy),
+                    clean(&m.reason)
+                ));
             }
         }
     }

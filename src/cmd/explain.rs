@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, OutputFormat};
-use crate::cmd::{find_pod, require_valid, Context, Outcome};
+use crate::cmd::{Context, Outcome, find_pod, require_valid};
+use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer, PortValue, Rule};
 use crate::engine::ports::PortSet;
 use crate::engine::summary::{peer_text, summary};
-use crate::engine::verdict::{peer_matches, Endpoint};
-use crate::engine::Model;
+use crate::engine::verdict::{Endpoint, peer_matches};
 use crate::error::Error;
-use crate::render::{clean, labels_text, to_json, to_yaml, Palette};
+use crate::render::{Palette, clean, labels_text, to_json, to_yaml};
 use crate::snapshot::PodInfo;
 
 /// How many names text output shows before "and N more" (`-o wide`: all).
@@ -149,7 +149,10 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
             pod.display_ref()
         ));
     }
-    notes.push("traffic from the pod's own node and from a pod to itself is not governed by NetworkPolicy".into());
+    notes.push(
+        "traffic from the pod's own node and from a pod to itself is not governed by NetworkPolicy"
+            .into(),
+    );
     ExplainReport {
         pod: PodView {
             namespace: pod.namespace.clone(),
@@ -201,9 +204,9 @@ fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
         (true, _, Direction::Ingress) => format!(
             "No policy isolates {who} for ingress: it accepts connections from everywhere on every port."
         ),
-        (true, _, Direction::Egress) => format!(
-            "No policy isolates {who} for egress: it may connect anywhere on every port."
-        ),
+        (true, _, Direction::Egress) => {
+            format!("No policy isolates {who} for egress: it may connect anywhere on every port.")
+        }
         (false, true, Direction::Ingress) => format!(
             "{who} is isolated for ingress and no rule admits anything: every incoming connection is denied."
         ),
@@ -226,7 +229,13 @@ fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
     }
 }
 
-fn rule_view(model: &Model<'_>, rule: &Rule, index: usize, pod: &PodInfo, d: Direction) -> RuleView {
+fn rule_view(
+    model: &Model<'_>,
+    rule: &Rule,
+    index: usize,
+    pod: &PodInfo,
+    d: Direction,
+) -> RuleView {
     let peers = match &rule.peers {
         None => AllOr::All,
         Some(list) => AllOr::Some(list.iter().map(|p| peer_view(model, p)).collect()),
@@ -304,7 +313,11 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
 
 /// `from frontend/web (2 pods) on TCP/8080`.
 fn allowed_phrase(view: &RuleView, rule: &Rule, d: Direction) -> String {
-    let word = if d == Direction::Ingress { "from" } else { "to" };
+    let word = if d == Direction::Ingress {
+        "from"
+    } else {
+        "to"
+    };
     let peers = match &view.peers {
         AllOr::All => "anywhere".to_string(),
         AllOr::Some(list) => list
@@ -325,10 +338,23 @@ fn allowed_phrase(view: &RuleView, rule: &Rule, d: Direction) -> String {
         (Some(AllOr::Some(list)), _) => format!("on {}", list.join(", ")),
         (None, Some(specs)) => format!(
             "on {} (named ports resolved on each destination)",
-            specs.iter().map(|s| s.render()).collect::<Vec<_>>().join(", ")
+            specs
+                .iter()
+                .map(|s| s.render())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     format!("{word} {peers} {ports}")
+}
+
+/// Whether ports as written and as resolved say the same thing.
+fn same_ports(written: &[String], resolved: &[String]) -> bool {
+    let mut w = written.to_vec();
+    w.sort();
+    let mut r = resolved.to_vec();
+    r.sort();
+    w == r
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -343,7 +369,11 @@ fn names(list: &[String], wide: bool) -> String {
     if list.is_empty() {
         return "<none>".to_string();
     }
-    let shown: Vec<String> = list.iter().take(if wide { usize::MAX } else { FEW }).map(|s| clean(s)).collect();
+    let shown: Vec<String> = list
+        .iter()
+        .take(if wide { usize::MAX } else { FEW })
+        .map(|s| clean(s))
+        .collect();
     let more = list.len() - shown.len();
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))
@@ -399,29 +429,48 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
     ] {
         out.push('\n');
         let state = if view.isolated {
-            p.warn(&format!("isolated by {}", count(view.policies.len(), "policy").replace("policys", "policies")))
+            p.warn(&format!(
+                "isolated by {}",
+                count(view.policies.len(), "policy").replace("policys", "policies")
+            ))
         } else {
             p.good("not isolated")
         };
-        out.push_str(&format!("{}{}{}\n", p.head(title), " ".repeat(13 - title.len()), state));
+        out.push_str(&format!(
+            "{}{}{}\n",
+            p.head(title),
+            " ".repeat(13 - title.len()),
+            state
+        ));
         for pol in &view.policies {
-            out.push_str(&format!("  {}\n", p.head(&format!("{}/{}", clean(&pol.namespace), clean(&pol.name)))));
+            out.push_str(&format!(
+                "  {}\n",
+                p.head(&format!("{}/{}", clean(&pol.namespace), clean(&pol.name)))
+            ));
             out.push_str(&format!("    {}\n", p.dim(&clean(&pol.summary))));
             if pol.rules.is_empty() {
                 out.push_str(&format!("    No {} rules: allows nothing.\n", d.as_str()));
             }
             for rule in &pol.rules {
                 out.push_str(&format!("    Rule #{}\n", rule.rule));
-                let label = if d == Direction::Ingress { "From:" } else { "To:  " };
+                let label = if d == Direction::Ingress {
+                    "From:"
+                } else {
+                    "To:  "
+                };
                 match &rule.peers {
-                    AllOr::All => out.push_str(&format!("      {label}   anywhere (every pod and address)\n")),
+                    AllOr::All => out.push_str(&format!(
+                        "      {label}   anywhere (every pod and address)\n"
+                    )),
                     AllOr::Some(peers) => {
                         for (i, peer) in peers.iter().enumerate() {
                             let lead = if i == 0 { label } else { "or   " };
                             let matched = match (peer.kind, peer.pods.len()) {
                                 ("ipBlock", 0) => "no pod IPs inside".to_string(),
                                 (_, 0) => p.warn("no pods match now"),
-                                (_, n) => format!("{}: {}", count(n, "pod"), names(&peer.pods, wide)),
+                                (_, n) => {
+                                    format!("{}: {}", count(n, "pod"), names(&peer.pods, wide))
+                                }
                             };
                             out.push_str(&format!(
                                 "      {lead}   {} -> {matched}\n",
@@ -432,7 +481,9 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                 }
                 let ports = match (&rule.ports, &rule.resolved_ports) {
                     (AllOr::All, _) => "all ports".to_string(),
-                    (AllOr::Some(written), Some(AllOr::Some(resolved))) if written != resolved => {
+                    (AllOr::Some(written), Some(AllOr::Some(resolved)))
+                        if d == Direction::Ingress && !same_ports(written, resolved) =>
+                    {
                         format!(
                             "{} (on this pod: {})",
                             written.join(", "),
@@ -444,7 +495,10 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                         )
                     }
                     (AllOr::Some(written), None) => {
-                        format!("{} (named ports resolve on each destination pod)", written.join(", "))
+                        format!(
+                            "{} (named ports resolve on each destination pod)",
+                            written.join(", ")
+                        )
                     }
                     (AllOr::Some(written), _) => written.join(", "),
                 };

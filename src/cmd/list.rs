@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use crate::cli::{ListArgs, OutputFormat};
 use crate::cmd::{Context, Outcome};
-use crate::engine::summary::summary;
 use crate::engine::Model;
-use crate::error::{exit, Error};
+use crate::engine::summary::summary;
+use crate::error::{Error, exit};
 use crate::render::{clean, table, to_json, to_yaml};
 
 #[derive(Debug, Serialize)]
@@ -66,7 +66,11 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         warnings.push(format!(
             "NetworkPolicy {:?} is invalid and is left out of every answer: {}",
             bad.key,
-            bad.errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            bad.errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
         rows.push(PolicyRow {
             namespace: ns.to_string(),
@@ -123,7 +127,10 @@ fn render_text(ctx: &Context, report: &ListReport) -> String {
             row.push(r.pods.map_or("-".to_string(), |n| n.to_string()));
             row.push(match &r.summary {
                 Some(s) => clean(s),
-                None => p.bad(&format!("INVALID: {}", clean(r.errors.first().map_or("", String::as_str)))),
+                None => p.bad(&format!(
+                    "INVALID: {}",
+                    clean(r.errors.first().map_or("", String::as_str))
+                )),
             });
             row
         })

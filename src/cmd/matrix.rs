@@ -7,12 +7,12 @@ use serde::Serialize;
 
 use crate::cli::{MatrixArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
-use crate::cmd::{require_valid, Context, Outcome};
-use crate::engine::ports::PortSet;
-use crate::engine::reach::{class_matrix, Classes};
+use crate::cmd::{Context, Outcome, require_valid};
 use crate::engine::Model;
+use crate::engine::ports::PortSet;
+use crate::engine::reach::{Classes, class_matrix};
 use crate::error::Error;
-use crate::render::{clean, table, to_json, to_yaml, Palette};
+use crate::render::{Palette, clean, table, to_json, to_yaml};
 use crate::snapshot::PodInfo;
 
 /// Up to this many pods, text output is a grid.
@@ -69,7 +69,11 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot()?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     require_valid(&model)?;
-    let pods: Vec<&PodInfo> = snapshot.pods.iter().filter(|p| ctx.in_scope(&p.namespace)).collect();
+    let pods: Vec<&PodInfo> = snapshot
+        .pods
+        .iter()
+        .filter(|p| ctx.in_scope(&p.namespace))
+        .collect();
     let pairs = compute(&model, &pods);
     let stdout = match ctx.format() {
         OutputFormat::Json | OutputFormat::Yaml => {
@@ -158,7 +162,9 @@ fn render_grid(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)], pal: Palett
         .collect();
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     out.push_str(&table(&header_refs, &rows));
-    out.push_str("\nall = every port; - = nothing allowed; self = a pod to itself (never restricted)\n");
+    out.push_str(
+        "\nall = every port; - = nothing allowed; self = a pod to itself (never restricted)\n",
+    );
     for (k, l) in legend.iter().enumerate() {
         out.push_str(&format!("P{} = {l}\n", k + 1));
     }

@@ -149,19 +149,33 @@ pub fn find_pod<'s>(
         },
         [ns, k, name] => match kind_alias(k) {
             Some(k) => (*ns, Some(k), *name),
-            None => return Err(Error::Usage(format!("unknown resource type {k:?} in {text:?}"))),
+            None => {
+                return Err(Error::Usage(format!(
+                    "unknown resource type {k:?} in {text:?}"
+                )));
+            }
         },
-        _ => return Err(Error::Usage(format!("cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"))),
+        _ => {
+            return Err(Error::Usage(format!(
+                "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
+            )));
+        }
     };
     if name.is_empty() || ns.is_empty() {
-        return Err(Error::Usage(format!("cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME")));
+        return Err(Error::Usage(format!(
+            "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
+        )));
     }
     let lookup = |ns: &str| -> Vec<&'s PodInfo> {
         let in_ns = snapshot.pods.iter().filter(|p| p.namespace == ns);
         match kind {
             Some("Pod") => in_ns.filter(|p| p.name == name).collect(),
             Some(k) => in_ns
-                .filter(|p| p.workload.as_ref().is_some_and(|w| w.kind == k && w.name == name))
+                .filter(|p| {
+                    p.workload
+                        .as_ref()
+                        .is_some_and(|w| w.kind == k && w.name == name)
+                })
                 .collect(),
             None => {
                 let pods: Vec<&PodInfo> = in_ns.clone().filter(|p| p.name == name).collect();

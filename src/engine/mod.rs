@@ -47,7 +47,10 @@ impl<'s> Model<'s> {
         for np in &snapshot.policies {
             let key = format!(
                 "{}/{}",
-                np.metadata.namespace.as_deref().unwrap_or(default_namespace),
+                np.metadata
+                    .namespace
+                    .as_deref()
+                    .unwrap_or(default_namespace),
                 np.metadata.name.as_deref().unwrap_or_default()
             );
             let errors = validate::network_policy(np);

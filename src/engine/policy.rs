@@ -230,7 +230,11 @@ impl Policy {
         let ingress = if has_ingress {
             let mut rules = Vec::new();
             for r in spec.ingress.iter().flatten() {
-                rules.push(compile_rule(r.from.as_deref(), r.ports.as_deref(), &namespace)?);
+                rules.push(compile_rule(
+                    r.from.as_deref(),
+                    r.ports.as_deref(),
+                    &namespace,
+                )?);
             }
             Some(rules)
         } else {
@@ -239,7 +243,11 @@ impl Policy {
         let egress = if has_egress {
             let mut rules = Vec::new();
             for r in spec.egress.iter().flatten() {
-                rules.push(compile_rule(r.to.as_deref(), r.ports.as_deref(), &namespace)?);
+                rules.push(compile_rule(
+                    r.to.as_deref(),
+                    r.ports.as_deref(),
+                    &namespace,
+                )?);
             }
             Some(rules)
         } else {
@@ -271,14 +279,19 @@ fn compile_rule(
     };
     let ports = match ports {
         None | Some([]) => None,
-        Some(list) => Some(list.iter().map(compile_port).collect::<Result<Vec<_>, _>>()?),
+        Some(list) => Some(
+            list.iter()
+                .map(compile_port)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
     };
     Ok(Rule { peers, ports })
 }
 
 fn compile_peer(p: &NetworkPolicyPeer, namespace: &str) -> Result<Peer, String> {
     if let Some(block) = &p.ip_block {
-        let cidr = parse_cidr(&block.cidr).ok_or_else(|| format!("invalid CIDR {:?}", block.cidr))?;
+        let cidr =
+            parse_cidr(&block.cidr).ok_or_else(|| format!("invalid CIDR {:?}", block.cidr))?;
         let except = block
             .except
             .iter()

@@ -94,12 +94,14 @@ impl PortSet {
     }
 
     pub fn is_all(&self) -> bool {
-        self.ranges.iter().all(|r| r.as_slice() == [(MIN_PORT, MAX_PORT)])
+        self.ranges
+            .iter()
+            .all(|r| r.as_slice() == [(MIN_PORT, MAX_PORT)])
     }
 
     /// Adds the inclusive range `lo..=hi` of protocol `p`.
     pub fn insert(&mut self, p: Protocol, lo: u16, hi: u16) {
-        let (lo, hi) = (lo.max(MIN_PORT), hi.min(MAX_PORT));
+        let lo = lo.max(MIN_PORT);
         if lo > hi {
             return;
         }

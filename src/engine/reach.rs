@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
+use crate::engine::Model;
 use crate::engine::policy::{Direction, Peer};
 use crate::engine::ports::PortSet;
-use crate::engine::verdict::{peer_matches, Endpoint};
-use crate::engine::Model;
+use crate::engine::verdict::{Endpoint, peer_matches};
 use crate::snapshot::{ContainerPort, Labels, PodInfo};
 
 /// Pods grouped into equivalence classes.
@@ -55,7 +55,12 @@ impl<'s> Classes<'s> {
                 .filter(|(_, b)| pod.ips.iter().any(|ip| b.contains(ip)))
                 .map(|(j, _)| j)
                 .collect();
-            let key: ClassKey<'s> = (pod.namespace.as_str(), &pod.labels, pod.ports.as_slice(), sig);
+            let key: ClassKey<'s> = (
+                pod.namespace.as_str(),
+                &pod.labels,
+                pod.ports.as_slice(),
+                sig,
+            );
             let c = *index.entry(key).or_insert_with(|| {
                 members.push(Vec::new());
                 representatives.push(*pod);
@@ -109,7 +114,8 @@ pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
     let mut rule_ids: HashMap<(usize, Direction, usize), usize> = HashMap::new();
     let mut flat: Vec<FlatRule> = Vec::new();
     // Per class and direction: None when not isolated, else its rules.
-    let mut per_class: [Vec<Option<Vec<usize>>>; 2] = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    let mut per_class: [Vec<Option<Vec<usize>>>; 2] =
+        [Vec::with_capacity(n), Vec::with_capacity(n)];
     for rep in reps {
         for (di, d) in Direction::BOTH.into_iter().enumerate() {
             let isolating = model.isolating(rep, d);
@@ -131,9 +137,10 @@ pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
                                     .any(|peer| peer_matches(model, peer, &Endpoint::Pod(other)).0),
                             })
                             .collect();
-                        let named = rule.ports.iter().flatten().any(|p| {
-                            matches!(p.port, crate::engine::policy::PortValue::Named(_))
-                        });
+                        let named =
+                            rule.ports.iter().flatten().any(|p| {
+                                matches!(p.port, crate::engine::policy::PortValue::Named(_))
+                            });
                         flat.push(FlatRule {
                             matches,
                             policy: pi,
@@ -158,7 +165,7 @@ pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
     let mut allowed = Vec::with_capacity(n * n);
     for a in 0..n {
         let egress_rules = &per_class[1][a];
-        for b in 0..n {
+        for (b, ingress_rules) in per_class[0].iter().enumerate() {
             let egress = match egress_rules {
                 None => PortSet::all(),
                 Some(ids) => {
@@ -175,7 +182,7 @@ pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
             let result = if egress.is_empty() {
                 egress
             } else {
-                let ingress = match &per_class[0][b] {
+                let ingress = match ingress_rules {
                     None => PortSet::all(),
                     Some(ids) => {
                         let mut s = PortSet::empty();

@@ -268,13 +268,25 @@ mod tests {
             (sel(&[], vec![]), true, true),
             (sel(&[("app", "web")], vec![]), true, false),
             (sel(&[("app", "api")], vec![]), false, false),
-            (sel(&[], vec![expr("app", "In", &["web", "api"])]), true, false),
+            (
+                sel(&[], vec![expr("app", "In", &["web", "api"])]),
+                true,
+                false,
+            ),
             (sel(&[], vec![expr("app", "In", &["api"])]), false, false),
             (sel(&[], vec![expr("app", "NotIn", &["api"])]), true, true),
             (sel(&[], vec![expr("app", "NotIn", &["web"])]), false, true),
             (sel(&[], vec![expr("tier", "Exists", &[])]), true, false),
-            (sel(&[], vec![expr("tier", "DoesNotExist", &[])]), false, true),
-            (sel(&[], vec![expr("track", "DoesNotExist", &[])]), true, true),
+            (
+                sel(&[], vec![expr("tier", "DoesNotExist", &[])]),
+                false,
+                true,
+            ),
+            (
+                sel(&[], vec![expr("track", "DoesNotExist", &[])]),
+                true,
+                true,
+            ),
             // matchLabels and matchExpressions are ANDed.
             (
                 sel(&[("app", "web")], vec![expr("tier", "In", &["back"])]),
@@ -318,12 +330,21 @@ mod tests {
 
     #[test]
     fn single_label_is_only_for_one_equality() {
-        assert_eq!(sel(&[("app", "api")], vec![]).single_label(), Some(("app", "api")));
+        assert_eq!(
+            sel(&[("app", "api")], vec![]).single_label(),
+            Some(("app", "api"))
+        );
         assert_eq!(
             sel(&[], vec![expr("app", "In", &["api"])]).single_label(),
             Some(("app", "api"))
         );
-        assert_eq!(sel(&[("app", "api"), ("x", "y")], vec![]).single_label(), None);
-        assert_eq!(sel(&[], vec![expr("app", "NotIn", &["api"])]).single_label(), None);
+        assert_eq!(
+            sel(&[("app", "api"), ("x", "y")], vec![]).single_label(),
+            None
+        );
+        assert_eq!(
+            sel(&[], vec![expr("app", "NotIn", &["api"])]).single_label(),
+            None
+        );
     }
 }

@@ -9,14 +9,14 @@ use crate::engine::policy::{Direction, NamespaceScope, Peer, Policy, PortSpec, P
 use crate::engine::selector::Selector;
 
 /// How a pod selector reads: `api` for `app=api`, `all pods` for `{}`,
-/// `pods tier=db,app in (a,b)` otherwise.
+/// `pods [tier=db,app in (a,b)]` otherwise.
 pub fn pods_text(sel: &Selector) -> String {
     if sel.is_everything() {
         "all pods".to_string()
     } else if let Some((_, v)) = sel.single_label() {
         v.to_string()
     } else {
-        format!("pods {}", sel.render())
+        format!("pods [{}]", sel.render())
     }
 }
 
@@ -31,13 +31,13 @@ pub fn peer_text(peer: &Peer) -> String {
                     None => format!("all pods in {ns}"),
                     Some(s) => match s.single_label() {
                         Some((_, v)) => format!("{ns}/{v}"),
-                        None => format!("{ns} pods {}", s.render()),
+                        None => format!("{ns} pods [{}]", s.render()),
                     },
                 };
             }
             let where_ = match namespaces {
                 NamespaceScope::Selected(s) if s.is_everything() => "any namespace".to_string(),
-                NamespaceScope::Selected(s) => format!("namespaces {}", s.render()),
+                NamespaceScope::Selected(s) => format!("namespaces [{}]", s.render()),
                 NamespaceScope::Own(ns) => ns.clone(),
             };
             match pods {

@@ -38,11 +38,17 @@ pub enum ErrorKind {
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Invalid(v) => write!(f, "{}: Invalid value: {}: {}", self.path, v, self.detail),
+            ErrorKind::Invalid(v) => {
+                write!(f, "{}: Invalid value: {}: {}", self.path, v, self.detail)
+            }
             ErrorKind::Required => write!(f, "{}: Required value: {}", self.path, self.detail),
             ErrorKind::Forbidden => write!(f, "{}: Forbidden: {}", self.path, self.detail),
             ErrorKind::NotSupported(v) => {
-                write!(f, "{}: Unsupported value: {}: {}", self.path, v, self.detail)
+                write!(
+                    f,
+                    "{}: Unsupported value: {}: {}",
+                    self.path, v, self.detail
+                )
             }
         }
     }
@@ -73,7 +79,8 @@ pub fn dns1123_label(s: &str) -> Vec<String> {
         errs.push("must be no more than 63 characters".to_string());
     }
     let ok = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && s.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
     if !ok {
@@ -94,8 +101,14 @@ pub fn dns1123_subdomain(s: &str) -> Vec<String> {
                 && part
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && part.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-                && part.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+                && part
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+                && part
+                    .bytes()
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
         });
     if !ok {
         errs.push(DNS1123_SUBDOMAIN_MSG.to_string());
@@ -161,7 +174,9 @@ pub fn port_name(name: &str) -> Vec<String> {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+        errs.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
+        );
     }
     if name.contains("--") {
         errs.push("must not contain consecutive hyphens".to_string());
@@ -213,8 +228,9 @@ pub fn label_selector(sel: &LabelSelector, path: &str) -> Vec<FieldError> {
                     errs.push(FieldError {
                         path: format!("{p}.values"),
                         kind: ErrorKind::Forbidden,
-                        detail: "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
-                            .into(),
+                        detail:
+                            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+                                .into(),
                     });
                 }
             }
@@ -247,15 +263,14 @@ fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError
         }
     }
     match &port.port {
-        Some(IntOrString::Int(n)) => {
-            if !(1..=65535).contains(n) {
-                errs.push(invalid(
-                    &format!("{path}.port"),
-                    n.to_string(),
-                    "must be between 1 and 65535, inclusive",
-                ));
-            }
+        Some(IntOrString::Int(n)) if !(1..=65535).contains(n) => {
+            errs.push(invalid(
+                &format!("{path}.port"),
+                n.to_string(),
+                "must be between 1 and 65535, inclusive",
+            ));
         }
+        Some(IntOrString::Int(_)) => {}
         Some(IntOrString::String(name)) => {
             for e in port_name(name) {
                 errs.push(invalid(&format!("{path}.port"), quoted(name), e));
@@ -330,7 +345,11 @@ fn validate_peer(peer: &NetworkPolicyPeer, path: &str, errs: &mut Vec<FieldError
                         )),
                         Some(e) => {
                             if !cidr.contains(&e.network()) || cidr.prefix_len() >= e.prefix_len() {
-                                errs.push(invalid(&epath, quoted(ex), "must be a strict subset of `cidr`"));
+                                errs.push(invalid(
+                                    &epath,
+                                    quoted(ex),
+                                    "must be a strict subset of `cidr`",
+                                ));
                             }
                         }
                     }

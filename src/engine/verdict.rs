@@ -8,9 +8,9 @@
 
 use std::net::IpAddr;
 
+use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer};
 use crate::engine::ports::PortSet;
-use crate::engine::Model;
 use crate::snapshot::{ContainerPort, PodInfo};
 
 /// One end of a connection.
@@ -144,7 +144,12 @@ pub fn side(
     let mut rules = Vec::new();
     let mut allowed = PortSet::empty();
     for &pi in &policies {
-        for (ri, rule) in model.policies[pi].rules(direction).unwrap_or_default().iter().enumerate() {
+        for (ri, rule) in model.policies[pi]
+            .rules(direction)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let (peer_matched, ip_unknown) = match &rule.peers {
                 None => (true, false),
                 Some(peers) => {

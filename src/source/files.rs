@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::snapshot::{container_ports, Labels, NamespaceInfo, PodInfo, Snapshot, WorkloadRef};
+use crate::snapshot::{Labels, NamespaceInfo, PodInfo, Snapshot, WorkloadRef, container_ports};
 
 const WORKLOAD_KINDS: [&str; 7] = [
     "Deployment",
@@ -90,7 +90,12 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
     build(objects, default_namespace)
 }
 
-fn collect(path: &Path, recursive: bool, explicit: bool, out: &mut Vec<Input>) -> Result<(), Error> {
+fn collect(
+    path: &Path,
+    recursive: bool,
+    explicit: bool,
+    out: &mut Vec<Input>,
+) -> Result<(), Error> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -186,7 +191,11 @@ fn push_object(value: Value, file: &str, doc: String, out: &mut Vec<Object>) -> 
                 ));
             }
             if kind == "List" || kind.ends_with("List") && map.contains_key("items") {
-                let items = map.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                let items = map
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for (j, item) in items.into_iter().enumerate() {
                     push_object(item, file, format!("{doc}, item {}", j + 1), out)?;
                 }
@@ -196,7 +205,7 @@ fn push_object(value: Value, file: &str, doc: String, out: &mut Vec<Object>) -> 
         _ => {
             return Err(format!(
                 "{doc}: not a Kubernetes object (expected a mapping with apiVersion and kind)"
-            ))
+            ));
         }
     }
     out.push(Object {
@@ -242,9 +251,12 @@ struct Workload {
 }
 
 fn owner_key(namespace: &str, owners: &Option<Vec<OwnerReference>>) -> Option<ObjKey> {
-    owners.iter().flatten().find(|o| o.controller == Some(true)).or(owners.iter().flatten().next()).map(|o| {
-        (namespace.to_string(), o.kind.clone(), o.name.clone())
-    })
+    owners
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .or(owners.iter().flatten().next())
+        .map(|o| (namespace.to_string(), o.kind.clone(), o.name.clone()))
 }
 
 fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Error> {
@@ -296,16 +308,18 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
                 if name.is_empty() {
                     return Err(missing_name(obj));
                 }
-                let ns = meta.namespace.clone().unwrap_or_else(|| default_namespace.to_string());
+                let ns = meta
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string());
                 let pointer = if k == "CronJob" {
                     "/spec/jobTemplate/spec/template"
                 } else {
                     "/spec/template"
                 };
                 let template = match obj.value.pointer(pointer) {
-                    Some(t) => serde_json::from_value::<PodTemplateSpec>(t.clone()).map_err(|e| {
-                        obj.error(format_args!("invalid {k} pod template: {e}"))
-                    })?,
+                    Some(t) => serde_json::from_value::<PodTemplateSpec>(t.clone())
+                        .map_err(|e| obj.error(format_args!("invalid {k} pod template: {e}")))?,
                     None => PodTemplateSpec::default(),
                 };
                 workloads.push(Workload {
@@ -404,5 +418,8 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
 }
 
 fn missing_name(obj: &Object) -> Error {
-    obj.error(format_args!("{} without metadata.name", kind_of(&obj.value)))
+    obj.error(format_args!(
+        "{} without metadata.name",
+        kind_of(&obj.value)
+    ))
 }
