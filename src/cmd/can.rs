@@ -121,7 +121,6 @@ fn endpoint<'s>(t: Target<'s>, notes: &mut Vec<String>) -> Endpoint<'s> {
 pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot()?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
-    require_valid(&model)?;
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
@@ -135,6 +134,14 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
                 .into(),
         ));
     }
+    let involved: Vec<&str> = [&from, &to]
+        .iter()
+        .filter_map(|e| match e {
+            Endpoint::Pod(p) => Some(p.namespace.as_str()),
+            Endpoint::External(_) => None,
+        })
+        .collect();
+    let warnings = require_valid(&model, &involved)?;
     let wanted = match &args.port {
         None => None,
         Some(text) => {
@@ -200,7 +207,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     };
     Ok(Outcome {
         stdout,
-        warnings: Vec::new(),
+        warnings,
         code: if allowed { exit::OK } else { exit::DENIED },
     })
 }
@@ -339,7 +346,7 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
     let what = match &r.port {
         Some(port) => format!("on {port}"),
         None if r.allowed => format!("on {}", ports_text(&r.ports)),
-        None => "on any port".to_string(),
+        None => "(no port is allowed)".to_string(),
     };
     out.push_str(&format!(
         "{head}: {} -> {} {what}\n",

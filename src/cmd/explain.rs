@@ -116,13 +116,13 @@ pub struct PeerView {
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot()?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
-    require_valid(&model)?;
     let found = find_pod(
         &snapshot,
         &args.target,
         &ctx.default_namespace(),
         ctx.global.namespace.is_some(),
     )?;
+    let warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
     let report = explain(&model, found.pod, found.note);
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
@@ -130,7 +130,11 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
         OutputFormat::Text => render_text(&report, ctx.palette, false),
         OutputFormat::Wide => render_text(&report, ctx.palette, true),
     };
-    Ok(Outcome::ok(stdout))
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code: 0,
+    })
 }
 
 /// Builds the report for one pod.
@@ -324,6 +328,11 @@ fn allowed_phrase(view: &RuleView, rule: &Rule, d: Direction) -> String {
             .iter()
             .map(|p| match p.kind {
                 "ipBlock" if p.pods.is_empty() => p.description.clone(),
+                "ipBlock" => format!(
+                    "{} (which includes {})",
+                    p.description,
+                    count(p.pods.len(), "pod")
+                ),
                 _ => format!("{} ({})", p.description, count(p.pods.len(), "pod")),
             })
             .collect::<Vec<_>>()
@@ -467,6 +476,11 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                             let lead = if i == 0 { label } else { "or   " };
                             let matched = match (peer.kind, peer.pods.len()) {
                                 ("ipBlock", 0) => "no pod IPs inside".to_string(),
+                                ("ipBlock", n) => format!(
+                                    "includes the IPs of {}: {}",
+                                    count(n, "pod"),
+                                    names(&peer.pods, wide)
+                                ),
                                 (_, 0) => p.warn("no pods match now"),
                                 (_, n) => {
                                     format!("{}: {}", count(n, "pod"), names(&peer.pods, wide))

@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             continue;
         }
         warnings.push(format!(
-            "NetworkPolicy {:?} is invalid and is left out of every answer: {}",
+            "warning: NetworkPolicy {:?} is invalid and is left out of every answer: {}",
             bad.key,
             bad.errors
                 .iter()

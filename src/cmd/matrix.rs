@@ -68,12 +68,14 @@ pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> Vec<(usize, usize
 pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot()?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
-    require_valid(&model)?;
     let pods: Vec<&PodInfo> = snapshot
         .pods
         .iter()
         .filter(|p| ctx.in_scope(&p.namespace))
         .collect();
+    let mut namespaces: Vec<&str> = pods.iter().map(|p| p.namespace.as_str()).collect();
+    namespaces.dedup();
+    let warnings = require_valid(&model, &namespaces)?;
     let pairs = compute(&model, &pods);
     let stdout = match ctx.format() {
         OutputFormat::Json | OutputFormat::Yaml => {
@@ -108,6 +110,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
         OutputFormat::Text | OutputFormat::Wide => {
             if pods.is_empty() {
                 let mut o = Outcome::ok(String::new());
+                o.warnings = warnings;
                 o.warnings.push(match ctx.scope() {
                     Some(ns) => format!("No pods found in {ns} namespace."),
                     None => "No pods found".to_string(),
@@ -121,7 +124,11 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
             }
         }
     };
-    Ok(Outcome::ok(stdout))
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code: 0,
+    })
 }
 
 fn pod_label(p: &PodInfo) -> String {

@@ -86,14 +86,28 @@ impl Context {
     }
 }
 
-/// Refuses to evaluate when the input holds policies the API server would
-/// reject: their effect cannot be known.
-pub fn require_valid(model: &Model<'_>) -> Result<(), Error> {
-    if model.invalid.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::InvalidPolicies(model.invalid.clone()))
+/// Refuses to evaluate when a policy the API server would reject lives in
+/// one of `namespaces` (the answer depends on it and its effect cannot be
+/// known). Invalid policies elsewhere cannot change the answer: they come
+/// back as warnings.
+pub fn require_valid(model: &Model<'_>, namespaces: &[&str]) -> Result<Vec<String>, Error> {
+    let (relevant, other): (Vec<_>, Vec<_>) = model
+        .invalid
+        .iter()
+        .cloned()
+        .partition(|p| namespaces.contains(&p.namespace.as_str()));
+    if !relevant.is_empty() {
+        return Err(Error::InvalidPolicies(relevant));
     }
+    Ok(other
+        .iter()
+        .map(|p| {
+            format!(
+                "warning: NetworkPolicy {:?} is invalid (the API server would reject it) and is left out",
+                p.key
+            )
+        })
+        .collect())
 }
 
 /// Kubernetes kinds a user may name, with kubectl's short names.

@@ -22,6 +22,7 @@ use validate::FieldError;
 /// A policy the API server would reject, with its errors.
 #[derive(Debug, Clone)]
 pub struct InvalidPolicy {
+    pub namespace: String,
     /// `namespace/name` (name may be empty when missing).
     pub key: String,
     pub errors: Vec<FieldError>,
@@ -45,22 +46,28 @@ impl<'s> Model<'s> {
         let mut policies = Vec::new();
         let mut invalid = Vec::new();
         for np in &snapshot.policies {
+            let namespace = np
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| default_namespace.to_string());
             let key = format!(
-                "{}/{}",
-                np.metadata
-                    .namespace
-                    .as_deref()
-                    .unwrap_or(default_namespace),
+                "{namespace}/{}",
                 np.metadata.name.as_deref().unwrap_or_default()
             );
             let errors = validate::network_policy(np);
             if !errors.is_empty() {
-                invalid.push(InvalidPolicy { key, errors });
+                invalid.push(InvalidPolicy {
+                    namespace,
+                    key,
+                    errors,
+                });
                 continue;
             }
             match Policy::compile(np, default_namespace) {
                 Ok(p) => policies.push(p),
                 Err(e) => invalid.push(InvalidPolicy {
+                    namespace,
                     key,
                     errors: vec![FieldError {
                         path: "spec".into(),
