@@ -108,3 +108,70 @@ pub fn summary(p: &Policy) -> String {
     }
     format!("namespace/{} {}", p.namespace, clauses.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+    fn summarize(spec: &str) -> String {
+        let yaml = format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: backend}}\nspec:\n{spec}"
+        );
+        let np: NetworkPolicy = serde_yaml_ng::from_str(&yaml).unwrap();
+        summary(&Policy::compile(&np, "default").unwrap())
+    }
+
+    #[test]
+    fn sentences_say_exactly_what_the_policy_does() {
+        let cases = [
+            (
+                "  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: frontend}}\n      podSelector: {matchLabels: {app: web}}\n    ports: [{port: 8080}]\n",
+                "namespace/backend allows api from frontend/web on TCP/8080",
+            ),
+            (
+                "  podSelector: {}\n  policyTypes: [Ingress]\n",
+                "namespace/backend denies all ingress to all pods",
+            ),
+            (
+                "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+                "namespace/backend denies all ingress and egress for all pods",
+            ),
+            (
+                "  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n      podSelector: {matchLabels: {k8s-app: kube-dns}}\n    ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]\n",
+                "namespace/backend allows api to kube-system/kube-dns on UDP/53, TCP/53",
+            ),
+            (
+                "  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}\n",
+                "namespace/backend allows api from 10.0.0.0/8 except 10.1.0.0/16",
+            ),
+            (
+                "  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - namespaceSelector: {}\n",
+                "namespace/backend allows api from any namespace",
+            ),
+            // Egress rules without policyTypes also isolate ingress: the
+            // sentence must say so.
+            (
+                "  podSelector: {matchLabels: {app: api}}\n  egress:\n  - to:\n    - podSelector: {matchLabels: {app: db}}\n",
+                "namespace/backend denies all ingress to api; allows api to backend/db",
+            ),
+            // Two peers in one rule are OR; a selector with two labels is not
+            // shortened to a single name.
+            (
+                "  podSelector: {matchLabels: {app: api, tier: x}}\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: web}}\n    - namespaceSelector: {matchLabels: {team: a}}\n    ports: [{port: 8000, endPort: 8100}, {protocol: UDP}]\n",
+                "namespace/backend allows pods [app=api,tier=x] from backend/web or all pods in namespaces [team=a] on TCP/8000-8100, all UDP ports",
+            ),
+            (
+                "  podSelector: {}\n  ingress:\n  - {}\n",
+                "namespace/backend allows all pods from anywhere",
+            ),
+            (
+                "  podSelector: {matchExpressions: [{key: app, operator: In, values: [b, a]}]}\n  ingress:\n  - from:\n    - podSelector: {matchExpressions: [{key: track, operator: Exists}]}\n    ports: [{port: http}]\n",
+                "namespace/backend allows pods [app in (a,b)] from backend pods [track] on TCP/http",
+            ),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(summarize(spec), want, "spec:\n{spec}");
+        }
+    }
+}

@@ -371,7 +371,11 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
                 cur = (*up).clone();
                 has_pods.insert(cur.clone());
             }
-            pod.workload = Some(top(&o, &pod.labels));
+            let w = top(&o, &pod.labels);
+            // The inferred owner (a Deployment above a missing ReplicaSet)
+            // has pods too.
+            has_pods.insert((o.0.clone(), w.kind.clone(), w.name.clone()));
+            pod.workload = Some(w);
         }
         out_pods.push(pod);
     }
@@ -422,4 +426,119 @@ fn missing_name(obj: &Object) -> Error {
         "{} without metadata.name",
         kind_of(&obj.value)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::NAMESPACE_NAME_LABEL;
+
+    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: c\n        image: x\n        ports: [{name: http, containerPort: 8080}, {containerPort: 53, protocol: UDP}]\n";
+
+    fn names(s: &Snapshot) -> Vec<String> {
+        s.pods
+            .iter()
+            .map(|p| format!("{} {}", p.key(), p.display_ref()))
+            .collect()
+    }
+
+    #[test]
+    fn a_workload_becomes_one_representative_pod() {
+        let s = load_str("t.yaml", DEPLOY, "default").unwrap();
+        assert_eq!(names(&s), vec!["shop/web deployment/web"]);
+        let pod = &s.pods[0];
+        assert!(pod.representative);
+        assert_eq!(pod.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(pod.ports.len(), 2);
+        assert_eq!(pod.ports[1].protocol, crate::engine::ports::Protocol::Udp);
+    }
+
+    #[test]
+    fn real_pods_replace_their_workload_and_name_it() {
+        let text = format!(
+            "{DEPLOY}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-7d9f-abcde\n  namespace: shop\n  labels: {{app: web, pod-template-hash: 7d9f}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-7d9f, uid: u1, controller: true}}]\nspec: {{containers: [{{name: c, image: x}}]}}\nstatus: {{podIP: 10.0.0.5}}\n"
+        );
+        let s = load_str("t.yaml", &text, "default").unwrap();
+        assert_eq!(names(&s), vec!["shop/web-7d9f-abcde pod/web-7d9f-abcde"]);
+        let w = s.pods[0].workload.as_ref().unwrap();
+        assert_eq!((w.kind.as_str(), w.name.as_str()), ("Deployment", "web"));
+        assert_eq!(
+            s.pods[0].ips,
+            vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn a_replicaset_owned_by_a_present_deployment_is_not_doubled() {
+        let text = format!(
+            "{DEPLOY}---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-7d9f\n  namespace: shop\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: u0, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template: {{metadata: {{labels: {{app: web}}}}}}\n"
+        );
+        let s = load_str("t.yaml", &text, "default").unwrap();
+        assert_eq!(names(&s), vec!["shop/web deployment/web"]);
+    }
+
+    #[test]
+    fn lists_namespaces_and_defaults() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a, labels: {team: x}}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n  metadata: {name: np, namespace: b}\n  spec: {podSelector: {}}\n";
+        let s = load_str("t.yaml", text, "dev").unwrap();
+        assert_eq!(names(&s), vec!["dev/p pod/p"]);
+        let ns: Vec<(&str, bool)> = s
+            .namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), n.synthesized))
+            .collect();
+        assert_eq!(ns, vec![("a", false), ("b", true), ("dev", true)]);
+        for n in &s.namespaces {
+            assert_eq!(n.labels.get(NAMESPACE_NAME_LABEL), Some(&n.name));
+        }
+        assert_eq!(
+            s.namespace("a")
+                .unwrap()
+                .labels
+                .get("team")
+                .map(String::as_str),
+            Some("x")
+        );
+    }
+
+    #[test]
+    fn json_input_and_cronjob_templates() {
+        let text = r#"{"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"r","namespace":"j"},
+          "spec":{"schedule":"* * * * *","jobTemplate":{"spec":{"template":{"metadata":{"labels":{"app":"r"}},
+          "spec":{"containers":[{"name":"c","image":"x"}]}}}}}}"#;
+        let s = load_str("t.json", text, "default").unwrap();
+        assert_eq!(names(&s), vec!["j/r cronjob/r"]);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_document() {
+        let e = load_str(
+            "f.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\nfoo: bar\n",
+            "d",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "f.yaml: document 2: not a Kubernetes object (apiVersion and kind are required)"
+        );
+        let e = load_str("f.yaml", "a: [1,\n", "d").unwrap_err().to_string();
+        assert!(
+            e.starts_with("f.yaml: document 1: ") && e.contains("line"),
+            "{e}"
+        );
+        let e = load_str(
+            "f.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, ports: [{containerPort: abc}]}]}\n",
+            "d",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("f.yaml: document 1: invalid Pod: "), "{e}");
+        let e = load_str("f.yaml", "- 1\n- 2\n", "d")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("document 1: not a Kubernetes object"), "{e}");
+    }
 }
