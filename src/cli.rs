@@ -25,7 +25,6 @@ Examples:
     version,
     about = "See what your Kubernetes NetworkPolicies do: which pods they select, what they allow, and who can reach whom.",
     after_help = EXAMPLES,
-    propagate_version = true,
     disable_help_subcommand = true
 )]
 pub struct Cli {

@@ -153,8 +153,16 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         }
     };
     let verdict = connection(&model, &from, &to);
-    let same_pod =
-        matches!((&from, &to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    let same = matches!((&from, &to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    // A representative pod stands for all replicas of a workload: "itself"
+    // then means another replica, which policies do govern.
+    let same_pod = same && matches!(&from, Endpoint::Pod(p) if !p.representative);
+    if same && !same_pod {
+        notes.push(format!(
+            "{} stands for several pods: this is the connection between two of them",
+            from.display()
+        ));
+    }
     for ep in [&from, &to] {
         if let Endpoint::Pod(p) = ep {
             if p.host_network {

@@ -1,0 +1,2326 @@
+//! Hermetic end-to-end tests of the `kubectl-netpol` binary.
+//!
+//! Every run goes through [`netpol`]: an empty environment except `PATH`,
+//! `HOME` pointing at a fresh temporary directory, no `NO_COLOR`, the
+//! package root as working directory (so `examples/shop` resolves), stdin
+//! empty and stdout a pipe (never a terminal).
+//!
+//! Expected verdicts below were derived by hand from
+//! `examples/shop/policies.yaml`, not copied from the tool's output.
+
+use std::collections::BTreeSet;
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use assert_cmd::assert::Assert;
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const SHOP: &str = "examples/shop";
+const BAD_YAML: &str = "examples/broken/bad-yaml.yaml";
+const NOT_K8S: &str = "examples/broken/not-k8s.yaml";
+const INVALID: &str = "examples/broken/invalid-policy.yaml";
+
+/// The five field paths of examples/broken/invalid-policy.yaml, one per
+/// ingress rule.
+const INVALID_PATHS: [&str; 5] = [
+    "spec.ingress[0].ports[0].endPort",
+    "spec.ingress[1].from[0].ipBlock.cidr",
+    "spec.ingress[2].from[0].ipBlock.except[0]",
+    "spec.ingress[3].ports[0].protocol",
+    "spec.ingress[4].from[0]",
+];
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// A command for the binary with a scrubbed environment. It owns the
+/// temporary HOME, which lives as long as the command.
+struct Netpol {
+    cmd: Command,
+    _home: TempDir,
+}
+
+impl Deref for Netpol {
+    type Target = Command;
+    fn deref(&self) -> &Command {
+        &self.cmd
+    }
+}
+
+impl DerefMut for Netpol {
+    fn deref_mut(&mut self) -> &mut Command {
+        &mut self.cmd
+    }
+}
+
+fn netpol() -> Netpol {
+    let home = tempfile::tempdir().expect("create a temporary HOME");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .timeout(Duration::from_secs(60));
+    Netpol { cmd, _home: home }
+}
+
+fn stdout_of(a: &Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr_of(a: &Assert) -> String {
+    String::from_utf8(a.get_output().stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Runs a command that must succeed silently on stderr; returns stdout.
+fn ok(args: &[&str]) -> String {
+    let a = netpol().args(args).assert().code(0).stderr("");
+    stdout_of(&a)
+}
+
+/// Runs a command that must exit with `code` and say nothing on stderr;
+/// returns stdout.
+fn quiet(args: &[&str], code: i32) -> String {
+    let a = netpol().args(args).assert().code(code).stderr("");
+    stdout_of(&a)
+}
+
+/// Runs a command that must fail with `code`, print nothing on stdout and
+/// exactly one `error: ` line on stderr; returns that line.
+fn one_error(args: &[&str], code: i32) -> String {
+    let a = netpol().args(args).assert().code(code).stdout("");
+    let err = stderr_of(&a);
+    assert!(err.starts_with("error: "), "stderr: {err:?}");
+    assert!(err.ends_with('\n'), "stderr: {err:?}");
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err:?}");
+    err.trim_end().to_string()
+}
+
+fn parse_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{text}"))
+}
+
+/// Cells of a kubectl-style table line (columns are separated by at least
+/// three spaces; cells never contain more than one space in a row).
+fn cells(line: &str) -> Vec<&str> {
+    line.split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// The table row whose first cells are `key`.
+fn row<'a>(table: &'a str, key: &[&str]) -> Vec<&'a str> {
+    table
+        .lines()
+        .map(cells)
+        .find(|c| c.len() >= key.len() && c[..key.len()] == *key)
+        .unwrap_or_else(|| panic!("no row starting with {key:?} in:\n{table}"))
+}
+
+fn keys(v: &Value) -> BTreeSet<&str> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+fn set<'a>(items: &[&'a str]) -> BTreeSet<&'a str> {
+    items.iter().copied().collect()
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap_or_else(|| panic!("not a string: {s}")))
+        .collect()
+}
+
+/// Removes SGR escape sequences (`ESC [ ... m`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The shop manifests as one multi-document stream, as `cat` plus
+/// separators would give.
+fn shop_stream() -> String {
+    ["namespaces.yaml", "workloads.yaml", "policies.yaml"]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SHOP).join(f))
+                .expect("read example")
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> String {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Full matrix of the shop as JSON.
+fn shop_matrix() -> Value {
+    parse_json(&ok(&["matrix", "-A", "-f", SHOP, "-o", "json"]))
+}
+
+/// The `ports` value of the connection from -> to, or None when absent.
+fn connection<'a>(matrix: &'a Value, from: &str, to: &str) -> Option<&'a Value> {
+    matrix["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["from"] == from && c["to"] == to)
+        .map(|c| &c["ports"])
+}
+
+// ---------------------------------------------------------------------------
+// Help, version, usage errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn help_shows_kubectl_usage_and_examples() {
+    let out = ok(&["--help"]);
+    assert!(out.contains("Usage: kubectl netpol"), "{out}");
+    for sub in ["explain", "list", "can", "matrix"] {
+        assert!(
+            out.contains(&format!("\n  {sub} ")),
+            "{sub} missing:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("kubectl netpol list -f examples/shop"),
+        "{out}"
+    );
+    assert_eq!(ok(&["-h"]).lines().next(), out.lines().next());
+}
+
+#[test]
+fn every_subcommand_help_works() {
+    for sub in ["explain", "list", "can", "matrix"] {
+        let out = ok(&[sub, "--help"]);
+        assert!(
+            out.contains(&format!("Usage: kubectl netpol {sub}")),
+            "{sub}:\n{out}"
+        );
+        assert!(
+            out.contains("--namespace"),
+            "{sub}: global flags listed:\n{out}"
+        );
+        assert!(out.contains("Examples:"), "{sub}:\n{out}");
+    }
+    let can = ok(&["can", "--help"]);
+    assert!(
+        can.contains("Exit status: 0 allowed, 1 denied, 2 error"),
+        "{can}"
+    );
+    assert!(can.contains("--port"), "{can}");
+}
+
+#[test]
+fn version_prints_name_and_version() {
+    let out = ok(&["--version"]);
+    assert_eq!(
+        out,
+        format!("kubectl-netpol {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(ok(&["-V"]), out);
+}
+
+#[test]
+fn subcommand_version_is_not_a_made_up_binary_name() {
+    // kubectl's subcommands take no --version; the plugin-level one is the
+    // only place a version is printed.
+    for sub in ["explain", "list", "can", "matrix"] {
+        let a = netpol()
+            .args([sub, "--version"])
+            .assert()
+            .code(2)
+            .stdout("");
+        assert!(
+            !stderr_of(&a).contains(&format!("kubectl-netpol-{sub}")),
+            "{sub} --version"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_on_stderr() {
+    for args in [
+        &["bogus"][..],
+        &["list", "-o", "bogus", "-f", SHOP],
+        &["list", "--color", "sometimes", "-f", SHOP],
+        &["explain", "-f", SHOP],
+        &["can", "frontend/web", "-f", SHOP],
+        &["list", "--no-such-flag"],
+    ] {
+        let a = netpol().args(args).assert().code(2).stdout("");
+        let err = stderr_of(&a);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+    // No subcommand at all: the help, on stderr.
+    netpol()
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("Usage: kubectl netpol"));
+}
+
+// ---------------------------------------------------------------------------
+// Global flags
+// ---------------------------------------------------------------------------
+
+#[test]
+fn global_flags_accepted_before_and_after_the_subcommand() {
+    let after = ok(&["list", "-f", SHOP, "-n", "backend"]);
+    assert!(after.starts_with("NAME "), "{after}");
+    assert_eq!(ok(&["-n", "backend", "list", "-f", SHOP]), after);
+    assert_eq!(ok(&["-f", SHOP, "-n", "backend", "list"]), after);
+    assert_eq!(
+        ok(&["--namespace=backend", "list", "--filename", SHOP]),
+        after
+    );
+    assert_eq!(ok(&["list", "-nbackend", "-f", SHOP]), after);
+
+    let json = ok(&["list", "-f", SHOP, "-o", "json"]);
+    assert_eq!(ok(&["-o", "json", "list", "-f", SHOP]), json);
+    assert_eq!(ok(&["--output", "json", "-f", SHOP, "list"]), json);
+
+    let can = ok(&[
+        "can",
+        "frontend/web",
+        "backend/api",
+        "--port",
+        "8080",
+        "-f",
+        SHOP,
+    ]);
+    assert_eq!(
+        ok(&[
+            "-f",
+            SHOP,
+            "can",
+            "--port",
+            "8080",
+            "frontend/web",
+            "backend/api"
+        ]),
+        can
+    );
+}
+
+#[test]
+fn all_namespaces_wins_over_namespace() {
+    let all = ok(&["list", "-f", SHOP]);
+    let out = ok(&["list", "-A", "-n", "frontend", "-f", SHOP]);
+    assert!(out.starts_with("NAMESPACE "), "{out}");
+    assert_eq!(out.lines().count(), all.lines().count());
+    let names = |t: &str| -> Vec<String> { t.lines().map(|l| cells(l)[..2].join("/")).collect() };
+    assert_eq!(names(&out), names(&all));
+}
+
+#[test]
+fn repeated_filename_flags_are_merged() {
+    let split = ok(&[
+        "list",
+        "-f",
+        "examples/shop/namespaces.yaml",
+        "-f",
+        "examples/shop/workloads.yaml",
+        "-f",
+        "examples/shop/policies.yaml",
+    ]);
+    assert_eq!(split, ok(&["list", "-f", SHOP]));
+}
+
+// ---------------------------------------------------------------------------
+// list
+// ---------------------------------------------------------------------------
+
+#[test]
+fn list_headers_without_and_with_namespace() {
+    let all = ok(&["list", "-f", SHOP]);
+    assert_eq!(
+        cells(all.lines().next().unwrap()),
+        ["NAMESPACE", "NAME", "PODS", "SUMMARY"]
+    );
+    assert_eq!(all.lines().count(), 1 + 12, "12 policies:\n{all}");
+
+    let backend = ok(&["list", "-n", "backend", "-f", SHOP]);
+    assert_eq!(
+        cells(backend.lines().next().unwrap()),
+        ["NAME", "PODS", "SUMMARY"]
+    );
+    assert_eq!(
+        backend.lines().count(),
+        1 + 7,
+        "7 backend policies:\n{backend}"
+    );
+    assert!(!backend.contains("frontend "), "{backend}");
+}
+
+#[test]
+fn list_is_sorted_by_namespace_then_name() {
+    let out = ok(&["list", "-f", SHOP]);
+    let keys: Vec<(String, String)> = out
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c = cells(l);
+            (c[0].to_string(), c[1].to_string())
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+}
+
+/// Each sentence was checked against policies.yaml by hand:
+/// - default-deny: podSelector {} with policyTypes [Ingress, Egress] and no
+///   rules denies both directions for every backend pod;
+/// - allow-web-to-api: pods app=api, ingress from app=web pods in the
+///   namespace named frontend (one peer, both selectors), on TCP port "http";
+/// - allow-api-to-postgres: app=postgres from app=api in backend on TCP 5432;
+/// - api-egress: two egress rules, to app in (postgres, cache) on 5432/6379
+///   and to app=gateway in payments on 8443;
+/// - allow-web-ingress: no `from`, so every source, on TCP 8080;
+/// - gateway-egress: 0.0.0.0/0 minus the metadata IP on 443, plus DNS.
+#[test]
+fn list_summaries_are_exact_and_true() {
+    let out = ok(&["list", "-f", SHOP]);
+    let expect = [
+        (
+            "backend",
+            "default-deny",
+            "6",
+            "namespace/backend denies all ingress and egress for all pods",
+        ),
+        (
+            "backend",
+            "allow-web-to-api",
+            "1",
+            "namespace/backend allows api from frontend/web on TCP/http",
+        ),
+        (
+            "backend",
+            "allow-api-to-postgres",
+            "1",
+            "namespace/backend allows postgres from backend/api on TCP/5432",
+        ),
+        (
+            "backend",
+            "api-egress",
+            "1",
+            "namespace/backend allows api to backend pods [app in (cache,postgres)] on TCP/5432, TCP/6379 and to payments/gateway on TCP/8443",
+        ),
+        (
+            "backend",
+            "allow-dns-egress",
+            "6",
+            "namespace/backend allows all pods to kube-system/kube-dns on UDP/53, TCP/53",
+        ),
+        (
+            "frontend",
+            "default-deny-ingress",
+            "3",
+            "namespace/frontend denies all ingress to all pods",
+        ),
+        (
+            "frontend",
+            "allow-web-ingress",
+            "2",
+            "namespace/frontend allows web from anywhere on TCP/8080",
+        ),
+        (
+            "frontend",
+            "allow-canary-debug",
+            "1",
+            "namespace/frontend allows pods [app=web,track=canary] from frontend pods [track] on TCP/8000-8100",
+        ),
+        (
+            "payments",
+            "gateway-egress",
+            "1",
+            "namespace/payments allows gateway to 0.0.0.0/0 except 169.254.169.254/32 on TCP/443 and to kube-system/kube-dns on UDP/53, TCP/53",
+        ),
+    ];
+    for (ns, name, pods, summary) in expect {
+        assert_eq!(row(&out, &[ns, name]), [ns, name, pods, summary]);
+    }
+}
+
+#[test]
+fn list_pod_counts() {
+    let out = ok(&["list", "-f", SHOP]);
+    let expect = [
+        ("backend", "allow-api-to-cache", "1"),
+        ("backend", "allow-api-to-postgres", "1"),
+        ("backend", "allow-dns-egress", "6"),
+        ("backend", "allow-prometheus-scrape", "6"),
+        ("backend", "allow-web-to-api", "1"),
+        ("backend", "api-egress", "1"),
+        ("backend", "default-deny", "6"),
+        ("frontend", "allow-canary-debug", "1"),
+        ("frontend", "allow-web-ingress", "2"),
+        ("frontend", "default-deny-ingress", "3"),
+        ("payments", "gateway-egress", "1"),
+        ("payments", "gateway-ingress", "1"),
+    ];
+    for (ns, name, pods) in expect {
+        assert_eq!(row(&out, &[ns, name])[2], pods, "{ns}/{name}");
+    }
+}
+
+#[test]
+fn list_namespace_flag_does_not_change_pod_counts() {
+    let out = ok(&["list", "-n", "backend", "-f", SHOP]);
+    assert_eq!(row(&out, &["default-deny"])[1], "6", "{out}");
+    assert_eq!(row(&out, &["allow-dns-egress"])[1], "6", "{out}");
+    let json = parse_json(&ok(&["list", "-n", "backend", "-f", SHOP, "-o", "json"]));
+    for p in json["policies"].as_array().unwrap() {
+        for pod in strings(&p["selectedPods"]) {
+            assert_ne!(pod, "backend/toolbox", "toolbox lives in default");
+        }
+    }
+}
+
+#[test]
+fn list_json_schema() {
+    let v = parse_json(&ok(&["list", "-f", SHOP, "-o", "json"]));
+    assert_eq!(keys(&v), set(&["policies"]));
+    let policies = v["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 12);
+    for p in policies {
+        assert_eq!(
+            keys(p),
+            set(&[
+                "namespace",
+                "name",
+                "pods",
+                "selectedPods",
+                "policyTypes",
+                "summary",
+                "valid",
+                "errors"
+            ])
+        );
+        assert_eq!(p["valid"], true);
+        assert_eq!(p["errors"], serde_json::json!([]));
+        assert_eq!(
+            p["pods"].as_u64().unwrap() as usize,
+            p["selectedPods"].as_array().unwrap().len()
+        );
+        assert!(p["summary"].as_str().unwrap().starts_with("namespace/"));
+    }
+    let find = |ns: &str, name: &str| -> &Value {
+        policies
+            .iter()
+            .find(|p| p["namespace"] == ns && p["name"] == name)
+            .unwrap_or_else(|| panic!("{ns}/{name} missing"))
+    };
+    let dd = find("backend", "default-deny");
+    assert_eq!(dd["pods"], 6);
+    assert_eq!(
+        set(&strings(&dd["selectedPods"])),
+        set(&[
+            "backend/api",
+            "backend/cache-0",
+            "backend/db-migrate",
+            "backend/postgres",
+            "backend/report",
+            "backend/worker"
+        ])
+    );
+    assert_eq!(strings(&dd["policyTypes"]), ["Ingress", "Egress"]);
+    assert_eq!(
+        dd["summary"],
+        "namespace/backend denies all ingress and egress for all pods"
+    );
+
+    let w = find("backend", "allow-web-to-api");
+    assert_eq!(strings(&w["selectedPods"]), ["backend/api"]);
+    assert_eq!(strings(&w["policyTypes"]), ["Ingress"]);
+    assert_eq!(
+        w["summary"],
+        "namespace/backend allows api from frontend/web on TCP/http"
+    );
+
+    assert_eq!(
+        strings(&find("backend", "allow-dns-egress")["policyTypes"]),
+        ["Egress"]
+    );
+    assert_eq!(
+        set(&strings(
+            &find("frontend", "allow-web-ingress")["selectedPods"]
+        )),
+        set(&["frontend/web", "frontend/web-canary"])
+    );
+    assert_eq!(
+        set(&strings(
+            &find("frontend", "default-deny-ingress")["selectedPods"]
+        )),
+        set(&["frontend/web", "frontend/web-canary", "frontend/loadtest"])
+    );
+
+    let scoped = parse_json(&ok(&["list", "-n", "payments", "-f", SHOP, "-o", "json"]));
+    let names: Vec<&str> = scoped["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gateway-egress", "gateway-ingress"]);
+}
+
+#[test]
+fn list_yaml_is_the_json_document() {
+    let json = parse_json(&ok(&["list", "-f", SHOP, "-o", "json"]));
+    let yaml: Value =
+        serde_yaml_ng::from_str(&ok(&["list", "-f", SHOP, "-o", "yaml"])).expect("valid YAML");
+    assert_eq!(yaml, json);
+}
+
+#[test]
+fn list_empty_namespace_warns_like_kubectl() {
+    netpol()
+        .args(["list", "-n", "nothing", "-f", SHOP])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("No resources found in nothing namespace.\n");
+    let v = parse_json(&ok(&["list", "-n", "nothing", "-f", SHOP, "-o", "json"]));
+    assert_eq!(v, serde_json::json!({"policies": []}));
+}
+
+// ---------------------------------------------------------------------------
+// explain
+// ---------------------------------------------------------------------------
+
+#[test]
+fn explain_text_for_the_api() {
+    let out = ok(&["explain", "deployment/api", "-n", "backend", "-f", SHOP]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Pod:         backend/api (deployment/api)");
+    assert!(
+        lines.contains(&"Ports:       http 8080/TCP, metrics 9090/TCP"),
+        "{out}"
+    );
+    assert!(lines.contains(&"IP:          <none>"), "{out}");
+    assert!(
+        lines.contains(&"Ingress:     isolated by 3 policies"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"Egress:      isolated by 3 policies"),
+        "{out}"
+    );
+    assert!(lines.contains(&"  backend/allow-web-to-api"), "{out}");
+    assert!(
+        lines.contains(&"      From:   frontend/web -> 2 pods: frontend/web, frontend/web-canary"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"      Ports:  TCP/http (on this pod: TCP/8080)"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"    No ingress rules: allows nothing."),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"    No egress rules: allows nothing."),
+        "{out}"
+    );
+    // The closing sentences: ingress from prometheus on metrics (9090) and
+    // from app=web on http (8080); egress to DNS, postgres/cache, gateway.
+    assert!(
+        lines.contains(
+            &"  => backend/api accepts connections only from prometheus in namespaces [purpose=monitoring] (1 pod) on TCP/9090; from frontend/web (2 pods) on TCP/8080; everything else is denied."
+        ),
+        "{out}"
+    );
+    assert!(
+        lines.contains(
+            &"  => backend/api may connect only to kube-system/kube-dns (1 pod) on TCP/53, UDP/53; to backend pods [app in (cache,postgres)] (2 pods) on TCP/5432, TCP/6379; to payments/gateway (1 pod) on TCP/8443; everything else is denied."
+        ),
+        "{out}"
+    );
+    assert!(out.contains("\nNotes:\n"), "{out}");
+    // Ingress comes before egress.
+    assert!(out.find("Ingress:").unwrap() < out.find("Egress:").unwrap());
+}
+
+#[test]
+fn explain_accepts_every_way_of_naming_the_pod() {
+    let reference = ok(&["explain", "deployment/api", "-n", "backend", "-f", SHOP]);
+    for args in [
+        &["explain", "api", "-n", "backend", "-f", SHOP][..],
+        &["explain", "deploy/api", "-n", "backend", "-f", SHOP],
+        &["explain", "backend/api", "-f", SHOP],
+        &["explain", "backend/deployment/api", "-f", SHOP],
+    ] {
+        assert_eq!(ok(args), reference, "{args:?}");
+    }
+    let cache = ok(&["explain", "pod/cache-0", "-n", "backend", "-f", SHOP]);
+    assert!(
+        cache.starts_with("Pod:         backend/cache-0\n"),
+        "{cache}"
+    );
+    assert!(cache.contains("IP:          10.244.1.15\n"), "{cache}");
+    assert!(
+        cache.contains("Egress:      isolated by 2 policies\n"),
+        "{cache}"
+    );
+}
+
+#[test]
+fn explain_text_for_an_unrestricted_pod() {
+    let out = ok(&["explain", "toolbox", "-f", SHOP]);
+    assert!(out.starts_with("Pod:         default/toolbox\n"), "{out}");
+    assert!(out.contains("Ingress:     not isolated\n"), "{out}");
+    assert!(out.contains("Egress:      not isolated\n"), "{out}");
+    assert!(out.contains(
+        "  => No policy isolates default/toolbox for ingress: it accepts connections from everywhere on every port.\n"
+    ));
+    assert!(out.contains(
+        "  => No policy isolates default/toolbox for egress: it may connect anywhere on every port.\n"
+    ));
+}
+
+#[test]
+fn explain_json() {
+    let v = parse_json(&ok(&[
+        "explain",
+        "deployment/api",
+        "-n",
+        "backend",
+        "-f",
+        SHOP,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(keys(&v), set(&["pod", "ingress", "egress", "notes"]));
+    assert_eq!(v["pod"]["namespace"], "backend");
+    assert_eq!(v["pod"]["name"], "api");
+    assert_eq!(
+        v["pod"]["workload"],
+        serde_json::json!({"kind": "Deployment", "name": "api"})
+    );
+    assert_eq!(v["pod"]["labels"]["app"], "api");
+    assert_eq!(v["pod"]["ips"], serde_json::json!([]));
+
+    assert_eq!(v["ingress"]["isolated"], true);
+    assert_eq!(v["egress"]["isolated"], true);
+    let ingress = v["ingress"]["policies"].as_array().unwrap();
+    assert_eq!(ingress.len(), 3);
+    let web = ingress
+        .iter()
+        .find(|p| p["name"] == "allow-web-to-api")
+        .expect("allow-web-to-api selects api");
+    assert_eq!(web["namespace"], "backend");
+    let rule = &web["rules"][0];
+    assert_eq!(rule["rule"], 1, "rules are numbered from 1");
+    assert_eq!(rule["ports"], serde_json::json!(["TCP/http"]));
+    assert_eq!(rule["resolvedPorts"], serde_json::json!(["TCP/8080"]));
+    let peer = &rule["peers"][0];
+    assert_eq!(peer["type"], "pods");
+    assert_eq!(peer["namespaces"], serde_json::json!(["frontend"]));
+    assert_eq!(
+        set(&strings(&peer["pods"])),
+        set(&["frontend/web", "frontend/web-canary"])
+    );
+    let deny = ingress
+        .iter()
+        .find(|p| p["name"] == "default-deny")
+        .unwrap();
+    assert_eq!(deny["rules"], serde_json::json!([]));
+
+    let conclusion = v["egress"]["conclusion"].as_str().unwrap();
+    assert!(
+        conclusion.starts_with("backend/api may connect only "),
+        "{conclusion}"
+    );
+    assert!(
+        conclusion.ends_with("everything else is denied."),
+        "{conclusion}"
+    );
+    assert!(
+        conclusion.contains("to payments/gateway (1 pod) on TCP/8443"),
+        "{conclusion}"
+    );
+
+    let free = parse_json(&ok(&["explain", "toolbox", "-f", SHOP, "-o", "json"]));
+    assert_eq!(free["ingress"]["isolated"], false);
+    assert_eq!(free["ingress"]["policies"], serde_json::json!([]));
+    assert_eq!(free["pod"]["ips"], serde_json::json!(["10.244.3.21"]));
+    assert_eq!(free["pod"]["workload"], Value::Null);
+}
+
+#[test]
+fn explain_not_found() {
+    assert_eq!(
+        one_error(&["explain", "nope", "-n", "backend", "-f", SHOP], 1),
+        r#"error: pods "nope" not found in namespace "backend""#
+    );
+    assert_eq!(
+        one_error(
+            &["explain", "deployment/nope", "-n", "backend", "-f", SHOP],
+            1
+        ),
+        r#"error: deployments.apps "nope" not found in namespace "backend""#
+    );
+}
+
+#[test]
+fn explain_pod_in_another_namespace_gives_the_hint() {
+    assert_eq!(
+        one_error(&["explain", "cache-0", "-f", SHOP], 1),
+        r#"error: pods "cache-0" not found in namespace "default" (found in namespace "backend": use -n backend)"#
+    );
+    assert_eq!(
+        one_error(&["explain", "deployment/api", "-f", SHOP], 1),
+        r#"error: deployments.apps "api" not found in namespace "default" (found in namespace "backend": use -n backend)"#
+    );
+    // With -n given, the user chose the namespace: no hint.
+    assert_eq!(
+        one_error(&["explain", "cache-0", "-n", "frontend", "-f", SHOP], 1),
+        r#"error: pods "cache-0" not found in namespace "frontend""#
+    );
+}
+
+// ---------------------------------------------------------------------------
+// can
+// ---------------------------------------------------------------------------
+
+#[test]
+fn can_allowed_exits_0() {
+    let out = quiet(
+        &[
+            "can",
+            "frontend/web",
+            "backend/api",
+            "--port",
+            "8080",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "ALLOWED: frontend/web -> backend/api on TCP/8080"
+    );
+    assert!(
+        out.contains("  Egress of frontend/web: not isolated: allowed\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    backend/allow-web-to-api rule #1: allows TCP/8080\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn can_denied_exits_1() {
+    // loadtest has no app=web label: allow-web-to-api does not admit it.
+    let out = quiet(
+        &[
+            "can",
+            "frontend/loadtest",
+            "backend/api",
+            "--port",
+            "8080",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "DENIED: frontend/loadtest -> backend/api on TCP/8080"
+    );
+    assert!(out.contains("nothing admits it"), "{out}");
+    assert!(
+        out.contains("backend/default-deny: has no ingress rules: allows nothing"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "backend/allow-web-to-api rule #1: frontend/loadtest does not match from frontend/web"
+        ),
+        "{out}"
+    );
+    // The documented gap: db-migrate gets DNS only.
+    quiet(
+        &[
+            "can",
+            "backend/db-migrate",
+            "backend/postgres",
+            "--port",
+            "5432",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    // web may call the api on 8080 but not on another port.
+    quiet(
+        &[
+            "can",
+            "frontend/web",
+            "backend/api",
+            "--port",
+            "9090",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    // UDP is not TCP.
+    quiet(
+        &[
+            "can",
+            "backend/api",
+            "backend/postgres",
+            "--port",
+            "5432/UDP",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+}
+
+#[test]
+fn can_bad_port_exits_2() {
+    assert_eq!(
+        one_error(
+            &[
+                "can",
+                "frontend/web",
+                "backend/api",
+                "--port",
+                "99999",
+                "-f",
+                SHOP
+            ],
+            2
+        ),
+        r#"error: invalid --port "99999": must be between 1 and 65535"#
+    );
+    assert_eq!(
+        one_error(
+            &[
+                "can",
+                "frontend/web",
+                "backend/api",
+                "--port",
+                "abc/ICMP",
+                "-f",
+                SHOP
+            ],
+            2
+        ),
+        r#"error: invalid --port "abc/ICMP": protocol must be TCP, UDP or SCTP"#
+    );
+    for bad in ["0", "65536", "8080/", "http/ICMP", "Bad_Name"] {
+        one_error(
+            &[
+                "can",
+                "frontend/web",
+                "backend/api",
+                "--port",
+                bad,
+                "-f",
+                SHOP,
+            ],
+            2,
+        );
+    }
+}
+
+#[test]
+fn can_errors_exit_2() {
+    assert_eq!(
+        one_error(&["can", "frontend/web", "backend/nope", "-f", SHOP], 2),
+        r#"error: pods "nope" not found in namespace "backend""#
+    );
+    one_error(&["can", "nope", "backend/api", "-f", SHOP], 2);
+    one_error(&["can", "a/b/c/d", "backend/api", "-f", SHOP], 2);
+    one_error(&["can", "frontend/web", "backend/api"], 2);
+    assert_eq!(
+        one_error(&["can", "1.1.1.1", "2.2.2.2", "-f", SHOP], 2),
+        "error: SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them"
+    );
+}
+
+#[test]
+fn can_json_fields() {
+    let out = quiet(
+        &[
+            "can",
+            "frontend/web",
+            "backend/api",
+            "--port",
+            "8080",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        0,
+    );
+    let v = parse_json(&out);
+    assert_eq!(
+        keys(&v),
+        set(&[
+            "allowed", "from", "to", "port", "ports", "egress", "ingress", "notes"
+        ])
+    );
+    assert_eq!(v["allowed"], true);
+    assert_eq!(v["from"], "frontend/web");
+    assert_eq!(v["to"], "backend/api");
+    assert_eq!(v["port"], "TCP/8080");
+    assert_eq!(v["ports"], serde_json::json!(["TCP/8080"]));
+    let side_keys = set(&[
+        "subject",
+        "applies",
+        "isolated",
+        "policies",
+        "allowed",
+        "ports",
+        "allowedBy",
+        "notMatched",
+    ]);
+    assert_eq!(keys(&v["egress"]), side_keys);
+    assert_eq!(keys(&v["ingress"]), side_keys);
+
+    assert_eq!(v["egress"]["subject"], "frontend/web");
+    assert_eq!(v["egress"]["isolated"], false);
+    assert_eq!(v["egress"]["policies"], serde_json::json!([]));
+    assert_eq!(v["egress"]["ports"], "all");
+
+    assert_eq!(v["ingress"]["subject"], "backend/api");
+    assert_eq!(v["ingress"]["isolated"], true);
+    assert_eq!(
+        set(&strings(&v["ingress"]["policies"])),
+        set(&[
+            "backend/allow-prometheus-scrape",
+            "backend/allow-web-to-api",
+            "backend/default-deny"
+        ])
+    );
+    assert_eq!(
+        v["ingress"]["allowedBy"],
+        serde_json::json!([{"policy": "backend/allow-web-to-api", "rule": 1, "ports": ["TCP/8080"]}])
+    );
+    let misses = v["ingress"]["notMatched"].as_array().unwrap();
+    assert!(
+        misses
+            .iter()
+            .any(|m| m["policy"] == "backend/default-deny" && m["rule"].is_null()),
+        "{misses:?}"
+    );
+
+    // Denied: still valid JSON on stdout, exit 1.
+    let denied = parse_json(&quiet(
+        &[
+            "can",
+            "frontend/loadtest",
+            "backend/api",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        1,
+    ));
+    assert_eq!(denied["allowed"], false);
+    assert_eq!(denied["port"], Value::Null);
+    assert_eq!(denied["ports"], serde_json::json!([]));
+    assert_eq!(denied["ingress"]["allowed"], false);
+    assert_eq!(denied["ingress"]["allowedBy"], serde_json::json!([]));
+}
+
+#[test]
+fn can_rule_numbers_are_one_based() {
+    // api-egress: rule 1 is postgres/cache, rule 2 the gateway.
+    // gateway-ingress: rule 1 the ipBlock, rule 2 backend/api, rule 3 prometheus.
+    let v = parse_json(&quiet(
+        &[
+            "can",
+            "backend/api",
+            "payments/gateway",
+            "--port",
+            "8443",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(
+        v["egress"]["allowedBy"],
+        serde_json::json!([{"policy": "backend/api-egress", "rule": 2, "ports": ["TCP/8443"]}])
+    );
+    assert_eq!(
+        v["ingress"]["allowedBy"],
+        serde_json::json!([{"policy": "payments/gateway-ingress", "rule": 2, "ports": ["TCP/8443"]}])
+    );
+    let text = quiet(
+        &[
+            "can",
+            "backend/api",
+            "payments/gateway",
+            "--port",
+            "8443",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    assert!(
+        text.contains("    backend/api-egress rule #2: allows TCP/8443\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    payments/gateway-ingress rule #2: allows TCP/8443\n"),
+        "{text}"
+    );
+
+    // prometheus: gateway-ingress rule 3 on the named port metrics = 9090.
+    let p = parse_json(&quiet(
+        &[
+            "can",
+            "monitoring/prometheus",
+            "payments/gateway",
+            "--port",
+            "9090",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(p["ingress"]["allowedBy"][0]["rule"], 3);
+    let missed: BTreeSet<u64> = p["ingress"]["notMatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rule"].as_u64().unwrap())
+        .collect();
+    assert_eq!(missed, BTreeSet::from([1, 2]));
+}
+
+#[test]
+fn can_ip_destination_outside_the_cluster() {
+    // gateway-egress rule 1: 0.0.0.0/0 except 169.254.169.254/32 on TCP/443.
+    let v = parse_json(&quiet(
+        &[
+            "can",
+            "payments/gateway",
+            "8.8.8.8",
+            "--port",
+            "443",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(v["allowed"], true);
+    assert_eq!(v["to"], "8.8.8.8");
+    assert_eq!(v["ingress"]["subject"], "8.8.8.8");
+    assert_eq!(v["ingress"]["applies"], false);
+    assert_eq!(v["ingress"]["isolated"], false);
+    assert_eq!(
+        v["egress"]["allowedBy"][0]["policy"],
+        "payments/gateway-egress"
+    );
+    assert_eq!(v["egress"]["allowedBy"][0]["rule"], 1);
+
+    let text = quiet(
+        &[
+            "can",
+            "payments/gateway",
+            "8.8.8.8",
+            "--port",
+            "443",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    assert!(
+        text.contains("  Ingress of 8.8.8.8: outside the cluster: no policy applies\n"),
+        "{text}"
+    );
+    // The metadata address is carved out; 80 is not 443.
+    quiet(
+        &[
+            "can",
+            "payments/gateway",
+            "169.254.169.254",
+            "--port",
+            "443",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    quiet(
+        &[
+            "can",
+            "payments/gateway",
+            "8.8.8.8",
+            "--port",
+            "80",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    // The api may only talk to pods (and DNS): no external address.
+    quiet(
+        &[
+            "can",
+            "backend/api",
+            "10.20.0.5",
+            "--port",
+            "443",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    // IPv6 is outside 0.0.0.0/0.
+    quiet(
+        &[
+            "can",
+            "payments/gateway",
+            "2001:db8::1",
+            "--port",
+            "443",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+}
+
+#[test]
+fn can_ip_source_outside_the_cluster() {
+    // gateway-ingress rule 1: 10.0.0.0/8 except the pod network 10.244.0.0/16.
+    let out = quiet(
+        &[
+            "can",
+            "10.1.2.3",
+            "payments/gateway",
+            "--port",
+            "8443",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    assert!(
+        out.contains("  Egress of 10.1.2.3: outside the cluster: no policy applies\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("payments/gateway-ingress rule #1: allows TCP/8443"),
+        "{out}"
+    );
+    quiet(
+        &[
+            "can",
+            "10.244.9.9",
+            "payments/gateway",
+            "--port",
+            "8443",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    quiet(
+        &[
+            "can",
+            "192.168.1.1",
+            "payments/gateway",
+            "--port",
+            "8443",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    // anyone may reach the storefront on 8080
+    quiet(
+        &[
+            "can",
+            "203.0.113.9",
+            "frontend/web",
+            "--port",
+            "8080",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+}
+
+#[test]
+fn can_ip_of_a_pod_is_that_pod() {
+    // 10.244.2.7 is web-canary: loadtest may reach it on 8080 only (it has
+    // no track label, so not the 8000-8100 debug range).
+    let v = parse_json(&quiet(
+        &[
+            "can",
+            "frontend/loadtest",
+            "10.244.2.7",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(v["to"], "frontend/web-canary");
+    assert_eq!(v["ports"], serde_json::json!(["TCP/8080"]));
+    assert_eq!(
+        strings(&v["notes"]),
+        ["10.244.2.7 is the IP of pod frontend/web-canary"]
+    );
+}
+
+#[test]
+fn can_named_port_is_resolved_on_the_destination() {
+    let v = parse_json(&quiet(
+        &[
+            "can",
+            "frontend/web",
+            "backend/api",
+            "--port",
+            "http",
+            "-f",
+            SHOP,
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(v["port"], "TCP/8080");
+    // metrics is 9090 on the api: prometheus may scrape it.
+    let out = quiet(
+        &[
+            "can",
+            "monitoring/prometheus",
+            "backend/api",
+            "--port",
+            "metrics",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "ALLOWED: monitoring/prometheus -> backend/api on TCP/9090"
+    );
+    // redis is 6379 on cache-0; the api may use it.
+    quiet(
+        &[
+            "can",
+            "backend/api",
+            "backend/cache-0",
+            "--port",
+            "redis",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    // dns is 53/UDP on coredns.
+    let dns = quiet(
+        &[
+            "can",
+            "backend/worker",
+            "kube-system/coredns",
+            "--port",
+            "dns",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+    assert!(
+        dns.starts_with("ALLOWED: backend/worker -> kube-system/coredns on UDP/53\n"),
+        "{dns}"
+    );
+}
+
+#[test]
+fn can_named_port_errors() {
+    assert_eq!(
+        one_error(
+            &[
+                "can",
+                "frontend/web",
+                "backend/api",
+                "--port",
+                "nosuch",
+                "-f",
+                SHOP
+            ],
+            2
+        ),
+        r#"error: pod "backend/api" has no container port named "nosuch""#
+    );
+    one_error(
+        &[
+            "can",
+            "frontend/web",
+            "10.1.1.1",
+            "--port",
+            "http",
+            "-f",
+            SHOP,
+        ],
+        2,
+    );
+}
+
+#[test]
+fn can_without_port_reports_the_allowed_ports() {
+    // web (track=stable) -> web-canary: 8080 from anyone, 8000-8100 from
+    // pods with a track label; 8080 lies inside the range.
+    let out = quiet(
+        &["can", "frontend/web", "frontend/web-canary", "-f", SHOP],
+        0,
+    );
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "ALLOWED: frontend/web -> frontend/web-canary on TCP/8000-8100"
+    );
+    let out = quiet(&["can", "backend/api", "backend/postgres", "-f", SHOP], 0);
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "ALLOWED: backend/api -> backend/postgres on TCP/5432"
+    );
+    // prometheus may not scrape the cache: it has no port named metrics.
+    let out = quiet(
+        &[
+            "can",
+            "monitoring/prometheus",
+            "backend/cache-0",
+            "-f",
+            SHOP,
+        ],
+        1,
+    );
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "DENIED: monitoring/prometheus -> backend/cache-0 (no port is allowed)"
+    );
+    assert!(
+        out.contains("peer matches, but its ports TCP/metrics do not exist on backend/cache-0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn can_a_pod_to_itself_is_always_allowed() {
+    let out = quiet(
+        &["can", "backend/cache-0", "backend/cache-0", "-f", SHOP],
+        0,
+    );
+    assert!(out.starts_with("ALLOWED: "), "{out}");
+    assert!(
+        out.contains("a pod connecting to itself is not subject to NetworkPolicy"),
+        "{out}"
+    );
+}
+
+#[test]
+fn can_between_replicas_of_one_workload_follows_policy() {
+    // deployment/api has 2 replicas; backend is default-deny both ways and
+    // no rule lets app=api talk to app=api.
+    let out = quiet(&["can", "backend/api", "backend/api", "-f", SHOP], 1);
+    assert!(out.starts_with("DENIED: "), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// matrix
+// ---------------------------------------------------------------------------
+
+#[test]
+fn matrix_json_schema() {
+    let v = shop_matrix();
+    assert_eq!(keys(&v), set(&["pods", "connections"]));
+    let pods = v["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 15, "the shop has 15 pods and workloads");
+    let mut names = BTreeSet::new();
+    for p in pods {
+        assert_eq!(keys(p), set(&["namespace", "name", "workload", "ip"]));
+        assert!(p["namespace"].is_string() && p["name"].is_string());
+        assert!(p["ip"].is_null() || p["ip"].is_string(), "{p}");
+        match &p["workload"] {
+            Value::Null => {}
+            w => {
+                assert_eq!(keys(w), set(&["kind", "name"]));
+            }
+        }
+        names.insert(format!(
+            "{}/{}",
+            p["namespace"].as_str().unwrap(),
+            p["name"].as_str().unwrap()
+        ));
+    }
+    assert_eq!(names.len(), 15, "pods are unique");
+    for expected in [
+        "default/toolbox",
+        "backend/cache-0",
+        "frontend/web-canary",
+        "kube-system/coredns",
+    ] {
+        assert!(names.contains(expected), "{expected}");
+    }
+    let canary = pods.iter().find(|p| p["name"] == "web-canary").unwrap();
+    assert_eq!(canary["ip"], "10.244.2.7");
+    let pg = pods.iter().find(|p| p["name"] == "postgres").unwrap();
+    assert_eq!(
+        pg["workload"],
+        serde_json::json!({"kind": "StatefulSet", "name": "postgres"})
+    );
+
+    let mut pairs = BTreeSet::new();
+    for c in v["connections"].as_array().unwrap() {
+        assert_eq!(keys(c), set(&["from", "to", "ports"]));
+        let from = c["from"].as_str().unwrap();
+        let to = c["to"].as_str().unwrap();
+        assert_ne!(from, to, "only pairs of distinct pods");
+        assert!(names.contains(from) && names.contains(to), "{c}");
+        assert!(pairs.insert((from, to)), "pair listed twice: {c}");
+        match &c["ports"] {
+            Value::String(s) => assert_eq!(s, "all"),
+            Value::Array(list) => {
+                assert!(!list.is_empty(), "empty port lists are left out: {c}");
+                for port in list {
+                    let port = port.as_str().unwrap();
+                    let (proto, num) = port.split_once('/').unwrap();
+                    assert!(["TCP", "UDP", "SCTP"].contains(&proto), "{port}");
+                    assert!(
+                        num.split('-')
+                            .all(|n| n.parse::<u16>().is_ok_and(|n| n > 0)),
+                        "{port}"
+                    );
+                }
+            }
+            other => panic!("ports must be \"all\" or a list: {other}"),
+        }
+    }
+    assert_eq!(
+        pairs.len(),
+        65,
+        "connections derived by hand from the policies"
+    );
+}
+
+#[test]
+fn matrix_expected_connections() {
+    let m = shop_matrix();
+    let list = |ports: &[&str]| serde_json::json!(ports);
+    let expect = [
+        // api-egress rule 1 x allow-api-to-postgres / allow-api-to-cache.
+        ("backend/api", "backend/postgres", list(&["TCP/5432"])),
+        ("backend/api", "backend/cache-0", list(&["TCP/6379"])),
+        // api-egress rule 2 x gateway-ingress rule 2.
+        ("backend/api", "payments/gateway", list(&["TCP/8443"])),
+        // allow-web-to-api: http = 8080 on the api; web egress is open.
+        ("frontend/web", "backend/api", list(&["TCP/8080"])),
+        ("frontend/web-canary", "backend/api", list(&["TCP/8080"])),
+        // allow-canary-debug (track label) covers allow-web-ingress's 8080.
+        (
+            "frontend/web",
+            "frontend/web-canary",
+            list(&["TCP/8000-8100"]),
+        ),
+        (
+            "frontend/loadtest",
+            "frontend/web-canary",
+            list(&["TCP/8080"]),
+        ),
+        ("frontend/loadtest", "frontend/web", list(&["TCP/8080"])),
+        // The debug range is only open on the canary: web itself gets 8080.
+        ("frontend/web-canary", "frontend/web", list(&["TCP/8080"])),
+        // allow-prometheus-scrape: metrics = 9090 on the api and gateway.
+        ("monitoring/prometheus", "backend/api", list(&["TCP/9090"])),
+        (
+            "monitoring/prometheus",
+            "payments/gateway",
+            list(&["TCP/9090"]),
+        ),
+        // gateway-egress rule 1 to unrestricted pods with known IPs.
+        ("payments/gateway", "default/toolbox", list(&["TCP/443"])),
+        // Unrestricted on both ends.
+        (
+            "default/toolbox",
+            "monitoring/prometheus",
+            Value::from("all"),
+        ),
+        ("frontend/loadtest", "default/toolbox", Value::from("all")),
+        (
+            "monitoring/prometheus",
+            "kube-system/coredns",
+            Value::from("all"),
+        ),
+    ];
+    for (from, to, ports) in expect {
+        assert_eq!(connection(&m, from, to), Some(&ports), "{from} -> {to}");
+    }
+    // DNS from every backend pod and from the gateway: TCP and UDP 53.
+    for from in [
+        "backend/api",
+        "backend/worker",
+        "backend/db-migrate",
+        "backend/report",
+        "backend/cache-0",
+        "backend/postgres",
+        "payments/gateway",
+    ] {
+        let ports = connection(&m, from, "kube-system/coredns")
+            .unwrap_or_else(|| panic!("{from} -> coredns"));
+        assert_eq!(set(&strings(ports)), set(&["TCP/53", "UDP/53"]), "{from}");
+    }
+}
+
+#[test]
+fn matrix_expected_absences() {
+    let m = shop_matrix();
+    for (from, to) in [
+        // loadtest is not app=web: nothing in backend admits it.
+        ("frontend/loadtest", "backend/postgres"),
+        ("frontend/loadtest", "backend/api"),
+        // postgres only takes the api.
+        ("frontend/web", "backend/postgres"),
+        ("default/toolbox", "backend/postgres"),
+        ("monitoring/prometheus", "backend/postgres"),
+        // The documented gap: db-migrate, worker and report get DNS only.
+        ("backend/db-migrate", "backend/postgres"),
+        ("backend/worker", "backend/postgres"),
+        ("backend/report", "backend/cache-0"),
+        // Backend egress is closed: no way back to the frontend.
+        ("backend/api", "frontend/web"),
+        ("backend/api", "default/toolbox"),
+        // cache-0 has no metrics port.
+        ("monitoring/prometheus", "backend/cache-0"),
+        // the gateway takes 10.0.0.0/8 minus the pod network, the api and prometheus.
+        ("monitoring/blackbox-exporter", "payments/gateway"),
+        ("frontend/web-canary", "payments/gateway"),
+        ("default/toolbox", "payments/gateway"),
+        // frontend ingress is default-deny and nothing selects loadtest.
+        ("frontend/web", "frontend/loadtest"),
+        ("default/toolbox", "frontend/loadtest"),
+    ] {
+        assert_eq!(
+            connection(&m, from, to),
+            None,
+            "{from} -> {to} must be absent"
+        );
+    }
+    // Nobody reaches worker, report or db-migrate (no container ports, so
+    // not even the scrape rule's named port "metrics" resolves on them), nor
+    // loadtest (frontend is default-deny and no allow rule selects it).
+    for c in m["connections"].as_array().unwrap() {
+        let to = c["to"].as_str().unwrap();
+        assert!(
+            ![
+                "backend/worker",
+                "backend/report",
+                "backend/db-migrate",
+                "frontend/loadtest"
+            ]
+            .contains(&to),
+            "{c}"
+        );
+        // and the worker reaches only DNS
+        if c["from"] == "backend/worker" {
+            assert_eq!(to, "kube-system/coredns", "{c}");
+        }
+    }
+}
+
+#[test]
+fn matrix_namespace_scope() {
+    let v = parse_json(&ok(&["matrix", "-n", "backend", "-f", SHOP, "-o", "json"]));
+    for p in v["pods"].as_array().unwrap() {
+        assert_eq!(p["namespace"], "backend", "{p}");
+    }
+    // Inside backend only the api reaches anyone: postgres and the cache.
+    assert_eq!(
+        v["connections"],
+        serde_json::json!([
+            {"from": "backend/api", "to": "backend/cache-0", "ports": ["TCP/6379"]},
+            {"from": "backend/api", "to": "backend/postgres", "ports": ["TCP/5432"]},
+        ])
+    );
+}
+
+#[test]
+fn matrix_namespace_scope_lists_only_that_namespaces_pods() {
+    let v = parse_json(&ok(&["matrix", "-n", "backend", "-f", SHOP, "-o", "json"]));
+    let names: BTreeSet<&str> = v["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        set(&[
+            "api",
+            "cache-0",
+            "db-migrate",
+            "postgres",
+            "report",
+            "worker"
+        ])
+    );
+    // The same manifests must give the same answer whatever -n says.
+    quiet(
+        &[
+            "can",
+            "default/toolbox",
+            "monitoring/prometheus",
+            "-n",
+            "backend",
+            "-f",
+            SHOP,
+        ],
+        0,
+    );
+}
+
+#[test]
+fn matrix_text_grid_and_list() {
+    let grid = ok(&["matrix", "-n", "backend", "-f", SHOP]);
+    assert!(
+        grid.starts_with("Columns are destinations, rows are sources.\n"),
+        "{grid}"
+    );
+    let header = grid.lines().nth(1).unwrap();
+    assert_eq!(cells(header)[0], "FROM \\ TO");
+    let api = grid
+        .lines()
+        .find(|l| l.starts_with("[1] backend/api "))
+        .unwrap_or_else(|| panic!("{grid}"));
+    assert_eq!(cells(api)[1], "self");
+    assert!(grid.contains(
+        "\nall = every port; - = nothing allowed; self = a pod to itself (never restricted)\n"
+    ));
+    assert!(
+        grid.contains("\nP1 = TCP/6379\n") && grid.contains("\nP2 = TCP/5432\n"),
+        "{grid}"
+    );
+
+    // More than ten pods: a FROM/TO/PORTS list and a count.
+    let list = ok(&["matrix", "-A", "-f", SHOP]);
+    assert_eq!(cells(list.lines().next().unwrap()), ["FROM", "TO", "PORTS"]);
+    assert_eq!(
+        row(&list, &["backend/api", "backend/postgres"]),
+        ["backend/api", "backend/postgres", "TCP/5432"]
+    );
+    assert!(
+        list.ends_with(
+            "\n15 pods; 65 of 210 ordered pairs may connect; the other 145 may not connect on any port.\n"
+        ),
+        "{list}"
+    );
+    // Without -n, manifests mean every namespace in them, as with -A.
+    assert_eq!(ok(&["matrix", "-f", SHOP]), list);
+}
+
+#[test]
+fn matrix_empty_namespace() {
+    // A namespace without any pod at all: the shop's namespaceless toolbox
+    // would land there, so use a manifest set without it.
+    netpol()
+        .args([
+            "matrix",
+            "-n",
+            "nothing",
+            "-f",
+            "examples/shop/policies.yaml",
+        ])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("No pods found in nothing namespace.\n");
+}
+
+// ---------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bad_yaml_names_the_file_and_line() {
+    for (args, code) in [
+        (&["list", "-f", BAD_YAML][..], 1),
+        (&["explain", "api", "-n", "backend", "-f", BAD_YAML], 1),
+        (&["matrix", "-f", BAD_YAML], 1),
+        (&["can", "frontend/web", "backend/api", "-f", BAD_YAML], 2),
+    ] {
+        let err = one_error(args, code);
+        assert!(
+            err.starts_with(&format!("error: {BAD_YAML}: ")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("line 8"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn not_a_kubernetes_object_names_the_document() {
+    assert_eq!(
+        one_error(&["list", "-f", NOT_K8S], 1),
+        format!(
+            "error: {NOT_K8S}: document 2: not a Kubernetes object (apiVersion and kind are required)"
+        )
+    );
+}
+
+#[test]
+fn invalid_policy_is_refused_by_explain_can_and_matrix() {
+    for (args, code) in [
+        (
+            &["explain", "api", "-n", "backend", "-f", SHOP, "-f", INVALID][..],
+            1,
+        ),
+        (&["matrix", "-f", SHOP, "-f", INVALID], 1),
+        (&["matrix", "-n", "backend", "-f", SHOP, "-f", INVALID], 1),
+        // can reports errors with 2 (1 is "denied").
+        (
+            &[
+                "can",
+                "frontend/web",
+                "backend/api",
+                "--port",
+                "8080",
+                "-f",
+                SHOP,
+                "-f",
+                INVALID,
+            ],
+            2,
+        ),
+    ] {
+        let a = netpol().args(args).assert().code(code).stdout("");
+        let err = stderr_of(&a);
+        assert!(
+            err.starts_with(
+                "error: NetworkPolicy \"backend/everything-wrong\" is invalid (5 errors); the API server would reject it:\n"
+            ),
+            "{args:?}: {err}"
+        );
+        for path in INVALID_PATHS {
+            assert!(err.contains(&format!("\n  * {path}: ")), "{path} in {err}");
+        }
+        assert!(err.contains("endPort: Invalid value: 8000"), "{err}");
+        assert!(err.contains(r#"Unsupported value: "ICMP""#), "{err}");
+        assert_eq!(err.lines().count(), 6, "{err}");
+    }
+}
+
+/// A policy only selects pods of its own namespace, so an invalid one in
+/// backend cannot change answers about pods elsewhere: those are given, with
+/// a warning.
+#[test]
+fn invalid_policy_elsewhere_only_warns() {
+    let warning = "warning: NetworkPolicy \"backend/everything-wrong\" is invalid (the API server would reject it) and is left out\n";
+    let plain = ok(&["explain", "web-canary", "-n", "frontend", "-f", SHOP]);
+    netpol()
+        .args([
+            "explain",
+            "web-canary",
+            "-n",
+            "frontend",
+            "-f",
+            SHOP,
+            "-f",
+            INVALID,
+        ])
+        .assert()
+        .code(0)
+        .stdout(plain)
+        .stderr(warning);
+
+    let plain = ok(&["can", "frontend/loadtest", "frontend/web", "-f", SHOP]);
+    netpol()
+        .args([
+            "can",
+            "frontend/loadtest",
+            "frontend/web",
+            "-f",
+            SHOP,
+            "-f",
+            INVALID,
+        ])
+        .assert()
+        .code(0)
+        .stdout(plain)
+        .stderr(warning);
+    // An address outside the cluster involves no namespace.
+    netpol()
+        .args([
+            "can",
+            "8.8.8.8",
+            "frontend/web",
+            "--port",
+            "8080",
+            "-f",
+            SHOP,
+            "-f",
+            INVALID,
+        ])
+        .assert()
+        .code(0)
+        .stderr(warning);
+
+    let a = netpol()
+        .args([
+            "matrix", "-n", "payments", "-f", SHOP, "-f", INVALID, "-o", "json",
+        ])
+        .assert()
+        .code(0)
+        .stderr(warning);
+    parse_json(&stdout_of(&a));
+}
+
+#[test]
+fn invalid_policy_is_listed_as_invalid() {
+    let a = netpol()
+        .args(["list", "-f", SHOP, "-f", INVALID])
+        .assert()
+        .code(1);
+    let out = stdout_of(&a);
+    let r = row(&out, &["backend", "everything-wrong"]);
+    assert_eq!(r[2], "-");
+    assert!(
+        r[3].starts_with("INVALID: spec.ingress[0].ports[0].endPort: Invalid value: 8000"),
+        "{r:?}"
+    );
+    // The valid policies are still listed.
+    assert_eq!(row(&out, &["backend", "default-deny"])[2], "6");
+    // A warning on stderr names the policy and every error.
+    let err = stderr_of(&a);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("warning: NetworkPolicy \"backend/everything-wrong\" is invalid"),
+        "{err}"
+    );
+    for path in INVALID_PATHS {
+        assert!(err.contains(path), "{path} in {err}");
+    }
+
+    let a = netpol()
+        .args(["list", "-f", INVALID, "-o", "json"])
+        .assert()
+        .code(1);
+    let v = parse_json(&stdout_of(&a));
+    let p = &v["policies"][0];
+    assert_eq!(p["valid"], false);
+    assert_eq!(p["pods"], Value::Null);
+    assert_eq!(p["summary"], Value::Null);
+    let errors = strings(&p["errors"]);
+    assert_eq!(errors.len(), 5);
+    for (e, path) in errors.iter().zip(INVALID_PATHS) {
+        assert!(e.starts_with(&format!("{path}: ")), "{e}");
+    }
+}
+
+#[test]
+fn missing_path() {
+    assert_eq!(
+        one_error(&["list", "-f", "does/not/exist.yaml"], 1),
+        r#"error: the path "does/not/exist.yaml" does not exist"#
+    );
+    one_error(&["can", "a", "b", "-f", "does/not/exist.yaml"], 2);
+}
+
+#[test]
+fn no_input_is_an_error() {
+    for sub in [&["list"][..], &["matrix"], &["explain", "api"]] {
+        let err = one_error(sub, 1);
+        assert!(err.starts_with("error: no input: "), "{err}");
+        assert!(err.contains("-f"), "{err}");
+    }
+    one_error(&["can", "a", "b"], 2);
+}
+
+#[test]
+fn stdin_input() {
+    let stream = shop_stream();
+    for args in [
+        &["list"][..],
+        &["matrix", "-o", "json"],
+        &["explain", "api", "-n", "backend"],
+    ] {
+        let from_dir = ok(&[args, &["-f", SHOP]].concat());
+        let a = netpol()
+            .args([args, &["-f", "-"]].concat())
+            .write_stdin(stream.clone())
+            .assert()
+            .code(0)
+            .stderr("");
+        assert_eq!(stdout_of(&a), from_dir, "{args:?}");
+    }
+    // `-f -` mixes with files.
+    let a = netpol()
+        .args(["list", "-f", "-", "-f", "examples/shop/workloads.yaml"])
+        .write_stdin(
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop/policies.yaml"),
+            )
+            .unwrap(),
+        )
+        .assert()
+        .code(0)
+        .stderr("");
+    assert_eq!(row(&stdout_of(&a), &["backend", "default-deny"])[2], "6");
+}
+
+#[test]
+fn stdin_errors_name_stdin() {
+    let a = netpol()
+        .args(["list", "-f", "-"])
+        .write_stdin("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: indent\n")
+        .assert()
+        .code(1)
+        .stdout("");
+    let err = stderr_of(&a);
+    assert!(err.starts_with("error: <stdin>: document 1: "), "{err}");
+    assert!(err.contains("line "), "{err}");
+}
+
+const NESTED_POLICY: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: nested-deny
+  namespace: team
+spec:
+  podSelector: {}
+";
+
+const TOP_POD: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: top
+  namespace: team
+  labels:
+    app: top
+spec:
+  containers:
+    - name: c
+      image: busybox
+";
+
+#[test]
+fn directory_with_recursive_reads_nested_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "top.yaml", TOP_POD);
+    write(dir.path(), "sub/deeper/policy.yml", NESTED_POLICY);
+    write(dir.path(), "sub/notes.txt", "not: [a manifest");
+    let path = dir.path().to_str().unwrap();
+
+    // Without -R, only the directory's own files.
+    netpol()
+        .args(["list", "-f", path])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("No resources found\n");
+
+    let out = ok(&["list", "-R", "-f", path]);
+    assert_eq!(
+        row(&out, &["team", "nested-deny"]),
+        [
+            "team",
+            "nested-deny",
+            "1",
+            "namespace/team denies all ingress to all pods"
+        ]
+    );
+    assert_eq!(ok(&["list", "-f", path, "--recursive"]), out);
+}
+
+#[test]
+fn kind_list_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "list.yaml",
+        "\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Namespace
+    metadata:
+      name: team
+      labels: {tier: inner}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: client, namespace: team, labels: {app: client}}
+    spec: {containers: [{name: c, image: i}]}
+    status: {podIP: 10.9.0.1}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: server, namespace: team, labels: {app: server}}
+    spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]}
+    status: {podIP: 10.9.0.2}
+  - apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: server-from-client, namespace: team}
+    spec:
+      podSelector: {matchLabels: {app: server}}
+      ingress:
+        - from: [{podSelector: {matchLabels: {app: client}}}]
+          ports: [{port: http}]
+",
+    );
+    let out = ok(&["list", "-f", &file]);
+    assert_eq!(
+        row(&out, &["team", "server-from-client"]),
+        [
+            "team",
+            "server-from-client",
+            "1",
+            "namespace/team allows server from team/client on TCP/http"
+        ]
+    );
+    quiet(
+        &[
+            "can",
+            "team/client",
+            "team/server",
+            "--port",
+            "8080",
+            "-f",
+            &file,
+        ],
+        0,
+    );
+    quiet(&["can", "team/server", "team/client", "-f", &file], 0);
+    quiet(
+        &[
+            "can",
+            "team/client",
+            "team/server",
+            "--port",
+            "9090",
+            "-f",
+            &file,
+        ],
+        1,
+    );
+    quiet(
+        &[
+            "can",
+            "10.9.0.1",
+            "team/server",
+            "--port",
+            "http",
+            "-f",
+            &file,
+        ],
+        0,
+    );
+
+    // A bad item is named by document and item.
+    let bad = write(
+        dir.path(),
+        "bad-list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: ok}\n  - name: not-an-object\n",
+    );
+    let err = one_error(&["list", "-f", &bad], 1);
+    assert!(
+        err.starts_with(&format!("error: {bad}: document 1, item 2: ")),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_manifest_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "json-deny", "namespace": "team"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    });
+    write(
+        dir.path(),
+        "policy.json",
+        &serde_json::to_string_pretty(&json).unwrap(),
+    );
+    write(dir.path(), "pod.yaml", TOP_POD);
+    let path = dir.path().to_str().unwrap();
+
+    let out = ok(&["list", "-f", path]);
+    assert_eq!(
+        row(&out, &["team", "json-deny"]),
+        [
+            "team",
+            "json-deny",
+            "1",
+            "namespace/team denies all ingress and egress for all pods"
+        ]
+    );
+    let single = format!("{path}/policy.json");
+    let v = parse_json(&ok(&["list", "-f", &single, "-o", "json"]));
+    assert_eq!(v["policies"][0]["name"], "json-deny");
+    assert_eq!(v["policies"][0]["pods"], 0);
+
+    // A JSON List, on stdin.
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [json]});
+    let a = netpol()
+        .args(["list", "-f", "-", "-o", "json"])
+        .write_stdin(list.to_string())
+        .assert()
+        .code(0)
+        .stderr("");
+    assert_eq!(
+        parse_json(&stdout_of(&a))["policies"][0]["name"],
+        "json-deny"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Colour
+// ---------------------------------------------------------------------------
+
+const CAN_WEB_API: [&str; 7] = [
+    "can",
+    "frontend/web",
+    "backend/api",
+    "--port",
+    "8080",
+    "-f",
+    SHOP,
+];
+
+#[test]
+fn color_always_emits_ansi_escapes() {
+    let out = ok(&[&CAN_WEB_API[..], &["--color", "always"]].concat());
+    assert!(out.contains('\x1b'), "{out:?}");
+    assert_eq!(
+        strip_ansi(&out),
+        ok(&CAN_WEB_API),
+        "colour changes nothing but escapes"
+    );
+    let denied = quiet(
+        &[
+            "can",
+            "frontend/loadtest",
+            "backend/api",
+            "-f",
+            SHOP,
+            "--color=always",
+        ],
+        1,
+    );
+    assert!(denied.contains("\x1b["), "{denied:?}");
+    // --color always wins over NO_COLOR.
+    let a = netpol()
+        .args([&CAN_WEB_API[..], &["--color", "always"]].concat())
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(0);
+    assert!(stdout_of(&a).contains('\x1b'));
+}
+
+#[test]
+fn color_never_and_default_emit_none() {
+    for extra in [&["--color", "never"][..], &[], &["--color", "auto"]] {
+        let out = ok(&[&CAN_WEB_API[..], extra].concat());
+        assert!(!out.contains('\x1b'), "{extra:?}: {out:?}");
+        let out = ok(&[&["explain", "api", "-n", "backend", "-f", SHOP][..], extra].concat());
+        assert!(!out.contains('\x1b'), "{extra:?}: {out:?}");
+        let out = ok(&[&["matrix", "-n", "backend", "-f", SHOP][..], extra].concat());
+        assert!(!out.contains('\x1b'), "{extra:?}: {out:?}");
+    }
+    // JSON is never coloured.
+    let out = ok(&["matrix", "-f", SHOP, "-o", "json", "--color", "always"]);
+    assert!(!out.contains('\x1b'));
+    parse_json(&out);
+}
+
+#[test]
+fn colored_matrix_grid_is_aligned() {
+    let plain = ok(&["matrix", "-n", "backend", "-f", SHOP]);
+    let colored = ok(&["matrix", "-n", "backend", "-f", SHOP, "--color", "always"]);
+    assert!(colored.contains('\x1b'));
+    assert_eq!(strip_ansi(&colored), plain);
+}
+
+// ---------------------------------------------------------------------------
+// stderr stays quiet on success
+// ---------------------------------------------------------------------------
+
+#[test]
+fn successful_runs_write_nothing_to_stderr() {
+    for args in [
+        &["list", "-f", SHOP][..],
+        &["list", "-f", SHOP, "-o", "json"],
+        &["list", "-f", SHOP, "-o", "yaml"],
+        &["list", "-f", SHOP, "-o", "wide"],
+        &["explain", "api", "-n", "backend", "-f", SHOP],
+        &["explain", "api", "-n", "backend", "-f", SHOP, "-o", "wide"],
+        &["explain", "toolbox", "-f", SHOP, "-o", "yaml"],
+        &["can", "frontend/web", "backend/api", "-f", SHOP],
+        &[
+            "can",
+            "backend/api",
+            "payments/gateway",
+            "--port",
+            "8443",
+            "-f",
+            SHOP,
+        ],
+        &["matrix", "-f", SHOP],
+        &["matrix", "-A", "-f", SHOP, "-o", "yaml"],
+        &["matrix", "-n", "backend", "-f", SHOP],
+    ] {
+        let out = ok(args);
+        assert!(!out.is_empty(), "{args:?} printed nothing");
+        assert!(out.ends_with('\n'), "{args:?}");
+    }
+}
