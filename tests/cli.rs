@@ -1851,7 +1851,7 @@ fn invalid_policy_is_refused_by_explain_can_and_matrix() {
         for path in INVALID_PATHS {
             assert!(err.contains(&format!("\n  * {path}: ")), "{path} in {err}");
         }
-        assert!(err.contains("endPort: Invalid value: 8000"), "{err}");
+        assert!(err.contains("endPort: Invalid value: 9000"), "{err}");
         assert!(err.contains(r#"Unsupported value: "ICMP""#), "{err}");
         assert_eq!(err.lines().count(), 6, "{err}");
     }
@@ -1932,7 +1932,7 @@ fn invalid_policy_is_listed_as_invalid() {
     let r = row(&out, &["backend", "everything-wrong"]);
     assert_eq!(r[2], "-");
     assert!(
-        r[3].starts_with("INVALID: spec.ingress[0].ports[0].endPort: Invalid value: 8000"),
+        r[3].starts_with("INVALID: spec.ingress[0].ports[0].endPort: Invalid value: 9000"),
         "{r:?}"
     );
     // The valid policies are still listed.

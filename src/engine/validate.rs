@@ -41,6 +41,9 @@ impl fmt::Display for FieldError {
             ErrorKind::Invalid(v) => {
                 write!(f, "{}: Invalid value: {}: {}", self.path, v, self.detail)
             }
+            ErrorKind::Required if self.detail.is_empty() => {
+                write!(f, "{}: Required value", self.path)
+            }
             ErrorKind::Required => write!(f, "{}: Required value: {}", self.path, self.detail),
             ErrorKind::Forbidden => write!(f, "{}: Forbidden: {}", self.path, self.detail),
             ErrorKind::NotSupported(v) => {
@@ -158,7 +161,12 @@ pub fn label_value(v: &str) -> Vec<String> {
     if v.len() > 63 {
         errs.push("must be no more than 63 characters".to_string());
     }
-    if !v.is_empty() && !is_name_part(&v[..v.len().min(63)]) {
+    let shape_ok = v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && v.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    if !v.is_empty() && !shape_ok {
         errs.push(LABEL_VALUE_MSG.to_string());
     }
     errs
@@ -258,7 +266,7 @@ fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError
             errs.push(FieldError {
                 path: format!("{path}.protocol"),
                 kind: ErrorKind::NotSupported(quoted(proto)),
-                detail: "supported values: \"SCTP\", \"TCP\", \"UDP\"".into(),
+                detail: "supported values: \"TCP\", \"UDP\", \"SCTP\"".into(),
             });
         }
     }
@@ -280,11 +288,11 @@ fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError
     }
     if let Some(end) = port.end_port {
         match &port.port {
-            None => errs.push(FieldError {
-                path: format!("{path}.port"),
-                kind: ErrorKind::Required,
-                detail: "must be specified when endPort is specified".into(),
-            }),
+            None => errs.push(invalid(
+                &format!("{path}.endPort"),
+                end.to_string(),
+                "may not be specified when `port` is not specified",
+            )),
             Some(IntOrString::String(_)) => errs.push(invalid(
                 &format!("{path}.endPort"),
                 end.to_string(),
@@ -292,9 +300,11 @@ fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError
             )),
             Some(IntOrString::Int(p)) => {
                 if end < *p {
+                    // The API server reports the port, not the endPort, as
+                    // the value.
                     errs.push(invalid(
                         &format!("{path}.endPort"),
-                        end.to_string(),
+                        p.to_string(),
                         "must be greater than or equal to `port`",
                     ));
                 }
@@ -435,7 +445,7 @@ pub fn network_policy(np: &NetworkPolicy) -> Vec<FieldError> {
                     errs.push(FieldError {
                         path: format!("spec.policyTypes[{i}]"),
                         kind: ErrorKind::NotSupported(quoted(t)),
-                        detail: "supported values: \"Egress\", \"Ingress\"".into(),
+                        detail: "supported values: \"Ingress\", \"Egress\"".into(),
                     });
                 }
             }
