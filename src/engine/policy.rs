@@ -227,32 +227,24 @@ impl Policy {
         } else {
             (true, spec.egress.as_ref().is_some_and(|e| !e.is_empty()))
         };
-        let ingress = if has_ingress {
-            let mut rules = Vec::new();
-            for r in spec.ingress.iter().flatten() {
-                rules.push(compile_rule(
-                    r.from.as_deref(),
-                    r.ports.as_deref(),
-                    &namespace,
-                )?);
-            }
-            Some(rules)
-        } else {
-            None
-        };
-        let egress = if has_egress {
-            let mut rules = Vec::new();
-            for r in spec.egress.iter().flatten() {
-                rules.push(compile_rule(
-                    r.to.as_deref(),
-                    r.ports.as_deref(),
-                    &namespace,
-                )?);
-            }
-            Some(rules)
-        } else {
-            None
-        };
+        let ingress = has_ingress
+            .then(|| {
+                spec.ingress
+                    .iter()
+                    .flatten()
+                    .map(|r| compile_rule(r.from.as_deref(), r.ports.as_deref(), &namespace))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let egress = has_egress
+            .then(|| {
+                spec.egress
+                    .iter()
+                    .flatten()
+                    .map(|r| compile_rule(r.to.as_deref(), r.ports.as_deref(), &namespace))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         Ok(Policy {
             namespace,
             name,

@@ -162,40 +162,26 @@ pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
                 .resolve_ports(Some(&reps[dest].ports)),
         }
     };
+    // The ports one side lets through: `rules` of the subject class
+    // (None: not isolated), matched against class `peer`, towards `dest`.
+    let side = |rules: &Option<Vec<usize>>, d: Direction, peer: usize, dest: usize| -> PortSet {
+        let Some(ids) = rules else {
+            return PortSet::all();
+        };
+        let mut s = PortSet::empty();
+        for r in ids.iter().map(|&id| &flat[id]).filter(|r| r.matches[peer]) {
+            s.union_with(&resolve(r, d, dest));
+        }
+        s
+    };
     let mut allowed = Vec::with_capacity(n * n);
     for a in 0..n {
-        let egress_rules = &per_class[1][a];
         for (b, ingress_rules) in per_class[0].iter().enumerate() {
-            let egress = match egress_rules {
-                None => PortSet::all(),
-                Some(ids) => {
-                    let mut s = PortSet::empty();
-                    for &id in ids {
-                        let r = &flat[id];
-                        if r.matches[b] {
-                            s.union_with(&resolve(r, Direction::Egress, b));
-                        }
-                    }
-                    s
-                }
-            };
+            let egress = side(&per_class[1][a], Direction::Egress, b, b);
             let result = if egress.is_empty() {
                 egress
             } else {
-                let ingress = match ingress_rules {
-                    None => PortSet::all(),
-                    Some(ids) => {
-                        let mut s = PortSet::empty();
-                        for &id in ids {
-                            let r = &flat[id];
-                            if r.matches[a] {
-                                s.union_with(&resolve(r, Direction::Ingress, b));
-                            }
-                        }
-                        s
-                    }
-                };
-                egress.intersect(&ingress)
+                egress.intersect(&side(ingress_rules, Direction::Ingress, a, b))
             };
             allowed.push(result);
         }
