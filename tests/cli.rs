@@ -2324,3 +2324,32 @@ fn successful_runs_write_nothing_to_stderr() {
         assert!(out.ends_with('\n'), "{args:?}");
     }
 }
+
+/// The classic typo: a namespaceSelector on a `name` label nobody set. The
+/// text must say that no namespace matches, not just show zero pods.
+#[test]
+fn explain_says_when_a_namespace_selector_matches_no_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "typo.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: backend, labels: {app: api}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: frontend, labels: {app: web}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-frontend, namespace: backend}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {name: frontend}}\n",
+    );
+    let out = ok(&["explain", "api", "-n", "backend", "-f", &file]);
+    assert!(
+        out.contains(
+            "From:   all pods in namespaces [name=frontend] -> no namespace has these labels"
+        ),
+        "{out}"
+    );
+    let fixed = std::fs::read_to_string(&file).unwrap().replace(
+        "{name: frontend}",
+        "{kubernetes.io/metadata.name: frontend}",
+    );
+    let file = write(dir.path(), "fixed.yaml", &fixed);
+    let out = ok(&["explain", "api", "-n", "backend", "-f", &file]);
+    assert!(
+        out.contains("From:   all pods in frontend -> 1 pod: frontend/web"),
+        "{out}"
+    );
+}

@@ -111,6 +111,9 @@ pub struct PeerView {
     pub cidr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub except: Option<Vec<String>>,
+    /// Namespaces are picked by labels (not one name): text shows them.
+    #[serde(skip)]
+    pub namespaces_by_label: bool,
 }
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
@@ -291,6 +294,7 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
             pods,
             cidr: Some(b.cidr.to_string()),
             except: Some(b.except.iter().map(ToString::to_string).collect()),
+            namespaces_by_label: false,
         },
         Peer::Pods { namespaces, .. } => {
             let ns: Vec<String> = model
@@ -310,6 +314,7 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
                 pods,
                 cidr: None,
                 except: None,
+                namespaces_by_label: namespaces.single_name().is_none(),
             }
         }
     }
@@ -485,6 +490,17 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                                 (_, n) => {
                                     format!("{}: {}", count(n, "pod"), names(&peer.pods, wide))
                                 }
+                            };
+                            let matched = match &peer.namespaces {
+                                Some(ns) if peer.namespaces_by_label && ns.is_empty() => {
+                                    p.warn("no namespace has these labels")
+                                }
+                                Some(ns) if peer.namespaces_by_label => format!(
+                                    "{}: {}; {matched}",
+                                    count(ns.len(), "namespace"),
+                                    names(ns, wide)
+                                ),
+                                _ => matched,
                             };
                             out.push_str(&format!(
                                 "      {lead}   {} -> {matched}\n",
