@@ -94,6 +94,65 @@ pub struct GlobalArgs {
         value_name = "WHEN"
     )]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// kubectl's connection flags, with kubectl's names and meanings.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Cluster connection (as kubectl)")]
+pub struct ConnectionArgs {
+    /// Path to the kubeconfig file to use for CLI requests.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<String>,
+
+    /// The name of the kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// The name of the kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// The name of the kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate for the operation; repeat for several groups.
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+
+    /// The length of time to wait before giving up on a request (1s, 2m, 3h;
+    /// 0 waits forever).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
+    pub request_timeout: String,
+
+    /// The address and port of the Kubernetes API server.
+    #[arg(short = 's', long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server.
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Path to a cert file for the certificate authority.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub certificate_authority: Option<String>,
+
+    /// If true, the server's certificate will not be checked for validity.
+    /// This will make your HTTPS connections insecure.
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
+
+    /// Server name to use for server certificate validation. If it is not
+    /// provided, the hostname used to contact the server is used.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

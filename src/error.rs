@@ -26,11 +26,21 @@ pub enum Error {
     /// Policies the API server would reject; they are never evaluated.
     #[error("{}", invalid_message(.0))]
     InvalidPolicies(Vec<InvalidPolicy>),
-    /// No source of cluster objects was given.
-    #[error(
-        "no input: pass manifests with -f FILE|DIR|- (reading a live cluster is not supported yet)"
-    )]
-    NoInput,
+    /// The kubeconfig or connection flags do not lead to a cluster.
+    #[error("{0}")]
+    Config(String),
+    /// The API server refused a call for lack of rights.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The API server answered with another error.
+    #[error("{0}")]
+    Api(String),
+    /// The API server could not be reached.
+    #[error("{0}")]
+    Unreachable(String),
+    /// `--request-timeout` ran out.
+    #[error("the request timed out after {0:?} (--request-timeout)")]
+    Timeout(std::time::Duration),
 }
 
 fn invalid_message(list: &[InvalidPolicy]) -> String {

@@ -24,15 +24,26 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    let ctx = Context {
-        palette: Palette::from_choice(cli.global.color),
-        global: cli.global.clone(),
+    let error_code = match cli.command {
+        Command::Can(_) => exit::CAN_ERROR,
+        _ => exit::ERROR,
     };
-    let (result, error_code) = match &cli.command {
-        Command::Explain(a) => (cmd::explain::run(&ctx, a), exit::ERROR),
-        Command::List(a) => (cmd::list::run(&ctx, a), exit::ERROR),
-        Command::Can(a) => (cmd::can::run(&ctx, a), exit::CAN_ERROR),
-        Command::Matrix(a) => (cmd::matrix::run(&ctx, a), exit::ERROR),
+    let ctx = match Context::new(cli.global.clone(), Palette::from_choice(cli.global.color)) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                clean_multiline(&e.to_string())
+            );
+            return ExitCode::from(error_code as u8);
+        }
+    };
+    let result = match &cli.command {
+        Command::Explain(a) => cmd::explain::run(&ctx, a),
+        Command::List(a) => cmd::list::run(&ctx, a),
+        Command::Can(a) => cmd::can::run(&ctx, a),
+        Command::Matrix(a) => cmd::matrix::run(&ctx, a),
     };
     match result {
         Ok(outcome) => {

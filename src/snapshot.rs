@@ -99,16 +99,16 @@ impl PodInfo {
         let mut ips: Vec<IpAddr> = Vec::new();
         if let Some(status) = &pod.status {
             for ip in status.pod_ips.iter().flatten() {
-                if let Ok(addr) = ip.ip.parse::<IpAddr>() {
-                    if !ips.contains(&addr) {
-                        ips.push(addr);
-                    }
+                if let Ok(addr) = ip.ip.parse::<IpAddr>()
+                    && !ips.contains(&addr)
+                {
+                    ips.push(addr);
                 }
             }
-            if let Some(Ok(addr)) = status.pod_ip.as_deref().map(str::parse::<IpAddr>) {
-                if !ips.contains(&addr) {
-                    ips.insert(0, addr);
-                }
+            if let Some(Ok(addr)) = status.pod_ip.as_deref().map(str::parse::<IpAddr>)
+                && !ips.contains(&addr)
+            {
+                ips.insert(0, addr);
             }
         }
         let spec = pod.spec.as_ref();

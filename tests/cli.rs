@@ -1974,11 +1974,12 @@ fn missing_path() {
 }
 
 #[test]
-fn no_input_is_an_error() {
+fn no_cluster_and_no_input_is_an_error() {
+    // HOME is empty and KUBECONFIG unset: there is no cluster to read.
     for sub in [&["list"][..], &["matrix"], &["explain", "api"]] {
         let err = one_error(sub, 1);
-        assert!(err.starts_with("error: no input: "), "{err}");
-        assert!(err.contains("-f"), "{err}");
+        assert!(err.starts_with("error: no cluster to talk to: "), "{err}");
+        assert!(err.contains("--kubeconfig") && err.contains("-f"), "{err}");
     }
     one_error(&["can", "a", "b"], 2);
 }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::cli::{CanArgs, OutputFormat};
-use crate::cmd::{Context, Outcome, Target, find_endpoint, require_valid};
+use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::policy::Direction;
 use crate::engine::ports::{PortSet, Protocol};
@@ -119,7 +119,10 @@ fn endpoint<'s>(t: Target<'s>, notes: &mut Vec<String>) -> Endpoint<'s> {
 }
 
 pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot()?;
+    let snapshot = ctx.snapshot(Plan::Endpoints {
+        refs: &[args.from.as_str(), args.to.as_str()],
+        peers: false,
+    })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
@@ -164,13 +167,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         ));
     }
     for ep in [&from, &to] {
-        if let Endpoint::Pod(p) = ep {
-            if p.host_network {
-                notes.push(format!(
-                    "{} uses the host network: NetworkPolicy does not define what applies to it",
-                    p.key()
-                ));
-            }
+        if let Endpoint::Pod(p) = ep
+            && p.host_network
+        {
+            notes.push(format!(
+                "{} uses the host network: NetworkPolicy does not define what applies to it",
+                p.key()
+            ));
         }
     }
     let ip_unknown = verdict

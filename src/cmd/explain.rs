@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, OutputFormat};
-use crate::cmd::{Context, Outcome, find_pod, require_valid};
+use crate::cmd::{Context, Outcome, Plan, find_pod, require_valid};
 use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer, PortValue, Rule};
 use crate::engine::ports::PortSet;
@@ -117,7 +117,10 @@ pub struct PeerView {
 }
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot()?;
+    let snapshot = ctx.snapshot(Plan::Endpoints {
+        refs: &[args.target.as_str()],
+        peers: true,
+    })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let found = find_pod(
         &snapshot,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::cli::{ListArgs, OutputFormat};
-use crate::cmd::{Context, Outcome};
+use crate::cmd::{Context, Outcome, Plan};
 use crate::engine::Model;
 use crate::engine::summary::summary;
 use crate::error::{Error, exit};
@@ -31,7 +31,7 @@ pub struct PolicyRow {
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot()?;
+    let snapshot = ctx.snapshot(Plan::Scope)?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let mut rows: Vec<PolicyRow> = Vec::new();
     for p in &model.policies {

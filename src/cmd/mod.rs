@@ -4,6 +4,7 @@
 
 pub mod can;
 pub mod explain;
+mod fetch;
 pub mod list;
 pub mod matrix;
 
@@ -15,6 +16,7 @@ use crate::error::Error;
 use crate::render::Palette;
 use crate::snapshot::{PodInfo, Snapshot};
 use crate::source::files::{self, LoadOptions};
+use crate::source::live::Live;
 
 /// What a command produced: the text to print and the exit code.
 #[derive(Debug)]
@@ -35,37 +37,78 @@ impl Outcome {
     }
 }
 
-/// Settings decided once from the global flags.
-#[derive(Debug, Clone)]
+/// Where cluster objects come from for this run.
+enum Source {
+    Files,
+    Live(Live),
+}
+
+/// What a command needs from a live cluster; manifests are read whole.
+pub enum Plan<'a> {
+    /// Pods and policies of the scope (`-n`, or everything), plus
+    /// namespaces: for `list` and `matrix`.
+    Scope,
+    /// The pods the user named (as typed), their namespaces' policies, and
+    /// with `peers` also the pods those policies' peers can match.
+    Endpoints { refs: &'a [&'a str], peers: bool },
+}
+
+/// Settings decided once from the global flags, and the connection.
 pub struct Context {
     pub global: GlobalArgs,
     pub palette: Palette,
+    source: Source,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Context {
+    /// Reads manifests when `-f` is given, or else connects to the cluster
+    /// kubectl's flags name (no request is sent yet).
+    pub fn new(global: GlobalArgs, palette: Palette) -> Result<Context, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start the async runtime: {e}")))?;
+        let source = if global.filenames.is_empty() {
+            Source::Live(runtime.block_on(Live::connect(&global.connection))?)
+        } else {
+            Source::Files
+        };
+        Ok(Context {
+            global,
+            palette,
+            source,
+            runtime,
+        })
+    }
+
     pub fn format(&self) -> OutputFormat {
         self.global.output.unwrap_or(OutputFormat::Text)
     }
 
-    /// The namespace for objects without one and for names without one.
+    /// The namespace for objects and names without one: `-n`, else the
+    /// kubeconfig context's namespace, else `default`.
     pub fn default_namespace(&self) -> String {
-        self.global
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_string())
+        match (&self.global.namespace, &self.source) {
+            (Some(ns), _) => ns.clone(),
+            (None, Source::Live(live)) => live.namespace.clone(),
+            (None, Source::Files) => "default".to_string(),
+        }
     }
 
-    /// Namespaces a listing covers: `None` for all. With manifests and no
-    /// `-n`, that is everything in them, as `kubectl get -f` shows.
+    /// Namespaces a listing covers: `None` for all. `-A` wins over `-n`.
+    /// With manifests and no `-n`, that is everything in them, as
+    /// `kubectl get -f` shows; on a cluster, the context's namespace.
     pub fn scope(&self) -> Option<String> {
         if self.global.all_namespaces {
             None
         } else if let Some(ns) = &self.global.namespace {
             Some(ns.clone())
-        } else if !self.global.filenames.is_empty() {
-            None
         } else {
-            Some("default".to_string())
+            match &self.source {
+                Source::Files => None,
+                Source::Live(live) => Some(live.namespace.clone()),
+            }
         }
     }
 
@@ -73,17 +116,42 @@ impl Context {
         self.scope().is_none_or(|s| s == namespace)
     }
 
-    /// Reads the input into a snapshot.
-    pub fn snapshot(&self) -> Result<Snapshot, Error> {
-        if self.global.filenames.is_empty() {
-            return Err(Error::NoInput);
+    /// Reads the input into a snapshot: the manifests, or from the cluster
+    /// what `plan` needs.
+    pub fn snapshot(&self, plan: Plan<'_>) -> Result<Snapshot, Error> {
+        match &self.source {
+            Source::Files => files::load(&LoadOptions {
+                paths: self.global.filenames.clone(),
+                recursive: self.global.recursive,
+                default_namespace: self.default_namespace(),
+            }),
+            Source::Live(live) => {
+                let fetch = async {
+                    match plan {
+                        Plan::Scope => fetch::scope(live, self.scope().as_deref()).await,
+                        Plan::Endpoints { refs, peers } => {
+                            fetch::endpoints(live, refs, &self.default_namespace(), peers).await
+                        }
+                    }
+                };
+                self.runtime.block_on(live.bounded(fetch))
+            }
         }
-        files::load(&LoadOptions {
-            paths: self.global.filenames.clone(),
-            recursive: self.global.recursive,
-            default_namespace: self.default_namespace(),
-        })
     }
+}
+
+/// The namespace a `[NAMESPACE/][KIND/]NAME` reference points into, or
+/// `None` for an IP address.
+pub fn ref_namespace(text: &str, default_ns: &str) -> Option<String> {
+    if text.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let parts: Vec<&str> = text.split('/').collect();
+    Some(match parts.as_slice() {
+        [ns, _, _] => ns.to_string(),
+        [a, _] if kind_alias(a).is_none() => a.to_string(),
+        _ => default_ns.to_string(),
+    })
 }
 
 /// Refuses to evaluate when a policy the API server would reject lives in

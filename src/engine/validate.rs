@@ -261,14 +261,14 @@ pub fn label_selector(sel: &LabelSelector, path: &str) -> Vec<FieldError> {
 }
 
 fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError>) {
-    if let Some(proto) = &port.protocol {
-        if !matches!(proto.as_str(), "TCP" | "UDP" | "SCTP") {
-            errs.push(FieldError {
-                path: format!("{path}.protocol"),
-                kind: ErrorKind::NotSupported(quoted(proto)),
-                detail: "supported values: \"TCP\", \"UDP\", \"SCTP\"".into(),
-            });
-        }
+    if let Some(proto) = &port.protocol
+        && !matches!(proto.as_str(), "TCP" | "UDP" | "SCTP")
+    {
+        errs.push(FieldError {
+            path: format!("{path}.protocol"),
+            kind: ErrorKind::NotSupported(quoted(proto)),
+            detail: "supported values: \"TCP\", \"UDP\", \"SCTP\"".into(),
+        });
     }
     match &port.port {
         Some(IntOrString::Int(n)) if !(1..=65535).contains(n) => {

@@ -344,15 +344,15 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
         while let Some(up) = owner_of.get(&cur) {
             cur = (*up).clone();
         }
-        if !present.contains(&cur) && cur.1 == "ReplicaSet" {
-            if let Some(hash) = pod_labels.get("pod-template-hash") {
-                if let Some(prefix) = cur.2.strip_suffix(&format!("-{hash}")) {
-                    return WorkloadRef {
-                        kind: "Deployment".into(),
-                        name: prefix.to_string(),
-                    };
-                }
-            }
+        if !present.contains(&cur)
+            && cur.1 == "ReplicaSet"
+            && let Some(hash) = pod_labels.get("pod-template-hash")
+            && let Some(prefix) = cur.2.strip_suffix(&format!("-{hash}"))
+        {
+            return WorkloadRef {
+                kind: "Deployment".into(),
+                name: prefix.to_string(),
+            };
         }
         WorkloadRef {
             kind: cur.1,

@@ -1,3 +1,4 @@
-//! Where cluster objects come from. Today: manifests (`-f`).
+//! Where cluster objects come from: manifests (`-f`) or a live cluster.
 
 pub mod files;
+pub mod live;

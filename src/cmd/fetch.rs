@@ -1,0 +1,119 @@
+//! What each command reads from a live cluster: as few requests as the
+//! answer allows, independent ones in parallel.
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::future::try_join_all;
+
+use crate::cmd::ref_namespace;
+use crate::engine::Model;
+use crate::engine::policy::{Direction, NamespaceScope, Peer};
+use crate::error::Error;
+use crate::snapshot::{PodInfo, Snapshot};
+use crate::source::live::Live;
+
+/// Above this many namespaces to read pods from, one cluster-wide list is
+/// cheaper than one list per namespace.
+const PER_NAMESPACE_LISTS: usize = 8;
+
+/// Namespaces, and the pods and policies of one namespace or all.
+pub async fn scope(live: &Live, namespace: Option<&str>) -> Result<Snapshot, Error> {
+    let (namespaces, pods, policies) = tokio::try_join!(
+        live.namespaces(),
+        live.pods(namespace, None, None),
+        live.policies(namespace)
+    )?;
+    Ok(Snapshot::new(namespaces, pods, policies))
+}
+
+/// The pods named on the command line and what deciding about them needs.
+pub async fn endpoints(
+    live: &Live,
+    refs: &[&str],
+    default_ns: &str,
+    peers: bool,
+) -> Result<Snapshot, Error> {
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    let mut ips = Vec::new();
+    for r in refs {
+        match ref_namespace(r, default_ns) {
+            Some(ns) => {
+                namespaces.insert(ns);
+            }
+            None => ips.push(format!("status.podIP={r}")),
+        }
+    }
+    let by_ip = try_join_all(ips.iter().map(|f| live.pods(None, None, Some(f))));
+    let (all_ns, by_ip) = tokio::try_join!(live.namespaces(), by_ip)?;
+    // An address that is a pod's brings that pod's namespace in.
+    for p in by_ip.iter().flatten() {
+        namespaces.insert(p.namespace.clone());
+    }
+    let ns_list: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    let (pods, policies) = tokio::try_join!(
+        try_join_all(ns_list.iter().map(|ns| live.pods(Some(ns), None, None))),
+        try_join_all(ns_list.iter().map(|ns| live.policies(Some(ns))))
+    )?;
+    let mut pods: Vec<PodInfo> = pods.into_iter().flatten().collect();
+    let policies: Vec<_> = policies.into_iter().flatten().collect();
+    if peers {
+        let partial = Snapshot::new(all_ns.clone(), Vec::new(), policies.clone());
+        let model = Model::new(&partial, default_ns);
+        match peer_namespaces(&model) {
+            None => pods.extend(live.pods(None, None, None).await?),
+            Some(extra) => {
+                let extra: Vec<&String> =
+                    extra.iter().filter(|n| !namespaces.contains(*n)).collect();
+                if extra.len() > PER_NAMESPACE_LISTS {
+                    pods.extend(live.pods(None, None, None).await?);
+                } else {
+                    let lists =
+                        try_join_all(extra.iter().map(|ns| live.pods(Some(ns), None, None)))
+                            .await?;
+                    pods.extend(lists.into_iter().flatten());
+                }
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    pods.retain(|p| seen.insert(p.key()));
+    Ok(Snapshot::new(all_ns, pods, policies))
+}
+
+/// The namespaces whose pods the peers of `model`'s policies can match, or
+/// `None` when an ipBlock peer can match pods anywhere.
+fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for policy in &model.policies {
+        for d in Direction::BOTH {
+            for rule in policy.rules(d).unwrap_or_default() {
+                let Some(peers) = &rule.peers else {
+                    // Every peer: any pod anywhere.
+                    return None;
+                };
+                for peer in peers {
+                    match peer {
+                        Peer::IpBlock(_) => return None,
+                        Peer::Pods {
+                            namespaces: NamespaceScope::Own(ns),
+                            ..
+                        } => {
+                            out.insert(ns.clone());
+                        }
+                        Peer::Pods {
+                            namespaces: NamespaceScope::Selected(sel),
+                            ..
+                        } => {
+                            for n in &model.snapshot.namespaces {
+                                if sel.matches(&n.labels) {
+                                    out.insert(n.name.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}

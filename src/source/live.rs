@@ -1,0 +1,503 @@
+//! A live cluster as input: a kube client built from kubectl's flags, and
+//! paged, parallel list calls that fill a [`Snapshot`].
+//!
+//! Configuration follows kubectl: `--kubeconfig` reads exactly that file,
+//! otherwise `$KUBECONFIG` (a list of files, merged) or `~/.kube/config`,
+//! otherwise the in-cluster service account. `--context`, `--cluster`,
+//! `--user`, `--server`, `--token`, `--certificate-authority`,
+//! `--insecure-skip-tls-verify`, `--tls-server-name`, `--as` and
+//! `--as-group` override what the kubeconfig says. TLS verification is never
+//! turned off unless asked.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, ListParams};
+use kube::config::{
+    AuthInfo, Cluster, Context as KubeContext, KubeConfigOptions, Kubeconfig, NamedAuthInfo,
+    NamedCluster, NamedContext,
+};
+use kube::{Client, Config};
+use serde::de::DeserializeOwned;
+
+use crate::cli::ConnectionArgs;
+use crate::error::Error;
+use crate::snapshot::{NamespaceInfo, PodInfo, WorkloadRef};
+
+/// Objects per page of a list call.
+const PAGE: u32 = 500;
+
+/// A connected cluster.
+#[derive(Clone)]
+pub struct Live {
+    client: Client,
+    /// The namespace of the kubeconfig context (or `default`).
+    pub namespace: String,
+    /// `--request-timeout`; `None` waits forever.
+    pub timeout: Option<Duration>,
+    /// Who we are, for messages (`--as`, or the kubeconfig user name).
+    pub user: Option<String>,
+}
+
+/// Parses kubectl's duration syntax: `0`, `30s`, `1m`, `2h`, `1m30s`, `500ms`,
+/// or a bare number of seconds.
+pub fn parse_timeout(text: &str) -> Result<Option<Duration>, Error> {
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --request-timeout {text:?}: use a duration such as 30s, 1m or 0 (no limit)"
+        ))
+    };
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok((secs > 0).then(|| Duration::from_secs(secs)));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit_end = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .map_or(rest.len(), |i| digits + i);
+        let unit = match &rest[digits..unit_end] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::from_secs_f64(value * unit);
+        rest = &rest[unit_end..];
+    }
+    Ok((!total.is_zero()).then_some(total))
+}
+
+fn config_error(e: impl std::fmt::Display) -> Error {
+    Error::Config(e.to_string())
+}
+
+/// Reads the kubeconfig the way kubectl does; `None` when there is none.
+fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
+    if let Some(path) = &args.kubeconfig {
+        if !std::path::Path::new(path).exists() {
+            return Err(Error::Config(format!(
+                "stat {path}: no such file or directory"
+            )));
+        }
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("cannot read kubeconfig {path:?}: {e}")));
+    }
+    if let Some(k) = Kubeconfig::from_env()
+        .map_err(|e| Error::Config(format!("cannot read $KUBECONFIG: {e}")))?
+    {
+        return Ok(Some(k));
+    }
+    let Some(home) = std::env::home_dir() else {
+        return Ok(None);
+    };
+    let path = home.join(".kube").join("config");
+    if !path.exists() {
+        return Ok(None);
+    }
+    Kubeconfig::read_from(&path)
+        .map(Some)
+        .map_err(|e| Error::Config(format!("cannot read kubeconfig {}: {e}", path.display())))
+}
+
+/// Applies the command-line overrides to the context, cluster and user the
+/// kubeconfig selects, creating them when the kubeconfig lacks them.
+fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeConfigOptions, Error> {
+    let context_name = args
+        .context
+        .clone()
+        .or_else(|| kc.current_context.clone())
+        .unwrap_or_else(|| "kubectl-netpol".to_string());
+    if !kc.contexts.iter().any(|c| c.name == context_name) {
+        if args.context.is_some() {
+            return Err(Error::Config(format!(
+                "context was not found for specified context: {context_name}"
+            )));
+        }
+        kc.contexts.push(NamedContext {
+            name: context_name.clone(),
+            context: Some(KubeContext {
+                cluster: "kubectl-netpol".into(),
+                user: Some("kubectl-netpol".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let ctx = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)
+        .and_then(|c| c.context.clone())
+        .unwrap_or_default();
+    let cluster_name = args.cluster.clone().unwrap_or(ctx.cluster.clone());
+    let user_name = args
+        .user
+        .clone()
+        .or(ctx.user.clone())
+        .unwrap_or_else(|| "kubectl-netpol".into());
+    if args.cluster.is_some() && !kc.clusters.iter().any(|c| c.name == cluster_name) {
+        return Err(Error::Config(format!(
+            "cluster {cluster_name:?} not found in the kubeconfig"
+        )));
+    }
+    if args.user.is_some() && !kc.auth_infos.iter().any(|a| a.name == user_name) {
+        return Err(Error::Config(format!(
+            "user {user_name:?} not found in the kubeconfig"
+        )));
+    }
+    if !kc.clusters.iter().any(|c| c.name == cluster_name) {
+        kc.clusters.push(NamedCluster {
+            name: cluster_name.clone(),
+            cluster: Some(Cluster::default()),
+            ..Default::default()
+        });
+    }
+    if !kc.auth_infos.iter().any(|a| a.name == user_name) {
+        kc.auth_infos.push(NamedAuthInfo {
+            name: user_name.clone(),
+            auth_info: Some(AuthInfo::default()),
+            ..Default::default()
+        });
+    }
+    for named in kc.clusters.iter_mut().filter(|c| c.name == cluster_name) {
+        let c = named.cluster.get_or_insert_with(Cluster::default);
+        if let Some(server) = &args.server {
+            c.server = Some(server.clone());
+        }
+        if let Some(ca) = &args.certificate_authority {
+            c.certificate_authority = Some(ca.clone());
+            c.certificate_authority_data = None;
+        }
+        if args.insecure_skip_tls_verify {
+            c.insecure_skip_tls_verify = Some(true);
+        }
+        if let Some(name) = &args.tls_server_name {
+            c.tls_server_name = Some(name.clone());
+        }
+        if c.server.is_none() {
+            return Err(Error::Config(format!(
+                "no server found for cluster {cluster_name:?}"
+            )));
+        }
+    }
+    for named in kc.auth_infos.iter_mut().filter(|a| a.name == user_name) {
+        let a = named.auth_info.get_or_insert_with(AuthInfo::default);
+        if let Some(token) = &args.token {
+            a.token = Some(token.clone().into());
+            a.token_file = None;
+        }
+    }
+    Ok(KubeConfigOptions {
+        context: Some(context_name),
+        cluster: Some(cluster_name),
+        user: Some(user_name),
+    })
+}
+
+impl Live {
+    /// Builds a client from kubectl's flags. Nothing is sent yet.
+    pub async fn connect(args: &ConnectionArgs) -> Result<Live, Error> {
+        let timeout = parse_timeout(&args.request_timeout)?;
+        let kubeconfig = read_kubeconfig(args)?;
+        let (mut config, user) = match kubeconfig {
+            Some(mut kc) => {
+                let options = apply_overrides(&mut kc, args)?;
+                let user = options.user.clone();
+                let config = Config::from_custom_kubeconfig(kc, &options)
+                    .await
+                    .map_err(config_error)?;
+                (config, user)
+            }
+            None if args.server.is_some() => {
+                let mut kc = Kubeconfig::default();
+                let options = apply_overrides(&mut kc, args)?;
+                let config = Config::from_custom_kubeconfig(kc, &options)
+                    .await
+                    .map_err(config_error)?;
+                (config, None)
+            }
+            None => {
+                let config = Config::incluster().map_err(|_| {
+                    Error::Config(
+                        "no cluster to talk to: no kubeconfig ($KUBECONFIG is unset and ~/.kube/config does not exist) and not running inside a cluster; pass --kubeconfig, or -f FILE to read manifests".into(),
+                    )
+                })?;
+                (config, None)
+            }
+        };
+        if let Some(as_user) = &args.as_user {
+            config.auth_info.impersonate = Some(as_user.clone());
+        }
+        if !args.as_group.is_empty() {
+            config.auth_info.impersonate_groups = Some(args.as_group.clone());
+        }
+        if let Some(t) = timeout {
+            config.connect_timeout = Some(t);
+            config.read_timeout = Some(t);
+            config.write_timeout = Some(t);
+        }
+        let namespace = config.default_namespace.clone();
+        let client = Client::try_from(config).map_err(config_error)?;
+        Ok(Live {
+            client,
+            namespace,
+            timeout,
+            user: args.as_user.clone().or(user),
+        })
+    }
+
+    /// Runs `fut` within `--request-timeout`.
+    pub async fn bounded<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match self.timeout {
+            None => fut.await,
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .unwrap_or_else(|_| Err(Error::Timeout(t))),
+        }
+    }
+
+    /// Lists every object of a kind, page by page, restarting when the
+    /// continue token expires (410 Gone).
+    async fn list<K>(
+        &self,
+        namespace: Option<&str>,
+        params: ListParams,
+        what: &str,
+    ) -> Result<Vec<K>, Error>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        let api: Api<K> = match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        list_pages(&api, params, what, namespace, self.user.as_deref()).await
+    }
+
+    /// All namespaces with their labels.
+    pub async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, Error> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let list = list_pages(
+            &api,
+            ListParams::default(),
+            "namespaces",
+            None,
+            self.user.as_deref(),
+        )
+        .await?;
+        Ok(list
+            .into_iter()
+            .filter_map(|n| {
+                let name = n.metadata.name?;
+                Some(NamespaceInfo::new(
+                    &name,
+                    n.metadata.labels.unwrap_or_default(),
+                    false,
+                ))
+            })
+            .collect())
+    }
+
+    /// Pods of one namespace (or all), optionally filtered by the server.
+    /// Finished pods (Succeeded, Failed) are left out: they have no traffic.
+    pub async fn pods(
+        &self,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Vec<PodInfo>, Error> {
+        let mut params = ListParams::default();
+        if let Some(l) = label_selector {
+            params = params.labels(l);
+        }
+        if let Some(f) = field_selector {
+            params = params.fields(f);
+        }
+        let pods: Vec<Pod> = self.list(namespace, params, "pods").await?;
+        Ok(pods
+            .iter()
+            .filter(|p| {
+                !matches!(
+                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    Some("Succeeded" | "Failed")
+                )
+            })
+            .map(pod_info)
+            .collect())
+    }
+
+    /// NetworkPolicies of one namespace (or all).
+    pub async fn policies(&self, namespace: Option<&str>) -> Result<Vec<NetworkPolicy>, Error> {
+        self.list(namespace, ListParams::default(), "networkpolicies")
+            .await
+    }
+}
+
+async fn list_pages<K>(
+    api: &Api<K>,
+    params: ListParams,
+    what: &str,
+    namespace: Option<&str>,
+    user: Option<&str>,
+) -> Result<Vec<K>, Error>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut restarts = 0;
+    'restart: loop {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut p = params.clone().limit(PAGE);
+            if let Some(t) = &token {
+                p = p.continue_token(t);
+            }
+            match api.list(&p).await {
+                Ok(page) => {
+                    out.extend(page.items);
+                    token = page.metadata.continue_.filter(|t| !t.is_empty());
+                    if token.is_none() {
+                        return Ok(out);
+                    }
+                }
+                Err(kube::Error::Api(status)) if status.code == 410 && restarts < 3 => {
+                    restarts += 1;
+                    continue 'restart;
+                }
+                Err(e) => return Err(api_error(e, what, namespace, user)),
+            }
+        }
+    }
+}
+
+/// Words a failed call the way a user needs it.
+pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Option<&str>) -> Error {
+    let scope = match namespace {
+        Some(ns) => format!(" in namespace {ns:?}"),
+        None if what == "namespaces" => String::new(),
+        None => " in any namespace".to_string(),
+    };
+    match e {
+        kube::Error::Api(status) => {
+            let who = user_in_message(&status.message)
+                .or(user.map(str::to_string))
+                .map(|u| format!(" for user {u:?}"))
+                .unwrap_or_default();
+            match status.code {
+                403 => Error::Forbidden(format!(
+                    "cannot list {what}{scope}: forbidden{who} ({})",
+                    status.message
+                )),
+                401 => Error::Api(format!(
+                    "cannot list {what}{scope}: the server has asked for the client to provide credentials (Unauthorized)"
+                )),
+                _ => Error::Api(format!(
+                    "cannot list {what}{scope}: {} ({})",
+                    status.message, status.reason
+                )),
+            }
+        }
+        other => Error::Unreachable(format!(
+            "cannot list {what}{scope}: {}",
+            describe_transport(&other)
+        )),
+    }
+}
+
+/// The `User "x"` of an RBAC refusal.
+fn user_in_message(message: &str) -> Option<String> {
+    let start = message.find("User \"")? + 6;
+    let end = message[start..].find('"')? + start;
+    Some(message[start..end].to_string())
+}
+
+/// A transport failure in one line, with its innermost cause.
+fn describe_transport(e: &kube::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = s.to_string();
+        source = s.source();
+    }
+    msg
+}
+
+/// The engine's view of a live pod, with its workload worked out from the
+/// owner references (a ReplicaSet with a pod-template-hash belongs to a
+/// Deployment).
+pub fn pod_info(pod: &Pod) -> PodInfo {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let mut info = PodInfo::from_pod(pod, &namespace);
+    let owner = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true));
+    info.workload = owner.map(|o| {
+        if o.kind == "ReplicaSet"
+            && let Some(hash) = info.labels.get("pod-template-hash")
+            && let Some(prefix) = o.name.strip_suffix(&format!("-{hash}"))
+        {
+            return WorkloadRef {
+                kind: "Deployment".into(),
+                name: prefix.to_string(),
+            };
+        }
+        WorkloadRef {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        }
+    });
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_use_kubectl_syntax() {
+        assert_eq!(parse_timeout("0").unwrap(), None);
+        assert_eq!(parse_timeout("30s").unwrap(), Some(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("1m").unwrap(), Some(Duration::from_secs(60)));
+        assert_eq!(
+            parse_timeout("1m30s").unwrap(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_timeout("500ms").unwrap(),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(parse_timeout("5").unwrap(), Some(Duration::from_secs(5)));
+        for bad in ["", "s", "10x", "1m-", "abc"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rbac_refusals_name_the_user() {
+        let m = r#"pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "x""#;
+        assert_eq!(user_in_message(m).as_deref(), Some("alice"));
+        assert_eq!(user_in_message("no user here"), None);
+    }
+}
