@@ -1,0 +1,575 @@
+//! End-to-end tests against a real kube-apiserver + etcd on 127.0.0.1,
+//! through kubectl's own plugin dispatch (`kubectl netpol ...`).
+//!
+//! `scripts/test-all` starts the server (scripts/e2e-cluster) and sets
+//! NETPOL_E2E_DIR. Without it these tests fail in CI and, elsewhere, say
+//! loudly that they did not run. Each test works in namespaces of its own.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    server: String,
+}
+
+fn cluster() -> Option<Cluster> {
+    let Some(dir) = std::env::var_os("NETPOL_E2E_DIR") else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "NETPOL_E2E_DIR is not set: in CI the end-to-end tests must run (use scripts/test-all)"
+            );
+        }
+        eprintln!(
+            "\n*** SKIPPED: end-to-end test (NETPOL_E2E_DIR unset; run scripts/test-all) ***\n"
+        );
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    let env = std::fs::read_to_string(dir.join("env")).expect("e2e env file");
+    let get = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} in env"))
+            .to_string()
+    };
+    Some(Cluster {
+        bin: PathBuf::from(get("BIN")),
+        server: get("SERVER"),
+        dir,
+    })
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Cluster {
+    fn kubeconfig(&self, user: &str) -> String {
+        self.dir
+            .join(format!("{user}.kubeconfig"))
+            .display()
+            .to_string()
+    }
+
+    /// The server's own kubectl, as admin.
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.arg("--kubeconfig")
+            .arg(self.kubeconfig("admin"))
+            .args(args);
+        run(cmd, stdin)
+    }
+
+    fn apply(&self, yaml: &str) {
+        let out = self.kubectl(&["apply", "-f", "-"], Some(yaml));
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A fresh namespace name for one test.
+    fn namespace(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}-{}-{}",
+            std::process::id() % 10000,
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    /// Creates a pod and sets its IP through the status subresource (there
+    /// is no kubelet to do it).
+    fn pod(&self, ns: &str, name: &str, labels: &str, ports: &str, ip: &str) {
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{ports}]}}]\n"
+        ));
+        let patch = format!(
+            r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
+        );
+        let out = self.kubectl(
+            &[
+                "patch",
+                "pod",
+                name,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "patch status: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `kubectl netpol ARGS` through kubectl's plugin dispatch, with a clean
+    /// environment (no KUBECONFIG, empty HOME) plus `env`.
+    fn netpol(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+            .parent()
+            .unwrap();
+        let path = format!(
+            "{}:{}:{}",
+            plugin_dir.display(),
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", home.path())
+            .arg("netpol")
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(cmd, None)
+    }
+
+    /// `kubectl netpol ARGS --kubeconfig <user>`.
+    fn as_user(&self, user: &str, args: &[&str]) -> Output {
+        let kc = self.kubeconfig(user);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--kubeconfig", kc.as_str()]);
+        self.netpol(&all, &[])
+    }
+}
+
+fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&ok(o)).expect("JSON output")
+}
+
+/// Two namespaces with pods and policies; returns (shop, clients) and the
+/// same objects as manifests, for comparing live answers with offline ones.
+fn seed_shop(c: &Cluster) -> (String, String, String) {
+    let shop = c.namespace("shop");
+    let clients = c.namespace("clients");
+    let mut manifest = String::new();
+    let ns_yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {shop}, labels: {{team: {shop}}}}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {clients}, labels: {{team: {clients}}}}}\n"
+    );
+    c.apply(&ns_yaml);
+    manifest.push_str(&ns_yaml);
+    let pods = [
+        (
+            &shop,
+            "api",
+            "app: api",
+            "{name: http, containerPort: 8080}",
+            "10.61.0.10",
+        ),
+        (
+            &shop,
+            "db",
+            "app: db",
+            "{name: pg, containerPort: 5432}",
+            "10.61.0.11",
+        ),
+        (
+            &clients,
+            "web",
+            "app: web",
+            "{containerPort: 80}",
+            "10.62.0.10",
+        ),
+        (
+            &clients,
+            "bot",
+            "app: bot",
+            "{containerPort: 80}",
+            "10.62.0.11",
+        ),
+    ];
+    for (ns, name, labels, ports, ip) in pods {
+        c.pod(ns, name, labels, ports, ip);
+        manifest.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec: {{containers: [{{name: c, image: x, ports: [{ports}]}}]}}\nstatus: {{podIP: {ip}}}\n"
+        ));
+    }
+    let policies = format!(
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: default-deny, namespace: {shop}}}
+spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: web-to-api, namespace: {shop}}}
+spec:
+  podSelector: {{matchLabels: {{app: api}}}}
+  ingress:
+  - from:
+    - namespaceSelector: {{matchLabels: {{team: {clients}}}}}
+      podSelector: {{matchLabels: {{app: web}}}}
+    ports: [{{port: http}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: api-to-db, namespace: {shop}}}
+spec:
+  podSelector: {{matchLabels: {{app: db}}}}
+  ingress:
+  - from: [{{podSelector: {{matchLabels: {{app: api}}}}}}]
+    ports: [{{port: 5432}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: bot-egress, namespace: {clients}}}
+spec:
+  podSelector: {{matchLabels: {{app: bot}}}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{{ipBlock: {{cidr: 10.61.0.0/16, except: [10.61.0.11/32]}}}}]
+"#
+    );
+    c.apply(&policies);
+    manifest.push_str("---\n");
+    manifest.push_str(&policies);
+    (shop, clients, manifest)
+}
+
+#[test]
+fn live_answers_equal_offline_answers_on_the_same_objects() {
+    let Some(c) = cluster() else { return };
+    let (shop, clients, manifest) = seed_shop(&c);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("same.yaml");
+    std::fs::write(&file, &manifest).unwrap();
+    let file = file.display().to_string();
+    let kc = c.kubeconfig("admin");
+    let web = format!("{clients}/web");
+    let api = format!("{shop}/api");
+    let cases: Vec<Vec<String>> = vec![
+        vec!["list".into(), "-n".into(), shop.clone()],
+        vec![
+            "explain".into(),
+            "pod/api".into(),
+            "-n".into(),
+            shop.clone(),
+        ],
+        vec!["explain".into(), "db".into(), "-n".into(), shop.clone()],
+        vec!["can".into(), web.clone(), api.clone()],
+        vec!["can".into(), format!("{clients}/bot"), format!("{shop}/db")],
+        vec![
+            "can".into(),
+            web.clone(),
+            api.clone(),
+            "--port".into(),
+            "http".into(),
+        ],
+        vec!["matrix".into(), "-n".into(), shop.clone()],
+    ];
+    for case in cases {
+        let args: Vec<&str> = case.iter().map(String::as_str).collect();
+        let mut live_args = args.clone();
+        live_args.extend(["--kubeconfig", &kc, "-o", "json"]);
+        let mut file_args = args.clone();
+        file_args.extend(["-f", &file, "-o", "json"]);
+        let live = c.netpol(&live_args, &[]);
+        let offline = c.netpol(&file_args, &[]);
+        assert_eq!(
+            live.status.code(),
+            offline.status.code(),
+            "{case:?}: {}",
+            stderr(&live)
+        );
+        let (l, o): (Value, Value) = (
+            serde_json::from_slice(&live.stdout)
+                .unwrap_or_else(|_| panic!("{case:?}: {}", stderr(&live))),
+            serde_json::from_slice(&offline.stdout).unwrap(),
+        );
+        assert_eq!(l, o, "{case:?}");
+    }
+    // And the answers themselves are the right ones.
+    let can = json(&c.as_user("admin", &["can", &web, &api, "-o", "json"]));
+    assert_eq!(can["allowed"], true);
+    assert_eq!(can["ports"], serde_json::json!(["TCP/8080"]));
+    let denied = c.as_user(
+        "admin",
+        &["can", &format!("{clients}/bot"), &format!("{shop}/db")],
+    );
+    assert_eq!(denied.status.code(), Some(1), "{}", stdout(&denied));
+    assert!(stdout(&denied).starts_with("DENIED"), "{}", stdout(&denied));
+}
+
+#[test]
+fn text_commands_work_through_plugin_dispatch() {
+    let Some(c) = cluster() else { return };
+    let (shop, _clients, _) = seed_shop(&c);
+    let out = ok(&c.as_user("admin", &["list", "-n", &shop]));
+    assert!(out.starts_with("NAME "), "{out}");
+    assert!(out.contains("web-to-api"), "{out}");
+    let out = ok(&c.as_user("admin", &["explain", "api", "-n", &shop]));
+    assert!(out.contains(&format!("Pod:         {shop}/api")), "{out}");
+    assert!(out.contains("IP:          10.61.0.10"), "{out}");
+    let out = ok(&c.as_user("admin", &["matrix", "-n", &shop]));
+    assert!(out.contains("FROM \\ TO"), "{out}");
+    let help = ok(&c.netpol(&["--help"], &[]));
+    assert!(help.contains("Usage: kubectl netpol"), "{help}");
+}
+
+#[test]
+fn namespace_flags_context_and_kubeconfig_lists() {
+    let Some(c) = cluster() else { return };
+    let (shop, clients, _) = seed_shop(&c);
+    // -A lists both namespaces; -A wins over -n.
+    let all = json(&c.as_user("admin", &["list", "-A", "-n", &shop, "-o", "json"]));
+    let namespaces: Vec<&str> = all["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["namespace"].as_str().unwrap())
+        .collect();
+    assert!(namespaces.contains(&shop.as_str()) && namespaces.contains(&clients.as_str()));
+    // --context picks a context by name; an unknown one is an error.
+    let ctx = json(&c.as_user(
+        "admin",
+        &["list", "--context", "e2e", "-n", &shop, "-o", "json"],
+    ));
+    assert_eq!(ctx["policies"].as_array().unwrap().len(), 3);
+    let bad = c.as_user("admin", &["list", "--context", "nope"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).starts_with("error: context was not found for specified context: nope"),
+        "{}",
+        stderr(&bad)
+    );
+    // $KUBECONFIG with two files merged: the context (namespace e2e-split) is
+    // in the second file, the cluster and user in the first.
+    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: e2e-split}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: split-policy, namespace: e2e-split}\nspec: {podSelector: {}}\n");
+    let two = format!(
+        "{}:{}",
+        c.dir.join("two-a.kubeconfig").display(),
+        c.dir.join("two-b.kubeconfig").display()
+    );
+    let merged = json(&c.netpol(&["list", "-o", "json"], &[("KUBECONFIG", two)]));
+    assert_eq!(merged["policies"][0]["name"], "split-policy", "{merged}");
+    // --server and --certificate-authority override the kubeconfig.
+    let ca = c.dir.join("ca.crt").display().to_string();
+    let o = c.as_user(
+        "admin",
+        &[
+            "list",
+            "-n",
+            &shop,
+            "--server",
+            &c.server,
+            "--certificate-authority",
+            &ca,
+        ],
+    );
+    assert!(ok(&o).contains("api-to-db"));
+}
+
+#[test]
+fn rbac_refusals_and_impersonation() {
+    let Some(c) = cluster() else { return };
+    let (shop, _, _) = seed_shop(&c);
+    // alice has no rights: one error line naming what was refused and who.
+    let o = c.as_user("alice", &["list", "-n", &shop]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: cannot list "), "{err}");
+    assert!(err.contains("forbidden for user \"alice\""), "{err}");
+    assert!(stdout(&o).is_empty());
+    // can uses exit 2 for errors.
+    let o = c.as_user(
+        "alice",
+        &["can", &format!("{shop}/api"), &format!("{shop}/db")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // bob reads pods, namespaces and policies: everything works.
+    let o = c.as_user("bob", &["explain", "db", "-n", &shop]);
+    assert!(ok(&o).contains("api-to-db"));
+    // --as: admin impersonating alice is refused as alice; as bob it works.
+    let o = c.as_user("admin", &["list", "-n", &shop, "--as", "alice"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("\"alice\""), "{}", stderr(&o));
+    let o = c.as_user("admin", &["list", "-n", &shop, "--as", "bob"]);
+    assert!(ok(&o).contains("default-deny"));
+    let o = c.as_user(
+        "admin",
+        &[
+            "list",
+            "-n",
+            &shop,
+            "--as",
+            "nobody",
+            "--as-group",
+            "system:masters",
+        ],
+    );
+    assert!(ok(&o).contains("default-deny"));
+}
+
+#[test]
+fn paging_over_more_than_a_thousand_pods() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("many");
+    let mut yaml = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {{name: {ns}}}\n"
+    );
+    for i in 0..1100 {
+        yaml.push_str(&format!(
+            "- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, namespace: {ns}, labels: {{app: a{}}}}}\n  spec: {{nodeName: node-1, containers: [{{name: c, image: x}}]}}\n",
+            i % 3
+        ));
+    }
+    yaml.push_str(&format!(
+        "- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n  metadata: {{name: all, namespace: {ns}}}\n  spec: {{podSelector: {{}}}}\n- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n  metadata: {{name: a0, namespace: {ns}}}\n  spec: {{podSelector: {{matchLabels: {{app: a0}}}}}}\n"
+    ));
+    let out = c.kubectl(&["create", "-f", "-"], Some(&yaml));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = json(&c.as_user("admin", &["list", "-n", &ns, "-o", "json"]));
+    let counts: Vec<(String, u64)> = list["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["pods"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![("a0".to_string(), 367), ("all".to_string(), 1100)]
+    );
+}
+
+#[test]
+fn unreachable_and_hanging_servers_fail_fast_with_one_line() {
+    let Some(c) = cluster() else { return };
+    let ca = c.dir.join("ca.crt").display().to_string();
+    // Nothing listens: connection refused.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("https://127.0.0.1:{closed}");
+    let o = c.as_user(
+        "admin",
+        &[
+            "list",
+            "--server",
+            &url,
+            "--certificate-authority",
+            &ca,
+            "--request-timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: cannot list "), "{err}");
+    // A server that accepts and never answers: --request-timeout ends it.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://127.0.0.1:{}", hang.local_addr().unwrap().port());
+    let held = std::thread::spawn(move || {
+        let conns: Vec<_> = hang.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        drop(conns);
+    });
+    let start = std::time::Instant::now();
+    let o = c.as_user(
+        "admin",
+        &[
+            "list",
+            "--server",
+            &url,
+            "--certificate-authority",
+            &ca,
+            "--request-timeout",
+            "1s",
+        ],
+    );
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(took < std::time::Duration::from_secs(4), "took {took:?}");
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    drop(held);
+    // A server that closes every connection at once (stopped mid-run).
+    let drop_all = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        drop_all.local_addr().unwrap().port()
+    );
+    std::thread::spawn(move || {
+        for conn in drop_all.incoming().take(8) {
+            drop(conn);
+        }
+    });
+    let o = c.as_user(
+        "admin",
+        &[
+            "list",
+            "--server",
+            &url,
+            "--certificate-authority",
+            &ca,
+            "--request-timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+}
