@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::engine::ports::Protocol;
+use crate::engine::validate::FieldError;
 
 /// The label every namespace carries, set by the API server.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -166,6 +167,9 @@ pub struct Snapshot {
     pub pods: Vec<PodInfo>,
     /// Sorted by namespace, then name.
     pub policies: Vec<NetworkPolicy>,
+    /// Problems found while decoding policies (unknown fields), by
+    /// `namespace/name`: the API server would reject those policies.
+    pub decode_errors: BTreeMap<String, Vec<FieldError>>,
 }
 
 impl Snapshot {
@@ -200,6 +204,7 @@ impl Snapshot {
             namespaces: by_name.into_values().collect(),
             pods,
             policies,
+            decode_errors: BTreeMap::new(),
         }
     }
 

@@ -2354,3 +2354,193 @@ fn explain_says_when_a_namespace_selector_matches_no_namespace() {
         "{out}"
     );
 }
+
+// ---- Regressions found in review: each once gave a wrong or misleading answer.
+
+const NS_A: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
+
+fn pod_yaml(name: &str, labels: &str, ip: &str, extra: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: a, labels: {{{labels}}}{extra}}}\nspec: {{containers: [{{name: c, image: x, ports: [{{name: dns, containerPort: 53, protocol: UDP}}]}}]}}\nstatus: {{podIP: {ip}}}\n"
+    )
+}
+
+const DENY_ALL_A: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: a}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n";
+
+#[test]
+fn replicas_of_one_workload_are_two_pods_not_self_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let owner = ", ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f9, uid: u, controller: true}]";
+    let text = format!(
+        "{NS_A}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a}}\nspec: {{selector: {{matchLabels: {{app: web}}}}, template: {{metadata: {{labels: {{app: web}}}}, spec: {{containers: [{{name: c, image: x}}]}}}}}}\n{}{}{DENY_ALL_A}",
+        pod_yaml(
+            "web-5d8f9-aaaaa",
+            "app: web, pod-template-hash: 5d8f9",
+            "10.0.0.11",
+            owner
+        ),
+        pod_yaml(
+            "web-5d8f9-bbbbb",
+            "app: web, pod-template-hash: 5d8f9",
+            "10.0.0.12",
+            owner
+        ),
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    for refs in [["deployment/web", "deployment/web"], ["web", "web"]] {
+        let out = quiet(&["can", refs[0], refs[1], "-n", "a", "-f", &file], 1);
+        assert!(
+            out.starts_with("DENIED: a/web-5d8f9-aaaaa -> a/web-5d8f9-bbbbb"),
+            "{out}"
+        );
+    }
+    // One real pod to itself is outside NetworkPolicy.
+    let out = quiet(
+        &[
+            "can",
+            "pod/web-5d8f9-aaaaa",
+            "pod/web-5d8f9-aaaaa",
+            "-n",
+            "a",
+            "-f",
+            &file,
+        ],
+        0,
+    );
+    assert!(out.contains("not subject to NetworkPolicy"), "{out}");
+}
+
+#[test]
+fn unknown_fields_make_a_policy_invalid_instead_of_wider() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{NS_A}{}{}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: typo, namespace: a}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from:\n    - podSelector: {{matchlabels: {{app: web}}}}\n    port: [{{port: 8080}}]\n",
+        pod_yaml("api", "app: api", "10.0.0.1", ""),
+        pod_yaml("evil", "app: evil", "10.0.0.2", ""),
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    let a = netpol().args(["list", "-f", &file]).assert().code(1);
+    let out = stdout_of(&a);
+    assert!(
+        out.contains(r#"INVALID: strict decoding error: unknown field "spec.ingress[0].port""#),
+        "{out}"
+    );
+    assert!(
+        stderr_of(&a)
+            .contains(r#"unknown field "spec.ingress[0].from[0].podSelector.matchlabels""#),
+        "{}",
+        stderr_of(&a)
+    );
+    let a = netpol()
+        .args(["can", "evil", "api", "--port", "22", "-n", "a", "-f", &file])
+        .assert()
+        .code(2)
+        .stdout("");
+    let err = stderr_of(&a);
+    assert!(
+        err.starts_with("error: NetworkPolicy \"a/typo\" is invalid (2 errors)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_ip_means_that_address_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{NS_A}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: dual, namespace: a}}\nspec: {{containers: [{{name: c, image: x}}]}}\nstatus: {{podIP: 10.0.0.5, podIPs: [{{ip: 10.0.0.5}}, {{ip: 'fd00::5'}}]}}\n{}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: srv, namespace: a}}\nspec:\n  podSelector: {{matchLabels: {{app: srv}}}}\n  ingress:\n  - from: [{{ipBlock: {{cidr: 10.0.0.5/32}}}}]\n",
+        pod_yaml("srv", "app: srv", "10.0.0.9", ""),
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    quiet(&["can", "10.0.0.5", "srv", "-n", "a", "-f", &file], 0);
+    let out = quiet(&["can", "fd00::5", "srv", "-n", "a", "-f", &file], 1);
+    assert!(out.starts_with("DENIED"), "{out}");
+    // A finished pod's IP is not a live pod's.
+    let done = format!(
+        "{text}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: old-job, namespace: a}}\nspec: {{containers: [{{name: c, image: x}}]}}\nstatus: {{phase: Succeeded, podIP: 10.0.0.9}}\n"
+    );
+    let file = write(dir.path(), "done.yaml", &done);
+    let out = quiet(&["can", "10.0.0.5", "10.0.0.9", "-f", &file], 0);
+    assert!(out.contains("-> a/srv"), "{out}");
+    // explain takes an IP too.
+    let out = ok(&["explain", "10.0.0.9", "-f", &file]);
+    assert!(out.starts_with("Pod:         a/srv"), "{out}");
+}
+
+#[test]
+fn a_pod_and_a_workload_of_the_same_name_both_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{NS_A}{}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a}}\nspec: {{selector: {{matchLabels: {{app: web}}}}, template: {{metadata: {{labels: {{app: web}}}}, spec: {{containers: [{{name: c, image: x}}]}}}}}}\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: web, namespace: a}}\nspec: {{selector: {{matchLabels: {{app: agent}}}}, template: {{metadata: {{labels: {{app: agent}}}}, spec: {{containers: [{{name: c, image: x}}]}}}}}}\n",
+        pod_yaml("web", "app: other", "10.0.0.3", ""),
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    let m = parse_json(&ok(&["matrix", "-f", &file, "-o", "json"]));
+    let kinds: Vec<String> = m["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["workload"]["kind"].as_str().unwrap_or("Pod").to_string())
+        .collect();
+    assert_eq!(kinds.len(), 3, "{m}");
+    for k in ["Pod", "Deployment", "DaemonSet"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    let out = ok(&["explain", "deployment/web", "-n", "a", "-f", &file]);
+    assert!(out.contains("app=web"), "{out}");
+    let out = ok(&["explain", "pod/web", "-n", "a", "-f", &file]);
+    assert!(out.contains("app=other"), "{out}");
+}
+
+#[test]
+fn summaries_keep_excepts_peers_and_ports_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{NS_A}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: a}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from:\n    - ipBlock: {{cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.2.0.0/16]}}\n    - ipBlock: {{cidr: 192.168.0.0/16}}\n  - from: [{{podSelector: {{matchLabels: {{app: admin}}}}}}]\n    ports: [{{port: 22}}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: empty-value, namespace: a}}\nspec:\n  podSelector: {{matchLabels: {{app: ''}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: ''}}}}}}]}}]\n"
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    let out = ok(&["list", "-f", &file]);
+    assert!(out.contains("namespace/a allows api from 10.0.0.0/8 except [10.1.0.0/16, 10.2.0.0/16] or 192.168.0.0/16 on any port and from a/admin on TCP/22"), "{out}");
+    assert!(
+        out.contains("namespace/a allows pods [app=] from a pods [app=]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn explain_does_not_claim_a_dead_named_port_admits_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    // The pod's `dns` port is UDP; the rule asks for TCP/dns.
+    let text = format!(
+        "{NS_A}{}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: a}}\nspec:\n  podSelector: {{}}\n  ingress: [{{ports: [{{port: dns}}]}}]\n",
+        pod_yaml("dns", "app: dns", "10.0.0.4", ""),
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    let out = ok(&["explain", "dns", "-n", "a", "-f", &file]);
+    assert!(out.contains("=> a/dns is isolated for ingress and no rule admits anything (the named ports its rules use do not exist on this pod)"), "{out}");
+}
+
+#[test]
+fn other_api_groups_and_cronjob_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{NS_A}---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-own, namespace: a}}\nspec: {{selector: all()}}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: report, namespace: a}}\nspec: {{schedule: '0 * * * *', jobTemplate: {{spec: {{template: {{metadata: {{labels: {{app: report}}}}, spec: {{containers: [{{name: c, image: x}}], restartPolicy: Never}}}}}}}}}}\n{}",
+        pod_yaml(
+            "report-28912345-x7k2p",
+            "app: report",
+            "10.0.0.8",
+            ", ownerReferences: [{apiVersion: batch/v1, kind: Job, name: report-28912345, uid: u, controller: true}]"
+        ),
+    );
+    let file = write(dir.path(), "t.yaml", &text);
+    let m = parse_json(&ok(&["matrix", "-f", &file, "-o", "json"]));
+    let pods = m["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 1, "{m}");
+    assert_eq!(pods[0]["name"], "report-28912345-x7k2p");
+    assert_eq!(pods[0]["workload"]["kind"], "CronJob");
+    let a = netpol().args(["list", "-f", &file]).assert().code(0);
+    assert!(
+        stderr_of(&a).contains("No resources found"),
+        "{}",
+        stderr_of(&a)
+    );
+}

@@ -108,13 +108,10 @@ fn parse_port(text: &str) -> Result<(Option<Protocol>, Result<u16, String>), Err
     }
 }
 
-fn endpoint<'s>(t: Target<'s>, notes: &mut Vec<String>) -> Endpoint<'s> {
+fn endpoint<'a>(t: &'a Target<'_>) -> Endpoint<'a> {
     match t {
-        Target::Pod(f) => {
-            notes.extend(f.note);
-            Endpoint::Pod(f.pod)
-        }
-        Target::Ip(ip) => Endpoint::External(ip),
+        Target::Pod(f) => Endpoint::Pod(&f.pod),
+        Target::Ip(ip) => Endpoint::External(*ip),
     }
 }
 
@@ -127,10 +124,39 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
-    let to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
+    let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
     let mut notes = Vec::new();
-    let from = endpoint(from_t, &mut notes);
-    let to = endpoint(to_t, &mut notes);
+    for t in [&from_t, &to_t] {
+        if let Target::Pod(f) = t
+            && let Some(n) = &f.note
+            && !notes.contains(n)
+        {
+            notes.push(n.clone());
+        }
+    }
+    // One workload on both sides: the question is about two of its pods.
+    if let (Target::Pod(a), Target::Pod(b)) = (&from_t, &mut to_t)
+        && a.pod.key() == b.pod.key()
+        && let Some(other) = b.all.iter().find(|p| p.key() != a.pod.key())
+    {
+        notes.push(format!(
+            "both ends name the same workload: this is the connection between two of its pods, {} and {}",
+            a.pod.key(),
+            other.key()
+        ));
+        b.pod = std::borrow::Cow::Borrowed(*other);
+    }
+    for t in [&from_t, &to_t] {
+        if let Target::Ip(ip) = t
+            && snapshot.pods.iter().any(|p| p.ips.contains(ip))
+        {
+            notes.push(format!(
+                "{ip} is the address of host-network pods (a node): it is treated as outside the cluster's pods, and many CNIs always allow traffic from a pod's own node"
+            ));
+        }
+    }
+    let from = endpoint(&from_t);
+    let to = endpoint(&to_t);
     if let (Endpoint::External(_), Endpoint::External(_)) = (&from, &to) {
         return Err(Error::Usage(
             "SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them"

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, OutputFormat};
-use crate::cmd::{Context, Outcome, Plan, find_pod, require_valid};
+use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer, PortValue, Rule};
 use crate::engine::ports::PortSet;
@@ -122,14 +122,21 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
         peers: true,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
-    let found = find_pod(
+    let found = match find_endpoint(
         &snapshot,
         &args.target,
         &ctx.default_namespace(),
         ctx.global.namespace.is_some(),
-    )?;
+    )? {
+        Target::Pod(found) => *found,
+        Target::Ip(ip) => {
+            return Err(Error::NotFound(format!(
+                "no pod has the IP {ip} (host-network pods share their node's address and are not explained)"
+            )));
+        }
+    };
     let warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
-    let report = explain(&model, found.pod, found.note);
+    let report = explain(&model, &found.pod, found.note);
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
@@ -194,12 +201,19 @@ fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
     let isolating = model.isolating(pod, d);
     let mut policies = Vec::new();
     let mut allowed_parts: Vec<String> = Vec::new();
+    let mut dead_named = false;
     for &pi in &isolating {
         let policy = &model.policies[pi];
         let mut rules = Vec::new();
         for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
             let view = rule_view(model, rule, ri, pod, d);
-            allowed_parts.push(allowed_phrase(&view, rule, d));
+            // A rule whose named ports do not exist on this pod admits
+            // nothing here.
+            if matches!(&view.resolved_ports, Some(AllOr::Some(p)) if p.is_empty()) {
+                dead_named = true;
+            } else {
+                allowed_parts.push(allowed_phrase(&view, rule, d));
+            }
             rules.push(view);
         }
         policies.push(PolicyView {
@@ -217,6 +231,9 @@ fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
         (true, _, Direction::Egress) => {
             format!("No policy isolates {who} for egress: it may connect anywhere on every port.")
         }
+        (false, true, Direction::Ingress) if dead_named => format!(
+            "{who} is isolated for ingress and no rule admits anything (the named ports its rules use do not exist on this pod): every incoming connection is denied."
+        ),
         (false, true, Direction::Ingress) => format!(
             "{who} is isolated for ingress and no rule admits anything: every incoming connection is denied."
         ),

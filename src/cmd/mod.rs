@@ -8,6 +8,7 @@ mod fetch;
 pub mod list;
 pub mod matrix;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -180,6 +181,8 @@ pub fn require_valid(model: &Model<'_>, namespaces: &[&str]) -> Result<Vec<Strin
 
 /// Kubernetes kinds a user may name, with kubectl's short names.
 fn kind_alias(word: &str) -> Option<&'static str> {
+    // `deployment.apps/web` (what `kubectl get -o name` prints) too.
+    let word = word.split_once('.').map_or(word, |(k, _)| k);
     Some(match word.to_ascii_lowercase().as_str() {
         "pod" | "pods" | "po" => "Pod",
         "deployment" | "deployments" | "deploy" => "Deployment",
@@ -209,7 +212,11 @@ fn resource_name(kind: &str) -> &'static str {
 
 /// A pod the user named, plus a note when it stands for several.
 pub struct Found<'s> {
-    pub pod: &'s PodInfo,
+    /// Borrowed from the snapshot, or a copy narrowed to the one IP the
+    /// user gave.
+    pub pod: Cow<'s, PodInfo>,
+    /// Every pod the reference matched (several for a workload).
+    pub all: Vec<&'s PodInfo>,
     pub note: Option<String>,
 }
 
@@ -251,7 +258,11 @@ pub fn find_pod<'s>(
     let lookup = |ns: &str| -> Vec<&'s PodInfo> {
         let in_ns = snapshot.pods.iter().filter(|p| p.namespace == ns);
         match kind {
-            Some("Pod") => in_ns.filter(|p| p.name == name).collect(),
+            Some("Pod") => {
+                let mut pods: Vec<&PodInfo> = in_ns.filter(|p| p.name == name).collect();
+                pods.sort_by_key(|p| p.representative);
+                pods
+            }
             Some(k) => in_ns
                 .filter(|p| {
                     p.workload
@@ -260,7 +271,9 @@ pub fn find_pod<'s>(
                 })
                 .collect(),
             None => {
-                let pods: Vec<&PodInfo> = in_ns.clone().filter(|p| p.name == name).collect();
+                let mut pods: Vec<&PodInfo> = in_ns.clone().filter(|p| p.name == name).collect();
+                // A real pod before a workload's stand-in of the same name.
+                pods.sort_by_key(|p| p.representative);
                 if pods.is_empty() {
                     in_ns
                         .filter(|p| p.workload.as_ref().is_some_and(|w| w.name == name))
@@ -280,7 +293,11 @@ pub fn find_pod<'s>(
                 first.key()
             )
         });
-        return Ok(Found { pod: first, note });
+        return Ok(Found {
+            pod: Cow::Borrowed(*first),
+            note,
+            all: found,
+        });
     }
     let resource = resource_name(kind.unwrap_or("Pod"));
     let mut msg = format!("{resource} {name:?} not found in namespace {ns:?}");
@@ -309,7 +326,7 @@ pub fn find_pod<'s>(
 
 /// An endpoint given on the command line: a pod, or an address.
 pub enum Target<'s> {
-    Pod(Found<'s>),
+    Pod(Box<Found<'s>>),
     Ip(IpAddr),
 }
 
@@ -322,13 +339,30 @@ pub fn find_endpoint<'s>(
     namespace_given: bool,
 ) -> Result<Target<'s>, Error> {
     if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok(match snapshot.pods.iter().find(|p| p.ips.contains(&ip)) {
-            Some(pod) => Target::Pod(Found {
-                pod,
-                note: Some(format!("{ip} is the IP of pod {}", pod.key())),
-            }),
-            None => Target::Ip(ip),
-        });
+        let owners: Vec<&PodInfo> = snapshot
+            .pods
+            .iter()
+            .filter(|p| p.ips.contains(&ip))
+            .collect();
+        return match owners.as_slice() {
+            [] => Ok(Target::Ip(ip)),
+            [pod] if !pod.host_network => {
+                // Traffic from this address uses this address only: a
+                // dual-stack pod's other IP must not match an ipBlock.
+                let mut narrowed = (*pod).clone();
+                narrowed.ips = vec![ip];
+                Ok(Target::Pod(Box::new(Found {
+                    pod: Cow::Owned(narrowed),
+                    all: vec![*pod],
+                    note: Some(format!("{ip} is the IP of pod {}", pod.key())),
+                })))
+            }
+            pods if pods.iter().all(|p| p.host_network) => Ok(Target::Ip(ip)),
+            pods => Err(Error::Usage(format!(
+                "{ip} is the IP of several pods ({}): name the pod instead",
+                pods.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
+            ))),
+        };
     }
-    find_pod(snapshot, text, default_ns, namespace_given).map(Target::Pod)
+    find_pod(snapshot, text, default_ns, namespace_given).map(|f| Target::Pod(Box::new(f)))
 }

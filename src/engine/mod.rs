@@ -55,7 +55,10 @@ impl<'s> Model<'s> {
                 "{namespace}/{}",
                 np.metadata.name.as_deref().unwrap_or_default()
             );
-            let errors = validate::network_policy(np);
+            let mut errors = validate::network_policy(np);
+            if let Some(decode) = snapshot.decode_errors.get(&key) {
+                errors.splice(0..0, decode.iter().cloned());
+            }
             if !errors.is_empty() {
                 invalid.push(InvalidPolicy {
                     namespace,

@@ -132,7 +132,11 @@ impl IpBlock {
             self.cidr.to_string()
         } else {
             let ex: Vec<String> = self.except.iter().map(ToString::to_string).collect();
-            format!("{} except {}", self.cidr, ex.join(", "))
+            if ex.len() == 1 {
+                format!("{} except {}", self.cidr, ex[0])
+            } else {
+                format!("{} except [{}]", self.cidr, ex.join(", "))
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::engine::selector::Selector;
 pub fn pods_text(sel: &Selector) -> String {
     if sel.is_everything() {
         "all pods".to_string()
-    } else if let Some((_, v)) = sel.single_label() {
+    } else if let Some((_, v)) = sel.single_label().filter(|(_, v)| !v.is_empty()) {
         v.to_string()
     } else {
         format!("pods [{}]", sel.render())
@@ -29,7 +29,7 @@ pub fn peer_text(peer: &Peer) -> String {
             if let Some(ns) = namespaces.single_name() {
                 return match pods {
                     None => format!("all pods in {ns}"),
-                    Some(s) => match s.single_label() {
+                    Some(s) => match s.single_label().filter(|(_, v)| !v.is_empty()) {
                         Some((_, v)) => format!("{ns}/{v}"),
                         None => format!("{ns} pods [{}]", s.render()),
                     },
@@ -57,8 +57,10 @@ pub fn port_text(p: &PortSpec) -> String {
     }
 }
 
-/// `from frontend/web or 10.0.0.0/8 on TCP/8080`.
-pub fn rule_text(d: Direction, rule: &Rule) -> String {
+/// `from frontend/web or 10.0.0.0/8 on TCP/8080`. `any_port` spells out
+/// "on any port" for a rule without ports (needed when other rules follow,
+/// so their ports do not seem to apply to this one).
+pub fn rule_text(d: Direction, rule: &Rule, any_port: bool) -> String {
     let word = match d {
         Direction::Ingress => "from",
         Direction::Egress => "to",
@@ -68,6 +70,7 @@ pub fn rule_text(d: Direction, rule: &Rule) -> String {
         Some(list) => join_or(&list.iter().map(peer_text).collect::<Vec<_>>()),
     };
     match &rule.ports {
+        None if any_port => format!("{word} {peers} on any port"),
         None => format!("{word} {peers}"),
         Some(ports) => format!(
             "{word} {peers} on {}",
@@ -77,11 +80,7 @@ pub fn rule_text(d: Direction, rule: &Rule) -> String {
 }
 
 fn join_or(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
+    items.join(" or ")
 }
 
 /// The one-line summary of a policy.
@@ -101,7 +100,8 @@ pub fn summary(p: &Policy) -> String {
                     Direction::Egress => format!("denies all egress from {target}"),
                 });
             } else {
-                let parts: Vec<String> = rules.iter().map(|r| rule_text(d, r)).collect();
+                let many = rules.len() > 1;
+                let parts: Vec<String> = rules.iter().map(|r| rule_text(d, r, many)).collect();
                 clauses.push(format!("allows {target} {}", parts.join(" and ")));
             }
         }

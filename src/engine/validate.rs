@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Forbidden,
     /// `Unsupported value: <value>`.
     NotSupported(String),
+    /// A field the API does not have: strict decoding rejects the object.
+    UnknownField,
 }
 
 impl fmt::Display for FieldError {
@@ -46,6 +48,9 @@ impl fmt::Display for FieldError {
             }
             ErrorKind::Required => write!(f, "{}: Required value: {}", self.path, self.detail),
             ErrorKind::Forbidden => write!(f, "{}: Forbidden: {}", self.path, self.detail),
+            ErrorKind::UnknownField => {
+                write!(f, "strict decoding error: unknown field {:?}", self.path)
+            }
             ErrorKind::NotSupported(v) => {
                 write!(
                     f,
@@ -452,4 +457,93 @@ pub fn network_policy(np: &NetworkPolicy) -> Vec<FieldError> {
         }
     }
     errs
+}
+
+/// Fields a NetworkPolicy manifest has that the API does not know. The API
+/// server decodes strictly (kubectl's default `--validate=strict`) and
+/// rejects such an object; without this a typo such as `matchlabels` would
+/// silently widen a selector to everything.
+pub fn unknown_fields(policy: &serde_json::Value) -> Vec<FieldError> {
+    use serde_json::Value;
+    const TOP: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+    const SPEC: &[&str] = &["podSelector", "ingress", "egress", "policyTypes"];
+    const INGRESS: &[&str] = &["from", "ports"];
+    const EGRESS: &[&str] = &["to", "ports"];
+    const PEER: &[&str] = &["podSelector", "namespaceSelector", "ipBlock"];
+    const IPBLOCK: &[&str] = &["cidr", "except"];
+    const PORT: &[&str] = &["protocol", "port", "endPort"];
+    const SELECTOR: &[&str] = &["matchLabels", "matchExpressions"];
+    const REQUIREMENT: &[&str] = &["key", "operator", "values"];
+
+    fn check(v: &Value, known: &[&str], path: &str, out: &mut Vec<FieldError>) {
+        if let Value::Object(map) = v {
+            for k in map.keys() {
+                if !known.contains(&k.as_str()) {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    out.push(FieldError {
+                        path: p,
+                        kind: ErrorKind::UnknownField,
+                        detail: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    fn items(v: Option<&Value>) -> impl Iterator<Item = (usize, &Value)> {
+        v.and_then(Value::as_array)
+            .map(|a| a.iter().enumerate())
+            .into_iter()
+            .flatten()
+    }
+    fn selector(v: Option<&Value>, path: &str, out: &mut Vec<FieldError>) {
+        let Some(v) = v else { return };
+        check(v, SELECTOR, path, out);
+        for (i, r) in items(v.get("matchExpressions")) {
+            check(
+                r,
+                REQUIREMENT,
+                &format!("{path}.matchExpressions[{i}]"),
+                out,
+            );
+        }
+    }
+
+    let mut out = Vec::new();
+    check(policy, TOP, "", &mut out);
+    let Some(spec) = policy.get("spec") else {
+        return out;
+    };
+    check(spec, SPEC, "spec", &mut out);
+    selector(spec.get("podSelector"), "spec.podSelector", &mut out);
+    for (field, rule_keys, peers) in [("ingress", INGRESS, "from"), ("egress", EGRESS, "to")] {
+        for (i, rule) in items(spec.get(field)) {
+            let rpath = format!("spec.{field}[{i}]");
+            check(rule, rule_keys, &rpath, &mut out);
+            for (j, port) in items(rule.get("ports")) {
+                check(port, PORT, &format!("{rpath}.ports[{j}]"), &mut out);
+            }
+            for (j, peer) in items(rule.get(peers)) {
+                let ppath = format!("{rpath}.{peers}[{j}]");
+                check(peer, PEER, &ppath, &mut out);
+                selector(
+                    peer.get("podSelector"),
+                    &format!("{ppath}.podSelector"),
+                    &mut out,
+                );
+                selector(
+                    peer.get("namespaceSelector"),
+                    &format!("{ppath}.namespaceSelector"),
+                    &mut out,
+                );
+                if let Some(b) = peer.get("ipBlock") {
+                    check(b, IPBLOCK, &format!("{ppath}.ipBlock"), &mut out);
+                }
+            }
+        }
+    }
+    out
 }

@@ -82,8 +82,21 @@ impl Palette {
 /// colours.
 pub fn clean(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| {
+            if c.is_control() || is_bidi_control(c) {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+/// Invisible characters that reorder or hide text on a terminal.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// JSON with 4-space indentation and a trailing newline, as kubectl prints.

@@ -264,8 +264,25 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
     let mut pods: Vec<(PodInfo, Option<ObjKey>)> = Vec::new();
     let mut policies: BTreeMap<(String, String), NetworkPolicy> = BTreeMap::new();
     let mut workloads: Vec<Workload> = Vec::new();
+    let mut decode_errors = BTreeMap::new();
     for obj in &objects {
         let kind = kind_of(&obj.value);
+        let api = obj
+            .value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        // Same-named kinds of other API groups (Calico's and Cilium's own
+        // NetworkPolicy, for one) are not ours to read.
+        let ours = match kind {
+            "Namespace" | "Pod" | "ReplicationController" => api == "v1",
+            "NetworkPolicy" => api == "networking.k8s.io/v1",
+            "Job" | "CronJob" => api.starts_with("batch/"),
+            _ => api.starts_with("apps/") || api.starts_with("extensions/"),
+        };
+        if !ours {
+            continue;
+        }
         match kind {
             "Namespace" => {
                 let meta = meta_of(obj)?;
@@ -288,6 +305,12 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
                     return Err(missing_name(obj));
                 }
+                // A finished pod has no traffic, and its IP may belong to a
+                // running pod by now.
+                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+                if matches!(phase, Some("Succeeded" | "Failed")) {
+                    continue;
+                }
                 let owner = owner_key(&ns, &pod.metadata.owner_references);
                 pods.push((PodInfo::from_pod(&pod, &ns), owner));
             }
@@ -300,6 +323,10 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
                     .unwrap_or_else(|| default_namespace.to_string());
                 np.metadata.namespace = Some(ns.clone());
                 let name = np.metadata.name.clone().unwrap_or_default();
+                let unknown = crate::engine::validate::unknown_fields(&obj.value);
+                if !unknown.is_empty() {
+                    decode_errors.insert(format!("{ns}/{name}"), unknown);
+                }
                 policies.insert((ns, name), np);
             }
             k if WORKLOAD_KINDS.contains(&k) => {
@@ -354,6 +381,19 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
                 name: prefix.to_string(),
             };
         }
+        // A CronJob names its Jobs `<cronjob>-<scheduled time>`.
+        if !present.contains(&cur)
+            && cur.1 == "Job"
+            && let Some((prefix, stamp)) = cur.2.rsplit_once('-')
+            && !stamp.is_empty()
+            && stamp.bytes().all(|b| b.is_ascii_digit())
+            && present.contains(&(cur.0.clone(), "CronJob".to_string(), prefix.to_string()))
+        {
+            return WorkloadRef {
+                kind: "CronJob".into(),
+                name: prefix.to_string(),
+            };
+        }
         WorkloadRef {
             kind: cur.1,
             name: cur.2,
@@ -401,24 +441,33 @@ fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Erro
             host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         });
     }
-    // Later objects win, as with `kubectl apply`.
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    // Later objects win, as with `kubectl apply`. A representative pod is
+    // known by its workload's kind too, so a Pod and a Deployment (or a
+    // Deployment and a DaemonSet) of the same name both stay.
+    let mut seen: HashMap<(String, String, Option<String>), usize> = HashMap::new();
     let mut unique: Vec<PodInfo> = Vec::new();
     for p in out_pods {
-        match seen.get(&(p.namespace.clone(), p.name.clone())) {
-            Some(&i) if unique[i].representative || !p.representative => unique[i] = p,
-            Some(_) => {}
+        let kind = p
+            .workload
+            .as_ref()
+            .filter(|_| p.representative)
+            .map(|w| w.kind.clone());
+        let key = (p.namespace.clone(), p.name.clone(), kind);
+        match seen.get(&key) {
+            Some(&i) => unique[i] = p,
             None => {
-                seen.insert((p.namespace.clone(), p.name.clone()), unique.len());
+                seen.insert(key, unique.len());
                 unique.push(p);
             }
         }
     }
-    Ok(Snapshot::new(
+    let mut snapshot = Snapshot::new(
         namespaces.into_values().collect(),
         unique,
         policies.into_values().collect(),
-    ))
+    );
+    snapshot.decode_errors = decode_errors;
+    Ok(snapshot)
 }
 
 fn missing_name(obj: &Object) -> Error {
