@@ -202,6 +202,16 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             ));
         }
     }
+    let ends: Vec<&str> = [&from, &to]
+        .iter()
+        .filter_map(|e| match e {
+            Endpoint::Pod(p) => Some(p.namespace.as_str()),
+            Endpoint::External(_) => None,
+        })
+        .collect();
+    if model.guessed_namespaces().iter().any(|n| ends.contains(n)) {
+        notes.extend(model.guessed_namespaces_note());
+    }
     let ip_unknown = verdict
         .egress
         .rules

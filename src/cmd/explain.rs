@@ -166,6 +166,7 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
             pod.display_ref()
         ));
     }
+    notes.extend(model.guessed_namespaces_note());
     notes.push(
         "traffic from the pod's own node and from a pod to itself is not governed by NetworkPolicy"
             .into(),

@@ -77,6 +77,8 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
     namespaces.dedup();
     let warnings = require_valid(&model, &namespaces)?;
     let pairs = compute(&model, &pods);
+    let mut warnings = warnings;
+    warnings.extend(matrix_caveats(&model, &pods));
     let stdout = match ctx.format() {
         OutputFormat::Json | OutputFormat::Yaml => {
             let report = MatrixReport {
@@ -206,5 +208,47 @@ fn render_list(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)]) -> String {
         total,
         total - pairs.len()
     ));
+    out
+}
+
+/// What the matrix cannot know, as warnings for stderr.
+fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
+    let mut out = Vec::new();
+    let has_ip_blocks = model.policies.iter().any(|p| {
+        crate::engine::policy::Direction::BOTH.into_iter().any(|d| {
+            p.rules(d)
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|r| r.peers.iter().flatten())
+                .any(|peer| matches!(peer, crate::engine::policy::Peer::IpBlock(_)))
+        })
+    });
+    let no_ip = pods.iter().filter(|p| p.ips.is_empty()).count();
+    if has_ip_blocks && no_ip > 0 {
+        out.push(format!(
+            "warning: {no_ip} {} no known IP (workload manifests have none): ipBlock rules cannot match {}, so the cluster may allow more than shown",
+            if no_ip == 1 { "pod has" } else { "pods have" },
+            if no_ip == 1 { "it" } else { "them" }
+        ));
+    }
+    let host: Vec<String> = pods
+        .iter()
+        .filter(|p| p.host_network)
+        .map(|p| p.key())
+        .collect();
+    if !host.is_empty() {
+        out.push(format!(
+            "warning: host-network pods ({}) are outside NetworkPolicy's definition: their rows and columns show what the policies say, not what a CNI does",
+            host.join(", ")
+        ));
+    }
+    if model
+        .guessed_namespaces()
+        .iter()
+        .any(|n| pods.iter().any(|p| p.namespace == *n))
+        && let Some(n) = model.guessed_namespaces_note()
+    {
+        out.push(format!("warning: {n}"));
+    }
     out
 }

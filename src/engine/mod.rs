@@ -133,3 +133,50 @@ impl<'s> Model<'s> {
             .collect()
     }
 }
+
+impl Model<'_> {
+    /// Namespaces that were not in the input but that label-based
+    /// namespaceSelectors (anything beyond `kubernetes.io/metadata.name`)
+    /// are evaluated against: their other labels are unknown, so answers
+    /// that depend on them are guesses. Empty when nothing is guessed.
+    pub fn guessed_namespaces(&self) -> Vec<&str> {
+        let label_based = self.policies.iter().any(|p| {
+            Direction::BOTH.into_iter().any(|d| {
+                p.rules(d)
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|r| r.peers.iter().flatten())
+                    .any(|peer| {
+                        matches!(peer, policy::Peer::Pods {
+                            namespaces: policy::NamespaceScope::Selected(sel),
+                            ..
+                        } if sel.only_equals(crate::snapshot::NAMESPACE_NAME_LABEL).is_none())
+                    })
+            })
+        });
+        if !label_based {
+            return Vec::new();
+        }
+        self.snapshot
+            .namespaces
+            .iter()
+            .filter(|n| n.synthesized)
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+
+    /// The note that goes with [`Model::guessed_namespaces`], if any.
+    pub fn guessed_namespaces_note(&self) -> Option<String> {
+        let guessed = self.guessed_namespaces();
+        (!guessed.is_empty()).then(|| {
+            format!(
+                "namespace{} {} {} not in the input: only {} name label is known, so label-based namespaceSelectors may match {} differently in the cluster",
+                if guessed.len() == 1 { "" } else { "s" },
+                guessed.join(", "),
+                if guessed.len() == 1 { "is" } else { "are" },
+                if guessed.len() == 1 { "its" } else { "their" },
+                if guessed.len() == 1 { "it" } else { "them" },
+            )
+        })
+    }
+}
