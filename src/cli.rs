@@ -185,6 +185,21 @@ Examples:
   kubectl netpol can monitoring/prometheus backend/cache-0 -f examples/shop")]
     Can(CanArgs),
 
+    /// Whether this cluster's CNI enforces NetworkPolicy at all, and its caveats.
+    #[command(after_help = "\
+Evidence: the kube-system pods, DaemonSets in every namespace, the pods of
+well-known CNI namespaces, the cilium-config ConfigMap and a few nodes, as far
+as RBAC lets them be read. With -f, the same objects from manifests (a dump of
+`kubectl get pods,daemonsets -n kube-system -o yaml`).
+
+Exit status: 0 enforced, 3 not enforced, 4 cannot tell, 1 error.
+
+Examples:
+  kubectl netpol check
+  kubectl netpol check --context prod -o json
+  kubectl get pods,daemonsets -n kube-system -o yaml | kubectl netpol check -f -")]
+    Check(CheckArgs),
+
     /// Who can reach whom: every pair of pods in scope and the allowed ports.
     #[command(after_help = "\
 Examples:
@@ -219,3 +234,6 @@ pub struct CanArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct MatrixArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {}

@@ -73,4 +73,8 @@ pub mod exit {
     pub const CAN_ERROR: i32 = 2;
     /// Command-line usage errors, as clap reports them.
     pub const USAGE: i32 = 2;
+    /// `check`: NetworkPolicy is not enforced.
+    pub const NOT_ENFORCED: i32 = 3;
+    /// `check`: whether it is enforced cannot be told.
+    pub const UNKNOWN: i32 = 4;
 }

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod cni;
 pub mod engine;
 pub mod error;
 pub mod render;

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::run(&ctx, a),
         Command::Can(a) => cmd::can::run(&ctx, a),
         Command::Matrix(a) => cmd::matrix::run(&ctx, a),
+        Command::Check(a) => cmd::check::run(&ctx, a),
     };
     match result {
         Ok(outcome) => {

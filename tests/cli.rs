@@ -2584,3 +2584,56 @@ fn answers_that_depend_on_unknown_namespace_labels_say_so() {
         stderr_of(&a)
     );
 }
+
+#[test]
+fn check_on_manifests_and_exit_codes() {
+    let fx = |f: &str| format!("tests/fixtures/cni/{f}");
+    let out = quiet(&["check", "-f", &fx("calico-manifest.yaml")], 0);
+    assert!(out.starts_with("NetworkPolicy:  enforced\n"), "{out}");
+    let out = quiet(&["check", "-f", &fx("flannel.yaml")], 3);
+    assert!(out.starts_with("NetworkPolicy:  not enforced\n"), "{out}");
+    let out = quiet(&["check", "-f", &fx("nothing-found.yaml"), "-o", "json"], 4);
+    let v = parse_json(&out);
+    assert_eq!(v["verdict"], "unknown");
+    for key in [
+        "verdict",
+        "reason",
+        "found",
+        "caveats",
+        "problems",
+        "unreadable",
+    ] {
+        assert!(v.get(key).is_some(), "{key} in {v}");
+    }
+    let v = parse_json(&quiet(
+        &["check", "-f", &fx("cilium-policy-never.yaml"), "-o", "json"],
+        3,
+    ));
+    assert_eq!(v["found"][0]["name"], "Cilium", "{v}");
+    assert_eq!(v["found"][0]["enforces"], false, "{v}");
+}
+
+#[test]
+fn list_and_explain_warn_when_policies_are_not_enforced() {
+    let flannel = "tests/fixtures/cni/flannel.yaml";
+    for args in [
+        &["list", "-f", SHOP, "-f", flannel][..],
+        &["explain", "api", "-n", "backend", "-f", SHOP, "-f", flannel],
+    ] {
+        let a = netpol().args(args).assert().code(0);
+        let err = stderr_of(&a);
+        assert!(
+            err.starts_with("warning: NetworkPolicy is not enforced in this cluster: flannel"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // With Calico beside flannel (Canal-like), no warning.
+    ok(&[
+        "list",
+        "-f",
+        SHOP,
+        "-f",
+        "tests/fixtures/cni/flannel-calico.yaml",
+    ]);
+}

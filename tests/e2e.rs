@@ -573,3 +573,123 @@ fn unreachable_and_hanging_servers_fail_fast_with_one_line() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
 }
+
+/// `check` on look-alike CNI objects. Only this test touches kube-system and
+/// CNI namespaces, and it runs its scenarios in order.
+#[test]
+fn check_reads_the_cni_from_the_cluster() {
+    let Some(c) = cluster() else { return };
+    let ds = |ns: &str, name: &str, container: &str, image: &str, ready: u32| {
+        c.apply(&format!(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: {ns}, labels: {{k8s-app: {name}}}}}\nspec:\n  selector: {{matchLabels: {{k8s-app: {name}}}}}\n  template:\n    metadata: {{labels: {{k8s-app: {name}}}}}\n    spec: {{containers: [{{name: {container}, image: '{image}'}}]}}\n"
+        ));
+        let patch = format!(
+            r#"{{"status":{{"desiredNumberScheduled":3,"currentNumberScheduled":3,"numberMisscheduled":0,"numberReady":{ready}}}}}"#
+        );
+        let out = c.kubectl(
+            &[
+                "patch",
+                "daemonset",
+                name,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Nothing that looks like a CNI: cannot tell (exit 4).
+    let o = c.as_user("admin", &["check"]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("NetworkPolicy:  unknown"),
+        "{}",
+        stdout(&o)
+    );
+
+    // flannel alone: not enforced (exit 3), and list warns about it.
+    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-flannel}\n");
+    ds(
+        "kube-flannel",
+        "kube-flannel-ds",
+        "kube-flannel",
+        "docker.io/flannel/flannel:v0.25.1",
+        3,
+    );
+    let o = c.as_user("admin", &["check", "-o", "json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"], "not-enforced", "{v}");
+    assert_eq!(v["found"][0]["name"], "flannel", "{v}");
+    let o = c.as_user("admin", &["list", "-A"]);
+    assert!(
+        stderr(&o).contains("warning: NetworkPolicy is not enforced in this cluster: flannel"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Calico beside it enforces (exit 0); a not-ready daemonset is a problem.
+    ds(
+        "kube-system",
+        "calico-node",
+        "calico-node",
+        "docker.io/calico/node:v3.28.1",
+        1,
+    );
+    let o = c.as_user("admin", &["check"]);
+    let out = ok(&o);
+    assert!(out.contains("NetworkPolicy:  enforced"), "{out}");
+    assert!(out.contains("Calico v3.28.1"), "{out}");
+    assert!(
+        out.contains("daemonset kube-system/calico-node  1/3 ready"),
+        "{out}"
+    );
+    assert!(out.contains("Problems:"), "{out}");
+
+    // bob cannot read daemonsets: the gap is reported, not an error.
+    let o = c.as_user("bob", &["check"]);
+    assert!(
+        matches!(o.status.code(), Some(3 | 4)),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("daemonsets in any namespace (forbidden)"),
+        "{}",
+        stdout(&o)
+    );
+    // alice reads nothing at all: still an answer (cannot tell), exit 4.
+    let o = c.as_user("alice", &["check"]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("pods in namespace \"kube-system\" (forbidden)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let out = c.kubectl(
+        &["delete", "daemonset", "calico-node", "-n", "kube-system"],
+        None,
+    );
+    assert!(out.status.success());
+    let out = c.kubectl(
+        &[
+            "delete",
+            "daemonset",
+            "kube-flannel-ds",
+            "-n",
+            "kube-flannel",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+}

@@ -135,7 +135,8 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
             )));
         }
     };
-    let warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
+    let mut warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
+    warnings.extend(ctx.enforcement_warning());
     let report = explain(&model, &found.pod, found.note);
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),

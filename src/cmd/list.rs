@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             errors: Vec::new(),
         });
     }
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = ctx.enforcement_warning().into_iter().collect();
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
         if !ctx.in_scope(ns) {

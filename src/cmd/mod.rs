@@ -3,6 +3,7 @@
 //! pod a user named.
 
 pub mod can;
+pub mod check;
 pub mod explain;
 mod fetch;
 pub mod list;
@@ -12,11 +13,12 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cni::{self, Evidence, Verdict};
 use crate::engine::Model;
 use crate::error::Error;
 use crate::render::Palette;
 use crate::snapshot::{PodInfo, Snapshot};
-use crate::source::files::{self, LoadOptions};
+use crate::source::files::{LoadOptions, Manifests};
 use crate::source::live::Live;
 
 /// What a command produced: the text to print and the exit code.
@@ -60,6 +62,8 @@ pub struct Context {
     pub palette: Palette,
     source: Source,
     runtime: tokio::runtime::Runtime,
+    /// The manifests, read once (stdin cannot be read twice).
+    manifests: std::cell::OnceCell<Manifests>,
 }
 
 impl Context {
@@ -80,6 +84,7 @@ impl Context {
             palette,
             source,
             runtime,
+            manifests: std::cell::OnceCell::new(),
         })
     }
 
@@ -121,11 +126,7 @@ impl Context {
     /// what `plan` needs.
     pub fn snapshot(&self, plan: Plan<'_>) -> Result<Snapshot, Error> {
         match &self.source {
-            Source::Files => files::load(&LoadOptions {
-                paths: self.global.filenames.clone(),
-                recursive: self.global.recursive,
-                default_namespace: self.default_namespace(),
-            }),
+            Source::Files => self.manifests()?.snapshot(&self.default_namespace()),
             Source::Live(live) => {
                 let fetch = async {
                     match plan {
@@ -137,6 +138,59 @@ impl Context {
                 };
                 self.runtime.block_on(live.bounded(fetch))
             }
+        }
+    }
+}
+
+impl Context {
+    fn manifests(&self) -> Result<&Manifests, Error> {
+        if let Some(m) = self.manifests.get() {
+            return Ok(m);
+        }
+        let m = Manifests::read(&LoadOptions {
+            paths: self.global.filenames.clone(),
+            recursive: self.global.recursive,
+            default_namespace: self.default_namespace(),
+        })?;
+        Ok(self.manifests.get_or_init(|| m))
+    }
+
+    /// What tells whether the CNI enforces NetworkPolicy: from the
+    /// manifests, or read from the cluster (`full` also reads the pods of
+    /// well-known CNI namespaces).
+    pub fn evidence(&self, full: bool) -> Result<Evidence, Error> {
+        match &self.source {
+            Source::Files => cni::evidence_from_values(self.manifests()?.values().cloned())
+                .map_err(|message| Error::Manifest {
+                    file: self.global.filenames.join(", "),
+                    message,
+                }),
+            Source::Live(live) => self.runtime.block_on(live.bounded(live.evidence(full))),
+        }
+    }
+
+    /// The one-line warning `explain` and `list` print when the evidence
+    /// says policies are not (or may not be) enforced. Quiet when the
+    /// evidence cannot be read or holds nothing about the CNI.
+    pub fn enforcement_warning(&self) -> Option<String> {
+        let evidence = self.evidence(false).ok()?;
+        // "Cannot tell" is worth saying only when the kube-system pods were
+        // there to look at; application manifests are not evidence.
+        let saw_kube_system = evidence
+            .pods
+            .iter()
+            .any(|p| p.metadata.namespace.as_deref() == Some("kube-system"));
+        let a = cni::assess(&evidence);
+        let reason = a.reason.trim_end_matches('.');
+        match a.verdict {
+            Verdict::Enforced => None,
+            Verdict::NotEnforced => Some(format!(
+                "warning: NetworkPolicy is not enforced in this cluster: {reason} (see kubectl netpol check)"
+            )),
+            Verdict::Unknown if !saw_kube_system => None,
+            Verdict::Unknown => Some(format!(
+                "warning: cannot tell whether NetworkPolicy is enforced in this cluster: {reason} (see kubectl netpol check)"
+            )),
         }
     }
 }

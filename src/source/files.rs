@@ -45,36 +45,59 @@ struct Input {
     text: String,
 }
 
+/// Every object of the manifests, read once; a snapshot and the CNI
+/// evidence are both made from it.
+pub struct Manifests {
+    objects: Vec<Object>,
+}
+
+impl Manifests {
+    /// Reads every path (`-` is stdin, read once).
+    pub fn read(opts: &LoadOptions) -> Result<Manifests, Error> {
+        let mut inputs = Vec::new();
+        let mut stdin_used = false;
+        for p in &opts.paths {
+            if p == "-" {
+                if stdin_used {
+                    continue;
+                }
+                stdin_used = true;
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|source| Error::Io {
+                        path: "<stdin>".into(),
+                        source,
+                    })?;
+                inputs.push(Input {
+                    name: "<stdin>".into(),
+                    text,
+                });
+            } else {
+                collect(Path::new(p), opts.recursive, true, &mut inputs)?;
+            }
+        }
+        let mut objects = Vec::new();
+        for input in &inputs {
+            parse_documents(input, &mut objects)?;
+        }
+        Ok(Manifests { objects })
+    }
+
+    /// The engine's snapshot of these objects.
+    pub fn snapshot(&self, default_namespace: &str) -> Result<Snapshot, Error> {
+        build(&self.objects, default_namespace)
+    }
+
+    /// The raw objects (`kind: List` items flattened).
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.objects.iter().map(|o| &o.value)
+    }
+}
+
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    let mut inputs = Vec::new();
-    let mut stdin_used = false;
-    for p in &opts.paths {
-        if p == "-" {
-            if stdin_used {
-                continue;
-            }
-            stdin_used = true;
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|source| Error::Io {
-                    path: "<stdin>".into(),
-                    source,
-                })?;
-            inputs.push(Input {
-                name: "<stdin>".into(),
-                text,
-            });
-        } else {
-            collect(Path::new(p), opts.recursive, true, &mut inputs)?;
-        }
-    }
-    let mut objects = Vec::new();
-    for input in &inputs {
-        parse_documents(input, &mut objects)?;
-    }
-    build(objects, &opts.default_namespace)
+    Manifests::read(opts)?.snapshot(&opts.default_namespace)
 }
 
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
@@ -87,7 +110,7 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
         },
         &mut objects,
     )?;
-    build(objects, default_namespace)
+    build(&objects, default_namespace)
 }
 
 fn collect(
@@ -259,13 +282,13 @@ fn owner_key(namespace: &str, owners: &Option<Vec<OwnerReference>>) -> Option<Ob
         .map(|o| (namespace.to_string(), o.kind.clone(), o.name.clone()))
 }
 
-fn build(objects: Vec<Object>, default_namespace: &str) -> Result<Snapshot, Error> {
+fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error> {
     let mut namespaces: BTreeMap<String, NamespaceInfo> = BTreeMap::new();
     let mut pods: Vec<(PodInfo, Option<ObjKey>)> = Vec::new();
     let mut policies: BTreeMap<(String, String), NetworkPolicy> = BTreeMap::new();
     let mut workloads: Vec<Workload> = Vec::new();
     let mut decode_errors = BTreeMap::new();
-    for obj in &objects {
+    for obj in objects {
         let kind = kind_of(&obj.value);
         let api = obj
             .value

@@ -471,6 +471,90 @@ pub fn pod_info(pod: &Pod) -> PodInfo {
     info
 }
 
+/// Namespaces where CNIs install themselves besides kube-system.
+const CNI_NAMESPACES: [&str; 6] = [
+    "calico-system",
+    "tigera-operator",
+    "kube-flannel",
+    "cilium",
+    "ovn-kubernetes",
+    "openshift-ovn-kubernetes",
+];
+
+impl Live {
+    /// What `check` looks at: kube-system pods, DaemonSets cluster-wide,
+    /// the cilium-config ConfigMap, a few nodes, and (with `full`) the pods
+    /// of well-known CNI namespaces. What RBAC refuses is recorded in
+    /// `unreadable`; other failures are errors.
+    pub async fn evidence(&self, full: bool) -> Result<crate::cni::Evidence, Error> {
+        use k8s_openapi::api::apps::v1::DaemonSet;
+        use k8s_openapi::api::core::v1::{ConfigMap, Node};
+
+        let user = self.user.as_deref();
+        let kube_system = self.list::<Pod>(Some("kube-system"), ListParams::default(), "pods");
+        let daemonsets = self.list::<DaemonSet>(None, ListParams::default(), "daemonsets");
+        let cilium = async {
+            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), "kube-system");
+            api.get_opt("cilium-config")
+                .await
+                .map(|c| c.into_iter().collect::<Vec<_>>())
+                .map_err(|e| api_error(e, "configmaps", Some("kube-system"), user))
+        };
+        let nodes = async {
+            // A few nodes tell a k3s cluster apart; all of them are not needed.
+            let api: Api<Node> = Api::all(self.client.clone());
+            api.list(&ListParams::default().limit(5))
+                .await
+                .map(|l| l.items)
+                .map_err(|e| api_error(e, "nodes", None, user))
+        };
+        let others = async {
+            if !full {
+                return Ok(Vec::new());
+            }
+            futures::future::try_join_all(CNI_NAMESPACES.iter().map(|ns| async move {
+                optional(
+                    self.list::<Pod>(Some(ns), ListParams::default(), "pods")
+                        .await,
+                    &format!("pods in namespace {ns:?}"),
+                )
+            }))
+            .await
+        };
+        let (kube_system, daemonsets, cilium, nodes, others) =
+            tokio::join!(kube_system, daemonsets, cilium, nodes, others);
+        let mut evidence = crate::cni::Evidence::default();
+        let mut unreadable = Vec::new();
+        let (pods, missing) = optional(kube_system, "pods in namespace \"kube-system\"")?;
+        evidence.pods = pods;
+        unreadable.extend(missing);
+        for (pods, missing) in others? {
+            evidence.pods.extend(pods);
+            unreadable.extend(missing);
+        }
+        let (ds, missing) = optional(daemonsets, "daemonsets in any namespace")?;
+        evidence.daemonsets = ds;
+        unreadable.extend(missing);
+        let (cm, missing) = optional(cilium, "configmap kube-system/cilium-config")?;
+        evidence.configmaps = cm;
+        unreadable.extend(missing);
+        let (nodes, missing) = optional(nodes, "nodes")?;
+        evidence.nodes = nodes;
+        unreadable.extend(missing);
+        evidence.unreadable = unreadable;
+        Ok(evidence)
+    }
+}
+
+/// A refused read is a gap in the evidence, not a failure.
+fn optional<T>(r: Result<Vec<T>, Error>, what: &str) -> Result<(Vec<T>, Option<String>), Error> {
+    match r {
+        Ok(items) => Ok((items, None)),
+        Err(Error::Forbidden(_)) => Ok((Vec::new(), Some(format!("{what} (forbidden)")))),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

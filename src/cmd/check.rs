@@ -1,0 +1,114 @@
+//! `kubectl netpol check`: does this cluster's CNI enforce NetworkPolicy
+//! at all? Evidence in, verdict with reasons and caveats out.
+//!
+//! Exit status: 0 enforced, 3 not enforced, 4 cannot tell, 1 error.
+
+use crate::cli::{CheckArgs, OutputFormat};
+use crate::cmd::{Context, Outcome};
+use crate::cni::{self, Assessment, Verdict};
+use crate::error::{Error, exit};
+use crate::render::{Palette, clean, to_json, to_yaml};
+
+pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Outcome, Error> {
+    let evidence = ctx.evidence(true)?;
+    let a = cni::assess(&evidence);
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&a),
+        OutputFormat::Yaml => to_yaml(&a),
+        OutputFormat::Text | OutputFormat::Wide => render_text(&a, ctx.palette),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings: Vec::new(),
+        code: match a.verdict {
+            Verdict::Enforced => exit::OK,
+            Verdict::NotEnforced => exit::NOT_ENFORCED,
+            Verdict::Unknown => exit::UNKNOWN,
+        },
+    })
+}
+
+pub fn render_text(a: &Assessment, p: Palette) -> String {
+    let mut out = String::new();
+    let verdict = match a.verdict {
+        Verdict::Enforced => p.good("enforced"),
+        Verdict::NotEnforced => p.bad("not enforced"),
+        Verdict::Unknown => p.warn("unknown"),
+    };
+    out.push_str(&format!("{}  {verdict}\n", p.head("NetworkPolicy:")));
+    out.push_str(&format!("Reason:         {}\n", clean(&a.reason)));
+    out.push_str("\nFound:\n");
+    if a.found.is_empty() {
+        out.push_str("  <none>\n");
+    }
+    for c in &a.found {
+        let version = c
+            .version
+            .as_deref()
+            .map(|v| format!(" {}", clean(v)))
+            .unwrap_or_default();
+        let enforces = match c.enforces {
+            Some(true) => p.good("enforces"),
+            Some(false) => p.bad("does not enforce"),
+            None => p.warn("cannot tell"),
+        };
+        let detail = if c.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", clean(&c.detail))
+        };
+        out.push_str(&format!(
+            "  {}{version}{detail}: {enforces}\n",
+            clean(&c.name)
+        ));
+        for e in &c.evidence {
+            let at = match &e.namespace {
+                Some(ns) => format!("{}/{}", clean(ns), clean(&e.name)),
+                None => clean(&e.name),
+            };
+            let ready = e
+                .ready
+                .as_deref()
+                .map(|r| format!("  {r} ready"))
+                .unwrap_or_default();
+            let images = if e.images.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  {}",
+                    e.images
+                        .iter()
+                        .map(|i| clean(i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            out.push_str(&format!(
+                "    {} {at}{ready}{images}\n",
+                e.kind.to_lowercase()
+            ));
+        }
+    }
+    for (title, items) in [
+        ("Caveats", &a.caveats),
+        ("Problems", &a.problems),
+        ("Not readable", &a.unreadable),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n{title}:\n"));
+        for i in items {
+            let line = clean(i);
+            out.push_str(&format!(
+                "  - {}\n",
+                if title == "Problems" {
+                    p.warn(&line)
+                } else {
+                    line
+                }
+            ));
+        }
+    }
+    out
+}
