@@ -170,6 +170,33 @@ pub struct Snapshot {
     /// Problems found while decoding policies (unknown fields), by
     /// `namespace/name`: the API server would reject those policies.
     pub decode_errors: BTreeMap<String, Vec<FieldError>>,
+    /// What could not be read from a live cluster.
+    pub gaps: Gaps,
+}
+
+/// What RBAC kept us from reading. Answers that depend on it are reported
+/// as unknown, never as "none".
+#[derive(Debug, Clone, Default)]
+pub struct Gaps {
+    /// Why namespace labels are unknown, when they are.
+    pub namespaces: Option<String>,
+    /// Namespaces whose pods could not be listed, with why; `*` stands for
+    /// every namespace not read otherwise.
+    pub pods: BTreeMap<String, String>,
+}
+
+impl Gaps {
+    /// Why the pods of `namespace` are unknown, if they are.
+    pub fn pods_unknown_in(&self, namespace: &str) -> Option<&str> {
+        self.pods
+            .get(namespace)
+            .or_else(|| self.pods.get("*"))
+            .map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_none() && self.pods.is_empty()
+    }
 }
 
 impl Snapshot {
@@ -205,6 +232,7 @@ impl Snapshot {
             pods,
             policies,
             decode_errors: BTreeMap::new(),
+            gaps: Gaps::default(),
         }
     }
 

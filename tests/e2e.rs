@@ -693,3 +693,49 @@ fn check_reads_the_cni_from_the_cluster() {
     );
     assert!(out.status.success());
 }
+
+/// A user with rights in one namespace only (the common case): list and
+/// explain still answer, and what could not be read is marked unknown,
+/// never shown as "none".
+#[test]
+fn namespace_scoped_user_gets_partial_answers_marked_unknown() {
+    let Some(c) = cluster() else { return };
+    let (shop, clients, _) = seed_shop(&c);
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {shop}}}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {shop}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+    ));
+    let out = ok(&c.as_user("carol", &["list", "-n", &shop]));
+    assert!(out.contains("web-to-api"), "{out}");
+    let out = ok(&c.as_user("carol", &["explain", "api", "-n", &shop]));
+    assert!(
+        out.contains(&format!(
+            "web in namespaces [team={clients}] -> unknown: namespace labels could not be read"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("(pods unknown)"), "{out}");
+    assert!(
+        out.contains("RBAC kept some objects from being read"),
+        "{out}"
+    );
+    let v = json(&c.as_user("carol", &["explain", "api", "-n", &shop, "-o", "json"]));
+    let peer = &v["ingress"]["policies"][1]["rules"][0]["peers"][0];
+    assert!(
+        peer["unknown"].as_str().unwrap().contains("forbidden"),
+        "{v}"
+    );
+    // The db's peers are in its own namespace: fully known.
+    let out = ok(&c.as_user("carol", &["explain", "db", "-n", &shop]));
+    assert!(out.contains(&format!("-> 1 pod: {shop}/api")), "{out}");
+    // can needs both namespaces' policies: refused, exit 2.
+    let o = c.as_user(
+        "carol",
+        &["can", &format!("{clients}/web"), &format!("{shop}/api")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("forbidden for user \"carol\""),
+        "{}",
+        stderr(&o)
+    );
+}

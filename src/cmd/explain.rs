@@ -114,6 +114,10 @@ pub struct PeerView {
     /// Namespaces are picked by labels (not one name): text shows them.
     #[serde(skip)]
     pub namespaces_by_label: bool,
+    /// Why the pods (or namespaces) this peer matches are not known, when
+    /// RBAC kept them from being read; `pods` is then incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
@@ -168,6 +172,12 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
         ));
     }
     notes.extend(model.guessed_namespaces_note());
+    if !model.snapshot.gaps.is_empty() {
+        notes.push(
+            "RBAC kept some objects from being read: peers marked unknown may match more pods than shown"
+                .into(),
+        );
+    }
     notes.push(
         "traffic from the pod's own node and from a pod to itself is not governed by NetworkPolicy"
             .into(),
@@ -301,6 +311,7 @@ fn set_view(set: &PortSet) -> AllOr<Vec<String>> {
 }
 
 fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
+    let gaps = &model.snapshot.gaps;
     let pods: Vec<String> = model
         .snapshot
         .pods
@@ -317,6 +328,11 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
             cidr: Some(b.cidr.to_string()),
             except: Some(b.except.iter().map(ToString::to_string).collect()),
             namespaces_by_label: false,
+            unknown: gaps
+                .pods
+                .values()
+                .next()
+                .map(|why| format!("pod IPs could not all be read: {why}")),
         },
         Peer::Pods { namespaces, .. } => {
             let ns: Vec<String> = model
@@ -329,6 +345,20 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
                 })
                 .map(|n| n.name.clone())
                 .collect();
+            let by_label = namespaces.single_name().is_none();
+            let unknown = match (&gaps.namespaces, by_label) {
+                (Some(why), true) => Some(format!("namespace labels could not be read: {why}")),
+                _ => {
+                    let named: Vec<&str> = match namespaces.single_name() {
+                        Some(n) => vec![n],
+                        None => ns.iter().map(String::as_str).collect(),
+                    };
+                    named
+                        .iter()
+                        .find_map(|n| gaps.pods_unknown_in(n))
+                        .map(|why| format!("pods could not be read: {why}"))
+                }
+            };
             PeerView {
                 kind: "pods",
                 description: peer_text(peer),
@@ -336,7 +366,8 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
                 pods,
                 cidr: None,
                 except: None,
-                namespaces_by_label: namespaces.single_name().is_none(),
+                namespaces_by_label: by_label,
+                unknown,
             }
         }
     }
@@ -354,6 +385,7 @@ fn allowed_phrase(view: &RuleView, rule: &Rule, d: Direction) -> String {
         AllOr::Some(list) => list
             .iter()
             .map(|p| match p.kind {
+                _ if p.unknown.is_some() => format!("{} (pods unknown)", p.description),
                 "ipBlock" if p.pods.is_empty() => p.description.clone(),
                 "ipBlock" => format!(
                     "{} (which includes {})",
@@ -514,6 +546,10 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                                 }
                             };
                             let matched = match &peer.namespaces {
+                                _ if peer.unknown.is_some() => p.warn(&format!(
+                                    "unknown: {}",
+                                    peer.unknown.as_deref().unwrap_or_default()
+                                )),
                                 Some(ns) if peer.namespaces_by_label && ns.is_empty() => {
                                     p.warn("no namespace has these labels")
                                 }

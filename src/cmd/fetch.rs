@@ -3,23 +3,35 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use futures::future::try_join_all;
+use futures::future::{join_all, try_join_all};
 
 use crate::cmd::ref_namespace;
 use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer};
 use crate::error::Error;
-use crate::snapshot::{PodInfo, Snapshot};
+use crate::snapshot::{Gaps, NAMESPACE_NAME_LABEL, PodInfo, Snapshot};
 use crate::source::live::Live;
 
 /// Above this many namespaces to read pods from, one cluster-wide list is
 /// cheaper than one list per namespace.
 const PER_NAMESPACE_LISTS: usize = 8;
 
-/// Namespaces, and the pods and policies of one namespace or all.
-pub async fn scope(live: &Live, namespace: Option<&str>) -> Result<Snapshot, Error> {
+/// The pods and policies of one namespace or all, and (for `matrix`, whose
+/// peers may be selected by namespace labels) the namespaces.
+pub async fn scope(
+    live: &Live,
+    namespace: Option<&str>,
+    with_namespaces: bool,
+) -> Result<Snapshot, Error> {
+    let namespaces = async {
+        if with_namespaces {
+            live.namespaces().await
+        } else {
+            Ok(Vec::new())
+        }
+    };
     let (namespaces, pods, policies) = tokio::try_join!(
-        live.namespaces(),
+        namespaces,
         live.pods(namespace, None, None),
         live.policies(namespace)
     )?;
@@ -27,6 +39,8 @@ pub async fn scope(live: &Live, namespace: Option<&str>) -> Result<Snapshot, Err
 }
 
 /// The pods named on the command line and what deciding about them needs.
+/// With `peers` (explain), reads that RBAC refuses beyond the pod's own
+/// namespace become gaps in the answer instead of errors.
 pub async fn endpoints(
     live: &Live,
     refs: &[&str],
@@ -43,8 +57,18 @@ pub async fn endpoints(
             None => ips.push(format!("status.podIP={r}")),
         }
     }
+    let mut gaps = Gaps::default();
     let by_ip = try_join_all(ips.iter().map(|f| live.pods(None, None, Some(f))));
-    let (all_ns, by_ip) = tokio::try_join!(live.namespaces(), by_ip)?;
+    let (all_ns, by_ip) = tokio::join!(live.namespaces(), by_ip);
+    let by_ip = by_ip?;
+    let all_ns = match all_ns {
+        Ok(list) => list,
+        Err(Error::Forbidden(why)) if peers => {
+            gaps.namespaces = Some(why);
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
     // An address that is a pod's brings that pod's namespace in.
     for p in by_ip.iter().flatten() {
         namespaces.insert(p.namespace.clone());
@@ -59,36 +83,48 @@ pub async fn endpoints(
     if peers {
         let partial = Snapshot::new(all_ns.clone(), Vec::new(), policies.clone());
         let model = Model::new(&partial, default_ns);
-        match peer_namespaces(&model) {
-            None => pods.extend(live.pods(None, None, None).await?),
-            Some(extra) => {
-                let extra: Vec<&String> =
-                    extra.iter().filter(|n| !namespaces.contains(*n)).collect();
-                if extra.len() > PER_NAMESPACE_LISTS {
-                    pods.extend(live.pods(None, None, None).await?);
-                } else {
-                    let lists =
-                        try_join_all(extra.iter().map(|ns| live.pods(Some(ns), None, None)))
-                            .await?;
-                    pods.extend(lists.into_iter().flatten());
+        let extra = peer_namespaces(&model).map(|set| {
+            set.into_iter()
+                .filter(|n| !namespaces.contains(n))
+                .collect::<Vec<_>>()
+        });
+        match extra {
+            Some(extra) if extra.len() <= PER_NAMESPACE_LISTS => {
+                let lists = join_all(extra.iter().map(|ns| live.pods(Some(ns), None, None))).await;
+                for (ns, list) in extra.iter().zip(lists) {
+                    match list {
+                        Ok(list) => pods.extend(list),
+                        Err(Error::Forbidden(why)) => {
+                            gaps.pods.insert(ns.clone(), why);
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
+            _ => match live.pods(None, None, None).await {
+                Ok(list) => pods.extend(list),
+                Err(Error::Forbidden(why)) => {
+                    gaps.pods.insert("*".into(), why);
+                }
+                Err(e) => return Err(e),
+            },
         }
     }
     let mut seen = HashSet::new();
     pods.retain(|p| seen.insert(p.key()));
-    Ok(Snapshot::new(all_ns, pods, policies))
+    let mut snapshot = Snapshot::new(all_ns, pods, policies);
+    snapshot.gaps = gaps;
+    Ok(snapshot)
 }
 
 /// The namespaces whose pods the peers of `model`'s policies can match, or
-/// `None` when an ipBlock peer can match pods anywhere.
+/// `None` when an ipBlock or an open peer can match pods anywhere.
 fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for policy in &model.policies {
         for d in Direction::BOTH {
             for rule in policy.rules(d).unwrap_or_default() {
                 let Some(peers) = &rule.peers else {
-                    // Every peer: any pod anywhere.
                     return None;
                 };
                 for peer in peers {
@@ -104,6 +140,11 @@ fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
                             namespaces: NamespaceScope::Selected(sel),
                             ..
                         } => {
+                            // A namespace named outright is known even when
+                            // the namespaces cannot be listed.
+                            if let Some(name) = sel.only_equals(NAMESPACE_NAME_LABEL) {
+                                out.insert(name.to_string());
+                            }
                             for n in &model.snapshot.namespaces {
                                 if sel.matches(&n.labels) {
                                     out.insert(n.name.clone());

@@ -31,7 +31,7 @@ pub struct PolicyRow {
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Scope)?;
+    let snapshot = ctx.snapshot(Plan::Scope { namespaces: false })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let mut rows: Vec<PolicyRow> = Vec::new();
     for p in &model.policies {

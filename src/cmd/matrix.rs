@@ -66,7 +66,7 @@ pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> Vec<(usize, usize
 }
 
 pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Scope)?;
+    let snapshot = ctx.snapshot(Plan::Scope { namespaces: true })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let pods: Vec<&PodInfo> = snapshot
         .pods

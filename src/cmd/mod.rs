@@ -48,9 +48,9 @@ enum Source {
 
 /// What a command needs from a live cluster; manifests are read whole.
 pub enum Plan<'a> {
-    /// Pods and policies of the scope (`-n`, or everything), plus
-    /// namespaces: for `list` and `matrix`.
-    Scope,
+    /// Pods and policies of the scope (`-n`, or everything), plus (with
+    /// `namespaces`) the namespaces: for `list` and `matrix`.
+    Scope { namespaces: bool },
     /// The pods the user named (as typed), their namespaces' policies, and
     /// with `peers` also the pods those policies' peers can match.
     Endpoints { refs: &'a [&'a str], peers: bool },
@@ -130,7 +130,9 @@ impl Context {
             Source::Live(live) => {
                 let fetch = async {
                     match plan {
-                        Plan::Scope => fetch::scope(live, self.scope().as_deref()).await,
+                        Plan::Scope { namespaces } => {
+                            fetch::scope(live, self.scope().as_deref(), namespaces).await
+                        }
                         Plan::Endpoints { refs, peers } => {
                             fetch::endpoints(live, refs, &self.default_namespace(), peers).await
                         }
