@@ -739,3 +739,54 @@ fn namespace_scoped_user_gets_partial_answers_marked_unknown() {
         stderr(&o)
     );
 }
+
+/// Tokens: from an exec credential plugin (as cloud kubeconfigs work), and
+/// from --token with --server and no kubeconfig at all.
+#[test]
+fn exec_credential_plugins_and_bearer_tokens() {
+    let Some(c) = cluster() else { return };
+    let (shop, _, _) = seed_shop(&c);
+    let out = ok(&c.as_user("exec", &["list", "-n", &shop]));
+    assert!(out.contains("api-to-db"), "{out}");
+    let ca = c.dir.join("ca.crt").display().to_string();
+    let args = [
+        "list",
+        "-n",
+        &shop,
+        "--server",
+        &c.server,
+        "--certificate-authority",
+        &ca,
+    ];
+    let mut with_token = args.to_vec();
+    with_token.extend(["--token", "e2e-token-dave"]);
+    assert!(ok(&c.netpol(&with_token, &[])).contains("api-to-db"));
+    // A wrong token: 401, one line.
+    let mut bad = args.to_vec();
+    bad.extend(["--token", "wrong"]);
+    let o = c.netpol(&bad, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Unauthorized"), "{}", stderr(&o));
+    // No CA and no --insecure-skip-tls-verify: TLS is verified, and fails.
+    let o = c.netpol(
+        &["list", "--server", &c.server, "--token", "e2e-token-dave"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    // Asked for explicitly, verification is off.
+    let o = c.netpol(
+        &[
+            "list",
+            "-n",
+            &shop,
+            "--server",
+            &c.server,
+            "--token",
+            "e2e-token-dave",
+            "--insecure-skip-tls-verify",
+        ],
+        &[],
+    );
+    assert!(ok(&o).contains("api-to-db"));
+}
