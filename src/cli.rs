@@ -200,6 +200,30 @@ Examples:
   kubectl get pods,daemonsets -n kube-system -o yaml | kubectl netpol check -f -")]
     Check(CheckArgs),
 
+    /// Gotchas: policies that are valid but do not do what they seem to.
+    #[command(after_help = "\
+Every finding has a check id, a severity, the object and field path, a
+message, and where possible the corrected YAML. `--list-checks` shows them
+all.
+
+Exit status: 0 when nothing at or above --fail-on was found, 5 when
+something was, 1 on errors.
+
+Examples:
+  kubectl netpol lint -f policies/ -R
+  kubectl netpol lint -A -o json
+  kubectl netpol lint -f new-policy.yaml --against-cluster --context prod
+  kubectl netpol lint -f examples/shop --disable redundant-rule --fail-on warning")]
+    Lint(LintArgs),
+
+    /// What is left unprotected: pods no policy isolates, default denies, and which policies select each pod.
+    #[command(after_help = "\
+Examples:
+  kubectl netpol coverage -A
+  kubectl netpol coverage -n backend -o wide
+  kubectl netpol coverage -f examples/shop -o json")]
+    Coverage(CoverageArgs),
+
     /// Who can reach whom: every pair of pods in scope and the allowed ports.
     #[command(after_help = "\
 Examples:
@@ -237,3 +261,30 @@ pub struct MatrixArgs {}
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct LintArgs {
+    /// Exit with status 5 when a finding of this severity or worse is found.
+    #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = ["error", "warning", "info"])]
+    pub fail_on: String,
+
+    /// Skip a check (repeatable, or comma-separated).
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub disable: Vec<String>,
+
+    /// Run only these checks (repeatable, or comma-separated).
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub enable: Vec<String>,
+
+    /// With -f: check the manifests' policies against the cluster they are
+    /// meant for (its namespaces, pods, Services and other policies).
+    #[arg(long)]
+    pub against_cluster: bool,
+
+    /// Print every check with its severity and exit.
+    #[arg(long)]
+    pub list_checks: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CoverageArgs {}

@@ -77,4 +77,6 @@ pub mod exit {
     pub const NOT_ENFORCED: i32 = 3;
     /// `check`: whether it is enforced cannot be told.
     pub const UNKNOWN: i32 = 4;
+    /// `lint`: findings at or above `--fail-on`.
+    pub const FINDINGS: i32 = 5;
 }

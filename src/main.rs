@@ -45,6 +45,8 @@ fn main() -> ExitCode {
         Command::Can(a) => cmd::can::run(&ctx, a),
         Command::Matrix(a) => cmd::matrix::run(&ctx, a),
         Command::Check(a) => cmd::check::run(&ctx, a),
+        Command::Lint(a) => cmd::lint::run(&ctx, a),
+        Command::Coverage(a) => cmd::coverage::run(&ctx, a),
     };
     match result {
         Ok(outcome) => {

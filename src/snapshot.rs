@@ -5,7 +5,7 @@
 //! compact form ([`PodInfo`]) because the engine only needs their identity,
 //! labels, IPs and container ports; policies stay k8s-openapi objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
@@ -172,6 +172,64 @@ pub struct Snapshot {
     pub decode_errors: BTreeMap<String, Vec<FieldError>>,
     /// What could not be read from a live cluster.
     pub gaps: Gaps,
+    /// Services, used only to spot a Service port written where the
+    /// container port is meant.
+    pub services: Vec<ServiceInfo>,
+    /// Policies (`namespace/name`) that came from a manifest without
+    /// `metadata.namespace`.
+    pub namespaceless: BTreeSet<String>,
+}
+
+/// A Service: its selector and ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub namespace: String,
+    pub name: String,
+    pub selector: Labels,
+    pub ports: Vec<ServicePort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    pub port: u16,
+    pub protocol: Protocol,
+    /// A number, or the name of a container port.
+    pub target: Result<u16, String>,
+}
+
+impl ServiceInfo {
+    pub fn from_service(svc: &k8s_openapi::api::core::v1::Service, namespace: &str) -> ServiceInfo {
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+        let spec = svc.spec.clone().unwrap_or_default();
+        let ports = spec
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                let port = u16::try_from(p.port).ok()?;
+                let target = match &p.target_port {
+                    None => Ok(port),
+                    Some(IntOrString::Int(n)) => u16::try_from(*n).map_err(|_| n.to_string()),
+                    Some(IntOrString::String(s)) => s.parse::<u16>().map_err(|_| s.clone()),
+                };
+                Some(ServicePort {
+                    port,
+                    protocol: p
+                        .protocol
+                        .as_deref()
+                        .and_then(Protocol::parse)
+                        .unwrap_or(Protocol::Tcp),
+                    target,
+                })
+            })
+            .collect();
+        ServiceInfo {
+            namespace: namespace.to_string(),
+            name: svc.metadata.name.clone().unwrap_or_default(),
+            selector: spec.selector.unwrap_or_default(),
+            ports,
+        }
+    }
 }
 
 /// What RBAC kept us from reading. Answers that depend on it are reported
@@ -181,13 +239,18 @@ pub struct Gaps {
     /// Why namespace labels are unknown, when they are.
     pub namespaces: Option<String>,
     /// Namespaces whose pods could not be listed, with why; `*` stands for
-    /// every namespace not read otherwise.
+    /// every namespace not in `pods_read`.
     pub pods: BTreeMap<String, String>,
+    /// Namespaces whose pods were read in full.
+    pub pods_read: BTreeSet<String>,
 }
 
 impl Gaps {
     /// Why the pods of `namespace` are unknown, if they are.
     pub fn pods_unknown_in(&self, namespace: &str) -> Option<&str> {
+        if self.pods_read.contains(namespace) {
+            return None;
+        }
         self.pods
             .get(namespace)
             .or_else(|| self.pods.get("*"))
@@ -232,6 +295,8 @@ impl Snapshot {
             pods,
             policies,
             decode_errors: BTreeMap::new(),
+            services: Vec::new(),
+            namespaceless: BTreeSet::new(),
             gaps: Gaps::default(),
         }
     }

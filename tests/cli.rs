@@ -540,7 +540,8 @@ fn list_json_schema() {
                 "policyTypes",
                 "summary",
                 "valid",
-                "errors"
+                "errors",
+                "findings",
             ])
         );
         assert_eq!(p["valid"], true);
@@ -738,7 +739,10 @@ fn explain_json() {
         "-o",
         "json",
     ]));
-    assert_eq!(keys(&v), set(&["pod", "ingress", "egress", "notes"]));
+    assert_eq!(
+        keys(&v),
+        set(&["pod", "ingress", "egress", "findings", "notes"])
+    );
     assert_eq!(v["pod"]["namespace"], "backend");
     assert_eq!(v["pod"]["name"], "api");
     assert_eq!(

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, OutputFormat};
+use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
+use crate::engine::lint::{Finding, LintOptions, lint};
 use crate::engine::policy::{Direction, NamespaceScope, Peer, PortValue, Rule};
 use crate::engine::ports::PortSet;
 use crate::engine::summary::{peer_text, summary};
@@ -25,6 +27,8 @@ pub struct ExplainReport {
     pub pod: PodView,
     pub ingress: DirectionView,
     pub egress: DirectionView,
+    /// Lint findings about the policies that select the pod.
+    pub findings: Vec<Finding>,
     pub notes: Vec<String>,
 }
 
@@ -205,6 +209,14 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
         },
         ingress: direction(model, pod, Direction::Ingress),
         egress: direction(model, pod, Direction::Egress),
+        findings: {
+            let selecting = model.selecting(pod);
+            lint(model, &LintOptions::default(), &|p| {
+                selecting
+                    .iter()
+                    .any(|&i| model.policies[i].key() == p.key())
+            })
+        },
         notes,
     }
 }
@@ -594,6 +606,13 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
             }
         }
         out.push_str(&format!("  => {}\n", clean(&view.conclusion)));
+    }
+    if !r.findings.is_empty() {
+        out.push_str("\nFindings (`kubectl netpol lint` shows the fixes):\n");
+        for f in &r.findings {
+            let line = render_finding(f, p);
+            out.push_str(&format!("  {}\n", line.lines().next().unwrap_or_default()));
+        }
     }
     if !r.notes.is_empty() {
         out.push_str("\nNotes:\n");

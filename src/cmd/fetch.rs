@@ -16,26 +16,72 @@ use crate::source::live::Live;
 /// cheaper than one list per namespace.
 const PER_NAMESPACE_LISTS: usize = 8;
 
-/// The pods and policies of one namespace or all, and (for `matrix`, whose
-/// peers may be selected by namespace labels) the namespaces.
+/// Whether a command needs the namespaces (their labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    No,
+    /// The answer depends on them: a refusal is an error.
+    Yes,
+    /// Useful but not essential: a refusal becomes a gap.
+    IfReadable,
+}
+
+/// The pods and policies of one namespace or all, the namespaces as
+/// `with_namespaces` says, and (for `lint`) the Services.
 pub async fn scope(
     live: &Live,
     namespace: Option<&str>,
-    with_namespaces: bool,
+    with_namespaces: Need,
+    with_services: bool,
 ) -> Result<Snapshot, Error> {
     let namespaces = async {
-        if with_namespaces {
-            live.namespaces().await
+        match with_namespaces {
+            Need::No => Ok(Ok(Vec::new())),
+            Need::Yes => live.namespaces().await.map(Ok),
+            Need::IfReadable => match live.namespaces().await {
+                Ok(list) => Ok(Ok(list)),
+                Err(Error::Forbidden(why)) => Ok(Err(why)),
+                Err(e) => Err(e),
+            },
+        }
+    };
+    // Services only serve one lint check: a refusal skips it.
+    let services = async {
+        if with_services {
+            live.services(namespace).await.or_else(|e| match e {
+                Error::Forbidden(_) => Ok(Vec::new()),
+                e => Err(e),
+            })
         } else {
             Ok(Vec::new())
         }
     };
-    let (namespaces, pods, policies) = tokio::try_join!(
+    let (namespaces, pods, policies, services) = tokio::try_join!(
         namespaces,
         live.pods(namespace, None, None),
-        live.policies(namespace)
+        live.policies(namespace),
+        services
     )?;
-    Ok(Snapshot::new(namespaces, pods, policies))
+    let mut gaps = Gaps::default();
+    let namespaces = namespaces.unwrap_or_else(|why| {
+        gaps.namespaces = Some(why);
+        Vec::new()
+    });
+    if with_namespaces == Need::No {
+        gaps.namespaces = Some("namespaces were not read".into());
+    }
+    // Only the scope's pods were read: peers elsewhere are unknown.
+    if let Some(ns) = namespace {
+        gaps.pods.insert(
+            "*".into(),
+            format!("only the pods of namespace {ns:?} were read"),
+        );
+        gaps.pods_read.insert(ns.to_string());
+    }
+    let mut snapshot = Snapshot::new(namespaces, pods, policies);
+    snapshot.services = services;
+    snapshot.gaps = gaps;
+    Ok(snapshot)
 }
 
 /// The pods named on the command line and what deciding about them needs.
@@ -74,6 +120,7 @@ pub async fn endpoints(
         namespaces.insert(p.namespace.clone());
     }
     let ns_list: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    gaps.pods_read.extend(namespaces.iter().cloned());
     let (pods, policies) = tokio::try_join!(
         try_join_all(ns_list.iter().map(|ns| live.pods(Some(ns), None, None))),
         try_join_all(ns_list.iter().map(|ns| live.policies(Some(ns))))

@@ -1,11 +1,15 @@
 //! `kubectl netpol list`: every policy, the pods it selects now, and its
 //! one-line summary.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::cli::{ListArgs, OutputFormat};
-use crate::cmd::{Context, Outcome, Plan};
+use crate::cmd::lint::render_finding;
+use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
+use crate::engine::lint::{Finding, LintOptions, lint};
 use crate::engine::summary::summary;
 use crate::error::{Error, exit};
 use crate::render::{clean, table, to_json, to_yaml};
@@ -28,11 +32,22 @@ pub struct PolicyRow {
     pub summary: Option<String>,
     pub valid: bool,
     pub errors: Vec<String>,
+    /// Lint findings about this policy (see `kubectl netpol lint`).
+    pub findings: Vec<Finding>,
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Scope { namespaces: false })?;
+    let snapshot = ctx.snapshot(Plan::Scope {
+        namespaces: Need::IfReadable,
+        services: false,
+    })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
+    let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for f in lint(&model, &LintOptions::default(), &|p| {
+        ctx.in_scope(&p.namespace)
+    }) {
+        findings.entry(f.object.clone()).or_default().push(f);
+    }
     let mut rows: Vec<PolicyRow> = Vec::new();
     for p in &model.policies {
         if !ctx.in_scope(&p.namespace) {
@@ -55,6 +70,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             summary: Some(summary(p)),
             valid: true,
             errors: Vec::new(),
+            findings: findings.remove(&p.key()).unwrap_or_default(),
         });
     }
     let mut warnings: Vec<String> = ctx.enforcement_warning().into_iter().collect();
@@ -81,6 +97,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             summary: None,
             valid: false,
             errors: bad.errors.iter().map(ToString::to_string).collect(),
+            findings: Vec::new(),
         });
     }
     rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -140,5 +157,21 @@ fn render_text(ctx: &Context, report: &ListReport) -> String {
     } else {
         &["NAME", "PODS", "SUMMARY"]
     };
-    table(headers, &rows)
+    let mut out = table(headers, &rows);
+    let findings: Vec<&Finding> = report
+        .policies
+        .iter()
+        .flat_map(|r| r.findings.iter())
+        .collect();
+    if !findings.is_empty() {
+        out.push_str(&format!(
+            "\nFindings ({}; `kubectl netpol lint` shows the fixes):\n",
+            findings.len()
+        ));
+        for f in findings {
+            let line = render_finding(f, p);
+            out.push_str(&format!("  {}\n", line.lines().next().unwrap_or_default()));
+        }
+    }
+    out
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::{MatrixArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
-use crate::cmd::{Context, Outcome, Plan, require_valid};
+use crate::cmd::{Context, Need, Outcome, Plan, require_valid};
 use crate::engine::Model;
 use crate::engine::ports::PortSet;
 use crate::engine::reach::{Classes, class_matrix};
@@ -66,7 +66,10 @@ pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> Vec<(usize, usize
 }
 
 pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Scope { namespaces: true })?;
+    let snapshot = ctx.snapshot(Plan::Scope {
+        namespaces: Need::Yes,
+        services: false,
+    })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let pods: Vec<&PodInfo> = snapshot
         .pods

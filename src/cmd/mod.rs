@@ -6,6 +6,9 @@ pub mod can;
 pub mod check;
 pub mod explain;
 mod fetch;
+pub use fetch::Need;
+pub mod coverage;
+pub mod lint;
 pub mod list;
 pub mod matrix;
 
@@ -49,8 +52,9 @@ enum Source {
 /// What a command needs from a live cluster; manifests are read whole.
 pub enum Plan<'a> {
     /// Pods and policies of the scope (`-n`, or everything), plus (with
-    /// `namespaces`) the namespaces: for `list` and `matrix`.
-    Scope { namespaces: bool },
+    /// `namespaces`) the namespaces and (with `services`) the Services: for
+    /// `list`, `matrix`, `lint` and `coverage`.
+    Scope { namespaces: Need, services: bool },
     /// The pods the user named (as typed), their namespaces' policies, and
     /// with `peers` also the pods those policies' peers can match.
     Endpoints { refs: &'a [&'a str], peers: bool },
@@ -130,8 +134,11 @@ impl Context {
             Source::Live(live) => {
                 let fetch = async {
                     match plan {
-                        Plan::Scope { namespaces } => {
-                            fetch::scope(live, self.scope().as_deref(), namespaces).await
+                        Plan::Scope {
+                            namespaces,
+                            services,
+                        } => {
+                            fetch::scope(live, self.scope().as_deref(), namespaces, services).await
                         }
                         Plan::Endpoints { refs, peers } => {
                             fetch::endpoints(live, refs, &self.default_namespace(), peers).await
@@ -145,6 +152,42 @@ impl Context {
 }
 
 impl Context {
+    /// Whether the input is manifests (`-f`).
+    pub fn offline(&self) -> bool {
+        matches!(self.source, Source::Files)
+    }
+
+    /// The cluster's objects in scope (namespaces, pods, policies,
+    /// Services), even when `-f` is given: for `lint --against-cluster`.
+    pub fn cluster_snapshot(&self) -> Result<Snapshot, Error> {
+        let connected;
+        let live = match &self.source {
+            Source::Live(live) => live,
+            Source::Files => {
+                connected = self
+                    .runtime
+                    .block_on(Live::connect(&self.global.connection))?;
+                &connected
+            }
+        };
+        let scope = if self.global.all_namespaces {
+            None
+        } else {
+            Some(
+                self.global
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| live.namespace.clone()),
+            )
+        };
+        self.runtime.block_on(live.bounded(fetch::scope(
+            live,
+            scope.as_deref(),
+            Need::IfReadable,
+            true,
+        )))
+    }
+
     fn manifests(&self) -> Result<&Manifests, Error> {
         if let Some(m) = self.manifests.get() {
             return Ok(m);

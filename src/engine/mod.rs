@@ -5,6 +5,8 @@
 //! questions the commands ask: which policies select a pod, whether it is
 //! isolated, and which ports one endpoint may use to reach another.
 
+pub mod coverage;
+pub mod lint;
 pub mod policy;
 pub mod ports;
 pub mod reach;

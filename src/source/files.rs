@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::snapshot::{Labels, NamespaceInfo, PodInfo, Snapshot, WorkloadRef, container_ports};
+use crate::snapshot::{
+    Labels, NamespaceInfo, PodInfo, ServiceInfo, Snapshot, WorkloadRef, container_ports,
+};
 
 const WORKLOAD_KINDS: [&str; 7] = [
     "Deployment",
@@ -288,6 +290,8 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
     let mut policies: BTreeMap<(String, String), NetworkPolicy> = BTreeMap::new();
     let mut workloads: Vec<Workload> = Vec::new();
     let mut decode_errors = BTreeMap::new();
+    let mut services = Vec::new();
+    let mut namespaceless = std::collections::BTreeSet::new();
     for obj in objects {
         let kind = kind_of(&obj.value);
         let api = obj
@@ -298,7 +302,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
         // Same-named kinds of other API groups (Calico's and Cilium's own
         // NetworkPolicy, for one) are not ours to read.
         let ours = match kind {
-            "Namespace" | "Pod" | "ReplicationController" => api == "v1",
+            "Namespace" | "Pod" | "ReplicationController" | "Service" => api == "v1",
             "NetworkPolicy" => api == "networking.k8s.io/v1",
             "Job" | "CronJob" => api.starts_with("batch/"),
             _ => api.starts_with("apps/") || api.starts_with("extensions/"),
@@ -337,8 +341,23 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                 let owner = owner_key(&ns, &pod.metadata.owner_references);
                 pods.push((PodInfo::from_pod(&pod, &ns), owner));
             }
+            "Service" => {
+                let svc: k8s_openapi::api::core::v1::Service = decode(obj)?;
+                let ns = svc
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string());
+                services.push(ServiceInfo::from_service(&svc, &ns));
+            }
             "NetworkPolicy" => {
                 let mut np: NetworkPolicy = decode(obj)?;
+                if np.metadata.namespace.is_none() {
+                    namespaceless.insert(format!(
+                        "{default_namespace}/{}",
+                        np.metadata.name.as_deref().unwrap_or_default()
+                    ));
+                }
                 let ns = np
                     .metadata
                     .namespace
@@ -490,6 +509,8 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
         policies.into_values().collect(),
     );
     snapshot.decode_errors = decode_errors;
+    snapshot.services = services;
+    snapshot.namespaceless = namespaceless;
     Ok(snapshot)
 }
 

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cli::ConnectionArgs;
 use crate::error::Error;
-use crate::snapshot::{NamespaceInfo, PodInfo, WorkloadRef};
+use crate::snapshot::{NamespaceInfo, PodInfo, ServiceInfo, WorkloadRef};
 
 /// Objects per page of a list call.
 const PAGE: u32 = 500;
@@ -349,6 +349,19 @@ impl Live {
     pub async fn policies(&self, namespace: Option<&str>) -> Result<Vec<NetworkPolicy>, Error> {
         self.list(namespace, ListParams::default(), "networkpolicies")
             .await
+    }
+
+    /// Services of one namespace (or all).
+    pub async fn services(&self, namespace: Option<&str>) -> Result<Vec<ServiceInfo>, Error> {
+        let list: Vec<k8s_openapi::api::core::v1::Service> = self
+            .list(namespace, ListParams::default(), "services")
+            .await?;
+        Ok(list
+            .iter()
+            .map(|s| {
+                ServiceInfo::from_service(s, s.metadata.namespace.as_deref().unwrap_or_default())
+            })
+            .collect())
     }
 }
 

@@ -1,0 +1,148 @@
+//! `kubectl netpol coverage`: what is left unprotected, per namespace.
+
+use crate::cli::{CoverageArgs, OutputFormat};
+use crate::cmd::{Context, Need, Outcome, Plan};
+use crate::engine::Model;
+use crate::engine::coverage::{Coverage, coverage};
+use crate::error::Error;
+use crate::render::{Palette, clean, table, to_json, to_yaml};
+
+pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
+    let snapshot = ctx.snapshot(Plan::Scope {
+        namespaces: Need::No,
+        services: false,
+    })?;
+    let model = Model::new(&snapshot, &ctx.default_namespace());
+    let c = coverage(&model, ctx.scope().as_deref());
+    let mut warnings: Vec<String> = model
+        .invalid
+        .iter()
+        .filter(|p| ctx.in_scope(&p.namespace))
+        .map(|p| format!("warning: NetworkPolicy {:?} is invalid (the API server would reject it) and is left out", p.key))
+        .collect();
+    if c.namespaces.is_empty() {
+        warnings.push(match ctx.scope() {
+            Some(ns) => format!("No resources found in {ns} namespace."),
+            None => "No resources found".to_string(),
+        });
+    }
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&c),
+        OutputFormat::Yaml => to_yaml(&c),
+        OutputFormat::Text if c.namespaces.is_empty() => String::new(),
+        OutputFormat::Text => render_text(&c, ctx.palette, false),
+        OutputFormat::Wide => render_text(&c, ctx.palette, true),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code: 0,
+    })
+}
+
+fn ratio(part: usize, whole: usize) -> String {
+    format!("{part}/{whole}")
+}
+
+fn few(list: &[String], wide: bool) -> String {
+    let n = if wide { list.len() } else { 5 };
+    let shown: Vec<String> = list.iter().take(n).map(|s| clean(s)).collect();
+    if list.len() > shown.len() {
+        format!("{} and {} more", shown.join(", "), list.len() - shown.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
+    let mut rows: Vec<Vec<String>> = c
+        .namespaces
+        .iter()
+        .map(|n| {
+            let mut deny = Vec::new();
+            if !n.default_deny_ingress.is_empty() {
+                deny.push("ingress");
+            }
+            if !n.default_deny_egress.is_empty() {
+                deny.push("egress");
+            }
+            let mark = |iso: usize| {
+                let text = ratio(iso, n.pods);
+                if iso < n.pods { p.warn(&text) } else { text }
+            };
+            vec![
+                clean(&n.namespace),
+                n.pods.to_string(),
+                mark(n.ingress_isolated),
+                mark(n.egress_isolated),
+                if deny.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    deny.join(", ")
+                },
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "TOTAL".into(),
+        c.total.pods.to_string(),
+        ratio(c.total.ingress_isolated, c.total.pods),
+        ratio(c.total.egress_isolated, c.total.pods),
+        String::new(),
+    ]);
+    let mut out = table(
+        &[
+            "NAMESPACE",
+            "PODS",
+            "INGRESS ISOLATED",
+            "EGRESS ISOLATED",
+            "DEFAULT DENY",
+        ],
+        &rows,
+    );
+    let open: Vec<_> = c
+        .namespaces
+        .iter()
+        .filter(|n| !n.not_isolated_ingress.is_empty() || !n.not_isolated_egress.is_empty())
+        .collect();
+    if !open.is_empty() {
+        out.push_str("\nNot isolated (every connection allowed in that direction):\n");
+        for n in open {
+            if !n.not_isolated_ingress.is_empty() {
+                out.push_str(&format!(
+                    "  ingress  {}\n",
+                    few(&n.not_isolated_ingress, wide)
+                ));
+            }
+            if !n.not_isolated_egress.is_empty() {
+                out.push_str(&format!(
+                    "  egress   {}\n",
+                    few(&n.not_isolated_egress, wide)
+                ));
+            }
+        }
+    }
+    if wide {
+        out.push_str("\nPolicies selecting each pod:\n");
+        let rows: Vec<Vec<String>> = c
+            .namespaces
+            .iter()
+            .flat_map(|n| n.pod_policies.iter())
+            .map(|pp| {
+                let names = |v: &[String]| {
+                    if v.is_empty() {
+                        "<none>".to_string()
+                    } else {
+                        v.join(",")
+                    }
+                };
+                vec![clean(&pp.pod), names(&pp.ingress), names(&pp.egress)]
+            })
+            .collect();
+        out.push_str(&table(
+            &["POD", "INGRESS POLICIES", "EGRESS POLICIES"],
+            &rows,
+        ));
+    }
+    out
+}

@@ -1,0 +1,229 @@
+//! `kubectl netpol lint`: the gotchas users hit, found before they bite.
+//!
+//! Exit status: 0 when nothing at or above `--fail-on` was found, 5 when
+//! something was, 1 on errors.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::cli::{LintArgs, OutputFormat};
+use crate::cmd::{Context, Need, Outcome, Plan};
+use crate::engine::Model;
+use crate::engine::lint::{CHECKS, Finding, LintOptions, Severity, lint};
+use crate::error::{Error, exit};
+use crate::render::{Palette, clean, table, to_json, to_yaml};
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Serialize)]
+pub struct LintReport {
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut s = Summary::default();
+        for f in findings {
+            match f.severity {
+                Severity::Error => s.error += 1,
+                Severity::Warning => s.warning += 1,
+                Severity::Info => s.info += 1,
+            }
+        }
+        s
+    }
+}
+
+fn check_names(list: &[String]) -> Result<(), Error> {
+    for c in list {
+        if !CHECKS.iter().any(|(id, _, _)| id == c) {
+            return Err(Error::Usage(format!(
+                "unknown check {c:?} (see kubectl netpol lint --list-checks)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Manifests' objects laid over the cluster's: the manifests' policies
+/// replace same-named ones in the cluster.
+fn overlay(cluster: Snapshot, manifests: Snapshot) -> Snapshot {
+    let mine: BTreeSet<(Option<String>, Option<String>)> = manifests
+        .policies
+        .iter()
+        .map(|p| (p.metadata.namespace.clone(), p.metadata.name.clone()))
+        .collect();
+    let mut policies = manifests.policies.clone();
+    policies.extend(
+        cluster
+            .policies
+            .into_iter()
+            .filter(|p| !mine.contains(&(p.metadata.namespace.clone(), p.metadata.name.clone()))),
+    );
+    let mut pods = cluster.pods;
+    for p in manifests.pods {
+        if !pods.iter().any(|q| q.key() == p.key()) {
+            pods.push(p);
+        }
+    }
+    let mut namespaces = cluster.namespaces;
+    for n in manifests.namespaces {
+        if !n.synthesized && !namespaces.iter().any(|m| m.name == n.name) {
+            namespaces.push(n);
+        }
+    }
+    let mut out = Snapshot::new(namespaces, pods, policies);
+    out.services = cluster.services;
+    out.services.extend(manifests.services);
+    out.decode_errors = manifests.decode_errors;
+    out.namespaceless = manifests.namespaceless;
+    out.gaps = cluster.gaps;
+    out
+}
+
+pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
+    if args.list_checks {
+        let rows: Vec<Vec<String>> = CHECKS
+            .iter()
+            .map(|(id, sev, what)| vec![id.to_string(), sev.as_str().to_string(), what.to_string()])
+            .collect();
+        return Ok(Outcome::ok(table(&["CHECK", "SEVERITY", "FINDS"], &rows)));
+    }
+    check_names(&args.enable)?;
+    check_names(&args.disable)?;
+    if args.against_cluster && ctx.offline() && ctx.global.filenames.is_empty() {
+        return Err(Error::Usage(
+            "--against-cluster needs manifests: pass -f".into(),
+        ));
+    }
+    let (snapshot, mine) = if args.against_cluster {
+        if ctx.global.filenames.is_empty() {
+            return Err(Error::Usage(
+                "--against-cluster checks manifests: pass -f FILE".into(),
+            ));
+        }
+        let manifests = ctx.snapshot(Plan::Scope {
+            namespaces: Need::IfReadable,
+            services: true,
+        })?;
+        let mine: BTreeSet<String> = manifests
+            .policies
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    p.metadata.namespace.as_deref().unwrap_or_default(),
+                    p.metadata.name.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        (overlay(ctx.cluster_snapshot()?, manifests), Some(mine))
+    } else {
+        let s = ctx.snapshot(Plan::Scope {
+            namespaces: Need::IfReadable,
+            services: true,
+        })?;
+        (s, None)
+    };
+    let model = Model::new(&snapshot, &ctx.default_namespace());
+    let opts = LintOptions {
+        enable: args.enable.clone(),
+        disable: args.disable.clone(),
+    };
+    let scope = ctx.scope();
+    let findings = lint(&model, &opts, &|p| {
+        scope.as_deref().is_none_or(|s| s == p.namespace)
+            && mine.as_ref().is_none_or(|m| m.contains(&p.key()))
+    });
+    // A policy the API server would reject is the worst finding of all.
+    let mut warnings = Vec::new();
+    let invalid: Vec<_> = model
+        .invalid
+        .iter()
+        .filter(|p| scope.as_deref().is_none_or(|s| s == p.namespace))
+        .collect();
+    for p in &invalid {
+        warnings.push(format!(
+            "error: NetworkPolicy {:?} is invalid and was not linted: {}",
+            p.key,
+            p.errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Error);
+    let failed = !invalid.is_empty() || findings.iter().any(|f| f.severity >= fail_on);
+    let report = LintReport {
+        summary: Summary::of(&findings),
+        findings,
+    };
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&report),
+        OutputFormat::Yaml => to_yaml(&report),
+        OutputFormat::Text | OutputFormat::Wide => render_text(&report, ctx.palette),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code: if failed { exit::FINDINGS } else { exit::OK },
+    })
+}
+
+/// One finding, compiler-style, with its hint indented below.
+pub fn render_finding(f: &Finding, p: Palette) -> String {
+    let sev = match f.severity {
+        Severity::Error => p.bad("error"),
+        Severity::Warning => p.warn("warning"),
+        Severity::Info => p.dim("info"),
+    };
+    let path = f
+        .path
+        .as_deref()
+        .map(|x| format!(" {x}"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "{sev}[{}]: {}{}: {}\n",
+        f.check,
+        p.head(&clean(&f.object)),
+        clean(&path),
+        clean(&f.message)
+    );
+    if let Some(h) = &f.hint {
+        out.push_str("  fix:\n");
+        for line in h.lines() {
+            out.push_str(&format!("    {}\n", clean(line)));
+        }
+    }
+    out
+}
+
+pub fn render_text(r: &LintReport, p: Palette) -> String {
+    let mut out = String::new();
+    for f in &r.findings {
+        out.push_str(&render_finding(f, p));
+    }
+    let s = &r.summary;
+    if r.findings.is_empty() {
+        out.push_str("No findings.\n");
+    } else {
+        out.push_str(&format!(
+            "\n{} error{}, {} warning{}, {} info\n",
+            s.error,
+            if s.error == 1 { "" } else { "s" },
+            s.warning,
+            if s.warning == 1 { "" } else { "s" },
+            s.info
+        ));
+    }
+    out
+}

@@ -1,0 +1,120 @@
+//! What is left unprotected: per namespace, which pods no policy isolates
+//! for ingress or egress, whether a default deny exists per direction, and
+//! which policies select each pod.
+
+use serde::Serialize;
+
+use crate::engine::Model;
+use crate::engine::policy::Direction;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    pub namespaces: Vec<NamespaceCoverage>,
+    pub total: Totals,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub pods: usize,
+    pub ingress_isolated: usize,
+    pub egress_isolated: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceCoverage {
+    pub namespace: String,
+    pub pods: usize,
+    pub ingress_isolated: usize,
+    pub egress_isolated: usize,
+    /// Policies that select every pod of the namespace for ingress and
+    /// admit nothing: a default deny.
+    pub default_deny_ingress: Vec<String>,
+    pub default_deny_egress: Vec<String>,
+    /// Pods no policy isolates for ingress (`namespace/name`).
+    pub not_isolated_ingress: Vec<String>,
+    pub not_isolated_egress: Vec<String>,
+    /// Every pod with the policies that select it.
+    pub pod_policies: Vec<PodPolicies>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PodPolicies {
+    pub pod: String,
+    pub ingress: Vec<String>,
+    pub egress: Vec<String>,
+}
+
+/// Coverage of the namespaces in `scope` (all when `None`).
+pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
+    let mut namespaces = Vec::new();
+    let mut total = Totals::default();
+    for ns in &model.snapshot.namespaces {
+        if scope.is_some_and(|s| s != ns.name) {
+            continue;
+        }
+        let pods: Vec<_> = model
+            .snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == ns.name)
+            .collect();
+        let deny = |d: Direction| -> Vec<String> {
+            model
+                .policies_in(&ns.name)
+                .iter()
+                .map(|&i| &model.policies[i])
+                .filter(|p| {
+                    p.pod_selector.is_everything() && p.rules(d).is_some_and(<[_]>::is_empty)
+                })
+                .map(|p| p.name.clone())
+                .collect()
+        };
+        let mut c = NamespaceCoverage {
+            namespace: ns.name.clone(),
+            pods: pods.len(),
+            ingress_isolated: 0,
+            egress_isolated: 0,
+            default_deny_ingress: deny(Direction::Ingress),
+            default_deny_egress: deny(Direction::Egress),
+            not_isolated_ingress: Vec::new(),
+            not_isolated_egress: Vec::new(),
+            pod_policies: Vec::new(),
+        };
+        if pods.is_empty() && model.policies_in(&ns.name).is_empty() {
+            continue;
+        }
+        for pod in pods {
+            let names = |d: Direction| -> Vec<String> {
+                model
+                    .isolating(pod, d)
+                    .into_iter()
+                    .map(|i| model.policies[i].name.clone())
+                    .collect()
+            };
+            let (ingress, egress) = (names(Direction::Ingress), names(Direction::Egress));
+            if ingress.is_empty() {
+                c.not_isolated_ingress.push(pod.key());
+            } else {
+                c.ingress_isolated += 1;
+            }
+            if egress.is_empty() {
+                c.not_isolated_egress.push(pod.key());
+            } else {
+                c.egress_isolated += 1;
+            }
+            c.pod_policies.push(PodPolicies {
+                pod: pod.key(),
+                ingress,
+                egress,
+            });
+        }
+        total.pods += c.pods;
+        total.ingress_isolated += c.ingress_isolated;
+        total.egress_isolated += c.egress_isolated;
+        namespaces.push(c);
+    }
+    Coverage { namespaces, total }
+}

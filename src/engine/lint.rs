@@ -1,0 +1,932 @@
+//! Gotchas: policies that are valid but almost certainly do not do what
+//! their author meant, each with a stable check id, a severity, the field
+//! path, a plain message, and where possible the corrected YAML.
+//!
+//! Checks look at the compiled policies together with the pods, namespaces
+//! and Services of the snapshot, and use the verdict engine itself where a
+//! question is semantic (does this pod still reach DNS?).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::Model;
+use crate::engine::policy::{Direction, NamespaceScope, Peer, Policy, PortSpec, PortValue, Rule};
+use crate::engine::ports::Protocol;
+use crate::engine::verdict::{Endpoint, side};
+use crate::snapshot::{ContainerPort, Labels, NAMESPACE_NAME_LABEL, PodInfo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// Every check, with its default severity and what it finds.
+pub const CHECKS: &[(&str, Severity, &str)] = &[
+    (
+        "namespace-selector-typo",
+        Severity::Error,
+        "a namespaceSelector on a `name` label no namespace has, where a namespace of that name exists",
+    ),
+    (
+        "namespace-selector-matches-nothing",
+        Severity::Warning,
+        "a namespaceSelector that matches no namespace",
+    ),
+    (
+        "pod-selector-matches-nothing",
+        Severity::Warning,
+        "a policy whose podSelector selects no pod",
+    ),
+    (
+        "peer-matches-nothing",
+        Severity::Warning,
+        "a peer that matches no pod",
+    ),
+    (
+        "egress-blocks-dns",
+        Severity::Error,
+        "egress isolation with no rule admitting DNS (UDP/53) to the cluster's DNS pods",
+    ),
+    (
+        "dns-udp-only",
+        Severity::Warning,
+        "DNS allowed on UDP but not TCP (large answers fall back to TCP)",
+    ),
+    (
+        "named-port-missing",
+        Severity::Warning,
+        "a named port that no selected (ingress) or destination (egress) pod declares with that protocol",
+    ),
+    (
+        "service-port-used",
+        Severity::Warning,
+        "a Service port where the pods' container port (the Service's targetPort) is meant",
+    ),
+    (
+        "egress-rules-without-policy-types",
+        Severity::Warning,
+        "policyTypes omitted on an egress-only policy, which then also denies all ingress",
+    ),
+    (
+        "egress-type-without-rules",
+        Severity::Warning,
+        "Egress in policyTypes with no egress rules next to ingress rules: all egress denied, DNS included",
+    ),
+    (
+        "split-peer",
+        Severity::Warning,
+        "a namespaceSelector item and a podSelector item that were probably meant as one peer (AND), not two (OR)",
+    ),
+    (
+        "split-rule",
+        Severity::Warning,
+        "a rule with only ports right after a rule with only peers: probably one rule split in two",
+    ),
+    (
+        "redundant-rule",
+        Severity::Info,
+        "a rule that another rule for the same pods fully covers",
+    ),
+    (
+        "duplicate-policy",
+        Severity::Warning,
+        "two policies in one namespace that are exactly the same",
+    ),
+    (
+        "ipblock-selects-pods",
+        Severity::Warning,
+        "an ipBlock whose range contains pod IPs (pod IPs change: select pods instead)",
+    ),
+    (
+        "egress-to-metadata",
+        Severity::Warning,
+        "egress to 0.0.0.0/0 (or any range holding 169.254.169.254) without excepting the cloud metadata address",
+    ),
+    (
+        "policy-without-namespace",
+        Severity::Warning,
+        "a policy in a manifest without metadata.namespace: it lands in whatever namespace is current",
+    ),
+];
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub severity: Severity,
+    /// `namespace/name` of the policy.
+    pub object: String,
+    /// Field path inside the object, e.g. `spec.ingress[1].from[0]`.
+    pub path: Option<String>,
+    pub message: String,
+    /// The corrected YAML fragment, where one exists.
+    pub hint: Option<String>,
+}
+
+/// Which checks run.
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// When non-empty, only these checks run.
+    pub enable: Vec<String>,
+    pub disable: Vec<String>,
+}
+
+impl LintOptions {
+    fn on(&self, check: &str) -> bool {
+        (self.enable.is_empty() || self.enable.iter().any(|c| c == check))
+            && !self.disable.iter().any(|c| c == check)
+    }
+}
+
+fn severity_of(check: &str) -> Severity {
+    CHECKS
+        .iter()
+        .find(|(id, _, _)| *id == check)
+        .map_or(Severity::Warning, |(_, s, _)| *s)
+}
+
+struct Out<'o> {
+    opts: &'o LintOptions,
+    findings: Vec<Finding>,
+}
+
+impl Out<'_> {
+    fn push(
+        &mut self,
+        check: &'static str,
+        p: &Policy,
+        path: Option<String>,
+        message: String,
+        hint: Option<String>,
+    ) {
+        if self.opts.on(check) {
+            self.findings.push(Finding {
+                check,
+                severity: severity_of(check),
+                object: p.key(),
+                path,
+                message,
+                hint,
+            });
+        }
+    }
+}
+
+/// Runs the enabled checks over the valid policies of `model` for which
+/// `in_scope` holds (the others still count as context, e.g. for DNS).
+pub fn lint(
+    model: &Model<'_>,
+    opts: &LintOptions,
+    in_scope: &dyn Fn(&Policy) -> bool,
+) -> Vec<Finding> {
+    let mut out = Out {
+        opts,
+        findings: Vec::new(),
+    };
+    for (pi, p) in model.policies.iter().enumerate() {
+        if !in_scope(p) {
+            continue;
+        }
+        let selected = model.selected_pods(p);
+        selectors(model, p, &selected, &mut out);
+        policy_types(model, pi, &mut out);
+        split(model, pi, &mut out);
+        named_ports(model, p, &selected, &mut out);
+        service_ports(model, p, &selected, &mut out);
+        ip_blocks(model, p, &mut out);
+        dns(model, p, &selected, &mut out);
+        if model.snapshot.namespaceless.contains(&p.key()) {
+            out.push(
+                "policy-without-namespace",
+                p,
+                Some("metadata.namespace".into()),
+                format!(
+                    "the manifest names no namespace: `kubectl apply` puts the policy in the current namespace (here read as {:?}), wherever that is",
+                    p.namespace
+                ),
+                Some(format!("metadata:\n  name: {}\n  namespace: {}", p.name, p.namespace)),
+            );
+        }
+    }
+    redundancy(model, in_scope, &mut out);
+    let mut findings = out.findings;
+    findings.sort_by(|a, b| {
+        (b.severity, &a.object, &a.path, a.check).cmp(&(a.severity, &b.object, &b.path, b.check))
+    });
+    findings
+}
+
+/// `spec.ingress[1].from[0]`.
+fn peer_path(d: Direction, rule: usize, peer: usize) -> String {
+    format!("spec.{}[{rule}].{}[{peer}]", d.field(), d.peer_field(),)
+}
+
+fn rules_of(p: &Policy) -> impl Iterator<Item = (Direction, usize, &Rule)> {
+    Direction::BOTH.into_iter().flat_map(move |d| {
+        p.rules(d)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(move |(i, r)| (d, i, r))
+    })
+}
+
+fn labels_yaml(labels: &[(&str, &str)], indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    labels
+        .iter()
+        .map(|(k, v)| format!("{pad}{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
+    let gaps = &model.snapshot.gaps;
+    if selected.is_empty() && gaps.pods_unknown_in(&p.namespace).is_none() {
+        out.push(
+            "pod-selector-matches-nothing",
+            p,
+            Some("spec.podSelector".into()),
+            format!(
+                "podSelector {} selects no pod in namespace {:?}: the policy does nothing today",
+                selector_text(&p.pod_selector.render()),
+                p.namespace
+            ),
+            None,
+        );
+    }
+    for (d, ri, rule) in rules_of(p) {
+        for (pj, peer) in rule.peers.iter().flatten().enumerate() {
+            let Peer::Pods { namespaces, pods } = peer else {
+                continue;
+            };
+            let path = peer_path(d, ri, pj);
+            let matched_ns: Vec<&str> = model
+                .snapshot
+                .namespaces
+                .iter()
+                .filter(|n| match namespaces {
+                    NamespaceScope::Own(own) => *own == n.name,
+                    NamespaceScope::Selected(s) => s.matches(&n.labels),
+                })
+                .map(|n| n.name.as_str())
+                .collect();
+            if let NamespaceScope::Selected(sel) = namespaces
+                && matched_ns.is_empty()
+                && gaps.namespaces.is_none()
+            {
+                // The classic: `name: frontend` where the label the API
+                // server sets is kubernetes.io/metadata.name.
+                let typo = sel.requirements.iter().find_map(|r| match &r.op {
+                    crate::engine::selector::Op::In(v)
+                        if r.key == "name" && v.len() == 1 && model.namespace(&v[0]).is_some() =>
+                    {
+                        Some(v[0].clone())
+                    }
+                    _ => None,
+                });
+                if let Some(ns) = typo {
+                    out.push(
+                        "namespace-selector-typo",
+                        p,
+                        Some(format!("{path}.namespaceSelector")),
+                        format!(
+                            "no namespace has the label name={ns}, so this peer matches nothing; namespace {ns:?} exists and carries {NAMESPACE_NAME_LABEL}={ns}, set by the API server"
+                        ),
+                        Some(format!(
+                            "namespaceSelector:\n  matchLabels:\n{}",
+                            labels_yaml(&[(NAMESPACE_NAME_LABEL, &ns)], 4)
+                        )),
+                    );
+                } else {
+                    let guessed = model.snapshot.namespaces.iter().any(|n| n.synthesized);
+                    let mut f_msg = format!(
+                        "namespaceSelector {} matches no namespace: this peer admits nothing",
+                        selector_text(&sel.render())
+                    );
+                    if guessed {
+                        f_msg.push_str(
+                            " (some namespaces are not in the input, so their labels are unknown)",
+                        );
+                    }
+                    out.push(
+                        "namespace-selector-matches-nothing",
+                        p,
+                        Some(format!("{path}.namespaceSelector")),
+                        f_msg,
+                        None,
+                    );
+                }
+                continue;
+            }
+            if matched_ns.is_empty() {
+                continue;
+            }
+            if matched_ns.iter().any(|n| gaps.pods_unknown_in(n).is_some()) {
+                continue;
+            }
+            let any_pod = model.snapshot.pods.iter().any(|pod| {
+                matched_ns.contains(&pod.namespace.as_str())
+                    && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
+            });
+            if !any_pod {
+                out.push(
+                    "peer-matches-nothing",
+                    p,
+                    Some(path),
+                    format!(
+                        "peer {} matches no pod today",
+                        crate::engine::summary::peer_text(peer)
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn selector_text(s: &str) -> String {
+    if s.is_empty() {
+        "{}".to_string()
+    } else {
+        format!("[{s}]")
+    }
+}
+
+fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
+    let p = &model.policies[pi];
+    let Some(np) = model.snapshot.policies.iter().find(|np| {
+        np.metadata.namespace.as_deref() == Some(p.namespace.as_str())
+            && np.metadata.name.as_deref() == Some(p.name.as_str())
+    }) else {
+        return;
+    };
+    let spec = np.spec.clone().unwrap_or_default();
+    let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
+    let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
+    if !p.explicit_types && egress_rules > 0 && ingress_rules == 0 {
+        out.push(
+            "egress-rules-without-policy-types",
+            p,
+            Some("spec.policyTypes".into()),
+            "policyTypes is omitted and the policy has only egress rules, so it also isolates ingress: every incoming connection to the pods it selects is denied. If you meant to restrict egress only, say so".into(),
+            Some("policyTypes:\n- Egress".into()),
+        );
+    }
+    if p.explicit_types && p.egress.is_some() && egress_rules == 0 && ingress_rules > 0 {
+        out.push(
+            "egress-type-without-rules",
+            p,
+            Some("spec.policyTypes".into()),
+            "Egress is in policyTypes but there are no egress rules: all egress of the pods it selects is denied, DNS included. If you meant to restrict ingress only, drop Egress".into(),
+            Some("policyTypes:\n- Ingress".into()),
+        );
+    }
+}
+
+fn split(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
+    let p = &model.policies[pi];
+    let Some(np) = model.snapshot.policies.iter().find(|np| {
+        np.metadata.namespace.as_deref() == Some(p.namespace.as_str())
+            && np.metadata.name.as_deref() == Some(p.name.as_str())
+    }) else {
+        return;
+    };
+    let spec = np.spec.clone().unwrap_or_default();
+    type Parts = (
+        Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer>>,
+        Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPort>>,
+    );
+    let ingress: Vec<Parts> = spec
+        .ingress
+        .iter()
+        .flatten()
+        .map(|r| (r.from.clone(), r.ports.clone()))
+        .collect();
+    let egress: Vec<Parts> = spec
+        .egress
+        .iter()
+        .flatten()
+        .map(|r| (r.to.clone(), r.ports.clone()))
+        .collect();
+    for (d, rules) in [(Direction::Ingress, ingress), (Direction::Egress, egress)] {
+        for (ri, (peers, _)) in rules.iter().enumerate() {
+            let peers = peers.as_deref().unwrap_or_default();
+            for (j, pair) in peers.windows(2).enumerate() {
+                let (a, b) = (&pair[0], &pair[1]);
+                let ns_only = |x: &k8s_openapi::api::networking::v1::NetworkPolicyPeer| {
+                    x.namespace_selector.is_some()
+                        && x.pod_selector.is_none()
+                        && x.ip_block.is_none()
+                };
+                let pod_only = |x: &k8s_openapi::api::networking::v1::NetworkPolicyPeer| {
+                    x.pod_selector.is_some()
+                        && x.namespace_selector.is_none()
+                        && x.ip_block.is_none()
+                };
+                let (ns_peer, pod_peer) = if ns_only(a) && pod_only(b) {
+                    (a, b)
+                } else if pod_only(a) && ns_only(b) {
+                    (b, a)
+                } else {
+                    continue;
+                };
+                let combined = k8s_openapi::api::networking::v1::NetworkPolicyPeer {
+                    namespace_selector: ns_peer.namespace_selector.clone(),
+                    pod_selector: pod_peer.pod_selector.clone(),
+                    ip_block: None,
+                };
+                let yaml = serde_yaml_ng::to_string(&vec![combined]).unwrap_or_default();
+                out.push(
+                    "split-peer",
+                    p,
+                    Some(format!("spec.{}[{ri}].{}[{j}]", d.field(), d.peer_field())),
+                    format!(
+                        "items {j} and {} are two peers (OR): the first admits every pod of the selected namespaces, the second the selected pods of namespace {:?}. If you meant \"these pods in those namespaces\", write one item",
+                        j + 1,
+                        p.namespace
+                    ),
+                    Some(format!("{}:\n{}", d.peer_field(), yaml.trim_end())),
+                );
+            }
+        }
+        for ri in 1..rules.len() {
+            let (prev_peers, prev_ports) = &rules[ri - 1];
+            let (peers, ports) = &rules[ri];
+            if has(prev_peers) && !has(prev_ports) && !has(peers) && has(ports) {
+                out.push(
+                    "split-rule",
+                    p,
+                    Some(format!("spec.{}[{}]", d.field(), ri)),
+                    format!(
+                        "rule {} has only ports and the rule before it only peers: as written, rule {} admits those peers on every port and rule {} admits those ports from anywhere. If you meant one rule, put `ports` in the same list item as `{}`",
+                        ri + 1,
+                        ri,
+                        ri + 1,
+                        d.peer_field()
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn has<T>(v: &Option<Vec<T>>) -> bool {
+    v.as_ref().is_some_and(|v| !v.is_empty())
+}
+
+fn declares(pod: &PodInfo, name: &str, protocol: Protocol) -> bool {
+    pod.ports
+        .iter()
+        .any(|c| c.name.as_deref() == Some(name) && c.protocol == protocol)
+}
+
+fn named_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
+    for (d, ri, rule) in rules_of(p) {
+        let dests: Vec<&PodInfo> = match d {
+            Direction::Ingress => selected.to_vec(),
+            Direction::Egress => model
+                .snapshot
+                .pods
+                .iter()
+                .filter(|pod| match &rule.peers {
+                    None => true,
+                    Some(peers) => peers.iter().any(|peer| {
+                        crate::engine::verdict::peer_matches(model, peer, &Endpoint::Pod(pod)).0
+                    }),
+                })
+                .collect(),
+        };
+        if dests.is_empty() {
+            continue;
+        }
+        // Destinations in namespaces that were not read could declare it.
+        let gaps = &model.snapshot.gaps;
+        if d == Direction::Egress
+            && !gaps.is_empty()
+            && !rule.peers.iter().flatten().all(|peer| {
+                matches!(peer, Peer::Pods { namespaces: NamespaceScope::Own(ns), .. } if gaps.pods_unknown_in(ns).is_none())
+            })
+        {
+            continue;
+        }
+        for (k, spec) in rule.ports.iter().flatten().enumerate() {
+            let PortValue::Named(name) = &spec.port else {
+                continue;
+            };
+            if dests.iter().any(|pod| declares(pod, name, spec.protocol)) {
+                continue;
+            }
+            let other: Vec<Protocol> = dests
+                .iter()
+                .flat_map(|pod| pod.ports.iter())
+                .filter(|c| c.name.as_deref() == Some(name.as_str()))
+                .map(|c| c.protocol)
+                .collect();
+            let whose = match d {
+                Direction::Ingress => "the pods this policy selects",
+                Direction::Egress => "the pods this rule sends to",
+            };
+            let (message, hint) = match other.first() {
+                Some(proto) => (
+                    format!(
+                        "named port {name:?} is declared as {proto} by {whose}, not {}: this port matches nothing",
+                        spec.protocol
+                    ),
+                    Some(format!("- port: {name}\n  protocol: {proto}")),
+                ),
+                None => (
+                    format!(
+                        "no container port named {name:?} ({}) exists on {whose}: this port matches nothing",
+                        spec.protocol
+                    ),
+                    None,
+                ),
+            };
+            out.push(
+                "named-port-missing",
+                p,
+                Some(format!("spec.{}[{ri}].ports[{k}]", d.field())),
+                message,
+                hint,
+            );
+        }
+    }
+}
+
+fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
+    if selected.is_empty() {
+        return;
+    }
+    let Some(rules) = p.rules(Direction::Ingress) else {
+        return;
+    };
+    let services: Vec<_> = model
+        .snapshot
+        .services
+        .iter()
+        .filter(|s| {
+            s.namespace == p.namespace
+                && !s.selector.is_empty()
+                && selected
+                    .iter()
+                    .any(|pod| s.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v)))
+        })
+        .collect();
+    for (ri, rule) in rules.iter().enumerate() {
+        for (k, spec) in rule.ports.iter().flatten().enumerate() {
+            let PortValue::Range(lo, hi) = spec.port else {
+                continue;
+            };
+            if lo != hi {
+                continue;
+            }
+            if selected.iter().any(|pod| {
+                pod.ports
+                    .iter()
+                    .any(|c| c.port == lo && c.protocol == spec.protocol)
+            }) {
+                continue;
+            }
+            for svc in &services {
+                for sp in &svc.ports {
+                    if sp.port != lo || sp.protocol != spec.protocol {
+                        continue;
+                    }
+                    let target = match &sp.target {
+                        Ok(t) if *t != lo => t.to_string(),
+                        Ok(_) => continue,
+                        Err(name) => {
+                            let resolved = selected.iter().find_map(|pod| {
+                                pod.ports.iter().find(|c| {
+                                    c.name.as_deref() == Some(name.as_str())
+                                        && c.protocol == sp.protocol
+                                })
+                            });
+                            match resolved {
+                                Some(c) if c.port != lo => c.port.to_string(),
+                                Some(_) => continue,
+                                None => name.clone(),
+                            }
+                        }
+                    };
+                    out.push(
+                        "service-port-used",
+                        p,
+                        Some(format!("spec.ingress[{ri}].ports[{k}]")),
+                        format!(
+                            "{}/{lo} is the port of Service {}/{}, whose pods listen on {target} (its targetPort): NetworkPolicy sees the pod's port, so this admits nothing the Service sends",
+                            spec.protocol, svc.namespace, svc.name
+                        ),
+                        Some(format!("- port: {target}\n  protocol: {}", spec.protocol)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn ip_blocks(model: &Model<'_>, p: &Policy, out: &mut Out<'_>) {
+    let metadata: std::net::IpAddr = std::net::IpAddr::from([169, 254, 169, 254]);
+    for (d, ri, rule) in rules_of(p) {
+        for (pj, peer) in rule.peers.iter().flatten().enumerate() {
+            let Peer::IpBlock(b) = peer else { continue };
+            let path = peer_path(d, ri, pj);
+            if b.cidr.prefix_len() > 0 {
+                let inside: Vec<String> = model
+                    .snapshot
+                    .pods
+                    .iter()
+                    .filter(|pod| !pod.host_network && pod.ips.iter().any(|ip| b.contains(ip)))
+                    .map(|pod| pod.key())
+                    .collect();
+                if !inside.is_empty() {
+                    let shown: Vec<&str> = inside.iter().take(3).map(String::as_str).collect();
+                    out.push(
+                        "ipblock-selects-pods",
+                        p,
+                        Some(format!("{path}.ipBlock")),
+                        format!(
+                            "{} holds the IPs of {} pod{} ({}{}): pod IPs change when pods restart, so select the pods with podSelector/namespaceSelector instead",
+                            b.render(),
+                            inside.len(),
+                            if inside.len() == 1 { "" } else { "s" },
+                            shown.join(", "),
+                            if inside.len() > 3 { ", ..." } else { "" }
+                        ),
+                        None,
+                    );
+                }
+            }
+            if d == Direction::Egress && b.contains(&metadata) && b.cidr.prefix_len() < 32 {
+                let mut except: Vec<String> = b.except.iter().map(ToString::to_string).collect();
+                except.push("169.254.169.254/32".into());
+                out.push(
+                    "egress-to-metadata",
+                    p,
+                    Some(format!("{path}.ipBlock")),
+                    format!(
+                        "{} includes the cloud metadata address 169.254.169.254, which hands out node credentials on most clouds",
+                        b.render()
+                    ),
+                    Some(format!(
+                        "ipBlock:\n  cidr: {}\n  except:\n{}",
+                        b.cidr,
+                        except.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// The cluster's DNS pods: kube-system `k8s-app=kube-dns` (and NodeLocal
+/// DNSCache), or a stand-in with the usual ports when none is in the input.
+fn dns_targets(model: &Model<'_>) -> (Vec<PodInfo>, bool) {
+    let found: Vec<PodInfo> = model
+        .snapshot
+        .pods
+        .iter()
+        .filter(|p| {
+            p.namespace == "kube-system"
+                && matches!(
+                    p.labels.get("k8s-app").map(String::as_str),
+                    Some("kube-dns" | "node-local-dns")
+                )
+        })
+        .cloned()
+        .collect();
+    if !found.is_empty() {
+        return (found, true);
+    }
+    let mut labels = Labels::new();
+    labels.insert("k8s-app".into(), "kube-dns".into());
+    (
+        vec![PodInfo {
+            namespace: "kube-system".into(),
+            name: "kube-dns".into(),
+            labels,
+            ips: Vec::new(),
+            ports: vec![
+                ContainerPort {
+                    name: Some("dns".into()),
+                    port: 53,
+                    protocol: Protocol::Udp,
+                },
+                ContainerPort {
+                    name: Some("dns-tcp".into()),
+                    port: 53,
+                    protocol: Protocol::Tcp,
+                },
+            ],
+            workload: None,
+            representative: true,
+            host_network: false,
+        }],
+        false,
+    )
+}
+
+/// The DNS port of a DNS pod for one protocol (53, or e.g. 5353 when the
+/// Service maps 53 to it).
+fn dns_port(pod: &PodInfo, proto: Protocol) -> u16 {
+    pod.ports
+        .iter()
+        .filter(|c| c.protocol == proto)
+        .find(|c| c.port == 53 || matches!(c.name.as_deref(), Some("dns" | "dns-tcp")))
+        .map_or(53, |c| c.port)
+}
+
+fn dns(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
+    if p.egress.is_none() || selected.is_empty() {
+        return;
+    }
+    let (targets, real) = dns_targets(model);
+    let ips_unknown = targets.iter().any(|t| t.ips.is_empty());
+    let (mut no_udp, mut no_tcp) = (0usize, 0usize);
+    // Pods with the same labels in one namespace get the same answer.
+    let mut seen: BTreeMap<&Labels, (bool, bool, bool)> = BTreeMap::new();
+    for pod in selected {
+        let (udp, tcp, guessed) = *seen.entry(&pod.labels).or_insert_with(|| {
+            let (mut udp, mut tcp, mut guessed) = (false, false, false);
+            for t in &targets {
+                let v = side(
+                    model,
+                    Direction::Egress,
+                    &Endpoint::Pod(pod),
+                    &Endpoint::Pod(t),
+                    Some(&t.ports),
+                );
+                udp |= v
+                    .allowed
+                    .contains(Protocol::Udp, dns_port(t, Protocol::Udp));
+                tcp |= v
+                    .allowed
+                    .contains(Protocol::Tcp, dns_port(t, Protocol::Tcp));
+                // Without the DNS pods' IPs an ipBlock rule on port 53 may
+                // well reach them: that is not a finding.
+                guessed |= ips_unknown
+                    && v.rules.iter().any(|r| {
+                        let rule = &model.policies[r.policy]
+                            .rules(Direction::Egress)
+                            .unwrap_or_default()[r.rule];
+                        rule.peers
+                            .iter()
+                            .flatten()
+                            .any(|peer| matches!(peer, Peer::IpBlock(_)))
+                            && r.ports.contains(Protocol::Udp, 53)
+                    });
+            }
+            (udp, tcp, guessed)
+        });
+        if guessed {
+            continue;
+        }
+        if !udp {
+            no_udp += 1;
+        } else if !tcp {
+            no_tcp += 1;
+        }
+    }
+    let target = if real {
+        let names: Vec<String> = targets.iter().take(2).map(|t| t.key()).collect();
+        names.join(", ")
+    } else {
+        "kube-system pods k8s-app=kube-dns (assumed: no DNS pods in the input)".to_string()
+    };
+    let hint = "egress:\n- to:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n    podSelector:\n      matchLabels:\n        k8s-app: kube-dns\n  ports:\n  - port: 53\n    protocol: UDP\n  - port: 53\n    protocol: TCP".to_string();
+    if no_udp > 0 {
+        out.push(
+            "egress-blocks-dns",
+            p,
+            Some("spec.egress".into()),
+            format!(
+                "{no_udp} of the {} pods this policy isolates for egress cannot resolve names: no egress rule of the policies selecting them admits UDP/53 to {target}",
+                selected.len()
+            ),
+            Some(hint.clone()),
+        );
+    }
+    if no_tcp > 0 {
+        out.push(
+            "dns-udp-only",
+            p,
+            Some("spec.egress".into()),
+            format!(
+                "{no_tcp} of the {} pods this policy isolates reach DNS on UDP/53 but not TCP/53: answers too large for UDP (and DNSSEC) fail",
+                selected.len()
+            ),
+            Some(hint),
+        );
+    }
+}
+
+/// Whether every port `a` admits, `b` admits too (on any destination).
+fn ports_covered(a: &Option<Vec<PortSpec>>, b: &Option<Vec<PortSpec>>) -> bool {
+    let Some(b) = b else { return true };
+    let Some(a) = a else { return false };
+    a.iter().all(|x| {
+        b.iter().any(|y| {
+            x.protocol == y.protocol
+                && match (&x.port, &y.port) {
+                    (_, PortValue::Any) => true,
+                    (PortValue::Range(lo, hi), PortValue::Range(l2, h2)) => l2 <= lo && hi <= h2,
+                    (PortValue::Named(n), PortValue::Named(m)) => n == m,
+                    _ => false,
+                }
+        })
+    })
+}
+
+fn peers_covered(a: &Option<Vec<Peer>>, b: &Option<Vec<Peer>>) -> bool {
+    let Some(b) = b else { return true };
+    let Some(a) = a else { return false };
+    a.iter().all(|x| b.contains(x))
+}
+
+fn redundancy(model: &Model<'_>, in_scope: &dyn Fn(&Policy) -> bool, out: &mut Out<'_>) {
+    // Group policies by (namespace, podSelector): rules of one group apply
+    // to exactly the same pods.
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, p) in model.policies.iter().enumerate() {
+        groups
+            .entry((p.namespace.clone(), p.pod_selector.render()))
+            .or_default()
+            .push(i);
+    }
+    for members in groups.values() {
+        for (x, &i) in members.iter().enumerate() {
+            let p = &model.policies[i];
+            if !in_scope(p) {
+                continue;
+            }
+            // Exact duplicates: report on the later one, once.
+            if let Some(&j) = members[..x].iter().find(|&&j| {
+                let q = &model.policies[j];
+                q.ingress == p.ingress && q.egress == p.egress
+            }) {
+                out.push(
+                    "duplicate-policy",
+                    p,
+                    None,
+                    format!(
+                        "this policy is exactly the same as {}: one of them can go",
+                        model.policies[j].key()
+                    ),
+                    None,
+                );
+                continue;
+            }
+            for (d, ri, rule) in rules_of(p) {
+                let cover = members.iter().find_map(|&j| {
+                    let q = &model.policies[j];
+                    q.rules(d)?.iter().enumerate().find_map(|(rj, other)| {
+                        let same = i == j && ri == rj;
+                        // Two identical rules: only the later one is redundant.
+                        let identical_earlier = other == rule && (j, rj) < (i, ri);
+                        let strictly = other != rule
+                            && peers_covered(&rule.peers, &other.peers)
+                            && ports_covered(&rule.ports, &other.ports);
+                        (!same && (identical_earlier || strictly))
+                            .then(|| format!("{} rule #{}", q.key(), rj + 1))
+                    })
+                });
+                if let Some(by) = cover {
+                    out.push(
+                        "redundant-rule",
+                        p,
+                        Some(format!("spec.{}[{ri}]", d.field())),
+                        format!(
+                            "everything this rule admits, {by} admits already (for the same pods)"
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+}
