@@ -790,3 +790,71 @@ fn exec_credential_plugins_and_bearer_tokens() {
     );
     assert!(ok(&o).contains("api-to-db"));
 }
+
+/// lint and coverage on the live cluster, and manifests linted against it.
+#[test]
+fn lint_and_coverage_live() {
+    let Some(c) = cluster() else { return };
+    let (shop, clients, _) = seed_shop(&c);
+    // A policy with the classic namespaceSelector typo, applied for real.
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: typo, namespace: {shop}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{matchLabels: {{name: {clients}}}}}}}]\n"
+    ));
+    let o = c.as_user("admin", &["lint", "-n", &shop, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let typo = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "namespace-selector-typo")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(typo["object"], format!("{shop}/typo"));
+    // The same fix as a manifest, checked against the cluster before applying.
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = dir.path().join("fixed.yaml");
+    std::fs::write(
+        &fixed,
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: typo, namespace: {shop}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {clients}}}}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let f = fixed.display().to_string();
+    let kc = c.kubeconfig("admin");
+    let o = c.netpol(
+        &[
+            "lint",
+            "-f",
+            &f,
+            "--against-cluster",
+            "--kubeconfig",
+            &kc,
+            "-A",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["object"] == format!("{shop}/typo")),
+        "only the manifest's policy is linted: {v}"
+    );
+    // coverage: shop has a default deny for ingress; every pod is isolated.
+    let v = json(&c.as_user("admin", &["coverage", "-n", &shop, "-o", "json"]));
+    let ns = &v["namespaces"][0];
+    assert_eq!(ns["namespace"], shop.as_str());
+    assert_eq!(ns["pods"], 2);
+    assert_eq!(ns["ingressIsolated"], 2);
+    assert_eq!(ns["egressIsolated"], 0);
+    assert_eq!(
+        ns["defaultDenyIngress"],
+        serde_json::json!(["default-deny"])
+    );
+}
