@@ -43,6 +43,31 @@ pub enum Error {
     Timeout(std::time::Duration),
 }
 
+impl Error {
+    /// The same error once more, for a failure kept to be reported later
+    /// (errors with an I/O source are not cloneable).
+    pub fn again(&self) -> Error {
+        match self {
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Usage(m) => Error::Usage(m.clone()),
+            Error::Manifest { file, message } => Error::Manifest {
+                file: file.clone(),
+                message: message.clone(),
+            },
+            Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::InvalidPolicies(v) => Error::InvalidPolicies(v.clone()),
+            Error::Config(m) => Error::Config(m.clone()),
+            Error::Forbidden(m) => Error::Forbidden(m.clone()),
+            Error::Api(m) => Error::Api(m.clone()),
+            Error::Unreachable(m) => Error::Unreachable(m.clone()),
+            Error::Timeout(d) => Error::Timeout(*d),
+        }
+    }
+}
+
 fn invalid_message(list: &[InvalidPolicy]) -> String {
     let mut out = String::new();
     for (i, p) in list.iter().enumerate() {

@@ -211,11 +211,16 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
         egress: direction(model, pod, Direction::Egress),
         findings: {
             let selecting = model.selecting(pod);
-            lint(model, &LintOptions::default(), &|p| {
-                selecting
-                    .iter()
-                    .any(|&i| model.policies[i].key() == p.key())
-            })
+            lint(
+                model,
+                &LintOptions::default(),
+                &|p| {
+                    selecting
+                        .iter()
+                        .any(|&i| model.policies[i].key() == p.key())
+                },
+                &|_, _| false,
+            )
         },
         notes,
     }

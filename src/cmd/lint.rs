@@ -139,30 +139,18 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
         disable: args.disable.clone(),
     };
     let scope = ctx.scope();
-    let findings = lint(&model, &opts, &|p| {
-        scope.as_deref().is_none_or(|s| s == p.namespace)
-            && mine.as_ref().is_none_or(|m| m.contains(&p.key()))
-    });
-    // A policy the API server would reject is the worst finding of all.
-    let mut warnings = Vec::new();
-    let invalid: Vec<_> = model
-        .invalid
-        .iter()
-        .filter(|p| scope.as_deref().is_none_or(|s| s == p.namespace))
-        .collect();
-    for p in &invalid {
-        warnings.push(format!(
-            "error: NetworkPolicy {:?} is invalid and was not linted: {}",
-            p.key,
-            p.errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
+    let in_scope = |ns: &str, key: &str| {
+        scope.as_deref().is_none_or(|s| s == ns) && mine.as_ref().is_none_or(|m| m.contains(key))
+    };
+    // Policies the API server would reject are `invalid-policy` findings.
+    let findings = lint(
+        &model,
+        &opts,
+        &|p| in_scope(&p.namespace, &p.key()),
+        &in_scope,
+    );
     let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Error);
-    let failed = !invalid.is_empty() || findings.iter().any(|f| f.severity >= fail_on);
+    let failed = findings.iter().any(|f| f.severity >= fail_on);
     let report = LintReport {
         summary: Summary::of(&findings),
         findings,
@@ -174,7 +162,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
     };
     Ok(Outcome {
         stdout,
-        warnings,
+        warnings: Vec::new(),
         code: if failed { exit::FINDINGS } else { exit::OK },
     })
 }

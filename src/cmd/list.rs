@@ -43,9 +43,13 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
-    for f in lint(&model, &LintOptions::default(), &|p| {
-        ctx.in_scope(&p.namespace)
-    }) {
+    // Invalid policies have their own INVALID rows.
+    for f in lint(
+        &model,
+        &LintOptions::default(),
+        &|p| ctx.in_scope(&p.namespace),
+        &|_, _| false,
+    ) {
         findings.entry(f.object.clone()).or_default().push(f);
     }
     let mut rows: Vec<PolicyRow> = Vec::new();

@@ -47,6 +47,9 @@ impl Outcome {
 enum Source {
     Files,
     Live(Live),
+    /// No cluster could be configured; the error is reported when a
+    /// command first needs the cluster (`lint --list-checks` does not).
+    NoCluster(Error),
 }
 
 /// What a command needs from a live cluster; manifests are read whole.
@@ -79,7 +82,12 @@ impl Context {
             .build()
             .map_err(|e| Error::Config(format!("cannot start the async runtime: {e}")))?;
         let source = if global.filenames.is_empty() {
-            Source::Live(runtime.block_on(Live::connect(&global.connection))?)
+            match runtime.block_on(Live::connect(&global.connection)) {
+                Ok(live) => Source::Live(live),
+                // Flag syntax errors are reported at once, as clap would.
+                Err(e @ Error::Usage(_)) => return Err(e),
+                Err(e) => Source::NoCluster(e),
+            }
         } else {
             Source::Files
         };
@@ -102,7 +110,7 @@ impl Context {
         match (&self.global.namespace, &self.source) {
             (Some(ns), _) => ns.clone(),
             (None, Source::Live(live)) => live.namespace.clone(),
-            (None, Source::Files) => "default".to_string(),
+            (None, Source::Files | Source::NoCluster(_)) => "default".to_string(),
         }
     }
 
@@ -118,6 +126,7 @@ impl Context {
             match &self.source {
                 Source::Files => None,
                 Source::Live(live) => Some(live.namespace.clone()),
+                Source::NoCluster(_) => Some("default".to_string()),
             }
         }
     }
@@ -131,6 +140,7 @@ impl Context {
     pub fn snapshot(&self, plan: Plan<'_>) -> Result<Snapshot, Error> {
         match &self.source {
             Source::Files => self.manifests()?.snapshot(&self.default_namespace()),
+            Source::NoCluster(e) => Err(e.again()),
             Source::Live(live) => {
                 let fetch = async {
                     match plan {
@@ -163,6 +173,7 @@ impl Context {
         let connected;
         let live = match &self.source {
             Source::Live(live) => live,
+            Source::NoCluster(e) => return Err(e.again()),
             Source::Files => {
                 connected = self
                     .runtime
@@ -211,6 +222,7 @@ impl Context {
                     message,
                 }),
             Source::Live(live) => self.runtime.block_on(live.bounded(live.evidence(full))),
+            Source::NoCluster(e) => Err(e.again()),
         }
     }
 

@@ -130,6 +130,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         Severity::Warning,
         "a policy in a manifest without metadata.namespace: it lands in whatever namespace is current",
     ),
+    (
+        "invalid-policy",
+        Severity::Error,
+        "a policy the API server would reject (validation or strict decoding)",
+    ),
 ];
 
 /// One finding.
@@ -196,11 +201,13 @@ impl Out<'_> {
 }
 
 /// Runs the enabled checks over the valid policies of `model` for which
-/// `in_scope` holds (the others still count as context, e.g. for DNS).
+/// `in_scope` holds (the others still count as context, e.g. for DNS), and
+/// reports the invalid ones for which `in_scope_key(namespace, key)` holds.
 pub fn lint(
     model: &Model<'_>,
     opts: &LintOptions,
     in_scope: &dyn Fn(&Policy) -> bool,
+    in_scope_key: &dyn Fn(&str, &str) -> bool,
 ) -> Vec<Finding> {
     let mut out = Out {
         opts,
@@ -232,6 +239,26 @@ pub fn lint(
         }
     }
     redundancy(model, in_scope, &mut out);
+    for bad in &model.invalid {
+        if !in_scope_key(&bad.namespace, &bad.key) || !out.opts.on("invalid-policy") {
+            continue;
+        }
+        out.findings.push(Finding {
+            check: "invalid-policy",
+            severity: severity_of("invalid-policy"),
+            object: bad.key.clone(),
+            path: bad.errors.first().map(|e| e.path.clone()),
+            message: format!(
+                "the API server would reject this policy: {}",
+                bad.errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            hint: None,
+        });
+    }
     let mut findings = out.findings;
     findings.sort_by(|a, b| {
         (b.severity, &a.object, &a.path, a.check).cmp(&(a.severity, &b.object, &b.path, b.check))
@@ -265,7 +292,11 @@ fn labels_yaml(labels: &[(&str, &str)], indent: usize) -> String {
 
 fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
     let gaps = &model.snapshot.gaps;
-    if selected.is_empty() && gaps.pods_unknown_in(&p.namespace).is_none() {
+    // A namespace without a single pod in the input (a directory of
+    // policies only) says nothing about what its selectors match.
+    let has_pods = |ns: &str| model.snapshot.pods.iter().any(|pod| pod.namespace == ns);
+    if selected.is_empty() && gaps.pods_unknown_in(&p.namespace).is_none() && has_pods(&p.namespace)
+    {
         out.push(
             "pod-selector-matches-nothing",
             p,
@@ -302,7 +333,9 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
                 // server sets is kubernetes.io/metadata.name.
                 let typo = sel.requirements.iter().find_map(|r| match &r.op {
                     crate::engine::selector::Op::In(v)
-                        if r.key == "name" && v.len() == 1 && model.namespace(&v[0]).is_some() =>
+                        if r.key == "name"
+                            && v.len() == 1
+                            && model.namespace(&v[0]).is_some_and(|n| !n.synthesized) =>
                     {
                         Some(v[0].clone())
                     }
@@ -345,7 +378,9 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
             if matched_ns.is_empty() {
                 continue;
             }
-            if matched_ns.iter().any(|n| gaps.pods_unknown_in(n).is_some()) {
+            if matched_ns.iter().any(|n| gaps.pods_unknown_in(n).is_some())
+                || !matched_ns.iter().any(|n| has_pods(n))
+            {
                 continue;
             }
             let any_pod = model.snapshot.pods.iter().any(|pod| {
@@ -387,7 +422,16 @@ fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let spec = np.spec.clone().unwrap_or_default();
     let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
     let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
-    if !p.explicit_types && egress_rules > 0 && ingress_rules == 0 {
+    // Another policy already isolating every pod this one selects makes the
+    // extra direction change nothing.
+    let already = |d: Direction| {
+        let pods = model.selected_pods(p);
+        !pods.is_empty()
+            && pods
+                .iter()
+                .all(|pod| model.isolating(pod, d).iter().any(|&other| other != pi))
+    };
+    if !p.explicit_types && egress_rules > 0 && ingress_rules == 0 && !already(Direction::Ingress) {
         out.push(
             "egress-rules-without-policy-types",
             p,
@@ -396,7 +440,12 @@ fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
             Some("policyTypes:\n- Egress".into()),
         );
     }
-    if p.explicit_types && p.egress.is_some() && egress_rules == 0 && ingress_rules > 0 {
+    if p.explicit_types
+        && p.egress.is_some()
+        && egress_rules == 0
+        && ingress_rules > 0
+        && !already(Direction::Egress)
+    {
         out.push(
             "egress-type-without-rules",
             p,
@@ -447,25 +496,28 @@ fn split(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
                         && x.namespace_selector.is_none()
                         && x.ip_block.is_none()
                 };
-                let (ns_peer, pod_peer) = if ns_only(a) && pod_only(b) {
-                    (a, b)
+                let (ns_peer, pod_peer, ns_at) = if ns_only(a) && pod_only(b) {
+                    (a, b, j)
                 } else if pod_only(a) && ns_only(b) {
-                    (b, a)
+                    (b, a, j + 1)
                 } else {
                     continue;
                 };
+                let pod_at = if ns_at == j { j + 1 } else { j };
                 let combined = k8s_openapi::api::networking::v1::NetworkPolicyPeer {
                     namespace_selector: ns_peer.namespace_selector.clone(),
                     pod_selector: pod_peer.pod_selector.clone(),
                     ip_block: None,
                 };
-                let yaml = serde_yaml_ng::to_string(&vec![combined]).unwrap_or_default();
+                let mut list: Vec<_> = peers.to_vec();
+                list.splice(j..j + 2, [combined]);
+                let yaml = serde_yaml_ng::to_string(&list).unwrap_or_default();
                 out.push(
                     "split-peer",
                     p,
                     Some(format!("spec.{}[{ri}].{}[{j}]", d.field(), d.peer_field())),
                     format!(
-                        "items {j} and {} are two peers (OR): the first admits every pod of the selected namespaces, the second the selected pods of namespace {:?}. If you meant \"these pods in those namespaces\", write one item",
+                        "items {j} and {} are two peers (OR): item {ns_at} (namespaceSelector alone) admits every pod of the selected namespaces, item {pod_at} (podSelector alone) the selected pods of namespace {:?}. If you meant \"these pods in those namespaces\", write one item",
                         j + 1,
                         p.namespace
                     ),
@@ -476,7 +528,14 @@ fn split(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
         for ri in 1..rules.len() {
             let (prev_peers, prev_ports) = &rules[ri - 1];
             let (peers, ports) = &rules[ri];
-            if has(prev_peers) && !has(prev_ports) && !has(peers) && has(ports) {
+            // `{to: X}, {ports: [53]}` is the usual separate DNS rule.
+            let dns_only = ports.iter().flatten().all(|port| {
+                matches!(
+                    &port.port,
+                    Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(53))
+                )
+            });
+            if has(prev_peers) && !has(prev_ports) && !has(peers) && has(ports) && !dns_only {
                 out.push(
                     "split-rule",
                     p,
@@ -906,13 +965,13 @@ fn redundancy(model: &Model<'_>, in_scope: &dyn Fn(&Policy) -> bool, out: &mut O
                     let q = &model.policies[j];
                     q.rules(d)?.iter().enumerate().find_map(|(rj, other)| {
                         let same = i == j && ri == rj;
-                        // Two identical rules: only the later one is redundant.
-                        let identical_earlier = other == rule && (j, rj) < (i, ri);
-                        let strictly = other != rule
-                            && peers_covered(&rule.peers, &other.peers)
+                        let covered = peers_covered(&rule.peers, &other.peers)
                             && ports_covered(&rule.ports, &other.ports);
-                        (!same && (identical_earlier || strictly))
-                            .then(|| format!("{} rule #{}", q.key(), rj + 1))
+                        let covers_back = peers_covered(&other.peers, &rule.peers)
+                            && ports_covered(&other.ports, &rule.ports);
+                        // Two equivalent rules: only the later one is redundant.
+                        let redundant = covered && (!covers_back || (j, rj) < (i, ri));
+                        (!same && redundant).then(|| format!("{} rule #{}", q.key(), rj + 1))
                     })
                 });
                 if let Some(by) = cover {

@@ -159,6 +159,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
                 out.push_str(&" ".repeat(pad));
             }
         }
+        // An empty last cell must not leave padding behind.
+        let kept = out.trim_end_matches(' ').len();
+        out.truncate(kept);
         out.push('\n');
     };
     line(headers.to_vec(), &mut out);
