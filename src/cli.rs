@@ -200,6 +200,32 @@ Examples:
   kubectl get pods,daemonsets -n kube-system -o yaml | kubectl netpol check -f -")]
     Check(CheckArgs),
 
+    /// Build a NetworkPolicy step by step, see what it does, then print, dry-run or apply it.
+    #[command(after_help = "\
+On a terminal the wizard asks, offering what exists in the cluster (namespaces,
+the label sets of their pods, their container ports). Every answer can be given
+by a flag instead; when stdin is not a terminal, or with --yes, nothing is asked
+and missing answers are an error that names the flags to pass.
+
+PEER syntax (--allow-from, --allow-to):
+  pods=app=web                        pods of the policy's namespace
+  namespace=frontend                  every pod of namespace frontend (namespaces=a|b: several)
+  namespace=frontend,pods=app=web     pods app=web of namespace frontend
+  namespace-labels=team=web           every pod of the namespaces labelled team=web
+  cidr=10.0.0.0/8,except=10.1.0.0/16  addresses (an ipBlock)
+  anywhere                            every pod and address
+PORT syntax (--port): 8080, 8000-8100, http (a named port), 53/UDP.
+
+Nothing is applied without --apply and an explicit yes (or --yes); Ctrl-C at any
+step leaves the cluster untouched.
+
+Examples:
+  kubectl netpol wizard
+  kubectl netpol wizard -n backend --select app=api --allow-from namespace=frontend,pods=app=web --port 8080
+  kubectl netpol wizard -n backend --select app=api --deny-all-egress --allow-dns --allow-to pods=app=db --port 5432 --apply --yes
+  kubectl netpol wizard -n shop --all-pods --deny-all-ingress --name default-deny --dry-run=server")]
+    Wizard(WizardArgs),
+
     /// Gotchas: policies that are valid but do not do what they seem to.
     #[command(after_help = "\
 Every finding has a check id, a severity, the object and field path, a
@@ -288,3 +314,63 @@ pub struct LintArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CoverageArgs {}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct WizardArgs {
+    /// The pods to protect, as a label selector (app=api, tier in (a,b)).
+    #[arg(long, value_name = "LABELS", conflicts_with = "all_pods")]
+    pub select: Option<String>,
+
+    /// Protect every pod of the namespace.
+    #[arg(long)]
+    pub all_pods: bool,
+
+    /// Allow traffic from PEER to the selected pods (repeatable; see PEER syntax).
+    #[arg(long, value_name = "PEER")]
+    pub allow_from: Vec<String>,
+
+    /// Allow the selected pods to send to PEER (repeatable; see PEER syntax).
+    #[arg(long, value_name = "PEER")]
+    pub allow_to: Vec<String>,
+
+    /// Ports for every --allow-from/--allow-to rule (repeatable): 8080,
+    /// 8000-8100, http, 53/UDP. Without it, every port.
+    #[arg(long, value_name = "PORT[/PROTO]")]
+    pub port: Vec<String>,
+
+    /// Isolate ingress: deny what no --allow-from admits.
+    #[arg(long)]
+    pub deny_all_ingress: bool,
+
+    /// Isolate egress: deny what no --allow-to admits.
+    #[arg(long)]
+    pub deny_all_egress: bool,
+
+    /// Allow DNS (UDP and TCP 53 to the cluster's DNS pods); implies egress isolation.
+    #[arg(long)]
+    pub allow_dns: bool,
+
+    /// The policy's name (default: suggested from the answers).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Write the policy to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<String>,
+
+    /// Server-side dry-run: the API server validates the policy and stores nothing.
+    #[arg(long, value_name = "MODE", value_parser = ["server"])]
+    pub dry_run: Option<String>,
+
+    /// Apply the policy (server-side apply, field manager kubectl-netpol).
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Ask nothing: take every answer from flags, and confirm --apply.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Use the manifests (-f) or nothing at all: never contact a cluster.
+    #[arg(long)]
+    pub offline: bool,
+}

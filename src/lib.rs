@@ -12,3 +12,4 @@ pub mod error;
 pub mod render;
 pub mod snapshot;
 pub mod source;
+pub mod wizard;

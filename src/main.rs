@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Matrix(a) => cmd::matrix::run(&ctx, a),
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
+        Command::Wizard(a) => cmd::wizard::run(&ctx, a),
         Command::Coverage(a) => cmd::coverage::run(&ctx, a),
     };
     match result {

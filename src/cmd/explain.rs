@@ -226,7 +226,7 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
     }
 }
 
-fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
+pub fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
     let isolating = model.isolating(pod, d);
     let mut policies = Vec::new();
     let mut allowed_parts: Vec<String> = Vec::new();

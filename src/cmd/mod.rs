@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod lint;
 pub mod list;
 pub mod matrix;
+pub mod wizard;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -165,6 +166,44 @@ impl Context {
     /// Whether the input is manifests (`-f`).
     pub fn offline(&self) -> bool {
         matches!(self.source, Source::Files)
+    }
+
+    /// The live cluster, when there is one.
+    pub fn live(&self) -> Result<&Live, Error> {
+        match &self.source {
+            Source::Live(live) => Ok(live),
+            Source::NoCluster(e) => Err(e.again()),
+            Source::Files => Err(Error::Usage(
+                "this needs a cluster, and -f was given".into(),
+            )),
+        }
+    }
+
+    /// Runs a cluster call within `--request-timeout`.
+    pub fn block_on<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match &self.source {
+            Source::Live(live) => self.runtime.block_on(live.bounded(fut)),
+            _ => self.runtime.block_on(fut),
+        }
+    }
+
+    /// Everything: every namespace, pod and policy (the wizard's view).
+    pub fn everything(&self) -> Result<Snapshot, Error> {
+        match &self.source {
+            Source::Live(live) => self.runtime.block_on(live.bounded(fetch::scope(
+                live,
+                None,
+                Need::IfReadable,
+                false,
+            ))),
+            _ => self.snapshot(Plan::Scope {
+                namespaces: Need::IfReadable,
+                services: false,
+            }),
+        }
     }
 
     /// The cluster's objects in scope (namespaces, pods, policies,

@@ -36,6 +36,10 @@ impl Palette {
         Palette { enabled }
     }
 
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn good(&self, s: &str) -> String {
         if self.enabled {
             s.green().bold().to_string()

@@ -351,6 +351,48 @@ impl Live {
             .await
     }
 
+    /// One NetworkPolicy, if it exists.
+    pub async fn policy(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<NetworkPolicy>, Error> {
+        let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), namespace);
+        api.get_opt(name)
+            .await
+            .map_err(|e| api_error(e, "networkpolicies", Some(namespace), self.user.as_deref()))
+    }
+
+    /// Server-side apply of a NetworkPolicy (field manager
+    /// `kubectl-netpol`), or only its dry run.
+    pub async fn apply_policy(
+        &self,
+        np: &NetworkPolicy,
+        dry_run: bool,
+    ) -> Result<NetworkPolicy, Error> {
+        use kube::api::{Patch, PatchParams};
+        let ns = np.metadata.namespace.clone().unwrap_or_default();
+        let name = np.metadata.name.clone().unwrap_or_default();
+        let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), &ns);
+        let mut params = PatchParams::apply("kubectl-netpol");
+        if dry_run {
+            params = params.dry_run();
+        }
+        api.patch(&name, &params, &Patch::Apply(np))
+            .await
+            .map_err(|e| match e {
+                kube::Error::Api(status) if status.code == 422 => Error::Api(format!(
+                    "The NetworkPolicy {name:?} is invalid: {}",
+                    status.message
+                )),
+                kube::Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
+                    "cannot apply networkpolicies in namespace {ns:?}: forbidden ({})",
+                    status.message
+                )),
+                other => api_error(other, "networkpolicies", Some(&ns), self.user.as_deref()),
+            })
+    }
+
     /// Services of one namespace (or all).
     pub async fn services(&self, namespace: Option<&str>) -> Result<Vec<ServiceInfo>, Error> {
         let list: Vec<k8s_openapi::api::core::v1::Service> = self

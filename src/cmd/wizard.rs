@@ -1,0 +1,636 @@
+//! `kubectl netpol wizard`: from answers (prompts or flags) to a validated
+//! NetworkPolicy, reviewed in plain words, then printed, written, dry-run
+//! on the server, or applied — the last only after an explicit yes.
+
+use std::io::IsTerminal;
+
+use crate::cli::{OutputFormat, WizardArgs};
+use crate::cmd::explain;
+use crate::cmd::lint::render_finding;
+use crate::cmd::{Context, Outcome};
+use crate::engine::Model;
+use crate::engine::lint::{LintOptions, lint};
+use crate::engine::policy::{Direction, Policy};
+use crate::engine::selector::Selector;
+use crate::engine::summary::summary;
+use crate::engine::validate;
+use crate::error::{Error, exit};
+use crate::render::{clean, to_json};
+use crate::snapshot::{PodInfo, Snapshot};
+use crate::wizard::draft::{
+    DnsTarget, Draft, DraftRule, PortInput, parse_peer, parse_port, to_yaml,
+};
+use crate::wizard::prompt::{Answer, Cancelled, Prompter};
+
+/// Exit status when the user stops the wizard (as for SIGINT).
+const CANCELLED: i32 = 130;
+
+/// What to do with the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    Print,
+    Write(String),
+    DryRun,
+    Apply,
+}
+
+fn rules_from(peers: &[String], ports: &[PortInput], flag: &str) -> Result<Vec<DraftRule>, Error> {
+    peers
+        .iter()
+        .map(|p| {
+            parse_peer(p)
+                .map(|peer| DraftRule {
+                    peer,
+                    ports: ports.to_vec(),
+                })
+                .map_err(|e| Error::Usage(format!("invalid {flag} {e}")))
+        })
+        .collect()
+}
+
+/// The one error an unattended run gets when answers are missing.
+fn missing(args: &WizardArgs) -> Option<String> {
+    let mut need = Vec::new();
+    if args.select.is_none() && !args.all_pods {
+        need.push("--select LABELS (or --all-pods)");
+    }
+    let directions = !args.allow_from.is_empty()
+        || !args.allow_to.is_empty()
+        || args.deny_all_ingress
+        || args.deny_all_egress
+        || args.allow_dns;
+    if !directions {
+        need.push("--allow-from PEER, --allow-to PEER, --deny-all-ingress, --deny-all-egress or --allow-dns");
+    }
+    (!need.is_empty()).then(|| {
+        format!(
+            "not enough answers to build a policy without prompts; pass {} (see kubectl netpol wizard --help)",
+            need.join(" and ")
+        )
+    })
+}
+
+/// The cluster's DNS pods, as the wizard's DNS rule should target them.
+fn dns_target(snapshot: &Snapshot) -> (DnsTarget, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut target = DnsTarget::default();
+    let dns: Vec<&PodInfo> = snapshot
+        .pods
+        .iter()
+        .filter(|p| {
+            p.namespace == "kube-system"
+                && p.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+        })
+        .collect();
+    // CoreDNS set up to listen on 5353 behind a Service on 53: the policy
+    // must name the pod's port.
+    let mut ports: Vec<u16> = dns
+        .iter()
+        .flat_map(|p| p.ports.iter())
+        .filter(|c| c.protocol == crate::engine::ports::Protocol::Udp)
+        .map(|c| c.port)
+        .collect();
+    ports.sort();
+    ports.dedup();
+    if !ports.is_empty() && ports != [53] {
+        notes.push(format!(
+            "the DNS pods listen on UDP {}: the DNS rule uses {} (NetworkPolicy sees the pod's port, not the Service's)",
+            ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            if ports.len() == 1 { "it" } else { "them" }
+        ));
+        target.ports = ports;
+    }
+    if dns.is_empty() && !snapshot.pods.is_empty() {
+        notes.push("no kube-system pods labelled k8s-app=kube-dns were found: the DNS rule assumes the usual CoreDNS labels".into());
+    }
+    if snapshot
+        .pods
+        .iter()
+        .any(|p| p.labels.get("k8s-app").map(String::as_str) == Some("node-local-dns"))
+    {
+        notes.push("NodeLocal DNSCache runs here: pods ask it on a node-local address (169.254.20.10 by default); most CNIs allow a pod's traffic to its own node, but check yours".into());
+    }
+    (target, notes)
+}
+
+/// "api-0: today it accepts everything; after: ..."
+fn changes(before: &Model<'_>, after: &Model<'_>, pods: &[&PodInfo], draft: &Draft) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for pod in pods {
+        if !seen.insert(&pod.labels) {
+            continue;
+        }
+        for (d, on) in [
+            (Direction::Ingress, draft.ingress.is_some()),
+            (Direction::Egress, draft.egress.is_some()),
+        ] {
+            if !on {
+                continue;
+            }
+            let now = explain::direction(before, pod, d).conclusion;
+            let then = explain::direction(after, pod, d).conclusion;
+            if now == then {
+                out.push(format!("{} ({}): unchanged: {then}", pod.key(), d.as_str()));
+            } else {
+                out.push(format!(
+                    "{} ({}): today: {now} After: {then}",
+                    pod.key(),
+                    d.as_str()
+                ));
+            }
+        }
+        if seen.len() >= 3 {
+            break;
+        }
+    }
+    out
+}
+
+/// A line diff of two YAML texts (`-`/`+`), for a policy that exists.
+fn diff(old: &str, new: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // Longest common subsequence, small inputs.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!("  {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("+ {}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("- {}\n", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The spec part of a stored policy, as the wizard would write it.
+fn comparable(np: &k8s_openapi::api::networking::v1::NetworkPolicy) -> String {
+    let mut clean_np = k8s_openapi::api::networking::v1::NetworkPolicy {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: np.metadata.name.clone(),
+            namespace: np.metadata.namespace.clone(),
+            ..Default::default()
+        },
+        spec: np.spec.clone(),
+    };
+    if let Some(spec) = clean_np.spec.as_mut() {
+        if spec.ingress.as_ref().is_some_and(Vec::is_empty) {
+            spec.ingress = None;
+        }
+        if spec.egress.as_ref().is_some_and(Vec::is_empty) {
+            spec.egress = None;
+        }
+    }
+    to_yaml(&clean_np)
+}
+
+pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
+    let interactive =
+        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive && let Some(m) = missing(args) {
+        return Err(Error::Usage(m));
+    }
+    let offline = args.offline || ctx.offline();
+    if offline && (args.apply || args.dry_run.is_some()) {
+        return Err(Error::Usage(
+            "--apply and --dry-run need a cluster; offline (-f or --offline) the wizard only prints or writes".into(),
+        ));
+    }
+    if args.apply && !interactive && !args.yes {
+        return Err(Error::Usage(
+            "refusing to apply without a yes: add --yes (or run on a terminal to be asked)".into(),
+        ));
+    }
+    let ports = args
+        .port
+        .iter()
+        .map(|p| parse_port(p).map_err(|e| Error::Usage(format!("invalid --port {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let from = rules_from(&args.allow_from, &ports, "--allow-from")?;
+    let to = rules_from(&args.allow_to, &ports, "--allow-to")?;
+    let selected = match (&args.select, args.all_pods) {
+        (Some(s), _) => Some(
+            Selector::parse(s)
+                .map_err(|e| Error::Usage(format!("invalid --select: {e}")))
+                .and_then(|sel| {
+                    let api = crate::wizard::draft::label_selector(&sel);
+                    match validate::label_selector(&api, "--select").first() {
+                        Some(e) => Err(Error::Usage(format!("invalid {e}"))),
+                        None => Ok(sel),
+                    }
+                })?,
+        ),
+        (None, true) => Some(Selector::default()),
+        (None, false) => None,
+    };
+    if let Some(name) = &args.name
+        && let Some(e) = validate::dns1123_subdomain(name).first()
+    {
+        return Err(Error::Usage(format!("invalid --name {name:?}: {e}")));
+    }
+
+    let snapshot = if offline && ctx.global.filenames.is_empty() {
+        Snapshot::default()
+    } else {
+        ctx.everything()?
+    };
+    let prompter = Prompter::new(ctx.palette.enabled());
+    match build(
+        ctx,
+        args,
+        interactive,
+        &snapshot,
+        &prompter,
+        selected,
+        from,
+        to,
+    ) {
+        Ok(flow) => finish(ctx, args, interactive, offline, &snapshot, &prompter, flow),
+        Err(Cancelled) => Ok(cancelled()),
+    }
+}
+
+fn cancelled() -> Outcome {
+    // dialoguer hides the cursor while it runs.
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+    Outcome {
+        stdout: String::new(),
+        warnings: vec!["error: cancelled: nothing was changed".into()],
+        code: CANCELLED,
+    }
+}
+
+struct Flow {
+    draft: Draft,
+    notes: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    ctx: &Context,
+    args: &WizardArgs,
+    interactive: bool,
+    snapshot: &Snapshot,
+    prompter: &Prompter,
+    selected: Option<Selector>,
+    from: Vec<DraftRule>,
+    to: Vec<DraftRule>,
+) -> Answer<Flow> {
+    let mut notes = Vec::new();
+    // 1. Namespace.
+    let namespace = match (
+        &ctx.global.namespace,
+        interactive && !snapshot.namespaces.is_empty(),
+    ) {
+        (Some(ns), _) => ns.clone(),
+        (None, true) => {
+            let names: Vec<String> = snapshot.namespaces.iter().map(|n| n.name.clone()).collect();
+            let current = ctx.default_namespace();
+            let default = names.iter().position(|n| *n == current).unwrap_or(0);
+            names[prompter.select("Namespace", &names, default)?].clone()
+        }
+        (None, false) => ctx.default_namespace(),
+    };
+    // 2. Pods to protect.
+    let pods = match selected {
+        Some(s) => s,
+        None => prompter.pods(snapshot, &namespace)?,
+    };
+    // 3 and 4. Directions and rules.
+    let flags_given = !from.is_empty()
+        || !to.is_empty()
+        || args.deny_all_ingress
+        || args.deny_all_egress
+        || args.allow_dns;
+    let (ingress, egress) = if flags_given || !interactive {
+        (
+            (!from.is_empty() || args.deny_all_ingress).then_some(from),
+            (!to.is_empty() || args.deny_all_egress || args.allow_dns).then_some(to),
+        )
+    } else {
+        eprintln!("  Once a direction is isolated, everything no rule allows is denied.");
+        let items = vec![
+            "ingress: who may connect to these pods".to_string(),
+            "egress: where these pods may connect".to_string(),
+            "both".to_string(),
+        ];
+        let d = prompter.select("Restrict which direction?", &items, 0)?;
+        let ingress = if d != 1 {
+            Some(prompter.rules(snapshot, &namespace, &pods, true)?)
+        } else {
+            None
+        };
+        let egress = if d != 0 {
+            Some(prompter.rules(snapshot, &namespace, &pods, false)?)
+        } else {
+            None
+        };
+        (ingress, egress)
+    };
+    // 5. DNS.
+    let dns = if egress.is_some() {
+        let wanted = if args.allow_dns || !interactive || flags_given {
+            args.allow_dns
+        } else {
+            prompter.confirm(
+                "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name",
+                true,
+            )?
+        };
+        if wanted {
+            let (target, more) = dns_target(snapshot);
+            notes.extend(more);
+            Some(target)
+        } else {
+            notes.push("egress is isolated without DNS: these pods will not resolve names (add --allow-dns)".into());
+            None
+        }
+    } else {
+        None
+    };
+    let mut draft = Draft {
+        namespace,
+        name: String::new(),
+        pods,
+        ingress,
+        egress,
+        dns,
+    };
+    // 6. Name.
+    let suggested = draft.suggested_name();
+    draft.name = match (&args.name, interactive) {
+        (Some(n), _) => n.clone(),
+        (None, true) => {
+            prompter.input(
+                "Name",
+                Some(&suggested),
+                |s| match validate::dns1123_subdomain(s).first() {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(s.to_string()),
+                },
+            )?
+        }
+        (None, false) => suggested,
+    };
+    if snapshot.policies.iter().any(|p| {
+        p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
+            && p.metadata.name.as_deref() == Some(draft.name.as_str())
+    }) {
+        notes.push(format!(
+            "a NetworkPolicy {}/{} exists already: applying replaces it",
+            draft.namespace, draft.name
+        ));
+    }
+    Ok(Flow { draft, notes })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    ctx: &Context,
+    args: &WizardArgs,
+    interactive: bool,
+    offline: bool,
+    snapshot: &Snapshot,
+    prompter: &Prompter,
+    flow: Flow,
+) -> Result<Outcome, Error> {
+    let Flow { draft, notes } = flow;
+    let np = draft.to_policy();
+    let errors = validate::network_policy(&np);
+    if !errors.is_empty() {
+        return Err(Error::InvalidPolicies(vec![crate::engine::InvalidPolicy {
+            namespace: draft.namespace.clone(),
+            key: format!("{}/{}", draft.namespace, draft.name),
+            errors,
+        }]));
+    }
+    let key = format!("{}/{}", draft.namespace, draft.name);
+    // 7. Review, on stderr: stdout carries only the policy.
+    let before = Model::new(snapshot, &draft.namespace);
+    let mut with = snapshot.clone();
+    with.policies.retain(|p| {
+        !(p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
+            && p.metadata.name.as_deref() == Some(draft.name.as_str()))
+    });
+    with.policies.push(np.clone());
+    let with = Snapshot::new(with.namespaces, with.pods, with.policies);
+    let after = Model::new(&with, &draft.namespace);
+    let compiled = Policy::compile(&np, &draft.namespace).map_err(Error::Usage)?;
+    let sentence = summary(&compiled);
+    let selected: Vec<&PodInfo> = after.selected_pods(&compiled);
+    let findings = lint(
+        &after,
+        &LintOptions::default(),
+        &|p| p.key() == key,
+        &|_, _| false,
+    );
+    let yaml = to_yaml(&np);
+    let mut review = String::new();
+    review.push_str(&format!("\n{yaml}\n"));
+    review.push_str(&format!("Summary:  {}\n", clean(&sentence)));
+    review.push_str(&format!(
+        "Selects:  {} pod{} now{}{}\n",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" },
+        if selected.is_empty() { "" } else { ": " },
+        selected
+            .iter()
+            .take(5)
+            .map(|p| clean(&p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for c in changes(&before, &after, &selected, &draft) {
+        review.push_str(&format!("Changes:  {}\n", clean(&c)));
+    }
+    for f in &findings {
+        review.push_str(&render_finding(f, ctx.palette));
+    }
+    for n in &notes {
+        review.push_str(&format!("Note:     {}\n", clean(n)));
+    }
+    let policy_text = match ctx.format() {
+        OutputFormat::Json => to_json(&np),
+        _ => yaml.clone(),
+    };
+    // 8. Action.
+    let action = if let Some(path) = &args.write {
+        Action::Write(path.clone())
+    } else if args.apply {
+        Action::Apply
+    } else if args.dry_run.is_some() {
+        Action::DryRun
+    } else if interactive {
+        eprint!("{review}");
+        let mut items = vec![
+            "print the YAML".to_string(),
+            "write it to a file".to_string(),
+        ];
+        if !offline {
+            items.push("dry-run on the server (validates, stores nothing)".into());
+            items.push("apply it to the cluster".into());
+        }
+        match prompter.select("What now?", &items, 0) {
+            Ok(0) => Action::Print,
+            Ok(1) => match prompter.input("File", Some(&format!("{}.yaml", draft.name)), |s| {
+                if s.trim().is_empty() {
+                    Err("a file name".to_string())
+                } else {
+                    Ok(s.to_string())
+                }
+            }) {
+                Ok(p) => Action::Write(p),
+                Err(Cancelled) => return Ok(cancelled()),
+            },
+            Ok(2) => Action::DryRun,
+            Ok(_) => Action::Apply,
+            Err(Cancelled) => return Ok(cancelled()),
+        }
+    } else {
+        Action::Print
+    };
+    let mut warnings = Vec::new();
+    if !interactive {
+        // Unattended runs still say what they built, on stderr.
+        warnings.push(format!("summary: {sentence}"));
+        for f in &findings {
+            warnings.push(render_finding(f, ctx.palette).trim_end().to_string());
+        }
+        for n in &notes {
+            warnings.push(format!("note: {n}"));
+        }
+        for c in changes(&before, &after, &selected, &draft) {
+            warnings.push(format!("change: {c}"));
+        }
+    }
+    match action {
+        Action::Print => Ok(Outcome {
+            stdout: policy_text,
+            warnings,
+            code: exit::OK,
+        }),
+        Action::Write(path) => {
+            std::fs::write(&path, &policy_text).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            warnings.push(format!("networkpolicy {key} written to {path}"));
+            Ok(Outcome {
+                stdout: String::new(),
+                warnings,
+                code: exit::OK,
+            })
+        }
+        Action::DryRun => {
+            let live = ctx.live()?;
+            ctx.block_on(live.apply_policy(&np, true))?;
+            warnings.push(format!(
+                "networkpolicy.networking.k8s.io/{} configured (server dry run)",
+                draft.name
+            ));
+            warnings.push(format!("summary: {sentence}"));
+            Ok(Outcome {
+                stdout: String::new(),
+                warnings,
+                code: exit::OK,
+            })
+        }
+        Action::Apply => {
+            let live = ctx.live()?;
+            let existing = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
+            let mut confirm_text = format!("Apply NetworkPolicy {key}?");
+            if let Some(old) = &existing {
+                let (a, b) = (comparable(old), comparable(&np));
+                if a == b {
+                    warnings.push(format!(
+                        "networkpolicy.networking.k8s.io/{} unchanged",
+                        draft.name
+                    ));
+                    return Ok(Outcome {
+                        stdout: String::new(),
+                        warnings,
+                        code: exit::OK,
+                    });
+                }
+                eprintln!(
+                    "\nNetworkPolicy {key} exists and differs:\n{}",
+                    diff(&a, &b)
+                );
+                confirm_text = format!("Replace NetworkPolicy {key}?");
+            }
+            if !args.yes {
+                match prompter.confirm(&confirm_text, false) {
+                    Ok(true) => {}
+                    Ok(false) | Err(Cancelled) => return Ok(cancelled()),
+                }
+            }
+            ctx.block_on(live.apply_policy(&np, false))?;
+            warnings.push(format!(
+                "networkpolicy.networking.k8s.io/{} {}",
+                draft.name,
+                if existing.is_some() {
+                    "configured"
+                } else {
+                    "created"
+                }
+            ));
+            warnings.push(format!("summary: {sentence}"));
+            warnings.push(match ctx.evidence(false).map(|e| crate::cni::assess(&e)) {
+                Ok(a) => format!("enforcement: {} ({})", verdict_word(a.verdict), a.reason.trim_end_matches('.')),
+                Err(_) => "enforcement: cannot tell (the CNI evidence could not be read; see kubectl netpol check)".into(),
+            });
+            Ok(Outcome {
+                stdout: String::new(),
+                warnings,
+                code: exit::OK,
+            })
+        }
+    }
+}
+
+fn verdict_word(v: crate::cni::Verdict) -> &'static str {
+    match v {
+        crate::cni::Verdict::Enforced => "enforced",
+        crate::cni::Verdict::NotEnforced => "NOT enforced",
+        crate::cni::Verdict::Unknown => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_changed_lines() {
+        let d = diff("a\nb\nc\n", "a\nx\nc\n");
+        assert_eq!(d, "  a\n- b\n+ x\n  c\n");
+    }
+
+    #[test]
+    fn unattended_runs_name_the_missing_flags() {
+        let m = missing(&WizardArgs::default()).unwrap();
+        assert!(m.contains("--select LABELS (or --all-pods)"), "{m}");
+        assert!(m.contains("--allow-from PEER"), "{m}");
+        let args = WizardArgs {
+            all_pods: true,
+            deny_all_ingress: true,
+            ..Default::default()
+        };
+        assert_eq!(missing(&args), None);
+    }
+}

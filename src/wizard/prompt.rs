@@ -1,0 +1,365 @@
+//! The interactive side of the wizard: dialoguer prompts that offer what
+//! exists in the cluster and validate as the user types.
+//!
+//! Every function returns `Err(Cancelled)` when the user presses Ctrl-C or
+//! Esc, so the caller can leave without touching anything.
+
+use std::collections::BTreeMap;
+
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
+use dialoguer::{Confirm, Input, MultiSelect, Select};
+
+use crate::engine::selector::Selector;
+use crate::snapshot::{PodInfo, Snapshot};
+use crate::wizard::draft::{DraftRule, PeerSpec, PortInput, PortKind, parse_peer, parse_port};
+
+/// The user stopped the wizard.
+#[derive(Debug)]
+pub struct Cancelled;
+
+pub type Answer<T> = Result<T, Cancelled>;
+
+/// The prompts, with a theme chosen once.
+pub struct Prompter {
+    theme: Box<dyn Theme>,
+}
+
+fn cancelled<E>(_: E) -> Cancelled {
+    Cancelled
+}
+
+/// The label that names a pod's app, in the order people use them.
+const APP_KEYS: [&str; 6] = [
+    "app",
+    "app.kubernetes.io/name",
+    "k8s-app",
+    "name",
+    "component",
+    "run",
+];
+
+/// The label sets that exist among `pods`, each as a one-label selector,
+/// with how many pods carry it.
+pub fn label_sets(pods: &[&PodInfo]) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for p in pods {
+        if let Some(k) = APP_KEYS.iter().find(|k| p.labels.contains_key(**k)) {
+            *counts.entry(format!("{k}={}", p.labels[*k])).or_default() += 1;
+        }
+    }
+    counts.into_iter().collect()
+}
+
+impl Prompter {
+    pub fn new(colour: bool) -> Prompter {
+        Prompter {
+            theme: if colour {
+                Box::new(ColorfulTheme::default())
+            } else {
+                Box::new(SimpleTheme)
+            },
+        }
+    }
+
+    pub fn select(&self, prompt: &str, items: &[String], default: usize) -> Answer<usize> {
+        Select::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .items(items)
+            .default(default.min(items.len().saturating_sub(1)))
+            .interact_opt()
+            .map_err(cancelled)?
+            .ok_or(Cancelled)
+    }
+
+    pub fn confirm(&self, prompt: &str, default: bool) -> Answer<bool> {
+        Confirm::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .default(default)
+            .interact_opt()
+            .map_err(cancelled)?
+            .ok_or(Cancelled)
+    }
+
+    /// Free text, checked by `check` as typed; re-asks with the message.
+    pub fn input<T>(
+        &self,
+        prompt: &str,
+        default: Option<&str>,
+        check: impl Fn(&str) -> Result<T, String>,
+    ) -> Answer<T> {
+        let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        let text: String = input
+            .validate_with(|s: &String| check(s).map(|_| ()))
+            .interact_text()
+            .map_err(cancelled)?;
+        check(&text).map_err(|_| Cancelled)
+    }
+
+    /// Which pods to protect: a label set that exists, all pods, or a
+    /// typed selector.
+    pub fn pods(&self, snapshot: &Snapshot, namespace: &str) -> Answer<Selector> {
+        let pods: Vec<&PodInfo> = snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == namespace)
+            .collect();
+        let sets = label_sets(&pods);
+        let mut items: Vec<String> = sets
+            .iter()
+            .map(|(s, n)| format!("{s}  ({n} pod{})", if *n == 1 { "" } else { "s" }))
+            .collect();
+        items.push(format!("all pods in {namespace}  ({} pods)", pods.len()));
+        items.push("type a label selector...".into());
+        let i = self.select("Which pods should this policy protect?", &items, 0)?;
+        let sel = if i < sets.len() {
+            Selector::parse(&sets[i].0).map_err(cancelled)?
+        } else if i == sets.len() {
+            Selector::default()
+        } else {
+            self.input("Label selector (app=api, tier in (a,b))", None, |s| {
+                let sel = Selector::parse(s)?;
+                if sel.is_everything() {
+                    return Err("type at least one label, or pick \"all pods\"".into());
+                }
+                Ok(sel)
+            })?
+        };
+        let matched: Vec<String> = pods
+            .iter()
+            .filter(|p| sel.matches(&p.labels))
+            .map(|p| p.name.clone())
+            .collect();
+        eprintln!(
+            "  selects {} pod{} now{}{}",
+            matched.len(),
+            if matched.len() == 1 { "" } else { "s" },
+            if matched.is_empty() { "" } else { ": " },
+            matched
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(sel)
+    }
+
+    /// One peer: who, in plain choices.
+    pub fn peer(&self, snapshot: &Snapshot, namespace: &str, ingress: bool) -> Answer<PeerSpec> {
+        let items: Vec<String> = vec![
+            format!("pods in {namespace}, by labels"),
+            "pods in other namespaces, by labels".into(),
+            "all pods of some namespaces".into(),
+            "an IP range (CIDR)".into(),
+            "anywhere (every pod and address)".into(),
+            "type it (PEER syntax: namespace=frontend,pods=app=web ...)".into(),
+        ];
+        let what = if ingress {
+            "Allow traffic from"
+        } else {
+            "Allow traffic to"
+        };
+        let namespaces: Vec<String> = snapshot.namespaces.iter().map(|n| n.name.clone()).collect();
+        match self.select(what, &items, 0)? {
+            0 => Ok(PeerSpec::Pods(
+                self.labels_in(snapshot, &[namespace.to_string()])?,
+            )),
+            1 => {
+                let names = self.namespaces(&namespaces)?;
+                let pods = self.labels_in(snapshot, &names)?;
+                Ok(PeerSpec::InNamespaces {
+                    names,
+                    pods: Some(pods),
+                })
+            }
+            2 => {
+                let names = self.namespaces(&namespaces)?;
+                Ok(PeerSpec::InNamespaces { names, pods: None })
+            }
+            3 => {
+                let cidr = self.input("CIDR (10.0.0.0/8)", None, |s| {
+                    match parse_peer(&format!("cidr={s}")) {
+                        Ok(_) => Ok(s.to_string()),
+                        Err(e) => Err(e),
+                    }
+                })?;
+                let peer = self.input(
+                    "Except (CIDRs inside it, comma-separated; empty for none)",
+                    Some(""),
+                    |s| {
+                        let text = if s.trim().is_empty() {
+                            format!("cidr={cidr}")
+                        } else {
+                            format!("cidr={cidr},except={s}")
+                        };
+                        parse_peer(&text)
+                    },
+                )?;
+                Ok(peer)
+            }
+            4 => Ok(PeerSpec::Anywhere),
+            _ => self.input("Peer", None, parse_peer),
+        }
+    }
+
+    fn namespaces(&self, names: &[String]) -> Answer<Vec<String>> {
+        if names.is_empty() {
+            let typed = self.input("Namespaces (comma-separated)", None, |s| {
+                match parse_peer(&format!("namespaces={s}")) {
+                    Ok(PeerSpec::InNamespaces { names, .. }) => Ok(names),
+                    Ok(_) => Err("namespace names, comma-separated".into()),
+                    Err(e) => Err(e),
+                }
+            })?;
+            return Ok(typed);
+        }
+        loop {
+            let picked = MultiSelect::with_theme(self.theme.as_ref())
+                .with_prompt("Which namespaces? (space to pick, enter to confirm)")
+                .items(names)
+                .interact_opt()
+                .map_err(cancelled)?
+                .ok_or(Cancelled)?;
+            if !picked.is_empty() {
+                return Ok(picked.into_iter().map(|i| names[i].clone()).collect());
+            }
+            eprintln!("  pick at least one namespace (space marks it)");
+        }
+    }
+
+    fn labels_in(&self, snapshot: &Snapshot, namespaces: &[String]) -> Answer<Selector> {
+        let pods: Vec<&PodInfo> = snapshot
+            .pods
+            .iter()
+            .filter(|p| namespaces.contains(&p.namespace))
+            .collect();
+        let sets = label_sets(&pods);
+        let mut items: Vec<String> = sets
+            .iter()
+            .map(|(s, n)| format!("{s}  ({n} pod{})", if *n == 1 { "" } else { "s" }))
+            .collect();
+        items.push("type a label selector...".into());
+        let i = self.select("Which pods?", &items, 0)?;
+        if i < sets.len() {
+            return Selector::parse(&sets[i].0).map_err(cancelled);
+        }
+        self.input("Label selector (app=web)", None, |s| {
+            let sel = Selector::parse(s)?;
+            if sel.is_everything() {
+                return Err("type at least one label".into());
+            }
+            Ok(sel)
+        })
+    }
+
+    /// Ports for a rule: the destination pods' container ports, typed
+    /// ports, or every port.
+    pub fn ports(&self, offered: &[PortInput]) -> Answer<Vec<PortInput>> {
+        let mut items: Vec<String> = offered.iter().map(port_label).collect();
+        items.push("type ports...".into());
+        items.push("every port".into());
+        let i = self.select("On which ports?", &items, 0)?;
+        if i < offered.len() {
+            return Ok(vec![offered[i].clone()]);
+        }
+        if i == offered.len() + 1 {
+            return Ok(Vec::new());
+        }
+        self.input(
+            "Ports (8080, 8000-8100, http, 53/UDP; comma-separated)",
+            None,
+            |s| {
+                s.split(',')
+                    .map(|p| parse_port(p.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        )
+    }
+
+    /// Rules for one direction, as many as wanted.
+    pub fn rules(
+        &self,
+        snapshot: &Snapshot,
+        namespace: &str,
+        selected: &Selector,
+        ingress: bool,
+    ) -> Answer<Vec<DraftRule>> {
+        let mut rules = Vec::new();
+        loop {
+            let ask = if rules.is_empty() {
+                format!(
+                    "Add an {} rule?",
+                    if ingress { "ingress" } else { "egress" }
+                )
+            } else {
+                "Add another rule?".into()
+            };
+            if !self.confirm(&ask, rules.is_empty())? {
+                return Ok(rules);
+            }
+            let peer = self.peer(snapshot, namespace, ingress)?;
+            // Ports offered: the destination's container ports.
+            let dest: Vec<&PodInfo> = if ingress {
+                snapshot
+                    .pods
+                    .iter()
+                    .filter(|p| p.namespace == namespace && selected.matches(&p.labels))
+                    .collect()
+            } else {
+                snapshot
+                    .pods
+                    .iter()
+                    .filter(|p| peer_may_match(&peer, namespace, p, snapshot))
+                    .collect()
+            };
+            let mut offered: Vec<PortInput> = Vec::new();
+            for p in dest {
+                for c in &p.ports {
+                    let by_name = c.name.clone().map(|n| PortInput {
+                        protocol: c.protocol,
+                        port: PortKind::Named(n),
+                    });
+                    let by_number = PortInput {
+                        protocol: c.protocol,
+                        port: PortKind::Number(c.port),
+                    };
+                    for cand in [Some(by_number), by_name].into_iter().flatten() {
+                        if !offered.contains(&cand) {
+                            offered.push(cand);
+                        }
+                    }
+                }
+            }
+            let ports = self.ports(&offered)?;
+            rules.push(DraftRule { peer, ports });
+        }
+    }
+}
+
+fn port_label(p: &PortInput) -> String {
+    match &p.port {
+        PortKind::Number(n) => format!("{}/{n}", p.protocol),
+        PortKind::Range(a, b) => format!("{}/{a}-{b}", p.protocol),
+        PortKind::Named(n) => format!("{}/{n}  (named port)", p.protocol),
+    }
+}
+
+/// Whether a pod may be one of `peer`'s (for offering its ports).
+fn peer_may_match(peer: &PeerSpec, namespace: &str, pod: &PodInfo, snapshot: &Snapshot) -> bool {
+    match peer {
+        PeerSpec::Pods(s) => pod.namespace == namespace && s.matches(&pod.labels),
+        PeerSpec::InNamespaces { names, pods } => {
+            names.contains(&pod.namespace) && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
+        }
+        PeerSpec::InLabelledNamespaces { namespaces, pods } => {
+            snapshot
+                .namespace(&pod.namespace)
+                .is_some_and(|n| namespaces.matches(&n.labels))
+                && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
+        }
+        PeerSpec::IpBlock { .. } | PeerSpec::Anywhere => false,
+    }
+}
