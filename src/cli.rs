@@ -64,7 +64,16 @@ pub struct GlobalArgs {
     pub namespace: Option<String>,
 
     /// If present, list the requested object(s) across all namespaces. Wins over -n.
-    #[arg(short = 'A', long, global = true)]
+    #[arg(
+        short = 'A',
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     pub all_namespaces: bool,
 
     /// Manifests to read instead of a cluster: a file, a directory, or - for
@@ -146,7 +155,15 @@ pub struct ConnectionArgs {
 
     /// If true, the server's certificate will not be checked for validity.
     /// This will make your HTTPS connections insecure.
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     pub insecure_skip_tls_verify: bool,
 
     /// Server name to use for server certificate validation. If it is not

@@ -209,15 +209,39 @@ pub fn assess(e: &Evidence) -> Assessment {
     if let Some(j) = judge_k3s(e) {
         judged.push(j);
     }
+    // An engine with no ready pod enforces nothing today: cannot tell.
+    for j in judged.iter_mut() {
+        let daemonsets: Vec<&EvidenceItem> = j
+            .component
+            .evidence
+            .iter()
+            .filter(|i| i.kind == "DaemonSet")
+            .collect();
+        let none_ready = !daemonsets.is_empty()
+            && daemonsets.iter().all(|i| {
+                i.ready
+                    .as_deref()
+                    .and_then(|r| r.split_once('/'))
+                    .is_some_and(|(ready, want)| ready == "0" && want != "0")
+            });
+        if none_ready && j.component.enforces == Some(true) {
+            j.undecided(
+                "no agent pod is ready",
+                "none of its agent pods is ready, so nothing enforces policies right now",
+            );
+        }
+    }
 
     let enforcing: Vec<&Judged> = judged
         .iter()
         .filter(|j| j.component.enforces == Some(true))
         .collect();
     let undecided = judged.iter().find(|j| j.component.enforces.is_none());
+    // "Not enforced" from incomplete evidence could be wrong: an engine may
+    // be among what could not be read.
     let verdict = if !enforcing.is_empty() {
         Verdict::Enforced
-    } else if judged.is_empty() || undecided.is_some() {
+    } else if judged.is_empty() || undecided.is_some() || !e.unreadable.is_empty() {
         Verdict::Unknown
     } else {
         Verdict::NotEnforced
@@ -793,7 +817,31 @@ fn classify(u: &Unit) -> Option<(Cni, Role)> {
     } else {
         return None;
     };
-    Some(found)
+    // A DaemonSet named like a CNI but running something else is not it.
+    let family = match found.0 {
+        GkeDataplaneV2 => &["cilium", "anetd", "gke"][..],
+        Canal | Calico => &["calico", "tigera", "canal", "flannel"][..],
+        Cilium => &["cilium"][..],
+        Antrea => &["antrea"][..],
+        Weave => &["weave"][..],
+        KubeRouter => &["kube-router"][..],
+        KubeNetworkPolicies => &["kube-network-policies"][..],
+        Kindnet => &["kindnet"][..],
+        Flannel => &["flannel"][..],
+        Aws => &["amazon-k8s-cni", "aws-network-policy-agent", "amazon/aws"][..],
+        AzureNpm => &["azure-npm", "networkmonitor", "npm"][..],
+        OvnKubernetes => &["ovn"][..],
+    };
+    let images_match = cs.is_empty()
+        || cs.iter().any(|c| {
+            let image = image_of(c).to_ascii_lowercase();
+            // Container names count too: OpenShift pins images by digest
+            // in one generic repository.
+            family
+                .iter()
+                .any(|f| image.contains(f) || c.name.contains(f))
+        });
+    images_match.then_some(found)
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,9 @@
 use serde::Serialize;
 
 use crate::cli::{CanArgs, OutputFormat};
-use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
+use crate::cmd::{
+    Context, Outcome, Plan, Target, find_endpoint, namespace_labels_matter, require_valid,
+};
 use crate::engine::Model;
 use crate::engine::policy::Direction;
 use crate::engine::ports::{PortSet, Protocol};
@@ -171,6 +173,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         })
         .collect();
     let warnings = require_valid(&model, &involved)?;
+    if let Some(why) = &snapshot.gaps.namespaces
+        && namespace_labels_matter(&model, &involved)
+    {
+        return Err(Error::Forbidden(format!(
+            "the answer depends on namespace labels, which could not be read: {why}"
+        )));
+    }
     let wanted = match &args.port {
         None => None,
         Some(text) => {

@@ -106,10 +106,27 @@ pub async fn endpoints(
     let mut gaps = Gaps::default();
     let by_ip = try_join_all(ips.iter().map(|f| live.pods(None, None, Some(f))));
     let (all_ns, by_ip) = tokio::join!(live.namespaces(), by_ip);
-    let by_ip = by_ip?;
+    let mut by_ip = by_ip?;
+    // The field selector matches a pod's first IP only: a dual-stack pod's
+    // other address needs a look at every pod.
+    if by_ip.iter().any(Vec::is_empty) {
+        let all = live.pods(None, None, None).await?;
+        for (list, filter) in by_ip.iter_mut().zip(&ips) {
+            if list.is_empty() {
+                let ip = filter.trim_start_matches("status.podIP=");
+                list.extend(
+                    all.iter()
+                        .filter(|p| p.ips.iter().any(|a| a.to_string() == ip))
+                        .cloned(),
+                );
+            }
+        }
+    }
+    // Namespaces a user may not list are known by name only; commands whose
+    // answer depends on their other labels say so (see `namespace_labels_matter`).
     let all_ns = match all_ns {
         Ok(list) => list,
-        Err(Error::Forbidden(why)) if peers => {
+        Err(Error::Forbidden(why)) => {
             gaps.namespaces = Some(why);
             Vec::new()
         }
@@ -204,4 +221,26 @@ fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
         }
     }
     Some(out)
+}
+
+/// Whether an answer about pods of `namespaces` depends on namespace labels
+/// beyond their names: some policy there has a namespaceSelector on other
+/// labels. When namespaces could not be read, such an answer is a guess.
+pub fn namespace_labels_matter(model: &Model<'_>, namespaces: &[&str]) -> bool {
+    model
+        .policies
+        .iter()
+        .filter(|p| namespaces.contains(&p.namespace.as_str()))
+        .any(|p| {
+            Direction::BOTH.into_iter().any(|d| {
+                p.rules(d)
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|r| r.peers.iter().flatten())
+                    .any(|peer| {
+                        matches!(peer, Peer::Pods { namespaces: NamespaceScope::Selected(sel), .. }
+                    if sel.only_equals(NAMESPACE_NAME_LABEL).is_none())
+                    })
+            })
+        })
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::{MatrixArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
-use crate::cmd::{Context, Need, Outcome, Plan, require_valid};
+use crate::cmd::{Context, Need, Outcome, Plan, namespace_labels_matter, require_valid};
 use crate::engine::Model;
 use crate::engine::ports::PortSet;
 use crate::engine::reach::{Classes, class_matrix};
@@ -67,7 +67,7 @@ pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> Vec<(usize, usize
 
 pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot(Plan::Scope {
-        namespaces: Need::Yes,
+        namespaces: Need::IfReadable,
         services: false,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
@@ -79,6 +79,13 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
     let mut namespaces: Vec<&str> = pods.iter().map(|p| p.namespace.as_str()).collect();
     namespaces.dedup();
     let warnings = require_valid(&model, &namespaces)?;
+    if let Some(why) = &snapshot.gaps.namespaces
+        && namespace_labels_matter(&model, &namespaces)
+    {
+        return Err(Error::Forbidden(format!(
+            "the answer depends on namespace labels, which could not be read: {why}"
+        )));
+    }
     let pairs = compute(&model, &pods);
     let mut warnings = warnings;
     warnings.extend(matrix_caveats(&model, &pods));

@@ -6,7 +6,7 @@ pub mod can;
 pub mod check;
 pub mod explain;
 mod fetch;
-pub use fetch::Need;
+pub use fetch::{Need, namespace_labels_matter};
 pub mod coverage;
 pub mod lint;
 pub mod list;

@@ -36,6 +36,10 @@ pub struct Live {
     pub namespace: String,
     /// `--request-timeout`; `None` waits forever.
     pub timeout: Option<Duration>,
+    /// When `--request-timeout` runs out for the whole command.
+    deadline: Option<std::time::Instant>,
+    /// The API server's address, for messages.
+    pub server: String,
     /// Who we are, for messages (`--as`, or the kubeconfig user name).
     pub user: Option<String>,
 }
@@ -50,6 +54,9 @@ pub fn parse_timeout(text: &str) -> Result<Option<Duration>, Error> {
     };
     let t = text.trim();
     if let Ok(secs) = t.parse::<u64>() {
+        if secs > 10 * 365 * 86400 {
+            return Err(bad());
+        }
         return Ok((secs > 0).then(|| Duration::from_secs(secs)));
     }
     let mut total = Duration::ZERO;
@@ -75,7 +82,12 @@ pub fn parse_timeout(text: &str) -> Result<Option<Duration>, Error> {
             "h" => 3600.0,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(value * unit);
+        let secs = value * unit;
+        // kubectl refuses absurd values too; Duration panics beyond its range.
+        if !secs.is_finite() || secs > 10.0 * 365.0 * 86400.0 {
+            return Err(bad());
+        }
+        total += Duration::from_secs_f64(secs);
         rest = &rest[unit_end..];
     }
     Ok((!total.is_zero()).then_some(total))
@@ -93,14 +105,30 @@ fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
                 "stat {path}: no such file or directory"
             )));
         }
-        return Kubeconfig::read_from(path)
-            .map(Some)
-            .map_err(|e| Error::Config(format!("cannot read kubeconfig {path:?}: {e}")));
+        return read_one(std::path::Path::new(path)).map(Some);
     }
-    if let Some(k) = Kubeconfig::from_env()
-        .map_err(|e| Error::Config(format!("cannot read $KUBECONFIG: {e}")))?
-    {
-        return Ok(Some(k));
+    if let Some(list) = std::env::var_os("KUBECONFIG") {
+        // As kubectl: empty elements and missing files are skipped; the
+        // first file to set a value wins.
+        let mut merged: Option<Kubeconfig> = None;
+        for path in std::env::split_paths(&list) {
+            if path.as_os_str().is_empty() || !path.exists() {
+                continue;
+            }
+            let next = read_one(&path)?;
+            merged = Some(match merged {
+                None => next,
+                Some(m) => m.merge(next).map_err(|e| {
+                    Error::Config(format!(
+                        "error loading config file {:?}: {e}",
+                        path.display().to_string()
+                    ))
+                })?,
+            });
+        }
+        if merged.is_some() {
+            return Ok(merged);
+        }
     }
     let Some(home) = std::env::home_dir() else {
         return Ok(None);
@@ -109,13 +137,66 @@ fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
     if !path.exists() {
         return Ok(None);
     }
-    Kubeconfig::read_from(&path)
-        .map(Some)
-        .map_err(|e| Error::Config(format!("cannot read kubeconfig {}: {e}", path.display())))
+    read_one(&path).map(Some)
+}
+
+/// Reads one kubeconfig file. The error names the file and says what is
+/// wrong in one line, never quoting the file (it holds credentials).
+fn read_one(path: &std::path::Path) -> Result<Kubeconfig, Error> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("error loading config file {shown:?}: {e}")))?;
+    Kubeconfig::from_yaml(&text).map_err(|e| {
+        let first = e.to_string();
+        let first = first.lines().next().unwrap_or_default();
+        // Parser messages may quote a line of the file after a `|`.
+        let first = first.split(" | ").next().unwrap_or_default();
+        let line = first
+            .find("line ")
+            .map(|i| {
+                first[i..]
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != ' ')
+                    .next()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        Error::Config(if line.is_empty() {
+            format!("error loading config file {shown:?}: not a valid kubeconfig")
+        } else {
+            format!(
+                "error loading config file {shown:?}: not a valid kubeconfig ({})",
+                line.trim()
+            )
+        })
+    })
 }
 
 /// Applies the command-line overrides to the context, cluster and user the
 /// kubeconfig selects, creating them when the kubeconfig lacks them.
+/// Flag combinations kubectl refuses before sending anything.
+fn check_flags(args: &ConnectionArgs) -> Result<(), Error> {
+    if !args.as_group.is_empty() && args.as_user.is_none() {
+        return Err(Error::Usage(
+            "requesting groups (--as-group) without impersonating a user (--as)".into(),
+        ));
+    }
+    if args.insecure_skip_tls_verify && args.certificate_authority.is_some() {
+        return Err(Error::Usage(
+            "specifying a root certificates file with the insecure flag is not allowed".into(),
+        ));
+    }
+    if let Some(ca) = &args.certificate_authority {
+        let text = std::fs::read_to_string(ca)
+            .map_err(|e| Error::Config(format!("--certificate-authority {ca:?}: {e}")))?;
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(Error::Config(format!(
+                "--certificate-authority {ca:?}: unable to parse bytes as PEM block"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeConfigOptions, Error> {
     let context_name = args
         .context
@@ -123,7 +204,9 @@ fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeCon
         .or_else(|| kc.current_context.clone())
         .unwrap_or_else(|| "kubectl-netpol".to_string());
     if !kc.contexts.iter().any(|c| c.name == context_name) {
-        if args.context.is_some() {
+        // A current-context that names nothing is kubectl's error too;
+        // only a kubeconfig without contexts (flags alone) gets one made up.
+        if args.context.is_some() || kc.current_context.is_some() {
             return Err(Error::Config(format!(
                 "context was not found for specified context: {context_name}"
             )));
@@ -179,6 +262,12 @@ fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeCon
         if let Some(server) = &args.server {
             c.server = Some(server.clone());
         }
+        // `host:port` without a scheme means https, as for kubectl.
+        if let Some(server) = c.server.as_mut()
+            && !server.contains("://")
+        {
+            *server = format!("https://{server}");
+        }
         if let Some(ca) = &args.certificate_authority {
             c.certificate_authority = Some(ca.clone());
             c.certificate_authority_data = None;
@@ -213,6 +302,7 @@ impl Live {
     /// Builds a client from kubectl's flags. Nothing is sent yet.
     pub async fn connect(args: &ConnectionArgs) -> Result<Live, Error> {
         let timeout = parse_timeout(&args.request_timeout)?;
+        check_flags(args)?;
         let kubeconfig = read_kubeconfig(args)?;
         let (mut config, user) = match kubeconfig {
             Some(mut kc) => {
@@ -252,11 +342,18 @@ impl Live {
             config.write_timeout = Some(t);
         }
         let namespace = config.default_namespace.clone();
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
         let client = Client::try_from(config).map_err(config_error)?;
         Ok(Live {
             client,
             namespace,
             timeout,
+            deadline: timeout.map(|t| std::time::Instant::now() + t),
+            server,
             user: args.as_user.clone().or(user),
         })
     }
@@ -266,11 +363,22 @@ impl Live {
         &self,
         fut: impl std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        match self.timeout {
-            None => fut.await,
-            Some(t) => tokio::time::timeout(t, fut)
-                .await
-                .unwrap_or_else(|_| Err(Error::Timeout(t))),
+        let server = self.server.clone();
+        let fut = async move {
+            fut.await.map_err(|e| match e {
+                Error::Unreachable(m) => Error::Unreachable(format!("{m} (server {server})")),
+                e => e,
+            })
+        };
+        // One deadline for all of the command's reads, as the README says.
+        match (self.timeout, self.deadline) {
+            (Some(t), Some(deadline)) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                tokio::time::timeout(left, fut)
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Timeout(t)))
+            }
+            _ => fut.await,
         }
     }
 
@@ -489,11 +597,28 @@ fn user_in_message(message: &str) -> Option<String> {
 fn describe_transport(e: &kube::Error) -> String {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
+    let mut all = msg.clone();
     while let Some(s) = source {
         msg = s.to_string();
+        all.push_str(&msg);
         source = s.source();
     }
-    msg
+    // An exec credential plugin's failure: what it said, not its Debug dump.
+    if all.contains("auth exec command") {
+        let said = all
+            .split("stderr: \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|t| t.replace("\\n", " ").trim().to_string())
+            .filter(|t| !t.is_empty());
+        return match said {
+            Some(t) => format!("the exec credential plugin failed: {t}"),
+            None => {
+                "the exec credential plugin failed (see the kubeconfig's users[].user.exec)".into()
+            }
+        };
+    }
+    msg.lines().next().unwrap_or_default().to_string()
 }
 
 /// The engine's view of a live pod, with its workload worked out from the
@@ -548,20 +673,31 @@ impl Live {
         let user = self.user.as_deref();
         let kube_system = self.list::<Pod>(Some("kube-system"), ListParams::default(), "pods");
         let daemonsets = self.list::<DaemonSet>(None, ListParams::default(), "daemonsets");
-        let cilium = async {
-            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), "kube-system");
-            api.get_opt("cilium-config")
-                .await
-                .map(|c| c.into_iter().collect::<Vec<_>>())
-                .map_err(|e| api_error(e, "configmaps", Some("kube-system"), user))
+        // Cilium's and the AWS VPC CNI's settings, where they install.
+        let configmaps = async {
+            let mut out = Vec::new();
+            for (ns, name) in [
+                ("kube-system", "cilium-config"),
+                ("cilium", "cilium-config"),
+                ("kube-system", "amazon-vpc-cni"),
+            ] {
+                let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+                match api.get_opt(name).await {
+                    Ok(c) => out.extend(c),
+                    Err(e) => return Err(api_error(e, "configmaps", Some(ns), user)),
+                }
+            }
+            Ok(out)
         };
         let nodes = async {
-            // A few nodes tell a k3s cluster apart; all of them are not needed.
+            // k3s flags live on its server nodes; `check` reads them all.
             let api: Api<Node> = Api::all(self.client.clone());
-            api.list(&ListParams::default().limit(5))
-                .await
-                .map(|l| l.items)
-                .map_err(|e| api_error(e, "nodes", None, user))
+            let params = if full {
+                ListParams::default()
+            } else {
+                ListParams::default().labels("node-role.kubernetes.io/control-plane")
+            };
+            list_pages(&api, params, "nodes", None, user).await
         };
         let others = async {
             if !full {
@@ -577,7 +713,7 @@ impl Live {
             .await
         };
         let (kube_system, daemonsets, cilium, nodes, others) =
-            tokio::join!(kube_system, daemonsets, cilium, nodes, others);
+            tokio::join!(kube_system, daemonsets, configmaps, nodes, others);
         let mut evidence = crate::cni::Evidence::default();
         let mut unreadable = Vec::new();
         let (pods, missing) = optional(kube_system, "pods in namespace \"kube-system\"")?;
@@ -590,7 +726,10 @@ impl Live {
         let (ds, missing) = optional(daemonsets, "daemonsets in any namespace")?;
         evidence.daemonsets = ds;
         unreadable.extend(missing);
-        let (cm, missing) = optional(cilium, "configmap kube-system/cilium-config")?;
+        let (cm, missing) = optional(
+            cilium,
+            "configmaps kube-system/cilium-config and amazon-vpc-cni",
+        )?;
         evidence.configmaps = cm;
         unreadable.extend(missing);
         let (nodes, missing) = optional(nodes, "nodes")?;
@@ -605,6 +744,8 @@ impl Live {
 fn optional<T>(r: Result<Vec<T>, Error>, what: &str) -> Result<(Vec<T>, Option<String>), Error> {
     match r {
         Ok(items) => Ok((items, None)),
+        // A refused --as is not a gap in the evidence but an error.
+        Err(Error::Forbidden(m)) if m.contains("cannot impersonate") => Err(Error::Forbidden(m)),
         Err(Error::Forbidden(_)) => Ok((Vec::new(), Some(format!("{what} (forbidden)")))),
         Err(e) => Err(e),
     }
