@@ -775,6 +775,62 @@ mod tests {
     }
 
     #[test]
+    fn absurd_timeouts_are_refused_not_panics() {
+        for bad in [
+            "99999999999999999999h",
+            "18446744073709551615",
+            "5000000000000000h",
+        ] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_broken_kubeconfig_is_named_but_never_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leak");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: SUPERSECRET-TOKEN-123}\ncontexts: [\n",
+        )
+        .unwrap();
+        let e = read_one(&path).unwrap_err().to_string();
+        assert!(e.starts_with("error loading config file "), "{e}");
+        assert!(e.contains("leak"), "{e}");
+        assert!(!e.contains("SUPERSECRET"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn kubectl_refuses_these_flag_combinations_and_so_do_we() {
+        let args = ConnectionArgs {
+            as_group: vec!["g".into()],
+            ..Default::default()
+        };
+        assert!(check_flags(&args).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let args = ConnectionArgs {
+            certificate_authority: Some(not_pem.display().to_string()),
+            ..Default::default()
+        };
+        let e = check_flags(&args).unwrap_err().to_string();
+        assert!(e.ends_with("unable to parse bytes as PEM block"), "{e}");
+        let args = ConnectionArgs {
+            certificate_authority: Some(not_pem.display().to_string()),
+            insecure_skip_tls_verify: true,
+            ..Default::default()
+        };
+        assert!(
+            check_flags(&args)
+                .unwrap_err()
+                .to_string()
+                .contains("insecure flag")
+        );
+    }
+
+    #[test]
     fn rbac_refusals_name_the_user() {
         let m = r#"pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "x""#;
         assert_eq!(user_in_message(m).as_deref(), Some("alice"));
