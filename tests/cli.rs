@@ -2641,3 +2641,46 @@ fn list_and_explain_warn_when_policies_are_not_enforced() {
         "tests/fixtures/cni/flannel-calico.yaml",
     ]);
 }
+
+#[test]
+fn check_is_not_fooled_by_names_or_unready_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = |name: &str, container: &str, image: &str, ready: u32| {
+        format!(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: kube-system}}\nspec:\n  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    spec: {{containers: [{{name: {container}, image: '{image}'}}]}}\nstatus: {{desiredNumberScheduled: 3, numberReady: {ready}, currentNumberScheduled: 3, numberMisscheduled: 0}}\n"
+        )
+    };
+    // A DaemonSet that is only named like Calico.
+    let file = write(
+        dir.path(),
+        "name.yaml",
+        &ds("calico-node", "app", "docker.io/library/busybox:1.36", 3),
+    );
+    let out = quiet(&["check", "-f", &file], 4);
+    assert!(out.starts_with("NetworkPolicy:  unknown"), "{out}");
+    // Real Calico with no ready pod: nothing enforces right now.
+    let file = write(
+        dir.path(),
+        "down.yaml",
+        &ds(
+            "calico-node",
+            "calico-node",
+            "docker.io/calico/node:v3.28.1",
+            0,
+        ),
+    );
+    let out = quiet(&["check", "-f", &file], 4);
+    assert!(out.contains("no agent pod is ready"), "{out}");
+    // Ready: enforced.
+    let file = write(
+        dir.path(),
+        "up.yaml",
+        &ds(
+            "calico-node",
+            "calico-node",
+            "docker.io/calico/node:v3.28.1",
+            3,
+        ),
+    );
+    quiet(&["check", "-f", &file], 0);
+}
