@@ -243,6 +243,13 @@ Examples:
   kubectl netpol wizard -n shop --all-pods --deny-all-ingress --name default-deny --dry-run=server")]
     Wizard(WizardArgs),
 
+    /// The version, git commit and build target of this binary.
+    Version(VersionArgs),
+
+    /// Shell completion for kubectl (called by a `kubectl_complete-netpol` shim).
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+
     /// Gotchas: policies that are valid but do not do what they seem to.
     #[command(after_help = "\
 Every finding has a check id, a severity, the object and field path, a
@@ -331,6 +338,16 @@ pub struct LintArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CoverageArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct VersionArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompleteArgs {
+    /// The words after `kubectl netpol`, the last one being completed.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct WizardArgs {

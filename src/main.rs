@@ -11,6 +11,13 @@ use netpol::error::exit;
 use netpol::render::{Palette, clean};
 
 fn main() -> ExitCode {
+    // Completion takes the raw words: kubectl's flags among them must not be
+    // parsed as ours. It never fails loudly nor waits long.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__complete") {
+        print!("{}", cmd::complete::complete(&argv[2..]));
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -47,6 +54,9 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
         Command::Wizard(a) => cmd::wizard::run(&ctx, a),
+        Command::Version(_) => cmd::version::run(&ctx),
+        // Handled before parsing, above.
+        Command::Complete(_) => Ok(cmd::Outcome::ok(String::new())),
         Command::Coverage(a) => cmd::coverage::run(&ctx, a),
     };
     match result {

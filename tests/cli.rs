@@ -2684,3 +2684,46 @@ fn check_is_not_fooled_by_names_or_unready_engines() {
     );
     quiet(&["check", "-f", &file], 0);
 }
+
+#[test]
+fn version_subcommand_names_version_commit_and_target() {
+    let out = ok(&["version"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("kubectl-netpol v{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(lines[1].starts_with("git commit: "), "{out}");
+    assert!(
+        lines[2].starts_with("target:     ") && lines[2].len() > 12,
+        "{out}"
+    );
+    let v = parse_json(&ok(&["version", "-o", "json"]));
+    assert_eq!(keys(&v), set(&["version", "gitCommit", "target"]));
+}
+
+#[test]
+fn completion_offers_subcommands_flags_and_values() {
+    let c = |words: &[&str]| {
+        let mut args = vec!["__complete"];
+        args.extend(words);
+        ok(&args)
+    };
+    let subs = c(&[""]);
+    for s in [
+        "explain", "list", "can", "matrix", "check", "lint", "coverage", "wizard", "version",
+    ] {
+        assert!(subs.lines().any(|l| l == s), "{s} in {subs}");
+    }
+    assert!(!subs.contains("__complete"), "hidden: {subs}");
+    assert!(subs.ends_with(":4\n"), "{subs}");
+    assert_eq!(c(&["ma"]), "matrix\n:4\n");
+    let flags = c(&["lint", "--fa"]);
+    assert_eq!(flags, "--fail-on\n:4\n");
+    assert!(c(&["list", "--"]).contains("--kubeconfig\n"));
+    assert_eq!(c(&["list", "-o", "y"]), "yaml\n:4\n");
+    // File names for -f; nothing (quietly) when no cluster is reachable.
+    assert_eq!(c(&["list", "-f", ""]), ":0\n");
+    assert_eq!(c(&["explain", "-n", ""]), ":4\n");
+    assert_eq!(c(&["explain", ""]), ":4\n");
+}

@@ -4,8 +4,10 @@
 
 pub mod can;
 pub mod check;
+pub mod complete;
 pub mod explain;
 mod fetch;
+pub mod version;
 pub use fetch::{Need, namespace_labels_matter};
 pub mod coverage;
 pub mod lint;
