@@ -104,6 +104,16 @@ pub struct GlobalArgs {
     )]
     pub color: ColorChoice,
 
+    /// Number for the log level verbosity (6 and above: every API request).
+    #[arg(
+        short = 'v',
+        long = "v",
+        global = true,
+        value_name = "LEVEL",
+        default_value = "0"
+    )]
+    pub verbosity: u8,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Can(_) => exit::CAN_ERROR,
         _ => exit::ERROR,
     };
+    netpol::source::live::set_verbosity(cli.global.verbosity);
     let ctx = match Context::new(cli.global.clone(), Palette::from_choice(cli.global.color)) {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -59,6 +60,12 @@ fn main() -> ExitCode {
         Command::Complete(_) => Ok(cmd::Outcome::ok(String::new())),
         Command::Coverage(a) => cmd::coverage::run(&ctx, a),
     };
+    if cli.global.verbosity >= 6 {
+        eprintln!(
+            "I: {} requests to the API server",
+            netpol::source::live::requests()
+        );
+    }
     match result {
         Ok(outcome) => {
             let mut stderr = std::io::stderr().lock();

@@ -125,7 +125,7 @@ pub struct PeerView {
 }
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Endpoints {
+    let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Endpoints {
         refs: &[args.target.as_str()],
         peers: true,
     })?;
@@ -144,7 +144,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
         }
     };
     let mut warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
-    warnings.extend(ctx.enforcement_warning());
+    warnings.extend(enforcement);
     let report = explain(&model, &found.pod, found.note);
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),

@@ -37,7 +37,7 @@ pub struct PolicyRow {
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Scope {
+    let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Scope {
         namespaces: Need::IfReadable,
         services: false,
     })?;
@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             findings: findings.remove(&p.key()).unwrap_or_default(),
         });
     }
-    let mut warnings: Vec<String> = ctx.enforcement_warning().into_iter().collect();
+    let mut warnings: Vec<String> = enforcement.into_iter().collect();
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
         if !ctx.in_scope(ns) {

@@ -144,21 +144,41 @@ impl Context {
         match &self.source {
             Source::Files => self.manifests()?.snapshot(&self.default_namespace()),
             Source::NoCluster(e) => Err(e.again()),
+            Source::Live(live) => self.runtime.block_on(live.bounded(self.fetch(live, plan))),
+        }
+    }
+
+    async fn fetch(&self, live: &Live, plan: Plan<'_>) -> Result<Snapshot, Error> {
+        match plan {
+            Plan::Scope {
+                namespaces,
+                services,
+            } => fetch::scope(live, self.scope().as_deref(), namespaces, services).await,
+            Plan::Endpoints { refs, peers } => {
+                fetch::endpoints(live, refs, &self.default_namespace(), peers).await
+            }
+        }
+    }
+
+    /// The snapshot and, read at the same time, the enforcement warning
+    /// that `explain` and `list` print (see [`Context::enforcement_warning`]).
+    pub fn snapshot_with_warning(
+        &self,
+        plan: Plan<'_>,
+    ) -> Result<(Snapshot, Option<String>), Error> {
+        match &self.source {
             Source::Live(live) => {
-                let fetch = async {
-                    match plan {
-                        Plan::Scope {
-                            namespaces,
-                            services,
-                        } => {
-                            fetch::scope(live, self.scope().as_deref(), namespaces, services).await
-                        }
-                        Plan::Endpoints { refs, peers } => {
-                            fetch::endpoints(live, refs, &self.default_namespace(), peers).await
-                        }
-                    }
+                let both = async {
+                    let (snapshot, evidence) =
+                        tokio::join!(self.fetch(live, plan), live.evidence(false));
+                    Ok((snapshot?, evidence))
                 };
-                self.runtime.block_on(live.bounded(fetch))
+                let (snapshot, evidence) = self.runtime.block_on(live.bounded(both))?;
+                Ok((snapshot, warning_from(evidence)))
+            }
+            _ => {
+                let snapshot = self.snapshot(plan)?;
+                Ok((snapshot, self.enforcement_warning()))
             }
         }
     }
@@ -271,7 +291,14 @@ impl Context {
     /// says policies are not (or may not be) enforced. Quiet when the
     /// evidence cannot be read or holds nothing about the CNI.
     pub fn enforcement_warning(&self) -> Option<String> {
-        let evidence = self.evidence(false).ok()?;
+        warning_from(self.evidence(false))
+    }
+}
+
+/// The enforcement warning for what the evidence says, if any.
+fn warning_from(evidence: Result<Evidence, Error>) -> Option<String> {
+    {
+        let evidence = evidence.ok()?;
         // "Cannot tell" is worth saying only when the kube-system pods were
         // there to look at; application manifests are not evidence.
         let saw_kube_system = evidence

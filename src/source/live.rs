@@ -28,6 +28,43 @@ use crate::snapshot::{NamespaceInfo, PodInfo, ServiceInfo, WorkloadRef};
 /// Objects per page of a list call.
 const PAGE: u32 = 500;
 
+/// Requests sent to the API server by this process (for `-v=6` and the
+/// benchmarks).
+static REQUESTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// kubectl's `-v` level; 6 and above log every request on stderr.
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the `-v` level.
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many requests were sent so far.
+pub fn requests() -> usize {
+    REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Counts one request and, at `-v=6`, logs it like kubectl does.
+fn note_request(
+    verb: &str,
+    what: &str,
+    namespace: Option<&str>,
+    started: std::time::Instant,
+    ok: bool,
+) {
+    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) >= 6 {
+        eprintln!(
+            "I: {verb} {what}{} {} in {} milliseconds",
+            namespace
+                .map(|n| format!(" in namespace {n:?}"))
+                .unwrap_or_default(),
+            if ok { "OK" } else { "failed" },
+            started.elapsed().as_millis()
+        );
+    }
+}
+
 /// A connected cluster.
 #[derive(Clone)]
 pub struct Live {
@@ -466,9 +503,10 @@ impl Live {
         name: &str,
     ) -> Result<Option<NetworkPolicy>, Error> {
         let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), namespace);
-        api.get_opt(name)
-            .await
-            .map_err(|e| api_error(e, "networkpolicies", Some(namespace), self.user.as_deref()))
+        let started = std::time::Instant::now();
+        let r = api.get_opt(name).await;
+        note_request("GET", "networkpolicy", Some(namespace), started, r.is_ok());
+        r.map_err(|e| api_error(e, "networkpolicies", Some(namespace), self.user.as_deref()))
     }
 
     /// Server-side apply of a NetworkPolicy (field manager
@@ -486,19 +524,20 @@ impl Live {
         if dry_run {
             params = params.dry_run();
         }
-        api.patch(&name, &params, &Patch::Apply(np))
-            .await
-            .map_err(|e| match e {
-                kube::Error::Api(status) if status.code == 422 => Error::Api(format!(
-                    "The NetworkPolicy {name:?} is invalid: {}",
-                    status.message
-                )),
-                kube::Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
-                    "cannot apply networkpolicies in namespace {ns:?}: forbidden ({})",
-                    status.message
-                )),
-                other => api_error(other, "networkpolicies", Some(&ns), self.user.as_deref()),
-            })
+        let started = std::time::Instant::now();
+        let r = api.patch(&name, &params, &Patch::Apply(np)).await;
+        note_request("PATCH", "networkpolicy", Some(&ns), started, r.is_ok());
+        r.map_err(|e| match e {
+            kube::Error::Api(status) if status.code == 422 => Error::Api(format!(
+                "The NetworkPolicy {name:?} is invalid: {}",
+                status.message
+            )),
+            kube::Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
+                "cannot apply networkpolicies in namespace {ns:?}: forbidden ({})",
+                status.message
+            )),
+            other => api_error(other, "networkpolicies", Some(&ns), self.user.as_deref()),
+        })
     }
 
     /// Services of one namespace (or all).
@@ -534,7 +573,10 @@ where
             if let Some(t) = &token {
                 p = p.continue_token(t);
             }
-            match api.list(&p).await {
+            let started = std::time::Instant::now();
+            let r = api.list(&p).await;
+            note_request("LIST", what, namespace, started, r.is_ok());
+            match r {
                 Ok(page) => {
                     out.extend(page.items);
                     token = page.metadata.continue_.filter(|t| !t.is_empty());
@@ -675,19 +717,20 @@ impl Live {
         let daemonsets = self.list::<DaemonSet>(None, ListParams::default(), "daemonsets");
         // Cilium's and the AWS VPC CNI's settings, where they install.
         let configmaps = async {
-            let mut out = Vec::new();
-            for (ns, name) in [
+            let gets = [
                 ("kube-system", "cilium-config"),
                 ("cilium", "cilium-config"),
                 ("kube-system", "amazon-vpc-cni"),
-            ] {
+            ]
+            .map(|(ns, name)| async move {
                 let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
-                match api.get_opt(name).await {
-                    Ok(c) => out.extend(c),
-                    Err(e) => return Err(api_error(e, "configmaps", Some(ns), user)),
-                }
-            }
-            Ok(out)
+                let started = std::time::Instant::now();
+                let r = api.get_opt(name).await;
+                note_request("GET", "configmap", Some(ns), started, r.is_ok());
+                r.map_err(|e| api_error(e, "configmaps", Some(ns), user))
+            });
+            let found = futures::future::try_join_all(gets).await?;
+            Ok(found.into_iter().flatten().collect::<Vec<_>>())
         };
         let nodes = async {
             // k3s flags live on its server nodes; `check` reads them all.
