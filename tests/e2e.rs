@@ -858,3 +858,470 @@ fn lint_and_coverage_live() {
         serde_json::json!(["default-deny"])
     );
 }
+
+// ---------------------------------------------------------------------------
+// wizard: server dry run and apply
+// ---------------------------------------------------------------------------
+
+/// A namespace of its own with an api (port 8080 "http") and a web pod.
+fn wizard_namespace(c: &Cluster, prefix: &str, net: u8) -> String {
+    let ns = c.namespace(prefix);
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"
+    ));
+    c.pod(
+        &ns,
+        "api",
+        "app: api",
+        "{name: http, containerPort: 8080}",
+        &format!("10.{net}.0.10"),
+    );
+    c.pod(
+        &ns,
+        "web",
+        "app: web",
+        "{containerPort: 80}",
+        &format!("10.{net}.0.11"),
+    );
+    ns
+}
+
+/// The stored NetworkPolicy (with its managedFields), or None when there
+/// is none.
+fn stored_policy(c: &Cluster, ns: &str, name: &str) -> Option<Value> {
+    let out = c.kubectl(
+        &[
+            "get",
+            "networkpolicy",
+            name,
+            "-n",
+            ns,
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ],
+        None,
+    );
+    if out.status.success() {
+        return Some(serde_json::from_slice(&out.stdout).expect("kubectl JSON"));
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NotFound"), "kubectl get: {err}");
+    None
+}
+
+/// How many NetworkPolicies the namespace holds.
+fn policy_count(c: &Cluster, ns: &str) -> usize {
+    let out = c.kubectl(&["get", "networkpolicy", "-n", ns, "-o", "json"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["items"].as_array().unwrap().len()
+}
+
+/// `wizard -n NS --select app=api --allow-from pods=app=web --port PORT`
+/// plus `extra`, as admin.
+fn wizard_args(ns: &str, port: &str, kc: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "wizard",
+        "-n",
+        ns,
+        "--select",
+        "app=api",
+        "--allow-from",
+        "pods=app=web",
+        "--port",
+        port,
+        "--kubeconfig",
+        kc,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run_wizard(c: &Cluster, args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.netpol(&args, &[])
+}
+
+#[test]
+fn wizard_server_dry_run_stores_nothing() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-dry", 71);
+    let kc = c.kubeconfig("admin");
+    let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, &["--dry-run=server"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "stdout carries only a printed policy");
+    let err = stderr(&o);
+    assert!(
+        err.lines().any(
+            |l| l.starts_with("networkpolicy.networking.k8s.io/allow-web-to-api ")
+                && l.ends_with(" (server dry run)")
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("summary: namespace/"),
+        "the review is still given: {err}"
+    );
+    assert_eq!(stored_policy(&c, &ns, "allow-web-to-api"), None);
+    assert_eq!(policy_count(&c, &ns), 0);
+    // The server really validates: a user who may not write policies is
+    // refused, in one line, and nothing is stored either.
+    let bob = c.kubeconfig("bob");
+    for extra in [&["--dry-run=server"][..], &["--apply", "--yes"]] {
+        let o = run_wizard(&c, &wizard_args(&ns, "8080", &bob, extra));
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: cannot apply networkpolicies in namespace \"{ns}\": forbidden"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("User \"bob\" cannot patch"), "{err}");
+    }
+    assert_eq!(policy_count(&c, &ns), 0);
+}
+
+/// kubectl says `created (server dry run)` for an object that does not
+/// exist yet, and says the summary once.
+#[test]
+fn wizard_server_dry_run_of_a_new_policy_says_created() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-dry-new", 72);
+    let kc = c.kubeconfig("admin");
+    let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, &["--dry-run=server"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "networkpolicy.networking.k8s.io/allow-web-to-api created (server dry run)\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Unattended --dry-run and --apply print the `summary:` line twice.
+#[test]
+fn wizard_apply_says_the_summary_once() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-once", 73);
+    let kc = c.kubeconfig("admin");
+    for extra in [&["--dry-run=server"][..], &["--apply", "--yes"]] {
+        let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, extra));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("summary: ")).count(),
+            1,
+            "{extra:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn wizard_apply_stores_what_it_prints_and_is_idempotent() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-apply", 74);
+    let kc = c.kubeconfig("admin");
+    // Print mode, against the cluster: the policy, as JSON.
+    let printed: Value = serde_json::from_str(&ok(&run_wizard(
+        &c,
+        &wizard_args(&ns, "8080", &kc, &["-o", "json"]),
+    )))
+    .expect("JSON policy");
+    assert_eq!(printed["metadata"]["name"], "allow-web-to-api");
+    assert_eq!(policy_count(&c, &ns), 0, "printing stores nothing");
+
+    // --apply --yes: created.
+    let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, &["--apply", "--yes"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    let err = stderr(&o);
+    assert!(
+        err.contains("networkpolicy.networking.k8s.io/allow-web-to-api created\n"),
+        "{err}"
+    );
+    assert!(err.lines().any(|l| l.starts_with("enforcement: ")), "{err}");
+    let stored = stored_policy(&c, &ns, "allow-web-to-api").expect("stored");
+    // It round-trips unchanged: the server adds nothing to the spec.
+    assert_eq!(stored["spec"], printed["spec"], "{stored}");
+    assert_eq!(stored["metadata"]["name"], printed["metadata"]["name"]);
+    assert_eq!(stored["metadata"]["namespace"], ns.as_str());
+    let managers: Vec<(&str, &str)> = stored["metadata"]["managedFields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stored}"))
+        .iter()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap_or_default(),
+                m["operation"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(managers, [("kubectl-netpol", "Apply")], "{stored}");
+    let version = stored["metadata"]["resourceVersion"].clone();
+
+    // The same again: unchanged, and not written.
+    let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, &["--apply", "--yes"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("networkpolicy.networking.k8s.io/allow-web-to-api unchanged\n"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(" created\n") && !err.contains(" configured\n"),
+        "{err}"
+    );
+    let again = stored_policy(&c, &ns, "allow-web-to-api").unwrap();
+    assert_eq!(again["metadata"]["resourceVersion"], version);
+
+    // Print mode now says it would replace one.
+    let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, &[]));
+    assert!(
+        stderr(&o).contains(&format!(
+            "note: a NetworkPolicy {ns}/allow-web-to-api exists already: applying replaces it"
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    // Another port: configured, with the difference shown.
+    let o = run_wizard(&c, &wizard_args(&ns, "9090", &kc, &["--apply", "--yes"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("networkpolicy.networking.k8s.io/allow-web-to-api configured\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "NetworkPolicy {ns}/allow-web-to-api exists and differs:"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("\n-     - port: 8080\n"), "{err}");
+    assert!(err.contains("\n+     - port: 9090\n"), "{err}");
+    let changed = stored_policy(&c, &ns, "allow-web-to-api").unwrap();
+    assert_eq!(
+        changed["spec"]["ingress"][0]["ports"],
+        serde_json::json!([{"port": 9090, "protocol": "TCP"}])
+    );
+    assert_eq!(changed["metadata"]["generation"], 2);
+    assert_eq!(policy_count(&c, &ns), 1);
+    // And the tool reads back what it wrote.
+    let list = json(&c.as_user("admin", &["list", "-n", &ns, "-o", "json"]));
+    assert_eq!(
+        list["policies"][0]["summary"],
+        format!("namespace/{ns} allows api from {ns}/web on TCP/9090")
+    );
+    assert_eq!(list["policies"][0]["pods"], 1);
+}
+
+/// `kubectl netpol wizard ARGS` through kubectl's plugin dispatch on a
+/// pseudo-terminal (stdin, stdout and stderr), with the environment of
+/// [`Cluster::netpol`].
+struct WizardTerm {
+    s: rexpect::session::PtySession,
+    seen: String,
+    _home: tempfile::TempDir,
+}
+
+impl WizardTerm {
+    fn spawn(c: &Cluster, args: &[&str]) -> WizardTerm {
+        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+            .parent()
+            .unwrap();
+        let path = format!(
+            "{}:{}:{}",
+            plugin_dir.display(),
+            c.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(c.bin.join("kubectl"));
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", home.path())
+            .env("TERM", "xterm")
+            .current_dir(home.path())
+            .args(["netpol", "wizard", "--color", "never"])
+            .args(args);
+        let s = rexpect::spawn_with_options(
+            cmd,
+            rexpect::session::Options::new()
+                .timeout_ms(Some(20_000))
+                .strip_ansi_escape_codes(true),
+        )
+        .expect("spawn on a pseudo-terminal");
+        WizardTerm {
+            s,
+            seen: String::new(),
+            _home: home,
+        }
+    }
+
+    /// Waits for `text`; returns what came before it (without `\r`).
+    fn wait(&mut self, text: &str) -> String {
+        match self.s.exp_string(text) {
+            Ok(before) => {
+                self.seen.push_str(&before);
+                self.seen.push_str(text);
+                before.replace('\r', "")
+            }
+            Err(e) => panic!(
+                "waiting for {text:?}: {e}\n--- the terminal so far:\n{}",
+                self.seen.replace('\r', "")
+            ),
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.s.send(keys).expect("send keys");
+        self.s.flush().expect("flush keys");
+    }
+
+    /// Picks `item` of the final menu (the cursor wraps from the first
+    /// item up to the last); returns the review shown before it.
+    fn choose(&mut self, ups: usize, item: &str) -> String {
+        let review = self.wait("What now?:\r\n");
+        self.wait("apply it to the cluster\r\n");
+        self.keys(&"\x1b[A".repeat(ups));
+        self.wait(&format!("> {item}"));
+        self.keys("\r");
+        self.wait(&format!("What now?: {item}"));
+        review
+    }
+
+    /// Reads to the end: (exit code, the rest of the output).
+    fn finish(mut self) -> (Option<i32>, String) {
+        let rest = match self.s.exp_eof() {
+            Ok(rest) => rest.replace('\r', ""),
+            Err(e) => panic!(
+                "waiting for the end: {e}\n--- the terminal so far:\n{}",
+                self.seen.replace('\r', "")
+            ),
+        };
+        let status = self.s.process().wait().expect("wait for the wizard");
+        let code = match status {
+            rexpect::process::WaitStatus::Exited(_, code) => Some(code),
+            _ => None,
+        };
+        (code, rest)
+    }
+}
+
+#[test]
+fn wizard_interactive_apply_asks_first() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-pty", 75);
+    let kc = c.kubeconfig("admin");
+    let key = format!("{ns}/wiz-pty");
+    let flags = |port: &'static str| {
+        vec![
+            "-n".to_string(),
+            ns.clone(),
+            "--select".into(),
+            "app=api".into(),
+            "--allow-from".into(),
+            "pods=app=web".into(),
+            "--port".into(),
+            port.into(),
+            "--name".into(),
+            "wiz-pty".into(),
+            "--kubeconfig".into(),
+            kc.clone(),
+        ]
+    };
+    let spawn = |port: &'static str| {
+        let args = flags(port);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        WizardTerm::spawn(&c, &args)
+    };
+
+    // Online, the menu also offers the server dry run: nothing stored.
+    let mut t = spawn("8080");
+    let review = t.choose(2, "dry-run on the server (validates, stores nothing)");
+    assert!(
+        review.contains(&format!(
+            "Summary:  namespace/{ns} allows api from {ns}/web on TCP/8080"
+        )),
+        "{review}"
+    );
+    assert!(review.contains("Selects:  1 pod now: api"), "{review}");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(rest.contains("(server dry run)"), "{rest}");
+    assert_eq!(policy_count(&c, &ns), 0);
+
+    // Apply, then no at the question: exit 130, nothing stored.
+    let mut t = spawn("8080");
+    t.choose(1, "apply it to the cluster");
+    t.wait(&format!("Apply NetworkPolicy {key}? [y/N] "));
+    t.keys("n");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(130), "{rest}");
+    assert!(
+        rest.contains("error: cancelled: nothing was changed"),
+        "{rest}"
+    );
+    assert_eq!(stored_policy(&c, &ns, "wiz-pty"), None);
+    assert_eq!(policy_count(&c, &ns), 0);
+
+    // Apply, and yes: created.
+    let mut t = spawn("8080");
+    t.choose(1, "apply it to the cluster");
+    t.wait(&format!("Apply NetworkPolicy {key}? [y/N] "));
+    t.keys("y");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(
+        rest.contains("networkpolicy.networking.k8s.io/wiz-pty created"),
+        "{rest}"
+    );
+    let stored = stored_policy(&c, &ns, "wiz-pty").expect("stored");
+    assert_eq!(
+        stored["spec"]["ingress"][0]["ports"],
+        serde_json::json!([{"port": 8080, "protocol": "TCP"}])
+    );
+
+    // A different port: the difference is shown and the question is
+    // "Replace"; no leaves the stored policy as it was.
+    let mut t = spawn("9090");
+    t.choose(1, "apply it to the cluster");
+    let shown = t.wait(&format!("Replace NetworkPolicy {key}? [y/N] "));
+    assert!(
+        shown.contains(&format!("NetworkPolicy {key} exists and differs:")),
+        "{shown}"
+    );
+    assert!(shown.contains("-     - port: 8080"), "{shown}");
+    assert!(shown.contains("+     - port: 9090"), "{shown}");
+    t.keys("n");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(130), "{rest}");
+    let kept = stored_policy(&c, &ns, "wiz-pty").unwrap();
+    assert_eq!(
+        kept["metadata"]["resourceVersion"],
+        stored["metadata"]["resourceVersion"]
+    );
+
+    // The same policy again: unchanged, and no question at all.
+    let mut t = spawn("8080");
+    t.choose(1, "apply it to the cluster");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(
+        rest.contains("networkpolicy.networking.k8s.io/wiz-pty unchanged"),
+        "{rest}"
+    );
+    assert!(!rest.contains("NetworkPolicy"), "no question: {rest}");
+}

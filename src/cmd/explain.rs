@@ -11,7 +11,7 @@ use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::lint::{Finding, LintOptions, lint};
-use crate::engine::policy::{Direction, NamespaceScope, Peer, PortValue, Rule};
+use crate::engine::policy::{Direction, Peer, PortValue, Rule};
 use crate::engine::ports::PortSet;
 use crate::engine::summary::{peer_text, summary};
 use crate::engine::verdict::{Endpoint, peer_matches};
@@ -353,13 +353,7 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
         },
         Peer::Pods { namespaces, .. } => {
             let ns: Vec<String> = model
-                .snapshot
-                .namespaces
-                .iter()
-                .filter(|n| match namespaces {
-                    NamespaceScope::Own(own) => *own == n.name,
-                    NamespaceScope::Selected(s) => s.matches(&n.labels),
-                })
+                .namespaces_in(namespaces)
                 .map(|n| n.name.clone())
                 .collect();
             let by_label = namespaces.single_name().is_none();

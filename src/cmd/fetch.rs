@@ -231,16 +231,5 @@ pub fn namespace_labels_matter(model: &Model<'_>, namespaces: &[&str]) -> bool {
         .policies
         .iter()
         .filter(|p| namespaces.contains(&p.namespace.as_str()))
-        .any(|p| {
-            Direction::BOTH.into_iter().any(|d| {
-                p.rules(d)
-                    .unwrap_or_default()
-                    .iter()
-                    .flat_map(|r| r.peers.iter().flatten())
-                    .any(|peer| {
-                        matches!(peer, Peer::Pods { namespaces: NamespaceScope::Selected(sel), .. }
-                    if sel.only_equals(NAMESPACE_NAME_LABEL).is_none())
-                    })
-            })
-        })
+        .any(crate::engine::policy::Policy::uses_namespace_labels)
 }

@@ -224,15 +224,11 @@ fn render_list(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)]) -> String {
 /// What the matrix cannot know, as warnings for stderr.
 fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
     let mut out = Vec::new();
-    let has_ip_blocks = model.policies.iter().any(|p| {
-        crate::engine::policy::Direction::BOTH.into_iter().any(|d| {
-            p.rules(d)
-                .unwrap_or_default()
-                .iter()
-                .flat_map(|r| r.peers.iter().flatten())
-                .any(|peer| matches!(peer, crate::engine::policy::Peer::IpBlock(_)))
-        })
-    });
+    let has_ip_blocks = model
+        .policies
+        .iter()
+        .flat_map(|p| p.peers())
+        .any(|peer| matches!(peer, crate::engine::policy::Peer::IpBlock(_)));
     let no_ip = pods.iter().filter(|p| p.ips.is_empty()).count();
     if has_ip_blocks && no_ip > 0 {
         out.push(format!(

@@ -224,6 +224,12 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
     let from = rules_from(&args.allow_from, &ports, "--allow-from")?;
     let to = rules_from(&args.allow_to, &ports, "--allow-to")?;
     let selected = match (&args.select, args.all_pods) {
+        (Some(s), _) if s.trim().is_empty() => {
+            return Err(Error::Usage(
+                "invalid --select: empty; use --all-pods to protect every pod of the namespace"
+                    .into(),
+            ));
+        }
         (Some(s), _) => Some(
             Selector::parse(s)
                 .map_err(|e| Error::Usage(format!("invalid --select: {e}")))
@@ -250,6 +256,16 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
         ctx.everything()?
     };
     let prompter = Prompter::new(ctx.palette.enabled());
+    if interactive {
+        // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets
+        // it from the terminal) ends the run cleanly: cursor back, one line,
+        // status 130, and nothing sent to the cluster.
+        let _ = ctrlc::set_handler(|| {
+            let _ = dialoguer::console::Term::stderr().show_cursor();
+            eprintln!("\nerror: cancelled: nothing was changed");
+            std::process::exit(CANCELLED);
+        });
+    }
     match build(
         ctx,
         args,
@@ -538,12 +554,19 @@ fn finish(
         }
         Action::DryRun => {
             let live = ctx.live()?;
+            let existed = ctx
+                .block_on(live.policy(&draft.namespace, &draft.name))?
+                .is_some();
             ctx.block_on(live.apply_policy(&np, true))?;
             warnings.push(format!(
-                "networkpolicy.networking.k8s.io/{} configured (server dry run)",
-                draft.name
+                "networkpolicy.networking.k8s.io/{} {} (server dry run)",
+                draft.name,
+                if existed { "configured" } else { "created" }
             ));
-            warnings.push(format!("summary: {sentence}"));
+            // Unattended runs said it already.
+            if interactive {
+                warnings.push(format!("summary: {sentence}"));
+            }
             Ok(Outcome {
                 stdout: String::new(),
                 warnings,
@@ -589,7 +612,9 @@ fn finish(
                     "created"
                 }
             ));
-            warnings.push(format!("summary: {sentence}"));
+            if interactive {
+                warnings.push(format!("summary: {sentence}"));
+            }
             warnings.push(match ctx.evidence(false).map(|e| crate::cni::assess(&e)) {
                 Ok(a) => format!("enforcement: {} ({})", verdict_word(a.verdict), a.reason.trim_end_matches('.')),
                 Err(_) => "enforcement: cannot tell (the CNI evidence could not be read; see kubectl netpol check)".into(),

@@ -316,13 +316,7 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
             };
             let path = peer_path(d, ri, pj);
             let matched_ns: Vec<&str> = model
-                .snapshot
-                .namespaces
-                .iter()
-                .filter(|n| match namespaces {
-                    NamespaceScope::Own(own) => *own == n.name,
-                    NamespaceScope::Selected(s) => s.matches(&n.labels),
-                })
+                .namespaces_in(namespaces)
                 .map(|n| n.name.as_str())
                 .collect();
             if let NamespaceScope::Selected(sel) = namespaces
@@ -411,15 +405,27 @@ fn selector_text(s: &str) -> String {
     }
 }
 
+/// The policy as written (the compiled form forgets e.g. empty lists).
+fn written(
+    model: &Model<'_>,
+    p: &Policy,
+) -> Option<k8s_openapi::api::networking::v1::NetworkPolicySpec> {
+    model
+        .snapshot
+        .policies
+        .iter()
+        .find(|np| {
+            np.metadata.namespace.as_deref() == Some(p.namespace.as_str())
+                && np.metadata.name.as_deref() == Some(p.name.as_str())
+        })
+        .map(|np| np.spec.clone().unwrap_or_default())
+}
+
 fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
-    let Some(np) = model.snapshot.policies.iter().find(|np| {
-        np.metadata.namespace.as_deref() == Some(p.namespace.as_str())
-            && np.metadata.name.as_deref() == Some(p.name.as_str())
-    }) else {
+    let Some(spec) = written(model, p) else {
         return;
     };
-    let spec = np.spec.clone().unwrap_or_default();
     let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
     let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
     // Another policy already isolating every pod this one selects makes the
@@ -458,13 +464,9 @@ fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
 
 fn split(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
-    let Some(np) = model.snapshot.policies.iter().find(|np| {
-        np.metadata.namespace.as_deref() == Some(p.namespace.as_str())
-            && np.metadata.name.as_deref() == Some(p.name.as_str())
-    }) else {
+    let Some(spec) = written(model, p) else {
         return;
     };
-    let spec = np.spec.clone().unwrap_or_default();
     type Parts = (
         Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer>>,
         Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPort>>,

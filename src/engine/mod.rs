@@ -126,6 +126,20 @@ impl<'s> Model<'s> {
             .collect()
     }
 
+    /// The namespaces a selector peer's scope covers now.
+    pub fn namespaces_in<'a>(
+        &'a self,
+        scope: &'a policy::NamespaceScope,
+    ) -> impl Iterator<Item = &'s NamespaceInfo> + 'a {
+        self.snapshot
+            .namespaces
+            .iter()
+            .filter(move |n| match scope {
+                policy::NamespaceScope::Own(own) => *own == n.name,
+                policy::NamespaceScope::Selected(s) => s.matches(&n.labels),
+            })
+    }
+
     /// Pods a policy selects now.
     pub fn selected_pods(&self, policy: &Policy) -> Vec<&'s PodInfo> {
         self.snapshot
@@ -142,20 +156,7 @@ impl Model<'_> {
     /// are evaluated against: their other labels are unknown, so answers
     /// that depend on them are guesses. Empty when nothing is guessed.
     pub fn guessed_namespaces(&self) -> Vec<&str> {
-        let label_based = self.policies.iter().any(|p| {
-            Direction::BOTH.into_iter().any(|d| {
-                p.rules(d)
-                    .unwrap_or_default()
-                    .iter()
-                    .flat_map(|r| r.peers.iter().flatten())
-                    .any(|peer| {
-                        matches!(peer, policy::Peer::Pods {
-                            namespaces: policy::NamespaceScope::Selected(sel),
-                            ..
-                        } if sel.only_equals(crate::snapshot::NAMESPACE_NAME_LABEL).is_none())
-                    })
-            })
-        });
+        let label_based = self.policies.iter().any(Policy::uses_namespace_labels);
         if !label_based {
             return Vec::new();
         }

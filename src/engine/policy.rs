@@ -198,6 +198,22 @@ impl Policy {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// Every peer of every rule, both directions.
+    pub fn peers(&self) -> impl Iterator<Item = &Peer> {
+        Direction::BOTH
+            .into_iter()
+            .flat_map(move |d| self.rules(d).unwrap_or_default().iter())
+            .flat_map(|r| r.peers.iter().flatten())
+    }
+
+    /// Whether some peer picks namespaces by labels other than their name.
+    pub fn uses_namespace_labels(&self) -> bool {
+        self.peers().any(|peer| {
+            matches!(peer, Peer::Pods { namespaces: NamespaceScope::Selected(sel), .. }
+                if sel.only_equals(NAMESPACE_NAME_LABEL).is_none())
+        })
+    }
+
     pub fn rules(&self, d: Direction) -> Option<&[Rule]> {
         match d {
             Direction::Ingress => self.ingress.as_deref(),

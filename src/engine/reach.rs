@@ -33,12 +33,7 @@ impl<'s> Classes<'s> {
         let blocks: Vec<&crate::engine::policy::IpBlock> = model
             .policies
             .iter()
-            .flat_map(|p| {
-                Direction::BOTH
-                    .into_iter()
-                    .flat_map(move |d| p.rules(d).unwrap_or_default().iter())
-            })
-            .flat_map(|r| r.peers.iter().flatten())
+            .flat_map(|p| p.peers())
             .filter_map(|peer| match peer {
                 Peer::IpBlock(b) => Some(b),
                 Peer::Pods { .. } => None,

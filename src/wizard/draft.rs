@@ -200,6 +200,16 @@ pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
             },
         }
     }
+    for (i, (k, _)) in parts.iter().enumerate() {
+        if k != "except" && parts[..i].iter().any(|(other, _)| other == k) {
+            return Err(format!(
+                "{text:?}: {k}= is given twice (one peer has one of each)"
+            ));
+        }
+    }
+    if parts.iter().any(|(k, _)| k == "except") && !parts.iter().any(|(k, _)| k == "cidr") {
+        return Err(format!("{text:?}: except= goes with cidr="));
+    }
     let get = |k: &str| {
         parts
             .iter()
@@ -207,7 +217,7 @@ pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
             .map(|(_, v)| v.as_str())
     };
     let selector = |s: &str| -> Result<Selector, String> {
-        let sel = Selector::parse(s)?;
+        let sel = Selector::parse(s).map_err(|e| format!("{text:?}: {e}"))?;
         for r in &sel.requirements {
             if let Some(e) = validate::label_key(&r.key).first() {
                 return Err(format!("label key {:?}: {e}", r.key));
@@ -239,8 +249,13 @@ pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
                 ));
             }
         }
+        // Written as the network it means: 10.1.2.3/8 is 10.0.0.0/8.
+        let except = except
+            .iter()
+            .filter_map(|e| validate::parse_cidr(e).map(|n| n.trunc().to_string()))
+            .collect();
         return Ok(PeerSpec::IpBlock {
-            cidr: cidr.to_string(),
+            cidr: net.trunc().to_string(),
             except,
         });
     }
@@ -284,9 +299,12 @@ pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
 pub fn label_selector(sel: &Selector) -> LabelSelector {
     let mut labels = BTreeMap::new();
     let mut exprs = Vec::new();
+    // matchLabels holds one value per key: a key required twice (app=a,app=b)
+    // goes to matchExpressions, where both requirements keep their meaning.
+    let once = |key: &str| sel.requirements.iter().filter(|r| r.key == key).count() == 1;
     for r in &sel.requirements {
         match &r.op {
-            Op::In(v) if v.len() == 1 => {
+            Op::In(v) if v.len() == 1 && once(&r.key) => {
                 labels.insert(r.key.clone(), v[0].clone());
             }
             op => {

@@ -111,7 +111,11 @@ impl Prompter {
             .iter()
             .map(|(s, n)| format!("{s}  ({n} pod{})", if *n == 1 { "" } else { "s" }))
             .collect();
-        items.push(format!("all pods in {namespace}  ({} pods)", pods.len()));
+        items.push(format!(
+            "all pods in {namespace}  ({} pod{})",
+            pods.len(),
+            if pods.len() == 1 { "" } else { "s" }
+        ));
         items.push("type a label selector...".into());
         let i = self.select("Which pods should this policy protect?", &items, 0)?;
         let sel = if i < sets.len() {

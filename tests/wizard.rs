@@ -1,0 +1,1821 @@
+//! Tests of `kubectl netpol wizard`, offline.
+//!
+//! Two halves:
+//!
+//! * unattended runs through [`netpol`] (as in tests/cli.rs: a scrubbed
+//!   environment, stdin empty, so nothing is ever asked), checking every
+//!   error path and the policies built from flags;
+//! * interactive runs through a real pseudo-terminal ([`Term`], rexpect)
+//!   on the bundled example (`-f examples/shop`), with keys as a person
+//!   would press them.
+//!
+//! The end-to-end half (server dry run, apply) is in tests/e2e.rs.
+
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use assert_cmd::assert::Assert;
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const SHOP: &str = "examples/shop";
+/// The example by absolute path, for runs in a temporary directory.
+const SHOP_ABS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/shop");
+
+/// The one line an unattended run without enough answers gets; `{}` is
+/// what is missing.
+fn missing(what: &str) -> String {
+    format!(
+        "error: not enough answers to build a policy without prompts; pass {what} (see kubectl netpol wizard --help)"
+    )
+}
+const NEED_SELECT: &str = "--select LABELS (or --all-pods)";
+const NEED_DIRECTION: &str =
+    "--allow-from PEER, --allow-to PEER, --deny-all-ingress, --deny-all-egress or --allow-dns";
+const NEED_CLUSTER: &str = "error: --apply and --dry-run need a cluster; offline (-f or --offline) the wizard only prints or writes";
+
+/// The DNS rule the wizard adds for the usual CoreDNS.
+fn dns_rule() -> Value {
+    json!({
+        "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+        "to": [{
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}
+        }]
+    })
+}
+
+/// What the wizard prints for "api in backend accepts app=web of frontend
+/// on 8080".
+const WEB_TO_API: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-web-to-api
+  namespace: backend
+spec:
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: frontend
+      podSelector:
+        matchLabels:
+          app: web
+    ports:
+    - port: 8080
+      protocol: TCP
+  podSelector:
+    matchLabels:
+      app: api
+  policyTypes:
+  - Ingress
+";
+
+// ---------------------------------------------------------------------------
+// Helpers: unattended runs
+// ---------------------------------------------------------------------------
+
+/// A command for the binary with a scrubbed environment (stdin empty,
+/// stdout a pipe). It owns the temporary HOME.
+struct Netpol {
+    cmd: Command,
+    _home: TempDir,
+}
+
+impl Deref for Netpol {
+    type Target = Command;
+    fn deref(&self) -> &Command {
+        &self.cmd
+    }
+}
+
+impl DerefMut for Netpol {
+    fn deref_mut(&mut self) -> &mut Command {
+        &mut self.cmd
+    }
+}
+
+fn netpol() -> Netpol {
+    let home = tempfile::tempdir().expect("create a temporary HOME");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .timeout(Duration::from_secs(60));
+    Netpol { cmd, _home: home }
+}
+
+fn stdout_of(a: &Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr_of(a: &Assert) -> String {
+    String::from_utf8(a.get_output().stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// `kubectl netpol wizard ARGS`, which must fail with `code`, print nothing
+/// on stdout and exactly one line on stderr; returns that line.
+fn one_error(args: &[&str], code: i32) -> String {
+    let a = netpol()
+        .arg("wizard")
+        .args(args)
+        .assert()
+        .code(code)
+        .stdout("");
+    let err = stderr_of(&a);
+    assert!(err.starts_with("error: "), "{args:?}: stderr: {err:?}");
+    assert!(err.ends_with('\n'), "{args:?}: stderr: {err:?}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got: {err:?}");
+    err.trim_end().to_string()
+}
+
+/// `kubectl netpol wizard ARGS`, which must succeed; (stdout, stderr).
+fn wizard(args: &[&str]) -> (String, String) {
+    let a = netpol().arg("wizard").args(args).assert().code(0);
+    (stdout_of(&a), stderr_of(&a))
+}
+
+/// The policy an unattended offline run prints, parsed from its YAML.
+fn policy(args: &[&str]) -> Value {
+    let mut all = vec!["--offline"];
+    all.extend(args);
+    let (out, err) = wizard(&all);
+    let v = parse_yaml(&out);
+    assert_minimal(&v, &format!("{args:?}"));
+    assert!(err.starts_with("summary: "), "{args:?}: {err}");
+    v
+}
+
+fn parse_yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("invalid YAML ({e}):\n{text}"))
+}
+
+fn parse_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{text}"))
+}
+
+/// A policy as the wizard promises it: apiVersion, kind, metadata (name and
+/// namespace only) and spec; no `status`; explicit `policyTypes`; no null,
+/// no empty list, no empty object but the selectors that mean "all" and a
+/// rule that allows everything.
+fn assert_minimal(v: &Value, what: &str) {
+    assert_eq!(
+        v.as_object()
+            .unwrap_or_else(|| panic!("{what}: not an object: {v}"))
+            .keys()
+            .collect::<Vec<_>>(),
+        ["apiVersion", "kind", "metadata", "spec"],
+        "{what}: {v}"
+    );
+    assert_eq!(v["apiVersion"], "networking.k8s.io/v1", "{what}");
+    assert_eq!(v["kind"], "NetworkPolicy", "{what}");
+    let meta: Vec<&String> = v["metadata"].as_object().unwrap().keys().collect();
+    assert_eq!(meta, ["name", "namespace"], "{what}: {v}");
+    let types = v["spec"]["policyTypes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: policyTypes must be explicit: {v}"));
+    assert!(!types.is_empty(), "{what}: {v}");
+    for (dir, ty) in [("ingress", "Ingress"), ("egress", "Egress")] {
+        if v["spec"].get(dir).is_some() {
+            assert!(
+                types.contains(&json!(ty)),
+                "{what}: {dir} without {ty}: {v}"
+            );
+        }
+    }
+    no_empty(v, "", what);
+}
+
+fn no_empty(v: &Value, path: &str, what: &str) {
+    match v {
+        Value::Null => panic!("{what}: null at {path}"),
+        Value::Array(a) => {
+            assert!(!a.is_empty(), "{what}: empty list at {path}");
+            for (i, x) in a.iter().enumerate() {
+                no_empty(x, &format!("{path}[{i}]"), what);
+            }
+        }
+        Value::Object(o) => {
+            let may_be_empty = path.ends_with("podSelector")
+                || path.ends_with("namespaceSelector")
+                || (path.ends_with(']')
+                    && (path.contains(".ingress[") || path.contains(".egress[")));
+            assert!(
+                !o.is_empty() || may_be_empty,
+                "{what}: empty object at {path}"
+            );
+            for (k, x) in o {
+                no_empty(x, &format!("{path}.{k}"), what);
+            }
+        }
+        Value::String(s) => assert!(!s.is_empty(), "{what}: empty string at {path}"),
+        _ => {}
+    }
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> String {
+    let path = dir.join(rel);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+// ---------------------------------------------------------------------------
+// Unattended: errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn missing_answers_name_the_flags_to_pass() {
+    let both = format!("{NEED_SELECT} and {NEED_DIRECTION}");
+    for (args, want) in [
+        (&[][..], both.as_str()),
+        (&["-f", SHOP], both.as_str()),
+        (&["-n", "backend", "--yes"], both.as_str()),
+        (&["--select", "app=api"], NEED_DIRECTION),
+        (&["--all-pods", "--port", "8080"], NEED_DIRECTION),
+        (&["--all-pods", "--name", "x", "--offline"], NEED_DIRECTION),
+        (&["--deny-all-ingress"], NEED_SELECT),
+        (&["--allow-from", "anywhere", "-f", SHOP], NEED_SELECT),
+        (&["--allow-dns", "--apply", "--yes"], NEED_SELECT),
+    ] {
+        assert_eq!(one_error(args, 1), missing(want), "{args:?}");
+    }
+}
+
+#[test]
+fn invalid_ports_are_one_line_errors() {
+    for (port, want) in [
+        (
+            "0",
+            r#""0": a port is a number from 1 to 65535 or a port name"#,
+        ),
+        (
+            "70000",
+            r#""70000": a port is a number from 1 to 65535 or a port name"#,
+        ),
+        (
+            "8100-8000",
+            r#""8100-8000": the range must not end before it starts"#,
+        ),
+        (
+            "8000-99999",
+            r#""8000-99999": a port is a number from 1 to 65535 or a port name"#,
+        ),
+        ("53/ICMP", r#""53/ICMP": protocol must be TCP, UDP or SCTP"#),
+        (
+            "Http_",
+            r#""Http_": not a port number, range or valid port name (must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-))"#,
+        ),
+        (
+            "",
+            r#""": not a port number, range or valid port name (must contain at least one letter (a-z))"#,
+        ),
+    ] {
+        let args = [
+            "-n",
+            "backend",
+            "--select",
+            "app=api",
+            "--allow-from",
+            "pods=app=web",
+            "--port",
+            port,
+            "--offline",
+        ];
+        assert_eq!(
+            one_error(&args, 1),
+            format!("error: invalid --port {want}"),
+            "{port:?}"
+        );
+    }
+    // One bad port among good ones is still an error.
+    let err = one_error(
+        &[
+            "--all-pods",
+            "--allow-to",
+            "anywhere",
+            "--port",
+            "443",
+            "--port",
+            "x_y",
+            "--offline",
+        ],
+        1,
+    );
+    assert!(err.starts_with(r#"error: invalid --port "x_y": "#), "{err}");
+}
+
+const EXPECTED_PEER: &str = "expected anywhere, pods=LABELS, namespace=NAME, namespace-labels=LABELS or cidr=CIDR (with optional ,pods= / ,except=)";
+
+#[test]
+fn invalid_peers_are_one_line_errors_for_both_directions() {
+    let cases: Vec<(&str, String)> = vec![
+        // An ipBlock stands alone.
+        (
+            "cidr=10.0.0.0/8,pods=app=web",
+            r#""cidr=10.0.0.0/8,pods=app=web": cidr= cannot be combined with pods= or namespace= (an ipBlock stands alone)"#.into(),
+        ),
+        (
+            "namespace=frontend,cidr=10.0.0.0/8",
+            r#""namespace=frontend,cidr=10.0.0.0/8": cidr= cannot be combined with pods= or namespace= (an ipBlock stands alone)"#.into(),
+        ),
+        // Not a CIDR.
+        (
+            "cidr=10.0.0.0/33",
+            r#""10.0.0.0/33" is not a CIDR such as 10.0.0.0/8"#.into(),
+        ),
+        ("cidr=10.0.0", r#""10.0.0" is not a CIDR such as 10.0.0.0/8"#.into()),
+        ("cidr=", r#""" is not a CIDR such as 10.0.0.0/8"#.into()),
+        // except outside the CIDR, as large as it, or not a CIDR.
+        (
+            "cidr=10.0.0.0/8,except=11.0.0.0/16",
+            r#"except "11.0.0.0/16" must be inside 10.0.0.0/8 and smaller than it"#.into(),
+        ),
+        (
+            "cidr=10.0.0.0/16,except=10.0.0.0/8",
+            r#"except "10.0.0.0/8" must be inside 10.0.0.0/16 and smaller than it"#.into(),
+        ),
+        (
+            "cidr=10.0.0.0/8,except=10.0.0.0/8",
+            r#"except "10.0.0.0/8" must be inside 10.0.0.0/8 and smaller than it"#.into(),
+        ),
+        (
+            "cidr=10.0.0.0/8,except=nope",
+            r#"except "nope" is not a CIDR"#.into(),
+        ),
+        // Namespace names.
+        (
+            "namespace=Bad_NS",
+            r#"namespace "Bad_NS": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"#.into(),
+        ),
+        (
+            "namespaces=good,-bad",
+            r#"namespace "-bad": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"#.into(),
+        ),
+        // Empty, or no key at all.
+        ("", format!(r#""": {EXPECTED_PEER}"#)),
+        ("app=web", format!(r#""app=web": {EXPECTED_PEER}"#)),
+        ("anywhere,pods=app=x", format!(r#""anywhere,pods=app=x": {EXPECTED_PEER}"#)),
+        // A key without what it needs.
+        (
+            "namespace=",
+            r#""namespace=": say which pods (pods=), namespaces (namespace=) or addresses (cidr=)"#.into(),
+        ),
+        (
+            "except=10.0.0.0/8",
+            r#""except=10.0.0.0/8": except= goes with cidr="#.into(),
+        ),
+        // Both ways of naming namespaces.
+        (
+            "namespace=a,namespace-labels=team=x",
+            r#""namespace=a,namespace-labels=team=x": use namespace= or namespace-labels=, not both"#.into(),
+        ),
+        // Label selectors.
+        (
+            "pods=app in web",
+            r#""pods=app in web": invalid label selector "app in web""#.into(),
+        ),
+        (
+            "namespace-labels=team in x",
+            r#""namespace-labels=team in x": invalid label selector "team in x""#.into(),
+        ),
+    ];
+    for (peer, want) in &cases {
+        for flag in ["--allow-from", "--allow-to"] {
+            let args = [
+                "-n",
+                "backend",
+                "--select",
+                "app=api",
+                flag,
+                peer,
+                "--offline",
+            ];
+            assert_eq!(
+                one_error(&args, 1),
+                format!("error: invalid {flag} {want}"),
+                "{flag} {peer:?}"
+            );
+        }
+    }
+    // The first bad one of several is reported.
+    let err = one_error(
+        &[
+            "--all-pods",
+            "--allow-from",
+            "anywhere",
+            "--allow-from",
+            "cidr=1.2.3.4/40",
+            "--offline",
+        ],
+        1,
+    );
+    assert_eq!(
+        err,
+        r#"error: invalid --allow-from "1.2.3.4/40" is not a CIDR such as 10.0.0.0/8"#
+    );
+}
+
+/// A peer given twice the same key, or `except=` without `cidr=`: the
+/// wizard keeps the first value (or drops `except`) without a word, and
+/// builds a policy other than the one asked for.
+#[test]
+fn peers_with_ignored_parts_are_refused() {
+    for peer in [
+        "pods=app=web,pods=app=db",
+        "cidr=10.0.0.0/8,cidr=11.0.0.0/8",
+        "namespace-labels=a=b,namespace-labels=c=d",
+        "pods=app=web,except=10.0.0.0/8",
+        "namespace=frontend,except=10.0.0.0/8",
+    ] {
+        netpol()
+            .args([
+                "wizard",
+                "--offline",
+                "-n",
+                "backend",
+                "--select",
+                "app=api",
+            ])
+            .args(["--allow-from", peer])
+            .assert()
+            .code(1)
+            .stdout("");
+    }
+}
+
+/// `invalid --allow-to invalid label selector "app in web"`: the word is
+/// doubled and the flag's value is not quoted, unlike the other peer
+/// errors.
+#[test]
+fn peer_selector_errors_name_the_peer_once() {
+    let err = one_error(
+        &["--offline", "--all-pods", "--allow-to", "pods=app in web"],
+        1,
+    );
+    assert!(!err.contains("invalid --allow-to invalid"), "{err}");
+    assert!(err.contains("\"pods=app in web\""), "{err}");
+}
+
+#[test]
+fn invalid_select_and_name_are_one_line_errors() {
+    let base = ["-n", "backend", "--deny-all-ingress", "--offline"];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        one_error(&args, 1)
+    };
+    assert_eq!(
+        run(&["--select", "app in web"]),
+        r#"error: invalid --select: invalid label selector "app in web""#
+    );
+    assert_eq!(
+        run(&["--select", "bad key=x"]),
+        r#"error: invalid --select: invalid label selector "bad key=x""#
+    );
+    assert_eq!(
+        run(&["--select", "app=-bad"]),
+        r#"error: invalid --select.matchLabels: Invalid value: "-bad": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"#
+    );
+    let err = run(&["--select", "a/b/c=x"]);
+    assert!(
+        err.starts_with(r#"error: invalid --select.matchLabels: Invalid value: "a/b/c": "#),
+        "{err}"
+    );
+    let rfc1123 = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    for name in ["Bad_Name", "name.", "UPPER"] {
+        assert_eq!(
+            run(&["--select", "app=api", "--name", name]),
+            format!("error: invalid --name {name:?}: {rfc1123}"),
+            "{name}"
+        );
+    }
+    let long = "a".repeat(254);
+    let err = run(&["--all-pods", "--name", &long]);
+    assert!(
+        err.starts_with(&format!("error: invalid --name {long:?}: ")),
+        "{err}"
+    );
+    // The parser's own usage errors: exit 2.
+    for args in [
+        &["--select", "app=api", "--all-pods", "--deny-all-ingress"][..],
+        &["--all-pods", "--deny-all-ingress", "--dry-run=client"],
+        &["--all-pods", "--deny-all-ingress", "--no-such-flag"],
+    ] {
+        let a = netpol()
+            .arg("wizard")
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("");
+        assert!(stderr_of(&a).starts_with("error: "), "{args:?}");
+    }
+}
+
+#[test]
+fn apply_without_yes_is_refused_before_any_cluster_is_contacted() {
+    // No kubeconfig in the scrubbed environment: a refusal that came after
+    // contacting a cluster would be a different error.
+    assert_eq!(
+        one_error(
+            &[
+                "-n",
+                "backend",
+                "--select",
+                "app=api",
+                "--allow-from",
+                "anywhere",
+                "--apply"
+            ],
+            1
+        ),
+        "error: refusing to apply without a yes: add --yes (or run on a terminal to be asked)"
+    );
+}
+
+#[test]
+fn apply_and_dry_run_need_a_cluster() {
+    let base = [
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "pods=app=web",
+    ];
+    for extra in [
+        &["--apply", "--yes", "-f", SHOP][..],
+        &["--apply", "-f", SHOP],
+        &["--dry-run=server", "-f", SHOP],
+        &["--dry-run", "server", "-f", SHOP],
+        &["--apply", "--yes", "--offline"],
+        &["--dry-run=server", "--offline"],
+        &[
+            "--apply",
+            "--yes",
+            "--dry-run=server",
+            "--offline",
+            "-f",
+            SHOP,
+        ],
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        assert_eq!(one_error(&args, 1), NEED_CLUSTER, "{extra:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Unattended: policies
+// ---------------------------------------------------------------------------
+
+#[test]
+fn print_is_exactly_the_yaml_and_the_review_goes_to_stderr() {
+    let args = [
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+    ];
+    for extra in [
+        &["-f", SHOP][..],
+        &["--offline"],
+        &["-f", SHOP, "-o", "yaml"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(extra);
+        let (out, err) = wizard(&all);
+        assert_eq!(out, WEB_TO_API, "{extra:?}");
+        assert_eq!(
+            err.lines().next(),
+            Some("summary: namespace/backend allows api from frontend/web on TCP/8080"),
+            "{extra:?}: {err}"
+        );
+        assert!(!out.contains("status"));
+        assert_minimal(&parse_yaml(&out), "web to api");
+    }
+    // With the example: the review names the policy it replaces and what
+    // changes for the pods it selects.
+    let mut all = args.to_vec();
+    all.extend(["-f", SHOP]);
+    let (_, err) = wizard(&all);
+    assert!(
+        err.contains(
+            "note: a NetworkPolicy backend/allow-web-to-api exists already: applying replaces it\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("change: backend/api (ingress): "), "{err}");
+    // -o json: the same object.
+    all.extend(["-o", "json"]);
+    let (out, _) = wizard(&all);
+    assert_eq!(parse_json(&out), parse_yaml(WEB_TO_API));
+}
+
+/// Each PEER form of the help, as `from` (ingress) and as `to` (egress).
+#[test]
+fn every_peer_form_translates_as_documented() {
+    let ns_name = |n: &str| json!({"matchLabels": {"kubernetes.io/metadata.name": n}});
+    let names_in = |v: &[&str]| json!({"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": v}]});
+    let cases: Vec<(&str, Option<Value>)> = vec![
+        (
+            "pods=app=web",
+            Some(json!([{"podSelector": {"matchLabels": {"app": "web"}}}])),
+        ),
+        (
+            "pods=app=web,tier=front",
+            Some(json!([{"podSelector": {"matchLabels": {"app": "web", "tier": "front"}}}])),
+        ),
+        (
+            "pods=tier in (b,a)",
+            Some(
+                json!([{"podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]}}]),
+            ),
+        ),
+        (
+            "pods=app!=web",
+            Some(
+                json!([{"podSelector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}}]),
+            ),
+        ),
+        (
+            "pods=track",
+            Some(
+                json!([{"podSelector": {"matchExpressions": [{"key": "track", "operator": "Exists"}]}}]),
+            ),
+        ),
+        (
+            "pods=!canary",
+            Some(
+                json!([{"podSelector": {"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]}}]),
+            ),
+        ),
+        (
+            "namespace=frontend",
+            Some(json!([{"namespaceSelector": ns_name("frontend")}])),
+        ),
+        (
+            "namespace=frontend,pods=app=web",
+            Some(
+                json!([{"namespaceSelector": ns_name("frontend"), "podSelector": {"matchLabels": {"app": "web"}}}]),
+            ),
+        ),
+        (
+            "namespace=b|a",
+            Some(json!([{"namespaceSelector": names_in(&["a", "b"])}])),
+        ),
+        (
+            "namespaces=b,a,b",
+            Some(json!([{"namespaceSelector": names_in(&["a", "b"])}])),
+        ),
+        (
+            "namespaces=a,b,pods=app=web",
+            Some(
+                json!([{"namespaceSelector": names_in(&["a", "b"]), "podSelector": {"matchLabels": {"app": "web"}}}]),
+            ),
+        ),
+        (
+            "namespace-labels=team=web",
+            Some(json!([{"namespaceSelector": {"matchLabels": {"team": "web"}}}])),
+        ),
+        (
+            "namespace-labels=",
+            Some(json!([{"namespaceSelector": {}}])),
+        ),
+        (
+            "namespace-labels=team=web,pods=app=x",
+            Some(
+                json!([{"namespaceSelector": {"matchLabels": {"team": "web"}}, "podSelector": {"matchLabels": {"app": "x"}}}]),
+            ),
+        ),
+        (
+            "cidr=10.0.0.0/8",
+            Some(json!([{"ipBlock": {"cidr": "10.0.0.0/8"}}])),
+        ),
+        (
+            "cidr=10.0.0.0/8,except=10.1.0.0/16",
+            Some(json!([{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}])),
+        ),
+        (
+            "cidr=10.0.0.0/8,except=10.1.0.0/16,10.2.0.0/16",
+            Some(
+                json!([{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.2.0.0/16"]}}]),
+            ),
+        ),
+        (
+            "cidr=10.0.0.0/8,except=10.1.0.0/16|10.2.0.0/16",
+            Some(
+                json!([{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.2.0.0/16"]}}]),
+            ),
+        ),
+        (
+            "cidr=2001:db8::/32,except=2001:db8:1::/48",
+            Some(json!([{"ipBlock": {"cidr": "2001:db8::/32", "except": ["2001:db8:1::/48"]}}])),
+        ),
+        ("anywhere", None),
+    ];
+    for (peer, want) in &cases {
+        for (flag, dir, key, ty) in [
+            ("--allow-from", "ingress", "from", "Ingress"),
+            ("--allow-to", "egress", "to", "Egress"),
+        ] {
+            let v = policy(&[
+                "-n", "shop", "--select", "app=api", flag, peer, "-o", "json",
+            ]);
+            let rules = v["spec"][dir]
+                .as_array()
+                .unwrap_or_else(|| panic!("{flag} {peer}: {v}"));
+            assert_eq!(rules.len(), 1, "{flag} {peer}: {v}");
+            match want {
+                Some(w) => assert_eq!(&rules[0][key], w, "{flag} {peer}"),
+                // anywhere: no from/to at all, and no ports: a rule that
+                // allows everything.
+                None => assert_eq!(rules[0], json!({}), "{flag} {peer}"),
+            }
+            assert_eq!(v["spec"]["policyTypes"], json!([ty]), "{flag} {peer}");
+            assert_eq!(
+                v["spec"]["podSelector"],
+                json!({"matchLabels": {"app": "api"}})
+            );
+        }
+    }
+}
+
+/// -o json prints JSON, the same document as the YAML.
+#[test]
+fn json_output_is_the_same_policy() {
+    let args = [
+        "-n",
+        "shop",
+        "--select",
+        "app=api",
+        "--allow-to",
+        "cidr=10.0.0.0/8",
+        "--port",
+        "443",
+    ];
+    let yaml = policy(&args);
+    let mut with_json = args.to_vec();
+    with_json.extend(["-o", "json"]);
+    let (out, _) = wizard(&[&["--offline"][..], &with_json].concat());
+    assert!(out.starts_with("{\n"), "{out}");
+    assert_eq!(parse_json(&out), yaml);
+}
+
+/// Each PORT form of the help, in the order given, on every rule.
+#[test]
+fn every_port_form_translates_as_documented() {
+    for (port, want) in [
+        ("8080", json!({"port": 8080, "protocol": "TCP"})),
+        (
+            "8000-8100",
+            json!({"port": 8000, "endPort": 8100, "protocol": "TCP"}),
+        ),
+        ("9000-9000", json!({"port": 9000, "protocol": "TCP"})),
+        ("http", json!({"port": "http", "protocol": "TCP"})),
+        ("http/TCP", json!({"port": "http", "protocol": "TCP"})),
+        ("53/UDP", json!({"port": 53, "protocol": "UDP"})),
+        ("53/udp", json!({"port": 53, "protocol": "UDP"})),
+        ("132/SCTP", json!({"port": 132, "protocol": "SCTP"})),
+        (
+            "30000-32767/UDP",
+            json!({"port": 30000, "endPort": 32767, "protocol": "UDP"}),
+        ),
+        ("65535", json!({"port": 65535, "protocol": "TCP"})),
+    ] {
+        let v = policy(&[
+            "-n",
+            "shop",
+            "--select",
+            "app=api",
+            "--allow-from",
+            "pods=app=web",
+            "--port",
+            port,
+        ]);
+        assert_eq!(v["spec"]["ingress"][0]["ports"], json!([want]), "{port}");
+    }
+    // Several ports, on every rule, in the order given; none: every port.
+    let v = policy(&[
+        "-n",
+        "shop",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "pods=app=web",
+        "--allow-from",
+        "namespace=ops",
+        "--port",
+        "8080",
+        "--port",
+        "53/UDP",
+        "--port",
+        "metrics",
+    ]);
+    let want = json!([
+        {"port": 8080, "protocol": "TCP"},
+        {"port": 53, "protocol": "UDP"},
+        {"port": "metrics", "protocol": "TCP"}
+    ]);
+    let rules = v["spec"]["ingress"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{v}");
+    for r in rules {
+        assert_eq!(r["ports"], want, "{v}");
+    }
+    let v = policy(&[
+        "-n",
+        "shop",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "pods=app=web",
+    ]);
+    assert_eq!(
+        v["spec"]["ingress"],
+        json!([{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}])
+    );
+}
+
+#[test]
+fn allow_dns_adds_the_dns_rule() {
+    // Alone: egress isolated, DNS the only way out.
+    let (out, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-dns",
+        "-f",
+        SHOP,
+    ]);
+    let v = parse_yaml(&out);
+    assert_minimal(&v, "dns only");
+    assert_eq!(v["metadata"]["name"], "allow-dns-only-api");
+    assert_eq!(v["spec"]["egress"], json!([dns_rule()]));
+    assert_eq!(v["spec"]["policyTypes"], json!(["Egress"]));
+    assert!(v["spec"].get("ingress").is_none(), "{v}");
+    assert_eq!(
+        err.lines().next(),
+        Some("summary: namespace/backend allows api to kube-system/kube-dns on UDP/53, TCP/53"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("note:"),
+        "the example's CoreDNS is the usual one: {err}"
+    );
+    // With other egress rules: DNS comes last; with ingress too: both types.
+    let v = policy(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-to",
+        "pods=app=postgres",
+        "--port",
+        "5432",
+        "--allow-dns",
+        "--allow-from",
+        "namespace=frontend",
+    ]);
+    let egress = v["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 2, "{v}");
+    assert_eq!(
+        egress[0],
+        json!({"to": [{"podSelector": {"matchLabels": {"app": "postgres"}}}], "ports": [{"port": 5432, "protocol": "TCP"}]})
+    );
+    assert_eq!(
+        egress[1],
+        dns_rule(),
+        "--port is not applied to the DNS rule"
+    );
+    assert_eq!(v["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+    // Egress isolated without it: a note says what that means.
+    let (_, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-to",
+        "pods=app=postgres",
+        "-f",
+        SHOP,
+    ]);
+    assert!(
+        err.contains(
+            "note: egress is isolated without DNS: these pods will not resolve names (add --allow-dns)\n"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn dns_rule_follows_the_dns_pods_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = "apiVersion: v1\nkind: Namespace\nmetadata: {name: app}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: app, labels: {app: api}}\nspec: {containers: [{name: c, image: x}]}\n";
+    // CoreDNS listening on 5353 (behind a Service on 53): the rule names
+    // the pod's port.
+    let custom = write(
+        dir.path(),
+        "custom.yaml",
+        &format!(
+            "{app}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: coredns-0, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}\nspec: {{containers: [{{name: c, image: x, ports: [{{containerPort: 5353, protocol: UDP}}, {{containerPort: 5353, protocol: TCP}}]}}]}}\n"
+        ),
+    );
+    let (out, err) = wizard(&[
+        "-n",
+        "app",
+        "--select",
+        "app=api",
+        "--allow-dns",
+        "-f",
+        &custom,
+    ]);
+    let v = parse_yaml(&out);
+    assert_eq!(
+        v["spec"]["egress"][0]["ports"],
+        json!([{"port": 5353, "protocol": "UDP"}, {"port": 5353, "protocol": "TCP"}])
+    );
+    assert_eq!(v["spec"]["egress"][0]["to"], dns_rule()["to"]);
+    assert!(
+        err.contains("note: the DNS pods listen on UDP 5353: the DNS rule uses it (NetworkPolicy sees the pod's port, not the Service's)\n"),
+        "{err}"
+    );
+    // No DNS pods at all: the usual labels, and a note.
+    let none = write(dir.path(), "none.yaml", app);
+    let (out, err) = wizard(&[
+        "-n",
+        "app",
+        "--select",
+        "app=api",
+        "--allow-dns",
+        "-f",
+        &none,
+    ]);
+    assert_eq!(parse_yaml(&out)["spec"]["egress"], json!([dns_rule()]));
+    assert!(
+        err.contains("note: no kube-system pods labelled k8s-app=kube-dns were found: the DNS rule assumes the usual CoreDNS labels\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deny_all_with_all_pods_is_a_default_deny() {
+    let (out, err) = wizard(&[
+        "--offline",
+        "-n",
+        "shop",
+        "--all-pods",
+        "--deny-all-ingress",
+    ]);
+    assert_eq!(
+        out,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-ingress-all\n  namespace: shop\nspec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n"
+    );
+    assert_eq!(
+        err,
+        "summary: namespace/shop denies all ingress to all pods\n"
+    );
+    assert_minimal(&parse_yaml(&out), "deny ingress");
+    for (flags, name, types) in [
+        (
+            &["--deny-all-egress"][..],
+            "deny-egress-all",
+            json!(["Egress"]),
+        ),
+        (
+            &["--deny-all-ingress", "--deny-all-egress"],
+            "deny-all-all",
+            json!(["Ingress", "Egress"]),
+        ),
+    ] {
+        let v = policy(&[&["-n", "shop", "--all-pods"][..], flags].concat());
+        assert_eq!(v["metadata"]["name"], name);
+        assert_eq!(
+            v["spec"],
+            json!({"podSelector": {}, "policyTypes": types}),
+            "{flags:?}"
+        );
+    }
+    // Without -n: the default namespace.
+    let v = policy(&["--all-pods", "--deny-all-ingress"]);
+    assert_eq!(v["metadata"]["namespace"], "default");
+}
+
+#[test]
+fn suggested_names_follow_the_answers() {
+    for (args, name) in [
+        (
+            &["--select", "app=api", "--allow-from", "pods=app=web"][..],
+            "allow-web-to-api",
+        ),
+        (
+            &["--select", "app=api", "--allow-to", "pods=app=db"],
+            "allow-api-to-db",
+        ),
+        (
+            &["--select", "app=api", "--allow-from", "namespace=frontend"],
+            "allow-frontend-to-api",
+        ),
+        (
+            &[
+                "--select",
+                "app=api",
+                "--allow-from",
+                "namespace=frontend,pods=app=web",
+            ],
+            "allow-web-to-api",
+        ),
+        (
+            &[
+                "--select",
+                "app=api",
+                "--allow-from",
+                "namespace-labels=team=x",
+            ],
+            "allow-namespaces-to-api",
+        ),
+        (
+            &["--select", "app=api", "--allow-from", "cidr=10.0.0.0/8"],
+            "allow-cidr-to-api",
+        ),
+        (
+            &["--select", "app=api", "--allow-from", "anywhere"],
+            "allow-anywhere-to-api",
+        ),
+        (
+            &["--select", "app=api", "--allow-to", "anywhere"],
+            "allow-api-to-anywhere",
+        ),
+        (
+            &["--select", "app=api", "--allow-from", "pods=tier in (a,b)"],
+            "allow-pods-to-api",
+        ),
+        (
+            &["--select", "app=api", "--allow-dns"],
+            "allow-dns-only-api",
+        ),
+        (
+            &["--select", "app=api", "--deny-all-ingress"],
+            "deny-ingress-api",
+        ),
+        (
+            &["--select", "app=api", "--deny-all-egress"],
+            "deny-egress-api",
+        ),
+        (&["--all-pods", "--deny-all-ingress"], "deny-ingress-all"),
+        (
+            &["--all-pods", "--deny-all-ingress", "--deny-all-egress"],
+            "deny-all-all",
+        ),
+        (
+            &["--select", "app=api,tier=be", "--deny-all-ingress"],
+            "deny-ingress-pods",
+        ),
+        (
+            &[
+                "--select",
+                "app.kubernetes.io/name=Shop_API",
+                "--deny-all-ingress",
+            ],
+            "deny-ingress-shop-api",
+        ),
+        (
+            &[
+                "--select",
+                "app=api",
+                "--allow-from",
+                "pods=app=web",
+                "--name",
+                "mine",
+            ],
+            "mine",
+        ),
+    ] {
+        let v = policy(&[&["-n", "shop"][..], args].concat());
+        assert_eq!(v["metadata"]["name"], name, "{args:?}");
+    }
+}
+
+/// `app=api,app=web` selects nothing (a pod has one `app`); the policy must
+/// not select `app=web` pods instead.
+#[test]
+fn conflicting_equalities_keep_their_meaning() {
+    let v = policy(&[
+        "-n",
+        "shop",
+        "--select",
+        "app=api,app=web",
+        "--deny-all-ingress",
+    ]);
+    assert_ne!(
+        v["spec"]["podSelector"],
+        json!({"matchLabels": {"app": "web"}}),
+        "the policy now protects app=web pods"
+    );
+    let v = policy(&[
+        "-n",
+        "shop",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "pods=app=web,app=db",
+    ]);
+    assert_ne!(
+        v["spec"]["ingress"][0]["from"][0]["podSelector"],
+        json!({"matchLabels": {"app": "db"}}),
+        "the policy now admits app=db pods"
+    );
+}
+
+#[test]
+fn write_writes_the_file_and_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web-to-api.yaml").display().to_string();
+    let args = [
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+        "--offline",
+        "--write",
+        &file,
+    ];
+    let (out, err) = wizard(&args);
+    assert_eq!(out, "", "nothing on stdout");
+    assert_eq!(
+        err.lines().last(),
+        Some(format!("networkpolicy backend/allow-web-to-api written to {file}").as_str()),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), WEB_TO_API);
+    // It round-trips through the tool.
+    let a = netpol().args(["list", "-f", &file]).assert().code(0);
+    let table = stdout_of(&a);
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_else(|| panic!("{table}"))
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        row,
+        [
+            "backend",
+            "allow-web-to-api",
+            "0",
+            "namespace/backend allows api from frontend/web on TCP/8080"
+        ],
+        "{table}"
+    );
+    // -o json writes JSON, which the tool reads as well; an existing file
+    // is replaced.
+    let mut json_args = args.to_vec();
+    json_args.extend(["-o", "json", "--name", "web-to-api-json"]);
+    let (out, _) = wizard(&json_args);
+    assert_eq!(out, "");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut want = parse_yaml(WEB_TO_API);
+    want["metadata"]["name"] = json!("web-to-api-json");
+    assert_eq!(parse_json(&text), want);
+    let a = netpol()
+        .args(["list", "-f", &file, "-o", "json"])
+        .assert()
+        .code(0);
+    let list = parse_json(&stdout_of(&a));
+    assert_eq!(list["policies"][0]["name"], "web-to-api-json");
+    assert_eq!(
+        list["policies"][0]["summary"],
+        "namespace/backend allows api from frontend/web on TCP/8080"
+    );
+    assert_eq!(list["policies"][0]["valid"], true);
+    // Next to the example, the written policy does what it says: web may
+    // now reach the api's metrics port too.
+    let metrics = dir.path().join("metrics.yaml").display().to_string();
+    wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "9090",
+        "--name",
+        "web-to-api-metrics",
+        "-f",
+        SHOP,
+        "--write",
+        &metrics,
+    ]);
+    let can = |files: &[&str]| {
+        let mut cmd = netpol();
+        cmd.args(["can", "frontend/web", "backend/api", "--port", "9090"]);
+        for f in files {
+            cmd.args(["-f", f]);
+        }
+        cmd.assert().get_output().status.code()
+    };
+    assert_eq!(can(&[SHOP]), Some(1), "denied before");
+    assert_eq!(
+        can(&[SHOP, &metrics]),
+        Some(0),
+        "allowed with the new policy"
+    );
+}
+
+#[test]
+fn write_to_an_unwritable_path_is_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("no/such/dir/p.yaml").display().to_string();
+    let err = one_error(
+        &[
+            "--offline",
+            "--all-pods",
+            "--deny-all-ingress",
+            "--write",
+            &file,
+        ],
+        1,
+    );
+    assert!(err.starts_with(&format!("error: {file}: ")), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Helpers: a pseudo-terminal
+// ---------------------------------------------------------------------------
+
+/// `kubectl-netpol wizard -f <shop> --color never ARGS` on a pseudo-terminal
+/// (stdin, stdout and stderr), in an empty temporary directory.
+struct Term {
+    s: PtySession,
+    dir: TempDir,
+    _home: TempDir,
+    /// Everything read so far, for failure messages.
+    seen: String,
+}
+
+fn term(args: &[&str]) -> Term {
+    let mut all = vec!["wizard", "-f", SHOP_ABS, "--color", "never"];
+    all.extend(args);
+    term_raw(&all)
+}
+
+fn term_raw(args: &[&str]) -> Term {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .current_dir(dir.path())
+        .args(args);
+    let s = rexpect::spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(10_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .expect("spawn on a pseudo-terminal");
+    Term {
+        s,
+        dir,
+        _home: home,
+        seen: String::new(),
+    }
+}
+
+impl Term {
+    /// Waits for `text`; returns what came before it (without `\r`).
+    fn wait(&mut self, text: &str) -> String {
+        match self.s.exp_string(text) {
+            Ok(before) => {
+                self.seen.push_str(&before);
+                self.seen.push_str(text);
+                before.replace('\r', "")
+            }
+            Err(e) => panic!(
+                "waiting for {text:?}: {e}\n--- the terminal so far:\n{}",
+                self.seen.replace('\r', "")
+            ),
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.s.send(keys).expect("send keys");
+        self.s.flush().expect("flush keys");
+    }
+
+    /// A menu: waits until it is drawn (its `last` item), moves the cursor
+    /// (`moves`, arrow keys), checks it is on `item`, presses Enter and
+    /// waits for the answer line. Returns the menu as drawn.
+    fn select(&mut self, prompt: &str, last: &str, moves: &str, item: &str) -> String {
+        let mut drawn = self.wait(&format!("{prompt}:\r\n"));
+        drawn.push_str(&format!("{prompt}:\n"));
+        drawn.push_str(&self.wait(&format!("{last}\r\n")));
+        drawn.push_str(&format!("{last}\n"));
+        if moves.is_empty() {
+            assert!(
+                drawn.contains(&format!("> {item}")),
+                "the cursor is not on {item:?}:\n{drawn}"
+            );
+        } else {
+            self.keys(moves);
+            self.wait(&format!("> {item}"));
+        }
+        self.keys("\r");
+        self.wait(&format!("{prompt}: {item}"));
+        drawn
+    }
+
+    /// A yes/no question.
+    fn confirm(&mut self, prompt: &str, yes: bool) {
+        self.wait(prompt);
+        self.wait("] ");
+        self.keys(if yes { "y" } else { "n" });
+        self.wait(&format!("{prompt} {}", if yes { "yes" } else { "no" }));
+    }
+
+    /// A text prompt: types `text` and Enter (the answer is not waited for,
+    /// as it may be refused).
+    fn input(&mut self, prompt: &str, text: &str) {
+        self.wait(prompt);
+        self.wait(": ");
+        self.keys(&format!("{text}\r"));
+    }
+
+    /// Reads to the end; returns (exit status, the rest of the output).
+    fn finish(mut self) -> (WaitStatus, String, TempDir) {
+        let rest = match self.s.exp_eof() {
+            Ok(rest) => rest.replace('\r', ""),
+            Err(e) => panic!(
+                "waiting for the end: {e}\n--- the terminal so far:\n{}",
+                self.seen.replace('\r', "")
+            ),
+        };
+        let status = self.s.process().wait().expect("wait for the wizard");
+        (status, rest, self.dir)
+    }
+}
+
+fn exit_code(status: &WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(*code),
+        _ => None,
+    }
+}
+
+/// The YAML printed after "What now?: print the YAML".
+fn printed(rest: &str) -> Value {
+    let v = parse_yaml(rest);
+    assert_minimal(&v, "printed");
+    v
+}
+
+const UP: &str = "\x1b[A";
+const DOWN: &str = "\x1b[B";
+/// The namespaces of the example, sorted; the menu starts on "default".
+const LAST_NAMESPACE: &str = "payments";
+/// The last item of the pods menu.
+const TYPE_SELECTOR: &str = "type a label selector...";
+const LAST_PEER: &str = "type it (PEER syntax: namespace=frontend,pods=app=web ...)";
+
+/// Namespace backend, pods app=api.
+fn backend_api(t: &mut Term) {
+    t.select("Namespace", LAST_NAMESPACE, UP, "backend");
+    t.select(
+        "Which pods should this policy protect?",
+        TYPE_SELECTOR,
+        "",
+        "app=api  (1 pod)",
+    );
+    t.wait("selects 1 pod now: api");
+}
+
+/// backend/api accepts app=web of namespace frontend on 8080, up to the
+/// name (accepted as suggested) and the final menu, drawn.
+fn cross_namespace_ingress(t: &mut Term) -> String {
+    backend_api(t);
+    t.select("Restrict which direction?", "both", "", "ingress");
+    t.confirm("Add an ingress rule?", true);
+    t.select(
+        "Allow traffic from",
+        LAST_PEER,
+        DOWN,
+        "pods in other namespaces, by labels",
+    );
+    // A multi-select: space marks frontend.
+    let ns = "Which namespaces? (space to pick, enter to confirm)";
+    t.wait(&format!("{ns}:\r\n"));
+    t.wait(&format!("[ ] {LAST_NAMESPACE}\r\n"));
+    t.keys(&format!("{DOWN}{DOWN}"));
+    t.wait("> [ ] frontend");
+    t.keys(" ");
+    t.wait("> [x] frontend");
+    t.keys("\r");
+    t.wait(&format!("{ns}: frontend"));
+    t.select("Which pods?", TYPE_SELECTOR, DOWN, "app=web  (2 pods)");
+    // The ports offered are the api's container ports.
+    let ports = t.select("On which ports?", "every port", "", "TCP/8080");
+    assert!(ports.contains("TCP/http  (named port)"), "{ports}");
+    assert!(ports.contains("TCP/metrics  (named port)"), "{ports}");
+    t.confirm("Add another rule?", false);
+    t.input("Name [allow-web-to-api]", "");
+    t.wait("Name: allow-web-to-api");
+    let review = t.wait("What now?:\r\n");
+    let menu = t.wait("write it to a file\r\n");
+    assert!(menu.contains("> print the YAML"), "{menu}");
+    review
+}
+
+// ---------------------------------------------------------------------------
+// Interactive
+// ---------------------------------------------------------------------------
+
+#[test]
+fn interactive_cross_namespace_ingress_then_print() {
+    let mut t = term(&[]);
+    let review = cross_namespace_ingress(&mut t);
+    assert!(
+        review.contains("Summary:  namespace/backend allows api from frontend/web on TCP/8080\n"),
+        "{review}"
+    );
+    assert!(review.contains("Selects:  1 pod now: api\n"), "{review}");
+    assert!(
+        review.contains("Note:     a NetworkPolicy backend/allow-web-to-api exists already: applying replaces it"),
+        "{review}"
+    );
+    // The policy is shown before anything is done with it.
+    assert!(review.contains(WEB_TO_API.trim_end()), "{review}");
+    // Offline, the menu offers to print or write, nothing else: up from
+    // the first item wraps to "write it to a file".
+    t.keys(UP);
+    let menu = t.wait("> write it to a file");
+    assert!(!menu.contains("dry-run"), "{menu}");
+    assert!(!menu.contains("apply it"), "{menu}");
+    t.keys(DOWN);
+    t.wait("> print the YAML");
+    t.keys("\r");
+    t.wait("What now?: print the YAML\r\n");
+    let (status, rest, dir) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let v = printed(&rest);
+    assert_eq!(v, parse_yaml(WEB_TO_API), "{rest}");
+    assert_eq!(
+        v["spec"]["ingress"][0]["from"][0],
+        json!({
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "frontend"}},
+            "podSelector": {"matchLabels": {"app": "web"}}
+        })
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn interactive_write_from_the_menu() {
+    let mut t = term(&[]);
+    cross_namespace_ingress(&mut t);
+    t.keys(DOWN);
+    t.wait("> write it to a file");
+    t.keys("\r");
+    t.wait("What now?: write it to a file");
+    t.input("File [allow-web-to-api.yaml]", "");
+    t.wait("networkpolicy backend/allow-web-to-api written to allow-web-to-api.yaml");
+    let (status, rest, dir) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let file = dir.path().join("allow-web-to-api.yaml");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), WEB_TO_API);
+    let a = netpol()
+        .args(["list", "-o", "json", "-f"])
+        .arg(&file)
+        .assert()
+        .code(0);
+    assert_eq!(
+        parse_json(&stdout_of(&a))["policies"][0]["summary"],
+        "namespace/backend allows api from frontend/web on TCP/8080"
+    );
+}
+
+#[test]
+fn interactive_egress_with_dns() {
+    let mut t = term(&[]);
+    backend_api(&mut t);
+    t.select("Restrict which direction?", "both", DOWN, "egress");
+    t.confirm("Add an egress rule?", true);
+    t.select(
+        "Allow traffic to",
+        LAST_PEER,
+        "",
+        "pods in backend, by labels",
+    );
+    t.select(
+        "Which pods?",
+        TYPE_SELECTOR,
+        &DOWN.repeat(3),
+        "app=postgres  (1 pod)",
+    );
+    // Egress: the ports offered are the destination's.
+    let ports = t.select("On which ports?", "every port", "", "TCP/5432");
+    assert!(ports.contains("TCP/pg  (named port)"), "{ports}");
+    t.confirm("Add another rule?", false);
+    t.confirm(
+        "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name",
+        true,
+    );
+    t.input("Name [allow-api-to-postgres]", "api-egress-wizard");
+    t.wait("Name: api-egress-wizard");
+    let review = t.select("What now?", "write it to a file", "", "print the YAML");
+    assert!(
+        review.contains("Summary:  namespace/backend allows api to backend/postgres on TCP/5432 and to kube-system/kube-dns on UDP/53, TCP/53"),
+        "{review}"
+    );
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let v = printed(&rest);
+    assert_eq!(
+        v["metadata"],
+        json!({"name": "api-egress-wizard", "namespace": "backend"})
+    );
+    assert_eq!(
+        v["spec"],
+        json!({
+            "podSelector": {"matchLabels": {"app": "api"}},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{"podSelector": {"matchLabels": {"app": "postgres"}}}],
+                    "ports": [{"port": 5432, "protocol": "TCP"}]
+                },
+                dns_rule()
+            ]
+        })
+    );
+}
+
+#[test]
+fn interactive_default_deny_both_directions() {
+    let mut t = term(&[]);
+    t.select("Namespace", LAST_NAMESPACE, DOWN, "frontend");
+    t.select(
+        "Which pods should this policy protect?",
+        TYPE_SELECTOR,
+        &DOWN.repeat(2),
+        "all pods in frontend  (3 pods)",
+    );
+    t.wait("selects 3 pods now: ");
+    t.select("Restrict which direction?", "both", &DOWN.repeat(2), "both");
+    t.confirm("Add an ingress rule?", false);
+    t.confirm("Add an egress rule?", false);
+    t.confirm(
+        "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name",
+        false,
+    );
+    t.input("Name [deny-all-all]", "");
+    t.wait("Name: deny-all-all");
+    let review = t.select("What now?", "write it to a file", "", "print the YAML");
+    assert!(
+        review
+            .contains("Summary:  namespace/frontend denies all ingress and egress for all pods\n"),
+        "{review}"
+    );
+    assert!(
+        review.contains("Note:     egress is isolated without DNS: these pods will not resolve names (add --allow-dns)"),
+        "{review}"
+    );
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let v = printed(&rest);
+    assert_eq!(
+        v["metadata"],
+        json!({"name": "deny-all-all", "namespace": "frontend"})
+    );
+    assert_eq!(
+        v["spec"],
+        json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+    );
+}
+
+#[test]
+fn interactive_invalid_input_is_asked_again_with_the_reason() {
+    let mut t = term(&[]);
+    t.select("Namespace", LAST_NAMESPACE, UP, "backend");
+    // The menu wraps: up from the first item is the last.
+    t.select(
+        "Which pods should this policy protect?",
+        TYPE_SELECTOR,
+        UP,
+        TYPE_SELECTOR,
+    );
+    let selector = "Label selector (app=api, tier in (a,b))";
+    t.input(selector, "app in web");
+    t.wait("error: invalid label selector \"app in web\"");
+    t.input(selector, "app=api");
+    t.wait(&format!("{selector}: app=api"));
+    t.wait("selects 1 pod now: api");
+    t.select("Restrict which direction?", "both", "", "ingress");
+    t.confirm("Add an ingress rule?", true);
+    t.select("Allow traffic from", LAST_PEER, UP, LAST_PEER);
+    t.input("Peer", "cidr=10.0.0.0/8,pods=app=web");
+    t.wait("error: \"cidr=10.0.0.0/8,pods=app=web\": cidr= cannot be combined with pods= or namespace= (an ipBlock stands alone)");
+    t.input("Peer", "namespace=frontend,pods=app=web");
+    t.wait("Peer: namespace=frontend,pods=app=web");
+    t.select(
+        "On which ports?",
+        "every port",
+        &UP.repeat(2),
+        "type ports...",
+    );
+    let ports = "Ports (8080, 8000-8100, http, 53/UDP; comma-separated)";
+    t.input(ports, "8080,0");
+    t.wait("error: \"0\": a port is a number from 1 to 65535 or a port name");
+    t.input(ports, "8080, 8000-8100/udp");
+    t.wait(&format!("{ports}: 8080, 8000-8100/udp"));
+    t.confirm("Add another rule?", false);
+    t.input("Name [allow-web-to-api]", "Bad_Name");
+    t.wait(
+        "error: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters",
+    );
+    t.input("Name [allow-web-to-api]", "web-to-api-2");
+    t.wait("Name: web-to-api-2");
+    t.select("What now?", "write it to a file", "", "print the YAML");
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let v = printed(&rest);
+    assert_eq!(v["metadata"]["name"], "web-to-api-2");
+    assert_eq!(
+        v["spec"]["podSelector"],
+        json!({"matchLabels": {"app": "api"}})
+    );
+    assert_eq!(
+        v["spec"]["ingress"],
+        json!([{
+            "from": [{
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "frontend"}},
+                "podSelector": {"matchLabels": {"app": "web"}}
+            }],
+            "ports": [
+                {"port": 8080, "protocol": "TCP"},
+                {"port": 8000, "endPort": 8100, "protocol": "UDP"}
+            ]
+        }])
+    );
+}
+
+/// Ctrl-C at a menu: exit 130 and the one line that says nothing changed
+/// (as Esc gives).
+#[test]
+fn interactive_ctrl_c_cancels_with_130() {
+    let mut t = term(&[]);
+    backend_api(&mut t);
+    t.wait("Restrict which direction?:\r\n");
+    t.wait("both\r\n");
+    std::thread::sleep(Duration::from_millis(200));
+    t.s.send_control('c').unwrap();
+    let (status, rest, dir) = t.finish();
+    assert_eq!(exit_code(&status), Some(130), "{status:?}: {rest}");
+    assert!(
+        rest.contains("error: cancelled: nothing was changed"),
+        "{rest}"
+    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+/// Ctrl-C at the last step, the file name: nothing is written, whatever
+/// the exit status.
+#[test]
+fn interactive_ctrl_c_writes_nothing() {
+    let mut t = term(&[]);
+    cross_namespace_ingress(&mut t);
+    t.keys(DOWN);
+    t.wait("> write it to a file");
+    t.keys("\r");
+    t.wait("What now?: write it to a file");
+    t.wait("File [allow-web-to-api.yaml]: ");
+    std::thread::sleep(Duration::from_millis(200));
+    t.s.send_control('c').unwrap();
+    let (status, rest, dir) = t.finish();
+    assert_ne!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    assert!(!rest.contains("written"), "{rest}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+/// Esc stops the wizard as documented: exit 130, one line, nothing written.
+#[test]
+fn interactive_escape_cancels_with_130() {
+    // At the first question.
+    let mut t = term(&[]);
+    t.wait(&format!("{LAST_NAMESPACE}\r\n"));
+    t.keys("\x1b");
+    let (status, rest, dir) = t.finish();
+    assert_eq!(exit_code(&status), Some(130), "{status:?}: {rest}");
+    assert!(
+        rest.ends_with("error: cancelled: nothing was changed\n"),
+        "{rest:?}"
+    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    // Part-way, at a yes/no question.
+    let mut t = term(&[]);
+    backend_api(&mut t);
+    t.select("Restrict which direction?", "both", "", "ingress");
+    t.wait("Add an ingress rule?");
+    t.wait("] ");
+    t.keys("\x1b");
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(130), "{status:?}: {rest}");
+    assert!(
+        rest.contains("error: cancelled: nothing was changed"),
+        "{rest}"
+    );
+    // At the final menu, with everything answered.
+    let mut t = term(&[]);
+    cross_namespace_ingress(&mut t);
+    t.keys("\x1b");
+    let (status, rest, dir) = t.finish();
+    assert_eq!(exit_code(&status), Some(130), "{status:?}: {rest}");
+    assert!(
+        rest.contains("error: cancelled: nothing was changed"),
+        "{rest}"
+    );
+    assert!(!rest.contains("apiVersion"), "nothing printed: {rest}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+/// Answers given as flags are not asked; --yes asks nothing at all, even
+/// on a terminal.
+#[test]
+fn interactive_flags_skip_their_questions_and_yes_skips_all() {
+    let mut t = term(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+    ]);
+    // Straight to the name.
+    let before = t.wait("Name [allow-web-to-api]: ");
+    for asked in [
+        "Namespace:",
+        "Which pods",
+        "Restrict which direction",
+        "Allow DNS",
+    ] {
+        assert!(!before.contains(asked), "{asked} asked: {before}");
+    }
+    t.keys("\r");
+    t.select("What now?", "write it to a file", "", "print the YAML");
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    assert_eq!(printed(&rest), parse_yaml(WEB_TO_API));
+
+    let t = term(&["--yes"]);
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(1), "{status:?}: {rest}");
+    assert_eq!(
+        rest.trim_end(),
+        missing(&format!("{NEED_SELECT} and {NEED_DIRECTION}"))
+    );
+    let t = term(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+        "--yes",
+    ]);
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    assert!(!rest.contains("What now?"), "{rest}");
+    // stdout and stderr share the terminal: the summary, then the policy.
+    let yaml = rest
+        .split_once("\napiVersion:")
+        .map(|(_, y)| format!("apiVersion:{y}"))
+        .unwrap_or_else(|| panic!("{rest}"));
+    assert_eq!(yaml, WEB_TO_API);
+}
