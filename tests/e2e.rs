@@ -1325,3 +1325,59 @@ fn wizard_interactive_apply_asks_first() {
     );
     assert!(!rest.contains("NetworkPolicy"), "no question: {rest}");
 }
+
+/// Review regressions: a dual-stack pod's second address finds the pod, and
+/// a user who cannot list namespaces still gets `can` answers that do not
+/// depend on namespace labels.
+#[test]
+fn dual_stack_addresses_and_namespace_scoped_can() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("solo");
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"
+    ));
+    c.pod(&ns, "a", "app: a", "{containerPort: 80}", "10.71.0.1");
+    c.pod(&ns, "b", "app: b", "{containerPort: 80}", "10.71.0.2");
+    let patch =
+        r#"{"status":{"podIP":"10.71.0.2","podIPs":[{"ip":"10.71.0.2"},{"ip":"fd00:71::2"}]}}"#;
+    let out = c.kubectl(
+        &[
+            "patch",
+            "pod",
+            "b",
+            "-n",
+            &ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            patch,
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: a-to-b, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: b}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: a}}}}}}]}}]\n"
+    ));
+    let out = ok(&c.as_user("admin", &["explain", "fd00:71::2"]));
+    assert!(out.starts_with(&format!("Pod:         {ns}/b")), "{out}");
+    // carol reads pods and policies of this namespace only.
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+    ));
+    let o = c.as_user("carol", &["can", "a", "b", "-n", &ns]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = c.as_user("carol", &["can", "b", "a", "-n", &ns]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a is not isolated: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let out = ok(&c.as_user("carol", &["matrix", "-n", &ns]));
+    assert!(out.contains("FROM \\ TO"), "{out}");
+}
