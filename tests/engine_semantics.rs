@@ -1624,8 +1624,8 @@ fn matrix_agrees_with_connection_for_every_pair() {
         let cm = class_matrix(&model, &classes);
         let computed: HashMap<(usize, usize), PortSet> =
             netpol::cmd::matrix::compute(&model, &pods)
-                .into_iter()
-                .map(|(i, j, ports)| ((i, j), ports))
+                .iter()
+                .map(|(i, j, ports)| ((i, j), ports.clone()))
                 .collect();
 
         for (i, a) in pods.iter().enumerate() {
@@ -2141,5 +2141,137 @@ fn long_label_value_with_multibyte_characters_does_not_panic() {
                 "spec.podSelector.matchLabels: Invalid value: \"{value}\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
             ),
         ]
+    );
+}
+
+/// `Model::peer_pods` / `peers_pods` / `selected_pods` answer from indexes
+/// (pods by namespace, pod IPs sorted for ipBlock range queries); they must
+/// give exactly what filtering every pod with `peer_matches` gives, in the
+/// snapshot's order, each pod once (dual-stack pods have two IPs).
+#[test]
+fn indexed_peer_resolution_agrees_with_peer_matches() {
+    let extra = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: dual, namespace: frontend, labels: {app: web, stack: dual}}
+spec: {containers: [{name: main, image: example.org/web}]}
+status: {podIP: 10.1.0.12, podIPs: [{ip: 10.1.0.12}, {ip: "fd00::12"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: node-agent, namespace: ops, labels: {app: agent}}
+spec: {hostNetwork: true, containers: [{name: main, image: example.org/agent}]}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6-only, namespace: backend, labels: {app: api}}
+spec: {containers: [{name: main, image: example.org/api}]}
+status: {podIP: "fd00:0:0:1::1"}
+"#;
+    let peers = policy(
+        "frontend",
+        "many-peers",
+        r#"
+        podSelector: {}
+        ingress:
+        - from:
+          - ipBlock: {cidr: 10.0.0.0/8}
+          - ipBlock: {cidr: 10.1.0.0/16, except: [10.1.0.10/32, 10.1.0.0/30]}
+          - ipBlock: {cidr: "fd00::/64"}
+          - ipBlock: {cidr: "fd00::/16", except: ["fd00::12/128"]}
+          - ipBlock: {cidr: 0.0.0.0/0}
+          - ipBlock: {cidr: 10.2.0.20/32}
+          - ipBlock: {cidr: 172.16.0.0/12}
+        - from:
+          - podSelector: {matchLabels: {app: web}}
+          - namespaceSelector: {}
+          - namespaceSelector: {matchLabels: {env: prod}}
+            podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [db]}]}
+          - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+          - namespaceSelector: {matchLabels: {team: nobody}}
+          - podSelector: {matchExpressions: [{key: stack, operator: Exists}]}
+        egress:
+        - to:
+          - ipBlock: {cidr: 10.1.0.0/24}
+          - podSelector: {matchLabels: {app: web}}
+          - namespaceSelector: {matchLabels: {team: api}}
+        - {}
+        "#,
+    );
+    let yaml = cluster(&[peers, extra.to_string(), EXTRA_PODS.to_string()]);
+    let snap = snapshot(&yaml);
+    let model = valid_model(&snap, "peer resolution");
+    let keys = |pods: &[&PodInfo]| pods.iter().map(|p| p.key()).collect::<Vec<_>>();
+    let brute = |keep: &dyn Fn(&PodInfo) -> bool| {
+        snap.pods
+            .iter()
+            .filter(|p| keep(p))
+            .map(|p| p.key())
+            .collect::<Vec<_>>()
+    };
+    let mut checked = 0;
+    for p in &model.policies {
+        assert_eq!(
+            keys(&model.selected_pods(p)),
+            brute(&|pod| pod.namespace == p.namespace && p.pod_selector.matches(&pod.labels)),
+            "selected_pods of {}",
+            p.key()
+        );
+        for d in Direction::BOTH {
+            for rule in p.rules(d).unwrap_or_default() {
+                for peer in rule.peers.iter().flatten() {
+                    let want = brute(&|pod| {
+                        netpol::engine::verdict::peer_matches(&model, peer, &Endpoint::Pod(pod)).0
+                    });
+                    assert_eq!(keys(&model.peer_pods(peer)), want, "peer {peer:?}");
+                    checked += 1;
+                }
+                let want = brute(&|pod| {
+                    rule.peers.as_ref().is_none_or(|peers| {
+                        peers.iter().any(|peer| {
+                            netpol::engine::verdict::peer_matches(&model, peer, &Endpoint::Pod(pod))
+                                .0
+                        })
+                    })
+                });
+                assert_eq!(
+                    keys(&model.peers_pods(rule.peers.as_deref())),
+                    want,
+                    "rule peers {:?}",
+                    rule.peers
+                );
+            }
+        }
+    }
+    assert_eq!(checked, 16, "every peer of the fixture was compared");
+    // The fixture exercises what the indexes could get wrong.
+    let block = |cidr: &str| {
+        model
+            .policies
+            .iter()
+            .flat_map(|p| p.peers())
+            .find_map(|peer| match peer {
+                netpol::engine::policy::Peer::IpBlock(b) if b.cidr.to_string() == cidr => {
+                    Some(keys(&model.pods_in_block(b)))
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert!(block("0.0.0.0/0").contains(&"frontend/dual".to_string()));
+    assert_eq!(
+        block("fd00::/64"),
+        vec!["frontend/dual".to_string()],
+        "v6 range"
+    );
+    assert_eq!(
+        block("10.1.0.0/16"),
+        vec![
+            "frontend/cache".to_string(),
+            "frontend/dual".to_string(),
+            "frontend/web-2".to_string()
+        ],
+        "except removes 10.1.0.10 and the /30 holding the host-network pod's 10.1.0.1"
     );
 }

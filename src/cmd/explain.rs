@@ -14,7 +14,6 @@ use crate::engine::lint::{Finding, LintOptions, lint};
 use crate::engine::policy::{Direction, Peer, PortValue, Rule};
 use crate::engine::ports::PortSet;
 use crate::engine::summary::{peer_text, summary};
-use crate::engine::verdict::{Endpoint, peer_matches};
 use crate::error::Error;
 use crate::render::{Palette, clean, labels_text, to_json, to_yaml};
 use crate::snapshot::PodInfo;
@@ -217,7 +216,7 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
                 &|p| {
                     selecting
                         .iter()
-                        .any(|&i| model.policies[i].key() == p.key())
+                        .any(|&i| std::ptr::eq(&model.policies[i], p))
                 },
                 &|_, _| false,
             )
@@ -329,13 +328,7 @@ fn set_view(set: &PortSet) -> AllOr<Vec<String>> {
 
 fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
     let gaps = &model.snapshot.gaps;
-    let pods: Vec<String> = model
-        .snapshot
-        .pods
-        .iter()
-        .filter(|p| peer_matches(model, peer, &Endpoint::Pod(p)).0)
-        .map(|p| p.key())
-        .collect();
+    let pods: Vec<String> = model.peer_pods(peer).iter().map(|p| p.key()).collect();
     match peer {
         Peer::IpBlock(b) => PeerView {
             kind: "ipBlock",

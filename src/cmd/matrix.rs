@@ -10,7 +10,7 @@ use crate::cmd::can::PortsJson;
 use crate::cmd::{Context, Need, Outcome, Plan, namespace_labels_matter, require_valid};
 use crate::engine::Model;
 use crate::engine::ports::PortSet;
-use crate::engine::reach::{Classes, class_matrix};
+use crate::engine::reach::{Classes, PortSets, class_rows};
 use crate::error::Error;
 use crate::render::{Palette, clean, table, to_json, to_yaml};
 use crate::snapshot::PodInfo;
@@ -45,24 +45,57 @@ pub struct ConnectionJson {
     pub ports: PortsJson,
 }
 
-/// The allowed ports between every ordered pair of distinct pods, as
-/// (from index, to index, ports), skipping pairs with none.
-pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> Vec<(usize, usize, PortSet)> {
+/// The allowed ports between every ordered pair of distinct pods in scope
+/// with at least one allowed port.
+pub struct PodMatrix {
+    /// (from, to, port set id), sorted by (from, to); indices into the pods
+    /// given to [`compute`].
+    pairs: Vec<(u32, u32, u32)>,
+    sets: PortSets,
+}
+
+impl PodMatrix {
+    /// (from index, to index, allowed ports), sorted by (from, to).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, usize, &PortSet)> + '_ {
+        self.pairs
+            .iter()
+            .map(|&(i, j, id)| (i as usize, j as usize, self.sets.get(id)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+/// Computes the matrix of `pods`: pods are grouped into classes (see
+/// [`Classes`]), the classes are decided pairwise, and each class pair is
+/// expanded to its pods.
+pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> PodMatrix {
     let classes = Classes::build(model, pods);
-    let cm = class_matrix(model, &classes);
-    let mut out = Vec::new();
-    for (i, &ci) in classes.class_of.iter().enumerate() {
-        for (j, &cj) in classes.class_of.iter().enumerate() {
-            if i == j {
-                continue;
-            }
-            let ports = cm.get(ci, cj);
-            if !ports.is_empty() {
-                out.push((i, j, ports.clone()));
+    let mut pairs = Vec::new();
+    let sets = class_rows(model, &classes, |a, row, _| {
+        let open: Vec<(usize, u32)> = row
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| **id != PortSets::EMPTY)
+            .map(|(b, id)| (b, *id))
+            .collect();
+        for &i in &classes.members[a] {
+            for &(b, id) in &open {
+                for &j in &classes.members[b] {
+                    if i != j {
+                        pairs.push((i as u32, j as u32, id));
+                    }
+                }
             }
         }
-    }
-    out
+    });
+    pairs.sort_unstable();
+    PodMatrix { pairs, sets }
 }
 
 pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
@@ -107,8 +140,8 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
                 connections: pairs
                     .iter()
                     .map(|(i, j, ports)| ConnectionJson {
-                        from: pods[*i].key(),
-                        to: pods[*j].key(),
+                        from: pods[i].key(),
+                        to: pods[j].key(),
                         ports: PortsJson::of(ports),
                     })
                     .collect(),
@@ -147,15 +180,15 @@ fn pod_label(p: &PodInfo) -> String {
     clean(&p.key())
 }
 
-fn render_grid(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)], pal: Palette) -> String {
+fn render_grid(pods: &[&PodInfo], pairs: &PodMatrix, pal: Palette) -> String {
     let n = pods.len();
     let mut cells = vec![vec![pal.dim("-"); n]; n];
     let mut legend: Vec<String> = Vec::new();
     for (i, row) in cells.iter_mut().enumerate() {
         row[i] = pal.dim("self");
     }
-    for (i, j, ports) in pairs {
-        cells[*i][*j] = if ports.is_all() {
+    for (i, j, ports) in pairs.iter() {
+        cells[i][j] = if ports.is_all() {
             pal.good("all")
         } else {
             let text = ports.to_strings().join(", ");
@@ -190,13 +223,13 @@ fn render_grid(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)], pal: Palett
     out
 }
 
-fn render_list(pods: &[&PodInfo], pairs: &[(usize, usize, PortSet)]) -> String {
+fn render_list(pods: &[&PodInfo], pairs: &PodMatrix) -> String {
     let rows: Vec<Vec<String>> = pairs
         .iter()
         .map(|(i, j, ports)| {
             vec![
-                pod_label(pods[*i]),
-                pod_label(pods[*j]),
+                pod_label(pods[i]),
+                pod_label(pods[j]),
                 if ports.is_all() {
                     "all".to_string()
                 } else {

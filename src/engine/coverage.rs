@@ -55,12 +55,7 @@ pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
         if scope.is_some_and(|s| s != ns.name) {
             continue;
         }
-        let pods: Vec<_> = model
-            .snapshot
-            .pods
-            .iter()
-            .filter(|p| p.namespace == ns.name)
-            .collect();
+        let pods = model.pods_in(&ns.name);
         let deny = |d: Direction| -> Vec<String> {
             model
                 .policies_in(&ns.name)

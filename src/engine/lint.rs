@@ -213,6 +213,8 @@ pub fn lint(
         opts,
         findings: Vec::new(),
     };
+    // The DNS pods, found once for every policy with egress.
+    let dns_pods = std::cell::OnceCell::new();
     for (pi, p) in model.policies.iter().enumerate() {
         if !in_scope(p) {
             continue;
@@ -224,7 +226,7 @@ pub fn lint(
         named_ports(model, p, &selected, &mut out);
         service_ports(model, p, &selected, &mut out);
         ip_blocks(model, p, &mut out);
-        dns(model, p, &selected, &mut out);
+        dns(model, p, &selected, &dns_pods, &mut out);
         if model.snapshot.namespaceless.contains(&p.key()) {
             out.push(
                 "policy-without-namespace",
@@ -294,7 +296,7 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
     let gaps = &model.snapshot.gaps;
     // A namespace without a single pod in the input (a directory of
     // policies only) says nothing about what its selectors match.
-    let has_pods = |ns: &str| model.snapshot.pods.iter().any(|pod| pod.namespace == ns);
+    let has_pods = |ns: &str| !model.pods_in(ns).is_empty();
     if selected.is_empty() && gaps.pods_unknown_in(&p.namespace).is_none() && has_pods(&p.namespace)
     {
         out.push(
@@ -377,9 +379,11 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
             {
                 continue;
             }
-            let any_pod = model.snapshot.pods.iter().any(|pod| {
-                matched_ns.contains(&pod.namespace.as_str())
-                    && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
+            let any_pod = matched_ns.iter().any(|ns| {
+                model
+                    .pods_in(ns)
+                    .iter()
+                    .any(|pod| pods.as_ref().is_none_or(|s| s.matches(&pod.labels)))
             });
             if !any_pod {
                 out.push(
@@ -406,26 +410,13 @@ fn selector_text(s: &str) -> String {
 }
 
 /// The policy as written (the compiled form forgets e.g. empty lists).
-fn written(
-    model: &Model<'_>,
-    p: &Policy,
-) -> Option<k8s_openapi::api::networking::v1::NetworkPolicySpec> {
-    model
-        .snapshot
-        .policies
-        .iter()
-        .find(|np| {
-            np.metadata.namespace.as_deref() == Some(p.namespace.as_str())
-                && np.metadata.name.as_deref() == Some(p.name.as_str())
-        })
-        .map(|np| np.spec.clone().unwrap_or_default())
+fn written(model: &Model<'_>, pi: usize) -> k8s_openapi::api::networking::v1::NetworkPolicySpec {
+    model.source(pi).spec.clone().unwrap_or_default()
 }
 
 fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
-    let Some(spec) = written(model, p) else {
-        return;
-    };
+    let spec = written(model, pi);
     let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
     let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
     // Another policy already isolating every pod this one selects makes the
@@ -464,9 +455,7 @@ fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
 
 fn split(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
-    let Some(spec) = written(model, p) else {
-        return;
-    };
+    let spec = written(model, pi);
     type Parts = (
         Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer>>,
         Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPort>>,
@@ -568,19 +557,17 @@ fn declares(pod: &PodInfo, name: &str, protocol: Protocol) -> bool {
 
 fn named_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
     for (d, ri, rule) in rules_of(p) {
+        let named = rule
+            .ports
+            .iter()
+            .flatten()
+            .any(|spec| matches!(spec.port, PortValue::Named(_)));
+        if !named {
+            continue;
+        }
         let dests: Vec<&PodInfo> = match d {
             Direction::Ingress => selected.to_vec(),
-            Direction::Egress => model
-                .snapshot
-                .pods
-                .iter()
-                .filter(|pod| match &rule.peers {
-                    None => true,
-                    Some(peers) => peers.iter().any(|peer| {
-                        crate::engine::verdict::peer_matches(model, peer, &Endpoint::Pod(pod)).0
-                    }),
-                })
-                .collect(),
+            Direction::Egress => model.peers_pods(rule.peers.as_deref()),
         };
         if dests.is_empty() {
             continue;
@@ -719,10 +706,9 @@ fn ip_blocks(model: &Model<'_>, p: &Policy, out: &mut Out<'_>) {
             let path = peer_path(d, ri, pj);
             if b.cidr.prefix_len() > 0 {
                 let inside: Vec<String> = model
-                    .snapshot
-                    .pods
+                    .pods_in_block(b)
                     .iter()
-                    .filter(|pod| !pod.host_network && pod.ips.iter().any(|ip| b.contains(ip)))
+                    .filter(|pod| !pod.host_network)
                     .map(|pod| pod.key())
                     .collect();
                 if !inside.is_empty() {
@@ -822,11 +808,18 @@ fn dns_port(pod: &PodInfo, proto: Protocol) -> u16 {
         .map_or(53, |c| c.port)
 }
 
-fn dns(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
+fn dns(
+    model: &Model<'_>,
+    p: &Policy,
+    selected: &[&PodInfo],
+    dns_pods: &std::cell::OnceCell<(Vec<PodInfo>, bool)>,
+    out: &mut Out<'_>,
+) {
     if p.egress.is_none() || selected.is_empty() {
         return;
     }
-    let (targets, real) = dns_targets(model);
+    let (targets, real) = dns_pods.get_or_init(|| dns_targets(model));
+    let real = *real;
     let ips_unknown = targets.iter().any(|t| t.ips.is_empty());
     let (mut no_udp, mut no_tcp) = (0usize, 0usize);
     // Pods with the same labels in one namespace get the same answer.
@@ -834,7 +827,7 @@ fn dns(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) 
     for pod in selected {
         let (udp, tcp, guessed) = *seen.entry(&pod.labels).or_insert_with(|| {
             let (mut udp, mut tcp, mut guessed) = (false, false, false);
-            for t in &targets {
+            for t in targets {
                 let v = side(
                     model,
                     Direction::Egress,

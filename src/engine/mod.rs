@@ -16,9 +16,12 @@ pub mod validate;
 pub mod verdict;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::snapshot::{NamespaceInfo, PodInfo, Snapshot};
-use policy::{Direction, Policy};
+use policy::{Direction, IpBlock, NamespaceScope, Peer, Policy};
 use validate::FieldError;
 
 /// A policy the API server would reject, with its errors.
@@ -39,6 +42,12 @@ pub struct Model<'s> {
     pub invalid: Vec<InvalidPolicy>,
     namespaces: HashMap<&'s str, &'s NamespaceInfo>,
     by_namespace: HashMap<String, Vec<usize>>,
+    /// For each valid policy, its index in `snapshot.policies`.
+    sources: Vec<usize>,
+    /// The pods of each namespace, in the snapshot's order.
+    pods_by_namespace: HashMap<&'s str, Vec<&'s PodInfo>>,
+    /// Every pod IP with its pod, sorted by IP: an ipBlock is a range query.
+    pod_ips: Vec<(IpAddr, &'s PodInfo)>,
 }
 
 impl<'s> Model<'s> {
@@ -46,8 +55,9 @@ impl<'s> Model<'s> {
     /// `default_namespace` is where policies without a namespace land.
     pub fn new(snapshot: &'s Snapshot, default_namespace: &str) -> Model<'s> {
         let mut policies = Vec::new();
+        let mut sources = Vec::new();
         let mut invalid = Vec::new();
-        for np in &snapshot.policies {
+        for (source, np) in snapshot.policies.iter().enumerate() {
             let namespace = np
                 .metadata
                 .namespace
@@ -70,7 +80,10 @@ impl<'s> Model<'s> {
                 continue;
             }
             match Policy::compile(np, default_namespace) {
-                Ok(p) => policies.push(p),
+                Ok(p) => {
+                    policies.push(p);
+                    sources.push(source);
+                }
                 Err(e) => invalid.push(InvalidPolicy {
                     namespace,
                     key,
@@ -86,13 +99,82 @@ impl<'s> Model<'s> {
         for (i, p) in policies.iter().enumerate() {
             by_namespace.entry(p.namespace.clone()).or_default().push(i);
         }
+        let mut pods_by_namespace: HashMap<&str, Vec<&PodInfo>> = HashMap::new();
+        let mut pod_ips = Vec::new();
+        for pod in &snapshot.pods {
+            pods_by_namespace
+                .entry(pod.namespace.as_str())
+                .or_default()
+                .push(pod);
+            pod_ips.extend(pod.ips.iter().map(|ip| (*ip, pod)));
+        }
+        pod_ips.sort_by_key(|(ip, _)| *ip);
         Model {
             snapshot,
             policies,
             invalid,
             namespaces: snapshot.namespace_index(),
             by_namespace,
+            sources,
+            pods_by_namespace,
+            pod_ips,
         }
+    }
+
+    /// The policy `self.policies[i]` as written in the input.
+    pub fn source(&self, i: usize) -> &'s NetworkPolicy {
+        &self.snapshot.policies[self.sources[i]]
+    }
+
+    /// The pods of a namespace, in the snapshot's order.
+    pub fn pods_in(&self, namespace: &str) -> &[&'s PodInfo] {
+        self.pods_by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Pods with an IP inside `block` (and outside its excepts), in the
+    /// snapshot's order.
+    pub fn pods_in_block(&self, block: &IpBlock) -> Vec<&'s PodInfo> {
+        let (first, last) = (block.cidr.network(), block.cidr.broadcast());
+        let start = self.pod_ips.partition_point(|(ip, _)| *ip < first);
+        let mut pods: Vec<&'s PodInfo> = self.pod_ips[start..]
+            .iter()
+            .take_while(|(ip, _)| *ip <= last)
+            .filter(|(ip, _)| block.contains(ip))
+            .map(|(_, pod)| *pod)
+            .collect();
+        sort_pods(&mut pods);
+        pods
+    }
+
+    /// The pods `peer` matches now, in the snapshot's order: the same as
+    /// filtering every pod with [`verdict::peer_matches`], without looking
+    /// at the pods of other namespaces.
+    pub fn peer_pods(&self, peer: &Peer) -> Vec<&'s PodInfo> {
+        match peer {
+            Peer::IpBlock(block) => self.pods_in_block(block),
+            Peer::Pods { namespaces, pods } => self
+                .namespaces_in(namespaces)
+                .flat_map(|n| self.pods_in(&n.name))
+                .filter(|p| pods.as_ref().is_none_or(|s| s.matches(&p.labels)))
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// The pods any of `peers` matches (`None`: every pod), in the
+    /// snapshot's order.
+    pub fn peers_pods(&self, peers: Option<&[Peer]>) -> Vec<&'s PodInfo> {
+        let Some(peers) = peers else {
+            return self.snapshot.pods.iter().collect();
+        };
+        let mut out: Vec<&'s PodInfo> = peers.iter().flat_map(|p| self.peer_pods(p)).collect();
+        if peers.len() > 1 {
+            sort_pods(&mut out);
+        }
+        out
     }
 
     /// The labels of a namespace (synthesised namespaces carry only their
@@ -131,23 +213,39 @@ impl<'s> Model<'s> {
         &'a self,
         scope: &'a policy::NamespaceScope,
     ) -> impl Iterator<Item = &'s NamespaceInfo> + 'a {
-        self.snapshot
-            .namespaces
-            .iter()
-            .filter(move |n| match scope {
-                policy::NamespaceScope::Own(own) => *own == n.name,
-                policy::NamespaceScope::Selected(s) => s.matches(&n.labels),
-            })
+        let (own, selected) = match scope {
+            NamespaceScope::Own(own) => (self.namespace(own), None),
+            NamespaceScope::Selected(s) => (None, Some(s)),
+        };
+        own.into_iter().chain(selected.into_iter().flat_map(|s| {
+            self.snapshot
+                .namespaces
+                .iter()
+                .filter(|n| s.matches(&n.labels))
+        }))
     }
 
     /// Pods a policy selects now.
     pub fn selected_pods(&self, policy: &Policy) -> Vec<&'s PodInfo> {
-        self.snapshot
-            .pods
+        self.pods_in(&policy.namespace)
             .iter()
-            .filter(|p| p.namespace == policy.namespace && policy.pod_selector.matches(&p.labels))
+            .filter(|p| policy.pod_selector.matches(&p.labels))
+            .copied()
             .collect()
     }
+}
+
+/// Sorts pods into the snapshot's order (namespace, name) and drops
+/// repeats of the same pod.
+fn sort_pods(pods: &mut Vec<&PodInfo>) {
+    pods.sort_by(|a, b| {
+        (&a.namespace, &a.name, *a as *const PodInfo).cmp(&(
+            &b.namespace,
+            &b.name,
+            *b as *const PodInfo,
+        ))
+    });
+    pods.dedup_by(|a, b| std::ptr::eq(*a, *b));
 }
 
 impl Model<'_> {

@@ -80,37 +80,187 @@ impl<'s> Classes<'s> {
     }
 }
 
+/// Port sets interned as small ids, so that the matrix stores 4 bytes per
+/// pair and unions and intersections of the same sets are computed once.
+#[derive(Debug)]
+pub struct PortSets {
+    sets: Vec<PortSet>,
+    ids: HashMap<PortSet, u32>,
+    unions: HashMap<(u32, u32), u32>,
+    intersections: HashMap<(u32, u32), u32>,
+}
+
+impl PortSets {
+    /// The id of the empty set.
+    pub const EMPTY: u32 = 0;
+    /// The id of every port of every protocol.
+    pub const ALL: u32 = 1;
+
+    fn new() -> PortSets {
+        let mut s = PortSets {
+            sets: Vec::new(),
+            ids: HashMap::new(),
+            unions: HashMap::new(),
+            intersections: HashMap::new(),
+        };
+        s.intern(PortSet::empty());
+        s.intern(PortSet::all());
+        s
+    }
+
+    fn intern(&mut self, set: PortSet) -> u32 {
+        if let Some(&id) = self.ids.get(&set) {
+            return id;
+        }
+        let id = u32::try_from(self.sets.len()).expect("fewer than 2^32 distinct port sets");
+        self.sets.push(set.clone());
+        self.ids.insert(set, id);
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &PortSet {
+        &self.sets[id as usize]
+    }
+
+    fn union(&mut self, a: u32, b: u32) -> u32 {
+        match (a, b) {
+            (Self::EMPTY, x) | (x, Self::EMPTY) => x,
+            (Self::ALL, _) | (_, Self::ALL) => Self::ALL,
+            (x, y) if x == y => x,
+            (x, y) => {
+                let key = (x.min(y), x.max(y));
+                if let Some(&id) = self.unions.get(&key) {
+                    return id;
+                }
+                let mut set = self.sets[x as usize].clone();
+                set.union_with(&self.sets[y as usize]);
+                let id = self.intern(set);
+                self.unions.insert(key, id);
+                id
+            }
+        }
+    }
+
+    fn intersect(&mut self, a: u32, b: u32) -> u32 {
+        match (a, b) {
+            (Self::EMPTY, _) | (_, Self::EMPTY) => Self::EMPTY,
+            (Self::ALL, x) | (x, Self::ALL) => x,
+            (x, y) if x == y => x,
+            (x, y) => {
+                let key = (x.min(y), x.max(y));
+                if let Some(&id) = self.intersections.get(&key) {
+                    return id;
+                }
+                let set = self.sets[x as usize].intersect(&self.sets[y as usize]);
+                let id = self.intern(set);
+                self.intersections.insert(key, id);
+                id
+            }
+        }
+    }
+}
+
+/// A set of class indices as a bitset.
+#[derive(Debug)]
+struct ClassSet {
+    bits: Vec<u64>,
+    /// The members, ascending.
+    list: Vec<u32>,
+}
+
+impl ClassSet {
+    fn new(n: usize, list: Vec<u32>) -> ClassSet {
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        for &c in &list {
+            bits[c as usize / 64] |= 1 << (c % 64);
+        }
+        ClassSet { bits, list }
+    }
+
+    fn contains(&self, c: usize) -> bool {
+        self.bits[c / 64] & (1 << (c % 64)) != 0
+    }
+}
+
 /// A rule flattened for the matrix: which classes its peers match, and
 /// its ports when they do not depend on the destination.
+#[derive(Debug)]
 struct FlatRule {
-    /// Indexed by class.
-    matches: Vec<bool>,
+    matches: ClassSet,
     policy: usize,
+    direction: Direction,
     rule: usize,
-    fixed_ports: Option<PortSet>,
+    /// `None` when the rule has named ports (resolved on the destination).
+    fixed_ports: Option<u32>,
 }
+
+/// The rules isolating a class in one direction: (flat rule id, ports
+/// towards the class itself; for egress, ports are resolved per destination).
+type RuleList = Vec<(u32, u32)>;
 
 /// The allowed ports between every ordered pair of classes.
 pub struct ClassMatrix {
     n: usize,
-    allowed: Vec<PortSet>,
+    allowed: Vec<u32>,
+    sets: PortSets,
 }
 
 impl ClassMatrix {
     pub fn get(&self, from: usize, to: usize) -> &PortSet {
-        &self.allowed[from * self.n + to]
+        self.sets.get(self.allowed[from * self.n + to])
     }
 }
 
 /// Computes the allowed ports between all class pairs.
 pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
     let n = classes.len();
+    let mut allowed = Vec::with_capacity(n * n);
+    let sets = class_rows(model, classes, |_, row, _| allowed.extend_from_slice(row));
+    ClassMatrix { n, allowed, sets }
+}
+
+/// Computes the matrix one source class at a time: `row(a, ports, sets)`
+/// gets, for class `a`, the id of the allowed port set towards each class
+/// (an index into the returned [`PortSets`], readable through `sets`).
+/// Memory stays linear in the number of classes (plus the distinct rules
+/// times the classes, as bits).
+pub fn class_rows(
+    model: &Model<'_>,
+    classes: &Classes<'_>,
+    mut row: impl FnMut(usize, &[u32], &PortSets),
+) -> PortSets {
+    let n = classes.len();
     let reps = &classes.representatives;
-    let mut rule_ids: HashMap<(usize, Direction, usize), usize> = HashMap::new();
+    let mut sets = PortSets::new();
+    // The classes of each namespace, so that a peer only looks at the
+    // namespaces it can match.
+    let mut by_namespace: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (c, rep) in reps.iter().enumerate() {
+        by_namespace
+            .entry(rep.namespace.as_str())
+            .or_default()
+            .push(c as u32);
+    }
+    let peer_classes = |peer: &Peer, out: &mut Vec<u32>| match peer {
+        Peer::Pods { namespaces, .. } => {
+            for ns in model.namespaces_in(namespaces) {
+                for &c in by_namespace.get(ns.name.as_str()).into_iter().flatten() {
+                    if peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0 {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        Peer::IpBlock(_) => out.extend(
+            (0..n as u32)
+                .filter(|&c| peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0),
+        ),
+    };
+    let mut rule_ids: HashMap<(usize, Direction, usize), u32> = HashMap::new();
     let mut flat: Vec<FlatRule> = Vec::new();
-    // Per class and direction: None when not isolated, else its rules.
-    let mut per_class: [Vec<Option<Vec<usize>>>; 2] =
-        [Vec::with_capacity(n), Vec::with_capacity(n)];
+    // Per class and direction: None when not isolated, else its rules with,
+    // for ingress (whose destination is the class itself), their ports.
+    let mut per_class: [Vec<Option<RuleList>>; 2] = [Vec::with_capacity(n), Vec::with_capacity(n)];
     for rep in reps {
         for (di, d) in Direction::BOTH.into_iter().enumerate() {
             let isolating = model.isolating(rep, d);
@@ -123,63 +273,92 @@ pub fn class_matrix(model: &Model<'_>, classes: &Classes<'_>) -> ClassMatrix {
                 let policy = &model.policies[pi];
                 for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
                     let id = *rule_ids.entry((pi, d, ri)).or_insert_with(|| {
-                        let matches = reps
-                            .iter()
-                            .map(|other| match &rule.peers {
-                                None => true,
-                                Some(peers) => peers
-                                    .iter()
-                                    .any(|peer| peer_matches(model, peer, &Endpoint::Pod(other)).0),
-                            })
-                            .collect();
+                        let list = match &rule.peers {
+                            None => (0..n as u32).collect(),
+                            Some(peers) => {
+                                let mut list = Vec::new();
+                                for peer in peers {
+                                    peer_classes(peer, &mut list);
+                                }
+                                list.sort_unstable();
+                                list.dedup();
+                                list
+                            }
+                        };
                         let named =
                             rule.ports.iter().flatten().any(|p| {
                                 matches!(p.port, crate::engine::policy::PortValue::Named(_))
                             });
                         flat.push(FlatRule {
-                            matches,
+                            matches: ClassSet::new(n, list),
                             policy: pi,
+                            direction: d,
                             rule: ri,
-                            fixed_ports: (!named).then(|| rule.resolve_ports(None)),
+                            fixed_ports: (!named).then(|| sets.intern(rule.resolve_ports(None))),
                         });
-                        flat.len() - 1
+                        (flat.len() - 1) as u32
                     });
-                    ids.push(id);
+                    let ports = match (d, flat[id as usize].fixed_ports) {
+                        (_, Some(p)) => p,
+                        (Direction::Ingress, None) => {
+                            sets.intern(rule.resolve_ports(Some(&rep.ports)))
+                        }
+                        // Egress: resolved per destination below.
+                        (Direction::Egress, None) => PortSets::EMPTY,
+                    };
+                    ids.push((id, ports));
                 }
             }
             per_class[di].push(Some(ids));
         }
     }
-    let resolve = |r: &FlatRule, d: Direction, dest: usize| -> PortSet {
-        match &r.fixed_ports {
-            Some(p) => p.clone(),
-            None => model.policies[r.policy].rules(d).unwrap_or_default()[r.rule]
-                .resolve_ports(Some(&reps[dest].ports)),
+    let [ingress, egress] = &per_class;
+    // Egress rules with named ports, resolved on a destination class.
+    let mut named: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut resolve_egress = |sets: &mut PortSets, r: u32, dest: u32| -> u32 {
+        let f = &flat[r as usize];
+        if let Some(p) = f.fixed_ports {
+            return p;
         }
+        *named.entry((r, dest)).or_insert_with(|| {
+            let rule = &model.policies[f.policy]
+                .rules(f.direction)
+                .unwrap_or_default()[f.rule];
+            sets.intern(rule.resolve_ports(Some(&reps[dest as usize].ports)))
+        })
     };
-    // The ports one side lets through: `rules` of the subject class
-    // (None: not isolated), matched against class `peer`, towards `dest`.
-    let side = |rules: &Option<Vec<usize>>, d: Direction, peer: usize, dest: usize| -> PortSet {
-        let Some(ids) = rules else {
-            return PortSet::all();
-        };
-        let mut s = PortSet::empty();
-        for r in ids.iter().map(|&id| &flat[id]).filter(|r| r.matches[peer]) {
-            s.union_with(&resolve(r, d, dest));
+    let mut out = vec![PortSets::EMPTY; n];
+    for (a, egress_rules) in egress.iter().enumerate() {
+        // What a's egress lets through towards each class.
+        match egress_rules {
+            None => out.fill(PortSets::ALL),
+            Some(rules) => {
+                out.fill(PortSets::EMPTY);
+                for &(r, _) in rules {
+                    for &b in &flat[r as usize].matches.list {
+                        let p = resolve_egress(&mut sets, r, b);
+                        out[b as usize] = sets.union(out[b as usize], p);
+                    }
+                }
+            }
         }
-        s
-    };
-    let mut allowed = Vec::with_capacity(n * n);
-    for a in 0..n {
-        for (b, ingress_rules) in per_class[0].iter().enumerate() {
-            let egress = side(&per_class[1][a], Direction::Egress, b, b);
-            let result = if egress.is_empty() {
-                egress
-            } else {
-                egress.intersect(&side(ingress_rules, Direction::Ingress, a, b))
+        // Narrowed by what each destination's ingress admits from a.
+        for (b, cell) in out.iter_mut().enumerate() {
+            if *cell == PortSets::EMPTY {
+                continue;
+            }
+            let Some(rules) = &ingress[b] else {
+                continue;
             };
-            allowed.push(result);
+            let mut admitted = PortSets::EMPTY;
+            for &(r, ports) in rules {
+                if flat[r as usize].matches.contains(a) {
+                    admitted = sets.union(admitted, ports);
+                }
+            }
+            *cell = sets.intersect(*cell, admitted);
         }
+        row(a, &out, &sets);
     }
-    ClassMatrix { n, allowed }
+    sets
 }

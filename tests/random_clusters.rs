@@ -1,0 +1,318 @@
+//! Randomised cross-checks of the fast paths against the plain definitions.
+//!
+//! The matrix (pod classes, interned port sets, peers resolved through the
+//! namespace and IP indexes) and `Model::peer_pods` are optimisations; the
+//! definition is `verdict::connection` for one pair and `peer_matches` for
+//! one pod. Seeded random clusters (namespaces with labels, pods with
+//! labels, named ports and IPs, policies with every peer and port shape)
+//! must give exactly the same answers both ways. Deterministic: a failure
+//! names the seed, and `NETPOL_RANDOM_CLUSTERS=N` runs more of them.
+
+use std::fmt::Write as _;
+
+use netpol::engine::Model;
+use netpol::engine::policy::Direction;
+use netpol::engine::verdict::{Endpoint, connection, peer_matches};
+use netpol::snapshot::PodInfo;
+use netpol::source::files::load_str;
+
+/// xorshift64*: small, seeded, good enough to shuffle fixtures.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const NAMESPACES: &[&str] = &["a", "b", "c", "d"];
+const APPS: &[&str] = &["web", "api", "db", "dns"];
+const TIERS: &[&str] = &["front", "back"];
+const PORTS: &[(&str, u16, &str)] = &[
+    ("http", 80, "TCP"),
+    ("http", 8080, "TCP"),
+    ("metrics", 9090, "TCP"),
+    ("dns", 53, "UDP"),
+    ("dns-tcp", 53, "TCP"),
+    ("grpc", 9000, "TCP"),
+    ("sctp", 7000, "SCTP"),
+];
+
+fn labels(rng: &mut Rng) -> String {
+    let mut l = vec![format!("app: {}", rng.pick(APPS))];
+    if rng.chance(60) {
+        l.push(format!("tier: {}", rng.pick(TIERS)));
+    }
+    format!("{{{}}}", l.join(", "))
+}
+
+fn selector(rng: &mut Rng, keys: &[(&str, &[&str])]) -> String {
+    match rng.below(6) {
+        0 => "{}".into(),
+        1 | 2 => {
+            let (k, vs) = rng.pick(keys);
+            format!("{{matchLabels: {{{k}: {}}}}}", rng.pick(vs))
+        }
+        3 => {
+            let (k, vs) = rng.pick(keys);
+            let op = *rng.pick(&["In", "NotIn"]);
+            format!(
+                "{{matchExpressions: [{{key: {k}, operator: {op}, values: [{}, {}]}}]}}",
+                rng.pick(vs),
+                rng.pick(vs)
+            )
+        }
+        4 => {
+            let (k, _) = rng.pick(keys);
+            let op = *rng.pick(&["Exists", "DoesNotExist"]);
+            format!("{{matchExpressions: [{{key: {k}, operator: {op}}}]}}")
+        }
+        _ => {
+            let (k, vs) = rng.pick(keys);
+            let (k2, vs2) = rng.pick(keys);
+            format!(
+                "{{matchLabels: {{{k}: {}}}, matchExpressions: [{{key: {k2}, operator: In, values: [{}]}}]}}",
+                rng.pick(vs),
+                rng.pick(vs2)
+            )
+        }
+    }
+}
+
+const POD_KEYS: &[(&str, &[&str])] = &[("app", APPS), ("tier", TIERS)];
+const NS_KEYS: &[(&str, &[&str])] = &[
+    ("team", &["red", "blue"]),
+    ("env", &["prod", "dev"]),
+    ("kubernetes.io/metadata.name", NAMESPACES),
+];
+
+fn ip(ns: usize, host: usize) -> String {
+    format!("10.{ns}.0.{host}")
+}
+
+fn peer(rng: &mut Rng) -> String {
+    match rng.below(5) {
+        0 => format!("{{podSelector: {}}}", selector(rng, POD_KEYS)),
+        1 => format!("{{namespaceSelector: {}}}", selector(rng, NS_KEYS)),
+        2 => format!(
+            "{{namespaceSelector: {}, podSelector: {}}}",
+            selector(rng, NS_KEYS),
+            selector(rng, POD_KEYS)
+        ),
+        3 => {
+            let n = rng.below(NAMESPACES.len());
+            if rng.chance(50) {
+                format!(
+                    "{{ipBlock: {{cidr: 10.{n}.0.0/16, except: [{}/32, 10.{n}.0.{}/30]}}}}",
+                    ip(n, 1 + rng.below(8)),
+                    4 * rng.below(2)
+                )
+            } else {
+                format!("{{ipBlock: {{cidr: 10.{n}.0.0/24}}}}")
+            }
+        }
+        _ => "{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/16]}}".into(),
+    }
+}
+
+fn ports(rng: &mut Rng) -> Option<String> {
+    if rng.chance(30) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for _ in 0..1 + rng.below(2) {
+        let (name, num, proto) = *rng.pick(PORTS);
+        out.push(match rng.below(4) {
+            0 => format!("{{port: {name}, protocol: {proto}}}"),
+            1 => format!("{{port: {num}, protocol: {proto}}}"),
+            2 => format!("{{port: {num}, endPort: {}}}", num + 100),
+            _ => format!("{{protocol: {proto}}}"),
+        });
+    }
+    Some(format!("[{}]", out.join(", ")))
+}
+
+fn rules(rng: &mut Rng, field: &str) -> String {
+    let mut out = String::new();
+    for _ in 0..rng.below(3) {
+        out.push_str("  - ");
+        let mut parts = Vec::new();
+        if !rng.chance(15) {
+            let peers: Vec<String> = (0..1 + rng.below(2)).map(|_| peer(rng)).collect();
+            parts.push(format!("{field}: [{}]", peers.join(", ")));
+        }
+        if let Some(p) = ports(rng) {
+            parts.push(format!("ports: {p}"));
+        }
+        if parts.is_empty() {
+            out.push_str("{}\n");
+        } else {
+            out.push_str(&parts.join("\n    "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn cluster(seed: u64) -> String {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut y = String::new();
+    for ns in NAMESPACES {
+        if rng.chance(80) {
+            let team = *rng.pick(&["red", "blue"]);
+            let env = *rng.pick(&["prod", "dev"]);
+            writeln!(
+                y,
+                "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{team: {team}, env: {env}}}}}"
+            )
+            .unwrap();
+        }
+    }
+    for i in 0..2 + rng.below(10) {
+        let n = rng.below(NAMESPACES.len());
+        let mut ports = Vec::new();
+        for _ in 0..rng.below(3) {
+            let (name, num, proto) = *rng.pick(PORTS);
+            ports.push(format!(
+                "{{name: {name}, containerPort: {num}, protocol: {proto}}}"
+            ));
+        }
+        let status = match rng.below(5) {
+            0 => String::new(),
+            1 => format!(
+                "\nstatus: {{podIP: {}, podIPs: [{{ip: {}}}, {{ip: \"fd00::{i}\"}}]}}",
+                ip(n, 1 + i),
+                ip(n, 1 + i)
+            ),
+            _ => format!("\nstatus: {{podIP: {}}}", ip(n, 1 + i)),
+        };
+        writeln!(
+            y,
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: {}, labels: {}}}\nspec: {{containers: [{{name: c, image: x, ports: [{}]}}]}}{status}",
+            NAMESPACES[n],
+            labels(&mut rng),
+            ports.join(", ")
+        )
+        .unwrap();
+    }
+    for i in 0..rng.below(7) {
+        let ns = rng.pick(NAMESPACES);
+        let types = *rng.pick(&[
+            "",
+            "policyTypes: [Ingress]\n",
+            "policyTypes: [Egress]\n",
+            "policyTypes: [Ingress, Egress]\n",
+        ]);
+        let ingress = rules(&mut rng, "from");
+        let egress = rules(&mut rng, "to");
+        write!(
+            y,
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: np{i}, namespace: {ns}}}\nspec:\n  podSelector: {}\n",
+            selector(&mut rng, POD_KEYS)
+        )
+        .unwrap();
+        for line in types.lines() {
+            writeln!(y, "  {line}").unwrap();
+        }
+        if !ingress.is_empty() || rng.chance(30) {
+            writeln!(y, "  ingress:").unwrap();
+            for line in ingress.lines() {
+                writeln!(y, "  {line}").unwrap();
+            }
+            if ingress.is_empty() {
+                y.truncate(y.len() - "  ingress:\n".len());
+                writeln!(y, "  ingress: []").unwrap();
+            }
+        }
+        if !egress.is_empty() {
+            writeln!(y, "  egress:").unwrap();
+            for line in egress.lines() {
+                writeln!(y, "  {line}").unwrap();
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let (mut pairs, mut peers, mut allowed_pairs, mut policies) = (0, 0, 0, 0);
+    for seed in 1..=runs {
+        let yaml = cluster(seed);
+        let snap = load_str("random.yaml", &yaml, "default")
+            .unwrap_or_else(|e| panic!("seed {seed}: fixture does not load: {e}\n{yaml}"));
+        let model = Model::new(&snap, "default");
+        assert!(
+            model.invalid.is_empty(),
+            "seed {seed}: invalid fixture policy: {:?}\n{yaml}",
+            model.invalid
+        );
+        policies += model.policies.len();
+        let pods: Vec<&PodInfo> = snap.pods.iter().collect();
+        let matrix = netpol::cmd::matrix::compute(&model, &pods);
+        let mut fast = std::collections::HashMap::new();
+        for (i, j, ports) in matrix.iter() {
+            fast.insert((i, j), ports.clone());
+        }
+        for (i, a) in pods.iter().enumerate() {
+            for (j, b) in pods.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let direct = connection(&model, &Endpoint::Pod(a), &Endpoint::Pod(b)).allowed;
+                let got = fast.remove(&(i, j)).unwrap_or_default();
+                assert_eq!(
+                    got.to_strings(),
+                    direct.to_strings(),
+                    "seed {seed}: matrix {} -> {} differs from connection()\n{yaml}",
+                    a.key(),
+                    b.key()
+                );
+                pairs += 1;
+                allowed_pairs += usize::from(!direct.is_empty());
+            }
+        }
+        for p in &model.policies {
+            for d in Direction::BOTH {
+                for rule in p.rules(d).unwrap_or_default() {
+                    for peer in rule.peers.iter().flatten() {
+                        let want: Vec<String> = snap
+                            .pods
+                            .iter()
+                            .filter(|pod| peer_matches(&model, peer, &Endpoint::Pod(pod)).0)
+                            .map(|pod| pod.key())
+                            .collect();
+                        let got: Vec<String> =
+                            model.peer_pods(peer).iter().map(|p| p.key()).collect();
+                        assert_eq!(got, want, "seed {seed}: peer_pods({peer:?})\n{yaml}");
+                        peers += 1;
+                    }
+                }
+            }
+        }
+    }
+    // The generator must produce clusters where the answers are not trivial.
+    assert!(policies > runs as usize, "too few policies: {policies}");
+    assert!(peers > runs as usize, "too few peers: {peers}");
+    assert!(
+        allowed_pairs > pairs / 10 && allowed_pairs < pairs * 9 / 10,
+        "the random clusters are all open or all closed: {allowed_pairs} of {pairs} pairs allowed"
+    );
+    eprintln!("{runs} clusters: {pairs} pairs, {allowed_pairs} allowed, {peers} peers");
+}
