@@ -12,7 +12,8 @@
 //! - `matrix`   `cmd::matrix::compute` over every pod (and its two stages,
 //!   `matrix_classes` = `Classes::build`, `matrix_class_matrix` =
 //!   `class_matrix`)
-//! - `list`     `summary()` of every policy and the count of pods it selects
+//! - `list`     `cmd::list::rows` for every namespace: each policy's summary,
+//!   the pods it selects, and its lint findings (what `list -A` computes)
 //! - `lint`     `engine::lint::lint` with every check, every policy
 //!
 //! Environment: `NETPOL_BENCH_SIZES=S,M` limits the sizes (default S,M,L);
@@ -33,7 +34,6 @@ use netpol::cmd::matrix::compute;
 use netpol::engine::Model;
 use netpol::engine::lint::{LintOptions, lint};
 use netpol::engine::reach::{Classes, class_matrix};
-use netpol::engine::summary::summary;
 use netpol::engine::verdict::{Endpoint, connection};
 use netpol::snapshot::{PodInfo, Snapshot};
 use netpol::source::files::{LoadOptions, load};
@@ -147,13 +147,7 @@ fn subjects<'s>(model: &Model<'s>) -> (&'s PodInfo, &'s PodInfo, &'s PodInfo) {
 }
 
 fn list(model: &Model<'_>) -> usize {
-    let mut total = 0;
-    for p in &model.policies {
-        let line = summary(p);
-        let n = model.selected_pods(p).len();
-        total += line.len() + n;
-    }
-    total
+    netpol::cmd::list::rows(model, &|_| true).len()
 }
 
 fn lint_all(model: &Model<'_>) -> usize {

@@ -42,41 +42,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         services: false,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
-    let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
-    // Invalid policies have their own INVALID rows.
-    for f in lint(
-        &model,
-        &LintOptions::default(),
-        &|p| ctx.in_scope(&p.namespace),
-        &|_, _| false,
-    ) {
-        findings.entry(f.object.clone()).or_default().push(f);
-    }
-    let mut rows: Vec<PolicyRow> = Vec::new();
-    for p in &model.policies {
-        if !ctx.in_scope(&p.namespace) {
-            continue;
-        }
-        let selected: Vec<String> = model.selected_pods(p).iter().map(|p| p.key()).collect();
-        let mut types = Vec::new();
-        if p.ingress.is_some() {
-            types.push("Ingress");
-        }
-        if p.egress.is_some() {
-            types.push("Egress");
-        }
-        rows.push(PolicyRow {
-            namespace: p.namespace.clone(),
-            name: p.name.clone(),
-            pods: Some(selected.len()),
-            selected_pods: selected,
-            policy_types: types,
-            summary: Some(summary(p)),
-            valid: true,
-            errors: Vec::new(),
-            findings: findings.remove(&p.key()).unwrap_or_default(),
-        });
-    }
+    let mut rows = rows(&model, &|ns| ctx.in_scope(ns));
     let mut warnings: Vec<String> = enforcement.into_iter().collect();
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
@@ -131,6 +97,47 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         warnings,
         code,
     })
+}
+
+/// The rows of the valid policies in scope: what each selects now, its
+/// summary and its lint findings (the invalid ones are added by `run`).
+pub fn rows(model: &Model<'_>, in_scope: &dyn Fn(&str) -> bool) -> Vec<PolicyRow> {
+    let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    // Invalid policies have their own INVALID rows.
+    for f in lint(
+        model,
+        &LintOptions::default(),
+        &|p| in_scope(&p.namespace),
+        &|_, _| false,
+    ) {
+        findings.entry(f.object.clone()).or_default().push(f);
+    }
+    let mut rows: Vec<PolicyRow> = Vec::new();
+    for p in &model.policies {
+        if !in_scope(&p.namespace) {
+            continue;
+        }
+        let selected: Vec<String> = model.selected_pods(p).iter().map(|p| p.key()).collect();
+        let mut types = Vec::new();
+        if p.ingress.is_some() {
+            types.push("Ingress");
+        }
+        if p.egress.is_some() {
+            types.push("Egress");
+        }
+        rows.push(PolicyRow {
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            pods: Some(selected.len()),
+            selected_pods: selected,
+            policy_types: types,
+            summary: Some(summary(p)),
+            valid: true,
+            errors: Vec::new(),
+            findings: findings.remove(&p.key()).unwrap_or_default(),
+        });
+    }
+    rows
 }
 
 fn render_text(ctx: &Context, report: &ListReport) -> String {

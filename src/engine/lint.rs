@@ -6,7 +6,7 @@
 //! and Services of the snapshot, and use the verdict engine itself where a
 //! question is semantic (does this pod still reach DNS?).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -925,12 +925,22 @@ fn peers_covered(a: &Option<Vec<Peer>>, b: &Option<Vec<Peer>>) -> bool {
 fn redundancy(model: &Model<'_>, in_scope: &dyn Fn(&Policy) -> bool, out: &mut Out<'_>) {
     // Group policies by (namespace, podSelector): rules of one group apply
     // to exactly the same pods.
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, p) in model.policies.iter().enumerate() {
-        groups
-            .entry((p.namespace.clone(), p.pod_selector.render()))
-            .or_default()
-            .push(i);
+    // Only the namespaces with a policy in scope matter.
+    let namespaces: BTreeSet<&str> = model
+        .policies
+        .iter()
+        .filter(|p| in_scope(p))
+        .map(|p| p.namespace.as_str())
+        .collect();
+    let mut groups: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
+    for ns in namespaces {
+        for &i in model.policies_in(ns) {
+            let p = &model.policies[i];
+            groups
+                .entry((ns, p.pod_selector.render()))
+                .or_default()
+                .push(i);
+        }
     }
     for members in groups.values() {
         for (x, &i) in members.iter().enumerate() {

@@ -48,6 +48,9 @@ pub struct Model<'s> {
     pods_by_namespace: HashMap<&'s str, Vec<&'s PodInfo>>,
     /// Every pod IP with its pod, sorted by IP: an ipBlock is a range query.
     pod_ips: Vec<(IpAddr, &'s PodInfo)>,
+    /// For each namespace label `key=value`, the namespaces carrying it
+    /// (indices into `snapshot.namespaces`, ascending).
+    namespaces_by_label: HashMap<(&'s str, &'s str), Vec<usize>>,
 }
 
 impl<'s> Model<'s> {
@@ -109,6 +112,15 @@ impl<'s> Model<'s> {
             pod_ips.extend(pod.ips.iter().map(|ip| (*ip, pod)));
         }
         pod_ips.sort_by_key(|(ip, _)| *ip);
+        let mut namespaces_by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (i, n) in snapshot.namespaces.iter().enumerate() {
+            for (k, v) in &n.labels {
+                namespaces_by_label
+                    .entry((k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
         Model {
             snapshot,
             policies,
@@ -118,6 +130,7 @@ impl<'s> Model<'s> {
             sources,
             pods_by_namespace,
             pod_ips,
+            namespaces_by_label,
         }
     }
 
@@ -208,21 +221,51 @@ impl<'s> Model<'s> {
             .collect()
     }
 
-    /// The namespaces a selector peer's scope covers now.
-    pub fn namespaces_in<'a>(
-        &'a self,
-        scope: &'a policy::NamespaceScope,
-    ) -> impl Iterator<Item = &'s NamespaceInfo> + 'a {
-        let (own, selected) = match scope {
-            NamespaceScope::Own(own) => (self.namespace(own), None),
-            NamespaceScope::Selected(s) => (None, Some(s)),
+    /// The namespaces a selector peer's scope covers now, in the
+    /// snapshot's order (by name).
+    pub fn namespaces_in(&self, scope: &NamespaceScope) -> std::vec::IntoIter<&'s NamespaceInfo> {
+        let all = &self.snapshot.namespaces;
+        let found: Vec<&'s NamespaceInfo> = match scope {
+            NamespaceScope::Own(own) => self.namespace(own).into_iter().collect(),
+            NamespaceScope::Selected(s) => {
+                // An `In` requirement (matchLabels are `In` with one value)
+                // narrows the candidates to the namespaces carrying one of
+                // its labels; the fullest check still decides.
+                let candidates = s
+                    .requirements
+                    .iter()
+                    .filter_map(|r| match &r.op {
+                        selector::Op::In(values) => {
+                            let mut c: Vec<usize> = values
+                                .iter()
+                                .flat_map(|v| {
+                                    self.namespaces_by_label
+                                        .get(&(r.key.as_str(), v.as_str()))
+                                        .into_iter()
+                                        .flatten()
+                                        .copied()
+                                })
+                                .collect();
+                            if values.len() > 1 {
+                                c.sort_unstable();
+                                c.dedup();
+                            }
+                            Some(c)
+                        }
+                        _ => None,
+                    })
+                    .min_by_key(Vec::len);
+                match candidates {
+                    Some(c) => c
+                        .into_iter()
+                        .map(|i| &all[i])
+                        .filter(|n| s.matches(&n.labels))
+                        .collect(),
+                    None => all.iter().filter(|n| s.matches(&n.labels)).collect(),
+                }
+            }
         };
-        own.into_iter().chain(selected.into_iter().flat_map(|s| {
-            self.snapshot
-                .namespaces
-                .iter()
-                .filter(|n| s.matches(&n.labels))
-        }))
+        found.into_iter()
     }
 
     /// Pods a policy selects now.

@@ -246,7 +246,7 @@ fn kind_of(v: &Value) -> &str {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(obj: &Object) -> Result<T, Error> {
-    serde_json::from_value(obj.value.clone())
+    T::deserialize(&obj.value)
         .map_err(|e| obj.error(format_args!("invalid {}: {e}", kind_of(&obj.value))))
 }
 
@@ -262,7 +262,7 @@ struct Meta {
 fn meta_of(obj: &Object) -> Result<Meta, Error> {
     match obj.value.get("metadata") {
         None => Ok(Meta::default()),
-        Some(m) => serde_json::from_value(m.clone())
+        Some(m) => Meta::deserialize(m)
             .map_err(|e| obj.error(format_args!("invalid metadata: {e}"))),
     }
 }
@@ -387,7 +387,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                     "/spec/template"
                 };
                 let template = match obj.value.pointer(pointer) {
-                    Some(t) => serde_json::from_value::<PodTemplateSpec>(t.clone())
+                    Some(t) => PodTemplateSpec::deserialize(t)
                         .map_err(|e| obj.error(format_args!("invalid {k} pod template: {e}")))?,
                     None => PodTemplateSpec::default(),
                 };
