@@ -83,20 +83,42 @@ pub struct EvidenceItem {
     pub images: Vec<String>,
 }
 
+/// Namespaces where CNIs install themselves besides kube-system: `check`
+/// reads the pods of these (live and from manifests alike).
+pub const CNI_NAMESPACES: [&str; 6] = [
+    "calico-system",
+    "tigera-operator",
+    "kube-flannel",
+    "cilium",
+    "ovn-kubernetes",
+    "openshift-ovn-kubernetes",
+];
+
+/// Whether `check` looks at the pods of `namespace`.
+pub fn cni_namespace(namespace: &str) -> bool {
+    namespace == "kube-system" || CNI_NAMESPACES.contains(&namespace)
+}
+
 /// Sorts Kubernetes objects (JSON values, e.g. parsed YAML documents) into
 /// [`Evidence`] by kind. `List`s (and typed lists such as `PodList`) are
 /// flattened; kinds other than Pod, DaemonSet, ConfigMap and Node are
-/// ignored, and so are null values (empty YAML documents).
+/// ignored, and so are null values (empty YAML documents) and pods outside
+/// kube-system and [`CNI_NAMESPACES`] (what a live `check` reads).
 pub fn evidence_from_values(values: impl IntoIterator<Item = Value>) -> Result<Evidence, String> {
     let mut e = Evidence::default();
     for v in values {
-        push_value(&mut e, v, None)?;
+        push_value(&mut e, &v)?;
     }
     Ok(e)
 }
 
-fn push_value(e: &mut Evidence, v: Value, implied_kind: Option<&str>) -> Result<(), String> {
-    let map = match &v {
+/// Adds one object (or a list's items) to `e`; see [`evidence_from_values`].
+pub fn push_value(e: &mut Evidence, v: &Value) -> Result<(), String> {
+    push(e, v, None)
+}
+
+fn push(e: &mut Evidence, v: &Value, implied_kind: Option<&str>) -> Result<(), String> {
+    let map = match v {
         Value::Null => return Ok(()),
         Value::Object(map) => map,
         _ => return Err("not a Kubernetes object (expected a mapping with a kind)".to_string()),
@@ -105,30 +127,28 @@ fn push_value(e: &mut Evidence, v: Value, implied_kind: Option<&str>) -> Result<
         .get("kind")
         .and_then(Value::as_str)
         .or(implied_kind)
-        .unwrap_or("")
-        .to_string();
+        .unwrap_or("");
     if kind == "List" || (kind.ends_with("List") && map.contains_key("items")) {
         let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
-        let items = map
+        for item in map
             .get("items")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for item in items {
-            push_value(e, item, item_kind)?;
+            .into_iter()
+            .flatten()
+        {
+            push(e, item, item_kind)?;
         }
         return Ok(());
     }
     let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let core = api.is_empty() || api == "v1";
+    let meta = map.get("metadata");
+    let field = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
     let what = || {
-        let meta = map.get("metadata");
-        let field = |k: &str| {
-            meta.and_then(|m| m.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
         let (ns, name) = (field("namespace"), field("name"));
         if ns.is_empty() {
             format!("{kind} {name}")
@@ -136,11 +156,11 @@ fn push_value(e: &mut Evidence, v: Value, implied_kind: Option<&str>) -> Result<
             format!("{kind} {ns}/{name}")
         }
     };
-    match kind.as_str() {
-        "Pod" if core => e.pods.push(decode(&v, what)?),
-        "ConfigMap" if core => e.configmaps.push(decode(&v, what)?),
-        "Node" if core => e.nodes.push(decode(&v, what)?),
-        "DaemonSet" if api.is_empty() || api == "apps/v1" => e.daemonsets.push(decode(&v, what)?),
+    match kind {
+        "Pod" if core && cni_namespace(field("namespace")) => e.pods.push(decode(v, what)?),
+        "ConfigMap" if core => e.configmaps.push(decode(v, what)?),
+        "Node" if core => e.nodes.push(decode(v, what)?),
+        "DaemonSet" if api.is_empty() || api == "apps/v1" => e.daemonsets.push(decode(v, what)?),
         _ => {}
     }
     Ok(())
@@ -150,7 +170,7 @@ fn decode<T: serde::de::DeserializeOwned>(
     v: &Value,
     what: impl Fn() -> String,
 ) -> Result<T, String> {
-    serde_json::from_value(v.clone()).map_err(|err| format!("invalid {}: {err}", what()))
+    T::deserialize(v).map_err(|err| format!("invalid {}: {err}", what()))
 }
 
 /// Decides whether the cluster's CNI enforces NetworkPolicy.
@@ -2001,8 +2021,14 @@ mod tests {
             serde_json::json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy"});
         let e = evidence_from_values([v, other, Value::Null]).expect("evidence");
         assert_eq!(e.pods.len(), 1);
-        let bad = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": 3}});
+        let bad = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": 3, "namespace": "kube-system"}});
         assert!(evidence_from_values([bad]).is_err());
+        // As a live `check` reads them: pods of kube-system and the CNI
+        // namespaces only.
+        let pod = |ns: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns}});
+        let e = evidence_from_values([pod("kube-system"), pod("calico-system"), pod("shop")])
+            .expect("evidence");
+        assert_eq!(e.pods.len(), 2);
     }
 
     #[test]

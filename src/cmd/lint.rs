@@ -125,7 +125,11 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
                 )
             })
             .collect();
-        (overlay(ctx.cluster_snapshot()?, manifests), Some(mine))
+        let manifests = std::rc::Rc::try_unwrap(manifests).unwrap_or_else(|m| (*m).clone());
+        (
+            std::rc::Rc::new(overlay(ctx.cluster_snapshot()?, manifests)),
+            Some(mine),
+        )
     } else {
         let s = ctx.snapshot(Plan::Scope {
             namespaces: Need::IfReadable,

@@ -26,6 +26,7 @@ use crate::render::Palette;
 use crate::snapshot::{PodInfo, Snapshot};
 use crate::source::files::{LoadOptions, Manifests};
 use crate::source::live::Live;
+use std::rc::Rc;
 
 /// What a command produced: the text to print and the exit code.
 #[derive(Debug)]
@@ -140,11 +141,14 @@ impl Context {
 
     /// Reads the input into a snapshot: the manifests, or from the cluster
     /// what `plan` needs.
-    pub fn snapshot(&self, plan: Plan<'_>) -> Result<Snapshot, Error> {
+    pub fn snapshot(&self, plan: Plan<'_>) -> Result<Rc<Snapshot>, Error> {
         match &self.source {
-            Source::Files => self.manifests()?.snapshot(&self.default_namespace()),
+            Source::Files => Ok(self.manifests()?.snapshot()),
             Source::NoCluster(e) => Err(e.again()),
-            Source::Live(live) => self.runtime.block_on(live.bounded(self.fetch(live, plan))),
+            Source::Live(live) => self
+                .runtime
+                .block_on(live.bounded(self.fetch(live, plan)))
+                .map(Rc::new),
         }
     }
 
@@ -165,7 +169,7 @@ impl Context {
     pub fn snapshot_with_warning(
         &self,
         plan: Plan<'_>,
-    ) -> Result<(Snapshot, Option<String>), Error> {
+    ) -> Result<(Rc<Snapshot>, Option<String>), Error> {
         match &self.source {
             Source::Live(live) => {
                 let both = async {
@@ -174,7 +178,7 @@ impl Context {
                     Ok((snapshot?, evidence))
                 };
                 let (snapshot, evidence) = self.runtime.block_on(live.bounded(both))?;
-                Ok((snapshot, warning_from(evidence)))
+                Ok((Rc::new(snapshot), warning_from(evidence)))
             }
             _ => {
                 let snapshot = self.snapshot(plan)?;
@@ -213,14 +217,12 @@ impl Context {
     }
 
     /// Everything: every namespace, pod and policy (the wizard's view).
-    pub fn everything(&self) -> Result<Snapshot, Error> {
+    pub fn everything(&self) -> Result<Rc<Snapshot>, Error> {
         match &self.source {
-            Source::Live(live) => self.runtime.block_on(live.bounded(fetch::scope(
-                live,
-                None,
-                Need::IfReadable,
-                false,
-            ))),
+            Source::Live(live) => self
+                .runtime
+                .block_on(live.bounded(fetch::scope(live, None, Need::IfReadable, false)))
+                .map(Rc::new),
             _ => self.snapshot(Plan::Scope {
                 namespaces: Need::IfReadable,
                 services: false,
@@ -277,7 +279,9 @@ impl Context {
     /// well-known CNI namespaces).
     pub fn evidence(&self, full: bool) -> Result<Evidence, Error> {
         match &self.source {
-            Source::Files => cni::evidence_from_values(self.manifests()?.values().cloned())
+            Source::Files => self
+                .manifests()?
+                .evidence()
                 .map_err(|message| Error::Manifest {
                     file: self.global.filenames.join(", "),
                     message,

@@ -251,7 +251,7 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
     }
 
     let snapshot = if offline && ctx.global.filenames.is_empty() {
-        Snapshot::default()
+        std::rc::Rc::new(Snapshot::default())
     } else {
         ctx.everything()?
     };

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -17,6 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::cni::Evidence;
 use crate::error::Error;
 use crate::snapshot::{
     Labels, NamespaceInfo, PodInfo, ServiceInfo, Snapshot, WorkloadRef, container_ports,
@@ -47,10 +49,12 @@ struct Input {
     text: String,
 }
 
-/// Every object of the manifests, read once; a snapshot and the CNI
-/// evidence are both made from it.
+/// The manifests, read once: the snapshot and the CNI evidence are both
+/// made in the same pass, one document at a time (no document is kept after
+/// it is read, so memory stays close to the snapshot's own size).
 pub struct Manifests {
-    objects: Vec<Object>,
+    snapshot: Rc<Snapshot>,
+    evidence: Result<Evidence, String>,
 }
 
 impl Manifests {
@@ -79,40 +83,52 @@ impl Manifests {
                 collect(Path::new(p), opts.recursive, true, &mut inputs)?;
             }
         }
-        let mut objects = Vec::new();
-        for input in &inputs {
-            parse_documents(input, &mut objects)?;
+        let mut builder = Builder::new(&opts.default_namespace);
+        let mut evidence = Ok(Evidence::default());
+        for input in inputs {
+            parse_documents(&input, &mut |obj| {
+                if let Ok(e) = &mut evidence
+                    && let Err(message) = crate::cni::push_value(e, &obj.value)
+                {
+                    evidence = Err(message);
+                }
+                builder.add(&obj)
+            })?;
         }
-        Ok(Manifests { objects })
+        Ok(Manifests {
+            snapshot: Rc::new(builder.finish()),
+            evidence,
+        })
     }
 
     /// The engine's snapshot of these objects.
-    pub fn snapshot(&self, default_namespace: &str) -> Result<Snapshot, Error> {
-        build(&self.objects, default_namespace)
+    pub fn snapshot(&self) -> Rc<Snapshot> {
+        Rc::clone(&self.snapshot)
     }
 
-    /// The raw objects (`kind: List` items flattened).
-    pub fn values(&self) -> impl Iterator<Item = &Value> {
-        self.objects.iter().map(|o| &o.value)
+    /// What the manifests say about the CNI (see [`crate::cni`]).
+    pub fn evidence(&self) -> Result<Evidence, String> {
+        self.evidence.clone()
     }
 }
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    Manifests::read(opts)?.snapshot(&opts.default_namespace)
+    let snapshot = Manifests::read(opts)?.snapshot;
+    Ok(Rc::try_unwrap(snapshot).unwrap_or_else(|s| (*s).clone()))
 }
 
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
 pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snapshot, Error> {
-    let mut objects = Vec::new();
+    let mut builder = Builder::new(default_namespace);
     parse_documents(
         &Input {
             name: name.into(),
             text: text.into(),
         },
-        &mut objects,
+        &mut |obj| builder.add(&obj),
     )?;
-    build(&objects, default_namespace)
+    Ok(builder.finish())
 }
 
 fn collect(
@@ -187,19 +203,28 @@ impl Object {
     }
 }
 
-fn parse_documents(input: &Input, out: &mut Vec<Object>) -> Result<(), Error> {
+/// Parses each document of `input` and hands its objects (`kind: List`
+/// items one by one) to `each`.
+fn parse_documents(
+    input: &Input,
+    each: &mut dyn FnMut(Object) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut objects = Vec::new();
     for (i, doc) in serde_yaml_ng::Deserializer::from_str(&input.text).enumerate() {
         let n = i + 1;
         let value = Value::deserialize(doc).map_err(|e| Error::Manifest {
             file: input.name.clone(),
             message: format!("document {n}: {e}"),
         })?;
-        push_object(value, &input.name, format!("document {n}"), out).map_err(|message| {
-            Error::Manifest {
+        push_object(value, &input.name, format!("document {n}"), &mut objects).map_err(
+            |message| Error::Manifest {
                 file: input.name.clone(),
                 message,
-            }
-        })?;
+            },
+        )?;
+        for obj in objects.drain(..) {
+            each(obj)?;
+        }
     }
     Ok(())
 }
@@ -262,8 +287,9 @@ struct Meta {
 fn meta_of(obj: &Object) -> Result<Meta, Error> {
     match obj.value.get("metadata") {
         None => Ok(Meta::default()),
-        Some(m) => Meta::deserialize(m)
-            .map_err(|e| obj.error(format_args!("invalid metadata: {e}"))),
+        Some(m) => {
+            Meta::deserialize(m).map_err(|e| obj.error(format_args!("invalid metadata: {e}")))
+        }
     }
 }
 
@@ -284,15 +310,34 @@ fn owner_key(namespace: &str, owners: &Option<Vec<OwnerReference>>) -> Option<Ob
         .map(|o| (namespace.to_string(), o.kind.clone(), o.name.clone()))
 }
 
-fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error> {
-    let mut namespaces: BTreeMap<String, NamespaceInfo> = BTreeMap::new();
-    let mut pods: Vec<(PodInfo, Option<ObjKey>)> = Vec::new();
-    let mut policies: BTreeMap<(String, String), NetworkPolicy> = BTreeMap::new();
-    let mut workloads: Vec<Workload> = Vec::new();
-    let mut decode_errors = BTreeMap::new();
-    let mut services = Vec::new();
-    let mut namespaceless = std::collections::BTreeSet::new();
-    for obj in objects {
+/// Turns objects into a snapshot one at a time, so that each document's
+/// parsed form can be dropped as soon as it is read.
+struct Builder<'a> {
+    default_namespace: &'a str,
+    namespaces: BTreeMap<String, NamespaceInfo>,
+    pods: Vec<(PodInfo, Option<ObjKey>)>,
+    policies: BTreeMap<(String, String), NetworkPolicy>,
+    workloads: Vec<Workload>,
+    decode_errors: BTreeMap<String, Vec<crate::engine::validate::FieldError>>,
+    services: Vec<ServiceInfo>,
+    namespaceless: std::collections::BTreeSet<String>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(default_namespace: &'a str) -> Builder<'a> {
+        Builder {
+            default_namespace,
+            namespaces: BTreeMap::new(),
+            pods: Vec::new(),
+            policies: BTreeMap::new(),
+            workloads: Vec::new(),
+            decode_errors: BTreeMap::new(),
+            services: Vec::new(),
+            namespaceless: std::collections::BTreeSet::new(),
+        }
+    }
+
+    fn add(&mut self, obj: &Object) -> Result<(), Error> {
         let kind = kind_of(&obj.value);
         let api = obj
             .value
@@ -308,7 +353,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
             _ => api.starts_with("apps/") || api.starts_with("extensions/"),
         };
         if !ours {
-            continue;
+            return Ok(());
         }
         match kind {
             "Namespace" => {
@@ -317,7 +362,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                 if name.is_empty() {
                     return Err(missing_name(obj));
                 }
-                namespaces.insert(
+                self.namespaces.insert(
                     name.clone(),
                     NamespaceInfo::new(&name, meta.labels.unwrap_or_default(), false),
                 );
@@ -328,7 +373,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                     .metadata
                     .namespace
                     .clone()
-                    .unwrap_or_else(|| default_namespace.to_string());
+                    .unwrap_or_else(|| self.default_namespace.to_string());
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
                     return Err(missing_name(obj));
                 }
@@ -336,10 +381,10 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                 // running pod by now.
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
                 if matches!(phase, Some("Succeeded" | "Failed")) {
-                    continue;
+                    return Ok(());
                 }
                 let owner = owner_key(&ns, &pod.metadata.owner_references);
-                pods.push((PodInfo::from_pod(&pod, &ns), owner));
+                self.pods.push((PodInfo::from_pod(&pod, &ns), owner));
             }
             "Service" => {
                 let svc: k8s_openapi::api::core::v1::Service = decode(obj)?;
@@ -347,14 +392,15 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                     .metadata
                     .namespace
                     .clone()
-                    .unwrap_or_else(|| default_namespace.to_string());
-                services.push(ServiceInfo::from_service(&svc, &ns));
+                    .unwrap_or_else(|| self.default_namespace.to_string());
+                self.services.push(ServiceInfo::from_service(&svc, &ns));
             }
             "NetworkPolicy" => {
                 let mut np: NetworkPolicy = decode(obj)?;
                 if np.metadata.namespace.is_none() {
-                    namespaceless.insert(format!(
-                        "{default_namespace}/{}",
+                    self.namespaceless.insert(format!(
+                        "{}/{}",
+                        self.default_namespace,
                         np.metadata.name.as_deref().unwrap_or_default()
                     ));
                 }
@@ -362,14 +408,14 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                     .metadata
                     .namespace
                     .clone()
-                    .unwrap_or_else(|| default_namespace.to_string());
+                    .unwrap_or_else(|| self.default_namespace.to_string());
                 np.metadata.namespace = Some(ns.clone());
                 let name = np.metadata.name.clone().unwrap_or_default();
                 let unknown = crate::engine::validate::unknown_fields(&obj.value);
                 if !unknown.is_empty() {
-                    decode_errors.insert(format!("{ns}/{name}"), unknown);
+                    self.decode_errors.insert(format!("{ns}/{name}"), unknown);
                 }
-                policies.insert((ns, name), np);
+                self.policies.insert((ns, name), np);
             }
             k if WORKLOAD_KINDS.contains(&k) => {
                 let meta = meta_of(obj)?;
@@ -380,7 +426,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                 let ns = meta
                     .namespace
                     .clone()
-                    .unwrap_or_else(|| default_namespace.to_string());
+                    .unwrap_or_else(|| self.default_namespace.to_string());
                 let pointer = if k == "CronJob" {
                     "/spec/jobTemplate/spec/template"
                 } else {
@@ -391,7 +437,7 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
                         .map_err(|e| obj.error(format_args!("invalid {k} pod template: {e}")))?,
                     None => PodTemplateSpec::default(),
                 };
-                workloads.push(Workload {
+                self.workloads.push(Workload {
                     owner: owner_key(&ns, &meta.owner_references),
                     key: (ns, k.to_string(), name),
                     template,
@@ -399,119 +445,132 @@ fn build(objects: &[Object], default_namespace: &str) -> Result<Snapshot, Error>
             }
             _ => {}
         }
+        Ok(())
     }
 
-    let present: HashSet<&ObjKey> = workloads.iter().map(|w| &w.key).collect();
-    let owner_of: HashMap<&ObjKey, &ObjKey> = workloads
-        .iter()
-        .filter_map(|w| w.owner.as_ref().map(|o| (&w.key, o)))
-        .collect();
-    // The topmost workload above `start` that is in the input, or a
-    // Deployment/CronJob inferred from the ReplicaSet/Job naming rules.
-    let top = |start: &ObjKey, pod_labels: &Labels| -> WorkloadRef {
-        let mut cur = start.clone();
-        while let Some(up) = owner_of.get(&cur) {
-            cur = (*up).clone();
-        }
-        if !present.contains(&cur)
-            && cur.1 == "ReplicaSet"
-            && let Some(hash) = pod_labels.get("pod-template-hash")
-            && let Some(prefix) = cur.2.strip_suffix(&format!("-{hash}"))
-        {
-            return WorkloadRef {
-                kind: "Deployment".into(),
-                name: prefix.to_string(),
-            };
-        }
-        // A CronJob names its Jobs `<cronjob>-<scheduled time>`.
-        if !present.contains(&cur)
-            && cur.1 == "Job"
-            && let Some((prefix, stamp)) = cur.2.rsplit_once('-')
-            && !stamp.is_empty()
-            && stamp.bytes().all(|b| b.is_ascii_digit())
-            && present.contains(&(cur.0.clone(), "CronJob".to_string(), prefix.to_string()))
-        {
-            return WorkloadRef {
-                kind: "CronJob".into(),
-                name: prefix.to_string(),
-            };
-        }
-        WorkloadRef {
-            kind: cur.1,
-            name: cur.2,
-        }
-    };
-    // Workloads that have pods of their own in the input are represented by
-    // those pods.
-    let mut has_pods: HashSet<ObjKey> = HashSet::new();
-    let mut out_pods: Vec<PodInfo> = Vec::new();
-    for (mut pod, owner) in pods {
-        if let Some(o) = owner {
-            let mut cur = o.clone();
-            has_pods.insert(cur.clone());
+    fn finish(self) -> Snapshot {
+        let Builder {
+            namespaces,
+            pods,
+            policies,
+            workloads,
+            decode_errors,
+            services,
+            namespaceless,
+            ..
+        } = self;
+        let present: HashSet<&ObjKey> = workloads.iter().map(|w| &w.key).collect();
+        let owner_of: HashMap<&ObjKey, &ObjKey> = workloads
+            .iter()
+            .filter_map(|w| w.owner.as_ref().map(|o| (&w.key, o)))
+            .collect();
+        // The topmost workload above `start` that is in the input, or a
+        // Deployment/CronJob inferred from the ReplicaSet/Job naming rules.
+        let top = |start: &ObjKey, pod_labels: &Labels| -> WorkloadRef {
+            let mut cur = start.clone();
             while let Some(up) = owner_of.get(&cur) {
                 cur = (*up).clone();
+            }
+            if !present.contains(&cur)
+                && cur.1 == "ReplicaSet"
+                && let Some(hash) = pod_labels.get("pod-template-hash")
+                && let Some(prefix) = cur.2.strip_suffix(&format!("-{hash}"))
+            {
+                return WorkloadRef {
+                    kind: "Deployment".into(),
+                    name: prefix.to_string(),
+                };
+            }
+            // A CronJob names its Jobs `<cronjob>-<scheduled time>`.
+            if !present.contains(&cur)
+                && cur.1 == "Job"
+                && let Some((prefix, stamp)) = cur.2.rsplit_once('-')
+                && !stamp.is_empty()
+                && stamp.bytes().all(|b| b.is_ascii_digit())
+                && present.contains(&(cur.0.clone(), "CronJob".to_string(), prefix.to_string()))
+            {
+                return WorkloadRef {
+                    kind: "CronJob".into(),
+                    name: prefix.to_string(),
+                };
+            }
+            WorkloadRef {
+                kind: cur.1,
+                name: cur.2,
+            }
+        };
+        // Workloads that have pods of their own in the input are represented by
+        // those pods.
+        let mut has_pods: HashSet<ObjKey> = HashSet::new();
+        let mut out_pods: Vec<PodInfo> = Vec::new();
+        for (mut pod, owner) in pods {
+            if let Some(o) = owner {
+                let mut cur = o.clone();
                 has_pods.insert(cur.clone());
+                while let Some(up) = owner_of.get(&cur) {
+                    cur = (*up).clone();
+                    has_pods.insert(cur.clone());
+                }
+                let w = top(&o, &pod.labels);
+                // The inferred owner (a Deployment above a missing ReplicaSet)
+                // has pods too.
+                has_pods.insert((o.0.clone(), w.kind.clone(), w.name.clone()));
+                pod.workload = Some(w);
             }
-            let w = top(&o, &pod.labels);
-            // The inferred owner (a Deployment above a missing ReplicaSet)
-            // has pods too.
-            has_pods.insert((o.0.clone(), w.kind.clone(), w.name.clone()));
-            pod.workload = Some(w);
+            out_pods.push(pod);
         }
-        out_pods.push(pod);
-    }
-    for w in &workloads {
-        let owned_by_present = w.owner.as_ref().is_some_and(|o| present.contains(o));
-        if owned_by_present || has_pods.contains(&w.key) {
-            continue;
-        }
-        let (ns, kind, name) = &w.key;
-        let meta = w.template.metadata.clone().unwrap_or_default();
-        let spec = w.template.spec.as_ref();
-        out_pods.push(PodInfo {
-            namespace: ns.clone(),
-            name: name.clone(),
-            labels: meta.labels.unwrap_or_default(),
-            ips: Vec::new(),
-            ports: spec.map(container_ports).unwrap_or_default(),
-            workload: Some(WorkloadRef {
-                kind: kind.clone(),
+        for w in &workloads {
+            let owned_by_present = w.owner.as_ref().is_some_and(|o| present.contains(o));
+            if owned_by_present || has_pods.contains(&w.key) {
+                continue;
+            }
+            let (ns, kind, name) = &w.key;
+            let meta = w.template.metadata.clone().unwrap_or_default();
+            let spec = w.template.spec.as_ref();
+            out_pods.push(PodInfo {
+                namespace: ns.clone(),
                 name: name.clone(),
-            }),
-            representative: true,
-            host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
-        });
-    }
-    // Later objects win, as with `kubectl apply`. A representative pod is
-    // known by its workload's kind too, so a Pod and a Deployment (or a
-    // Deployment and a DaemonSet) of the same name both stay.
-    let mut seen: HashMap<(String, String, Option<String>), usize> = HashMap::new();
-    let mut unique: Vec<PodInfo> = Vec::new();
-    for p in out_pods {
-        let kind = p
-            .workload
-            .as_ref()
-            .filter(|_| p.representative)
-            .map(|w| w.kind.clone());
-        let key = (p.namespace.clone(), p.name.clone(), kind);
-        match seen.get(&key) {
-            Some(&i) => unique[i] = p,
-            None => {
-                seen.insert(key, unique.len());
-                unique.push(p);
+                labels: meta.labels.unwrap_or_default(),
+                ips: Vec::new(),
+                ports: spec.map(container_ports).unwrap_or_default(),
+                workload: Some(WorkloadRef {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                }),
+                representative: true,
+                host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+            });
+        }
+        // Later objects win, as with `kubectl apply`. A representative pod is
+        // known by its workload's kind too, so a Pod and a Deployment (or a
+        // Deployment and a DaemonSet) of the same name both stay.
+        let mut seen: HashMap<(String, String, Option<String>), usize> = HashMap::new();
+        let mut unique: Vec<PodInfo> = Vec::new();
+        for p in out_pods {
+            let kind = p
+                .workload
+                .as_ref()
+                .filter(|_| p.representative)
+                .map(|w| w.kind.clone());
+            let key = (p.namespace.clone(), p.name.clone(), kind);
+            match seen.get(&key) {
+                Some(&i) => unique[i] = p,
+                None => {
+                    seen.insert(key, unique.len());
+                    unique.push(p);
+                }
             }
         }
+        let mut snapshot = Snapshot::new(
+            namespaces.into_values().collect(),
+            unique,
+            policies.into_values().collect(),
+        );
+        snapshot.decode_errors = decode_errors;
+        snapshot.services = services;
+        snapshot.namespaceless = namespaceless;
+        snapshot
     }
-    let mut snapshot = Snapshot::new(
-        namespaces.into_values().collect(),
-        unique,
-        policies.into_values().collect(),
-    );
-    snapshot.decode_errors = decode_errors;
-    snapshot.services = services;
-    snapshot.namespaceless = namespaceless;
-    Ok(snapshot)
 }
 
 fn missing_name(obj: &Object) -> Error {

@@ -693,15 +693,7 @@ pub fn pod_info(pod: &Pod) -> PodInfo {
     info
 }
 
-/// Namespaces where CNIs install themselves besides kube-system.
-const CNI_NAMESPACES: [&str; 6] = [
-    "calico-system",
-    "tigera-operator",
-    "kube-flannel",
-    "cilium",
-    "ovn-kubernetes",
-    "openshift-ovn-kubernetes",
-];
+use crate::cni::CNI_NAMESPACES;
 
 impl Live {
     /// What `check` looks at: kube-system pods, DaemonSets cluster-wide,
