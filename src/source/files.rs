@@ -8,7 +8,6 @@
 //! a document that is not a Kubernetes object is an error.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -43,10 +42,16 @@ pub struct LoadOptions {
     pub default_namespace: String,
 }
 
-/// One input file's text and how to name it in messages.
+/// One input and how to name it in messages; read while it is parsed.
 struct Input {
     name: String,
-    text: String,
+    source: InputSource,
+}
+
+enum InputSource {
+    File(PathBuf),
+    Stdin,
+    Text(String),
 }
 
 /// The manifests, read once: the snapshot and the CNI evidence are both
@@ -68,16 +73,9 @@ impl Manifests {
                     continue;
                 }
                 stdin_used = true;
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|source| Error::Io {
-                        path: "<stdin>".into(),
-                        source,
-                    })?;
                 inputs.push(Input {
                     name: "<stdin>".into(),
-                    text,
+                    source: InputSource::Stdin,
                 });
             } else {
                 collect(Path::new(p), opts.recursive, true, &mut inputs)?;
@@ -124,7 +122,7 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
     parse_documents(
         &Input {
             name: name.into(),
-            text: text.into(),
+            source: InputSource::Text(text.into()),
         },
         &mut |obj| builder.add(&obj),
     )?;
@@ -174,15 +172,10 @@ fn collect(
         }
         return Ok(());
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Manifest {
-        file: shown.clone(),
-        message: "not UTF-8 text".into(),
-    })?;
-    out.push(Input { name: shown, text });
+    out.push(Input {
+        name: shown,
+        source: InputSource::File(path.to_path_buf()),
+    });
     Ok(())
 }
 
@@ -205,16 +198,91 @@ impl Object {
 
 /// Parses each document of `input` and hands its objects (`kind: List`
 /// items one by one) to `each`.
+///
+/// The input is read line by line and cut at document markers (`---` at
+/// the start of a line, which ends any YAML node): each document is parsed
+/// and dropped before the next is read, so the whole text is never held.
+/// Numbering and error positions are those of the whole stream.
 fn parse_documents(
     input: &Input,
     each: &mut dyn FnMut(Object) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    let io_error = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::InvalidData {
+            Error::Manifest {
+                file: input.name.clone(),
+                message: "not UTF-8 text".into(),
+            }
+        } else {
+            Error::Io {
+                path: input.name.clone(),
+                source,
+            }
+        }
+    };
+    let mut reader: Box<dyn std::io::BufRead> = match &input.source {
+        InputSource::File(path) => Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            std::fs::File::open(path).map_err(io_error)?,
+        )),
+        InputSource::Stdin => Box::new(std::io::stdin().lock()),
+        InputSource::Text(text) => Box::new(text.as_bytes()),
+    };
+    let mut chunk = String::new();
+    // Whether the chunk holds anything but blank lines, comments and
+    // directives (those stay with the document that follows them).
+    let mut has_content = false;
+    let mut chunk_start = 0;
+    let mut lines = 0;
+    let mut docs = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(io_error)?;
+        if (n == 0 || is_document_start(&line)) && has_content {
+            parse_chunk(input, &chunk, chunk_start, &mut docs, each)?;
+            chunk.clear();
+            has_content = false;
+        }
+        if n == 0 {
+            break;
+        }
+        if chunk.is_empty() {
+            chunk_start = lines;
+        }
+        let t = line.trim_start();
+        has_content |= !(t.is_empty() || t.starts_with('#') || line.starts_with('%'));
+        chunk.push_str(&line);
+        lines += 1;
+    }
+    if !chunk.is_empty() {
+        parse_chunk(input, &chunk, chunk_start, &mut docs, each)?;
+    }
+    Ok(())
+}
+
+/// `---` at the start of a line, alone or followed by white space.
+fn is_document_start(line: &str) -> bool {
+    line.strip_prefix("---")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+}
+
+/// Parses the documents of one chunk of the stream, which starts at line
+/// `first_line` (0-based); `docs` counts the documents of the stream.
+fn parse_chunk(
+    input: &Input,
+    chunk: &str,
+    first_line: usize,
+    docs: &mut usize,
+    each: &mut dyn FnMut(Object) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut objects = Vec::new();
-    for (i, doc) in serde_yaml_ng::Deserializer::from_str(&input.text).enumerate() {
-        let n = i + 1;
+    for doc in serde_yaml_ng::Deserializer::from_str(chunk) {
+        *docs += 1;
+        let n = *docs;
         let value = Value::deserialize(doc).map_err(|e| Error::Manifest {
             file: input.name.clone(),
-            message: format!("document {n}: {e}"),
+            message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
         })?;
         push_object(value, &input.name, format!("document {n}"), &mut objects).map_err(
             |message| Error::Manifest {
@@ -227,6 +295,31 @@ fn parse_documents(
         }
     }
     Ok(())
+}
+
+/// Moves the positions in a YAML error message (`line 3 column 7`, or
+/// `position 0` for the very start) from a chunk to the whole stream.
+fn shift_lines(message: &str, by: usize) -> String {
+    if by == 0 {
+        return message.to_string();
+    }
+    let message = message.replace("position 0", &format!("line {} column 1", by + 1));
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(i) = rest.find("line ") {
+        let (before, after) = rest.split_at(i + "line ".len());
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match after[..digits].parse::<usize>() {
+            Ok(n) if after[digits..].starts_with(" column ") => {
+                out.push_str(&(n + by).to_string());
+                rest = &after[digits..];
+            }
+            _ => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn push_object(value: Value, file: &str, doc: String, out: &mut Vec<Object>) -> Result<(), String> {
@@ -660,6 +753,75 @@ mod tests {
           "spec":{"containers":[{"name":"c","image":"x"}]}}}}}}"#;
         let s = load_str("t.json", text, "default").unwrap();
         assert_eq!(names(&s), vec!["j/r cronjob/r"]);
+    }
+
+    /// The documents (or the first error) of `text` as the whole stream
+    /// gives them to serde_yaml_ng, through the same object rules.
+    fn whole_stream(text: &str) -> Result<Vec<(String, Value)>, String> {
+        let mut out = Vec::new();
+        for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+            let n = i + 1;
+            let value =
+                Value::deserialize(doc).map_err(|e| format!("t.yaml: document {n}: {e}"))?;
+            let mut objects = Vec::new();
+            push_object(value, "t.yaml", format!("document {n}"), &mut objects)
+                .map_err(|m| format!("t.yaml: {m}"))?;
+            out.extend(objects.into_iter().map(|o| (o.doc, o.value)));
+        }
+        Ok(out)
+    }
+
+    fn streamed(text: &str) -> Result<Vec<(String, Value)>, String> {
+        let mut out = Vec::new();
+        parse_documents(
+            &Input {
+                name: "t.yaml".into(),
+                source: InputSource::Text(text.into()),
+            },
+            &mut |o| {
+                out.push((o.doc, o.value));
+                Ok(())
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    #[test]
+    fn streaming_by_document_gives_what_the_whole_stream_gives() {
+        let obj = |k: &str| format!("apiVersion: v1\nkind: {k}\nmetadata: {{name: x}}\n");
+        let cases = [
+            format!("{}---\n{}", obj("A"), obj("B")),
+            format!("---\n{}---\n{}---\n", obj("A"), obj("B")),
+            format!("# leading comment\n\n---\n{}", obj("A")),
+            format!("---\n---\n{}---\n# only a comment\n---\n{}", obj("A"), obj("B")),
+            format!("{}...\n---\n{}...\n", obj("A"), obj("B")),
+            "--- {apiVersion: v1, kind: A}\n--- {apiVersion: v1, kind: B}\n".to_string(),
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  x: |\n    ---\n    not a marker\n---\napiVersion: v1\nkind: B\n".to_string(),
+            format!("{}---\r\n{}", obj("A").replace('\n', "\r\n"), obj("B").replace('\n', "\r\n")),
+            format!("{}--- \n{}---\t\n{}", obj("A"), obj("B"), obj("C")),
+            format!("%YAML 1.1\n---\n{}", obj("A")),
+            format!("{}---\n{}---\na: [1,\nb: 2\n", obj("A"), obj("B")),
+            format!("{}---\n]\n", obj("A")),
+            format!("{}---\n  bad: indent\n bad: again\n", obj("A")),
+            format!("{}---\nfoo: bar\n", obj("A")),
+            format!("{}---\n- 1\n", obj("A")),
+            "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"A\"}]}\n".to_string(),
+            format!("{}----\n", obj("A")),
+            format!("{}---", obj("A")),
+            String::new(),
+            "# nothing but a comment\n".to_string(),
+        ];
+        for text in &cases {
+            assert_eq!(streamed(text), whole_stream(text), "input:\n{text}");
+        }
+        // The cases reach errors past the first document, with positions.
+        let e = streamed(&cases[10]).unwrap_err();
+        assert!(
+            e.starts_with("t.yaml: document 3: ")
+                && e.contains("at line 11 column 1, while parsing a flow sequence at line 9"),
+            "{e}"
+        );
     }
 
     #[test]
