@@ -228,43 +228,51 @@ fn parse_documents(
         InputSource::Stdin => Box::new(std::io::stdin().lock()),
         InputSource::Text(text) => Box::new(text.as_bytes()),
     };
-    let mut chunk = String::new();
+    let not_utf8 = || Error::Manifest {
+        file: input.name.clone(),
+        message: "not UTF-8 text".into(),
+    };
+    // The current document's lines, as read.
+    let mut chunk: Vec<u8> = Vec::new();
     // Whether the chunk holds anything but blank lines, comments and
     // directives (those stay with the document that follows them).
     let mut has_content = false;
     let mut chunk_start = 0;
     let mut lines = 0;
     let mut docs = 0;
-    let mut line = String::new();
     loop {
-        line.clear();
-        let n = reader.read_line(&mut line).map_err(io_error)?;
-        if (n == 0 || is_document_start(&line)) && has_content {
-            parse_chunk(input, &chunk, chunk_start, &mut docs, each)?;
-            chunk.clear();
+        let start = chunk.len();
+        let n = reader.read_until(b'\n', &mut chunk).map_err(io_error)?;
+        if (n == 0 || is_document_start(&chunk[start..])) && has_content {
+            let text = std::str::from_utf8(&chunk[..start]).map_err(|_| not_utf8())?;
+            parse_chunk(input, text, chunk_start, &mut docs, each)?;
+            chunk.drain(..start);
+            chunk_start = lines;
             has_content = false;
         }
         if n == 0 {
             break;
         }
-        if chunk.is_empty() {
-            chunk_start = lines;
+        if !has_content {
+            let line = &chunk[chunk.len() - n..];
+            let content = line.trim_ascii_start();
+            has_content = !(content.is_empty() || content[0] == b'#' || line[0] == b'%');
         }
-        let t = line.trim_start();
-        has_content |= !(t.is_empty() || t.starts_with('#') || line.starts_with('%'));
-        chunk.push_str(&line);
         lines += 1;
     }
     if !chunk.is_empty() {
-        parse_chunk(input, &chunk, chunk_start, &mut docs, each)?;
+        let text = std::str::from_utf8(&chunk).map_err(|_| not_utf8())?;
+        parse_chunk(input, text, chunk_start, &mut docs, each)?;
     }
     Ok(())
 }
 
 /// `---` at the start of a line, alone or followed by white space.
-fn is_document_start(line: &str) -> bool {
-    line.strip_prefix("---")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+fn is_document_start(line: &[u8]) -> bool {
+    line.strip_prefix(b"---").is_some_and(|rest| {
+        rest.first()
+            .is_none_or(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    })
 }
 
 /// Parses the documents of one chunk of the stream, which starts at line
