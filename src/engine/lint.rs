@@ -705,14 +705,13 @@ fn ip_blocks(model: &Model<'_>, p: &Policy, out: &mut Out<'_>) {
             let Peer::IpBlock(b) = peer else { continue };
             let path = peer_path(d, ri, pj);
             if b.cidr.prefix_len() > 0 {
-                let inside: Vec<String> = model
+                let inside: Vec<&PodInfo> = model
                     .pods_in_block(b)
-                    .iter()
+                    .into_iter()
                     .filter(|pod| !pod.host_network)
-                    .map(|pod| pod.key())
                     .collect();
                 if !inside.is_empty() {
-                    let shown: Vec<&str> = inside.iter().take(3).map(String::as_str).collect();
+                    let shown: Vec<String> = inside.iter().take(3).map(|p| p.key()).collect();
                     out.push(
                         "ipblock-selects-pods",
                         p,
