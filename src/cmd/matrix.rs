@@ -18,10 +18,27 @@ use crate::snapshot::PodInfo;
 /// Up to this many pods, text output is a grid.
 const GRID_MAX: usize = 10;
 
-#[derive(Debug, Serialize)]
-pub struct MatrixReport {
+#[derive(Serialize)]
+pub struct MatrixReport<'a> {
     pub pods: Vec<PodJson>,
-    pub connections: Vec<ConnectionJson>,
+    pub connections: Connections<'a>,
+}
+
+/// The connections, turned into JSON objects one at a time while they are
+/// written (a large matrix is never held twice).
+pub struct Connections<'a> {
+    pods: &'a [&'a PodInfo],
+    pairs: &'a PodMatrix,
+}
+
+impl Serialize for Connections<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.pairs.iter().map(|(i, j, ports)| ConnectionJson {
+            from: self.pods[i].key(),
+            to: self.pods[j].key(),
+            ports: PortsJson::of(ports),
+        }))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -137,14 +154,10 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
                         ip: p.ips.first().map(ToString::to_string),
                     })
                     .collect(),
-                connections: pairs
-                    .iter()
-                    .map(|(i, j, ports)| ConnectionJson {
-                        from: pods[i].key(),
-                        to: pods[j].key(),
-                        ports: PortsJson::of(ports),
-                    })
-                    .collect(),
+                connections: Connections {
+                    pods: &pods,
+                    pairs: &pairs,
+                },
             };
             if ctx.format() == OutputFormat::Json {
                 to_json(&report)
