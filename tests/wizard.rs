@@ -11,16 +11,16 @@
 //!
 //! The end-to-end half (server dry run, apply) is in tests/e2e.rs.
 
-use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
-use assert_cmd::assert::Assert;
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+mod common;
+use common::*;
 
 const SHOP: &str = "examples/shop";
 /// The example by absolute path, for runs in a temporary directory.
@@ -79,45 +79,6 @@ spec:
 // ---------------------------------------------------------------------------
 // Helpers: unattended runs
 // ---------------------------------------------------------------------------
-
-/// A command for the binary with a scrubbed environment (stdin empty,
-/// stdout a pipe). It owns the temporary HOME.
-struct Netpol {
-    cmd: Command,
-    _home: TempDir,
-}
-
-impl Deref for Netpol {
-    type Target = Command;
-    fn deref(&self) -> &Command {
-        &self.cmd
-    }
-}
-
-impl DerefMut for Netpol {
-    fn deref_mut(&mut self) -> &mut Command {
-        &mut self.cmd
-    }
-}
-
-fn netpol() -> Netpol {
-    let home = tempfile::tempdir().expect("create a temporary HOME");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(Duration::from_secs(60));
-    Netpol { cmd, _home: home }
-}
-
-fn stdout_of(a: &Assert) -> String {
-    String::from_utf8(a.get_output().stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr_of(a: &Assert) -> String {
-    String::from_utf8(a.get_output().stderr.clone()).expect("stderr is UTF-8")
-}
 
 /// `kubectl netpol wizard ARGS`, which must fail with `code`, print nothing
 /// on stdout and exactly one line on stderr; returns that line.
