@@ -22,6 +22,7 @@ use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
 use crate::cli::ConnectionArgs;
+use crate::cni::CNI_NAMESPACES;
 use crate::error::Error;
 use crate::snapshot::{NamespaceInfo, PodInfo, ServiceInfo, WorkloadRef};
 
@@ -692,8 +693,6 @@ pub fn pod_info(pod: &Pod) -> PodInfo {
     });
     info
 }
-
-use crate::cni::CNI_NAMESPACES;
 
 impl Live {
     /// What `check` looks at: kube-system pods, DaemonSets cluster-wide,
