@@ -55,7 +55,7 @@ fn check_names(list: &[String]) -> Result<(), Error> {
 
 /// Manifests' objects laid over the cluster's: the manifests' policies
 /// replace same-named ones in the cluster.
-fn overlay(cluster: Snapshot, manifests: Snapshot) -> Snapshot {
+fn overlay(cluster: Snapshot, manifests: &Snapshot) -> Snapshot {
     let mine: BTreeSet<(Option<String>, Option<String>)> = manifests
         .policies
         .iter()
@@ -69,22 +69,25 @@ fn overlay(cluster: Snapshot, manifests: Snapshot) -> Snapshot {
             .filter(|p| !mine.contains(&(p.metadata.namespace.clone(), p.metadata.name.clone()))),
     );
     let mut pods = cluster.pods;
-    for p in manifests.pods {
-        if !pods.iter().any(|q| q.key() == p.key()) {
-            pods.push(p);
+    // Pods and namespaces the cluster has win; a key is taken once.
+    let mut known: BTreeSet<String> = pods.iter().map(|p| p.key()).collect();
+    for p in &manifests.pods {
+        if known.insert(p.key()) {
+            pods.push(p.clone());
         }
     }
     let mut namespaces = cluster.namespaces;
-    for n in manifests.namespaces {
-        if !n.synthesized && !namespaces.iter().any(|m| m.name == n.name) {
-            namespaces.push(n);
+    let mut known: BTreeSet<String> = namespaces.iter().map(|n| n.name.clone()).collect();
+    for n in &manifests.namespaces {
+        if !n.synthesized && known.insert(n.name.clone()) {
+            namespaces.push(n.clone());
         }
     }
     let mut out = Snapshot::new(namespaces, pods, policies);
     out.services = cluster.services;
-    out.services.extend(manifests.services);
-    out.decode_errors = manifests.decode_errors;
-    out.namespaceless = manifests.namespaceless;
+    out.services.extend(manifests.services.iter().cloned());
+    out.decode_errors = manifests.decode_errors.clone();
+    out.namespaceless = manifests.namespaceless.clone();
     out.gaps = cluster.gaps;
     out
 }
@@ -125,9 +128,8 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
                 )
             })
             .collect();
-        let manifests = std::rc::Rc::try_unwrap(manifests).unwrap_or_else(|m| (*m).clone());
         (
-            std::rc::Rc::new(overlay(ctx.cluster_snapshot()?, manifests)),
+            std::rc::Rc::new(overlay(ctx.cluster_snapshot()?, &manifests)),
             Some(mine),
         )
     } else {

@@ -56,7 +56,8 @@ enum Source {
     NoCluster(Error),
 }
 
-/// What a command needs from a live cluster; manifests are read whole.
+/// What a command needs from a live cluster; manifests are always read in
+/// full (once, streamed document by document).
 pub enum Plan<'a> {
     /// Pods and policies of the scope (`-n`, or everything), plus (with
     /// `namespaces`) the namespaces and (with `services`) the Services: for

@@ -410,15 +410,18 @@ fn selector_text(s: &str) -> String {
 }
 
 /// The policy as written (the compiled form forgets e.g. empty lists).
-fn written(model: &Model<'_>, pi: usize) -> k8s_openapi::api::networking::v1::NetworkPolicySpec {
-    model.source(pi).spec.clone().unwrap_or_default()
+fn written<'s>(
+    model: &Model<'s>,
+    pi: usize,
+) -> Option<&'s k8s_openapi::api::networking::v1::NetworkPolicySpec> {
+    model.source(pi).spec.as_ref()
 }
 
 fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
     let spec = written(model, pi);
-    let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
-    let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
+    let ingress_rules = spec.and_then(|s| s.ingress.as_ref()).map_or(0, Vec::len);
+    let egress_rules = spec.and_then(|s| s.egress.as_ref()).map_or(0, Vec::len);
     // Another policy already isolating every pod this one selects makes the
     // extra direction change nothing.
     let already = |d: Direction| {
@@ -461,14 +464,14 @@ fn split(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
         Option<Vec<k8s_openapi::api::networking::v1::NetworkPolicyPort>>,
     );
     let ingress: Vec<Parts> = spec
-        .ingress
-        .iter()
+        .and_then(|s| s.ingress.as_ref())
+        .into_iter()
         .flatten()
         .map(|r| (r.from.clone(), r.ports.clone()))
         .collect();
     let egress: Vec<Parts> = spec
-        .egress
-        .iter()
+        .and_then(|s| s.egress.as_ref())
+        .into_iter()
         .flatten()
         .map(|r| (r.to.clone(), r.ports.clone()))
         .collect();

@@ -28,8 +28,10 @@ type ClassKey<'a> = (&'a str, &'a Labels, &'a [ContainerPort], Vec<usize>);
 
 impl<'s> Classes<'s> {
     pub fn build(model: &Model<'s>, pods: &[&'s PodInfo]) -> Classes<'s> {
-        // Every ipBlock in the model, so that IPs are reduced to which
-        // blocks contain them.
+        // Every distinct ipBlock in the model (the same block recurs in
+        // many policies), so that IPs are reduced to which blocks contain
+        // them.
+        let mut seen = std::collections::HashSet::new();
         let blocks: Vec<&crate::engine::policy::IpBlock> = model
             .policies
             .iter()
@@ -38,6 +40,7 @@ impl<'s> Classes<'s> {
                 Peer::IpBlock(b) => Some(b),
                 Peer::Pods { .. } => None,
             })
+            .filter(|b| seen.insert(*b))
             .collect();
         let mut index: HashMap<ClassKey<'s>, usize> = HashMap::new();
         let mut members: Vec<Vec<usize>> = Vec::new();

@@ -65,36 +65,9 @@ pub struct Manifests {
 impl Manifests {
     /// Reads every path (`-` is stdin, read once).
     pub fn read(opts: &LoadOptions) -> Result<Manifests, Error> {
-        let mut inputs = Vec::new();
-        let mut stdin_used = false;
-        for p in &opts.paths {
-            if p == "-" {
-                if stdin_used {
-                    continue;
-                }
-                stdin_used = true;
-                inputs.push(Input {
-                    name: "<stdin>".into(),
-                    source: InputSource::Stdin,
-                });
-            } else {
-                collect(Path::new(p), opts.recursive, true, &mut inputs)?;
-            }
-        }
-        let mut builder = Builder::new(&opts.default_namespace);
-        let mut evidence = Ok(Evidence::default());
-        for input in inputs {
-            parse_documents(&input, &mut |obj| {
-                if let Ok(e) = &mut evidence
-                    && let Err(message) = crate::cni::push_value(e, &obj.value)
-                {
-                    evidence = Err(message);
-                }
-                builder.add(&obj)
-            })?;
-        }
+        let (snapshot, evidence) = read(opts)?;
         Ok(Manifests {
-            snapshot: Rc::new(builder.finish()),
+            snapshot: Rc::new(snapshot),
             evidence,
         })
     }
@@ -112,8 +85,40 @@ impl Manifests {
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    let snapshot = Manifests::read(opts)?.snapshot;
-    Ok(Rc::try_unwrap(snapshot).unwrap_or_else(|s| (*s).clone()))
+    read(opts).map(|(snapshot, _)| snapshot)
+}
+
+/// The snapshot and the CNI evidence of every path, in one pass.
+fn read(opts: &LoadOptions) -> Result<(Snapshot, Result<Evidence, String>), Error> {
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for p in &opts.paths {
+        if p == "-" {
+            if stdin_used {
+                continue;
+            }
+            stdin_used = true;
+            inputs.push(Input {
+                name: "<stdin>".into(),
+                source: InputSource::Stdin,
+            });
+        } else {
+            collect(Path::new(p), opts.recursive, true, &mut inputs)?;
+        }
+    }
+    let mut builder = Builder::new(&opts.default_namespace);
+    let mut evidence = Ok(Evidence::default());
+    for input in inputs {
+        parse_documents(&input, &mut |obj| {
+            if let Ok(e) = &mut evidence
+                && let Err(message) = crate::cni::push_value(e, &obj.value)
+            {
+                evidence = Err(message);
+            }
+            builder.add(&obj)
+        })?;
+    }
+    Ok((builder.finish(), evidence))
 }
 
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
