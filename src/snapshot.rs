@@ -75,7 +75,16 @@ pub struct PodInfo {
     pub workload: Option<WorkloadRef>,
     /// Stands for the pods of a workload manifest rather than a real pod.
     pub representative: bool,
+    /// `spec.hostNetwork`: the pod shares its node's network namespace and
+    /// address. NetworkPolicy leaves such pods undefined; this tool treats
+    /// them as their node's address everywhere (see [`PodInfo::on_host_network`]).
     pub host_network: bool,
+    /// `spec.nodeName`: the node the pod was scheduled to, if any.
+    pub node: Option<String>,
+    /// `status.hostIPs` (and `status.hostIP`): the addresses of the pod's
+    /// node, as the kubelet reports them. Empty for workload manifests and
+    /// pods not yet scheduled.
+    pub host_ips: Vec<IpAddr>,
 }
 
 impl PodInfo {
@@ -93,12 +102,43 @@ impl PodInfo {
         }
     }
 
+    /// Whether the pod uses its node's network (`spec.hostNetwork`). Such a
+    /// pod is modelled as its node's address: no NetworkPolicy isolates it,
+    /// no pod or namespace selector matches it, ipBlocks match its (the
+    /// node's) IPs, and traffic between it and pods on the same node is the
+    /// node's own traffic, always allowed.
+    pub fn on_host_network(&self) -> bool {
+        self.host_network
+    }
+
+    /// Whether `self` and `other` are known to run on the same node: the
+    /// same `spec.nodeName`, or a shared host IP.
+    pub fn same_node(&self, other: &PodInfo) -> bool {
+        match (&self.node, &other.node) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.host_ips.iter().any(|ip| other.host_ips.contains(ip)),
+        }
+    }
+
     /// Builds the engine's view of a Pod object. `namespace` is the
     /// namespace the object lands in.
     pub fn from_pod(pod: &Pod, namespace: &str) -> PodInfo {
         let meta = &pod.metadata;
         let mut ips: Vec<IpAddr> = Vec::new();
+        let mut host_ips: Vec<IpAddr> = Vec::new();
         if let Some(status) = &pod.status {
+            for ip in status.host_ips.iter().flatten() {
+                if let Ok(addr) = ip.ip.parse::<IpAddr>()
+                    && !host_ips.contains(&addr)
+                {
+                    host_ips.push(addr);
+                }
+            }
+            if let Some(Ok(addr)) = status.host_ip.as_deref().map(str::parse::<IpAddr>)
+                && !host_ips.contains(&addr)
+            {
+                host_ips.insert(0, addr);
+            }
             for ip in status.pod_ips.iter().flatten() {
                 if let Ok(addr) = ip.ip.parse::<IpAddr>()
                     && !ips.contains(&addr)
@@ -113,6 +153,15 @@ impl PodInfo {
             }
         }
         let spec = pod.spec.as_ref();
+        let host_network = spec.and_then(|s| s.host_network).unwrap_or(false);
+        // A host-network pod's IPs are its node's.
+        if host_network {
+            for ip in &ips {
+                if !host_ips.contains(ip) {
+                    host_ips.push(*ip);
+                }
+            }
+        }
         PodInfo {
             namespace: namespace.to_string(),
             name: meta.name.clone().unwrap_or_default(),
@@ -121,7 +170,11 @@ impl PodInfo {
             ports: spec.map(container_ports).unwrap_or_default(),
             workload: None,
             representative: false,
-            host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+            host_network,
+            node: spec
+                .and_then(|s| s.node_name.clone())
+                .filter(|n| !n.is_empty()),
+            host_ips,
         }
     }
 }
@@ -178,6 +231,44 @@ pub struct Snapshot {
     /// Policies (`namespace/name`) that came from a manifest without
     /// `metadata.namespace`.
     pub namespaceless: BTreeSet<String>,
+    /// Nodes with their addresses, sorted by name: from Node objects
+    /// (manifests, or a live cluster when nodes are readable). Pods'
+    /// `status.hostIPs` complete what is known of a node's addresses.
+    pub nodes: Vec<NodeInfo>,
+}
+
+/// A node: its name and the addresses traffic from it may carry
+/// (`status.addresses` of type InternalIP and ExternalIP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub name: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+impl NodeInfo {
+    /// The engine's view of a Node object (addresses that are not IPs,
+    /// such as Hostname and InternalDNS, are left out).
+    pub fn from_node(node: &k8s_openapi::api::core::v1::Node) -> NodeInfo {
+        let mut addresses = Vec::new();
+        for a in node
+            .status
+            .as_ref()
+            .and_then(|s| s.addresses.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            if matches!(a.type_.as_str(), "InternalIP" | "ExternalIP")
+                && let Ok(ip) = a.address.parse::<IpAddr>()
+                && !addresses.contains(&ip)
+            {
+                addresses.push(ip);
+            }
+        }
+        NodeInfo {
+            name: node.metadata.name.clone().unwrap_or_default(),
+            addresses,
+        }
+    }
 }
 
 /// A Service: its selector and ports.
@@ -298,7 +389,60 @@ impl Snapshot {
             services: Vec::new(),
             namespaceless: BTreeSet::new(),
             gaps: Gaps::default(),
+            nodes: Vec::new(),
         }
+    }
+
+    /// Sets the nodes (sorted by name; a later node of the same name wins).
+    pub fn set_nodes(&mut self, nodes: Vec<NodeInfo>) {
+        let by_name: BTreeMap<String, NodeInfo> =
+            nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
+        self.nodes = by_name.into_values().collect();
+    }
+
+    /// The node named `name`, if it was read.
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.nodes
+            .binary_search_by(|n| n.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.nodes[i])
+    }
+
+    /// Every address known for the node `pod` runs on: its `status.hostIPs`
+    /// and, when the Node object was read, the node's addresses. Empty when
+    /// the pod's node is unknown (workload manifests, unscheduled pods).
+    pub fn node_addresses(&self, pod: &PodInfo) -> Vec<IpAddr> {
+        let mut out = pod.host_ips.clone();
+        if let Some(node) = pod.node.as_deref().and_then(|n| self.node(n)) {
+            for ip in &node.addresses {
+                if !out.contains(ip) {
+                    out.push(*ip);
+                }
+            }
+        }
+        out
+    }
+
+    /// The name of the node that owns `ip` (a Node's address, or the host
+    /// IP of a pod scheduled on a named node), if known.
+    pub fn node_of(&self, ip: &IpAddr) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|n| n.addresses.contains(ip))
+            .map(|n| n.name.as_str())
+            .or_else(|| {
+                self.pods
+                    .iter()
+                    .find(|p| p.node.is_some() && p.host_ips.contains(ip))
+                    .and_then(|p| p.node.as_deref())
+            })
+    }
+
+    /// Whether `ip` is known to be a node's address (from Node objects or
+    /// pods' host IPs).
+    pub fn is_node_address(&self, ip: &IpAddr) -> bool {
+        self.nodes.iter().any(|n| n.addresses.contains(ip))
+            || self.pods.iter().any(|p| p.host_ips.contains(ip))
     }
 
     pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {

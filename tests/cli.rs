@@ -935,7 +935,7 @@ fn can_json_fields() {
     assert_eq!(
         keys(&v),
         set(&[
-            "allowed", "from", "to", "port", "ports", "egress", "ingress", "notes"
+            "allowed", "from", "to", "port", "ports", "egress", "ingress", "node", "notes"
         ])
     );
     assert_eq!(v["allowed"], true);
@@ -945,6 +945,7 @@ fn can_json_fields() {
     assert_eq!(v["ports"], serde_json::json!(["TCP/8080"]));
     let side_keys = set(&[
         "subject",
+        "endpoint",
         "applies",
         "isolated",
         "policies",
@@ -957,6 +958,8 @@ fn can_json_fields() {
     assert_eq!(keys(&v["ingress"]), side_keys);
 
     assert_eq!(v["egress"]["subject"], "frontend/web");
+    assert_eq!(v["egress"]["endpoint"], "pod");
+    assert_eq!(v["node"], serde_json::Value::Null);
     assert_eq!(v["egress"]["isolated"], false);
     assert_eq!(v["egress"]["policies"], serde_json::json!([]));
     assert_eq!(v["egress"]["ports"], "all");

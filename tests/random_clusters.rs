@@ -5,7 +5,10 @@
 //! definition is `verdict::connection` for one pair and `peer_matches` for
 //! one pod. Seeded random clusters (namespaces with labels, pods with
 //! labels, named ports and IPs, policies with every peer and port shape)
-//! must give exactly the same answers both ways. Deterministic: a failure
+//! must give exactly the same answers both ways. Some pods run on named
+//! nodes with host IPs, some use the host network (their IP is the node's),
+//! so node traffic and host-network pods are checked the same way.
+//! Deterministic: a failure
 //! names the seed, and `NETPOL_RANDOM_CLUSTERS=N` runs more of them.
 
 use std::fmt::Write as _;
@@ -103,7 +106,8 @@ fn ip(ns: usize, host: usize) -> String {
 }
 
 fn peer(rng: &mut Rng) -> String {
-    match rng.below(5) {
+    match rng.below(6) {
+        5 => "{ipBlock: {cidr: 192.168.0.0/24, except: [192.168.0.2/32]}}".into(),
         0 => format!("{{podSelector: {}}}", selector(rng, POD_KEYS)),
         1 => format!("{{namespaceSelector: {}}}", selector(rng, NS_KEYS)),
         2 => format!(
@@ -189,18 +193,36 @@ fn cluster(seed: u64) -> String {
                 "{{name: {name}, containerPort: {num}, protocol: {proto}}}"
             ));
         }
-        let status = match rng.below(5) {
-            0 => String::new(),
-            1 => format!(
-                "\nstatus: {{podIP: {}, podIPs: [{{ip: {}}}, {{ip: \"fd00::{i}\"}}]}}",
-                ip(n, 1 + i),
-                ip(n, 1 + i)
-            ),
-            _ => format!("\nstatus: {{podIP: {}}}", ip(n, 1 + i)),
+        // Node 1 or 2 (address 192.168.0.N), or not scheduled; a pod on a
+        // node may use the host network (its IP is then the node's).
+        let node = rng.below(3);
+        let host_network = node > 0 && rng.chance(20);
+        let node_spec = if node > 0 {
+            format!("nodeName: n{node}, ")
+        } else {
+            String::new()
+        };
+        let host_ip = if node > 0 && (host_network || rng.chance(70)) {
+            format!(", hostIP: 192.168.0.{node}")
+        } else {
+            String::new()
+        };
+        let status = if host_network {
+            format!("\nstatus: {{podIP: 192.168.0.{node}{host_ip}}}")
+        } else {
+            match rng.below(5) {
+                0 => String::new(),
+                1 => format!(
+                    "\nstatus: {{podIP: {}, podIPs: [{{ip: {}}}, {{ip: \"fd00::{i}\"}}]{host_ip}}}",
+                    ip(n, 1 + i),
+                    ip(n, 1 + i)
+                ),
+                _ => format!("\nstatus: {{podIP: {}{host_ip}}}", ip(n, 1 + i)),
+            }
         };
         writeln!(
             y,
-            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: {}, labels: {}}}\nspec: {{containers: [{{name: c, image: x, ports: [{}]}}]}}{status}",
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: {}, labels: {}}}\nspec: {{{node_spec}hostNetwork: {host_network}, containers: [{{name: c, image: x, ports: [{}]}}]}}{status}",
             NAMESPACES[n],
             labels(&mut rng),
             ports.join(", ")
@@ -253,6 +275,7 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
     let (mut pairs, mut peers, mut allowed_pairs, mut policies) = (0, 0, 0, 0);
+    let (mut node_pairs, mut host_network_pairs) = (0, 0);
     for seed in 1..=runs {
         let yaml = cluster(seed);
         let snap = load_str("random.yaml", &yaml, "default")
@@ -275,7 +298,10 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
                 if i == j {
                     continue;
                 }
-                let direct = connection(&model, &Endpoint::Pod(a), &Endpoint::Pod(b)).allowed;
+                let verdict = connection(&model, &Endpoint::Pod(a), &Endpoint::Pod(b));
+                node_pairs += usize::from(verdict.node.is_some());
+                host_network_pairs += usize::from(a.host_network || b.host_network);
+                let direct = verdict.allowed;
                 let got = fast.remove(&(i, j)).unwrap_or_default();
                 assert_eq!(
                     got.to_strings(),
@@ -314,5 +340,11 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
         allowed_pairs > pairs / 10 && allowed_pairs < pairs * 9 / 10,
         "the random clusters are all open or all closed: {allowed_pairs} of {pairs} pairs allowed"
     );
-    eprintln!("{runs} clusters: {pairs} pairs, {allowed_pairs} allowed, {peers} peers");
+    assert!(
+        node_pairs > runs as usize / 4 && host_network_pairs > node_pairs,
+        "too few node-traffic pairs ({node_pairs}) or host-network pairs ({host_network_pairs})"
+    );
+    eprintln!(
+        "{runs} clusters: {pairs} pairs, {allowed_pairs} allowed, {peers} peers, {node_pairs} node-traffic pairs, {host_network_pairs} with a host-network pod"
+    );
 }

@@ -28,7 +28,100 @@ pub struct CanReport {
     pub ports: PortsJson,
     pub egress: SideJson,
     pub ingress: SideJson,
+    /// Set when the connection is between a pod and the node it runs on:
+    /// allowed whatever the policies say; `egress` and `ingress` then show
+    /// what the policies alone would decide.
+    pub node: Option<NodeJson>,
     pub notes: Vec<String>,
+}
+
+/// Node traffic: which node, by which address, and the pod on it.
+#[derive(Debug, Serialize)]
+pub struct NodeJson {
+    /// The node's name, or its address when no name is known.
+    pub name: String,
+    pub address: String,
+    /// `namespace/name` of the pod running on that node.
+    pub pod: String,
+    pub reason: String,
+}
+
+/// Why node traffic is allowed (the NetworkPolicy API's own rule).
+pub const NODE_REASON: &str = "traffic between a pod and the node it runs on is always allowed, whatever the policies say (kubelet probes rely on it)";
+
+/// What an address given as SRC or DST is, when it belongs to a node.
+fn node_address_note(
+    snapshot: &crate::snapshot::Snapshot,
+    ip: &std::net::IpAddr,
+) -> Option<String> {
+    let hosts: Vec<String> = snapshot
+        .pods
+        .iter()
+        .filter(|p| p.on_host_network() && p.ips.contains(ip))
+        .map(|p| p.key())
+        .collect();
+    let node = snapshot.node_of(ip);
+    if node.is_none() && hosts.is_empty() && !snapshot.is_node_address(ip) {
+        return None;
+    }
+    let what = match node {
+        Some(n) => format!("{ip} is an address of node {n}"),
+        None => format!("{ip} is a node's address"),
+    };
+    let hosts = if hosts.is_empty() {
+        String::new()
+    } else {
+        format!(" (host-network pods on it: {})", hosts.join(", "))
+    };
+    Some(format!(
+        "{what}{hosts}: to pods on other nodes it is an address outside the pod network, which only ipBlocks match"
+    ))
+}
+
+/// How a host-network pod is treated.
+fn host_network_note(
+    snapshot: &crate::snapshot::Snapshot,
+    pod: &crate::snapshot::PodInfo,
+) -> String {
+    let node = pod.node.clone().or_else(|| {
+        pod.ips
+            .first()
+            .and_then(|ip| snapshot.node_of(ip))
+            .map(str::to_string)
+    });
+    let node = match node {
+        Some(n) => format!("node {n}"),
+        None => "its node".to_string(),
+    };
+    format!(
+        "{} uses the host network: it is treated as {node}'s address, so no NetworkPolicy isolates it and pod or namespace selectors do not match it (ipBlocks do; the API leaves host-network pods undefined and most CNIs behave this way)",
+        pod.key()
+    )
+}
+
+/// When one end is a node's address and the pod's node is unknown, the
+/// answer holds only if the pod runs elsewhere.
+fn unknown_node_note(
+    snapshot: &crate::snapshot::Snapshot,
+    from: &Endpoint<'_>,
+    to: &Endpoint<'_>,
+) -> Option<String> {
+    let (node_ip, pod) = match (from, to) {
+        (Endpoint::External(ip), other) | (other, Endpoint::External(ip)) => {
+            (*ip, other.pod_network()?)
+        }
+        (Endpoint::Pod(h), other) | (other, Endpoint::Pod(h)) if h.on_host_network() => {
+            (*h.ips.first()?, other.pod_network()?)
+        }
+        _ => return None,
+    };
+    if !snapshot.is_node_address(&node_ip) || !snapshot.node_addresses(pod).is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the node {} runs on is unknown (no status.hostIP or spec.nodeName): if it runs on the node with address {node_ip}, this connection is always allowed",
+        pod.key()
+    ))
 }
 
 #[derive(Debug, Serialize)]
@@ -54,7 +147,11 @@ pub struct SideJson {
     /// `namespace/name` of the pod whose policies decide this side, or the
     /// address when it is outside the cluster.
     pub subject: String,
-    /// False for an address outside the cluster: no policy applies there.
+    /// What the subject is: `pod`, `hostNetworkPod` (treated as its
+    /// node's address), `node` (a node's address) or `address`.
+    pub endpoint: &'static str,
+    /// False for an address, a node or a host-network pod: no
+    /// NetworkPolicy applies there.
     pub applies: bool,
     pub isolated: bool,
     pub policies: Vec<String>,
@@ -150,11 +247,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     }
     for t in [&from_t, &to_t] {
         if let Target::Ip(ip) = t
-            && snapshot.pods.iter().any(|p| p.ips.contains(ip))
+            && let Some(note) = node_address_note(&snapshot, ip)
         {
-            notes.push(format!(
-                "{ip} is the address of host-network pods (a node): it is treated as outside the cluster's pods, and many CNIs always allow traffic from a pod's own node"
-            ));
+            notes.push(note);
         }
     }
     let from = endpoint(&from_t);
@@ -203,13 +298,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     }
     for ep in [&from, &to] {
         if let Endpoint::Pod(p) = ep
-            && p.host_network
+            && p.on_host_network()
         {
-            notes.push(format!(
-                "{} uses the host network: NetworkPolicy does not define what applies to it",
-                p.key()
-            ));
+            notes.push(host_network_note(&snapshot, p));
         }
+    }
+    if verdict.node.is_none() {
+        notes.extend(unknown_node_note(&snapshot, &from, &to));
     }
     let ends: Vec<&str> = [&from, &to]
         .iter()
@@ -238,6 +333,8 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             "a pod connecting to itself is not subject to NetworkPolicy: always allowed".into(),
         );
         (PortSet::all(), true)
+    } else if verdict.node.is_some() {
+        (PortSet::all(), true)
     } else {
         let set = verdict.allowed.clone();
         let ok = match &wanted {
@@ -254,6 +351,12 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         ports: PortsJson::of(&allowed_set),
         egress: side_json(&model, &verdict.egress, &from, &to, wanted.as_ref()),
         ingress: side_json(&model, &verdict.ingress, &to, &from, wanted.as_ref()),
+        node: verdict.node.as_ref().map(|n| NodeJson {
+            name: n.node.clone(),
+            address: n.address.to_string(),
+            pod: n.pod.clone(),
+            reason: NODE_REASON.to_string(),
+        }),
         notes,
     };
     let stdout = match ctx.format() {
@@ -337,6 +440,14 @@ fn side_json(
             };
             let unknown = if r.ip_unknown {
                 " (pod IP unknown)"
+            } else if matches!(other, Endpoint::Pod(p) if p.on_host_network())
+                && rule
+                    .peers
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, crate::engine::policy::Peer::Pods { .. }))
+            {
+                " (selectors do not match host-network pods: only an ipBlock of the node's address does)"
             } else {
                 ""
             };
@@ -370,6 +481,12 @@ fn side_json(
     };
     SideJson {
         subject: subject.display(),
+        endpoint: match subject {
+            Endpoint::Pod(p) if p.on_host_network() => "hostNetworkPod",
+            Endpoint::Pod(_) => "pod",
+            Endpoint::External(ip) if model.snapshot.is_node_address(ip) => "node",
+            Endpoint::External(_) => "address",
+        },
         applies: side.applies,
         isolated: side.isolated,
         policies: side
@@ -409,10 +526,27 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
         clean(&r.from),
         clean(&r.to)
     ));
+    if let Some(n) = &r.node {
+        let node = if n.name == n.address {
+            format!("node address {}", n.address)
+        } else {
+            format!("node {} ({})", clean(&n.name), n.address)
+        };
+        out.push_str(&format!(
+            "  Node traffic: {} runs on {node}: {}\n  What the policies alone would decide:\n",
+            clean(&n.pod),
+            n.reason
+        ));
+    }
     for (title, side) in [("Egress of", &r.egress), ("Ingress of", &r.ingress)] {
         let who = format!("{title} {}", clean(&side.subject));
         let state = if !side.applies {
-            "outside the cluster: no policy applies".to_string()
+            match side.endpoint {
+                "hostNetworkPod" => "on the host network (its node's address): no policy applies",
+                "node" => "a node's address: no policy applies",
+                _ => "outside the cluster: no policy applies",
+            }
+            .to_string()
         } else if !side.isolated {
             "not isolated: allowed".to_string()
         } else if side.allowed {

@@ -41,6 +41,18 @@ pub struct PodView {
     pub ips: Vec<String>,
     pub ports: Vec<PortView>,
     pub host_network: bool,
+    /// The node the pod runs on, which may always reach it (and it the
+    /// node); null when unknown (workload manifests, unscheduled pods).
+    pub node: Option<NodeView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeView {
+    /// `spec.nodeName`, or null when only the address is known.
+    pub name: Option<String>,
+    /// The node's addresses (`status.hostIPs`, and the Node's InternalIP /
+    /// ExternalIP when it was read).
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,6 +129,10 @@ pub struct PeerView {
     /// Namespaces are picked by labels (not one name): text shows them.
     #[serde(skip)]
     pub namespaces_by_label: bool,
+    /// The pods of `pods` that use the host network (an ipBlock matches
+    /// them by their node's address; selectors never match them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_network: Vec<String>,
     /// Why the pods (or namespaces) this peer matches are not known, when
     /// RBAC kept them from being read; `pods` is then incomplete.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,11 +177,30 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
 /// Builds the report for one pod.
 pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> ExplainReport {
     let mut notes: Vec<String> = note.into_iter().collect();
-    if pod.host_network {
-        notes.push(
-            "this pod uses the host network: NetworkPolicy does not define what applies to it, and most CNIs do not enforce it"
-                .into(),
-        );
+    let node_addresses = model.snapshot.node_addresses(pod);
+    let node_name = pod.node.clone().or_else(|| {
+        node_addresses
+            .iter()
+            .find_map(|ip| model.snapshot.node_of(ip))
+            .map(str::to_string)
+    });
+    if pod.on_host_network() {
+        let selecting: Vec<String> = model
+            .selecting(pod)
+            .iter()
+            .map(|&i| model.policies[i].key())
+            .collect();
+        let ignored = if selecting.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the labels of {} select it, to no effect)",
+                selecting.join(", ")
+            )
+        };
+        notes.push(format!(
+            "this pod uses the host network: it is treated as its node's address, so no NetworkPolicy isolates it{ignored} and pod or namespace selectors elsewhere do not match it; only ipBlocks of the node's addresses do (the API leaves host-network pods undefined; most CNIs behave this way)"
+        ));
     }
     if pod.representative {
         notes.push(format!(
@@ -181,10 +216,16 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
                 .into(),
         );
     }
-    notes.push(
-        "traffic from the pod's own node and from a pod to itself is not governed by NetworkPolicy"
-            .into(),
-    );
+    notes.push(if pod.on_host_network() {
+        "traffic between this pod and pods on the same node is the node's own traffic: always allowed".into()
+    } else if node_addresses.is_empty() {
+        "traffic between a pod and the node it runs on (unknown here: no status.hostIP), and from a pod to itself, is always allowed whatever the policies say".into()
+    } else {
+        format!(
+            "traffic between the pod and its node {} is always allowed whatever the policies say (kubelet probes rely on it); so is traffic from a pod to itself",
+            node_text(node_name.as_deref(), &node_addresses)
+        )
+    });
     ExplainReport {
         pod: PodView {
             namespace: pod.namespace.clone(),
@@ -205,6 +246,10 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
                 })
                 .collect(),
             host_network: pod.host_network,
+            node: (node_name.is_some() || !node_addresses.is_empty()).then(|| NodeView {
+                name: node_name.clone(),
+                addresses: node_addresses.iter().map(ToString::to_string).collect(),
+            }),
         },
         ingress: direction(model, pod, Direction::Ingress),
         egress: direction(model, pod, Direction::Egress),
@@ -328,7 +373,13 @@ fn set_view(set: &PortSet) -> AllOr<Vec<String>> {
 
 fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
     let gaps = &model.snapshot.gaps;
-    let pods: Vec<String> = model.peer_pods(peer).iter().map(|p| p.key()).collect();
+    let matched = model.peer_pods(peer);
+    let pods: Vec<String> = matched.iter().map(|p| p.key()).collect();
+    let host_network: Vec<String> = matched
+        .iter()
+        .filter(|p| p.on_host_network())
+        .map(|p| p.key())
+        .collect();
     match peer {
         Peer::IpBlock(b) => PeerView {
             kind: "ipBlock",
@@ -338,6 +389,7 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
             cidr: Some(b.cidr.to_string()),
             except: Some(b.except.iter().map(ToString::to_string).collect()),
             namespaces_by_label: false,
+            host_network,
             unknown: gaps
                 .pods
                 .values()
@@ -371,6 +423,7 @@ fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
                 cidr: None,
                 except: None,
                 namespaces_by_label: by_label,
+                host_network,
                 unknown,
             }
         }
@@ -437,6 +490,19 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
+/// Pods with ` (host network)` after those that use it.
+fn marked(pods: &[String], host_network: &[String]) -> Vec<String> {
+    pods.iter()
+        .map(|p| {
+            if host_network.contains(p) {
+                format!("{p} (host network)")
+            } else {
+                p.clone()
+            }
+        })
+        .collect()
+}
+
 fn names(list: &[String], wide: bool) -> String {
     if list.is_empty() {
         return "<none>".to_string();
@@ -451,6 +517,16 @@ fn names(list: &[String], wide: bool) -> String {
         format!("{} and {more} more", shown.join(", "))
     } else {
         shown.join(", ")
+    }
+}
+
+/// `node-a (172.18.0.3)`, or the addresses alone.
+fn node_text(name: Option<&str>, addresses: &[std::net::IpAddr]) -> String {
+    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    match (name, list.is_empty()) {
+        (Some(n), true) => n.to_string(),
+        (Some(n), false) => format!("{n} ({})", list.join(", ")),
+        (None, _) => list.join(", "),
     }
 }
 
@@ -495,6 +571,23 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
             ports.join(", ")
         }
     ));
+    if let Some(node) = &r.pod.node {
+        let name = node.name.as_deref().map(clean);
+        let addresses: Vec<String> = node.addresses.iter().map(|a| clean(a)).collect();
+        let text = match (name, addresses.is_empty()) {
+            (Some(n), true) => n,
+            (Some(n), false) => format!("{n} ({})", addresses.join(", ")),
+            (None, _) => addresses.join(", "),
+        };
+        out.push_str(&format!(
+            "Node:        {text}{}\n",
+            if pod.host_network {
+                ", whose network this pod uses"
+            } else {
+                ": may always reach the pod, and be reached by it"
+            }
+        ));
+    }
     for (title, d, view) in [
         ("Ingress:", Direction::Ingress, &r.ingress),
         ("Egress:", Direction::Egress, &r.egress),
@@ -542,7 +635,7 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                                 ("ipBlock", n) => format!(
                                     "includes the IPs of {}: {}",
                                     count(n, "pod"),
-                                    names(&peer.pods, wide)
+                                    names(&marked(&peer.pods, &peer.host_network), wide)
                                 ),
                                 (_, 0) => p.warn("no pods match now"),
                                 (_, n) => {

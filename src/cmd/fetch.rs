@@ -96,6 +96,9 @@ pub async fn endpoints(
     let mut namespaces: BTreeSet<String> = BTreeSet::new();
     let mut ips = Vec::new();
     for r in refs {
+        if node_ref(r).is_some() {
+            continue;
+        }
         match ref_namespace(r, default_ns) {
             Some(ns) => {
                 namespaces.insert(ns);
@@ -105,12 +108,36 @@ pub async fn endpoints(
     }
     let mut gaps = Gaps::default();
     let by_ip = try_join_all(ips.iter().map(|f| live.pods(None, None, Some(f))));
-    let (all_ns, by_ip) = tokio::join!(live.namespaces(), by_ip);
+    // An address may be a node's: its traffic to pods on that node is
+    // always allowed. Nodes are cluster-scoped; when they cannot be read,
+    // pods' status.hostIPs still tell their own node's addresses.
+    let wants_nodes = !ips.is_empty() || refs.iter().any(|r| node_ref(r).is_some());
+    let nodes = async {
+        if wants_nodes {
+            live.nodes().await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (all_ns, by_ip, nodes) = tokio::join!(live.namespaces(), by_ip, nodes);
+    let nodes = match nodes {
+        Ok(nodes) => nodes,
+        Err(Error::Forbidden(m)) if m.contains("cannot impersonate") => {
+            return Err(Error::Forbidden(m));
+        }
+        Err(Error::Forbidden(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
     let mut by_ip = by_ip?;
     // The field selector matches a pod's first IP only: a dual-stack pod's
-    // other address needs a look at every pod.
+    // other address needs a look at every pod (when pods of every namespace
+    // can be read; otherwise the address stays an address).
     if by_ip.iter().any(Vec::is_empty) {
-        let all = live.pods(None, None, None).await?;
+        let all = match live.pods(None, None, None).await {
+            Ok(all) => all,
+            Err(Error::Forbidden(m)) if !m.contains("cannot impersonate") => Vec::new(),
+            Err(e) => return Err(e),
+        };
         for (list, filter) in by_ip.iter_mut().zip(&ips) {
             if list.is_empty() {
                 let ip = filter.trim_start_matches("status.podIP=");
@@ -178,7 +205,16 @@ pub async fn endpoints(
     pods.retain(|p| seen.insert(p.key()));
     let mut snapshot = Snapshot::new(all_ns, pods, policies);
     snapshot.gaps = gaps;
+    snapshot.set_nodes(nodes);
     Ok(snapshot)
+}
+
+/// The node name of a `node/NAME` (`nodes/`, `no/`) reference.
+pub fn node_ref(text: &str) -> Option<&str> {
+    let (kind, name) = text.split_once('/')?;
+    matches!(kind.to_ascii_lowercase().as_str(), "node" | "nodes" | "no")
+        .then_some(name)
+        .filter(|n| !n.is_empty() && !n.contains('/'))
 }
 
 /// The namespaces whose pods the peers of `model`'s policies can match, or

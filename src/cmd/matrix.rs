@@ -111,6 +111,15 @@ pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> PodMatrix {
             }
         }
     });
+    // Pod <-> own node (a host-network pod on it): every port, whatever the
+    // classes say.
+    let node = crate::engine::reach::node_pairs(model, pods);
+    if !node.is_empty() {
+        let exempt: std::collections::HashSet<(u32, u32)> =
+            node.iter().map(|&(i, j)| (i as u32, j as u32)).collect();
+        pairs.retain(|(i, j, _)| !exempt.contains(&(*i, *j)));
+        pairs.extend(exempt.into_iter().map(|(i, j)| (i, j, PortSets::ALL)));
+    }
     pairs.sort_unstable();
     PodMatrix { pairs, sets }
 }

@@ -508,6 +508,35 @@ pub fn find_pod<'s>(
     Err(Error::NotFound(msg))
 }
 
+/// The address that stands for node `name` (`node/NAME`): its first
+/// InternalIP/ExternalIP, or else the host IP of a pod scheduled on it.
+fn node_address(snapshot: &Snapshot, name: &str) -> Result<IpAddr, Error> {
+    if let Some(ip) = snapshot.node(name).and_then(|n| n.addresses.first()) {
+        return Ok(*ip);
+    }
+    snapshot
+        .pods
+        .iter()
+        .filter(|p| p.node.as_deref() == Some(name))
+        .find_map(|p| p.host_ips.first().copied())
+        .ok_or_else(|| {
+            let known: Vec<&str> = snapshot
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .chain(snapshot.pods.iter().filter_map(|p| p.node.as_deref()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let hint = if known.is_empty() {
+                " (no Node objects and no pod's status.hostIP were read: give the node's address instead)".to_string()
+            } else {
+                format!(" (known nodes: {})", known.join(", "))
+            };
+            Error::NotFound(format!("nodes {name:?} not found{hint}"))
+        })
+}
+
 /// An endpoint given on the command line: a pod, or an address.
 pub enum Target<'s> {
     Pod(Box<Found<'s>>),
@@ -522,6 +551,9 @@ pub fn find_endpoint<'s>(
     default_ns: &str,
     namespace_given: bool,
 ) -> Result<Target<'s>, Error> {
+    if let Some(name) = fetch::node_ref(text) {
+        return node_address(snapshot, name).map(Target::Ip);
+    }
     if let Ok(ip) = text.parse::<IpAddr>() {
         let owners: Vec<&PodInfo> = snapshot
             .pods

@@ -795,6 +795,8 @@ fn dns_targets(model: &Model<'_>) -> (Vec<PodInfo>, bool) {
             workload: None,
             representative: true,
             host_network: false,
+            node: None,
+            host_ips: Vec::new(),
         }],
         false,
     )

@@ -171,6 +171,7 @@ impl<'s> Model<'s> {
             Peer::Pods { namespaces, pods } => self
                 .namespaces_in(namespaces)
                 .flat_map(|n| self.pods_in(&n.name))
+                .filter(|p| !p.on_host_network())
                 .filter(|p| pods.as_ref().is_none_or(|s| s.matches(&p.labels)))
                 .copied()
                 .collect(),
@@ -213,8 +214,13 @@ impl<'s> Model<'s> {
             .collect()
     }
 
-    /// Policies that select `pod` and isolate it in direction `d`.
+    /// Policies that select `pod` and isolate it in direction `d`. None for
+    /// a host-network pod: it is its node's address, which NetworkPolicy
+    /// does not isolate (see [`PodInfo::on_host_network`]).
     pub fn isolating(&self, pod: &PodInfo, d: Direction) -> Vec<usize> {
+        if pod.on_host_network() {
+            return Vec::new();
+        }
         self.selecting(pod)
             .into_iter()
             .filter(|&i| self.policies[i].rules(d).is_some())

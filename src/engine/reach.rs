@@ -5,13 +5,15 @@
 //! Each rule's peers are matched against each class once; a pair of classes
 //! is then decided from those precomputed matches, so the cost grows with
 //! the number of classes squared, not pods squared times policies.
+//! Traffic between a pod and its own node (host-network pods on that node)
+//! depends on the pair, not the classes: [`node_pairs`] lists those pairs.
 
 use std::collections::HashMap;
 
 use crate::engine::Model;
 use crate::engine::policy::{Direction, Peer};
 use crate::engine::ports::PortSet;
-use crate::engine::verdict::{Endpoint, peer_matches};
+use crate::engine::verdict::{Endpoint, destination_ports, peer_matches};
 use crate::snapshot::{ContainerPort, Labels, PodInfo};
 
 /// Pods grouped into equivalence classes.
@@ -24,7 +26,7 @@ pub struct Classes<'s> {
     representatives: Vec<&'s PodInfo>,
 }
 
-type ClassKey<'a> = (&'a str, &'a Labels, &'a [ContainerPort], Vec<usize>);
+type ClassKey<'a> = (&'a str, &'a Labels, &'a [ContainerPort], bool, Vec<usize>);
 
 impl<'s> Classes<'s> {
     pub fn build(model: &Model<'s>, pods: &[&'s PodInfo]) -> Classes<'s> {
@@ -57,6 +59,7 @@ impl<'s> Classes<'s> {
                 pod.namespace.as_str(),
                 &pod.labels,
                 pod.ports.as_slice(),
+                pod.on_host_network(),
                 sig,
             );
             let c = *index.entry(key).or_insert_with(|| {
@@ -327,7 +330,7 @@ pub fn class_rows(
             let rule = &model.policies[f.policy]
                 .rules(f.direction)
                 .unwrap_or_default()[f.rule];
-            sets.intern(rule.resolve_ports(Some(&reps[dest as usize].ports)))
+            sets.intern(rule.resolve_ports(destination_ports(reps[dest as usize])))
         })
     };
     let mut out = vec![PortSets::EMPTY; n];
@@ -364,4 +367,62 @@ pub fn class_rows(
         row(a, &out, &sets);
     }
     sets
+}
+
+/// The ordered pairs `(i, j)` of `pods` (indices) that are traffic between a
+/// pod-network pod and a host-network pod on the same node: always allowed,
+/// in both directions (see [`crate::engine::verdict::node_traffic`]).
+/// Linear in the pods plus the pairs found.
+pub fn node_pairs(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<(usize, usize)> {
+    use crate::engine::verdict::node_traffic;
+    let hosts: Vec<usize> = (0..pods.len())
+        .filter(|&i| pods[i].on_host_network())
+        .collect();
+    if hosts.is_empty() {
+        return Vec::new();
+    }
+    // Pod-network pods by each address of their node.
+    let mut by_address: HashMap<std::net::IpAddr, Vec<usize>> = HashMap::new();
+    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, p) in pods.iter().enumerate() {
+        if p.on_host_network() {
+            continue;
+        }
+        for ip in model.snapshot.node_addresses(p) {
+            by_address.entry(ip).or_default().push(i);
+        }
+        if let Some(n) = &p.node {
+            by_node.entry(n.as_str()).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for &h in &hosts {
+        let host = pods[h];
+        let mut near: Vec<usize> = host
+            .ips
+            .iter()
+            .chain(&host.host_ips)
+            .flat_map(|ip| by_address.get(ip).into_iter().flatten().copied())
+            .chain(
+                host.node
+                    .as_deref()
+                    .and_then(|n| by_node.get(n))
+                    .into_iter()
+                    .flatten()
+                    .copied(),
+            )
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        for j in near {
+            let (a, b) = (Endpoint::Pod(host), Endpoint::Pod(pods[j]));
+            if node_traffic(model, &a, &b).is_some() {
+                out.push((h, j));
+                out.push((j, h));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -5,6 +5,14 @@
 //! (not isolated, or some egress rule of a policy selecting A admits B on
 //! that port) and B's ingress (likewise with A). Endpoints outside the
 //! cluster (an IP address) have no policies of their own.
+//!
+//! Two exceptions come from the API itself rather than from policies:
+//! a pod connecting to itself, and traffic between a pod and the node it
+//! runs on ("traffic to and from the node where a Pod is running is always
+//! allowed", NetworkPolicy concepts, kubernetes.io). Host-network pods are
+//! their node's address: no policy isolates them, no selector matches
+//! them, ipBlocks match their (the node's) IPs, and named ports do not
+//! resolve on them.
 
 use std::net::IpAddr;
 
@@ -35,6 +43,68 @@ impl Endpoint<'_> {
             Endpoint::External(_) => None,
         }
     }
+
+    /// The pod when it is on the pod network: the only kind of endpoint
+    /// NetworkPolicy selects and isolates.
+    pub fn pod_network(&self) -> Option<&PodInfo> {
+        self.pod().filter(|p| !p.on_host_network())
+    }
+}
+
+/// The container ports a named port resolves against when `pod` is the
+/// destination: none for a host-network pod, which is its node's address
+/// (as for any address outside the pod network).
+pub fn destination_ports(pod: &PodInfo) -> Option<&[ContainerPort]> {
+    (!pod.on_host_network()).then_some(pod.ports.as_slice())
+}
+
+/// Why a connection is allowed whatever the policies say: it is between a
+/// pod and the node it runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeTraffic {
+    /// The node's name when known, else its address.
+    pub node: String,
+    /// The node's address on the node's side of the connection.
+    pub address: IpAddr,
+    /// `namespace/name` of the pod-network pod that runs on that node.
+    pub pod: String,
+}
+
+/// Whether `from` -> `to` is traffic between a pod-network pod and its own
+/// node (the node's address, or a host-network pod on that node), which
+/// NetworkPolicy always allows, in both directions.
+pub fn node_traffic(
+    model: &Model<'_>,
+    from: &Endpoint<'_>,
+    to: &Endpoint<'_>,
+) -> Option<NodeTraffic> {
+    let (node_side, pod) = match (from.pod_network(), to.pod_network()) {
+        (None, Some(p)) => (from, p),
+        (Some(p), None) => (to, p),
+        _ => return None,
+    };
+    let snapshot = model.snapshot;
+    let addresses = snapshot.node_addresses(pod);
+    let address = match node_side {
+        Endpoint::External(ip) => addresses.contains(ip).then_some(*ip)?,
+        Endpoint::Pod(host) => {
+            if host.same_node(pod) {
+                host.ips.first().or(host.host_ips.first()).copied()?
+            } else {
+                host.ips.iter().find(|ip| addresses.contains(ip)).copied()?
+            }
+        }
+    };
+    let node = pod
+        .node
+        .clone()
+        .or_else(|| snapshot.node_of(&address).map(str::to_string))
+        .unwrap_or_else(|| address.to_string());
+    Some(NodeTraffic {
+        node,
+        address,
+        pod: pod.key(),
+    })
 }
 
 /// How one rule of an isolating policy treats the other endpoint.
@@ -85,8 +155,11 @@ pub struct SideVerdict {
 pub struct Verdict {
     pub egress: SideVerdict,
     pub ingress: SideVerdict,
-    /// Ports allowed by both sides.
+    /// Ports allowed: by both sides, or every port for node traffic.
     pub allowed: PortSet,
+    /// Set when the connection is between a pod and its own node: allowed
+    /// whatever the policies say (the sides still show what they would do).
+    pub node: Option<NodeTraffic>,
 }
 
 /// Whether `peer` of `policy` matches endpoint `ep`, and whether the answer
@@ -98,6 +171,8 @@ pub fn peer_matches(model: &Model<'_>, peer: &Peer, ep: &Endpoint<'_>) -> (bool,
             (p.ips.iter().any(|ip| block.contains(ip)), p.ips.is_empty())
         }
         (Peer::Pods { .. }, Endpoint::External(_)) => (false, false),
+        // Selectors reach pods on the pod network only.
+        (Peer::Pods { .. }, Endpoint::Pod(p)) if p.on_host_network() => (false, false),
         (Peer::Pods { namespaces, pods }, Endpoint::Pod(p)) => {
             let ns_ok = match namespaces {
                 NamespaceScope::Own(ns) => *ns == p.namespace,
@@ -120,7 +195,8 @@ pub fn side(
     other: &Endpoint<'_>,
     dest_ports: Option<&[ContainerPort]>,
 ) -> SideVerdict {
-    let Some(pod) = subject.pod() else {
+    // An address, or a host-network pod: no NetworkPolicy isolates it.
+    let Some(pod) = subject.pod_network() else {
         return SideVerdict {
             direction,
             applies: false,
@@ -186,13 +262,19 @@ pub fn side(
 
 /// Decides the connection `from` → `to`.
 pub fn connection(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> Verdict {
-    let dest_ports = to.pod().map(|p| p.ports.as_slice());
+    let dest_ports = to.pod().and_then(destination_ports);
     let egress = side(model, Direction::Egress, from, to, dest_ports);
     let ingress = side(model, Direction::Ingress, to, from, dest_ports);
-    let allowed = egress.allowed.intersect(&ingress.allowed);
+    let node = node_traffic(model, from, to);
+    let allowed = if node.is_some() {
+        PortSet::all()
+    } else {
+        egress.allowed.intersect(&ingress.allowed)
+    };
     Verdict {
         egress,
         ingress,
         allowed,
+        node,
     }
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::cni::Evidence;
 use crate::error::Error;
 use crate::snapshot::{
-    Labels, NamespaceInfo, PodInfo, ServiceInfo, Snapshot, WorkloadRef, container_ports,
+    Labels, NamespaceInfo, NodeInfo, PodInfo, ServiceInfo, Snapshot, WorkloadRef, container_ports,
 };
 
 const WORKLOAD_KINDS: [&str; 7] = [
@@ -427,6 +427,7 @@ struct Builder<'a> {
     decode_errors: BTreeMap<String, Vec<crate::engine::validate::FieldError>>,
     services: Vec<ServiceInfo>,
     namespaceless: std::collections::BTreeSet<String>,
+    nodes: Vec<NodeInfo>,
 }
 
 impl<'a> Builder<'a> {
@@ -440,6 +441,7 @@ impl<'a> Builder<'a> {
             decode_errors: BTreeMap::new(),
             services: Vec::new(),
             namespaceless: std::collections::BTreeSet::new(),
+            nodes: Vec::new(),
         }
     }
 
@@ -453,7 +455,7 @@ impl<'a> Builder<'a> {
         // Same-named kinds of other API groups (Calico's and Cilium's own
         // NetworkPolicy, for one) are not ours to read.
         let ours = match kind {
-            "Namespace" | "Pod" | "ReplicationController" | "Service" => api == "v1",
+            "Namespace" | "Pod" | "ReplicationController" | "Service" | "Node" => api == "v1",
             "NetworkPolicy" => api == "networking.k8s.io/v1",
             "Job" | "CronJob" => api.starts_with("batch/"),
             _ => api.starts_with("apps/") || api.starts_with("extensions/"),
@@ -491,6 +493,10 @@ impl<'a> Builder<'a> {
                 }
                 let owner = owner_key(&ns, &pod.metadata.owner_references);
                 self.pods.push((PodInfo::from_pod(&pod, &ns), owner));
+            }
+            "Node" => {
+                let node: k8s_openapi::api::core::v1::Node = decode(obj)?;
+                self.nodes.push(NodeInfo::from_node(&node));
             }
             "Service" => {
                 let svc: k8s_openapi::api::core::v1::Service = decode(obj)?;
@@ -563,6 +569,7 @@ impl<'a> Builder<'a> {
             decode_errors,
             services,
             namespaceless,
+            nodes,
             ..
         } = self;
         let present: HashSet<&ObjKey> = workloads.iter().map(|w| &w.key).collect();
@@ -645,6 +652,8 @@ impl<'a> Builder<'a> {
                 }),
                 representative: true,
                 host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                node: None,
+                host_ips: Vec::new(),
             });
         }
         // Later objects win, as with `kubectl apply`. A representative pod is
@@ -675,6 +684,7 @@ impl<'a> Builder<'a> {
         snapshot.decode_errors = decode_errors;
         snapshot.services = services;
         snapshot.namespaceless = namespaceless;
+        snapshot.set_nodes(nodes);
         snapshot
     }
 }

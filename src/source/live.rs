@@ -541,6 +541,24 @@ impl Live {
         })
     }
 
+    /// Every node with its addresses (cluster-scoped: a namespace-scoped
+    /// user gets `Error::Forbidden`, which callers treat as "unknown").
+    pub async fn nodes(&self) -> Result<Vec<crate::snapshot::NodeInfo>, Error> {
+        let api: Api<k8s_openapi::api::core::v1::Node> = Api::all(self.client.clone());
+        let list = list_pages(
+            &api,
+            ListParams::default(),
+            "nodes",
+            None,
+            self.user.as_deref(),
+        )
+        .await?;
+        Ok(list
+            .iter()
+            .map(crate::snapshot::NodeInfo::from_node)
+            .collect())
+    }
+
     /// Services of one namespace (or all).
     pub async fn services(&self, namespace: Option<&str>) -> Result<Vec<ServiceInfo>, Error> {
         let list: Vec<k8s_openapi::api::core::v1::Service> = self
