@@ -1,0 +1,273 @@
+//! Node traffic and host-network pods, through the binary on
+//! tests/fixtures/nodes/clinic.yaml.
+//!
+//! The API's rule: traffic between a pod and the node it runs on is always
+//! allowed. The tool's documented model: a host-network pod is its node's
+//! address (never isolated, never matched by selectors, matched by
+//! ipBlocks, named ports do not resolve on it). Asked by name or by
+//! address, a connection gets the same answer, and `matrix` agrees with
+//! `can` on every pair.
+
+use serde_json::Value;
+
+mod common;
+use common::*;
+
+const CLINIC: &str = "tests/fixtures/nodes/clinic.yaml";
+
+/// `can SRC DST [--port P] -o json` on the fixture: (exit code, report).
+fn can(from: &str, to: &str, port: Option<&str>) -> (i32, Value) {
+    let mut args = vec!["can", from, to, "-f", CLINIC, "-o", "json"];
+    if let Some(p) = port {
+        args.extend(["--port", p]);
+    }
+    let out = netpol().args(&args).output().expect("run");
+    let code = out.status.code().expect("exit code");
+    assert!(
+        code == 0 || code == 1,
+        "{args:?}: exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = parse_json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        v["allowed"],
+        code == 0,
+        "{args:?}: exit code and allowed agree"
+    );
+    (code, v)
+}
+
+fn allowed(from: &str, to: &str, port: Option<&str>) -> bool {
+    can(from, to, port).0 == 0
+}
+
+#[test]
+fn a_pod_and_its_own_node_always_reach_each_other() {
+    // Under a deny-all for both directions.
+    let (code, v) = can("172.20.0.11", "ward/api", Some("8080"));
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["node"]["name"], "n1");
+    assert_eq!(v["node"]["address"], "172.20.0.11");
+    assert_eq!(v["node"]["pod"], "ward/api");
+    assert_eq!(v["egress"]["endpoint"], "node");
+    // The sides still say what the policies alone decide.
+    assert_eq!(v["ingress"]["allowed"], false);
+    // The node's other address (ExternalIP of the Node object) is the node too.
+    assert!(allowed("203.0.113.11", "ward/api", Some("8080")));
+    // node/NAME names the node.
+    assert!(allowed("node/n1", "ward/api", None));
+    // And the pod may reach its node, although egress is denied.
+    assert!(allowed("ward/api", "172.20.0.11", Some("10250")));
+    assert!(allowed("ward/api", "node/n1", Some("10250")));
+}
+
+#[test]
+fn another_node_follows_the_policies() {
+    let (code, v) = can("172.20.0.12", "ward/api", Some("8080"));
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["node"], Value::Null);
+    assert!(!allowed("node/n2", "ward/api", None));
+    // From another node the ipBlock of the node network decides.
+    assert!(allowed("172.20.0.11", "ward/worker", Some("8080")));
+    assert!(!allowed("172.20.0.11", "ward/worker", Some("9000")));
+    assert!(!allowed("ward/worker", "172.20.0.11", Some("8080")));
+}
+
+#[test]
+fn an_unknown_node_is_said_not_guessed() {
+    let (code, v) = can("172.20.0.11", "ward/batch", Some("7000"));
+    assert_eq!(code, 1, "policies decide when the pod's node is unknown");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("the node ward/batch runs on is unknown"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn host_network_pods_are_their_node_by_name_and_by_address() {
+    // (source, destination, port, expected); every name of a host-network
+    // pod is asked again with its address.
+    let cases: &[(&str, &str, Option<&str>, bool)] = &[
+        // A selector cannot admit a host-network source...
+        ("ops/agent-n2", "ward/api", Some("8080"), false),
+        // ...but its node's ipBlock can.
+        ("ops/agent-n1", "ward/worker", Some("8080"), true),
+        ("ops/agent-n1", "ward/worker", Some("9000"), false),
+        // Same node: always.
+        ("ops/agent-n1", "ward/api", Some("8080"), true),
+        ("ward/worker", "ops/agent-n2", Some("9100"), true),
+        // A host-network destination: only the source's egress decides
+        // (ops's deny-all does not isolate it), and selectors miss it.
+        ("ward/api", "ops/agent-n2", Some("9100"), false),
+        ("ward/worker", "ops/agent-n1", Some("9100"), true),
+        ("ward/worker", "ops/agent-n1", Some("9200"), false),
+    ];
+    fn address(r: &str) -> &str {
+        match r {
+            "ops/agent-n1" => "172.20.0.11",
+            "ops/agent-n2" => "172.20.0.12",
+            other => other,
+        }
+    }
+    for &(from, to, port, want) in cases {
+        assert_eq!(
+            allowed(from, to, port),
+            want,
+            "{from} -> {to} {port:?} by name"
+        );
+        let (a, b) = (address(from), address(to));
+        assert_eq!(allowed(a, b, port), want, "{a} -> {b} {port:?} by address");
+    }
+}
+
+#[test]
+fn named_ports_do_not_resolve_on_a_host_network_destination() {
+    // worker's rule `ipBlock 172.20.0.0/24, port: metrics` admits nothing
+    // towards agent-n1 (another node): 9100 comes only from the /32 rule.
+    let (code, v) = can("ward/worker", "ops/agent-n1", Some("9100"));
+    assert_eq!(code, 0);
+    let by: Vec<u64> = v["egress"]["allowedBy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_u64().unwrap())
+        .collect();
+    assert_eq!(by, vec![3], "{v:#}");
+}
+
+#[test]
+fn selector_misses_on_host_network_pods_are_explained() {
+    let out = netpol()
+        .args([
+            "can",
+            "ops/agent-n2",
+            "ward/api",
+            "--port",
+            "8080",
+            "-f",
+            CLINIC,
+        ])
+        .assert()
+        .code(1);
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("selectors do not match host-network pods"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Egress of ops/agent-n2: on the host network"),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_names_the_node_and_marks_host_network_pods() {
+    let out = netpol()
+        .args(["explain", "ward/api", "-f", CLINIC, "-o", "json"])
+        .assert()
+        .success();
+    let v = parse_json(&stdout_of(&out));
+    assert_eq!(v["pod"]["node"]["name"], "n1");
+    assert_eq!(
+        v["pod"]["node"]["addresses"],
+        serde_json::json!(["172.20.0.11", "203.0.113.11"])
+    );
+    let text = stdout_of(
+        &netpol()
+            .args(["explain", "ward/api", "-f", CLINIC])
+            .assert()
+            .success(),
+    );
+    assert!(
+        text.contains("Node:        n1 (172.20.0.11, 203.0.113.11)"),
+        "{text}"
+    );
+    // An ipBlock peer that covers host-network pods marks them.
+    let text = stdout_of(
+        &netpol()
+            .args(["explain", "ward/worker", "-f", CLINIC])
+            .assert()
+            .success(),
+    );
+    assert!(text.contains("ops/agent-n1 (host network)"), "{text}");
+    // A host-network pod: ops's deny-all selects it by labels, to no effect.
+    let v = parse_json(&stdout_of(
+        &netpol()
+            .args(["explain", "ops/agent-n1", "-f", CLINIC, "-o", "json"])
+            .assert()
+            .success(),
+    ));
+    assert_eq!(v["ingress"]["isolated"], false);
+    assert_eq!(v["egress"]["isolated"], false);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("ops/deny-all select it, to no effect"),
+        "{:#}",
+        v["notes"]
+    );
+}
+
+#[test]
+fn matrix_agrees_with_can_on_every_pair() {
+    let out = netpol()
+        .args(["matrix", "-f", CLINIC, "-o", "json"])
+        .assert()
+        .success();
+    let v = parse_json(&stdout_of(&out));
+    let pods: Vec<String> = v["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}/{}",
+                p["namespace"].as_str().unwrap(),
+                p["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(pods.len(), 5);
+    let mut checked = 0;
+    for a in &pods {
+        for b in &pods {
+            if a == b {
+                continue;
+            }
+            let in_matrix = v["connections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["from"] == a.as_str() && c["to"] == b.as_str())
+                .map(|c| c["ports"].clone());
+            let (code, report) = can(a, b, None);
+            match in_matrix {
+                Some(ports) => {
+                    assert_eq!(code, 0, "{a} -> {b}: matrix {ports}, can {report:#}");
+                    assert_eq!(ports, report["ports"], "{a} -> {b}");
+                }
+                None => assert_eq!(code, 1, "{a} -> {b}: matrix says nothing, can {report:#}"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 20);
+    // Node traffic is in it: agent-n1 <-> api on every port.
+    let all = |from: &str, to: &str| {
+        v["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["from"] == from && c["to"] == to && c["ports"] == "all")
+    };
+    assert!(all("ops/agent-n1", "ward/api"));
+    assert!(all("ward/api", "ops/agent-n1"));
+}
+
+#[test]
+fn unknown_nodes_are_not_found_with_the_known_ones() {
+    let err = one_error(&["can", "node/n9", "ward/api", "-f", CLINIC], 2);
+    assert!(err.contains("nodes \"n9\" not found"), "{err}");
+    assert!(err.contains("known nodes: n1, n2"), "{err}");
+}
