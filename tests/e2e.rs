@@ -233,7 +233,7 @@ fn seed_shop(c: &Cluster) -> (String, String, String) {
     for (ns, name, labels, ports, ip) in pods {
         c.pod(ns, name, labels, ports, ip);
         manifest.push_str(&format!(
-            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec: {{containers: [{{name: c, image: x, ports: [{ports}]}}]}}\nstatus: {{podIP: {ip}}}\n"
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec: {{nodeName: node-1, containers: [{{name: c, image: x, ports: [{ports}]}}]}}\nstatus: {{podIP: {ip}}}\n"
         ));
     }
     let policies = format!(
@@ -1380,4 +1380,119 @@ fn dual_stack_addresses_and_namespace_scoped_can() {
     );
     let out = ok(&c.as_user("carol", &["matrix", "-n", &ns]));
     assert!(out.contains("FROM \\ TO"), "{out}");
+}
+
+/// Node traffic on a live cluster: Node objects (cluster-scoped) and pods'
+/// status.hostIP. An admin's `can` uses both; a user bound to one
+/// namespace (no nodes, no other namespaces) still gets the node answer
+/// from the pod's own hostIP, and a host-network pod on the same node is
+/// that node.
+#[test]
+fn node_traffic_live_as_admin_and_as_a_namespace_user() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("nodes");
+    let node = format!("{ns}-n1");
+    let other = format!("{ns}-n2");
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\napiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\n---\napiVersion: v1\nkind: Node\nmetadata: {{name: {other}}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {ns}}}\nspec: {{podSelector: {{}}, policyTypes: [Ingress, Egress]}}\n"
+    ));
+    for (name, internal, external) in [
+        (&node, "172.31.5.11", "198.51.100.11"),
+        (&other, "172.31.5.12", "198.51.100.12"),
+    ] {
+        let patch = format!(
+            r#"{{"status":{{"addresses":[{{"type":"InternalIP","address":"{internal}"}},{{"type":"ExternalIP","address":"{external}"}}]}}}}"#
+        );
+        let out = c.kubectl(
+            &[
+                "patch",
+                "node",
+                name,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: app, namespace: {ns}, labels: {{app: app}}}}\nspec:\n  nodeName: {node}\n  containers: [{{name: c, image: registry.example/app:1, ports: [{{name: probe, containerPort: 1234}}]}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: agent, namespace: {ns}, labels: {{app: agent}}}}\nspec:\n  nodeName: {node}\n  hostNetwork: true\n  containers: [{{name: c, image: registry.example/agent:1}}]\n"
+    ));
+    for (pod, ip) in [("app", "10.77.1.4"), ("agent", "172.31.5.11")] {
+        let patch = format!(
+            r#"{{"status":{{"phase":"Running","hostIP":"172.31.5.11","hostIPs":[{{"ip":"172.31.5.11"}}],"podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
+        );
+        let out = c.kubectl(
+            &[
+                "patch",
+                "pod",
+                pod,
+                "-n",
+                &ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let code = |o: &Output| o.status.code().unwrap_or(-1);
+    // Admin: the node's addresses from the Node object, the node by name.
+    let kc = c.kubeconfig("admin");
+    let admin = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--kubeconfig", kc.as_str(), "-n", ns.as_str()]);
+        c.netpol(&all, &[])
+    };
+    let o = admin(&["can", "172.31.5.11", "app", "--port", "probe", "-o", "json"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["node"]["name"], node.as_str());
+    assert_eq!(v["port"], "TCP/1234");
+    // The ExternalIP is known only from the Node object.
+    assert_eq!(code(&admin(&["can", "198.51.100.11", "app"])), 0);
+    assert_eq!(code(&admin(&["can", &format!("node/{node}"), "app"])), 0);
+    let o = admin(&["can", &format!("node/{other}"), "app"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert_eq!(code(&admin(&["can", "198.51.100.12", "app"])), 1);
+    // The host-network agent is the node: by name and by address.
+    assert_eq!(code(&admin(&["can", "agent", "app", "--port", "1234"])), 0);
+    // explain names the node from the pod itself (no node list needed).
+    let out = ok(&admin(&["explain", "app"]));
+    assert!(
+        out.contains(&format!("Node:        {node} (172.31.5.11)")),
+        "{out}"
+    );
+
+    // A user who can read pods and policies of this namespace only.
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+    ));
+    let carol = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-n", ns.as_str()]);
+        c.as_user("carol", &all)
+    };
+    let o = carol(&["can", "172.31.5.11", "app", "--port", "1234", "-o", "json"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["node"]["address"], "172.31.5.11");
+    // Another address is an outside address for her, and she is told
+    // that pods she cannot read were not searched.
+    let o = carol(&["can", "172.31.5.12", "app", "-o", "json"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("looked up only among the pods that could be read"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(code(&carol(&["can", "agent", "app"])), 0);
+    assert_eq!(code(&carol(&["can", "app", "agent"])), 0);
+    let out = ok(&carol(&["explain", "app"]));
+    assert!(out.contains("Node:        "), "{out}");
+    assert!(out.contains("172.31.5.11"), "{out}");
 }

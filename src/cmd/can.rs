@@ -246,10 +246,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         b.pod = std::borrow::Cow::Borrowed(*other);
     }
     for t in [&from_t, &to_t] {
-        if let Target::Ip(ip) = t
-            && let Some(note) = node_address_note(&snapshot, ip)
-        {
-            notes.push(note);
+        if let Target::Ip(ip) = t {
+            notes.extend(node_address_note(&snapshot, ip));
+            if let Some(why) = snapshot.gaps.pods.get("*") {
+                notes.push(format!(
+                    "{ip} was looked up only among the pods that could be read ({why}): if a pod elsewhere has this address, the answer may differ"
+                ));
+            }
         }
     }
     let from = endpoint(&from_t);

@@ -218,7 +218,7 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
     }
     notes.push(if pod.on_host_network() {
         "traffic between this pod and pods on the same node is the node's own traffic: always allowed".into()
-    } else if node_addresses.is_empty() {
+    } else if node_addresses.is_empty() && node_name.is_none() {
         "traffic between a pod and the node it runs on (unknown here: no status.hostIP), and from a pod to itself, is always allowed whatever the policies say".into()
     } else {
         format!(

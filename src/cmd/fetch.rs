@@ -128,11 +128,21 @@ pub async fn endpoints(
         Err(Error::Forbidden(_)) => Vec::new(),
         Err(e) => return Err(e),
     };
-    let mut by_ip = by_ip?;
+    // A user who cannot list pods in every namespace: the address is
+    // looked up among the pods of the namespaces read below, and the
+    // answer says that a pod elsewhere may own it.
+    let mut by_ip = match by_ip {
+        Ok(found) => found,
+        Err(Error::Forbidden(m)) if !m.contains("cannot impersonate") => {
+            gaps.pods.insert("*".into(), m);
+            vec![Vec::new(); ips.len()]
+        }
+        Err(e) => return Err(e),
+    };
     // The field selector matches a pod's first IP only: a dual-stack pod's
     // other address needs a look at every pod (when pods of every namespace
     // can be read; otherwise the address stays an address).
-    if by_ip.iter().any(Vec::is_empty) {
+    if by_ip.iter().any(Vec::is_empty) && !gaps.pods.contains_key("*") {
         let all = match live.pods(None, None, None).await {
             Ok(all) => all,
             Err(Error::Forbidden(m)) if !m.contains("cannot impersonate") => Vec::new(),
