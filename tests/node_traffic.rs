@@ -271,3 +271,33 @@ fn unknown_nodes_are_not_found_with_the_known_ones() {
     assert!(err.contains("nodes \"n9\" not found"), "{err}");
     assert!(err.contains("known nodes: n1, n2"), "{err}");
 }
+
+#[test]
+fn coverage_and_matrix_mark_host_network_pods() {
+    let v = parse_json(&stdout_of(
+        &netpol()
+            .args(["coverage", "-f", CLINIC, "-o", "json"])
+            .assert()
+            .success(),
+    ));
+    let ops = v["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == "ops")
+        .unwrap();
+    assert_eq!(
+        ops["hostNetwork"],
+        serde_json::json!(["ops/agent-n1", "ops/agent-n2"])
+    );
+    // Not offered as pods a policy could still isolate.
+    assert_eq!(ops["notIsolatedIngress"], serde_json::json!([]));
+    let out = netpol().args(["matrix", "-f", CLINIC]).assert().success();
+    let text = stdout_of(&out);
+    assert!(text.contains("[1] ops/agent-n1 (host network)"), "{text}");
+    assert!(
+        stderr_of(&out).contains("treated as their node's address"),
+        "{}",
+        stderr_of(&out)
+    );
+}

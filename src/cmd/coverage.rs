@@ -122,6 +122,17 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
             }
         }
     }
+    let host: Vec<String> = c
+        .namespaces
+        .iter()
+        .flat_map(|n| n.host_network.iter().cloned())
+        .collect();
+    if !host.is_empty() {
+        out.push_str(&format!(
+            "\nHost network (no NetworkPolicy can isolate them; they are their node's address, which only ipBlocks reach):\n  {}\n",
+            few(&host, wide)
+        ));
+    }
     if wide {
         out.push_str("\nPolicies selecting each pod:\n");
         let rows: Vec<Vec<String>> = c

@@ -199,7 +199,11 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
 }
 
 fn pod_label(p: &PodInfo) -> String {
-    clean(&p.key())
+    if p.on_host_network() {
+        format!("{} (host network)", clean(&p.key()))
+    } else {
+        clean(&p.key())
+    }
 }
 
 fn render_grid(pods: &[&PodInfo], pairs: &PodMatrix, pal: Palette) -> String {
@@ -299,7 +303,7 @@ fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
         .collect();
     if !host.is_empty() {
         out.push(format!(
-            "warning: host-network pods ({}) are outside NetworkPolicy's definition: their rows and columns show what the policies say, not what a CNI does",
+            "note: host-network pods ({}) are treated as their node's address: no policy isolates them, only ipBlocks match them, and traffic between them and pods on the same node is always allowed (the API leaves host-network pods undefined; most CNIs behave this way)",
             host.join(", ")
         ));
     }

@@ -36,6 +36,10 @@ pub struct NamespaceCoverage {
     /// Pods no policy isolates for ingress (`namespace/name`).
     pub not_isolated_ingress: Vec<String>,
     pub not_isolated_egress: Vec<String>,
+    /// Host-network pods (`namespace/name`): no NetworkPolicy can isolate
+    /// them (they are their node's address), so they are listed here
+    /// rather than among the pods a policy could still isolate.
+    pub host_network: Vec<String>,
     /// Every pod with the policies that select it.
     pub pod_policies: Vec<PodPolicies>,
 }
@@ -76,6 +80,7 @@ pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
             default_deny_egress: deny(Direction::Egress),
             not_isolated_ingress: Vec::new(),
             not_isolated_egress: Vec::new(),
+            host_network: Vec::new(),
             pod_policies: Vec::new(),
         };
         if pods.is_empty() && model.policies_in(&ns.name).is_empty() {
@@ -90,12 +95,15 @@ pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
                     .collect()
             };
             let (ingress, egress) = (names(Direction::Ingress), names(Direction::Egress));
-            if ingress.is_empty() {
+            if pod.on_host_network() {
+                c.host_network.push(pod.key());
+            } else if ingress.is_empty() {
                 c.not_isolated_ingress.push(pod.key());
             } else {
                 c.ingress_isolated += 1;
             }
-            if egress.is_empty() {
+            if pod.on_host_network() {
+            } else if egress.is_empty() {
                 c.not_isolated_egress.push(pod.key());
             } else {
                 c.egress_isolated += 1;
