@@ -301,3 +301,10 @@ fn coverage_and_matrix_mark_host_network_pods() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn explain_of_a_node_address_names_its_host_network_pods() {
+    let err = one_error(&["explain", "172.20.0.11", "-f", CLINIC], 1);
+    assert!(err.contains("address of node n1"), "{err}");
+    assert!(err.contains("ops/agent-n1"), "{err}");
+}

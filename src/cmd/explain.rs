@@ -153,9 +153,24 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     )? {
         Target::Pod(found) => *found,
         Target::Ip(ip) => {
-            return Err(Error::NotFound(format!(
-                "no pod has the IP {ip} (host-network pods share their node's address and are not explained)"
-            )));
+            let hosts: Vec<String> = snapshot
+                .pods
+                .iter()
+                .filter(|p| p.on_host_network() && p.ips.contains(&ip))
+                .map(|p| p.key())
+                .collect();
+            let node = snapshot
+                .node_of(&ip)
+                .map(|n| format!(" of node {n}"))
+                .unwrap_or_default();
+            return Err(Error::NotFound(if hosts.is_empty() {
+                format!("no pod has the IP {ip}")
+            } else {
+                format!(
+                    "{ip} is the address{node}, shared by its host-network pods: name one to explain it ({})",
+                    hosts.join(", ")
+                )
+            }));
         }
     };
     let mut warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
