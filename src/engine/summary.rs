@@ -8,12 +8,37 @@
 use crate::engine::policy::{Direction, NamespaceScope, Peer, Policy, PortSpec, PortValue, Rule};
 use crate::engine::selector::Selector;
 
+/// Label keys whose value names the pods (`app=api` reads as `api`): the
+/// Kubernetes recommended labels, the conventional `app`/`name`/`component`,
+/// `k8s-app` of the add-ons, and `run` set by `kubectl run`. Any other key
+/// (`enabled=true`, `tier=db`) is shown as a selector, never as a name.
+pub const NAME_KEYS: &[&str] = &[
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "k8s-app",
+    "name",
+    "component",
+    "run",
+];
+
+/// The name a selector gives its pods: the value of its only requirement
+/// when that is `KEY=VALUE` with `KEY` in [`NAME_KEYS`] and a non-empty
+/// value; `None` otherwise.
+pub fn selector_name(sel: &Selector) -> Option<&str> {
+    sel.single_label()
+        .filter(|(k, v)| !v.is_empty() && NAME_KEYS.contains(k))
+        .map(|(_, v)| v)
+}
+
 /// How a pod selector reads: `api` for `app=api`, `all pods` for `{}`,
-/// `pods [tier=db,app in (a,b)]` otherwise.
+/// `pods [tier=db,app in (a,b)]` otherwise (also `pods [enabled=true]`:
+/// only a name-like key gives a name, see [`NAME_KEYS`]).
 pub fn pods_text(sel: &Selector) -> String {
     if sel.is_everything() {
         "all pods".to_string()
-    } else if let Some((_, v)) = sel.single_label().filter(|(_, v)| !v.is_empty()) {
+    } else if let Some(v) = selector_name(sel) {
         v.to_string()
     } else {
         format!("pods [{}]", sel.render())
@@ -29,8 +54,8 @@ pub fn peer_text(peer: &Peer) -> String {
             if let Some(ns) = namespaces.single_name() {
                 return match pods {
                     None => format!("all pods in {ns}"),
-                    Some(s) => match s.single_label().filter(|(_, v)| !v.is_empty()) {
-                        Some((_, v)) => format!("{ns}/{v}"),
+                    Some(s) => match selector_name(s) {
+                        Some(v) => format!("{ns}/{v}"),
                         None => format!("{ns} pods [{}]", s.render()),
                     },
                 };
@@ -164,6 +189,20 @@ mod tests {
             (
                 "  podSelector: {}\n  ingress:\n  - {}\n",
                 "namespace/backend allows all pods from anywhere",
+            ),
+            // Only a name-like key gives a name: `enabled=true` is not a pod
+            // called "true", in the target or in a peer.
+            (
+                "  podSelector: {matchLabels: {enabled: \"true\"}}\n  policyTypes: [Ingress]\n",
+                "namespace/backend denies all ingress to pods [enabled=true]",
+            ),
+            (
+                "  podSelector: {matchLabels: {tier: db}}\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {role: \"1\"}}\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ops}}\n      podSelector: {matchLabels: {scrape: \"yes\"}}\n",
+                "namespace/backend allows pods [tier=db] from backend pods [role=1] or ops pods [scrape=yes]",
+            ),
+            (
+                "  podSelector: {matchLabels: {app.kubernetes.io/name: shop}}\n  egress:\n  - to:\n    - podSelector: {matchLabels: {k8s-app: kube-dns}}\n      namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n    - podSelector: {matchLabels: {run: probe}}\n  policyTypes: [Egress]\n",
+                "namespace/backend allows shop to kube-system/kube-dns or backend/probe",
             ),
             (
                 "  podSelector: {matchExpressions: [{key: app, operator: In, values: [b, a]}]}\n  ingress:\n  - from:\n    - podSelector: {matchExpressions: [{key: track, operator: Exists}]}\n    ports: [{port: http}]\n",
