@@ -231,6 +231,10 @@ pub struct Snapshot {
     /// Policies (`namespace/name`) that came from a manifest without
     /// `metadata.namespace`.
     pub namespaceless: BTreeSet<String>,
+    /// Policies (`namespace/name`) whose manifest writes `egress:` with no
+    /// value (null). Decoded as absent, as the API server does, but written
+    /// by someone who meant egress (lint's `empty-egress-without-policy-types`).
+    pub null_egress: BTreeSet<String>,
     /// Nodes with their addresses, sorted by name: from Node objects
     /// (manifests, or a live cluster when nodes are readable). Pods'
     /// `status.hostIPs` complete what is known of a node's addresses.
@@ -388,6 +392,7 @@ impl Snapshot {
             decode_errors: BTreeMap::new(),
             services: Vec::new(),
             namespaceless: BTreeSet::new(),
+            null_egress: BTreeSet::new(),
             gaps: Gaps::default(),
             nodes: Vec::new(),
         }

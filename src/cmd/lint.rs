@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::{LintArgs, OutputFormat};
 use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
+use crate::engine::lint::cni::CniFacts;
 use crate::engine::lint::{CHECKS, Finding, LintOptions, Severity, lint};
 use crate::error::{Error, exit};
 use crate::render::{Palette, clean, table, to_json, to_yaml};
@@ -88,6 +89,7 @@ fn overlay(cluster: Snapshot, manifests: &Snapshot) -> Snapshot {
     out.services.extend(manifests.services.iter().cloned());
     out.decode_errors = manifests.decode_errors.clone();
     out.namespaceless = manifests.namespaceless.clone();
+    out.null_egress = manifests.null_egress.clone();
     out.gaps = cluster.gaps;
     out
 }
@@ -143,6 +145,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
     let opts = LintOptions {
         enable: args.enable.clone(),
         disable: args.disable.clone(),
+        cni: cni_facts(ctx),
     };
     let scope = ctx.scope();
     let in_scope = |ns: &str, key: &str| {
@@ -171,6 +174,14 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
         warnings: Vec::new(),
         code: if failed { exit::FINDINGS } else { exit::OK },
     })
+}
+
+/// What `check` finds about the CNI (from the manifests, or read from the
+/// cluster); unknown when the evidence cannot be read.
+pub fn cni_facts(ctx: &Context) -> CniFacts {
+    ctx.evidence(false)
+        .map(|e| CniFacts::from_assessment(&crate::cni::assess(&e)))
+        .unwrap_or_default()
 }
 
 /// One finding, compiler-style, with its hint indented below.

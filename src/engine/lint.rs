@@ -6,6 +6,11 @@
 //! and Services of the snapshot, and use the verdict engine itself where a
 //! question is semantic (does this pod still reach DNS?).
 
+pub mod cni;
+mod hostnet;
+mod ipblock;
+mod types;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -126,6 +131,36 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "egress to 0.0.0.0/0 (or any range holding 169.254.169.254) without excepting the cloud metadata address",
     ),
     (
+        "rules-outside-policy-types",
+        Severity::Warning,
+        "rules in a direction that policyTypes leaves out: they have no effect",
+    ),
+    (
+        "empty-egress-without-policy-types",
+        Severity::Warning,
+        "an empty `egress` (or a policy named for egress) with policyTypes omitted: it denies ingress and leaves egress open",
+    ),
+    (
+        "ipblock-unusable-range",
+        Severity::Error,
+        "an ipBlock that holds no usable address (0.0.0.0/24 for 0.0.0.0/0, loopback, link-local): the peer admits nothing",
+    ),
+    (
+        "ipblock-host-bits",
+        Severity::Warning,
+        "an ipBlock CIDR with bits set beyond its prefix (10.0.0.5/8): the API server reads it as the whole network",
+    ),
+    (
+        "ipblock-cni-dependent",
+        Severity::Info,
+        "an ipBlock of every address (0.0.0.0/0) that holds pod IPs: whether it admits pods depends on the CNI",
+    ),
+    (
+        "host-network-peer",
+        Severity::Warning,
+        "a rule meant for host-network pods, which pod selectors do not reach: allow their node addresses instead",
+    ),
+    (
         "policy-without-namespace",
         Severity::Warning,
         "a policy in a manifest without metadata.namespace: it lands in whatever namespace is current",
@@ -151,12 +186,15 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
-/// Which checks run.
+/// Which checks run, and what is known of the cluster beyond the snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct LintOptions {
     /// When non-empty, only these checks run.
     pub enable: Vec<String>,
     pub disable: Vec<String>,
+    /// The CNI `check` found (default: unknown), for the notes on what the
+    /// API leaves to the implementation (ipBlock and pod or node IPs).
+    pub cni: cni::CniFacts,
 }
 
 impl LintOptions {
@@ -222,10 +260,15 @@ pub fn lint(
         let selected = model.selected_pods(p);
         selectors(model, p, &selected, &mut out);
         policy_types(model, pi, &mut out);
+        types::rules_outside(model, pi, &mut out);
+        types::empty_egress(model, pi, &mut out);
         split(model, pi, &mut out);
         named_ports(model, p, &selected, &mut out);
         service_ports(model, p, &selected, &mut out);
         ip_blocks(model, p, &mut out);
+        ipblock::ranges(model, pi, &mut out);
+        ipblock::everything_with_pods(model, pi, &mut out);
+        hostnet::host_network_peers(model, pi, &mut out);
         dns(model, p, &selected, &dns_pods, &mut out);
         if model.snapshot.namespaceless.contains(&p.key()) {
             out.push(
@@ -720,12 +763,13 @@ fn ip_blocks(model: &Model<'_>, p: &Policy, out: &mut Out<'_>) {
                         p,
                         Some(format!("{path}.ipBlock")),
                         format!(
-                            "{} holds the IPs of {} pod{} ({}{}): pod IPs change when pods restart, so select the pods with podSelector/namespaceSelector instead",
+                            "{} holds the IPs of {} pod{} ({}{}): pod IPs change when pods restart, so select the pods with podSelector/namespaceSelector instead. Meanwhile {}",
                             b.render(),
                             inside.len(),
                             if inside.len() == 1 { "" } else { "s" },
                             shown.join(", "),
-                            if inside.len() > 3 { ", ..." } else { "" }
+                            if inside.len() > 3 { ", ..." } else { "" },
+                            cni::ipblock_pods_note(&out.opts.cni, &b.render())
                         ),
                         None,
                     );

@@ -428,6 +428,7 @@ struct Builder<'a> {
     services: Vec<ServiceInfo>,
     namespaceless: std::collections::BTreeSet<String>,
     nodes: Vec<NodeInfo>,
+    null_egress: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -442,6 +443,7 @@ impl<'a> Builder<'a> {
             services: Vec::new(),
             namespaceless: std::collections::BTreeSet::new(),
             nodes: Vec::new(),
+            null_egress: std::collections::BTreeSet::new(),
         }
     }
 
@@ -523,6 +525,9 @@ impl<'a> Builder<'a> {
                     .unwrap_or_else(|| self.default_namespace.to_string());
                 np.metadata.namespace = Some(ns.clone());
                 let name = np.metadata.name.clone().unwrap_or_default();
+                if obj.value.pointer("/spec/egress").is_some_and(Value::is_null) {
+                    self.null_egress.insert(format!("{ns}/{name}"));
+                }
                 let unknown = crate::engine::validate::unknown_fields(&obj.value);
                 if !unknown.is_empty() {
                     self.decode_errors.insert(format!("{ns}/{name}"), unknown);
@@ -570,6 +575,7 @@ impl<'a> Builder<'a> {
             services,
             namespaceless,
             nodes,
+            null_egress,
             ..
         } = self;
         let present: HashSet<&ObjKey> = workloads.iter().map(|w| &w.key).collect();
@@ -685,6 +691,7 @@ impl<'a> Builder<'a> {
         snapshot.services = services;
         snapshot.namespaceless = namespaceless;
         snapshot.set_nodes(nodes);
+        snapshot.null_egress = null_egress;
         snapshot
     }
 }

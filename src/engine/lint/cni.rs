@@ -1,0 +1,139 @@
+//! What the cluster's CNI changes in an answer the NetworkPolicy API leaves
+//! to the implementation: whether an ipBlock matches pod IPs, and whether
+//! node addresses (the IPs of host-network pods) can be allowed by ipBlock.
+//!
+//! Pure: the CNI names come from `kubectl netpol check`'s assessment
+//! ([`crate::cni::assess`]); `lint`, `can` and `explain` print the notes.
+//!
+//! Sources: the NetworkPolicy API reference (ipBlock is "intended for
+//! cluster-external IPs"; pod selection of host-network pods is undefined);
+//! Cilium's policy language documentation (CIDR rules describe peers that
+//! are not Cilium endpoints; nodes are the `host` / `remote-node` entities);
+//! Calico, which matches `nets` (ipBlock) against every address, pods and
+//! hosts included.
+
+/// The CNIs `check` found, as far as notes need them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CniFacts {
+    /// Components found that enforce NetworkPolicy or may (`check`'s
+    /// component names: "Calico", "Cilium", ...). Empty: unknown.
+    pub names: Vec<String>,
+}
+
+impl CniFacts {
+    /// The components of an assessment that enforce policies or may;
+    /// those known not to (flannel alone) say nothing about ipBlock.
+    pub fn from_assessment(a: &crate::cni::Assessment) -> CniFacts {
+        CniFacts {
+            names: a
+                .found
+                .iter()
+                .filter(|c| c.enforces != Some(false))
+                .map(|c| c.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Known CNI names, for `CniFacts { names }` built by hand.
+    pub fn of(names: &[&str]) -> CniFacts {
+        CniFacts {
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+}
+
+/// How a CNI treats an ipBlock that holds pod or node addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpBlockMatching {
+    /// Matches by address: pods and nodes inside the range are matched
+    /// (Calico, Canal).
+    ByAddress,
+    /// Matches only addresses outside the cluster: pods and nodes are
+    /// matched by identity, never by ipBlock (Cilium, GKE Dataplane V2).
+    ExternalOnly,
+    /// Not known (no CNI found, or one kubectl-netpol has no fact about).
+    Unknown,
+}
+
+/// What the found CNIs do with an ipBlock holding pod or node addresses.
+/// Several components that disagree (or one unknown) give `Unknown`.
+pub fn ipblock_matching(cni: &CniFacts) -> IpBlockMatching {
+    let mut seen: Option<IpBlockMatching> = None;
+    for name in &cni.names {
+        let m = match name.as_str() {
+            "Calico" | "Canal" => IpBlockMatching::ByAddress,
+            "Cilium" | "GKE Dataplane V2" => IpBlockMatching::ExternalOnly,
+            _ => IpBlockMatching::Unknown,
+        };
+        match seen {
+            None => seen = Some(m),
+            Some(s) if s == m => {}
+            Some(_) => return IpBlockMatching::Unknown,
+        }
+    }
+    seen.unwrap_or(IpBlockMatching::Unknown)
+}
+
+fn found(cni: &CniFacts) -> String {
+    cni.names.join(" + ")
+}
+
+/// One sentence: whether an ipBlock admits the pods whose IPs it holds on
+/// this cluster. `what` names the block, e.g. `10.0.0.0/8`.
+pub fn ipblock_pods_note(cni: &CniFacts, what: &str) -> String {
+    match ipblock_matching(cni) {
+        IpBlockMatching::ByAddress => format!(
+            "this cluster runs {}, which matches ipBlock against pod IPs too: {what} does admit the pods inside it",
+            found(cni)
+        ),
+        IpBlockMatching::ExternalOnly => format!(
+            "this cluster runs {}, which matches ipBlock only against addresses outside the cluster (pods are matched by identity): {what} admits none of the pods inside it",
+            found(cni)
+        ),
+        IpBlockMatching::Unknown if cni.names.is_empty() => format!(
+            "whether {what} admits the pods inside it depends on the CNI (Calico: yes; Cilium and GKE Dataplane V2: no, ipBlock matches only addresses outside the cluster), and the CNI is not known here (see kubectl netpol check)"
+        ),
+        IpBlockMatching::Unknown => format!(
+            "whether {what} admits the pods inside it depends on the CNI (Calico: yes; Cilium: no, ipBlock matches only addresses outside the cluster); kubectl-netpol does not know what {} does",
+            found(cni)
+        ),
+    }
+}
+
+/// One sentence: whether an ipBlock of node addresses reaches host-network
+/// pods on this cluster.
+pub fn node_ipblock_note(cni: &CniFacts) -> String {
+    match ipblock_matching(cni) {
+        IpBlockMatching::ByAddress => format!(
+            "this cluster runs {}, which matches ipBlock against node addresses: the ipBlock works",
+            found(cni)
+        ),
+        IpBlockMatching::ExternalOnly => format!(
+            "this cluster runs {}, where node addresses are the `host`/`remote-node` entities and no ipBlock matches them: allow them with a rule without peers (ports only) or Cilium's own policy (toEntities: host, remote-node)",
+            found(cni)
+        ),
+        IpBlockMatching::Unknown => "whether an ipBlock matches node addresses depends on the CNI (Calico: yes; Cilium: no, nodes are its `host`/`remote-node` entities; a rule with ports only works everywhere)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_follows_the_cni_and_unknown_when_unsure() {
+        use IpBlockMatching::*;
+        assert_eq!(ipblock_matching(&CniFacts::of(&["Calico"])), ByAddress);
+        assert_eq!(ipblock_matching(&CniFacts::of(&["Canal"])), ByAddress);
+        assert_eq!(ipblock_matching(&CniFacts::of(&["Cilium"])), ExternalOnly);
+        assert_eq!(
+            ipblock_matching(&CniFacts::of(&["GKE Dataplane V2"])),
+            ExternalOnly
+        );
+        assert_eq!(ipblock_matching(&CniFacts::default()), Unknown);
+        assert_eq!(ipblock_matching(&CniFacts::of(&["Antrea"])), Unknown);
+        assert_eq!(ipblock_matching(&CniFacts::of(&["Calico", "Cilium"])), Unknown);
+        assert!(ipblock_pods_note(&CniFacts::of(&["Cilium"]), "0.0.0.0/0").contains("admits none"));
+        assert!(ipblock_pods_note(&CniFacts::default(), "0.0.0.0/0").contains("depends on the CNI"));
+    }
+}
