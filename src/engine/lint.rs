@@ -7,6 +7,7 @@
 //! question is semantic (does this pod still reach DNS?).
 
 pub mod cni;
+mod dns;
 mod hostnet;
 mod ipblock;
 mod types;
@@ -18,8 +19,7 @@ use serde::Serialize;
 use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer, Policy, PortSpec, PortValue, Rule};
 use crate::engine::ports::Protocol;
-use crate::engine::verdict::{Endpoint, side};
-use crate::snapshot::{ContainerPort, Labels, NAMESPACE_NAME_LABEL, PodInfo};
+use crate::snapshot::{NAMESPACE_NAME_LABEL, PodInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -269,7 +269,7 @@ pub fn lint(
         ipblock::ranges(model, pi, &mut out);
         ipblock::everything_with_pods(model, pi, &mut out);
         hostnet::host_network_peers(model, pi, &mut out);
-        dns(model, p, &selected, &dns_pods, &mut out);
+        dns::dns(model, p, &selected, &dns_pods, &mut out);
         if model.snapshot.namespaceless.contains(&p.key()) {
             out.push(
                 "policy-without-namespace",
@@ -672,26 +672,38 @@ fn named_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut O
     }
 }
 
+/// `service-port-used`: a numeric port no destination pod declares that is
+/// the `port` of a Service selecting them, with another targetPort. The
+/// destinations are the selected pods for ingress rules and the pods the
+/// peers match for egress rules (NetworkPolicy sees the connection after
+/// the Service is translated, on the pod's port, in both directions).
 fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out<'_>) {
-    if selected.is_empty() {
-        return;
-    }
-    let Some(rules) = p.rules(Direction::Ingress) else {
-        return;
-    };
-    let services: Vec<_> = model
-        .snapshot
-        .services
-        .iter()
-        .filter(|s| {
-            s.namespace == p.namespace
-                && !s.selector.is_empty()
-                && selected
-                    .iter()
-                    .any(|pod| s.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v)))
-        })
-        .collect();
-    for (ri, rule) in rules.iter().enumerate() {
+    for (d, ri, rule) in rules_of(p) {
+        let dests: Vec<&PodInfo> = match d {
+            Direction::Ingress => selected.to_vec(),
+            // A rule to anywhere is not about the pods behind a Service.
+            Direction::Egress if rule.peers.is_none() => continue,
+            Direction::Egress => model
+                .peers_pods(rule.peers.as_deref())
+                .into_iter()
+                .filter(|pod| !pod.host_network)
+                .collect(),
+        };
+        if dests.is_empty() {
+            continue;
+        }
+        let services: Vec<_> = model
+            .snapshot
+            .services
+            .iter()
+            .filter(|s| {
+                !s.selector.is_empty()
+                    && dests.iter().any(|pod| {
+                        pod.namespace == s.namespace
+                            && s.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+                    })
+            })
+            .collect();
         for (k, spec) in rule.ports.iter().flatten().enumerate() {
             let PortValue::Range(lo, hi) = spec.port else {
                 continue;
@@ -699,7 +711,7 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
             if lo != hi {
                 continue;
             }
-            if selected.iter().any(|pod| {
+            if dests.iter().any(|pod| {
                 pod.ports
                     .iter()
                     .any(|c| c.port == lo && c.protocol == spec.protocol)
@@ -707,6 +719,13 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
                 continue;
             }
             for svc in &services {
+                let backends: Vec<&&PodInfo> = dests
+                    .iter()
+                    .filter(|pod| {
+                        pod.namespace == svc.namespace
+                            && svc.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+                    })
+                    .collect();
                 for sp in &svc.ports {
                     if sp.port != lo || sp.protocol != spec.protocol {
                         continue;
@@ -715,7 +734,7 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
                         Ok(t) if *t != lo => t.to_string(),
                         Ok(_) => continue,
                         Err(name) => {
-                            let resolved = selected.iter().find_map(|pod| {
+                            let resolved = backends.iter().find_map(|pod| {
                                 pod.ports.iter().find(|c| {
                                     c.name.as_deref() == Some(name.as_str())
                                         && c.protocol == sp.protocol
@@ -728,12 +747,18 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
                             }
                         }
                     };
+                    let sends = match d {
+                        Direction::Ingress => "this admits nothing the Service sends",
+                        Direction::Egress => {
+                            "this admits nothing sent to them through the Service"
+                        }
+                    };
                     out.push(
                         "service-port-used",
                         p,
-                        Some(format!("spec.ingress[{ri}].ports[{k}]")),
+                        Some(format!("spec.{}[{ri}].ports[{k}]", d.field())),
                         format!(
-                            "{}/{lo} is the port of Service {}/{}, whose pods listen on {target} (its targetPort): NetworkPolicy sees the pod's port, so this admits nothing the Service sends",
+                            "{}/{lo} is the port of Service {}/{}, whose pods listen on {target} (its targetPort): NetworkPolicy sees the pod's port, so {sends}",
                             spec.protocol, svc.namespace, svc.name
                         ),
                         Some(format!("- port: {target}\n  protocol: {}", spec.protocol)),
@@ -794,156 +819,6 @@ fn ip_blocks(model: &Model<'_>, p: &Policy, out: &mut Out<'_>) {
                 );
             }
         }
-    }
-}
-
-/// The cluster's DNS pods: kube-system `k8s-app=kube-dns` (and NodeLocal
-/// DNSCache), or a stand-in with the usual ports when none is in the input.
-fn dns_targets(model: &Model<'_>) -> (Vec<PodInfo>, bool) {
-    let found: Vec<PodInfo> = model
-        .snapshot
-        .pods
-        .iter()
-        .filter(|p| {
-            p.namespace == "kube-system"
-                && matches!(
-                    p.labels.get("k8s-app").map(String::as_str),
-                    Some("kube-dns" | "node-local-dns")
-                )
-        })
-        .cloned()
-        .collect();
-    if !found.is_empty() {
-        return (found, true);
-    }
-    let mut labels = Labels::new();
-    labels.insert("k8s-app".into(), "kube-dns".into());
-    (
-        vec![PodInfo {
-            namespace: "kube-system".into(),
-            name: "kube-dns".into(),
-            labels,
-            ips: Vec::new(),
-            ports: vec![
-                ContainerPort {
-                    name: Some("dns".into()),
-                    port: 53,
-                    protocol: Protocol::Udp,
-                },
-                ContainerPort {
-                    name: Some("dns-tcp".into()),
-                    port: 53,
-                    protocol: Protocol::Tcp,
-                },
-            ],
-            workload: None,
-            representative: true,
-            host_network: false,
-            node: None,
-            host_ips: Vec::new(),
-        }],
-        false,
-    )
-}
-
-/// The DNS port of a DNS pod for one protocol (53, or e.g. 5353 when the
-/// Service maps 53 to it).
-fn dns_port(pod: &PodInfo, proto: Protocol) -> u16 {
-    pod.ports
-        .iter()
-        .filter(|c| c.protocol == proto)
-        .find(|c| c.port == 53 || matches!(c.name.as_deref(), Some("dns" | "dns-tcp")))
-        .map_or(53, |c| c.port)
-}
-
-fn dns(
-    model: &Model<'_>,
-    p: &Policy,
-    selected: &[&PodInfo],
-    dns_pods: &std::cell::OnceCell<(Vec<PodInfo>, bool)>,
-    out: &mut Out<'_>,
-) {
-    if p.egress.is_none() || selected.is_empty() {
-        return;
-    }
-    let (targets, real) = dns_pods.get_or_init(|| dns_targets(model));
-    let real = *real;
-    let ips_unknown = targets.iter().any(|t| t.ips.is_empty());
-    let (mut no_udp, mut no_tcp) = (0usize, 0usize);
-    // Pods with the same labels in one namespace get the same answer.
-    let mut seen: BTreeMap<&Labels, (bool, bool, bool)> = BTreeMap::new();
-    for pod in selected {
-        let (udp, tcp, guessed) = *seen.entry(&pod.labels).or_insert_with(|| {
-            let (mut udp, mut tcp, mut guessed) = (false, false, false);
-            for t in targets {
-                let v = side(
-                    model,
-                    Direction::Egress,
-                    &Endpoint::Pod(pod),
-                    &Endpoint::Pod(t),
-                    Some(&t.ports),
-                );
-                udp |= v
-                    .allowed
-                    .contains(Protocol::Udp, dns_port(t, Protocol::Udp));
-                tcp |= v
-                    .allowed
-                    .contains(Protocol::Tcp, dns_port(t, Protocol::Tcp));
-                // Without the DNS pods' IPs an ipBlock rule on port 53 may
-                // well reach them: that is not a finding.
-                guessed |= ips_unknown
-                    && v.rules.iter().any(|r| {
-                        let rule = &model.policies[r.policy]
-                            .rules(Direction::Egress)
-                            .unwrap_or_default()[r.rule];
-                        rule.peers
-                            .iter()
-                            .flatten()
-                            .any(|peer| matches!(peer, Peer::IpBlock(_)))
-                            && r.ports.contains(Protocol::Udp, 53)
-                    });
-            }
-            (udp, tcp, guessed)
-        });
-        if guessed {
-            continue;
-        }
-        if !udp {
-            no_udp += 1;
-        } else if !tcp {
-            no_tcp += 1;
-        }
-    }
-    let target = if real {
-        let names: Vec<String> = targets.iter().take(2).map(|t| t.key()).collect();
-        names.join(", ")
-    } else {
-        "kube-system pods k8s-app=kube-dns (assumed: no DNS pods in the input)".to_string()
-    };
-    let hint = "egress:\n- to:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n    podSelector:\n      matchLabels:\n        k8s-app: kube-dns\n  ports:\n  - port: 53\n    protocol: UDP\n  - port: 53\n    protocol: TCP".to_string();
-    if no_udp > 0 {
-        out.push(
-            "egress-blocks-dns",
-            p,
-            Some("spec.egress".into()),
-            format!(
-                "{no_udp} of the {} pods this policy isolates for egress cannot resolve names: no egress rule of the policies selecting them admits UDP/53 to {target}",
-                selected.len()
-            ),
-            Some(hint.clone()),
-        );
-    }
-    if no_tcp > 0 {
-        out.push(
-            "dns-udp-only",
-            p,
-            Some("spec.egress".into()),
-            format!(
-                "{no_tcp} of the {} pods this policy isolates reach DNS on UDP/53 but not TCP/53: answers too large for UDP (and DNSSEC) fail",
-                selected.len()
-            ),
-            Some(hint),
-        );
     }
 }
 

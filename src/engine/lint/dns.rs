@@ -1,0 +1,271 @@
+//! `egress-blocks-dns` and `dns-udp-only`: egress isolation that leaves the
+//! pods unable to resolve names, reasoned on the DNS pods' real ports.
+//!
+//! NetworkPolicy sees a connection after a Service has been translated to
+//! a pod: a query to the DNS Service on port 53 reaches a DNS pod on the
+//! Service's targetPort (CoreDNS often listens on 8053 or 5353), and that is
+//! the port an egress rule must admit. The DNS pods are kube-system's
+//! `k8s-app=kube-dns` / `node-local-dns` pods and the pods the kube-system
+//! DNS Services (a Service with port 53 and a selector) select; their port
+//! is the DNS Service's targetPort for port 53 (a number, or a container
+//! port name resolved on the pod), else container port 53 or the port
+//! named `dns` / `dns-tcp`, else 53.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Out;
+use crate::engine::Model;
+use crate::engine::policy::{Direction, Peer, Policy};
+use crate::engine::ports::Protocol;
+use crate::engine::verdict::{Endpoint, side};
+use crate::snapshot::{ContainerPort, Labels, PodInfo, ServiceInfo};
+
+/// The cluster's DNS pods and Services.
+pub(super) struct DnsTargets {
+    pods: Vec<PodInfo>,
+    /// False: no DNS pod in the input, `pods` is a stand-in with the usual
+    /// ports.
+    real: bool,
+    services: Vec<ServiceInfo>,
+}
+
+const DNS_APPS: [&str; 3] = ["kube-dns", "node-local-dns", "coredns"];
+
+fn selects(svc: &ServiceInfo, pod: &PodInfo) -> bool {
+    svc.namespace == pod.namespace
+        && !svc.selector.is_empty()
+        && svc.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+}
+
+fn targets(model: &Model<'_>) -> DnsTargets {
+    let services: Vec<ServiceInfo> = model
+        .snapshot
+        .services
+        .iter()
+        .filter(|s| {
+            s.namespace == "kube-system"
+                && !s.selector.is_empty()
+                && s.ports.iter().any(|p| p.port == 53)
+        })
+        .cloned()
+        .collect();
+    let found: Vec<PodInfo> = model
+        .pods_in("kube-system")
+        .iter()
+        .filter(|p| {
+            p.labels
+                .get("k8s-app")
+                .is_some_and(|v| DNS_APPS.contains(&v.as_str()))
+                || services.iter().any(|s| selects(s, p))
+        })
+        .map(|p| (*p).clone())
+        .collect();
+    if !found.is_empty() {
+        return DnsTargets {
+            pods: found,
+            real: true,
+            services,
+        };
+    }
+    let mut labels = Labels::new();
+    labels.insert("k8s-app".into(), "kube-dns".into());
+    DnsTargets {
+        pods: vec![PodInfo {
+            namespace: "kube-system".into(),
+            name: "kube-dns".into(),
+            labels,
+            ips: Vec::new(),
+            ports: vec![
+                ContainerPort {
+                    name: Some("dns".into()),
+                    port: 53,
+                    protocol: Protocol::Udp,
+                },
+                ContainerPort {
+                    name: Some("dns-tcp".into()),
+                    port: 53,
+                    protocol: Protocol::Tcp,
+                },
+            ],
+            workload: None,
+            representative: true,
+            host_network: false,
+            node: None,
+            host_ips: Vec::new(),
+        }],
+        real: false,
+        services,
+    }
+}
+
+/// The port a DNS pod serves DNS on for `proto`, and the Service that maps
+/// 53 to it when that is how it was found.
+fn dns_port<'t>(t: &'t DnsTargets, pod: &PodInfo, proto: Protocol) -> (u16, Option<&'t ServiceInfo>) {
+    for svc in t.services.iter().filter(|s| selects(s, pod)) {
+        for sp in svc.ports.iter().filter(|p| p.port == 53 && p.protocol == proto) {
+            let target = match &sp.target {
+                Ok(n) => Some(*n),
+                Err(name) => pod
+                    .ports
+                    .iter()
+                    .find(|c| c.protocol == proto && c.name.as_deref() == Some(name.as_str()))
+                    .map(|c| c.port),
+            };
+            if let Some(n) = target {
+                return (n, Some(svc));
+            }
+        }
+    }
+    let port = pod
+        .ports
+        .iter()
+        .filter(|c| c.protocol == proto)
+        .find(|c| c.port == 53 || matches!(c.name.as_deref(), Some("dns" | "dns-tcp")))
+        .map_or(53, |c| c.port);
+    (port, None)
+}
+
+pub(super) fn dns(
+    model: &Model<'_>,
+    p: &Policy,
+    selected: &[&PodInfo],
+    dns_pods: &std::cell::OnceCell<DnsTargets>,
+    out: &mut Out<'_>,
+) {
+    if p.egress.is_none() || selected.is_empty() {
+        return;
+    }
+    let t = dns_pods.get_or_init(|| targets(model));
+    let ips_unknown = t.pods.iter().any(|pod| pod.ips.is_empty());
+    let (mut no_udp, mut no_tcp) = (0usize, 0usize);
+    // Pods with the same labels in one namespace get the same answer.
+    let mut seen: BTreeMap<&Labels, (bool, bool, bool)> = BTreeMap::new();
+    for pod in selected {
+        let (udp, tcp, guessed) = *seen.entry(&pod.labels).or_insert_with(|| {
+            let (mut udp, mut tcp, mut guessed) = (false, false, false);
+            for dst in &t.pods {
+                let v = side(
+                    model,
+                    Direction::Egress,
+                    &Endpoint::Pod(pod),
+                    &Endpoint::Pod(dst),
+                    Some(&dst.ports),
+                );
+                let udp_port = dns_port(t, dst, Protocol::Udp).0;
+                udp |= v.allowed.contains(Protocol::Udp, udp_port);
+                tcp |= v
+                    .allowed
+                    .contains(Protocol::Tcp, dns_port(t, dst, Protocol::Tcp).0);
+                // Without the DNS pods' IPs an ipBlock rule on the DNS port
+                // may well reach them: that is not a finding.
+                guessed |= ips_unknown
+                    && v.rules.iter().any(|r| {
+                        let rule = &model.policies[r.policy]
+                            .rules(Direction::Egress)
+                            .unwrap_or_default()[r.rule];
+                        rule.peers
+                            .iter()
+                            .flatten()
+                            .any(|peer| matches!(peer, Peer::IpBlock(_)))
+                            && r.ports.contains(Protocol::Udp, udp_port)
+                    });
+            }
+            (udp, tcp, guessed)
+        });
+        if guessed {
+            continue;
+        }
+        if !udp {
+            no_udp += 1;
+        } else if !tcp {
+            no_tcp += 1;
+        }
+    }
+    if no_udp == 0 && no_tcp == 0 {
+        return;
+    }
+    let target = if t.real {
+        let names: Vec<String> = t.pods.iter().take(2).map(|t| t.key()).collect();
+        names.join(", ")
+    } else {
+        "kube-system pods k8s-app=kube-dns (assumed: no DNS pods in the input)".to_string()
+    };
+    // The ports the DNS pods serve, per protocol, and why (a Service's
+    // targetPort).
+    let ports_of = |proto: Protocol| -> (Vec<u16>, Vec<String>) {
+        let mut ports = BTreeSet::new();
+        let mut mapped = BTreeSet::new();
+        for dst in &t.pods {
+            let (port, svc) = dns_port(t, dst, proto);
+            ports.insert(port);
+            if let Some(s) = svc.filter(|_| port != 53) {
+                mapped.insert(format!(
+                    "Service {}/{} maps port 53 to {proto}/{port}",
+                    s.namespace, s.name
+                ));
+            }
+        }
+        (ports.into_iter().collect(), mapped.into_iter().collect())
+    };
+    let (udp_ports, udp_why) = ports_of(Protocol::Udp);
+    let (tcp_ports, tcp_why) = ports_of(Protocol::Tcp);
+    let list = |proto: Protocol, ports: &[u16]| {
+        ports
+            .iter()
+            .map(|n| format!("{proto}/{n}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let why = |mapped: &[String]| {
+        if mapped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({}; NetworkPolicy sees the connection after the Service is translated to a pod, so the rule must admit the pods' port, not 53)",
+                mapped.join(", ")
+            )
+        }
+    };
+    let app = t
+        .pods
+        .iter()
+        .find_map(|pod| pod.labels.get("k8s-app"))
+        .map_or("kube-dns", String::as_str);
+    let mut hint = format!(
+        "egress:\n- to:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n    podSelector:\n      matchLabels:\n        k8s-app: {app}\n  ports:"
+    );
+    for (proto, ports) in [(Protocol::Udp, &udp_ports), (Protocol::Tcp, &tcp_ports)] {
+        for n in ports {
+            hint.push_str(&format!("\n  - port: {n}\n    protocol: {proto}"));
+        }
+    }
+    if no_udp > 0 {
+        out.push(
+            "egress-blocks-dns",
+            p,
+            Some("spec.egress".into()),
+            format!(
+                "{no_udp} of the {} pods this policy isolates for egress cannot resolve names: no egress rule of the policies selecting them admits {} to {target}{}",
+                selected.len(),
+                list(Protocol::Udp, &udp_ports),
+                why(&udp_why)
+            ),
+            Some(hint.clone()),
+        );
+    }
+    if no_tcp > 0 {
+        out.push(
+            "dns-udp-only",
+            p,
+            Some("spec.egress".into()),
+            format!(
+                "{no_tcp} of the {} pods this policy isolates reach DNS on {} but not {}: answers too large for UDP (and DNSSEC) fail{}",
+                selected.len(),
+                list(Protocol::Udp, &udp_ports),
+                list(Protocol::Tcp, &tcp_ports),
+                why(&tcp_why)
+            ),
+            Some(hint),
+        );
+    }
+}
