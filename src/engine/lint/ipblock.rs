@@ -210,7 +210,19 @@ pub(super) fn everything_with_pods(model: &Model<'_>, pi: usize, out: &mut Out<'
                 if b.cidr.prefix_len() > 0 {
                     continue;
                 }
-                let inside = pods_inside(model, peer);
+                // As destinations, only pods declaring a port the rule
+                // admits make a difference (a rule to 0.0.0.0/0 on 443 is
+                // about the internet unless a pod serves 443); as sources,
+                // every pod does.
+                let inside: Vec<&PodInfo> = pods_inside(model, peer)
+                    .into_iter()
+                    .filter(|pod| {
+                        d == Direction::Ingress
+                            || pod.ports.iter().any(|c| {
+                                rule.resolve_ports(Some(&pod.ports)).contains(c.protocol, c.port)
+                            })
+                    })
+                    .collect();
                 if inside.is_empty() {
                     continue;
                 }
