@@ -434,6 +434,100 @@ const CASES: &[Case] = &[
         hint: Some("metadata:\n  name: db-ingress\n  namespace: store"),
         also: &[],
     },
+    Case {
+        check: "rules-outside-policy-types",
+        bad: "rules-outside-policy-types.bad.yaml",
+        good: "rules-outside-policy-types.good.yaml",
+        args: &[],
+        object: "store/db-policy",
+        path: Some("spec.egress"),
+        message: &[
+            "policyTypes is [Ingress], which leaves out Egress",
+            "the egress rule spec.egress[0] has no effect",
+            "the egress of db is not restricted",
+        ],
+        hint: Some("policyTypes:\n- Ingress\n- Egress"),
+        also: &[],
+    },
+    Case {
+        check: "empty-egress-without-policy-types",
+        bad: "empty-egress-without-policy-types.bad.yaml",
+        good: "empty-egress-without-policy-types.good.yaml",
+        args: &[],
+        object: "store/api-lockdown",
+        path: Some("spec.policyTypes"),
+        message: &[
+            "`egress` is empty and policyTypes is omitted",
+            "sets policyTypes to [Ingress]",
+            "denies all ingress to api and does not restrict their egress",
+            "policyTypes: [Egress]",
+        ],
+        hint: Some("policyTypes:\n- Egress"),
+        also: &[],
+    },
+    Case {
+        check: "ipblock-unusable-range",
+        bad: "ipblock-unusable-range.bad.yaml",
+        good: "ipblock-unusable-range.good.yaml",
+        args: &[],
+        object: "store/db-ingress",
+        path: Some("spec.ingress[0].from[0].ipBlock"),
+        message: &[
+            "0.0.0.0/24 is 0.0.0.0 to 0.0.0.255, 256 addresses",
+            "This peer admits nothing",
+            "\"any address\" is 0.0.0.0/0",
+        ],
+        hint: Some("ipBlock:\n  cidr: 0.0.0.0/0"),
+        also: &[],
+    },
+    Case {
+        check: "ipblock-host-bits",
+        bad: "ipblock-host-bits.bad.yaml",
+        good: "ipblock-host-bits.good.yaml",
+        args: &[],
+        object: "store/db-ingress",
+        path: Some("spec.ingress[0].from[0].ipBlock.cidr"),
+        message: &[
+            "192.168.7.9/16 has bits set beyond its /16 prefix",
+            "reads it as 192.168.0.0/16, 192.168.0.0 to 192.168.255.255, 65536 addresses",
+            "write 192.168.7.9/32",
+        ],
+        hint: Some("cidr: 192.168.0.0/16"),
+        also: &[],
+    },
+    Case {
+        check: "ipblock-cni-dependent",
+        bad: "ipblock-cni-dependent.bad.yaml",
+        good: "ipblock-cni-dependent.good.yaml",
+        args: &[],
+        object: "store/db-ingress",
+        path: Some("spec.ingress[0].from[0].ipBlock"),
+        message: &[
+            "0.0.0.0/0 also holds the IPs of 4 pods (kube-system/coredns-7d9f, ops/prom, store/api, ...) as sources",
+            "depends on the CNI (Calico: yes; Cilium",
+            "the CNI is not known here",
+        ],
+        hint: None,
+        also: &[],
+    },
+    Case {
+        check: "host-network-peer",
+        bad: "host-network-peer.bad.yaml",
+        good: "host-network-peer.good.yaml",
+        args: &["-f", "tests/fixtures/lint/host-network-pods.yaml"],
+        object: "ops/prom-egress",
+        path: Some("spec.egress[0].to"),
+        message: &[
+            "this rule selects kube-system/node-exporter-n1, kube-system/node-exporter-n2, which run with hostNetwork: true",
+            "their node's address (192.168.50.11, 192.168.50.12)",
+            "pod selectors do not match host-network pods",
+            "allow the node addresses with an ipBlock",
+        ],
+        hint: Some(
+            "egress:\n- to:\n  - ipBlock:\n      cidr: 192.168.50.11/32\n  - ipBlock:\n      cidr: 192.168.50.12/32\n  ports:\n  - port: 9100",
+        ),
+        also: &[],
+    },
 ];
 
 fn case(check: &str) -> &'static Case {
@@ -547,6 +641,36 @@ fn every_check_has_a_case() {
             );
         }
     }
+}
+
+#[test]
+fn rules_outside_policy_types() {
+    positive_and_negative("rules-outside-policy-types");
+}
+
+#[test]
+fn empty_egress_without_policy_types() {
+    positive_and_negative("empty-egress-without-policy-types");
+}
+
+#[test]
+fn ipblock_unusable_range() {
+    positive_and_negative("ipblock-unusable-range");
+}
+
+#[test]
+fn ipblock_host_bits() {
+    positive_and_negative("ipblock-host-bits");
+}
+
+#[test]
+fn ipblock_cni_dependent() {
+    positive_and_negative("ipblock-cni-dependent");
+}
+
+#[test]
+fn host_network_peer() {
+    positive_and_negative("host-network-peer");
 }
 
 #[test]
