@@ -1461,3 +1461,509 @@ fn coverage_of_an_empty_namespace() {
         .stdout("");
     assert_eq!(stderr_of(&a), "No resources found in idle namespace.\n");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 11: every kind of silent mistake, in several variants
+// (tests/fixtures/lint/kinds/), and the handed real-world cases.
+// ---------------------------------------------------------------------------
+
+/// `lint -f FILE... -o json ARGS` without base.yaml.
+fn lint_alone(files: &[&str], args: &[&str]) -> (i32, Value) {
+    let mut argv: Vec<&str> = vec!["lint"];
+    for f in files {
+        argv.extend(["-f", f]);
+    }
+    argv.extend(["-o", "json"]);
+    argv.extend(args);
+    let a = netpol().args(&argv).assert();
+    let code = a.get_output().status.code().expect("exit code");
+    let err = stderr_of(&a);
+    assert!(err.is_empty(), "{argv:?}: unexpected stderr: {err}");
+    let report = parse_json(&stdout_of(&a));
+    assert_schema(&report);
+    (code, report)
+}
+
+/// The finding of `check` on `object` at `path`.
+fn finding<'r>(report: &'r Value, check: &str, object: &str, path: &str) -> &'r Value {
+    findings(report)
+        .iter()
+        .find(|f| f["check"] == check && f["object"] == object && f["path"] == path)
+        .unwrap_or_else(|| panic!("no {check} on {object} {path}: {report:#}"))
+}
+
+fn message(f: &Value) -> &str {
+    f["message"].as_str().expect("message")
+}
+
+fn owned(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
+    items
+        .iter()
+        .map(|(c, o, p)| (c.to_string(), o.to_string(), p.to_string()))
+        .collect()
+}
+
+#[test]
+fn policy_types_mistakes_in_every_variant() {
+    let file = fixture("kinds/policy-types.yaml");
+    let (_, report) = lint_json(
+        &[&file],
+        &[
+            "--enable",
+            "rules-outside-policy-types,empty-egress-without-policy-types",
+        ],
+    );
+    assert_eq!(
+        triples(&report),
+        owned(&[
+            (
+                "rules-outside-policy-types",
+                "store/two-ignored-ingress-rules",
+                "spec.ingress"
+            ),
+            (
+                "rules-outside-policy-types",
+                "store/ignored-deny-ingress",
+                "spec.ingress"
+            ),
+            (
+                "empty-egress-without-policy-types",
+                "ops/empty-list",
+                "spec.policyTypes"
+            ),
+            (
+                "empty-egress-without-policy-types",
+                "store/db-both",
+                "spec.policyTypes"
+            ),
+            (
+                "empty-egress-without-policy-types",
+                "ops/default-deny-egress",
+                "spec.policyTypes"
+            ),
+        ]),
+        "{report:#}"
+    );
+    let two = finding(
+        &report,
+        "rules-outside-policy-types",
+        "store/two-ignored-ingress-rules",
+        "spec.ingress",
+    );
+    assert!(message(two).contains("policyTypes is [Egress], which leaves out Ingress: the 2 ingress rules spec.ingress[0..1] have no effect"), "{two:#}");
+    assert_eq!(two["hint"], "policyTypes:\n- Ingress\n- Egress");
+    let deny = finding(
+        &report,
+        "rules-outside-policy-types",
+        "store/ignored-deny-ingress",
+        "spec.ingress",
+    );
+    assert!(
+        message(deny).contains("`ingress: []` (deny all ingress) has no effect"),
+        "{deny:#}"
+    );
+    let list = finding(
+        &report,
+        "empty-egress-without-policy-types",
+        "ops/empty-list",
+        "spec.policyTypes",
+    );
+    assert!(
+        message(list).contains("denies all ingress to all pods and does not restrict their egress"),
+        "{list:#}"
+    );
+    assert_eq!(list["hint"], "policyTypes:\n- Egress");
+    let both = finding(
+        &report,
+        "empty-egress-without-policy-types",
+        "store/db-both",
+        "spec.policyTypes",
+    );
+    assert!(
+        message(both).contains("the egress of db is not restricted by this policy"),
+        "{both:#}"
+    );
+    assert_eq!(both["hint"], "policyTypes:\n- Ingress\n- Egress");
+    let named = finding(
+        &report,
+        "empty-egress-without-policy-types",
+        "ops/default-deny-egress",
+        "spec.policyTypes",
+    );
+    assert!(
+        message(named).contains("the name \"default-deny-egress\" speaks of egress"),
+        "{named:#}"
+    );
+}
+
+#[test]
+fn odd_ipblock_ranges_in_every_variant() {
+    let file = fixture("kinds/ipblocks.yaml");
+    let (_, report) = lint_json(
+        &[&file],
+        &["--enable", "ipblock-unusable-range,ipblock-host-bits"],
+    );
+    let p = "store/odd-ranges";
+    let at = |i: usize| format!("spec.ingress[{i}].from[0].ipBlock");
+    let mut want: Vec<(String, String, String)> = [0, 1, 2, 3, 4, 5]
+        .iter()
+        .map(|i| ("ipblock-unusable-range".into(), p.into(), at(*i)))
+        .collect();
+    want.push((
+        "ipblock-host-bits".into(),
+        p.into(),
+        format!("{}.except[0]", at(7)),
+    ));
+    want.push((
+        "ipblock-host-bits".into(),
+        p.into(),
+        format!("{}.cidr", at(8)),
+    ));
+    want.push((
+        "ipblock-host-bits".into(),
+        p.into(),
+        format!("{}.cidr", at(9)),
+    ));
+    assert_eq!(triples(&report), want.into_iter().collect(), "{report:#}");
+    for (i, what, hint) in [
+        (
+            0,
+            "127.0.0.0/8 is 127.0.0.0 to 127.255.255.255, 16777216 addresses: loopback",
+            None,
+        ),
+        (
+            1,
+            "0.0.0.0/8 is 0.0.0.0 to 0.255.255.255",
+            Some("ipBlock:\n  cidr: 0.0.0.0/0"),
+        ),
+        (
+            2,
+            "169.254.0.0/24 is 169.254.0.0 to 169.254.0.255, 256 addresses: link-local",
+            None,
+        ),
+        (
+            3,
+            "::/64 is :: to ::ffff:ffff:ffff:ffff",
+            Some("ipBlock:\n  cidr: ::/0"),
+        ),
+        (4, "fe80::/64 is fe80:: to fe80::ffff:ffff:ffff:ffff", None),
+        (
+            5,
+            "0.0.0.0/16 is 0.0.0.0 to 0.0.255.255, 65536 addresses",
+            Some("ipBlock:\n  cidr: 0.0.0.0/0"),
+        ),
+    ] {
+        let f = finding(&report, "ipblock-unusable-range", p, &at(i));
+        assert!(message(f).contains(what), "{f:#}");
+        match hint {
+            Some(h) => assert_eq!(f["hint"], h, "{f:#}"),
+            None => assert!(f["hint"].is_null(), "{f:#}"),
+        }
+    }
+    let except = finding(
+        &report,
+        "ipblock-host-bits",
+        p,
+        &format!("{}.except[0]", at(7)),
+    );
+    assert!(
+        message(except).contains("172.16.5.1/24 has bits set beyond its /24 prefix"),
+        "{except:#}"
+    );
+    assert!(
+        message(except).contains("reads it as 172.16.5.0/24"),
+        "{except:#}"
+    );
+    assert_eq!(except["hint"], "cidr: 172.16.5.0/24");
+    let v6 = finding(&report, "ipblock-host-bits", p, &format!("{}.cidr", at(9)));
+    assert!(message(v6).contains("write 2001:db8::1/128"), "{v6:#}");
+}
+
+#[test]
+fn host_network_intent_in_every_variant() {
+    let file = fixture("kinds/host-network.yaml");
+    let pods = fixture("host-network-pods.yaml");
+    let (_, report) = lint_json(&[&pods, &file], &[]);
+    let host: BTreeSet<_> = triples(&report)
+        .into_iter()
+        .filter(|(c, _, _)| c == "host-network-peer")
+        .collect();
+    assert_eq!(
+        host,
+        owned(&[
+            (
+                "host-network-peer",
+                "store/api-from-router",
+                "spec.ingress[0].from"
+            ),
+            ("host-network-peer", "ops/scrape-split", "spec.egress[0].to"),
+        ]),
+        "{report:#}"
+    );
+    let router = finding(
+        &report,
+        "host-network-peer",
+        "store/api-from-router",
+        "spec.ingress[0].from",
+    );
+    assert!(
+        message(router)
+            .contains("this rule selects edge/router-n1, which runs with hostNetwork: true"),
+        "{router:#}"
+    );
+    assert!(
+        message(router).contains("traffic from a pod's own node is always allowed"),
+        "{router:#}"
+    );
+    assert_eq!(
+        router["hint"],
+        "ingress:\n- from:\n  - ipBlock:\n      cidr: 192.168.50.11/32\n  ports:\n  - port: 8080"
+    );
+    // The split, name-labelled peer: its intent, with the other findings.
+    let split = finding(
+        &report,
+        "host-network-peer",
+        "ops/scrape-split",
+        "spec.egress[0].to",
+    );
+    assert!(
+        message(split).contains(
+            "evidently meant for kube-system/node-exporter-n1, kube-system/node-exporter-n2"
+        ),
+        "{split:#}"
+    );
+    // The named port becomes the number: toward an ipBlock a name matches nothing.
+    assert_eq!(
+        split["hint"],
+        "egress:\n- to:\n  - ipBlock:\n      cidr: 192.168.50.11/32\n  - ipBlock:\n      cidr: 192.168.50.12/32\n  ports:\n  - port: 9100"
+    );
+    finding(
+        &report,
+        "namespace-selector-typo",
+        "ops/scrape-split",
+        "spec.egress[0].to[0].namespaceSelector",
+    );
+    finding(
+        &report,
+        "split-peer",
+        "ops/scrape-split",
+        "spec.egress[0].to[0]",
+    );
+}
+
+#[test]
+fn dns_checks_use_the_dns_pods_real_port() {
+    let file = fixture("kinds/dns-5353.yaml");
+    let (code, report) = lint_alone(&[&file], &[]);
+    assert_eq!(code, 5);
+    assert_eq!(
+        triples(&report),
+        owned(&[
+            ("egress-blocks-dns", "web/front-egress", "spec.egress"),
+            ("egress-blocks-dns", "portsonly/front-egress", "spec.egress"),
+            (
+                "service-port-used",
+                "web/front-egress",
+                "spec.egress[0].ports[0]"
+            ),
+            (
+                "service-port-used",
+                "web/front-egress",
+                "spec.egress[0].ports[1]"
+            ),
+        ]),
+        "fixed/front-egress admits 5353 and is clean: {report:#}"
+    );
+    let dns = finding(
+        &report,
+        "egress-blocks-dns",
+        "web/front-egress",
+        "spec.egress",
+    );
+    assert!(
+        message(dns).contains("admits UDP/5353 to kube-system/resolver-0"),
+        "{dns:#}"
+    );
+    assert!(
+        message(dns).contains("Service kube-system/cluster-dns maps port 53 to UDP/5353"),
+        "{dns:#}"
+    );
+    // The fix works on this cluster: the pods' labels and port.
+    assert_eq!(
+        dns["hint"],
+        "egress:\n- to:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n    podSelector:\n      matchLabels:\n        app: resolver\n  ports:\n  - port: 5353\n    protocol: UDP\n  - port: 5353\n    protocol: TCP"
+    );
+    let svc = finding(
+        &report,
+        "service-port-used",
+        "web/front-egress",
+        "spec.egress[0].ports[0]",
+    );
+    assert!(
+        message(svc).contains(
+            "UDP/53 is the port of Service kube-system/cluster-dns, whose pods listen on 5353"
+        ),
+        "{svc:#}"
+    );
+    assert_eq!(svc["hint"], "- port: 5353\n  protocol: UDP");
+}
+
+#[test]
+fn ipblock_notes_name_the_cni_check_found() {
+    let bad = fixture("ipblock-cni-dependent.bad.yaml");
+    for (cni, says) in [
+        (
+            "cni-cilium.yaml",
+            "this cluster runs Cilium, which matches ipBlock only against addresses outside the cluster (pods are matched by identity): 0.0.0.0/0 admits none of the pods inside it",
+        ),
+        (
+            "cni-calico.yaml",
+            "this cluster runs Calico, which matches ipBlock against pod IPs too: 0.0.0.0/0 does admit the pods inside it",
+        ),
+    ] {
+        let cni = fixture(cni);
+        let (_, report) = lint_json(&[&cni, &bad], &["--enable", "ipblock-cni-dependent"]);
+        let f = finding(
+            &report,
+            "ipblock-cni-dependent",
+            "store/db-ingress",
+            "spec.ingress[0].from[0].ipBlock",
+        );
+        assert!(message(f).contains(says), "{f:#}");
+    }
+    // A narrower block holding pod IPs carries the same note.
+    let narrow = fixture("ipblock-selects-pods.bad.yaml");
+    let cilium = fixture("cni-cilium.yaml");
+    let (_, report) = lint_json(&[&cilium, &narrow], &[]);
+    let f = finding(
+        &report,
+        "ipblock-selects-pods",
+        "store/db-ingress",
+        "spec.ingress[0].from[0].ipBlock",
+    );
+    assert!(
+        message(f).contains("Meanwhile this cluster runs Cilium"),
+        "{f:#}"
+    );
+    assert!(
+        message(f).contains("10.1.0.11/32 admits none of the pods inside it"),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn new_findings_are_shown_by_list_and_explain() {
+    let file = fixture("empty-egress-without-policy-types.bad.yaml");
+    // stdout only: stderr says the CNI is not known (no CNI in the fixtures).
+    let run = |args: &[&str]| stdout_of(&netpol().args(args).assert().success());
+    let list = run(&["list", "-f", BASE, "-f", &file, "-n", "store"]);
+    assert!(
+        list.contains(
+            "warning[empty-egress-without-policy-types]: store/api-lockdown spec.policyTypes"
+        ),
+        "{list}"
+    );
+    let explain = run(&["explain", "-f", BASE, "-f", &file, "-n", "store", "pod/api"]);
+    assert!(
+        explain.contains(
+            "warning[empty-egress-without-policy-types]: store/api-lockdown spec.policyTypes"
+        ),
+        "{explain}"
+    );
+}
+
+/// The handed real-world cases of issue 11 (`../shared/cases/real-world/`,
+/// beside the repository) give the findings their headers expect.
+#[test]
+fn real_world_cases_get_their_findings() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/cases/real-world");
+    let case = |name: &str| format!("{dir}/{name}");
+    let expect: &[(&str, &[(&str, &str, &str)])] = &[
+        (
+            "05-ipblock-zero-slash-24.yaml",
+            &[
+                (
+                    "ipblock-unusable-range",
+                    "jobs/default-deny",
+                    "spec.ingress[0].from[0].ipBlock",
+                ),
+                (
+                    "ipblock-unusable-range",
+                    "jobs/default-deny",
+                    "spec.egress[0].to[0].ipBlock",
+                ),
+            ],
+        ),
+        (
+            "07-dns-service-port-vs-container-port.yaml",
+            &[
+                ("egress-blocks-dns", "gateway/allow-dns", "spec.egress"),
+                (
+                    "service-port-used",
+                    "gateway/allow-dns",
+                    "spec.egress[0].ports[0]",
+                ),
+                (
+                    "service-port-used",
+                    "gateway/allow-dns",
+                    "spec.egress[0].ports[1]",
+                ),
+            ],
+        ),
+        (
+            "14-empty-egress-without-policytypes.yaml",
+            &[(
+                "empty-egress-without-policy-types",
+                "shop/deny-all",
+                "spec.policyTypes",
+            )],
+        ),
+        (
+            "16-egress-to-hostnetwork-daemon.yaml",
+            &[
+                (
+                    "namespace-selector-typo",
+                    "monitoring/prometheus-egress",
+                    "spec.egress[0].to[0].namespaceSelector",
+                ),
+                (
+                    "split-peer",
+                    "monitoring/prometheus-egress",
+                    "spec.egress[0].to[0]",
+                ),
+                (
+                    "host-network-peer",
+                    "monitoring/prometheus-egress",
+                    "spec.egress[0].to",
+                ),
+            ],
+        ),
+    ];
+    for (name, want) in expect {
+        let (_, report) = lint_alone(&[&case(name)], &[]);
+        let got = triples(&report);
+        for w in owned(want) {
+            assert!(got.contains(&w), "{name}: no {w:?} in {report:#}");
+        }
+    }
+    let (_, report) = lint_alone(&[&case("07-dns-service-port-vs-container-port.yaml")], &[]);
+    let dns = finding(
+        &report,
+        "egress-blocks-dns",
+        "gateway/allow-dns",
+        "spec.egress",
+    );
+    assert!(message(dns).contains("UDP/8053"), "{dns:#}");
+    assert!(
+        dns["hint"].as_str().unwrap().contains("port: 8053"),
+        "{dns:#}"
+    );
+    let (_, report) = lint_alone(&[&case("14-empty-egress-without-policytypes.yaml")], &[]);
+    let f = finding(
+        &report,
+        "empty-egress-without-policy-types",
+        "shop/deny-all",
+        "spec.policyTypes",
+    );
+    assert_eq!(f["hint"], "policyTypes:\n- Egress");
+}

@@ -723,7 +723,10 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
                     .iter()
                     .filter(|pod| {
                         pod.namespace == svc.namespace
-                            && svc.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+                            && svc
+                                .selector
+                                .iter()
+                                .all(|(k, v)| pod.labels.get(k) == Some(v))
                     })
                     .collect();
                 for sp in &svc.ports {
@@ -749,9 +752,7 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
                     };
                     let sends = match d {
                         Direction::Ingress => "this admits nothing the Service sends",
-                        Direction::Egress => {
-                            "this admits nothing sent to them through the Service"
-                        }
+                        Direction::Egress => "this admits nothing sent to them through the Service",
                     };
                     out.push(
                         "service-port-used",

@@ -525,7 +525,11 @@ impl<'a> Builder<'a> {
                     .unwrap_or_else(|| self.default_namespace.to_string());
                 np.metadata.namespace = Some(ns.clone());
                 let name = np.metadata.name.clone().unwrap_or_default();
-                if obj.value.pointer("/spec/egress").is_some_and(Value::is_null) {
+                if obj
+                    .value
+                    .pointer("/spec/egress")
+                    .is_some_and(Value::is_null)
+                {
                     self.null_egress.insert(format!("{ns}/{name}"));
                 }
                 let unknown = crate::engine::validate::unknown_fields(&obj.value);

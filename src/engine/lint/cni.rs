@@ -132,8 +132,13 @@ mod tests {
         );
         assert_eq!(ipblock_matching(&CniFacts::default()), Unknown);
         assert_eq!(ipblock_matching(&CniFacts::of(&["Antrea"])), Unknown);
-        assert_eq!(ipblock_matching(&CniFacts::of(&["Calico", "Cilium"])), Unknown);
+        assert_eq!(
+            ipblock_matching(&CniFacts::of(&["Calico", "Cilium"])),
+            Unknown
+        );
         assert!(ipblock_pods_note(&CniFacts::of(&["Cilium"]), "0.0.0.0/0").contains("admits none"));
-        assert!(ipblock_pods_note(&CniFacts::default(), "0.0.0.0/0").contains("depends on the CNI"));
+        assert!(
+            ipblock_pods_note(&CniFacts::default(), "0.0.0.0/0").contains("depends on the CNI")
+        );
     }
 }

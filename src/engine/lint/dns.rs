@@ -34,7 +34,10 @@ const DNS_APPS: [&str; 3] = ["kube-dns", "node-local-dns", "coredns"];
 fn selects(svc: &ServiceInfo, pod: &PodInfo) -> bool {
     svc.namespace == pod.namespace
         && !svc.selector.is_empty()
-        && svc.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+        && svc
+            .selector
+            .iter()
+            .all(|(k, v)| pod.labels.get(k) == Some(v))
 }
 
 fn targets(model: &Model<'_>) -> DnsTargets {
@@ -100,9 +103,17 @@ fn targets(model: &Model<'_>) -> DnsTargets {
 
 /// The port a DNS pod serves DNS on for `proto`, and the Service that maps
 /// 53 to it when that is how it was found.
-fn dns_port<'t>(t: &'t DnsTargets, pod: &PodInfo, proto: Protocol) -> (u16, Option<&'t ServiceInfo>) {
+fn dns_port<'t>(
+    t: &'t DnsTargets,
+    pod: &PodInfo,
+    proto: Protocol,
+) -> (u16, Option<&'t ServiceInfo>) {
     for svc in t.services.iter().filter(|s| selects(s, pod)) {
-        for sp in svc.ports.iter().filter(|p| p.port == 53 && p.protocol == proto) {
+        for sp in svc
+            .ports
+            .iter()
+            .filter(|p| p.port == 53 && p.protocol == proto)
+        {
             let target = match &sp.target {
                 Ok(n) => Some(*n),
                 Err(name) => pod
@@ -226,14 +237,31 @@ pub(super) fn dns(
             )
         }
     };
-    let app = t
-        .pods
-        .iter()
-        .find_map(|pod| pod.labels.get("k8s-app"))
-        .map_or("kube-dns", String::as_str);
-    let mut hint = format!(
-        "egress:\n- to:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n    podSelector:\n      matchLabels:\n        k8s-app: {app}\n  ports:"
-    );
+    // Labels that select the DNS pods on this cluster: their `k8s-app`
+    // label, else the selector of the DNS Service that selects them.
+    let labels: Vec<(String, String)> =
+        match t.pods.iter().find_map(|pod| pod.labels.get("k8s-app")) {
+            Some(v) => vec![("k8s-app".to_string(), v.clone())],
+            None => t
+                .services
+                .iter()
+                .find(|svc| t.pods.iter().any(|pod| selects(svc, pod)))
+                .map(|svc| {
+                    svc.selector
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+    let mut hint = "egress:\n- to:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system".to_string();
+    if !labels.is_empty() {
+        hint.push_str("\n    podSelector:\n      matchLabels:");
+        for (k, v) in &labels {
+            hint.push_str(&format!("\n        {k}: {v}"));
+        }
+    }
+    hint.push_str("\n  ports:");
     for (proto, ports) in [(Protocol::Udp, &udp_ports), (Protocol::Tcp, &tcp_ports)] {
         for n in ports {
             hint.push_str(&format!("\n  - port: {n}\n    protocol: {proto}"));

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Out, written};
 use crate::engine::Model;
@@ -125,19 +126,21 @@ pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>
     for d in Direction::BOTH {
         let Some(rules) = p.rules(d) else { continue };
         for (ri, rule) in rules.iter().enumerate() {
-            let (peers, ports): (Option<&Vec<NetworkPolicyPeer>>, Option<&Vec<NetworkPolicyPort>>) =
-                match d {
-                    Direction::Ingress => spec
-                        .ingress
-                        .as_ref()
-                        .and_then(|r| r.get(ri))
-                        .map_or((None, None), |r| (r.from.as_ref(), r.ports.as_ref())),
-                    Direction::Egress => spec
-                        .egress
-                        .as_ref()
-                        .and_then(|r| r.get(ri))
-                        .map_or((None, None), |r| (r.to.as_ref(), r.ports.as_ref())),
-                };
+            let (peers, ports): (
+                Option<&Vec<NetworkPolicyPeer>>,
+                Option<&Vec<NetworkPolicyPort>>,
+            ) = match d {
+                Direction::Ingress => spec
+                    .ingress
+                    .as_ref()
+                    .and_then(|r| r.get(ri))
+                    .map_or((None, None), |r| (r.from.as_ref(), r.ports.as_ref())),
+                Direction::Egress => spec
+                    .egress
+                    .as_ref()
+                    .and_then(|r| r.get(ri))
+                    .map_or((None, None), |r| (r.to.as_ref(), r.ports.as_ref())),
+            };
             let Some(peers) = peers else { continue };
             let mut seen: BTreeSet<String> = BTreeSet::new();
             let mut hosts: Vec<&PodInfo> = Vec::new();
@@ -173,10 +176,12 @@ pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>
                 names.join(", "),
                 if hosts.len() > 3 { ", ..." } else { "" }
             );
+            let one = hosts.len() == 1;
+            let their = if one { "its" } else { "their" };
             let nodes = if addresses.is_empty() {
-                "their node's address".to_string()
+                format!("{their} node's address")
             } else {
-                format!("their node's address ({})", addresses.join(", "))
+                format!("{their} node's address ({})", addresses.join(", "))
             };
             let meant = if as_written {
                 format!("this rule selects {names}")
@@ -213,7 +218,31 @@ pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>
                 .collect::<Vec<_>>()
                 .join("\n");
             let mut hint = format!("{}:\n- {}:\n{blocks}", d.field(), d.peer_field());
-            if let Some(ports) = ports.filter(|p| !p.is_empty())
+            // A named port toward an ipBlock matches nothing: the hint
+            // carries the number the host-network pods declare.
+            let numbered: Option<Vec<NetworkPolicyPort>> = ports.map(|list| {
+                list.iter()
+                    .map(|port| match &port.port {
+                        Some(IntOrString::String(name)) => {
+                            let proto = port.protocol.as_deref().unwrap_or("TCP");
+                            let found = hosts.iter().find_map(|h| {
+                                h.ports.iter().find(|c| {
+                                    c.name.as_deref() == Some(name.as_str())
+                                        && c.protocol.as_str() == proto
+                                })
+                            });
+                            NetworkPolicyPort {
+                                port: Some(found.map_or(IntOrString::String(name.clone()), |c| {
+                                    IntOrString::Int(i32::from(c.port))
+                                })),
+                                ..port.clone()
+                            }
+                        }
+                        _ => port.clone(),
+                    })
+                    .collect()
+            });
+            if let Some(ports) = numbered.as_ref().filter(|p| !p.is_empty())
                 && let Ok(y) = serde_yaml_ng::to_string(ports)
             {
                 hint.push_str("\n  ports:");
@@ -226,8 +255,9 @@ pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>
                 p,
                 Some(format!("spec.{}[{ri}].{}", d.field(), d.peer_field())),
                 format!(
-                    "{meant}, which {} with hostNetwork: true: their traffic carries {nodes}, and pod selectors do not match host-network pods on most CNIs (the NetworkPolicy API leaves it undefined), so the rule does not admit them; {instead}. CNI: {}",
-                    if hosts.len() == 1 { "runs" } else { "run" },
+                    "{meant}, which {} with hostNetwork: true: {their} traffic carries {nodes}, and pod selectors do not match host-network pods on most CNIs (the NetworkPolicy API leaves it undefined), so the rule does not admit {}; {instead}. CNI: {}",
+                    if one { "runs" } else { "run" },
+                    if one { "it" } else { "them" },
                     super::cni::node_ipblock_note(&out.opts.cni)
                 ),
                 Some(hint),

@@ -33,11 +33,7 @@ const LINK_LOCAL_SERVICES: [Ipv4Addr; 3] = [
 /// Why no connection NetworkPolicy sees can come from or go to any address
 /// of `net`, and what was probably meant; `None` for a usable range.
 pub fn unusable(net: &IpNet) -> Option<(&'static str, Option<&'static str>)> {
-    let within = |outer: &str| {
-        outer
-            .parse::<IpNet>()
-            .is_ok_and(|o: IpNet| o.contains(net))
-    };
+    let within = |outer: &str| outer.parse::<IpNet>().is_ok_and(|o: IpNet| o.contains(net));
     match net {
         IpNet::V4(v4) => {
             if v4.prefix_len() > 0 && within("0.0.0.0/8") {
@@ -84,10 +80,9 @@ pub fn unusable(net: &IpNet) -> Option<(&'static str, Option<&'static str>)> {
 fn extent(net: &IpNet) -> String {
     let count = match net {
         IpNet::V4(v4) => format!("{} addresses", 1u64 << (32 - u32::from(v4.prefix_len()))),
-        IpNet::V6(v6) if v6.prefix_len() >= 64 => format!(
-            "{} addresses",
-            1u128 << (128 - u32::from(v6.prefix_len()))
-        ),
+        IpNet::V6(v6) if v6.prefix_len() >= 64 => {
+            format!("{} addresses", 1u128 << (128 - u32::from(v6.prefix_len())))
+        }
         IpNet::V6(v6) => format!("2^{} addresses", 128 - u32::from(v6.prefix_len())),
     };
     format!("{} to {}, {count}", net.network(), net.broadcast())
@@ -147,14 +142,10 @@ pub(super) fn ranges(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
                     }
                 }
                 if let Some((why, meant)) = unusable(&net) {
-                    let mut message = format!(
-                        "{net} is {}: {why}. This peer admits nothing",
-                        extent(&net)
-                    );
+                    let mut message =
+                        format!("{net} is {}: {why}. This peer admits nothing", extent(&net));
                     if let Some(m) = meant {
-                        message.push_str(&format!(
-                            "; \"any address\" is {m}, not {net}"
-                        ));
+                        message.push_str(&format!("; \"any address\" is {m}, not {net}"));
                     }
                     out.push(
                         "ipblock-unusable-range",
@@ -169,7 +160,13 @@ pub(super) fn ranges(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     }
 }
 
-fn host_bits(p: &crate::engine::policy::Policy, path: &str, text: &str, raw: &IpNet, out: &mut Out<'_>) {
+fn host_bits(
+    p: &crate::engine::policy::Policy,
+    path: &str,
+    text: &str,
+    raw: &IpNet,
+    out: &mut Out<'_>,
+) {
     let net = raw.trunc();
     let single = format!("{}/{}", raw.addr(), host_len(&raw.addr()));
     out.push(
@@ -219,7 +216,8 @@ pub(super) fn everything_with_pods(model: &Model<'_>, pi: usize, out: &mut Out<'
                     .filter(|pod| {
                         d == Direction::Ingress
                             || pod.ports.iter().any(|c| {
-                                rule.resolve_ports(Some(&pod.ports)).contains(c.protocol, c.port)
+                                rule.resolve_ports(Some(&pod.ports))
+                                    .contains(c.protocol, c.port)
                             })
                     })
                     .collect();
@@ -235,7 +233,12 @@ pub(super) fn everything_with_pods(model: &Model<'_>, pi: usize, out: &mut Out<'
                         "{what} also holds the IPs of {} pod{} ({}{}) as {}: {}",
                         inside.len(),
                         if inside.len() == 1 { "" } else { "s" },
-                        inside.iter().take(3).map(|p| p.key()).collect::<Vec<_>>().join(", "),
+                        inside
+                            .iter()
+                            .take(3)
+                            .map(|p| p.key())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         if inside.len() > 3 { ", ..." } else { "" },
                         match d {
                             Direction::Ingress => "sources",
@@ -285,7 +288,10 @@ mod tests {
         ] {
             assert!(unusable(&net(good)).is_none(), "{good}");
         }
-        assert_eq!(unusable(&net("0.0.0.0/24")).and_then(|u| u.1), Some("0.0.0.0/0"));
+        assert_eq!(
+            unusable(&net("0.0.0.0/24")).and_then(|u| u.1),
+            Some("0.0.0.0/0")
+        );
     }
 
     #[test]

@@ -54,11 +54,11 @@ pub(super) fn rules_outside(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
                 "policyTypes is [{}], which leaves out {}: {what} {} no effect and the {field} of {} is not restricted by this policy. Add {} to policyTypes to apply {}, or delete {}",
                 listed.join(", "),
                 type_name(d),
-                if n == 1 { "has" } else { "have" },
+                if n <= 1 { "has" } else { "have" },
                 pods_text(&p.pod_selector),
                 type_name(d),
-                if n == 1 { "it" } else { "them" },
-                if n == 1 { "it" } else { "them" },
+                if n <= 1 { "it" } else { "them" },
+                if n <= 1 { "it" } else { "them" },
             ),
             Some(format!(
                 "policyTypes:\n{}",
@@ -157,7 +157,13 @@ mod tests {
         ] {
             assert!(name_says_egress(n), "{n}");
         }
-        for n in ["allow-web", "deny-ingress", "allow-all-from-web", "db-ingress", "tall-deny"] {
+        for n in [
+            "allow-web",
+            "deny-ingress",
+            "allow-all-from-web",
+            "db-ingress",
+            "tall-deny",
+        ] {
             assert!(!name_says_egress(n), "{n}");
         }
     }
