@@ -428,7 +428,8 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
                     .iter()
                     .any(|pod| pods.as_ref().is_none_or(|s| s.matches(&pod.labels)))
             });
-            if !any_pod {
+            // Host-network pods it selects: `host-network-peer` says why.
+            if !any_pod && hostnet::host_network_pods(model, peer).is_empty() {
                 out.push(
                     "peer-matches-nothing",
                     p,

@@ -118,6 +118,21 @@ fn serves(pod: &PodInfo, rule: &Rule) -> bool {
     })
 }
 
+/// The host-network pods a selector peer's selectors match (the engine's
+/// own matching leaves them out: they are their node's address).
+pub(super) fn host_network_pods<'s>(model: &Model<'s>, peer: &Peer) -> Vec<&'s PodInfo> {
+    let Peer::Pods { namespaces, pods } = peer else {
+        return Vec::new();
+    };
+    model
+        .namespaces_in(namespaces)
+        .flat_map(|n| model.pods_in(&n.name))
+        .filter(|p| p.host_network)
+        .filter(|p| pods.as_ref().is_none_or(|s| s.matches(&p.labels)))
+        .copied()
+        .collect()
+}
+
 pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
     let Some(spec) = written(model, pi) else {
@@ -148,7 +163,7 @@ pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>
             let written_peers: Vec<&Peer> = rule.peers.iter().flatten().collect();
             for peer in intended(model, &p.namespace, peers) {
                 let direct = written_peers.contains(&&peer);
-                for pod in model.peer_pods(&peer) {
+                for pod in host_network_pods(model, &peer) {
                     if !pod.host_network || (d == Direction::Egress && !serves(pod, rule)) {
                         continue;
                     }
