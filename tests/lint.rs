@@ -1967,3 +1967,115 @@ fn real_world_cases_get_their_findings() {
     );
     assert_eq!(f["hint"], "policyTypes:\n- Egress");
 }
+
+/// `can` on fixtures: stdout (text or JSON); stderr may carry the CNI
+/// enforcement warning.
+fn can(args: &[&str], code: i32) -> String {
+    stdout_of(&netpol().args(args).assert().code(code))
+}
+
+#[test]
+fn can_says_what_the_cni_does_with_an_ipblock_that_decides() {
+    let bad = fixture("ipblock-selects-pods.bad.yaml");
+    for (cni, says) in [
+        (
+            Some("cni-cilium.yaml"),
+            "this cluster runs Cilium, which matches ipBlock only against addresses outside the cluster (pods are matched by identity): 10.1.0.11/32 admits none of the pods inside it",
+        ),
+        (
+            Some("cni-calico.yaml"),
+            "this cluster runs Calico, which matches ipBlock against pod IPs too: 10.1.0.11/32 does admit the pods inside it",
+        ),
+        (
+            None,
+            "whether 10.1.0.11/32 admits the pods inside it depends on the CNI",
+        ),
+    ] {
+        let mut args = vec!["can", "-f", BASE, "-f", &bad];
+        let cni = cni.map(fixture);
+        if let Some(c) = &cni {
+            args.extend(["-f", c]);
+        }
+        args.extend(["store/api", "store/db", "--port", "5432"]);
+        let text = can(&args, 0);
+        assert!(
+            text.contains("ingress rule #1 of store/db-ingress reaches store/api through ipBlock 10.1.0.11/32, which holds pod IPs: "),
+            "{text}"
+        );
+        assert!(text.contains(says), "{cni:?}: {text}");
+        args.extend(["-o", "json"]);
+        let json = parse_json(&can(&args, 0));
+        assert!(
+            strings(&json["notes"]).iter().any(|n| n.contains(says)),
+            "{json:#}"
+        );
+    }
+    // The ipBlock on egress decides too.
+    let egress = fixture("ipblock-cni-dependent.bad.yaml");
+    let cilium = fixture("cni-cilium.yaml");
+    let text = can(
+        &[
+            "can", "-f", BASE, "-f", &egress, "-f", &cilium, "ops/prom", "store/db", "--port",
+            "5432",
+        ],
+        0,
+    );
+    assert!(
+        text.contains("through ipBlock 0.0.0.0/0, which holds pod IPs: this cluster runs Cilium"),
+        "{text}"
+    );
+}
+
+#[test]
+fn can_is_quiet_when_a_selector_admits_as_well() {
+    let both = fixture("kinds/ipblock-and-selector.yaml");
+    let cilium = fixture("cni-cilium.yaml");
+    let text = can(
+        &[
+            "can",
+            "-f",
+            BASE,
+            "-f",
+            &both,
+            "-f",
+            &cilium,
+            "store/api",
+            "store/db",
+            "--port",
+            "5432",
+        ],
+        0,
+    );
+    assert!(!text.contains("ipBlock"), "{text}");
+    // Nothing to say either when the ipBlock does not hold the far end.
+    let bad = fixture("ipblock-selects-pods.bad.yaml");
+    let text = can(
+        &[
+            "can", "-f", BASE, "-f", &bad, "-f", &cilium, "ops/prom", "store/db", "--port", "5432",
+        ],
+        1,
+    );
+    assert!(!text.contains("through ipBlock"), "{text}");
+}
+
+#[test]
+fn explain_notes_ipblock_rules_holding_pod_ips() {
+    let bad = fixture("ipblock-cni-dependent.bad.yaml");
+    let cilium = fixture("cni-cilium.yaml");
+    let text = stdout_of(
+        &netpol()
+            .args(["explain", "-f", BASE, "-f", &bad, "-f", &cilium, "store/db"])
+            .assert()
+            .success(),
+    );
+    assert!(
+        text.contains("ingress rule #1 of store/db-ingress reaches kube-system/coredns-7d9f, ops/prom, store/api through ipBlock 0.0.0.0/0, which holds pod IPs: this cluster runs Cilium"),
+        "{text}"
+    );
+    // The finding shown beside it knows the CNI too.
+    assert!(
+        text.contains("info[ipblock-cni-dependent]: store/db-ingress spec.ingress[0].from[0].ipBlock: 0.0.0.0/0 also holds the IPs of 4 pods"),
+        "{text}"
+    );
+    assert!(!text.contains("the CNI is not known here"), "{text}");
+}

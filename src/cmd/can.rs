@@ -346,6 +346,12 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         };
         (set, ok)
     };
+    // Whether an ipBlock admits pods is the CNI's choice: say which applies.
+    let by_ipblock = crate::engine::lint::cni::ipblock_decisions(&model, &verdict, &from, &to);
+    if !by_ipblock.is_empty() && !same_pod && verdict.node.is_none() {
+        let cni = crate::cmd::lint::cni_facts(ctx);
+        notes.extend(by_ipblock.iter().map(|r| r.note(&cni)));
+    }
     let report = CanReport {
         allowed,
         from: from.display(),

@@ -175,7 +175,33 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     };
     let mut warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
     warnings.extend(enforcement);
-    let report = explain(&model, &found.pod, found.note);
+    let mut report = explain(&model, &found.pod, found.note);
+    // Whether its ipBlock rules admit pods is the CNI's choice: say which
+    // applies, in the notes and in the findings (linted again knowing it).
+    let by_ipblock = if found.pod.on_host_network() {
+        Vec::new()
+    } else {
+        crate::engine::lint::cni::ipblock_rules_of(&model, &found.pod)
+    };
+    if !by_ipblock.is_empty() || crate::engine::lint::depends_on_cni(&report.findings) {
+        let cni = crate::cmd::lint::cni_facts(ctx);
+        report.notes.extend(by_ipblock.iter().map(|r| r.note(&cni)));
+        let selecting = model.selecting(&found.pod);
+        let opts = LintOptions {
+            cni,
+            ..LintOptions::default()
+        };
+        report.findings = lint(
+            &model,
+            &opts,
+            &|p| {
+                selecting
+                    .iter()
+                    .any(|&i| std::ptr::eq(&model.policies[i], p))
+            },
+            &|_, _| false,
+        );
+    }
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),

@@ -9,7 +9,7 @@ use crate::cli::{ListArgs, OutputFormat};
 use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
-use crate::engine::lint::{Finding, LintOptions, lint};
+use crate::engine::lint::{Finding, LintOptions, depends_on_cni, lint};
 use crate::engine::summary::summary;
 use crate::error::{Error, exit};
 use crate::render::{clean, table, to_json, to_yaml};
@@ -43,6 +43,15 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let mut rows = rows(&model, &|ns| ctx.in_scope(ns));
+    // Findings whose message depends on the CNI: read what `check` reads,
+    // once, and lint again knowing it.
+    if rows.iter().any(|r| depends_on_cni(&r.findings)) {
+        let opts = LintOptions {
+            cni: crate::cmd::lint::cni_facts(ctx),
+            ..LintOptions::default()
+        };
+        rows = rows_with(&model, &|ns| ctx.in_scope(ns), &opts);
+    }
     let mut warnings: Vec<String> = enforcement.into_iter().collect();
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
@@ -102,14 +111,18 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
 /// The rows of the valid policies in scope: what each selects now, its
 /// summary and its lint findings (the invalid ones are added by `run`).
 pub fn rows(model: &Model<'_>, in_scope: &dyn Fn(&str) -> bool) -> Vec<PolicyRow> {
+    rows_with(model, in_scope, &LintOptions::default())
+}
+
+/// [`rows`] with the lint options given (e.g. the cluster's CNI).
+pub fn rows_with(
+    model: &Model<'_>,
+    in_scope: &dyn Fn(&str) -> bool,
+    opts: &LintOptions,
+) -> Vec<PolicyRow> {
     let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     // Invalid policies have their own INVALID rows.
-    for f in lint(
-        model,
-        &LintOptions::default(),
-        &|p| in_scope(&p.namespace),
-        &|_, _| false,
-    ) {
+    for f in lint(model, opts, &|p| in_scope(&p.namespace), &|_, _| false) {
         findings.entry(f.object.clone()).or_default().push(f);
     }
     let mut rows: Vec<PolicyRow> = Vec::new();

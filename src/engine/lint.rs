@@ -172,6 +172,20 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
     ),
 ];
 
+/// The checks whose message depends on the CNI (see [`LintOptions::cni`]):
+/// a command that shows their findings reads the CNI evidence only when
+/// one is found, then lints again with it.
+pub const CNI_DEPENDENT: [&str; 3] = [
+    "ipblock-selects-pods",
+    "ipblock-cni-dependent",
+    "host-network-peer",
+];
+
+/// Whether some finding's message depends on the CNI.
+pub fn depends_on_cni(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| CNI_DEPENDENT.contains(&f.check))
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

@@ -12,6 +12,11 @@
 //! Calico, which matches `nets` (ipBlock) against every address, pods and
 //! hosts included.
 
+use crate::engine::Model;
+use crate::engine::policy::{Direction, Peer};
+use crate::engine::verdict::{Endpoint, Verdict, peer_matches};
+use crate::snapshot::PodInfo;
+
 /// The CNIs `check` found, as far as notes need them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CniFacts {
@@ -114,6 +119,161 @@ pub fn node_ipblock_note(cni: &CniFacts) -> String {
         ),
         IpBlockMatching::Unknown => "whether an ipBlock matches node addresses depends on the CNI (Calico: yes; Cilium: no, nodes are its `host`/`remote-node` entities; a rule with ports only works everywhere)".to_string(),
     }
+}
+
+/// An ipBlock rule on which an answer about a pod depends, for the CNI
+/// note `can` and `explain` print beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpBlockRule {
+    pub direction: Direction,
+    /// `namespace/name` of the policy.
+    pub policy: String,
+    /// 1-based, as `can` and `explain` number rules.
+    pub rule: usize,
+    /// The ipBlock(s) holding the pod IPs, e.g. `10.0.0.0/8 except 10.1.0.0/16`.
+    pub blocks: Vec<String>,
+    /// `namespace/name` of the pods (on the pod network) whose IPs they hold:
+    /// for `can`, the far end; for `explain`, up to three of them.
+    pub pods: Vec<String>,
+    /// How many pods in all.
+    pub count: usize,
+}
+
+impl IpBlockRule {
+    /// `egress rule #1 of shop/web-out admits shop/api only through ipBlock
+    /// 10.0.0.0/8: ...`
+    pub fn note(&self, cni: &CniFacts) -> String {
+        let blocks = self.blocks.join(", ");
+        let pods = if self.count > self.pods.len() {
+            format!(
+                "{} and {} more",
+                self.pods.join(", "),
+                self.count - self.pods.len()
+            )
+        } else {
+            self.pods.join(", ")
+        };
+        format!(
+            "{} rule #{} of {} reaches {pods} through ipBlock {blocks}, which holds pod IPs: {}",
+            self.direction.as_str(),
+            self.rule,
+            self.policy,
+            ipblock_pods_note(cni, &blocks)
+        )
+    }
+}
+
+/// For `can`: the sides of `verdict` whose answer about a pod on the pod
+/// network rests on ipBlock peers only (every rule admitting the far end
+/// matches it by an ipBlock holding its IP, none by a selector). Whether
+/// such a rule admits pods is the CNI's choice; the engine says it does.
+pub fn ipblock_decisions(
+    model: &Model<'_>,
+    verdict: &Verdict,
+    from: &Endpoint<'_>,
+    to: &Endpoint<'_>,
+) -> Vec<IpBlockRule> {
+    let mut out = Vec::new();
+    for (side, other) in [(&verdict.egress, to), (&verdict.ingress, from)] {
+        let Some(pod) = other.pod_network() else {
+            continue;
+        };
+        if !side.isolated {
+            continue;
+        }
+        let mut by_block = Vec::new();
+        let mut by_selector = false;
+        for r in side
+            .rules
+            .iter()
+            .filter(|r| r.peer_matched && !r.admitted().is_empty())
+        {
+            let policy = &model.policies[r.policy];
+            let rule = &policy.rules(side.direction).unwrap_or_default()[r.rule];
+            let matched: Vec<&Peer> = match &rule.peers {
+                None => {
+                    by_selector = true;
+                    continue;
+                }
+                Some(list) => list
+                    .iter()
+                    .filter(|peer| peer_matches(model, peer, other).0)
+                    .collect(),
+            };
+            if matched.iter().any(|peer| !matches!(peer, Peer::IpBlock(_))) {
+                by_selector = true;
+                continue;
+            }
+            let blocks: Vec<String> = matched
+                .iter()
+                .filter_map(|peer| match peer {
+                    Peer::IpBlock(b) => Some(b.render()),
+                    Peer::Pods { .. } => None,
+                })
+                .collect();
+            if !blocks.is_empty() {
+                by_block.push(IpBlockRule {
+                    direction: side.direction,
+                    policy: policy.key(),
+                    rule: r.rule + 1,
+                    blocks,
+                    pods: vec![pod.key()],
+                    count: 1,
+                });
+            }
+        }
+        if !by_selector {
+            out.extend(by_block);
+        }
+    }
+    out
+}
+
+/// For `explain`: the rules of the policies selecting `pod` with an
+/// ipBlock holding the IPs of pods on the pod network (other than `pod`).
+pub fn ipblock_rules_of(model: &Model<'_>, pod: &PodInfo) -> Vec<IpBlockRule> {
+    let mut out = Vec::new();
+    for pi in model.selecting(pod) {
+        let policy = &model.policies[pi];
+        for d in Direction::BOTH {
+            for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
+                let mut blocks = Vec::new();
+                let mut inside: Vec<String> = Vec::new();
+                for peer in rule.peers.iter().flatten() {
+                    let Peer::IpBlock(b) = peer else { continue };
+                    let pods: Vec<String> = model
+                        .pods_in_block(b)
+                        .into_iter()
+                        .filter(|p| !p.host_network && p.key() != pod.key())
+                        .map(|p| p.key())
+                        .collect();
+                    if pods.is_empty() {
+                        continue;
+                    }
+                    blocks.push(b.render());
+                    for k in pods {
+                        if !inside.contains(&k) {
+                            inside.push(k);
+                        }
+                    }
+                }
+                if blocks.is_empty() {
+                    continue;
+                }
+                let count = inside.len();
+                inside.truncate(3);
+                out.push(IpBlockRule {
+                    direction: d,
+                    policy: policy.key(),
+                    rule: ri + 1,
+                    blocks,
+                    pods: inside,
+                    count,
+                });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
