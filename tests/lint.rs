@@ -2079,3 +2079,23 @@ fn explain_notes_ipblock_rules_holding_pod_ips() {
     );
     assert!(!text.contains("the CNI is not known here"), "{text}");
 }
+
+/// The README lists every check with its id, severity and description, as
+/// `lint --list-checks` does.
+#[test]
+fn readme_lists_every_check() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for (id, sev, what) in CHECKS {
+        let row = format!(
+            "| `{id}` | {} | {} |",
+            sev.as_str(),
+            what.replace('|', "\\|")
+        );
+        assert!(readme.contains(&row), "README lacks the row {row}");
+    }
+    let listed = ok(&["lint", "--list-checks"]);
+    for (id, _, _) in CHECKS {
+        assert!(listed.contains(id), "--list-checks lacks {id}");
+    }
+}
