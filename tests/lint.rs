@@ -1496,7 +1496,10 @@ fn message(f: &Value) -> &str {
     f["message"].as_str().expect("message")
 }
 
-fn owned(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
+/// `(check, object, path)`.
+type Triple<'a> = (&'a str, &'a str, &'a str);
+
+fn owned(items: &[Triple]) -> BTreeSet<(String, String, String)> {
     items
         .iter()
         .map(|(c, o, p)| (c.to_string(), o.to_string(), p.to_string()))
@@ -1878,7 +1881,7 @@ fn new_findings_are_shown_by_list_and_explain() {
 fn real_world_cases_get_their_findings() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/cases/real-world");
     let case = |name: &str| format!("{dir}/{name}");
-    let expect: &[(&str, &[(&str, &str, &str)])] = &[
+    let expect: &[(&str, &[Triple])] = &[
         (
             "05-ipblock-zero-slash-24.yaml",
             &[
