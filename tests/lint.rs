@@ -1358,6 +1358,7 @@ fn coverage_json() {
                 "notIsolatedIngress",
                 "notIsolatedEgress",
                 "podPolicies",
+                "hostNetwork",
             ]),
             "{n:#}"
         );
