@@ -461,10 +461,9 @@ impl Draft {
 
     /// A name from the answers: `allow-web-to-api`, `deny-all-ingress`...
     pub fn suggested_name(&self) -> String {
-        let target = self
-            .pods
-            .single_label()
-            .map(|(_, v)| v.to_string())
+        // Only a name-like label's value names pods (`app=web`, not `enabled=true`).
+        let target = crate::engine::summary::selector_name(&self.pods)
+            .map(str::to_string)
             .unwrap_or_else(|| {
                 if self.pods.is_everything() {
                     "all".into()
@@ -475,13 +474,15 @@ impl Draft {
         let peer_word = |p: &PeerSpec| -> String {
             match p {
                 PeerSpec::Anywhere => "anywhere".into(),
-                PeerSpec::Pods(s) => s
-                    .single_label()
-                    .map(|(_, v)| v.to_string())
+                PeerSpec::Pods(s) => crate::engine::summary::selector_name(s)
+                    .map(str::to_string)
                     .unwrap_or_else(|| "pods".into()),
                 PeerSpec::InNamespaces { names, pods } => {
-                    match pods.as_ref().and_then(|s| s.single_label()) {
-                        Some((_, v)) => v.to_string(),
+                    match pods
+                        .as_ref()
+                        .and_then(crate::engine::summary::selector_name)
+                    {
+                        Some(v) => v.to_string(),
                         None => names
                             .first()
                             .cloned()
@@ -702,5 +703,28 @@ spec:
             "{yaml}"
         );
         assert_eq!(d.suggested_name(), "deny-ingress-all");
+    }
+
+    #[test]
+    fn suggested_names_take_only_name_like_label_values() {
+        let rule = |peer: PeerSpec| DraftRule {
+            peer,
+            ports: vec![],
+        };
+        let d = Draft {
+            namespace: "shop".into(),
+            name: String::new(),
+            pods: sel("enabled=true"),
+            ingress: Some(vec![rule(PeerSpec::Pods(sel("role=1")))]),
+            egress: None,
+            dns: None,
+        };
+        assert_eq!(d.suggested_name(), "allow-pods-to-pods");
+        let d = Draft {
+            pods: sel("app=api"),
+            ingress: Some(vec![rule(PeerSpec::Pods(sel("k8s-app=web")))]),
+            ..d
+        };
+        assert_eq!(d.suggested_name(), "allow-web-to-api");
     }
 }
