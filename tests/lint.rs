@@ -2103,3 +2103,21 @@ fn readme_lists_every_check() {
         assert!(listed.contains(id), "--list-checks lacks {id}");
     }
 }
+
+/// `"egress": null` in JSON is kept apart from an absent `egress` as in
+/// YAML: the policy meant egress.
+#[test]
+fn null_egress_in_json_is_an_empty_egress() {
+    let file = fixture("kinds/null-egress.json");
+    let (_, report) = lint_json(&[&file], &["--enable", "empty-egress-without-policy-types"]);
+    let f = finding(
+        &report,
+        "empty-egress-without-policy-types",
+        "store/web-quiet",
+        "spec.policyTypes",
+    );
+    assert!(
+        message(f).starts_with("`egress` is empty and policyTypes is omitted"),
+        "{f:#}"
+    );
+}
