@@ -29,6 +29,10 @@ pub struct CanReport {
     pub egress: SideJson,
     pub ingress: SideJson,
     pub notes: Vec<String>,
+    /// For a connection through a Service: `via Service NS/NAME (port 80 ->
+    /// TCP/8080)`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +129,10 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
+    // A Service (by name or ClusterIP) on either side: answered per backend.
+    if let Some(answer) = crate::cmd::services::can(ctx, &snapshot, &model, args)? {
+        return Ok(answer);
+    }
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
     let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
     let mut notes = Vec::new();
@@ -255,6 +263,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         egress: side_json(&model, &verdict.egress, &from, &to, wanted.as_ref()),
         ingress: side_json(&model, &verdict.ingress, &to, &from, wanted.as_ref()),
         notes,
+        via: None,
     };
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
@@ -268,8 +277,83 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     })
 }
 
+/// One connection between two endpoints already found, for the answers
+/// that fan out over a Service's pods (`cmd::services`): the verdict, the
+/// rules on both sides, and the notes `run` gives for the same pair.
+/// `wanted` is the port set asked about on the destination (already
+/// translated to the target port), `None` for "which ports".
+pub fn pair_report(
+    model: &Model<'_>,
+    from: &Endpoint<'_>,
+    to: &Endpoint<'_>,
+    wanted: Option<&PortSet>,
+    mut notes: Vec<String>,
+) -> CanReport {
+    let verdict = connection(model, from, to);
+    let same = matches!((from, to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    let same_pod = same && matches!(from, Endpoint::Pod(p) if !p.representative);
+    if same && !same_pod {
+        notes.push(format!(
+            "{} stands for several pods: this is the connection between two of them",
+            from.display()
+        ));
+    }
+    for ep in [from, to] {
+        if let Endpoint::Pod(p) = ep
+            && p.host_network
+        {
+            notes.push(format!(
+                "{} uses the host network: NetworkPolicy does not define what applies to it",
+                p.key()
+            ));
+        }
+    }
+    if verdict
+        .egress
+        .rules
+        .iter()
+        .chain(verdict.ingress.rules.iter())
+        .any(|r| r.ip_unknown)
+    {
+        notes.push(
+            "an ipBlock rule could not be checked because a pod has no known IP (workload manifests have none); it was taken as not matching"
+                .into(),
+        );
+    }
+    let (allowed_set, allowed) = if same_pod {
+        notes.push(
+            "a pod connecting to itself is not subject to NetworkPolicy: always allowed".into(),
+        );
+        (PortSet::all(), true)
+    } else {
+        let set = verdict.allowed.clone();
+        let ok = match wanted {
+            Some(w) => !w.is_empty() && set.contains_all(w),
+            None => !set.is_empty(),
+        };
+        (set, ok)
+    };
+    CanReport {
+        allowed,
+        from: from.display(),
+        to: to.display(),
+        port: wanted.map(|w| w.to_strings().join(", ")),
+        ports: PortsJson::of(&allowed_set),
+        egress: side_json(model, &verdict.egress, from, to, wanted),
+        ingress: side_json(model, &verdict.ingress, to, from, wanted),
+        notes,
+        via: None,
+    }
+}
+
+/// A `--port` value as written: the protocol (if given) and the number or
+/// name. Errors as `run` reports them.
+pub fn parse_port_arg(text: &str) -> Result<(Option<Protocol>, Result<u16, String>), Error> {
+    parse_port(text)
+}
+
 /// A named `--port` resolved on the destination pod.
-fn resolve_named(to: &Endpoint<'_>, name: &str, proto: Option<Protocol>) -> Result<PortSet, Error> {
+pub(crate) fn resolve_named(to: &Endpoint<'_>, name: &str, proto: Option<Protocol>) -> Result<PortSet, Error> {
     let Endpoint::Pod(pod) = to else {
         return Err(Error::Usage(format!(
             "--port {name:?} is a named port, and an address outside the cluster has no named ports: give a number"
@@ -399,11 +483,15 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
     } else {
         p.bad("DENIED")
     };
-    let what = match &r.port {
+    let mut what = match &r.port {
         Some(port) => format!("on {port}"),
         None if r.allowed => format!("on {}", ports_text(&r.ports)),
         None => "(no port is allowed)".to_string(),
     };
+    if let Some(via) = &r.via {
+        what.push(' ');
+        what.push_str(&clean(via));
+    }
     out.push_str(&format!(
         "{head}: {} -> {} {what}\n",
         clean(&r.from),
