@@ -273,7 +273,9 @@ pub struct SlicePort {
 impl SliceEndpoint {
     /// The endpoints of one EndpointSlice, with the slice's ports. FQDN
     /// slices and unparsable addresses are skipped.
-    pub fn from_slice(slice: &k8s_openapi::api::discovery::v1::EndpointSlice) -> Vec<SliceEndpoint> {
+    pub fn from_slice(
+        slice: &k8s_openapi::api::discovery::v1::EndpointSlice,
+    ) -> Vec<SliceEndpoint> {
         if slice.address_type == "FQDN" {
             return Vec::new();
         }
@@ -357,10 +359,16 @@ impl ServiceInfo {
                 })
             })
             .collect();
-        let service_type = spec.type_.clone().unwrap_or_else(|| "ClusterIP".to_string());
+        let service_type = spec
+            .type_
+            .clone()
+            .unwrap_or_else(|| "ClusterIP".to_string());
         let headless = spec.cluster_ip.as_deref() == Some("None");
         let mut cluster_ips: Vec<IpAddr> = Vec::new();
-        let written = spec.cluster_ip.iter().chain(spec.cluster_ips.iter().flatten());
+        let written = spec
+            .cluster_ip
+            .iter()
+            .chain(spec.cluster_ips.iter().flatten());
         for ip in written {
             if let Ok(addr) = ip.parse::<IpAddr>()
                 && !cluster_ips.contains(&addr)

@@ -353,7 +353,11 @@ pub fn parse_port_arg(text: &str) -> Result<(Option<Protocol>, Result<u16, Strin
 }
 
 /// A named `--port` resolved on the destination pod.
-pub(crate) fn resolve_named(to: &Endpoint<'_>, name: &str, proto: Option<Protocol>) -> Result<PortSet, Error> {
+pub(crate) fn resolve_named(
+    to: &Endpoint<'_>,
+    name: &str,
+    proto: Option<Protocol>,
+) -> Result<PortSet, Error> {
     let Endpoint::Pod(pod) = to else {
         return Err(Error::Usage(format!(
             "--port {name:?} is a named port, and an address outside the cluster has no named ports: give a number"

@@ -421,7 +421,10 @@ pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
         },
         _ => return Err(bad()),
     };
-    if out.iter().any(|r| r.name.is_empty() || r.namespace.is_empty()) {
+    if out
+        .iter()
+        .any(|r| r.name.is_empty() || r.namespace.is_empty())
+    {
         return Err(bad());
     }
     Ok(out)
@@ -603,12 +606,7 @@ pub fn find_ref<'s>(
         .collect();
     if hits.len() > 1 {
         let spell = |r: &Reading| match r.kind {
-            None => format!(
-                "{}, or -n {} {}",
-                r.spelling("pod"),
-                r.namespace,
-                r.name
-            ),
+            None => format!("{}, or -n {} {}", r.spelling("pod"), r.namespace, r.name),
             Some(k) => r.spelling(&kind_word(Some(k))),
         };
         let what = |r: &Reading| {
@@ -640,7 +638,9 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
     let (ns, name) = (r.namespace.as_str(), r.name.as_str());
     let resource = resource_name(r.kind.unwrap_or("Pod"));
     let mut msg = format!("{resource} {name:?} not found in namespace {ns:?}");
-    if let Some(other) = readings.get(1) {
+    if let Some(other) = readings.get(1)
+        && snapshot.namespace(&other.namespace).is_some()
+    {
         msg.push_str(&format!(
             ", and namespace {:?} has no pod or workload {:?}",
             other.namespace, other.name
@@ -676,12 +676,15 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
     let best = readings
         .iter()
         .filter_map(|r| nearest(snapshot, r))
-        .min_by_key(|(close, d, _)| (!close, *d))
-        .map(|(_, _, c)| c);
-    if let Some((kind, ns, near)) = best {
-        msg.push_str(&format!(
+        .min_by_key(|(close, d, _)| (!close, *d));
+    match best {
+        Some((true, _, (kind, ns, near))) => msg.push_str(&format!(
             "; did you mean {kind}/{near} in namespace {ns:?}? ({ns}/{kind}/{near}, or -n {ns} {kind}/{near})"
-        ));
+        )),
+        Some((false, _, (kind, ns, near))) => msg.push_str(&format!(
+            "; the nearest name there is {kind}/{near} ({ns}/{kind}/{near}, or -n {ns} {kind}/{near})"
+        )),
+        None => {}
     }
     Error::NotFound(msg)
 }

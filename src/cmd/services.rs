@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{CanArgs, ExplainArgs, OutputFormat};
-use crate::cmd::can::{CanReport, pair_report, parse_port_arg, render_text as render_pair, resolve_named};
+use crate::cmd::can::{
+    CanReport, pair_report, parse_port_arg, render_text as render_pair, resolve_named,
+};
 use crate::cmd::explain::direction;
 use crate::cmd::{Context, Outcome, Resolved, find_ref, namespace_labels_matter, require_valid};
 use crate::engine::Model;
@@ -145,8 +147,13 @@ pub fn can(
             if let Some(name) = &service.external_name {
                 return external_name(ctx, model, service, name, &sources, args).map(Some);
             }
-            let (dests, source) =
-                service_dests(snapshot, service, *cluster_ip, args.port.as_deref(), &mut notes)?;
+            let (dests, source) = service_dests(
+                snapshot,
+                service,
+                *cluster_ip,
+                args.port.as_deref(),
+                &mut notes,
+            )?;
             (dests, word(service), Some((*service, Some(source))))
         }
         other => {
@@ -210,7 +217,13 @@ pub fn can(
                 ));
                 continue;
             }
-            let mut r = pair_report(model, &s.endpoint, &d.endpoint, d.wanted.as_ref(), Vec::new());
+            let mut r = pair_report(
+                model,
+                &s.endpoint,
+                &d.endpoint,
+                d.wanted.as_ref(),
+                Vec::new(),
+            );
             r.via = d.via.clone().or_else(|| s.via.clone());
             connections.push(r);
         }
@@ -221,9 +234,9 @@ pub fn can(
         ));
     }
     let allowed = connections.iter().all(|c| c.allowed);
-    let (svc, source) = to_svc.or(from_svc).ok_or_else(|| {
-        Error::Usage("internal: a Service answer without a Service".into())
-    })?;
+    let (svc, source) = to_svc
+        .or(from_svc)
+        .ok_or_else(|| Error::Usage("internal: a Service answer without a Service".into()))?;
     let report = ServiceCanReport {
         allowed,
         from: from_text,
@@ -516,7 +529,11 @@ fn service_dests<'s>(
         if !selected.is_empty() && arrows.is_empty() {
             continue;
         }
-        let kind = if svc.headless { "headless Service" } else { "Service" };
+        let kind = if svc.headless {
+            "headless Service"
+        } else {
+            "Service"
+        };
         let via = if arrows.is_empty() {
             format!("via {kind} {} (no ports: every port)", svc.key())
         } else {
@@ -583,7 +600,12 @@ fn external_name(
         let mut blocks = Vec::new();
         for &pi in &isolating {
             let policy = &model.policies[pi];
-            for (ri, rule) in policy.rules(Direction::Egress).unwrap_or_default().iter().enumerate() {
+            for (ri, rule) in policy
+                .rules(Direction::Egress)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 // Named ports match nothing toward an address outside the cluster.
                 let ports = rule.resolve_ports(None);
                 match &rule.peers {
@@ -898,7 +920,12 @@ fn explain_report(
             }
             for &pi in &isolating {
                 let policy = &model.policies[pi];
-                for (ri, rule) in policy.rules(Direction::Ingress).unwrap_or_default().iter().enumerate() {
+                for (ri, rule) in policy
+                    .rules(Direction::Ingress)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     if !rule.resolve_ports(Some(&pod.ports)).contains(*proto, *n) {
                         continue;
                     }
@@ -959,8 +986,17 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
         .ports
         .iter()
         .map(|sp| {
-            let name = sp.name.as_deref().map(|n| format!("{} ", clean(n))).unwrap_or_default();
-            format!("{name}{}/{} -> {}", sp.port, sp.protocol, clean(&sp.target_port))
+            let name = sp
+                .name
+                .as_deref()
+                .map(|n| format!("{} ", clean(n)))
+                .unwrap_or_default();
+            format!(
+                "{name}{}/{} -> {}",
+                sp.port,
+                sp.protocol,
+                clean(&sp.target_port)
+            )
         })
         .collect();
     out.push_str(&format!(
@@ -981,7 +1017,11 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
         if r.backends.is_empty() {
             "<none>".to_string()
         } else {
-            r.backends.iter().map(|b| clean(b)).collect::<Vec<_>>().join(", ")
+            r.backends
+                .iter()
+                .map(|b| clean(b))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     ));
     for g in &r.groups {
@@ -994,16 +1034,27 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
         out.push_str(&format!(
             "{} {}: {state}\n",
             p.head("Ingress of"),
-            g.pods.iter().map(|x| clean(x)).collect::<Vec<_>>().join(", ")
+            g.pods
+                .iter()
+                .map(|x| clean(x))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         for pr in &g.ports {
-            let target = pr.target_port.as_deref().unwrap_or("no such port on these pods");
+            let target = pr
+                .target_port
+                .as_deref()
+                .unwrap_or("no such port on these pods");
             let who = if pr.from.is_empty() {
                 p.bad("denied, nothing admits it")
             } else {
                 format!(
                     "from {}",
-                    pr.from.iter().map(|x| clean(x)).collect::<Vec<_>>().join("; ")
+                    pr.from
+                        .iter()
+                        .map(|x| clean(x))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )
             };
             out.push_str(&format!("  {} -> {target}: {who}\n", pr.service_port));

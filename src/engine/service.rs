@@ -74,7 +74,12 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
     if let Some(name) = &svc.external_name {
         return Resolution::ExternalName(name.clone());
     }
-    let in_ns = || snapshot.pods.iter().filter(|p| p.namespace == svc.namespace);
+    let in_ns = || {
+        snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == svc.namespace)
+    };
     match &svc.slices {
         Slices::Read(endpoints) if !endpoints.is_empty() || svc.selector.is_empty() => {
             let mut backends = Vec::new();
@@ -84,9 +89,7 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
                     .pod
                     .as_deref()
                     .and_then(|n| in_ns().find(|p| p.name == n))
-                    .or_else(|| {
-                        in_ns().find(|p| e.addresses.iter().any(|a| p.ips.contains(a)))
-                    });
+                    .or_else(|| in_ns().find(|p| e.addresses.iter().any(|a| p.ips.contains(a))));
                 let target = match (pod, e.addresses.first()) {
                     (Some(p), _) => BackendTarget::Pod(p),
                     (None, Some(ip)) => BackendTarget::Address(*ip),
@@ -136,7 +139,10 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
 
 /// The Service whose ClusterIPs include `ip`.
 pub fn by_cluster_ip<'s>(snapshot: &'s Snapshot, ip: &IpAddr) -> Option<&'s ServiceInfo> {
-    snapshot.services.iter().find(|s| s.cluster_ips.contains(ip))
+    snapshot
+        .services
+        .iter()
+        .find(|s| s.cluster_ips.contains(ip))
 }
 
 /// The target port of `sp` on `pod`: the number, or the container port of
