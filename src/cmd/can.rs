@@ -130,9 +130,10 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
     // A Service (by name or ClusterIP) on either side: answered per backend.
-    if let Some(answer) = crate::cmd::services::can(ctx, &snapshot, &model, args)? {
-        return Ok(answer);
-    }
+    let mut service_warnings = match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
+        crate::cmd::services::CanAnswer::Answered(answer) => return Ok(answer),
+        crate::cmd::services::CanAnswer::NotAService(warnings) => warnings,
+    };
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
     let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
     let mut notes = Vec::new();
@@ -180,7 +181,8 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             Endpoint::External(_) => None,
         })
         .collect();
-    let warnings = require_valid(&model, &involved)?;
+    let mut warnings = require_valid(&model, &involved)?;
+    warnings.append(&mut service_warnings);
     if let Some(why) = &snapshot.gaps.namespaces
         && namespace_labels_matter(&model, &involved)
     {

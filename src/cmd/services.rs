@@ -121,21 +121,39 @@ fn word(svc: &ServiceInfo) -> String {
     format!("service {}", svc.key())
 }
 
-/// Answers `can` when SRC or DST is a Service (by name or ClusterIP);
-/// `None` when neither is, for `can::run` to answer.
+/// What [`can`] did.
+pub enum CanAnswer {
+    /// A Service was on either side: this is the answer.
+    Answered(Outcome),
+    /// No Service: `can::run` answers, adding these warnings (an address
+    /// that could not be checked against the Services' ClusterIPs).
+    NotAService(Vec<String>),
+}
+
+/// Answers `can` when SRC or DST is a Service (by name or ClusterIP).
 pub fn can(
     ctx: &Context,
     snapshot: &Snapshot,
     model: &Model<'_>,
     args: &CanArgs,
-) -> Result<Option<Outcome>, Error> {
+) -> Result<CanAnswer, Error> {
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
     let from_r = find_ref(snapshot, &args.from, &ns, given)?;
     let to_r = find_ref(snapshot, &args.to, &ns, given)?;
     let is_svc = |r: &Resolved<'_>| matches!(r, Resolved::Service { .. });
     if !is_svc(&from_r) && !is_svc(&to_r) {
-        return Ok(None);
+        let mut warnings = Vec::new();
+        if let Some(why) = &snapshot.gaps.services {
+            for r in [&from_r, &to_r] {
+                if let Resolved::Ip(ip) = r {
+                    warnings.push(format!(
+                        "warning: cannot tell whether {ip} is the ClusterIP of a Service ({why}); if it is, this answer is wrong: ask about svc/NAME instead"
+                    ));
+                }
+            }
+        }
+        return Ok(CanAnswer::NotAService(warnings));
     }
     let mut notes: Vec<String> = Vec::new();
     let (sources, from_text, from_svc) = sources(snapshot, &from_r, &mut notes)?;
@@ -145,7 +163,8 @@ pub fn can(
             cluster_ip,
         } => {
             if let Some(name) = &service.external_name {
-                return external_name(ctx, model, service, name, &sources, args).map(Some);
+                return external_name(ctx, model, service, name, &sources, args)
+                    .map(CanAnswer::Answered);
             }
             let (dests, source) = service_dests(
                 snapshot,
@@ -251,7 +270,7 @@ pub fn can(
         OutputFormat::Yaml => to_yaml(&report),
         OutputFormat::Text | OutputFormat::Wide => render_can(&report, ctx.palette),
     };
-    Ok(Some(Outcome {
+    Ok(CanAnswer::Answered(Outcome {
         stdout,
         warnings,
         code: if allowed { exit::OK } else { exit::DENIED },
