@@ -127,7 +127,17 @@ pub async fn endpoints(
         }
     }
     let mut gaps = Gaps::default();
-    let by_ip = try_join_all(ips.iter().map(|f| live.pods(None, None, Some(f))));
+    // A user who may not list pods everywhere is answered from the pods of
+    // the default namespace, and the rest is a gap.
+    let by_ip = try_join_all(ips.iter().map(|f| async move {
+        match live.pods(None, None, Some(f)).await {
+            Err(Error::Forbidden(why)) => live
+                .pods(Some(default_ns), None, Some(f))
+                .await
+                .map(|found| (found, Some(why))),
+            other => other.map(|found| (found, None)),
+        }
+    }));
     let by_cluster_ip = join_all(
         addrs
             .iter()
@@ -136,11 +146,25 @@ pub async fn endpoints(
     let by_name = join_all(named.iter().map(|(ns, name, _)| live.service(ns, name)));
     let (all_ns, by_ip, by_cluster_ip, by_name) =
         tokio::join!(live.namespaces(), by_ip, by_cluster_ip, by_name);
-    let mut by_ip = by_ip?;
+    let mut by_ip: Vec<Vec<PodInfo>> = by_ip?
+        .into_iter()
+        .map(|(found, refused)| {
+            if let Some(why) = refused {
+                gaps.pods.insert("*".into(), why);
+            }
+            found
+        })
+        .collect();
     // The field selector matches a pod's first IP only: a dual-stack pod's
-    // other address needs a look at every pod.
+    // other address needs a look at every pod (those the user may list).
     if by_ip.iter().any(Vec::is_empty) {
-        let all = live.pods(None, None, None).await?;
+        let all = match live.pods(None, None, None).await {
+            Err(Error::Forbidden(why)) => {
+                gaps.pods.insert("*".into(), why);
+                live.pods(Some(default_ns), None, None).await?
+            }
+            other => other?,
+        };
         for (list, filter) in by_ip.iter_mut().zip(&ips) {
             if list.is_empty() {
                 let ip = filter.trim_start_matches("status.podIP=");
@@ -173,9 +197,17 @@ pub async fn endpoints(
             Err(why) => gaps.services = Some(why),
         }
     }
-    for ((_, _, only), found) in named.iter().zip(by_name) {
+    // Services listed only to suggest the nearest name when one is missing.
+    let mut others: Vec<ServiceInfo> = Vec::new();
+    for ((ns, _, only), found) in named.iter().zip(by_name) {
         match found {
-            Ok(svc) => services.extend(svc),
+            Ok(Some(svc)) => services.push(svc),
+            Ok(None) if *only => match live.services(Some(ns)).await {
+                Ok(list) => others.extend(list),
+                Err(Error::Forbidden(_)) => {}
+                Err(e) => return Err(e),
+            },
+            Ok(None) => {}
             // One of two readings: the other may be what was meant.
             Err(Error::Forbidden(_)) if !only => {}
             Err(e) => return Err(e),
@@ -265,8 +297,9 @@ pub async fn endpoints(
     let mut seen = HashSet::new();
     pods.retain(|p| seen.insert(p.key()));
     let mut snapshot = Snapshot::new(all_ns, pods, policies);
-    let mut seen = HashSet::new();
-    services.retain(|s| seen.insert(s.key()));
+    let mut seen_services = HashSet::new();
+    services.extend(others);
+    services.retain(|s| seen_services.insert(s.key()));
     snapshot.services = services;
     snapshot.gaps = gaps;
     Ok(snapshot)

@@ -144,13 +144,17 @@ pub fn can(
     let is_svc = |r: &Resolved<'_>| matches!(r, Resolved::Service { .. });
     if !is_svc(&from_r) && !is_svc(&to_r) {
         let mut warnings = Vec::new();
-        if let Some(why) = &snapshot.gaps.services {
-            for r in [&from_r, &to_r] {
-                if let Resolved::Ip(ip) = r {
-                    warnings.push(format!(
-                        "warning: cannot tell whether {ip} is the ClusterIP of a Service ({why}); if it is, this answer is wrong: ask about svc/NAME instead"
-                    ));
-                }
+        for r in [&from_r, &to_r] {
+            let Resolved::Ip(ip) = r else { continue };
+            if let Some(why) = &snapshot.gaps.services {
+                warnings.push(format!(
+                    "warning: cannot tell whether {ip} is the ClusterIP of a Service ({why}); if it is, this answer is wrong: ask about svc/NAME instead"
+                ));
+            }
+            if let Some(why) = snapshot.gaps.pods.get("*") {
+                warnings.push(format!(
+                    "warning: cannot tell whether {ip} is the IP of a pod outside namespace {ns:?} ({why}); it was taken as an address outside the cluster"
+                ));
             }
         }
         return Ok(CanAnswer::NotAService(warnings));
