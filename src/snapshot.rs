@@ -210,6 +210,10 @@ pub struct ServiceInfo {
     /// `spec.externalName` of an ExternalName Service: a DNS name outside
     /// the cluster's pods.
     pub external_name: Option<String>,
+    /// `spec.externalTrafficPolicy` of a NodePort or LoadBalancer Service
+    /// (`Cluster`, the default, or `Local`): whether traffic from outside
+    /// keeps its client address.
+    pub external_traffic_policy: Option<String>,
     /// What the Service's EndpointSlices say its backends are.
     pub slices: Slices,
 }
@@ -384,12 +388,18 @@ impl ServiceInfo {
         ServiceInfo {
             namespace: namespace.to_string(),
             name: svc.metadata.name.clone().unwrap_or_default(),
-            selector: spec.selector.unwrap_or_default(),
+            selector: spec.selector.clone().unwrap_or_default(),
             ports,
-            service_type,
+            service_type: service_type.clone(),
             cluster_ips,
             headless,
             external_name,
+            external_traffic_policy: matches!(service_type.as_str(), "NodePort" | "LoadBalancer")
+                .then(|| {
+                    spec.external_traffic_policy
+                        .clone()
+                        .unwrap_or_else(|| "Cluster".to_string())
+                }),
             slices: Slices::Absent,
         }
     }

@@ -357,6 +357,20 @@ fn endpoint_slices_name_the_backends_when_present() {
     assert_eq!(v["service"]["backendsFrom"], "EndpointSlices");
 }
 
+#[test]
+fn a_client_outside_through_a_load_balancer_is_told_about_its_address() {
+    // 203.0.113.9 is not admitted by allow-web (pods of front only).
+    let out = run(&["can", "203.0.113.9", "back/svc/public", "-f", SHOP], 1);
+    assert!(
+        first_line(&out).starts_with("DENIED: 203.0.113.9 -> service back/public: 0 of 2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("has externalTrafficPolicy: Cluster: a client coming in through its node port or load balancer is usually seen by the pods with a node's address"),
+        "{out}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // can: a Service as source
 // ---------------------------------------------------------------------------

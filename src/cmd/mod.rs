@@ -825,3 +825,55 @@ pub fn find_endpoint<'s>(
         Resolved::Service { service, .. } => Err(service_refused(service)),
     }
 }
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    fn read(text: &str) -> Vec<(String, Option<&'static str>, String)> {
+        readings(text, "default")
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.namespace, r.kind, r.name))
+            .collect()
+    }
+
+    #[test]
+    fn a_resource_word_that_is_a_legal_namespace_has_two_readings() {
+        let t = |ns: &str, k, n: &str| (ns.to_string(), k, n.to_string());
+        assert_eq!(
+            read("jobs/worker"),
+            vec![
+                t("default", Some("Job"), "worker"),
+                t("jobs", None, "worker")
+            ]
+        );
+        assert_eq!(
+            read("svc/db"),
+            vec![t("default", Some("Service"), "db"), t("svc", None, "db")]
+        );
+        // Not a namespace name: the kind only.
+        assert_eq!(
+            read("deployment.apps/web"),
+            vec![t("default", Some("Deployment"), "web")]
+        );
+        assert_eq!(read("shop/web"), vec![t("shop", None, "web")]);
+        assert_eq!(
+            read("shop/svc/web"),
+            vec![t("shop", Some("Service"), "web")]
+        );
+        assert!(readings("a/b/c/d", "default").is_err());
+        assert!(readings("shop/", "default").is_err());
+        assert_eq!(ref_namespaces("jobs/worker", "x"), vec!["x", "jobs"]);
+        assert!(ref_namespaces("10.0.0.1", "x").is_empty());
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("worker", "worker"), 0);
+        assert_eq!(edit_distance("wroker", "worker"), 2);
+        assert_eq!(edit_distance("api-l", "api-1"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("näme", "name"), 1);
+    }
+}

@@ -203,6 +203,24 @@ pub fn can(
             )
         }
     };
+    // A client outside the cluster reaching a NodePort or load balancer.
+    if let Some((svc, _)) = to_svc
+        && let Some(policy) = &svc.external_traffic_policy
+        && sources
+            .iter()
+            .any(|s| matches!(s.endpoint, Endpoint::External(_)))
+    {
+        notes.push(match policy.as_str() {
+            "Local" => format!(
+                "{} has externalTrafficPolicy: Local: a client coming in through its node port or load balancer keeps its address, as asked here",
+                word(svc)
+            ),
+            _ => format!(
+                "{} has externalTrafficPolicy: {policy}: a client coming in through its node port or load balancer is usually seen by the pods with a node's address instead of its own; ask about that address too",
+                word(svc)
+            ),
+        });
+    }
     let involved: Vec<&str> = sources
         .iter()
         .chain(dests.iter())

@@ -232,6 +232,7 @@ mod tests {
             cluster_ips: vec!["10.0.0.5".parse().unwrap()],
             headless: false,
             external_name: None,
+            external_traffic_policy: None,
             slices: Slices::Absent,
         }
     }
@@ -314,5 +315,39 @@ mod tests {
         let mut svc = service(&[], Ok(80));
         svc.external_name = Some("db.example.com".into());
         assert!(matches!(resolve(&s, &svc), Resolution::ExternalName(n) if n == "db.example.com"));
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use crate::snapshot::{ServiceInfo, Slices};
+
+    fn parse(yaml: &str) -> ServiceInfo {
+        let svc: k8s_openapi::api::core::v1::Service = serde_yaml_ng::from_str(yaml).unwrap();
+        ServiceInfo::from_service(&svc, "ns")
+    }
+
+    #[test]
+    fn service_objects_keep_what_translation_needs() {
+        let s = parse(
+            "metadata: {name: a}\nspec:\n  clusterIP: 10.0.0.1\n  clusterIPs: [10.0.0.1, 'fd00::1']\n  selector: {app: a}\n  ports:\n  - {name: h, port: 80, targetPort: http}\n  - {port: 53, protocol: UDP}\n  - {port: 81, targetPort: 0}\n",
+        );
+        assert_eq!(s.cluster_ips.len(), 2);
+        assert!(!s.headless);
+        assert_eq!(s.service_type, "ClusterIP");
+        assert_eq!(s.ports[0].target, Err("http".to_string()));
+        assert_eq!(s.ports[0].name.as_deref(), Some("h"));
+        assert_eq!(s.ports[1].target, Ok(53));
+        assert_eq!(s.ports[2].target, Ok(81));
+        assert_eq!(s.slices, Slices::Absent);
+        let h = parse("metadata: {name: h}\nspec: {clusterIP: None, selector: {app: a}}\n");
+        assert!(h.headless);
+        assert!(h.cluster_ips.is_empty());
+        let e = parse(
+            "metadata: {name: e}\nspec: {type: ExternalName, externalName: db.example.com}\n",
+        );
+        assert_eq!(e.external_name.as_deref(), Some("db.example.com"));
+        let lb = parse("metadata: {name: l}\nspec: {type: LoadBalancer, clusterIP: 10.0.0.2}\n");
+        assert_eq!(lb.external_traffic_policy.as_deref(), Some("Cluster"));
     }
 }
