@@ -195,6 +195,10 @@ fn port_on_a_service_is_the_service_port() {
         err.contains("Service back/api-direct has no port 8080 (its ports: web 80/TCP)"),
         "{err}"
     );
+    assert!(
+        err.ends_with("8080 is the targetPort its pods listen on: ask with --port 80"),
+        "{err}"
+    );
     // A Service port's name works too.
     let out = run(
         &[
@@ -553,6 +557,14 @@ fn not_found_suggests_the_nearest_name_and_its_spellings() {
     let err = one_error(&["explain", "jobs/wroker", "-f", NAMESPACE_WORD], 1);
     assert!(
         err.contains("did you mean pod/worker in namespace \"jobs\"? (jobs/pod/worker, or -n jobs pod/worker)"),
+        "{err}"
+    );
+    // A bare name that only a Service has.
+    let err = one_error(&["can", "front/web", "back/api-direct", "-f", SHOP], 2);
+    assert!(
+        err.ends_with(
+            "; Service back/api-direct exists: write svc/api-direct (or back/svc/api-direct)"
+        ),
         "{err}"
     );
     let err = one_error(&["can", "front/web", "back/svc/apl", "-f", SHOP], 2);

@@ -671,6 +671,19 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
             return Error::NotFound(msg);
         }
     }
+    // A bare name that is a Service's: Services are named with `svc/`.
+    if r.kind.is_none()
+        && let Some(svc) = snapshot
+            .services
+            .iter()
+            .find(|s| s.namespace == ns && s.name == name)
+    {
+        msg.push_str(&format!(
+            "; Service {} exists: write svc/{name} (or {ns}/svc/{name})",
+            svc.key()
+        ));
+        return Error::NotFound(msg);
+    }
     // The nearest name over every reading (`jobs/wroker`: Jobs in the
     // default namespace, and pods of namespace `jobs`).
     let best = readings

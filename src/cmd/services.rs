@@ -515,8 +515,29 @@ fn service_dests<'s>(
                     Vec::new()
                 }
                 _ if picked.is_empty() => {
+                    // A target port given where the Service port is meant.
+                    let meant: Vec<String> = match &port {
+                        Ok(n) => svc
+                            .ports
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| {
+                                backends
+                                    .iter()
+                                    .any(|b| matches!(&b.ports[*i], Ok((_, t)) if t == n))
+                            })
+                            .map(|(_, sp)| sp.port.to_string())
+                            .collect(),
+                        Err(_) => Vec::new(),
+                    };
+                    let hint = match meant.first() {
+                        Some(p) => format!(
+                            "; {text} is the targetPort its pods listen on: ask with --port {p}"
+                        ),
+                        None => String::new(),
+                    };
                     return Err(Error::NotFound(format!(
-                        "Service {} has no port {text} (its ports: {}); --port names a port of the Service, which is translated to each pod's targetPort",
+                        "Service {} has no port {text} (its ports: {}); --port names a port of the Service, which is translated to each pod's targetPort{hint}",
                         svc.key(),
                         if svc.ports.is_empty() {
                             "<none>".to_string()
