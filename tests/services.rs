@@ -375,6 +375,16 @@ fn a_client_outside_through_a_load_balancer_is_told_about_its_address() {
     );
 }
 
+#[test]
+fn a_cluster_ip_reaches_the_pods_address_of_its_own_family() {
+    // v6only may reach fd00:2::/64 only: through the IPv6 ClusterIP, yes;
+    // through the IPv4 one the pod is reached on 10.2.0.3, outside it.
+    let out = run(&["can", "front/v6only", "fd00::12", "-f", SHOP], 0);
+    assert!(first_line(&out).starts_with("ALLOWED: "), "{out}");
+    let out = run(&["can", "front/v6only", "10.96.0.12", "-f", SHOP], 1);
+    assert!(first_line(&out).starts_with("DENIED: "), "{out}");
+}
+
 // ---------------------------------------------------------------------------
 // can: a Service as source
 // ---------------------------------------------------------------------------

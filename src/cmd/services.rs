@@ -203,6 +203,35 @@ pub fn can(
             )
         }
     };
+    // A ClusterIP of one family reaches the pods' address of that family:
+    // the pods' other addresses must not match an ipBlock.
+    let family = match &to_r {
+        Resolved::Service {
+            cluster_ip: Some(ip),
+            ..
+        } => Some(ip.is_ipv4()),
+        _ => None,
+    };
+    let narrowed: Vec<Option<crate::snapshot::PodInfo>> = dests
+        .iter()
+        .map(|d| match (family, d.endpoint) {
+            (Some(v4), Endpoint::Pod(p))
+                if p.ips.iter().any(|a| a.is_ipv4() == v4)
+                    && p.ips.iter().any(|a| a.is_ipv4() != v4) =>
+            {
+                let mut q = p.clone();
+                q.ips.retain(|a| a.is_ipv4() == v4);
+                Some(q)
+            }
+            _ => None,
+        })
+        .collect();
+    let mut dests = dests;
+    for (d, n) in dests.iter_mut().zip(&narrowed) {
+        if let Some(q) = n {
+            d.endpoint = Endpoint::Pod(q);
+        }
+    }
     // A client outside the cluster reaching a NodePort or load balancer.
     if let Some((svc, _)) = to_svc
         && let Some(policy) = &svc.external_traffic_policy

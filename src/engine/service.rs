@@ -100,6 +100,18 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
                     ready: e.ready,
                     ports: svc.ports.iter().map(|sp| slice_port(sp, e)).collect(),
                 };
+                // A dual-stack Service has one slice per address family,
+                // each listing the same pods.
+                let seen = |list: &[Backend<'_>]| {
+                    list.iter().any(|o| match (o.target, b.target) {
+                        (BackendTarget::Pod(x), BackendTarget::Pod(y)) => x.key() == y.key(),
+                        (BackendTarget::Address(x), BackendTarget::Address(y)) => x == y,
+                        _ => false,
+                    })
+                };
+                if seen(&backends) || not_ready.contains(&b.display()) {
+                    continue;
+                }
                 if e.ready {
                     backends.push(b);
                 } else {
@@ -305,6 +317,28 @@ mod tests {
         assert_eq!(backends[0].display(), "shop/bb");
         assert_eq!(backends[0].ports[0], Ok((Protocol::Tcp, 7000)));
         assert_eq!(not_ready, vec!["shop/a".to_string()]);
+    }
+
+    #[test]
+    fn a_pod_listed_by_both_slices_of_a_dual_stack_service_is_one_backend() {
+        let s = snapshot(vec![pod("bb", &[("app", "api")], &[])]);
+        let mut svc = service(&[("app", "api")], Ok(8080));
+        let endpoint = |ip: &str| SliceEndpoint {
+            addresses: vec![ip.parse().unwrap()],
+            pod: Some("bb".into()),
+            ready: true,
+            ports: vec![SlicePort {
+                name: Some("web".into()),
+                port: 8080,
+                protocol: Protocol::Tcp,
+            }],
+        };
+        svc.attach(vec![endpoint("10.1.0.2")]);
+        svc.attach(vec![endpoint("fd00::2")]);
+        let Resolution::Backends { backends, .. } = resolve(&s, &svc) else {
+            panic!("backends expected");
+        };
+        assert_eq!(backends.len(), 1);
     }
 
     #[test]
