@@ -293,6 +293,21 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
         "{}",
         stderr(&o)
     );
+    // bob reads pods, namespaces and policies, not Services: an address
+    // is answered, marked as not checked against ClusterIPs; a Service
+    // by name is an RBAC error.
+    let o = c.netpol("bob", &["can", &web, &ip]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "warning: cannot tell whether {ip} is the ClusterIP of a Service"
+        )),
+        "{err}"
+    );
+    let o = c.netpol("bob", &["can", &web, &svc]);
+    code(&o, 2);
+    assert!(stderr(&o).contains("cannot get services"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("forbidden"), "{}", stderr(&o));
     // explain svc/NAME, live.
     let out = code(&c.netpol("admin", &["explain", &svc]), 0);
     assert!(
