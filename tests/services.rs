@@ -385,6 +385,26 @@ fn a_cluster_ip_reaches_the_pods_address_of_its_own_family() {
     assert!(first_line(&out).starts_with("DENIED: "), "{out}");
 }
 
+#[test]
+fn a_target_port_name_no_pod_declares_reaches_nothing() {
+    let err = one_error(&["can", "front/web", "back/svc/api-metrics", "-f", SHOP], 2);
+    assert!(
+        err.starts_with("error: no pod behind Service back/api-metrics serves its ports: the Service sends nothing there (back/api-1: no container port named \"metrics\" (TCP)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pod_a_slice_names_but_the_input_lacks_is_left_out_not_taken_as_outside() {
+    let out = run(&["can", "front/web", "back/svc/api-ghost", "-f", SHOP], 0);
+    assert!(out.contains("1 of 1 backing pods allowed"), "{out}");
+    assert!(
+        out.contains("not among the pods read (finished or gone), so left out: back/api-9"),
+        "{out}"
+    );
+    assert!(!out.contains("10.2.0.99"), "{out}");
+}
+
 // ---------------------------------------------------------------------------
 // can: a Service as source
 // ---------------------------------------------------------------------------

@@ -430,7 +430,15 @@ fn backends<'s>(
             source,
             backends,
             not_ready,
+            unknown,
         } => {
+            if !unknown.is_empty() {
+                notes.push(format!(
+                    "named by the EndpointSlices of {} but not among the pods read (finished or gone), so left out: {}",
+                    word(svc),
+                    unknown.join(", ")
+                ));
+            }
             if !not_ready.is_empty() {
                 notes.push(format!(
                     "not ready, so sent no traffic through {} and left out: {}",
@@ -636,14 +644,15 @@ fn service_dests<'s>(
             via: Some(via),
         });
     }
-    notes.extend(skipped);
     if dests.is_empty() {
         return Err(Error::NotFound(format!(
-            "no pod behind Service {} serves {}: the Service sends nothing there",
+            "no pod behind Service {} serves {}: the Service sends nothing there ({})",
             svc.key(),
-            port_arg.map_or_else(|| "its ports".to_string(), |p| format!("port {p}"))
+            port_arg.map_or_else(|| "its ports".to_string(), |p| format!("port {p}")),
+            skipped.join("; ")
         )));
     }
+    notes.extend(skipped);
     Ok((dests, source))
 }
 
@@ -938,7 +947,15 @@ fn explain_report(
             source,
             backends,
             not_ready,
+            unknown,
         } => {
+            if !unknown.is_empty() {
+                notes.push(format!(
+                    "named by the EndpointSlices of {} but not among the pods read (finished or gone), so left out: {}",
+                    word(svc),
+                    unknown.join(", ")
+                ));
+            }
             if !not_ready.is_empty() {
                 notes.push(format!(
                     "not ready, so sent no traffic and left out: {}",

@@ -61,6 +61,9 @@ pub enum Resolution<'s> {
         backends: Vec<Backend<'s>>,
         /// Endpoints left out (not ready), as `namespace/name` or address.
         not_ready: Vec<String>,
+        /// Pods an EndpointSlice names that the snapshot does not hold
+        /// (`namespace/name`): left out, and said.
+        unknown: Vec<String>,
     },
     /// `type: ExternalName`: a DNS name outside the cluster's pods.
     ExternalName(String),
@@ -84,16 +87,25 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
         Slices::Read(endpoints) if !endpoints.is_empty() || svc.selector.is_empty() => {
             let mut backends = Vec::new();
             let mut not_ready = Vec::new();
+            let mut unknown = Vec::new();
             for e in endpoints {
                 let pod = e
                     .pod
                     .as_deref()
                     .and_then(|n| in_ns().find(|p| p.name == n))
                     .or_else(|| in_ns().find(|p| e.addresses.iter().any(|a| p.ips.contains(a))));
-                let target = match (pod, e.addresses.first()) {
-                    (Some(p), _) => BackendTarget::Pod(p),
-                    (None, Some(ip)) => BackendTarget::Address(*ip),
-                    (None, None) => continue,
+                let target = match (pod, &e.pod, e.addresses.first()) {
+                    (Some(p), _, _) => BackendTarget::Pod(p),
+                    // A pod the snapshot lacks is not "outside the cluster".
+                    (None, Some(name), _) => {
+                        let key = format!("{}/{name}", svc.namespace);
+                        if !unknown.contains(&key) {
+                            unknown.push(key);
+                        }
+                        continue;
+                    }
+                    (None, None, Some(ip)) => BackendTarget::Address(*ip),
+                    (None, None, None) => continue,
                 };
                 let b = Backend {
                     target,
@@ -125,6 +137,7 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
                 source: BackendSource::EndpointSlices,
                 backends,
                 not_ready,
+                unknown,
             }
         }
         Slices::Unreadable(why) if svc.selector.is_empty() => {
@@ -144,6 +157,7 @@ pub fn resolve<'s>(snapshot: &'s Snapshot, svc: &ServiceInfo) -> Resolution<'s> 
                 source: BackendSource::Selector,
                 backends,
                 not_ready: Vec::new(),
+                unknown: Vec::new(),
             }
         }
     }
@@ -158,7 +172,8 @@ pub fn by_cluster_ip<'s>(snapshot: &'s Snapshot, ip: &IpAddr) -> Option<&'s Serv
 }
 
 /// The target port of `sp` on `pod`: the number, or the container port of
-/// that name and protocol.
+/// that name and protocol; `Err` says why there is none (the pod is not
+/// named: callers prefix it).
 pub fn pod_port(sp: &ServicePort, pod: &PodInfo) -> Result<(Protocol, u16), String> {
     match &sp.target {
         Ok(n) => Ok((sp.protocol, *n)),
@@ -169,10 +184,8 @@ pub fn pod_port(sp: &ServicePort, pod: &PodInfo) -> Result<(Protocol, u16), Stri
             .map(|c| (sp.protocol, c.port))
             .ok_or_else(|| {
                 format!(
-                    "{} has no container port named {name:?} ({}): the Service sends it nothing on port {}",
-                    pod.key(),
-                    sp.protocol,
-                    sp.port
+                    "no container port named {name:?} ({}): the Service sends it nothing on port {}",
+                    sp.protocol, sp.port
                 )
             }),
     }
@@ -308,6 +321,7 @@ mod tests {
             source,
             backends,
             not_ready,
+            ..
         } = resolve(&s, &svc)
         else {
             panic!("backends expected");
