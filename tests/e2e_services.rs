@@ -235,7 +235,7 @@ spec:
 #[test]
 fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
     let Some(c) = cluster() else { return };
-    let (front, back) = seed(&c, 71);
+    let (front, back) = seed(&c, 171);
     let web = format!("{front}/web");
     let svc = format!("{back}/svc/api");
     let out = code(&c.netpol("admin", &["can", &web, &svc]), 1);
@@ -319,7 +319,7 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
 #[test]
 fn live_endpoint_slices_win_and_a_user_without_them_gets_the_selector_with_a_note() {
     let Some(c) = cluster() else { return };
-    let (front, back) = seed(&c, 72);
+    let (front, back) = seed(&c, 172);
     // The slice lists api-1 only (api-2 not ready).
     c.apply(&format!(
         r#"apiVersion: discovery.k8s.io/v1
@@ -331,10 +331,10 @@ metadata:
 addressType: IPv4
 ports: [{{name: web, port: 8080, protocol: TCP}}]
 endpoints:
-- addresses: [10.72.1.1]
+- addresses: [10.172.1.1]
   conditions: {{ready: true}}
   targetRef: {{kind: Pod, name: api-1, namespace: {back}}}
-- addresses: [10.72.1.2]
+- addresses: [10.172.1.2]
   conditions: {{ready: false}}
   targetRef: {{kind: Pod, name: api-2, namespace: {back}}}
 "#
@@ -383,7 +383,7 @@ endpoints:
 #[test]
 fn live_headless_external_name_and_selectorless_services_are_explained() {
     let Some(c) = cluster() else { return };
-    let (front, back) = seed(&c, 73);
+    let (front, back) = seed(&c, 173);
     c.apply(&format!(
         r#"apiVersion: v1
 kind: Service
@@ -451,7 +451,7 @@ fn live_word_that_is_a_namespace_and_a_kind() {
         &name,
         "app: builder",
         "{containerPort: 80}",
-        "10.74.0.1",
+        "10.174.0.1",
     );
     // Only the pod exists: `deploy/NAME` is it, resolved against the cluster.
     let out = code(
