@@ -736,11 +736,11 @@ fn explain_not_found() {
 fn explain_pod_in_another_namespace_gives_the_hint() {
     assert_eq!(
         one_error(&["explain", "cache-0", "-f", SHOP], 1),
-        r#"error: pods "cache-0" not found in namespace "default" (found in namespace "backend": use -n backend)"#
+        r#"error: pods "cache-0" not found in namespace "default" (found in namespace "backend": use -n backend, or backend/pod/cache-0)"#
     );
     assert_eq!(
         one_error(&["explain", "deployment/api", "-f", SHOP], 1),
-        r#"error: deployments.apps "api" not found in namespace "default" (found in namespace "backend": use -n backend)"#
+        r#"error: deployments.apps "api" not found in namespace "default" (found in namespace "backend": use -n backend, or backend/deployment/api)"#
     );
     // With -n given, the user chose the namespace; the nearest name (here
     // the same name elsewhere) is still offered, with its spellings.

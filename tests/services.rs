@@ -589,6 +589,13 @@ fn not_found_suggests_the_nearest_name_and_its_spellings() {
         err.contains("did you mean pod/worker in namespace \"jobs\"? (jobs/pod/worker, or -n jobs pod/worker)"),
         "{err}"
     );
+    // The same name in another namespace: both spellings, with the kind
+    // of what is there (a workload for a bare name).
+    let err = one_error(&["explain", "api", "-f", "examples/shop"], 1);
+    assert_eq!(
+        err,
+        r#"error: pods "api" not found in namespace "default" (found in namespace "backend": use -n backend, or backend/deployment/api)"#
+    );
     // A bare name that only a Service has.
     let err = one_error(&["can", "front/web", "back/api-direct", "-f", SHOP], 2);
     assert!(

@@ -660,8 +660,19 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
             })
             .collect();
         if let Some(first) = elsewhere.first() {
+            // How to write what was found there: a bare name may be a
+            // workload's.
+            let word = match r.kind {
+                None if !pods_named_pod(snapshot, first, name) => snapshot
+                    .pods
+                    .iter()
+                    .filter(|p| p.namespace == *first)
+                    .find_map(|p| p.workload.as_ref().filter(|w| w.name == name))
+                    .map_or_else(|| "pod".to_string(), |w| kind_word(Some(&w.kind))),
+                k => kind_word(k),
+            };
             msg.push_str(&format!(
-                " (found in namespace {}: use -n {first})",
+                " (found in namespace {}: use -n {first}, or {first}/{word}/{name})",
                 elsewhere
                     .iter()
                     .map(|n| format!("{n:?}"))
@@ -700,6 +711,14 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
         None => {}
     }
     Error::NotFound(msg)
+}
+
+/// Whether namespace `ns` has a pod (not a workload's stand-in) named `name`.
+fn pods_named_pod(snapshot: &Snapshot, ns: &str, name: &str) -> bool {
+    snapshot
+        .pods
+        .iter()
+        .any(|p| p.namespace == ns && p.name == name && !p.representative)
 }
 
 /// The existing name closest to `r`'s (Levenshtein distance, the
