@@ -319,6 +319,20 @@ fn an_external_name_is_decided_by_the_source_egress_only() {
         "{err}"
     );
     assert!(err.contains("192.168.50.0/24"), "{err}");
+    // An ExternalName that names a Service of the cluster: ask about that one.
+    let err = one_error(
+        &["can", "front/web", "svc/alias", "-n", "front", "-f", SHOP],
+        2,
+    );
+    assert!(
+        err.contains(
+            "names Service back/api of this cluster: ask about it directly (back/svc/api)"
+        ),
+        "{err}"
+    );
+    // Both ends outside the cluster.
+    let err = one_error(&["can", "203.0.113.1", "back/svc/warehouse", "-f", SHOP], 2);
+    assert!(err.contains("NetworkPolicy has nothing to say"), "{err}");
 }
 
 #[test]

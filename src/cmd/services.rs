@@ -681,6 +681,23 @@ fn external_name(
             }
         }
     };
+    // `NAME.NAMESPACE.svc[.cluster.local]` names a Service of this cluster.
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    if let [svc_name, ns, "svc", ..] = labels.as_slice() {
+        return Err(Error::Usage(format!(
+            "Service {} is an ExternalName for {name:?}, which names Service {ns}/{svc_name} of this cluster: ask about it directly ({ns}/svc/{svc_name})",
+            svc.key()
+        )));
+    }
+    if !sources
+        .iter()
+        .any(|s| matches!(s.endpoint, Endpoint::Pod(_)))
+    {
+        return Err(Error::Usage(format!(
+            "SRC is outside the cluster and Service {} is an ExternalName for {name:?}, outside it too: NetworkPolicy has nothing to say about them",
+            svc.key()
+        )));
+    }
     let mut lines = Vec::new();
     let mut all_allowed = true;
     for s in sources {
