@@ -344,7 +344,7 @@ endpoints:
         &c.netpol("admin", &["can", &web, &format!("{back}/svc/api")]),
         0,
     );
-    assert!(out.contains("1 of 1 backing pods allowed"), "{out}");
+    assert!(out.contains("1 of 1 backing pod allowed"), "{out}");
     assert!(
         out.contains("ready endpoints of its EndpointSlices"),
         "{out}"

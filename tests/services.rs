@@ -358,7 +358,7 @@ fn endpoint_slices_name_the_backends_when_present() {
     );
     // api-sliced: the slice lists api-1 ready and api-2 not ready.
     let out = run(&["can", "front/web", "back/svc/api-sliced", "-f", SHOP], 0);
-    assert!(out.contains("1 of 1 backing pods allowed"), "{out}");
+    assert!(out.contains("1 of 1 backing pod allowed"), "{out}");
     assert!(out.contains("left out: back/api-2"), "{out}");
     let v = parse_json(&run(
         &[
@@ -411,7 +411,7 @@ fn a_target_port_name_no_pod_declares_reaches_nothing() {
 #[test]
 fn a_pod_a_slice_names_but_the_input_lacks_is_left_out_not_taken_as_outside() {
     let out = run(&["can", "front/web", "back/svc/api-ghost", "-f", SHOP], 0);
-    assert!(out.contains("1 of 1 backing pods allowed"), "{out}");
+    assert!(out.contains("1 of 1 backing pod allowed"), "{out}");
     assert!(
         out.contains("not among the pods read (finished or gone), so left out: back/api-9"),
         "{out}"

@@ -837,10 +837,14 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
     } else {
         p.warn("PARTLY ALLOWED")
     };
-    let what = if r.to.starts_with("service ") && !r.from.starts_with("service ") {
-        "backing pods"
-    } else {
-        "connections"
+    let what = match (
+        r.to.starts_with("service ") && !r.from.starts_with("service "),
+        total == 1,
+    ) {
+        (true, true) => "backing pod",
+        (true, false) => "backing pods",
+        (false, true) => "connection",
+        (false, false) => "connections",
     };
     let port = r
         .port
