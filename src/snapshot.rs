@@ -275,24 +275,161 @@ impl NodeInfo {
     }
 }
 
-/// A Service: its selector and ports.
+/// The label an EndpointSlice carries to name its Service
+/// (discovery.k8s.io/v1, set by the EndpointSlice controller).
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// A Service: how traffic sent to it reaches pods.
+///
+/// NetworkPolicy is enforced after a Service's virtual IP has been
+/// translated to a backing pod and `port` to `targetPort` (see
+/// `engine::service`), so every answer about a Service is an answer about
+/// its backends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceInfo {
     pub namespace: String,
     pub name: String,
+    /// `spec.selector`; empty when the Service has none (the API server
+    /// stores an empty selector as none: such a Service gets no
+    /// EndpointSlices from the controller).
     pub selector: Labels,
     pub ports: Vec<ServicePort>,
+    /// `spec.type` as written: `ClusterIP` (the default), `NodePort`,
+    /// `LoadBalancer` or `ExternalName`.
+    pub service_type: String,
+    /// `spec.clusterIPs` (with `spec.clusterIP` first when only it is set);
+    /// empty for a headless or ExternalName Service.
+    pub cluster_ips: Vec<IpAddr>,
+    /// `spec.clusterIP: None`: no virtual IP; clients reach pod IPs directly.
+    pub headless: bool,
+    /// `spec.externalName` of an ExternalName Service: a DNS name outside
+    /// the cluster's pods.
+    pub external_name: Option<String>,
+    /// `spec.externalTrafficPolicy` of a NodePort or LoadBalancer Service
+    /// (`Cluster`, the default, or `Local`): whether traffic from outside
+    /// keeps its client address.
+    pub external_traffic_policy: Option<String>,
+    /// What the Service's EndpointSlices say its backends are.
+    pub slices: Slices,
 }
 
+/// A Service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServicePort {
+    /// `name`, required when a Service has several ports.
+    pub name: Option<String>,
     pub port: u16,
     pub protocol: Protocol,
-    /// A number, or the name of a container port.
+    /// `targetPort`: a number, or the name of a container port (resolved on
+    /// each backing pod by name and protocol). Defaults to `port`.
     pub target: Result<u16, String>,
 }
 
+impl ServicePort {
+    /// `80/TCP`, or `http 80/TCP` for a named port.
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} {}/{}", self.port, self.protocol),
+            None => format!("{}/{}", self.port, self.protocol),
+        }
+    }
+}
+
+/// The EndpointSlices of a Service (label `kubernetes.io/service-name`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Slices {
+    /// None in the input: the backends come from the selector.
+    #[default]
+    Absent,
+    /// RBAC refused to list them (why): the backends come from the selector.
+    Unreadable(String),
+    /// The endpoints of every slice of the Service (possibly none).
+    Read(Vec<SliceEndpoint>),
+}
+
+/// One endpoint of an EndpointSlice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SliceEndpoint {
+    /// `addresses` (one for IPv4/IPv6 slices; FQDN slices are left out).
+    pub addresses: Vec<IpAddr>,
+    /// `targetRef.name` when the target is a Pod (in the slice's namespace).
+    pub pod: Option<String>,
+    /// `conditions.ready`; unset means ready, as the API documents.
+    pub ready: bool,
+    /// The slice's `ports`: the target port for each Service port name.
+    pub ports: Vec<SlicePort>,
+}
+
+/// One port of an EndpointSlice: the Service port `name` it serves and the
+/// backend's port number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+impl SliceEndpoint {
+    /// The endpoints of one EndpointSlice, with the slice's ports. FQDN
+    /// slices and unparsable addresses are skipped.
+    pub fn from_slice(
+        slice: &k8s_openapi::api::discovery::v1::EndpointSlice,
+    ) -> Vec<SliceEndpoint> {
+        if slice.address_type == "FQDN" {
+            return Vec::new();
+        }
+        let ports: Vec<SlicePort> = slice
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                Some(SlicePort {
+                    name: p.name.clone().filter(|n| !n.is_empty()),
+                    port: u16::try_from(p.port?).ok()?,
+                    protocol: p
+                        .protocol
+                        .as_deref()
+                        .and_then(Protocol::parse)
+                        .unwrap_or(Protocol::Tcp),
+                })
+            })
+            .collect();
+        slice
+            .endpoints
+            .iter()
+            .map(|e| SliceEndpoint {
+                addresses: e
+                    .addresses
+                    .iter()
+                    .filter_map(|a| a.parse::<IpAddr>().ok())
+                    .collect(),
+                pod: e
+                    .target_ref
+                    .as_ref()
+                    .filter(|r| r.kind.as_deref() == Some("Pod"))
+                    .and_then(|r| r.name.clone()),
+                ready: e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true),
+                ports: ports.clone(),
+            })
+            .filter(|e| !e.addresses.is_empty() || e.pod.is_some())
+            .collect()
+    }
+
+    /// The Service an EndpointSlice belongs to (its `kubernetes.io/service-name`).
+    pub fn service_of(slice: &k8s_openapi::api::discovery::v1::EndpointSlice) -> Option<&str> {
+        slice
+            .metadata
+            .labels
+            .as_ref()?
+            .get(SERVICE_NAME_LABEL)
+            .map(String::as_str)
+    }
+}
+
 impl ServiceInfo {
+    /// The engine's view of a Service object. `namespace` is the namespace
+    /// the object lands in. Its slices are [`Slices::Absent`] until a source
+    /// attaches them ([`ServiceInfo::attach`]).
     pub fn from_service(svc: &k8s_openapi::api::core::v1::Service, namespace: &str) -> ServiceInfo {
         use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
         let spec = svc.spec.clone().unwrap_or_default();
@@ -304,10 +441,13 @@ impl ServiceInfo {
                 let port = u16::try_from(p.port).ok()?;
                 let target = match &p.target_port {
                     None => Ok(port),
+                    // targetPort 0 is defaulted to port by the API server.
+                    Some(IntOrString::Int(0)) => Ok(port),
                     Some(IntOrString::Int(n)) => u16::try_from(*n).map_err(|_| n.to_string()),
                     Some(IntOrString::String(s)) => s.parse::<u16>().map_err(|_| s.clone()),
                 };
                 Some(ServicePort {
+                    name: p.name.clone().filter(|n| !n.is_empty()),
                     port,
                     protocol: p
                         .protocol
@@ -318,11 +458,57 @@ impl ServiceInfo {
                 })
             })
             .collect();
+        let service_type = spec
+            .type_
+            .clone()
+            .unwrap_or_else(|| "ClusterIP".to_string());
+        let headless = spec.cluster_ip.as_deref() == Some("None");
+        let mut cluster_ips: Vec<IpAddr> = Vec::new();
+        let written = spec
+            .cluster_ip
+            .iter()
+            .chain(spec.cluster_ips.iter().flatten());
+        for ip in written {
+            if let Ok(addr) = ip.parse::<IpAddr>()
+                && !cluster_ips.contains(&addr)
+            {
+                cluster_ips.push(addr);
+            }
+        }
+        let external_name = (service_type == "ExternalName")
+            .then(|| spec.external_name.clone().unwrap_or_default());
+        if external_name.is_some() {
+            cluster_ips.clear();
+        }
         ServiceInfo {
             namespace: namespace.to_string(),
             name: svc.metadata.name.clone().unwrap_or_default(),
-            selector: spec.selector.unwrap_or_default(),
+            selector: spec.selector.clone().unwrap_or_default(),
             ports,
+            service_type: service_type.clone(),
+            cluster_ips,
+            headless,
+            external_name,
+            external_traffic_policy: matches!(service_type.as_str(), "NodePort" | "LoadBalancer")
+                .then(|| {
+                    spec.external_traffic_policy
+                        .clone()
+                        .unwrap_or_else(|| "Cluster".to_string())
+                }),
+            slices: Slices::Absent,
+        }
+    }
+
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Adds the endpoints of one of this Service's EndpointSlices.
+    pub fn attach(&mut self, endpoints: Vec<SliceEndpoint>) {
+        match &mut self.slices {
+            Slices::Read(list) => list.extend(endpoints),
+            other => *other = Slices::Read(endpoints),
         }
     }
 }
@@ -338,6 +524,9 @@ pub struct Gaps {
     pub pods: BTreeMap<String, String>,
     /// Namespaces whose pods were read in full.
     pub pods_read: BTreeSet<String>,
+    /// Why an address given on the command line could not be looked up
+    /// among the Services' ClusterIPs, when it could not.
+    pub services: Option<String>,
 }
 
 impl Gaps {

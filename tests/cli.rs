@@ -721,14 +721,14 @@ fn explain_json() {
 fn explain_not_found() {
     assert_eq!(
         one_error(&["explain", "nope", "-n", "backend", "-f", SHOP], 1),
-        r#"error: pods "nope" not found in namespace "backend""#
+        r#"error: pods "nope" not found in namespace "backend"; the nearest name there is deployment/api (backend/deployment/api, or -n backend deployment/api)"#
     );
     assert_eq!(
         one_error(
             &["explain", "deployment/nope", "-n", "backend", "-f", SHOP],
             1
         ),
-        r#"error: deployments.apps "nope" not found in namespace "backend""#
+        r#"error: deployments.apps "nope" not found in namespace "backend"; the nearest name there is deployment/api (backend/deployment/api, or -n backend deployment/api)"#
     );
 }
 
@@ -736,16 +736,17 @@ fn explain_not_found() {
 fn explain_pod_in_another_namespace_gives_the_hint() {
     assert_eq!(
         one_error(&["explain", "cache-0", "-f", SHOP], 1),
-        r#"error: pods "cache-0" not found in namespace "default" (found in namespace "backend": use -n backend)"#
+        r#"error: pods "cache-0" not found in namespace "default" (found in namespace "backend": use -n backend, or backend/pod/cache-0)"#
     );
     assert_eq!(
         one_error(&["explain", "deployment/api", "-f", SHOP], 1),
-        r#"error: deployments.apps "api" not found in namespace "default" (found in namespace "backend": use -n backend)"#
+        r#"error: deployments.apps "api" not found in namespace "default" (found in namespace "backend": use -n backend, or backend/deployment/api)"#
     );
-    // With -n given, the user chose the namespace: no hint.
+    // With -n given, the user chose the namespace; the nearest name (here
+    // the same name elsewhere) is still offered, with its spellings.
     assert_eq!(
         one_error(&["explain", "cache-0", "-n", "frontend", "-f", SHOP], 1),
-        r#"error: pods "cache-0" not found in namespace "frontend""#
+        r#"error: pods "cache-0" not found in namespace "frontend"; did you mean pod/cache-0 in namespace "backend"? (backend/pod/cache-0, or -n backend pod/cache-0)"#
     );
 }
 
@@ -904,7 +905,7 @@ fn can_bad_port_exits_2() {
 fn can_errors_exit_2() {
     assert_eq!(
         one_error(&["can", "frontend/web", "backend/nope", "-f", SHOP], 2),
-        r#"error: pods "nope" not found in namespace "backend""#
+        r#"error: pods "nope" not found in namespace "backend"; the nearest name there is deployment/api (backend/deployment/api, or -n backend deployment/api)"#
     );
     one_error(&["can", "nope", "backend/api", "-f", SHOP], 2);
     one_error(&["can", "a/b/c/d", "backend/api", "-f", SHOP], 2);

@@ -33,6 +33,10 @@ pub struct CanReport {
     /// what the policies alone would decide.
     pub node: Option<NodeJson>,
     pub notes: Vec<String>,
+    /// For a connection through a Service: `via Service NS/NAME (port 80 ->
+    /// TCP/8080)`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// Node traffic: which node, by which address, and the pod on it.
@@ -222,6 +226,11 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let model = Model::new(&snapshot, &ctx.default_namespace());
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
+    // A Service (by name or ClusterIP) on either side: answered per backend.
+    let mut service_warnings = match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
+        crate::cmd::services::CanAnswer::Answered(answer) => return Ok(answer),
+        crate::cmd::services::CanAnswer::NotAService(warnings) => warnings,
+    };
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
     let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
     let mut notes = Vec::new();
@@ -270,7 +279,8 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             Endpoint::External(_) => None,
         })
         .collect();
-    let warnings = require_valid(&model, &involved)?;
+    let mut warnings = require_valid(&model, &involved)?;
+    warnings.append(&mut service_warnings);
     if let Some(why) = &snapshot.gaps.namespaces
         && namespace_labels_matter(&model, &involved)
     {
@@ -288,27 +298,6 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             })
         }
     };
-    let verdict = connection(&model, &from, &to);
-    let same = matches!((&from, &to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
-    // A representative pod stands for all replicas of a workload: "itself"
-    // then means another replica, which policies do govern.
-    let same_pod = same && matches!(&from, Endpoint::Pod(p) if !p.representative);
-    if same && !same_pod {
-        notes.push(format!(
-            "{} stands for several pods: this is the connection between two of them",
-            from.display()
-        ));
-    }
-    for ep in [&from, &to] {
-        if let Endpoint::Pod(p) = ep
-            && p.on_host_network()
-        {
-            notes.push(host_network_note(&snapshot, p));
-        }
-    }
-    if verdict.node.is_none() {
-        notes.extend(unknown_node_note(&snapshot, &from, &to));
-    }
     let ends: Vec<&str> = [&from, &to]
         .iter()
         .filter_map(|e| match e {
@@ -319,13 +308,64 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     if model.guessed_namespaces().iter().any(|n| ends.contains(n)) {
         notes.extend(model.guessed_namespaces_note());
     }
-    let ip_unknown = verdict
+    let report = pair_report(&model, &from, &to, wanted.as_ref(), notes, &|| {
+        crate::cmd::lint::cni_facts(ctx)
+    });
+    let allowed = report.allowed;
+    let stdout = match ctx.format() {
+        OutputFormat::Json => to_json(&report),
+        OutputFormat::Yaml => to_yaml(&report),
+        OutputFormat::Text | OutputFormat::Wide => render_text(&report, ctx.palette),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code: if allowed { exit::OK } else { exit::DENIED },
+    })
+}
+
+/// One connection between two endpoints already found, for the answers
+/// that fan out over a Service's pods (`cmd::services`): the verdict, the
+/// rules on both sides, and the notes `run` gives for the same pair.
+/// `wanted` is the port set asked about on the destination (already
+/// translated to the target port), `None` for "which ports".
+pub fn pair_report(
+    model: &Model<'_>,
+    from: &Endpoint<'_>,
+    to: &Endpoint<'_>,
+    wanted: Option<&PortSet>,
+    mut notes: Vec<String>,
+    cni: &dyn Fn() -> crate::engine::lint::cni::CniFacts,
+) -> CanReport {
+    let snapshot = model.snapshot;
+    let verdict = connection(model, from, to);
+    let same = matches!((from, to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    // A representative pod stands for all replicas of a workload: "itself"
+    // then means another replica, which policies do govern.
+    let same_pod = same && matches!(from, Endpoint::Pod(p) if !p.representative);
+    if same && !same_pod {
+        notes.push(format!(
+            "{} stands for several pods: this is the connection between two of them",
+            from.display()
+        ));
+    }
+    for ep in [from, to] {
+        if let Endpoint::Pod(p) = ep
+            && p.on_host_network()
+        {
+            notes.push(host_network_note(snapshot, p));
+        }
+    }
+    if verdict.node.is_none() {
+        notes.extend(unknown_node_note(snapshot, from, to));
+    }
+    if verdict
         .egress
         .rules
         .iter()
         .chain(verdict.ingress.rules.iter())
-        .any(|r| r.ip_unknown);
-    if ip_unknown {
+        .any(|r| r.ip_unknown)
+    {
         notes.push(
             "an ipBlock rule could not be checked because a pod has no known IP (workload manifests have none); it was taken as not matching"
                 .into(),
@@ -340,26 +380,26 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         (PortSet::all(), true)
     } else {
         let set = verdict.allowed.clone();
-        let ok = match &wanted {
+        let ok = match wanted {
             Some(w) => !w.is_empty() && set.contains_all(w),
             None => !set.is_empty(),
         };
         (set, ok)
     };
     // Whether an ipBlock admits pods is the CNI's choice: say which applies.
-    let by_ipblock = crate::engine::lint::cni::ipblock_decisions(&model, &verdict, &from, &to);
+    let by_ipblock = crate::engine::lint::cni::ipblock_decisions(model, &verdict, from, to);
     if !by_ipblock.is_empty() && !same_pod && verdict.node.is_none() {
-        let cni = crate::cmd::lint::cni_facts(ctx);
+        let cni = cni();
         notes.extend(by_ipblock.iter().map(|r| r.note(&cni)));
     }
-    let report = CanReport {
+    CanReport {
         allowed,
         from: from.display(),
         to: to.display(),
-        port: wanted.as_ref().map(|w| w.to_strings().join(", ")),
+        port: wanted.map(|w| w.to_strings().join(", ")),
         ports: PortsJson::of(&allowed_set),
-        egress: side_json(&model, &verdict.egress, &from, &to, wanted.as_ref()),
-        ingress: side_json(&model, &verdict.ingress, &to, &from, wanted.as_ref()),
+        egress: side_json(model, &verdict.egress, from, to, wanted),
+        ingress: side_json(model, &verdict.ingress, to, from, wanted),
         node: verdict.node.as_ref().map(|n| NodeJson {
             name: n.node.clone(),
             address: n.address.to_string(),
@@ -367,21 +407,22 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             reason: NODE_REASON.to_string(),
         }),
         notes,
-    };
-    let stdout = match ctx.format() {
-        OutputFormat::Json => to_json(&report),
-        OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text | OutputFormat::Wide => render_text(&report, ctx.palette),
-    };
-    Ok(Outcome {
-        stdout,
-        warnings,
-        code: if allowed { exit::OK } else { exit::DENIED },
-    })
+        via: None,
+    }
+}
+
+/// A `--port` value as written: the protocol (if given) and the number or
+/// name. Errors as `run` reports them.
+pub fn parse_port_arg(text: &str) -> Result<(Option<Protocol>, Result<u16, String>), Error> {
+    parse_port(text)
 }
 
 /// A named `--port` resolved on the destination pod.
-fn resolve_named(to: &Endpoint<'_>, name: &str, proto: Option<Protocol>) -> Result<PortSet, Error> {
+pub(crate) fn resolve_named(
+    to: &Endpoint<'_>,
+    name: &str,
+    proto: Option<Protocol>,
+) -> Result<PortSet, Error> {
     let Endpoint::Pod(pod) = to else {
         return Err(Error::Usage(format!(
             "--port {name:?} is a named port, and an address outside the cluster has no named ports: give a number"
@@ -525,11 +566,15 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
     } else {
         p.bad("DENIED")
     };
-    let what = match &r.port {
+    let mut what = match &r.port {
         Some(port) => format!("on {port}"),
         None if r.allowed => format!("on {}", ports_text(&r.ports)),
         None => "(no port is allowed)".to_string(),
     };
+    if let Some(via) = &r.via {
+        what.push(' ');
+        what.push_str(&clean(via));
+    }
     out.push_str(&format!(
         "{head}: {} -> {} {what}\n",
         clean(&r.from),

@@ -145,6 +145,12 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
         peers: true,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
+    // A Service (by name or ClusterIP): its backing pods' ingress, grouped.
+    if let Some(answer) =
+        crate::cmd::services::explain(ctx, &snapshot, &model, args, enforcement.clone())?
+    {
+        return Ok(answer);
+    }
     let found = match find_endpoint(
         &snapshot,
         &args.target,

@@ -5,11 +5,13 @@ use std::collections::{BTreeSet, HashSet};
 
 use futures::future::{join_all, try_join_all};
 
-use crate::cmd::ref_namespace;
+use std::net::IpAddr;
+
+use crate::cmd::readings;
 use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer};
 use crate::error::Error;
-use crate::snapshot::{Gaps, NAMESPACE_NAME_LABEL, PodInfo, Snapshot};
+use crate::snapshot::{Gaps, NAMESPACE_NAME_LABEL, PodInfo, ServiceInfo, Slices, Snapshot};
 use crate::source::live::Live;
 
 /// Above this many namespaces to read pods from, one cluster-wide list is
@@ -94,20 +96,57 @@ pub async fn endpoints(
     peers: bool,
 ) -> Result<Snapshot, Error> {
     let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    // Namespaces of a reference's second reading (`jobs/worker`: namespace
+    // `jobs`): read when they exist and may be read.
+    let mut maybe: BTreeSet<String> = BTreeSet::new();
     let mut ips = Vec::new();
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    // Services named on the command line: (namespace, name, the only reading).
+    let mut named: Vec<(String, String, bool)> = Vec::new();
     for r in refs {
         if node_ref(r).is_some() {
             continue;
         }
-        match ref_namespace(r, default_ns) {
-            Some(ns) => {
-                namespaces.insert(ns);
+        if let Ok(ip) = r.parse::<IpAddr>() {
+            ips.push(format!("status.podIP={r}"));
+            addrs.push(ip);
+            continue;
+        }
+        // An unreadable reference is reported by the command itself.
+        let readings = readings(r, default_ns).unwrap_or_default();
+        for (i, reading) in readings.iter().enumerate() {
+            if reading.kind == Some("Service") {
+                named.push((
+                    reading.namespace.clone(),
+                    reading.name.clone(),
+                    readings.len() == 1,
+                ));
             }
-            None => ips.push(format!("status.podIP={r}")),
+            if i == 0 {
+                namespaces.insert(reading.namespace.clone());
+            } else {
+                maybe.insert(reading.namespace.clone());
+            }
         }
     }
     let mut gaps = Gaps::default();
-    let by_ip = try_join_all(ips.iter().map(|f| live.pods(None, None, Some(f))));
+    // A user who may not list pods everywhere is answered from the pods of
+    // the default namespace, and the rest is a gap.
+    let by_ip = try_join_all(ips.iter().map(|f| async move {
+        match live.pods(None, None, Some(f)).await {
+            Err(Error::Forbidden(why)) => live
+                .pods(Some(default_ns), None, Some(f))
+                .await
+                .map(|found| (found, Some(why))),
+            other => other.map(|found| (found, None)),
+        }
+    }));
+    let by_cluster_ip = join_all(
+        addrs
+            .iter()
+            .map(|ip| cluster_ip_service(live, ip, default_ns)),
+    );
+    let by_name = join_all(named.iter().map(|(ns, name, _)| live.service(ns, name)));
     // An address may be a node's: its traffic to pods on that node is
     // always allowed. Nodes are cluster-scoped; when they cannot be read,
     // pods' status.hostIPs still tell their own node's addresses.
@@ -119,7 +158,8 @@ pub async fn endpoints(
             Ok(Vec::new())
         }
     };
-    let (all_ns, by_ip, nodes) = tokio::join!(live.namespaces(), by_ip, nodes);
+    let (all_ns, by_ip, by_cluster_ip, by_name, nodes) =
+        tokio::join!(live.namespaces(), by_ip, by_cluster_ip, by_name, nodes);
     let nodes = match nodes {
         Ok(nodes) => nodes,
         Err(Error::Forbidden(m)) if m.contains("cannot impersonate") => {
@@ -128,25 +168,24 @@ pub async fn endpoints(
         Err(Error::Forbidden(_)) => Vec::new(),
         Err(e) => return Err(e),
     };
-    // A user who cannot list pods in every namespace: the address is
-    // looked up among the pods of the namespaces read below, and the
-    // answer says that a pod elsewhere may own it.
-    let mut by_ip = match by_ip {
-        Ok(found) => found,
-        Err(Error::Forbidden(m)) if !m.contains("cannot impersonate") => {
-            gaps.pods.insert("*".into(), m);
-            vec![Vec::new(); ips.len()]
-        }
-        Err(e) => return Err(e),
-    };
+    let mut by_ip: Vec<Vec<PodInfo>> = by_ip?
+        .into_iter()
+        .map(|(found, refused)| {
+            if let Some(why) = refused {
+                gaps.pods.insert("*".into(), why);
+            }
+            found
+        })
+        .collect();
     // The field selector matches a pod's first IP only: a dual-stack pod's
-    // other address needs a look at every pod (when pods of every namespace
-    // can be read; otherwise the address stays an address).
-    if by_ip.iter().any(Vec::is_empty) && !gaps.pods.contains_key("*") {
+    // other address needs a look at every pod (those the user may list).
+    if by_ip.iter().any(Vec::is_empty) {
         let all = match live.pods(None, None, None).await {
-            Ok(all) => all,
-            Err(Error::Forbidden(m)) if !m.contains("cannot impersonate") => Vec::new(),
-            Err(e) => return Err(e),
+            Err(Error::Forbidden(why)) => {
+                gaps.pods.insert("*".into(), why);
+                live.pods(Some(default_ns), None, None).await?
+            }
+            other => other?,
         };
         for (list, filter) in by_ip.iter_mut().zip(&ips) {
             if list.is_empty() {
@@ -173,6 +212,32 @@ pub async fn endpoints(
     for p in by_ip.iter().flatten() {
         namespaces.insert(p.namespace.clone());
     }
+    let mut services: Vec<ServiceInfo> = Vec::new();
+    for found in by_cluster_ip {
+        match found? {
+            Ok(list) => services.extend(list),
+            Err(why) => gaps.services = Some(why),
+        }
+    }
+    // Services listed only to suggest the nearest name when one is missing.
+    let mut others: Vec<ServiceInfo> = Vec::new();
+    for ((ns, _, only), found) in named.iter().zip(by_name) {
+        match found {
+            Ok(Some(svc)) => services.push(svc),
+            Ok(None) if *only => match live.services(Some(ns)).await {
+                Ok(list) => others.extend(list),
+                Err(Error::Forbidden(_)) => {}
+                Err(e) => return Err(e),
+            },
+            Ok(None) => {}
+            // One of two readings: the other may be what was meant.
+            Err(Error::Forbidden(_)) if !only => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for svc in &services {
+        namespaces.insert(svc.namespace.clone());
+    }
     let ns_list: Vec<&str> = namespaces.iter().map(String::as_str).collect();
     gaps.pods_read.extend(namespaces.iter().cloned());
     let (pods, policies) = tokio::try_join!(
@@ -180,7 +245,47 @@ pub async fn endpoints(
         try_join_all(ns_list.iter().map(|ns| live.policies(Some(ns))))
     )?;
     let mut pods: Vec<PodInfo> = pods.into_iter().flatten().collect();
-    let policies: Vec<_> = policies.into_iter().flatten().collect();
+    let mut policies: Vec<_> = policies.into_iter().flatten().collect();
+    // A second reading's namespace, when it exists (or namespaces cannot be
+    // listed) and may be read; a refusal leaves that reading unfound.
+    let maybe: Vec<&str> = maybe
+        .iter()
+        .map(String::as_str)
+        .filter(|ns| !namespaces.contains(*ns))
+        .filter(|ns| gaps.namespaces.is_some() || all_ns.iter().any(|n| n.name == *ns))
+        .collect();
+    let (maybe_pods, maybe_policies, slices) = tokio::join!(
+        join_all(maybe.iter().map(|ns| live.pods(Some(ns), None, None))),
+        join_all(maybe.iter().map(|ns| live.policies(Some(ns)))),
+        join_all(
+            services
+                .iter()
+                .map(|s| live.endpoint_slices(&s.namespace, &s.name))
+        )
+    );
+    for ((ns, found), policy_list) in maybe.iter().zip(maybe_pods).zip(maybe_policies) {
+        match (found, policy_list) {
+            (Ok(found), Ok(list)) => {
+                pods.extend(found);
+                policies.extend(list);
+                gaps.pods_read.insert(ns.to_string());
+            }
+            (Err(e @ (Error::Forbidden(_) | Error::Api(_))), _)
+            | (_, Err(e @ (Error::Forbidden(_) | Error::Api(_)))) => {
+                gaps.pods.insert(ns.to_string(), e.to_string());
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        }
+    }
+    // EndpointSlices name a Service's backends; when RBAC refuses them,
+    // the selector does (and the answer says so).
+    for (svc, found) in services.iter_mut().zip(slices) {
+        match found {
+            Ok(endpoints) => svc.attach(endpoints),
+            Err(Error::Forbidden(why)) => svc.slices = Slices::Unreadable(why),
+            Err(e) => return Err(e),
+        }
+    }
     if peers {
         let partial = Snapshot::new(all_ns.clone(), Vec::new(), policies.clone());
         let model = Model::new(&partial, default_ns);
@@ -214,6 +319,10 @@ pub async fn endpoints(
     let mut seen = HashSet::new();
     pods.retain(|p| seen.insert(p.key()));
     let mut snapshot = Snapshot::new(all_ns, pods, policies);
+    let mut seen_services = HashSet::new();
+    services.extend(others);
+    services.retain(|s| seen_services.insert(s.key()));
+    snapshot.services = services;
     snapshot.gaps = gaps;
     snapshot.set_nodes(nodes);
     Ok(snapshot)
@@ -225,6 +334,28 @@ pub fn node_ref(text: &str) -> Option<&str> {
     matches!(kind.to_ascii_lowercase().as_str(), "node" | "nodes" | "no")
         .then_some(name)
         .filter(|n| !n.is_empty() && !n.contains('/'))
+}
+
+/// The Services whose ClusterIP is `ip`: searched in every namespace, or
+/// when that is refused in `default_ns` only. `Err(why)` when neither could
+/// be searched (or the address is not found and not every namespace could
+/// be): whether `ip` is a ClusterIP is then unknown.
+async fn cluster_ip_service(
+    live: &Live,
+    ip: &IpAddr,
+    default_ns: &str,
+) -> Result<Result<Vec<ServiceInfo>, String>, Error> {
+    match live.services_with_cluster_ip(None, ip).await {
+        Ok(found) => Ok(Ok(found)),
+        Err(Error::Forbidden(why)) => {
+            match live.services_with_cluster_ip(Some(default_ns), ip).await {
+                Ok(found) if !found.is_empty() => Ok(Ok(found)),
+                Ok(_) | Err(Error::Forbidden(_)) => Ok(Err(why)),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The namespaces whose pods the peers of `model`'s policies can match, or

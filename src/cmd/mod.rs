@@ -13,6 +13,7 @@ pub mod coverage;
 pub mod lint;
 pub mod list;
 pub mod matrix;
+pub mod services;
 pub mod wizard;
 
 use std::borrow::Cow;
@@ -23,7 +24,7 @@ use crate::cni::{self, Evidence, Verdict};
 use crate::engine::Model;
 use crate::error::Error;
 use crate::render::Palette;
-use crate::snapshot::{PodInfo, Snapshot};
+use crate::snapshot::{PodInfo, ServiceInfo, Snapshot};
 use crate::source::files::{LoadOptions, Manifests};
 use crate::source::live::Live;
 use std::rc::Rc;
@@ -326,17 +327,107 @@ fn warning_from(evidence: Result<Evidence, Error>) -> Option<String> {
 }
 
 /// The namespace a `[NAMESPACE/][KIND/]NAME` reference points into, or
-/// `None` for an IP address.
+/// `None` for an IP address. For a reference with two readings (see
+/// [`readings`]) this is the first; [`ref_namespaces`] gives all.
 pub fn ref_namespace(text: &str, default_ns: &str) -> Option<String> {
+    ref_namespaces(text, default_ns).into_iter().next()
+}
+
+/// Every namespace a reference may point into (two for `jobs/worker`:
+/// `default_ns` for a Job, `jobs` for a pod); empty for an IP address or an
+/// unreadable reference.
+pub fn ref_namespaces(text: &str, default_ns: &str) -> Vec<String> {
     if text.parse::<IpAddr>().is_ok() {
-        return None;
+        return Vec::new();
     }
+    let mut out: Vec<String> = Vec::new();
+    for r in readings(text, default_ns).unwrap_or_default() {
+        if !out.contains(&r.namespace) {
+            out.push(r.namespace);
+        }
+    }
+    out
+}
+
+/// One way to read a `[NAMESPACE/][KIND/]NAME` reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub namespace: String,
+    /// Kubernetes kind (`Pod`, `Deployment`, `Service`...); `None` for a
+    /// bare name (a pod, or else a workload of that name).
+    pub kind: Option<&'static str>,
+    pub name: String,
+    /// The namespace was written in the reference (not `-n` or the default).
+    pub explicit_ns: bool,
+}
+
+impl Reading {
+    /// How to write this reading unambiguously: `jobs/pod/worker`,
+    /// `job/worker`.
+    fn spelling(&self, word: &str) -> String {
+        if self.explicit_ns {
+            format!("{}/{word}/{}", self.namespace, self.name)
+        } else {
+            format!("{word}/{}", self.name)
+        }
+    }
+}
+
+/// Whether `word` is a legal namespace name (an RFC 1123 label).
+fn namespace_like(word: &str) -> bool {
+    !word.is_empty()
+        && word.len() <= 63
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !word.starts_with('-')
+        && !word.ends_with('-')
+}
+
+/// The readings of `[NAMESPACE/][KIND/]NAME`. `WORD/NAME` where WORD is both
+/// a resource type and a legal namespace name (`jobs/worker`, `svc/db`) has
+/// two: the kind in `default_ns` first, then a pod or workload in namespace
+/// WORD; [`find_ref`] keeps whichever exists.
+pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
+    let bad = || {
+        Error::Usage(format!(
+            "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
+        ))
+    };
     let parts: Vec<&str> = text.split('/').collect();
-    Some(match parts.as_slice() {
-        [ns, _, _] => ns.to_string(),
-        [a, _] if kind_alias(a).is_none() => a.to_string(),
-        _ => default_ns.to_string(),
-    })
+    let reading = |ns: &str, kind, name: &str, explicit_ns| Reading {
+        namespace: ns.to_string(),
+        kind,
+        name: name.to_string(),
+        explicit_ns,
+    };
+    let out = match parts.as_slice() {
+        [name] => vec![reading(default_ns, None, name, false)],
+        [a, name] => match kind_alias(a) {
+            Some(k) if namespace_like(a) => vec![
+                reading(default_ns, Some(k), name, false),
+                reading(a, None, name, true),
+            ],
+            Some(k) => vec![reading(default_ns, Some(k), name, false)],
+            None => vec![reading(a, None, name, true)],
+        },
+        [ns, k, name] => match kind_alias(k) {
+            Some(k) => vec![reading(ns, Some(k), name, true)],
+            None => {
+                return Err(Error::Usage(format!(
+                    "unknown resource type {k:?} in {text:?}"
+                )));
+            }
+        },
+        _ => return Err(bad()),
+    };
+    if out
+        .iter()
+        .any(|r| r.name.is_empty() || r.namespace.is_empty())
+    {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 /// Refuses to evaluate when a policy the API server would reject lives in
@@ -376,6 +467,7 @@ fn kind_alias(word: &str) -> Option<&'static str> {
         "replicationcontroller" | "replicationcontrollers" | "rc" => "ReplicationController",
         "job" | "jobs" => "Job",
         "cronjob" | "cronjobs" | "cj" => "CronJob",
+        "service" | "services" | "svc" => "Service",
         _ => return None,
     })
 }
@@ -390,6 +482,7 @@ fn resource_name(kind: &str) -> &'static str {
         "ReplicationController" => "replicationcontrollers",
         "Job" => "jobs.batch",
         "CronJob" => "cronjobs.batch",
+        "Service" => "services",
         _ => "pods",
     }
 }
@@ -404,108 +497,317 @@ pub struct Found<'s> {
     pub note: Option<String>,
 }
 
-/// Finds `[NAMESPACE/][KIND/]NAME`. A bare NAME is a pod, or else the
-/// workload of that name. `namespace_given` says whether `-n` was passed:
-/// without it, a miss in `default` names the namespaces that do have it.
-pub fn find_pod<'s>(
+/// What a reference on the command line names.
+pub enum Resolved<'s> {
+    Pod(Box<Found<'s>>),
+    /// An address no pod and no Service has (or only host-network pods).
+    Ip(IpAddr),
+    /// A Service, by name or by one of its ClusterIPs (`cluster_ip`).
+    Service {
+        service: &'s ServiceInfo,
+        cluster_ip: Option<IpAddr>,
+    },
+}
+
+/// The pods a reading matches in `ns` (a real pod before a workload's
+/// stand-in of the same name).
+fn pods_named<'s>(snapshot: &'s Snapshot, r: &Reading) -> Vec<&'s PodInfo> {
+    let ns = r.namespace.as_str();
+    let name = r.name.as_str();
+    let in_ns = snapshot.pods.iter().filter(|p| p.namespace == ns);
+    match r.kind {
+        Some("Pod") => {
+            let mut pods: Vec<&PodInfo> = in_ns.filter(|p| p.name == name).collect();
+            pods.sort_by_key(|p| p.representative);
+            pods
+        }
+        Some(k) => in_ns
+            .filter(|p| {
+                p.workload
+                    .as_ref()
+                    .is_some_and(|w| w.kind == k && w.name == name)
+            })
+            .collect(),
+        None => {
+            let mut pods: Vec<&PodInfo> = in_ns.clone().filter(|p| p.name == name).collect();
+            pods.sort_by_key(|p| p.representative);
+            if pods.is_empty() {
+                in_ns
+                    .filter(|p| p.workload.as_ref().is_some_and(|w| w.name == name))
+                    .collect()
+            } else {
+                pods
+            }
+        }
+    }
+}
+
+/// What one reading finds, if anything.
+fn lookup<'s>(snapshot: &'s Snapshot, r: &Reading, text: &str) -> Option<Resolved<'s>> {
+    if r.kind == Some("Service") {
+        return snapshot
+            .services
+            .iter()
+            .find(|s| s.namespace == r.namespace && s.name == r.name)
+            .map(|service| Resolved::Service {
+                service,
+                cluster_ip: None,
+            });
+    }
+    let found = pods_named(snapshot, r);
+    let first = *found.first()?;
+    let note = (found.len() > 1).then(|| {
+        format!(
+            "{} pods match {text:?}; showing {} (pods of one workload share labels and ports, but not IPs)",
+            found.len(),
+            first.key()
+        )
+    });
+    Some(Resolved::Pod(Box::new(Found {
+        pod: Cow::Borrowed(first),
+        note,
+        all: found,
+    })))
+}
+
+/// The word kubectl uses for a reading's kind (`pod`, `job`, `service`).
+fn kind_word(kind: Option<&str>) -> String {
+    kind.unwrap_or("Pod").to_lowercase()
+}
+
+/// Finds `[NAMESPACE/][KIND/]NAME` (a pod, a workload's pods, a Service) or
+/// an IP address (a pod's, a Service's ClusterIP, or outside the cluster).
+/// A bare NAME is a pod, or else the workload of that name. `WORD/NAME`
+/// where WORD is both a resource type and a namespace resolves to whichever
+/// exists, and is an error naming both spellings when both do.
+/// `namespace_given` says whether `-n` was passed. Errors:
+/// [`Error::Usage`] (unreadable, ambiguous), [`Error::NotFound`] (with the
+/// nearest existing name).
+pub fn find_ref<'s>(
     snapshot: &'s Snapshot,
     text: &str,
     default_ns: &str,
     namespace_given: bool,
-) -> Result<Found<'s>, Error> {
-    let parts: Vec<&str> = text.split('/').collect();
-    let (ns, kind, name) = match parts.as_slice() {
-        [name] => (default_ns, None, *name),
-        [a, name] => match kind_alias(a) {
-            Some(k) => (default_ns, Some(k), *name),
-            None => (*a, None, *name),
-        },
-        [ns, k, name] => match kind_alias(k) {
-            Some(k) => (*ns, Some(k), *name),
-            None => {
-                return Err(Error::Usage(format!(
-                    "unknown resource type {k:?} in {text:?}"
-                )));
-            }
-        },
-        _ => {
-            return Err(Error::Usage(format!(
-                "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
-            )));
+) -> Result<Resolved<'s>, Error> {
+    if let Some(name) = fetch::node_ref(text) {
+        return node_address(snapshot, name).map(Resolved::Ip);
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        let owned = snapshot.pods.iter().any(|p| p.ips.contains(&ip));
+        if !owned && let Some(service) = crate::engine::service::by_cluster_ip(snapshot, &ip) {
+            return Ok(Resolved::Service {
+                service,
+                cluster_ip: Some(ip),
+            });
         }
-    };
-    if name.is_empty() || ns.is_empty() {
+        return ip_endpoint(snapshot, ip);
+    }
+    let readings = readings(text, default_ns)?;
+    let mut hits: Vec<(&Reading, Resolved<'s>)> = readings
+        .iter()
+        .filter_map(|r| lookup(snapshot, r, text).map(|hit| (r, hit)))
+        .collect();
+    if hits.len() > 1 {
+        let spell = |r: &Reading| match r.kind {
+            None => format!("{}, or -n {} {}", r.spelling("pod"), r.namespace, r.name),
+            Some(k) => r.spelling(&kind_word(Some(k))),
+        };
+        let what = |r: &Reading| {
+            format!(
+                "{} {:?} in namespace {:?} ({})",
+                kind_word(r.kind),
+                r.name,
+                r.namespace,
+                spell(r)
+            )
+        };
         return Err(Error::Usage(format!(
-            "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
+            "{text:?} is ambiguous: it names {} and {}; write one of those spellings",
+            what(hits[0].0),
+            what(hits[1].0)
         )));
     }
-    let lookup = |ns: &str| -> Vec<&'s PodInfo> {
-        let in_ns = snapshot.pods.iter().filter(|p| p.namespace == ns);
-        match kind {
-            Some("Pod") => {
-                let mut pods: Vec<&PodInfo> = in_ns.filter(|p| p.name == name).collect();
-                pods.sort_by_key(|p| p.representative);
-                pods
-            }
-            Some(k) => in_ns
-                .filter(|p| {
-                    p.workload
-                        .as_ref()
-                        .is_some_and(|w| w.kind == k && w.name == name)
-                })
-                .collect(),
-            None => {
-                let mut pods: Vec<&PodInfo> = in_ns.clone().filter(|p| p.name == name).collect();
-                // A real pod before a workload's stand-in of the same name.
-                pods.sort_by_key(|p| p.representative);
-                if pods.is_empty() {
-                    in_ns
-                        .filter(|p| p.workload.as_ref().is_some_and(|w| w.name == name))
-                        .collect()
-                } else {
-                    pods
-                }
-            }
-        }
-    };
-    let found = lookup(ns);
-    if let Some(first) = found.first() {
-        let note = (found.len() > 1).then(|| {
-            format!(
-                "{} pods match {text:?}; showing {} (pods of one workload share labels and ports, but not IPs)",
-                found.len(),
-                first.key()
-            )
-        });
-        return Ok(Found {
-            pod: Cow::Borrowed(*first),
-            note,
-            all: found,
-        });
+    if let Some((_, hit)) = hits.pop() {
+        return Ok(hit);
     }
-    let resource = resource_name(kind.unwrap_or("Pod"));
+    Err(not_found(snapshot, &readings, namespace_given))
+}
+
+/// The "not found" error for `readings`, with the nearest existing name.
+fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -> Error {
+    let Some(r) = readings.first() else {
+        return Error::NotFound("nothing to look up".into());
+    };
+    let (ns, name) = (r.namespace.as_str(), r.name.as_str());
+    let resource = resource_name(r.kind.unwrap_or("Pod"));
     let mut msg = format!("{resource} {name:?} not found in namespace {ns:?}");
-    let explicit_ns = parts.len() == 3 || (parts.len() == 2 && kind.is_none());
-    if !namespace_given && !explicit_ns {
-        let mut elsewhere: Vec<&str> = snapshot
+    if let Some(other) = readings.get(1)
+        && snapshot.namespace(&other.namespace).is_some()
+    {
+        msg.push_str(&format!(
+            ", and namespace {:?} has no pod or workload {:?}",
+            other.namespace, other.name
+        ));
+    }
+    // The same name in other namespaces, when the user did not pick one.
+    if !namespace_given && !r.explicit_ns {
+        let elsewhere: Vec<&str> = snapshot
             .namespaces
             .iter()
             .map(|n| n.name.as_str())
-            .filter(|n| *n != ns && !lookup(n).is_empty())
+            .filter(|n| *n != ns)
+            .filter(|n| {
+                let mut there = r.clone();
+                there.namespace = n.to_string();
+                lookup(snapshot, &there, name).is_some()
+            })
             .collect();
-        elsewhere.dedup();
         if let Some(first) = elsewhere.first() {
+            // How to write what was found there: a bare name may be a
+            // workload's.
+            let word = match r.kind {
+                None if !pods_named_pod(snapshot, first, name) => snapshot
+                    .pods
+                    .iter()
+                    .filter(|p| p.namespace == *first)
+                    .find_map(|p| p.workload.as_ref().filter(|w| w.name == name))
+                    .map_or_else(|| "pod".to_string(), |w| kind_word(Some(&w.kind))),
+                k => kind_word(k),
+            };
             msg.push_str(&format!(
-                " (found in namespace {}: use -n {first})",
+                " (found in namespace {}: use -n {first}, or {first}/{word}/{name})",
                 elsewhere
                     .iter()
                     .map(|n| format!("{n:?}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+            return Error::NotFound(msg);
         }
     }
-    Err(Error::NotFound(msg))
+    // A bare name that is a Service's: Services are named with `svc/`.
+    if r.kind.is_none()
+        && let Some(svc) = snapshot
+            .services
+            .iter()
+            .find(|s| s.namespace == ns && s.name == name)
+    {
+        msg.push_str(&format!(
+            "; Service {} exists: write svc/{name} (or {ns}/svc/{name})",
+            svc.key()
+        ));
+        return Error::NotFound(msg);
+    }
+    // The nearest name over every reading (`jobs/wroker`: Jobs in the
+    // default namespace, and pods of namespace `jobs`).
+    let best = readings
+        .iter()
+        .filter_map(|r| nearest(snapshot, r))
+        .min_by_key(|(close, d, _)| (!close, *d));
+    match best {
+        Some((true, _, (kind, ns, near))) => msg.push_str(&format!(
+            "; did you mean {kind}/{near} in namespace {ns:?}? ({ns}/{kind}/{near}, or -n {ns} {kind}/{near})"
+        )),
+        Some((false, _, (kind, ns, near))) => msg.push_str(&format!(
+            "; the nearest name there is {kind}/{near} ({ns}/{kind}/{near}, or -n {ns} {kind}/{near})"
+        )),
+        None => {}
+    }
+    Error::NotFound(msg)
+}
+
+/// Whether namespace `ns` has a pod (not a workload's stand-in) named `name`.
+fn pods_named_pod(snapshot: &Snapshot, ns: &str, name: &str) -> bool {
+    snapshot
+        .pods
+        .iter()
+        .any(|p| p.namespace == ns && p.name == name && !p.representative)
+}
+
+/// The existing name closest to `r`'s (Levenshtein distance, the
+/// reading's namespace first): whether it is near (within a third of the
+/// length, at least 2 edits), its distance, and `(kind word, namespace,
+/// name)`. When no name is near, the nearest of the reading's own namespace
+/// is still offered.
+fn nearest(snapshot: &Snapshot, r: &Reading) -> Option<(bool, usize, (String, String, String))> {
+    let mut candidates: Vec<(String, String, String)> = Vec::new();
+    if r.kind == Some("Service") {
+        for s in &snapshot.services {
+            candidates.push(("svc".into(), s.namespace.clone(), s.name.clone()));
+        }
+    } else {
+        for p in &snapshot.pods {
+            if matches!(r.kind, None | Some("Pod")) && !p.representative {
+                candidates.push(("pod".into(), p.namespace.clone(), p.name.clone()));
+            }
+            if let Some(w) = &p.workload
+                && r.kind.is_none_or(|k| k == w.kind || k == "Pod")
+            {
+                let word = kind_word(Some(&w.kind));
+                let c = (word, p.namespace.clone(), w.name.clone());
+                if !candidates.contains(&c) {
+                    candidates.push(c);
+                }
+            }
+        }
+    }
+    let near = (r.name.chars().count() / 3).max(2);
+    let d = |c: &(String, String, String)| edit_distance(&r.name, &c.2);
+    let close = candidates
+        .iter()
+        .filter(|c| d(c) <= near)
+        .min_by_key(|c| (c.1 != r.namespace, d(c), c.2.clone()));
+    if let Some(c) = close {
+        return Some((true, d(c), c.clone()));
+    }
+    candidates
+        .iter()
+        .filter(|c| c.1 == r.namespace)
+        .min_by_key(|c| (d(c), c.2.clone()))
+        .map(|c| (false, d(c), c.clone()))
+}
+
+/// Levenshtein distance between two names, in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Finds `[NAMESPACE/][KIND/]NAME`: a pod, or the pods of a workload (see
+/// [`find_ref`]). A Service is refused: this caller needs a pod.
+pub fn find_pod<'s>(
+    snapshot: &'s Snapshot,
+    text: &str,
+    default_ns: &str,
+    namespace_given: bool,
+) -> Result<Found<'s>, Error> {
+    match find_ref(snapshot, text, default_ns, namespace_given)? {
+        Resolved::Pod(f) => Ok(*f),
+        Resolved::Ip(ip) => Err(Error::NotFound(format!("no pod has the IP {ip}"))),
+        Resolved::Service { service, .. } => Err(service_refused(service)),
+    }
+}
+
+fn service_refused(service: &ServiceInfo) -> Error {
+    Error::Usage(format!(
+        "{:?} is Service {}: name one of its pods here",
+        service.name,
+        service.key()
+    ))
 }
 
 /// The address that stands for node `name` (`node/NAME`): its first
@@ -543,42 +845,99 @@ pub enum Target<'s> {
     Ip(IpAddr),
 }
 
+/// An address: the pod that has it, or an address outside the cluster's
+/// pods (also the address of host-network pods).
+fn ip_endpoint(snapshot: &Snapshot, ip: IpAddr) -> Result<Resolved<'_>, Error> {
+    let owners: Vec<&PodInfo> = snapshot
+        .pods
+        .iter()
+        .filter(|p| p.ips.contains(&ip))
+        .collect();
+    match owners.as_slice() {
+        [] => Ok(Resolved::Ip(ip)),
+        [pod] if !pod.host_network => {
+            // Traffic from this address uses this address only: a
+            // dual-stack pod's other IP must not match an ipBlock.
+            let mut narrowed = (*pod).clone();
+            narrowed.ips = vec![ip];
+            Ok(Resolved::Pod(Box::new(Found {
+                pod: Cow::Owned(narrowed),
+                all: vec![*pod],
+                note: Some(format!("{ip} is the IP of pod {}", pod.key())),
+            })))
+        }
+        pods if pods.iter().all(|p| p.host_network) => Ok(Resolved::Ip(ip)),
+        pods => Err(Error::Usage(format!(
+            "{ip} is the IP of several pods ({}): name the pod instead",
+            pods.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
 /// Reads SRC/DST: an IP address (resolved to a pod when one has it) or a
-/// pod reference.
+/// pod reference. Services are answered by `cmd::services` before this is
+/// called; here they are refused.
 pub fn find_endpoint<'s>(
     snapshot: &'s Snapshot,
     text: &str,
     default_ns: &str,
     namespace_given: bool,
 ) -> Result<Target<'s>, Error> {
-    if let Some(name) = fetch::node_ref(text) {
-        return node_address(snapshot, name).map(Target::Ip);
+    match find_ref(snapshot, text, default_ns, namespace_given)? {
+        Resolved::Pod(f) => Ok(Target::Pod(f)),
+        Resolved::Ip(ip) => Ok(Target::Ip(ip)),
+        Resolved::Service { service, .. } => Err(service_refused(service)),
     }
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        let owners: Vec<&PodInfo> = snapshot
-            .pods
-            .iter()
-            .filter(|p| p.ips.contains(&ip))
-            .collect();
-        return match owners.as_slice() {
-            [] => Ok(Target::Ip(ip)),
-            [pod] if !pod.host_network => {
-                // Traffic from this address uses this address only: a
-                // dual-stack pod's other IP must not match an ipBlock.
-                let mut narrowed = (*pod).clone();
-                narrowed.ips = vec![ip];
-                Ok(Target::Pod(Box::new(Found {
-                    pod: Cow::Owned(narrowed),
-                    all: vec![*pod],
-                    note: Some(format!("{ip} is the IP of pod {}", pod.key())),
-                })))
-            }
-            pods if pods.iter().all(|p| p.host_network) => Ok(Target::Ip(ip)),
-            pods => Err(Error::Usage(format!(
-                "{ip} is the IP of several pods ({}): name the pod instead",
-                pods.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
-            ))),
-        };
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    fn read(text: &str) -> Vec<(String, Option<&'static str>, String)> {
+        readings(text, "default")
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.namespace, r.kind, r.name))
+            .collect()
     }
-    find_pod(snapshot, text, default_ns, namespace_given).map(|f| Target::Pod(Box::new(f)))
+
+    #[test]
+    fn a_resource_word_that_is_a_legal_namespace_has_two_readings() {
+        let t = |ns: &str, k, n: &str| (ns.to_string(), k, n.to_string());
+        assert_eq!(
+            read("jobs/worker"),
+            vec![
+                t("default", Some("Job"), "worker"),
+                t("jobs", None, "worker")
+            ]
+        );
+        assert_eq!(
+            read("svc/db"),
+            vec![t("default", Some("Service"), "db"), t("svc", None, "db")]
+        );
+        // Not a namespace name: the kind only.
+        assert_eq!(
+            read("deployment.apps/web"),
+            vec![t("default", Some("Deployment"), "web")]
+        );
+        assert_eq!(read("shop/web"), vec![t("shop", None, "web")]);
+        assert_eq!(
+            read("shop/svc/web"),
+            vec![t("shop", Some("Service"), "web")]
+        );
+        assert!(readings("a/b/c/d", "default").is_err());
+        assert!(readings("shop/", "default").is_err());
+        assert_eq!(ref_namespaces("jobs/worker", "x"), vec!["x", "jobs"]);
+        assert!(ref_namespaces("10.0.0.1", "x").is_empty());
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("worker", "worker"), 0);
+        assert_eq!(edit_distance("wroker", "worker"), 2);
+        assert_eq!(edit_distance("api-l", "api-1"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("näme", "name"), 1);
+    }
 }

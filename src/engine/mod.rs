@@ -11,6 +11,7 @@ pub mod policy;
 pub mod ports;
 pub mod reach;
 pub mod selector;
+pub mod service;
 pub mod summary;
 pub mod validate;
 pub mod verdict;

@@ -20,7 +20,8 @@ use serde_json::Value;
 use crate::cni::Evidence;
 use crate::error::Error;
 use crate::snapshot::{
-    Labels, NamespaceInfo, NodeInfo, PodInfo, ServiceInfo, Snapshot, WorkloadRef, container_ports,
+    Labels, NamespaceInfo, NodeInfo, PodInfo, ServiceInfo, SliceEndpoint, Snapshot, WorkloadRef,
+    container_ports,
 };
 
 const WORKLOAD_KINDS: [&str; 7] = [
@@ -426,6 +427,8 @@ struct Builder<'a> {
     workloads: Vec<Workload>,
     decode_errors: BTreeMap<String, Vec<crate::engine::validate::FieldError>>,
     services: Vec<ServiceInfo>,
+    /// EndpointSlice endpoints by (namespace, Service name).
+    slices: Vec<(String, String, Vec<SliceEndpoint>)>,
     namespaceless: std::collections::BTreeSet<String>,
     nodes: Vec<NodeInfo>,
     null_egress: std::collections::BTreeSet<String>,
@@ -441,6 +444,7 @@ impl<'a> Builder<'a> {
             workloads: Vec::new(),
             decode_errors: BTreeMap::new(),
             services: Vec::new(),
+            slices: Vec::new(),
             namespaceless: std::collections::BTreeSet::new(),
             nodes: Vec::new(),
             null_egress: std::collections::BTreeSet::new(),
@@ -459,6 +463,7 @@ impl<'a> Builder<'a> {
         let ours = match kind {
             "Namespace" | "Pod" | "ReplicationController" | "Service" | "Node" => api == "v1",
             "NetworkPolicy" => api == "networking.k8s.io/v1",
+            "EndpointSlice" => api == "discovery.k8s.io/v1",
             "Job" | "CronJob" => api.starts_with("batch/"),
             _ => api.starts_with("apps/") || api.starts_with("extensions/"),
         };
@@ -508,6 +513,19 @@ impl<'a> Builder<'a> {
                     .clone()
                     .unwrap_or_else(|| self.default_namespace.to_string());
                 self.services.push(ServiceInfo::from_service(&svc, &ns));
+            }
+            "EndpointSlice" => {
+                let slice: k8s_openapi::api::discovery::v1::EndpointSlice = decode(obj)?;
+                let ns = slice
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| self.default_namespace.to_string());
+                // A slice without its Service's label belongs to no Service.
+                if let Some(svc) = SliceEndpoint::service_of(&slice) {
+                    self.slices
+                        .push((ns, svc.to_string(), SliceEndpoint::from_slice(&slice)));
+                }
             }
             "NetworkPolicy" => {
                 let mut np: NetworkPolicy = decode(obj)?;
@@ -576,12 +594,22 @@ impl<'a> Builder<'a> {
             policies,
             workloads,
             decode_errors,
-            services,
+            mut services,
+            slices,
             namespaceless,
             nodes,
             null_egress,
             ..
         } = self;
+        for (ns, name, endpoints) in slices {
+            if let Some(svc) = services
+                .iter_mut()
+                .rev()
+                .find(|s| s.namespace == ns && s.name == name)
+            {
+                svc.attach(endpoints);
+            }
+        }
         let present: HashSet<&ObjKey> = workloads.iter().map(|w| &w.key).collect();
         let owner_of: HashMap<&ObjKey, &ObjKey> = workloads
             .iter()

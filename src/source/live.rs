@@ -24,7 +24,9 @@ use serde::de::DeserializeOwned;
 use crate::cli::ConnectionArgs;
 use crate::cni::CNI_NAMESPACES;
 use crate::error::Error;
-use crate::snapshot::{NamespaceInfo, PodInfo, ServiceInfo, WorkloadRef};
+use crate::snapshot::{
+    NamespaceInfo, PodInfo, SERVICE_NAME_LABEL, ServiceInfo, SliceEndpoint, WorkloadRef,
+};
 
 /// Objects per page of a list call.
 const PAGE: u32 = 500;
@@ -557,6 +559,71 @@ impl Live {
             .iter()
             .map(crate::snapshot::NodeInfo::from_node)
             .collect())
+    }
+
+    /// One Service, if it exists (a GET in its namespace).
+    pub async fn service(&self, namespace: &str, name: &str) -> Result<Option<ServiceInfo>, Error> {
+        let api: Api<k8s_openapi::api::core::v1::Service> =
+            Api::namespaced(self.client.clone(), namespace);
+        let started = std::time::Instant::now();
+        let r = api.get_opt(name).await;
+        note_request("GET", "service", Some(namespace), started, r.is_ok());
+        match r {
+            Ok(svc) => Ok(svc.map(|s| ServiceInfo::from_service(&s, namespace))),
+            Err(e) => Err(
+                match api_error(e, "services", Some(namespace), self.user.as_deref()) {
+                    Error::Forbidden(m) => {
+                        Error::Forbidden(m.replacen("cannot list", "cannot get", 1))
+                    }
+                    other => other,
+                },
+            ),
+        }
+    }
+
+    /// The Services whose `spec.clusterIP` is `ip`, in one namespace or
+    /// all, found by the server (field selector `spec.clusterIP`, served
+    /// since Kubernetes 1.31); an older server that refuses the field gets
+    /// a plain list, filtered here on every `spec.clusterIPs`.
+    pub async fn services_with_cluster_ip(
+        &self,
+        namespace: Option<&str>,
+        ip: &std::net::IpAddr,
+    ) -> Result<Vec<ServiceInfo>, Error> {
+        let params = ListParams::default().fields(&format!("spec.clusterIP={ip}"));
+        let list: Result<Vec<k8s_openapi::api::core::v1::Service>, Error> =
+            self.list(namespace, params, "services").await;
+        let list = match list {
+            Ok(list) => list,
+            // 400: the field selector is not supported by this server.
+            Err(Error::Api(m)) if m.contains("BadRequest") || m.contains("field label") => {
+                self.list(namespace, ListParams::default(), "services")
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(list
+            .iter()
+            .map(|s| {
+                ServiceInfo::from_service(s, s.metadata.namespace.as_deref().unwrap_or_default())
+            })
+            .filter(|s| s.cluster_ips.contains(ip))
+            .collect())
+    }
+
+    /// The endpoints of a Service's EndpointSlices (discovery.k8s.io/v1,
+    /// listed by the label `kubernetes.io/service-name=NAME` in its
+    /// namespace only).
+    pub async fn endpoint_slices(
+        &self,
+        namespace: &str,
+        service: &str,
+    ) -> Result<Vec<SliceEndpoint>, Error> {
+        let params = ListParams::default().labels(&format!("{SERVICE_NAME_LABEL}={service}"));
+        let list: Vec<k8s_openapi::api::discovery::v1::EndpointSlice> = self
+            .list(Some(namespace), params, "endpointslices.discovery.k8s.io")
+            .await?;
+        Ok(list.iter().flat_map(SliceEndpoint::from_slice).collect())
     }
 
     /// Services of one namespace (or all).

@@ -1,0 +1,475 @@
+//! End-to-end: Services as endpoints against a real kube-apiserver + etcd
+//! (scripts/e2e-cluster; NETPOL_E2E_DIR names its directory), through
+//! kubectl's plugin dispatch. The apiserver assigns ClusterIPs; no
+//! controller runs, so EndpointSlices are written by the tests.
+//! Each test works in namespaces of its own.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+fn cluster() -> Option<Cluster> {
+    let Some(dir) = std::env::var_os("NETPOL_E2E_DIR") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("NETPOL_E2E_DIR is not set: in CI the end-to-end tests must run");
+        }
+        eprintln!("\n*** SKIPPED: end-to-end test (NETPOL_E2E_DIR unset) ***\n");
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    let env = std::fs::read_to_string(dir.join("env")).expect("e2e env file");
+    let bin = env
+        .lines()
+        .find_map(|l| l.strip_prefix("BIN="))
+        .expect("BIN in env")
+        .to_string();
+    Some(Cluster {
+        bin: PathBuf::from(bin),
+        dir,
+    })
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output, want: i32) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(want),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+impl Cluster {
+    fn kubeconfig(&self, user: &str) -> String {
+        self.dir
+            .join(format!("{user}.kubeconfig"))
+            .display()
+            .to_string()
+    }
+
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.arg("--kubeconfig")
+            .arg(self.kubeconfig("admin"))
+            .args(args);
+        run(cmd, stdin)
+    }
+
+    fn apply(&self, yaml: &str) {
+        let out = self.kubectl(&["apply", "-f", "-"], Some(yaml));
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn namespace(&self, prefix: &str) -> String {
+        let name = format!(
+            "{prefix}-{}-{}",
+            std::process::id() % 10000,
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{team: {name}}}}}\n"
+        ));
+        name
+    }
+
+    /// A pod with its IP set through the status subresource.
+    fn pod(&self, ns: &str, name: &str, labels: &str, ports: &str, ip: &str) {
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{ports}]}}]\n"
+        ));
+        let patch = format!(
+            r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
+        );
+        let out = self.kubectl(
+            &[
+                "patch",
+                "pod",
+                name,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            None,
+        );
+        assert!(out.status.success(), "patch status: {}", stderr(&out));
+    }
+
+    /// The ClusterIP the apiserver gave a Service.
+    fn cluster_ip(&self, ns: &str, name: &str) -> String {
+        let out = self.kubectl(
+            &[
+                "get",
+                "svc",
+                name,
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.spec.clusterIP}",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "get svc: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// `kubectl netpol ARGS --kubeconfig USER` through plugin dispatch.
+    fn netpol(&self, user: &str, args: &[&str]) -> Output {
+        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+            .parent()
+            .expect("binary directory");
+        let path = format!(
+            "{}:{}:{}",
+            plugin_dir.display(),
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let home = tempfile::tempdir().expect("temporary HOME");
+        let kc = self.kubeconfig(user);
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", home.path())
+            .arg("netpol")
+            .args(args)
+            .args(["--kubeconfig", kc.as_str()]);
+        run(cmd, None)
+    }
+}
+
+/// front/web; back/api-1 (http = 8080) and back/api-2 (http = 9090); a
+/// policy admitting front/web on 8080 only; Service api (port 80 ->
+/// targetPort http). Returns (front, back).
+fn seed(c: &Cluster, net: u8) -> (String, String) {
+    let front = c.namespace("svc-front");
+    let back = c.namespace("svc-back");
+    c.pod(
+        &front,
+        "web",
+        "app: web",
+        "{containerPort: 80}",
+        &format!("10.{net}.0.10"),
+    );
+    c.pod(
+        &back,
+        "api-1",
+        "app: api",
+        "{name: http, containerPort: 8080}",
+        &format!("10.{net}.1.1"),
+    );
+    c.pod(
+        &back,
+        "api-2",
+        "app: api",
+        "{name: http, containerPort: 9090}",
+        &format!("10.{net}.1.2"),
+    );
+    c.apply(&format!(
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-web, namespace: {back}}}
+spec:
+  podSelector: {{matchLabels: {{app: api}}}}
+  ingress:
+  - from:
+    - podSelector: {{matchLabels: {{app: web}}}}
+      namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {front}}}}}
+    ports: [{{port: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: api, namespace: {back}}}
+spec:
+  selector: {{app: api}}
+  ports: [{{name: web, port: 80, targetPort: http}}]
+"#
+    ));
+    (front, back)
+}
+
+#[test]
+fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
+    let Some(c) = cluster() else { return };
+    let (front, back) = seed(&c, 171);
+    let web = format!("{front}/web");
+    let svc = format!("{back}/svc/api");
+    let out = code(&c.netpol("admin", &["can", &web, &svc]), 1);
+    assert!(
+        out.starts_with(&format!(
+            "PARTLY ALLOWED: {web} -> service {back}/api: 1 of 2 backing pods allowed"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ALLOWED: {web} -> {back}/api-1 on TCP/8080 via Service {back}/api (port 80 -> TCP/8080)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "DENIED: {web} -> {back}/api-2 on TCP/9090 via Service {back}/api (port 80 -> TCP/9090)"
+        )),
+        "{out}"
+    );
+    // The ClusterIP the apiserver assigned: the same backends.
+    let ip = c.cluster_ip(&back, "api");
+    assert!(!ip.is_empty());
+    let v: Value = serde_json::from_str(&code(
+        &c.netpol("admin", &["can", &web, &ip, "--port", "80", "-o", "json"]),
+        1,
+    ))
+    .expect("JSON");
+    assert_eq!(v["service"]["name"], "api");
+    assert_eq!(v["service"]["clusterIPs"][0], ip.as_str());
+    let got: Vec<(String, bool)> = v["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .map(|c| {
+            (
+                c["to"].as_str().unwrap_or_default().to_string(),
+                c["allowed"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (format!("{back}/api-1"), true),
+            (format!("{back}/api-2"), false)
+        ]
+    );
+    // A ClusterIP is never a source.
+    let o = c.netpol("admin", &["can", &ip, &web]);
+    code(&o, 2);
+    assert!(
+        stderr(&o).contains("is never the source address of a packet"),
+        "{}",
+        stderr(&o)
+    );
+    // bob reads pods, namespaces and policies, not Services: an address
+    // is answered, marked as not checked against ClusterIPs; a Service
+    // by name is an RBAC error.
+    let o = c.netpol("bob", &["can", &web, &ip]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "warning: cannot tell whether {ip} is the ClusterIP of a Service"
+        )),
+        "{err}"
+    );
+    let o = c.netpol("bob", &["can", &web, &svc]);
+    code(&o, 2);
+    assert!(stderr(&o).contains("cannot get services"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("forbidden"), "{}", stderr(&o));
+    // explain svc/NAME, live.
+    let out = code(&c.netpol("admin", &["explain", &svc]), 0);
+    assert!(
+        out.contains("80/TCP -> TCP/9090: denied, nothing admits it"),
+        "{out}"
+    );
+}
+
+#[test]
+fn live_endpoint_slices_win_and_a_user_without_them_gets_the_selector_with_a_note() {
+    let Some(c) = cluster() else { return };
+    let (front, back) = seed(&c, 172);
+    // The slice lists api-1 only (api-2 not ready).
+    c.apply(&format!(
+        r#"apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: api-x1
+  namespace: {back}
+  labels: {{kubernetes.io/service-name: api}}
+addressType: IPv4
+ports: [{{name: web, port: 8080, protocol: TCP}}]
+endpoints:
+- addresses: [10.172.1.1]
+  conditions: {{ready: true}}
+  targetRef: {{kind: Pod, name: api-1, namespace: {back}}}
+- addresses: [10.172.1.2]
+  conditions: {{ready: false}}
+  targetRef: {{kind: Pod, name: api-2, namespace: {back}}}
+"#
+    ));
+    let web = format!("{front}/web");
+    let out = code(
+        &c.netpol("admin", &["can", &web, &format!("{back}/svc/api")]),
+        0,
+    );
+    assert!(out.contains("1 of 1 backing pod allowed"), "{out}");
+    assert!(
+        out.contains("ready endpoints of its EndpointSlices"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("left out: {back}/api-2")), "{out}");
+
+    // carol reads pods, Services and policies of `back` only, not
+    // EndpointSlices: the selector answers, and says why.
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {back}}}\nrules:\n- apiGroups: ['']\n  resources: [pods, services]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {back}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+    ));
+    // (api-2 -> api-1 is denied: allow-web admits front/web only.)
+    let o = c.netpol(
+        "carol",
+        &["can", "svc/api", "api-1", "-n", &back, "-o", "json"],
+    );
+    let v: Value = serde_json::from_str(&code(&o, 1)).expect("JSON");
+    assert_eq!(v["service"]["backendsFrom"], "selector");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("EndpointSlices of service"), "{notes}");
+    assert!(notes.contains("could not be read"), "{notes}");
+    assert!(notes.contains("forbidden"), "{notes}");
+    // Her ClusterIP question is looked up in her namespace only.
+    let ip = c.cluster_ip(&back, "api");
+    // (api-2 reaches itself; api-1 admits front/web only.)
+    let o = c.netpol("carol", &["can", "api-2", &ip, "-n", &back]);
+    let out = code(&o, 1);
+    assert!(
+        out.starts_with(&format!(
+            "PARTLY ALLOWED: {back}/api-2 -> service {back}/api: 1 of 2 backing pods allowed"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn live_headless_external_name_and_selectorless_services_are_explained() {
+    let Some(c) = cluster() else { return };
+    let (front, back) = seed(&c, 173);
+    c.apply(&format!(
+        r#"apiVersion: v1
+kind: Service
+metadata: {{name: api-headless, namespace: {back}}}
+spec:
+  clusterIP: None
+  selector: {{app: api}}
+  ports: [{{port: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: ext, namespace: {back}}}
+spec: {{type: ExternalName, externalName: db.example.com}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: manual, namespace: {back}}}
+spec:
+  ports: [{{port: 80}}]
+"#
+    ));
+    let web = format!("{front}/web");
+    let out = code(
+        &c.netpol("admin", &["can", &web, &format!("{back}/svc/api-headless")]),
+        0,
+    );
+    assert!(out.contains("is headless (clusterIP: None)"), "{out}");
+    let out = code(
+        &c.netpol(
+            "admin",
+            &["can", &web, &format!("{back}/svc/ext"), "--port", "5432"],
+        ),
+        0,
+    );
+    assert!(out.contains("not a cluster destination"), "{out}");
+    let o = c.netpol("admin", &["can", &web, &format!("{back}/svc/manual")]);
+    code(&o, 2);
+    assert!(
+        stderr(&o).contains("has no selector and no EndpointSlices"),
+        "{}",
+        stderr(&o)
+    );
+    // A missing Service: the nearest one is offered.
+    let o = c.netpol("admin", &["can", &web, &format!("{back}/svc/apj")]);
+    code(&o, 2);
+    assert!(
+        stderr(&o).contains("did you mean svc/api"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn live_word_that_is_a_namespace_and_a_kind() {
+    let Some(c) = cluster() else { return };
+    // Namespace `deploy` (shared by runs: names below are unique per run).
+    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: deploy}\n");
+    let name = format!(
+        "builder-{}-{}",
+        std::process::id() % 10000,
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    c.pod(
+        "deploy",
+        &name,
+        "app: builder",
+        "{containerPort: 80}",
+        "10.174.0.1",
+    );
+    // Only the pod exists: `deploy/NAME` is it, resolved against the cluster.
+    let out = code(
+        &c.netpol("admin", &["explain", &format!("deploy/{name}")]),
+        0,
+    );
+    assert!(out.contains(&format!("deploy/{name}")), "{out}");
+    // A pod of a Deployment of the same name in `default`: now ambiguous.
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}-5d8f7-x2x2x\n  namespace: default\n  labels: {{app: {name}, pod-template-hash: 5d8f7}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: {name}-5d8f7, uid: 00000000-0000-0000-0000-000000000001, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: x}}]\n"
+    ));
+    let o = c.netpol("admin", &["explain", &format!("deploy/{name}")]);
+    code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("is ambiguous"), "{err}");
+    assert!(
+        err.contains(&format!("deploy/pod/{name}, or -n deploy {name}")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("deployment/{name}")), "{err}");
+}
