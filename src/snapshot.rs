@@ -71,7 +71,13 @@ pub struct PodInfo {
     pub name: String,
     pub labels: Labels,
     pub ips: Vec<IpAddr>,
+    /// The ports of the containers that serve traffic (regular and sidecar
+    /// containers, see [`container_ports`]): named ports resolve here.
     pub ports: Vec<ContainerPort>,
+    /// Ports declared only by plain init containers (see
+    /// [`init_container_ports`]): never resolved, kept to explain why a
+    /// named port does not resolve (and that Calico resolves it).
+    pub init_ports: Vec<ContainerPort>,
     pub workload: Option<WorkloadRef>,
     /// Stands for the pods of a workload manifest rather than a real pod.
     pub representative: bool,
@@ -168,6 +174,7 @@ impl PodInfo {
             labels: meta.labels.clone().unwrap_or_default(),
             ips,
             ports: spec.map(container_ports).unwrap_or_default(),
+            init_ports: spec.map(init_container_ports).unwrap_or_default(),
             workload: None,
             representative: false,
             host_network,
@@ -179,36 +186,102 @@ impl PodInfo {
     }
 }
 
-/// The container ports of a pod spec: regular containers and init
-/// containers (sidecars declare ports there too), deduplicated.
+/// The container ports a named port resolves against, as the kubelet's own
+/// resolver (`FindPort` in kubernetes `pkg/api/v1/pod/util.go`) reads them:
+/// the regular containers first, then the sidecar containers (init
+/// containers with `restartPolicy: Always`, which keep running beside the
+/// others and serve traffic). Plain init containers are left out: they have
+/// exited before the pod serves traffic (see [`init_container_ports`]).
+/// Deduplicated, in declaration order; ports outside 0..=65535 are dropped.
 pub fn container_ports(spec: &PodSpec) -> Vec<ContainerPort> {
-    let mut out: Vec<ContainerPort> = Vec::new();
-    let containers: Vec<&Container> = spec
-        .containers
+    let sidecars = spec
+        .init_containers
         .iter()
-        .chain(spec.init_containers.iter().flatten())
-        .collect();
-    for c in containers {
-        for p in c.ports.iter().flatten() {
-            let Ok(port) = u16::try_from(p.container_port) else {
-                continue;
-            };
-            let protocol = p
-                .protocol
-                .as_deref()
-                .and_then(Protocol::parse)
-                .unwrap_or(Protocol::Tcp);
-            let cp = ContainerPort {
-                name: p.name.clone().filter(|n| !n.is_empty()),
-                port,
-                protocol,
-            };
-            if !out.contains(&cp) {
-                out.push(cp);
-            }
-        }
+        .flatten()
+        .filter(|c| is_sidecar(c));
+    let mut out: Vec<ContainerPort> = Vec::new();
+    for c in spec.containers.iter().chain(sidecars) {
+        push_ports(c, &mut out);
     }
     out
+}
+
+/// The ports declared only by plain init containers (no `restartPolicy:
+/// Always`) and by no container of [`container_ports`]. Such a container has
+/// run to completion before the pod's containers start, so a named port
+/// declared only there resolves to nothing for the API (and the kubelet);
+/// Calico is known to resolve named ports of every init container anyway.
+pub fn init_container_ports(spec: &PodSpec) -> Vec<ContainerPort> {
+    let serving = container_ports(spec);
+    let mut out: Vec<ContainerPort> = Vec::new();
+    for c in spec.init_containers.iter().flatten() {
+        if !is_sidecar(c) {
+            push_ports(c, &mut out);
+        }
+    }
+    out.retain(|p| !serving.contains(p));
+    out
+}
+
+/// Why a named port does not resolve on `pod` when the reason is an init
+/// container: `Some(sentence)` when no serving container declares `name`
+/// (with `protocol`, or any protocol when `None`) but a plain init container
+/// does. The sentence names the pod and what Calico, which also resolves
+/// named ports of plain init containers, would open instead (e.g.
+/// `named port "metrics" is declared only by a plain init container of
+/// shop/web, which has exited before the pod serves traffic; Calico
+/// resolves it there anyway (TCP/9090)`). `None` otherwise.
+pub fn init_only_named_port(
+    pod: &PodInfo,
+    name: &str,
+    protocol: Option<Protocol>,
+) -> Option<String> {
+    let named = |c: &&ContainerPort| {
+        c.name.as_deref() == Some(name) && protocol.is_none_or(|p| p == c.protocol)
+    };
+    if pod.ports.iter().any(|c| named(&c)) {
+        return None;
+    }
+    let found: Vec<String> = pod
+        .init_ports
+        .iter()
+        .filter(named)
+        .map(|c| format!("{}/{}", c.protocol, c.port))
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "named port {name:?} is declared only by a plain init container of {}, which has exited before the pod serves traffic; Calico resolves it there anyway ({})",
+        pod.key(),
+        found.join(", ")
+    ))
+}
+
+/// A sidecar container: an init container with `restartPolicy: Always`.
+fn is_sidecar(c: &Container) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
+fn push_ports(c: &Container, out: &mut Vec<ContainerPort>) {
+    for p in c.ports.iter().flatten() {
+        let Ok(port) = u16::try_from(p.container_port) else {
+            continue;
+        };
+        let protocol = p
+            .protocol
+            .as_deref()
+            .and_then(Protocol::parse)
+            .unwrap_or(Protocol::Tcp);
+        let cp = ContainerPort {
+            name: p.name.clone().filter(|n| !n.is_empty()),
+            port,
+            protocol,
+        };
+        if !out.contains(&cp) {
+            out.push(cp);
+        }
+    }
 }
 
 /// Everything the engine looks at.

@@ -10,7 +10,7 @@ use crate::cmd::{
     Context, Outcome, Plan, Target, find_endpoint, namespace_labels_matter, require_valid,
 };
 use crate::engine::Model;
-use crate::engine::policy::Direction;
+use crate::engine::policy::{Direction, PortValue};
 use crate::engine::ports::{PortSet, Protocol};
 use crate::engine::summary::{peer_text, port_text};
 use crate::engine::verdict::{Endpoint, SideVerdict, connection};
@@ -435,8 +435,11 @@ pub(crate) fn resolve_named(
         }
     }
     if set.is_empty() {
+        let why = crate::snapshot::init_only_named_port(pod, name, proto)
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
         return Err(Error::NotFound(format!(
-            "pod {:?} has no container port named {name:?}",
+            "pod {:?} has no container port named {name:?}{why}",
             pod.key()
         )));
     }
@@ -507,15 +510,38 @@ fn side_json(
             )
         } else if r.ports.is_empty() {
             let written: Vec<String> = rule.ports.iter().flatten().map(port_text).collect();
-            format!(
+            let dest = if side.direction == Direction::Ingress {
+                subject
+            } else {
+                other
+            };
+            // A name declared only by a plain init container: say so, and
+            // that Calico resolves it there.
+            let init_only: Vec<String> = match dest {
+                Endpoint::Pod(pod) => rule
+                    .ports
+                    .iter()
+                    .flatten()
+                    .filter_map(|spec| match &spec.port {
+                        PortValue::Named(name) => crate::snapshot::init_only_named_port(
+                            pod,
+                            name,
+                            Some(spec.protocol),
+                        ),
+                        _ => None,
+                    })
+                    .collect(),
+                Endpoint::External(_) => Vec::new(),
+            };
+            let mut reason = format!(
                 "peer matches, but its ports {} do not exist on {}",
                 written.join(", "),
-                if side.direction == Direction::Ingress {
-                    subject.display()
-                } else {
-                    other.display()
-                }
-            )
+                dest.display()
+            );
+            for note in init_only {
+                reason.push_str(&format!("; {note}"));
+            }
+            reason
         } else {
             format!("peer matches, but it allows only {}", r.ports.describe())
         };

@@ -369,6 +369,28 @@ pub fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionVie
             allowed_parts.join("; ")
         ),
     };
+    // Named ports this pod does not resolve because only a plain init
+    // container declares them (Calico resolves them there): say so.
+    let mut conclusion = conclusion;
+    if d == Direction::Ingress {
+        let mut notes: Vec<String> = Vec::new();
+        for &pi in &isolating {
+            for rule in model.policies[pi].rules(d).unwrap_or_default() {
+                for spec in rule.ports.iter().flatten() {
+                    if let PortValue::Named(name) = &spec.port
+                        && let Some(note) =
+                            crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
+                        && !notes.contains(&note)
+                    {
+                        notes.push(note);
+                    }
+                }
+            }
+        }
+        for note in notes {
+            conclusion.push_str(&format!(" Note: {note}."));
+        }
+    }
     DirectionView {
         isolated: !isolating.is_empty(),
         policies,

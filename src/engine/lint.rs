@@ -668,13 +668,24 @@ fn named_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut O
                     ),
                     Some(format!("- port: {name}\n  protocol: {proto}")),
                 ),
-                None => (
-                    format!(
-                        "no container port named {name:?} ({}) exists on {whose}: this port matches nothing",
-                        spec.protocol
-                    ),
-                    None,
-                ),
+                None => {
+                    // Declared only by a plain init container: say so, and
+                    // that Calico resolves it there.
+                    let init_only = dests
+                        .iter()
+                        .find_map(|pod| {
+                            crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
+                        })
+                        .map(|note| format!("; {note}"))
+                        .unwrap_or_default();
+                    (
+                        format!(
+                            "no container port named {name:?} ({}) exists on {whose}: this port matches nothing{init_only}",
+                            spec.protocol
+                        ),
+                        None,
+                    )
+                }
             };
             out.push(
                 "named-port-missing",

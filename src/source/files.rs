@@ -21,7 +21,7 @@ use crate::cni::Evidence;
 use crate::error::Error;
 use crate::snapshot::{
     Labels, NamespaceInfo, NodeInfo, PodInfo, ServiceInfo, SliceEndpoint, Snapshot, WorkloadRef,
-    container_ports,
+    container_ports, init_container_ports,
 };
 
 const WORKLOAD_KINDS: [&str; 7] = [
@@ -336,8 +336,21 @@ fn shift_lines(message: &str, by: usize) -> String {
     out
 }
 
-fn push_object(value: Value, file: &str, doc: String, out: &mut Vec<Object>) -> Result<(), String> {
-    match &value {
+/// Flattens one document into objects: a `List` or typed list
+/// (`PodList`, `NetworkPolicyList`, ...) gives its items one by one.
+///
+/// Items of a typed list are what the API returns for a list call, and they
+/// carry no `apiVersion` and `kind` of their own (kubectl adds them, the API
+/// does not): an item missing them takes the list's `apiVersion` and the
+/// list's kind without its `List` suffix. Items of a plain `kind: List` must
+/// say what they are.
+fn push_object(
+    mut value: Value,
+    file: &str,
+    doc: String,
+    out: &mut Vec<Object>,
+) -> Result<(), String> {
+    match &mut value {
         Value::Null => return Ok(()),
         Value::Object(map) => {
             let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -348,12 +361,26 @@ fn push_object(value: Value, file: &str, doc: String, out: &mut Vec<Object>) -> 
                 ));
             }
             if kind == "List" || kind.ends_with("List") && map.contains_key("items") {
-                let items = map
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for (j, item) in items.into_iter().enumerate() {
+                let implied = kind
+                    .strip_suffix("List")
+                    .filter(|k| !k.is_empty())
+                    .map(|k| (api.to_string(), k.to_string()));
+                let items = match map.remove("items") {
+                    Some(Value::Array(items)) => items,
+                    _ => Vec::new(),
+                };
+                for (j, mut item) in items.into_iter().enumerate() {
+                    if let (Some((api, kind)), Value::Object(m)) = (&implied, &mut item) {
+                        for (field, implied) in [("apiVersion", api), ("kind", kind)] {
+                            let missing = m
+                                .get(field)
+                                .and_then(Value::as_str)
+                                .is_none_or(str::is_empty);
+                            if missing {
+                                m.insert(field.to_string(), Value::String(implied.clone()));
+                            }
+                        }
+                    }
                     push_object(item, file, format!("{doc}, item {}", j + 1), out)?;
                 }
                 return Ok(());
@@ -684,6 +711,7 @@ impl<'a> Builder<'a> {
                 labels: meta.labels.unwrap_or_default(),
                 ips: Vec::new(),
                 ports: spec.map(container_ports).unwrap_or_default(),
+                init_ports: spec.map(init_container_ports).unwrap_or_default(),
                 workload: Some(WorkloadRef {
                     kind: kind.clone(),
                     name: name.clone(),

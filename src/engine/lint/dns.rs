@@ -90,6 +90,7 @@ fn targets(model: &Model<'_>) -> DnsTargets {
                     protocol: Protocol::Tcp,
                 },
             ],
+            init_ports: Vec::new(),
             workload: None,
             representative: true,
             host_network: false,
