@@ -230,7 +230,7 @@ pub fn init_container_ports(spec: &PodSpec) -> Vec<ContainerPort> {
 /// named ports of plain init containers, would open instead (e.g.
 /// `named port "metrics" is declared only by a plain init container of
 /// shop/web, which has exited before the pod serves traffic; Calico
-/// resolves it there anyway (TCP/9090)`). `None` otherwise.
+/// resolves it there anyway, to TCP/9090`). `None` otherwise.
 pub fn init_only_named_port(
     pod: &PodInfo,
     name: &str,
@@ -252,7 +252,7 @@ pub fn init_only_named_port(
         return None;
     }
     Some(format!(
-        "named port {name:?} is declared only by a plain init container of {}, which has exited before the pod serves traffic; Calico resolves it there anyway ({})",
+        "named port {name:?} is declared only by a plain init container of {}, which has exited before the pod serves traffic; Calico resolves it there anyway, to {}",
         pod.key(),
         found.join(", ")
     ))
