@@ -66,6 +66,11 @@ fn main() -> ExitCode {
             netpol::source::live::requests()
         );
     }
+    // Objects the manifests hold but the API server would reject: said
+    // whatever the command's outcome.
+    for w in ctx.input_warnings() {
+        let _ = writeln!(std::io::stderr(), "{}", clean(w));
+    }
     match result {
         Ok(outcome) => {
             let mut stderr = std::io::stderr().lock();

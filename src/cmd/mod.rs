@@ -264,6 +264,14 @@ impl Context {
         )))
     }
 
+    /// Warnings about the manifests themselves (objects left out because
+    /// the API server would reject them, see [`Manifests::warnings`]), for
+    /// `main` to print whatever the outcome; empty for a live cluster or
+    /// when no manifest was read.
+    pub fn input_warnings(&self) -> &[String] {
+        self.manifests.get().map(Manifests::warnings).unwrap_or_default()
+    }
+
     fn manifests(&self) -> Result<&Manifests, Error> {
         if let Some(m) = self.manifests.get() {
             return Ok(m);

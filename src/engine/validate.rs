@@ -547,3 +547,368 @@ pub fn unknown_fields(policy: &serde_json::Value) -> Vec<FieldError> {
     }
     out
 }
+
+/// The Go type a JSON value must decode into, as far as a NetworkPolicy's
+/// fields go (`k8s.io/api/networking/v1` and `meta/v1`).
+enum GoType {
+    /// A string type: `string`, `v1.Protocol`, `v1.PolicyType`, ...
+    Str(&'static str),
+    /// `int32`.
+    Int32,
+    /// `intstr.IntOrString`: a string, or a number decoded as `int32`.
+    IntOrString,
+    /// `map[string]string`.
+    StrMap,
+    /// `[]T`: the list's Go name and its element type.
+    List(&'static str, &'static GoType),
+    /// A struct: its Go name (`v1.NetworkPolicySpec`) and fields.
+    Struct(&'static GoStruct),
+}
+
+struct GoStruct {
+    /// Without the package: `NetworkPolicySpec`.
+    name: &'static str,
+    fields: &'static [(&'static str, GoType)],
+}
+
+const STRING: GoType = GoType::Str("string");
+static OBJECT_META: GoStruct = GoStruct {
+    name: "ObjectMeta",
+    fields: &[
+        ("name", STRING),
+        ("namespace", STRING),
+        ("labels", GoType::StrMap),
+        ("annotations", GoType::StrMap),
+    ],
+};
+static REQUIREMENT: GoStruct = GoStruct {
+    name: "LabelSelectorRequirement",
+    fields: &[
+        ("key", STRING),
+        ("operator", GoType::Str("v1.LabelSelectorOperator")),
+        ("values", GoType::List("[]string", &STRING)),
+    ],
+};
+static SELECTOR: GoStruct = GoStruct {
+    name: "LabelSelector",
+    fields: &[
+        ("matchLabels", GoType::StrMap),
+        (
+            "matchExpressions",
+            GoType::List(
+                "[]v1.LabelSelectorRequirement",
+                &GoType::Struct(&REQUIREMENT),
+            ),
+        ),
+    ],
+};
+static IP_BLOCK: GoStruct = GoStruct {
+    name: "IPBlock",
+    fields: &[
+        ("cidr", STRING),
+        ("except", GoType::List("[]string", &STRING)),
+    ],
+};
+static PEER: GoStruct = GoStruct {
+    name: "NetworkPolicyPeer",
+    fields: &[
+        ("podSelector", GoType::Struct(&SELECTOR)),
+        ("namespaceSelector", GoType::Struct(&SELECTOR)),
+        ("ipBlock", GoType::Struct(&IP_BLOCK)),
+    ],
+};
+static PORT: GoStruct = GoStruct {
+    name: "NetworkPolicyPort",
+    fields: &[
+        ("protocol", GoType::Str("v1.Protocol")),
+        ("port", GoType::IntOrString),
+        ("endPort", GoType::Int32),
+    ],
+};
+const PORTS: GoType = GoType::List("[]v1.NetworkPolicyPort", &GoType::Struct(&PORT));
+const PEERS: GoType = GoType::List("[]v1.NetworkPolicyPeer", &GoType::Struct(&PEER));
+static INGRESS_RULE: GoStruct = GoStruct {
+    name: "NetworkPolicyIngressRule",
+    fields: &[("ports", PORTS), ("from", PEERS)],
+};
+static EGRESS_RULE: GoStruct = GoStruct {
+    name: "NetworkPolicyEgressRule",
+    fields: &[("ports", PORTS), ("to", PEERS)],
+};
+static SPEC: GoStruct = GoStruct {
+    name: "NetworkPolicySpec",
+    fields: &[
+        ("podSelector", GoType::Struct(&SELECTOR)),
+        (
+            "ingress",
+            GoType::List(
+                "[]v1.NetworkPolicyIngressRule",
+                &GoType::Struct(&INGRESS_RULE),
+            ),
+        ),
+        (
+            "egress",
+            GoType::List(
+                "[]v1.NetworkPolicyEgressRule",
+                &GoType::Struct(&EGRESS_RULE),
+            ),
+        ),
+        (
+            "policyTypes",
+            GoType::List("[]v1.PolicyType", &GoType::Str("v1.PolicyType")),
+        ),
+    ],
+};
+static NETWORK_POLICY: GoStruct = GoStruct {
+    name: "NetworkPolicy",
+    fields: &[
+        ("metadata", GoType::Struct(&OBJECT_META)),
+        ("spec", GoType::Struct(&SPEC)),
+    ],
+};
+
+impl GoType {
+    /// The type's name in Go's messages (`int32` for IntOrString, as its
+    /// decoder reports a non-string).
+    fn go_name(&self) -> String {
+        match self {
+            GoType::Str(name) => name.to_string(),
+            GoType::Int32 | GoType::IntOrString => "int32".to_string(),
+            GoType::StrMap => "map[string]string".to_string(),
+            GoType::List(name, _) => name.to_string(),
+            GoType::Struct(s) => format!("v1.{}", s.name),
+        }
+    }
+}
+
+/// What Go's JSON decoder calls a value it cannot store: `object`,
+/// `array`, `string`, `bool`, `number`, or `number 1.5` when a number does
+/// not fit an integer type.
+fn json_kind(v: &serde_json::Value, integer: bool) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(n) if integer => format!("number {n}"),
+        Value::Number(_) => "number".into(),
+        Value::String(_) => "string".into(),
+        Value::Array(_) => "array".into(),
+        Value::Object(_) => "object".into(),
+    }
+}
+
+/// A number that Go decodes into an `int32`, made an integer in `v`
+/// (`80.0` is `80`, as kubectl's YAML-to-JSON conversion writes it).
+/// False for anything else.
+fn take_int32(v: &mut serde_json::Value) -> bool {
+    let Some(n) = v.as_number() else {
+        return false;
+    };
+    let int = match n.as_i64() {
+        Some(i) => Some(i),
+        None => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e12)
+            .map(|f| f as i64),
+    };
+    match int.and_then(|i| i32::try_from(i).ok()) {
+        Some(i) => {
+            *v = serde_json::Value::from(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Where a walk is: the field path with indices and keys (ours, and the
+/// API's validation paths), the path without them (Go's decoder's), and
+/// the struct whose field is being decoded.
+struct At<'a> {
+    path: &'a str,
+    go_path: &'a str,
+    owner: &'static str,
+}
+
+/// Fields of a NetworkPolicy manifest whose JSON type the API server
+/// cannot decode (`egress: {}` where a list is expected, a string for
+/// `ports`, a number for a label value, ...), in document order.
+///
+/// The API server rejects such an object as a whole with Go's decoding
+/// error, e.g. `NetworkPolicy in version "v1" cannot be handled as a
+/// NetworkPolicy: json: cannot unmarshal object into Go struct field
+/// NetworkPolicySpec.spec.egress of type []v1.NetworkPolicyEgressRule`
+/// (kubectl itself refuses such `metadata` with the same wording). Each
+/// error here carries that wording as its detail, the field path with
+/// indices (`spec.egress`, `spec.ingress[0].ports[1].port`,
+/// `spec.podSelector.matchLabels[app]`) and the value's JSON kind as the
+/// invalid value. Where the server stops at the first error, all are
+/// reported.
+///
+/// `policy` is changed so that it decodes: each offending value is removed
+/// (a list element is dropped), and what Go's decoder accepts is written
+/// the way it reads it: `null` list elements and map values become the zero
+/// value (`ingress: [null]` is the rule `{}`, a label value `null` is
+/// `""`), and integral numbers (`80.0`) become integers.
+pub fn take_wrong_types(policy: &mut serde_json::Value) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    walk_struct(
+        policy,
+        &NETWORK_POLICY,
+        &At {
+            path: "",
+            go_path: "",
+            owner: NETWORK_POLICY.name,
+        },
+        &mut out,
+    );
+    out
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+fn walk_struct(
+    v: &mut serde_json::Value,
+    s: &'static GoStruct,
+    at: &At<'_>,
+    out: &mut Vec<FieldError>,
+) {
+    let Some(map) = v.as_object_mut() else {
+        return;
+    };
+    for (field, ty) in s.fields {
+        let Some(value) = map.get_mut(*field) else {
+            continue;
+        };
+        let path = join(at.path, field);
+        let go_path = join(at.go_path, field);
+        let here = At {
+            path: &path,
+            go_path: &go_path,
+            owner: s.name,
+        };
+        if !walk(value, ty, &here, out) {
+            map.remove(*field);
+        }
+    }
+}
+
+/// Checks `v` against `ty` at `at` (whose `owner` is the struct holding
+/// the field); returns false when `v` must be removed.
+fn walk(v: &mut serde_json::Value, ty: &GoType, at: &At<'_>, out: &mut Vec<FieldError>) -> bool {
+    use serde_json::Value;
+    // A null field is left at its zero value by Go's decoder.
+    if v.is_null() {
+        return true;
+    }
+    let ok = match (ty, &*v) {
+        (GoType::Str(_), Value::String(_)) => true,
+        (GoType::Int32, _) => take_int32(v),
+        (GoType::IntOrString, Value::String(_)) => true,
+        (GoType::IntOrString, _) => take_int32(v),
+        (GoType::StrMap, Value::Object(_)) => {
+            if let Value::Object(map) = v {
+                let mut bad = Vec::new();
+                for (k, value) in map.iter_mut() {
+                    match value {
+                        Value::String(_) => {}
+                        Value::Null => *value = Value::String(String::new()),
+                        other => {
+                            out.push(wrong_type(
+                                &format!("{}[{k}]", at.path),
+                                at,
+                                other,
+                                false,
+                                "string",
+                            ));
+                            bad.push(k.clone());
+                        }
+                    }
+                }
+                for k in bad {
+                    map.remove(&k);
+                }
+            }
+            true
+        }
+        (GoType::List(_, elem), Value::Array(_)) => {
+            if let Value::Array(items) = v {
+                let mut keep = Vec::with_capacity(items.len());
+                for (i, item) in items.iter_mut().enumerate() {
+                    let path = format!("{}[{i}]", at.path);
+                    let here = At {
+                        path: &path,
+                        go_path: at.go_path,
+                        owner: at.owner,
+                    };
+                    keep.push(walk_element(item, elem, &here, out));
+                }
+                let mut flags = keep.into_iter();
+                items.retain(|_| flags.next().unwrap_or(true));
+            }
+            true
+        }
+        (GoType::Struct(s), Value::Object(_)) => {
+            walk_struct(
+                v,
+                s,
+                &At {
+                    path: at.path,
+                    go_path: at.go_path,
+                    owner: s.name,
+                },
+                out,
+            );
+            true
+        }
+        _ => false,
+    };
+    if !ok {
+        let integer = matches!(ty, GoType::Int32 | GoType::IntOrString);
+        out.push(wrong_type(at.path, at, v, integer, &ty.go_name()));
+    }
+    ok
+}
+
+/// A list element: `null` is the element type's zero value.
+fn walk_element(
+    v: &mut serde_json::Value,
+    ty: &GoType,
+    at: &At<'_>,
+    out: &mut Vec<FieldError>,
+) -> bool {
+    use serde_json::Value;
+    if v.is_null() {
+        *v = match ty {
+            GoType::Str(_) => Value::String(String::new()),
+            GoType::Int32 | GoType::IntOrString => Value::from(0),
+            GoType::StrMap | GoType::Struct(_) => Value::Object(Default::default()),
+            GoType::List(..) => Value::Array(Vec::new()),
+        };
+        return true;
+    }
+    walk(v, ty, at, out)
+}
+
+fn wrong_type(
+    path: &str,
+    at: &At<'_>,
+    v: &serde_json::Value,
+    integer: bool,
+    go_type: &str,
+) -> FieldError {
+    let kind = json_kind(v, integer);
+    FieldError {
+        path: path.to_string(),
+        kind: ErrorKind::Invalid(quoted(kind.split(' ').next().unwrap_or_default())),
+        detail: format!(
+            "json: cannot unmarshal {kind} into Go struct field {}.{} of type {go_type}",
+            at.owner, at.go_path
+        ),
+    }
+}

@@ -61,15 +61,17 @@ enum InputSource {
 pub struct Manifests {
     snapshot: Rc<Snapshot>,
     evidence: Result<Evidence, String>,
+    warnings: Vec<String>,
 }
 
 impl Manifests {
     /// Reads every path (`-` is stdin, read once).
     pub fn read(opts: &LoadOptions) -> Result<Manifests, Error> {
-        let (snapshot, evidence) = read(opts)?;
+        let (snapshot, evidence, warnings) = read(opts)?;
         Ok(Manifests {
             snapshot: Rc::new(snapshot),
             evidence,
+            warnings,
         })
     }
 
@@ -82,15 +84,28 @@ impl Manifests {
     pub fn evidence(&self) -> Result<Evidence, String> {
         self.evidence.clone()
     }
+
+    /// One `warning: FILE: document N: ...` line per object left out
+    /// because the API server would reject it (a wrongly typed field in a
+    /// Pod, Namespace, workload, Service or CNI evidence object), in input
+    /// order. Wrongly typed NetworkPolicies are not left out: they are
+    /// invalid policies.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
 }
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    read(opts).map(|(snapshot, _)| snapshot)
+    read(opts).map(|(snapshot, _, _)| snapshot)
 }
 
-/// The snapshot and the CNI evidence of every path, in one pass.
-fn read(opts: &LoadOptions) -> Result<(Snapshot, Result<Evidence, String>), Error> {
+/// What [`read`] gives: the snapshot, the CNI evidence and the warnings.
+type Read = (Snapshot, Result<Evidence, String>, Vec<String>);
+
+/// The snapshot, the CNI evidence and the warnings of every path, in one
+/// pass.
+fn read(opts: &LoadOptions) -> Result<Read, Error> {
     let mut inputs = Vec::new();
     let mut stdin_used = false;
     for p in &opts.paths {
@@ -108,18 +123,20 @@ fn read(opts: &LoadOptions) -> Result<(Snapshot, Result<Evidence, String>), Erro
         }
     }
     let mut builder = Builder::new(&opts.default_namespace);
-    let mut evidence = Ok(Evidence::default());
+    let mut evidence = Evidence::default();
     for input in inputs {
         parse_documents(&input, &mut |obj| {
-            if let Ok(e) = &mut evidence
-                && let Err(message) = crate::cni::push_value(e, &obj.value)
-            {
-                evidence = Err(message);
+            // An object the evidence cannot decode (a wrongly typed Node,
+            // say) is one the API server rejects: left out of both.
+            if let Err(message) = crate::cni::push_value(&mut evidence, &obj.value) {
+                builder.skip(&obj, &message);
+                return Ok(());
             }
-            builder.add(&obj)
+            builder.add(obj)
         })?;
     }
-    Ok((builder.finish(), evidence))
+    let warnings = std::mem::take(&mut builder.warnings);
+    Ok((builder.finish(), Ok(evidence), warnings))
 }
 
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
@@ -130,7 +147,7 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
             name: name.into(),
             source: InputSource::Text(text.into()),
         },
-        &mut |obj| builder.add(&obj),
+        &mut |obj| builder.add(obj),
     )?;
     Ok(builder.finish())
 }
@@ -404,9 +421,42 @@ fn kind_of(v: &Value) -> &str {
     v.get("kind").and_then(Value::as_str).unwrap_or("")
 }
 
-fn decode<T: serde::de::DeserializeOwned>(obj: &Object) -> Result<T, Error> {
+/// Why an object is not taken into the snapshot.
+enum Rejected {
+    /// The input cannot be read on: stop with this error.
+    Fatal(Error),
+    /// The API server (or kubectl) would refuse this object as a whole, so
+    /// it cannot exist in a cluster: it is left out with a warning, and
+    /// the other documents are read on.
+    Skipped(String),
+}
+
+impl From<Error> for Rejected {
+    fn from(e: Error) -> Rejected {
+        Rejected::Fatal(e)
+    }
+}
+
+/// `Pod shop/web`, from the raw object (its metadata may not decode).
+fn describe(v: &Value) -> String {
+    let field = |k: &str| {
+        v.get("metadata")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    match (field("namespace"), field("name")) {
+        ("", name) => format!("{} {name}", kind_of(v)),
+        (ns, name) => format!("{} {ns}/{name}", kind_of(v)),
+    }
+}
+
+/// Decodes a whole object. A field of the wrong type (a number where a
+/// string is expected, ...) makes the API server reject the object: it is
+/// skipped, with serde's account of the first such field.
+fn decode<T: serde::de::DeserializeOwned>(obj: &Object) -> Result<T, Rejected> {
     T::deserialize(&obj.value)
-        .map_err(|e| obj.error(format_args!("invalid {}: {e}", kind_of(&obj.value))))
+        .map_err(|e| Rejected::Skipped(format!("invalid {}: {e}", describe(&obj.value))))
 }
 
 #[derive(Deserialize, Default)]
@@ -418,12 +468,12 @@ struct Meta {
     owner_references: Option<Vec<OwnerReference>>,
 }
 
-fn meta_of(obj: &Object) -> Result<Meta, Error> {
+fn meta_of(obj: &Object) -> Result<Meta, Rejected> {
     match obj.value.get("metadata") {
         None => Ok(Meta::default()),
-        Some(m) => {
-            Meta::deserialize(m).map_err(|e| obj.error(format_args!("invalid metadata: {e}")))
-        }
+        Some(m) => Meta::deserialize(m).map_err(|e| {
+            Rejected::Skipped(format!("invalid {} metadata: {e}", describe(&obj.value)))
+        }),
     }
 }
 
@@ -459,6 +509,8 @@ struct Builder<'a> {
     namespaceless: std::collections::BTreeSet<String>,
     nodes: Vec<NodeInfo>,
     null_egress: std::collections::BTreeSet<String>,
+    /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
+    warnings: Vec<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -475,10 +527,34 @@ impl<'a> Builder<'a> {
             namespaceless: std::collections::BTreeSet::new(),
             nodes: Vec::new(),
             null_egress: std::collections::BTreeSet::new(),
+            warnings: Vec::new(),
         }
     }
 
-    fn add(&mut self, obj: &Object) -> Result<(), Error> {
+    /// Leaves an object out with a warning naming where it is.
+    fn skip(&mut self, obj: &Object, message: &str) {
+        self.warnings.push(format!(
+            "warning: {}: {}: {message}; the API server rejects such an object, so it is left out",
+            obj.file, obj.doc
+        ));
+    }
+
+    /// Takes one object in: its kind decides what it becomes. An object
+    /// the API server would reject for a wrongly typed field is left out
+    /// with a warning, except a NetworkPolicy, which is kept as invalid
+    /// with its errors (see [`crate::engine::validate::take_wrong_types`]).
+    fn add(&mut self, mut obj: Object) -> Result<(), Error> {
+        match self.add_object(&mut obj) {
+            Ok(()) => Ok(()),
+            Err(Rejected::Fatal(e)) => Err(e),
+            Err(Rejected::Skipped(message)) => {
+                self.skip(&obj, &message);
+                Ok(())
+            }
+        }
+    }
+
+    fn add_object(&mut self, obj: &mut Object) -> Result<(), Rejected> {
         let kind = kind_of(&obj.value);
         let api = obj
             .value
@@ -502,7 +578,7 @@ impl<'a> Builder<'a> {
                 let meta = meta_of(obj)?;
                 let name = meta.name.unwrap_or_default();
                 if name.is_empty() {
-                    return Err(missing_name(obj));
+                    return Err(missing_name(obj).into());
                 }
                 self.namespaces.insert(
                     name.clone(),
@@ -517,7 +593,7 @@ impl<'a> Builder<'a> {
                     .clone()
                     .unwrap_or_else(|| self.default_namespace.to_string());
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
-                    return Err(missing_name(obj));
+                    return Err(missing_name(obj).into());
                 }
                 // A finished pod has no traffic, and its IP may belong to a
                 // running pod by now.
@@ -555,7 +631,13 @@ impl<'a> Builder<'a> {
                 }
             }
             "NetworkPolicy" => {
-                let mut np: NetworkPolicy = decode(obj)?;
+                // Wrongly typed fields are errors of this policy, which is
+                // kept (as invalid) without them.
+                let wrong = crate::engine::validate::take_wrong_types(&mut obj.value);
+                let mut np: NetworkPolicy = match NetworkPolicy::deserialize(&obj.value) {
+                    Ok(np) => np,
+                    Err(e) => return Err(Rejected::Skipped(format!("invalid {}: {e}", describe(&obj.value)))),
+                };
                 if np.metadata.namespace.is_none() {
                     self.namespaceless.insert(format!(
                         "{}/{}",
@@ -577,7 +659,8 @@ impl<'a> Builder<'a> {
                 {
                     self.null_egress.insert(format!("{ns}/{name}"));
                 }
-                let unknown = crate::engine::validate::unknown_fields(&obj.value);
+                let mut unknown = crate::engine::validate::unknown_fields(&obj.value);
+                unknown.extend(wrong);
                 if !unknown.is_empty() {
                     self.decode_errors.insert(format!("{ns}/{name}"), unknown);
                 }
@@ -587,7 +670,7 @@ impl<'a> Builder<'a> {
                 let meta = meta_of(obj)?;
                 let name = meta.name.clone().unwrap_or_default();
                 if name.is_empty() {
-                    return Err(missing_name(obj));
+                    return Err(missing_name(obj).into());
                 }
                 let ns = meta
                     .namespace
@@ -599,8 +682,12 @@ impl<'a> Builder<'a> {
                     "/spec/template"
                 };
                 let template = match obj.value.pointer(pointer) {
-                    Some(t) => PodTemplateSpec::deserialize(t)
-                        .map_err(|e| obj.error(format_args!("invalid {k} pod template: {e}")))?,
+                    Some(t) => PodTemplateSpec::deserialize(t).map_err(|e| {
+                        Rejected::Skipped(format!(
+                            "invalid {} pod template: {e}",
+                            describe(&obj.value)
+                        ))
+                    })?,
                     None => PodTemplateSpec::default(),
                 };
                 self.workloads.push(Workload {
