@@ -192,7 +192,12 @@ spec:
 "
         )
     };
-    let r = can_json("203.0.113.7", "shop/deployment/web", Some("9090"), &deployment(""));
+    let r = can_json(
+        "203.0.113.7",
+        "shop/deployment/web",
+        Some("9090"),
+        &deployment(""),
+    );
     assert_eq!(r["allowed"], false, "{r:#}");
     let r = can_json(
         "203.0.113.7",
@@ -263,7 +268,10 @@ fn typed_lists_without_item_kinds_are_read() {
     assert_eq!(r["allowed"], true, "{r:#}");
     assert_eq!(r["ports"], serde_json::json!(["TCP/8080"]), "{r:#}");
     // The DeploymentList's item is a workload.
-    let (code, stdout, stderr) = run(&["explain", "-n", "shop", "deployment/api"], TYPED_LISTS_YAML);
+    let (code, stdout, stderr) = run(
+        &["explain", "-n", "shop", "deployment/api"],
+        TYPED_LISTS_YAML,
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("shop/api"), "{stdout}");
 }

@@ -523,11 +523,9 @@ fn side_json(
                     .iter()
                     .flatten()
                     .filter_map(|spec| match &spec.port {
-                        PortValue::Named(name) => crate::snapshot::init_only_named_port(
-                            pod,
-                            name,
-                            Some(spec.protocol),
-                        ),
+                        PortValue::Named(name) => {
+                            crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
+                        }
                         _ => None,
                     })
                     .collect(),

@@ -269,7 +269,10 @@ impl Context {
     /// `main` to print whatever the outcome; empty for a live cluster or
     /// when no manifest was read.
     pub fn input_warnings(&self) -> &[String] {
-        self.manifests.get().map(Manifests::warnings).unwrap_or_default()
+        self.manifests
+            .get()
+            .map(Manifests::warnings)
+            .unwrap_or_default()
     }
 
     fn manifests(&self) -> Result<&Manifests, Error> {

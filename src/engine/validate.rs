@@ -731,7 +731,8 @@ struct At<'a> {
 
 /// Fields of a NetworkPolicy manifest whose JSON type the API server
 /// cannot decode (`egress: {}` where a list is expected, a string for
-/// `ports`, a number for a label value, ...), in document order.
+/// `ports`, a number for a label value, ...), in the order of the API's
+/// fields.
 ///
 /// The API server rejects such an object as a whole with Go's decoding
 /// error, e.g. `NetworkPolicy in version "v1" cannot be handled as a
@@ -758,6 +759,30 @@ pub fn take_wrong_types(policy: &mut serde_json::Value) -> Vec<FieldError> {
             path: "",
             go_path: "",
             owner: NETWORK_POLICY.name,
+        },
+        &mut out,
+    );
+    out
+}
+
+/// Like [`take_wrong_types`], for the `metadata` of any object (name,
+/// namespace, labels, annotations): kubectl refuses to send an object whose
+/// metadata does not decode (`error: unable to decode "FILE": json: cannot
+/// unmarshal number into Go struct field ObjectMeta.metadata.labels of type
+/// string`). Null label and annotation values become `""`, as Go reads them.
+pub fn take_wrong_metadata_types(object: &mut serde_json::Value) -> Vec<FieldError> {
+    static ANY_OBJECT: GoStruct = GoStruct {
+        name: "ObjectMeta",
+        fields: &[("metadata", GoType::Struct(&OBJECT_META))],
+    };
+    let mut out = Vec::new();
+    walk_struct(
+        object,
+        &ANY_OBJECT,
+        &At {
+            path: "",
+            go_path: "",
+            owner: ANY_OBJECT.name,
         },
         &mut out,
     );

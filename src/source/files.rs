@@ -126,28 +126,69 @@ fn read(opts: &LoadOptions) -> Result<Read, Error> {
     let mut evidence = Evidence::default();
     for input in inputs {
         parse_documents(&input, &mut |obj| {
-            // An object the evidence cannot decode (a wrongly typed Node,
-            // say) is one the API server rejects: left out of both.
-            if let Err(message) = crate::cni::push_value(&mut evidence, &obj.value) {
-                builder.skip(&obj, &message);
-                return Ok(());
-            }
-            builder.add(obj)
+            take_object(&mut builder, &mut evidence, obj)
         })?;
     }
     let warnings = std::mem::take(&mut builder.warnings);
     Ok((builder.finish(), Ok(evidence), warnings))
 }
 
+/// One object of the input into the snapshot being built and the CNI
+/// evidence. Objects the API server would reject are left out with a
+/// warning (see [`Builder::add`]).
+fn take_object(
+    builder: &mut Builder<'_>,
+    evidence: &mut Evidence,
+    mut obj: Object,
+) -> Result<(), Error> {
+    // Metadata that does not decode: kubectl does not send the
+    // object. A NetworkPolicy's are errors of that policy instead.
+    if kind_of(&obj.value) != "NetworkPolicy" {
+        let wrong = crate::engine::validate::take_wrong_metadata_types(&mut obj.value);
+        if let Some(first) = wrong.first() {
+            if is_read(&obj.value) {
+                builder.skip(&obj, &format!("invalid {}: {first}", describe(&obj.value)));
+            }
+            return Ok(());
+        }
+    }
+    // An object the evidence cannot decode (a wrongly typed Node,
+    // say) is one the API server rejects: left out of both.
+    if let Err(message) = crate::cni::push_value(evidence, &obj.value) {
+        builder.skip(&obj, &message);
+        return Ok(());
+    }
+    builder.add(obj)
+}
+
+/// Whether any command reads objects of this kind: the snapshot's kinds
+/// and the CNI evidence's (Nodes, ConfigMaps, DaemonSets). Objects of
+/// other kinds are not looked at, so their problems are not ours to report.
+fn is_read(v: &Value) -> bool {
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    match kind_of(v) {
+        "Namespace" | "Pod" | "ReplicationController" | "Service" | "Node" | "ConfigMap" => {
+            api == "v1"
+        }
+        "NetworkPolicy" => api == "networking.k8s.io/v1",
+        "Job" | "CronJob" => api.starts_with("batch/"),
+        k if WORKLOAD_KINDS.contains(&k) => {
+            api.starts_with("apps/") || api.starts_with("extensions/")
+        }
+        _ => false,
+    }
+}
+
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
 pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snapshot, Error> {
     let mut builder = Builder::new(default_namespace);
+    let mut evidence = Evidence::default();
     parse_documents(
         &Input {
             name: name.into(),
             source: InputSource::Text(text.into()),
         },
-        &mut |obj| builder.add(obj),
+        &mut |obj| take_object(&mut builder, &mut evidence, obj),
     )?;
     Ok(builder.finish())
 }
@@ -636,7 +677,12 @@ impl<'a> Builder<'a> {
                 let wrong = crate::engine::validate::take_wrong_types(&mut obj.value);
                 let mut np: NetworkPolicy = match NetworkPolicy::deserialize(&obj.value) {
                     Ok(np) => np,
-                    Err(e) => return Err(Rejected::Skipped(format!("invalid {}: {e}", describe(&obj.value)))),
+                    Err(e) => {
+                        return Err(Rejected::Skipped(format!(
+                            "invalid {}: {e}",
+                            describe(&obj.value)
+                        )));
+                    }
                 };
                 if np.metadata.namespace.is_none() {
                     self.namespaceless.insert(format!(
@@ -1001,6 +1047,21 @@ mod tests {
         );
     }
 
+    /// The snapshot and warnings of `text`, as `-f` reads it.
+    fn read_str(name: &str, text: &str) -> Result<(Snapshot, Vec<String>), Error> {
+        let mut builder = Builder::new("d");
+        let mut evidence = Evidence::default();
+        parse_documents(
+            &Input {
+                name: name.into(),
+                source: InputSource::Text(text.into()),
+            },
+            &mut |obj| take_object(&mut builder, &mut evidence, obj),
+        )?;
+        let warnings = std::mem::take(&mut builder.warnings);
+        Ok((builder.finish(), warnings))
+    }
+
     #[test]
     fn errors_name_the_file_and_document() {
         let e = load_str(
@@ -1019,14 +1080,18 @@ mod tests {
             e.starts_with("f.yaml: document 1: ") && e.contains("line"),
             "{e}"
         );
-        let e = load_str(
+        // A wrongly typed Pod is left out with a warning; the rest is read.
+        let (s, warnings) = read_str(
             "f.yaml",
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, ports: [{containerPort: abc}]}]}\n",
-            "d",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, ports: [{containerPort: abc}]}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\n",
         )
-        .unwrap_err()
-        .to_string();
-        assert!(e.starts_with("f.yaml: document 1: invalid Pod: "), "{e}");
+        .unwrap();
+        assert_eq!(names(&s), vec!["d/b pod/b"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("warning: f.yaml: document 1: invalid Pod a: invalid type: string \"abc\", expected i32"),
+            "{warnings:?}"
+        );
         let e = load_str("f.yaml", "- 1\n- 2\n", "d")
             .unwrap_err()
             .to_string();
