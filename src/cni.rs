@@ -94,6 +94,15 @@ pub const CNI_NAMESPACES: [&str; 6] = [
     "openshift-ovn-kubernetes",
 ];
 
+/// The ConfigMaps (`namespace`, `name`) that hold CNI settings `check`
+/// reads: the live check GETs exactly these, and manifests are read the
+/// same way, so that the same objects give the same verdict.
+pub const CNI_CONFIGMAPS: [(&str, &str); 3] = [
+    ("kube-system", "cilium-config"),
+    ("cilium", "cilium-config"),
+    ("kube-system", "amazon-vpc-cni"),
+];
+
 /// Whether `check` looks at the pods of `namespace`.
 pub fn cni_namespace(namespace: &str) -> bool {
     namespace == "kube-system" || CNI_NAMESPACES.contains(&namespace)
@@ -102,8 +111,10 @@ pub fn cni_namespace(namespace: &str) -> bool {
 /// Sorts Kubernetes objects (JSON values, e.g. parsed YAML documents) into
 /// [`Evidence`] by kind. `List`s (and typed lists such as `PodList`) are
 /// flattened; kinds other than Pod, DaemonSet, ConfigMap and Node are
-/// ignored, and so are null values (empty YAML documents) and pods outside
-/// kube-system and [`CNI_NAMESPACES`] (what a live `check` reads).
+/// ignored, and so are null values (empty YAML documents), pods outside
+/// kube-system and [`CNI_NAMESPACES`], and ConfigMaps other than
+/// [`CNI_CONFIGMAPS`] (what a live `check` reads). Nodes are all read, as
+/// the live `check` lists them all.
 pub fn evidence_from_values(values: impl IntoIterator<Item = Value>) -> Result<Evidence, String> {
     let mut e = Evidence::default();
     for v in values {
@@ -158,7 +169,9 @@ fn push(e: &mut Evidence, v: &Value, implied_kind: Option<&str>) -> Result<(), S
     };
     match kind {
         "Pod" if core && cni_namespace(field("namespace")) => e.pods.push(decode(v, what)?),
-        "ConfigMap" if core => e.configmaps.push(decode(v, what)?),
+        "ConfigMap" if core && CNI_CONFIGMAPS.contains(&(field("namespace"), field("name"))) => {
+            e.configmaps.push(decode(v, what)?)
+        }
         "Node" if core => e.nodes.push(decode(v, what)?),
         "DaemonSet" if api.is_empty() || api == "apps/v1" => e.daemonsets.push(decode(v, what)?),
         _ => {}

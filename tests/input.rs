@@ -311,3 +311,405 @@ fn typed_list_items_keep_their_own_kind_and_list_items_need_one() {
         "error: <stdin>: document 1, item 1: not a Kubernetes object (apiVersion and kind are required)\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Item: wrongly typed fields.
+
+/// A NetworkPolicy `shop/NAME` whose spec is `SPEC` (flow YAML).
+fn policy(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: shop}}\nspec: {spec}\n"
+    )
+}
+
+/// Wrongly typed NetworkPolicy fields: the spec, the field path, and the
+/// message (the kube-apiserver's own words after `NetworkPolicy in version
+/// "v1" cannot be handled as a NetworkPolicy: `, checked against a real
+/// one by tests/e2e_input.rs).
+pub const WRONG_TYPES: &[(&str, &str, &str)] = &[
+    (
+        "{podSelector: {}, egress: {}}",
+        "spec.egress",
+        "Invalid value: \"object\": json: cannot unmarshal object into Go struct field NetworkPolicySpec.spec.egress of type []v1.NetworkPolicyEgressRule",
+    ),
+    (
+        "{podSelector: []}",
+        "spec.podSelector",
+        "Invalid value: \"array\": json: cannot unmarshal array into Go struct field NetworkPolicySpec.spec.podSelector of type v1.LabelSelector",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: http}]}",
+        "spec.ingress[0].ports",
+        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicyIngressRule.spec.ingress.ports of type []v1.NetworkPolicyPort",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: 80}]}",
+        "spec.ingress[0].ports",
+        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field NetworkPolicyIngressRule.spec.ingress.ports of type []v1.NetworkPolicyPort",
+    ),
+    (
+        "{podSelector: {matchLabels: {app: 1}}}",
+        "spec.podSelector.matchLabels[app]",
+        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field LabelSelector.spec.podSelector.matchLabels of type string",
+    ),
+    (
+        "{podSelector: {matchLabels: {enabled: true}}}",
+        "spec.podSelector.matchLabels[enabled]",
+        "Invalid value: \"bool\": json: cannot unmarshal bool into Go struct field LabelSelector.spec.podSelector.matchLabels of type string",
+    ),
+    (
+        "{podSelector: {matchExpressions: [{key: app, operator: In, values: web}]}}",
+        "spec.podSelector.matchExpressions[0].values",
+        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field LabelSelectorRequirement.spec.podSelector.matchExpressions.values of type []string",
+    ),
+    (
+        "{podSelector: {matchExpressions: [{key: app, operator: 1}]}}",
+        "spec.podSelector.matchExpressions[0].operator",
+        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field LabelSelectorRequirement.spec.podSelector.matchExpressions.operator of type v1.LabelSelectorOperator",
+    ),
+    (
+        "{podSelector: {}, ingress: [5]}",
+        "spec.ingress[0]",
+        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field NetworkPolicySpec.spec.ingress of type v1.NetworkPolicyIngressRule",
+    ),
+    (
+        "{podSelector: {}, ingress: [{from: {}}]}",
+        "spec.ingress[0].from",
+        "Invalid value: \"object\": json: cannot unmarshal object into Go struct field NetworkPolicyIngressRule.spec.ingress.from of type []v1.NetworkPolicyPeer",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: [{port: true}]}]}",
+        "spec.ingress[0].ports[0].port",
+        "Invalid value: \"bool\": json: cannot unmarshal bool into Go struct field NetworkPolicyPort.spec.ingress.ports.port of type int32",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: [{port: 1.5}]}]}",
+        "spec.ingress[0].ports[0].port",
+        "Invalid value: \"number\": json: cannot unmarshal number 1.5 into Go struct field NetworkPolicyPort.spec.ingress.ports.port of type int32",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: [{port: 99999999999}]}]}",
+        "spec.ingress[0].ports[0].port",
+        "Invalid value: \"number\": json: cannot unmarshal number 99999999999 into Go struct field NetworkPolicyPort.spec.ingress.ports.port of type int32",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: [{protocol: 6}]}]}",
+        "spec.ingress[0].ports[0].protocol",
+        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field NetworkPolicyPort.spec.ingress.ports.protocol of type v1.Protocol",
+    ),
+    (
+        "{podSelector: {}, ingress: [{ports: [{port: 80, endPort: '90'}]}]}",
+        "spec.ingress[0].ports[0].endPort",
+        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicyPort.spec.ingress.ports.endPort of type int32",
+    ),
+    (
+        "{podSelector: {}, egress: [{to: [{ipBlock: {cidr: 10}}]}]}",
+        "spec.egress[0].to[0].ipBlock.cidr",
+        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field IPBlock.spec.egress.to.ipBlock.cidr of type string",
+    ),
+    (
+        "{podSelector: {}, egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: 10.1.0.0/16}}]}]}",
+        "spec.egress[0].to[0].ipBlock.except",
+        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field IPBlock.spec.egress.to.ipBlock.except of type []string",
+    ),
+    (
+        "{podSelector: {}, egress: [{to: [{ipBlock: 10.0.0.0/8}]}]}",
+        "spec.egress[0].to[0].ipBlock",
+        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicyPeer.spec.egress.to.ipBlock of type v1.IPBlock",
+    ),
+    (
+        "{podSelector: {}, egress: [{to: [{namespaceSelector: {matchLabels: {team: [a]}}}]}]}",
+        "spec.egress[0].to[0].namespaceSelector.matchLabels[team]",
+        "Invalid value: \"array\": json: cannot unmarshal array into Go struct field LabelSelector.spec.egress.to.namespaceSelector.matchLabels of type string",
+    ),
+    (
+        "{podSelector: {}, policyTypes: Egress}",
+        "spec.policyTypes",
+        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicySpec.spec.policyTypes of type []v1.PolicyType",
+    ),
+    (
+        "[]",
+        "spec",
+        "Invalid value: \"array\": json: cannot unmarshal array into Go struct field NetworkPolicy.spec of type v1.NetworkPolicySpec",
+    ),
+];
+
+#[test]
+fn wrongly_typed_policies_are_invalid_with_path_and_wording() {
+    // Every case in one stream, then a valid policy: the bad ones do not
+    // stop the reading.
+    let mut text = String::new();
+    for (i, (spec, _, _)) in WRONG_TYPES.iter().enumerate() {
+        text.push_str(&policy(&format!("bad-{i:02}"), spec));
+        text.push_str("---\n");
+    }
+    text.push_str(&policy("good", "{podSelector: {}}"));
+    let (code, stdout, stderr) = run(&["list", "-A", "-o", "json"], &text);
+    // Invalid policies make `list` exit 1, as for every invalid policy.
+    assert_eq!(code, 1, "{stderr}");
+    let v = parse_json(&stdout);
+    let rows = v["policies"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), WRONG_TYPES.len() + 1, "{stdout}");
+    for (i, (spec, path, message)) in WRONG_TYPES.iter().enumerate() {
+        let row = &rows[i];
+        assert_eq!(row["name"], format!("bad-{i:02}"), "{spec}");
+        assert_eq!(row["valid"], false, "{spec}: {row:#}");
+        assert_eq!(
+            row["errors"],
+            serde_json::json!([format!("{path}: {message}")]),
+            "{spec}"
+        );
+    }
+    assert_eq!(rows[WRONG_TYPES.len()]["name"], "good");
+    assert_eq!(rows[WRONG_TYPES.len()]["valid"], true);
+
+    // The text table says INVALID, lint says invalid-policy at the path.
+    let (_, stdout, _) = run(&["list", "-A"], &text);
+    for (i, (_, path, message)) in WRONG_TYPES.iter().enumerate() {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!("bad-{i:02} ")))
+            .unwrap_or_default();
+        assert!(
+            line.ends_with(&format!("INVALID: {path}: {message}")),
+            "{line}"
+        );
+    }
+    let (code, stdout, _) = run(&["lint", "-o", "json"], &text);
+    assert_eq!(code, 5, "{stdout}");
+    let v = parse_json(&stdout);
+    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    for (i, (spec, path, _)) in WRONG_TYPES.iter().enumerate() {
+        assert!(
+            findings.iter().any(|f| f["check"] == "invalid-policy"
+                && f["object"] == format!("shop/bad-{i:02}")
+                && f["path"] == *path),
+            "{spec}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn several_wrong_types_in_one_policy_are_all_reported() {
+    let text = policy(
+        "multi",
+        "{podSelector: {matchLabels: {app: 1}}, ingress: [{ports: [{port: [1]}]}], egress: {}}",
+    );
+    let (_, stdout, _) = run(&["list", "-A", "-o", "json"], &text);
+    let v = parse_json(&stdout);
+    let paths: Vec<String> = v["policies"][0]["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            e.as_str()
+                .and_then(|e| e.split(": ").next())
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            "spec.podSelector.matchLabels[app]",
+            "spec.ingress[0].ports[0].port",
+            "spec.egress"
+        ],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn what_go_reads_leniently_is_read_the_same() {
+    // `ingress: [null]` is the rule `{}` (Go leaves a null element at its
+    // zero value; the API server stores `ingress: [{}]`), a null label
+    // value is "", and `80.0` is the port 80.
+    let text = format!(
+        "{}---\n{}",
+        init_container_cluster(""),
+        policy(
+            "open",
+            "{podSelector: {matchLabels: {app: web, tier: null}}, ingress: [null]}"
+        )
+    )
+    .replace("labels: {app: web}}", "labels: {app: web, tier: ''}}");
+    let r = can_json("shop/client", "shop/web", Some("8080"), &text);
+    assert_eq!(r["allowed"], true, "{r:#}");
+    assert_eq!(r["ingress"]["allowedBy"][0]["policy"], "shop/open", "{r:#}");
+    let text = format!(
+        "{}---\n{}",
+        init_container_cluster(""),
+        policy(
+            "web-http",
+            "{podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: 8080.0}]}]}"
+        )
+    );
+    let r = can_json("shop/client", "shop/web", Some("8080"), &text);
+    assert_eq!(r["allowed"], true, "{r:#}");
+}
+
+#[test]
+fn wrongly_typed_pods_and_namespaces_are_left_out_with_a_warning() {
+    // kubectl refuses metadata that does not decode, the API server a spec
+    // that does not: such objects never exist in a cluster. They are left
+    // out, said on stderr, and the rest is read.
+    let text = "apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: 7}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web, version: 2}}
+spec: {containers: [{name: c, image: web}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec: {containers: [{name: c, image: api, ports: [{containerPort: '8080'}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker, namespace: shop}
+spec:
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: worker}}
+    spec: {hostNetwork: 'yes', containers: [{name: c, image: worker}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop, labels: {app: client}}
+spec: {containers: [{name: c, image: client}]}
+";
+    let (code, stdout, stderr) = run(&["explain", "-n", "shop", "pod/client", "-o", "json"], text);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("shop/client"), "{stdout}");
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(warnings.len(), 4, "{stderr}");
+    assert_eq!(
+        warnings[0],
+        "warning: <stdin>: document 1: invalid Namespace shop: metadata.labels[team]: Invalid value: \"number\": json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string; the API server rejects such an object, so it is left out"
+    );
+    assert!(
+        warnings[1].starts_with("warning: <stdin>: document 2: invalid Pod shop/web: metadata.labels[version]: Invalid value: \"number\""),
+        "{stderr}"
+    );
+    assert!(
+        warnings[2].starts_with("warning: <stdin>: document 3: invalid Pod shop/api: ")
+            && warnings[2].ends_with("; the API server rejects such an object, so it is left out"),
+        "{stderr}"
+    );
+    assert!(
+        warnings[3].starts_with(
+            "warning: <stdin>: document 4: invalid Deployment shop/worker pod template: "
+        ),
+        "{stderr}"
+    );
+    // The left-out pod is not found, and the warning says why.
+    let (code, _, stderr) = run(&["explain", "-n", "shop", "pod/web"], text);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("document 2: invalid Pod shop/web"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("error: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn only_text_that_is_not_yaml_stops_the_reading() {
+    let text = format!(
+        "{}---\n{}---\nspec: [unclosed\n",
+        policy("bad", "{podSelector: {}, egress: {}}"),
+        policy("good", "{podSelector: {}}")
+    );
+    let (code, stdout, stderr) = run(&["list", "-A"], &text);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: <stdin>: document 3: ") && stderr.contains("line 11"),
+        "{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Item: `check -f` reads what the live `check` reads.
+
+/// A k3s server node; `ARGS` is its `k3s.io/node-args` (a JSON list).
+fn k3s_node(name: &str, args: &str, with_kind: bool) -> String {
+    let head = if with_kind {
+        "apiVersion: v1\n  kind: Node\n  "
+    } else {
+        ""
+    };
+    format!(
+        "- {head}metadata:
+    name: {name}
+    labels: {{node-role.kubernetes.io/control-plane: 'true'}}
+    annotations: {{k3s.io/node-args: '{args}'}}
+  status:
+    addresses: [{{type: InternalIP, address: 10.0.0.10}}]
+    nodeInfo: {{architecture: amd64, bootID: b, containerRuntimeVersion: 'containerd://1.7', kernelVersion: '6.8', kubeProxyVersion: v1.31.4+k3s1, kubeletVersion: v1.31.4+k3s1, machineID: m, operatingSystem: linux, osImage: Ubuntu, systemUUID: u}}
+"
+    )
+}
+
+#[test]
+fn check_reads_nodes_from_typed_and_plain_lists() {
+    let args = r#"["server","--disable-network-policy"]"#;
+    let node_list = format!(
+        "apiVersion: v1\nkind: NodeList\nitems:\n{}",
+        k3s_node("k3s-server-0", args, false)
+    );
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        k3s_node("k3s-server-0", args, true)
+    );
+    for text in [&node_list, &list] {
+        let (code, stdout, stderr) = run(&["check", "-o", "json"], text);
+        assert_eq!(code, 3, "{stdout}{stderr}");
+        let v = parse_json(&stdout);
+        assert_eq!(v["found"][0]["name"], "k3s", "{stdout}");
+        assert_eq!(
+            v["problems"],
+            serde_json::json!(["node k3s-server-0: k3s runs with --disable-network-policy"])
+        );
+    }
+}
+
+#[test]
+fn check_reads_only_the_configmaps_the_live_check_reads() {
+    // A cilium-config in an application namespace is not Cilium's: the
+    // live check never reads it, and neither does `check -f`.
+    let stray = "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-config, namespace: shop}\ndata: {enable-policy: never}\n";
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cni/cilium-pods-only.yaml"
+    ))
+    .expect("fixture");
+    let (code, stdout, stderr) = run(&["check", "-o", "json"], &format!("{fixture}{stray}"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(parse_json(&stdout)["verdict"], "enforced");
+}
+
+#[test]
+fn a_wrongly_typed_node_is_left_out_of_the_evidence_with_a_warning() {
+    let bad = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {nodeInfo: {kubeletVersion: 1.31}}\n";
+    let text = format!(
+        "{bad}---\napiVersion: v1\nkind: NodeList\nitems:\n{}",
+        k3s_node("k3s-server-0", r#"["server"]"#, false)
+    );
+    let (code, stdout, stderr) = run(&["check"], &text);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("k3s"), "{stdout}");
+    assert!(
+        stderr.starts_with("warning: <stdin>: document 1: invalid Node n1: "),
+        "{stderr}"
+    );
+}

@@ -71,8 +71,20 @@ impl<'s> Model<'s> {
                 "{namespace}/{}",
                 np.metadata.name.as_deref().unwrap_or_default()
             );
-            let mut errors = validate::network_policy(np);
-            if let Some(decode) = snapshot.decode_errors.get(&key) {
+            let decode = snapshot.decode_errors.get(&key);
+            // A value of the wrong type stops the API server at decoding:
+            // it never validates the object, so neither do we.
+            let undecodable = decode.is_some_and(|errors| {
+                errors
+                    .iter()
+                    .any(|e| matches!(e.kind, validate::ErrorKind::WrongType(_)))
+            });
+            let mut errors = if undecodable {
+                Vec::new()
+            } else {
+                validate::network_policy(np)
+            };
+            if let Some(decode) = decode {
                 errors.splice(0..0, decode.iter().cloned());
             }
             if !errors.is_empty() {

@@ -35,12 +35,16 @@ pub enum ErrorKind {
     NotSupported(String),
     /// A field the API does not have: strict decoding rejects the object.
     UnknownField,
+    /// A value of the wrong JSON type (`Invalid value: "object"`, the JSON
+    /// kind): the API server cannot decode the object, so it never gets to
+    /// validate it (see [`take_wrong_types`]).
+    WrongType(String),
 }
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Invalid(v) => {
+            ErrorKind::Invalid(v) | ErrorKind::WrongType(v) => {
                 write!(f, "{}: Invalid value: {}: {}", self.path, v, self.detail)
             }
             ErrorKind::Required if self.detail.is_empty() => {
@@ -930,7 +934,7 @@ fn wrong_type(
     let kind = json_kind(v, integer);
     FieldError {
         path: path.to_string(),
-        kind: ErrorKind::Invalid(quoted(kind.split(' ').next().unwrap_or_default())),
+        kind: ErrorKind::WrongType(quoted(kind.split(' ').next().unwrap_or_default())),
         detail: format!(
             "json: cannot unmarshal {kind} into Go struct field {}.{} of type {go_type}",
             at.owner, at.go_path
