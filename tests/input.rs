@@ -322,124 +322,35 @@ fn policy(name: &str, spec: &str) -> String {
     )
 }
 
-/// Wrongly typed NetworkPolicy fields: the spec, the field path, and the
-/// message (the kube-apiserver's own words after `NetworkPolicy in version
-/// "v1" cannot be handled as a NetworkPolicy: `, checked against a real
-/// one by tests/e2e_input.rs).
-pub const WRONG_TYPES: &[(&str, &str, &str)] = &[
-    (
-        "{podSelector: {}, egress: {}}",
-        "spec.egress",
-        "Invalid value: \"object\": json: cannot unmarshal object into Go struct field NetworkPolicySpec.spec.egress of type []v1.NetworkPolicyEgressRule",
-    ),
-    (
-        "{podSelector: []}",
-        "spec.podSelector",
-        "Invalid value: \"array\": json: cannot unmarshal array into Go struct field NetworkPolicySpec.spec.podSelector of type v1.LabelSelector",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: http}]}",
-        "spec.ingress[0].ports",
-        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicyIngressRule.spec.ingress.ports of type []v1.NetworkPolicyPort",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: 80}]}",
-        "spec.ingress[0].ports",
-        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field NetworkPolicyIngressRule.spec.ingress.ports of type []v1.NetworkPolicyPort",
-    ),
-    (
-        "{podSelector: {matchLabels: {app: 1}}}",
-        "spec.podSelector.matchLabels[app]",
-        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field LabelSelector.spec.podSelector.matchLabels of type string",
-    ),
-    (
-        "{podSelector: {matchLabels: {enabled: true}}}",
-        "spec.podSelector.matchLabels[enabled]",
-        "Invalid value: \"bool\": json: cannot unmarshal bool into Go struct field LabelSelector.spec.podSelector.matchLabels of type string",
-    ),
-    (
-        "{podSelector: {matchExpressions: [{key: app, operator: In, values: web}]}}",
-        "spec.podSelector.matchExpressions[0].values",
-        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field LabelSelectorRequirement.spec.podSelector.matchExpressions.values of type []string",
-    ),
-    (
-        "{podSelector: {matchExpressions: [{key: app, operator: 1}]}}",
-        "spec.podSelector.matchExpressions[0].operator",
-        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field LabelSelectorRequirement.spec.podSelector.matchExpressions.operator of type v1.LabelSelectorOperator",
-    ),
-    (
-        "{podSelector: {}, ingress: [5]}",
-        "spec.ingress[0]",
-        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field NetworkPolicySpec.spec.ingress of type v1.NetworkPolicyIngressRule",
-    ),
-    (
-        "{podSelector: {}, ingress: [{from: {}}]}",
-        "spec.ingress[0].from",
-        "Invalid value: \"object\": json: cannot unmarshal object into Go struct field NetworkPolicyIngressRule.spec.ingress.from of type []v1.NetworkPolicyPeer",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: [{port: true}]}]}",
-        "spec.ingress[0].ports[0].port",
-        "Invalid value: \"bool\": json: cannot unmarshal bool into Go struct field NetworkPolicyPort.spec.ingress.ports.port of type int32",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: [{port: 1.5}]}]}",
-        "spec.ingress[0].ports[0].port",
-        "Invalid value: \"number\": json: cannot unmarshal number 1.5 into Go struct field NetworkPolicyPort.spec.ingress.ports.port of type int32",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: [{port: 99999999999}]}]}",
-        "spec.ingress[0].ports[0].port",
-        "Invalid value: \"number\": json: cannot unmarshal number 99999999999 into Go struct field NetworkPolicyPort.spec.ingress.ports.port of type int32",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: [{protocol: 6}]}]}",
-        "spec.ingress[0].ports[0].protocol",
-        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field NetworkPolicyPort.spec.ingress.ports.protocol of type v1.Protocol",
-    ),
-    (
-        "{podSelector: {}, ingress: [{ports: [{port: 80, endPort: '90'}]}]}",
-        "spec.ingress[0].ports[0].endPort",
-        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicyPort.spec.ingress.ports.endPort of type int32",
-    ),
-    (
-        "{podSelector: {}, egress: [{to: [{ipBlock: {cidr: 10}}]}]}",
-        "spec.egress[0].to[0].ipBlock.cidr",
-        "Invalid value: \"number\": json: cannot unmarshal number into Go struct field IPBlock.spec.egress.to.ipBlock.cidr of type string",
-    ),
-    (
-        "{podSelector: {}, egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: 10.1.0.0/16}}]}]}",
-        "spec.egress[0].to[0].ipBlock.except",
-        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field IPBlock.spec.egress.to.ipBlock.except of type []string",
-    ),
-    (
-        "{podSelector: {}, egress: [{to: [{ipBlock: 10.0.0.0/8}]}]}",
-        "spec.egress[0].to[0].ipBlock",
-        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicyPeer.spec.egress.to.ipBlock of type v1.IPBlock",
-    ),
-    (
-        "{podSelector: {}, egress: [{to: [{namespaceSelector: {matchLabels: {team: [a]}}}]}]}",
-        "spec.egress[0].to[0].namespaceSelector.matchLabels[team]",
-        "Invalid value: \"array\": json: cannot unmarshal array into Go struct field LabelSelector.spec.egress.to.namespaceSelector.matchLabels of type string",
-    ),
-    (
-        "{podSelector: {}, policyTypes: Egress}",
-        "spec.policyTypes",
-        "Invalid value: \"string\": json: cannot unmarshal string into Go struct field NetworkPolicySpec.spec.policyTypes of type []v1.PolicyType",
-    ),
-    (
-        "[]",
-        "spec",
-        "Invalid value: \"array\": json: cannot unmarshal array into Go struct field NetworkPolicy.spec of type v1.NetworkPolicySpec",
-    ),
-];
+/// Wrongly typed NetworkPolicy fields (`tests/fixtures/input/wrong-types.json`):
+/// a spec, the field path, and the message, whose words after the invalid
+/// value are the kube-apiserver's own after `NetworkPolicy in version "v1"
+/// cannot be handled as a NetworkPolicy: ` (tests/e2e_input.rs sends each
+/// case to a real one).
+fn wrong_types() -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/input/wrong-types.json"
+    ))
+    .expect("wrong-types.json");
+    let cases: Vec<Value> = serde_json::from_str(&text).expect("wrong-types.json is JSON");
+    cases
+        .iter()
+        .map(|c| {
+            let field = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (field("spec"), field("path"), field("message"))
+        })
+        .collect()
+}
 
 #[test]
 fn wrongly_typed_policies_are_invalid_with_path_and_wording() {
     // Every case in one stream, then a valid policy: the bad ones do not
     // stop the reading.
+    let cases = wrong_types();
+    assert!(cases.len() >= 20, "{} cases", cases.len());
     let mut text = String::new();
-    for (i, (spec, _, _)) in WRONG_TYPES.iter().enumerate() {
+    for (i, (spec, _, _)) in cases.iter().enumerate() {
         text.push_str(&policy(&format!("bad-{i:02}"), spec));
         text.push_str("---\n");
     }
@@ -449,8 +360,8 @@ fn wrongly_typed_policies_are_invalid_with_path_and_wording() {
     assert_eq!(code, 1, "{stderr}");
     let v = parse_json(&stdout);
     let rows = v["policies"].as_array().cloned().unwrap_or_default();
-    assert_eq!(rows.len(), WRONG_TYPES.len() + 1, "{stdout}");
-    for (i, (spec, path, message)) in WRONG_TYPES.iter().enumerate() {
+    assert_eq!(rows.len(), cases.len() + 1, "{stdout}");
+    for (i, (spec, path, message)) in cases.iter().enumerate() {
         let row = &rows[i];
         assert_eq!(row["name"], format!("bad-{i:02}"), "{spec}");
         assert_eq!(row["valid"], false, "{spec}: {row:#}");
@@ -460,12 +371,12 @@ fn wrongly_typed_policies_are_invalid_with_path_and_wording() {
             "{spec}"
         );
     }
-    assert_eq!(rows[WRONG_TYPES.len()]["name"], "good");
-    assert_eq!(rows[WRONG_TYPES.len()]["valid"], true);
+    assert_eq!(rows[cases.len()]["name"], "good");
+    assert_eq!(rows[cases.len()]["valid"], true);
 
     // The text table says INVALID, lint says invalid-policy at the path.
     let (_, stdout, _) = run(&["list", "-A"], &text);
-    for (i, (_, path, message)) in WRONG_TYPES.iter().enumerate() {
+    for (i, (_, path, message)) in cases.iter().enumerate() {
         let line = stdout
             .lines()
             .find(|l| l.contains(&format!("bad-{i:02} ")))
@@ -479,11 +390,11 @@ fn wrongly_typed_policies_are_invalid_with_path_and_wording() {
     assert_eq!(code, 5, "{stdout}");
     let v = parse_json(&stdout);
     let findings = v["findings"].as_array().cloned().unwrap_or_default();
-    for (i, (spec, path, _)) in WRONG_TYPES.iter().enumerate() {
+    for (i, (spec, path, _)) in cases.iter().enumerate() {
         assert!(
             findings.iter().any(|f| f["check"] == "invalid-policy"
                 && f["object"] == format!("shop/bad-{i:02}")
-                && f["path"] == *path),
+                && f["path"] == path.as_str()),
             "{spec}: {stdout}"
         );
     }

@@ -1,0 +1,237 @@
+//! End-to-end checks of how manifests are read, against the real
+//! kube-apiserver that `scripts/e2e-cluster` starts (NETPOL_E2E_DIR):
+//!
+//! - the wording of wrongly typed NetworkPolicy fields is the API server's
+//!   own (each case of `tests/fixtures/input/wrong-types.json` is sent to it);
+//! - `check -f` on Node objects gives the verdict the live `check` gives on
+//!   the same objects stored in the cluster (and on what `kubectl get
+//!   nodes -o yaml` returns for them).
+//!
+//! A separate test binary from tests/e2e.rs on purpose: Nodes are
+//! cluster-wide, and e2e.rs's `check` test expects to find no CNI; test
+//! binaries run one after another, and the Nodes made here are deleted.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Cluster {
+    dir: PathBuf,
+    kubectl: PathBuf,
+}
+
+fn cluster() -> Option<Cluster> {
+    let Some(dir) = std::env::var_os("NETPOL_E2E_DIR") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("NETPOL_E2E_DIR is not set: in CI the end-to-end tests must run");
+        }
+        eprintln!("\n*** SKIPPED: end-to-end test (NETPOL_E2E_DIR unset) ***\n");
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    let env = std::fs::read_to_string(dir.join("env")).expect("e2e env file");
+    let bin = env
+        .lines()
+        .find_map(|l| l.strip_prefix("BIN="))
+        .expect("BIN in env");
+    Some(Cluster {
+        kubectl: PathBuf::from(bin).join("kubectl"),
+        dir,
+    })
+}
+
+fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+impl Cluster {
+    fn admin(&self) -> String {
+        self.dir.join("admin.kubeconfig").display().to_string()
+    }
+
+    /// The server's own kubectl, as admin, with a HOME (and so a cache
+    /// directory) of its own.
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let home = tempfile::tempdir().expect("temporary HOME");
+        let mut cmd = Command::new(&self.kubectl);
+        cmd.env_clear()
+            .env("HOME", home.path())
+            .arg("--kubeconfig")
+            .arg(self.admin())
+            .args(args);
+        run(cmd, stdin)
+    }
+
+    /// Our binary with a clean environment; `stdin` is its `-f -`.
+    fn netpol(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let home = tempfile::tempdir().expect("temporary HOME");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+        cmd.env_clear().env("HOME", home.path()).args(args);
+        run(cmd, stdin)
+    }
+}
+
+/// Deletes the named Nodes when dropped, whatever the test's outcome.
+struct Nodes<'a>(&'a Cluster, Vec<String>);
+
+impl Drop for Nodes<'_> {
+    fn drop(&mut self) {
+        let mut args = vec!["delete", "node", "--ignore-not-found", "--wait=false"];
+        args.extend(self.1.iter().map(String::as_str));
+        let _ = self.0.kubectl(&args, None);
+    }
+}
+
+#[test]
+fn wrong_types_are_worded_as_the_api_server_words_them() {
+    let Some(c) = cluster() else { return };
+    const PREFIX: &str = "NetworkPolicy in version \"v1\" cannot be handled as a NetworkPolicy: ";
+    let table = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/input/wrong-types.json"
+    ))
+    .expect("wrong-types.json");
+    let cases: Vec<Value> = serde_json::from_str(&table).expect("JSON");
+    for case in &cases {
+        let field = |k: &str| case[k].as_str().unwrap_or_default().to_string();
+        let (spec, path, message) = (field("spec"), field("path"), field("message"));
+        let yaml = format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: wrong-type, namespace: default}}\nspec: {spec}\n"
+        );
+        // What the server says (it stores nothing: a dry run).
+        let out = c.kubectl(&["create", "--dry-run=server", "-f", "-"], Some(&yaml));
+        assert!(!out.status.success(), "{spec}: the server accepted it");
+        let server = text(&out.stderr);
+        let said = server
+            .split(PREFIX)
+            .nth(1)
+            .map(str::trim_end)
+            .unwrap_or_else(|| panic!("{spec}: {server}"));
+        // What we say: the same words, after the field path and value.
+        let ours = c.netpol(&["list", "-A", "-o", "json", "-f", "-"], Some(&yaml));
+        let v: Value = serde_json::from_slice(&ours.stdout).expect("JSON");
+        let errors = v["policies"][0]["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(errors.len(), 1, "{spec}: {v}");
+        let ours = errors[0].as_str().unwrap_or_default();
+        assert_eq!(ours, format!("{path}: {message}"), "{spec}");
+        assert!(
+            ours.ends_with(&format!(": {said}")),
+            "{spec}:\n  server: {said}\n  ours:   {ours}"
+        );
+    }
+}
+
+/// Three k3s nodes: a server started with `SERVER_ARGS` and two agents.
+fn k3s_nodes(server_args: &str) -> String {
+    let node = |name: &str, args: &str, role: &str| {
+        format!(
+            "apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  labels: {{kubernetes.io/hostname: {name}{role}}}
+  annotations: {{k3s.io/node-args: '{args}'}}
+status:
+  addresses: [{{type: InternalIP, address: 10.0.0.10}}, {{type: Hostname, address: {name}}}]
+  nodeInfo: {{architecture: amd64, bootID: b, containerRuntimeVersion: 'containerd://1.7.23-k3s2', kernelVersion: '6.8', kubeProxyVersion: v1.31.4+k3s1, kubeletVersion: v1.31.4+k3s1, machineID: m, operatingSystem: linux, osImage: Ubuntu, systemUUID: u}}
+"
+        )
+    };
+    [
+        node(
+            "netpol-e2e-k3s-server",
+            server_args,
+            ", node-role.kubernetes.io/control-plane: 'true'",
+        ),
+        node(
+            "netpol-e2e-k3s-agent-0",
+            r#"["agent","--server","https://10.0.0.10:6443"]"#,
+            "",
+        ),
+        node(
+            "netpol-e2e-k3s-agent-1",
+            r#"["agent","--server","https://10.0.0.10:6443"]"#,
+            "",
+        ),
+    ]
+    .join("---\n")
+}
+
+#[test]
+fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
+    let Some(c) = cluster() else { return };
+    let _cleanup = Nodes(
+        &c,
+        [
+            "netpol-e2e-k3s-server",
+            "netpol-e2e-k3s-agent-0",
+            "netpol-e2e-k3s-agent-1",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let admin = c.admin();
+    for (server_args, verdict) in [
+        (r#"["server","--disable-network-policy"]"#, "not-enforced"),
+        (r#"["server","--disable","traefik"]"#, "enforced"),
+    ] {
+        let manifest = k3s_nodes(server_args);
+        let out = c.kubectl(&["apply", "-f", "-"], Some(&manifest));
+        assert!(out.status.success(), "apply: {}", text(&out.stderr));
+
+        let live = c.netpol(&["check", "-o", "json", "--kubeconfig", &admin], None);
+        let offline = c.netpol(&["check", "-o", "json", "-f", "-"], Some(&manifest));
+        // And what the API gives back for those nodes, as kubectl prints it.
+        let got = c.kubectl(
+            &[
+                "get",
+                "node",
+                "netpol-e2e-k3s-server",
+                "netpol-e2e-k3s-agent-0",
+                "netpol-e2e-k3s-agent-1",
+                "-o",
+                "yaml",
+            ],
+            None,
+        );
+        assert!(got.status.success(), "{}", text(&got.stderr));
+        let round_trip = c.netpol(
+            &["check", "-o", "json", "-f", "-"],
+            Some(&text(&got.stdout)),
+        );
+        let json = |o: &Output| -> Value {
+            serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)))
+        };
+        let (live_v, offline_v, round_v) = (json(&live), json(&offline), json(&round_trip));
+        assert_eq!(live_v["verdict"], verdict, "{live_v:#}");
+        assert_eq!(live_v["found"][0]["name"], "k3s", "{live_v:#}");
+        assert_eq!(offline_v, live_v, "offline vs live ({server_args})");
+        assert_eq!(
+            round_v, live_v,
+            "kubectl get -o yaml vs live ({server_args})"
+        );
+        assert_eq!(live.status.code(), offline.status.code());
+        assert_eq!(live.status.code(), round_trip.status.code());
+    }
+}
