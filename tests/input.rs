@@ -624,3 +624,61 @@ fn a_wrongly_typed_node_is_left_out_of_the_evidence_with_a_warning() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_policy_with_wrongly_typed_metadata_is_invalid_by_its_name() {
+    // kubectl refuses such metadata before sending it; the policy is still
+    // shown, by the name as written, as INVALID.
+    let text = "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: 5, namespace: shop}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: owned, namespace: shop, creationTimestamp: 7}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: labelled, namespace: shop, labels: {team: 1}}
+spec: {podSelector: {}}
+";
+    let (code, stdout, stderr) = run(&["list", "-A", "-o", "json"], text);
+    assert_eq!(code, 1, "{stderr}");
+    let v = parse_json(&stdout);
+    let rows: Vec<(String, bool, String)> = v["policies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["valid"].as_bool().unwrap_or(true),
+                r["errors"][0].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "5".to_string(),
+                false,
+                "metadata.name: Invalid value: \"number\": json: cannot unmarshal number into Go struct field ObjectMeta.metadata.name of type string".to_string()
+            ),
+            (
+                "labelled".to_string(),
+                false,
+                "metadata.labels[team]: Invalid value: \"number\": json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string".to_string()
+            ),
+            (
+                "owned".to_string(),
+                false,
+                "metadata: Invalid value: \"object\": invalid type: integer `7`, expected a timestamp string".to_string()
+            ),
+        ],
+        "{stdout}"
+    );
+}

@@ -673,17 +673,37 @@ impl<'a> Builder<'a> {
             }
             "NetworkPolicy" => {
                 // Wrongly typed fields are errors of this policy, which is
-                // kept (as invalid) without them.
-                let wrong = crate::engine::validate::take_wrong_types(&mut obj.value);
+                // kept (as invalid) without them, known by its name even
+                // when that is a number.
+                let text_of = |pointer: &str, v: &Value| match v.pointer(pointer) {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Null) | None => None,
+                    Some(other) => Some(other.to_string()),
+                };
+                let raw_name = text_of("/metadata/name", &obj.value);
+                let raw_namespace = text_of("/metadata/namespace", &obj.value);
+                let mut wrong = crate::engine::validate::take_wrong_types(&mut obj.value);
                 let mut np: NetworkPolicy = match NetworkPolicy::deserialize(&obj.value) {
                     Ok(np) => np,
                     Err(e) => {
-                        return Err(Rejected::Skipped(format!(
-                            "invalid {}: {e}",
-                            describe(&obj.value)
-                        )));
+                        // The spec and the metadata the walk knows decode
+                        // by now: what is left is deeper in the metadata.
+                        wrong.push(crate::engine::validate::FieldError {
+                            path: "metadata".into(),
+                            kind: crate::engine::validate::ErrorKind::WrongType(
+                                "\"object\"".into(),
+                            ),
+                            detail: e.to_string(),
+                        });
+                        NetworkPolicy::default()
                     }
                 };
+                if np.metadata.name.is_none() {
+                    np.metadata.name = raw_name;
+                }
+                if np.metadata.namespace.is_none() {
+                    np.metadata.namespace = raw_namespace;
+                }
                 if np.metadata.namespace.is_none() {
                     self.namespaceless.insert(format!(
                         "{}/{}",
