@@ -8,6 +8,11 @@
 //! operators), protocols, port numbers and names, endPort, ipBlock CIDRs and
 //! their `except`s, peers (at least one selector or ipBlock; ipBlock alone),
 //! and policyTypes.
+//!
+//! Before validation comes decoding: a field of the wrong JSON type (an
+//! object for `egress`, a string for `ports`, a number for a label value) is
+//! reported with the decoder's own words ([`take_wrong_types`]), and then,
+//! as on the server, nothing is validated.
 
 use std::fmt;
 

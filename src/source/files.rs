@@ -6,6 +6,19 @@
 //! Job, CronJob) become a pod with their template's labels and ports unless
 //! their real pods are in the input too. Other Kubernetes kinds are ignored;
 //! a document that is not a Kubernetes object is an error.
+//!
+//! Typed lists (`PodList`, `NetworkPolicyList`, `NodeList`, ...) as the API
+//! returns them, whose items carry no `apiVersion`/`kind`, give their items
+//! the list's (`kind: List` items must say what they are).
+//!
+//! Wrongly typed fields follow what the API server does with them (it cannot
+//! decode the object, so the object never exists in a cluster): a
+//! NetworkPolicy is kept as an invalid policy, with each field's path and
+//! the server's wording ([`crate::engine::validate::take_wrong_types`]);
+//! any other object we read is left out with a `warning:` line
+//! ([`Manifests::warnings`]). Either way the other documents are read on;
+//! only text that is not YAML at all stops the reading, naming file,
+//! document and line.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
