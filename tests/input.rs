@@ -310,6 +310,16 @@ fn typed_list_items_keep_their_own_kind_and_list_items_need_one() {
         stderr,
         "error: <stdin>: document 1, item 1: not a Kubernetes object (apiVersion and kind are required)\n"
     );
+    // Items that are not a list are not silently nothing.
+    let (code, _, stderr) = run(
+        &["list", "-A"],
+        "apiVersion: v1\nkind: PodList\nitems: {a: 1}\n",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: <stdin>: document 1: PodList.items must be a list of objects\n"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -432,13 +432,19 @@ fn push_object(
                 ));
             }
             if kind == "List" || kind.ends_with("List") && map.contains_key("items") {
+                let list_kind = kind.to_string();
                 let implied = kind
                     .strip_suffix("List")
                     .filter(|k| !k.is_empty())
                     .map(|k| (api.to_string(), k.to_string()));
                 let items = match map.remove("items") {
                     Some(Value::Array(items)) => items,
-                    _ => Vec::new(),
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(_) => {
+                        return Err(format!(
+                            "{doc}: {list_kind}.items must be a list of objects"
+                        ));
+                    }
                 };
                 for (j, mut item) in items.into_iter().enumerate() {
                     if let (Some((api, kind)), Value::Object(m)) = (&implied, &mut item) {
