@@ -233,6 +233,7 @@ mod tests {
                     protocol: Protocol::Tcp,
                 })
                 .collect(),
+            init_ports: Vec::new(),
             workload: None,
             representative: false,
             host_network: false,

@@ -184,6 +184,7 @@ fn is_read(v: &Value) -> bool {
             api == "v1"
         }
         "NetworkPolicy" => api == "networking.k8s.io/v1",
+        "EndpointSlice" => api == "discovery.k8s.io/v1",
         "Job" | "CronJob" => api.starts_with("batch/"),
         k if WORKLOAD_KINDS.contains(&k) => {
             api.starts_with("apps/") || api.starts_with("extensions/")
