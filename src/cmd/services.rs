@@ -414,6 +414,42 @@ fn sources<'a>(
     Ok((ends, word(service), Some((*service, Some(source)))))
 }
 
+/// The notes every answer about a Service's backends carries: where they
+/// come from, and which were left out (not ready, or named by an
+/// EndpointSlice but not among the pods read). An error when the pods of
+/// the Service's namespace could not be read: the backends are unknown.
+fn backend_notes(
+    snapshot: &Snapshot,
+    svc: &ServiceInfo,
+    source: BackendSource,
+    not_ready: &[String],
+    unknown: &[String],
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "named by the EndpointSlices of {} but not among the pods read (finished or gone), so left out: {}",
+            word(svc),
+            unknown.join(", ")
+        ));
+    }
+    if !not_ready.is_empty() {
+        notes.push(format!(
+            "not ready, so sent no traffic through {} and left out: {}",
+            word(svc),
+            not_ready.join(", ")
+        ));
+    }
+    notes.push(source_note(svc, source));
+    if let Some(why) = snapshot.gaps.pods_unknown_in(&svc.namespace) {
+        return Err(Error::Forbidden(format!(
+            "the pods behind {} could not be read: {why}",
+            word(svc)
+        )));
+    }
+    Ok(())
+}
+
 /// The ready backends of a ClusterIP or headless Service, with a note
 /// saying where they come from; an error when there are none to ask about.
 fn backends<'s>(
@@ -440,27 +476,7 @@ fn backends<'s>(
             not_ready,
             unknown,
         } => {
-            if !unknown.is_empty() {
-                notes.push(format!(
-                    "named by the EndpointSlices of {} but not among the pods read (finished or gone), so left out: {}",
-                    word(svc),
-                    unknown.join(", ")
-                ));
-            }
-            if !not_ready.is_empty() {
-                notes.push(format!(
-                    "not ready, so sent no traffic through {} and left out: {}",
-                    word(svc),
-                    not_ready.join(", ")
-                ));
-            }
-            notes.push(source_note(svc, source));
-            if let Some(why) = snapshot.gaps.pods_unknown_in(&svc.namespace) {
-                return Err(Error::Forbidden(format!(
-                    "the pods behind {} could not be read: {why}",
-                    word(svc)
-                )));
-            }
+            backend_notes(snapshot, svc, source, &not_ready, &unknown, notes)?;
             if backends.is_empty() {
                 let why = match source {
                     BackendSource::Selector => format!(
@@ -978,26 +994,7 @@ fn explain_report(
             not_ready,
             unknown,
         } => {
-            if !unknown.is_empty() {
-                notes.push(format!(
-                    "named by the EndpointSlices of {} but not among the pods read (finished or gone), so left out: {}",
-                    word(svc),
-                    unknown.join(", ")
-                ));
-            }
-            if !not_ready.is_empty() {
-                notes.push(format!(
-                    "not ready, so sent no traffic and left out: {}",
-                    not_ready.join(", ")
-                ));
-            }
-            notes.push(source_note(svc, source));
-            if let Some(why) = snapshot.gaps.pods_unknown_in(&svc.namespace) {
-                return Err(Error::Forbidden(format!(
-                    "the pods behind {} could not be read: {why}",
-                    word(svc)
-                )));
-            }
+            backend_notes(snapshot, svc, source, &not_ready, &unknown, &mut notes)?;
             if backends.is_empty() {
                 notes.push("it has no backing pods now: connections to it fail".into());
             }
