@@ -308,3 +308,75 @@ fn explain_of_a_node_address_names_its_host_network_pods() {
     assert!(err.contains("address of node n1"), "{err}");
     assert!(err.contains("ops/agent-n1"), "{err}");
 }
+
+const TWIN: &str = "tests/fixtures/dual-stack/pair.yaml";
+
+fn can_twin(from: &str, to: &str) -> (i32, Value) {
+    let out = netpol()
+        .args(["can", from, to, "--port", "80", "-f", TWIN, "-o", "json"])
+        .output()
+        .expect("run");
+    let v = parse_json(&String::from_utf8_lossy(&out.stdout));
+    (out.status.code().expect("exit code"), v)
+}
+
+/// A connection uses one address family: each side's ipBlocks see the
+/// other end's address of that family, never one of each.
+#[test]
+fn dual_stack_connections_are_decided_per_address_family() {
+    let (code, v) = can_twin("twin/left", "twin/right");
+    assert_eq!(
+        code, 1,
+        "IPv4 refused by left's egress, IPv6 by right's ingress: {v:#}"
+    );
+    assert!(
+        !v["notes"]
+            .to_string()
+            .contains("decided per address family"),
+        "equal per-family answers need no note: {v:#}"
+    );
+    let (code, v) = can_twin("twin/left", "twin/middle");
+    assert_eq!(code, 0, "{v:#}");
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("over IPv4 nothing, over IPv6 TCP/all")
+            || v["notes"]
+                .to_string()
+                .contains("over IPv4 nothing, over IPv6 every port"),
+        "{:#}",
+        v["notes"]
+    );
+    // A given address is one family: left to right's IPv6 address.
+    let (code, _) = can_twin("twin/left", "fd70::2:5");
+    assert_eq!(code, 1);
+    let (code, _) = can_twin("twin/left", "fd70::2:6");
+    assert_eq!(code, 0);
+    // Single-stack ends of different families cannot connect at all.
+    let (code, v) = can_twin("twin/v4only", "twin/v6only");
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("no address family in common"),
+        "{:#}",
+        v["notes"]
+    );
+    // The matrix agrees.
+    let out = netpol()
+        .args(["matrix", "-f", TWIN, "-o", "json"])
+        .assert()
+        .success();
+    let m = parse_json(&stdout_of(&out));
+    let has = |from: &str, to: &str| {
+        m["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["from"] == from && c["to"] == to)
+    };
+    assert!(!has("twin/left", "twin/right"));
+    assert!(has("twin/left", "twin/middle"));
+    assert!(!has("twin/v4only", "twin/v6only"));
+    assert!(has("twin/v4only", "twin/middle"));
+}

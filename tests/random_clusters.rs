@@ -8,6 +8,8 @@
 //! must give exactly the same answers both ways. Some pods run on named
 //! nodes with host IPs, some use the host network (their IP is the node's),
 //! so node traffic and host-network pods are checked the same way.
+//! Dual-stack and IPv6-only pods with IPv4 and IPv6 ipBlocks check that a
+//! connection is decided per address family the same way both ways.
 //! Deterministic: a failure
 //! names the seed, and `NETPOL_RANDOM_CLUSTERS=N` runs more of them.
 
@@ -106,8 +108,11 @@ fn ip(ns: usize, host: usize) -> String {
 }
 
 fn peer(rng: &mut Rng) -> String {
-    match rng.below(6) {
+    match rng.below(8) {
         5 => "{ipBlock: {cidr: 192.168.0.0/24, except: [192.168.0.2/32]}}".into(),
+        // Dual-stack: the pods' IPv6 addresses are fd00::N.
+        6 => "{ipBlock: {cidr: \"fd00::/120\", except: [\"fd00::4/126\"]}}".into(),
+        7 => "{ipBlock: {cidr: \"::/0\"}}".into(),
         0 => format!("{{podSelector: {}}}", selector(rng, POD_KEYS)),
         1 => format!("{{namespaceSelector: {}}}", selector(rng, NS_KEYS)),
         2 => format!(
@@ -210,8 +215,10 @@ fn cluster(seed: u64) -> String {
         let status = if host_network {
             format!("\nstatus: {{podIP: 192.168.0.{node}{host_ip}}}")
         } else {
-            match rng.below(5) {
+            match rng.below(6) {
                 0 => String::new(),
+                // IPv6 only.
+                5 => format!("\nstatus: {{podIP: \"fd00::{i}\"{host_ip}}}"),
                 1 => format!(
                     "\nstatus: {{podIP: {}, podIPs: [{{ip: {}}}, {{ip: \"fd00::{i}\"}}]{host_ip}}}",
                     ip(n, 1 + i),
@@ -275,7 +282,7 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
     let (mut pairs, mut peers, mut allowed_pairs, mut policies) = (0, 0, 0, 0);
-    let (mut node_pairs, mut host_network_pairs) = (0, 0);
+    let (mut node_pairs, mut host_network_pairs, mut per_family) = (0, 0, 0);
     for seed in 1..=runs {
         let yaml = cluster(seed);
         let snap = load_str("random.yaml", &yaml, "default")
@@ -300,6 +307,7 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
                 }
                 let verdict = connection(&model, &Endpoint::Pod(a), &Endpoint::Pod(b));
                 node_pairs += usize::from(verdict.node.is_some());
+                per_family += usize::from(verdict.families.is_some());
                 host_network_pairs += usize::from(a.host_network || b.host_network);
                 let direct = verdict.allowed;
                 let got = fast.remove(&(i, j)).unwrap_or_default();
@@ -341,10 +349,14 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
         "the random clusters are all open or all closed: {allowed_pairs} of {pairs} pairs allowed"
     );
     assert!(
+        per_family > runs as usize,
+        "too few pairs decided per address family: {per_family}"
+    );
+    assert!(
         node_pairs > runs as usize / 4 && host_network_pairs > node_pairs,
         "too few node-traffic pairs ({node_pairs}) or host-network pairs ({host_network_pairs})"
     );
     eprintln!(
-        "{runs} clusters: {pairs} pairs, {allowed_pairs} allowed, {peers} peers, {node_pairs} node-traffic pairs, {host_network_pairs} with a host-network pod"
+        "{runs} clusters: {pairs} pairs, {allowed_pairs} allowed, {peers} peers, {node_pairs} node-traffic pairs, {host_network_pairs} with a host-network pod, {per_family} decided per address family"
     );
 }

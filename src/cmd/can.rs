@@ -82,6 +82,38 @@ fn node_address_note(
     ))
 }
 
+/// What a per-family decision (dual-stack ends) adds to the answer.
+fn family_note(families: Option<&[(crate::engine::verdict::Family, PortSet)]>) -> Option<String> {
+    let families = families?;
+    if families.is_empty() {
+        return Some(
+            "the two ends have no address family in common (IPv4 and IPv6): no connection is possible between them"
+                .into(),
+        );
+    }
+    let first = &families[0].1;
+    if families.iter().all(|(_, set)| set == first) {
+        return None;
+    }
+    let parts: Vec<String> = families
+        .iter()
+        .map(|(f, set)| {
+            let ports = if set.is_empty() {
+                "nothing".to_string()
+            } else if set.is_all() {
+                "every port".to_string()
+            } else {
+                set.to_strings().join(", ")
+            };
+            format!("over {} {ports}", f.as_str())
+        })
+        .collect();
+    Some(format!(
+        "decided per address family (a connection uses one; each side's ipBlocks see the other end's address of that family): {}; the rules shown are those of the first family that allows something",
+        parts.join(", ")
+    ))
+}
+
 /// How a host-network pod is treated.
 fn host_network_note(
     snapshot: &crate::snapshot::Snapshot,
@@ -359,6 +391,7 @@ pub fn pair_report(
     if verdict.node.is_none() {
         notes.extend(unknown_node_note(snapshot, from, to));
     }
+    notes.extend(family_note(verdict.families.as_deref()));
     if verdict
         .egress
         .rules

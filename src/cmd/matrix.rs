@@ -92,6 +92,59 @@ impl PodMatrix {
 /// [`Classes`]), the classes are decided pairwise, and each class pair is
 /// expanded to its pods.
 pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> PodMatrix {
+    use crate::engine::verdict::{Family, narrowed};
+    use std::collections::BTreeSet;
+    let present: BTreeSet<Family> = pods
+        .iter()
+        .flat_map(|p| p.ips.iter().map(Family::of))
+        .collect();
+    let (mut pairs, sets) = if present.len() <= 1 {
+        compute_once(model, pods)
+    } else {
+        // Dual-stack: a connection uses one family, and each side's
+        // ipBlocks see the other end's address of that family only (see
+        // verdict::connection). One pass per family over the pods that
+        // have an address of it (or none known), narrowed to it; a pair's
+        // ports are the union over the passes.
+        let mut sets = PortSets::new();
+        let mut merged: std::collections::HashMap<(u32, u32), u32> =
+            std::collections::HashMap::new();
+        for family in present {
+            let keep: Vec<usize> = (0..pods.len())
+                .filter(|&i| {
+                    pods[i].ips.is_empty() || pods[i].ips.iter().any(|ip| Family::of(ip) == family)
+                })
+                .collect();
+            let owned: Vec<PodInfo> = keep.iter().map(|&i| narrowed(pods[i], family)).collect();
+            let view: Vec<&PodInfo> = owned.iter().collect();
+            let (pass, pass_sets) = compute_once(model, &view);
+            for (i, j, id) in pass {
+                let id = sets.intern(pass_sets.get(id).clone());
+                let key = (keep[i as usize] as u32, keep[j as usize] as u32);
+                let cell = merged.entry(key).or_insert(PortSets::EMPTY);
+                *cell = sets.union(*cell, id);
+            }
+        }
+        let pairs = merged.into_iter().map(|((i, j), id)| (i, j, id)).collect();
+        (pairs, sets)
+    };
+    // Pod <-> own node (a host-network pod on it): every port, whatever the
+    // classes say.
+    let node = crate::engine::reach::node_pairs(model, pods);
+    if !node.is_empty() {
+        let exempt: std::collections::HashSet<(u32, u32)> =
+            node.iter().map(|&(i, j)| (i as u32, j as u32)).collect();
+        pairs.retain(|(i, j, _)| !exempt.contains(&(*i, *j)));
+        pairs.extend(exempt.into_iter().map(|(i, j)| (i, j, PortSets::ALL)));
+    }
+    pairs.sort_unstable();
+    PodMatrix { pairs, sets }
+}
+
+/// The pairs with something allowed, by class rows, for pods of one
+/// address family (or unknown addresses); node traffic is added by the
+/// caller.
+fn compute_once(model: &Model<'_>, pods: &[&PodInfo]) -> (Vec<(u32, u32, u32)>, PortSets) {
     let classes = Classes::build(model, pods);
     let mut pairs = Vec::new();
     let sets = class_rows(model, &classes, |a, row, _| {
@@ -111,17 +164,7 @@ pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> PodMatrix {
             }
         }
     });
-    // Pod <-> own node (a host-network pod on it): every port, whatever the
-    // classes say.
-    let node = crate::engine::reach::node_pairs(model, pods);
-    if !node.is_empty() {
-        let exempt: std::collections::HashSet<(u32, u32)> =
-            node.iter().map(|&(i, j)| (i as u32, j as u32)).collect();
-        pairs.retain(|(i, j, _)| !exempt.contains(&(*i, *j)));
-        pairs.extend(exempt.into_iter().map(|(i, j)| (i, j, PortSets::ALL)));
-    }
-    pairs.sort_unstable();
-    PodMatrix { pairs, sets }
+    (pairs, sets)
 }
 
 pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {

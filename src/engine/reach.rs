@@ -102,7 +102,7 @@ impl PortSets {
     /// The id of every port of every protocol.
     pub const ALL: u32 = 1;
 
-    fn new() -> PortSets {
+    pub(crate) fn new() -> PortSets {
         let mut s = PortSets {
             sets: Vec::new(),
             ids: HashMap::new(),
@@ -114,7 +114,7 @@ impl PortSets {
         s
     }
 
-    fn intern(&mut self, set: PortSet) -> u32 {
+    pub(crate) fn intern(&mut self, set: PortSet) -> u32 {
         if let Some(&id) = self.ids.get(&set) {
             return id;
         }
@@ -128,7 +128,7 @@ impl PortSets {
         &self.sets[id as usize]
     }
 
-    fn union(&mut self, a: u32, b: u32) -> u32 {
+    pub(crate) fn union(&mut self, a: u32, b: u32) -> u32 {
         match (a, b) {
             (Self::EMPTY, x) | (x, Self::EMPTY) => x,
             (Self::ALL, _) | (_, Self::ALL) => Self::ALL,

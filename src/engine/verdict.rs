@@ -160,6 +160,10 @@ pub struct Verdict {
     /// Set when the connection is between a pod and its own node: allowed
     /// whatever the policies say (the sides still show what they would do).
     pub node: Option<NodeTraffic>,
+    /// Set when the ends were decided per address family (dual-stack):
+    /// each shared family with the ports allowed over it; empty when the
+    /// ends share no family (they cannot connect). `allowed` is the union.
+    pub families: Option<Vec<(Family, PortSet)>>,
 }
 
 /// Whether `peer` of `policy` matches endpoint `ep`, and whether the answer
@@ -260,8 +264,133 @@ pub fn side(
     }
 }
 
+/// An IP address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(ip: &IpAddr) -> Family {
+        match ip {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// `IPv4` / `IPv6`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// The address families of an endpoint's known addresses; `None` when a
+/// pod's addresses are unknown (a workload manifest), so that any family
+/// may be used.
+fn families(ep: &Endpoint<'_>) -> Option<Vec<Family>> {
+    let mut out: Vec<Family> = match ep {
+        Endpoint::External(ip) => vec![Family::of(ip)],
+        Endpoint::Pod(p) if p.ips.is_empty() => return None,
+        Endpoint::Pod(p) => p.ips.iter().map(Family::of).collect(),
+    };
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+/// `pod` with only its addresses of `family`.
+pub fn narrowed(pod: &PodInfo, family: Family) -> PodInfo {
+    let mut p = pod.clone();
+    p.ips.retain(|ip| Family::of(ip) == family);
+    p
+}
+
 /// Decides the connection `from` → `to`.
+///
+/// A packet carries addresses of one family: between dual-stack pods the
+/// connection is made over IPv4 or over IPv6, and each side's ipBlocks see
+/// the other end's address of that family only. So when the two ends'
+/// families differ from a single shared one, the connection is decided
+/// per shared family (each end narrowed to its addresses of that family)
+/// and the ports allowed are the union; two pods that share no family
+/// cannot connect at all. Towards or from an address, a dual-stack pod
+/// uses its address of the same family. The sides shown are those of the first family that
+/// allows something (or the first family). Traffic between a pod and its
+/// own node is allowed whatever the families.
 pub fn connection(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> Verdict {
+    // Node traffic is allowed whatever the addresses' families.
+    if node_traffic(model, from, to).is_some() {
+        return connection_once(model, from, to);
+    }
+    // An address has one family: the pod at the other end uses its
+    // address of that family, if it has one (else it is taken as is: its
+    // addresses may be incompletely known).
+    if let (Endpoint::External(ip), Endpoint::Pod(p)) | (Endpoint::Pod(p), Endpoint::External(ip)) =
+        (from, to)
+    {
+        let f = Family::of(ip);
+        if p.ips.iter().any(|a| Family::of(a) != f) && p.ips.iter().any(|a| Family::of(a) == f) {
+            let n = narrowed(p, f);
+            let np = Endpoint::Pod(&n);
+            return match from {
+                Endpoint::External(_) => connection_once(model, from, &np),
+                Endpoint::Pod(_) => connection_once(model, &np, to),
+            };
+        }
+        return connection_once(model, from, to);
+    }
+    let (Some(a), Some(b)) = (families(from), families(to)) else {
+        return connection_once(model, from, to);
+    };
+    let shared: Vec<Family> = a.iter().filter(|f| b.contains(f)).copied().collect();
+    if a.len() == 1 && a == b {
+        return connection_once(model, from, to);
+    }
+    let narrow = |ep: &Endpoint<'_>, f: Family| -> Option<PodInfo> {
+        match ep {
+            Endpoint::Pod(p) => Some(narrowed(p, f)),
+            Endpoint::External(_) => None,
+        }
+    };
+    let mut per_family: Vec<(Family, Verdict)> = Vec::new();
+    for &f in &shared {
+        let (na, nb) = (narrow(from, f), narrow(to, f));
+        let ea = na.as_ref().map_or(*from, Endpoint::Pod);
+        let eb = nb.as_ref().map_or(*to, Endpoint::Pod);
+        per_family.push((f, connection_once(model, &ea, &eb)));
+    }
+    let mut allowed = PortSet::empty();
+    for (_, v) in &per_family {
+        allowed.union_with(&v.allowed);
+    }
+    let families: Vec<(Family, PortSet)> = per_family
+        .iter()
+        .map(|(f, v)| (*f, v.allowed.clone()))
+        .collect();
+    let shown = per_family
+        .iter()
+        .position(|(_, v)| !v.allowed.is_empty())
+        .unwrap_or(0);
+    let mut verdict = if per_family.is_empty() {
+        // No family in common: decided on nothing; the sides as written.
+        let mut v = connection_once(model, from, to);
+        v.node = None;
+        v
+    } else {
+        per_family.swap_remove(shown).1
+    };
+    verdict.allowed = allowed;
+    verdict.families = Some(families);
+    verdict
+}
+
+/// One connection over one address family (or with unknown addresses).
+fn connection_once(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> Verdict {
     let dest_ports = to.pod().and_then(destination_ports);
     let egress = side(model, Direction::Egress, from, to, dest_ports);
     let ingress = side(model, Direction::Ingress, to, from, dest_ports);
@@ -276,5 +405,6 @@ pub fn connection(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> 
         ingress,
         allowed,
         node,
+        families: None,
     }
 }
