@@ -186,9 +186,17 @@ pub struct ConnectionArgs {
 pub enum Command {
     /// Which policies select a pod, and what it may receive and send.
     #[command(after_help = "\
+POD is NAME, NAMESPACE/NAME, pod/NAME or a workload such as deployment/NAME.
+A Service (svc/NAME, NAMESPACE/svc/NAME, or its ClusterIP) explains the
+ingress of the pods behind it, per Service port and target port.
+The pod's node is shown: traffic between a pod and its own node is always
+allowed. A host-network pod is treated as its node's address: no policy
+isolates it, and only ipBlocks match it.
+
 Examples:
   kubectl netpol explain pod/cache-0 -n backend -f examples/shop
-  kubectl netpol explain deployment/api -n backend -f examples/shop -o json")]
+  kubectl netpol explain deployment/api -n backend -f examples/shop -o json
+  kubectl netpol explain svc/api -n backend")]
     Explain(ExplainArgs),
 
     /// Every policy with the pods it selects and a one-line summary.
@@ -200,16 +208,29 @@ Examples:
 
     /// Whether one endpoint may connect to another, and the rules that decide it.
     #[command(after_help = "\
-SRC and DST are NAME, NAMESPACE/NAME, pod/NAME, a workload such as
-deployment/NAME (or NAMESPACE/deployment/NAME), or an IP address outside the
-cluster. A bare NAME is a pod, or else a workload of that name.
+SRC and DST are:
+  NAME, NAMESPACE/NAME, pod/NAME    a pod (a bare NAME: a pod, or else a
+                                    workload of that name)
+  deployment/NAME, NS/sts/NAME ...  a workload: one of its pods
+  svc/NAME, NAMESPACE/svc/NAME      a Service: each pod behind it, on its
+                                    target port (--port is the Service port)
+  node/NAME                         a node, by its address
+  an IP address                     a pod's, a Service's ClusterIP, a node's,
+                                    or an address outside the cluster
+Traffic between a pod and its own node is always allowed. A host-network
+pod is its node's address: only ipBlocks match it. A word that is both a
+namespace and a kind (jobs/worker) must name one thing that exists.
 
-Exit status: 0 allowed, 1 denied, 2 error (like `kubectl auth can-i`).
+Exit status: 0 allowed (for a Service: every backing pod), 1 denied (or only
+partly allowed), 2 error or a question NetworkPolicy does not answer (like
+`kubectl auth can-i`).
 
 Examples:
   kubectl netpol can frontend/web backend/api --port 8080 -f examples/shop
   kubectl netpol can backend/api 10.20.0.5 --port 443 -f examples/shop
-  kubectl netpol can monitoring/prometheus backend/cache-0 -f examples/shop")]
+  kubectl netpol can monitoring/prometheus backend/cache-0 -f examples/shop
+  kubectl netpol can frontend/web backend/svc/api --port 80
+  kubectl netpol can node/worker-1 backend/api --port 8080")]
     Can(CanArgs),
 
     /// Whether this cluster's CNI enforces NetworkPolicy at all, and its caveats.
@@ -294,7 +315,8 @@ Examples:
 
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
-    /// The pod: NAME, pod/NAME, or a workload such as deployment/NAME.
+    /// The pod: NAME, pod/NAME, a workload such as deployment/NAME, or a
+    /// Service (svc/NAME, or its ClusterIP).
     #[arg(value_name = "POD")]
     pub target: String,
 }

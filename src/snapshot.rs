@@ -600,6 +600,9 @@ pub struct Gaps {
     /// Why an address given on the command line could not be looked up
     /// among the Services' ClusterIPs, when it could not.
     pub services: Option<String>,
+    /// Why Node objects could not be read, when they were wanted (an
+    /// address may then be a node's without this being known).
+    pub nodes: Option<String>,
 }
 
 impl Gaps {
@@ -673,21 +676,6 @@ impl Snapshot {
             .binary_search_by(|n| n.name.as_str().cmp(name))
             .ok()
             .map(|i| &self.nodes[i])
-    }
-
-    /// Every address known for the node `pod` runs on: its `status.hostIPs`
-    /// and, when the Node object was read, the node's addresses. Empty when
-    /// the pod's node is unknown (workload manifests, unscheduled pods).
-    pub fn node_addresses(&self, pod: &PodInfo) -> Vec<IpAddr> {
-        let mut out = pod.host_ips.clone();
-        if let Some(node) = pod.node.as_deref().and_then(|n| self.node(n)) {
-            for ip in &node.addresses {
-                if !out.contains(ip) {
-                    out.push(*ip);
-                }
-            }
-        }
-        out
     }
 
     /// The name of the node that owns `ip` (a Node's address, or the host

@@ -168,10 +168,16 @@ fn every_subcommand_help_works() {
     }
     let can = ok(&["can", "--help"]);
     assert!(
-        can.contains("Exit status: 0 allowed, 1 denied, 2 error"),
+        can.contains("Exit status: 0 allowed (for a Service: every backing pod), 1 denied"),
         "{can}"
     );
     assert!(can.contains("--port"), "{can}");
+    // The endpoint forms are taught.
+    for form in ["svc/NAME", "node/NAME", "ClusterIP", "host-network"] {
+        assert!(can.contains(form), "can --help lacks {form}:\n{can}");
+    }
+    let explain = ok(&["explain", "--help"]);
+    assert!(explain.contains("svc/NAME"), "{explain}");
 }
 
 #[test]
@@ -912,7 +918,7 @@ fn can_errors_exit_2() {
     one_error(&["can", "frontend/web", "backend/api"], 2);
     assert_eq!(
         one_error(&["can", "1.1.1.1", "2.2.2.2", "-f", SHOP], 2),
-        "error: SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them"
+        "error: 1.1.1.1 is outside the pod network and 2.2.2.2 is outside the pod network: neither end is a pod on the pod network, so NetworkPolicy has nothing to say about this connection"
     );
 }
 
@@ -1430,7 +1436,11 @@ fn matrix_json_schema() {
     assert_eq!(pods.len(), 15, "the shop has 15 pods and workloads");
     let mut names = BTreeSet::new();
     for p in pods {
-        assert_eq!(keys(p), set(&["namespace", "name", "workload", "ip"]));
+        assert_eq!(
+            keys(p),
+            set(&["namespace", "name", "workload", "ip", "hostNetwork"])
+        );
+        assert_eq!(p["hostNetwork"], false, "{p}");
         assert!(p["namespace"].is_string() && p["name"].is_string());
         assert!(p["ip"].is_null() || p["ip"].is_string(), "{p}");
         match &p["workload"] {

@@ -1490,6 +1490,15 @@ fn node_traffic_live_as_admin_and_as_a_namespace_user() {
         "{}",
         stdout(&o)
     );
+    // The node's ExternalIP is known only from the Node object, which she
+    // cannot read: the policies' answer, and a note that it is conditional.
+    let o = carol(&["can", "198.51.100.11", "app", "-o", "json"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("Node objects could not be read"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(code(&carol(&["can", "agent", "app"])), 0);
     assert_eq!(code(&carol(&["can", "app", "agent"])), 0);
     let out = ok(&carol(&["explain", "app"]));

@@ -137,11 +137,7 @@ fn host_network_note(
 
 /// When one end is a node's address and the pod's node is unknown, the
 /// answer holds only if the pod runs elsewhere.
-fn unknown_node_note(
-    snapshot: &crate::snapshot::Snapshot,
-    from: &Endpoint<'_>,
-    to: &Endpoint<'_>,
-) -> Option<String> {
+fn unknown_node_note(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> Option<String> {
     let (node_ip, pod) = match (from, to) {
         (Endpoint::External(ip), other) | (other, Endpoint::External(ip)) => {
             (*ip, other.pod_network()?)
@@ -151,13 +147,31 @@ fn unknown_node_note(
         }
         _ => return None,
     };
-    if !snapshot.is_node_address(&node_ip) || !snapshot.node_addresses(pod).is_empty() {
-        return None;
+    let snapshot = model.snapshot;
+    let known = model.node_addresses(pod);
+    let unreadable = snapshot.gaps.nodes.as_deref();
+    let where_ = match &pod.node {
+        Some(n) => format!("node {n}, where {} runs", pod.key()),
+        None => format!("the node {} runs on", pod.key()),
+    };
+    if snapshot.is_node_address(&node_ip) && known.is_empty() {
+        let why = match &pod.node {
+            Some(_) => "no Node object or host IP gives its addresses",
+            None => "no spec.nodeName or status.hostIP",
+        };
+        return Some(format!(
+            "the addresses of {where_} are unknown ({why}): if {node_ip} is one of them, this connection is always allowed; the answer above holds only otherwise"
+        ));
     }
-    Some(format!(
-        "the node {} runs on is unknown (no status.hostIP or spec.nodeName): if it runs on the node with address {node_ip}, this connection is always allowed",
-        pod.key()
-    ))
+    if let Some(why) = unreadable
+        && !known.contains(&node_ip)
+        && !snapshot.is_node_address(&node_ip)
+    {
+        return Some(format!(
+            "Node objects could not be read ({why}): if {node_ip} is an address of {where_} (an ExternalIP, say), this connection is always allowed; the answer above holds only otherwise"
+        ));
+    }
+    None
 }
 
 #[derive(Debug, Serialize)]
@@ -298,11 +312,21 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     }
     let from = endpoint(&from_t);
     let to = endpoint(&to_t);
-    if let (Endpoint::External(_), Endpoint::External(_)) = (&from, &to) {
-        return Err(Error::Usage(
-            "SRC and DST are both outside the cluster: NetworkPolicy has nothing to say about them"
-                .into(),
-        ));
+    // Neither end on the pod network: no NetworkPolicy applies to either
+    // (a host-network pod is its node's address, asked by name or not).
+    if from.pod_network().is_none() && to.pod_network().is_none() {
+        let what = |e: &Endpoint<'_>| match e {
+            Endpoint::Pod(p) => format!("{} uses the host network", p.key()),
+            Endpoint::External(ip) if snapshot.is_node_address(ip) => {
+                format!("{ip} is a node's address")
+            }
+            Endpoint::External(ip) => format!("{ip} is outside the pod network"),
+        };
+        return Err(Error::Usage(format!(
+            "{} and {}: neither end is a pod on the pod network, so NetworkPolicy has nothing to say about this connection",
+            what(&from),
+            what(&to)
+        )));
     }
     let involved: Vec<&str> = [&from, &to]
         .iter()
@@ -389,7 +413,7 @@ pub fn pair_report(
         }
     }
     if verdict.node.is_none() {
-        notes.extend(unknown_node_note(snapshot, from, to));
+        notes.extend(unknown_node_note(model, from, to));
     }
     notes.extend(family_note(verdict.families.as_deref()));
     if verdict

@@ -140,6 +140,11 @@ pub struct PeerView {
 }
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
+    if let Some(node) = crate::cmd::fetch::node_ref(&args.target) {
+        return Err(Error::Usage(format!(
+            "explain takes a pod or a Service, not a node: NetworkPolicy does not apply to node {node:?} (traffic between it and its pods is always allowed); to see what it may reach, ask `kubectl netpol can node/{node} POD`"
+        )));
+    }
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Endpoints {
         refs: &[args.target.as_str()],
         peers: true,
@@ -224,7 +229,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
 /// Builds the report for one pod.
 pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> ExplainReport {
     let mut notes: Vec<String> = note.into_iter().collect();
-    let node_addresses = model.snapshot.node_addresses(pod);
+    let node_addresses = model.node_addresses(pod);
     let node_name = pod.node.clone().or_else(|| {
         node_addresses
             .iter()

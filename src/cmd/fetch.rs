@@ -105,6 +105,11 @@ pub async fn endpoints(
     let mut named: Vec<(String, String, bool)> = Vec::new();
     for r in refs {
         if node_ref(r).is_some() {
+            // Also pod NAME in a namespace called `node`, if there is one
+            // (the reference is then ambiguous).
+            if let Some((word, _)) = r.split_once('/') {
+                maybe.insert(word.to_string());
+            }
             continue;
         }
         if let Ok(ip) = r.parse::<IpAddr>() {
@@ -165,7 +170,10 @@ pub async fn endpoints(
         Err(Error::Forbidden(m)) if m.contains("cannot impersonate") => {
             return Err(Error::Forbidden(m));
         }
-        Err(Error::Forbidden(_)) => Vec::new(),
+        Err(Error::Forbidden(why)) => {
+            gaps.nodes = Some(why);
+            Vec::new()
+        }
         Err(e) => return Err(e),
     };
     let mut by_ip: Vec<Vec<PodInfo>> = by_ip?

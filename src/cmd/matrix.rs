@@ -42,11 +42,15 @@ impl Serialize for Connections<'_> {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodJson {
     pub namespace: String,
     pub name: String,
     pub workload: Option<WorkloadJson>,
     pub ip: Option<String>,
+    /// The pod uses the host network: it is its node's address (no policy
+    /// isolates it; only ipBlocks match it).
+    pub host_network: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -204,6 +208,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
                             name: w.name.clone(),
                         }),
                         ip: p.ips.first().map(ToString::to_string),
+                        host_network: p.on_host_network(),
                     })
                     .collect(),
                 connections: Connections {

@@ -601,6 +601,20 @@ pub fn find_ref<'s>(
     namespace_given: bool,
 ) -> Result<Resolved<'s>, Error> {
     if let Some(name) = fetch::node_ref(text) {
+        // `node/x` with a namespace `node` holding pod x reads both ways.
+        let word = text.split_once('/').map_or("node", |(w, _)| w);
+        let as_pod = Reading {
+            namespace: word.to_string(),
+            kind: None,
+            name: name.to_string(),
+            explicit_ns: true,
+        };
+        if lookup(snapshot, &as_pod, text).is_some() {
+            return Err(Error::Usage(format!(
+                "{text:?} is ambiguous: it names node {name:?} and pod {name:?} in namespace {word:?} ({}, or -n {word} {name}); write one of those spellings, or the node's address",
+                as_pod.spelling("pod")
+            )));
+        }
         return node_address(snapshot, name).map(Resolved::Ip);
     }
     if let Ok(ip) = text.parse::<IpAddr>() {

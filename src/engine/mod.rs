@@ -52,6 +52,9 @@ pub struct Model<'s> {
     /// For each namespace label `key=value`, the namespaces carrying it
     /// (indices into `snapshot.namespaces`, ascending).
     namespaces_by_label: HashMap<(&'s str, &'s str), Vec<usize>>,
+    /// Every address known for each node name: the Node object's addresses
+    /// and the host IPs of every pod scheduled there.
+    node_addresses: HashMap<&'s str, Vec<IpAddr>>,
 }
 
 impl<'s> Model<'s> {
@@ -134,6 +137,25 @@ impl<'s> Model<'s> {
                     .push(i);
             }
         }
+        let mut node_addresses: HashMap<&str, Vec<IpAddr>> = HashMap::new();
+        for n in &snapshot.nodes {
+            node_addresses
+                .entry(n.name.as_str())
+                .or_default()
+                .extend(&n.addresses);
+        }
+        for p in &snapshot.pods {
+            if let Some(node) = &p.node {
+                node_addresses
+                    .entry(node.as_str())
+                    .or_default()
+                    .extend(&p.host_ips);
+            }
+        }
+        for list in node_addresses.values_mut() {
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|ip| seen.insert(*ip));
+        }
         Model {
             snapshot,
             policies,
@@ -144,7 +166,25 @@ impl<'s> Model<'s> {
             pods_by_namespace,
             pod_ips,
             namespaces_by_label,
+            node_addresses,
         }
+    }
+
+    /// Every address known for the node `pod` runs on: its own
+    /// `status.hostIPs`, the Node object's InternalIP/ExternalIP addresses
+    /// when it was read, and the host IPs of the other pods on the same
+    /// `spec.nodeName`. Empty when the pod's node is unknown (workload
+    /// manifests, unscheduled pods).
+    pub fn node_addresses(&self, pod: &PodInfo) -> Vec<IpAddr> {
+        let mut out = pod.host_ips.clone();
+        if let Some(known) = pod.node.as_deref().and_then(|n| self.node_addresses.get(n)) {
+            for ip in known {
+                if !out.contains(ip) {
+                    out.push(*ip);
+                }
+            }
+        }
+        out
     }
 
     /// The policy `self.policies[i]` as written in the input.

@@ -388,7 +388,7 @@ pub fn node_pairs(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<(usize, usize)> {
         if p.on_host_network() {
             continue;
         }
-        for ip in model.snapshot.node_addresses(p) {
+        for ip in model.node_addresses(p) {
             by_address.entry(ip).or_default().push(i);
         }
         if let Some(n) = &p.node {

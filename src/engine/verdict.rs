@@ -84,7 +84,7 @@ pub fn node_traffic(
         _ => return None,
     };
     let snapshot = model.snapshot;
-    let addresses = snapshot.node_addresses(pod);
+    let addresses = model.node_addresses(pod);
     let address = match node_side {
         Endpoint::External(ip) => addresses.contains(ip).then_some(*ip)?,
         Endpoint::Pod(host) => {
