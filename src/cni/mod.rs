@@ -15,11 +15,15 @@
 //! [`Verdict::NotEnforced`] when components were found and each is known not
 //! to, and [`Verdict::Unknown`] otherwise.
 
+pub mod platform;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Node, Pod, PodSpec};
 use serde_json::Value;
+
+pub use platform::{Platform, PlatformKind};
 
 /// What was read from the cluster or manifests.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +53,9 @@ pub struct Assessment {
     pub verdict: Verdict,
     /// One sentence.
     pub reason: String,
+    /// The platform the Nodes show (see [`platform`]); `None` when no node
+    /// shows one, or the nodes could not be read.
+    pub platform: Option<Platform>,
     pub found: Vec<Component>,
     pub caveats: Vec<String>,
     /// e.g. `daemonset kube-system/calico-node: 2 of 3 pods ready`.
@@ -272,8 +279,19 @@ pub fn assess(e: &Evidence) -> Assessment {
     let undecided = judged.iter().find(|j| j.component.enforces.is_none());
     // "Not enforced" from incomplete evidence could be wrong: an engine may
     // be among what could not be read.
+    let platform = platform::detect(&e.nodes);
+    let kind = platform.as_ref().map(|p| p.kind);
+    // GKE enforces NetworkPolicy through Dataplane V2 (anetd) or, on the
+    // legacy dataplane, through Calico once network policy enforcement is
+    // turned on; both run in kube-system. Neither there: not enforced.
+    let gke_without_engine = kind == Some(PlatformKind::Gke)
+        && judged.is_empty()
+        && e.unreadable.is_empty()
+        && saw_kube_system(e);
     let verdict = if !enforcing.is_empty() {
         Verdict::Enforced
+    } else if gke_without_engine {
+        Verdict::NotEnforced
     } else if judged.is_empty() || undecided.is_some() || !e.unreadable.is_empty() {
         Verdict::Unknown
     } else {
@@ -285,6 +303,7 @@ pub fn assess(e: &Evidence) -> Assessment {
             let j = enforcing[0];
             format!("{} ({}) enforces NetworkPolicy.", j.component.name, j.label)
         }
+        Verdict::NotEnforced if gke_without_engine => GKE_WITHOUT_ENGINE.to_string(),
         Verdict::NotEnforced => {
             if let [j] = judged.as_slice() {
                 let why = j.why_not.as_deref().unwrap_or("it has no policy engine");
@@ -363,6 +382,13 @@ pub fn assess(e: &Evidence) -> Assessment {
             ),
         );
     }
+    platform_notes(kind, &judged, &mut caveats);
+    if gke_without_engine {
+        push_unique(
+            &mut problems,
+            "GKE: neither Dataplane V2 (DaemonSet kube-system/anetd) nor network policy enforcement (DaemonSet kube-system/calico-node) was found".to_string(),
+        );
+    }
     if verdict != Verdict::Enforced && !e.unreadable.is_empty() {
         push_unique(
             &mut caveats,
@@ -374,10 +400,49 @@ pub fn assess(e: &Evidence) -> Assessment {
     Assessment {
         verdict,
         reason,
+        platform,
         found: judged.into_iter().map(|j| j.component).collect(),
         caveats,
         problems,
         unreadable: e.unreadable.clone(),
+    }
+}
+
+const GKE_WITHOUT_ENGINE: &str = "GKE enforces NetworkPolicy only with Dataplane V2 or with network policy enforcement (Calico) turned on, and neither was found.";
+
+/// Whether the evidence holds anything of kube-system (pods or
+/// DaemonSets): where the platforms' own policy engines would be.
+fn saw_kube_system(e: &Evidence) -> bool {
+    e.pods
+        .iter()
+        .any(|p| p.metadata.namespace.as_deref() == Some("kube-system"))
+        || e
+            .daemonsets
+            .iter()
+            .any(|d| d.metadata.namespace.as_deref() == Some("kube-system"))
+}
+
+/// What the platform adds to the caveats, given the components found.
+fn platform_notes(
+    kind: Option<PlatformKind>,
+    judged: &[Judged],
+    caveats: &mut Vec<String>,
+) {
+    let has = |name: &str| judged.iter().any(|j| j.component.name == name);
+    match kind {
+        Some(PlatformKind::Eks) if has(Cni::Aws.name()) => push_unique(
+            caveats,
+            "On EKS the VPC CNI applies NetworkPolicy on EC2 Linux nodes only: pods on Fargate and Windows nodes are not isolated by it.".to_string(),
+        ),
+        Some(PlatformKind::Eks) if judged.is_empty() => push_unique(
+            caveats,
+            "On EKS NetworkPolicy is enforced by the VPC CNI's network policy agent (in DaemonSet kube-system/aws-node) once it is enabled, or by another engine (Calico, Cilium, ...); none was found.".to_string(),
+        ),
+        Some(PlatformKind::Aks) if judged.is_empty() => push_unique(
+            caveats,
+            "On AKS NetworkPolicy is enforced by the engine chosen as the cluster's network policy (Azure NPM, Calico or Cilium); none was found, so unless the cluster brings its own CNI, policies are not enforced.".to_string(),
+        ),
+        _ => {}
     }
 }
 
