@@ -120,8 +120,9 @@ pub fn cni_namespace(namespace: &str) -> bool {
 /// flattened; kinds other than Pod, DaemonSet, ConfigMap and Node are
 /// ignored, and so are null values (empty YAML documents), pods outside
 /// kube-system and [`CNI_NAMESPACES`], and ConfigMaps other than
-/// [`CNI_CONFIGMAPS`] (what a live `check` reads). Nodes are all read, as
-/// the live `check` lists them all.
+/// [`CNI_CONFIGMAPS`] (what a live `check` reads). Nodes are all read: the
+/// live `check` reads the control-plane nodes and a first page of others,
+/// and what it looks for (the platform, k3s's server flags) shows on those.
 pub fn evidence_from_values(values: impl IntoIterator<Item = Value>) -> Result<Evidence, String> {
     let mut e = Evidence::default();
     for v in values {
@@ -416,18 +417,13 @@ fn saw_kube_system(e: &Evidence) -> bool {
     e.pods
         .iter()
         .any(|p| p.metadata.namespace.as_deref() == Some("kube-system"))
-        || e
-            .daemonsets
+        || e.daemonsets
             .iter()
             .any(|d| d.metadata.namespace.as_deref() == Some("kube-system"))
 }
 
 /// What the platform adds to the caveats, given the components found.
-fn platform_notes(
-    kind: Option<PlatformKind>,
-    judged: &[Judged],
-    caveats: &mut Vec<String>,
-) {
+fn platform_notes(kind: Option<PlatformKind>, judged: &[Judged], caveats: &mut Vec<String>) {
     let has = |name: &str| judged.iter().any(|j| j.component.name == name);
     match kind {
         Some(PlatformKind::Eks) if has(Cni::Aws.name()) => push_unique(

@@ -137,11 +137,7 @@ fn of_node(n: &Node) -> Option<(PlatformKind, String)> {
             .find(|k| k.starts_with(prefix))
             .map(|k| format!("label {k}"))
     };
-    let kubelet_sign = |mark: &str| {
-        kubelet
-            .contains(mark)
-            .then(|| format!("kubelet {kubelet}"))
-    };
+    let kubelet_sign = |mark: &str| kubelet.contains(mark).then(|| format!("kubelet {kubelet}"));
     let provider_sign = |scheme: &str| {
         provider
             .starts_with(scheme)
@@ -198,25 +194,55 @@ mod tests {
                 "kind",
             ),
             (
-                node("n", &["eks.amazonaws.com/nodegroup"], "aws:///us-east-1a/i-0", "v1.30.4-eks-a737599"),
+                node(
+                    "n",
+                    &["eks.amazonaws.com/nodegroup"],
+                    "aws:///us-east-1a/i-0",
+                    "v1.30.4-eks-a737599",
+                ),
                 "EKS",
             ),
             (node("n", &[], "", "v1.30.4-eks-a737599"), "EKS"),
             (node("n", &[], "aws:///us-east-1a/i-0", "v1.30.4"), "AWS"),
             (
-                node("n", &["cloud.google.com/gke-nodepool"], "gce://p/z/i", "v1.30.5-gke.1014001"),
+                node(
+                    "n",
+                    &["cloud.google.com/gke-nodepool"],
+                    "gce://p/z/i",
+                    "v1.30.5-gke.1014001",
+                ),
                 "GKE",
             ),
-            (node("n", &[], "gce://p/z/i", "v1.30.5"), "Google Compute Engine"),
             (
-                node("n", &["kubernetes.azure.com/cluster"], "azure:///subscriptions/s", "v1.30.3"),
+                node("n", &[], "gce://p/z/i", "v1.30.5"),
+                "Google Compute Engine",
+            ),
+            (
+                node(
+                    "n",
+                    &["kubernetes.azure.com/cluster"],
+                    "azure:///subscriptions/s",
+                    "v1.30.3",
+                ),
                 "AKS",
             ),
-            (node("n", &[], "azure:///subscriptions/s", "v1.30.3"), "Azure"),
-            (node("n", &[], "aws:///us-east-1a/i-0", "v1.31.4+k3s1"), "k3s"),
+            (
+                node("n", &[], "azure:///subscriptions/s", "v1.30.3"),
+                "Azure",
+            ),
+            (
+                node("n", &[], "aws:///us-east-1a/i-0", "v1.31.4+k3s1"),
+                "k3s",
+            ),
             (node("n", &[], "", "v1.31.4+rke2r1"), "RKE2"),
-            (node("n", &["minikube.k8s.io/name"], "", "v1.31.0"), "minikube"),
-            (node("n", &["node.openshift.io/os_id"], "", "v1.29.8+f10c92d"), "OpenShift"),
+            (
+                node("n", &["minikube.k8s.io/name"], "", "v1.31.0"),
+                "minikube",
+            ),
+            (
+                node("n", &["node.openshift.io/os_id"], "", "v1.29.8+f10c92d"),
+                "OpenShift",
+            ),
         ];
         for (n, want) in cases {
             let p = detect(std::slice::from_ref(&n));

@@ -809,7 +809,8 @@ impl Live {
             // those; the platform shows on any node: the first page of
             // NODE_SAMPLE nodes (by name, as the API server lists them).
             let api: Api<Node> = Api::all(self.client.clone());
-            let control_plane = ListParams::default().labels("node-role.kubernetes.io/control-plane");
+            let control_plane =
+                ListParams::default().labels("node-role.kubernetes.io/control-plane");
             let sample = async {
                 let started = std::time::Instant::now();
                 let r = api.list(&ListParams::default().limit(NODE_SAMPLE)).await;
@@ -817,12 +818,13 @@ impl Live {
                 r.map(|l| l.items)
                     .map_err(|e| api_error(e, "nodes", None, user))
             };
-            let (mut nodes, sample) = tokio::try_join!(
-                list_pages(&api, control_plane, "nodes", None, user),
-                sample
-            )?;
+            let (mut nodes, sample) =
+                tokio::try_join!(list_pages(&api, control_plane, "nodes", None, user), sample)?;
             for n in sample {
-                if !nodes.iter().any(|m: &Node| m.metadata.name == n.metadata.name) {
+                if !nodes
+                    .iter()
+                    .any(|m: &Node| m.metadata.name == n.metadata.name)
+                {
                     nodes.push(n);
                 }
             }
