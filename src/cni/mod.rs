@@ -9,7 +9,9 @@
 //! is matched against the known CNIs by name and container images; the
 //! matching CNI's own settings (container args and env, its ConfigMap, node
 //! annotations) then decide whether it enforces. A policy engine without pods
-//! of its own (k3s's embedded controller) is told from the Nodes.
+//! of its own (k3s's embedded controller) is told from the Nodes, and so is
+//! the platform ([`platform`]: kind, EKS, GKE, AKS, ...), which changes the
+//! verdict where the platform's own engines are known (GKE) and the caveats.
 //!
 //! The verdict is [`Verdict::Enforced`] when any component found enforces,
 //! [`Verdict::NotEnforced`] when components were found and each is known not
@@ -1245,8 +1247,11 @@ fn judge_cilium(j: &mut Judged, u: &Unit, e: &Evidence) {
     }
 }
 
-/// Assumption: kind's kindnetd embeds kube-network-policies from the image
-/// tagged `v20240813-…` on (shipped with kind v0.24.0); earlier date-tagged
+/// kind v0.24.0's release notes: "Out-of-the-box support for network
+/// policy via sigs.k8s.io/kube-network-policies", built into kindnetd.
+/// Taken to start with the kindnetd image tagged `v20240813-…` (the one
+/// kind v0.24.0 ships; the tag itself is not checked against kind's
+/// sources); earlier date-tagged
 /// images do not enforce NetworkPolicy. The standalone kindnet
 /// (`aojea/kindnetd`, semver tags) enforces from v1.3.0 on. Either way
 /// `--network-policy=false` turns it off.
@@ -2103,6 +2108,21 @@ mod tests {
         let e = evidence_from_values([pod("kube-system"), pod("calico-system"), pod("shop")])
             .expect("evidence");
         assert_eq!(e.pods.len(), 2);
+    }
+
+    #[test]
+    fn gke_without_an_engine_is_not_enforced_only_when_all_was_read() {
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n1", "labels": {"cloud.google.com/gke-nodepool": "p"}}});
+        let dns = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "coredns-1", "namespace": "kube-system"}});
+        let mut e = evidence_from_values([node, dns]).expect("evidence");
+        let a = assess(&e);
+        assert_eq!(a.verdict, Verdict::NotEnforced, "{a:#?}");
+        assert_eq!(a.platform.as_ref().map(|p| p.name.as_str()), Some("GKE"));
+        e.unreadable
+            .push("daemonsets in any namespace (forbidden)".to_string());
+        assert_eq!(assess(&e).verdict, Verdict::Unknown);
     }
 
     #[test]
