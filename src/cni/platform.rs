@@ -7,7 +7,11 @@
 //! What each platform is told by (marks the platform itself sets):
 //!
 //! - kind: `spec.providerID` `kind://...` (kind's kubeadm config passes
-//!   `provider-id: kind://{provider}/{cluster}/{node}` to every kubelet).
+//!   `provider-id: kind://{provider}/{cluster}/{node}` to every kubelet),
+//!   else, on a node without providerID, images of `docker.io/kindest/`
+//!   (kindnetd, local-path-provisioner) among its `status.images`, which
+//!   the kindest/node image preloads (the sign names the image: kindnetd
+//!   deployed elsewhere would show it too).
 //! - EKS: labels `eks.amazonaws.com/*` (managed node groups), a kubelet
 //!   version with `-eks-` (the EKS node images' builds, e.g.
 //!   `v1.30.4-eks-a737599`).
@@ -143,12 +147,28 @@ fn of_node(n: &Node) -> Option<(PlatformKind, String)> {
             .starts_with(scheme)
             .then(|| format!("providerID {provider}"))
     };
+    let kindest = || {
+        if !provider.is_empty() {
+            return None;
+        }
+        n.status
+            .as_ref()
+            .and_then(|s| s.images.as_ref())
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i.names.iter().flatten())
+            .find(|name| name.starts_with("docker.io/kindest/"))
+            .map(|name| format!("image {name}"))
+    };
     let checks: [(PlatformKind, Option<String>); 11] = [
         (PlatformKind::K3s, kubelet_sign("+k3s")),
         (PlatformKind::Rke2, kubelet_sign("+rke2")),
         (PlatformKind::OpenShift, label("node.openshift.io/os_id")),
         (PlatformKind::Minikube, label("minikube.k8s.io/")),
-        (PlatformKind::Kind, provider_sign("kind://")),
+        (
+            PlatformKind::Kind,
+            provider_sign("kind://").or_else(kindest),
+        ),
         (
             PlatformKind::Eks,
             label("eks.amazonaws.com/").or_else(|| kubelet_sign("-eks-")),
@@ -249,6 +269,24 @@ mod tests {
             assert_eq!(p.map(|p| p.name), Some(want.to_string()), "{n:?}");
         }
         assert_eq!(detect(&[node("n", &["app"], "", "v1.31.0")]), None);
+        // kind before providerIDs: the images its node image preloads.
+        let mut n = node("n", &[], "", "v1.27.3");
+        if let Some(status) = n.status.as_mut() {
+            status.images = Some(vec![k8s_openapi::api::core::v1::ContainerImage {
+                names: Some(vec![
+                    "docker.io/kindest/kindnetd:v20230511-dc714da8".to_string(),
+                ]),
+                size_bytes: None,
+            }]);
+        }
+        let p = detect(&[n]).expect("kind");
+        assert_eq!(
+            (p.name.as_str(), p.sign.as_str()),
+            (
+                "kind",
+                "image docker.io/kindest/kindnetd:v20230511-dc714da8"
+            )
+        );
         assert_eq!(detect(&[]), None);
     }
 
