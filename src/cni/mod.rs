@@ -1375,11 +1375,13 @@ fn judge_aws(j: &mut Judged, u: &Unit, e: &Evidence) {
 }
 
 fn judge_k3s(e: &Evidence) -> Option<Judged> {
-    let nodes: Vec<&Node> = e
+    // By name: the live check and a manifest may hold them in any order.
+    let mut nodes: Vec<&Node> = e
         .nodes
         .iter()
         .filter(|n| kubelet_version(n).contains("+k3s"))
         .collect();
+    nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let first = nodes.first()?;
     let args_of = |n: &Node| -> Vec<String> {
         let raw = n
@@ -2123,6 +2125,26 @@ mod tests {
         e.unreadable
             .push("daemonsets in any namespace (forbidden)".to_string());
         assert_eq!(assess(&e).verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn node_order_does_not_change_the_answer() {
+        // The live check lists control-plane nodes first, a manifest holds
+        // them as written: the same nodes give the same assessment.
+        for file in ["k3s-default.yaml", "k3s-disable-network-policy.yaml"] {
+            let mut e = load(file);
+            // Mid-upgrade: the nodes' kubelets differ.
+            for (i, n) in e.nodes.iter_mut().enumerate() {
+                if let Some(info) = n.status.as_mut().and_then(|s| s.node_info.as_mut()) {
+                    info.kubelet_version = format!("v1.31.{i}+k3s1");
+                }
+            }
+            assert!(e.nodes.len() > 1, "{file}");
+            let mut reversed = e.clone();
+            reversed.nodes.reverse();
+            let json = |e: &Evidence| serde_json::to_value(assess(e)).expect("json");
+            assert_eq!(json(&e), json(&reversed), "{file}");
+        }
     }
 
     #[test]
