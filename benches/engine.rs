@@ -32,6 +32,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode};
 use netpol::cmd::explain::explain;
 use netpol::cmd::matrix::compute;
 use netpol::engine::Model;
+use netpol::engine::lint::cni::CniFacts;
 use netpol::engine::lint::{LintOptions, lint};
 use netpol::engine::reach::{Classes, class_matrix};
 use netpol::engine::verdict::{Endpoint, connection};
@@ -239,10 +240,14 @@ fn main() {
             Model::new(&snapshot, "default").policies.len()
         });
         r.bench("explain", size, || {
-            explain(&model, pod, None).findings.len()
+            explain(&model, pod, None, &CniFacts::default)
+                .findings
+                .len()
         });
         r.bench("explain_dns", size, || {
-            explain(&model, dns, None).findings.len()
+            explain(&model, dns, None, &CniFacts::default)
+                .findings
+                .len()
         });
         r.bench("can", size, || {
             connection(&model, &Endpoint::Pod(from), &Endpoint::Pod(pod))

@@ -223,19 +223,18 @@ pub fn init_container_ports(spec: &PodSpec) -> Vec<ContainerPort> {
     out
 }
 
-/// Why a named port does not resolve on `pod` when the reason is an init
-/// container: `Some(sentence)` when no serving container declares `name`
-/// (with `protocol`, or any protocol when `None`) but a plain init container
-/// does. The sentence names the pod and what Calico, which also resolves
-/// named ports of plain init containers, would open instead (e.g.
-/// `named port "metrics" is declared only by a plain init container of
-/// shop/web, which has exited before the pod serves traffic; Calico
-/// resolves it there anyway, to TCP/9090`). `None` otherwise.
+/// The ports a named port would resolve to on `pod` if plain init
+/// containers counted: `Some(["TCP/9090"])` when no serving container
+/// declares `name` (with `protocol`, or any protocol when `None`) but a
+/// plain init container does, `None` otherwise. Such a name resolves to
+/// nothing (the container has exited before the pod serves traffic), but
+/// Calico resolves it anyway; the sentence that says so, depending on the
+/// CNI `check` found, is `engine::lint::cni::init_port_note`.
 pub fn init_only_named_port(
     pod: &PodInfo,
     name: &str,
     protocol: Option<Protocol>,
-) -> Option<String> {
+) -> Option<Vec<String>> {
     let named = |c: &&ContainerPort| {
         c.name.as_deref() == Some(name) && protocol.is_none_or(|p| p == c.protocol)
     };
@@ -248,14 +247,7 @@ pub fn init_only_named_port(
         .filter(named)
         .map(|c| format!("{}/{}", c.protocol, c.port))
         .collect();
-    if found.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "named port {name:?} is declared only by a plain init container of {}, which has exited before the pod serves traffic; Calico resolves it there anyway, to {}",
-        pod.key(),
-        found.join(", ")
-    ))
+    (!found.is_empty()).then_some(found)
 }
 
 /// A sidecar container: an init container with `restartPolicy: Always`.

@@ -2659,3 +2659,205 @@ fn completion_offers_subcommands_flags_and_values() {
     assert_eq!(c(&["explain", "-n", ""]), ":4\n");
     assert_eq!(c(&["explain", ""]), ":4\n");
 }
+
+/// `check` tells the platform from Node objects (tests/fixtures/cni/platforms,
+/// the same files tests/e2e_input.rs applies to a real API server) and uses
+/// it where it changes the verdict or its caveats.
+#[test]
+fn check_tells_the_platform_from_nodes() {
+    let fx = |f: &str| format!("tests/fixtures/cni/platforms/{f}");
+    for (file, name, node, sign) in [
+        (
+            "kind.yaml",
+            "kind",
+            "netpol-e2e-kind-control-plane",
+            "providerID kind://docker/netpol/netpol-control-plane",
+        ),
+        (
+            "eks.yaml",
+            "EKS",
+            "netpol-e2e-eks-ip-10-0-1-20",
+            "label eks.amazonaws.com/capacityType",
+        ),
+        (
+            "gke.yaml",
+            "GKE",
+            "netpol-e2e-gke-pool-a-1",
+            "label cloud.google.com/gke-nodepool",
+        ),
+        (
+            "aks.yaml",
+            "AKS",
+            "netpol-e2e-aks-nodepool1-0",
+            "label kubernetes.azure.com/agentpool",
+        ),
+        (
+            "rke2.yaml",
+            "RKE2",
+            "netpol-e2e-rke2-agent",
+            "kubelet v1.31.4+rke2r1",
+        ),
+        (
+            "minikube.yaml",
+            "minikube",
+            "netpol-e2e-minikube-m01",
+            "label minikube.k8s.io/name",
+        ),
+        (
+            "openshift.yaml",
+            "OpenShift",
+            "netpol-e2e-openshift-master-0",
+            "label node.openshift.io/os_id",
+        ),
+    ] {
+        // Nodes alone: no CNI to judge, so the verdict cannot be told.
+        let v = parse_json(&quiet(&["check", "-f", &fx(file), "-o", "json"], 4));
+        assert_eq!(v["platform"]["name"], name, "{file}: {v}");
+        assert_eq!(v["platform"]["node"], node, "{file}: {v}");
+        assert_eq!(v["platform"]["sign"], sign, "{file}: {v}");
+        let out = quiet(&["check", "-f", &fx(file)], 4);
+        assert!(
+            out.contains(&format!("\nPlatform:       {name} (node {node}: {sign})\n")),
+            "{file}: {out}"
+        );
+    }
+    // k3s is told from its kubelet version too.
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            "tests/fixtures/cni/k3s-default.yaml",
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(v["platform"]["name"], "k3s", "{v}");
+    // No nodes: no platform, said as such.
+    let out = quiet(
+        &["check", "-f", "tests/fixtures/cni/calico-manifest.yaml"],
+        0,
+    );
+    assert!(out.contains("\nPlatform:       <unknown>\n"), "{out}");
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            "tests/fixtures/cni/calico-manifest.yaml",
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert!(v["platform"].is_null(), "{v}");
+}
+
+#[test]
+fn the_platform_changes_the_verdict_and_caveats() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = |f: &str| format!("tests/fixtures/cni/{f}");
+    // Something of kube-system that is no policy engine (CoreDNS).
+    let dns = write(
+        dir.path(),
+        "dns.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: coredns-5d78c9869d-abcde, namespace: kube-system, labels: {k8s-app: kube-dns}}\nspec: {containers: [{name: coredns, image: 'registry.k8s.io/coredns/coredns:v1.11.1'}]}\n",
+    );
+    // GKE without anetd or calico-node: not enforced (exit 3).
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            &fx("platforms/gke.yaml"),
+            "-f",
+            &dns,
+            "-o",
+            "json",
+        ],
+        3,
+    ));
+    assert_eq!(v["verdict"], "not-enforced", "{v}");
+    assert_eq!(
+        v["reason"],
+        "GKE enforces NetworkPolicy only with Dataplane V2 or with network policy enforcement (Calico) turned on, and neither was found.",
+        "{v}"
+    );
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("anetd"),
+        "{v}"
+    );
+    // The same pods without the GKE nodes: cannot tell.
+    quiet(&["check", "-f", &dns], 4);
+    // GKE nodes alone (no kube-system seen): cannot tell either.
+    quiet(&["check", "-f", &fx("platforms/gke.yaml")], 4);
+    // GKE with Dataplane V2: enforced.
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            &fx("platforms/gke.yaml"),
+            "-f",
+            &fx("gke-dataplane-v2.yaml"),
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert_eq!(v["found"][0]["name"], "GKE Dataplane V2", "{v}");
+    assert_eq!(v["platform"]["name"], "GKE", "{v}");
+    // EKS with the VPC CNI enforcing: Fargate and Windows nodes are not covered.
+    let fargate = |v: &Value| {
+        v["caveats"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c.as_str().unwrap_or_default().contains("Fargate"))
+    };
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            &fx("platforms/eks.yaml"),
+            "-f",
+            &fx("aws-vpc-cni-agent-enabled.yaml"),
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert!(fargate(&v), "{v}");
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            &fx("aws-vpc-cni-agent-enabled.yaml"),
+            "-o",
+            "json",
+        ],
+        0,
+    ));
+    assert!(!fargate(&v), "not EKS: {v}");
+    // AKS with no engine found: still cannot tell (a cluster may bring its
+    // own CNI), with the caveat naming AKS's engines.
+    let v = parse_json(&quiet(
+        &[
+            "check",
+            "-f",
+            &fx("platforms/aks.yaml"),
+            "-f",
+            &dns,
+            "-o",
+            "json",
+        ],
+        4,
+    ));
+    assert!(
+        v["caveats"].as_array().into_iter().flatten().any(|c| c
+            .as_str()
+            .unwrap_or_default()
+            .contains("Azure NPM, Calico or Cilium")),
+        "{v}"
+    );
+}

@@ -88,6 +88,10 @@ impl Cluster {
     }
 }
 
+/// Held by the tests that create Nodes: the live `check` reads every node,
+/// so they must not see each other's.
+static NODE_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Deletes the named Nodes when dropped, whatever the test's outcome.
 struct Nodes<'a>(&'a Cluster, Vec<String>);
 
@@ -180,6 +184,7 @@ status:
 #[test]
 fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
     let Some(c) = cluster() else { return };
+    let _serial = NODE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let _cleanup = Nodes(
         &c,
         [
@@ -234,4 +239,112 @@ fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
         assert_eq!(live.status.code(), offline.status.code());
         assert_eq!(live.status.code(), round_trip.status.code());
     }
+}
+
+/// The names of the Nodes in a manifest of `kind: Node` documents.
+fn node_names(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("  name: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
+    let Some(c) = cluster() else { return };
+    let _serial = NODE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = c.admin();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cni/platforms");
+    for (file, platform) in [
+        ("kind.yaml", "kind"),
+        ("eks.yaml", "EKS"),
+        ("gke.yaml", "GKE"),
+        ("aks.yaml", "AKS"),
+        ("rke2.yaml", "RKE2"),
+        ("minikube.yaml", "minikube"),
+        ("openshift.yaml", "OpenShift"),
+    ] {
+        let manifest = std::fs::read_to_string(format!("{dir}/{file}")).expect(file);
+        let names = node_names(&manifest);
+        assert!(!names.is_empty(), "{file}");
+        let cleanup = Nodes(&c, names.clone());
+        let out = c.kubectl(&["create", "-f", "-"], Some(&manifest));
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        // The status as the kubelet would report it, through the status
+        // subresource (whatever the server kept of it on create).
+        for doc in manifest.split("\n---\n") {
+            let node: Value = serde_yaml_ng::from_str(doc).expect("YAML");
+            let name = node["metadata"]["name"].as_str().unwrap_or_default();
+            let patch = serde_json::json!({"status": node["status"]}).to_string();
+            let out = c.kubectl(
+                &[
+                    "patch",
+                    "node",
+                    name,
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    &patch,
+                ],
+                None,
+            );
+            assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        }
+
+        let live = c.netpol(&["check", "-o", "json", "--kubeconfig", &admin], None);
+        let offline = c.netpol(&["check", "-o", "json", "-f", "-"], Some(&manifest));
+        let mut get = vec!["get", "node"];
+        get.extend(names.iter().map(String::as_str));
+        get.extend(["-o", "yaml"]);
+        let got = c.kubectl(&get, None);
+        assert!(got.status.success(), "{}", text(&got.stderr));
+        let round_trip = c.netpol(
+            &["check", "-o", "json", "-f", "-"],
+            Some(&text(&got.stdout)),
+        );
+        let json = |o: &Output| -> Value {
+            serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)))
+        };
+        let (live_v, offline_v, round_v) = (json(&live), json(&offline), json(&round_trip));
+        assert_eq!(live_v["platform"]["name"], platform, "{file}: {live_v:#}");
+        assert_eq!(offline_v, live_v, "{file}: offline vs live");
+        assert_eq!(round_v, live_v, "{file}: kubectl get -o yaml vs live");
+        assert_eq!(live.status.code(), offline.status.code(), "{file}");
+        // The text says it too.
+        let live_text = c.netpol(&["check", "--kubeconfig", &admin], None);
+        assert!(
+            text(&live_text.stdout).contains(&format!("\nPlatform:       {platform} (node ")),
+            "{file}: {}",
+            text(&live_text.stdout)
+        );
+        // Deleted before the next platform's nodes come (precedence would
+        // otherwise mix them).
+        let mut delete = vec!["delete", "node", "--wait=true"];
+        delete.extend(names.iter().map(String::as_str));
+        let out = c.kubectl(&delete, None);
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        drop(cleanup);
+    }
+}
+
+/// A user who may not list nodes gets the verdict without the platform,
+/// and the nodes among what could not be read.
+#[test]
+fn check_without_node_access_has_no_platform() {
+    let Some(c) = cluster() else { return };
+    let bob = c.dir.join("bob.kubeconfig").display().to_string();
+    let o = c.netpol(&["check", "-o", "json", "--kubeconfig", &bob], None);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)));
+    assert!(v["platform"].is_null(), "{v:#}");
+    assert!(
+        v["unreadable"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|u| u == "nodes (forbidden)"),
+        "{v:#}"
+    );
 }

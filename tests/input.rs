@@ -139,7 +139,7 @@ fn asking_for_a_name_only_an_init_container_declares_says_why() {
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(
         stderr,
-        "error: pod \"shop/web\" has no container port named \"metrics\" (named port \"metrics\" is declared only by a plain init container of shop/web, which has exited before the pod serves traffic; Calico resolves it there anyway, to TCP/9090)\n"
+        "error: pod \"shop/web\" has no container port named \"metrics\" (named port \"metrics\" is declared only by a plain init container of shop/web, which has exited before the pod serves traffic; whether it resolves depends on the CNI (Calico resolves it there anyway, to TCP/9090), and the CNI is not known here (see kubectl netpol check))\n"
     );
 }
 
@@ -691,4 +691,97 @@ spec: {podSelector: {}}
         ],
         "{stdout}"
     );
+}
+
+/// The init-container cluster with the CNI evidence of `fixture` (a file of
+/// tests/fixtures/cni) beside it.
+fn with_cni(text: &str, fixture: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/cni/{fixture}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cni = std::fs::read_to_string(&path).expect("fixture");
+    format!("{text}---\n{cni}")
+}
+
+#[test]
+fn init_container_named_ports_are_worded_for_the_cni_found() {
+    let plain = init_container_cluster("");
+    let head = "named port \"metrics\" is declared only by a plain init container of shop/web, which has exited before the pod serves traffic";
+    for (fixture, tail) in [
+        (
+            None,
+            "; whether it resolves depends on the CNI (Calico resolves it there anyway, to TCP/9090), and the CNI is not known here (see kubectl netpol check)",
+        ),
+        (
+            Some("calico-manifest.yaml"),
+            "; but this cluster runs Calico, which resolves it there anyway, to TCP/9090: here the rule does open TCP/9090",
+        ),
+        (
+            Some("cilium-default.yaml"),
+            "; this cluster runs Cilium, which resolves it to nothing (Calico would resolve it there, to TCP/9090)",
+        ),
+    ] {
+        let text = match fixture {
+            Some(f) => with_cni(&plain, f),
+            None => plain.clone(),
+        };
+        let note = format!("{head}{tail}");
+        // can: the rule's reason.
+        let r = can_json("shop/client", "shop/web", None, &text);
+        let reason = r["ingress"]["notMatched"][0]["reason"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            reason.ends_with(&format!("; {note}")),
+            "{fixture:?}: {reason}"
+        );
+        // can --port metrics: the error.
+        let (code, _, stderr) = run(
+            &["can", "shop/client", "shop/web", "--port", "metrics"],
+            &text,
+        );
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.ends_with(&format!(" ({note})\n")),
+            "{fixture:?}: {stderr}"
+        );
+        // explain: the conclusion's note.
+        let (code, stdout, stderr) = run(&["explain", "-n", "shop", "pod/web"], &text);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stdout.contains(&format!("Note: {note}.")),
+            "{fixture:?}: {stdout}"
+        );
+        // lint: the finding.
+        let (_, stdout, _) = run(&["lint", "-o", "json"], &text);
+        let v = parse_json(&stdout);
+        let message = v["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["check"] == "named-port-missing")
+            .and_then(|f| f["message"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.ends_with(&format!("; {note}")),
+            "{fixture:?}: {message}"
+        );
+        // explain's findings are linted knowing the CNI too.
+        let (_, stdout, _) = run(&["explain", "-n", "shop", "pod/web", "-o", "json"], &text);
+        let v = parse_json(&stdout);
+        let finding = v["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["check"] == "named-port-missing")
+            .and_then(|f| f["message"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            finding.ends_with(&format!("; {note}")),
+            "{fixture:?}: {finding}"
+        );
+    }
 }

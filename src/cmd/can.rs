@@ -350,7 +350,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             let (proto, port) = parse_port(text)?;
             Some(match port {
                 Ok(n) => PortSet::single(proto.unwrap_or(Protocol::Tcp), n),
-                Err(name) => resolve_named(&to, &name, proto)?,
+                Err(name) => {
+                    resolve_named(&to, &name, proto, &|| crate::cmd::lint::cni_facts(ctx))?
+                }
             })
         }
     };
@@ -455,8 +457,8 @@ pub fn pair_report(
         to: to.display(),
         port: wanted.map(|w| w.to_strings().join(", ")),
         ports: PortsJson::of(&allowed_set),
-        egress: side_json(model, &verdict.egress, from, to, wanted),
-        ingress: side_json(model, &verdict.ingress, to, from, wanted),
+        egress: side_json(model, &verdict.egress, from, to, wanted, cni),
+        ingress: side_json(model, &verdict.ingress, to, from, wanted, cni),
         node: verdict.node.as_ref().map(|n| NodeJson {
             name: n.node.clone(),
             address: n.address.to_string(),
@@ -474,11 +476,14 @@ pub fn parse_port_arg(text: &str) -> Result<(Option<Protocol>, Result<u16, Strin
     parse_port(text)
 }
 
-/// A named `--port` resolved on the destination pod.
+/// A named `--port` resolved on the destination pod; when it does not
+/// resolve, the error says why (a name declared only by a plain init
+/// container, worded for the CNI `cni` gives).
 pub(crate) fn resolve_named(
     to: &Endpoint<'_>,
     name: &str,
     proto: Option<Protocol>,
+    cni: &dyn Fn() -> crate::engine::lint::cni::CniFacts,
 ) -> Result<PortSet, Error> {
     let Endpoint::Pod(pod) = to else {
         return Err(Error::Usage(format!(
@@ -493,6 +498,7 @@ pub(crate) fn resolve_named(
     }
     if set.is_empty() {
         let why = crate::snapshot::init_only_named_port(pod, name, proto)
+            .and_then(|_| crate::engine::lint::cni::init_port_note(&cni(), pod, name, proto))
             .map(|note| format!(" ({note})"))
             .unwrap_or_default();
         return Err(Error::NotFound(format!(
@@ -509,6 +515,7 @@ fn side_json(
     subject: &Endpoint<'_>,
     other: &Endpoint<'_>,
     wanted: Option<&PortSet>,
+    cni: &dyn Fn() -> crate::engine::lint::cni::CniFacts,
 ) -> SideJson {
     let mut allowed_by = Vec::new();
     let mut not_matched = Vec::new();
@@ -573,19 +580,44 @@ fn side_json(
                 other
             };
             // A name declared only by a plain init container: say so, and
-            // that Calico resolves it there.
+            // whether this cluster's CNI resolves it there (Calico does).
             let init_only: Vec<String> = match dest {
-                Endpoint::Pod(pod) => rule
-                    .ports
-                    .iter()
-                    .flatten()
-                    .filter_map(|spec| match &spec.port {
-                        PortValue::Named(name) => {
-                            crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
-                        }
-                        _ => None,
-                    })
-                    .collect(),
+                Endpoint::Pod(pod) => {
+                    let names: Vec<(&str, Protocol)> = rule
+                        .ports
+                        .iter()
+                        .flatten()
+                        .filter_map(|spec| match &spec.port {
+                            PortValue::Named(name)
+                                if crate::snapshot::init_only_named_port(
+                                    pod,
+                                    name,
+                                    Some(spec.protocol),
+                                )
+                                .is_some() =>
+                            {
+                                Some((name.as_str(), spec.protocol))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    let facts = if names.is_empty() {
+                        Default::default()
+                    } else {
+                        cni()
+                    };
+                    names
+                        .iter()
+                        .filter_map(|(name, proto)| {
+                            crate::engine::lint::cni::init_port_note(
+                                &facts,
+                                pod,
+                                name,
+                                Some(*proto),
+                            )
+                        })
+                        .collect()
+                }
                 Endpoint::External(_) => Vec::new(),
             };
             let mut reason = format!(

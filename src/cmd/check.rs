@@ -28,6 +28,9 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Outcome, Error> {
     })
 }
 
+/// `check`'s text: the verdict and its reason, the platform the nodes show,
+/// what was found with its evidence, then caveats, problems and what could
+/// not be read.
 pub fn render_text(a: &Assessment, p: Palette) -> String {
     let mut out = String::new();
     let verdict = match a.verdict {
@@ -37,6 +40,16 @@ pub fn render_text(a: &Assessment, p: Palette) -> String {
     };
     out.push_str(&format!("{}  {verdict}\n", p.head("NetworkPolicy:")));
     out.push_str(&format!("Reason:         {}\n", clean(&a.reason)));
+    let platform = match &a.platform {
+        Some(pl) => format!(
+            "{} (node {}: {})",
+            clean(&pl.name),
+            clean(&pl.node),
+            clean(&pl.sign)
+        ),
+        None => "<unknown>".to_string(),
+    };
+    out.push_str(&format!("Platform:       {platform}\n"));
     out.push_str("\nFound:\n");
     if a.found.is_empty() {
         out.push_str("  <none>\n");

@@ -10,9 +10,10 @@ use crate::cli::{ExplainArgs, OutputFormat};
 use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
+use crate::engine::lint::cni::CniFacts;
 use crate::engine::lint::{Finding, LintOptions, lint};
 use crate::engine::policy::{Direction, Peer, PortValue, Rule};
-use crate::engine::ports::PortSet;
+use crate::engine::ports::{PortSet, Protocol};
 use crate::engine::summary::{peer_text, summary};
 use crate::error::Error;
 use crate::render::{Palette, clean, labels_text, to_json, to_yaml};
@@ -186,7 +187,13 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     };
     let mut warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
     warnings.extend(enforcement);
-    let mut report = explain(&model, &found.pod, found.note);
+    let facts = std::cell::OnceCell::new();
+    let cni_once = || {
+        facts
+            .get_or_init(|| crate::cmd::lint::cni_facts(ctx))
+            .clone()
+    };
+    let mut report = explain(&model, &found.pod, found.note, &cni_once);
     // Whether its ipBlock rules admit pods is the CNI's choice: say which
     // applies, in the notes and in the findings (linted again knowing it).
     let by_ipblock = if found.pod.on_host_network() {
@@ -195,7 +202,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
         crate::engine::lint::cni::ipblock_rules_of(&model, &found.pod)
     };
     if !by_ipblock.is_empty() || crate::engine::lint::depends_on_cni(&report.findings) {
-        let cni = crate::cmd::lint::cni_facts(ctx);
+        let cni = cni_once();
         report.notes.extend(by_ipblock.iter().map(|r| r.note(&cni)));
         let selecting = model.selecting(&found.pod);
         let opts = LintOptions {
@@ -226,8 +233,14 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     })
 }
 
-/// Builds the report for one pod.
-pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> ExplainReport {
+/// Builds the report for one pod. `cni` gives what `check` finds about the
+/// CNI; it is called only when an answer depends on it.
+pub fn explain(
+    model: &Model<'_>,
+    pod: &PodInfo,
+    note: Option<String>,
+    cni: &dyn Fn() -> CniFacts,
+) -> ExplainReport {
     let mut notes: Vec<String> = note.into_iter().collect();
     let node_addresses = model.node_addresses(pod);
     let node_name = pod.node.clone().or_else(|| {
@@ -303,8 +316,8 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
                 addresses: node_addresses.iter().map(ToString::to_string).collect(),
             }),
         },
-        ingress: direction(model, pod, Direction::Ingress),
-        egress: direction(model, pod, Direction::Egress),
+        ingress: direction(model, pod, Direction::Ingress, cni),
+        egress: direction(model, pod, Direction::Egress, cni),
         findings: {
             let selecting = model.selecting(pod);
             lint(
@@ -322,7 +335,15 @@ pub fn explain(model: &Model<'_>, pod: &PodInfo, note: Option<String>) -> Explai
     }
 }
 
-pub fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionView {
+/// One direction of `pod`: the policies isolating it, their rules, and the
+/// conclusion in one sentence (with a note for named ports declared only
+/// by plain init containers, worded for the CNI `cni` gives).
+pub fn direction(
+    model: &Model<'_>,
+    pod: &PodInfo,
+    d: Direction,
+    cni: &dyn Fn() -> CniFacts,
+) -> DirectionView {
     let isolating = model.isolating(pod, d);
     let mut policies = Vec::new();
     let mut allowed_parts: Vec<String> = Vec::new();
@@ -375,23 +396,32 @@ pub fn direction(model: &Model<'_>, pod: &PodInfo, d: Direction) -> DirectionVie
         ),
     };
     // Named ports this pod does not resolve because only a plain init
-    // container declares them (Calico resolves them there): say so.
+    // container declares them (Calico resolves them there): say so, as it
+    // applies to this cluster's CNI.
     let mut conclusion = conclusion;
     if d == Direction::Ingress {
-        let mut notes: Vec<String> = Vec::new();
+        let mut names: Vec<(&str, Protocol)> = Vec::new();
         for &pi in &isolating {
             for rule in model.policies[pi].rules(d).unwrap_or_default() {
                 for spec in rule.ports.iter().flatten() {
                     if let PortValue::Named(name) = &spec.port
-                        && let Some(note) =
-                            crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
-                        && !notes.contains(&note)
+                        && crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
+                            .is_some()
+                        && !names.contains(&(name.as_str(), spec.protocol))
                     {
-                        notes.push(note);
+                        names.push((name.as_str(), spec.protocol));
                     }
                 }
             }
         }
+        let facts = if names.is_empty() {
+            CniFacts::default()
+        } else {
+            cni()
+        };
+        let notes = names.iter().filter_map(|(name, proto)| {
+            crate::engine::lint::cni::init_port_note(&facts, pod, name, Some(*proto))
+        });
         for note in notes {
             conclusion.push_str(&format!(" Note: {note}."));
         }

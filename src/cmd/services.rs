@@ -26,6 +26,7 @@ use crate::cmd::can::{
 use crate::cmd::explain::direction;
 use crate::cmd::{Context, Outcome, Resolved, find_ref, namespace_labels_matter, require_valid};
 use crate::engine::Model;
+use crate::engine::lint::cni::CniFacts;
 use crate::engine::policy::Direction;
 use crate::engine::ports::{PortSet, Protocol};
 use crate::engine::service::{BackendSource, BackendTarget, Resolution, resolve};
@@ -187,7 +188,9 @@ pub fn can(
                     let (proto, port) = parse_port_arg(text)?;
                     Some(match port {
                         Ok(n) => PortSet::single(proto.unwrap_or(Protocol::Tcp), n),
-                        Err(name) => resolve_named(&endpoint, &name, proto)?,
+                        Err(name) => resolve_named(&endpoint, &name, proto, &|| {
+                            crate::cmd::lint::cni_facts(ctx)
+                        })?,
                     })
                 }
             };
@@ -944,7 +947,13 @@ pub fn explain(
     };
     let mut warnings = require_valid(model, &[service.namespace.as_str()])?;
     warnings.extend(enforcement);
-    let report = explain_report(snapshot, model, service, cluster_ip)?;
+    let facts = std::cell::OnceCell::new();
+    let cni = || {
+        facts
+            .get_or_init(|| crate::cmd::lint::cni_facts(ctx))
+            .clone()
+    };
+    let report = explain_report(snapshot, model, service, cluster_ip, &cni)?;
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
@@ -962,6 +971,7 @@ fn explain_report(
     model: &Model<'_>,
     svc: &ServiceInfo,
     cluster_ip: Option<std::net::IpAddr>,
+    cni: &dyn Fn() -> CniFacts,
 ) -> Result<ServiceExplainReport, Error> {
     let mut notes = Vec::new();
     if let Some(ip) = cluster_ip {
@@ -1077,7 +1087,7 @@ fn explain_report(
                 from,
             });
         }
-        let view = direction(model, pod, Direction::Ingress);
+        let view = direction(model, pod, Direction::Ingress, cni);
         groups.push((
             isolating.clone(),
             targets,

@@ -128,8 +128,11 @@ fn changes(before: &Model<'_>, after: &Model<'_>, pods: &[&PodInfo], draft: &Dra
             if !on {
                 continue;
             }
-            let now = explain::direction(before, pod, d).conclusion;
-            let then = explain::direction(after, pod, d).conclusion;
+            // Before and after with the same (unknown) CNI: the notes on
+            // init-container named ports are worded alike on both sides.
+            let unknown = crate::engine::lint::cni::CniFacts::default;
+            let now = explain::direction(before, pod, d, &unknown).conclusion;
+            let then = explain::direction(after, pod, d, &unknown).conclusion;
             if now == then {
                 out.push(format!("{} ({}): unchanged: {then}", pod.key(), d.as_str()));
             } else {

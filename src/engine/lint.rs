@@ -183,7 +183,10 @@ pub const CNI_DEPENDENT: [&str; 3] = [
 
 /// Whether some finding's message depends on the CNI.
 pub fn depends_on_cni(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| CNI_DEPENDENT.contains(&f.check))
+    findings.iter().any(|f| {
+        CNI_DEPENDENT.contains(&f.check)
+            || (f.check == "named-port-missing" && f.message.contains(cni::INIT_ONLY))
+    })
 }
 
 /// One finding.
@@ -670,11 +673,11 @@ fn named_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut O
                 ),
                 None => {
                     // Declared only by a plain init container: say so, and
-                    // that Calico resolves it there.
+                    // whether this cluster's CNI resolves it there (Calico).
                     let init_only = dests
                         .iter()
                         .find_map(|pod| {
-                            crate::snapshot::init_only_named_port(pod, name, Some(spec.protocol))
+                            cni::init_port_note(&out.opts.cni, pod, name, Some(spec.protocol))
                         })
                         .map(|note| format!("; {note}"))
                         .unwrap_or_default();

@@ -22,7 +22,7 @@ use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
 use crate::cli::ConnectionArgs;
-use crate::cni::CNI_NAMESPACES;
+use crate::cni::{CNI_CONFIGMAPS, CNI_NAMESPACES};
 use crate::error::Error;
 use crate::snapshot::{
     NamespaceInfo, PodInfo, SERVICE_NAME_LABEL, ServiceInfo, SliceEndpoint, WorkloadRef,
@@ -781,7 +781,8 @@ pub fn pod_info(pod: &Pod) -> PodInfo {
 
 impl Live {
     /// What `check` looks at: kube-system pods, DaemonSets cluster-wide,
-    /// the cilium-config ConfigMap, a few nodes, and (with `full`) the pods
+    /// the ConfigMaps of [`CNI_CONFIGMAPS`], the control-plane nodes and the
+    /// first [`NODE_SAMPLE`] nodes, and (with `full`) the pods
     /// of well-known CNI namespaces. What RBAC refuses is recorded in
     /// `unreadable`; other failures are errors.
     pub async fn evidence(&self, full: bool) -> Result<crate::cni::Evidence, Error> {
@@ -793,12 +794,7 @@ impl Live {
         let daemonsets = self.list::<DaemonSet>(None, ListParams::default(), "daemonsets");
         // Cilium's and the AWS VPC CNI's settings, where they install.
         let configmaps = async {
-            let gets = [
-                ("kube-system", "cilium-config"),
-                ("cilium", "cilium-config"),
-                ("kube-system", "amazon-vpc-cni"),
-            ]
-            .map(|(ns, name)| async move {
+            let gets = CNI_CONFIGMAPS.map(|(ns, name)| async move {
                 let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
                 let started = std::time::Instant::now();
                 let r = api.get_opt(name).await;
@@ -809,14 +805,30 @@ impl Live {
             Ok(found.into_iter().flatten().collect::<Vec<_>>())
         };
         let nodes = async {
-            // k3s flags live on its server nodes; `check` reads them all.
+            // k3s's flags live on its server (control-plane) nodes: all of
+            // those; the platform shows on any node: the first page of
+            // NODE_SAMPLE nodes (by name, as the API server lists them).
             let api: Api<Node> = Api::all(self.client.clone());
-            let params = if full {
-                ListParams::default()
-            } else {
-                ListParams::default().labels("node-role.kubernetes.io/control-plane")
+            let control_plane =
+                ListParams::default().labels("node-role.kubernetes.io/control-plane");
+            let sample = async {
+                let started = std::time::Instant::now();
+                let r = api.list(&ListParams::default().limit(NODE_SAMPLE)).await;
+                note_request("LIST", "nodes", None, started, r.is_ok());
+                r.map(|l| l.items)
+                    .map_err(|e| api_error(e, "nodes", None, user))
             };
-            list_pages(&api, params, "nodes", None, user).await
+            let (mut nodes, sample) =
+                tokio::try_join!(list_pages(&api, control_plane, "nodes", None, user), sample)?;
+            for n in sample {
+                if !nodes
+                    .iter()
+                    .any(|m: &Node| m.metadata.name == n.metadata.name)
+                {
+                    nodes.push(n);
+                }
+            }
+            Ok::<_, Error>(nodes)
         };
         let others = async {
             if !full {
@@ -845,10 +857,11 @@ impl Live {
         let (ds, missing) = optional(daemonsets, "daemonsets in any namespace")?;
         evidence.daemonsets = ds;
         unreadable.extend(missing);
-        let (cm, missing) = optional(
-            cilium,
-            "configmaps kube-system/cilium-config and amazon-vpc-cni",
-        )?;
+        let names: Vec<String> = CNI_CONFIGMAPS
+            .iter()
+            .map(|(ns, name)| format!("{ns}/{name}"))
+            .collect();
+        let (cm, missing) = optional(cilium, &format!("configmaps {}", names.join(", ")))?;
         evidence.configmaps = cm;
         unreadable.extend(missing);
         let (nodes, missing) = optional(nodes, "nodes")?;
@@ -858,6 +871,10 @@ impl Live {
         Ok(evidence)
     }
 }
+
+/// How many nodes (besides the control-plane ones) the CNI evidence reads:
+/// the platform shows on every node, so a few suffice.
+pub const NODE_SAMPLE: u32 = 5;
 
 /// A refused read is a gap in the evidence, not a failure.
 fn optional<T>(r: Result<Vec<T>, Error>, what: &str) -> Result<(Vec<T>, Option<String>), Error> {

@@ -2,6 +2,9 @@
 //! to the implementation: whether an ipBlock matches pod IPs, and whether
 //! node addresses (the IPs of host-network pods) can be allowed by ipBlock.
 //!
+//! Also: whether a named port declared only by a plain init container
+//! resolves ([`init_port_note`]; Calico's own reading of pods).
+//!
 //! Pure: the CNI names come from `kubectl netpol check`'s assessment
 //! ([`crate::cni::assess`]); `lint`, `can` and `explain` print the notes.
 //!
@@ -14,6 +17,7 @@
 
 use crate::engine::Model;
 use crate::engine::policy::{Direction, Peer};
+use crate::engine::ports::Protocol;
 use crate::engine::verdict::{Endpoint, Verdict, peer_matches};
 use crate::snapshot::PodInfo;
 
@@ -119,6 +123,61 @@ pub fn node_ipblock_note(cni: &CniFacts) -> String {
         ),
         IpBlockMatching::Unknown => "whether an ipBlock matches node addresses depends on the CNI (Calico: yes; Cilium: no, nodes are its `host`/`remote-node` entities; a rule with ports only works everywhere)".to_string(),
     }
+}
+
+/// The words [`init_port_note`] describes a named port with: a finding
+/// holding them depends on the CNI.
+pub const INIT_ONLY: &str = "declared only by a plain init container";
+
+/// One sentence, when a named port does not resolve on `pod` because only a
+/// plain init container declares it: the API (and the kubelet) count only
+/// the containers that serve traffic, Calico also reads plain init
+/// containers. Says which applies on this cluster: Calico found, that the
+/// port is resolved there anyway; another CNI found, that it does not
+/// (Calico would); nothing known, that it depends on the CNI. `None` when
+/// `name` resolves, or no plain init container declares it.
+pub fn init_port_note(
+    cni: &CniFacts,
+    pod: &PodInfo,
+    name: &str,
+    protocol: Option<Protocol>,
+) -> Option<String> {
+    let ports = crate::snapshot::init_only_named_port(pod, name, protocol)?.join(", ");
+    let head = format!(
+        "named port {name:?} is {INIT_ONLY} of {}, which has exited before the pod serves traffic",
+        pod.key()
+    );
+    let calico = |n: &String| n == "Calico" || n == "Canal";
+    let (with, without): (Vec<&String>, Vec<&String>) = cni.names.iter().partition(|n| calico(n));
+    let join = |names: &[&String]| {
+        names
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    Some(if cni.names.is_empty() {
+        format!(
+            "{head}; whether it resolves depends on the CNI (Calico resolves it there anyway, to {ports}), and the CNI is not known here (see kubectl netpol check)"
+        )
+    } else if without.is_empty() {
+        format!(
+            "{head}; but this cluster runs {}, which resolves it there anyway, to {ports}: here the rule does open {ports}",
+            found(cni)
+        )
+    } else if with.is_empty() {
+        format!(
+            "{head}; this cluster runs {}, which resolves it to nothing (Calico would resolve it there, to {ports})",
+            found(cni)
+        )
+    } else {
+        format!(
+            "{head}; this cluster runs {}: {} resolves it there anyway, to {ports}, {} resolves it to nothing",
+            found(cni),
+            join(&with),
+            join(&without)
+        )
+    })
 }
 
 /// An ipBlock rule on which an answer about a pod depends, for the CNI

@@ -9,17 +9,23 @@
 //! is matched against the known CNIs by name and container images; the
 //! matching CNI's own settings (container args and env, its ConfigMap, node
 //! annotations) then decide whether it enforces. A policy engine without pods
-//! of its own (k3s's embedded controller) is told from the Nodes.
+//! of its own (k3s's embedded controller) is told from the Nodes, and so is
+//! the platform ([`platform`]: kind, EKS, GKE, AKS, ...), which changes the
+//! verdict where the platform's own engines are known (GKE) and the caveats.
 //!
 //! The verdict is [`Verdict::Enforced`] when any component found enforces,
 //! [`Verdict::NotEnforced`] when components were found and each is known not
 //! to, and [`Verdict::Unknown`] otherwise.
+
+pub mod platform;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Node, Pod, PodSpec};
 use serde_json::Value;
+
+pub use platform::{Platform, PlatformKind};
 
 /// What was read from the cluster or manifests.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +55,9 @@ pub struct Assessment {
     pub verdict: Verdict,
     /// One sentence.
     pub reason: String,
+    /// The platform the Nodes show (see [`platform`]); `None` when no node
+    /// shows one, or the nodes could not be read.
+    pub platform: Option<Platform>,
     pub found: Vec<Component>,
     pub caveats: Vec<String>,
     /// e.g. `daemonset kube-system/calico-node: 2 of 3 pods ready`.
@@ -113,8 +122,9 @@ pub fn cni_namespace(namespace: &str) -> bool {
 /// flattened; kinds other than Pod, DaemonSet, ConfigMap and Node are
 /// ignored, and so are null values (empty YAML documents), pods outside
 /// kube-system and [`CNI_NAMESPACES`], and ConfigMaps other than
-/// [`CNI_CONFIGMAPS`] (what a live `check` reads). Nodes are all read, as
-/// the live `check` lists them all.
+/// [`CNI_CONFIGMAPS`] (what a live `check` reads). Nodes are all read: the
+/// live `check` reads the control-plane nodes and a first page of others,
+/// and what it looks for (the platform, k3s's server flags) shows on those.
 pub fn evidence_from_values(values: impl IntoIterator<Item = Value>) -> Result<Evidence, String> {
     let mut e = Evidence::default();
     for v in values {
@@ -272,8 +282,19 @@ pub fn assess(e: &Evidence) -> Assessment {
     let undecided = judged.iter().find(|j| j.component.enforces.is_none());
     // "Not enforced" from incomplete evidence could be wrong: an engine may
     // be among what could not be read.
+    let platform = platform::detect(&e.nodes);
+    let kind = platform.as_ref().map(|p| p.kind);
+    // GKE enforces NetworkPolicy through Dataplane V2 (anetd) or, on the
+    // legacy dataplane, through Calico once network policy enforcement is
+    // turned on; both run in kube-system. Neither there: not enforced.
+    let gke_without_engine = kind == Some(PlatformKind::Gke)
+        && judged.is_empty()
+        && e.unreadable.is_empty()
+        && saw_kube_system(e);
     let verdict = if !enforcing.is_empty() {
         Verdict::Enforced
+    } else if gke_without_engine {
+        Verdict::NotEnforced
     } else if judged.is_empty() || undecided.is_some() || !e.unreadable.is_empty() {
         Verdict::Unknown
     } else {
@@ -285,6 +306,7 @@ pub fn assess(e: &Evidence) -> Assessment {
             let j = enforcing[0];
             format!("{} ({}) enforces NetworkPolicy.", j.component.name, j.label)
         }
+        Verdict::NotEnforced if gke_without_engine => GKE_WITHOUT_ENGINE.to_string(),
         Verdict::NotEnforced => {
             if let [j] = judged.as_slice() {
                 let why = j.why_not.as_deref().unwrap_or("it has no policy engine");
@@ -363,6 +385,13 @@ pub fn assess(e: &Evidence) -> Assessment {
             ),
         );
     }
+    platform_notes(kind, &judged, &mut caveats);
+    if gke_without_engine {
+        push_unique(
+            &mut problems,
+            "GKE: neither Dataplane V2 (DaemonSet kube-system/anetd) nor network policy enforcement (DaemonSet kube-system/calico-node) was found".to_string(),
+        );
+    }
     if verdict != Verdict::Enforced && !e.unreadable.is_empty() {
         push_unique(
             &mut caveats,
@@ -374,10 +403,44 @@ pub fn assess(e: &Evidence) -> Assessment {
     Assessment {
         verdict,
         reason,
+        platform,
         found: judged.into_iter().map(|j| j.component).collect(),
         caveats,
         problems,
         unreadable: e.unreadable.clone(),
+    }
+}
+
+const GKE_WITHOUT_ENGINE: &str = "GKE enforces NetworkPolicy only with Dataplane V2 or with network policy enforcement (Calico) turned on, and neither was found.";
+
+/// Whether the evidence holds anything of kube-system (pods or
+/// DaemonSets): where the platforms' own policy engines would be.
+fn saw_kube_system(e: &Evidence) -> bool {
+    e.pods
+        .iter()
+        .any(|p| p.metadata.namespace.as_deref() == Some("kube-system"))
+        || e.daemonsets
+            .iter()
+            .any(|d| d.metadata.namespace.as_deref() == Some("kube-system"))
+}
+
+/// What the platform adds to the caveats, given the components found.
+fn platform_notes(kind: Option<PlatformKind>, judged: &[Judged], caveats: &mut Vec<String>) {
+    let has = |name: &str| judged.iter().any(|j| j.component.name == name);
+    match kind {
+        Some(PlatformKind::Eks) if has(Cni::Aws.name()) => push_unique(
+            caveats,
+            "On EKS the VPC CNI applies NetworkPolicy on EC2 Linux nodes only: pods on Fargate and Windows nodes are not isolated by it.".to_string(),
+        ),
+        Some(PlatformKind::Eks) if judged.is_empty() => push_unique(
+            caveats,
+            "On EKS NetworkPolicy is enforced by the VPC CNI's network policy agent (in DaemonSet kube-system/aws-node) once it is enabled, or by another engine (Calico, Cilium, ...); none was found.".to_string(),
+        ),
+        Some(PlatformKind::Aks) if judged.is_empty() => push_unique(
+            caveats,
+            "On AKS NetworkPolicy is enforced by the engine chosen as the cluster's network policy (Azure NPM, Calico or Cilium); none was found, so unless the cluster brings its own CNI, policies are not enforced.".to_string(),
+        ),
+        _ => {}
     }
 }
 
@@ -1184,8 +1247,11 @@ fn judge_cilium(j: &mut Judged, u: &Unit, e: &Evidence) {
     }
 }
 
-/// Assumption: kind's kindnetd embeds kube-network-policies from the image
-/// tagged `v20240813-…` on (shipped with kind v0.24.0); earlier date-tagged
+/// kind v0.24.0's release notes: "Out-of-the-box support for network
+/// policy via sigs.k8s.io/kube-network-policies", built into kindnetd.
+/// Taken to start with the kindnetd image tagged `v20240813-…` (the one
+/// kind v0.24.0 ships; the tag itself is not checked against kind's
+/// sources); earlier date-tagged
 /// images do not enforce NetworkPolicy. The standalone kindnet
 /// (`aojea/kindnetd`, semver tags) enforces from v1.3.0 on. Either way
 /// `--network-policy=false` turns it off.
@@ -1309,11 +1375,13 @@ fn judge_aws(j: &mut Judged, u: &Unit, e: &Evidence) {
 }
 
 fn judge_k3s(e: &Evidence) -> Option<Judged> {
-    let nodes: Vec<&Node> = e
+    // By name: the live check and a manifest may hold them in any order.
+    let mut nodes: Vec<&Node> = e
         .nodes
         .iter()
         .filter(|n| kubelet_version(n).contains("+k3s"))
         .collect();
+    nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let first = nodes.first()?;
     let args_of = |n: &Node| -> Vec<String> {
         let raw = n
@@ -2042,6 +2110,41 @@ mod tests {
         let e = evidence_from_values([pod("kube-system"), pod("calico-system"), pod("shop")])
             .expect("evidence");
         assert_eq!(e.pods.len(), 2);
+    }
+
+    #[test]
+    fn gke_without_an_engine_is_not_enforced_only_when_all_was_read() {
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n1", "labels": {"cloud.google.com/gke-nodepool": "p"}}});
+        let dns = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "coredns-1", "namespace": "kube-system"}});
+        let mut e = evidence_from_values([node, dns]).expect("evidence");
+        let a = assess(&e);
+        assert_eq!(a.verdict, Verdict::NotEnforced, "{a:#?}");
+        assert_eq!(a.platform.as_ref().map(|p| p.name.as_str()), Some("GKE"));
+        e.unreadable
+            .push("daemonsets in any namespace (forbidden)".to_string());
+        assert_eq!(assess(&e).verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn node_order_does_not_change_the_answer() {
+        // The live check lists control-plane nodes first, a manifest holds
+        // them as written: the same nodes give the same assessment.
+        for file in ["k3s-default.yaml", "k3s-disable-network-policy.yaml"] {
+            let mut e = load(file);
+            // Mid-upgrade: the nodes' kubelets differ.
+            for (i, n) in e.nodes.iter_mut().enumerate() {
+                if let Some(info) = n.status.as_mut().and_then(|s| s.node_info.as_mut()) {
+                    info.kubelet_version = format!("v1.31.{i}+k3s1");
+                }
+            }
+            assert!(e.nodes.len() > 1, "{file}");
+            let mut reversed = e.clone();
+            reversed.nodes.reverse();
+            let json = |e: &Evidence| serde_json::to_value(assess(e)).expect("json");
+            assert_eq!(json(&e), json(&reversed), "{file}");
+        }
     }
 
     #[test]
