@@ -420,17 +420,30 @@ pub struct WizardArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Write the policy to FILE.
+    /// Write the policy to FILE (with --apply: write it, then apply it).
+    /// An existing FILE is replaced only after a yes (unattended: with
+    /// --overwrite); a file read with -f never is.
     #[arg(long, value_name = "FILE")]
     pub write: Option<String>,
 
-    /// Server-side dry-run: the API server validates the policy and stores nothing.
-    #[arg(long, value_name = "MODE", value_parser = ["server"])]
+    /// Replace FILE when --write names one that exists.
+    #[arg(long, requires = "write")]
+    pub overwrite: bool,
+
+    /// Server-side dry-run: the API server validates the policy and stores
+    /// nothing. A dry run writes nothing, so it cannot be combined with
+    /// --apply or --write.
+    #[arg(long, value_name = "MODE", value_parser = ["server"], conflicts_with_all = ["apply", "write"])]
     pub dry_run: Option<String>,
 
     /// Apply the policy (server-side apply, field manager kubectl-netpol).
     #[arg(long)]
     pub apply: bool,
+
+    /// With --apply: take over fields another field manager owns (as
+    /// kubectl apply --server-side --force-conflicts).
+    #[arg(long, requires = "apply")]
+    pub force_conflicts: bool,
 
     /// Ask nothing: take every answer from flags, and confirm --apply.
     #[arg(long, short = 'y')]

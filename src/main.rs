@@ -27,7 +27,20 @@ fn main() -> ExitCode {
             } else {
                 exit::OK
             };
-            let _ = e.print();
+            // Contradictory flags get one line naming both, as clap
+            // words it; other usage errors keep clap's usage hint.
+            if e.kind() == clap::error::ErrorKind::ArgumentConflict {
+                let text = e.render().to_string();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    text.lines()
+                        .next()
+                        .unwrap_or("error: conflicting arguments")
+                );
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code as u8);
         }
     };

@@ -516,14 +516,6 @@ fn apply_and_dry_run_need_a_cluster() {
         &["--dry-run", "server", "-f", SHOP],
         &["--apply", "--yes", "--offline"],
         &["--dry-run=server", "--offline"],
-        &[
-            "--apply",
-            "--yes",
-            "--dry-run=server",
-            "--offline",
-            "-f",
-            SHOP,
-        ],
     ] {
         let mut args = base.to_vec();
         args.extend(extra);
@@ -1143,10 +1135,18 @@ fn write_writes_the_file_and_prints_nothing() {
         ],
         "{table}"
     );
-    // -o json writes JSON, which the tool reads as well; an existing file
-    // is replaced.
+    // An existing file is replaced only with --overwrite: without it, one
+    // error and the file as it was.
     let mut json_args = args.to_vec();
     json_args.extend(["-o", "json", "--name", "web-to-api-json"]);
+    let err = one_error(&json_args, 1);
+    assert_eq!(
+        err,
+        format!("error: {file}: the file exists: refusing to replace it without --overwrite")
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), WEB_TO_API);
+    // -o json writes JSON, which the tool reads as well.
+    json_args.push("--overwrite");
     let (out, _) = wizard(&json_args);
     assert_eq!(out, "");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -1779,4 +1779,233 @@ fn interactive_flags_skip_their_questions_and_yes_skips_all() {
         .map(|(_, y)| format!("apiVersion:{y}"))
         .unwrap_or_else(|| panic!("{rest}"));
     assert_eq!(yaml, WEB_TO_API);
+}
+
+// ---------------------------------------------------------------------------
+// Actions that contradict each other; files
+// ---------------------------------------------------------------------------
+
+/// A dry run writes nothing, whatever else is given: `--dry-run` with
+/// `--apply` or `--write` is a usage error (exit 2, one line naming both
+/// flags), refused before anything is read, sent or written.
+#[test]
+fn a_dry_run_with_apply_or_write_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.yaml").display().to_string();
+    let base = ["-n", "backend", "--all-pods", "--deny-all-ingress"];
+    for (extra, other) in [
+        (&["--dry-run=server", "--apply", "--yes"][..], "--apply"),
+        (&["--apply", "--yes", "--dry-run", "server"][..], "--apply"),
+        (
+            &["--dry-run=server", "--write", &file][..],
+            "--write <FILE>",
+        ),
+        (
+            &["--dry-run=server", "--write", &file, "--apply", "--yes"][..],
+            "",
+        ),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        // A server that answers nothing: were anything sent, it would hang
+        // or fail differently.
+        args.extend(["--server", "https://127.0.0.1:9"]);
+        let err = one_error(&args, 2);
+        assert!(err.starts_with("error: the argument '"), "{extra:?}: {err}");
+        assert!(err.contains("cannot be used with"), "{extra:?}: {err}");
+        assert!(err.contains("--dry-run"), "{extra:?}: {err}");
+        assert!(err.contains(other), "{extra:?}: {err}");
+        assert!(!Path::new(&file).exists(), "{extra:?}: nothing written");
+    }
+    // --overwrite and --force-conflicts only mean something with their
+    // action.
+    for extra in [&["--overwrite"][..], &["--force-conflicts"]] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        let a = netpol()
+            .arg("wizard")
+            .args(&args)
+            .arg("--offline")
+            .assert()
+            .code(2)
+            .stdout("");
+        assert!(stderr_of(&a).starts_with("error: "), "{extra:?}");
+    }
+}
+
+/// A copy of the example in a temporary directory (for tests that try to
+/// write over it).
+fn shop_copy() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["namespaces.yaml", "policies.yaml", "workloads.yaml"] {
+        std::fs::copy(Path::new(SHOP_ABS).join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+#[cfg(unix)]
+fn inode(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().ino()
+}
+
+/// A file read with -f is never written over: not by its own name, not
+/// through another path, a symlink or a hard link, not as a manifest of a
+/// directory given to -f, not even with --overwrite.
+#[test]
+fn write_never_replaces_an_input() {
+    let shop = shop_copy();
+    let policies = shop.path().join("policies.yaml");
+    let before = std::fs::read_to_string(&policies).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let link = other.path().join("link.yaml");
+    std::os::unix::fs::symlink(&policies, &link).unwrap();
+    let hard = other.path().join("hard.yaml");
+    std::fs::hard_link(&policies, &hard).unwrap();
+    let dotted = format!(
+        "{}/../{}/policies.yaml",
+        shop.path().display(),
+        shop.path().file_name().unwrap().to_str().unwrap()
+    );
+    let p = |x: &Path| x.display().to_string();
+    let shop_dir = p(shop.path());
+    for (input, target) in [
+        (p(&policies), p(&policies)),
+        (p(&policies), dotted.clone()),
+        (p(&policies), p(&link)),
+        (p(&policies), p(&hard)),
+        (p(&link), p(&policies)),
+        (shop_dir.clone(), p(&policies)),
+        (shop_dir.clone(), p(&link)),
+    ] {
+        let err = one_error(
+            &[
+                "-n",
+                "backend",
+                "--all-pods",
+                "--deny-all-ingress",
+                "-f",
+                &input,
+                "--write",
+                &target,
+                "--overwrite",
+            ],
+            1,
+        );
+        assert!(
+            err.starts_with(&format!(
+                "error: {target}: refusing to write over an input file"
+            )),
+            "-f {input} --write {target}: {err}"
+        );
+        assert_eq!(std::fs::read_to_string(&policies).unwrap(), before);
+    }
+    // A new file next to the inputs is fine.
+    let new = shop.path().join("new.yaml");
+    wizard(&[
+        "-n",
+        "backend",
+        "--all-pods",
+        "--deny-all-ingress",
+        "-f",
+        &shop_dir,
+        "--write",
+        &p(&new),
+    ]);
+    assert!(
+        std::fs::read_to_string(&new)
+            .unwrap()
+            .contains("kind: NetworkPolicy")
+    );
+}
+
+/// The file is written through a temporary file that is renamed into
+/// place: a replaced file is a new inode, and nothing else is left in the
+/// directory.
+#[test]
+fn write_goes_through_a_temporary_file_and_a_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.yaml");
+    std::fs::write(&file, "old\n").unwrap();
+    let old_inode = inode(&file);
+    let f = file.display().to_string();
+    let args = [
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+        "--offline",
+        "--write",
+        &f,
+        "--overwrite",
+    ];
+    wizard(&args);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), WEB_TO_API);
+    assert_ne!(inode(&file), old_inode, "renamed into place, not rewritten");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["p.yaml"], "no temporary file left");
+}
+
+/// On a terminal, "write it to a file" over an existing file asks first,
+/// defaulting to No; no keeps the file as it was.
+#[test]
+fn interactive_write_asks_before_replacing_a_file() {
+    for answer in [None, Some(false), Some(true)] {
+        let mut t = term(&[]);
+        std::fs::write(t.dir.path().join("allow-web-to-api.yaml"), "mine\n").unwrap();
+        cross_namespace_ingress(&mut t);
+        t.keys(DOWN);
+        t.wait("> write it to a file");
+        t.keys("\r");
+        t.input("File [allow-web-to-api.yaml]", "");
+        t.wait("allow-web-to-api.yaml exists. Overwrite it? [y/N] ");
+        match answer {
+            None => t.keys("\r"),
+            Some(true) => t.keys("y"),
+            Some(false) => t.keys("n"),
+        }
+        let (status, rest, dir) = t.finish();
+        let text = std::fs::read_to_string(dir.path().join("allow-web-to-api.yaml")).unwrap();
+        if answer == Some(true) {
+            assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+            assert_eq!(text, WEB_TO_API);
+        } else {
+            assert_eq!(
+                exit_code(&status),
+                Some(130),
+                "{answer:?}: {status:?}: {rest}"
+            );
+            assert!(
+                rest.contains("error: cancelled: nothing was changed"),
+                "{rest}"
+            );
+            assert_eq!(text, "mine\n", "{answer:?}");
+        }
+    }
+    // An input file is refused outright, without a question.
+    let mut t = term(&[]);
+    cross_namespace_ingress(&mut t);
+    t.keys(DOWN);
+    t.wait("> write it to a file");
+    t.keys("\r");
+    let input = format!("{SHOP_ABS}/policies.yaml");
+    let before = std::fs::read_to_string(&input).unwrap();
+    t.input("File [allow-web-to-api.yaml]", &input);
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(1), "{status:?}: {rest}");
+    assert!(
+        rest.contains(&format!(
+            "error: {input}: refusing to write over an input file"
+        )),
+        "{rest}"
+    );
+    assert!(!rest.contains("Overwrite"), "{rest}");
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), before);
 }

@@ -31,7 +31,40 @@ enum Action {
     Print,
     Write(String),
     DryRun,
-    Apply,
+    /// Apply, and with `--write FILE` write the file too (both or neither
+    /// is attempted: every check and question comes first).
+    Apply {
+        write: Option<String>,
+    },
+}
+
+/// What Ctrl-C says at this point of the run; until a write is under way,
+/// [`NOTHING_CHANGED`].
+static ON_INTERRUPT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+const NOTHING_CHANGED: &str = "cancelled: nothing was changed";
+
+/// Sets what Ctrl-C will say from now on.
+fn on_interrupt(message: impl Into<String>) {
+    if let Ok(mut m) = ON_INTERRUPT.lock() {
+        *m = message.into();
+    }
+}
+
+/// Ctrl-C ends the run cleanly (cursor back, one line, status 130) and
+/// says what is known: nothing changed before a request or a file write
+/// was started; afterwards, what may have happened and how to check.
+fn install_interrupt_handler() {
+    on_interrupt(NOTHING_CHANGED);
+    let _ = ctrlc::set_handler(|| {
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        let message = ON_INTERRUPT
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_else(|_| String::from("interrupted"));
+        eprintln!("\nerror: {message}");
+        std::process::exit(CANCELLED);
+    });
 }
 
 fn rules_from(peers: &[String], ports: &[PortInput], flag: &str) -> Result<Vec<DraftRule>, Error> {
@@ -183,6 +216,14 @@ fn diff(old: &str, new: &str) -> String {
 
 /// The spec part of a stored policy, as the wizard would write it.
 fn comparable(np: &k8s_openapi::api::networking::v1::NetworkPolicy) -> String {
+    to_yaml(&comparable_policy(np))
+}
+
+/// A policy with only its name, namespace and spec (empty rule lists
+/// dropped), for comparing what is stored with what the wizard built.
+fn comparable_policy(
+    np: &k8s_openapi::api::networking::v1::NetworkPolicy,
+) -> k8s_openapi::api::networking::v1::NetworkPolicy {
     let mut clean_np = k8s_openapi::api::networking::v1::NetworkPolicy {
         metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
             name: np.metadata.name.clone(),
@@ -199,7 +240,7 @@ fn comparable(np: &k8s_openapi::api::networking::v1::NetworkPolicy) -> String {
             spec.egress = None;
         }
     }
-    to_yaml(&clean_np)
+    clean_np
 }
 
 pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
@@ -259,16 +300,9 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
         ctx.everything()?
     };
     let prompter = Prompter::new(ctx.palette.enabled());
-    if interactive {
-        // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets
-        // it from the terminal) ends the run cleanly: cursor back, one line,
-        // status 130, and nothing sent to the cluster.
-        let _ = ctrlc::set_handler(|| {
-            let _ = dialoguer::console::Term::stderr().show_cursor();
-            eprintln!("\nerror: cancelled: nothing was changed");
-            std::process::exit(CANCELLED);
-        });
-    }
+    // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets it
+    // from the terminal) or while a request is in flight.
+    install_interrupt_handler();
     match build(
         ctx,
         args,
@@ -289,7 +323,7 @@ fn cancelled() -> Outcome {
     let _ = dialoguer::console::Term::stderr().show_cursor();
     Outcome {
         stdout: String::new(),
-        warnings: vec!["error: cancelled: nothing was changed".into()],
+        warnings: vec![format!("error: {NOTHING_CHANGED}")],
         code: CANCELLED,
     }
 }
@@ -488,12 +522,16 @@ fn finish(
         _ => yaml.clone(),
     };
     // 8. Action.
-    let action = if let Some(path) = &args.write {
-        Action::Write(path.clone())
-    } else if args.apply {
-        Action::Apply
-    } else if args.dry_run.is_some() {
+    // A dry run writes nothing: it is decided first (the parser refuses it
+    // with --apply or --write, this keeps it so whatever else is given).
+    let action = if args.dry_run.is_some() {
         Action::DryRun
+    } else if args.apply {
+        Action::Apply {
+            write: args.write.clone(),
+        }
+    } else if let Some(path) = &args.write {
+        Action::Write(path.clone())
     } else if interactive {
         eprint!("{review}");
         let mut items = vec![
@@ -517,7 +555,7 @@ fn finish(
                 Err(Cancelled) => return Ok(cancelled()),
             },
             Ok(2) => Action::DryRun,
-            Ok(_) => Action::Apply,
+            Ok(_) => Action::Apply { write: None },
             Err(Cancelled) => return Ok(cancelled()),
         }
     } else {
@@ -544,10 +582,10 @@ fn finish(
             code: exit::OK,
         }),
         Action::Write(path) => {
-            std::fs::write(&path, &policy_text).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let Some(file) = file_target(ctx, args, interactive, prompter, &path)? else {
+                return Ok(cancelled());
+            };
+            write_file(&file, &policy_text, &key)?;
             warnings.push(format!("networkpolicy {key} written to {path}"));
             Ok(Outcome {
                 stdout: String::new(),
@@ -560,7 +598,7 @@ fn finish(
             let existed = ctx
                 .block_on(live.policy(&draft.namespace, &draft.name))?
                 .is_some();
-            ctx.block_on(live.apply_policy(&np, true))?;
+            ctx.block_on(live.apply_policy(&np, true, false))?;
             warnings.push(format!(
                 "networkpolicy.networking.k8s.io/{} {} (server dry run)",
                 draft.name,
@@ -576,44 +614,129 @@ fn finish(
                 code: exit::OK,
             })
         }
-        Action::Apply => {
+        Action::Apply { write } => {
             let live = ctx.live()?;
+            let target = live.target();
+            // Every check before anything is written: the file...
+            let file = match &write {
+                Some(path) => match file_target(ctx, args, interactive, prompter, path)? {
+                    Some(f) => Some(f),
+                    None => return Ok(cancelled()),
+                },
+                None => None,
+            };
+            // ... and what the server would store.
             let existing = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
-            let mut confirm_text = format!("Apply NetworkPolicy {key}?");
-            if let Some(old) = &existing {
-                let (a, b) = (comparable(old), comparable(&np));
-                if a == b {
-                    warnings.push(format!(
-                        "networkpolicy.networking.k8s.io/{} unchanged",
-                        draft.name
-                    ));
-                    return Ok(Outcome {
-                        stdout: String::new(),
-                        warnings,
-                        code: exit::OK,
-                    });
+            let unchanged = existing
+                .as_ref()
+                .is_some_and(|old| comparable(old) == comparable(&np));
+            if !unchanged {
+                let predicted = ctx.block_on(live.apply_policy(&np, true, args.force_conflicts))?;
+                let kept = differences(&np, &predicted);
+                if !kept.is_empty() {
+                    return Err(Error::Api(format!(
+                        "NetworkPolicy {key} cannot be stored as reviewed: other field managers own fields of it that this apply would keep (nothing was changed; remove them with kubectl edit networkpolicy {} -n {}, or delete the policy and run again):{}",
+                        draft.name,
+                        draft.namespace,
+                        kept.iter()
+                            .map(|k| format!("\n  * {k}"))
+                            .collect::<String>()
+                    )));
                 }
-                eprintln!(
-                    "\nNetworkPolicy {key} exists and differs:\n{}",
-                    diff(&a, &b)
-                );
-                confirm_text = format!("Replace NetworkPolicy {key}?");
-            }
-            if !args.yes {
-                match prompter.confirm(&confirm_text, false) {
-                    Ok(true) => {}
-                    Ok(false) | Err(Cancelled) => return Ok(cancelled()),
+                if let Some(old) = &existing {
+                    eprintln!(
+                        "\nNetworkPolicy {} exists and differs:\n{}",
+                        clean(&key),
+                        clean_lines(&diff(&comparable(old), &comparable(&np)))
+                    );
+                    if let Some(note) = ownership(old, args.force_conflicts) {
+                        eprintln!("{}", clean(&note));
+                    }
                 }
-            }
-            ctx.block_on(live.apply_policy(&np, false))?;
-            warnings.push(format!(
-                "networkpolicy.networking.k8s.io/{} {}",
-                draft.name,
-                if existing.is_some() {
-                    "configured"
+                let verb = if existing.is_some() {
+                    "Replace"
                 } else {
-                    "created"
+                    "Apply"
+                };
+                let question = format!("{verb} NetworkPolicy {key} in {target}?");
+                if args.yes {
+                    // Unattended: the same target, said before it is written.
+                    eprintln!(
+                        "{}",
+                        clean(&format!(
+                            "{} NetworkPolicy {key} in {target}",
+                            if existing.is_some() {
+                                "replacing"
+                            } else {
+                                "applying"
+                            }
+                        ))
+                    );
+                } else {
+                    match prompter.confirm(&question, false) {
+                        Ok(true) => {}
+                        Ok(false) | Err(Cancelled) => return Ok(cancelled()),
+                    }
                 }
+            }
+            if let Some(file) = &file {
+                write_file(file, &policy_text, &key)?;
+                // Said at once: the apply below may still fail.
+                eprintln!(
+                    "{}",
+                    clean(&format!("networkpolicy {key} written to {}", file.shown))
+                );
+            }
+            if unchanged {
+                warnings.push(format!(
+                    "networkpolicy.networking.k8s.io/{} unchanged",
+                    draft.name
+                ));
+                return Ok(Outcome {
+                    stdout: String::new(),
+                    warnings,
+                    code: exit::OK,
+                });
+            }
+            let check = format!(
+                "check with kubectl get networkpolicy {} -n {}",
+                draft.name, draft.namespace
+            );
+            on_interrupt(format!(
+                "interrupted: the apply was sent; the policy may exist: {check}"
+            ));
+            let applied = ctx.block_on(live.apply_policy(&np, false, args.force_conflicts));
+            let done = if existing.is_some() {
+                "configured"
+            } else {
+                "created"
+            };
+            if let Err(e) = applied {
+                // The server answered: it refused, nothing was stored.
+                on_interrupt(NOTHING_CHANGED);
+                return Err(e);
+            }
+            on_interrupt(format!(
+                "interrupted: networkpolicy {key} was {done}; it was not read back to compare with the review: {check}"
+            ));
+            // Read it back: what is stored must be what the review showed.
+            let stored = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
+            let differ = match &stored {
+                Some(s) => differences(&np, s),
+                None => vec!["the policy is not there any more (deleted since?)".to_string()],
+            };
+            if !differ.is_empty() {
+                return Err(Error::Api(format!(
+                    "networkpolicy {key} was {done} in {target}, but the stored policy differs from the review:{}",
+                    differ
+                        .iter()
+                        .map(|k| format!("\n  * {k}"))
+                        .collect::<String>()
+                )));
+            }
+            warnings.push(format!(
+                "networkpolicy.networking.k8s.io/{} {done}",
+                draft.name
             ));
             if interactive {
                 warnings.push(format!("summary: {sentence}"));
@@ -628,6 +751,212 @@ fn finish(
                 code: exit::OK,
             })
         }
+    }
+}
+
+/// Each line of a text through the sanitiser.
+fn clean_lines(text: &str) -> String {
+    text.lines().map(|l| format!("{}\n", clean(l))).collect()
+}
+
+/// Checks the file `--write` (or the menu) names; asks before replacing
+/// one on a terminal, and unattended needs `--overwrite`. `None`: the
+/// user said no.
+fn file_target(
+    ctx: &Context,
+    args: &WizardArgs,
+    interactive: bool,
+    prompter: &Prompter,
+    path: &str,
+) -> Result<Option<crate::wizard::file::Target>, Error> {
+    let inputs = crate::wizard::file::Inputs {
+        paths: ctx.global.filenames.clone(),
+        recursive: ctx.global.recursive,
+    };
+    let target = crate::wizard::file::target(path, &inputs)?;
+    if target.exists && !args.overwrite {
+        if !interactive {
+            return Err(crate::wizard::file::exists_error(path));
+        }
+        match prompter.confirm(&format!("{path} exists. Overwrite it?"), false) {
+            Ok(true) => {}
+            Ok(false) | Err(Cancelled) => return Ok(None),
+        }
+    }
+    Ok(Some(target))
+}
+
+/// Writes the policy, saying on Ctrl-C that the file may have changed.
+fn write_file(file: &crate::wizard::file::Target, text: &str, key: &str) -> Result<(), Error> {
+    on_interrupt(format!(
+        "interrupted while writing {}: it holds either its previous content or networkpolicy {key}",
+        file.shown
+    ));
+    // Replacing was agreed to when the file existed; one that appeared
+    // since is left alone.
+    crate::wizard::file::write(file, text, file.exists)?;
+    on_interrupt(format!(
+        "interrupted: networkpolicy {key} was written to {}",
+        file.shown
+    ));
+    Ok(())
+}
+
+/// Who manages the fields of a stored policy, when others than the
+/// wizard do, and what this apply does about it.
+fn ownership(np: &k8s_openapi::api::networking::v1::NetworkPolicy, force: bool) -> Option<String> {
+    let others: Vec<String> = np
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| m.manager.as_deref() != Some(crate::source::live::FIELD_MANAGER))
+        .map(|m| {
+            let fields = spec_fields(m);
+            format!(
+                "{} ({}{}{})",
+                m.manager.as_deref().unwrap_or("<unknown>"),
+                m.operation.as_deref().unwrap_or("?"),
+                if fields.is_empty() { "" } else { ": " },
+                fields
+                    .iter()
+                    .map(|f| format!("spec.{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Field managers: {}. Server-side apply makes {} a manager of every field it sets{}; the server's dry run shows nothing else would stay.",
+        others.join("; "),
+        crate::source::live::FIELD_MANAGER,
+        if force {
+            " and, with --force-conflicts, the only one of those set to other values"
+        } else {
+            " (co-owned where the value is the same)"
+        }
+    ))
+}
+
+/// The top-level spec fields (`ingress`, `podSelector`, ...) a managed
+/// fields entry owns.
+fn spec_fields(
+    m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry,
+) -> Vec<String> {
+    m.fields_v1
+        .as_ref()
+        .and_then(|f| f.0.get("f:spec"))
+        .and_then(|s| s.as_object())
+        .map(|o| {
+            o.keys()
+                .filter_map(|k| k.strip_prefix("f:"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How a stored (or dry-run) policy differs from the one reviewed, field
+/// by field, with the field managers of what differs; empty when equal.
+fn differences(
+    reviewed: &k8s_openapi::api::networking::v1::NetworkPolicy,
+    stored: &k8s_openapi::api::networking::v1::NetworkPolicy,
+) -> Vec<String> {
+    let want = serde_json::to_value(comparable_policy(reviewed)).unwrap_or_default();
+    let got = serde_json::to_value(comparable_policy(stored)).unwrap_or_default();
+    let mut out = Vec::new();
+    value_differences(&want["spec"], &got["spec"], "spec", &mut out);
+    out.into_iter()
+        .map(|(path, what)| {
+            let field = path
+                .strip_prefix("spec.")
+                .map(|p| p.split(['.', '[']).next().unwrap_or(p).to_string());
+            let owners: Vec<String> = stored
+                .metadata
+                .managed_fields
+                .iter()
+                .flatten()
+                .filter(|m| field.as_ref().is_some_and(|f| spec_fields(m).contains(f)))
+                .filter_map(|m| m.manager.clone())
+                .collect();
+            if owners.is_empty() {
+                format!("{path}: {what}")
+            } else {
+                format!("{path}: {what} (managed by {})", owners.join(", "))
+            }
+        })
+        .collect()
+}
+
+fn short_json(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 160 {
+        format!("{}...", s.chars().take(160).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn value_differences(
+    want: &serde_json::Value,
+    got: &serde_json::Value,
+    path: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    use serde_json::Value;
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let p = format!("{path}.{k}");
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => value_differences(x, y, &p, out),
+                    (None, Some(y)) => out.push((
+                        p,
+                        format!(
+                            "the stored policy has {}, the review had none",
+                            short_json(y)
+                        ),
+                    )),
+                    (Some(x), None) => out.push((
+                        p,
+                        format!(
+                            "the review had {}, the stored policy has none",
+                            short_json(x)
+                        ),
+                    )),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let p = format!("{path}[{i}]");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => value_differences(x, y, &p, out),
+                    (None, Some(y)) => {
+                        out.push((p, format!("kept in the stored policy: {}", short_json(y))))
+                    }
+                    (Some(x), None) => out.push((
+                        p,
+                        format!("missing from the stored policy: {}", short_json(x)),
+                    )),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ if want != got => out.push((
+            path.to_string(),
+            format!(
+                "the review had {}, the stored policy has {}",
+                short_json(want),
+                short_json(got)
+            ),
+        )),
+        _ => {}
     }
 }
 

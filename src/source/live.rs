@@ -82,6 +82,9 @@ pub struct Live {
     pub server: String,
     /// Who we are, for messages (`--as`, or the kubeconfig user name).
     pub user: Option<String>,
+    /// The kubeconfig context in use; `None` inside a pod or when flags
+    /// alone (`--server`) name the cluster.
+    pub context: Option<String>,
 }
 
 /// Parses kubectl's duration syntax: `0`, `30s`, `1m`, `2h`, `1m30s`, `500ms`,
@@ -344,14 +347,16 @@ impl Live {
         let timeout = parse_timeout(&args.request_timeout)?;
         check_flags(args)?;
         let kubeconfig = read_kubeconfig(args)?;
-        let (mut config, user) = match kubeconfig {
+        let (mut config, user, context) = match kubeconfig {
             Some(mut kc) => {
+                let had_contexts = !kc.contexts.is_empty();
                 let options = apply_overrides(&mut kc, args)?;
                 let user = options.user.clone();
+                let context = options.context.clone().filter(|_| had_contexts);
                 let config = Config::from_custom_kubeconfig(kc, &options)
                     .await
                     .map_err(config_error)?;
-                (config, user)
+                (config, user, context)
             }
             None if args.server.is_some() => {
                 let mut kc = Kubeconfig::default();
@@ -359,7 +364,7 @@ impl Live {
                 let config = Config::from_custom_kubeconfig(kc, &options)
                     .await
                     .map_err(config_error)?;
-                (config, None)
+                (config, None, None)
             }
             None => {
                 let config = Config::incluster().map_err(|_| {
@@ -367,7 +372,7 @@ impl Live {
                         "no cluster to talk to: no kubeconfig ($KUBECONFIG is unset and ~/.kube/config does not exist) and not running inside a cluster; pass --kubeconfig, or -f FILE to read manifests".into(),
                     )
                 })?;
-                (config, None)
+                (config, None, None)
             }
         };
         if let Some(as_user) = &args.as_user {
@@ -395,7 +400,17 @@ impl Live {
             deadline: timeout.map(|t| std::time::Instant::now() + t),
             server,
             user: args.as_user.clone().or(user),
+            context,
         })
+    }
+
+    /// Where a write goes, for confirmations: `context prod
+    /// (https://...)`, or `cluster https://...` without a context.
+    pub fn target(&self) -> String {
+        match &self.context {
+            Some(c) => format!("context {c} ({})", self.server),
+            None => format!("cluster {}", self.server),
+        }
     }
 
     /// Runs `fut` within `--request-timeout`.
@@ -513,17 +528,23 @@ impl Live {
     }
 
     /// Server-side apply of a NetworkPolicy (field manager
-    /// `kubectl-netpol`), or only its dry run.
+    /// [`FIELD_MANAGER`]), or only its dry run; `force` takes over fields
+    /// other managers own (kubectl's `--force-conflicts`). Returns the
+    /// object as the server stored it (or would store it).
     pub async fn apply_policy(
         &self,
         np: &NetworkPolicy,
         dry_run: bool,
+        force: bool,
     ) -> Result<NetworkPolicy, Error> {
         use kube::api::{Patch, PatchParams};
         let ns = np.metadata.namespace.clone().unwrap_or_default();
         let name = np.metadata.name.clone().unwrap_or_default();
         let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), &ns);
-        let mut params = PatchParams::apply("kubectl-netpol");
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        if force {
+            params = params.force();
+        }
         if dry_run {
             params = params.dry_run();
         }
@@ -539,6 +560,9 @@ impl Live {
                 "cannot apply networkpolicies in namespace {ns:?}: forbidden ({})",
                 status.message
             )),
+            kube::Error::Api(status) if status.code == 409 => {
+                Error::Api(conflict_message(&status.message))
+            }
             other => api_error(other, "networkpolicies", Some(&ns), self.user.as_deref()),
         })
     }
@@ -678,6 +702,34 @@ where
             }
         }
     }
+}
+
+/// The field manager of the wizard's server-side applies.
+pub const FIELD_MANAGER: &str = "kubectl-netpol";
+
+/// A server-side apply conflict in one line, with kubectl's fix:
+/// `Apply failed with 1 conflict: conflict with "kubectl-create" using
+/// networking.k8s.io/v1: .spec.ingress; ...`.
+pub fn conflict_message(server: &str) -> String {
+    let fields = server
+        .lines()
+        .map(|l| l.trim().trim_start_matches("- ").trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>();
+    let mut text = String::new();
+    for (i, part) in fields.iter().enumerate() {
+        if i > 0 {
+            text.push_str(if fields[i - 1].ends_with(':') {
+                " "
+            } else {
+                ", "
+            });
+        }
+        text.push_str(part);
+    }
+    format!(
+        "{text}: another field manager owns these fields with other values; to take them over, run again with --force-conflicts (as kubectl apply --server-side --force-conflicts)"
+    )
 }
 
 /// Words a failed call the way a user needs it.

@@ -1,5 +1,7 @@
 //! `kubectl netpol wizard`: prompts on one side ([`prompt`]), a pure
-//! answers-to-policy builder on the other ([`draft`]).
+//! answers-to-policy builder on the other ([`draft`]); [`file`] writes
+//! the result without losing anything.
 
 pub mod draft;
+pub mod file;
 pub mod prompt;
