@@ -1050,6 +1050,14 @@ fn wizard_apply_stores_what_it_prints_and_is_idempotent() {
         err.contains("networkpolicy.networking.k8s.io/allow-web-to-api created\n"),
         "{err}"
     );
+    // Unattended, the target is said before the write.
+    assert!(
+        err.contains(&format!(
+            "applying NetworkPolicy {ns}/allow-web-to-api to context e2e ({})\n",
+            c.server
+        )),
+        "{err}"
+    );
     assert!(err.lines().any(|l| l.starts_with("enforcement: ")), "{err}");
     let stored = stored_policy(&c, &ns, "allow-web-to-api").expect("stored");
     // It round-trips unchanged: the server adds nothing to the spec.
@@ -1263,24 +1271,29 @@ fn wizard_interactive_apply_asks_first() {
     assert!(rest.contains("(server dry run)"), "{rest}");
     assert_eq!(policy_count(&c, &ns), 0);
 
-    // Apply, then no at the question: exit 130, nothing stored.
-    let mut t = spawn("8080");
-    t.choose(1, "apply it to the cluster");
-    t.wait(&format!("Apply NetworkPolicy {key}? [y/N] "));
-    t.keys("n");
-    let (code, rest) = t.finish();
-    assert_eq!(code, Some(130), "{rest}");
-    assert!(
-        rest.contains("error: cancelled: nothing was changed"),
-        "{rest}"
-    );
-    assert_eq!(stored_policy(&c, &ns, "wiz-pty"), None);
-    assert_eq!(policy_count(&c, &ns), 0);
+    // Apply, then no at the question (or Enter: No is the default): exit
+    // 130, nothing stored. The question names the target: context, server
+    // and namespace.
+    let target = format!("context e2e ({})", c.server);
+    for key_pressed in ["n", "\r"] {
+        let mut t = spawn("8080");
+        t.choose(1, "apply it to the cluster");
+        t.wait(&format!("Apply NetworkPolicy {key} to {target}? [y/N] "));
+        t.keys(key_pressed);
+        let (code, rest) = t.finish();
+        assert_eq!(code, Some(130), "{rest}");
+        assert!(
+            rest.contains("error: cancelled: nothing was changed"),
+            "{rest}"
+        );
+        assert_eq!(stored_policy(&c, &ns, "wiz-pty"), None);
+        assert_eq!(policy_count(&c, &ns), 0);
+    }
 
     // Apply, and yes: created.
     let mut t = spawn("8080");
     t.choose(1, "apply it to the cluster");
-    t.wait(&format!("Apply NetworkPolicy {key}? [y/N] "));
+    t.wait(&format!("Apply NetworkPolicy {key} to {target}? [y/N] "));
     t.keys("y");
     let (code, rest) = t.finish();
     assert_eq!(code, Some(0), "{rest}");
@@ -1298,7 +1311,7 @@ fn wizard_interactive_apply_asks_first() {
     // "Replace"; no leaves the stored policy as it was.
     let mut t = spawn("9090");
     t.choose(1, "apply it to the cluster");
-    let shown = t.wait(&format!("Replace NetworkPolicy {key}? [y/N] "));
+    let shown = t.wait(&format!("Replace NetworkPolicy {key} in {target}? [y/N] "));
     assert!(
         shown.contains(&format!("NetworkPolicy {key} exists and differs:")),
         "{shown}"
@@ -1504,4 +1517,420 @@ fn node_traffic_live_as_admin_and_as_a_namespace_user() {
     let out = ok(&carol(&["explain", "app"]));
     assert!(out.contains("Node:        "), "{out}");
     assert!(out.contains("172.31.5.11"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// wizard: both actions or neither; field ownership; Ctrl-C in flight
+// ---------------------------------------------------------------------------
+
+/// `--write FILE --apply` does both; when the file cannot be written
+/// (it exists, no --overwrite), nothing is applied either.
+#[test]
+fn wizard_write_and_apply_do_both_or_neither() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-both", 76);
+    let kc = c.kubeconfig("admin");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.yaml");
+    std::fs::write(&file, "mine\n").unwrap();
+    let f = file.display().to_string();
+    let o = run_wizard(
+        &c,
+        &wizard_args(&ns, "8080", &kc, &["--write", &f, "--apply", "--yes"]),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("error: {f}: the file exists: refusing to replace it without --overwrite\n")
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine\n");
+    assert_eq!(policy_count(&c, &ns), 0, "nothing applied");
+    // With --overwrite: both.
+    let o = run_wizard(
+        &c,
+        &wizard_args(
+            &ns,
+            "8080",
+            &kc,
+            &["--write", &f, "--overwrite", "--apply", "--yes"],
+        ),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "networkpolicy {ns}/allow-web-to-api written to {f}\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("networkpolicy.networking.k8s.io/allow-web-to-api created\n"),
+        "{err}"
+    );
+    let written: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let stored = stored_policy(&c, &ns, "allow-web-to-api").expect("applied");
+    assert_eq!(stored["spec"], written["spec"]);
+    // A dry run with either is refused before anything is sent.
+    for extra in [
+        &["--dry-run=server", "--apply", "--yes"][..],
+        &["--dry-run=server", "--write", &f],
+    ] {
+        let o = run_wizard(&c, &wizard_args(&ns, "9090", &kc, extra));
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    let again = stored_policy(&c, &ns, "allow-web-to-api").unwrap();
+    assert_eq!(
+        again["metadata"]["resourceVersion"],
+        stored["metadata"]["resourceVersion"]
+    );
+}
+
+/// The YAML of a policy `name` in `ns` selecting app=api, admitting
+/// app=web on `port`, plus `extra` spec lines.
+fn other_policy(ns: &str, name: &str, port: u16, extra: &str) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: web}}}}}}]\n    ports: [{{port: {port}, protocol: TCP}}]\n{extra}"
+    )
+}
+
+fn managers(v: &Value) -> Vec<(String, String)> {
+    v["metadata"]["managedFields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap_or_default().to_string(),
+                m["operation"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A policy created by `kubectl create`, `kubectl apply` (client side) or
+/// another server-side applier: applying other values is a conflict, said
+/// as such in one line with kubectl's fix, and changes nothing; with
+/// --force-conflicts the policy becomes exactly what the review showed,
+/// with the field managers explained.
+#[test]
+fn wizard_apply_over_policies_of_other_managers() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-owners", 77);
+    let kc = c.kubeconfig("admin");
+    let printed: Value = serde_json::from_str(&ok(&run_wizard(
+        &c,
+        &wizard_args(&ns, "9090", &kc, &["-o", "json", "--name", "p"]),
+    )))
+    .unwrap();
+    for (how, manager) in [
+        ("create", "kubectl-create"),
+        ("apply", "kubectl-client-side-apply"),
+        ("server-side", "third"),
+    ] {
+        let name = format!("by-{how}");
+        let yaml = other_policy(&ns, &name, 8080, "  policyTypes: [Ingress]\n");
+        let out = match how {
+            "create" => c.kubectl(&["create", "-f", "-"], Some(&yaml)),
+            "apply" => c.kubectl(&["apply", "-f", "-"], Some(&yaml)),
+            _ => c.kubectl(
+                &[
+                    "apply",
+                    "--server-side",
+                    "--field-manager",
+                    "third",
+                    "-f",
+                    "-",
+                ],
+                Some(&yaml),
+            ),
+        };
+        assert!(out.status.success(), "{}", stderr(&out));
+        let before = stored_policy(&c, &ns, &name).unwrap();
+        assert!(
+            managers(&before).iter().any(|(m, _)| m == manager),
+            "{before}"
+        );
+
+        // Another port: a conflict, in one line, with the fix.
+        let o = run_wizard(
+            &c,
+            &wizard_args(&ns, "9090", &kc, &["--name", &name, "--apply", "--yes"]),
+        );
+        assert_eq!(o.status.code(), Some(1), "{how}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{how}: {err}");
+        assert!(err.starts_with("error: Apply failed with "), "{how}: {err}");
+        assert!(
+            err.contains(&format!("conflict with \"{manager}\"")),
+            "{how}: {err}"
+        );
+        assert!(err.contains(".spec.ingress"), "{how}: {err}");
+        assert!(err.contains("--force-conflicts"), "{how}: {err}");
+        assert!(!err.contains("cannot list"), "{how}: {err}");
+        let same = stored_policy(&c, &ns, &name).unwrap();
+        assert_eq!(
+            same["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],
+            "{how}: nothing changed"
+        );
+
+        // With --force-conflicts: exactly what the review showed.
+        let o = run_wizard(
+            &c,
+            &wizard_args(
+                &ns,
+                "9090",
+                &kc,
+                &["--name", &name, "--apply", "--yes", "--force-conflicts"],
+            ),
+        );
+        assert_eq!(o.status.code(), Some(0), "{how}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("Field managers: {manager} (")),
+            "{how}: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "networkpolicy.networking.k8s.io/{name} configured\n"
+            )),
+            "{how}: {err}"
+        );
+        let after = stored_policy(&c, &ns, &name).unwrap();
+        assert_eq!(after["spec"], printed["spec"], "{how}: {after}");
+        assert!(
+            managers(&after).contains(&("kubectl-netpol".to_string(), "Apply".to_string())),
+            "{how}: {after}"
+        );
+    }
+}
+
+/// Fields another manager owns and the wizard does not set would survive a
+/// server-side apply (here: that manager's egress rules). The server's dry
+/// run shows it before anything is written: refused, with exactly what
+/// would differ and who owns it; nothing changes.
+#[test]
+fn wizard_apply_refuses_when_fields_of_other_managers_would_stay() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-kept", 78);
+    let kc = c.kubeconfig("admin");
+    let yaml = other_policy(
+        &ns,
+        "kept",
+        8080,
+        "  policyTypes: [Ingress, Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 0.0.0.0/0}}]\n",
+    );
+    let out = c.kubectl(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "third",
+            "-f",
+            "-",
+        ],
+        Some(&yaml),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = stored_policy(&c, &ns, "kept").unwrap();
+    let o = run_wizard(
+        &c,
+        &wizard_args(
+            &ns,
+            "8080",
+            &kc,
+            &["--name", "kept", "--apply", "--yes", "--force-conflicts"],
+        ),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!(
+            "error: NetworkPolicy {ns}/kept cannot be stored as reviewed: other field managers own fields of it that this apply would keep (nothing was changed;"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  * spec.egress: the stored policy has [{\"to\":[{\"ipBlock\":{\"cidr\":\"0.0.0.0/0\"}}]}], the review had none (managed by third)"),
+        "{err}"
+    );
+    let after = stored_policy(&c, &ns, "kept").unwrap();
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+}
+
+/// After the apply, the stored policy is read back: when another manager
+/// changed it between the review and the apply (here: added egress rules
+/// while the question was on screen), the difference is said exactly and
+/// the exit status is 1.
+#[test]
+fn wizard_apply_reads_back_and_reports_what_differs() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-race", 79);
+    let kc = c.kubeconfig("admin");
+    let o = run_wizard(
+        &c,
+        &wizard_args(&ns, "8080", &kc, &["--name", "race", "--apply", "--yes"]),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let args: Vec<String> = wizard_args(&ns, "9090", &kc, &["--name", "race"])
+        .into_iter()
+        .skip(1)
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut t = WizardTerm::spawn(&c, &args);
+    t.choose(1, "apply it to the cluster");
+    t.wait(&format!(
+        "Replace NetworkPolicy {ns}/race in context e2e ({})? [y/N] ",
+        c.server
+    ));
+    let third = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: race, namespace: {ns}}}\nspec:\n  egress:\n  - to: [{{ipBlock: {{cidr: 10.0.0.0/8}}}}]\n"
+    );
+    let out = c.kubectl(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "third",
+            "-f",
+            "-",
+        ],
+        Some(&third),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    t.keys("y");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(1), "{rest}");
+    assert!(
+        rest.contains(&format!(
+            "error: networkpolicy {ns}/race was configured in context e2e ({}), but the stored policy differs from the review:\n  * spec.egress: the stored policy has [{{\"to\":[{{\"ipBlock\":{{\"cidr\":\"10.0.0.0/8\"}}}}]}}], the review had none (managed by third)",
+            c.server
+        )),
+        "{rest}"
+    );
+    let stored = stored_policy(&c, &ns, "race").unwrap();
+    assert_eq!(
+        stored["spec"]["ingress"][0]["ports"],
+        serde_json::json!([{"port": 9090, "protocol": "TCP"}])
+    );
+}
+
+/// A TCP proxy to the API server that, once armed, holds every answer for
+/// a while: a server slow to answer.
+struct SlowProxy {
+    port: u16,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sent_after_arming: std::sync::Arc<AtomicUsize>,
+}
+
+fn slow_proxy(upstream: &str) -> SlowProxy {
+    use std::io::Read;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let upstream = upstream
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let armed = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let (armed2, sent2) = (armed.clone(), sent.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c_in, mut c_out) = (client.try_clone().unwrap(), client);
+            let (mut s_in, mut s_out) = (server.try_clone().unwrap(), server);
+            let (armed, sent) = (armed2.clone(), sent2.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(n) = c_in.read(&mut buf) {
+                    if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    if armed.load(Ordering::SeqCst) {
+                        sent.fetch_add(n, Ordering::SeqCst);
+                    }
+                }
+            });
+            let armed = armed2.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(n) = s_in.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if armed.load(Ordering::SeqCst) {
+                        std::thread::sleep(std::time::Duration::from_secs(8));
+                    }
+                    if c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    SlowProxy {
+        port,
+        armed,
+        sent_after_arming: sent,
+    }
+}
+
+/// Ctrl-C after the yes, while the apply is in flight (the server stored
+/// the policy, its answer is late): the wizard never claims nothing
+/// changed; it says the apply was sent and how to check.
+#[test]
+fn wizard_ctrl_c_during_the_apply_says_it_was_sent() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-sigint", 80);
+    let kc = c.kubeconfig("admin");
+    let proxy = slow_proxy(&c.server);
+    let server = format!("https://127.0.0.1:{}", proxy.port);
+    let mut args: Vec<String> = wizard_args(&ns, "8080", &kc, &["--name", "slow"])
+        .into_iter()
+        .skip(1)
+        .collect();
+    args.extend(["--server".to_string(), server.clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut t = WizardTerm::spawn(&c, &args);
+    t.choose(1, "apply it to the cluster");
+    t.wait(&format!(
+        "Apply NetworkPolicy {ns}/slow to context e2e ({server})? [y/N] "
+    ));
+    proxy.armed.store(true, Ordering::SeqCst);
+    t.keys("y");
+    // The request went out; the answer is held.
+    let started = std::time::Instant::now();
+    while proxy.sent_after_arming.load(Ordering::SeqCst) == 0 {
+        assert!(started.elapsed().as_secs() < 10, "the apply was never sent");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    t.s.send_control('c').unwrap();
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(130), "{rest}");
+    assert!(!rest.contains("nothing was changed"), "{rest}");
+    assert!(
+        rest.contains(&format!(
+            "error: interrupted: the apply was sent; the policy may exist: check with kubectl get networkpolicy slow -n {ns}"
+        )),
+        "{rest}"
+    );
+    // And indeed the server stored it.
+    let mut stored = None;
+    for _ in 0..50 {
+        stored = stored_policy(&c, &ns, "slow");
+        if stored.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(stored.is_some(), "the server stored the policy");
 }

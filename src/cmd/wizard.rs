@@ -653,18 +653,18 @@ fn finish(
                         eprintln!("{}", clean(&note));
                     }
                 }
-                let verb = if existing.is_some() {
-                    "Replace"
+                let (verb, to) = if existing.is_some() {
+                    ("Replace", "in")
                 } else {
-                    "Apply"
+                    ("Apply", "to")
                 };
-                let question = format!("{verb} NetworkPolicy {key} in {target}?");
+                let question = format!("{verb} NetworkPolicy {key} {to} {target}?");
                 if args.yes {
                     // Unattended: the same target, said before it is written.
                     eprintln!(
                         "{}",
                         clean(&format!(
-                            "{} NetworkPolicy {key} in {target}",
+                            "{} NetworkPolicy {key} {to} {target}",
                             if existing.is_some() {
                                 "replacing"
                             } else {
