@@ -2009,3 +2009,202 @@ fn interactive_write_asks_before_replacing_a_file() {
     assert!(!rest.contains("Overwrite"), "{rest}");
     assert_eq!(std::fs::read_to_string(&input).unwrap(), before);
 }
+
+// ---------------------------------------------------------------------------
+// Hostile names and labels
+// ---------------------------------------------------------------------------
+
+/// Terminal sequences a hostile manifest may hide in names and labels:
+/// CSI (colour, clear screen, blink), an OSC 8 link, C1 controls (CSI as
+/// U+009B, NEL), DEL, bidirectional override and isolate.
+const HOSTILE: [&str; 10] = [
+    "\x1b[31;1m",
+    "\x1b[2J",
+    "\x1b[5m",
+    "\x1b]8;;https://evil.example\x07",
+    "\u{9b}",
+    "\u{85}",
+    "\x7f",
+    "\u{202e}",
+    "\u{2066}",
+    "\x1b]8;;\x07",
+];
+
+/// Namespace `evil…` (a hostile name) and namespace `plain` with a pod
+/// whose name, label value and port name are hostile, and a pod `second`
+/// with hostile labels.
+fn hostile_manifest(dir: &Path) -> String {
+    let ns = "evil\x1b[31;1mRED\x1b]8;;https://evil.example\x07link\x1b]8;;\x07\u{9b}x\u{202e}txt\u{2066}\x7f";
+    let docs = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "plain"}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "pod\x1b]8;;https://evil.example\x07y", "namespace": "plain",
+                      "labels": {"app": "web\x1b[2J\u{202e}oops\u{85}"}},
+         "spec": {"containers": [{"name": "c", "image": "i",
+                  "ports": [{"containerPort": 80, "name": "h\x1b[5m"}]}]}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "second", "namespace": "plain",
+                      "labels": {"app": "web\x1b[2J\u{202e}oops\u{85}", "tier": "\u{2069}\u{9f}"}},
+         "spec": {"containers": [{"name": "c", "image": "i"}]}}
+    ]});
+    // As JSON escapes: YAML refuses some of them raw.
+    let ascii: String = docs
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && c != '\x7f' {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect();
+    write(dir, "hostile.json", &ascii)
+}
+
+/// Every prompt, choice, default and review line of the interactive
+/// wizard goes through the sanitiser: on the real terminal (escape codes
+/// not stripped), no hostile sequence arrives; the names show with `?` in
+/// place of each control character.
+#[test]
+fn interactive_prompts_are_sanitised() {
+    let input = tempfile::tempdir().unwrap();
+    let manifest = hostile_manifest(input.path());
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .current_dir(dir.path())
+        .args(["wizard", "-f", &manifest, "--color", "never"]);
+    let s = rexpect::spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(10_000))
+            .strip_ansi_escape_codes(false),
+    )
+    .expect("spawn on a pseudo-terminal");
+    let mut t = Term {
+        s,
+        dir,
+        _home: home,
+        seen: String::new(),
+    };
+    // Namespaces, sorted: the hostile one first, then plain.
+    t.wait("plain");
+    t.keys(DOWN);
+    t.wait("> plain");
+    t.keys("\r");
+    // The pods: the hostile label set, all pods, or typed.
+    t.wait(TYPE_SELECTOR);
+    t.keys(DOWN);
+    t.wait("> all pods in plain");
+    t.keys("\r");
+    t.wait("selects 2 pods now: ");
+    t.wait("Restrict which direction?");
+    t.wait("both");
+    t.keys("\r");
+    t.wait("Add an ingress rule?");
+    t.wait("] ");
+    t.keys("y");
+    t.wait(LAST_PEER);
+    t.keys(DOWN);
+    t.wait("> pods in other namespaces, by labels");
+    t.keys("\r");
+    // The namespaces to pick from: both names, the hostile one sanitised.
+    t.wait("[ ] plain");
+    t.keys(DOWN);
+    t.wait("> [ ] plain");
+    t.keys(" ");
+    t.wait("> [x] plain");
+    t.keys("\r");
+    t.wait(TYPE_SELECTOR);
+    t.keys(DOWN);
+    t.wait(&format!("> {TYPE_SELECTOR}"));
+    t.keys("\r");
+    t.wait("Label selector (app=web): ");
+    t.keys("app=x\r");
+    // Ports offered: the hostile port name among them.
+    t.wait("every port");
+    t.keys(UP);
+    t.wait("> every port");
+    t.keys("\r");
+    t.wait("Add another rule?");
+    t.wait("] ");
+    t.keys("n");
+    t.wait("Name [");
+    t.wait("]: ");
+    t.keys("\r");
+    t.wait("What now?");
+    t.wait("write it to a file");
+    t.keys("\r");
+    let seen = t.seen.clone();
+    let (status, rest, _) = t.finish();
+    let all = format!("{seen}{rest}");
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {all:?}");
+    for h in HOSTILE {
+        assert!(!all.contains(h), "{h:?} reached the terminal: {all:?}");
+    }
+    // What was shown instead, prompt by prompt.
+    for shown in [
+        // the namespaces menu and the namespaces to pick from
+        "evil?[31;1mRED?]8;;https://evil.example?link?]8;;??x?txt??",
+        // the label sets
+        "app=web?[2J?oops?  (2 pods)",
+        // the pods selected
+        "pod?]8;;https://evil.example?y",
+        // the ports offered
+        "TCP/h?[5m  (named port)",
+    ] {
+        assert!(all.contains(shown), "{shown:?} not shown: {all:?}");
+    }
+    // The policy printed is the plain one.
+    let yaml = rest
+        .split_once("apiVersion:")
+        .map(|(_, y)| format!("apiVersion:{y}"))
+        .unwrap_or_else(|| panic!("{rest:?}"));
+    let v = parse_yaml(&yaml);
+    assert_eq!(v["metadata"]["namespace"], "plain");
+}
+
+/// `-o json` spells C1 controls, DEL and bidirectional overrides and
+/// isolates as `\uXXXX` (serde_json leaves them raw), in every command's
+/// JSON; the values read back unchanged.
+#[test]
+fn json_output_escapes_c1_del_and_bidi_controls() {
+    let input = tempfile::tempdir().unwrap();
+    let manifest = hostile_manifest(input.path());
+    for args in [
+        &["coverage", "-A"][..],
+        &["matrix", "-A"],
+    ] {
+        let a = netpol()
+            .args(args)
+            .args(["-f", &manifest, "-o", "json"])
+            .assert();
+        let out = stdout_of(&a);
+        assert!(out.starts_with('{'), "{args:?}: {out}");
+        for c in out.chars() {
+            assert!(
+                !matches!(c, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'),
+                "{args:?}: {c:?} raw in {out}"
+            );
+        }
+        // Valid JSON, holding the name as it is.
+        let text = parse_json(&out).to_string();
+        assert!(
+            text.contains("pod\\u001b]8;;https://evil.example\\u0007y"),
+            "{args:?}: the pod's name reads back: {text}"
+        );
+    }
+    let a = netpol()
+        .args(["explain", "-n", "plain", "second"])
+        .args(["-f", &manifest, "-o", "json"])
+        .assert();
+    let out = stdout_of(&a);
+    assert!(out.contains("web\\u001b[2J\\u202eoops\\u0085"), "{out}");
+    assert!(out.contains("\\u2069\\u009f"), "{out}");
+}

@@ -494,7 +494,7 @@ fn finish(
     );
     let yaml = to_yaml(&np);
     let mut review = String::new();
-    review.push_str(&format!("\n{yaml}\n"));
+    review.push_str(&format!("\n{}\n", clean_lines(&yaml)));
     review.push_str(&format!("Summary:  {}\n", clean(&sentence)));
     review.push_str(&format!(
         "Selects:  {} pod{} now{}{}\n",

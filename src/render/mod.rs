@@ -103,10 +103,87 @@ fn is_bidi_control(c: char) -> bool {
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// JSON with 4-space indentation and a trailing newline, as kubectl prints.
+/// Whether JSON output spells `c` as `\uXXXX` although JSON allows it raw:
+/// C1 controls, DEL and the bidirectional overrides and isolates, which a
+/// terminal showing the JSON would obey.
+pub fn json_escaped(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// kubectl's JSON layout (4-space indentation) with [`json_escaped`]
+/// characters written as `\uXXXX`; for any `serde_json::Serializer`,
+/// streaming ones included.
+pub struct JsonFormatter<'a> {
+    inner: serde_json::ser::PrettyFormatter<'a>,
+}
+
+impl Default for JsonFormatter<'_> {
+    fn default() -> Self {
+        JsonFormatter {
+            inner: serde_json::ser::PrettyFormatter::with_indent(b"    "),
+        }
+    }
+}
+
+impl serde_json::ser::Formatter for JsonFormatter<'_> {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.inner.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.inner.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+    ) -> std::io::Result<()> {
+        self.inner.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_object_value(w)
+    }
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|(_, c)| json_escaped(*c)) {
+            w.write_all(rest[..i].as_bytes())?;
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+}
+
+/// JSON with 4-space indentation and a trailing newline, as kubectl prints
+/// (see [`JsonFormatter`]).
 pub fn to_json<T: Serialize>(value: &T) -> String {
     let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let fmt = JsonFormatter::default();
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     // Serialising plain data structs into memory cannot fail.
     if value.serialize(&mut ser).is_err() {
@@ -185,5 +262,26 @@ pub fn labels_text(labels: &crate::snapshot::Labels) -> String {
             .map(|(k, v)| format!("{}={}", clean(k), clean(v)))
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_what_a_terminal_would_obey() {
+        let hostile = "a\u{1b}[31m\u{7f}\u{80}\u{85}\u{9b}2J\u{9f}\u{202a}\u{202e}\u{2066}\u{2069}z\u{a0}é";
+        let out = to_json(&serde_json::json!({ "k\u{202e}": hostile }));
+        assert_eq!(
+            out,
+            "{\n    \"k\\u202e\": \"a\\u001b[31m\\u007f\\u0080\\u0085\\u009b2J\\u009f\\u202a\\u202e\\u2066\\u2069z\u{a0}é\"\n}\n"
+        );
+        // The same text back.
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back["k\u{202e}"], hostile);
+        for c in out.chars() {
+            assert!(!json_escaped(c), "{c:?} raw in {out:?}");
+        }
     }
 }

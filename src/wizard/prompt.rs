@@ -3,6 +3,10 @@
 //!
 //! Every function returns `Err(Cancelled)` when the user presses Ctrl-C or
 //! Esc, so the caller can leave without touching anything.
+//!
+//! Prompts, choices, defaults and messages hold names and labels from the
+//! cluster or the manifests: the [`Prompter`] passes every one of them
+//! through [`clean`] before it reaches the terminal.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +14,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Select};
 
 use crate::engine::selector::Selector;
+use crate::render::clean;
 use crate::snapshot::{PodInfo, Snapshot};
 use crate::wizard::draft::{DraftRule, PeerSpec, PortInput, PortKind, parse_peer, parse_port};
 
@@ -51,6 +56,7 @@ pub fn label_sets(pods: &[&PodInfo]) -> Vec<(String, usize)> {
 }
 
 impl Prompter {
+    /// Prompts in colour (`ColorfulTheme`) or plain.
     pub fn new(colour: bool) -> Prompter {
         Prompter {
             theme: if colour {
@@ -61,19 +67,22 @@ impl Prompter {
         }
     }
 
+    /// One of `items` (shown sanitised); returns its index.
     pub fn select(&self, prompt: &str, items: &[String], default: usize) -> Answer<usize> {
+        let items: Vec<String> = items.iter().map(|i| clean(i)).collect();
         Select::with_theme(self.theme.as_ref())
-            .with_prompt(prompt)
-            .items(items)
+            .with_prompt(clean(prompt))
+            .items(&items)
             .default(default.min(items.len().saturating_sub(1)))
             .interact_opt()
             .map_err(cancelled)?
             .ok_or(Cancelled)
     }
 
+    /// A yes/no question (shown sanitised).
     pub fn confirm(&self, prompt: &str, default: bool) -> Answer<bool> {
         Confirm::with_theme(self.theme.as_ref())
-            .with_prompt(prompt)
+            .with_prompt(clean(prompt))
             .default(default)
             .interact_opt()
             .map_err(cancelled)?
@@ -87,12 +96,12 @@ impl Prompter {
         default: Option<&str>,
         check: impl Fn(&str) -> Result<T, String>,
     ) -> Answer<T> {
-        let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(prompt);
+        let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(clean(prompt));
         if let Some(d) = default {
-            input = input.default(d.to_string());
+            input = input.default(clean(d));
         }
         let text: String = input
-            .validate_with(|s: &String| check(s).map(|_| ()))
+            .validate_with(|s: &String| check(s).map(|_| ()).map_err(|e| clean(&e)))
             .interact_text()
             .map_err(cancelled)?;
         check(&text).map_err(|_| Cancelled)
@@ -144,7 +153,7 @@ impl Prompter {
             matched
                 .iter()
                 .take(5)
-                .cloned()
+                .map(|n| clean(n))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -221,9 +230,10 @@ impl Prompter {
             return Ok(typed);
         }
         loop {
+            let shown: Vec<String> = names.iter().map(|n| clean(n)).collect();
             let picked = MultiSelect::with_theme(self.theme.as_ref())
                 .with_prompt("Which namespaces? (space to pick, enter to confirm)")
-                .items(names)
+                .items(&shown)
                 .interact_opt()
                 .map_err(cancelled)?
                 .ok_or(Cancelled)?;
