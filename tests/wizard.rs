@@ -2180,10 +2180,7 @@ fn interactive_prompts_are_sanitised() {
 fn json_output_escapes_c1_del_and_bidi_controls() {
     let input = tempfile::tempdir().unwrap();
     let manifest = hostile_manifest(input.path());
-    for args in [
-        &["coverage", "-A"][..],
-        &["matrix", "-A"],
-    ] {
+    for args in [&["coverage", "-A"][..], &["matrix", "-A"]] {
         let a = netpol()
             .args(args)
             .args(["-f", &manifest, "-o", "json"])

@@ -978,6 +978,52 @@ mod tests {
         assert_eq!(d, "  a\n- b\n+ x\n  c\n");
     }
 
+    fn policy(json: serde_json::Value) -> k8s_openapi::api::networking::v1::NetworkPolicy {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn differences_name_each_field_and_its_managers() {
+        let reviewed = policy(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"],
+                     "ingress": [{"ports": [{"port": 8080, "protocol": "TCP"}]}]}
+        }));
+        assert_eq!(differences(&reviewed, &reviewed), Vec::<String>::new());
+        // Metadata the server adds is not a difference.
+        let mut stored_json = serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns", "resourceVersion": "7", "generation": 2,
+                         "managedFields": [
+                {"manager": "kubectl-netpol", "operation": "Apply",
+                 "fieldsV1": {"f:spec": {"f:podSelector": {}, "f:ingress": {}, "f:policyTypes": {}}}},
+                {"manager": "third", "operation": "Apply",
+                 "fieldsV1": {"f:spec": {"f:egress": {}}}}]},
+            "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"],
+                     "ingress": [{"ports": [{"port": 8080, "protocol": "TCP"}]}]}
+        });
+        assert_eq!(
+            differences(&reviewed, &policy(stored_json.clone())),
+            Vec::<String>::new()
+        );
+        stored_json["spec"]["egress"] =
+            serde_json::json!([{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]);
+        stored_json["spec"]["ingress"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({}));
+        stored_json["spec"]["podSelector"]["matchLabels"]["tier"] = "x".into();
+        stored_json["spec"]["ingress"][0]["ports"][0]["port"] = 9090.into();
+        assert_eq!(
+            differences(&reviewed, &policy(stored_json)),
+            [
+                "spec.egress: the stored policy has [{\"to\":[{\"ipBlock\":{\"cidr\":\"0.0.0.0/0\"}}]}], the review had none (managed by third)",
+                "spec.ingress[0].ports[0].port: the review had 8080, the stored policy has 9090 (managed by kubectl-netpol)",
+                "spec.ingress[1]: kept in the stored policy: {} (managed by kubectl-netpol)",
+                "spec.podSelector.matchLabels.tier: the stored policy has \"x\", the review had none (managed by kubectl-netpol)",
+            ]
+        );
+    }
+
     #[test]
     fn unattended_runs_name_the_missing_flags() {
         let m = missing(&WizardArgs::default()).unwrap();

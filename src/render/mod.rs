@@ -155,10 +155,7 @@ impl serde_json::ser::Formatter for JsonFormatter<'_> {
     ) -> std::io::Result<()> {
         self.inner.begin_object_key(w, first)
     }
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-    ) -> std::io::Result<()> {
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.inner.begin_object_value(w)
     }
     fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -171,7 +168,7 @@ impl serde_json::ser::Formatter for JsonFormatter<'_> {
     ) -> std::io::Result<()> {
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|(_, c)| json_escaped(*c)) {
-            w.write_all(rest[..i].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..i])?;
             write!(w, "\\u{:04x}", c as u32)?;
             rest = &rest[i + c.len_utf8()..];
         }
@@ -271,7 +268,8 @@ mod tests {
 
     #[test]
     fn json_escapes_what_a_terminal_would_obey() {
-        let hostile = "a\u{1b}[31m\u{7f}\u{80}\u{85}\u{9b}2J\u{9f}\u{202a}\u{202e}\u{2066}\u{2069}z\u{a0}é";
+        let hostile =
+            "a\u{1b}[31m\u{7f}\u{80}\u{85}\u{9b}2J\u{9f}\u{202a}\u{202e}\u{2066}\u{2069}z\u{a0}é";
         let out = to_json(&serde_json::json!({ "k\u{202e}": hostile }));
         assert_eq!(
             out,

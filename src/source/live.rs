@@ -1019,6 +1019,25 @@ mod tests {
     }
 
     #[test]
+    fn apply_conflicts_are_one_line_with_the_fix() {
+        // As kube-apiserver 1.35 words them.
+        assert_eq!(
+            conflict_message(
+                "Apply failed with 2 conflicts: conflicts with \"kubectl-create\" using networking.k8s.io/v1:\n- .spec.ingress\n- .spec.podSelector"
+            ),
+            "Apply failed with 2 conflicts: conflicts with \"kubectl-create\" using networking.k8s.io/v1: .spec.ingress, .spec.podSelector: another field manager owns these fields with other values; to take them over, run again with --force-conflicts (as kubectl apply --server-side --force-conflicts)"
+        );
+        let two = conflict_message(
+            "Apply failed with 2 conflicts: conflicts with \"a\":\n- .spec.ingress\nconflicts with \"b\":\n- .spec.egress",
+        );
+        assert!(!two.contains('\n'), "{two}");
+        assert!(
+            two.starts_with("Apply failed with 2 conflicts: conflicts with \"a\": .spec.ingress, conflicts with \"b\": .spec.egress: "),
+            "{two}"
+        );
+    }
+
+    #[test]
     fn rbac_refusals_name_the_user() {
         let m = r#"pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "x""#;
         assert_eq!(user_in_message(m).as_deref(), Some("alice"));
