@@ -712,15 +712,19 @@ fn finish(
                 "created"
             };
             if let Err(e) = applied {
-                // The server answered: it refused, nothing was stored.
-                on_interrupt(NOTHING_CHANGED);
-                return Err(e);
+                return Err(unanswered_apply(e, &check));
             }
             on_interrupt(format!(
                 "interrupted: networkpolicy {key} was {done}; it was not read back to compare with the review: {check}"
             ));
             // Read it back: what is stored must be what the review showed.
-            let stored = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
+            let stored = ctx
+                .block_on(live.policy(&draft.namespace, &draft.name))
+                .map_err(|e| {
+                    Error::Api(format!(
+                        "networkpolicy {key} was {done} in {target}, but reading it back to compare with the review failed: {e}"
+                    ))
+                })?;
             let differ = match &stored {
                 Some(s) => differences(&np, s),
                 None => vec!["the policy is not there any more (deleted since?)".to_string()],
@@ -751,6 +755,21 @@ fn finish(
                 code: exit::OK,
             })
         }
+    }
+}
+
+/// The error of an apply request: a refusal by the server stored nothing
+/// and is returned as it is; without an answer (timeout, broken
+/// connection), the policy may have been stored, and the message says so.
+fn unanswered_apply(e: Error, check: &str) -> Error {
+    match e {
+        Error::Api(_) | Error::Forbidden(_) | Error::Usage(_) | Error::Config(_) => {
+            on_interrupt(NOTHING_CHANGED);
+            e
+        }
+        other => Error::Unreachable(format!(
+            "{other}; the apply was sent and no answer came: the policy may exist: {check}"
+        )),
     }
 }
 
@@ -1022,6 +1041,28 @@ mod tests {
                 "spec.podSelector.matchLabels.tier: the stored policy has \"x\", the review had none (managed by kubectl-netpol)",
             ]
         );
+    }
+
+    #[test]
+    fn an_apply_without_an_answer_may_have_been_stored() {
+        let check = "check with kubectl get networkpolicy p -n ns";
+        let e = unanswered_apply(Error::Timeout(std::time::Duration::from_secs(2)), check);
+        assert_eq!(
+            e.to_string(),
+            "the request timed out after 2s (--request-timeout); the apply was sent and no answer came: the policy may exist: check with kubectl get networkpolicy p -n ns"
+        );
+        let e = unanswered_apply(Error::Unreachable("connection reset".into()), check);
+        assert!(
+            e.to_string()
+                .ends_with("the policy may exist: check with kubectl get networkpolicy p -n ns"),
+            "{e}"
+        );
+        // A refusal is the server's answer: nothing was stored.
+        let e = unanswered_apply(
+            Error::Api("The NetworkPolicy \"p\" is invalid: x".into()),
+            check,
+        );
+        assert_eq!(e.to_string(), "The NetworkPolicy \"p\" is invalid: x");
     }
 
     #[test]
