@@ -264,8 +264,15 @@ PEER syntax (--allow-from, --allow-to):
   anywhere                            every pod and address
 PORT syntax (--port): 8080, 8000-8100, http (a named port), 53/UDP.
 
-Nothing is applied without --apply and an explicit yes (or --yes); Ctrl-C at any
-step leaves the cluster untouched.
+Nothing is applied without --apply and a yes that names the context, server and
+namespace (or --yes); a dry run writes nothing (--dry-run=server with --apply or
+--write is refused); --write never replaces a file without a yes (or
+--overwrite), nor ever a file read with -f. Before an apply over an existing
+policy, the server's dry run shows conflicts with other field managers
+(--force-conflicts takes the fields over) and fields they would keep (refused);
+afterwards the stored policy is read back and compared with the review. Ctrl-C
+before anything is sent leaves everything untouched; after the apply was sent,
+it says so.
 
 Examples:
   kubectl netpol wizard
