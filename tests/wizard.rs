@@ -1900,6 +1900,31 @@ fn write_never_replaces_an_input() {
         );
         assert_eq!(std::fs::read_to_string(&policies).unwrap(), before);
     }
+    // Standard input (-f -) redirected from the file is an input too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+        .env_clear()
+        .env("HOME", other.path())
+        .args([
+            "wizard",
+            "-n",
+            "backend",
+            "--all-pods",
+            "--deny-all-ingress",
+        ])
+        .args(["-f", "-", "--write", &p(&link), "--overwrite"])
+        .stdin(std::fs::File::open(&policies).unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: refusing to write over an input file (-f -)",
+            p(&link)
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&policies).unwrap(), before);
     // A new file next to the inputs is fine.
     let new = shop.path().join("new.yaml");
     wizard(&[
