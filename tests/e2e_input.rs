@@ -11,81 +11,15 @@
 //! cluster-wide, and e2e.rs's `check` test expects to find no CNI; test
 //! binaries run one after another, and the Nodes made here are deleted.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-struct Cluster {
-    dir: PathBuf,
-    kubectl: PathBuf,
-}
-
-fn cluster() -> Option<Cluster> {
-    let Some(dir) = std::env::var_os("NETPOL_E2E_DIR") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("NETPOL_E2E_DIR is not set: in CI the end-to-end tests must run");
-        }
-        eprintln!("\n*** SKIPPED: end-to-end test (NETPOL_E2E_DIR unset) ***\n");
-        return None;
-    };
-    let dir = PathBuf::from(dir);
-    let env = std::fs::read_to_string(dir.join("env")).expect("e2e env file");
-    let bin = env
-        .lines()
-        .find_map(|l| l.strip_prefix("BIN="))
-        .expect("BIN in env");
-    Some(Cluster {
-        kubectl: PathBuf::from(bin).join("kubectl"),
-        dir,
-    })
-}
-
-fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("wait")
-}
+mod common;
+use common::cluster::*;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-impl Cluster {
-    fn admin(&self) -> String {
-        self.dir.join("admin.kubeconfig").display().to_string()
-    }
-
-    /// The server's own kubectl, as admin, with a HOME (and so a cache
-    /// directory) of its own.
-    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let home = tempfile::tempdir().expect("temporary HOME");
-        let mut cmd = Command::new(&self.kubectl);
-        cmd.env_clear()
-            .env("HOME", home.path())
-            .arg("--kubeconfig")
-            .arg(self.admin())
-            .args(args);
-        run(cmd, stdin)
-    }
-
-    /// Our binary with a clean environment; `stdin` is its `-f -`.
-    fn netpol(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let home = tempfile::tempdir().expect("temporary HOME");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
-        cmd.env_clear().env("HOME", home.path()).args(args);
-        run(cmd, stdin)
-    }
 }
 
 /// Held by the tests that create Nodes: the live `check` reads every node,
@@ -129,7 +63,7 @@ fn wrong_types_are_worded_as_the_api_server_words_them() {
             .map(str::trim_end)
             .unwrap_or_else(|| panic!("{spec}: {server}"));
         // What we say: the same words, after the field path and value.
-        let ours = c.netpol(&["list", "-A", "-o", "json", "-f", "-"], Some(&yaml));
+        let ours = c.binary(&["list", "-A", "-o", "json", "-f", "-"], Some(&yaml));
         let v: Value = serde_json::from_slice(&ours.stdout).expect("JSON");
         let errors = v["policies"][0]["errors"]
             .as_array()
@@ -195,7 +129,7 @@ fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
         .map(String::from)
         .to_vec(),
     );
-    let admin = c.admin();
+    let admin = c.kubeconfig("admin");
     for (server_args, verdict) in [
         (r#"["server","--disable-network-policy"]"#, "not-enforced"),
         (r#"["server","--disable","traefik"]"#, "enforced"),
@@ -204,8 +138,8 @@ fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
         let out = c.kubectl(&["apply", "-f", "-"], Some(&manifest));
         assert!(out.status.success(), "apply: {}", text(&out.stderr));
 
-        let live = c.netpol(&["check", "-o", "json", "--kubeconfig", &admin], None);
-        let offline = c.netpol(&["check", "-o", "json", "-f", "-"], Some(&manifest));
+        let live = c.binary(&["check", "-o", "json", "--kubeconfig", &admin], None);
+        let offline = c.binary(&["check", "-o", "json", "-f", "-"], Some(&manifest));
         // And what the API gives back for those nodes, as kubectl prints it.
         let got = c.kubectl(
             &[
@@ -220,7 +154,7 @@ fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
             None,
         );
         assert!(got.status.success(), "{}", text(&got.stderr));
-        let round_trip = c.netpol(
+        let round_trip = c.binary(
             &["check", "-o", "json", "-f", "-"],
             Some(&text(&got.stdout)),
         );
@@ -254,7 +188,7 @@ fn node_names(manifest: &str) -> Vec<String> {
 fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
     let Some(c) = cluster() else { return };
     let _serial = NODE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    let admin = c.admin();
+    let admin = c.kubeconfig("admin");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cni/platforms");
     for (file, platform) in [
         ("kind.yaml", "kind"),
@@ -292,14 +226,14 @@ fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
             assert!(out.status.success(), "{file}: {}", text(&out.stderr));
         }
 
-        let live = c.netpol(&["check", "-o", "json", "--kubeconfig", &admin], None);
-        let offline = c.netpol(&["check", "-o", "json", "-f", "-"], Some(&manifest));
+        let live = c.binary(&["check", "-o", "json", "--kubeconfig", &admin], None);
+        let offline = c.binary(&["check", "-o", "json", "-f", "-"], Some(&manifest));
         let mut get = vec!["get", "node"];
         get.extend(names.iter().map(String::as_str));
         get.extend(["-o", "yaml"]);
         let got = c.kubectl(&get, None);
         assert!(got.status.success(), "{}", text(&got.stderr));
-        let round_trip = c.netpol(
+        let round_trip = c.binary(
             &["check", "-o", "json", "-f", "-"],
             Some(&text(&got.stdout)),
         );
@@ -313,7 +247,7 @@ fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
         assert_eq!(round_v, live_v, "{file}: kubectl get -o yaml vs live");
         assert_eq!(live.status.code(), offline.status.code(), "{file}");
         // The text says it too.
-        let live_text = c.netpol(&["check", "--kubeconfig", &admin], None);
+        let live_text = c.binary(&["check", "--kubeconfig", &admin], None);
         assert!(
             text(&live_text.stdout).contains(&format!("\nPlatform:       {platform} (node ")),
             "{file}: {}",
@@ -335,7 +269,7 @@ fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
 fn check_without_node_access_has_no_platform() {
     let Some(c) = cluster() else { return };
     let bob = c.dir.join("bob.kubeconfig").display().to_string();
-    let o = c.netpol(&["check", "-o", "json", "--kubeconfig", &bob], None);
+    let o = c.binary(&["check", "-o", "json", "--kubeconfig", &bob], None);
     let v: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)));
     assert!(v["platform"].is_null(), "{v:#}");

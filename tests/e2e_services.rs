@@ -4,68 +4,12 @@
 //! controller runs, so EndpointSlices are written by the tests.
 //! Each test works in namespaces of its own.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Output;
 
 use serde_json::Value;
 
-struct Cluster {
-    dir: PathBuf,
-    bin: PathBuf,
-}
-
-fn cluster() -> Option<Cluster> {
-    let Some(dir) = std::env::var_os("NETPOL_E2E_DIR") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("NETPOL_E2E_DIR is not set: in CI the end-to-end tests must run");
-        }
-        eprintln!("\n*** SKIPPED: end-to-end test (NETPOL_E2E_DIR unset) ***\n");
-        return None;
-    };
-    let dir = PathBuf::from(dir);
-    let env = std::fs::read_to_string(dir.join("env")).expect("e2e env file");
-    let bin = env
-        .lines()
-        .find_map(|l| l.strip_prefix("BIN="))
-        .expect("BIN in env")
-        .to_string();
-    Some(Cluster {
-        bin: PathBuf::from(bin),
-        dir,
-    })
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write stdin");
-    }
-    child.wait_with_output().expect("wait")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::cluster::*;
 
 fn code(o: &Output, want: i32) -> String {
     assert_eq!(
@@ -78,116 +22,12 @@ fn code(o: &Output, want: i32) -> String {
     stdout(o)
 }
 
-impl Cluster {
-    fn kubeconfig(&self, user: &str) -> String {
-        self.dir
-            .join(format!("{user}.kubeconfig"))
-            .display()
-            .to_string()
-    }
-
-    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(self.bin.join("kubectl"));
-        cmd.arg("--kubeconfig")
-            .arg(self.kubeconfig("admin"))
-            .args(args);
-        run(cmd, stdin)
-    }
-
-    fn apply(&self, yaml: &str) {
-        let out = self.kubectl(&["apply", "-f", "-"], Some(yaml));
-        assert!(
-            out.status.success(),
-            "kubectl apply: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn namespace(&self, prefix: &str) -> String {
-        let name = format!(
-            "{prefix}-{}-{}",
-            std::process::id() % 10000,
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        self.apply(&format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{team: {name}}}}}\n"
-        ));
-        name
-    }
-
-    /// A pod with its IP set through the status subresource.
-    fn pod(&self, ns: &str, name: &str, labels: &str, ports: &str, ip: &str) {
-        self.apply(&format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{ports}]}}]\n"
-        ));
-        let patch = format!(
-            r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
-        );
-        let out = self.kubectl(
-            &[
-                "patch",
-                "pod",
-                name,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &patch,
-            ],
-            None,
-        );
-        assert!(out.status.success(), "patch status: {}", stderr(&out));
-    }
-
-    /// The ClusterIP the apiserver gave a Service.
-    fn cluster_ip(&self, ns: &str, name: &str) -> String {
-        let out = self.kubectl(
-            &[
-                "get",
-                "svc",
-                name,
-                "-n",
-                ns,
-                "-o",
-                "jsonpath={.spec.clusterIP}",
-            ],
-            None,
-        );
-        assert!(out.status.success(), "get svc: {}", stderr(&out));
-        stdout(&out)
-    }
-
-    /// `kubectl netpol ARGS --kubeconfig USER` through plugin dispatch.
-    fn netpol(&self, user: &str, args: &[&str]) -> Output {
-        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
-            .parent()
-            .expect("binary directory");
-        let path = format!(
-            "{}:{}:{}",
-            plugin_dir.display(),
-            self.bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let home = tempfile::tempdir().expect("temporary HOME");
-        let kc = self.kubeconfig(user);
-        let mut cmd = Command::new(self.bin.join("kubectl"));
-        cmd.env_clear()
-            .env("PATH", path)
-            .env("HOME", home.path())
-            .arg("netpol")
-            .args(args)
-            .args(["--kubeconfig", kc.as_str()]);
-        run(cmd, None)
-    }
-}
-
 /// front/web; back/api-1 (http = 8080) and back/api-2 (http = 9090); a
 /// policy admitting front/web on 8080 only; Service api (port 80 ->
 /// targetPort http). Returns (front, back).
 fn seed(c: &Cluster, net: u8) -> (String, String) {
-    let front = c.namespace("svc-front");
-    let back = c.namespace("svc-back");
+    let front = c.create_namespace("svc-front");
+    let back = c.create_namespace("svc-back");
     c.pod(
         &front,
         "web",
@@ -238,7 +78,7 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
     let (front, back) = seed(&c, 171);
     let web = format!("{front}/web");
     let svc = format!("{back}/svc/api");
-    let out = code(&c.netpol("admin", &["can", &web, &svc]), 1);
+    let out = code(&c.as_user("admin", &["can", &web, &svc]), 1);
     assert!(
         out.starts_with(&format!(
             "PARTLY ALLOWED: {web} -> service {back}/api: 1 of 2 backing pods allowed"
@@ -261,7 +101,7 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
     let ip = c.cluster_ip(&back, "api");
     assert!(!ip.is_empty());
     let v: Value = serde_json::from_str(&code(
-        &c.netpol("admin", &["can", &web, &ip, "--port", "80", "-o", "json"]),
+        &c.as_user("admin", &["can", &web, &ip, "--port", "80", "-o", "json"]),
         1,
     ))
     .expect("JSON");
@@ -286,7 +126,7 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
         ]
     );
     // A ClusterIP is never a source.
-    let o = c.netpol("admin", &["can", &ip, &web]);
+    let o = c.as_user("admin", &["can", &ip, &web]);
     code(&o, 2);
     assert!(
         stderr(&o).contains("is never the source address of a packet"),
@@ -296,7 +136,7 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
     // bob reads pods, namespaces and policies, not Services: an address
     // is answered, marked as not checked against ClusterIPs; a Service
     // by name is an RBAC error.
-    let o = c.netpol("bob", &["can", &web, &ip]);
+    let o = c.as_user("bob", &["can", &web, &ip]);
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
@@ -304,12 +144,12 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
         )),
         "{err}"
     );
-    let o = c.netpol("bob", &["can", &web, &svc]);
+    let o = c.as_user("bob", &["can", &web, &svc]);
     code(&o, 2);
     assert!(stderr(&o).contains("cannot get services"), "{}", stderr(&o));
     assert!(stderr(&o).contains("forbidden"), "{}", stderr(&o));
     // explain svc/NAME, live.
-    let out = code(&c.netpol("admin", &["explain", &svc]), 0);
+    let out = code(&c.as_user("admin", &["explain", &svc]), 0);
     assert!(
         out.contains("80/TCP -> TCP/9090: denied, nothing admits it"),
         "{out}"
@@ -341,7 +181,7 @@ endpoints:
     ));
     let web = format!("{front}/web");
     let out = code(
-        &c.netpol("admin", &["can", &web, &format!("{back}/svc/api")]),
+        &c.as_user("admin", &["can", &web, &format!("{back}/svc/api")]),
         0,
     );
     assert!(out.contains("1 of 1 backing pod allowed"), "{out}");
@@ -357,7 +197,7 @@ endpoints:
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {back}}}\nrules:\n- apiGroups: ['']\n  resources: [pods, services]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {back}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
     ));
     // (api-2 -> api-1 is denied: allow-web admits front/web only.)
-    let o = c.netpol(
+    let o = c.as_user(
         "carol",
         &["can", "svc/api", "api-1", "-n", &back, "-o", "json"],
     );
@@ -370,7 +210,7 @@ endpoints:
     // Her ClusterIP question is looked up in her namespace only.
     let ip = c.cluster_ip(&back, "api");
     // (api-2 reaches itself; api-1 admits front/web only.)
-    let o = c.netpol("carol", &["can", "api-2", &ip, "-n", &back]);
+    let o = c.as_user("carol", &["can", "api-2", &ip, "-n", &back]);
     let out = code(&o, 1);
     assert!(
         out.starts_with(&format!(
@@ -407,19 +247,19 @@ spec:
     ));
     let web = format!("{front}/web");
     let out = code(
-        &c.netpol("admin", &["can", &web, &format!("{back}/svc/api-headless")]),
+        &c.as_user("admin", &["can", &web, &format!("{back}/svc/api-headless")]),
         0,
     );
     assert!(out.contains("is headless (clusterIP: None)"), "{out}");
     let out = code(
-        &c.netpol(
+        &c.as_user(
             "admin",
             &["can", &web, &format!("{back}/svc/ext"), "--port", "5432"],
         ),
         0,
     );
     assert!(out.contains("not a cluster destination"), "{out}");
-    let o = c.netpol("admin", &["can", &web, &format!("{back}/svc/manual")]);
+    let o = c.as_user("admin", &["can", &web, &format!("{back}/svc/manual")]);
     code(&o, 2);
     assert!(
         stderr(&o).contains("has no selector and no EndpointSlices"),
@@ -427,7 +267,7 @@ spec:
         stderr(&o)
     );
     // A missing Service: the nearest one is offered.
-    let o = c.netpol("admin", &["can", &web, &format!("{back}/svc/apj")]);
+    let o = c.as_user("admin", &["can", &web, &format!("{back}/svc/apj")]);
     code(&o, 2);
     assert!(
         stderr(&o).contains("did you mean svc/api"),
@@ -441,11 +281,8 @@ fn live_word_that_is_a_namespace_and_a_kind() {
     let Some(c) = cluster() else { return };
     // Namespace `deploy` (shared by runs: names below are unique per run).
     c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: deploy}\n");
-    let name = format!(
-        "builder-{}-{}",
-        std::process::id() % 10000,
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
+    // A name unique to this run (the namespace's name is not used).
+    let name = c.namespace("builder");
     c.pod(
         "deploy",
         &name,
@@ -455,7 +292,7 @@ fn live_word_that_is_a_namespace_and_a_kind() {
     );
     // Only the pod exists: `deploy/NAME` is it, resolved against the cluster.
     let out = code(
-        &c.netpol("admin", &["explain", &format!("deploy/{name}")]),
+        &c.as_user("admin", &["explain", &format!("deploy/{name}")]),
         0,
     );
     assert!(out.contains(&format!("deploy/{name}")), "{out}");
@@ -463,7 +300,7 @@ fn live_word_that_is_a_namespace_and_a_kind() {
     c.apply(&format!(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}-5d8f7-x2x2x\n  namespace: default\n  labels: {{app: {name}, pod-template-hash: 5d8f7}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: {name}-5d8f7, uid: 00000000-0000-0000-0000-000000000001, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: x}}]\n"
     ));
-    let o = c.netpol("admin", &["explain", &format!("deploy/{name}")]);
+    let o = c.as_user("admin", &["explain", &format!("deploy/{name}")]);
     code(&o, 1);
     let err = stderr(&o);
     assert!(err.contains("is ambiguous"), "{err}");

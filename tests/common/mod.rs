@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod cluster;
+
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;

@@ -1,0 +1,227 @@
+//! The real kube-apiserver + etcd that `scripts/e2e-cluster` starts
+//! (NETPOL_E2E_DIR names its directory), for the end-to-end test binaries
+//! (tests/e2e.rs, tests/e2e_services.rs, tests/e2e_input.rs): kubectl as
+//! admin, pods with IPs set through the status subresource, and our
+//! binary through kubectl's plugin dispatch as any of the test users.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+    pub server: String,
+}
+
+pub fn cluster() -> Option<Cluster> {
+    let Some(dir) = std::env::var_os("NETPOL_E2E_DIR") else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "NETPOL_E2E_DIR is not set: in CI the end-to-end tests must run (use scripts/test-all)"
+            );
+        }
+        eprintln!(
+            "\n*** SKIPPED: end-to-end test (NETPOL_E2E_DIR unset; run scripts/test-all) ***\n"
+        );
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    let env = std::fs::read_to_string(dir.join("env")).expect("e2e env file");
+    let get = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} in env"))
+            .to_string()
+    };
+    Some(Cluster {
+        bin: PathBuf::from(get("BIN")),
+        server: get("SERVER"),
+        dir,
+    })
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Cluster {
+    pub fn kubeconfig(&self, user: &str) -> String {
+        self.dir
+            .join(format!("{user}.kubeconfig"))
+            .display()
+            .to_string()
+    }
+
+    /// The server's own kubectl, as admin.
+    pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.arg("--kubeconfig")
+            .arg(self.kubeconfig("admin"))
+            .args(args);
+        run(cmd, stdin)
+    }
+
+    pub fn apply(&self, yaml: &str) {
+        let out = self.kubectl(&["apply", "-f", "-"], Some(yaml));
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A fresh namespace name for one test.
+    pub fn namespace(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}-{}-{}",
+            std::process::id() % 10000,
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    /// Creates a pod and sets its IP through the status subresource (there
+    /// is no kubelet to do it).
+    pub fn pod(&self, ns: &str, name: &str, labels: &str, ports: &str, ip: &str) {
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{ports}]}}]\n"
+        ));
+        let patch = format!(
+            r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
+        );
+        let out = self.kubectl(
+            &[
+                "patch",
+                "pod",
+                name,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "patch status: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `kubectl netpol ARGS` through kubectl's plugin dispatch, with a clean
+    /// environment (no KUBECONFIG, empty HOME) plus `env`.
+    pub fn netpol(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+            .parent()
+            .unwrap();
+        let path = format!(
+            "{}:{}:{}",
+            plugin_dir.display(),
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", home.path())
+            .arg("netpol")
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(cmd, None)
+    }
+
+    /// `kubectl netpol ARGS --kubeconfig <user>`.
+    pub fn as_user(&self, user: &str, args: &[&str]) -> Output {
+        let kc = self.kubeconfig(user);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--kubeconfig", kc.as_str()]);
+        self.netpol(&all, &[])
+    }
+}
+
+pub fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("wait")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn ok(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+pub fn json(o: &Output) -> Value {
+    serde_json::from_str(&ok(o)).expect("JSON output")
+}
+
+impl Cluster {
+    /// Creates a fresh namespace (labelled `team: <name>`) and returns its name.
+    pub fn create_namespace(&self, prefix: &str) -> String {
+        let name = self.namespace(prefix);
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{team: {name}}}}}\n"
+        ));
+        name
+    }
+
+    /// The ClusterIP the apiserver gave a Service.
+    pub fn cluster_ip(&self, ns: &str, name: &str) -> String {
+        let out = self.kubectl(
+            &[
+                "get",
+                "svc",
+                name,
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.spec.clusterIP}",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "get svc: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// Our binary itself (no plugin dispatch), with a clean environment;
+    /// `stdin` is what `-f -` reads.
+    pub fn binary(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let home = tempfile::tempdir().expect("temporary HOME");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+        cmd.env_clear().env("HOME", home.path()).args(args);
+        run(cmd, stdin)
+    }
+}
