@@ -527,9 +527,7 @@ fn check_reads_the_cni_from_the_cluster() {
 fn namespace_scoped_user_gets_partial_answers_marked_unknown() {
     let Some(c) = cluster() else { return };
     let (shop, clients, _) = seed_shop(&c);
-    c.apply(&format!(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {shop}}}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {shop}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
-    ));
+    c.bind_carol(&shop, "pods");
     let out = ok(&c.as_user("carol", &["list", "-n", &shop]));
     assert!(out.contains("web-to-api"), "{out}");
     let out = ok(&c.as_user("carol", &["explain", "api", "-n", &shop]));
@@ -1204,9 +1202,7 @@ fn dual_stack_addresses_and_namespace_scoped_can() {
     let out = ok(&c.as_user("admin", &["explain", "fd00:71::2"]));
     assert!(out.starts_with(&format!("Pod:         {ns}/b")), "{out}");
     // carol reads pods and policies of this namespace only.
-    c.apply(&format!(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
-    ));
+    c.bind_carol(&ns, "pods");
     let o = c.as_user("carol", &["can", "a", "b", "-n", &ns]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let o = c.as_user("carol", &["can", "b", "a", "-n", &ns]);
@@ -1308,9 +1304,7 @@ fn node_traffic_live_as_admin_and_as_a_namespace_user() {
     );
 
     // A user who can read pods and policies of this namespace only.
-    c.apply(&format!(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
-    ));
+    c.bind_carol(&ns, "pods");
     let carol = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend(["-n", ns.as_str()]);

@@ -193,9 +193,7 @@ endpoints:
 
     // carol reads pods, Services and policies of `back` only, not
     // EndpointSlices: the selector answers, and says why.
-    c.apply(&format!(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {back}}}\nrules:\n- apiGroups: ['']\n  resources: [pods, services]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {back}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
-    ));
+    c.bind_carol(&back, "pods, services");
     // (api-2 -> api-1 is denied: allow-web admits front/web only.)
     let o = c.as_user(
         "carol",

@@ -198,6 +198,14 @@ impl Cluster {
         name
     }
 
+    /// Lets carol get and list `core` resources (pods, services...) and
+    /// networkpolicies in namespace `ns` only: a namespace-scoped user.
+    pub fn bind_carol(&self, ns: &str, core: &str) {
+        self.apply(&format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [{core}]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+        ));
+    }
+
     /// The ClusterIP the apiserver gave a Service.
     pub fn cluster_ip(&self, ns: &str, name: &str) -> String {
         let out = self.kubectl(
