@@ -247,13 +247,13 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
     );
     assert!(
         out.contains(&format!(
-            "ALLOWED: {web} -> {back}/api-1 on TCP/8080 via Service {back}/api (port 80 -> TCP/8080)"
+            "ALLOWED: {web} -> {back}/api-1 on TCP/8080 via Service {back}/api (port 80/TCP -> TCP/8080)"
         )),
         "{out}"
     );
     assert!(
         out.contains(&format!(
-            "DENIED: {web} -> {back}/api-2 on TCP/9090 via Service {back}/api (port 80 -> TCP/9090)"
+            "DENIED: {web} -> {back}/api-2 on TCP/9090 via Service {back}/api (port 80/TCP -> TCP/9090)"
         )),
         "{out}"
     );

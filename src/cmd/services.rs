@@ -4,8 +4,9 @@
 //! NetworkPolicy is enforced after a Service has been translated: the
 //! virtual IP to a backing pod, `port` to that pod's `targetPort`
 //! (`engine::service`). So a Service destination is answered once per
-//! backing pod, on its target port, each line saying `via Service NS/NAME
-//! (port 80 -> TCP/8080)`; a Service source means the pods behind it.
+//! Service port and backing pod serving it, on its target port there, each
+//! line saying `via Service NS/NAME (port 80/TCP -> TCP/8080)`; a Service
+//! source means the pods behind it.
 //!
 //! `can` exit status: 0 when every connection is allowed; 1 when any is
 //! denied (the first line then says `DENIED` when none is allowed and
@@ -105,9 +106,48 @@ pub struct ServiceCanReport {
     pub port: Option<String>,
     /// The Service on the destination side, else on the source side.
     pub service: ServiceView,
-    /// One per source pod and backing pod, each on the translated port.
+    /// One per source pod, backing pod and Service port it serves, each
+    /// on that port's target port there (`servicePort` says which).
     pub connections: Vec<CanReport>,
+    /// DST a Service: per Service port asked about, how many connections
+    /// (source pod x backing pod serving it) there are and how many are
+    /// allowed. Empty otherwise.
+    #[serde(rename = "servicePorts")]
+    pub service_ports: Vec<ServicePortAnswer>,
     pub notes: Vec<String>,
+}
+
+/// One Service port's share of a Service answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePortAnswer {
+    /// `80/TCP`.
+    pub service_port: String,
+    pub connections: usize,
+    pub allowed: usize,
+}
+
+/// The connections of `connections` grouped by the Service port they
+/// answer for, in order of first appearance.
+fn by_service_port(connections: &[CanReport]) -> Vec<ServicePortAnswer> {
+    let mut out: Vec<ServicePortAnswer> = Vec::new();
+    for c in connections {
+        let Some(sp) = &c.service_port else { continue };
+        let i = match out.iter().position(|a| &a.service_port == sp) {
+            Some(i) => i,
+            None => {
+                out.push(ServicePortAnswer {
+                    service_port: sp.clone(),
+                    connections: 0,
+                    allowed: 0,
+                });
+                out.len() - 1
+            }
+        };
+        out[i].connections += 1;
+        out[i].allowed += usize::from(c.allowed);
+    }
+    out
 }
 
 /// One end, once Services are expanded.
@@ -116,6 +156,8 @@ struct End<'a> {
     /// On a destination: the ports asked about there (translated).
     wanted: Option<PortSet>,
     via: Option<String>,
+    /// The Service port this end answers for (`80/TCP`).
+    service_port: Option<String>,
 }
 
 fn word(svc: &ServiceInfo) -> String {
@@ -200,6 +242,7 @@ pub fn can(
                     endpoint,
                     wanted,
                     via: None,
+                    service_port: None,
                 }],
                 text,
                 None,
@@ -306,6 +349,7 @@ pub fn can(
                 &cni,
             );
             r.via = d.via.clone().or_else(|| s.via.clone());
+            r.service_port = d.service_port.clone();
             connections.push(r);
         }
     }
@@ -324,6 +368,7 @@ pub fn can(
         to: to_text,
         port: args.port.clone(),
         service: service_view(svc, source),
+        service_ports: by_service_port(&connections),
         connections,
         notes,
     };
@@ -379,6 +424,7 @@ fn sources<'a>(
                 endpoint,
                 wanted: None,
                 via: None,
+                service_port: None,
             }],
             text,
             None,
@@ -412,6 +458,7 @@ fn sources<'a>(
             },
             wanted: None,
             via: None,
+            service_port: None,
         })
         .collect();
     Ok((ends, word(service), Some((*service, Some(source)))))
@@ -520,14 +567,10 @@ fn source_note(svc: &ServiceInfo, source: BackendSource) -> String {
     }
 }
 
-/// `port 80 -> TCP/8080` (`port 53/UDP -> UDP/8053` for other protocols).
+/// `port 80/TCP -> TCP/8080`: the Service port as kubectl writes it, the
+/// target port as every port list here is written.
 fn arrow(port: u16, protocol: Protocol, target: (Protocol, u16)) -> String {
-    let from = if protocol == Protocol::Tcp {
-        format!("port {port}")
-    } else {
-        format!("port {port}/{protocol}")
-    };
-    format!("{from} -> {}/{}", target.0, target.1)
+    format!("port {port}/{protocol} -> {}/{}", target.0, target.1)
 }
 
 /// DST expanded: each backend, on the target ports of the Service ports
@@ -627,49 +670,53 @@ fn service_dests<'s>(
     }
     let mut dests = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
+    let kind = if svc.headless {
+        "headless Service"
+    } else {
+        "Service"
+    };
+    let endpoint_of = |b: &crate::engine::service::Backend<'s>| match b.target {
+        BackendTarget::Pod(p) => Endpoint::Pod(p),
+        BackendTarget::Address(ip) => Endpoint::External(ip),
+    };
     for b in &backends {
-        let endpoint = match b.target {
-            BackendTarget::Pod(p) => Endpoint::Pod(p),
-            BackendTarget::Address(ip) => Endpoint::External(ip),
-        };
         if let Some(set) = &literal {
             dests.push(End {
-                endpoint,
+                endpoint: endpoint_of(b),
                 wanted: Some(set.clone()),
                 via: Some(format!("via headless Service {} (pod IP)", svc.key())),
+                service_port: None,
             });
-            continue;
+        } else if selected.is_empty() {
+            // A Service without ports (headless only): every port.
+            dests.push(End {
+                endpoint: endpoint_of(b),
+                wanted: None,
+                via: Some(format!("via {kind} {} (no ports: every port)", svc.key())),
+                service_port: None,
+            });
         }
-        let mut set = PortSet::empty();
-        let mut arrows = Vec::new();
-        for &i in &selected {
-            let sp = &svc.ports[i];
+    }
+    // One question per Service port and backend serving it, on the target
+    // port there, grouped by Service port: a backend that serves none of
+    // the ports asked about is not a backend for this question.
+    for &i in selected.iter().filter(|_| literal.is_none()) {
+        let sp = &svc.ports[i];
+        for b in &backends {
             match &b.ports[i] {
-                Ok(t) => {
-                    set.insert(t.0, t.1, t.1);
-                    arrows.push(arrow(sp.port, sp.protocol, *t));
-                }
+                Ok(t) => dests.push(End {
+                    endpoint: endpoint_of(b),
+                    wanted: Some(PortSet::single(t.0, t.1)),
+                    via: Some(format!(
+                        "via {kind} {} ({})",
+                        svc.key(),
+                        arrow(sp.port, sp.protocol, *t)
+                    )),
+                    service_port: Some(format!("{}/{}", sp.port, sp.protocol)),
+                }),
                 Err(why) => skipped.push(format!("{}: {why}", b.display())),
             }
         }
-        if !selected.is_empty() && arrows.is_empty() {
-            continue;
-        }
-        let kind = if svc.headless {
-            "headless Service"
-        } else {
-            "Service"
-        };
-        let via = if arrows.is_empty() {
-            format!("via {kind} {} (no ports: every port)", svc.key())
-        } else {
-            format!("via {kind} {} ({})", svc.key(), arrows.join(", "))
-        };
-        dests.push(End {
-            endpoint,
-            wanted: (!selected.is_empty()).then_some(set),
-            via: Some(via),
-        });
     }
     if dests.is_empty() {
         return Err(Error::NotFound(format!(
@@ -878,8 +925,31 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
         .as_ref()
         .map(|p| format!(" on port {p}"))
         .unwrap_or_default();
+    // Several Service ports: each is its own question, counted apart.
+    let counts = if r.service_ports.len() > 1 {
+        r.service_ports
+            .iter()
+            .map(|a| {
+                format!(
+                    "port {}: {} of {} {} allowed",
+                    a.service_port,
+                    a.allowed,
+                    a.connections,
+                    match (what.starts_with("backing"), a.connections == 1) {
+                        (true, true) => "backing pod",
+                        (true, false) => "backing pods",
+                        (false, true) => "connection",
+                        (false, false) => "connections",
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        format!("{ok} of {total} {what} allowed")
+    };
     let mut out = format!(
-        "{head}: {} -> {}{port}: {ok} of {total} {what} allowed\n",
+        "{head}: {} -> {}{port}: {counts}\n",
         clean(&r.from),
         clean(&r.to)
     );
