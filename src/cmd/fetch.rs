@@ -232,14 +232,29 @@ pub async fn endpoints(
     for ((ns, _, only), found) in named.iter().zip(by_name) {
         match found {
             Ok(Some(svc)) => services.push(svc),
-            Ok(None) if *only => match live.services(Some(ns)).await {
-                Ok(list) => others.extend(list),
-                Err(Error::Forbidden(_)) => {}
-                Err(e) => return Err(e),
-            },
-            Ok(None) => {}
-            // One of two readings: the other may be what was meant.
-            Err(Error::Forbidden(_)) if !only => {}
+            // For the nearest name: the Services of that namespace, and of
+            // every namespace when it was not written (the same name may be
+            // elsewhere), as far as RBAC allows.
+            Ok(None) => {
+                let everywhere = match live.services(None).await {
+                    Ok(list) => Some(list),
+                    Err(Error::Forbidden(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                match everywhere {
+                    Some(list) => others.extend(list),
+                    None => match live.services(Some(ns)).await {
+                        Ok(list) => others.extend(list),
+                        Err(Error::Forbidden(_)) => {}
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+            // One of two readings: the other may be what was meant, and
+            // this one is unknown (said if it matters).
+            Err(Error::Forbidden(why)) if !only => {
+                gaps.services_in.insert(ns.clone(), why);
+            }
             Err(e) => return Err(e),
         }
     }

@@ -517,6 +517,9 @@ pub enum Resolved<'s> {
     Service {
         service: &'s ServiceInfo,
         cluster_ip: Option<IpAddr>,
+        /// Another reading of the reference that could not be checked
+        /// (RBAC), said in the answer.
+        note: Option<String>,
     },
 }
 
@@ -563,6 +566,7 @@ fn lookup<'s>(snapshot: &'s Snapshot, r: &Reading, text: &str) -> Option<Resolve
             .map(|service| Resolved::Service {
                 service,
                 cluster_ip: None,
+                note: None,
             });
     }
     let found = pods_named(snapshot, r);
@@ -623,6 +627,7 @@ pub fn find_ref<'s>(
             return Ok(Resolved::Service {
                 service,
                 cluster_ip: Some(ip),
+                note: None,
             });
         }
         return ip_endpoint(snapshot, ip);
@@ -652,10 +657,76 @@ pub fn find_ref<'s>(
             what(hits[1].0)
         )));
     }
-    if let Some((_, hit)) = hits.pop() {
+    // Readings that found nothing because their namespace could not be
+    // read are unknown, not absent.
+    let unread: Vec<(&Reading, &str)> = readings
+        .iter()
+        .filter(|r| !hits.iter().any(|(h, _)| std::ptr::eq(*h, *r)))
+        .filter_map(|r| unreadable(snapshot, r).map(|why| (r, why)))
+        .collect();
+    if let Some((r, mut hit)) = hits.pop() {
+        if let Some((other, why)) = unread.first() {
+            let note = format!(
+                "{text:?} may also name {} {:?} in namespace {:?}, which could not be checked ({why}); this answer is about {} {:?} in namespace {:?}",
+                kind_word(other.kind),
+                other.name,
+                other.namespace,
+                kind_word(r.kind),
+                r.name,
+                r.namespace
+            );
+            match &mut hit {
+                Resolved::Pod(f) => {
+                    f.note = Some(match f.note.take() {
+                        Some(n) => format!("{n}; {note}"),
+                        None => note,
+                    });
+                }
+                Resolved::Service { note: slot, .. } => *slot = Some(note),
+                Resolved::Ip(_) => {}
+            }
+        }
         return Ok(hit);
     }
+    if let Some((r, why)) = unread.first() {
+        let mut msg = format!(
+            "{why}: so {text:?} could not be looked up as {} {:?} in namespace {:?}",
+            kind_word(r.kind),
+            r.name,
+            r.namespace
+        );
+        for other in readings.iter().filter(|o| !std::ptr::eq(*o, *r)) {
+            if unreadable(snapshot, other).is_none() {
+                let near = match nearest(snapshot, other) {
+                    Some((true, _, (kind, ns, near))) => {
+                        format!("; did you mean {kind}/{near} in namespace {ns:?}?")
+                    }
+                    _ => String::new(),
+                };
+                msg.push_str(&format!(
+                    " ({} {:?} not found in namespace {:?}{near})",
+                    resource_name(other.kind.unwrap_or("Pod")),
+                    other.name,
+                    other.namespace
+                ));
+            }
+        }
+        return Err(Error::Forbidden(msg));
+    }
     Err(not_found(snapshot, &readings, namespace_given))
+}
+
+/// Why what `r` looks for could not be read (RBAC), when it could not:
+/// the pods of its namespace, or (a Service) the Services there.
+fn unreadable<'a>(snapshot: &'a Snapshot, r: &Reading) -> Option<&'a str> {
+    match r.kind {
+        Some("Service") => snapshot
+            .gaps
+            .services_in
+            .get(&r.namespace)
+            .map(String::as_str),
+        _ => snapshot.gaps.pods_unknown_in(&r.namespace),
+    }
 }
 
 /// The "not found" error for `readings`, with the nearest existing name.

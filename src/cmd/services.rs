@@ -208,7 +208,9 @@ pub fn can(
         Resolved::Service {
             service,
             cluster_ip,
+            note,
         } => {
+            notes.extend(note.clone());
             if let Some(name) = &service.external_name {
                 return external_name(ctx, model, service, name, &sources, args)
                     .map(CanAnswer::Answered);
@@ -415,6 +417,7 @@ fn sources<'a>(
     let Resolved::Service {
         service,
         cluster_ip,
+        note,
     } = r
     else {
         let endpoint = plain(r, notes);
@@ -430,6 +433,7 @@ fn sources<'a>(
             None,
         ));
     };
+    notes.extend(note.clone());
     if let Some(ip) = cluster_ip {
         return Err(Error::Usage(format!(
             "{ip} is the ClusterIP of Service {}: a ClusterIP is never the source address of a packet (connections leave from the pods' own IPs); to ask about the pods behind it, give svc/{} -n {} as SRC",
@@ -1011,6 +1015,7 @@ pub fn explain(
     let Resolved::Service {
         service,
         cluster_ip,
+        note,
     } = r
     else {
         return Ok(None);
@@ -1023,7 +1028,8 @@ pub fn explain(
             .get_or_init(|| crate::cmd::lint::cni_facts(ctx))
             .clone()
     };
-    let report = explain_report(snapshot, model, service, cluster_ip, &cni)?;
+    let mut report = explain_report(snapshot, model, service, cluster_ip, &cni)?;
+    report.notes.splice(0..0, note);
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
