@@ -624,3 +624,38 @@ fn live_suggestions_know_services_as_offline_does() {
         "{err}"
     );
 }
+
+#[test]
+fn live_backends_refused_are_unknown_not_none() {
+    let Some(c) = cluster() else { return };
+    let (_, back) = seed(&c, 177);
+    bind_carol(&c, &back);
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: manual, namespace: {back}}}\nspec:\n  ports: [{{name: web, port: 80, targetPort: 8080}}]\n"
+    ));
+    // carol may not read EndpointSlices: the backends of a Service without
+    // selector are unknown, and said so.
+    let out = code(
+        &c.netpol("carol", &["explain", "svc/manual", "-n", &back]),
+        0,
+    );
+    assert!(
+        out.contains(
+            "Backends:     unknown: it has no selector and its EndpointSlices could not be read"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("Backends:     <none>"), "{out}");
+    let o = c.netpol(
+        "carol",
+        &["explain", "svc/manual", "-n", &back, "-o", "json"],
+    );
+    let v: Value = serde_json::from_str(&code(&o, 0)).expect("JSON");
+    assert!(
+        v["backendsUnknown"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("forbidden"),
+        "{v}"
+    );
+}

@@ -701,3 +701,77 @@ fn without_port_json_has_no_port_and_no_contradiction() {
         assert!(c["servicePort"].is_string(), "{c}");
     }
 }
+
+#[test]
+fn explain_marks_host_network_backends_and_ports_they_do_not_serve() {
+    let out = run(&["explain", "svc/app", "-n", "shop", "-f", MULTIPORT], 0);
+    assert!(
+        out.contains(
+            "Backends:     shop/app, shop/app2, shop/hostagent (host network) (from its selector)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Ingress of shop/hostagent (host network): its node's address: no policy applies"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("  80/TCP -> not served here: no container port named \"http\" (TCP)"),
+        "{out}"
+    );
+    assert!(!out.contains("no such port on these pods"), "{out}");
+    let v = parse_json(&run(
+        &[
+            "explain", "svc/app", "-n", "shop", "-o", "json", "-f", MULTIPORT,
+        ],
+        0,
+    ));
+    assert_eq!(v["hostNetwork"], serde_json::json!(["shop/hostagent"]));
+    let host = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["pods"] == serde_json::json!(["shop/hostagent"]))
+        .expect("a group for the host-network pod");
+    assert_eq!(host["hostNetwork"], true, "{host}");
+    assert!(host["ports"][0]["notServed"].is_string(), "{host}");
+    assert_eq!(v["backendsUnknown"], serde_json::Value::Null);
+}
+
+#[test]
+fn addresses_behind_a_service_are_backends_not_backing_pods() {
+    let out = run(
+        &["explain", "svc/by-address", "-n", "shop", "-f", MULTIPORT],
+        0,
+    );
+    assert!(
+        out.contains("Backends:     172.18.0.4 (node node-b), 192.0.2.10 (not a pod)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("172.18.0.4 is an address of node node-b, not a pod: NetworkPolicy does not apply to a node's address"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("172.18.0.4 is an address no known pod has"),
+        "{out}"
+    );
+    let out = run(
+        &[
+            "can",
+            "web",
+            "svc/by-address",
+            "-n",
+            "shop",
+            "-f",
+            MULTIPORT,
+        ],
+        1,
+    );
+    assert_eq!(
+        first_line(&out),
+        "PARTLY ALLOWED: shop/web -> service shop/by-address: 1 of 2 backends allowed"
+    );
+}

@@ -915,14 +915,23 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
     } else {
         p.warn("PARTLY ALLOWED")
     };
+    // Addresses behind a Service (an EndpointSlice written by hand) are
+    // backends, not backing pods.
+    let pods_only = r
+        .connections
+        .iter()
+        .all(|c| matches!(c.ingress.endpoint, "pod" | "hostNetworkPod"));
     let what = match (
         r.to.starts_with("service ") && !r.from.starts_with("service "),
+        pods_only,
         total == 1,
     ) {
-        (true, true) => "backing pod",
-        (true, false) => "backing pods",
-        (false, true) => "connection",
-        (false, false) => "connections",
+        (true, true, true) => "backing pod",
+        (true, true, false) => "backing pods",
+        (true, false, true) => "backend",
+        (true, false, false) => "backends",
+        (false, _, true) => "connection",
+        (false, _, false) => "connections",
     };
     let port = r
         .port
@@ -939,11 +948,9 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
                     a.service_port,
                     a.allowed,
                     a.connections,
-                    match (what.starts_with("backing"), a.connections == 1) {
-                        (true, true) => "backing pod",
-                        (true, false) => "backing pods",
-                        (false, true) => "connection",
-                        (false, false) => "connections",
+                    match what.trim_end_matches('s') {
+                        w if a.connections == 1 => w.to_string(),
+                        w => format!("{w}s"),
                     }
                 )
             })
@@ -971,17 +978,38 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
 /// `explain svc/NAME`: the ingress of the Service's backing pods, grouped
 /// (pods with the same policies and target ports are one group).
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceExplainReport {
     pub service: ServiceView,
     /// `namespace/name` of each backing pod (or an address).
     pub backends: Vec<String>,
+    /// Why the backends are not known (RBAC), when they are not; `backends`
+    /// is then empty without meaning "none".
+    pub backends_unknown: Option<String>,
+    /// The backends that are host-network pods (their node's address).
+    pub host_network: Vec<String>,
+    /// The backends that are addresses, not pods: `{"address", "node"}`
+    /// (`node` null for an address no node has).
+    pub addresses: Vec<AddressBackend>,
     pub groups: Vec<GroupView>,
     pub notes: Vec<String>,
 }
 
+/// A backend that is an address rather than a pod.
 #[derive(Debug, Serialize)]
+pub struct AddressBackend {
+    pub address: String,
+    /// The node whose address it is, when it is one.
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupView {
     pub pods: Vec<String>,
+    /// The pods use the host network: each is its node's address, which no
+    /// NetworkPolicy isolates.
+    pub host_network: bool,
     pub isolated: bool,
     pub policies: Vec<String>,
     /// Per Service port: its target port here and who may reach it.
@@ -999,7 +1027,13 @@ pub struct PortReach {
     pub target_port: Option<String>,
     /// `anywhere`, or each admitting rule's peers as written.
     pub from: Vec<String>,
+    /// False when the port is not served here (`notServed` says why).
     pub allowed: bool,
+    /// Why these pods do not serve this Service port (a named targetPort
+    /// they do not declare): the Service sends them nothing on it. Absent
+    /// when they serve it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_served: Option<String>,
 }
 
 /// Answers `explain` for a Service; `None` when the target is not one.
@@ -1057,6 +1091,7 @@ fn explain_report(
         ));
     }
     let resolved = resolve(snapshot, svc);
+    let mut unknown: Option<String> = None;
     let (source, backends) = match resolved {
         Resolution::ExternalName(name) => {
             notes.push(format!(
@@ -1065,13 +1100,17 @@ fn explain_report(
             (None, Vec::new())
         }
         Resolution::Unmanaged(why) => {
-            notes.push(format!(
-                "no selector and {}: its backends are not known here",
-                match why {
-                    Some(why) => format!("its EndpointSlices could not be read ({why})"),
-                    None => "no EndpointSlices".to_string(),
+            match why {
+                Some(why) => {
+                    unknown = Some(format!(
+                        "it has no selector and its EndpointSlices could not be read ({why})"
+                    ));
                 }
-            ));
+                None => notes.push(
+                    "no selector and no EndpointSlices: its backends are managed elsewhere, or it has none"
+                        .into(),
+                ),
+            }
             (None, Vec::new())
         }
         Resolution::Backends {
@@ -1097,45 +1136,75 @@ fn explain_report(
         "NetworkPolicy applies after the Service is translated: what matters is each pod's ingress on its target port"
             .into(),
     );
-    // Pods with the same isolating policies and target ports answer alike.
-    let mut groups: Vec<(Vec<usize>, Vec<Option<String>>, GroupView)> = Vec::new();
+    // Pods with the same isolating policies and target ports answer alike
+    // (host-network pods apart: they are their node's address).
+    type Key = (Vec<usize>, Vec<Option<String>>, bool);
+    let mut groups: Vec<(Key, GroupView)> = Vec::new();
     let mut listed = Vec::new();
+    let mut host_network = Vec::new();
+    let mut addresses = Vec::new();
     for b in &backends {
         listed.push(b.display());
-        let BackendTarget::Pod(pod) = b.target else {
-            notes.push(format!(
-                "{} is an address no known pod has: no policy of this cluster applies at it",
-                b.display()
-            ));
-            continue;
+        let pod = match b.target {
+            BackendTarget::Pod(pod) => pod,
+            BackendTarget::Address(ip) => {
+                let node = snapshot.node_of(&ip).map(str::to_string);
+                notes.push(match &node {
+                    Some(n) => format!(
+                        "{ip} is an address of node {n}, not a pod: NetworkPolicy does not apply to a node's address"
+                    ),
+                    None if snapshot.is_node_address(&ip) => format!(
+                        "{ip} is a node's address, not a pod: NetworkPolicy does not apply to it"
+                    ),
+                    None => format!(
+                        "{ip} is an address no known pod has (outside the cluster's pods): no policy of this cluster applies at it"
+                    ),
+                });
+                addresses.push(AddressBackend {
+                    address: ip.to_string(),
+                    node,
+                });
+                continue;
+            }
         };
+        let host = pod.on_host_network();
+        if host {
+            host_network.push(pod.key());
+        }
         let isolating = model.isolating(pod, Direction::Ingress);
         let targets: Vec<Option<String>> = b
             .ports
             .iter()
             .map(|t| t.as_ref().ok().map(|(p, n)| format!("{p}/{n}")))
             .collect();
-        if let Some(g) = groups
-            .iter_mut()
-            .find(|g| g.0 == isolating && g.1 == targets)
-        {
-            g.2.pods.push(pod.key());
+        let key: Key = (isolating.clone(), targets, host);
+        if let Some(g) = groups.iter_mut().find(|g| g.0 == key) {
+            g.1.pods.push(pod.key());
             continue;
         }
         let mut ports = Vec::new();
         for (sp, t) in svc.ports.iter().zip(&b.ports) {
             let service_port = format!("{}/{}", sp.port, sp.protocol);
-            let Ok((proto, n)) = t else {
-                ports.push(PortReach {
-                    service_port,
-                    target_port: None,
-                    from: Vec::new(),
-                    allowed: false,
-                });
-                continue;
+            let (proto, n) = match t {
+                Ok(t) => t,
+                Err(why) => {
+                    ports.push(PortReach {
+                        service_port,
+                        target_port: None,
+                        from: Vec::new(),
+                        allowed: false,
+                        not_served: Some(why.clone()),
+                    });
+                    continue;
+                }
             };
             let mut from = Vec::new();
-            if isolating.is_empty() {
+            if host {
+                from.push(
+                    "anywhere (host network: its node's address, which no policy isolates)"
+                        .to_string(),
+                );
+            } else if isolating.is_empty() {
                 from.push("anywhere (not isolated for ingress)".to_string());
             }
             for &pi in &isolating {
@@ -1161,14 +1230,15 @@ fn explain_report(
                 target_port: Some(format!("{proto}/{n}")),
                 allowed: !from.is_empty(),
                 from,
+                not_served: None,
             });
         }
         let view = direction(model, pod, Direction::Ingress, cni);
         groups.push((
-            isolating.clone(),
-            targets,
+            key,
             GroupView {
                 pods: vec![pod.key()],
+                host_network: host,
                 isolated: !isolating.is_empty(),
                 policies: isolating.iter().map(|&i| model.policies[i].key()).collect(),
                 ports,
@@ -1179,7 +1249,10 @@ fn explain_report(
     Ok(ServiceExplainReport {
         service: service_view(svc, source),
         backends: listed,
-        groups: groups.into_iter().map(|g| g.2).collect(),
+        backends_unknown: unknown,
+        host_network,
+        addresses,
+        groups: groups.into_iter().map(|g| g.1).collect(),
         notes,
     })
 }
@@ -1232,21 +1305,35 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
         Some(_) => " (from its selector)",
         None => "",
     };
-    out.push_str(&format!(
-        "Backends:     {}{from}\n",
-        if r.backends.is_empty() {
-            "<none>".to_string()
-        } else {
-            r.backends
-                .iter()
-                .map(|b| clean(b))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    ));
+    let backends = if let Some(why) = &r.backends_unknown {
+        format!("unknown: {}", clean(why))
+    } else if r.backends.is_empty() {
+        "<none>".to_string()
+    } else {
+        r.backends
+            .iter()
+            .map(|b| {
+                let mark = if r.host_network.contains(b) {
+                    " (host network)".to_string()
+                } else if let Some(a) = r.addresses.iter().find(|a| &a.address == b) {
+                    match &a.node {
+                        Some(n) => format!(" (node {})", clean(n)),
+                        None => " (not a pod)".to_string(),
+                    }
+                } else {
+                    String::new()
+                };
+                format!("{}{mark}", clean(b))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push_str(&format!("Backends:     {backends}{from}\n"));
     for g in &r.groups {
         out.push('\n');
-        let state = if g.isolated {
+        let state = if g.host_network {
+            p.good("its node's address: no policy applies")
+        } else if g.isolated {
             p.warn(&format!("isolated by {}", g.policies.join(", ")))
         } else {
             p.good("not isolated")
@@ -1256,15 +1343,26 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
             p.head("Ingress of"),
             g.pods
                 .iter()
-                .map(|x| clean(x))
+                .map(|x| {
+                    if g.host_network {
+                        format!("{} (host network)", clean(x))
+                    } else {
+                        clean(x)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
         for pr in &g.ports {
-            let target = pr
-                .target_port
-                .as_deref()
-                .unwrap_or("no such port on these pods");
+            if let Some(why) = &pr.not_served {
+                out.push_str(&format!(
+                    "  {} -> not served here: {}\n",
+                    pr.service_port,
+                    clean(why)
+                ));
+                continue;
+            }
+            let target = pr.target_port.as_deref().unwrap_or_default();
             let who = if pr.from.is_empty() {
                 p.bad("denied, nothing admits it")
             } else {
