@@ -775,3 +775,48 @@ fn addresses_behind_a_service_are_backends_not_backing_pods() {
         "PARTLY ALLOWED: shop/web -> service shop/by-address: 1 of 2 backends allowed"
     );
 }
+
+#[test]
+fn wording_of_external_names_cidrs_bad_addresses_and_headless_ports() {
+    // The source in the namespace/name form, as in every other answer.
+    let out = run(&["can", "web", "svc/ext", "-n", "shop", "-f", MULTIPORT], 1);
+    assert!(
+        first_line(&out)
+            .starts_with("DENIED: shop/web -> service shop/ext (ExternalName example.com)"),
+        "{out}"
+    );
+    // A CIDR is not an endpoint; an invalid address is not a pod name.
+    let err = one_error(
+        &["can", "web", "10.0.0.50/32", "-n", "shop", "-f", MULTIPORT],
+        2,
+    );
+    assert_eq!(
+        err,
+        "error: \"10.0.0.50/32\" is a CIDR (a range of addresses), not one endpoint: give an address, e.g. 10.0.0.50"
+    );
+    let err = one_error(&["explain", "10.0.0.0/8", "-n", "shop", "-f", MULTIPORT], 1);
+    assert!(err.contains("e.g. 10.0.0.1"), "{err}");
+    let err = one_error(
+        &["can", "web", "300.1.1.1", "-n", "shop", "-f", MULTIPORT],
+        2,
+    );
+    assert_eq!(err, "error: \"300.1.1.1\" is not a valid IP address");
+    // Headless: no translation to talk about.
+    let err = one_error(
+        &[
+            "can",
+            "front/web",
+            "back/svc/api-headless",
+            "--port",
+            "http",
+            "-f",
+            SHOP,
+        ],
+        2,
+    );
+    assert!(err.contains("headless: there is no translation"), "{err}");
+    assert!(
+        !err.contains("translated to each pod's targetPort"),
+        "{err}"
+    );
+}

@@ -400,6 +400,7 @@ fn namespace_like(word: &str) -> bool {
 /// two: the kind in `default_ns` first, then a pod or workload in namespace
 /// WORD; [`find_ref`] keeps whichever exists.
 pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
+    not_an_address(text)?;
     let bad = || {
         Error::Usage(format!(
             "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
@@ -439,6 +440,33 @@ pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
         return Err(bad());
     }
     Ok(out)
+}
+
+/// Refuses what looks like an address but is not one endpoint: a CIDR
+/// (`10.0.0.50/32`) or an invalid IP address (`300.1.1.1`), rather than
+/// reading it as `NAMESPACE/NAME` or a pod name.
+fn not_an_address(text: &str) -> Result<(), Error> {
+    if let Ok(net) = text.parse::<ipnet::IpNet>() {
+        let addr = if net.prefix_len() == net.max_prefix_len() {
+            net.addr()
+        } else {
+            net.hosts().next().unwrap_or(net.addr())
+        };
+        return Err(Error::Usage(format!(
+            "{text:?} is a CIDR (a range of addresses), not one endpoint: give an address, e.g. {addr}"
+        )));
+    }
+    let dotted = text.split('.').collect::<Vec<_>>();
+    let v4_like = dotted.len() == 4
+        && dotted
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    // No Kubernetes name holds a colon: such text is meant as IPv6.
+    let v6_like = text.contains(':') && !text.contains('/');
+    if (v4_like || v6_like) && text.parse::<IpAddr>().is_err() {
+        return Err(Error::Usage(format!("{text:?} is not a valid IP address")));
+    }
+    Ok(())
 }
 
 /// Refuses to evaluate when a policy the API server would reject lives in

@@ -212,7 +212,7 @@ pub fn can(
         } => {
             notes.extend(note.clone());
             if let Some(name) = &service.external_name {
-                return external_name(ctx, model, service, name, &sources, args)
+                return external_name(ctx, model, service, name, &sources, &from_text, args)
                     .map(CanAnswer::Answered);
             }
             let (dests, source) = service_dests(
@@ -647,8 +647,13 @@ fn service_dests<'s>(
                         ),
                         None => String::new(),
                     };
+                    let what = if svc.headless {
+                        "--port names a port of the Service, or gives a number the pods listen on (headless: there is no translation, clients connect to the pods' own ports)"
+                    } else {
+                        "--port names a port of the Service, which is translated to each pod's targetPort"
+                    };
                     return Err(Error::NotFound(format!(
-                        "Service {} has no port {text} (its ports: {}); --port names a port of the Service, which is translated to each pod's targetPort{hint}",
+                        "Service {} has no port {text} (its ports: {}); {what}{hint}",
                         svc.key(),
                         if svc.ports.is_empty() {
                             "<none>".to_string()
@@ -742,6 +747,7 @@ fn external_name(
     svc: &ServiceInfo,
     name: &str,
     sources: &[End<'_>],
+    from_text: &str,
     args: &CanArgs,
 ) -> Result<Outcome, Error> {
     let wanted = match &args.port {
@@ -857,7 +863,7 @@ fn external_name(
     };
     let mut out = format!(
         "{head}: {} -> {} (ExternalName {})\n",
-        clean(&args.from),
+        clean(from_text),
         clean(&word(svc)),
         clean(name)
     );
@@ -883,7 +889,7 @@ fn external_name(
             }
             let r = ExternalReport {
                 allowed: all_allowed,
-                from: &args.from,
+                from: from_text,
                 to: word(svc),
                 port: args.port.as_ref(),
                 service: service_view(svc, None),
