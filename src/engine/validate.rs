@@ -960,3 +960,23 @@ fn wrong_type(
         ),
     }
 }
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv4_mapped_cidr_is_read_as_the_ipv4_network_it_maps() {
+        let got = |s: &str| parse_cidr(s).map(|n| n.to_string());
+        assert_eq!(
+            got("::ffff:10.244.1.5/128").as_deref(),
+            Some("10.244.1.5/32")
+        );
+        assert_eq!(got("::ffff:10.0.0.0/104").as_deref(), Some("10.0.0.0/8"));
+        // Below /96 the prefix does not keep the mapping: IPv6 as written.
+        assert_eq!(got("::ffff:0:0/80").as_deref(), Some("::ffff:0.0.0.0/80"));
+        assert_eq!(got("fd00::/64").as_deref(), Some("fd00::/64"));
+        assert_eq!(got("10.0.0.0/8").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(got("10.0.0.5"), None);
+    }
+}

@@ -2,8 +2,13 @@
 //! (a range holding no address a connection can come from or go to:
 //! 0.0.0.0/24, loopback, link-local), `ipblock-host-bits` (a CIDR with bits
 //! set beyond its prefix, which the API server widens to the whole
-//! network), and `ipblock-cni-dependent` (an ipBlock of everything that
-//! also holds pod IPs: whether it admits pods depends on the CNI).
+//! network), `ipblock-ipv4-mapped` (`::ffff:10.0.0.5/128`, which the API
+//! server accepts with a warning and reads as 10.0.0.5/32, as the engine
+//! does: see `validate::parse_cidr`), and `ipblock-cni-dependent` (an
+//! ipBlock of everything that also holds pod IPs: whether it admits pods
+//! depends on the CNI). 169.254.0.0/16 ranges holding a node-local service
+//! address (metadata, NodeLocal DNSCache, the ECS agent) are deliberate and
+//! not flagged.
 //!
 //! API rule (NetworkPolicy validation, `IsValidCIDRForLegacyField`): a CIDR
 //! with bits set beyond the prefix length is accepted (the API server
