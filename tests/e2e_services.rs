@@ -612,6 +612,14 @@ fn live_suggestions_know_services_as_offline_does() {
             "{cmd:?}: {err}"
         );
     }
+    // A bare name that is only a Service's: write svc/NAME.
+    let o = c.netpol("admin", &["can", "api-1", &name, "-n", &back]);
+    code(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("Service {back}/{name} exists: write svc/{name}")),
+        "{err}"
+    );
     // The right name in another namespace than the default one.
     let o = c.netpol(
         "admin",
