@@ -820,3 +820,20 @@ fn wording_of_external_names_cidrs_bad_addresses_and_headless_ports() {
         "{err}"
     );
 }
+
+#[test]
+fn explain_leaves_out_a_pod_that_serves_none_of_the_service_ports() {
+    let out = run(
+        &["explain", "svc/app-web", "-n", "shop", "-f", MULTIPORT],
+        0,
+    );
+    assert!(
+        out.contains("Backends:     shop/app, shop/app2 (from its selector)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("shop/hostagent is selected but serves none of the Service's ports, so it is not a backend"),
+        "{out}"
+    );
+    assert!(!out.contains("Ingress of shop/hostagent"), "{out}");
+}

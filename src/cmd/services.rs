@@ -1150,6 +1150,22 @@ fn explain_report(
     let mut host_network = Vec::new();
     let mut addresses = Vec::new();
     for b in &backends {
+        // A pod that serves none of the Service's ports (named targetPorts
+        // it does not declare) gets nothing from it: not a backend.
+        if !b.ports.is_empty() && b.ports.iter().all(Result::is_err) {
+            let why: Vec<&str> = b
+                .ports
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .map(String::as_str)
+                .collect();
+            notes.push(format!(
+                "{} is selected but serves none of the Service's ports, so it is not a backend: {}",
+                b.display(),
+                why.join("; ")
+            ));
+            continue;
+        }
         listed.push(b.display());
         let pod = match b.target {
             BackendTarget::Pod(pod) => pod,
