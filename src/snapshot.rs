@@ -595,6 +595,9 @@ pub struct Gaps {
     /// Why Node objects could not be read, when they were wanted (an
     /// address may then be a node's without this being known).
     pub nodes: Option<String>,
+    /// Namespaces whose Services could not be read (a Service named on
+    /// the command line), with why.
+    pub services_in: BTreeMap<String, String>,
 }
 
 impl Gaps {

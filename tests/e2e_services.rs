@@ -87,13 +87,13 @@ fn live_service_answers_per_backing_pod_by_name_and_by_cluster_ip() {
     );
     assert!(
         out.contains(&format!(
-            "ALLOWED: {web} -> {back}/api-1 on TCP/8080 via Service {back}/api (port 80 -> TCP/8080)"
+            "ALLOWED: {web} -> {back}/api-1 on TCP/8080 via Service {back}/api (port 80/TCP -> TCP/8080)"
         )),
         "{out}"
     );
     assert!(
         out.contains(&format!(
-            "DENIED: {web} -> {back}/api-2 on TCP/9090 via Service {back}/api (port 80 -> TCP/9090)"
+            "DENIED: {web} -> {back}/api-2 on TCP/9090 via Service {back}/api (port 80/TCP -> TCP/9090)"
         )),
         "{out}"
     );
@@ -307,4 +307,198 @@ fn live_word_that_is_a_namespace_and_a_kind() {
         "{err}"
     );
     assert!(err.contains(&format!("deployment/{name}")), "{err}");
+}
+
+/// carol may read pods, Services and policies of `ns` only.
+fn bind_carol(c: &Cluster, ns: &str) {
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [pods, services]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+    ));
+}
+
+#[test]
+fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
+    let Some(c) = cluster() else { return };
+    let (_, back) = seed(&c, 175);
+    bind_carol(&c, &back);
+    let unique = format!(
+        "{}-{}",
+        std::process::id() % 10000,
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    // `jobs/NAME`: a Job in her namespace, or a pod of namespace `jobs`,
+    // which she may not read.
+    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: jobs}\n");
+    let worker = format!("worker-{unique}");
+    c.pod(
+        "jobs",
+        &worker,
+        "app: worker",
+        "{containerPort: 9999}",
+        "10.175.9.9",
+    );
+    let o = c.netpol(
+        "carol",
+        &[
+            "can",
+            "api-1",
+            &format!("jobs/{worker}"),
+            "--port",
+            "9999",
+            "-n",
+            &back,
+        ],
+    );
+    code(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(
+            "error: cannot list pods in namespace \"jobs\": forbidden for user \"carol\""
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "could not be looked up as pod \"{worker}\" in namespace \"jobs\""
+        )),
+        "{err}"
+    );
+    // The admin gets the answer.
+    let o = c.netpol(
+        "admin",
+        &[
+            "can",
+            "api-1",
+            &format!("jobs/{worker}"),
+            "--port",
+            "9999",
+            "-n",
+            &back,
+        ],
+    );
+    assert!(
+        stdout(&o).contains(&format!("jobs/{worker}")),
+        "{}",
+        stderr(&o)
+    );
+
+    // `svc/NAME`: Service NAME of her namespace, and pod NAME of namespace
+    // `svc`: ambiguous for the admin; for carol the Service, saying that
+    // the other reading could not be checked.
+    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: svc}\n");
+    let name = format!("dual-{unique}");
+    c.pod(
+        "svc",
+        &name,
+        "app: dual",
+        "{containerPort: 80}",
+        "10.175.9.10",
+    );
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {back}}}\nspec:\n  selector: {{app: api}}\n  ports: [{{name: web, port: 80, targetPort: http}}]\n"
+    ));
+    let o = c.netpol(
+        "admin",
+        &["can", "api-1", &format!("svc/{name}"), "-n", &back],
+    );
+    code(&o, 2);
+    assert!(stderr(&o).contains("is ambiguous"), "{}", stderr(&o));
+    let o = c.netpol(
+        "carol",
+        &["can", "api-1", &format!("svc/{name}"), "-n", &back],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("service {back}/{name}")),
+        "{out}{}",
+        stderr(&o)
+    );
+    assert!(
+        out.contains(&format!(
+            "may also name pod \"{name}\" in namespace \"svc\", which could not be checked"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn live_suggestions_know_services_as_offline_does() {
+    let Some(c) = cluster() else { return };
+    let (front, back) = seed(&c, 176);
+    let unique = format!(
+        "{}-{}",
+        std::process::id() % 10000,
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    let name = format!("shopfront-{unique}");
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {back}}}\nspec:\n  selector: {{app: api}}\n  ports: [{{name: web, port: 80, targetPort: http}}]\n"
+    ));
+    // A typo in a two-reading reference (`svc` may be a namespace).
+    let typo = format!("svc/{}", &name[..name.len() - 1]);
+    for cmd in [
+        vec!["can", "api-1", typo.as_str(), "-n", back.as_str()],
+        vec!["explain", typo.as_str(), "-n", back.as_str()],
+    ] {
+        let o = c.netpol("admin", &cmd);
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("did you mean svc/{name} in namespace \"{back}\"")),
+            "{cmd:?}: {err}"
+        );
+    }
+    // A bare name that is only a Service's: write svc/NAME.
+    let o = c.netpol("admin", &["can", "api-1", &name, "-n", &back]);
+    code(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("Service {back}/{name} exists: write svc/{name}")),
+        "{err}"
+    );
+    // The right name in another namespace than the default one.
+    let o = c.netpol(
+        "admin",
+        &["can", &format!("{front}/web"), &format!("svc/{name}")],
+    );
+    code(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("found in namespace \"{back}\": use -n {back}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn live_backends_refused_are_unknown_not_none() {
+    let Some(c) = cluster() else { return };
+    let (_, back) = seed(&c, 177);
+    bind_carol(&c, &back);
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: manual, namespace: {back}}}\nspec:\n  ports: [{{name: web, port: 80, targetPort: 8080}}]\n"
+    ));
+    // carol may not read EndpointSlices: the backends of a Service without
+    // selector are unknown, and said so.
+    let out = code(
+        &c.netpol("carol", &["explain", "svc/manual", "-n", &back]),
+        0,
+    );
+    assert!(
+        out.contains(
+            "Backends:     unknown: it has no selector and its EndpointSlices could not be read"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("Backends:     <none>"), "{out}");
+    let o = c.netpol(
+        "carol",
+        &["explain", "svc/manual", "-n", &back, "-o", "json"],
+    );
+    let v: Value = serde_json::from_str(&code(&o, 0)).expect("JSON");
+    assert!(
+        v["backendsUnknown"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("forbidden"),
+        "{v}"
+    );
 }

@@ -265,7 +265,11 @@ const CASES: &[Case] = &[
         args: &[],
         object: "store/api-egress",
         path: Some("spec.egress"),
-        message: &["1 of the 1 pods", "UDP/53", "kube-system/coredns-7d9f"],
+        message: &[
+            "the pod this policy isolates",
+            "UDP/53",
+            "kube-system/coredns-7d9f",
+        ],
         hint: Some(DNS_HINT),
         also: &[],
     },
@@ -276,7 +280,10 @@ const CASES: &[Case] = &[
         args: &[],
         object: "store/api-egress",
         path: Some("spec.egress"),
-        message: &["1 of the 1 pods", "UDP/53 but not TCP/53"],
+        message: &[
+            "the pod this policy isolates reaches DNS",
+            "UDP/53 but not TCP/53",
+        ],
         hint: Some(DNS_HINT),
         also: &[],
     },
@@ -481,6 +488,20 @@ const CASES: &[Case] = &[
         also: &[],
     },
     Case {
+        check: "ipblock-ipv4-mapped",
+        bad: "ipblock-ipv4-mapped.bad.yaml",
+        good: "ipblock-ipv4-mapped.good.yaml",
+        args: &[],
+        object: "store/db-ingress",
+        path: Some("spec.ingress[0].from[0].ipBlock.cidr"),
+        message: &[
+            "::ffff:192.168.7.9/128 is an IPv4-mapped IPv6 CIDR",
+            "reads it as 192.168.7.9/32 (IPv4)",
+        ],
+        hint: Some("cidr: 192.168.7.9/32"),
+        also: &[],
+    },
+    Case {
         check: "ipblock-host-bits",
         bad: "ipblock-host-bits.bad.yaml",
         good: "ipblock-host-bits.good.yaml",
@@ -656,6 +677,11 @@ fn empty_egress_without_policy_types() {
 #[test]
 fn ipblock_unusable_range() {
     positive_and_negative("ipblock-unusable-range");
+}
+
+#[test]
+fn ipblock_ipv4_mapped() {
+    positive_and_negative("ipblock-ipv4-mapped");
 }
 
 #[test]
@@ -2120,4 +2146,70 @@ fn null_egress_in_json_is_an_empty_egress() {
         message(f).starts_with("`egress` is empty and policyTypes is omitted"),
         "{f:#}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Host-network pods are not counted; IPv4-mapped ipBlocks read as IPv4
+// ---------------------------------------------------------------------------
+
+const HOST_COUNTS: &str = "tests/fixtures/lint/kinds/host-network-counts.yaml";
+
+#[test]
+fn lint_counts_only_the_pods_a_policy_can_isolate() {
+    let (_, out) = lint_text(&[HOST_COUNTS], &[]);
+    assert!(
+        out.contains("hn/default-deny-all spec.egress: all 3 pods this policy isolates for egress cannot resolve names"),
+        "{out}"
+    );
+    assert!(!out.contains("of the 4 pods"), "{out}");
+    assert!(
+        out.contains(
+            "podSelector [app=agent] selects only host-network pods in namespace \"hn\" (hn/agent)"
+        ),
+        "{out}"
+    );
+    // `explain` of the host-network pod shows no findings as if the
+    // policies its labels match isolated it.
+    let out = ok(&["explain", "hn/agent", "-f", HOST_COUNTS]);
+    assert!(!out.contains("Findings"), "{out}");
+    assert!(!out.contains("egress-blocks-dns"), "{out}");
+}
+
+#[test]
+fn an_ipv4_mapped_ipblock_is_its_ipv4_network() {
+    let (_, report) = lint_json(&[HOST_COUNTS], &[]);
+    let got = checks(&report);
+    assert!(got.contains(&"ipblock-ipv4-mapped"), "{report:#}");
+    assert!(!got.contains(&"ipblock-unusable-range"), "{report:#}");
+    // The engine matches it as 10.244.1.6/32: hn/b (10.244.1.6) is admitted.
+    let a = netpol()
+        .args([
+            "can",
+            "hn/b",
+            "hn/a",
+            "--port",
+            "80",
+            "-o",
+            "json",
+            "-f",
+            HOST_COUNTS,
+        ])
+        .assert()
+        .code(1);
+    let v = parse_json(&stdout_of(&a));
+    assert_eq!(v["ingress"]["allowed"], true, "{v:#}");
+    assert_eq!(
+        v["ingress"]["allowedBy"][0]["policy"], "hn/a-from-b",
+        "{v:#}"
+    );
+}
+
+#[test]
+fn one_address_and_one_pod_are_singular() {
+    let (_, out) = lint_text(
+        &[&fixture("kinds/one-address.yaml")],
+        &["--enable", "ipblock-unusable-range"],
+    );
+    assert!(out.contains("::1/128 is ::1 only, 1 address:"), "{out}");
+    assert!(!out.contains(" 1 addresses"), "{out}");
 }

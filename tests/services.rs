@@ -36,13 +36,13 @@ fn a_service_is_answered_per_backing_pod_on_its_target_port() {
     );
     assert!(
         out.contains(
-            "ALLOWED: front/web -> back/api-1 on TCP/8080 via Service back/api (port 80 -> TCP/8080)"
+            "ALLOWED: front/web -> back/api-1 on TCP/8080 via Service back/api (port 80/TCP -> TCP/8080)"
         ),
         "{out}"
     );
     assert!(
         out.contains(
-            "DENIED: front/web -> back/api-2 on TCP/9090 via Service back/api (port 80 -> TCP/9090)"
+            "DENIED: front/web -> back/api-2 on TCP/9090 via Service back/api (port 80/TCP -> TCP/9090)"
         ),
         "{out}"
     );
@@ -123,7 +123,7 @@ fn json_lists_each_backend_with_its_own_verdict() {
     );
     assert_eq!(
         conns[1]["via"],
-        "via Service back/api (port 80 -> TCP/9090)"
+        "via Service back/api (port 80/TCP -> TCP/9090)"
     );
 }
 
@@ -212,7 +212,7 @@ fn port_on_a_service_is_the_service_port() {
         ],
         0,
     );
-    assert!(out.contains("(port 80 -> TCP/8080)"), "{out}");
+    assert!(out.contains("(port 80/TCP -> TCP/8080)"), "{out}");
 }
 
 #[test]
@@ -241,7 +241,14 @@ fn a_dns_service_is_decided_on_the_container_port() {
         1,
     );
     assert!(
-        out.contains("on TCP/8053, UDP/8053 via Service resolver/resolver (port 53/UDP -> UDP/8053, port 53 -> TCP/8053)"),
+        out.contains("on UDP/8053 via Service resolver/resolver (port 53/UDP -> UDP/8053)")
+            && out.contains("on TCP/8053 via Service resolver/resolver (port 53/TCP -> TCP/8053)"),
+        "{out}"
+    );
+    assert!(
+        first_line(&out).ends_with(
+            "port 53/UDP: 0 of 1 backing pod allowed; port 53/TCP: 0 of 1 backing pod allowed"
+        ),
         "{out}"
     );
 }
@@ -353,7 +360,7 @@ fn endpoint_slices_name_the_backends_when_present() {
     // outside the pods, on 15432.
     let out = run(&["can", "front/locked", "back/svc/legacy", "-f", SHOP], 1);
     assert!(
-        out.contains("DENIED: front/locked -> 192.168.50.7 on TCP/15432 via Service back/legacy (port 5432 -> TCP/15432)"),
+        out.contains("DENIED: front/locked -> 192.168.50.7 on TCP/15432 via Service back/legacy (port 5432/TCP -> TCP/15432)"),
         "{out}"
     );
     // api-sliced: the slice lists api-1 ready and api-2 not ready.
@@ -625,4 +632,208 @@ fn not_found_suggests_the_nearest_name_and_its_spellings() {
         ),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// can SRC svc/NAME without --port: each Service port is its own question
+// ---------------------------------------------------------------------------
+
+const MULTIPORT: &str = "tests/fixtures/services/multiport.yaml";
+
+#[test]
+fn without_port_each_service_port_is_asked_about_and_counted_apart() {
+    // Port 80 (-> http) is admitted on both pods serving it; port 81 (->
+    // 1234) on none. The host-network pod has no `http` port: it is a
+    // backend for port 81 only.
+    let out = run(&["can", "web", "svc/app", "-n", "shop", "-f", MULTIPORT], 1);
+    assert_eq!(
+        first_line(&out),
+        "PARTLY ALLOWED: shop/web -> service shop/app: port 80/TCP: 2 of 2 backing pods allowed; port 81/TCP: 0 of 3 backing pods allowed"
+    );
+    assert!(
+        out.contains(
+            "  ALLOWED: shop/web -> shop/app on TCP/8080 via Service shop/app (port 80/TCP -> TCP/8080)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  DENIED: shop/web -> shop/app on TCP/1234 via Service shop/app (port 81/TCP -> TCP/1234)"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("TCP/1234, TCP/8080"), "{out}");
+    // Every Service port allowed to every backend serving it: exit 0.
+    let out = run(
+        &["can", "web", "svc/app-web", "-n", "shop", "-f", MULTIPORT],
+        0,
+    );
+    assert_eq!(
+        first_line(&out),
+        "ALLOWED: shop/web -> service shop/app-web: 2 of 2 backing pods allowed"
+    );
+}
+
+#[test]
+fn without_port_json_has_no_port_and_no_contradiction() {
+    let v = parse_json(&run(
+        &[
+            "can", "web", "svc/app", "-n", "shop", "-o", "json", "-f", MULTIPORT,
+        ],
+        1,
+    ));
+    assert_eq!(v["port"], serde_json::Value::Null);
+    assert_eq!(
+        v["servicePorts"],
+        serde_json::json!([
+            {"servicePort": "80/TCP", "connections": 2, "allowed": 2},
+            {"servicePort": "81/TCP", "connections": 3, "allowed": 0}
+        ])
+    );
+    for c in v["connections"].as_array().expect("connections") {
+        let port = c["port"].as_str().expect("one port per connection");
+        assert!(!port.contains(','), "{c}");
+        assert_eq!(
+            c["allowed"].as_bool(),
+            Some(c["egress"]["allowed"] == true && c["ingress"]["allowed"] == true),
+            "{c}"
+        );
+        assert!(c["servicePort"].is_string(), "{c}");
+    }
+}
+
+#[test]
+fn explain_marks_host_network_backends_and_ports_they_do_not_serve() {
+    let out = run(&["explain", "svc/app", "-n", "shop", "-f", MULTIPORT], 0);
+    assert!(
+        out.contains(
+            "Backends:     shop/app, shop/app2, shop/hostagent (host network) (from its selector)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Ingress of shop/hostagent (host network): its node's address: no policy applies"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("  80/TCP -> not served here: no container port named \"http\" (TCP)"),
+        "{out}"
+    );
+    assert!(!out.contains("no such port on these pods"), "{out}");
+    let v = parse_json(&run(
+        &[
+            "explain", "svc/app", "-n", "shop", "-o", "json", "-f", MULTIPORT,
+        ],
+        0,
+    ));
+    assert_eq!(v["hostNetwork"], serde_json::json!(["shop/hostagent"]));
+    let host = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["pods"] == serde_json::json!(["shop/hostagent"]))
+        .expect("a group for the host-network pod");
+    assert_eq!(host["hostNetwork"], true, "{host}");
+    assert!(host["ports"][0]["notServed"].is_string(), "{host}");
+    assert_eq!(v["backendsUnknown"], serde_json::Value::Null);
+}
+
+#[test]
+fn addresses_behind_a_service_are_backends_not_backing_pods() {
+    let out = run(
+        &["explain", "svc/by-address", "-n", "shop", "-f", MULTIPORT],
+        0,
+    );
+    assert!(
+        out.contains("Backends:     172.18.0.4 (node node-b), 192.0.2.10 (not a pod)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("172.18.0.4 is an address of node node-b, not a pod: NetworkPolicy does not apply to a node's address"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("172.18.0.4 is an address no known pod has"),
+        "{out}"
+    );
+    let out = run(
+        &[
+            "can",
+            "web",
+            "svc/by-address",
+            "-n",
+            "shop",
+            "-f",
+            MULTIPORT,
+        ],
+        1,
+    );
+    assert_eq!(
+        first_line(&out),
+        "PARTLY ALLOWED: shop/web -> service shop/by-address: 1 of 2 backends allowed"
+    );
+}
+
+#[test]
+fn wording_of_external_names_cidrs_bad_addresses_and_headless_ports() {
+    // The source in the namespace/name form, as in every other answer.
+    let out = run(&["can", "web", "svc/ext", "-n", "shop", "-f", MULTIPORT], 1);
+    assert!(
+        first_line(&out)
+            .starts_with("DENIED: shop/web -> service shop/ext (ExternalName example.com)"),
+        "{out}"
+    );
+    // A CIDR is not an endpoint; an invalid address is not a pod name.
+    let err = one_error(
+        &["can", "web", "10.0.0.50/32", "-n", "shop", "-f", MULTIPORT],
+        2,
+    );
+    assert_eq!(
+        err,
+        "error: \"10.0.0.50/32\" is a CIDR (a range of addresses), not one endpoint: give an address, e.g. 10.0.0.50"
+    );
+    let err = one_error(&["explain", "10.0.0.0/8", "-n", "shop", "-f", MULTIPORT], 1);
+    assert!(err.contains("e.g. 10.0.0.1"), "{err}");
+    let err = one_error(
+        &["can", "web", "300.1.1.1", "-n", "shop", "-f", MULTIPORT],
+        2,
+    );
+    assert_eq!(err, "error: \"300.1.1.1\" is not a valid IP address");
+    // Headless: no translation to talk about.
+    let err = one_error(
+        &[
+            "can",
+            "front/web",
+            "back/svc/api-headless",
+            "--port",
+            "http",
+            "-f",
+            SHOP,
+        ],
+        2,
+    );
+    assert!(err.contains("headless: there is no translation"), "{err}");
+    assert!(
+        !err.contains("translated to each pod's targetPort"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_leaves_out_a_pod_that_serves_none_of_the_service_ports() {
+    let out = run(
+        &["explain", "svc/app-web", "-n", "shop", "-f", MULTIPORT],
+        0,
+    );
+    assert!(
+        out.contains("Backends:     shop/app, shop/app2 (from its selector)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("shop/hostagent is selected but serves none of the Service's ports, so it is not a backend"),
+        "{out}"
+    );
+    assert!(!out.contains("Ingress of shop/hostagent"), "{out}");
 }

@@ -18,6 +18,7 @@ use crate::error::{Error, exit};
 use crate::render::{Palette, clean, to_json, to_yaml};
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CanReport {
     pub allowed: bool,
     pub from: String,
@@ -37,6 +38,10 @@ pub struct CanReport {
     /// TCP/8080)`; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// For a connection through a Service: the Service port it answers
+    /// for (`80/TCP`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_port: Option<String>,
 }
 
 /// Node traffic: which node, by which address, and the pod on it.
@@ -467,6 +472,7 @@ pub fn pair_report(
         }),
         notes,
         via: None,
+        service_port: None,
     }
 }
 

@@ -319,7 +319,13 @@ pub fn explain(
         ingress: direction(model, pod, Direction::Ingress, cni),
         egress: direction(model, pod, Direction::Egress, cni),
         findings: {
-            let selecting = model.selecting(pod);
+            // A host-network pod is its node's address: the policies its
+            // labels match do nothing to it, so their findings are not its.
+            let selecting = if pod.on_host_network() {
+                Vec::new()
+            } else {
+                model.selecting(pod)
+            };
             lint(
                 model,
                 &LintOptions::default(),

@@ -103,6 +103,9 @@ pub async fn endpoints(
     let mut addrs: Vec<IpAddr> = Vec::new();
     // Services named on the command line: (namespace, name, the only reading).
     let mut named: Vec<(String, String, bool)> = Vec::new();
+    // Bare names (`NAME`, `NS/NAME`): a pod or workload, or else the error
+    // points at the Service of that name (as from manifests).
+    let mut bare: Vec<(String, String)> = Vec::new();
     for r in refs {
         if node_ref(r).is_some() {
             // Also pod NAME in a namespace called `node`, if there is one
@@ -120,6 +123,9 @@ pub async fn endpoints(
         // An unreadable reference is reported by the command itself.
         let readings = readings(r, default_ns).unwrap_or_default();
         for (i, reading) in readings.iter().enumerate() {
+            if reading.kind.is_none() {
+                bare.push((reading.namespace.clone(), reading.name.clone()));
+            }
             if reading.kind == Some("Service") {
                 named.push((
                     reading.namespace.clone(),
@@ -232,14 +238,29 @@ pub async fn endpoints(
     for ((ns, _, only), found) in named.iter().zip(by_name) {
         match found {
             Ok(Some(svc)) => services.push(svc),
-            Ok(None) if *only => match live.services(Some(ns)).await {
-                Ok(list) => others.extend(list),
-                Err(Error::Forbidden(_)) => {}
-                Err(e) => return Err(e),
-            },
-            Ok(None) => {}
-            // One of two readings: the other may be what was meant.
-            Err(Error::Forbidden(_)) if !only => {}
+            // For the nearest name: the Services of that namespace, and of
+            // every namespace when it was not written (the same name may be
+            // elsewhere), as far as RBAC allows.
+            Ok(None) => {
+                let everywhere = match live.services(None).await {
+                    Ok(list) => Some(list),
+                    Err(Error::Forbidden(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                match everywhere {
+                    Some(list) => others.extend(list),
+                    None => match live.services(Some(ns)).await {
+                        Ok(list) => others.extend(list),
+                        Err(Error::Forbidden(_)) => {}
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+            // One of two readings: the other may be what was meant, and
+            // this one is unknown (said if it matters).
+            Err(Error::Forbidden(why)) if !only => {
+                gaps.services_in.insert(ns.clone(), why);
+            }
             Err(e) => return Err(e),
         }
     }
@@ -326,6 +347,27 @@ pub async fn endpoints(
     }
     let mut seen = HashSet::new();
     pods.retain(|p| seen.insert(p.key()));
+    // A bare name no pod or workload of a namespace read has: the Service
+    // of that name, if any, for the "write svc/NAME" hint.
+    for (ns, name) in &bare {
+        let read = gaps.pods_read.contains(ns);
+        let known = pods.iter().any(|p| {
+            &p.namespace == ns
+                && (&p.name == name || p.workload.as_ref().is_some_and(|w| &w.name == name))
+        });
+        if read
+            && !known
+            && !services
+                .iter()
+                .any(|s| &s.namespace == ns && &s.name == name)
+        {
+            match live.service(ns, name).await {
+                Ok(Some(svc)) => others.push(svc),
+                Ok(None) | Err(Error::Forbidden(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
     let mut snapshot = Snapshot::new(all_ns, pods, policies);
     let mut seen_services = HashSet::new();
     services.extend(others);

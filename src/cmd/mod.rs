@@ -400,6 +400,7 @@ fn namespace_like(word: &str) -> bool {
 /// two: the kind in `default_ns` first, then a pod or workload in namespace
 /// WORD; [`find_ref`] keeps whichever exists.
 pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
+    not_an_address(text)?;
     let bad = || {
         Error::Usage(format!(
             "cannot read {text:?}: expected [NAMESPACE/][KIND/]NAME"
@@ -439,6 +440,33 @@ pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
         return Err(bad());
     }
     Ok(out)
+}
+
+/// Refuses what looks like an address but is not one endpoint: a CIDR
+/// (`10.0.0.50/32`) or an invalid IP address (`300.1.1.1`), rather than
+/// reading it as `NAMESPACE/NAME` or a pod name.
+fn not_an_address(text: &str) -> Result<(), Error> {
+    if let Ok(net) = text.parse::<ipnet::IpNet>() {
+        let addr = if net.prefix_len() == net.max_prefix_len() {
+            net.addr()
+        } else {
+            net.hosts().next().unwrap_or(net.addr())
+        };
+        return Err(Error::Usage(format!(
+            "{text:?} is a CIDR (a range of addresses), not one endpoint: give an address, e.g. {addr}"
+        )));
+    }
+    let dotted = text.split('.').collect::<Vec<_>>();
+    let v4_like = dotted.len() == 4
+        && dotted
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    // No Kubernetes name holds a colon: such text is meant as IPv6.
+    let v6_like = text.contains(':') && !text.contains('/');
+    if (v4_like || v6_like) && text.parse::<IpAddr>().is_err() {
+        return Err(Error::Usage(format!("{text:?} is not a valid IP address")));
+    }
+    Ok(())
 }
 
 /// Refuses to evaluate when a policy the API server would reject lives in
@@ -517,6 +545,9 @@ pub enum Resolved<'s> {
     Service {
         service: &'s ServiceInfo,
         cluster_ip: Option<IpAddr>,
+        /// Another reading of the reference that could not be checked
+        /// (RBAC), said in the answer.
+        note: Option<String>,
     },
 }
 
@@ -563,6 +594,7 @@ fn lookup<'s>(snapshot: &'s Snapshot, r: &Reading, text: &str) -> Option<Resolve
             .map(|service| Resolved::Service {
                 service,
                 cluster_ip: None,
+                note: None,
             });
     }
     let found = pods_named(snapshot, r);
@@ -623,6 +655,7 @@ pub fn find_ref<'s>(
             return Ok(Resolved::Service {
                 service,
                 cluster_ip: Some(ip),
+                note: None,
             });
         }
         return ip_endpoint(snapshot, ip);
@@ -652,10 +685,76 @@ pub fn find_ref<'s>(
             what(hits[1].0)
         )));
     }
-    if let Some((_, hit)) = hits.pop() {
+    // Readings that found nothing because their namespace could not be
+    // read are unknown, not absent.
+    let unread: Vec<(&Reading, &str)> = readings
+        .iter()
+        .filter(|r| !hits.iter().any(|(h, _)| std::ptr::eq(*h, *r)))
+        .filter_map(|r| unreadable(snapshot, r).map(|why| (r, why)))
+        .collect();
+    if let Some((r, mut hit)) = hits.pop() {
+        if let Some((other, why)) = unread.first() {
+            let note = format!(
+                "{text:?} may also name {} {:?} in namespace {:?}, which could not be checked ({why}); this answer is about {} {:?} in namespace {:?}",
+                kind_word(other.kind),
+                other.name,
+                other.namespace,
+                kind_word(r.kind),
+                r.name,
+                r.namespace
+            );
+            match &mut hit {
+                Resolved::Pod(f) => {
+                    f.note = Some(match f.note.take() {
+                        Some(n) => format!("{n}; {note}"),
+                        None => note,
+                    });
+                }
+                Resolved::Service { note: slot, .. } => *slot = Some(note),
+                Resolved::Ip(_) => {}
+            }
+        }
         return Ok(hit);
     }
+    if let Some((r, why)) = unread.first() {
+        let mut msg = format!(
+            "{why}: so {text:?} could not be looked up as {} {:?} in namespace {:?}",
+            kind_word(r.kind),
+            r.name,
+            r.namespace
+        );
+        for other in readings.iter().filter(|o| !std::ptr::eq(*o, *r)) {
+            if unreadable(snapshot, other).is_none() {
+                let near = match nearest(snapshot, other) {
+                    Some((true, _, (kind, ns, near))) => {
+                        format!("; did you mean {kind}/{near} in namespace {ns:?}?")
+                    }
+                    _ => String::new(),
+                };
+                msg.push_str(&format!(
+                    " ({} {:?} not found in namespace {:?}{near})",
+                    resource_name(other.kind.unwrap_or("Pod")),
+                    other.name,
+                    other.namespace
+                ));
+            }
+        }
+        return Err(Error::Forbidden(msg));
+    }
     Err(not_found(snapshot, &readings, namespace_given))
+}
+
+/// Why what `r` looks for could not be read (RBAC), when it could not:
+/// the pods of its namespace, or (a Service) the Services there.
+fn unreadable<'a>(snapshot: &'a Snapshot, r: &Reading) -> Option<&'a str> {
+    match r.kind {
+        Some("Service") => snapshot
+            .gaps
+            .services_in
+            .get(&r.namespace)
+            .map(String::as_str),
+        _ => snapshot.gaps.pods_unknown_in(&r.namespace),
+    }
 }
 
 /// The "not found" error for `readings`, with the nearest existing name.

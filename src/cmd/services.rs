@@ -4,8 +4,9 @@
 //! NetworkPolicy is enforced after a Service has been translated: the
 //! virtual IP to a backing pod, `port` to that pod's `targetPort`
 //! (`engine::service`). So a Service destination is answered once per
-//! backing pod, on its target port, each line saying `via Service NS/NAME
-//! (port 80 -> TCP/8080)`; a Service source means the pods behind it.
+//! Service port and backing pod serving it, on its target port there, each
+//! line saying `via Service NS/NAME (port 80/TCP -> TCP/8080)`; a Service
+//! source means the pods behind it.
 //!
 //! `can` exit status: 0 when every connection is allowed; 1 when any is
 //! denied (the first line then says `DENIED` when none is allowed and
@@ -105,9 +106,48 @@ pub struct ServiceCanReport {
     pub port: Option<String>,
     /// The Service on the destination side, else on the source side.
     pub service: ServiceView,
-    /// One per source pod and backing pod, each on the translated port.
+    /// One per source pod, backing pod and Service port it serves, each
+    /// on that port's target port there (`servicePort` says which).
     pub connections: Vec<CanReport>,
+    /// DST a Service: per Service port asked about, how many connections
+    /// (source pod x backing pod serving it) there are and how many are
+    /// allowed. Empty otherwise.
+    #[serde(rename = "servicePorts")]
+    pub service_ports: Vec<ServicePortAnswer>,
     pub notes: Vec<String>,
+}
+
+/// One Service port's share of a Service answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePortAnswer {
+    /// `80/TCP`.
+    pub service_port: String,
+    pub connections: usize,
+    pub allowed: usize,
+}
+
+/// The connections of `connections` grouped by the Service port they
+/// answer for, in order of first appearance.
+fn by_service_port(connections: &[CanReport]) -> Vec<ServicePortAnswer> {
+    let mut out: Vec<ServicePortAnswer> = Vec::new();
+    for c in connections {
+        let Some(sp) = &c.service_port else { continue };
+        let i = match out.iter().position(|a| &a.service_port == sp) {
+            Some(i) => i,
+            None => {
+                out.push(ServicePortAnswer {
+                    service_port: sp.clone(),
+                    connections: 0,
+                    allowed: 0,
+                });
+                out.len() - 1
+            }
+        };
+        out[i].connections += 1;
+        out[i].allowed += usize::from(c.allowed);
+    }
+    out
 }
 
 /// One end, once Services are expanded.
@@ -116,6 +156,8 @@ struct End<'a> {
     /// On a destination: the ports asked about there (translated).
     wanted: Option<PortSet>,
     via: Option<String>,
+    /// The Service port this end answers for (`80/TCP`).
+    service_port: Option<String>,
 }
 
 fn word(svc: &ServiceInfo) -> String {
@@ -166,9 +208,11 @@ pub fn can(
         Resolved::Service {
             service,
             cluster_ip,
+            note,
         } => {
+            notes.extend(note.clone());
             if let Some(name) = &service.external_name {
-                return external_name(ctx, model, service, name, &sources, args)
+                return external_name(ctx, model, service, name, &sources, &from_text, args)
                     .map(CanAnswer::Answered);
             }
             let (dests, source) = service_dests(
@@ -200,6 +244,7 @@ pub fn can(
                     endpoint,
                     wanted,
                     via: None,
+                    service_port: None,
                 }],
                 text,
                 None,
@@ -306,6 +351,7 @@ pub fn can(
                 &cni,
             );
             r.via = d.via.clone().or_else(|| s.via.clone());
+            r.service_port = d.service_port.clone();
             connections.push(r);
         }
     }
@@ -324,6 +370,7 @@ pub fn can(
         to: to_text,
         port: args.port.clone(),
         service: service_view(svc, source),
+        service_ports: by_service_port(&connections),
         connections,
         notes,
     };
@@ -370,6 +417,7 @@ fn sources<'a>(
     let Resolved::Service {
         service,
         cluster_ip,
+        note,
     } = r
     else {
         let endpoint = plain(r, notes);
@@ -379,11 +427,13 @@ fn sources<'a>(
                 endpoint,
                 wanted: None,
                 via: None,
+                service_port: None,
             }],
             text,
             None,
         ));
     };
+    notes.extend(note.clone());
     if let Some(ip) = cluster_ip {
         return Err(Error::Usage(format!(
             "{ip} is the ClusterIP of Service {}: a ClusterIP is never the source address of a packet (connections leave from the pods' own IPs); to ask about the pods behind it, give svc/{} -n {} as SRC",
@@ -412,6 +462,7 @@ fn sources<'a>(
             },
             wanted: None,
             via: None,
+            service_port: None,
         })
         .collect();
     Ok((ends, word(service), Some((*service, Some(source)))))
@@ -520,14 +571,10 @@ fn source_note(svc: &ServiceInfo, source: BackendSource) -> String {
     }
 }
 
-/// `port 80 -> TCP/8080` (`port 53/UDP -> UDP/8053` for other protocols).
+/// `port 80/TCP -> TCP/8080`: the Service port as kubectl writes it, the
+/// target port as every port list here is written.
 fn arrow(port: u16, protocol: Protocol, target: (Protocol, u16)) -> String {
-    let from = if protocol == Protocol::Tcp {
-        format!("port {port}")
-    } else {
-        format!("port {port}/{protocol}")
-    };
-    format!("{from} -> {}/{}", target.0, target.1)
+    format!("port {port}/{protocol} -> {}/{}", target.0, target.1)
 }
 
 /// DST expanded: each backend, on the target ports of the Service ports
@@ -600,8 +647,13 @@ fn service_dests<'s>(
                         ),
                         None => String::new(),
                     };
+                    let what = if svc.headless {
+                        "--port names a port of the Service, or gives a number the pods listen on (headless: there is no translation, clients connect to the pods' own ports)"
+                    } else {
+                        "--port names a port of the Service, which is translated to each pod's targetPort"
+                    };
                     return Err(Error::NotFound(format!(
-                        "Service {} has no port {text} (its ports: {}); --port names a port of the Service, which is translated to each pod's targetPort{hint}",
+                        "Service {} has no port {text} (its ports: {}); {what}{hint}",
                         svc.key(),
                         if svc.ports.is_empty() {
                             "<none>".to_string()
@@ -627,49 +679,53 @@ fn service_dests<'s>(
     }
     let mut dests = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
+    let kind = if svc.headless {
+        "headless Service"
+    } else {
+        "Service"
+    };
+    let endpoint_of = |b: &crate::engine::service::Backend<'s>| match b.target {
+        BackendTarget::Pod(p) => Endpoint::Pod(p),
+        BackendTarget::Address(ip) => Endpoint::External(ip),
+    };
     for b in &backends {
-        let endpoint = match b.target {
-            BackendTarget::Pod(p) => Endpoint::Pod(p),
-            BackendTarget::Address(ip) => Endpoint::External(ip),
-        };
         if let Some(set) = &literal {
             dests.push(End {
-                endpoint,
+                endpoint: endpoint_of(b),
                 wanted: Some(set.clone()),
                 via: Some(format!("via headless Service {} (pod IP)", svc.key())),
+                service_port: None,
             });
-            continue;
+        } else if selected.is_empty() {
+            // A Service without ports (headless only): every port.
+            dests.push(End {
+                endpoint: endpoint_of(b),
+                wanted: None,
+                via: Some(format!("via {kind} {} (no ports: every port)", svc.key())),
+                service_port: None,
+            });
         }
-        let mut set = PortSet::empty();
-        let mut arrows = Vec::new();
-        for &i in &selected {
-            let sp = &svc.ports[i];
+    }
+    // One question per Service port and backend serving it, on the target
+    // port there, grouped by Service port: a backend that serves none of
+    // the ports asked about is not a backend for this question.
+    for &i in selected.iter().filter(|_| literal.is_none()) {
+        let sp = &svc.ports[i];
+        for b in &backends {
             match &b.ports[i] {
-                Ok(t) => {
-                    set.insert(t.0, t.1, t.1);
-                    arrows.push(arrow(sp.port, sp.protocol, *t));
-                }
+                Ok(t) => dests.push(End {
+                    endpoint: endpoint_of(b),
+                    wanted: Some(PortSet::single(t.0, t.1)),
+                    via: Some(format!(
+                        "via {kind} {} ({})",
+                        svc.key(),
+                        arrow(sp.port, sp.protocol, *t)
+                    )),
+                    service_port: Some(format!("{}/{}", sp.port, sp.protocol)),
+                }),
                 Err(why) => skipped.push(format!("{}: {why}", b.display())),
             }
         }
-        if !selected.is_empty() && arrows.is_empty() {
-            continue;
-        }
-        let kind = if svc.headless {
-            "headless Service"
-        } else {
-            "Service"
-        };
-        let via = if arrows.is_empty() {
-            format!("via {kind} {} (no ports: every port)", svc.key())
-        } else {
-            format!("via {kind} {} ({})", svc.key(), arrows.join(", "))
-        };
-        dests.push(End {
-            endpoint,
-            wanted: (!selected.is_empty()).then_some(set),
-            via: Some(via),
-        });
     }
     if dests.is_empty() {
         return Err(Error::NotFound(format!(
@@ -691,6 +747,7 @@ fn external_name(
     svc: &ServiceInfo,
     name: &str,
     sources: &[End<'_>],
+    from_text: &str,
     args: &CanArgs,
 ) -> Result<Outcome, Error> {
     let wanted = match &args.port {
@@ -806,7 +863,7 @@ fn external_name(
     };
     let mut out = format!(
         "{head}: {} -> {} (ExternalName {})\n",
-        clean(&args.from),
+        clean(from_text),
         clean(&word(svc)),
         clean(name)
     );
@@ -832,7 +889,7 @@ fn external_name(
             }
             let r = ExternalReport {
                 allowed: all_allowed,
-                from: &args.from,
+                from: from_text,
                 to: word(svc),
                 port: args.port.as_ref(),
                 service: service_view(svc, None),
@@ -864,22 +921,52 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
     } else {
         p.warn("PARTLY ALLOWED")
     };
+    // Addresses behind a Service (an EndpointSlice written by hand) are
+    // backends, not backing pods.
+    let pods_only = r
+        .connections
+        .iter()
+        .all(|c| matches!(c.ingress.endpoint, "pod" | "hostNetworkPod"));
     let what = match (
         r.to.starts_with("service ") && !r.from.starts_with("service "),
+        pods_only,
         total == 1,
     ) {
-        (true, true) => "backing pod",
-        (true, false) => "backing pods",
-        (false, true) => "connection",
-        (false, false) => "connections",
+        (true, true, true) => "backing pod",
+        (true, true, false) => "backing pods",
+        (true, false, true) => "backend",
+        (true, false, false) => "backends",
+        (false, _, true) => "connection",
+        (false, _, false) => "connections",
     };
     let port = r
         .port
         .as_ref()
         .map(|p| format!(" on port {p}"))
         .unwrap_or_default();
+    // Several Service ports: each is its own question, counted apart.
+    let counts = if r.service_ports.len() > 1 {
+        r.service_ports
+            .iter()
+            .map(|a| {
+                format!(
+                    "port {}: {} of {} {} allowed",
+                    a.service_port,
+                    a.allowed,
+                    a.connections,
+                    match what.trim_end_matches('s') {
+                        w if a.connections == 1 => w.to_string(),
+                        w => format!("{w}s"),
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        format!("{ok} of {total} {what} allowed")
+    };
     let mut out = format!(
-        "{head}: {} -> {}{port}: {ok} of {total} {what} allowed\n",
+        "{head}: {} -> {}{port}: {counts}\n",
         clean(&r.from),
         clean(&r.to)
     );
@@ -897,17 +984,38 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
 /// `explain svc/NAME`: the ingress of the Service's backing pods, grouped
 /// (pods with the same policies and target ports are one group).
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceExplainReport {
     pub service: ServiceView,
     /// `namespace/name` of each backing pod (or an address).
     pub backends: Vec<String>,
+    /// Why the backends are not known (RBAC), when they are not; `backends`
+    /// is then empty without meaning "none".
+    pub backends_unknown: Option<String>,
+    /// The backends that are host-network pods (their node's address).
+    pub host_network: Vec<String>,
+    /// The backends that are addresses, not pods: `{"address", "node"}`
+    /// (`node` null for an address no node has).
+    pub addresses: Vec<AddressBackend>,
     pub groups: Vec<GroupView>,
     pub notes: Vec<String>,
 }
 
+/// A backend that is an address rather than a pod.
 #[derive(Debug, Serialize)]
+pub struct AddressBackend {
+    pub address: String,
+    /// The node whose address it is, when it is one.
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupView {
     pub pods: Vec<String>,
+    /// The pods use the host network: each is its node's address, which no
+    /// NetworkPolicy isolates.
+    pub host_network: bool,
     pub isolated: bool,
     pub policies: Vec<String>,
     /// Per Service port: its target port here and who may reach it.
@@ -925,7 +1033,13 @@ pub struct PortReach {
     pub target_port: Option<String>,
     /// `anywhere`, or each admitting rule's peers as written.
     pub from: Vec<String>,
+    /// False when the port is not served here (`notServed` says why).
     pub allowed: bool,
+    /// Why these pods do not serve this Service port (a named targetPort
+    /// they do not declare): the Service sends them nothing on it. Absent
+    /// when they serve it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_served: Option<String>,
 }
 
 /// Answers `explain` for a Service; `None` when the target is not one.
@@ -941,6 +1055,7 @@ pub fn explain(
     let Resolved::Service {
         service,
         cluster_ip,
+        note,
     } = r
     else {
         return Ok(None);
@@ -953,7 +1068,8 @@ pub fn explain(
             .get_or_init(|| crate::cmd::lint::cni_facts(ctx))
             .clone()
     };
-    let report = explain_report(snapshot, model, service, cluster_ip, &cni)?;
+    let mut report = explain_report(snapshot, model, service, cluster_ip, &cni)?;
+    report.notes.splice(0..0, note);
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
@@ -981,6 +1097,7 @@ fn explain_report(
         ));
     }
     let resolved = resolve(snapshot, svc);
+    let mut unknown: Option<String> = None;
     let (source, backends) = match resolved {
         Resolution::ExternalName(name) => {
             notes.push(format!(
@@ -989,13 +1106,17 @@ fn explain_report(
             (None, Vec::new())
         }
         Resolution::Unmanaged(why) => {
-            notes.push(format!(
-                "no selector and {}: its backends are not known here",
-                match why {
-                    Some(why) => format!("its EndpointSlices could not be read ({why})"),
-                    None => "no EndpointSlices".to_string(),
+            match why {
+                Some(why) => {
+                    unknown = Some(format!(
+                        "it has no selector and its EndpointSlices could not be read ({why})"
+                    ));
                 }
-            ));
+                None => notes.push(
+                    "no selector and no EndpointSlices: its backends are managed elsewhere, or it has none"
+                        .into(),
+                ),
+            }
             (None, Vec::new())
         }
         Resolution::Backends {
@@ -1021,45 +1142,91 @@ fn explain_report(
         "NetworkPolicy applies after the Service is translated: what matters is each pod's ingress on its target port"
             .into(),
     );
-    // Pods with the same isolating policies and target ports answer alike.
-    let mut groups: Vec<(Vec<usize>, Vec<Option<String>>, GroupView)> = Vec::new();
+    // Pods with the same isolating policies and target ports answer alike
+    // (host-network pods apart: they are their node's address).
+    type Key = (Vec<usize>, Vec<Option<String>>, bool);
+    let mut groups: Vec<(Key, GroupView)> = Vec::new();
     let mut listed = Vec::new();
+    let mut host_network = Vec::new();
+    let mut addresses = Vec::new();
     for b in &backends {
-        listed.push(b.display());
-        let BackendTarget::Pod(pod) = b.target else {
+        // A pod that serves none of the Service's ports (named targetPorts
+        // it does not declare) gets nothing from it: not a backend.
+        if !b.ports.is_empty() && b.ports.iter().all(Result::is_err) {
+            let why: Vec<&str> = b
+                .ports
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .map(String::as_str)
+                .collect();
             notes.push(format!(
-                "{} is an address no known pod has: no policy of this cluster applies at it",
-                b.display()
+                "{} is selected but serves none of the Service's ports, so it is not a backend: {}",
+                b.display(),
+                why.join("; ")
             ));
             continue;
+        }
+        listed.push(b.display());
+        let pod = match b.target {
+            BackendTarget::Pod(pod) => pod,
+            BackendTarget::Address(ip) => {
+                let node = snapshot.node_of(&ip).map(str::to_string);
+                notes.push(match &node {
+                    Some(n) => format!(
+                        "{ip} is an address of node {n}, not a pod: NetworkPolicy does not apply to a node's address"
+                    ),
+                    None if snapshot.is_node_address(&ip) => format!(
+                        "{ip} is a node's address, not a pod: NetworkPolicy does not apply to it"
+                    ),
+                    None => format!(
+                        "{ip} is an address no known pod has (outside the cluster's pods): no policy of this cluster applies at it"
+                    ),
+                });
+                addresses.push(AddressBackend {
+                    address: ip.to_string(),
+                    node,
+                });
+                continue;
+            }
         };
+        let host = pod.on_host_network();
+        if host {
+            host_network.push(pod.key());
+        }
         let isolating = model.isolating(pod, Direction::Ingress);
         let targets: Vec<Option<String>> = b
             .ports
             .iter()
             .map(|t| t.as_ref().ok().map(|(p, n)| format!("{p}/{n}")))
             .collect();
-        if let Some(g) = groups
-            .iter_mut()
-            .find(|g| g.0 == isolating && g.1 == targets)
-        {
-            g.2.pods.push(pod.key());
+        let key: Key = (isolating.clone(), targets, host);
+        if let Some(g) = groups.iter_mut().find(|g| g.0 == key) {
+            g.1.pods.push(pod.key());
             continue;
         }
         let mut ports = Vec::new();
         for (sp, t) in svc.ports.iter().zip(&b.ports) {
             let service_port = format!("{}/{}", sp.port, sp.protocol);
-            let Ok((proto, n)) = t else {
-                ports.push(PortReach {
-                    service_port,
-                    target_port: None,
-                    from: Vec::new(),
-                    allowed: false,
-                });
-                continue;
+            let (proto, n) = match t {
+                Ok(t) => t,
+                Err(why) => {
+                    ports.push(PortReach {
+                        service_port,
+                        target_port: None,
+                        from: Vec::new(),
+                        allowed: false,
+                        not_served: Some(why.clone()),
+                    });
+                    continue;
+                }
             };
             let mut from = Vec::new();
-            if isolating.is_empty() {
+            if host {
+                from.push(
+                    "anywhere (host network: its node's address, which no policy isolates)"
+                        .to_string(),
+                );
+            } else if isolating.is_empty() {
                 from.push("anywhere (not isolated for ingress)".to_string());
             }
             for &pi in &isolating {
@@ -1085,14 +1252,15 @@ fn explain_report(
                 target_port: Some(format!("{proto}/{n}")),
                 allowed: !from.is_empty(),
                 from,
+                not_served: None,
             });
         }
         let view = direction(model, pod, Direction::Ingress, cni);
         groups.push((
-            isolating.clone(),
-            targets,
+            key,
             GroupView {
                 pods: vec![pod.key()],
+                host_network: host,
                 isolated: !isolating.is_empty(),
                 policies: isolating.iter().map(|&i| model.policies[i].key()).collect(),
                 ports,
@@ -1103,7 +1271,10 @@ fn explain_report(
     Ok(ServiceExplainReport {
         service: service_view(svc, source),
         backends: listed,
-        groups: groups.into_iter().map(|g| g.2).collect(),
+        backends_unknown: unknown,
+        host_network,
+        addresses,
+        groups: groups.into_iter().map(|g| g.1).collect(),
         notes,
     })
 }
@@ -1156,21 +1327,35 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
         Some(_) => " (from its selector)",
         None => "",
     };
-    out.push_str(&format!(
-        "Backends:     {}{from}\n",
-        if r.backends.is_empty() {
-            "<none>".to_string()
-        } else {
-            r.backends
-                .iter()
-                .map(|b| clean(b))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    ));
+    let backends = if let Some(why) = &r.backends_unknown {
+        format!("unknown: {}", clean(why))
+    } else if r.backends.is_empty() {
+        "<none>".to_string()
+    } else {
+        r.backends
+            .iter()
+            .map(|b| {
+                let mark = if r.host_network.contains(b) {
+                    " (host network)".to_string()
+                } else if let Some(a) = r.addresses.iter().find(|a| &a.address == b) {
+                    match &a.node {
+                        Some(n) => format!(" (node {})", clean(n)),
+                        None => " (not a pod)".to_string(),
+                    }
+                } else {
+                    String::new()
+                };
+                format!("{}{mark}", clean(b))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push_str(&format!("Backends:     {backends}{from}\n"));
     for g in &r.groups {
         out.push('\n');
-        let state = if g.isolated {
+        let state = if g.host_network {
+            p.good("its node's address: no policy applies")
+        } else if g.isolated {
             p.warn(&format!("isolated by {}", g.policies.join(", ")))
         } else {
             p.good("not isolated")
@@ -1180,15 +1365,26 @@ pub fn render_explain(r: &ServiceExplainReport, p: Palette) -> String {
             p.head("Ingress of"),
             g.pods
                 .iter()
-                .map(|x| clean(x))
+                .map(|x| {
+                    if g.host_network {
+                        format!("{} (host network)", clean(x))
+                    } else {
+                        clean(x)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
         for pr in &g.ports {
-            let target = pr
-                .target_port
-                .as_deref()
-                .unwrap_or("no such port on these pods");
+            if let Some(why) = &pr.not_served {
+                out.push_str(&format!(
+                    "  {} -> not served here: {}\n",
+                    pr.service_port,
+                    clean(why)
+                ));
+                continue;
+            }
+            let target = pr.target_port.as_deref().unwrap_or_default();
             let who = if pr.from.is_empty() {
                 p.bad("denied, nothing admits it")
             } else {

@@ -143,7 +143,12 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
     (
         "ipblock-unusable-range",
         Severity::Error,
-        "an ipBlock that holds no usable address (0.0.0.0/24 for 0.0.0.0/0, loopback, link-local): the peer admits nothing",
+        "an ipBlock inside 0.0.0.0/8 (but not 0.0.0.0/0), 127.0.0.0/8, ::/8 (but not ::/0) or fe80::/10, or inside 169.254.0.0/16 without holding 169.254.169.254, 169.254.20.10 or 169.254.170.2 (metadata, NodeLocal DNSCache, ECS agent: deliberate): the peer admits nothing",
+    ),
+    (
+        "ipblock-ipv4-mapped",
+        Severity::Warning,
+        "an IPv4-mapped IPv6 ipBlock CIDR (::ffff:10.0.0.5/128): the API server reads it as IPv4 (10.0.0.5/32); write that",
     ),
     (
         "ipblock-host-bits",
@@ -274,7 +279,10 @@ pub fn lint(
         if !in_scope(p) {
             continue;
         }
-        let selected = model.selected_pods(p);
+        // Host-network pods are their node's address: no policy isolates
+        // them, so no check counts or lists them (`selectors` says when a
+        // policy selects only such pods).
+        let selected = model.isolated_pods(p);
         selectors(model, p, &selected, &mut out);
         policy_types(model, pi, &mut out);
         types::rules_outside(model, pi, &mut out);
@@ -359,15 +367,30 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
     let has_pods = |ns: &str| !model.pods_in(ns).is_empty();
     if selected.is_empty() && gaps.pods_unknown_in(&p.namespace).is_none() && has_pods(&p.namespace)
     {
+        let host: Vec<String> = model
+            .selected_pods(p)
+            .iter()
+            .filter(|pod| pod.on_host_network())
+            .map(|pod| pod.key())
+            .collect();
+        let sel = selector_text(&p.pod_selector.render());
+        let message = if host.is_empty() {
+            format!(
+                "podSelector {sel} selects no pod in namespace {:?}: the policy does nothing today",
+                p.namespace
+            )
+        } else {
+            format!(
+                "podSelector {sel} selects only host-network pods in namespace {:?} ({}), which no NetworkPolicy isolates (each is its node's address): the policy does nothing today",
+                p.namespace,
+                host.join(", ")
+            )
+        };
         out.push(
             "pod-selector-matches-nothing",
             p,
             Some("spec.podSelector".into()),
-            format!(
-                "podSelector {} selects no pod in namespace {:?}: the policy does nothing today",
-                selector_text(&p.pod_selector.render()),
-                p.namespace
-            ),
+            message,
             None,
         );
     }
@@ -486,7 +509,7 @@ fn policy_types(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     // Another policy already isolating every pod this one selects makes the
     // extra direction change nothing.
     let already = |d: Direction| {
-        let pods = model.selected_pods(p);
+        let pods = model.isolated_pods(p);
         !pods.is_empty()
             && pods
                 .iter()

@@ -327,7 +327,16 @@ impl<'s> Model<'s> {
         found.into_iter()
     }
 
-    /// Pods a policy selects now.
+    /// Pods a policy isolates now: those it selects, less host-network
+    /// pods (their node's address, which no policy isolates: see
+    /// [`Model::isolating`]). What lint counts and lists.
+    pub fn isolated_pods(&self, policy: &Policy) -> Vec<&'s PodInfo> {
+        let mut pods = self.selected_pods(policy);
+        pods.retain(|p| !p.on_host_network());
+        pods
+    }
+
+    /// Pods a policy's podSelector matches now, host-network pods included.
     pub fn selected_pods(&self, policy: &Policy) -> Vec<&'s PodInfo> {
         self.pods_in(&policy.namespace)
             .iter()

@@ -213,12 +213,26 @@ pub fn port_name(name: &str) -> Vec<String> {
 }
 
 /// Parses a CIDR the way the API server accepts it (an address and a prefix
-/// length, IPv4 or IPv6).
+/// length, IPv4 or IPv6). An IPv4-mapped IPv6 CIDR (`::ffff:10.0.0.5/128`)
+/// is read as the IPv4 network it maps (`10.0.0.5/32`), as the API server
+/// does (it accepts the value with a warning) and as Go's `net.IPNet`, which
+/// the data planes use, matches it.
 pub fn parse_cidr(s: &str) -> Option<IpNet> {
     if !s.contains('/') {
         return None;
     }
-    s.parse::<IpNet>().ok()
+    s.parse::<IpNet>()
+        .ok()
+        .map(|n| ipv4_mapped(&n).unwrap_or(n))
+}
+
+/// The IPv4 network an IPv4-mapped IPv6 CIDR stands for (`::ffff:a.b.c.d/N`
+/// with N >= 96 is `a.b.c.d/(N-96)`), or `None` for any other CIDR.
+pub fn ipv4_mapped(net: &IpNet) -> Option<IpNet> {
+    let IpNet::V6(v6) = net else { return None };
+    let v4 = v6.addr().to_ipv4_mapped()?;
+    let len = v6.prefix_len().checked_sub(96)?;
+    ipnet::Ipv4Net::new(v4, len).ok().map(IpNet::V4)
 }
 
 /// Validates a label selector at `path`.
@@ -944,5 +958,25 @@ fn wrong_type(
             "json: cannot unmarshal {kind} into Go struct field {}.{} of type {go_type}",
             at.owner, at.go_path
         ),
+    }
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv4_mapped_cidr_is_read_as_the_ipv4_network_it_maps() {
+        let got = |s: &str| parse_cidr(s).map(|n| n.to_string());
+        assert_eq!(
+            got("::ffff:10.244.1.5/128").as_deref(),
+            Some("10.244.1.5/32")
+        );
+        assert_eq!(got("::ffff:10.0.0.0/104").as_deref(), Some("10.0.0.0/8"));
+        // Below /96 the prefix does not keep the mapping: IPv6 as written.
+        assert_eq!(got("::ffff:0:0/80").as_deref(), Some("::ffff:0.0.0.0/80"));
+        assert_eq!(got("fd00::/64").as_deref(), Some("fd00::/64"));
+        assert_eq!(got("10.0.0.0/8").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(got("10.0.0.5"), None);
     }
 }

@@ -137,6 +137,15 @@ fn dns_port<'t>(
     (port, None)
 }
 
+/// `3 of the 4 pods`, `the pod` (one of one), `the 2 pods` (all).
+fn some_of(n: usize, total: usize) -> String {
+    match (n, total) {
+        (_, 1) => "the pod".to_string(),
+        (n, t) if n == t => format!("all {t} pods"),
+        (n, t) => format!("{n} of the {t} pods"),
+    }
+}
+
 pub(super) fn dns(
     model: &Model<'_>,
     p: &Policy,
@@ -274,8 +283,9 @@ pub(super) fn dns(
             p,
             Some("spec.egress".into()),
             format!(
-                "{no_udp} of the {} pods this policy isolates for egress cannot resolve names: no egress rule of the policies selecting them admits {} to {target}{}",
-                selected.len(),
+                "{} this policy isolates for egress cannot resolve names: no egress rule of the policies selecting {} admits {} to {target}{}",
+                some_of(no_udp, selected.len()),
+                if selected.len() == 1 { "it" } else { "them" },
                 list(Protocol::Udp, &udp_ports),
                 why(&udp_why)
             ),
@@ -288,8 +298,9 @@ pub(super) fn dns(
             p,
             Some("spec.egress".into()),
             format!(
-                "{no_tcp} of the {} pods this policy isolates reach DNS on {} but not {}: answers too large for UDP (and DNSSEC) fail{}",
-                selected.len(),
+                "{} this policy isolates {} DNS on {} but not {}: answers too large for UDP (and DNSSEC) fail{}",
+                some_of(no_tcp, selected.len()),
+                if no_tcp == 1 && selected.len() == 1 { "reaches" } else { "reach" },
                 list(Protocol::Udp, &udp_ports),
                 list(Protocol::Tcp, &tcp_ports),
                 why(&tcp_why)

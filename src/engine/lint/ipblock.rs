@@ -2,8 +2,13 @@
 //! (a range holding no address a connection can come from or go to:
 //! 0.0.0.0/24, loopback, link-local), `ipblock-host-bits` (a CIDR with bits
 //! set beyond its prefix, which the API server widens to the whole
-//! network), and `ipblock-cni-dependent` (an ipBlock of everything that
-//! also holds pod IPs: whether it admits pods depends on the CNI).
+//! network), `ipblock-ipv4-mapped` (`::ffff:10.0.0.5/128`, which the API
+//! server accepts with a warning and reads as 10.0.0.5/32, as the engine
+//! does: see `validate::parse_cidr`), and `ipblock-cni-dependent` (an
+//! ipBlock of everything that also holds pod IPs: whether it admits pods
+//! depends on the CNI). 169.254.0.0/16 ranges holding a node-local service
+//! address (metadata, NodeLocal DNSCache, the ECS agent) are deliberate and
+//! not flagged.
 //!
 //! API rule (NetworkPolicy validation, `IsValidCIDRForLegacyField`): a CIDR
 //! with bits set beyond the prefix length is accepted (the API server
@@ -79,6 +84,10 @@ pub fn unusable(net: &IpNet) -> Option<(&'static str, Option<&'static str>)> {
 /// text: an IPv6 count does not fit anything useful).
 fn extent(net: &IpNet) -> String {
     let count = match net {
+        IpNet::V4(v4) if v4.prefix_len() == 32 => return format!("{} only, 1 address", net.addr()),
+        IpNet::V6(v6) if v6.prefix_len() == 128 => {
+            return format!("{} only, 1 address", net.addr());
+        }
         IpNet::V4(v4) => format!("{} addresses", 1u64 << (32 - u32::from(v4.prefix_len()))),
         IpNet::V6(v6) if v6.prefix_len() >= 64 => {
             format!("{} addresses", 1u128 << (128 - u32::from(v6.prefix_len())))
@@ -127,17 +136,33 @@ pub(super) fn ranges(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
                     continue;
                 };
                 let path = format!("{}.ipBlock", peer_path(d, ri, pj));
-                let Ok(raw) = block.cidr.parse::<IpNet>() else {
+                let Ok(written) = block.cidr.parse::<IpNet>() else {
                     continue;
+                };
+                // `::ffff:10.0.0.5/128` is 10.0.0.5/32 to the API server.
+                let raw = match crate::engine::validate::ipv4_mapped(&written) {
+                    Some(v4) => {
+                        mapped(p, &format!("{path}.cidr"), &block.cidr, &v4, out);
+                        v4
+                    }
+                    None => written,
                 };
                 let net = raw.trunc();
                 if raw.addr() != net.network() {
                     host_bits(p, &format!("{path}.cidr"), &block.cidr, &raw, out);
                 }
                 for (k, e) in block.except.iter().flatten().enumerate() {
-                    if let Ok(raw) = e.parse::<IpNet>()
-                        && raw.addr() != raw.trunc().network()
-                    {
+                    let Ok(written) = e.parse::<IpNet>() else {
+                        continue;
+                    };
+                    let raw = match crate::engine::validate::ipv4_mapped(&written) {
+                        Some(v4) => {
+                            mapped(p, &format!("{path}.except[{k}]"), e, &v4, out);
+                            v4
+                        }
+                        None => written,
+                    };
+                    if raw.addr() != raw.trunc().network() {
                         host_bits(p, &format!("{path}.except[{k}]"), e, &raw, out);
                     }
                 }
@@ -158,6 +183,25 @@ pub(super) fn ranges(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
             }
         }
     }
+}
+
+/// `ipblock-ipv4-mapped`: an IPv4-mapped IPv6 CIDR, read as IPv4.
+fn mapped(
+    p: &crate::engine::policy::Policy,
+    path: &str,
+    text: &str,
+    v4: &IpNet,
+    out: &mut Out<'_>,
+) {
+    out.push(
+        "ipblock-ipv4-mapped",
+        p,
+        Some(path.to_string()),
+        format!(
+            "{text} is an IPv4-mapped IPv6 CIDR: the API server accepts it with a warning and reads it as {v4} (IPv4), which is how it is evaluated here; write {v4}"
+        ),
+        Some(format!("cidr: {v4}")),
+    );
 }
 
 fn host_bits(
