@@ -309,23 +309,12 @@ fn live_word_that_is_a_namespace_and_a_kind() {
     assert!(err.contains(&format!("deployment/{name}")), "{err}");
 }
 
-/// carol may read pods, Services and policies of `ns` only.
-fn bind_carol(c: &Cluster, ns: &str) {
-    c.apply(&format!(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {ns}}}\nrules:\n- apiGroups: ['']\n  resources: [pods, services]\n  verbs: [get, list]\n- apiGroups: [networking.k8s.io]\n  resources: [networkpolicies]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-reader, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
-    ));
-}
-
 #[test]
 fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
     let Some(c) = cluster() else { return };
     let (_, back) = seed(&c, 175);
-    bind_carol(&c, &back);
-    let unique = format!(
-        "{}-{}",
-        std::process::id() % 10000,
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
+    c.bind_carol(&back, "pods, services");
+    let unique = c.unique();
     // `jobs/NAME`: a Job in her namespace, or a pod of namespace `jobs`,
     // which she may not read.
     c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: jobs}\n");
@@ -337,7 +326,7 @@ fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
         "{containerPort: 9999}",
         "10.175.9.9",
     );
-    let o = c.netpol(
+    let o = c.as_user(
         "carol",
         &[
             "can",
@@ -364,7 +353,7 @@ fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
         "{err}"
     );
     // The admin gets the answer.
-    let o = c.netpol(
+    let o = c.as_user(
         "admin",
         &[
             "can",
@@ -397,13 +386,13 @@ fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
     c.apply(&format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {back}}}\nspec:\n  selector: {{app: api}}\n  ports: [{{name: web, port: 80, targetPort: http}}]\n"
     ));
-    let o = c.netpol(
+    let o = c.as_user(
         "admin",
         &["can", "api-1", &format!("svc/{name}"), "-n", &back],
     );
     code(&o, 2);
     assert!(stderr(&o).contains("is ambiguous"), "{}", stderr(&o));
-    let o = c.netpol(
+    let o = c.as_user(
         "carol",
         &["can", "api-1", &format!("svc/{name}"), "-n", &back],
     );
@@ -425,11 +414,7 @@ fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
 fn live_suggestions_know_services_as_offline_does() {
     let Some(c) = cluster() else { return };
     let (front, back) = seed(&c, 176);
-    let unique = format!(
-        "{}-{}",
-        std::process::id() % 10000,
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
+    let unique = c.unique();
     let name = format!("shopfront-{unique}");
     c.apply(&format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {back}}}\nspec:\n  selector: {{app: api}}\n  ports: [{{name: web, port: 80, targetPort: http}}]\n"
@@ -440,7 +425,7 @@ fn live_suggestions_know_services_as_offline_does() {
         vec!["can", "api-1", typo.as_str(), "-n", back.as_str()],
         vec!["explain", typo.as_str(), "-n", back.as_str()],
     ] {
-        let o = c.netpol("admin", &cmd);
+        let o = c.as_user("admin", &cmd);
         let err = stderr(&o);
         assert!(
             err.contains(&format!("did you mean svc/{name} in namespace \"{back}\"")),
@@ -448,7 +433,7 @@ fn live_suggestions_know_services_as_offline_does() {
         );
     }
     // A bare name that is only a Service's: write svc/NAME.
-    let o = c.netpol("admin", &["can", "api-1", &name, "-n", &back]);
+    let o = c.as_user("admin", &["can", "api-1", &name, "-n", &back]);
     code(&o, 2);
     let err = stderr(&o);
     assert!(
@@ -456,7 +441,7 @@ fn live_suggestions_know_services_as_offline_does() {
         "{err}"
     );
     // The right name in another namespace than the default one.
-    let o = c.netpol(
+    let o = c.as_user(
         "admin",
         &["can", &format!("{front}/web"), &format!("svc/{name}")],
     );
@@ -472,14 +457,14 @@ fn live_suggestions_know_services_as_offline_does() {
 fn live_backends_refused_are_unknown_not_none() {
     let Some(c) = cluster() else { return };
     let (_, back) = seed(&c, 177);
-    bind_carol(&c, &back);
+    c.bind_carol(&back, "pods, services");
     c.apply(&format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: manual, namespace: {back}}}\nspec:\n  ports: [{{name: web, port: 80, targetPort: 8080}}]\n"
     ));
     // carol may not read EndpointSlices: the backends of a Service without
     // selector are unknown, and said so.
     let out = code(
-        &c.netpol("carol", &["explain", "svc/manual", "-n", &back]),
+        &c.as_user("carol", &["explain", "svc/manual", "-n", &back]),
         0,
     );
     assert!(
@@ -489,7 +474,7 @@ fn live_backends_refused_are_unknown_not_none() {
         "{out}"
     );
     assert!(!out.contains("Backends:     <none>"), "{out}");
-    let o = c.netpol(
+    let o = c.as_user(
         "carol",
         &["explain", "svc/manual", "-n", &back, "-o", "json"],
     );

@@ -74,8 +74,13 @@ impl Cluster {
 
     /// A fresh namespace name for one test.
     pub fn namespace(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.unique())
+    }
+
+    /// `PID-N`: unique to this test process and call, for object names.
+    pub fn unique(&self) -> String {
         format!(
-            "{prefix}-{}-{}",
+            "{}-{}",
             std::process::id() % 10000,
             COUNTER.fetch_add(1, Ordering::SeqCst)
         )
