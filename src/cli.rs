@@ -221,9 +221,9 @@ Traffic between a pod and its own node is always allowed. A host-network
 pod is its node's address: only ipBlocks match it. A word that is both a
 namespace and a kind (jobs/worker) must name one thing that exists.
 
-Exit status: 0 allowed (for a Service: every backing pod), 1 denied (or only
-partly allowed), 2 error or a question NetworkPolicy does not answer (like
-`kubectl auth can-i`).
+Exit status: 0 allowed (for a Service: every backing pod on every Service
+port asked about), 1 denied (or only partly allowed), 2 error or a question
+NetworkPolicy does not answer (like `kubectl auth can-i`).
 
 Examples:
   kubectl netpol can frontend/web backend/api --port 8080 -f examples/shop

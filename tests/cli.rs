@@ -168,7 +168,7 @@ fn every_subcommand_help_works() {
     }
     let can = ok(&["can", "--help"]);
     assert!(
-        can.contains("Exit status: 0 allowed (for a Service: every backing pod), 1 denied"),
+        can.contains("Exit status: 0 allowed (for a Service: every backing pod on every Service"),
         "{can}"
     );
     assert!(can.contains("--port"), "{can}");
