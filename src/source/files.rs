@@ -363,10 +363,14 @@ fn parse_chunk(
     each: &mut dyn FnMut(Object) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut objects = Vec::new();
+    super::yaml::check_depth(chunk).map_err(|e| Error::Manifest {
+        file: input.name.clone(),
+        message: format!("document {}: {}", *docs + 1, shift_lines(&e, first_line)),
+    })?;
     for doc in serde_yaml_ng::Deserializer::from_str(chunk) {
         *docs += 1;
         let n = *docs;
-        let value = Value::deserialize(doc).map_err(|e| Error::Manifest {
+        let value = super::yaml::document_value(doc, chunk).map_err(|e| Error::Manifest {
             file: input.name.clone(),
             message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
         })?;

@@ -1,0 +1,178 @@
+//! Hostile and careless input: the binary, run under a memory limit
+//! (`prlimit --as`), must answer every case with its documented exit code
+//! and one `error:` line, never a panic, never unbounded memory. Bombs are
+//! generated here, small on disk; a wall-clock bound is only a hang guard.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The address space the binary may use: far below what the bombs
+/// expanded to before (gigabytes), far above what honest input needs.
+const MEMORY_LIMIT: u64 = 1 << 30;
+
+/// A hang guard, not a speed target (BENCHMARKS.md holds those).
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary in a scrubbed environment under [`MEMORY_LIMIT`], with
+/// `stdin` as its standard input.
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--as={MEMORY_LIMIT}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_kubectl-netpol"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("run prlimit (util-linux)");
+    if let Some(bytes) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        // The binary may stop reading early (an error): a broken pipe here
+        // is fine.
+        let _ = pipe.write_all(bytes);
+    }
+    let out: Output = loop {
+        if let Some(_status) = child.try_wait().expect("wait") {
+            break child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("{args:?}: still running after {HANG_GUARD:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("memory allocation"),
+        "{args:?}: {}",
+        run.stderr
+    );
+    run
+}
+
+/// Asserts a run ended in exactly one `error:` line and nothing on
+/// stdout, with `code`; returns the line.
+fn one_error(r: &Run, code: i32) -> String {
+    assert_eq!(r.code, code, "stderr: {}", r.stderr);
+    assert_eq!(r.stdout, "", "stderr: {}", r.stderr);
+    assert!(r.stderr.starts_with("error: "), "stderr: {:?}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "stderr: {:?}", r.stderr);
+    r.stderr.trim_end().to_string()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write fixture");
+    path.display().to_string()
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  labels: {app: web}\nspec:\n  containers:\n  - name: c\n    image: x\n";
+
+// ---------------------------------------------------------------------------
+// Item 7: alias amplification and deep nesting
+// ---------------------------------------------------------------------------
+
+/// Billion laughs: nine levels of ten aliases, 10^9 leaves in 400 bytes,
+/// as the second document of a file (so the message names it).
+#[test]
+fn nested_alias_bomb_is_refused_with_file_and_document() {
+    let dir = TempDir::new().unwrap();
+    let mut bomb = format!("{POD}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: lol}}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        let refs = vec![format!("*a{p}"); 10].join(", ");
+        bomb.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+    }
+    let file = write(dir.path(), "bomb.yaml", &bomb);
+    let r = run(&["list", "-A", "-f", &file], None);
+    let line = one_error(&r, 1);
+    assert!(line.contains(&file), "{line}");
+    assert!(line.contains("document 2"), "{line}");
+    assert!(
+        line.contains("document contains excessive aliasing"),
+        "{line}"
+    );
+}
+
+/// One wide anchor aliased many times (the 600 KB file of issue 12): each
+/// alias is one jump for the parser but thousands of nodes once expanded.
+#[test]
+fn wide_anchor_aliased_many_times_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let wide: Vec<String> = (0..4000).map(|i| format!("k{i}: v")).collect();
+    let mut bomb = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: wide}}\nbase: &b {{{}}}\nlist:\n",
+        wide.join(", ")
+    );
+    while bomb.len() < 600_000 {
+        bomb.push_str("- *b\n");
+    }
+    let file = write(dir.path(), "wide.yaml", &bomb);
+    let r = run(&["list", "-A", "-f", &file], None);
+    let line = one_error(&r, 1);
+    assert!(line.contains("document 1"), "{line}");
+    assert!(
+        line.contains("document contains excessive aliasing"),
+        "{line}"
+    );
+}
+
+/// Anchors used the way people use them (shared labels, merge keys) are
+/// read.
+#[test]
+fn modest_anchors_and_merge_keys_are_read() {
+    let dir = TempDir::new().unwrap();
+    // Anchors live within one document (as in YAML, and kubectl): a List.
+    let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n    namespace: shop\n    labels: &l {app: web, tier: front}\n  spec: &s\n    containers: [{name: c, image: x, ports: [{containerPort: 80}]}]\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: b\n    namespace: shop\n    labels:\n      <<: *l\n      tier: back\n  spec: *s\n";
+    let file = write(dir.path(), "anchors.yaml", text);
+    let r = run(&["explain", "pod/b", "-n", "shop", "-f", &file, "-o", "json"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let labels = v.pointer("/pod/labels").expect("labels").to_string();
+    assert!(labels.contains("\"app\":\"web\""), "{labels}");
+    assert!(labels.contains("\"tier\":\"back\""), "{labels}");
+}
+
+/// 200,000 opening brackets: refused at the parser's depth limit, in
+/// linear time (a hang guard only).
+#[test]
+fn deep_nesting_is_refused() {
+    for (open, close) in [("[", "]"), ("{a: ", "}"), ("- ", "")] {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {}x{}\n",
+            open.repeat(200_000),
+            close.repeat(200_000)
+        );
+        let r = run(&["list", "-A", "-f", "-"], Some(text.as_bytes()));
+        let line = one_error(&r, 1);
+        assert!(
+            line.contains("<stdin>") && line.contains("document 1"),
+            "{line}"
+        );
+        assert!(line.len() < 300, "{line}");
+    }
+}
