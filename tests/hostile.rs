@@ -176,3 +176,65 @@ fn deep_nesting_is_refused() {
         assert!(line.len() < 300, "{line}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 8: -R and directory symlink loops
+// ---------------------------------------------------------------------------
+
+/// A link back to an ancestor used to be walked forever; now it is one
+/// error naming the link and where it leads. Links that do not loop are
+/// still followed.
+#[cfg(unix)]
+#[test]
+fn recursive_walk_stops_at_a_symlink_loop() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("manifests");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+    write(&root, "pod.yaml", POD);
+    write(&dir.path().join("elsewhere"), "other.yaml", &POD.replace("name: web", "name: other"));
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("sub/linked")).unwrap();
+    let root_s = root.display().to_string();
+    let r = run(&["explain", "pod/other", "-n", "shop", "-R", "-f", &root_s], None);
+    assert_eq!(r.code, 0, "a link that does not loop is followed: {}", r.stderr);
+
+    std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+    let r = run(&["list", "-A", "-R", "-f", &root_s], None);
+    let line = one_error(&r, 1);
+    assert!(line.contains(&format!("{root_s}/sub/up")), "{line}");
+    assert!(line.contains("symlink loop"), "{line}");
+    // Without -R the subdirectory is not entered, so there is no loop.
+    let r = run(&["list", "-A", "-f", &root_s], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------
+// Item 11: empty input
+// ---------------------------------------------------------------------------
+
+/// Nothing on stdin, an empty directory, a file of comments: an error
+/// saying nothing was read, never "No findings" or an empty table.
+#[test]
+fn empty_input_is_an_error() {
+    let dir = TempDir::new().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    write(&empty, "README.md", "not a manifest");
+    let empty_s = empty.display().to_string();
+    let comments = write(dir.path(), "comments.yaml", "# nothing\n---\n---\n");
+    for (args, stdin, names) in [
+        (vec!["lint", "-f", "-"], Some(&b""[..]), "<stdin>"),
+        (vec!["list", "-A", "-f", "-"], Some(&b"\n\n"[..]), "<stdin>"),
+        (vec!["coverage", "-A", "-f", &empty_s], None, empty_s.as_str()),
+        (vec!["matrix", "-A", "-R", "-f", &empty_s], None, empty_s.as_str()),
+        (vec!["list", "-A", "-f", &comments], None, comments.as_str()),
+    ] {
+        let r = run(&args, stdin);
+        let line = one_error(&r, 1);
+        assert!(line.contains("nothing was read"), "{args:?}: {line}");
+        assert!(line.contains(names), "{args:?}: {line}");
+    }
+    // An input of other kinds only was read: not an error.
+    let cm = write(dir.path(), "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    assert_eq!(run(&["list", "-A", "-f", &cm], None).code, 0);
+}

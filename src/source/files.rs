@@ -132,18 +132,46 @@ fn read(opts: &LoadOptions) -> Result<Read, Error> {
                 source: InputSource::Stdin,
             });
         } else {
-            collect(Path::new(p), opts.recursive, true, &mut inputs)?;
+            collect(Path::new(p), opts.recursive, &mut inputs)?;
         }
     }
     let mut builder = Builder::new(&opts.default_namespace);
     let mut evidence = Evidence::default();
+    let mut objects = 0usize;
+    let mut names = Vec::new();
     for input in inputs {
         parse_documents(&input, &mut |obj| {
+            objects += 1;
             take_object(&mut builder, &mut evidence, obj)
         })?;
+        names.push(input.name);
+    }
+    // Empty input is a mistake (a wrong path, a pipe that failed), not an
+    // empty cluster: kubectl says "no objects passed" too.
+    if objects == 0 {
+        return Err(nothing_read(&opts.paths, &names));
     }
     let warnings = std::mem::take(&mut builder.warnings);
     Ok((builder.finish(), Ok(evidence), warnings))
+}
+
+/// The error for input that held no object at all, naming what was read.
+fn nothing_read(paths: &[String], files: &[String]) -> Error {
+    let asked: Vec<&str> = paths
+        .iter()
+        .map(|p| if p == "-" { "<stdin>" } else { p.as_str() })
+        .collect();
+    let what = if files.is_empty() {
+        "no .yaml, .yml or .json file".to_string()
+    } else if files.len() == 1 {
+        "no Kubernetes object in it".to_string()
+    } else {
+        format!("no Kubernetes object in its {} files", files.len())
+    };
+    Error::Manifest {
+        file: asked.join(", "),
+        message: format!("nothing was read: {what}"),
+    }
 }
 
 /// One object of the input into the snapshot being built and the CNI
@@ -207,12 +235,7 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
     Ok(builder.finish())
 }
 
-fn collect(
-    path: &Path,
-    recursive: bool,
-    explicit: bool,
-    out: &mut Vec<Input>,
-) -> Result<(), Error> {
+fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Error> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -225,27 +248,27 @@ fn collect(
         }
     })?;
     if meta.is_dir() {
-        if !explicit && !recursive {
-            return Ok(());
-        }
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|source| Error::Io {
-                path: shown.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir() {
-                if recursive {
-                    collect(&entry, recursive, false, out)?;
-                }
-            } else if matches!(
-                entry.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "json")
-            ) {
-                collect(&entry, recursive, false, out)?;
+        // Directory symlinks are followed, as a file's are; walkdir keeps
+        // the chain of directories it is in and says when a link leads
+        // back into it, which would otherwise never end.
+        let walk = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .min_depth(1)
+            .max_depth(if recursive { usize::MAX } else { 1 });
+        for entry in walk {
+            let entry = entry.map_err(|e| walk_error(&shown, e))?;
+            let file = entry.path();
+            if !entry.file_type().is_dir()
+                && matches!(
+                    file.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml" | "json")
+                )
+            {
+                out.push(Input {
+                    name: file.display().to_string(),
+                    source: InputSource::File(file.to_path_buf()),
+                });
             }
         }
         return Ok(());
@@ -255,6 +278,27 @@ fn collect(
         source: InputSource::File(path.to_path_buf()),
     });
     Ok(())
+}
+
+/// A directory that cannot be walked: a symlink loop (named with the
+/// directory it leads back to) or an unreadable entry.
+fn walk_error(root: &str, e: walkdir::Error) -> Error {
+    let at = e
+        .path()
+        .map_or_else(|| root.to_string(), |p| p.display().to_string());
+    if let Some(ancestor) = e.loop_ancestor() {
+        return Error::Manifest {
+            file: at,
+            message: format!(
+                "a symlink loop: it leads back to {}, which contains it",
+                ancestor.display()
+            ),
+        };
+    }
+    let source = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("cannot be read"));
+    Error::Io { path: at, source }
 }
 
 /// A Kubernetes object found in the input, with where it came from.
