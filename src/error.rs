@@ -44,6 +44,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The exit code this error ends a command with: [`exit::USAGE`] for
+    /// usage errors found after parsing (as clap's own), otherwise the
+    /// command's error code (`command_error`: [`exit::ERROR`], or
+    /// [`exit::CAN_ERROR`] for `can`).
+    pub fn exit_code(&self, command_error: i32) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            _ => command_error,
+        }
+    }
+
     /// The same error once more, for a failure kept to be reported later
     /// (errors with an I/O source are not cloneable).
     pub fn again(&self) -> Error {

@@ -57,7 +57,7 @@ fn main() -> ExitCode {
                 "error: {}",
                 clean_multiline(&e.to_string())
             );
-            return ExitCode::from(error_code as u8);
+            return ExitCode::from(e.exit_code(error_code) as u8);
         }
     };
     let result = match &cli.command {
@@ -111,7 +111,7 @@ fn main() -> ExitCode {
                 "error: {}",
                 clean_multiline(&e.to_string())
             );
-            ExitCode::from(error_code as u8)
+            ExitCode::from(e.exit_code(error_code) as u8)
         }
     }
 }

@@ -1923,7 +1923,7 @@ fn invalid_policy_is_listed_as_invalid() {
 #[test]
 fn missing_path() {
     assert_eq!(
-        one_error(&["list", "-f", "does/not/exist.yaml"], 1),
+        one_error(&["list", "-f", "does/not/exist.yaml"], 2),
         r#"error: the path "does/not/exist.yaml" does not exist"#
     );
     one_error(&["can", "a", "b", "-f", "does/not/exist.yaml"], 2);

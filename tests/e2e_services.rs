@@ -299,7 +299,7 @@ fn live_word_that_is_a_namespace_and_a_kind() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}-5d8f7-x2x2x\n  namespace: default\n  labels: {{app: {name}, pod-template-hash: 5d8f7}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: {name}-5d8f7, uid: 00000000-0000-0000-0000-000000000001, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: x}}]\n"
     ));
     let o = c.as_user("admin", &["explain", &format!("deploy/{name}")]);
-    code(&o, 1);
+    code(&o, 2);
     let err = stderr(&o);
     assert!(err.contains("is ambiguous"), "{err}");
     assert!(

@@ -238,3 +238,60 @@ fn empty_input_is_an_error() {
     let cm = write(dir.path(), "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
     assert_eq!(run(&["list", "-A", "-f", &cm], None).code, 0);
 }
+
+// ---------------------------------------------------------------------------
+// Item 13: usage errors found after parsing; timeouts
+// ---------------------------------------------------------------------------
+
+/// Usage errors that clap cannot see exit 2, as the README's "Exit codes"
+/// says, with one `error:` line, whichever command finds them.
+#[test]
+fn usage_errors_found_after_parsing_exit_2() {
+    for args in [
+        &["list", "-f", "no/such/file.yaml"][..],
+        &["lint", "-f", "examples/shop", "--enable", "no-such-check"],
+        &["explain", "a/b/c/d", "-f", "examples/shop"],
+        &["explain", "shop/frobs/x", "-f", "examples/shop"],
+        &["list", "--request-timeout", "soon"],
+        &["list", "--as-group", "g"],
+        &["can", "frontend/web", "backend/api", "--port", "0", "-f", "examples/shop"],
+    ] {
+        one_error(&run(args, None), 2);
+    }
+}
+
+/// A server that accepts connections and never answers: every command
+/// ends in the same sentence.
+#[test]
+fn timeouts_are_worded_one_way() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let home = TempDir::new().unwrap();
+    let kubeconfig = write(
+        home.path(),
+        "config",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: shop}}\ncurrent-context: c\n"
+        ),
+    );
+    for (args, code) in [
+        (&["list"][..], 1),
+        (&["explain", "pod/web"], 1),
+        (&["coverage"], 1),
+        (&["lint"], 1),
+        (&["check"], 1),
+        (&["can", "web", "api"], 2),
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--kubeconfig", &kubeconfig, "--request-timeout", "300ms"]);
+        let line = one_error(&run(&all, None), code);
+        assert_eq!(
+            line, "error: the request timed out after 300ms (--request-timeout)",
+            "{args:?}"
+        );
+    }
+}

@@ -1177,14 +1177,14 @@ fn disabling_the_error_passes() {
 #[test]
 fn unknown_check_is_an_error() {
     for flag in ["--enable", "--disable"] {
-        let line = one_error(&["lint", "-f", BASE, flag, "no-such-check"], 1);
+        let line = one_error(&["lint", "-f", BASE, flag, "no-such-check"], 2);
         assert!(line.contains("unknown check \"no-such-check\""), "{line}");
         assert!(line.contains("--list-checks"), "{line}");
     }
     // One bad name in a list is enough.
     let line = one_error(
         &["lint", "-f", BASE, "--enable", "split-peer,split-peers"],
-        1,
+        2,
     );
     assert!(line.contains("\"split-peers\""), "{line}");
 }

@@ -572,7 +572,7 @@ fn jobs_slash_worker_means_the_pod_when_no_job_has_that_name() {
 
 #[test]
 fn a_reference_that_names_two_things_is_ambiguous_and_shows_both_spellings() {
-    let err = one_error(&["explain", "jobs/worker", "-f", WORDS], 1);
+    let err = one_error(&["explain", "jobs/worker", "-f", WORDS], 2);
     assert!(err.contains("\"jobs/worker\" is ambiguous"), "{err}");
     assert!(err.contains("jobs/pod/worker, or -n jobs worker"), "{err}");
     assert!(err.contains("job/worker"), "{err}");

@@ -204,7 +204,7 @@ fn missing_answers_name_the_flags_to_pass() {
         (&["--allow-from", "anywhere", "-f", SHOP], NEED_SELECT),
         (&["--allow-dns", "--apply", "--yes"], NEED_SELECT),
     ] {
-        assert_eq!(one_error(args, 1), missing(want), "{args:?}");
+        assert_eq!(one_error(args, 2), missing(want), "{args:?}");
     }
 }
 
@@ -249,7 +249,7 @@ fn invalid_ports_are_one_line_errors() {
             "--offline",
         ];
         assert_eq!(
-            one_error(&args, 1),
+            one_error(&args, 2),
             format!("error: invalid --port {want}"),
             "{port:?}"
         );
@@ -266,7 +266,7 @@ fn invalid_ports_are_one_line_errors() {
             "x_y",
             "--offline",
         ],
-        1,
+        2,
     );
     assert!(err.starts_with(r#"error: invalid --port "x_y": "#), "{err}");
 }
@@ -358,7 +358,7 @@ fn invalid_peers_are_one_line_errors_for_both_directions() {
                 "--offline",
             ];
             assert_eq!(
-                one_error(&args, 1),
+                one_error(&args, 2),
                 format!("error: invalid {flag} {want}"),
                 "{flag} {peer:?}"
             );
@@ -374,7 +374,7 @@ fn invalid_peers_are_one_line_errors_for_both_directions() {
             "cidr=1.2.3.4/40",
             "--offline",
         ],
-        1,
+        2,
     );
     assert_eq!(
         err,
@@ -405,7 +405,7 @@ fn peers_with_ignored_parts_are_refused() {
             ])
             .args(["--allow-from", peer])
             .assert()
-            .code(1)
+            .code(2)
             .stdout("");
     }
 }
@@ -417,7 +417,7 @@ fn peers_with_ignored_parts_are_refused() {
 fn peer_selector_errors_name_the_peer_once() {
     let err = one_error(
         &["--offline", "--all-pods", "--allow-to", "pods=app in web"],
-        1,
+        2,
     );
     assert!(!err.contains("invalid --allow-to invalid"), "{err}");
     assert!(err.contains("\"pods=app in web\""), "{err}");
@@ -429,7 +429,7 @@ fn invalid_select_and_name_are_one_line_errors() {
     let run = |extra: &[&str]| {
         let mut args = base.to_vec();
         args.extend(extra);
-        one_error(&args, 1)
+        one_error(&args, 2)
     };
     assert_eq!(
         run(&["--select", "app in web"]),
@@ -493,7 +493,7 @@ fn apply_without_yes_is_refused_before_any_cluster_is_contacted() {
                 "anywhere",
                 "--apply"
             ],
-            1
+            2
         ),
         "error: refusing to apply without a yes: add --yes (or run on a terminal to be asked)"
     );
@@ -519,7 +519,7 @@ fn apply_and_dry_run_need_a_cluster() {
     ] {
         let mut args = base.to_vec();
         args.extend(extra);
-        assert_eq!(one_error(&args, 1), NEED_CLUSTER, "{extra:?}");
+        assert_eq!(one_error(&args, 2), NEED_CLUSTER, "{extra:?}");
     }
 }
 
@@ -1754,7 +1754,7 @@ fn interactive_flags_skip_their_questions_and_yes_skips_all() {
 
     let t = term(&["--yes"]);
     let (status, rest, _) = t.finish();
-    assert_eq!(exit_code(&status), Some(1), "{status:?}: {rest}");
+    assert_eq!(exit_code(&status), Some(2), "{status:?}: {rest}");
     assert_eq!(
         rest.trim_end(),
         missing(&format!("{NEED_SELECT} and {NEED_DIRECTION}"))
