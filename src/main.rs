@@ -8,7 +8,7 @@ use clap::Parser;
 use netpol::cli::{Cli, Command};
 use netpol::cmd::{self, Context};
 use netpol::error::exit;
-use netpol::render::{Palette, clean};
+use netpol::render::{Palette, QUOTED_MAX, cap_quoted, clean};
 
 fn main() -> ExitCode {
     // Completion takes the raw words: kubectl's flags among them must not be
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                clean_multiline(&e.to_string())
+                clean_multiline(&e.to_string(), cli.global.verbosity)
             );
             return ExitCode::from(e.exit_code(error_code) as u8);
         }
@@ -82,13 +82,17 @@ fn main() -> ExitCode {
     // Objects the manifests hold but the API server would reject: said
     // whatever the command's outcome.
     for w in ctx.input_warnings() {
-        let _ = writeln!(std::io::stderr(), "{}", clean(w));
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            clean_multiline(w, cli.global.verbosity)
+        );
     }
     match result {
         Ok(outcome) => {
             let mut stderr = std::io::stderr().lock();
             for w in &outcome.warnings {
-                let _ = writeln!(stderr, "{}", clean(w));
+                let _ = writeln!(stderr, "{}", clean_multiline(w, cli.global.verbosity));
             }
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error.
@@ -109,14 +113,26 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                clean_multiline(&e.to_string())
+                clean_multiline(&e.to_string(), cli.global.verbosity)
             );
             ExitCode::from(e.exit_code(error_code) as u8)
         }
     }
 }
 
-/// Sanitises each line of a message, keeping its line breaks.
-fn clean_multiline(s: &str) -> String {
-    s.lines().map(clean).collect::<Vec<_>>().join("\n")
+/// Sanitises each line of a message, keeping its line breaks; below `-v`
+/// 1, quoted values longer than [`QUOTED_MAX`] are shortened with `...`,
+/// so that one error stays one readable line.
+fn clean_multiline(s: &str, verbosity: u8) -> String {
+    s.lines()
+        .map(|line| {
+            let line = clean(line);
+            if verbosity == 0 {
+                cap_quoted(&line, QUOTED_MAX)
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -295,3 +295,36 @@ fn timeouts_are_worded_one_way() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 12: one error line stays one readable line
+// ---------------------------------------------------------------------------
+
+/// A huge value quoted in an error or warning is shortened with `...`;
+/// `-v=1` shows it whole.
+#[test]
+fn long_quoted_values_are_capped_unless_verbose() {
+    let long = "x".repeat(5000);
+    let pod = format!("pod/{long}");
+    let line = one_error(&run(&["explain", &pod, "-f", "examples/shop"], None), 1);
+    assert!(line.len() < 300, "{line}");
+    assert!(line.contains(&format!("\"{}...\"", "x".repeat(64))), "{line}");
+    let r = run(&["explain", &pod, "-f", "examples/shop", "-v=1"], None);
+    assert!(one_error(&r, 1).contains(&format!("\"{long}\"")));
+
+    // A warning quoting a huge wrongly typed value, and an invalid policy.
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        dir.path(),
+        "big.yaml",
+        &format!(
+            "{POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: shop}}\nspec: {{containers: [{{name: c, ports: [{{containerPort: \"{long}\"}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: np, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress: [{{ports: [{{port: {long}}}]}}]\n"
+        ),
+    );
+    let r = run(&["explain", "pod/web", "-n", "shop", "-f", &file], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.is_empty());
+    for line in r.stderr.lines() {
+        assert!(line.len() < 400, "{line}");
+    }
+}

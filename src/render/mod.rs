@@ -96,6 +96,52 @@ pub fn clean(s: &str) -> String {
         .collect()
 }
 
+/// How many characters of a quoted value an `error:` or `warning:` line
+/// shows before `...` (the whole value with `-v` 1 and above).
+pub const QUOTED_MAX: usize = 64;
+
+/// Shortens every value between double quotes or backticks longer than
+/// `max` characters to its first `max` characters and `...`, so that a
+/// message quoting a huge value stays one readable line. Escaped quotes
+/// (`\"`, as `{:?}` writes them) stay inside their value; a quote that is
+/// never closed is left as it is.
+pub fn cap_quoted(s: &str, max: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len().min(4096));
+    let mut i = 0;
+    while i < chars.len() {
+        let q = chars[i];
+        out.push(q);
+        i += 1;
+        if q != '"' && q != '`' {
+            continue;
+        }
+        // Find the closing quote.
+        let mut j = i;
+        while j < chars.len() && chars[j] != q {
+            j += if chars[j] == '\\' && q == '"' { 2 } else { 1 };
+        }
+        if j >= chars.len() {
+            continue;
+        }
+        let value = &chars[i..j];
+        if value.len() > max {
+            let mut keep = max;
+            // Never cut an escape in two.
+            if value[..keep].iter().rev().take_while(|&&c| c == '\\').count() % 2 == 1 {
+                keep -= 1;
+            }
+            out.extend(&value[..keep]);
+            out.push_str("...");
+        } else {
+            out.extend(value);
+        }
+        out.push(q);
+        i = j + 1;
+    }
+    out
+}
+
 /// Invisible characters that reorder or hide text on a terminal.
 fn is_bidi_control(c: char) -> bool {
     matches!(c,
@@ -281,5 +327,21 @@ mod tests {
         for c in out.chars() {
             assert!(!json_escaped(c), "{c:?} raw in {out:?}");
         }
+    }
+
+    #[test]
+    fn long_quoted_values_are_capped() {
+        let long = "a".repeat(100);
+        assert_eq!(
+            cap_quoted(&format!("pods {long:?} not found in `{long}`"), 5),
+            "pods \"aaaaa...\" not found in `aaaaa...`"
+        );
+        assert_eq!(cap_quoted("short \"ok\" and `ok`", 5), "short \"ok\" and `ok`");
+        // Escaped quotes stay inside the value; escapes are not cut.
+        assert_eq!(cap_quoted(r#"v "a\"b\"cdefgh" x"#, 4), r#"v "a\"b..." x"#);
+        assert_eq!(cap_quoted(r#""abc\"def""#, 4), r#""abc..."#.to_string() + "\"");
+        // An unclosed quote is left alone; multibyte characters are whole.
+        assert_eq!(cap_quoted("say \"hello", 2), "say \"hello");
+        assert_eq!(cap_quoted("\"ééééé\"", 2), "\"éé...\"");
     }
 }
