@@ -208,12 +208,50 @@ fn resolve_yaml11<E: de::Error>(s: &str) -> Result<Option<Value>, E> {
     if let Some(n) = go_parse_int(&plain) {
         return Ok(Some(n));
     }
+    // Go's ParseFloat fails on overflow (`1e400`): a string then.
     if is_yaml_style_float(&plain)
         && let Ok(f) = plain.parse::<f64>()
+        && f.is_finite()
     {
         return float_value(f).map(Some);
     }
     Ok(None)
+}
+
+/// A plain mapping key as sigs.k8s.io/yaml makes it a JSON key: booleans
+/// and numbers (YAML 1.1's) are written out (`yes` is `"true"`, `010` is
+/// `"8"`); a null key is an error, as in kubectl.
+fn plain_key<E: de::Error>(s: &str) -> Result<String, E> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => {
+            return Err(E::custom(
+                "error converting YAML to JSON: unsupported map key of type: null",
+            ));
+        }
+        "true" | "True" | "TRUE" => return Ok("true".into()),
+        "false" | "False" | "FALSE" => return Ok("false".into()),
+        _ => {}
+    }
+    Ok(match resolve_yaml11::<E>(s) {
+        Ok(Some(Value::Bool(b))) => b.to_string(),
+        Ok(Some(Value::Number(n))) => n.to_string(),
+        // `.inf` as a key, or anything else: as written.
+        _ => match parse_plain_float(s) {
+            Some(f) => match float_value::<E>(f) {
+                Ok(Value::Number(n)) => n.to_string(),
+                _ => s.to_string(),
+            },
+            None => s.to_string(),
+        },
+    })
+}
+
+/// A plain scalar YAML 1.2 reads as a float (`1.5`, `1e3`), finite.
+fn parse_plain_float(s: &str) -> Option<f64> {
+    if !is_yaml_style_float(s) {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint`: an optional sign,
@@ -314,6 +352,17 @@ impl<'de> Visitor<'de> for ValueVisitor<'_, '_> {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         self.counter.node()?;
         float_value(v)
+    }
+
+    /// Integers beyond 64 bits: a float, as in Go.
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        self.counter.node()?;
+        float_value(v as f64)
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        self.counter.node()?;
+        float_value(v as f64)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Value, E> {
@@ -434,9 +483,15 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key, E> {
         self.counter.node()?;
+        if !self.counter.is_plain(v) {
+            return Ok(Key {
+                name: v.to_string(),
+                merge: false,
+            });
+        }
         Ok(Key {
-            merge: v == "<<" && self.counter.is_plain(v),
-            name: v.to_string(),
+            merge: v == "<<",
+            name: plain_key(v)?,
         })
     }
 
