@@ -364,7 +364,13 @@ fn parse_documents(
     let mut docs = 0;
     loop {
         let start = chunk.len();
-        let n = reader.read_until(b'\n', &mut chunk).map_err(io_error)?;
+        let mut n = reader.read_until(b'\n', &mut chunk).map_err(io_error)?;
+        // A byte order mark opening the stream is not content (kubectl
+        // skips it too).
+        if lines == 0 && chunk.starts_with(b"\xef\xbb\xbf") {
+            chunk.drain(..3);
+            n -= 3;
+        }
         if (n == 0 || is_document_start(&chunk[start..])) && has_content {
             let text = std::str::from_utf8(&chunk[..start]).map_err(|_| not_utf8())?;
             parse_chunk(input, text, chunk_start, &mut docs, each)?;
