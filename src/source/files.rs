@@ -403,6 +403,145 @@ fn is_document_start(line: &[u8]) -> bool {
     })
 }
 
+/// A one-document chunk whose top-level `items:` is a block sequence, cut
+/// at its items: byte ranges of the chunk.
+struct SplitList {
+    /// Where the items start and end (the `items:` line stays in the rest).
+    region: std::ops::Range<usize>,
+    /// Each item's text, from its `-` line, and its first line in the chunk.
+    items: Vec<(std::ops::Range<usize>, usize)>,
+}
+
+/// Cuts a list document at its items when that is safe: no anchors or
+/// aliases anywhere (an item could refer to another), no `...` document
+/// end, `items:` alone on a line at column 0, followed by `-` lines at one
+/// indentation. Anything else is left to the parser (`None`).
+fn split_block_list(chunk: &str) -> Option<SplitList> {
+    let bytes = chunk.as_bytes();
+    if bytes.iter().any(|&b| b == b'&' || b == b'*') {
+        return None;
+    }
+    let mut lines = Vec::new(); // (start, end including the newline)
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            lines.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    if start < bytes.len() {
+        lines.push((start, bytes.len()));
+    }
+    let text = |(a, b): (usize, usize)| &chunk[a..b];
+    if lines.iter().any(|&l| text(l).starts_with("...")) {
+        return None;
+    }
+    let items_line = lines
+        .iter()
+        .position(|&l| text(l).strip_prefix("items:").is_some_and(|r| r.trim().is_empty()))?;
+    let mut indent = None;
+    let mut items: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    let mut end = lines.len();
+    for (k, &l) in lines.iter().enumerate().skip(items_line + 1) {
+        let line = text(l);
+        let content = line.trim_start_matches(' ');
+        if content.trim().is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let at = line.len() - content.len();
+        let dash = content == "-\n" || content == "-" || content.starts_with("- ");
+        let i = *indent.get_or_insert(at);
+        if at == i && dash {
+            items.push((l.0..l.1, k));
+        } else if at > i && !items.is_empty() && !content.starts_with('\t') {
+            continue;
+        } else {
+            end = k;
+            break;
+        }
+    }
+    if items.is_empty() {
+        return None;
+    }
+    // Each item runs to the next one (or the region's end).
+    let region_end = lines.get(end).map_or(bytes.len(), |l| l.0);
+    let starts: Vec<usize> = items.iter().map(|(r, _)| r.start).collect();
+    for (n, item) in items.iter_mut().enumerate() {
+        item.0.end = starts.get(n + 1).copied().unwrap_or(region_end);
+    }
+    Some(SplitList {
+        region: starts[0]..region_end,
+        items,
+    })
+}
+
+/// Reads a list cut by [`split_block_list`]: the list without its items
+/// first (it must be a list: otherwise `false`, and nothing was read),
+/// then each item as a document of its own, positions as in the chunk.
+fn parse_split_list(
+    input: &Input,
+    chunk: &str,
+    split: &SplitList,
+    first_line: usize,
+    docs: &mut usize,
+    each: &mut dyn FnMut(Object) -> Result<(), Error>,
+) -> Result<bool, Error> {
+    let n = *docs + 1;
+    let label = format!("document {n}");
+    let manifest = |e: String, line: usize| Error::Manifest {
+        file: input.name.clone(),
+        message: format!("{label}: {}", shift_lines(&e, line)),
+    };
+    let rest = format!("{}{}", &chunk[..split.region.start], &chunk[split.region.end..]);
+    let mut docs_in_rest = serde_yaml_ng::Deserializer::from_str(&rest);
+    let Some(doc) = docs_in_rest.next() else {
+        return Ok(false);
+    };
+    let Ok(head) = super::yaml::document_value(doc, &rest) else {
+        return Ok(false);
+    };
+    let api = head.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = kind_of(&head);
+    if api.is_empty()
+        || !is_list(kind, true)
+        || !head.get("items").is_some_and(Value::is_null)
+        || docs_in_rest.next().is_some()
+    {
+        return Ok(false);
+    }
+    let implied = implied_kind(api, kind);
+    *docs += 1;
+    let mut objects = Vec::new();
+    for (j, (range, line)) in split.items.iter().enumerate() {
+        // The item's `-` becomes a space: the item is then an indented
+        // document of its own, at the same lines and columns.
+        let mut text = chunk[range.clone()].to_string();
+        if let Some(dash) = text.find('-') {
+            text.replace_range(dash..dash + 1, " ");
+        }
+        let shift = first_line + line;
+        let value = match serde_yaml_ng::Deserializer::from_str(&text).next() {
+            None => Value::Null,
+            Some(doc) => super::yaml::document_value(doc, &text)
+                .map_err(|e| manifest(e.to_string(), shift))?,
+        };
+        push_item(value, implied.as_ref(), &input.name, &label, j, &mut objects).map_err(
+            |message| Error::Manifest {
+                file: input.name.clone(),
+                message,
+            },
+        )?;
+        for obj in objects.drain(..) {
+            each(obj)?;
+        }
+    }
+    Ok(true)
+}
+
+/// Documents larger than this whose top level is a list are read item by
+/// item (see [`parse_chunk`]); smaller ones are read whole, in one pass.
+const STREAM_LIST_BYTES: usize = 1 << 20;
+
 /// Parses the documents of one chunk of the stream, which starts at line
 /// `first_line` (0-based); `docs` counts the documents of the stream.
 fn parse_chunk(
@@ -417,9 +556,68 @@ fn parse_chunk(
         file: input.name.clone(),
         message: format!("document {}: {}", *docs + 1, shift_lines(&e, first_line)),
     })?;
-    for doc in serde_yaml_ng::Deserializer::from_str(chunk) {
+    // A large document that is a list (`kubectl get -o yaml` of a whole
+    // cluster) is read item by item, never holding its items together:
+    // block-style items are cut from the text and parsed one at a time;
+    // otherwise a first pass finds each document's kind and the second
+    // streams the items of lists.
+    if chunk.len() > STREAM_LIST_BYTES
+        && let Some(split) = split_block_list(chunk)
+        && parse_split_list(input, chunk, &split, first_line, docs, each)?
+    {
+        return Ok(());
+    }
+    let kinds = if chunk.len() > STREAM_LIST_BYTES {
+        let mut kinds = Vec::new();
+        for (k, doc) in serde_yaml_ng::Deserializer::from_str(chunk).enumerate() {
+            let n = *docs + k + 1;
+            let (api, kind, items) =
+                super::yaml::top_level_kind(doc, chunk).map_err(|e| Error::Manifest {
+                    file: input.name.clone(),
+                    message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
+                })?;
+            kinds.push((!api.is_empty() && is_list(&kind, items)).then(|| implied_kind(&api, &kind)));
+        }
+        kinds
+    } else {
+        Vec::new()
+    };
+    for (k, doc) in serde_yaml_ng::Deserializer::from_str(chunk).enumerate() {
         *docs += 1;
         let n = *docs;
+        if let Some(Some(implied)) = kinds.get(k) {
+            let label = format!("document {n}");
+            let streamed = super::yaml::stream_items(doc, chunk, &mut |j, item| {
+                push_item(item, implied.as_ref(), &input.name, &label, j, &mut objects).map_err(
+                    |message| Error::Manifest {
+                        file: input.name.clone(),
+                        message,
+                    },
+                )?;
+                for obj in objects.drain(..) {
+                    each(obj)?;
+                }
+                Ok(())
+            });
+            let rest = streamed
+                .map_err(|e| Error::Manifest {
+                    file: input.name.clone(),
+                    message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
+                })?
+                .map_err(|e: Error| e)?;
+            // What remains is the list without its items: an `items` that
+            // is not a list is refused as before.
+            if let Some(items) = rest.get("items") {
+                if !items.is_null() {
+                    let kind = kind_of(&rest);
+                    return Err(Error::Manifest {
+                        file: input.name.clone(),
+                        message: format!("{label}: {kind}.items must be a list of objects"),
+                    });
+                }
+            }
+            continue;
+        }
         let value = super::yaml::document_value(doc, chunk).map_err(|e| Error::Manifest {
             file: input.name.clone(),
             message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
@@ -486,12 +684,9 @@ fn push_object(
                     "{doc}: not a Kubernetes object (apiVersion and kind are required)"
                 ));
             }
-            if kind == "List" || kind.ends_with("List") && map.contains_key("items") {
+            if is_list(kind, map.contains_key("items")) {
                 let list_kind = kind.to_string();
-                let implied = kind
-                    .strip_suffix("List")
-                    .filter(|k| !k.is_empty())
-                    .map(|k| (api.to_string(), k.to_string()));
+                let implied = implied_kind(api, kind);
                 let items = match map.remove("items") {
                     Some(Value::Array(items)) => items,
                     None | Some(Value::Null) => Vec::new(),
@@ -501,19 +696,8 @@ fn push_object(
                         ));
                     }
                 };
-                for (j, mut item) in items.into_iter().enumerate() {
-                    if let (Some((api, kind)), Value::Object(m)) = (&implied, &mut item) {
-                        for (field, implied) in [("apiVersion", api), ("kind", kind)] {
-                            let missing = m
-                                .get(field)
-                                .and_then(Value::as_str)
-                                .is_none_or(str::is_empty);
-                            if missing {
-                                m.insert(field.to_string(), Value::String(implied.clone()));
-                            }
-                        }
-                    }
-                    push_object(item, file, format!("{doc}, item {}", j + 1), out)?;
+                for (j, item) in items.into_iter().enumerate() {
+                    push_item(item, implied.as_ref(), file, &doc, j, out)?;
                 }
                 return Ok(());
             }
@@ -530,6 +714,43 @@ fn push_object(
         doc,
     });
     Ok(())
+}
+
+/// The kind a typed list (`PodList`) implies for items without their own
+/// `apiVersion` and `kind`: (the list's apiVersion, `Pod`).
+fn implied_kind(api: &str, kind: &str) -> Option<(String, String)> {
+    kind.strip_suffix("List")
+        .filter(|k| !k.is_empty())
+        .map(|k| (api.to_string(), k.to_string()))
+}
+
+/// Whether a document of this kind is read as a list of its `items`.
+fn is_list(kind: &str, has_items: bool) -> bool {
+    kind == "List" || kind.ends_with("List") && has_items
+}
+
+/// Item `j` (from 0) of the list that is document `doc`, with the kind
+/// the list implies filled in (see [`push_object`]).
+fn push_item(
+    mut item: Value,
+    implied: Option<&(String, String)>,
+    file: &str,
+    doc: &str,
+    j: usize,
+    out: &mut Vec<Object>,
+) -> Result<(), String> {
+    if let (Some((api, kind)), Value::Object(m)) = (implied, &mut item) {
+        for (field, implied) in [("apiVersion", api), ("kind", kind)] {
+            let missing = m
+                .get(field)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty);
+            if missing {
+                m.insert(field.to_string(), Value::String(implied.clone()));
+            }
+        }
+    }
+    push_object(item, file, format!("{doc}, item {}", j + 1), out)
 }
 
 fn kind_of(v: &Value) -> &str {

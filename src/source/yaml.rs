@@ -36,12 +36,7 @@ pub fn document_value(
     doc: serde_yaml_ng::Deserializer<'_>,
     text: &str,
 ) -> Result<Value, serde_yaml_ng::Error> {
-    let counter = Counter {
-        nodes: Cell::new(0),
-        written: text.len() as u64 + 1,
-        text_start: text.as_ptr() as usize,
-        text: text.as_bytes(),
-    };
+    let counter = Counter::new(text);
     let value = de::Deserializer::deserialize_any(doc, ValueVisitor { counter: &counter })
         .map_err(|e| {
             if e.to_string().contains("repetition limit exceeded") {
@@ -51,6 +46,264 @@ pub fn document_value(
             }
         })?;
     Ok(value)
+}
+
+/// A document's top-level `apiVersion` and `kind` (when they are
+/// strings), and whether it has `items`, read without building the rest
+/// (each node is still counted against the alias ratio).
+pub fn top_level_kind(
+    doc: serde_yaml_ng::Deserializer<'_>,
+    text: &str,
+) -> Result<(String, String, bool), serde_yaml_ng::Error> {
+    let counter = Counter::new(text);
+    de::Deserializer::deserialize_any(doc, TopKind { counter: &counter })
+}
+
+/// Reads a list document handing each element of its top-level `items`
+/// to `item` as soon as it is read (its position, from 0, and its value),
+/// so that the items are never held together; returns the rest of the
+/// document without `items`. An error from `item` stops the reading and
+/// is returned as is.
+pub fn stream_items<E>(
+    doc: serde_yaml_ng::Deserializer<'_>,
+    text: &str,
+    item: &mut dyn FnMut(usize, Value) -> Result<(), E>,
+) -> Result<Result<Value, E>, serde_yaml_ng::Error> {
+    let counter = Counter::new(text);
+    let failed: Cell<Option<E>> = Cell::new(None);
+    let mut item = |i: usize, v: Value| -> Result<(), String> {
+        item(i, v).map_err(|e| {
+            failed.set(Some(e));
+            "stopped".to_string()
+        })
+    };
+    let visitor = TopItems {
+        counter: &counter,
+        item: &mut item,
+    };
+    match de::Deserializer::deserialize_any(doc, visitor) {
+        Ok(rest) => Ok(Ok(rest)),
+        Err(e) => match failed.take() {
+            Some(stopped) => Ok(Err(stopped)),
+            None => Err(e),
+        },
+    }
+}
+
+struct TopKind<'c, 't> {
+    counter: &'c Counter<'t>,
+}
+
+impl<'de> Visitor<'de> for TopKind<'_, '_> {
+    type Value = (String, String, bool);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut api, mut kind, mut items) = (String::new(), String::new(), false);
+        while let Some(key) = map.next_key_seed(KeySeed {
+            counter: self.counter,
+        })? {
+            let value = map.next_value_seed(Skim {
+                counter: self.counter,
+            })?;
+            match (key.name.as_str(), value) {
+                ("apiVersion", Some(v)) => api = v,
+                ("kind", Some(v)) => kind = v,
+                ("items", _) => items = true,
+                _ => {}
+            }
+        }
+        Ok((api, kind, items))
+    }
+}
+
+/// Walks a value without keeping it, counting its nodes; a string scalar
+/// is kept.
+struct Skim<'c, 't> {
+    counter: &'c Counter<'t>,
+}
+
+impl<'de> DeserializeSeed<'de> for Skim<'_, '_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skim<'_, '_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| Some(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.counter.node().map(|_| None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        self.counter.node()?;
+        while seq
+            .next_element_seed(Skim {
+                counter: self.counter,
+            })?
+            .is_some()
+        {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        self.counter.node()?;
+        while map
+            .next_key_seed(Skim {
+                counter: self.counter,
+            })?
+            .is_some()
+        {
+            map.next_value_seed(Skim {
+                counter: self.counter,
+            })?;
+        }
+        Ok(None)
+    }
+}
+
+struct TopItems<'c, 't, 'f> {
+    counter: &'c Counter<'t>,
+    item: &'f mut dyn FnMut(usize, Value) -> Result<(), String>,
+}
+
+impl<'de> Visitor<'de> for TopItems<'_, '_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kubernetes list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key_seed(KeySeed {
+            counter: self.counter,
+        })? {
+            if key.name == "items" && !key.merge {
+                let value = map.next_value_seed(Items {
+                    counter: self.counter,
+                    item: &mut *self.item,
+                })?;
+                if let Some(not_a_list) = value {
+                    out.insert(key.name, not_a_list);
+                }
+                continue;
+            }
+            let value = map.next_value_seed(ValueVisitor {
+                counter: self.counter,
+            })?;
+            out.insert(key.name, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// `items`: a sequence is streamed (and `None` returned); anything else is
+/// returned whole for the caller to refuse.
+struct Items<'c, 't, 'f> {
+    counter: &'c Counter<'t>,
+    item: &'f mut dyn FnMut(usize, Value) -> Result<(), String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_, '_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        self.counter.node()?;
+        let mut i = 0;
+        while let Some(v) = seq.next_element_seed(ValueVisitor {
+            counter: self.counter,
+        })? {
+            (self.item)(i, v).map_err(de::Error::custom)?;
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.counter.node()?;
+        Ok(Some(Value::Null))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.counter.node()?;
+        Ok(Some(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.counter.node()?;
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.counter.node()?;
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.counter.node()?;
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.counter.node()?;
+        Ok(Some(Value::String(v.to_string())))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        ValueVisitor {
+            counter: self.counter,
+        }
+        .visit_map(map)
+        .map(Some)
+    }
 }
 
 /// go-yaml's limit on nesting, which kubectl's reader enforces too.
@@ -110,7 +363,16 @@ struct Counter<'t> {
     text: &'t [u8],
 }
 
-impl Counter<'_> {
+impl<'t> Counter<'t> {
+    fn new(text: &'t str) -> Counter<'t> {
+        Counter {
+            nodes: Cell::new(0),
+            written: text.len() as u64 + 1,
+            text_start: text.as_ptr() as usize,
+            text: text.as_bytes(),
+        }
+    }
+
     /// Counts one more node; refuses the document once the nodes beyond
     /// those the text can hold outgrow go-yaml's alias ratio.
     fn node<E: de::Error>(&self) -> Result<(), E> {
