@@ -112,7 +112,9 @@ const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespac
 #[test]
 fn nested_alias_bomb_is_refused_with_file_and_document() {
     let dir = TempDir::new().unwrap();
-    let mut bomb = format!("{POD}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: lol}}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut bomb = format!(
+        "{POD}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: lol}}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    );
     for i in 1..10 {
         let p = i - 1;
         let refs = vec![format!("*a{p}"); 10].join(", ");
@@ -170,7 +172,10 @@ fn modest_anchors_and_merge_keys_are_read() {
     // Anchors live within one document (as in YAML, and kubectl): a List.
     let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n    namespace: shop\n    labels: &l {app: web, tier: front}\n  spec: &s\n    containers: [{name: c, image: x, ports: [{containerPort: 80}]}]\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: b\n    namespace: shop\n    labels:\n      <<: *l\n      tier: back\n  spec: *s\n";
     let file = write(dir.path(), "anchors.yaml", text);
-    let r = run(&["explain", "pod/b", "-n", "shop", "-f", &file, "-o", "json"], None);
+    let r = run(
+        &["explain", "pod/b", "-n", "shop", "-f", &file, "-o", "json"],
+        None,
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
     let labels = v.pointer("/pod/labels").expect("labels").to_string();
@@ -213,11 +218,22 @@ fn recursive_walk_stops_at_a_symlink_loop() {
     std::fs::create_dir_all(root.join("sub")).unwrap();
     std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
     write(&root, "pod.yaml", POD);
-    write(&dir.path().join("elsewhere"), "other.yaml", &POD.replace("name: web", "name: other"));
+    write(
+        &dir.path().join("elsewhere"),
+        "other.yaml",
+        &POD.replace("name: web", "name: other"),
+    );
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("sub/linked")).unwrap();
     let root_s = root.display().to_string();
-    let r = run(&["explain", "pod/other", "-n", "shop", "-R", "-f", &root_s], None);
-    assert_eq!(r.code, 0, "a link that does not loop is followed: {}", r.stderr);
+    let r = run(
+        &["explain", "pod/other", "-n", "shop", "-R", "-f", &root_s],
+        None,
+    );
+    assert_eq!(
+        r.code, 0,
+        "a link that does not loop is followed: {}",
+        r.stderr
+    );
 
     std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
     let r = run(&["list", "-A", "-R", "-f", &root_s], None);
@@ -246,8 +262,16 @@ fn empty_input_is_an_error() {
     for (args, stdin, names) in [
         (vec!["lint", "-f", "-"], Some(&b""[..]), "<stdin>"),
         (vec!["list", "-A", "-f", "-"], Some(&b"\n\n"[..]), "<stdin>"),
-        (vec!["coverage", "-A", "-f", &empty_s], None, empty_s.as_str()),
-        (vec!["matrix", "-A", "-R", "-f", &empty_s], None, empty_s.as_str()),
+        (
+            vec!["coverage", "-A", "-f", &empty_s],
+            None,
+            empty_s.as_str(),
+        ),
+        (
+            vec!["matrix", "-A", "-R", "-f", &empty_s],
+            None,
+            empty_s.as_str(),
+        ),
         (vec!["list", "-A", "-f", &comments], None, comments.as_str()),
     ] {
         let r = run(&args, stdin);
@@ -256,7 +280,11 @@ fn empty_input_is_an_error() {
         assert!(line.contains(names), "{args:?}: {line}");
     }
     // An input of other kinds only was read: not an error.
-    let cm = write(dir.path(), "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    let cm = write(
+        dir.path(),
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
     assert_eq!(run(&["list", "-A", "-f", &cm], None).code, 0);
 }
 
@@ -275,7 +303,15 @@ fn usage_errors_found_after_parsing_exit_2() {
         &["explain", "shop/frobs/x", "-f", "examples/shop"],
         &["list", "--request-timeout", "soon"],
         &["list", "--as-group", "g"],
-        &["can", "frontend/web", "backend/api", "--port", "0", "-f", "examples/shop"],
+        &[
+            "can",
+            "frontend/web",
+            "backend/api",
+            "--port",
+            "0",
+            "-f",
+            "examples/shop",
+        ],
     ] {
         one_error(&run(args, None), 2);
     }
@@ -329,7 +365,10 @@ fn long_quoted_values_are_capped_unless_verbose() {
     let pod = format!("pod/{long}");
     let line = one_error(&run(&["explain", &pod, "-f", "examples/shop"], None), 1);
     assert!(line.len() < 300, "{line}");
-    assert!(line.contains(&format!("\"{}...\"", "x".repeat(64))), "{line}");
+    assert!(
+        line.contains(&format!("\"{}...\"", "x".repeat(64))),
+        "{line}"
+    );
     let r = run(&["explain", &pod, "-f", "examples/shop", "-v=1"], None);
     assert!(one_error(&r, 1).contains(&format!("\"{long}\"")));
 
@@ -361,8 +400,17 @@ fn long_quoted_values_are_capped_unless_verbose() {
 /// found`), and a failure with nothing on stdout says exactly one
 /// `error:` line.
 fn assert_well_behaved(what: &str, r: &Run) {
-    assert!(matches!(r.code, 0 | 1), "{what}: exit {}: {}", r.code, r.stderr);
-    let errors = r.stderr.lines().filter(|l| l.starts_with("error: ")).count();
+    assert!(
+        matches!(r.code, 0 | 1),
+        "{what}: exit {}: {}",
+        r.code,
+        r.stderr
+    );
+    let errors = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .count();
     for line in r.stderr.lines() {
         assert!(
             line.starts_with("error: ")
@@ -398,7 +446,13 @@ fn hostile_corpus() {
         let bytes = std::fs::read(&file).unwrap();
         let r = run(&["matrix", "-A", "-f", "-"], Some(&bytes));
         assert!(matches!(r.code, 0 | 1), "{path}: {}", r.stderr);
-        assert!(r.stderr.lines().filter(|l| l.starts_with("error: ")).count() <= 1);
+        assert!(
+            r.stderr
+                .lines()
+                .filter(|l| l.starts_with("error: "))
+                .count()
+                <= 1
+        );
     }
 }
 
@@ -420,11 +474,51 @@ impl Rng {
 
 /// YAML that tends to break readers.
 const TOKENS: &[&str] = &[
-    "&a ", "*a", "<<: *a\n", "<<: ", "[", "]", "{", "}", "---\n", "...\n", ": ", "- ", "? ",
-    ".nan", ".inf", "yes", "010", "1_0", "0x", "~", "!!binary ", "!!str ", "!x ", "\t", "\"",
-    "'", "\\", "|\n", ">-\n", "#", "%YAML 1.1\n", "\u{0}", "\u{feff}", "\u{202e}", "\u{1b}[2J",
-    "99999999999999999999999", "-1", "kind: List\nitems:\n", "items: 7\n", "apiVersion: v1\n",
-    "kind: NetworkPolicy\n", "namespace: ", "\n  ", "\n", " ",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "<<: ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "---\n",
+    "...\n",
+    ": ",
+    "- ",
+    "? ",
+    ".nan",
+    ".inf",
+    "yes",
+    "010",
+    "1_0",
+    "0x",
+    "~",
+    "!!binary ",
+    "!!str ",
+    "!x ",
+    "\t",
+    "\"",
+    "'",
+    "\\",
+    "|\n",
+    ">-\n",
+    "#",
+    "%YAML 1.1\n",
+    "\u{0}",
+    "\u{feff}",
+    "\u{202e}",
+    "\u{1b}[2J",
+    "99999999999999999999999",
+    "-1",
+    "kind: List\nitems:\n",
+    "items: 7\n",
+    "apiVersion: v1\n",
+    "kind: NetworkPolicy\n",
+    "namespace: ",
+    "\n  ",
+    "\n",
+    " ",
 ];
 
 /// One mutation of `text`: delete, duplicate or move a slice, insert
@@ -450,7 +544,10 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
             }
             _ => {
                 // Indent or dedent one line.
-                let line = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+                let line = b[..at]
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |i| i + 1);
                 if b.get(line) == Some(&b' ') && rng.below(2) == 0 {
                     b.remove(line);
                 } else {
@@ -513,7 +610,11 @@ fn mutated_manifests_never_panic_and_fail_cleanly() {
 fn many_pods(n: usize, list: bool) -> String {
     let labels: Vec<String> = (0..20).map(|k| format!("l{k}: v{k}")).collect();
     let labels = labels.join(", ");
-    let mut out = String::from(if list { "apiVersion: v1\nkind: List\nitems:\n" } else { "" });
+    let mut out = String::from(if list {
+        "apiVersion: v1\nkind: List\nitems:\n"
+    } else {
+        ""
+    });
     for i in 0..n {
         let pod = format!(
             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{i}\n  namespace: ns-{}\n  labels: {{{labels}}}\nspec:\n  containers:\n  - name: c\n    ports: [{{containerPort: 8080, name: http}}]\n",
@@ -570,7 +671,10 @@ fn a_big_list_reports_errors_by_item_and_line() {
     let file = write(dir.path(), "broken.yaml", &broken);
     let err = one_error(&run(&["list", "-A", "-f", &file], None), 1);
     assert!(err.contains("document 1"), "{err}");
-    assert!(err.contains(&format!("line {line}")) || err.contains(&format!("line {}", line + 1)), "{err}");
+    assert!(
+        err.contains(&format!("line {line}")) || err.contains(&format!("line {}", line + 1)),
+        "{err}"
+    );
     // Anchors: read through the parser (items streamed from its events).
     let anchored = many_pods(4000, true).replacen("labels: {", "labels: &l {", 1)
         + "- {apiVersion: v1, kind: Pod, metadata: {name: last, namespace: ns-0, labels: *l}}\n";

@@ -88,10 +88,7 @@ fn every_recorded_case_reads_as_kubectl_reads_it() {
         if let Some(want) = kubectl.get("value") {
             match &got {
                 Ok(v) if at(v, path).is_some_and(|g| same(g, want)) => {}
-                Ok(v) => wrong.push(format!(
-                    "{label}: kubectl {want}, ours {:?}",
-                    at(v, path)
-                )),
+                Ok(v) => wrong.push(format!("{label}: kubectl {want}, ours {:?}", at(v, path))),
                 Err(e) => wrong.push(format!("{label}: kubectl {want}, ours error {e}")),
             }
         } else if let Some(err) = kubectl["error"].as_str() {
@@ -157,13 +154,24 @@ fn nan_port_is_an_error_and_yaml_11_numbers_are_ports() {
         assert_eq!(code, Some(1), "{nan}: {stderr}");
         assert_eq!(stdout, "", "{nan}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("error: ") && stderr.contains("p.yaml: document 1"), "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("p.yaml: document 1"),
+            "{stderr}"
+        );
         assert!(stderr.contains("json: unsupported value"), "{stderr}");
     }
     let (code, stdout, _) = run("yes");
     assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("INVALID: spec.ingress[0].ports[0].port"), "{stdout}");
-    for (port, want) in [("1_0", "TCP/10"), ("0x50", "TCP/80"), ("010", "TCP/8"), ("8e1", "TCP/80")] {
+    assert!(
+        stdout.contains("INVALID: spec.ingress[0].ports[0].port"),
+        "{stdout}"
+    );
+    for (port, want) in [
+        ("1_0", "TCP/10"),
+        ("0x50", "TCP/80"),
+        ("010", "TCP/8"),
+        ("8e1", "TCP/80"),
+    ] {
         let (code, stdout, stderr) = run(port);
         assert_eq!(code, Some(0), "{port}: {stderr}");
         assert!(stdout.contains(want), "{port}: {stdout}");

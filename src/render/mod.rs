@@ -128,7 +128,14 @@ pub fn cap_quoted(s: &str, max: usize) -> String {
         if value.len() > max {
             let mut keep = max;
             // Never cut an escape in two.
-            if value[..keep].iter().rev().take_while(|&&c| c == '\\').count() % 2 == 1 {
+            if value[..keep]
+                .iter()
+                .rev()
+                .take_while(|&&c| c == '\\')
+                .count()
+                % 2
+                == 1
+            {
                 keep -= 1;
             }
             out.extend(&value[..keep]);
@@ -336,10 +343,16 @@ mod tests {
             cap_quoted(&format!("pods {long:?} not found in `{long}`"), 5),
             "pods \"aaaaa...\" not found in `aaaaa...`"
         );
-        assert_eq!(cap_quoted("short \"ok\" and `ok`", 5), "short \"ok\" and `ok`");
+        assert_eq!(
+            cap_quoted("short \"ok\" and `ok`", 5),
+            "short \"ok\" and `ok`"
+        );
         // Escaped quotes stay inside the value; escapes are not cut.
         assert_eq!(cap_quoted(r#"v "a\"b\"cdefgh" x"#, 4), r#"v "a\"b..." x"#);
-        assert_eq!(cap_quoted(r#""abc\"def""#, 4), r#""abc..."#.to_string() + "\"");
+        assert_eq!(
+            cap_quoted(r#""abc\"def""#, 4),
+            r#""abc..."#.to_string() + "\""
+        );
         // An unclosed quote is left alone; multibyte characters are whole.
         assert_eq!(cap_quoted("say \"hello", 2), "say \"hello");
         assert_eq!(cap_quoted("\"ééééé\"", 2), "\"éé...\"");

@@ -436,9 +436,11 @@ fn split_block_list(chunk: &str) -> Option<SplitList> {
     if lines.iter().any(|&l| text(l).starts_with("...")) {
         return None;
     }
-    let items_line = lines
-        .iter()
-        .position(|&l| text(l).strip_prefix("items:").is_some_and(|r| r.trim().is_empty()))?;
+    let items_line = lines.iter().position(|&l| {
+        text(l)
+            .strip_prefix("items:")
+            .is_some_and(|r| r.trim().is_empty())
+    })?;
     let mut indent = None;
     let mut items: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
     let mut end = lines.len();
@@ -492,7 +494,11 @@ fn parse_split_list(
         file: input.name.clone(),
         message: format!("{label}: {}", shift_lines(&e, line)),
     };
-    let rest = format!("{}{}", &chunk[..split.region.start], &chunk[split.region.end..]);
+    let rest = format!(
+        "{}{}",
+        &chunk[..split.region.start],
+        &chunk[split.region.end..]
+    );
     let mut docs_in_rest = serde_yaml_ng::Deserializer::from_str(&rest);
     let Some(doc) = docs_in_rest.next() else {
         return Ok(false);
@@ -525,12 +531,18 @@ fn parse_split_list(
             Some(doc) => super::yaml::document_value(doc, &text)
                 .map_err(|e| manifest(e.to_string(), shift))?,
         };
-        push_item(value, implied.as_ref(), &input.name, &label, j, &mut objects).map_err(
-            |message| Error::Manifest {
-                file: input.name.clone(),
-                message,
-            },
-        )?;
+        push_item(
+            value,
+            implied.as_ref(),
+            &input.name,
+            &label,
+            j,
+            &mut objects,
+        )
+        .map_err(|message| Error::Manifest {
+            file: input.name.clone(),
+            message,
+        })?;
         for obj in objects.drain(..) {
             each(obj)?;
         }
@@ -576,7 +588,9 @@ fn parse_chunk(
                     file: input.name.clone(),
                     message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
                 })?;
-            kinds.push((!api.is_empty() && is_list(&kind, items)).then(|| implied_kind(&api, &kind)));
+            kinds.push(
+                (!api.is_empty() && is_list(&kind, items)).then(|| implied_kind(&api, &kind)),
+            );
         }
         kinds
     } else {
@@ -599,22 +613,20 @@ fn parse_chunk(
                 }
                 Ok(())
             });
-            let rest = streamed
-                .map_err(|e| Error::Manifest {
-                    file: input.name.clone(),
-                    message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
-                })?
-                .map_err(|e: Error| e)?;
+            let rest = streamed.map_err(|e| Error::Manifest {
+                file: input.name.clone(),
+                message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
+            })??;
             // What remains is the list without its items: an `items` that
             // is not a list is refused as before.
-            if let Some(items) = rest.get("items") {
-                if !items.is_null() {
-                    let kind = kind_of(&rest);
-                    return Err(Error::Manifest {
-                        file: input.name.clone(),
-                        message: format!("{label}: {kind}.items must be a list of objects"),
-                    });
-                }
+            if let Some(items) = rest.get("items")
+                && !items.is_null()
+            {
+                let kind = kind_of(&rest);
+                return Err(Error::Manifest {
+                    file: input.name.clone(),
+                    message: format!("{label}: {kind}.items must be a list of objects"),
+                });
             }
             continue;
         }

@@ -817,7 +817,10 @@ mod tests {
             json!({"x": 9, "y": 2, "z": 4}),
             "{text}"
         );
-        assert_eq!(read("m: {'<<': {a: 1}}").unwrap(), json!({"m": {"<<": {"a": 1}}}));
+        assert_eq!(
+            read("m: {'<<': {a: 1}}").unwrap(),
+            json!({"m": {"<<": {"a": 1}}})
+        );
     }
 
     #[test]
