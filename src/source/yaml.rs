@@ -811,11 +811,16 @@ mod tests {
 
     #[test]
     fn merge_keys_merge_and_explicit_keys_win() {
-        let text = "base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\nm:\n  <<: [*b, *o]\n  x: 9\n";
+        // (`y` would be a key `true` in YAML 1.1, as kubectl reads it.)
+        let text = "base: &b {p: 1, q: 2}\nother: &o {q: 3, r: 4}\nm:\n  <<: [*b, *o]\n  p: 9\n";
         assert_eq!(
             read(text).unwrap()["m"],
-            json!({"x": 9, "y": 2, "z": 4}),
+            json!({"p": 9, "q": 2, "r": 4}),
             "{text}"
+        );
+        assert_eq!(
+            read("{y: 1, n: 2}").unwrap(),
+            json!({"true": 1, "false": 2})
         );
         assert_eq!(
             read("m: {'<<': {a: 1}}").unwrap(),
