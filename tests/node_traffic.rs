@@ -453,9 +453,8 @@ fn a_pod_known_by_node_name_only_gets_node_traffic_from_that_node() {
 #[test]
 fn node_references_are_checked_like_other_references() {
     // explain is about pods and Services, not nodes.
-    // (explain's usage errors exit 1 today; issue 12 item 13 makes every
-    // usage error exit 2.)
-    let err = one_error(&["explain", "node/n1", "-f", CLINIC], 1);
+    // A usage error: exit 2 (issue 12 item 13).
+    let err = one_error(&["explain", "node/n1", "-f", CLINIC], 2);
     assert!(err.contains("not a node"), "{err}");
     assert!(err.contains("kubectl netpol can node/n1 POD"), "{err}");
     // A namespace called `node` with a pod named like a node: ambiguous.
