@@ -683,3 +683,44 @@ fn a_big_list_reports_errors_by_item_and_line() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("l19=v19"), "{}", r.stdout);
 }
+
+/// A server whose answer never ends: the body is cut at the client's limit
+/// and the command ends in one error line, without --request-timeout and
+/// within the memory limit (it used to read until memory ran out).
+#[test]
+fn an_endless_response_body_is_bounded() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 65536];
+                let _ = conn.read(&mut request);
+                let chunk = vec![b' '; 1 << 16];
+                let mut piece = format!("{:x}\r\n", chunk.len()).into_bytes();
+                piece.extend_from_slice(&chunk);
+                piece.extend_from_slice(b"\r\n");
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n";
+                if conn.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                while conn.write_all(&piece).is_ok() {}
+            });
+        }
+    });
+    let home = TempDir::new().unwrap();
+    let kubeconfig = write(
+        home.path(),
+        "config",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: shop}}\ncurrent-context: c\n"
+        ),
+    );
+    let line = one_error(&run(&["list", "--kubeconfig", &kubeconfig], None), 1);
+    assert!(
+        line.contains("the server's response is larger than 64 MiB"),
+        "{line}"
+    );
+}

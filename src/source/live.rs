@@ -87,6 +87,20 @@ pub struct Live {
     pub context: Option<String>,
 }
 
+/// The largest response body read from the API server: a page of 500
+/// objects (kubectl's page size, and ours) at 128 KiB each; the reads of
+/// one command run in parallel, so memory stays within a few times this.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// What a response body beyond [`MAX_RESPONSE_BYTES`] ends in (in the
+/// error's chain, as http-body-util words it).
+const BODY_LIMIT_MESSAGE: &str = "length limit exceeded";
+
+/// Caps a response's body at [`MAX_RESPONSE_BYTES`].
+fn limit_body<B>(response: http::Response<B>) -> http::Response<http_body_util::Limited<B>> {
+    response.map(|body| http_body_util::Limited::new(body, MAX_RESPONSE_BYTES))
+}
+
 /// Parses kubectl's duration syntax: `0`, `30s`, `1m`, `2h`, `1m30s`, `500ms`,
 /// or a bare number of seconds.
 pub fn parse_timeout(text: &str) -> Result<Option<Duration>, Error> {
@@ -392,7 +406,12 @@ impl Live {
             .to_string()
             .trim_end_matches('/')
             .to_string();
-        let client = Client::try_from(config).map_err(config_error)?;
+        // A misbehaving server cannot make a response body grow without
+        // end, with or without --request-timeout.
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(config_error)?
+            .with_layer(&tower::util::MapResponseLayer::new(limit_body))
+            .build();
         Ok(Live {
             client,
             namespace,
@@ -758,6 +777,12 @@ pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Opti
                     status.message, status.reason
                 )),
             }
+        }
+        other if describe_transport(&other).contains(BODY_LIMIT_MESSAGE) => {
+            Error::Unreachable(format!(
+                "cannot list {what}{scope}: the server's response is larger than {} MiB",
+                MAX_RESPONSE_BYTES >> 20
+            ))
         }
         other => Error::Unreachable(format!(
             "cannot list {what}{scope}: {}",
