@@ -724,3 +724,28 @@ fn an_endless_response_body_is_bounded() {
         "{line}"
     );
 }
+
+/// `| head`: a reader that goes away early is not an error: exit 0 and
+/// nothing on stderr (this held before issue 12; kept by this test).
+#[test]
+fn a_closed_pipe_is_quiet() {
+    use std::io::Read;
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "pods.yaml", &many_pods(200, false));
+    let home = TempDir::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+        .args(["matrix", "-A", "-o", "json", "-f", &file])
+        .env_clear()
+        .env("HOME", home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut head = [0u8; 100];
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut head).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
