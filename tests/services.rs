@@ -794,7 +794,8 @@ fn wording_of_external_names_cidrs_bad_addresses_and_headless_ports() {
         err,
         "error: \"10.0.0.50/32\" is a CIDR (a range of addresses), not one endpoint: give an address, e.g. 10.0.0.50"
     );
-    let err = one_error(&["explain", "10.0.0.0/8", "-n", "shop", "-f", MULTIPORT], 1);
+    // A usage error: exit 2 (issue 12 item 13).
+    let err = one_error(&["explain", "10.0.0.0/8", "-n", "shop", "-f", MULTIPORT], 2);
     assert!(err.contains("e.g. 10.0.0.1"), "{err}");
     let err = one_error(
         &["can", "web", "300.1.1.1", "-n", "shop", "-f", MULTIPORT],
