@@ -117,6 +117,12 @@ impl PodInfo {
         self.host_network
     }
 
+    /// Whether this stands for a node itself (`node/NAME` on the command
+    /// line): the node's network, with the node's addresses.
+    pub fn is_node(&self) -> bool {
+        self.workload.as_ref().is_some_and(|w| w.kind == "Node")
+    }
+
     /// Whether `self` and `other` are known to run on the same node: the
     /// same `spec.nodeName`, or a shared host IP.
     pub fn same_node(&self, other: &PodInfo) -> bool {

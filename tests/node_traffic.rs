@@ -473,3 +473,17 @@ fn node_references_are_checked_like_other_references() {
     assert!(err.contains("\"node/n1\" is ambiguous"), "{err}");
     assert!(err.contains("node/pod/n1, or -n node n1"), "{err}");
 }
+
+/// `node/NAME` is the node with all its addresses: towards an IPv6-only
+/// pod it uses its IPv6 address (it was its first address only).
+#[test]
+fn a_node_reference_uses_the_node_address_of_each_family() {
+    let (code, v) = can_twin("node/n3", "twin/v6only");
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["from"], "node/n3");
+    assert_eq!(v["egress"]["endpoint"], "node");
+    let (code, _) = can_twin("fd70::3", "twin/v6only");
+    assert_eq!(code, 0);
+    let (code, _) = can_twin("10.70.0.3", "twin/v6only");
+    assert_eq!(code, 1, "an IPv4 address cannot reach an IPv6-only pod");
+}

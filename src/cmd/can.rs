@@ -416,7 +416,19 @@ pub fn pair_report(
         if let Endpoint::Pod(p) = ep
             && p.on_host_network()
         {
-            notes.push(host_network_note(snapshot, p));
+            notes.push(if p.is_node() {
+                format!(
+                    "{} is the node's network, with its addresses {}: no NetworkPolicy isolates it, and only ipBlocks match it",
+                    p.key(),
+                    p.ips
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                host_network_note(snapshot, p)
+            });
         }
     }
     if verdict.node.is_none() {
@@ -563,6 +575,14 @@ fn side_json(
             };
             let unknown = if r.ip_unknown {
                 " (pod IP unknown)"
+            } else if matches!(other, Endpoint::Pod(p) if p.is_node())
+                && rule
+                    .peers
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, crate::engine::policy::Peer::Pods { .. }))
+            {
+                " (selectors do not match nodes: only an ipBlock of the node's address does)"
             } else if matches!(other, Endpoint::Pod(p) if p.on_host_network())
                 && rule
                     .peers
@@ -651,6 +671,7 @@ fn side_json(
     SideJson {
         subject: subject.display(),
         endpoint: match subject {
+            Endpoint::Pod(p) if p.is_node() => "node",
             Endpoint::Pod(p) if p.on_host_network() => "hostNetworkPod",
             Endpoint::Pod(_) => "pod",
             Endpoint::External(ip) if model.snapshot.is_node_address(ip) => "node",

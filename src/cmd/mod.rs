@@ -647,7 +647,7 @@ pub fn find_ref<'s>(
                 as_pod.spelling("pod")
             )));
         }
-        return node_address(snapshot, name).map(Resolved::Ip);
+        return node_endpoint(snapshot, name);
     }
     if let Ok(ip) = text.parse::<IpAddr>() {
         let owned = snapshot.pods.iter().any(|p| p.ips.contains(&ip));
@@ -934,33 +934,70 @@ fn service_refused(service: &ServiceInfo) -> Error {
     ))
 }
 
-/// The address that stands for node `name` (`node/NAME`): its first
-/// InternalIP/ExternalIP, or else the host IP of a pod scheduled on it.
-fn node_address(snapshot: &Snapshot, name: &str) -> Result<IpAddr, Error> {
-    if let Some(ip) = snapshot.node(name).and_then(|n| n.addresses.first()) {
-        return Ok(*ip);
-    }
-    snapshot
+/// Node `name` (`node/NAME`) as an endpoint: the node's network, like a
+/// host-network pod on it (see [`PodInfo::on_host_network`]), with every
+/// address known for it (the Node's InternalIP/ExternalIP and the host IPs
+/// of pods scheduled on it), so that each address family is decided on the
+/// node's own address of that family. Shown as `node/NAME`.
+fn node_endpoint<'s>(snapshot: &'s Snapshot, name: &str) -> Result<Resolved<'s>, Error> {
+    let mut ips: Vec<IpAddr> = snapshot
+        .node(name)
+        .map(|n| n.addresses.clone())
+        .unwrap_or_default();
+    for p in snapshot
         .pods
         .iter()
         .filter(|p| p.node.as_deref() == Some(name))
-        .find_map(|p| p.host_ips.first().copied())
-        .ok_or_else(|| {
-            let known: Vec<&str> = snapshot
-                .nodes
-                .iter()
-                .map(|n| n.name.as_str())
-                .chain(snapshot.pods.iter().filter_map(|p| p.node.as_deref()))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let hint = if known.is_empty() {
-                " (no Node objects and no pod's status.hostIP were read: give the node's address instead)".to_string()
-            } else {
-                format!(" (known nodes: {})", known.join(", "))
-            };
-            Error::NotFound(format!("nodes {name:?} not found{hint}"))
-        })
+    {
+        for ip in &p.host_ips {
+            if !ips.contains(ip) {
+                ips.push(*ip);
+            }
+        }
+    }
+    if ips.is_empty() {
+        return Err(node_not_found(snapshot, name));
+    }
+    let pod = PodInfo {
+        namespace: "node".to_string(),
+        name: name.to_string(),
+        labels: Default::default(),
+        host_ips: ips.clone(),
+        ips,
+        ports: Vec::new(),
+        workload: Some(crate::snapshot::WorkloadRef {
+            kind: "Node".to_string(),
+            name: name.to_string(),
+        }),
+        representative: false,
+        host_network: true,
+        node: Some(name.to_string()),
+        init_ports: Vec::new(),
+    };
+    Ok(Resolved::Pod(Box::new(Found {
+        pod: Cow::Owned(pod),
+        all: Vec::new(),
+        note: None,
+    })))
+}
+
+/// `nodes "NAME" not found`, naming the nodes that are known.
+fn node_not_found(snapshot: &Snapshot, name: &str) -> Error {
+    let known: Vec<&str> = snapshot
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .chain(snapshot.pods.iter().filter_map(|p| p.node.as_deref()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let hint = if known.is_empty() {
+        " (no Node objects and no pod's status.hostIP were read: give the node's address instead)"
+            .to_string()
+    } else {
+        format!(" (known nodes: {})", known.join(", "))
+    };
+    Error::NotFound(format!("nodes {name:?} not found{hint}"))
 }
 
 /// An endpoint given on the command line: a pod, or an address.
