@@ -734,7 +734,7 @@ fn explain_not_found() {
             &["explain", "deployment/nope", "-n", "backend", "-f", SHOP],
             1
         ),
-        r#"error: deployments.apps "nope" not found in namespace "backend"; the nearest name there is deployment/api (backend/deployment/api, or -n backend deployment/api)"#
+        r#"error: no pods of deployment/nope found in namespace "backend"; the nearest name there is deployment/api (backend/deployment/api, or -n backend deployment/api)"#
     );
 }
 
@@ -746,7 +746,7 @@ fn explain_pod_in_another_namespace_gives_the_hint() {
     );
     assert_eq!(
         one_error(&["explain", "deployment/api", "-f", SHOP], 1),
-        r#"error: deployments.apps "api" not found in namespace "default" (found in namespace "backend": use -n backend, or backend/deployment/api)"#
+        r#"error: no pods of deployment/api found in namespace "default" (found in namespace "backend": use -n backend, or backend/deployment/api)"#
     );
     // With -n given, the user chose the namespace; the nearest name (here
     // the same name elsewhere) is still offered, with its spellings.

@@ -565,7 +565,7 @@ fn jobs_slash_worker_means_the_pod_when_no_job_has_that_name() {
     // A Job named like that is missing: the error says so for both readings.
     let err = one_error(&["explain", "jobs/nobody", "-f", NAMESPACE_WORD], 1);
     assert!(
-        err.starts_with(r#"error: jobs.batch "nobody" not found in namespace "default", and namespace "jobs" has no pod or workload "nobody""#),
+        err.starts_with(r#"error: no pods of job/nobody found in namespace "default", and namespace "jobs" has no pod or workload "nobody""#),
         "{err}"
     );
 }

@@ -2234,3 +2234,35 @@ fn json_output_escapes_c1_del_and_bidi_controls() {
     assert!(out.contains("web\\u001b[2J\\u202eoops\\u0085"), "{out}");
     assert!(out.contains("\\u2069\\u009f"), "{out}");
 }
+
+/// `--write -` is not a file named `-`: stdout is where the policy goes
+/// without --write.
+#[test]
+fn write_dash_is_refused_not_a_file_named_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = netpol()
+        .current_dir(dir.path())
+        .args([
+            "wizard",
+            "-f",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/shop"),
+            "-n",
+            "backend",
+            "--select",
+            "app=api",
+            "--allow-from",
+            "pods=app=web",
+            "--port",
+            "8080",
+            "--name",
+            "x",
+            "--write",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--write - is not a file"), "{err}");
+    assert!(!dir.path().join("-").exists());
+}

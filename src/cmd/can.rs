@@ -96,10 +96,14 @@ fn family_note(families: Option<&[(crate::engine::verdict::Family, PortSet)]>) -
                 .into(),
         );
     }
-    let first = &families[0].1;
-    if families.iter().all(|(_, set)| set == first) {
+    if families.len() < 2 {
         return None;
     }
+    let shown = families
+        .iter()
+        .find(|(_, set)| !set.is_empty())
+        .unwrap_or(&families[0])
+        .0;
     let parts: Vec<String> = families
         .iter()
         .map(|(f, set)| {
@@ -114,8 +118,9 @@ fn family_note(families: Option<&[(crate::engine::verdict::Family, PortSet)]>) -
         })
         .collect();
     Some(format!(
-        "decided per address family (a connection uses one; each side's ipBlocks see the other end's address of that family): {}; the rules shown are those of the first family that allows something",
-        parts.join(", ")
+        "decided per address family (a connection uses one; each side's ipBlocks see the other end's address of that family): {}; the rules shown above are those of {}",
+        parts.join(", "),
+        shown.as_str()
     ))
 }
 
@@ -306,13 +311,10 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         b.pod = std::borrow::Cow::Borrowed(*other);
     }
     for t in [&from_t, &to_t] {
+        // (An address looked up only among the pods that could be read is
+        // warned about by cmd::services, which resolves it first.)
         if let Target::Ip(ip) = t {
             notes.extend(node_address_note(&snapshot, ip));
-            if let Some(why) = snapshot.gaps.pods.get("*") {
-                notes.push(format!(
-                    "{ip} was looked up only among the pods that could be read ({why}): if a pod elsewhere has this address, the answer may differ"
-                ));
-            }
         }
     }
     let from = endpoint(&from_t);

@@ -526,6 +526,23 @@ fn resource_name(kind: &str) -> &'static str {
     }
 }
 
+/// What was not found, in the words of what was read: pods and Services
+/// are read by name (`pods "x" not found in namespace "y"`, as kubectl
+/// says); a workload is found through the pods it owns (and, offline, its
+/// manifest), so a workload with no pods is not said not to exist.
+fn missing(kind: Option<&str>, name: &str, ns: &str) -> String {
+    match kind {
+        None | Some("Pod") | Some("Service") => {
+            let resource = resource_name(kind.unwrap_or("Pod"));
+            format!("{resource} {name:?} not found in namespace {ns:?}")
+        }
+        Some(k) => format!(
+            "no pods of {}/{name} found in namespace {ns:?}",
+            kind_word(Some(k))
+        ),
+    }
+}
+
 /// A pod the user named, plus a note when it stands for several.
 pub struct Found<'s> {
     /// Borrowed from the snapshot, or a copy narrowed to the one IP the
@@ -732,10 +749,8 @@ pub fn find_ref<'s>(
                     _ => String::new(),
                 };
                 msg.push_str(&format!(
-                    " ({} {:?} not found in namespace {:?}{near})",
-                    resource_name(other.kind.unwrap_or("Pod")),
-                    other.name,
-                    other.namespace
+                    " ({}{near})",
+                    missing(other.kind, &other.name, &other.namespace)
                 ));
             }
         }
@@ -763,8 +778,7 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
         return Error::NotFound("nothing to look up".into());
     };
     let (ns, name) = (r.namespace.as_str(), r.name.as_str());
-    let resource = resource_name(r.kind.unwrap_or("Pod"));
-    let mut msg = format!("{resource} {name:?} not found in namespace {ns:?}");
+    let mut msg = missing(r.kind, name, ns);
     if let Some(other) = readings.get(1)
         && snapshot.namespace(&other.namespace).is_some()
     {

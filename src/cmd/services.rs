@@ -196,7 +196,7 @@ pub fn can(
             }
             if let Some(why) = snapshot.gaps.pods.get("*") {
                 warnings.push(format!(
-                    "warning: cannot tell whether {ip} is the IP of a pod outside namespace {ns:?} ({why}); it was taken as an address outside the cluster"
+                    "warning: cannot tell whether {ip} is the IP of a pod outside namespace {ns:?} ({why}); it was not taken as a pod's address"
                 ));
             }
         }
@@ -564,7 +564,7 @@ fn source_note(svc: &ServiceInfo, source: BackendSource) -> String {
             labels_text(&svc.selector)
         ),
         (BackendSource::Selector, _) => format!(
-            "the backends of {} are the pods its selector {} matches (no EndpointSlices for it in the input)",
+            "the backends of {} are the pods its selector {} matches (no EndpointSlices name it)",
             word(svc),
             labels_text(&svc.selector)
         ),

@@ -244,6 +244,12 @@ fn comparable_policy(
 }
 
 pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
+    if args.write.as_deref() == Some("-") {
+        return Err(Error::Usage(
+            "--write - is not a file: without --write the policy is printed on stdout (-o yaml or -o json)"
+                .into(),
+        ));
+    }
     let interactive =
         !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive && let Some(m) = missing(args) {
@@ -522,6 +528,11 @@ fn finish(
         _ => yaml.clone(),
     };
     // 8. Action.
+    // A yes is asked about what the user has seen: the review comes first
+    // when the flags chose the action too.
+    if interactive && (args.dry_run.is_some() || args.apply || args.write.is_some()) {
+        eprint!("{review}");
+    }
     // A dry run writes nothing: it is decided first (the parser refuses it
     // with --apply or --write, this keeps it so whatever else is given).
     let action = if args.dry_run.is_some() {

@@ -209,7 +209,7 @@ pub(super) fn dns(
         let names: Vec<String> = t.pods.iter().take(2).map(|t| t.key()).collect();
         names.join(", ")
     } else {
-        "kube-system pods k8s-app=kube-dns (assumed: no DNS pods in the input)".to_string()
+        "kube-system pods k8s-app=kube-dns (assumed: no DNS pods were found)".to_string()
     };
     // The ports the DNS pods serve, per protocol, and why (a Service's
     // targetPort).
