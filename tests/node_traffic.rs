@@ -487,3 +487,30 @@ fn a_node_reference_uses_the_node_address_of_each_family() {
     let (code, _) = can_twin("10.70.0.3", "twin/v6only");
     assert_eq!(code, 1, "an IPv4 address cannot reach an IPv6-only pod");
 }
+
+/// `--port NAME` towards a node's address means the named port of the
+/// host-network pods listening there, as it does towards the pod by name.
+#[test]
+fn a_named_port_on_a_node_address_is_its_host_network_pods_port() {
+    for to in ["ops/agent-n1", "172.20.0.11", "node/n1"] {
+        let (code, v) = can("ward/worker", to, Some("metrics"));
+        assert_eq!(code, 0, "{to}: {v:#}");
+        assert_eq!(v["port"], "TCP/9100", "{to}");
+    }
+    let err = one_error(
+        &[
+            "can",
+            "ward/worker",
+            "203.0.113.5",
+            "--port",
+            "metrics",
+            "-f",
+            CLINIC,
+        ],
+        2,
+    );
+    assert!(
+        err.contains("no host-network pod on 203.0.113.5 declares it"),
+        "{err}"
+    );
+}

@@ -357,9 +357,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             let (proto, port) = parse_port(text)?;
             Some(match port {
                 Ok(n) => PortSet::single(proto.unwrap_or(Protocol::Tcp), n),
-                Err(name) => {
-                    resolve_named(&to, &name, proto, &|| crate::cmd::lint::cni_facts(ctx))?
-                }
+                Err(name) => resolve_named(&snapshot, &to, &name, proto, &|| {
+                    crate::cmd::lint::cni_facts(ctx)
+                })?,
             })
         }
     };
@@ -500,15 +500,44 @@ pub fn parse_port_arg(text: &str) -> Result<(Option<Protocol>, Result<u16, Strin
 /// resolve, the error says why (a name declared only by a plain init
 /// container, worded for the CNI `cni` gives).
 pub(crate) fn resolve_named(
+    snapshot: &crate::snapshot::Snapshot,
     to: &Endpoint<'_>,
     name: &str,
     proto: Option<Protocol>,
     cni: &dyn Fn() -> crate::engine::lint::cni::CniFacts,
 ) -> Result<PortSet, Error> {
-    let Endpoint::Pod(pod) = to else {
-        return Err(Error::Usage(format!(
-            "--port {name:?} is a named port, and an address outside the cluster has no named ports: give a number"
-        )));
+    // A node's address (or node/NAME): the named ports of the host-network
+    // pods that listen on it, so that an address and its pod agree.
+    let hosts: Vec<&crate::snapshot::PodInfo> = match to {
+        Endpoint::External(ip) => snapshot
+            .pods
+            .iter()
+            .filter(|p| p.on_host_network() && p.ips.contains(ip))
+            .collect(),
+        Endpoint::Pod(p) if p.is_node() => snapshot
+            .pods
+            .iter()
+            .filter(|h| h.on_host_network() && h.node == p.node)
+            .collect(),
+        Endpoint::Pod(_) => Vec::new(),
+    };
+    let pod = match to {
+        Endpoint::Pod(pod) if !pod.is_node() => *pod,
+        _ => {
+            let mut set = PortSet::empty();
+            for cp in hosts.iter().flat_map(|h| &h.ports) {
+                if cp.name.as_deref() == Some(name) && proto.is_none_or(|p| p == cp.protocol) {
+                    set.insert(cp.protocol, cp.port, cp.port);
+                }
+            }
+            if set.is_empty() {
+                return Err(Error::Usage(format!(
+                    "--port {name:?} is a named port, and no host-network pod on {} declares it: give a number",
+                    to.display()
+                )));
+            }
+            return Ok(set);
+        }
     };
     let mut set = PortSet::empty();
     for cp in &pod.ports {

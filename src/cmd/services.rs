@@ -232,7 +232,7 @@ pub fn can(
                     let (proto, port) = parse_port_arg(text)?;
                     Some(match port {
                         Ok(n) => PortSet::single(proto.unwrap_or(Protocol::Tcp), n),
-                        Err(name) => resolve_named(&endpoint, &name, proto, &|| {
+                        Err(name) => resolve_named(snapshot, &endpoint, &name, proto, &|| {
                             crate::cmd::lint::cni_facts(ctx)
                         })?,
                     })
