@@ -44,15 +44,23 @@ const APP_KEYS: [&str; 6] = [
 ];
 
 /// The label sets that exist among `pods`, each as a one-label selector,
-/// with how many pods carry it.
+/// with how many pods carry it. A label whose value no selector can name
+/// (not a valid label value: only in hand-written manifests, the API
+/// server refuses it) is not offered.
 pub fn label_sets(pods: &[&PodInfo]) -> Vec<(String, usize)> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for p in pods {
         if let Some(k) = APP_KEYS.iter().find(|k| p.labels.contains_key(**k)) {
-            *counts.entry(format!("{k}={}", p.labels[*k])).or_default() += 1;
+            let value = &p.labels[*k];
+            if crate::engine::validate::label_value(value).is_empty() {
+                *counts.entry(format!("{k}={value}")).or_default() += 1;
+            }
         }
     }
-    counts.into_iter().collect()
+    counts
+        .into_iter()
+        .filter(|(s, _)| Selector::parse(s).is_ok())
+        .collect()
 }
 
 impl Prompter {
@@ -128,6 +136,7 @@ impl Prompter {
         items.push("type a label selector...".into());
         let i = self.select("Which pods should this policy protect?", &items, 0)?;
         let sel = if i < sets.len() {
+            // Offered sets parse (label_sets keeps only those).
             Selector::parse(&sets[i].0).map_err(cancelled)?
         } else if i == sets.len() {
             Selector::default()
@@ -375,5 +384,35 @@ fn peer_may_match(peer: &PeerSpec, namespace: &str, pod: &PodInfo, snapshot: &Sn
                 && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
         }
         PeerSpec::IpBlock { .. } | PeerSpec::Anywhere => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(value: &str) -> PodInfo {
+        PodInfo {
+            namespace: "shop".into(),
+            name: format!("p-{}", value.len()),
+            labels: [("app".to_string(), value.to_string())].into(),
+            ips: Vec::new(),
+            ports: Vec::new(),
+            workload: None,
+            representative: false,
+            host_network: false,
+            node: None,
+            host_ips: Vec::new(),
+            init_ports: Vec::new(),
+        }
+    }
+
+    /// A label value no selector can name (escape characters from a
+    /// hand-written manifest) is not offered: picking it could only fail.
+    #[test]
+    fn label_sets_offer_only_values_a_selector_can_name() {
+        let (good, bad, eq) = (pod("web"), pod("v\u{1b}]52;c;x\u{7}"), pod("a=b"));
+        let sets = label_sets(&[&good, &bad, &eq]);
+        assert_eq!(sets, vec![("app=web".to_string(), 1)]);
     }
 }
