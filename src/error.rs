@@ -41,6 +41,10 @@ pub enum Error {
     /// `--request-timeout` ran out.
     #[error("the request timed out after {0:?} (--request-timeout)")]
     Timeout(std::time::Duration),
+    /// Standard output could not be written (a closed pipe is not an
+    /// error: `main` exits 0 quietly).
+    #[error("writing output: {0}")]
+    Output(std::io::Error),
 }
 
 impl Error {
@@ -75,6 +79,7 @@ impl Error {
             Error::Api(m) => Error::Api(m.clone()),
             Error::Unreachable(m) => Error::Unreachable(m.clone()),
             Error::Timeout(d) => Error::Timeout(*d),
+            Error::Output(e) => Error::Output(std::io::Error::new(e.kind(), e.to_string())),
         }
     }
 }

@@ -60,11 +60,18 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code(error_code) as u8);
         }
     };
+    let verbosity = cli.global.verbosity;
+    let mut out = Streams {
+        ctx: &ctx,
+        verbosity,
+        said: false,
+        stdout: std::io::BufWriter::new(std::io::stdout().lock()),
+    };
     let result = match &cli.command {
         Command::Explain(a) => cmd::explain::run(&ctx, a),
         Command::List(a) => cmd::list::run(&ctx, a),
         Command::Can(a) => cmd::can::run(&ctx, a),
-        Command::Matrix(a) => cmd::matrix::run(&ctx, a),
+        Command::Matrix(a) => cmd::matrix::run(&ctx, a, &mut out),
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
         Command::Wizard(a) => cmd::wizard::run(&ctx, a),
@@ -73,28 +80,16 @@ fn main() -> ExitCode {
         Command::Complete(_) => Ok(cmd::Outcome::ok(String::new())),
         Command::Coverage(a) => cmd::coverage::run(&ctx, a),
     };
-    if cli.global.verbosity >= 6 {
-        eprintln!(
-            "I: {} requests to the API server",
-            netpol::source::live::requests()
-        );
+    if !out.said {
+        out.preamble();
     }
-    // Objects the manifests hold but the API server would reject: said
-    // whatever the command's outcome.
-    for w in ctx.input_warnings() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{}",
-            clean_multiline(w, cli.global.verbosity)
-        );
-    }
+    let mut stdout = out.stdout;
     match result {
         Ok(outcome) => {
             let mut stderr = std::io::stderr().lock();
             for w in &outcome.warnings {
-                let _ = writeln!(stderr, "{}", clean_multiline(w, cli.global.verbosity));
+                let _ = writeln!(stderr, "{}", clean_multiline(w, verbosity));
             }
-            let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error.
             match stdout
                 .write_all(outcome.stdout.as_bytes())
@@ -109,14 +104,65 @@ fn main() -> ExitCode {
             }
             ExitCode::from(outcome.code as u8)
         }
+        Err(netpol::error::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
+            // What was written before the error, then the error.
+            let _ = stdout.flush();
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                clean_multiline(&e.to_string(), cli.global.verbosity)
+                clean_multiline(&e.to_string(), verbosity)
             );
             ExitCode::from(e.exit_code(error_code) as u8)
         }
+    }
+}
+
+/// Standard output (buffered) and what goes to stderr before it: a
+/// command that writes its answer as it makes it calls
+/// [`cmd::Output::warnings`] first; for the others, `main` says the same
+/// once the command returns.
+struct Streams<'a> {
+    ctx: &'a Context,
+    verbosity: u8,
+    /// Whether the preamble was said.
+    said: bool,
+    stdout: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl Streams<'_> {
+    /// The request count (`-v=6`) and the input's warnings.
+    fn preamble(&mut self) {
+        self.said = true;
+        if self.verbosity >= 6 {
+            eprintln!(
+                "I: {} requests to the API server",
+                netpol::source::live::requests()
+            );
+        }
+        // Objects the manifests hold but the API server would reject: said
+        // whatever the command's outcome.
+        for w in self.ctx.input_warnings() {
+            let _ = writeln!(std::io::stderr(), "{}", clean_multiline(w, self.verbosity));
+        }
+    }
+}
+
+impl cmd::Output for Streams<'_> {
+    fn warnings(&mut self, warnings: &[String]) {
+        if !self.said {
+            self.preamble();
+        }
+        let mut stderr = std::io::stderr().lock();
+        for w in warnings {
+            let _ = writeln!(stderr, "{}", clean_multiline(w, self.verbosity));
+        }
+    }
+
+    fn stdout(&mut self) -> &mut dyn Write {
+        &mut self.stdout
     }
 }
 

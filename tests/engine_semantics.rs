@@ -1623,10 +1623,16 @@ fn matrix_agrees_with_connection_for_every_pair() {
         );
         let cm = class_matrix(&model, &classes);
         let computed: HashMap<(usize, usize), PortSet> =
-            netpol::cmd::matrix::compute(&model, &pods)
-                .iter()
-                .map(|(i, j, ports)| ((i, j), ports.clone()))
-                .collect();
+            netpol::cmd::matrix::compute(&model, &pods, |m| {
+                (0..pods.len())
+                    .flat_map(|i| {
+                        m.row(i)
+                            .iter()
+                            .map(|(j, ports)| ((i, j), ports.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            });
 
         for (i, a) in pods.iter().enumerate() {
             for (j, b) in pods.iter().enumerate() {

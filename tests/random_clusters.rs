@@ -295,11 +295,36 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
         );
         policies += model.policies.len();
         let pods: Vec<&PodInfo> = snap.pods.iter().collect();
-        let matrix = netpol::cmd::matrix::compute(&model, &pods);
+        // Every row, in any order (the rows are computed on demand; reverse
+        // order defeats the cache of recent rows), then again forwards.
         let mut fast = std::collections::HashMap::new();
-        for (i, j, ports) in matrix.iter() {
-            fast.insert((i, j), ports.clone());
-        }
+        netpol::cmd::matrix::compute(&model, &pods, |matrix| {
+            let mut forwards = Vec::new();
+            for i in (0..pods.len()).rev().chain(0..pods.len()) {
+                let row = matrix.row(i);
+                let got: Vec<(usize, Vec<String>)> =
+                    row.iter().map(|(j, p)| (j, p.to_strings())).collect();
+                assert!(
+                    got.windows(2).all(|w| w[0].0 < w[1].0),
+                    "seed {seed}: row {i} not ascending: {got:?}"
+                );
+                for (j, ports) in row.iter() {
+                    assert!(
+                        i != j && !ports.is_empty(),
+                        "seed {seed}: row {i}: {j} {ports:?}"
+                    );
+                    fast.insert((i, j), ports.clone());
+                }
+                forwards.push(got);
+            }
+            // The same row whenever it is asked for.
+            let (back, fwd) = forwards.split_at(pods.len());
+            let back: Vec<_> = back.iter().rev().collect();
+            assert!(
+                back.iter().zip(fwd).all(|(a, b)| *a == b),
+                "seed {seed}: rows differ between asks"
+            );
+        });
         for (i, a) in pods.iter().enumerate() {
             for (j, b) in pods.iter().enumerate() {
                 if i == j {
@@ -322,6 +347,10 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
                 allowed_pairs += usize::from(!direct.is_empty());
             }
         }
+        assert!(
+            fast.is_empty(),
+            "seed {seed}: pairs beyond the pods: {fast:?}"
+        );
         for p in &model.policies {
             for d in Direction::BOTH {
                 for rule in p.rules(d).unwrap_or_default() {

@@ -3,41 +3,53 @@
 //! Text is a grid for a handful of pods and a list beyond that; JSON lists
 //! every ordered pair of distinct pods with at least one allowed port.
 
+use std::cell::RefCell;
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::cli::{MatrixArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
-use crate::cmd::{Context, Need, Outcome, Plan, namespace_labels_matter, require_valid};
+use crate::cmd::{Context, Need, Outcome, Output, Plan, namespace_labels_matter, require_valid};
 use crate::engine::Model;
 use crate::engine::ports::PortSet;
-use crate::engine::reach::{Classes, PortSets, class_rows};
+use crate::engine::reach::{ClassRows, Classes, NodeTraffic, PortSets};
 use crate::error::Error;
-use crate::render::{Palette, clean, table, to_json, to_yaml};
+use crate::render::{Palette, clean, table, visible_width, write_json, write_yaml};
 use crate::snapshot::PodInfo;
 
 /// Up to this many pods, text output is a grid.
 const GRID_MAX: usize = 10;
 
 #[derive(Serialize)]
-pub struct MatrixReport<'a> {
+pub struct MatrixReport<'a, 'm, 's> {
     pub pods: Vec<PodJson>,
-    pub connections: Connections<'a>,
+    pub connections: Connections<'a, 'm, 's>,
 }
 
-/// The connections, turned into JSON objects one at a time while they are
-/// written (a large matrix is never held twice).
-pub struct Connections<'a> {
+/// The connections, computed one source pod at a time and turned into JSON
+/// objects while they are written (never held all at once).
+pub struct Connections<'a, 'm, 's> {
     pods: &'a [&'a PodInfo],
-    pairs: &'a PodMatrix,
+    matrix: RefCell<&'a mut PodMatrix<'m, 's>>,
 }
 
-impl Serialize for Connections<'_> {
+impl Serialize for Connections<'_, '_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.pairs.iter().map(|(i, j, ports)| ConnectionJson {
-            from: self.pods[i].key(),
-            to: self.pods[j].key(),
-            ports: PortsJson::of(ports),
-        }))
+        use serde::ser::SerializeSeq;
+        let mut matrix = self.matrix.borrow_mut();
+        let mut seq = s.serialize_seq(None)?;
+        for i in 0..self.pods.len() {
+            let row = matrix.row(i);
+            for (j, ports) in row.iter() {
+                seq.serialize_element(&ConnectionJson {
+                    from: self.pods[i].key(),
+                    to: self.pods[j].key(),
+                    ports: PortsJson::of(ports),
+                })?;
+            }
+        }
+        seq.end()
     }
 }
 
@@ -66,21 +78,108 @@ pub struct ConnectionJson {
     pub ports: PortsJson,
 }
 
-/// The allowed ports between every ordered pair of distinct pods in scope
-/// with at least one allowed port.
-pub struct PodMatrix {
-    /// (from, to, port set id), sorted by (from, to); indices into the pods
-    /// given to [`compute`].
-    pairs: Vec<(u32, u32, u32)>,
+/// How many class rows, expanded to pods, each pass keeps: pods of one
+/// workload are adjacent, so their class's row is computed once.
+const ROW_CACHE: usize = 8;
+
+/// The allowed ports from each pod in scope towards every other pod, one
+/// source pod at a time ([`PodMatrix::row`]); see [`compute`]. Memory
+/// grows with the pods and the classes, never with the pairs.
+pub struct PodMatrix<'m, 's> {
+    model: &'m Model<'s>,
+    pods: &'m [&'m PodInfo],
+    passes: Vec<Pass<'m, 's>>,
     sets: PortSets,
+    node: NodeTraffic<'m>,
+    near: Vec<usize>,
+    row: Vec<(u32, u32)>,
+    merged: Vec<(u32, u32)>,
 }
 
-impl PodMatrix {
-    /// (from index, to index, allowed ports), sorted by (from, to).
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, usize, &PortSet)> + '_ {
+/// The classes of the pods of one address family (or of every pod, when
+/// the pods have at most one family).
+struct Pass<'m, 's> {
+    /// For each pod of the matrix, its index among this pass's pods
+    /// (`u32::MAX`: not in this pass); None when the pass has every pod.
+    local: Option<Vec<u32>>,
+    /// This pass's pods, as indices into the matrix's pods (ascending);
+    /// None when the pass has every pod.
+    global: Option<Vec<u32>>,
+    classes: Classes<'m>,
+    rows: ClassRows<'m, 's>,
+    class_row: Vec<u32>,
+    /// Recent class rows expanded to (pod, port set id), pods ascending;
+    /// the most recently used last.
+    cache: Vec<(usize, Vec<(u32, u32)>)>,
+}
+
+impl Pass<'_, '_> {
+    /// The row of `class` as (pod index in the matrix, port set id), pods
+    /// ascending, the pods of the class itself included.
+    fn expanded(&mut self, sets: &mut PortSets, class: usize) -> &[(u32, u32)] {
+        if let Some(k) = self.cache.iter().position(|(c, _)| *c == class) {
+            let hit = self.cache.remove(k);
+            self.cache.push(hit);
+        } else {
+            let mut list = if self.cache.len() >= ROW_CACHE {
+                self.cache.remove(0).1
+            } else {
+                Vec::new()
+            };
+            list.clear();
+            self.rows.row(class, sets, &mut self.class_row);
+            let members = &self.classes.members;
+            let open: usize = self
+                .class_row
+                .iter()
+                .zip(members)
+                .filter(|(id, _)| **id != PortSets::EMPTY)
+                .map(|(_, m)| m.len())
+                .sum();
+            let global = |j: usize| match &self.global {
+                Some(g) => g[j],
+                None => j as u32,
+            };
+            let n = self.classes.class_of.len();
+            if open.saturating_mul(8) > n {
+                // Dense: every pod in order.
+                for (j, &c) in self.classes.class_of.iter().enumerate() {
+                    let id = self.class_row[c];
+                    if id != PortSets::EMPTY {
+                        list.push((global(j), id));
+                    }
+                }
+            } else {
+                for (b, &id) in self.class_row.iter().enumerate() {
+                    if id != PortSets::EMPTY {
+                        list.extend(members[b].iter().map(|&j| (global(j), id)));
+                    }
+                }
+                list.sort_unstable_by_key(|&(j, _)| j);
+            }
+            self.cache.push((class, list));
+        }
+        self.cache
+            .last()
+            .map(|(_, l)| l.as_slice())
+            .unwrap_or_default()
+    }
+}
+
+/// One source pod's row: the pods it may connect to, ascending, with the
+/// allowed ports.
+pub struct Row<'r> {
+    pairs: &'r [(u32, u32)],
+    sets: &'r PortSets,
+}
+
+impl<'r> Row<'r> {
+    /// (destination index, allowed ports), by destination.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &'r PortSet)> + 'r {
+        let sets = self.sets;
         self.pairs
             .iter()
-            .map(|&(i, j, id)| (i as usize, j as usize, self.sets.get(id)))
+            .map(move |&(j, id)| (j as usize, sets.get(id)))
     }
 
     pub fn len(&self) -> usize {
@@ -92,86 +191,183 @@ impl PodMatrix {
     }
 }
 
-/// Computes the matrix of `pods`: pods are grouped into classes (see
-/// [`Classes`]), the classes are decided pairwise, and each class pair is
-/// expanded to its pods.
-pub fn compute<'s>(model: &Model<'s>, pods: &[&'s PodInfo]) -> PodMatrix {
+impl<'m, 's> PodMatrix<'m, 's> {
+    /// The pods `i` may connect to (every pod but itself with at least one
+    /// allowed port), ascending.
+    pub fn row(&mut self, i: usize) -> Row<'_> {
+        let PodMatrix {
+            model,
+            pods: _,
+            passes,
+            sets,
+            node,
+            near,
+            row,
+            merged,
+        } = self;
+        row.clear();
+        let mut first = true;
+        for pass in passes.iter_mut() {
+            let local = match &pass.local {
+                Some(l) if l[i] == u32::MAX => continue,
+                Some(l) => l[i] as usize,
+                None => i,
+            };
+            let class = pass.classes.class_of[local];
+            let list = pass.expanded(sets, class);
+            let mine = list.iter().copied().filter(|&(j, _)| j as usize != i);
+            if first {
+                row.extend(mine);
+                first = false;
+                continue;
+            }
+            // Dual-stack: a pair's ports are the union over the families.
+            merged.clear();
+            let mut theirs = row.iter().copied().peekable();
+            let mut mine = mine.peekable();
+            loop {
+                let next = match (theirs.peek(), mine.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => theirs.next(),
+                    (None, Some(_)) => mine.next(),
+                    (Some(a), Some(b)) if a.0 < b.0 => theirs.next(),
+                    (Some(a), Some(b)) if a.0 > b.0 => mine.next(),
+                    (Some(_), Some(_)) => {
+                        let (Some((j, x)), Some((_, y))) = (theirs.next(), mine.next()) else {
+                            break;
+                        };
+                        Some((j, sets.union(x, y)))
+                    }
+                };
+                merged.extend(next);
+            }
+            std::mem::swap(row, merged);
+        }
+        // Pod <-> own node (a host-network pod on it): every port,
+        // whatever the classes say.
+        node.of(model, i, near);
+        if !near.is_empty() {
+            merged.clear();
+            let mut theirs = row.iter().copied().peekable();
+            let mut mine = near.iter().map(|&j| (j as u32, PortSets::ALL)).peekable();
+            loop {
+                let next = match (theirs.peek(), mine.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => theirs.next(),
+                    (None, Some(_)) => mine.next(),
+                    (Some(a), Some(b)) if a.0 < b.0 => theirs.next(),
+                    (Some(a), Some(b)) if a.0 > b.0 => mine.next(),
+                    (Some(_), Some(_)) => {
+                        theirs.next();
+                        mine.next()
+                    }
+                };
+                merged.extend(next);
+            }
+            std::mem::swap(row, merged);
+        }
+        Row { pairs: row, sets }
+    }
+
+    /// The pods the matrix is about, as given to [`compute`].
+    pub fn pods(&self) -> &'m [&'m PodInfo] {
+        self.pods
+    }
+}
+
+/// Prepares the matrix of `pods` and hands it to `f`: pods are grouped
+/// into classes (see [`Classes`]) and each rule's peers matched against
+/// them once; rows are then computed as `f` asks for them.
+pub fn compute<'s, R>(
+    model: &Model<'s>,
+    pods: &[&PodInfo],
+    f: impl FnOnce(&mut PodMatrix<'_, 's>) -> R,
+) -> R {
     use crate::engine::verdict::{Family, narrowed};
     use std::collections::BTreeSet;
     let present: BTreeSet<Family> = pods
         .iter()
         .flat_map(|p| p.ips.iter().map(Family::of))
         .collect();
-    let (mut pairs, sets) = if present.len() <= 1 {
-        compute_once(model, pods)
-    } else {
-        // Dual-stack: a connection uses one family, and each side's
-        // ipBlocks see the other end's address of that family only (see
-        // verdict::connection). One pass per family over the pods that
-        // have an address of it (or none known), narrowed to it; a pair's
-        // ports are the union over the passes.
-        let mut sets = PortSets::new();
-        let mut merged: std::collections::HashMap<(u32, u32), u32> =
-            std::collections::HashMap::new();
-        for family in present {
-            let keep: Vec<usize> = (0..pods.len())
+    let mut sets = PortSets::new();
+    if present.len() <= 1 {
+        let classes = Classes::build(model, pods);
+        let rows = ClassRows::new(model, &classes, &mut sets);
+        let passes = vec![Pass {
+            local: None,
+            global: None,
+            classes,
+            rows,
+            class_row: Vec::new(),
+            cache: Vec::new(),
+        }];
+        return run_matrix(model, pods, passes, sets, f);
+    }
+    // Dual-stack: a connection uses one family, and each side's ipBlocks
+    // see the other end's address of that family only (see
+    // verdict::connection). One pass per family over the pods that have
+    // an address of it (or none known), narrowed to it; a pair's ports are
+    // the union over the passes.
+    let families: Vec<(Vec<u32>, Vec<PodInfo>)> = present
+        .into_iter()
+        .map(|family| {
+            let keep: Vec<u32> = (0..pods.len())
                 .filter(|&i| {
                     pods[i].ips.is_empty() || pods[i].ips.iter().any(|ip| Family::of(ip) == family)
                 })
+                .map(|i| i as u32)
                 .collect();
-            let owned: Vec<PodInfo> = keep.iter().map(|&i| narrowed(pods[i], family)).collect();
-            let view: Vec<&PodInfo> = owned.iter().collect();
-            let (pass, pass_sets) = compute_once(model, &view);
-            for (i, j, id) in pass {
-                let id = sets.intern(pass_sets.get(id).clone());
-                let key = (keep[i as usize] as u32, keep[j as usize] as u32);
-                let cell = merged.entry(key).or_insert(PortSets::EMPTY);
-                *cell = sets.union(*cell, id);
-            }
+            let owned = keep
+                .iter()
+                .map(|&i| narrowed(pods[i as usize], family))
+                .collect();
+            (keep, owned)
+        })
+        .collect();
+    let views: Vec<Vec<&PodInfo>> = families.iter().map(|(_, o)| o.iter().collect()).collect();
+    let mut passes = Vec::new();
+    for ((keep, _), view) in families.iter().zip(&views) {
+        let classes = Classes::build(model, view);
+        let rows = ClassRows::new(model, &classes, &mut sets);
+        let mut local = vec![u32::MAX; pods.len()];
+        for (k, &i) in keep.iter().enumerate() {
+            local[i as usize] = k as u32;
         }
-        let pairs = merged.into_iter().map(|((i, j), id)| (i, j, id)).collect();
-        (pairs, sets)
-    };
-    // Pod <-> own node (a host-network pod on it): every port, whatever the
-    // classes say.
-    let node = crate::engine::reach::node_pairs(model, pods);
-    if !node.is_empty() {
-        let exempt: std::collections::HashSet<(u32, u32)> =
-            node.iter().map(|&(i, j)| (i as u32, j as u32)).collect();
-        pairs.retain(|(i, j, _)| !exempt.contains(&(*i, *j)));
-        pairs.extend(exempt.into_iter().map(|(i, j)| (i, j, PortSets::ALL)));
+        passes.push(Pass {
+            local: Some(local),
+            global: Some(keep.clone()),
+            classes,
+            rows,
+            class_row: Vec::new(),
+            cache: Vec::new(),
+        });
     }
-    pairs.sort_unstable();
-    PodMatrix { pairs, sets }
+    run_matrix(model, pods, passes, sets, f)
 }
 
-/// The pairs with something allowed, by class rows, for pods of one
-/// address family (or unknown addresses); node traffic is added by the
-/// caller.
-fn compute_once(model: &Model<'_>, pods: &[&PodInfo]) -> (Vec<(u32, u32, u32)>, PortSets) {
-    let classes = Classes::build(model, pods);
-    let mut pairs = Vec::new();
-    let sets = class_rows(model, &classes, |a, row, _| {
-        let open: Vec<(usize, u32)> = row
-            .iter()
-            .enumerate()
-            .filter(|(_, id)| **id != PortSets::EMPTY)
-            .map(|(b, id)| (b, *id))
-            .collect();
-        for &i in &classes.members[a] {
-            for &(b, id) in &open {
-                for &j in &classes.members[b] {
-                    if i != j {
-                        pairs.push((i as u32, j as u32, id));
-                    }
-                }
-            }
-        }
-    });
-    (pairs, sets)
+fn run_matrix<'m, 's, R>(
+    model: &'m Model<'s>,
+    pods: &'m [&'m PodInfo],
+    passes: Vec<Pass<'m, 's>>,
+    sets: PortSets,
+    f: impl FnOnce(&mut PodMatrix<'_, 's>) -> R,
+) -> R {
+    let mut matrix = PodMatrix {
+        model,
+        pods,
+        passes,
+        sets,
+        node: NodeTraffic::new(model, pods),
+        near: Vec::new(),
+        row: Vec::new(),
+        merged: Vec::new(),
+    };
+    f(&mut matrix)
 }
 
-pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
+/// Runs the command; the answer is written to `out` as it is made (a
+/// large matrix is never held in memory).
+pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot(Plan::Scope {
         namespaces: Need::IfReadable,
         services: false,
@@ -192,10 +388,21 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
             "the answer depends on namespace labels, which could not be read: {why}"
         )));
     }
-    let pairs = compute(&model, &pods);
     let mut warnings = warnings;
     warnings.extend(matrix_caveats(&model, &pods));
-    let stdout = match ctx.format() {
+    let format = ctx.format();
+    if matches!(format, OutputFormat::Text | OutputFormat::Wide) && pods.is_empty() {
+        let mut o = Outcome::ok(String::new());
+        o.warnings = warnings;
+        o.warnings.push(match ctx.scope() {
+            Some(ns) => format!("No pods found in {ns} namespace."),
+            None => "No pods found".to_string(),
+        });
+        return Ok(o);
+    }
+    out.warnings(&warnings);
+    let stdout = out.stdout();
+    let written = compute(&model, &pods, |matrix| match format {
         OutputFormat::Json | OutputFormat::Yaml => {
             let report = MatrixReport {
                 pods: pods
@@ -213,37 +420,25 @@ pub fn run(ctx: &Context, _args: &MatrixArgs) -> Result<Outcome, Error> {
                     .collect(),
                 connections: Connections {
                     pods: &pods,
-                    pairs: &pairs,
+                    matrix: RefCell::new(matrix),
                 },
             };
-            if ctx.format() == OutputFormat::Json {
-                to_json(&report)
+            if format == OutputFormat::Json {
+                write_json(stdout, &report)
             } else {
-                to_yaml(&report)
+                write_yaml(stdout, &report)
             }
         }
         OutputFormat::Text | OutputFormat::Wide => {
-            if pods.is_empty() {
-                let mut o = Outcome::ok(String::new());
-                o.warnings = warnings;
-                o.warnings.push(match ctx.scope() {
-                    Some(ns) => format!("No pods found in {ns} namespace."),
-                    None => "No pods found".to_string(),
-                });
-                return Ok(o);
-            }
             if pods.len() <= GRID_MAX {
-                render_grid(&pods, &pairs, ctx.palette)
+                stdout.write_all(render_grid(&pods, matrix, ctx.palette).as_bytes())
             } else {
-                render_list(&pods, &pairs)
+                write_list(stdout, &pods, matrix)
             }
         }
-    };
-    Ok(Outcome {
-        stdout,
-        warnings,
-        code: 0,
-    })
+    });
+    written.map_err(Error::Output)?;
+    Ok(Outcome::ok(String::new()))
 }
 
 fn pod_label(p: &PodInfo) -> String {
@@ -254,27 +449,37 @@ fn pod_label(p: &PodInfo) -> String {
     }
 }
 
-fn render_grid(pods: &[&PodInfo], pairs: &PodMatrix, pal: Palette) -> String {
+fn ports_text(ports: &PortSet) -> String {
+    if ports.is_all() {
+        "all".to_string()
+    } else {
+        ports.to_strings().join(", ")
+    }
+}
+
+fn render_grid(pods: &[&PodInfo], matrix: &mut PodMatrix<'_, '_>, pal: Palette) -> String {
     let n = pods.len();
     let mut cells = vec![vec![pal.dim("-"); n]; n];
     let mut legend: Vec<String> = Vec::new();
     for (i, row) in cells.iter_mut().enumerate() {
         row[i] = pal.dim("self");
     }
-    for (i, j, ports) in pairs.iter() {
-        cells[i][j] = if ports.is_all() {
-            pal.good("all")
-        } else {
-            let text = ports.to_strings().join(", ");
-            let k = match legend.iter().position(|l| *l == text) {
-                Some(k) => k,
-                None => {
-                    legend.push(text);
-                    legend.len() - 1
-                }
+    for (i, cells_i) in cells.iter_mut().enumerate() {
+        for (j, ports) in matrix.row(i).iter() {
+            cells_i[j] = if ports.is_all() {
+                pal.good("all")
+            } else {
+                let text = ports.to_strings().join(", ");
+                let k = match legend.iter().position(|l| *l == text) {
+                    Some(k) => k,
+                    None => {
+                        legend.push(text);
+                        legend.len() - 1
+                    }
+                };
+                pal.warn(&format!("P{}", k + 1))
             };
-            pal.warn(&format!("P{}", k + 1))
-        };
+        }
     }
     let mut out = String::from("Columns are destinations, rows are sources.\n");
     let mut headers: Vec<String> = vec!["FROM \\ TO".to_string()];
@@ -297,35 +502,70 @@ fn render_grid(pods: &[&PodInfo], pairs: &PodMatrix, pal: Palette) -> String {
     out
 }
 
-fn render_list(pods: &[&PodInfo], pairs: &PodMatrix) -> String {
-    let rows: Vec<Vec<String>> = pairs
+/// The list form, written line by line as [`table`] would lay it out: a
+/// first pass over the rows finds the columns' widths and the count, the
+/// second writes.
+fn write_list(
+    out: &mut dyn Write,
+    pods: &[&PodInfo],
+    matrix: &mut PodMatrix<'_, '_>,
+) -> std::io::Result<()> {
+    let mut is_to = vec![false; pods.len()];
+    let mut from_width = visible_width("FROM");
+    let mut pairs = 0usize;
+    for (i, pod) in pods.iter().enumerate() {
+        let row = matrix.row(i);
+        if row.is_empty() {
+            continue;
+        }
+        pairs += row.len();
+        from_width = from_width.max(visible_width(&pod_label(pod)));
+        for (j, _) in row.iter() {
+            is_to[j] = true;
+        }
+    }
+    let to_width = pods
         .iter()
-        .map(|(i, j, ports)| {
-            vec![
-                pod_label(pods[i]),
-                pod_label(pods[j]),
-                if ports.is_all() {
-                    "all".to_string()
-                } else {
-                    ports.to_strings().join(", ")
-                },
-            ]
-        })
-        .collect();
-    let total = pods.len() * (pods.len() - 1);
-    let mut out = if rows.is_empty() {
-        String::new()
-    } else {
-        table(&["FROM", "TO", "PORTS"], &rows)
+        .zip(&is_to)
+        .filter(|(_, to)| **to)
+        .map(|(p, _)| visible_width(&pod_label(p)))
+        .fold(visible_width("TO"), usize::max);
+    let mut line = String::new();
+    let mut write_line = |out: &mut dyn Write, from: &str, to: &str, ports: &str| {
+        line.clear();
+        line.push_str(from);
+        line.push_str(&" ".repeat(from_width - visible_width(from) + 3));
+        line.push_str(to);
+        line.push_str(&" ".repeat(to_width - visible_width(to) + 3));
+        line.push_str(ports);
+        // An empty last cell must not leave padding behind.
+        let kept = line.trim_end_matches(' ').len();
+        line.truncate(kept);
+        line.push('\n');
+        out.write_all(line.as_bytes())
     };
-    out.push_str(&format!(
-        "\n{} pods; {} of {} ordered pairs may connect; the other {} may not connect on any port.\n",
+    if pairs > 0 {
+        write_line(out, "FROM", "TO", "PORTS")?;
+        for (i, pod) in pods.iter().enumerate() {
+            let row = matrix.row(i);
+            if row.is_empty() {
+                continue;
+            }
+            let from = pod_label(pod);
+            for (j, ports) in row.iter() {
+                write_line(out, &from, &pod_label(pods[j]), &ports_text(ports))?;
+            }
+        }
+    }
+    let total = pods.len() * (pods.len() - 1);
+    writeln!(
+        out,
+        "\n{} pods; {} of {} ordered pairs may connect; the other {} may not connect on any port.",
         pods.len(),
-        pairs.len(),
+        pairs,
         total,
-        total - pairs.len()
-    ));
-    out
+        total - pairs
+    )
 }
 
 /// What the matrix cannot know, as warnings for stderr.

@@ -48,6 +48,17 @@ impl Outcome {
     }
 }
 
+/// Where a command that writes its answer as it makes it (`matrix`) puts
+/// it, instead of returning it whole in [`Outcome::stdout`].
+pub trait Output {
+    /// Says `warnings` on stderr, after what `main` says before any
+    /// command's output; called once, before the first byte of stdout.
+    fn warnings(&mut self, warnings: &[String]);
+    /// Standard output, buffered; errors writing it are returned as
+    /// [`Error::Output`].
+    fn stdout(&mut self) -> &mut dyn std::io::Write;
+}
+
 /// Where cluster objects come from for this run.
 enum Source {
     Files,

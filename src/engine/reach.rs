@@ -235,114 +235,157 @@ pub fn class_rows(
     classes: &Classes<'_>,
     mut row: impl FnMut(usize, &[u32], &PortSets),
 ) -> PortSets {
-    let n = classes.len();
-    let reps = &classes.representatives;
     let mut sets = PortSets::new();
-    // The classes of each namespace, so that a peer only looks at the
-    // namespaces it can match.
-    let mut by_namespace: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (c, rep) in reps.iter().enumerate() {
-        by_namespace
-            .entry(rep.namespace.as_str())
-            .or_default()
-            .push(c as u32);
+    let mut rows = ClassRows::new(model, classes, &mut sets);
+    let mut out = Vec::new();
+    for a in 0..classes.len() {
+        rows.row(a, &mut sets, &mut out);
+        row(a, &out, &sets);
     }
-    let peer_classes = |peer: &Peer, out: &mut Vec<u32>| match peer {
-        Peer::Pods { namespaces, .. } => {
-            for ns in model.namespaces_in(namespaces) {
-                for &c in by_namespace.get(ns.name.as_str()).into_iter().flatten() {
-                    if peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0 {
-                        out.push(c);
+    sets
+}
+
+/// The rows of the class matrix, computed on demand in any order: each
+/// rule's peers are matched against the classes once, when this is built;
+/// [`ClassRows::row`] then costs the classes plus the rules involved.
+pub struct ClassRows<'m, 's> {
+    model: &'m Model<'s>,
+    reps: Vec<&'m PodInfo>,
+    flat: Vec<FlatRule>,
+    /// Per class: None when not isolated for ingress, else its rules with
+    /// their ports (the destination is the class itself).
+    ingress: Vec<Option<RuleList>>,
+    /// Per class: None when not isolated for egress, else its rules (ports
+    /// resolved per destination).
+    egress: Vec<Option<RuleList>>,
+    /// Egress rules with named ports, resolved on a destination class.
+    named: HashMap<(u32, u32), u32>,
+}
+
+impl<'m, 's> ClassRows<'m, 's> {
+    /// Matches every isolating rule's peers against `classes`; port sets
+    /// are interned in `sets`, which every later [`ClassRows::row`] must be
+    /// given.
+    pub fn new(model: &'m Model<'s>, classes: &Classes<'m>, sets: &mut PortSets) -> Self {
+        let n = classes.len();
+        let reps = &classes.representatives;
+        // The classes of each namespace, so that a peer only looks at the
+        // namespaces it can match.
+        let mut by_namespace: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (c, rep) in reps.iter().enumerate() {
+            by_namespace
+                .entry(rep.namespace.as_str())
+                .or_default()
+                .push(c as u32);
+        }
+        let peer_classes = |peer: &Peer, out: &mut Vec<u32>| match peer {
+            Peer::Pods { namespaces, .. } => {
+                for ns in model.namespaces_in(namespaces) {
+                    for &c in by_namespace.get(ns.name.as_str()).into_iter().flatten() {
+                        if peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0 {
+                            out.push(c);
+                        }
                     }
                 }
             }
-        }
-        Peer::IpBlock(_) => out.extend(
-            (0..n as u32)
-                .filter(|&c| peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0),
-        ),
-    };
-    let mut rule_ids: HashMap<(usize, Direction, usize), u32> = HashMap::new();
-    let mut flat: Vec<FlatRule> = Vec::new();
-    // Per class and direction: None when not isolated, else its rules with,
-    // for ingress (whose destination is the class itself), their ports.
-    let mut per_class: [Vec<Option<RuleList>>; 2] = [Vec::with_capacity(n), Vec::with_capacity(n)];
-    for rep in reps {
-        for (di, d) in Direction::BOTH.into_iter().enumerate() {
-            let isolating = model.isolating(rep, d);
-            if isolating.is_empty() {
-                per_class[di].push(None);
-                continue;
-            }
-            let mut ids = Vec::new();
-            for pi in isolating {
-                let policy = &model.policies[pi];
-                for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
-                    let id = *rule_ids.entry((pi, d, ri)).or_insert_with(|| {
-                        let list = match &rule.peers {
-                            None => (0..n as u32).collect(),
-                            Some(peers) => {
-                                let mut list = Vec::new();
-                                for peer in peers {
-                                    peer_classes(peer, &mut list);
+            Peer::IpBlock(_) => out.extend(
+                (0..n as u32)
+                    .filter(|&c| peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0),
+            ),
+        };
+        let mut rule_ids: HashMap<(usize, Direction, usize), u32> = HashMap::new();
+        let mut flat: Vec<FlatRule> = Vec::new();
+        // Per class and direction: None when not isolated, else its rules with,
+        // for ingress (whose destination is the class itself), their ports.
+        let mut per_class: [Vec<Option<RuleList>>; 2] =
+            [Vec::with_capacity(n), Vec::with_capacity(n)];
+        for rep in reps {
+            for (di, d) in Direction::BOTH.into_iter().enumerate() {
+                let isolating = model.isolating(rep, d);
+                if isolating.is_empty() {
+                    per_class[di].push(None);
+                    continue;
+                }
+                let mut ids = Vec::new();
+                for pi in isolating {
+                    let policy = &model.policies[pi];
+                    for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
+                        let id = *rule_ids.entry((pi, d, ri)).or_insert_with(|| {
+                            let list = match &rule.peers {
+                                None => (0..n as u32).collect(),
+                                Some(peers) => {
+                                    let mut list = Vec::new();
+                                    for peer in peers {
+                                        peer_classes(peer, &mut list);
+                                    }
+                                    list.sort_unstable();
+                                    list.dedup();
+                                    list
                                 }
-                                list.sort_unstable();
-                                list.dedup();
-                                list
-                            }
-                        };
-                        let named =
-                            rule.ports.iter().flatten().any(|p| {
+                            };
+                            let named = rule.ports.iter().flatten().any(|p| {
                                 matches!(p.port, crate::engine::policy::PortValue::Named(_))
                             });
-                        flat.push(FlatRule {
-                            matches: ClassSet::new(n, list),
-                            policy: pi,
-                            direction: d,
-                            rule: ri,
-                            fixed_ports: (!named).then(|| sets.intern(rule.resolve_ports(None))),
+                            flat.push(FlatRule {
+                                matches: ClassSet::new(n, list),
+                                policy: pi,
+                                direction: d,
+                                rule: ri,
+                                fixed_ports: (!named)
+                                    .then(|| sets.intern(rule.resolve_ports(None))),
+                            });
+                            (flat.len() - 1) as u32
                         });
-                        (flat.len() - 1) as u32
-                    });
-                    let ports = match (d, flat[id as usize].fixed_ports) {
-                        (_, Some(p)) => p,
-                        (Direction::Ingress, None) => {
-                            sets.intern(rule.resolve_ports(Some(&rep.ports)))
-                        }
-                        // Egress: resolved per destination below.
-                        (Direction::Egress, None) => PortSets::EMPTY,
-                    };
-                    ids.push((id, ports));
+                        let ports = match (d, flat[id as usize].fixed_ports) {
+                            (_, Some(p)) => p,
+                            (Direction::Ingress, None) => {
+                                sets.intern(rule.resolve_ports(Some(&rep.ports)))
+                            }
+                            // Egress: resolved per destination in `row`.
+                            (Direction::Egress, None) => PortSets::EMPTY,
+                        };
+                        ids.push((id, ports));
+                    }
                 }
+                per_class[di].push(Some(ids));
             }
-            per_class[di].push(Some(ids));
+        }
+        let [ingress, egress] = per_class;
+        ClassRows {
+            model,
+            reps: reps.clone(),
+            flat,
+            ingress,
+            egress,
+            named: HashMap::new(),
         }
     }
-    let [ingress, egress] = &per_class;
-    // Egress rules with named ports, resolved on a destination class.
-    let mut named: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut resolve_egress = |sets: &mut PortSets, r: u32, dest: u32| -> u32 {
-        let f = &flat[r as usize];
-        if let Some(p) = f.fixed_ports {
-            return p;
-        }
-        *named.entry((r, dest)).or_insert_with(|| {
-            let rule = &model.policies[f.policy]
-                .rules(f.direction)
-                .unwrap_or_default()[f.rule];
-            sets.intern(rule.resolve_ports(destination_ports(reps[dest as usize])))
-        })
-    };
-    let mut out = vec![PortSets::EMPTY; n];
-    for (a, egress_rules) in egress.iter().enumerate() {
+
+    /// Writes into `out` (resized to the number of classes) the id of the
+    /// allowed port set from class `a` towards each class, interned in
+    /// `sets` (the one given to [`ClassRows::new`]).
+    pub fn row(&mut self, a: usize, sets: &mut PortSets, out: &mut Vec<u32>) {
+        let n = self.reps.len();
+        out.clear();
         // What a's egress lets through towards each class.
-        match egress_rules {
-            None => out.fill(PortSets::ALL),
+        match &self.egress[a] {
+            None => out.resize(n, PortSets::ALL),
             Some(rules) => {
-                out.fill(PortSets::EMPTY);
+                out.resize(n, PortSets::EMPTY);
                 for &(r, _) in rules {
-                    for &b in &flat[r as usize].matches.list {
-                        let p = resolve_egress(&mut sets, r, b);
+                    let f = &self.flat[r as usize];
+                    for &b in &f.matches.list {
+                        let p = match f.fixed_ports {
+                            Some(p) => p,
+                            None => *self.named.entry((r, b)).or_insert_with(|| {
+                                let rule = &self.model.policies[f.policy]
+                                    .rules(f.direction)
+                                    .unwrap_or_default()[f.rule];
+                                sets.intern(
+                                    rule.resolve_ports(destination_ports(self.reps[b as usize])),
+                                )
+                            }),
+                        };
                         out[b as usize] = sets.union(out[b as usize], p);
                     }
                 }
@@ -353,76 +396,115 @@ pub fn class_rows(
             if *cell == PortSets::EMPTY {
                 continue;
             }
-            let Some(rules) = &ingress[b] else {
+            let Some(rules) = &self.ingress[b] else {
                 continue;
             };
             let mut admitted = PortSets::EMPTY;
             for &(r, ports) in rules {
-                if flat[r as usize].matches.contains(a) {
+                if self.flat[r as usize].matches.contains(a) {
                     admitted = sets.union(admitted, ports);
                 }
             }
             *cell = sets.intersect(*cell, admitted);
         }
-        row(a, &out, &sets);
     }
-    sets
 }
 
-/// The ordered pairs `(i, j)` of `pods` (indices) that are traffic between a
-/// pod-network pod and a host-network pod on the same node: always allowed,
-/// in both directions (see [`crate::engine::verdict::node_traffic`]).
-/// Linear in the pods plus the pairs found.
-pub fn node_pairs(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<(usize, usize)> {
-    use crate::engine::verdict::node_traffic;
-    let hosts: Vec<usize> = (0..pods.len())
-        .filter(|&i| pods[i].on_host_network())
-        .collect();
-    if hosts.is_empty() {
-        return Vec::new();
-    }
-    // Pod-network pods by each address of their node.
-    let mut by_address: HashMap<std::net::IpAddr, Vec<usize>> = HashMap::new();
-    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, p) in pods.iter().enumerate() {
-        if p.on_host_network() {
-            continue;
+/// Traffic between a pod-network pod and a host-network pod on the same
+/// node: always allowed, in both directions (see
+/// [`crate::engine::verdict::node_traffic`]). Indexes the pods once (linear
+/// in the pods) and answers one pod at a time, so that the pairs are never
+/// held all at once.
+pub struct NodeTraffic<'p> {
+    pods: &'p [&'p PodInfo],
+    /// Pod-network pods by each address of their node.
+    pods_by_address: HashMap<std::net::IpAddr, Vec<usize>>,
+    /// Pod-network pods by node name.
+    pods_by_node: HashMap<&'p str, Vec<usize>>,
+    /// Host-network pods by each of their addresses (pod and host IPs).
+    hosts_by_address: HashMap<std::net::IpAddr, Vec<usize>>,
+    /// Host-network pods by node name.
+    hosts_by_node: HashMap<&'p str, Vec<usize>>,
+}
+
+impl<'p> NodeTraffic<'p> {
+    pub fn new(model: &Model<'_>, pods: &'p [&'p PodInfo]) -> NodeTraffic<'p> {
+        let mut index = NodeTraffic {
+            pods,
+            pods_by_address: HashMap::new(),
+            pods_by_node: HashMap::new(),
+            hosts_by_address: HashMap::new(),
+            hosts_by_node: HashMap::new(),
+        };
+        if !pods.iter().any(|p| p.on_host_network()) {
+            return index;
         }
-        for ip in model.node_addresses(p) {
-            by_address.entry(ip).or_default().push(i);
-        }
-        if let Some(n) = &p.node {
-            by_node.entry(n.as_str()).or_default().push(i);
-        }
-    }
-    let mut out = Vec::new();
-    for &h in &hosts {
-        let host = pods[h];
-        let mut near: Vec<usize> = host
-            .ips
-            .iter()
-            .chain(&host.host_ips)
-            .flat_map(|ip| by_address.get(ip).into_iter().flatten().copied())
-            .chain(
-                host.node
-                    .as_deref()
-                    .and_then(|n| by_node.get(n))
-                    .into_iter()
-                    .flatten()
-                    .copied(),
-            )
-            .collect();
-        near.sort_unstable();
-        near.dedup();
-        for j in near {
-            let (a, b) = (Endpoint::Pod(host), Endpoint::Pod(pods[j]));
-            if node_traffic(model, &a, &b).is_some() {
-                out.push((h, j));
-                out.push((j, h));
+        for (i, p) in pods.iter().enumerate() {
+            if p.on_host_network() {
+                let mut ips: Vec<std::net::IpAddr> =
+                    p.ips.iter().chain(&p.host_ips).copied().collect();
+                ips.sort_unstable();
+                ips.dedup();
+                for ip in ips {
+                    index.hosts_by_address.entry(ip).or_default().push(i);
+                }
+                if let Some(n) = &p.node {
+                    index.hosts_by_node.entry(n.as_str()).or_default().push(i);
+                }
+            } else {
+                for ip in model.node_addresses(p) {
+                    index.pods_by_address.entry(ip).or_default().push(i);
+                }
+                if let Some(n) = &p.node {
+                    index.pods_by_node.entry(n.as_str()).or_default().push(i);
+                }
             }
         }
+        index
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+
+    /// The pods `j` (indices, ascending) such that `i -> j` (and `j -> i`)
+    /// is traffic between a pod and its own node, written into `out`.
+    pub fn of(&self, model: &Model<'_>, i: usize, out: &mut Vec<usize>) {
+        use crate::engine::verdict::node_traffic;
+        out.clear();
+        if self.hosts_by_address.is_empty() && self.hosts_by_node.is_empty() {
+            return;
+        }
+        let pod = self.pods[i];
+        let (addresses, by_address, by_node) = if pod.on_host_network() {
+            let ips: Vec<std::net::IpAddr> = pod.ips.iter().chain(&pod.host_ips).copied().collect();
+            (ips, &self.pods_by_address, &self.pods_by_node)
+        } else {
+            (
+                model.node_addresses(pod),
+                &self.hosts_by_address,
+                &self.hosts_by_node,
+            )
+        };
+        out.extend(
+            addresses
+                .iter()
+                .flat_map(|ip| by_address.get(ip).into_iter().flatten().copied())
+                .chain(
+                    pod.node
+                        .as_deref()
+                        .and_then(|n| by_node.get(n))
+                        .into_iter()
+                        .flatten()
+                        .copied(),
+                ),
+        );
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|&j| {
+            // Always asked host first, as the pairs were found before.
+            let (host, other) = if pod.on_host_network() {
+                (pod, self.pods[j])
+            } else {
+                (self.pods[j], pod)
+            };
+            node_traffic(model, &Endpoint::Pod(host), &Endpoint::Pod(other)).is_some()
+        });
+    }
 }

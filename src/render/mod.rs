@@ -244,6 +244,67 @@ pub fn to_json<T: Serialize>(value: &T) -> String {
     s
 }
 
+/// Writes `value` as [`to_json`] would return it, to `w` as it is
+/// serialised (a large document is never held in memory).
+pub fn write_json<T: Serialize>(w: &mut dyn std::io::Write, value: &T) -> std::io::Result<()> {
+    let mut w = KeepError::new(w);
+    let mut ser = serde_json::Serializer::with_formatter(&mut w, JsonFormatter::default());
+    let done = value.serialize(&mut ser);
+    w.result(done)?;
+    w.inner.write_all(b"\n")
+}
+
+/// Writes `value` as [`to_yaml`] would return it, to `w` as it is
+/// serialised.
+pub fn write_yaml<T: Serialize>(w: &mut dyn std::io::Write, value: &T) -> std::io::Result<()> {
+    let mut w = KeepError::new(w);
+    let done = serde_yaml_ng::to_writer(&mut w, value);
+    w.result(done)
+}
+
+/// A writer that keeps the first I/O error it met, so that a serialiser's
+/// failure can be told apart: a closed pipe stays a closed pipe.
+struct KeepError<'w> {
+    inner: &'w mut dyn std::io::Write,
+    error: Option<std::io::Error>,
+}
+
+impl<'w> KeepError<'w> {
+    fn new(inner: &'w mut dyn std::io::Write) -> Self {
+        KeepError { inner, error: None }
+    }
+
+    /// The serialiser's result as an I/O result: the writer's own error
+    /// when there was one.
+    fn result<E: std::fmt::Display>(&mut self, done: Result<(), E>) -> std::io::Result<()> {
+        match (done, self.error.take()) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(std::io::Error::other(e.to_string())),
+        }
+    }
+
+    fn keep(&mut self, e: std::io::Error) -> std::io::Error {
+        let again = std::io::Error::new(e.kind(), e.to_string());
+        self.error.get_or_insert(e);
+        again
+    }
+}
+
+impl std::io::Write for KeepError<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.keep(e))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(buf).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().map_err(|e| self.keep(e))
+    }
+}
+
 /// The same document as YAML.
 pub fn to_yaml<T: Serialize>(value: &T) -> String {
     serde_yaml_ng::to_string(value).unwrap_or_default()
