@@ -2,6 +2,9 @@
 //!
 //! Text is a grid for a handful of pods and a list beyond that; JSON lists
 //! every ordered pair of distinct pods with at least one allowed port.
+//! Rows are computed one source pod at a time ([`PodMatrix::row`]) and
+//! written as they are made, so memory grows with the pods and the pod
+//! classes, never with the pairs (issue 12).
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -206,8 +209,7 @@ impl<'m, 's> PodMatrix<'m, 's> {
             merged,
         } = self;
         row.clear();
-        let mut first = true;
-        for pass in passes.iter_mut() {
+        for (k, pass) in passes.iter_mut().enumerate() {
             let local = match &pass.local {
                 Some(l) if l[i] == u32::MAX => continue,
                 Some(l) => l[i] as usize,
@@ -215,56 +217,21 @@ impl<'m, 's> PodMatrix<'m, 's> {
             };
             let class = pass.classes.class_of[local];
             let list = pass.expanded(sets, class);
-            let mine = list.iter().copied().filter(|&(j, _)| j as usize != i);
-            if first {
-                row.extend(mine);
-                first = false;
-                continue;
+            let others = list.iter().copied().filter(|&(j, _)| j as usize != i);
+            if k == 0 {
+                row.extend(others);
+            } else {
+                // Dual-stack: a pair's ports are the union over the
+                // families.
+                merge(row, merged, others, |a, b| sets.union(a, b));
             }
-            // Dual-stack: a pair's ports are the union over the families.
-            merged.clear();
-            let mut theirs = row.iter().copied().peekable();
-            let mut mine = mine.peekable();
-            loop {
-                let next = match (theirs.peek(), mine.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => theirs.next(),
-                    (None, Some(_)) => mine.next(),
-                    (Some(a), Some(b)) if a.0 < b.0 => theirs.next(),
-                    (Some(a), Some(b)) if a.0 > b.0 => mine.next(),
-                    (Some(_), Some(_)) => {
-                        let (Some((j, x)), Some((_, y))) = (theirs.next(), mine.next()) else {
-                            break;
-                        };
-                        Some((j, sets.union(x, y)))
-                    }
-                };
-                merged.extend(next);
-            }
-            std::mem::swap(row, merged);
         }
         // Pod <-> own node (a host-network pod on it): every port,
         // whatever the classes say.
         node.of(model, i, near);
         if !near.is_empty() {
-            merged.clear();
-            let mut theirs = row.iter().copied().peekable();
-            let mut mine = near.iter().map(|&j| (j as u32, PortSets::ALL)).peekable();
-            loop {
-                let next = match (theirs.peek(), mine.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => theirs.next(),
-                    (None, Some(_)) => mine.next(),
-                    (Some(a), Some(b)) if a.0 < b.0 => theirs.next(),
-                    (Some(a), Some(b)) if a.0 > b.0 => mine.next(),
-                    (Some(_), Some(_)) => {
-                        theirs.next();
-                        mine.next()
-                    }
-                };
-                merged.extend(next);
-            }
-            std::mem::swap(row, merged);
+            let all = near.iter().map(|&j| (j as u32, PortSets::ALL));
+            merge(row, merged, all, |_, all| all);
         }
         Row { pairs: row, sets }
     }
@@ -273,6 +240,47 @@ impl<'m, 's> PodMatrix<'m, 's> {
     pub fn pods(&self) -> &'m [&'m PodInfo] {
         self.pods
     }
+}
+
+/// Merges `other` into `row` (both by pod, ascending), through `scratch`:
+/// a pod in both gets `both(row's id, other's id)`.
+fn merge(
+    row: &mut Vec<(u32, u32)>,
+    scratch: &mut Vec<(u32, u32)>,
+    other: impl Iterator<Item = (u32, u32)>,
+    mut both: impl FnMut(u32, u32) -> u32,
+) {
+    scratch.clear();
+    let mut mine = row.iter().copied().peekable();
+    let mut other = other.peekable();
+    loop {
+        let next = match (mine.peek().copied(), other.peek().copied()) {
+            (None, None) => break,
+            (Some(a), None) => {
+                mine.next();
+                a
+            }
+            (None, Some(b)) => {
+                other.next();
+                b
+            }
+            (Some(a), Some(b)) if a.0 < b.0 => {
+                mine.next();
+                a
+            }
+            (Some(a), Some(b)) if a.0 > b.0 => {
+                other.next();
+                b
+            }
+            (Some(a), Some(b)) => {
+                mine.next();
+                other.next();
+                (a.0, both(a.1, b.1))
+            }
+        };
+        scratch.push(next);
+    }
+    std::mem::swap(row, scratch);
 }
 
 /// Prepares the matrix of `pods` and hands it to `f`: pods are grouped
@@ -510,25 +518,26 @@ fn write_list(
     pods: &[&PodInfo],
     matrix: &mut PodMatrix<'_, '_>,
 ) -> std::io::Result<()> {
+    let labels: Vec<String> = pods.iter().map(|p| pod_label(p)).collect();
     let mut is_to = vec![false; pods.len()];
     let mut from_width = visible_width("FROM");
     let mut pairs = 0usize;
-    for (i, pod) in pods.iter().enumerate() {
+    for (i, label) in labels.iter().enumerate() {
         let row = matrix.row(i);
         if row.is_empty() {
             continue;
         }
         pairs += row.len();
-        from_width = from_width.max(visible_width(&pod_label(pod)));
+        from_width = from_width.max(visible_width(label));
         for (j, _) in row.iter() {
             is_to[j] = true;
         }
     }
-    let to_width = pods
+    let to_width = labels
         .iter()
         .zip(&is_to)
         .filter(|(_, to)| **to)
-        .map(|(p, _)| visible_width(&pod_label(p)))
+        .map(|(l, _)| visible_width(l))
         .fold(visible_width("TO"), usize::max);
     let mut line = String::new();
     let mut write_line = |out: &mut dyn Write, from: &str, to: &str, ports: &str| {
@@ -546,14 +555,9 @@ fn write_list(
     };
     if pairs > 0 {
         write_line(out, "FROM", "TO", "PORTS")?;
-        for (i, pod) in pods.iter().enumerate() {
-            let row = matrix.row(i);
-            if row.is_empty() {
-                continue;
-            }
-            let from = pod_label(pod);
-            for (j, ports) in row.iter() {
-                write_line(out, &from, &pod_label(pods[j]), &ports_text(ports))?;
+        for (i, from) in labels.iter().enumerate() {
+            for (j, ports) in matrix.row(i).iter() {
+                write_line(out, from, &labels[j], &ports_text(ports))?;
             }
         }
     }
