@@ -6,7 +6,8 @@
 //! is then decided from those precomputed matches, so the cost grows with
 //! the number of classes squared, not pods squared times policies.
 //! Traffic between a pod and its own node (host-network pods on that node)
-//! depends on the pair, not the classes: [`node_pairs`] lists those pairs.
+//! depends on the pair, not the classes: [`NodeTraffic`] finds those pairs,
+//! one pod at a time.
 
 use std::collections::HashMap;
 
