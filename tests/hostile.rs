@@ -888,3 +888,24 @@ fn a_full_disk_is_one_error_line() {
         "{stderr}"
     );
 }
+
+/// Input with no end and no structure (a device, a binary file) is refused
+/// as soon as it shows what it is, within the memory limit: it was read
+/// into one growing line until the allocation failed.
+#[test]
+fn endless_or_binary_input_is_refused_at_once() {
+    let zero = one_error(&run(&["list", "-A", "-f", "/dev/zero"], None), 1);
+    assert!(
+        zero.contains("control characters are not allowed"),
+        "{zero}"
+    );
+    let random = one_error(&run(&["list", "-A", "-f", "/dev/urandom"], None), 1);
+    assert!(
+        random.contains("not UTF-8 text") || random.contains("control characters"),
+        "{random}"
+    );
+    // A NUL byte in a later line of an otherwise fine document.
+    let text = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\nx: \0\n".to_vec();
+    let nul = one_error(&run(&["list", "-A", "-f", "-"], Some(&text)), 1);
+    assert!(nul.contains("line 4: control characters"), "{nul}");
+}

@@ -362,9 +362,51 @@ fn parse_documents(
     let mut chunk_start = 0;
     let mut lines = 0;
     let mut docs = 0;
+    // Where the current document's text is known to be UTF-8 up to.
+    let mut checked = 0;
     loop {
         let start = chunk.len();
-        let mut n = reader.read_until(b'\n', &mut chunk).map_err(io_error)?;
+        // One line, read in bounded pieces: a stream with no newline, a
+        // device such as /dev/zero or a binary file is refused as soon as
+        // it shows (a NUL byte, bytes that are not UTF-8), and a document
+        // is never held beyond MAX_DOCUMENT_BYTES.
+        let mut n = 0;
+        loop {
+            use std::io::{BufRead, Read};
+            let got = (&mut reader)
+                .take(LINE_PIECE)
+                .read_until(b'\n', &mut chunk)
+                .map_err(io_error)?;
+            n += got;
+            if chunk[chunk.len() - got..].contains(&0) {
+                return Err(Error::Manifest {
+                    file: input.name.clone(),
+                    message: format!(
+                        "line {}: control characters are not allowed (a NUL byte: not a text file)",
+                        lines + 1
+                    ),
+                });
+            }
+            match std::str::from_utf8(&chunk[checked..]) {
+                Ok(_) => checked = chunk.len(),
+                // A character cut at the end of a piece: the rest follows.
+                Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
+                Err(_) => return Err(not_utf8()),
+            }
+            if chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(Error::Manifest {
+                    file: input.name.clone(),
+                    message: format!(
+                        "document {} is larger than {} MiB: refused (split it into documents with ---)",
+                        docs + 1,
+                        MAX_DOCUMENT_BYTES >> 20
+                    ),
+                });
+            }
+            if got == 0 || chunk.last() == Some(&b'\n') {
+                break;
+            }
+        }
         // A byte order mark opening the stream is not content (kubectl
         // skips it too).
         if lines == 0 && chunk.starts_with(b"\xef\xbb\xbf") {
@@ -375,6 +417,7 @@ fn parse_documents(
             let text = std::str::from_utf8(&chunk[..start]).map_err(|_| not_utf8())?;
             parse_chunk(input, text, chunk_start, &mut docs, each)?;
             chunk.drain(..start);
+            checked = chunk.len();
             chunk_start = lines;
             has_content = false;
         }
@@ -394,6 +437,14 @@ fn parse_documents(
     }
     Ok(())
 }
+
+/// The most text one document may hold (a whole `kind: List` export of a
+/// large cluster is one document): beyond it the input is refused rather
+/// than held in memory.
+const MAX_DOCUMENT_BYTES: usize = 512 << 20;
+
+/// How much of a line is read at a time.
+const LINE_PIECE: u64 = 1 << 20;
 
 /// `---` at the start of a line, alone or followed by white space.
 fn is_document_start(line: &[u8]) -> bool {
