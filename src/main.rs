@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         Ok(outcome) => {
             let mut stderr = std::io::stderr().lock();
             for w in &outcome.warnings {
-                let _ = writeln!(stderr, "{}", clean_multiline(w, verbosity));
+                let _ = writeln!(stderr, "{}", one_line(w, verbosity));
             }
             // A closed pipe (`| head`) is not an error.
             match stdout
@@ -145,7 +145,7 @@ impl Streams<'_> {
         // Objects the manifests hold but the API server would reject: said
         // whatever the command's outcome.
         for w in self.ctx.input_warnings() {
-            let _ = writeln!(std::io::stderr(), "{}", clean_multiline(w, self.verbosity));
+            let _ = writeln!(std::io::stderr(), "{}", one_line(w, self.verbosity));
         }
     }
 }
@@ -157,12 +157,29 @@ impl cmd::Output for Streams<'_> {
         }
         let mut stderr = std::io::stderr().lock();
         for w in warnings {
-            let _ = writeln!(stderr, "{}", clean_multiline(w, self.verbosity));
+            let _ = writeln!(stderr, "{}", one_line(w, self.verbosity));
         }
     }
 
     fn stdout(&mut self) -> &mut dyn Write {
         &mut self.stdout
+    }
+}
+
+/// The most characters a warning line shows below `-v` 1.
+const WARNING_MAX: usize = 1000;
+
+/// A warning as one line: line breaks (from object names in manifests)
+/// shown as `?` like other control characters, so that no line of stderr
+/// can be forged; below `-v` 1, quoted values and the line itself are
+/// shortened with `...`.
+fn one_line(s: &str, verbosity: u8) -> String {
+    let line = clean_multiline(&s.replace(['\n', '\r'], "?"), verbosity);
+    if verbosity == 0 && line.chars().count() > WARNING_MAX {
+        let cut: String = line.chars().take(WARNING_MAX).collect();
+        format!("{cut}... (-v=1 shows it whole)")
+    } else {
+        line
     }
 }
 

@@ -909,3 +909,57 @@ fn endless_or_binary_input_is_refused_at_once() {
     let nul = one_error(&run(&["list", "-A", "-f", "-"], Some(&text)), 1);
     assert!(nul.contains("line 4: control characters"), "{nul}");
 }
+
+/// Links that reach one directory by many paths (no loop): each directory
+/// is read once, so the walk stays linear (it was exponential: 2^depth).
+#[test]
+fn recursive_walk_reads_each_directory_once() {
+    let root = tempfile::tempdir().unwrap();
+    let depth = 30;
+    for i in 0..=depth {
+        std::fs::create_dir(root.path().join(format!("d{i}"))).unwrap();
+    }
+    for i in 0..depth {
+        for link in ["a", "b"] {
+            std::os::unix::fs::symlink(
+                format!("../d{}", i + 1),
+                root.path().join(format!("d{i}")).join(link),
+            )
+            .unwrap();
+        }
+    }
+    write(
+        &root.path().join(format!("d{depth}")),
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: deep}\n",
+    );
+    let d0 = root.path().join("d0").display().to_string();
+    let r = run(&["list", "-A", "-R", "-f", &d0, "-o", "json"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// A warning is one line, whatever the names in it: a line break in an
+/// object's name could forge an `error:` line; a huge name is shortened
+/// (`-v=1` shows it whole).
+#[test]
+fn warnings_stay_one_line() {
+    let doc = |name: &str| {
+        format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {{\"name\": \"{name}\", \"namespace\": \"a\", \"labels\": {{\"app\": [1]}}}}}}\n"
+        )
+    };
+    let forged = doc("p\\nerror: forged");
+    let r = run(&["list", "-A", "-f", "-"], Some(forged.as_bytes()));
+    assert!(
+        r.stderr.starts_with("warning: ") && !r.stderr.lines().any(|l| l.starts_with("error:")),
+        "{:?}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("a/p?error: forged"), "{:?}", r.stderr);
+    let long = doc(&"x".repeat(20_000));
+    let r = run(&["list", "-A", "-f", "-"], Some(long.as_bytes()));
+    assert!(r.stderr.len() < 1200, "{} bytes", r.stderr.len());
+    assert!(r.stderr.contains("-v=1 shows it whole"), "{:?}", r.stderr);
+    let r = run(&["list", "-A", "-v=1", "-f", "-"], Some(long.as_bytes()));
+    assert!(r.stderr.len() > 20_000, "{} bytes", r.stderr.len());
+}

@@ -251,11 +251,23 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
         // Directory symlinks are followed, as a file's are; walkdir keeps
         // the chain of directories it is in and says when a link leads
         // back into it, which would otherwise never end.
+        // Each directory and file is visited once, by device and inode:
+        // links that reach one directory by many paths (a chain of
+        // directories each linking twice to the next) would otherwise
+        // make the walk exponential.
+        let mut seen: std::collections::HashSet<(u64, u64)> = std::collections::HashSet::new();
         let walk = walkdir::WalkDir::new(path)
             .follow_links(true)
             .sort_by_file_name()
             .min_depth(1)
-            .max_depth(if recursive { usize::MAX } else { 1 });
+            .max_depth(if recursive { usize::MAX } else { 1 })
+            .into_iter()
+            .filter_entry(move |e| {
+                use std::os::unix::fs::MetadataExt;
+                e.metadata()
+                    .map(|m| seen.insert((m.dev(), m.ino())))
+                    .unwrap_or(true)
+            });
         for entry in walk {
             let entry = entry.map_err(|e| walk_error(&shown, e))?;
             let file = entry.path();
