@@ -963,3 +963,36 @@ fn warnings_stay_one_line() {
     let r = run(&["list", "-A", "-v=1", "-f", "-"], Some(long.as_bytes()));
     assert!(r.stderr.len() > 20_000, "{} bytes", r.stderr.len());
 }
+
+/// Each document within go-yaml's alias ratio, but many of them: the
+/// expansion is counted across the input too, before memory grows (ten
+/// 22 KB documents each expanding to ~400,000 values took gigabytes).
+#[test]
+fn aliases_are_bounded_across_documents() {
+    let ports: Vec<String> = (0..30)
+        .map(|i| format!("{{port: {}, protocol: TCP}}", 1000 + i))
+        .collect();
+    let doc = |d: usize| {
+        let mut lines = vec![
+            "apiVersion: networking.k8s.io/v1".to_string(),
+            "kind: NetworkPolicy".to_string(),
+            format!("metadata: {{name: p{d}, namespace: a}}"),
+            "spec:".to_string(),
+            "  podSelector: {}".to_string(),
+            "  ingress:".to_string(),
+            format!(
+                "  - &r {{from: [{{podSelector: {{}}}}, {{ipBlock: {{cidr: 10.0.0.0/8}}}}], ports: [{}]}}",
+                ports.join(", ")
+            ),
+        ];
+        lines.extend(std::iter::repeat_n("  - *r".to_string(), 3000));
+        lines.join("\n")
+    };
+    let text: String = (0..10).map(doc).collect::<Vec<_>>().join("\n---\n");
+    let err = one_error(&run(&["list", "-A", "-f", "-"], Some(text.as_bytes())), 1);
+    assert!(err.contains("aliases together expand the input"), "{err}");
+    // One such document alone is within both bounds.
+    let one = doc(0);
+    let r = run(&["list", "-A", "-f", "-"], Some(one.as_bytes()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -363,8 +363,27 @@ struct Counter<'t> {
     text: &'t [u8],
 }
 
+thread_local! {
+    /// Nodes built and text bytes read so far by every document of this
+    /// run (see [`Counter::node`]).
+    static TOTAL: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Nodes the whole input may expand to beyond twice its bytes: a document
+/// without aliases holds at most one node per two bytes, so only alias
+/// expansion reaches this, however it is spread over documents.
+const TOTAL_SLACK: u64 = 1_000_000;
+
+/// The message of an input refused for its aliases across documents.
+pub const EXCESSIVE_ALIASING_TOTAL: &str =
+    "the documents' aliases together expand the input beyond twice its size";
+
 impl<'t> Counter<'t> {
     fn new(text: &'t str) -> Counter<'t> {
+        TOTAL.with(|t| {
+            let (nodes, bytes) = t.get();
+            t.set((nodes, bytes + text.len() as u64));
+        });
         Counter {
             nodes: Cell::new(0),
             written: text.len() as u64 + 1,
@@ -374,10 +393,22 @@ impl<'t> Counter<'t> {
     }
 
     /// Counts one more node; refuses the document once the nodes beyond
-    /// those the text can hold outgrow go-yaml's alias ratio.
+    /// those the text can hold outgrow go-yaml's alias ratio, and the
+    /// input once all its documents together expand beyond twice their
+    /// bytes (plus [`TOTAL_SLACK`]).
     fn node<E: de::Error>(&self) -> Result<(), E> {
         let n = self.nodes.get() + 1;
         self.nodes.set(n);
+        // Across documents: each may stay within its own ratio while all
+        // together hold gigabytes of expansion.
+        let over = TOTAL.with(|t| {
+            let (nodes, bytes) = t.get();
+            t.set((nodes + 1, bytes));
+            nodes + 1 > 2 * bytes + TOTAL_SLACK
+        });
+        if over {
+            return Err(E::custom(EXCESSIVE_ALIASING_TOTAL));
+        }
         let aliased = n.saturating_sub(self.written);
         if aliased > 100 && n > 1000 && aliased as f64 / n as f64 > allowed_alias_ratio(n) {
             return Err(E::custom(EXCESSIVE_ALIASING));
