@@ -996,3 +996,40 @@ fn aliases_are_bounded_across_documents() {
     let r = run(&["list", "-A", "-f", "-"], Some(one.as_bytes()));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// A JSON `kind: List` (what `kubectl get -o json` prints) is read item by
+/// item too: 40 MB of pods within a 200 MB address space (it took about
+/// five times its size and aborted there).
+#[test]
+fn a_big_json_list_is_read_item_by_item() {
+    let pad = "z".repeat(8000);
+    let items: Vec<String> = (0..5000)
+        .map(|i| {
+            format!(
+                "    {{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {{\"name\": \"p{i}\", \"namespace\": \"ns{}\", \"labels\": {{\"app\": \"yes\"}}, \"annotations\": {{\"pad\": \"{pad}\"}}}}, \"spec\": {{\"containers\": [{{\"name\": \"c\", \"image\": \"i\"}}]}}, \"status\": {{\"phase\": \"Running\", \"podIP\": \"10.{}.{}.{}\"}}}}",
+                i % 50,
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            )
+        })
+        .collect();
+    let text = format!(
+        "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n{}\n  ]\n}}\n",
+        items.join(",\n")
+    );
+    assert!(text.len() > 30 << 20);
+    let r = run_within(
+        200_000_000,
+        &["coverage", "-A", "-f", "-", "-o", "json"],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(
+        v["total"]["pods"],
+        5000,
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+}

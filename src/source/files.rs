@@ -642,6 +642,31 @@ fn parse_chunk(
     {
         return Ok(());
     }
+    // A large JSON list (`kubectl get -o json`): serde_json reads it as it
+    // goes, where the YAML parser first holds all of a document's events.
+    if chunk.len() > STREAM_LIST_BYTES && chunk.trim_start().starts_with('{') {
+        let mut probe = serde_json::Deserializer::from_str(chunk);
+        let head =
+            super::yaml::top_level_kind(&mut probe, chunk).and_then(|k| probe.end().map(|()| k));
+        if let Ok((api, kind, items)) = head
+            && !api.is_empty()
+            && is_list(&kind, items)
+        {
+            *docs += 1;
+            let implied = implied_kind(&api, &kind);
+            let mut de = serde_json::Deserializer::from_str(chunk);
+            return read_streamed_list(
+                input,
+                chunk,
+                first_line,
+                *docs,
+                implied.as_ref(),
+                &mut de,
+                &mut objects,
+                each,
+            );
+        }
+    }
     let kinds = if chunk.len() > STREAM_LIST_BYTES {
         let mut kinds = Vec::new();
         for (k, doc) in serde_yaml_ng::Deserializer::from_str(chunk).enumerate() {
@@ -663,34 +688,16 @@ fn parse_chunk(
         *docs += 1;
         let n = *docs;
         if let Some(Some(implied)) = kinds.get(k) {
-            let label = format!("document {n}");
-            let streamed = super::yaml::stream_items(doc, chunk, &mut |j, item| {
-                push_item(item, implied.as_ref(), &input.name, &label, j, &mut objects).map_err(
-                    |message| Error::Manifest {
-                        file: input.name.clone(),
-                        message,
-                    },
-                )?;
-                for obj in objects.drain(..) {
-                    each(obj)?;
-                }
-                Ok(())
-            });
-            let rest = streamed.map_err(|e| Error::Manifest {
-                file: input.name.clone(),
-                message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
-            })??;
-            // What remains is the list without its items: an `items` that
-            // is not a list is refused as before.
-            if let Some(items) = rest.get("items")
-                && !items.is_null()
-            {
-                let kind = kind_of(&rest);
-                return Err(Error::Manifest {
-                    file: input.name.clone(),
-                    message: format!("{label}: {kind}.items must be a list of objects"),
-                });
-            }
+            read_streamed_list(
+                input,
+                chunk,
+                first_line,
+                n,
+                implied.as_ref(),
+                doc,
+                &mut objects,
+                each,
+            )?;
             continue;
         }
         let value = super::yaml::document_value(doc, chunk).map_err(|e| Error::Manifest {
@@ -706,6 +713,53 @@ fn parse_chunk(
         for obj in objects.drain(..) {
             each(obj)?;
         }
+    }
+    Ok(())
+}
+
+/// Reads list document `n` of `chunk` item by item (`doc` is its parser,
+/// YAML or JSON), handing each object to `each` as it is read.
+#[allow(clippy::too_many_arguments)]
+fn read_streamed_list<'de, D: serde::Deserializer<'de>>(
+    input: &Input,
+    chunk: &str,
+    first_line: usize,
+    n: usize,
+    implied: Option<&(String, String)>,
+    doc: D,
+    objects: &mut Vec<Object>,
+    each: &mut dyn FnMut(Object) -> Result<(), Error>,
+) -> Result<(), Error>
+where
+    D::Error: std::fmt::Display,
+{
+    let label = format!("document {n}");
+    let streamed = super::yaml::stream_items(doc, chunk, &mut |j, item| {
+        push_item(item, implied, &input.name, &label, j, objects).map_err(|message| {
+            Error::Manifest {
+                file: input.name.clone(),
+                message,
+            }
+        })?;
+        for obj in objects.drain(..) {
+            each(obj)?;
+        }
+        Ok(())
+    });
+    let rest = streamed.map_err(|e| Error::Manifest {
+        file: input.name.clone(),
+        message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
+    })??;
+    // What remains is the list without its items: an `items` that is not a
+    // list is refused as before.
+    if let Some(items) = rest.get("items")
+        && !items.is_null()
+    {
+        let kind = kind_of(&rest);
+        return Err(Error::Manifest {
+            file: input.name.clone(),
+            message: format!("{label}: {kind}.items must be a list of objects"),
+        });
     }
     Ok(())
 }

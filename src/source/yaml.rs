@@ -51,10 +51,10 @@ pub fn document_value(
 /// A document's top-level `apiVersion` and `kind` (when they are
 /// strings), and whether it has `items`, read without building the rest
 /// (each node is still counted against the alias ratio).
-pub fn top_level_kind(
-    doc: serde_yaml_ng::Deserializer<'_>,
+pub fn top_level_kind<'de, D: de::Deserializer<'de>>(
+    doc: D,
     text: &str,
-) -> Result<(String, String, bool), serde_yaml_ng::Error> {
+) -> Result<(String, String, bool), D::Error> {
     let counter = Counter::new(text);
     de::Deserializer::deserialize_any(doc, TopKind { counter: &counter })
 }
@@ -64,11 +64,11 @@ pub fn top_level_kind(
 /// so that the items are never held together; returns the rest of the
 /// document without `items`. An error from `item` stops the reading and
 /// is returned as is.
-pub fn stream_items<E>(
-    doc: serde_yaml_ng::Deserializer<'_>,
+pub fn stream_items<'de, D: de::Deserializer<'de>, E>(
+    doc: D,
     text: &str,
     item: &mut dyn FnMut(usize, Value) -> Result<(), E>,
-) -> Result<Result<Value, E>, serde_yaml_ng::Error> {
+) -> Result<Result<Value, E>, D::Error> {
     let counter = Counter::new(text);
     let failed: Cell<Option<E>> = Cell::new(None);
     let mut item = |i: usize, v: Value| -> Result<(), String> {
