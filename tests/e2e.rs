@@ -412,25 +412,7 @@ fn check_reads_the_cni_from_the_cluster() {
         let patch = format!(
             r#"{{"status":{{"desiredNumberScheduled":3,"currentNumberScheduled":3,"numberMisscheduled":0,"numberReady":{ready}}}}}"#
         );
-        let out = c.kubectl(
-            &[
-                "patch",
-                "daemonset",
-                name,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &patch,
-            ],
-            None,
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        c.patch_status("daemonset", Some(ns), name, &patch);
     };
     // Nothing that looks like a CNI: cannot tell (exit 4).
     let o = c.as_user("admin", &["check"]);
@@ -1197,25 +1179,7 @@ fn dual_stack_addresses_and_namespace_scoped_can() {
     c.pod(&ns, "b", "app: b", "{containerPort: 80}", "10.71.0.2");
     let patch =
         r#"{"status":{"podIP":"10.71.0.2","podIPs":[{"ip":"10.71.0.2"},{"ip":"fd00:71::2"}]}}"#;
-    let out = c.kubectl(
-        &[
-            "patch",
-            "pod",
-            "b",
-            "-n",
-            &ns,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            patch,
-        ],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    c.patch_status("pod", Some(&ns), "b", patch);
     c.apply(&format!(
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: a-to-b, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: b}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: a}}}}}}]}}]\n"
     ));
@@ -1258,19 +1222,7 @@ fn node_traffic_live_as_admin_and_as_a_namespace_user() {
         let patch = format!(
             r#"{{"status":{{"addresses":[{{"type":"InternalIP","address":"{internal}"}},{{"type":"ExternalIP","address":"{external}"}}]}}}}"#
         );
-        let out = c.kubectl(
-            &[
-                "patch",
-                "node",
-                name,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &patch,
-            ],
-            None,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
+        c.patch_status("node", None, name, &patch);
     }
     c.apply(&format!(
         "apiVersion: v1\nkind: Pod\nmetadata: {{name: app, namespace: {ns}, labels: {{app: app}}}}\nspec:\n  nodeName: {node}\n  containers: [{{name: c, image: registry.example/app:1, ports: [{{name: probe, containerPort: 1234}}]}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: agent, namespace: {ns}, labels: {{app: agent}}}}\nspec:\n  nodeName: {node}\n  hostNetwork: true\n  containers: [{{name: c, image: registry.example/agent:1}}]\n"
@@ -1279,21 +1231,7 @@ fn node_traffic_live_as_admin_and_as_a_namespace_user() {
         let patch = format!(
             r#"{{"status":{{"phase":"Running","hostIP":"172.31.5.11","hostIPs":[{{"ip":"172.31.5.11"}}],"podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
         );
-        let out = c.kubectl(
-            &[
-                "patch",
-                "pod",
-                pod,
-                "-n",
-                &ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &patch,
-            ],
-            None,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
+        c.patch_status("pod", Some(&ns), pod, &patch);
     }
     let code = |o: &Output| o.status.code().unwrap_or(-1);
     // Admin: the node's addresses from the Node object, the node by name.

@@ -211,19 +211,7 @@ fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
             let node: Value = serde_yaml_ng::from_str(doc).expect("YAML");
             let name = node["metadata"]["name"].as_str().unwrap_or_default();
             let patch = serde_json::json!({"status": node["status"]}).to_string();
-            let out = c.kubectl(
-                &[
-                    "patch",
-                    "node",
-                    name,
-                    "--subresource=status",
-                    "--type=merge",
-                    "-p",
-                    &patch,
-                ],
-                None,
-            );
-            assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+            c.patch_status("node", None, name, &patch);
         }
 
         let live = c.binary(&["check", "-o", "json", "--kubeconfig", &admin], None);

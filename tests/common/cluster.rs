@@ -95,25 +95,7 @@ impl Cluster {
         let patch = format!(
             r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}]}}}}"#
         );
-        let out = self.kubectl(
-            &[
-                "patch",
-                "pod",
-                name,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &patch,
-            ],
-            None,
-        );
-        assert!(
-            out.status.success(),
-            "patch status: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.patch_status("pod", Some(ns), name, &patch);
     }
 
     /// `kubectl netpol ARGS` through kubectl's plugin dispatch, with a clean
@@ -194,6 +176,23 @@ pub fn json(o: &Output) -> Value {
 }
 
 impl Cluster {
+    /// Sets `status` of an object through the status subresource (a merge
+    /// patch, as the kubelet or a controller would report it); `ns` is
+    /// `None` for cluster-scoped kinds (nodes).
+    pub fn patch_status(&self, kind: &str, ns: Option<&str>, name: &str, patch: &str) {
+        let mut args = vec!["patch", kind, name];
+        if let Some(ns) = ns {
+            args.extend(["-n", ns]);
+        }
+        args.extend(["--subresource=status", "--type=merge", "-p", patch]);
+        let out = self.kubectl(&args, None);
+        assert!(
+            out.status.success(),
+            "patch {kind}/{name} status: {}",
+            stderr(&out)
+        );
+    }
+
     /// Creates a fresh namespace (labelled `team: <name>`) and returns its name.
     pub fn create_namespace(&self, prefix: &str) -> String {
         let name = self.namespace(prefix);
