@@ -105,8 +105,11 @@ fn client_certificate_flags_authenticate_as_that_user() {
 fn as_uid_is_sent_and_authorized_apart() {
     let Some(c) = cluster() else { return };
     let ns = seed(&c);
-    // carol may impersonate bob, but no uid.
+    // carol may impersonate bob, but no uid (uids unique to this run:
+    // the cluster-wide roles of earlier runs stay).
     let name = format!("kconv-impersonate-{}", c.unique());
+    let uid = format!("uid-{}", c.unique());
+    let other = format!("uid-{}", c.unique());
     c.apply(&format!(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}}}\nrules:\n- apiGroups: ['']\n  resources: [users]\n  verbs: [impersonate]\n  resourceNames: [bob]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: {name}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
     ));
@@ -116,15 +119,15 @@ fn as_uid_is_sent_and_authorized_apart() {
         c.as_user("carol", &args)
     };
     ok(&list(&[]));
-    let o = list(&["--as-uid", "1234"]);
+    let o = list(&["--as-uid", &uid]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stderr(&o).contains("uids"), "{}", stderr(&o));
     // Allowed that uid, it passes.
     c.apply(&format!(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}}}\nrules:\n- apiGroups: ['']\n  resources: [users]\n  verbs: [impersonate]\n  resourceNames: [bob]\n- apiGroups: [authentication.k8s.io]\n  resources: [uids]\n  verbs: [impersonate]\n  resourceNames: ['1234']\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}}}\nrules:\n- apiGroups: ['']\n  resources: [users]\n  verbs: [impersonate]\n  resourceNames: [bob]\n- apiGroups: [authentication.k8s.io]\n  resources: [uids]\n  verbs: [impersonate]\n  resourceNames: ['{uid}']\n"
     ));
-    assert!(ok(&list(&["--as-uid", "1234"])).contains("db-from-web"));
-    let o = list(&["--as-uid", "999"]);
+    assert!(ok(&list(&["--as-uid", &uid])).contains("db-from-web"));
+    let o = list(&["--as-uid", &other]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }
 
