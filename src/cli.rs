@@ -45,6 +45,22 @@ pub enum OutputFormat {
     Json,
     /// The JSON document as YAML.
     Yaml,
+    /// One `networkpolicy.networking.k8s.io/NAME` per line, as `kubectl get
+    /// -o name` (`list` only).
+    Name,
+}
+
+impl OutputFormat {
+    /// The word `-o` takes for this format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Text => "text",
+            OutputFormat::Wide => "wide",
+            OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
+            OutputFormat::Name => "name",
+        }
+    }
 }
 
 /// When to colour text output.
@@ -90,9 +106,29 @@ pub struct GlobalArgs {
     #[arg(short = 'R', long, global = true)]
     pub recursive: bool,
 
-    /// Output format.
+    /// Output format. Which formats a command takes: see its --help.
     #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
+
+    /// When using the default output format, don't print headers (default
+    /// print headers). Tables only: list, coverage, matrix, lint
+    /// --list-checks.
+    #[arg(
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub no_headers: bool,
+
+    /// Selector (label query) to filter on, supports '=', '==', '!=', 'in',
+    /// 'notin', 'exists' and '!' (e.g. -l key1=value1,key2 in (a,b)). list:
+    /// the policies' own labels; explain, matrix, coverage: the pods'.
+    #[arg(short = 'l', long, global = true, value_name = "SELECTOR")]
+    pub selector: Option<String>,
 
     /// Colour text output.
     #[arg(
@@ -145,6 +181,18 @@ pub struct ConnectionArgs {
     /// Group to impersonate for the operation; repeat for several groups.
     #[arg(long = "as-group", global = true, value_name = "GROUP")]
     pub as_group: Vec<String>,
+
+    /// UID to impersonate for the operation.
+    #[arg(long = "as-uid", global = true, value_name = "UID")]
+    pub as_uid: Option<String>,
+
+    /// Path to a client certificate file for TLS.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_certificate: Option<String>,
+
+    /// Path to a client key file for TLS.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_key: Option<String>,
 
     /// The length of time to wait before giving up on a request (1s, 2m, 3h;
     /// 0 waits forever).
@@ -323,9 +371,9 @@ Examples:
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
     /// The pod: NAME, pod/NAME, a workload such as deployment/NAME, or a
-    /// Service (svc/NAME, or its ClusterIP).
+    /// Service (svc/NAME, or its ClusterIP). Without it, -l picks the pods.
     #[arg(value_name = "POD")]
-    pub target: String,
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -459,4 +507,185 @@ pub struct WizardArgs {
     /// Use the manifests (-f) or nothing at all: never contact a cluster.
     #[arg(long)]
     pub offline: bool,
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Explain(_) => "explain",
+            Command::List(_) => "list",
+            Command::Can(_) => "can",
+            Command::Check(_) => "check",
+            Command::Wizard(_) => "wizard",
+            Command::Version(_) => "version",
+            Command::Complete(_) => "__complete",
+            Command::Lint(_) => "lint",
+            Command::Coverage(_) => "coverage",
+            Command::Matrix(_) => "matrix",
+        }
+    }
+
+    /// The `-o` formats the command prints (`text` is the default).
+    pub fn formats(&self) -> &'static [OutputFormat] {
+        formats_of(self.name())
+    }
+
+    /// Why `-A` means nothing for this command; `None` when it takes it.
+    fn without_all_namespaces(&self) -> Option<&'static str> {
+        match self {
+            Command::List(_) | Command::Matrix(_) | Command::Lint(_) | Command::Coverage(_) => None,
+            Command::Explain(_) => {
+                Some("it explains pods of one namespace (use -n, or NAMESPACE/NAME)")
+            }
+            Command::Can(_) => Some("it asks about two endpoints (name them NAMESPACE/NAME)"),
+            Command::Check(_) => Some("it always reads what it needs across the cluster"),
+            Command::Wizard(_) => Some("a policy lives in one namespace (use -n)"),
+            Command::Version(_) | Command::Complete(_) => Some("it reads no cluster"),
+        }
+    }
+
+    /// Why `-l` means nothing for this command; `None` when it takes it.
+    fn without_selector(&self) -> Option<&'static str> {
+        match self {
+            Command::List(_) | Command::Explain(_) | Command::Matrix(_) | Command::Coverage(_) => {
+                None
+            }
+            Command::Can(_) => Some("it asks about two endpoints (name them)"),
+            Command::Wizard(_) => Some("the pods a policy protects are --select LABELS"),
+            Command::Lint(_) => Some("it checks every policy in scope (use -n, or -f)"),
+            Command::Check(_) => Some("it reads the cluster's CNI, not chosen objects"),
+            Command::Version(_) | Command::Complete(_) => Some("it reads no cluster"),
+        }
+    }
+
+    /// Whether the command's text output is a table (`--no-headers`).
+    fn prints_a_table(&self) -> bool {
+        match self {
+            Command::List(_) | Command::Matrix(_) | Command::Coverage(_) => true,
+            Command::Lint(a) => a.list_checks,
+            _ => false,
+        }
+    }
+}
+
+/// The `-o` formats of the subcommand named `name` (`text` is the
+/// default); for shell completion too.
+pub fn formats_of(name: &str) -> &'static [OutputFormat] {
+    use OutputFormat::*;
+    match name {
+        "list" => &[Text, Wide, Json, Yaml, Name],
+        "explain" | "coverage" => &[Text, Wide, Json, Yaml],
+        _ => &[Text, Json, Yaml],
+    }
+}
+
+/// An example of kubectl's selector syntax, for error messages.
+pub const SELECTOR_EXAMPLE: &str = "-l 'app=web,tier in (front,back),!canary'";
+
+impl Cli {
+    /// Empty values mean "not given", as for kubectl (`--context=` uses
+    /// the current context, `-n ""` the context's namespace).
+    pub fn normalize(&mut self) {
+        let g = &mut self.global;
+        let c = &mut g.connection;
+        for value in [
+            &mut g.namespace,
+            &mut c.kubeconfig,
+            &mut c.context,
+            &mut c.cluster,
+            &mut c.user,
+            &mut c.server,
+            &mut c.token,
+            &mut c.certificate_authority,
+            &mut c.tls_server_name,
+            &mut c.client_certificate,
+            &mut c.client_key,
+            &mut c.as_user,
+            &mut c.as_uid,
+        ] {
+            if value.as_deref() == Some("") {
+                *value = None;
+            }
+        }
+    }
+
+    /// Flags that mean nothing for the command given are an error (one
+    /// line, exit 2), never silently ignored: `-A` where one namespace or
+    /// none is read, `-l` where nothing is selected, `-o` formats the
+    /// command does not print, `--no-headers` without a table, `-R`
+    /// without `-f`; and `explain` needs a POD or `-l`, not both.
+    pub fn check_flags(&self) -> Result<(), String> {
+        let g = &self.global;
+        let cmd = &self.command;
+        let name = cmd.name();
+        if g.recursive && g.filenames.is_empty() {
+            return Err(
+                "-R/--recursive needs -f: it recurses into the directories given to -f".into(),
+            );
+        }
+        if g.all_namespaces
+            && let Some(why) = cmd.without_all_namespaces()
+        {
+            return Err(format!(
+                "-A/--all-namespaces does not apply to {name}: {why}"
+            ));
+        }
+        if g.selector.is_some()
+            && let Some(why) = cmd.without_selector()
+        {
+            return Err(format!("-l/--selector does not apply to {name}: {why}"));
+        }
+        if let Some(text) = &g.selector
+            && let Err(e) = crate::engine::selector::Selector::parse(text)
+        {
+            return Err(format!(
+                "-l/--selector {text:?}: {e}; write it as kubectl does, e.g. {SELECTOR_EXAMPLE}"
+            ));
+        }
+        if let Some(format) = g.output
+            && !cmd.formats().contains(&format)
+        {
+            let allowed: Vec<&str> = cmd.formats().iter().map(|f| f.as_str()).collect();
+            let why = match format {
+                OutputFormat::Name => {
+                    " (it prints the names of the objects a command lists: only list does)"
+                }
+                _ => "",
+            };
+            return Err(format!(
+                "-o {} is not supported by {name}{why}; allowed formats: {}",
+                format.as_str(),
+                allowed.join(", ")
+            ));
+        }
+        if g.no_headers {
+            if !cmd.prints_a_table() {
+                return Err(format!(
+                    "--no-headers applies to tables (list, coverage, matrix, lint --list-checks); {name} prints none"
+                ));
+            }
+            if matches!(cmd, Command::Coverage(_)) && g.output == Some(OutputFormat::Wide) {
+                return Err(
+                    "--no-headers with coverage -o wide: -o wide adds a second table; use one of them, or -o json".into(),
+                );
+            }
+        }
+        if let Command::Explain(a) = cmd {
+            match (&a.target, &g.selector) {
+                (None, None) => {
+                    return Err(
+                        "explain needs a POD (NAME, pod/NAME, deployment/NAME, svc/NAME) or -l SELECTOR".into(),
+                    );
+                }
+                (Some(_), Some(_)) => {
+                    return Err(
+                        "name cannot be provided when a selector is specified: explain takes a POD or -l SELECTOR, not both".into(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }

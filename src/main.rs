@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         print!("{}", cmd::complete::complete(&argv[2..]));
         return ExitCode::SUCCESS;
     }
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are "errors" that print to stdout and exit 0.
@@ -44,6 +44,12 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    cli.normalize();
+    // Flags that mean nothing for this command: one line, as clap's errors.
+    if let Err(message) = cli.check_flags() {
+        let _ = writeln!(std::io::stderr(), "error: {}", clean(&message));
+        return ExitCode::from(exit::USAGE as u8);
+    }
     let error_code = match cli.command {
         Command::Can(_) => exit::CAN_ERROR,
         _ => exit::ERROR,

@@ -2861,3 +2861,569 @@ fn the_platform_changes_the_verdict_and_caveats() {
         "{v}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// kubectl conventions: -l, --no-headers, -o name, -o wide, flags that mean
+// nothing for a command, completion from the kubeconfig
+// ---------------------------------------------------------------------------
+
+const LABELLED: &str = "tests/fixtures/kubectl/labelled.yaml";
+
+#[test]
+fn list_table_wide_no_headers_and_names() {
+    // The default table: header, one row per policy, then the findings.
+    let out = ok(&["list", "-n", "backend", "-f", SHOP]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(cells(lines[0]), ["NAME", "PODS", "SUMMARY"]);
+    assert_eq!(
+        row(&out, &["default-deny"]),
+        [
+            "default-deny",
+            "6",
+            "namespace/backend denies all ingress and egress for all pods"
+        ]
+    );
+    // -o wide: policy types, rules per direction, the pod selector.
+    let wide = ok(&["list", "-f", LABELLED, "-o", "wide"]);
+    assert_eq!(
+        cells(wide.lines().next().unwrap()),
+        [
+            "NAMESPACE",
+            "NAME",
+            "PODS",
+            "POLICY-TYPES",
+            "INGRESS-RULES",
+            "EGRESS-RULES",
+            "POD-SELECTOR",
+            "SUMMARY"
+        ]
+    );
+    assert_eq!(
+        row(&wide, &["team", "web-egress"])[..7],
+        ["team", "web-egress", "2", "Egress", "-", "2", "app=web"]
+    );
+    assert_eq!(
+        row(&wide, &["team", "unlabelled-deny"])[..7],
+        [
+            "team",
+            "unlabelled-deny",
+            "3",
+            "Ingress",
+            "0",
+            "-",
+            "<none>"
+        ]
+    );
+    let shop_wide = ok(&["list", "-n", "backend", "-f", SHOP, "-o", "wide"]);
+    assert_eq!(
+        row(&shop_wide, &["default-deny"])[..6],
+        ["default-deny", "6", "Ingress,Egress", "0", "0", "<none>"]
+    );
+    // --no-headers: the rows alone (no header, no findings below).
+    let bare = ok(&["list", "-f", LABELLED, "--no-headers"]);
+    assert_eq!(bare.lines().count(), 3, "{bare}");
+    assert!(bare.lines().all(|l| l.starts_with("team ")), "{bare}");
+    assert!(
+        !bare.contains("NAME") && !bare.contains("Findings"),
+        "{bare}"
+    );
+    let bare_wide = ok(&["list", "-f", LABELLED, "--no-headers", "-o", "wide"]);
+    assert_eq!(bare_wide.lines().count(), 3, "{bare_wide}");
+    assert_eq!(
+        cells(bare_wide.lines().next().unwrap())[..4],
+        ["team", "db-from-web", "1", "Ingress"]
+    );
+    // -o name: as kubectl get -o name (no namespace), sorted as the table.
+    assert_eq!(
+        ok(&["list", "-n", "frontend", "-f", SHOP, "-o", "name"]),
+        "networkpolicy.networking.k8s.io/allow-canary-debug\n\
+         networkpolicy.networking.k8s.io/allow-web-ingress\n\
+         networkpolicy.networking.k8s.io/default-deny-ingress\n"
+    );
+    // Nothing in scope: kubectl's message on stderr, nothing on stdout.
+    let a = netpol()
+        .args(["list", "-n", "nowhere", "-f", SHOP, "-o", "name"])
+        .assert()
+        .code(0)
+        .stdout("");
+    assert_eq!(stderr_of(&a), "No resources found in nowhere namespace.\n");
+}
+
+#[test]
+fn list_selector_filters_policies_by_their_labels() {
+    let names = |sel: &str| {
+        ok(&["list", "-f", LABELLED, "-l", sel, "-o", "name"])
+            .lines()
+            .map(|l| l.trim_start_matches("networkpolicy.networking.k8s.io/"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(names("owner=alpha"), "db-from-web");
+    assert_eq!(names("owner==beta"), "web-egress");
+    assert_eq!(names("owner!=alpha"), "unlabelled-deny web-egress");
+    assert_eq!(names("owner in (alpha,beta)"), "db-from-web web-egress");
+    assert_eq!(names("owner notin (alpha)"), "unlabelled-deny web-egress");
+    assert_eq!(names("owner"), "db-from-web web-egress");
+    assert_eq!(names("!owner"), "unlabelled-deny");
+    assert_eq!(names("owner,!tier"), "web-egress");
+    // The selector is about the policies, not the pods they select.
+    let a = netpol()
+        .args(["list", "-f", LABELLED, "-l", "app=web"])
+        .assert()
+        .code(0)
+        .stdout("");
+    assert_eq!(stderr_of(&a), "No resources found\n");
+    let v = parse_json(&ok(&[
+        "list",
+        "-f",
+        LABELLED,
+        "--selector",
+        "tier=data",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(v["policies"].as_array().unwrap().len(), 1);
+    assert_eq!(v["policies"][0]["name"], "db-from-web");
+}
+
+#[test]
+fn an_invalid_selector_is_one_error_line_with_an_example() {
+    for sel in ["app in (a", "=x", "app in a", "a=b=c"] {
+        for cmd in ["list", "matrix", "coverage"] {
+            let e = one_error(&[cmd, "-f", LABELLED, "-l", sel], 2);
+            assert!(
+                e.starts_with(&format!(
+                    "error: -l/--selector {sel:?}: invalid label selector"
+                )) && e.contains("e.g. -l 'app=web,tier in (front,back),!canary'"),
+                "{cmd} -l {sel}: {e}"
+            );
+        }
+    }
+    let e = one_error(
+        &["explain", "-n", "team", "-f", LABELLED, "-l", "x in (a"],
+        2,
+    );
+    assert!(e.contains("invalid label selector"), "{e}");
+}
+
+#[test]
+fn selector_picks_pods_for_explain_matrix_and_coverage() {
+    // explain -l: each matching pod, as explain POD would say it.
+    let out = ok(&["explain", "-n", "team", "-f", LABELLED, "-l", "app=web"]);
+    let pods: Vec<&str> = out.lines().filter(|l| l.starts_with("Pod:")).collect();
+    assert_eq!(pods, ["Pod:         team/web-1", "Pod:         team/web-2"]);
+    let single = ok(&["explain", "web-1", "-n", "team", "-f", LABELLED]);
+    assert!(out.starts_with(&single), "{out}");
+    let v = parse_json(&ok(&[
+        "explain",
+        "-n",
+        "team",
+        "-f",
+        LABELLED,
+        "-l",
+        "tier in (front),app",
+        "-o",
+        "json",
+    ]));
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["pod"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-1", "web-2"]);
+    // The same documents as explain POD -o json, in order.
+    let one = parse_json(&ok(&[
+        "explain", "web-1", "-n", "team", "-f", LABELLED, "-o", "json",
+    ]));
+    assert_eq!(v["items"][0], one);
+    let yaml = ok(&[
+        "explain", "-n", "team", "-f", LABELLED, "-l", "app=db", "-o", "yaml",
+    ]);
+    let y: Value = serde_yaml_ng::from_str(&yaml).expect("YAML");
+    assert_eq!(y["items"][0]["pod"]["name"], "db-1");
+    assert_eq!(y["items"].as_array().unwrap().len(), 1);
+    // No pod matches: kubectl's message, exit 0.
+    let a = netpol()
+        .args(["explain", "-n", "team", "-f", LABELLED, "-l", "app=none"])
+        .assert()
+        .code(0)
+        .stdout("");
+    assert_eq!(stderr_of(&a), "No resources found in team namespace.\n");
+    let v = parse_json(&stdout_of(
+        &netpol()
+            .args([
+                "explain", "-n", "team", "-f", LABELLED, "-l", "x", "-o", "json",
+            ])
+            .assert()
+            .code(0),
+    ));
+    assert_eq!(v, serde_json::json!({"items": []}));
+
+    // matrix -l: only the matching pods, as rows and columns.
+    let v = parse_json(&ok(&["matrix", "-f", LABELLED, "-l", "app", "-o", "json"]));
+    assert_eq!(v["pods"].as_array().unwrap().len(), 3);
+    let v = parse_json(&ok(&[
+        "matrix", "-f", LABELLED, "-l", "app!=db", "-o", "json",
+    ]));
+    let names: Vec<&str> = v["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-1", "web-2"]);
+    assert_eq!(v["connections"], serde_json::json!([]));
+
+    // coverage -l: the matching pods are counted, the default deny stays.
+    let v = parse_json(&ok(&[
+        "coverage", "-f", LABELLED, "-l", "app=db", "-o", "json",
+    ]));
+    assert_eq!(v["total"]["pods"], 1);
+    assert_eq!(
+        v["namespaces"][0]["defaultDenyIngress"],
+        serde_json::json!(["unlabelled-deny"])
+    );
+    assert_eq!(
+        v["namespaces"][0]["notIsolatedEgress"],
+        serde_json::json!(["team/db-1"])
+    );
+    let v = parse_json(&ok(&["coverage", "-f", LABELLED, "-o", "json"]));
+    assert_eq!(v["total"]["pods"], 3);
+}
+
+#[test]
+fn no_headers_on_every_table() {
+    // coverage: the namespace rows alone (no TOTAL, no notes).
+    assert_eq!(
+        ok(&["coverage", "-f", LABELLED, "--no-headers"]),
+        "team   3   3/3   2/3   ingress\n"
+    );
+    // matrix: the pairs that may connect, without header nor count.
+    assert_eq!(
+        ok(&["matrix", "-f", LABELLED, "--no-headers"]),
+        "team/web-1   team/db-1   TCP/5432\nteam/web-2   team/db-1   TCP/5432\n"
+    );
+    let with = ok(&["matrix", "-f", LABELLED]);
+    assert!(with.contains("FROM \\ TO"), "{with}");
+    // lint --list-checks: the table, and JSON.
+    let table = ok(&["lint", "--list-checks", "--no-headers"]);
+    assert!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("namespace-selector-typo ")
+    );
+    assert!(!table.contains("SEVERITY"));
+    let v = parse_json(&ok(&["lint", "--list-checks", "-o", "json"]));
+    let first = &v["checks"][0];
+    assert_eq!(keys(first), set(&["check", "severity", "finds"]));
+    assert_eq!(v["checks"].as_array().unwrap().len(), table.lines().count());
+    // --no-headers=false keeps them; with -o json it changes nothing (kubectl).
+    assert!(ok(&["list", "-f", LABELLED, "--no-headers=false"]).starts_with("NAMESPACE"));
+    assert_eq!(
+        ok(&["list", "-f", LABELLED, "--no-headers", "-o", "json"]),
+        ok(&["list", "-f", LABELLED, "-o", "json"])
+    );
+}
+
+/// Flags that mean nothing for a command are one error line, exit 2,
+/// never silently ignored.
+#[test]
+fn flags_that_mean_nothing_for_a_command_are_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["explain", "api", "-A", "-f", SHOP],
+            "-A/--all-namespaces does not apply to explain",
+        ),
+        (
+            &["can", "a", "b", "-A", "-f", SHOP],
+            "-A/--all-namespaces does not apply to can",
+        ),
+        (
+            &["check", "-A", "-f", SHOP],
+            "-A/--all-namespaces does not apply to check",
+        ),
+        (
+            &["wizard", "-A", "--offline"],
+            "-A/--all-namespaces does not apply to wizard",
+        ),
+        (
+            &["version", "--all-namespaces"],
+            "-A/--all-namespaces does not apply to version",
+        ),
+        (&["list", "-R"], "-R/--recursive needs -f"),
+        (&["version", "-R"], "-R/--recursive needs -f"),
+        (
+            &["can", "a", "b", "-o", "wide", "-f", SHOP],
+            "-o wide is not supported by can; allowed formats: text, json, yaml",
+        ),
+        (
+            &["matrix", "-o", "wide", "-f", SHOP],
+            "-o wide is not supported by matrix",
+        ),
+        (
+            &["check", "-o", "wide", "-f", SHOP],
+            "-o wide is not supported by check",
+        ),
+        (
+            &["lint", "-o", "wide", "-f", SHOP],
+            "-o wide is not supported by lint",
+        ),
+        (
+            &["version", "-o", "wide"],
+            "-o wide is not supported by version",
+        ),
+        (
+            &["wizard", "-o", "wide", "--offline"],
+            "-o wide is not supported by wizard",
+        ),
+        (
+            &["explain", "api", "-o", "name", "-f", SHOP],
+            "-o name is not supported by explain (it prints the names of the objects a command lists: only list does)",
+        ),
+        (
+            &["coverage", "-o", "name", "-f", SHOP],
+            "-o name is not supported by coverage",
+        ),
+        (
+            &["matrix", "-o", "name", "-f", SHOP],
+            "-o name is not supported by matrix",
+        ),
+        (
+            &["explain", "api", "--no-headers", "-f", SHOP],
+            "--no-headers applies to tables",
+        ),
+        (
+            &["can", "a", "b", "--no-headers", "-f", SHOP],
+            "--no-headers applies to tables",
+        ),
+        (
+            &["lint", "--no-headers", "-f", SHOP],
+            "--no-headers applies to tables (list, coverage, matrix, lint --list-checks); lint prints none",
+        ),
+        (
+            &["coverage", "--no-headers", "-o", "wide", "-f", SHOP],
+            "--no-headers with coverage -o wide",
+        ),
+        (
+            &["can", "a", "b", "-l", "app=x", "-f", SHOP],
+            "-l/--selector does not apply to can",
+        ),
+        (
+            &["wizard", "--selector", "app=x", "--offline"],
+            "-l/--selector does not apply to wizard: the pods a policy protects are --select LABELS",
+        ),
+        (
+            &["lint", "-l", "app=x", "-f", SHOP],
+            "-l/--selector does not apply to lint",
+        ),
+        (
+            &["check", "-l", "app=x", "-f", SHOP],
+            "-l/--selector does not apply to check",
+        ),
+        (&["explain", "-f", SHOP], "explain needs a POD"),
+        (
+            &["explain", "api", "-l", "app=api", "-f", SHOP],
+            "name cannot be provided when a selector is specified",
+        ),
+        (
+            &["list", "--as-uid", "42", "--server", "https://127.0.0.1:1"],
+            "requesting uid (--as-uid) without impersonating a user (--as)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let e = one_error(args, 2);
+        assert!(
+            e.starts_with(&format!("error: {expected}")),
+            "{args:?}: {e}"
+        );
+    }
+    // Where they do apply, they are fine.
+    ok(&["list", "-A", "-f", SHOP, "-o", "name"]);
+    ok(&["coverage", "-A", "-f", SHOP, "-o", "wide"]);
+    ok(&["explain", "api", "-n", "backend", "-f", SHOP, "-A=false"]);
+}
+
+/// clap's "did you mean" for near misses names the flag meant.
+#[test]
+fn near_misses_suggest_the_flag_meant() {
+    for (typed, meant) in [
+        ("--selectr", "--selector"),
+        ("--selecto", "--selector"),
+        ("--namespaces", "--namespace"),
+        ("--all-namespace", "--all-namespaces"),
+        ("--no-header", "--no-headers"),
+        ("--contxt", "--context"),
+        ("--client-cert", "--client-certificate"),
+    ] {
+        let a = netpol().args(["list", typed, "x"]).assert().code(2);
+        let err = stderr_of(&a);
+        assert!(
+            err.contains(&format!("tip: a similar argument exists: '{meant}'")),
+            "{typed}: {err}"
+        );
+    }
+}
+
+/// A kubeconfig with two contexts, clusters and users, pointing at a
+/// port nothing listens on.
+fn write_kubeconfig(dir: &Path) -> String {
+    let path = dir.join("config");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\n\
+         clusters:\n- {name: prod-cluster, cluster: {server: 'https://127.0.0.1:1'}}\n- {name: dev-cluster, cluster: {server: 'https://127.0.0.1:1'}}\n\
+         users:\n- {name: prod-admin, user: {token: t}}\n- {name: dev-user, user: {token: t}}\n\
+         contexts:\n- {name: prod, context: {cluster: prod-cluster, user: prod-admin}}\n- {name: dev, context: {cluster: dev-cluster, user: dev-user}}\n\
+         current-context: dev\n",
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn completion_of_kubeconfig_names_check_ids_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write_kubeconfig(dir.path());
+    let c = |words: &[&str]| {
+        let mut args = vec!["__complete"];
+        args.extend(words);
+        ok(&args)
+    };
+    assert_eq!(
+        c(&["list", "--kubeconfig", &kc, "--context", ""]),
+        "dev\nprod\n:4\n"
+    );
+    assert_eq!(
+        c(&["list", "--kubeconfig", &kc, "--context", "p"]),
+        "prod\n:4\n"
+    );
+    assert_eq!(
+        c(&["--kubeconfig", &kc, "can", "--cluster", ""]),
+        "dev-cluster\nprod-cluster\n:4\n"
+    );
+    assert_eq!(
+        c(&["list", &format!("--kubeconfig={kc}"), "--user", "d"]),
+        "dev-user\n:4\n"
+    );
+    // --flag=value forms.
+    assert_eq!(
+        c(&["list", "--kubeconfig", &kc, "--context=pr"]),
+        "--context=prod\n:4\n"
+    );
+    // $KUBECONFIG, as kubectl reads it.
+    let a = netpol()
+        .env("KUBECONFIG", &kc)
+        .args(["__complete", "list", "--user", ""])
+        .assert()
+        .code(0);
+    assert_eq!(stdout_of(&a), "dev-user\nprod-admin\n:4\n");
+    // No kubeconfig: quietly nothing.
+    assert_eq!(c(&["list", "--context", ""]), ":4\n");
+    // lint check ids, comma-separated, not repeating one already given.
+    assert_eq!(
+        c(&["lint", "--disable", "split-"]),
+        "split-peer\nsplit-rule\n:4\n"
+    );
+    assert_eq!(
+        c(&["lint", "--enable", "split-peer,split-"]),
+        "split-peer,split-rule\n:4\n"
+    );
+    assert_eq!(
+        c(&["lint", "--enable=egress-b"]),
+        "--enable=egress-blocks-dns\n:4\n"
+    );
+    let all = c(&["lint", "--disable", ""]);
+    assert_eq!(
+        all.lines().count(),
+        ok(&["lint", "--list-checks", "--no-headers"])
+            .lines()
+            .count()
+            + 1
+    );
+    // -o: the formats the subcommand prints.
+    assert_eq!(c(&["list", "-o", ""]), "text\nwide\njson\nyaml\nname\n:4\n");
+    assert_eq!(c(&["can", "-o", ""]), "text\njson\nyaml\n:4\n");
+    assert_eq!(c(&["explain", "-o", "w"]), "wide\n:4\n");
+    // The new flags are offered.
+    let flags = c(&["list", "--"]);
+    for f in [
+        "--selector",
+        "--no-headers",
+        "--client-certificate",
+        "--client-key",
+        "--as-uid",
+    ] {
+        assert!(flags.lines().any(|l| l == f), "{f} in {flags}");
+    }
+    // File names for the certificate flags.
+    assert_eq!(c(&["list", "--client-key", ""]), ":0\n");
+}
+
+#[test]
+fn empty_connection_flags_mean_not_given_as_for_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write_kubeconfig(dir.path());
+    // --context= is the current context: the error is about the server,
+    // not about a context named "".
+    let e = one_error(
+        &[
+            "list",
+            "--kubeconfig",
+            &kc,
+            "--context=",
+            "--request-timeout",
+            "2s",
+        ],
+        1,
+    );
+    assert!(!e.contains("context was not found"), "{e}");
+    assert!(e.contains("127.0.0.1:1"), "{e}");
+    let e = one_error(&["list", "--kubeconfig", &kc, "--context=nope"], 1);
+    assert!(
+        e.contains("context was not found for specified context: nope"),
+        "{e}"
+    );
+}
+
+#[test]
+fn client_certificate_flags_are_checked_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write_kubeconfig(dir.path());
+    let e = one_error(
+        &[
+            "list",
+            "--kubeconfig",
+            &kc,
+            "--client-certificate",
+            "/nonexistent/cert.pem",
+            "--client-key",
+            "/nonexistent/key.pem",
+        ],
+        1,
+    );
+    assert!(
+        e.starts_with("error: --client-certificate \"/nonexistent/cert.pem\": "),
+        "{e}"
+    );
+    let cert = dir.path().join("c.pem");
+    std::fs::write(&cert, "not used").unwrap();
+    let e = one_error(
+        &[
+            "list",
+            "--kubeconfig",
+            &kc,
+            "--client-certificate",
+            cert.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        e.contains(
+            "client-key-data or client-key (--client-key) must be specified for \"dev-user\""
+        ),
+        "{e}"
+    );
+}

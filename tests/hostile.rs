@@ -858,7 +858,7 @@ fn matrix_streams() {
 fn a_closed_pipe_stops_a_large_matrix_quietly() {
     let dir = TempDir::new().unwrap();
     let file = write(dir.path(), "pods.yaml", &distinct_pods(700));
-    for format in ["json", "yaml", "wide"] {
+    for format in ["json", "yaml", "text"] {
         let (code, bytes, _, stderr) =
             matrix_under_limit(&["matrix", "-A", "-o", format, "-f", &file], Some(10));
         assert_eq!((code, stderr.as_str(), bytes), (0, "", 10), "-o {format}");

@@ -380,7 +380,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text | OutputFormat::Wide => render_text(&report, ctx.palette),
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
+            render_text(&report, ctx.palette)
+        }
     };
     Ok(Outcome {
         stdout,

@@ -15,7 +15,9 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Outcome, Error> {
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&a),
         OutputFormat::Yaml => to_yaml(&a),
-        OutputFormat::Text | OutputFormat::Wide => render_text(&a, ctx.palette),
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
+            render_text(&a, ctx.palette)
+        }
     };
     Ok(Outcome {
         stdout,

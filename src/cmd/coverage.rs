@@ -3,9 +3,10 @@
 use crate::cli::{CoverageArgs, OutputFormat};
 use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
-use crate::engine::coverage::{Coverage, coverage};
+use crate::engine::coverage::{Coverage, coverage_of};
 use crate::error::Error;
-use crate::render::{Palette, clean, table, to_json, to_yaml};
+use crate::render::{Palette, clean, table, table_with, to_json, to_yaml};
+use crate::snapshot::PodInfo;
 
 pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot(Plan::Scope {
@@ -13,7 +14,17 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         services: false,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
-    let c = coverage(&model, ctx.scope().as_deref());
+    // -l: the pods counted, by their labels (the namespaces' default
+    // denies are still shown: they select every pod).
+    let selector = ctx.selector()?;
+    let pick = |p: &PodInfo| selector.as_ref().is_none_or(|s| s.matches(&p.labels));
+    let c = coverage_of(
+        &model,
+        ctx.scope().as_deref(),
+        selector
+            .as_ref()
+            .map(|_| &pick as &dyn Fn(&PodInfo) -> bool),
+    );
     let mut warnings: Vec<String> = model
         .invalid
         .iter()
@@ -29,9 +40,12 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&c),
         OutputFormat::Yaml => to_yaml(&c),
-        OutputFormat::Text if c.namespaces.is_empty() => String::new(),
+        OutputFormat::Text | OutputFormat::Wide if c.namespaces.is_empty() => String::new(),
+        OutputFormat::Text if ctx.no_headers() => namespace_table(&c, ctx.palette, false),
         OutputFormat::Text => render_text(&c, ctx.palette, false),
         OutputFormat::Wide => render_text(&c, ctx.palette, true),
+        // Refused by `Cli::check_flags`.
+        OutputFormat::Name => String::new(),
     };
     Ok(Outcome {
         stdout,
@@ -54,7 +68,9 @@ fn few(list: &[String], wide: bool) -> String {
     }
 }
 
-pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
+/// The table of namespaces; with its header and TOTAL row unless
+/// `--no-headers` (`headers` false), which prints the namespace rows alone.
+fn namespace_table(c: &Coverage, p: Palette, headers: bool) -> String {
     let mut rows: Vec<Vec<String>> = c
         .namespaces
         .iter()
@@ -83,14 +99,16 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
             ]
         })
         .collect();
-    rows.push(vec![
-        "TOTAL".into(),
-        c.total.pods.to_string(),
-        ratio(c.total.ingress_isolated, c.total.pods),
-        ratio(c.total.egress_isolated, c.total.pods),
-        String::new(),
-    ]);
-    let mut out = table(
+    if headers {
+        rows.push(vec![
+            "TOTAL".into(),
+            c.total.pods.to_string(),
+            ratio(c.total.ingress_isolated, c.total.pods),
+            ratio(c.total.egress_isolated, c.total.pods),
+            String::new(),
+        ]);
+    }
+    table_with(
         &[
             "NAMESPACE",
             "PODS",
@@ -99,7 +117,14 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
             "DEFAULT DENY",
         ],
         &rows,
-    );
+        headers,
+    )
+}
+
+/// The text output: the namespaces, their open pods, the host-network
+/// pods, and with `wide` the policies selecting each pod.
+pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
+    let mut out = namespace_table(c, p, true);
     let open: Vec<_> = c
         .namespaces
         .iter()

@@ -16,7 +16,7 @@ use crate::engine::policy::{Direction, Peer, PortValue, Rule};
 use crate::engine::ports::{PortSet, Protocol};
 use crate::engine::summary::{peer_text, summary};
 use crate::error::Error;
-use crate::render::{Palette, clean, labels_text, to_json, to_yaml};
+use crate::render::{Palette, clean, json_items, labels_text, to_json, to_yaml, yaml_items};
 use crate::snapshot::PodInfo;
 
 /// How many names text output shows before "and N more" (`-o wide`: all).
@@ -141,13 +141,16 @@ pub struct PeerView {
 }
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
-    if let Some(node) = crate::cmd::fetch::node_ref(&args.target) {
+    let Some(target) = args.target.as_deref() else {
+        return by_selector(ctx);
+    };
+    if let Some(node) = crate::cmd::fetch::node_ref(target) {
         return Err(Error::Usage(format!(
             "explain takes a pod or a Service, not a node: NetworkPolicy does not apply to node {node:?} (traffic between it and its pods is always allowed); to see what it may reach, ask `kubectl netpol can node/{node} POD`"
         )));
     }
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Endpoints {
-        refs: &[args.target.as_str()],
+        refs: &[target],
         peers: true,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
@@ -159,7 +162,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     }
     let found = match find_endpoint(
         &snapshot,
-        &args.target,
+        target,
         &ctx.default_namespace(),
         ctx.global.namespace.is_some(),
     )? {
@@ -223,13 +226,78 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text => render_text(&report, ctx.palette, false),
+        OutputFormat::Text | OutputFormat::Name => render_text(&report, ctx.palette, false),
         OutputFormat::Wide => render_text(&report, ctx.palette, true),
     };
     Ok(Outcome {
         stdout,
         warnings,
         code: 0,
+    })
+}
+
+/// `explain -l SELECTOR`: every pod of the namespace that the selector
+/// picks, explained one after the other as `explain POD` would (like
+/// `kubectl describe pods -l`): text separated by a blank line, JSON and
+/// YAML as `{"items": [...]}`. Live, the pods are listed with the selector,
+/// then each is read as `explain POD` reads it.
+fn by_selector(ctx: &Context) -> Result<Outcome, Error> {
+    let selector = ctx.selector()?.unwrap_or_default();
+    let ns = ctx.default_namespace();
+    let mut names: Vec<String> = if ctx.offline() {
+        let snapshot = ctx.snapshot(Plan::Scope {
+            namespaces: crate::cmd::Need::No,
+            services: false,
+        })?;
+        snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == ns && selector.matches(&p.labels))
+            .map(|p| p.name.clone())
+            .collect()
+    } else {
+        let live = ctx.live()?;
+        let text = selector.render();
+        let pods = ctx.block_on(live.pods(
+            Some(&ns),
+            Some(text.as_str()).filter(|t| !t.is_empty()),
+            None,
+        ))?;
+        pods.into_iter()
+            .filter(|p| selector.matches(&p.labels))
+            .map(|p| p.name)
+            .collect()
+    };
+    names.sort();
+    names.dedup();
+    let mut warnings: Vec<String> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut code = 0;
+    for name in &names {
+        let one = ExplainArgs {
+            target: Some(format!("{ns}/pod/{name}")),
+        };
+        let o = run(ctx, &one)?;
+        for w in o.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        texts.push(o.stdout);
+        code = code.max(o.code);
+    }
+    if names.is_empty() {
+        warnings.push(format!("No resources found in {ns} namespace."));
+    }
+    let stdout = match ctx.format() {
+        OutputFormat::Json => json_items(&texts),
+        OutputFormat::Yaml => yaml_items(&texts),
+        _ => texts.join("\n"),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code,
     })
 }
 

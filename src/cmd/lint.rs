@@ -13,7 +13,7 @@ use crate::engine::Model;
 use crate::engine::lint::cni::CniFacts;
 use crate::engine::lint::{CHECKS, Finding, LintOptions, Severity, lint};
 use crate::error::{Error, exit};
-use crate::render::{Palette, clean, table, to_json, to_yaml};
+use crate::render::{Palette, clean, table_with, to_json, to_yaml};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Serialize)]
@@ -100,7 +100,32 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             .iter()
             .map(|(id, sev, what)| vec![id.to_string(), sev.as_str().to_string(), what.to_string()])
             .collect();
-        return Ok(Outcome::ok(table(&["CHECK", "SEVERITY", "FINDS"], &rows)));
+        return Ok(Outcome::ok(match ctx.format() {
+            OutputFormat::Json | OutputFormat::Yaml => {
+                /// One check, for `--list-checks -o json|yaml`.
+                #[derive(Serialize)]
+                struct CheckView<'a> {
+                    check: &'a str,
+                    severity: &'a str,
+                    finds: &'a str,
+                }
+                let checks: Vec<CheckView<'_>> = rows
+                    .iter()
+                    .map(|r| CheckView {
+                        check: &r[0],
+                        severity: &r[1],
+                        finds: &r[2],
+                    })
+                    .collect();
+                let doc = serde_json::json!({ "checks": checks });
+                if ctx.format() == OutputFormat::Json {
+                    to_json(&doc)
+                } else {
+                    to_yaml(&doc)
+                }
+            }
+            _ => table_with(&["CHECK", "SEVERITY", "FINDS"], &rows, !ctx.no_headers()),
+        }));
     }
     check_names(&args.enable)?;
     check_names(&args.disable)?;
@@ -167,7 +192,9 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text | OutputFormat::Wide => render_text(&report, ctx.palette),
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
+            render_text(&report, ctx.palette)
+        }
     };
     Ok(Outcome {
         stdout,

@@ -12,7 +12,7 @@ use crate::engine::Model;
 use crate::engine::lint::{Finding, LintOptions, depends_on_cni, lint};
 use crate::engine::summary::summary;
 use crate::error::{Error, exit};
-use crate::render::{clean, table, to_json, to_yaml};
+use crate::render::{clean, table_with, to_json, to_yaml};
 
 #[derive(Debug, Serialize)]
 pub struct ListReport {
@@ -34,6 +34,14 @@ pub struct PolicyRow {
     pub errors: Vec<String>,
     /// Lint findings about this policy (see `kubectl netpol lint`).
     pub findings: Vec<Finding>,
+    /// The podSelector in kubectl's syntax (`-o wide`); `None` for an
+    /// invalid policy.
+    #[serde(skip)]
+    pub pod_selector: Option<String>,
+    /// Rules per direction (`-o wide`); `None` when the direction is not
+    /// in the effective policyTypes.
+    #[serde(skip)]
+    pub rule_counts: [Option<usize>; 2],
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
@@ -42,6 +50,30 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         services: false,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
+    // -l: the policies' own labels, as `kubectl get networkpolicy -l`.
+    let chosen: Option<std::collections::HashSet<(String, String)>> = ctx.selector()?.map(|sel| {
+        snapshot
+            .policies
+            .iter()
+            .filter(|np| {
+                np.metadata
+                    .labels
+                    .as_ref()
+                    .map_or_else(|| sel.matches(&Default::default()), |l| sel.matches(l))
+            })
+            .map(|np| {
+                (
+                    np.metadata.namespace.clone().unwrap_or_default(),
+                    np.metadata.name.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    });
+    let wanted = |ns: &str, name: &str| {
+        chosen
+            .as_ref()
+            .is_none_or(|set| set.contains(&(ns.to_string(), name.to_string())))
+    };
     let mut rows = rows(&model, &|ns| ctx.in_scope(ns));
     // Findings whose message depends on the CNI: read what `check` reads,
     // once, and lint again knowing it.
@@ -52,10 +84,11 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         };
         rows = rows_with(&model, &|ns| ctx.in_scope(ns), &opts);
     }
+    rows.retain(|r| wanted(&r.namespace, &r.name));
     let mut warnings: Vec<String> = enforcement.into_iter().collect();
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
-        if !ctx.in_scope(ns) {
+        if !ctx.in_scope(ns) || !wanted(ns, name) {
             continue;
         }
         warnings.push(format!(
@@ -77,6 +110,8 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             valid: false,
             errors: bad.errors.iter().map(ToString::to_string).collect(),
             findings: Vec::new(),
+            pod_selector: None,
+            rule_counts: [None, None],
         });
     }
     rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -89,13 +124,15 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text | OutputFormat::Wide => {
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
             if report.policies.is_empty() {
                 warnings.push(match ctx.scope() {
                     Some(ns) => format!("No resources found in {ns} namespace."),
                     None => "No resources found".to_string(),
                 });
                 String::new()
+            } else if ctx.format() == OutputFormat::Name {
+                render_names(&report)
             } else {
                 render_text(ctx, &report)
             }
@@ -148,13 +185,29 @@ pub fn rows_with(
             valid: true,
             errors: Vec::new(),
             findings: findings.remove(&p.key()).unwrap_or_default(),
+            pod_selector: Some(p.pod_selector.render()),
+            rule_counts: [
+                p.ingress.as_ref().map(Vec::len),
+                p.egress.as_ref().map(Vec::len),
+            ],
         });
     }
     rows
 }
 
+/// `-o name`: one `networkpolicy.networking.k8s.io/NAME` per line, as
+/// `kubectl get networkpolicy -o name` (without the namespace, as kubectl).
+fn render_names(report: &ListReport) -> String {
+    report
+        .policies
+        .iter()
+        .map(|r| format!("networkpolicy.networking.k8s.io/{}\n", clean(&r.name)))
+        .collect()
+}
+
 fn render_text(ctx: &Context, report: &ListReport) -> String {
     let all = ctx.scope().is_none();
+    let wide = ctx.format() == OutputFormat::Wide;
     let p = ctx.palette;
     let rows: Vec<Vec<String>> = report
         .policies
@@ -166,6 +219,21 @@ fn render_text(ctx: &Context, report: &ListReport) -> String {
             }
             row.push(clean(&r.name));
             row.push(r.pods.map_or("-".to_string(), |n| n.to_string()));
+            if wide {
+                row.push(if r.valid {
+                    r.policy_types.join(",")
+                } else {
+                    "-".to_string()
+                });
+                for n in r.rule_counts {
+                    row.push(n.map_or("-".to_string(), |n| n.to_string()));
+                }
+                row.push(match r.pod_selector.as_deref() {
+                    None => "-".to_string(),
+                    Some("") => "<none>".to_string(),
+                    Some(s) => clean(s),
+                });
+            }
             row.push(match &r.summary {
                 Some(s) => clean(s),
                 None => p.bad(&format!(
@@ -176,12 +244,25 @@ fn render_text(ctx: &Context, report: &ListReport) -> String {
             row
         })
         .collect();
-    let headers: &[&str] = if all {
-        &["NAMESPACE", "NAME", "PODS", "SUMMARY"]
-    } else {
-        &["NAME", "PODS", "SUMMARY"]
-    };
-    let mut out = table(headers, &rows);
+    let mut headers: Vec<&str> = Vec::new();
+    if all {
+        headers.push("NAMESPACE");
+    }
+    headers.extend(["NAME", "PODS"]);
+    if wide {
+        headers.extend([
+            "POLICY-TYPES",
+            "INGRESS-RULES",
+            "EGRESS-RULES",
+            "POD-SELECTOR",
+        ]);
+    }
+    headers.push("SUMMARY");
+    let mut out = table_with(&headers, &rows, !ctx.no_headers());
+    // --no-headers: the rows alone, for scripts.
+    if ctx.no_headers() {
+        return out;
+    }
     let findings: Vec<&Finding> = report
         .policies
         .iter()

@@ -381,10 +381,14 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
         services: false,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
+    // -l: the pods of the matrix, by their labels (policies still select
+    // and admit every pod, as in the cluster).
+    let selector = ctx.selector()?;
     let pods: Vec<&PodInfo> = snapshot
         .pods
         .iter()
         .filter(|p| ctx.in_scope(&p.namespace))
+        .filter(|p| selector.as_ref().is_none_or(|s| s.matches(&p.labels)))
         .collect();
     let mut namespaces: Vec<&str> = pods.iter().map(|p| p.namespace.as_str()).collect();
     namespaces.dedup();
@@ -399,7 +403,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
     let mut warnings = warnings;
     warnings.extend(matrix_caveats(&model, &pods));
     let format = ctx.format();
-    if matches!(format, OutputFormat::Text | OutputFormat::Wide) && pods.is_empty() {
+    if !matches!(format, OutputFormat::Json | OutputFormat::Yaml) && pods.is_empty() {
         let mut o = Outcome::ok(String::new());
         o.warnings = warnings;
         o.warnings.push(match ctx.scope() {
@@ -437,11 +441,16 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
                 write_yaml(stdout, &report)
             }
         }
-        OutputFormat::Text | OutputFormat::Wide => {
-            if pods.len() <= GRID_MAX {
+        // Wide and Name are refused by `Cli::check_flags`.
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
+            if ctx.no_headers() {
+                // A grid means nothing without its headers: the pairs
+                // that may connect, one per line.
+                write_list(stdout, &pods, matrix, false)
+            } else if pods.len() <= GRID_MAX {
                 stdout.write_all(render_grid(&pods, matrix, ctx.palette).as_bytes())
             } else {
-                write_list(stdout, &pods, matrix)
+                write_list(stdout, &pods, matrix, true)
             }
         }
     });
@@ -512,15 +521,17 @@ fn render_grid(pods: &[&PodInfo], matrix: &mut PodMatrix<'_, '_>, pal: Palette) 
 
 /// The list form, written line by line as [`table`] would lay it out: a
 /// first pass over the rows finds the columns' widths and the count, the
-/// second writes.
+/// second writes. Without `headers` (`--no-headers`): the pairs alone, no
+/// header line and no count below.
 fn write_list(
     out: &mut dyn Write,
     pods: &[&PodInfo],
     matrix: &mut PodMatrix<'_, '_>,
+    headers: bool,
 ) -> std::io::Result<()> {
     let labels: Vec<String> = pods.iter().map(|p| pod_label(p)).collect();
     let mut is_to = vec![false; pods.len()];
-    let mut from_width = visible_width("FROM");
+    let mut from_width = if headers { visible_width("FROM") } else { 0 };
     let mut pairs = 0usize;
     for (i, label) in labels.iter().enumerate() {
         let row = matrix.row(i);
@@ -538,7 +549,7 @@ fn write_list(
         .zip(&is_to)
         .filter(|(_, to)| **to)
         .map(|(l, _)| visible_width(l))
-        .fold(visible_width("TO"), usize::max);
+        .fold(if headers { visible_width("TO") } else { 0 }, usize::max);
     let mut line = String::new();
     let mut write_line = |out: &mut dyn Write, from: &str, to: &str, ports: &str| {
         line.clear();
@@ -554,12 +565,17 @@ fn write_list(
         out.write_all(line.as_bytes())
     };
     if pairs > 0 {
-        write_line(out, "FROM", "TO", "PORTS")?;
+        if headers {
+            write_line(out, "FROM", "TO", "PORTS")?;
+        }
         for (i, from) in labels.iter().enumerate() {
             for (j, ports) in matrix.row(i).iter() {
                 write_line(out, from, &labels[j], &ports_text(ports))?;
             }
         }
+    }
+    if !headers {
+        return Ok(());
     }
     let total = pods.len() * (pods.len() - 1);
     writeln!(

@@ -22,6 +22,7 @@ use std::net::IpAddr;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cni::{self, Evidence, Verdict};
 use crate::engine::Model;
+use crate::engine::selector::Selector;
 use crate::error::Error;
 use crate::render::Palette;
 use crate::snapshot::{PodInfo, ServiceInfo, Snapshot};
@@ -119,6 +120,28 @@ impl Context {
 
     pub fn format(&self) -> OutputFormat {
         self.global.output.unwrap_or(OutputFormat::Text)
+    }
+
+    /// `--no-headers`: tables without their header line (and without the
+    /// notes printed below them).
+    pub fn no_headers(&self) -> bool {
+        self.global.no_headers
+    }
+
+    /// `-l`: the label selector, parsed; `None` when not given.
+    pub fn selector(&self) -> Result<Option<Selector>, Error> {
+        self.global
+            .selector
+            .as_deref()
+            .map(|text| {
+                Selector::parse(text).map_err(|e| {
+                    Error::Usage(format!(
+                        "-l/--selector {text:?}: {e}; write it as kubectl does, e.g. {}",
+                        crate::cli::SELECTOR_EXAMPLE
+                    ))
+                })
+            })
+            .transpose()
     }
 
     /// The namespace for objects and names without one: `-n`, else the

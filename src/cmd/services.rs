@@ -377,7 +377,9 @@ pub fn can(
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text | OutputFormat::Wide => render_can(&report, ctx.palette),
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
+            render_can(&report, ctx.palette)
+        }
     };
     Ok(CanAnswer::Answered(Outcome {
         stdout,
@@ -1051,7 +1053,10 @@ pub fn explain(
     enforcement: Option<String>,
 ) -> Result<Option<Outcome>, Error> {
     let ns = ctx.default_namespace();
-    let r = find_ref(snapshot, &args.target, &ns, ctx.global.namespace.is_some())?;
+    let Some(target) = args.target.as_deref() else {
+        return Ok(None);
+    };
+    let r = find_ref(snapshot, target, &ns, ctx.global.namespace.is_some())?;
     let Resolved::Service {
         service,
         cluster_ip,
@@ -1073,7 +1078,9 @@ pub fn explain(
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
-        OutputFormat::Text | OutputFormat::Wide => render_explain(&report, ctx.palette),
+        OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
+            render_explain(&report, ctx.palette)
+        }
     };
     Ok(Some(Outcome {
         stdout,

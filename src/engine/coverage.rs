@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::engine::Model;
 use crate::engine::policy::Direction;
+use crate::snapshot::PodInfo;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,13 +54,26 @@ pub struct PodPolicies {
 
 /// Coverage of the namespaces in `scope` (all when `None`).
 pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
+    coverage_of(model, scope, None)
+}
+
+/// [`coverage`] of the pods `pick` keeps (`-l`): namespaces without such
+/// a pod are left out; default denies are still the namespace's.
+pub fn coverage_of(
+    model: &Model<'_>,
+    scope: Option<&str>,
+    pick: Option<&dyn Fn(&PodInfo) -> bool>,
+) -> Coverage {
     let mut namespaces = Vec::new();
     let mut total = Totals::default();
     for ns in &model.snapshot.namespaces {
         if scope.is_some_and(|s| s != ns.name) {
             continue;
         }
-        let pods = model.pods_in(&ns.name);
+        let mut pods: Vec<&PodInfo> = model.pods_in(&ns.name).to_vec();
+        if let Some(pick) = pick {
+            pods.retain(|p| pick(p));
+        }
         let deny = |d: Direction| -> Vec<String> {
             model
                 .policies_in(&ns.name)
@@ -83,7 +97,7 @@ pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
             host_network: Vec::new(),
             pod_policies: Vec::new(),
         };
-        if pods.is_empty() && model.policies_in(&ns.name).is_empty() {
+        if pods.is_empty() && (pick.is_some() || model.policies_in(&ns.name).is_empty()) {
             continue;
         }
         for pod in pods {

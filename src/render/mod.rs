@@ -310,6 +310,52 @@ pub fn to_yaml<T: Serialize>(value: &T) -> String {
     serde_yaml_ng::to_string(value).unwrap_or_default()
 }
 
+/// `{"items": [...]}` of documents each rendered by [`to_json`], keeping
+/// their field order and 4-space indent (for one answer per object).
+pub fn json_items(items: &[String]) -> String {
+    if items.is_empty() {
+        return "{\n    \"items\": []\n}\n".to_string();
+    }
+    let indented: Vec<String> = items
+        .iter()
+        .map(|doc| {
+            doc.trim_end()
+                .lines()
+                .map(|l| format!("        {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    format!(
+        "{{\n    \"items\": [\n{}\n    ]\n}}\n",
+        indented.join(",\n")
+    )
+}
+
+/// `items:` holding documents each rendered by [`to_yaml`] (a block
+/// mapping indented as a list item keeps its meaning).
+pub fn yaml_items(items: &[String]) -> String {
+    if items.is_empty() {
+        return "items: []\n".to_string();
+    }
+    let mut out = String::from("items:\n");
+    for doc in items {
+        for (i, line) in doc.trim_end().lines().enumerate() {
+            let lead = if i == 0 {
+                "- "
+            } else if line.is_empty() {
+                ""
+            } else {
+                "  "
+            };
+            out.push_str(lead);
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The width of `s` on a terminal: characters, not counting ANSI colour
 /// sequences.
 pub fn visible_width(s: &str) -> usize {
@@ -333,7 +379,16 @@ pub fn visible_width(s: &str) -> usize {
 /// A borderless table with UPPERCASE headers, columns separated by three
 /// spaces, as `kubectl get` prints.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| visible_width(h)).collect();
+    table_with(headers, rows, true)
+}
+
+/// [`table`], with the header line only when `headers_shown` (kubectl's
+/// `--no-headers`: the columns are then as wide as the rows need).
+pub fn table_with(headers: &[&str], rows: &[Vec<String>], headers_shown: bool) -> String {
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|h| if headers_shown { visible_width(h) } else { 0 })
+        .collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if i < widths.len() {
@@ -356,7 +411,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.truncate(kept);
         out.push('\n');
     };
-    line(headers.to_vec(), &mut out);
+    if headers_shown {
+        line(headers.to_vec(), &mut out);
+    }
     for row in rows {
         line(row.iter().map(String::as_str).collect(), &mut out);
     }

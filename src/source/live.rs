@@ -5,8 +5,9 @@
 //! otherwise `$KUBECONFIG` (a list of files, merged) or `~/.kube/config`,
 //! otherwise the in-cluster service account. `--context`, `--cluster`,
 //! `--user`, `--server`, `--token`, `--certificate-authority`,
-//! `--insecure-skip-tls-verify`, `--tls-server-name`, `--as` and
-//! `--as-group` override what the kubeconfig says. TLS verification is never
+//! `--insecure-skip-tls-verify`, `--tls-server-name`, `--client-certificate`,
+//! `--client-key`, `--as`, `--as-group` and `--as-uid` override what the
+//! kubeconfig says. TLS verification is never
 //! turned off unless asked.
 
 use std::time::Duration;
@@ -154,8 +155,9 @@ fn config_error(e: impl std::fmt::Display) -> Error {
     Error::Config(e.to_string())
 }
 
-/// Reads the kubeconfig the way kubectl does; `None` when there is none.
-fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
+/// Reads the kubeconfig the way kubectl does (`--kubeconfig`, else
+/// `$KUBECONFIG` merged, else `~/.kube/config`); `None` when there is none.
+pub fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
     if let Some(path) = &args.kubeconfig {
         if !std::path::Path::new(path).exists() {
             return Err(Error::Config(format!(
@@ -236,6 +238,21 @@ fn check_flags(args: &ConnectionArgs) -> Result<(), Error> {
         return Err(Error::Usage(
             "requesting groups (--as-group) without impersonating a user (--as)".into(),
         ));
+    }
+    if args.as_uid.is_some() && args.as_user.is_none() {
+        return Err(Error::Usage(
+            "requesting uid (--as-uid) without impersonating a user (--as)".into(),
+        ));
+    }
+    for (flag, path) in [
+        ("--client-certificate", &args.client_certificate),
+        ("--client-key", &args.client_key),
+    ] {
+        if let Some(path) = path
+            && let Err(e) = std::fs::metadata(path)
+        {
+            return Err(Error::Config(format!("{flag} {path:?}: {e}")));
+        }
     }
     if args.insecure_skip_tls_verify && args.certificate_authority.is_some() {
         return Err(Error::Usage(
@@ -347,6 +364,29 @@ fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeCon
             a.token = Some(token.clone().into());
             a.token_file = None;
         }
+        // As kubectl: a flag replaces the kubeconfig's file and its inline data.
+        if let Some(cert) = &args.client_certificate {
+            a.client_certificate = Some(cert.clone());
+            a.client_certificate_data = None;
+        }
+        if let Some(key) = &args.client_key {
+            a.client_key = Some(key.clone());
+            a.client_key_data = None;
+        }
+        if args.client_certificate.is_some() || args.client_key.is_some() {
+            let cert = a.client_certificate.is_some() || a.client_certificate_data.is_some();
+            let key = a.client_key.is_some() || a.client_key_data.is_some();
+            if cert != key {
+                return Err(Error::Config(format!(
+                    "{} must be specified for {user_name:?} to use the clientCert authentication method",
+                    if cert {
+                        "client-key-data or client-key (--client-key)"
+                    } else {
+                        "client-certificate-data or client-certificate (--client-certificate)"
+                    }
+                )));
+            }
+        }
     }
     Ok(KubeConfigOptions {
         context: Some(context_name),
@@ -394,6 +434,9 @@ impl Live {
         }
         if !args.as_group.is_empty() {
             config.auth_info.impersonate_groups = Some(args.as_group.clone());
+        }
+        if let Some(uid) = &args.as_uid {
+            config.auth_info.impersonate_uid = Some(uid.clone());
         }
         if let Some(t) = timeout {
             config.connect_timeout = Some(t);
