@@ -47,15 +47,17 @@ pub async fn scope(
             },
         }
     };
-    // Services only serve one lint check: a refusal skips it.
+    // Services only serve lint checks: a refusal is a gap, and the
+    // checks that need them say they were not made.
     let services = async {
         if with_services {
-            live.services(namespace).await.or_else(|e| match e {
-                Error::Forbidden(_) => Ok(Vec::new()),
-                e => Err(e),
-            })
+            match live.services(namespace).await {
+                Ok(list) => Ok(Ok(list)),
+                Err(Error::Forbidden(why)) => Ok(Err(why)),
+                Err(e) => Err(e),
+            }
         } else {
-            Ok(Vec::new())
+            Ok(Ok(Vec::new()))
         }
     };
     let (namespaces, pods, policies, services) = tokio::try_join!(
@@ -64,7 +66,10 @@ pub async fn scope(
         live.policies(namespace),
         services
     )?;
-    let mut gaps = Gaps::default();
+    let mut gaps = Gaps {
+        live: true,
+        ..Gaps::default()
+    };
     let namespaces = namespaces.unwrap_or_else(|why| {
         gaps.namespaces = Some(why);
         Vec::new()
@@ -73,12 +78,56 @@ pub async fn scope(
         gaps.namespaces = Some("namespaces were not read".into());
     }
     // Only the scope's pods were read: peers elsewhere are unknown.
+    let mut pods = pods;
+    let mut services = services.unwrap_or_else(|why| {
+        gaps.services_in
+            .insert(namespace.unwrap_or("*").to_string(), why);
+        Vec::new()
+    });
     if let Some(ns) = namespace {
         gaps.pods.insert(
             "*".into(),
             format!("only the pods of namespace {ns:?} were read"),
         );
+        gaps.scoped = true;
         gaps.pods_read.insert(ns.to_string());
+        // `lint` (the Services wanted) also reads what its checks need
+        // beyond the scope, as far as RBAC allows: the DNS pods and
+        // Services of kube-system, and the pods the peers can match.
+        if with_services {
+            let mut wanted: BTreeSet<String> = BTreeSet::from(["kube-system".to_string()]);
+            let partial = Snapshot::new(namespaces.clone(), Vec::new(), policies.clone());
+            let model = Model::new(&partial, ns);
+            match peer_namespaces(&model) {
+                Some(set) if set.len() <= PER_NAMESPACE_LISTS => wanted.extend(set),
+                _ => {}
+            }
+            wanted.remove(ns);
+            let wanted: Vec<String> = wanted.into_iter().collect();
+            let (lists, dns_services) = tokio::join!(
+                join_all(wanted.iter().map(|n| live.pods(Some(n), None, None))),
+                live.services(Some("kube-system"))
+            );
+            for (n, list) in wanted.iter().zip(lists) {
+                match list {
+                    Ok(list) => {
+                        pods.extend(list);
+                        gaps.pods_read.insert(n.clone());
+                    }
+                    Err(Error::Forbidden(why)) => {
+                        gaps.pods.insert(n.clone(), why);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            match dns_services {
+                Ok(list) => services.extend(list),
+                Err(Error::Forbidden(why)) => {
+                    gaps.services_in.insert("kube-system".into(), why);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     let mut snapshot = Snapshot::new(namespaces, pods, policies);
     snapshot.services = services;
@@ -140,7 +189,10 @@ pub async fn endpoints(
             }
         }
     }
-    let mut gaps = Gaps::default();
+    let mut gaps = Gaps {
+        live: true,
+        ..Gaps::default()
+    };
     // A user who may not list pods everywhere is answered from the pods of
     // the default namespace, and the rest is a gap.
     let by_ip = try_join_all(ips.iter().map(|f| async move {
@@ -213,7 +265,7 @@ pub async fn endpoints(
         }
     }
     // Namespaces a user may not list are known by name only; commands whose
-    // answer depends on their other labels say so (see `namespace_labels_matter`).
+    // answer depends on their other labels say so (see `Model::guessed_namespaces_note`).
     let all_ns = match all_ns {
         Ok(list) => list,
         Err(Error::Forbidden(why)) => {
@@ -448,15 +500,4 @@ fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
         }
     }
     Some(out)
-}
-
-/// Whether an answer about pods of `namespaces` depends on namespace labels
-/// beyond their names: some policy there has a namespaceSelector on other
-/// labels. When namespaces could not be read, such an answer is a guess.
-pub fn namespace_labels_matter(model: &Model<'_>, namespaces: &[&str]) -> bool {
-    model
-        .policies
-        .iter()
-        .filter(|p| namespaces.contains(&p.namespace.as_str()))
-        .any(crate::engine::policy::Policy::uses_namespace_labels)
 }

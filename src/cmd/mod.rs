@@ -8,7 +8,7 @@ pub mod complete;
 pub mod explain;
 mod fetch;
 pub mod version;
-pub use fetch::{Need, namespace_labels_matter};
+pub use fetch::Need;
 pub mod coverage;
 pub mod lint;
 pub mod list;
@@ -178,7 +178,7 @@ impl Context {
     }
 
     /// The snapshot and, read at the same time, the enforcement warning
-    /// that `explain` and `list` print (see [`Context::enforcement_warning`]).
+    /// that `explain`, `list`, `can` and `matrix` print (see [`Context::enforcement_warning`]).
     pub fn snapshot_with_warning(
         &self,
         plan: Plan<'_>,
