@@ -156,7 +156,15 @@ fn assert_schema(report: &Value) {
     for f in findings(report) {
         assert_eq!(
             keys(f),
-            set(&["check", "severity", "object", "path", "message", "hint", "notChecked"]),
+            set(&[
+                "check",
+                "severity",
+                "object",
+                "path",
+                "message",
+                "hint",
+                "notChecked"
+            ]),
             "{f}"
         );
         let check = f["check"].as_str().expect("check is a string");

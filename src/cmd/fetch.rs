@@ -155,6 +155,9 @@ pub async fn endpoints(
     // Bare names (`NAME`, `NS/NAME`): a pod or workload, or else the error
     // points at the Service of that name (as from manifests).
     let mut bare: Vec<(String, String)> = Vec::new();
+    // Workloads named by kind (`deployment/web`): when no pod of theirs
+    // runs, their pod template stands for them (as from manifests).
+    let mut workloads: Vec<(String, &'static str, String)> = Vec::new();
     for r in refs {
         if node_ref(r).is_some() {
             // Also pod NAME in a namespace called `node`, if there is one
@@ -174,6 +177,11 @@ pub async fn endpoints(
         for (i, reading) in readings.iter().enumerate() {
             if reading.kind.is_none() {
                 bare.push((reading.namespace.clone(), reading.name.clone()));
+            }
+            if let Some(kind) = reading.kind
+                && WORKLOAD_KINDS.contains(&kind)
+            {
+                workloads.push((reading.namespace.clone(), kind, reading.name.clone()));
             }
             if reading.kind == Some("Service") {
                 named.push((
@@ -399,6 +407,27 @@ pub async fn endpoints(
     }
     let mut seen = HashSet::new();
     pods.retain(|p| seen.insert(p.key()));
+    // A workload no pod runs for: its template, when it may be read.
+    for (ns, kind, name) in &workloads {
+        let runs = pods.iter().any(|p| {
+            &p.namespace == ns
+                && p.workload
+                    .as_ref()
+                    .is_some_and(|w| w.kind == *kind && &w.name == name)
+        });
+        if runs || !gaps.pods_read.contains(ns) {
+            continue;
+        }
+        match live.workload_template(ns, kind, name).await {
+            Ok(Some(pod)) => {
+                if seen.insert(pod.key()) {
+                    pods.push(pod);
+                }
+            }
+            Ok(None) | Err(Error::Forbidden(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     // A bare name no pod or workload of a namespace read has: the Service
     // of that name, if any, for the "write svc/NAME" hint.
     for (ns, name) in &bare {
@@ -429,6 +458,16 @@ pub async fn endpoints(
     snapshot.set_nodes(nodes);
     Ok(snapshot)
 }
+
+/// Kinds whose pod template can stand for their pods.
+const WORKLOAD_KINDS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
 
 /// The node name of a `node/NAME` (`nodes/`, `no/`) reference.
 pub fn node_ref(text: &str) -> Option<&str> {

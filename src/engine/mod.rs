@@ -379,9 +379,10 @@ impl Model<'_> {
         (!guessed.is_empty()).then(|| {
             let why = match &self.snapshot.gaps.namespaces {
                 // Live: RBAC kept the namespaces from being read.
-                Some(why) if self.snapshot.gaps.live => {
-                    format!("{} not readable ({why})", if one { "is" } else { "are" })
-                }
+                Some(why) if self.snapshot.gaps.live => format!(
+                    "{} not readable as a namespace list ({why})",
+                    if one { "is" } else { "are" }
+                ),
                 _ if self.snapshot.gaps.live => {
                     format!("{} not in the cluster", if one { "is" } else { "are" })
                 }
