@@ -1005,6 +1005,28 @@ fn verdict_word(v: crate::cni::Verdict) -> &'static str {
     }
 }
 
+/// What the wizard could not read (a user who may read only their own
+/// namespace): the pods and policies of other namespaces, and the
+/// namespace list. Peers there are still written by name; what they
+/// match cannot be checked.
+fn unreadable_notes(snapshot: &Snapshot) -> Vec<String> {
+    let gaps = &snapshot.gaps;
+    let mut out = Vec::new();
+    if let Some(why) = gaps.pods_refused_in("*") {
+        let read: Vec<&str> = gaps.pods_read.iter().map(String::as_str).collect();
+        out.push(format!(
+            "only the pods and policies of namespace {} are readable ({why}): peers in other namespaces are taken as written and what they match cannot be checked",
+            read.join(", ")
+        ));
+    }
+    if let Some(why) = &gaps.namespaces {
+        out.push(format!(
+            "namespaces are not readable ({why}): other namespaces are typed by name, and their labels cannot be checked"
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1095,26 +1117,4 @@ mod tests {
         };
         assert_eq!(missing(&args), None);
     }
-}
-
-/// What the wizard could not read (a user who may read only their own
-/// namespace): the pods and policies of other namespaces, and the
-/// namespace list. Peers there are still written by name; what they
-/// match cannot be checked.
-fn unreadable_notes(snapshot: &Snapshot) -> Vec<String> {
-    let gaps = &snapshot.gaps;
-    let mut out = Vec::new();
-    if let Some(why) = gaps.pods_refused_in("*") {
-        let read: Vec<&str> = gaps.pods_read.iter().map(String::as_str).collect();
-        out.push(format!(
-            "only the pods and policies of namespace {} are readable ({why}): peers in other namespaces are taken as written and what they match cannot be checked",
-            read.join(", ")
-        ));
-    }
-    if let Some(why) = &gaps.namespaces {
-        out.push(format!(
-            "namespaces are not readable ({why}): other namespaces are typed by name, and their labels cannot be checked"
-        ));
-    }
-    out
 }
