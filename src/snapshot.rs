@@ -602,8 +602,17 @@ pub struct Gaps {
     /// address may then be a node's without this being known).
     pub nodes: Option<String>,
     /// Namespaces whose Services could not be read (a Service named on
-    /// the command line), with why.
+    /// the command line, or the scope of `lint`), with why; `*` stands for
+    /// every namespace.
     pub services_in: BTreeMap<String, String>,
+    /// True when the snapshot was read from a live cluster: what is
+    /// missing is then "not in the cluster" or "not readable", never "not
+    /// in the input".
+    pub live: bool,
+    /// True when only the pods of the command's namespace (`-n`) were
+    /// meant to be read: the `*` entry of `pods` is then that choice, not
+    /// a refusal.
+    pub scoped: bool,
 }
 
 impl Gaps {
@@ -615,6 +624,27 @@ impl Gaps {
         self.pods
             .get(namespace)
             .or_else(|| self.pods.get("*"))
+            .map(String::as_str)
+    }
+
+    /// Why RBAC refused the pods of `namespace`, if it did (unlike
+    /// [`Gaps::pods_unknown_in`], pods left unread because they were
+    /// outside the command's scope are not a refusal).
+    pub fn pods_refused_in(&self, namespace: &str) -> Option<&str> {
+        if self.pods_read.contains(namespace) {
+            return None;
+        }
+        self.pods
+            .get(namespace)
+            .or_else(|| self.pods.get("*").filter(|_| !self.scoped))
+            .map(String::as_str)
+    }
+
+    /// Why the Services of `namespace` are unknown, if they are.
+    pub fn services_unknown_in(&self, namespace: &str) -> Option<&str> {
+        self.services_in
+            .get(namespace)
+            .or_else(|| self.services_in.get("*"))
             .map(String::as_str)
     }
 

@@ -152,15 +152,30 @@ fn checks(report: &Value) -> Vec<&str> {
 /// case and matching the check's, and a summary that counts the findings.
 fn assert_schema(report: &Value) {
     assert_eq!(keys(report), set(&["findings", "summary"]), "{report}");
-    let mut counts = [0u64; 3];
+    let mut counts = [0u64; 4];
     for f in findings(report) {
         assert_eq!(
             keys(f),
-            set(&["check", "severity", "object", "path", "message", "hint"]),
+            set(&[
+                "check",
+                "severity",
+                "object",
+                "path",
+                "message",
+                "hint",
+                "notChecked"
+            ]),
             "{f}"
         );
         let check = f["check"].as_str().expect("check is a string");
         let sev = f["severity"].as_str().expect("severity is a string");
+        // A check that could not be made (RBAC) is info, counted apart.
+        if f["notChecked"].is_string() {
+            assert_eq!(sev, "info", "{f}");
+            counts[3] += 1;
+            continue;
+        }
+        assert!(f["notChecked"].is_null(), "{f}");
         assert_eq!(sev, severity_of(check), "{f}");
         match sev {
             "error" => counts[0] += 1,
@@ -175,12 +190,17 @@ fn assert_schema(report: &Value) {
         assert!(!f["message"].as_str().expect("message").is_empty(), "{f}");
     }
     let s = &report["summary"];
-    assert_eq!(keys(s), set(&["error", "warning", "info"]), "{s}");
+    assert_eq!(
+        keys(s),
+        set(&["error", "warning", "info", "notChecked"]),
+        "{s}"
+    );
     assert_eq!(
         [
             s["error"].as_u64().unwrap(),
             s["warning"].as_u64().unwrap(),
-            s["info"].as_u64().unwrap()
+            s["info"].as_u64().unwrap(),
+            s["notChecked"].as_u64().unwrap()
         ],
         counts,
         "summary does not count the findings: {report}"
@@ -1054,7 +1074,7 @@ fn json_report_schema_and_order() {
     // lint_json checked the schema; the summary by value:
     assert_eq!(
         report["summary"],
-        serde_json::json!({"error": 1, "warning": 2, "info": 1})
+        serde_json::json!({"error": 1, "warning": 2, "info": 1, "notChecked": 0})
     );
     // Worst first, then by object and path.
     assert_eq!(

@@ -6,9 +6,7 @@
 use serde::Serialize;
 
 use crate::cli::{CanArgs, OutputFormat};
-use crate::cmd::{
-    Context, Outcome, Plan, Target, find_endpoint, namespace_labels_matter, require_valid,
-};
+use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::policy::{Direction, PortValue};
 use crate::engine::ports::{PortSet, Protocol};
@@ -275,7 +273,8 @@ fn endpoint<'a>(t: &'a Target<'_>) -> Endpoint<'a> {
 }
 
 pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Endpoints {
+    // The enforcement caveat `list` and `explain` print, read alongside.
+    let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Endpoints {
         refs: &[args.from.as_str(), args.to.as_str()],
         peers: false,
     })?;
@@ -284,7 +283,10 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let given = ctx.global.namespace.is_some();
     // A Service (by name or ClusterIP) on either side: answered per backend.
     let mut service_warnings = match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
-        crate::cmd::services::CanAnswer::Answered(answer) => return Ok(answer),
+        crate::cmd::services::CanAnswer::Answered(mut answer) => {
+            answer.warnings.extend(enforcement);
+            return Ok(answer);
+        }
         crate::cmd::services::CanAnswer::NotAService(warnings) => warnings,
     };
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
@@ -344,13 +346,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         .collect();
     let mut warnings = require_valid(&model, &involved)?;
     warnings.append(&mut service_warnings);
-    if let Some(why) = &snapshot.gaps.namespaces
-        && namespace_labels_matter(&model, &involved)
-    {
-        return Err(Error::Forbidden(format!(
-            "the answer depends on namespace labels, which could not be read: {why}"
-        )));
-    }
+    warnings.extend(enforcement);
+    // Namespace labels RBAC kept from being read: the answer is what the
+    // readable objects decide, with the note below (as from manifests).
     let wanted = match &args.port {
         None => None,
         Some(text) => {

@@ -335,7 +335,12 @@ pub fn explain(
             "this pod uses the host network: it is treated as its node's address, so no NetworkPolicy isolates it{ignored} and pod or namespace selectors elsewhere do not match it; only ipBlocks of the node's addresses do (the API leaves host-network pods undefined; most CNIs behave this way)"
         ));
     }
-    if pod.representative {
+    if pod.representative && model.snapshot.gaps.live {
+        notes.push(format!(
+            "no pod of {} runs in the cluster now: this explains its pod template (labels and ports); a pod it starts gets these answers",
+            pod.display_ref()
+        ));
+    } else if pod.representative {
         notes.push(format!(
             "{} stands for the pods of {}: their labels and ports come from its template; their IPs are unknown",
             pod.key(),

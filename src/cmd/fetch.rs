@@ -47,15 +47,17 @@ pub async fn scope(
             },
         }
     };
-    // Services only serve one lint check: a refusal skips it.
+    // Services only serve lint checks: a refusal is a gap, and the
+    // checks that need them say they were not made.
     let services = async {
         if with_services {
-            live.services(namespace).await.or_else(|e| match e {
-                Error::Forbidden(_) => Ok(Vec::new()),
-                e => Err(e),
-            })
+            match live.services(namespace).await {
+                Ok(list) => Ok(Ok(list)),
+                Err(Error::Forbidden(why)) => Ok(Err(why)),
+                Err(e) => Err(e),
+            }
         } else {
-            Ok(Vec::new())
+            Ok(Ok(Vec::new()))
         }
     };
     let (namespaces, pods, policies, services) = tokio::try_join!(
@@ -64,7 +66,10 @@ pub async fn scope(
         live.policies(namespace),
         services
     )?;
-    let mut gaps = Gaps::default();
+    let mut gaps = Gaps {
+        live: true,
+        ..Gaps::default()
+    };
     let namespaces = namespaces.unwrap_or_else(|why| {
         gaps.namespaces = Some(why);
         Vec::new()
@@ -73,12 +78,56 @@ pub async fn scope(
         gaps.namespaces = Some("namespaces were not read".into());
     }
     // Only the scope's pods were read: peers elsewhere are unknown.
+    let mut pods = pods;
+    let mut services = services.unwrap_or_else(|why| {
+        gaps.services_in
+            .insert(namespace.unwrap_or("*").to_string(), why);
+        Vec::new()
+    });
     if let Some(ns) = namespace {
         gaps.pods.insert(
             "*".into(),
             format!("only the pods of namespace {ns:?} were read"),
         );
+        gaps.scoped = true;
         gaps.pods_read.insert(ns.to_string());
+        // `lint` (the Services wanted) also reads what its checks need
+        // beyond the scope, as far as RBAC allows: the DNS pods and
+        // Services of kube-system, and the pods the peers can match.
+        if with_services {
+            let mut wanted: BTreeSet<String> = BTreeSet::from(["kube-system".to_string()]);
+            let partial = Snapshot::new(namespaces.clone(), Vec::new(), policies.clone());
+            let model = Model::new(&partial, ns);
+            match peer_namespaces(&model) {
+                Some(set) if set.len() <= PER_NAMESPACE_LISTS => wanted.extend(set),
+                _ => {}
+            }
+            wanted.remove(ns);
+            let wanted: Vec<String> = wanted.into_iter().collect();
+            let (lists, dns_services) = tokio::join!(
+                join_all(wanted.iter().map(|n| live.pods(Some(n), None, None))),
+                live.services(Some("kube-system"))
+            );
+            for (n, list) in wanted.iter().zip(lists) {
+                match list {
+                    Ok(list) => {
+                        pods.extend(list);
+                        gaps.pods_read.insert(n.clone());
+                    }
+                    Err(Error::Forbidden(why)) => {
+                        gaps.pods.insert(n.clone(), why);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            match dns_services {
+                Ok(list) => services.extend(list),
+                Err(Error::Forbidden(why)) => {
+                    gaps.services_in.insert("kube-system".into(), why);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     let mut snapshot = Snapshot::new(namespaces, pods, policies);
     snapshot.services = services;
@@ -106,6 +155,9 @@ pub async fn endpoints(
     // Bare names (`NAME`, `NS/NAME`): a pod or workload, or else the error
     // points at the Service of that name (as from manifests).
     let mut bare: Vec<(String, String)> = Vec::new();
+    // Workloads named by kind (`deployment/web`): when no pod of theirs
+    // runs, their pod template stands for them (as from manifests).
+    let mut workloads: Vec<(String, &'static str, String)> = Vec::new();
     for r in refs {
         if node_ref(r).is_some() {
             // Also pod NAME in a namespace called `node`, if there is one
@@ -126,6 +178,11 @@ pub async fn endpoints(
             if reading.kind.is_none() {
                 bare.push((reading.namespace.clone(), reading.name.clone()));
             }
+            if let Some(kind) = reading.kind
+                && WORKLOAD_KINDS.contains(&kind)
+            {
+                workloads.push((reading.namespace.clone(), kind, reading.name.clone()));
+            }
             if reading.kind == Some("Service") {
                 named.push((
                     reading.namespace.clone(),
@@ -140,7 +197,10 @@ pub async fn endpoints(
             }
         }
     }
-    let mut gaps = Gaps::default();
+    let mut gaps = Gaps {
+        live: true,
+        ..Gaps::default()
+    };
     // A user who may not list pods everywhere is answered from the pods of
     // the default namespace, and the rest is a gap.
     let by_ip = try_join_all(ips.iter().map(|f| async move {
@@ -213,7 +273,7 @@ pub async fn endpoints(
         }
     }
     // Namespaces a user may not list are known by name only; commands whose
-    // answer depends on their other labels say so (see `namespace_labels_matter`).
+    // answer depends on their other labels say so (see `Model::guessed_namespaces_note`).
     let all_ns = match all_ns {
         Ok(list) => list,
         Err(Error::Forbidden(why)) => {
@@ -347,6 +407,27 @@ pub async fn endpoints(
     }
     let mut seen = HashSet::new();
     pods.retain(|p| seen.insert(p.key()));
+    // A workload no pod runs for: its template, when it may be read.
+    for (ns, kind, name) in &workloads {
+        let runs = pods.iter().any(|p| {
+            &p.namespace == ns
+                && p.workload
+                    .as_ref()
+                    .is_some_and(|w| w.kind == *kind && &w.name == name)
+        });
+        if runs || !gaps.pods_read.contains(ns) {
+            continue;
+        }
+        match live.workload_template(ns, kind, name).await {
+            Ok(Some(pod)) => {
+                if seen.insert(pod.key()) {
+                    pods.push(pod);
+                }
+            }
+            Ok(None) | Err(Error::Forbidden(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     // A bare name no pod or workload of a namespace read has: the Service
     // of that name, if any, for the "write svc/NAME" hint.
     for (ns, name) in &bare {
@@ -377,6 +458,16 @@ pub async fn endpoints(
     snapshot.set_nodes(nodes);
     Ok(snapshot)
 }
+
+/// Kinds whose pod template can stand for their pods.
+const WORKLOAD_KINDS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
 
 /// The node name of a `node/NAME` (`nodes/`, `no/`) reference.
 pub fn node_ref(text: &str) -> Option<&str> {
@@ -448,15 +539,4 @@ fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
         }
     }
     Some(out)
-}
-
-/// Whether an answer about pods of `namespaces` depends on namespace labels
-/// beyond their names: some policy there has a namespaceSelector on other
-/// labels. When namespaces could not be read, such an answer is a guess.
-pub fn namespace_labels_matter(model: &Model<'_>, namespaces: &[&str]) -> bool {
-    model
-        .policies
-        .iter()
-        .filter(|p| namespaces.contains(&p.namespace.as_str()))
-        .any(crate::engine::policy::Policy::uses_namespace_labels)
 }

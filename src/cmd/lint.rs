@@ -22,17 +22,25 @@ pub struct LintReport {
     pub summary: Summary,
 }
 
+/// Findings counted by severity; checks that could not be made (RBAC)
+/// are counted apart, in `not_checked` only.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub error: usize,
     pub warning: usize,
     pub info: usize,
+    #[serde(rename = "notChecked")]
+    pub not_checked: usize,
 }
 
 impl Summary {
     pub fn of(findings: &[Finding]) -> Summary {
         let mut s = Summary::default();
         for f in findings {
+            if f.is_not_checked() {
+                s.not_checked += 1;
+                continue;
+            }
             match f.severity {
                 Severity::Error => s.error += 1,
                 Severity::Warning => s.warning += 1,
@@ -184,7 +192,10 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
         &in_scope,
     );
     let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Error);
-    let failed = findings.iter().any(|f| f.severity >= fail_on);
+    // A check that could not be made is unknown, not a failure.
+    let failed = findings
+        .iter()
+        .any(|f| f.severity >= fail_on && !f.is_not_checked());
     let report = LintReport {
         summary: Summary::of(&findings),
         findings,
@@ -249,13 +260,20 @@ pub fn render_text(r: &LintReport, p: Palette) -> String {
         out.push_str("No findings.\n");
     } else {
         out.push_str(&format!(
-            "\n{} error{}, {} warning{}, {} info\n",
+            "\n{} error{}, {} warning{}, {} info",
             s.error,
             if s.error == 1 { "" } else { "s" },
             s.warning,
             if s.warning == 1 { "" } else { "s" },
             s.info
         ));
+        if s.not_checked > 0 {
+            out.push_str(&format!(
+                ", {} not checked (what they need is not readable)",
+                s.not_checked
+            ));
+        }
+        out.push('\n');
     }
     out
 }

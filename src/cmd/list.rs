@@ -45,9 +45,11 @@ pub struct PolicyRow {
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
+    // The Services (and what lint reads beyond the scope) serve the
+    // findings shown under the table.
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Scope {
         namespaces: Need::IfReadable,
-        services: false,
+        services: true,
     })?;
     let model = Model::new(&snapshot, &ctx.default_namespace());
     // -l: the policies' own labels, as `kubectl get networkpolicy -l`.

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cli::{MatrixArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
-use crate::cmd::{Context, Need, Outcome, Output, Plan, namespace_labels_matter, require_valid};
+use crate::cmd::{Context, Need, Outcome, Output, Plan, require_valid};
 use crate::engine::Model;
 use crate::engine::ports::PortSet;
 use crate::engine::reach::{ClassRows, Classes, NodeTraffic, PortSets};
@@ -376,7 +376,8 @@ fn run_matrix<'m, 's, R>(
 /// Runs the command; the answer is written to `out` as it is made (a
 /// large matrix is never held in memory).
 pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Outcome, Error> {
-    let snapshot = ctx.snapshot(Plan::Scope {
+    // The enforcement caveat `list` and `explain` print, read alongside.
+    let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Scope {
         namespaces: Need::IfReadable,
         services: false,
     })?;
@@ -393,15 +394,9 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
     let mut namespaces: Vec<&str> = pods.iter().map(|p| p.namespace.as_str()).collect();
     namespaces.dedup();
     let warnings = require_valid(&model, &namespaces)?;
-    if let Some(why) = &snapshot.gaps.namespaces
-        && namespace_labels_matter(&model, &namespaces)
-    {
-        return Err(Error::Forbidden(format!(
-            "the answer depends on namespace labels, which could not be read: {why}"
-        )));
-    }
     let mut warnings = warnings;
     warnings.extend(matrix_caveats(&model, &pods));
+    warnings.extend(enforcement);
     let format = ctx.format();
     if !matches!(format, OutputFormat::Json | OutputFormat::Yaml) && pods.is_empty() {
         let mut o = Outcome::ok(String::new());

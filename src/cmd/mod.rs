@@ -8,7 +8,7 @@ pub mod complete;
 pub mod explain;
 mod fetch;
 pub mod version;
-pub use fetch::{Need, namespace_labels_matter};
+pub use fetch::Need;
 pub mod coverage;
 pub mod lint;
 pub mod list;
@@ -201,7 +201,7 @@ impl Context {
     }
 
     /// The snapshot and, read at the same time, the enforcement warning
-    /// that `explain` and `list` print (see [`Context::enforcement_warning`]).
+    /// that `explain`, `list`, `can` and `matrix` print (see [`Context::enforcement_warning`]).
     pub fn snapshot_with_warning(
         &self,
         plan: Plan<'_>,
@@ -253,12 +253,28 @@ impl Context {
     }
 
     /// Everything: every namespace, pod and policy (the wizard's view).
+    /// A user who may not read them cluster-wide gets the pods and
+    /// policies of the default namespace (`-n`), the namespaces if they
+    /// may be listed, and the refusal recorded in the snapshot's gaps.
     pub fn everything(&self) -> Result<Rc<Snapshot>, Error> {
         match &self.source {
-            Source::Live(live) => self
-                .runtime
-                .block_on(live.bounded(fetch::scope(live, None, Need::IfReadable, false)))
-                .map(Rc::new),
+            Source::Live(live) => {
+                let ns = self.default_namespace();
+                let read = async {
+                    match fetch::scope(live, None, Need::IfReadable, false).await {
+                        Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => {
+                            let mut s =
+                                fetch::scope(live, Some(&ns), Need::IfReadable, false).await?;
+                            // Refused, not out of scope: say why.
+                            s.gaps.pods.insert("*".into(), why);
+                            s.gaps.scoped = false;
+                            Ok(s)
+                        }
+                        other => other,
+                    }
+                };
+                self.runtime.block_on(live.bounded(read)).map(Rc::new)
+            }
             _ => self.snapshot(Plan::Scope {
                 namespaces: Need::IfReadable,
                 services: false,

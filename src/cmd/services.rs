@@ -25,7 +25,7 @@ use crate::cmd::can::{
     CanReport, pair_report, parse_port_arg, render_text as render_pair, resolve_named,
 };
 use crate::cmd::explain::direction;
-use crate::cmd::{Context, Outcome, Resolved, find_ref, namespace_labels_matter, require_valid};
+use crate::cmd::{Context, Outcome, Resolved, find_ref, require_valid};
 use crate::engine::Model;
 use crate::engine::lint::cni::CniFacts;
 use crate::engine::policy::Direction;
@@ -310,13 +310,6 @@ pub fn can(
     involved_set.sort_unstable();
     involved_set.dedup();
     let warnings = require_valid(model, &involved_set)?;
-    if let Some(why) = &snapshot.gaps.namespaces
-        && namespace_labels_matter(model, &involved_set)
-    {
-        return Err(Error::Forbidden(format!(
-            "the answer depends on namespace labels, which could not be read: {why}"
-        )));
-    }
     if model
         .guessed_namespaces()
         .iter()

@@ -305,6 +305,10 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
     } else {
         ctx.everything()?
     };
+    // What RBAC kept from being read: said once, before any prompt.
+    for note in unreadable_notes(&snapshot) {
+        eprintln!("note: {}", clean(&note));
+    }
     let prompter = Prompter::new(ctx.palette.enabled());
     // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets it
     // from the terminal) or while a request is in flight.
@@ -487,7 +491,10 @@ fn finish(
             && p.metadata.name.as_deref() == Some(draft.name.as_str()))
     });
     with.policies.push(np.clone());
-    let with = Snapshot::new(with.namespaces, with.pods, with.policies);
+    let gaps = with.gaps.clone();
+    let mut with = Snapshot::new(with.namespaces, with.pods, with.policies);
+    // What could not be read stays unknown after the change too.
+    with.gaps = gaps;
     let after = Model::new(&with, &draft.namespace);
     let compiled = Policy::compile(&np, &draft.namespace).map_err(Error::Usage)?;
     let sentence = summary(&compiled);
@@ -996,6 +1003,28 @@ fn verdict_word(v: crate::cni::Verdict) -> &'static str {
         crate::cni::Verdict::NotEnforced => "NOT enforced",
         crate::cni::Verdict::Unknown => "unknown",
     }
+}
+
+/// What the wizard could not read (a user who may read only their own
+/// namespace): the pods and policies of other namespaces, and the
+/// namespace list. Peers there are still written by name; what they
+/// match cannot be checked.
+fn unreadable_notes(snapshot: &Snapshot) -> Vec<String> {
+    let gaps = &snapshot.gaps;
+    let mut out = Vec::new();
+    if let Some(why) = gaps.pods_refused_in("*") {
+        let read: Vec<&str> = gaps.pods_read.iter().map(String::as_str).collect();
+        out.push(format!(
+            "only the pods and policies of namespace {} are readable ({why}): peers in other namespaces are taken as written and what they match cannot be checked",
+            read.join(", ")
+        ));
+    }
+    if let Some(why) = &gaps.namespaces {
+        out.push(format!(
+            "namespaces are not readable ({why}): other namespaces are typed by name, and their labels cannot be checked"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -206,6 +206,19 @@ pub struct Finding {
     pub message: String,
     /// The corrected YAML fragment, where one exists.
     pub hint: Option<String>,
+    /// Set when the check could not be made because what it needs could
+    /// not be read (RBAC): what and why. Such a finding is `info`, says
+    /// `not checked: ...`, and never counts toward `--fail-on`.
+    #[serde(rename = "notChecked")]
+    pub not_checked: Option<String>,
+}
+
+impl Finding {
+    /// Whether this finding is a check that could not be made (see
+    /// [`Finding::not_checked`]), not something found.
+    pub fn is_not_checked(&self) -> bool {
+        self.not_checked.is_some()
+    }
 }
 
 /// Which checks run, and what is known of the cluster beyond the snapshot.
@@ -255,8 +268,43 @@ impl Out<'_> {
                 path,
                 message,
                 hint,
+                not_checked: None,
             });
         }
+    }
+
+    /// Says that `check` could not be made for `p` because `what` (the
+    /// objects it needs) could not be read, for the reason `why`: an info
+    /// finding, `not checked: <what> is not readable (<why>)`. One per
+    /// check, policy and path.
+    fn not_checked(
+        &mut self,
+        check: &'static str,
+        p: &Policy,
+        path: Option<String>,
+        what: &str,
+        why: &str,
+    ) {
+        if !self.opts.on(check) {
+            return;
+        }
+        let object = p.key();
+        if self
+            .findings
+            .iter()
+            .any(|f| f.check == check && f.object == object && f.path == path && f.is_not_checked())
+        {
+            return;
+        }
+        self.findings.push(Finding {
+            check,
+            severity: Severity::Info,
+            object,
+            path,
+            message: format!("not checked: {what} is not readable ({why})"),
+            hint: None,
+            not_checked: Some(format!("{what}: {why}")),
+        });
     }
 }
 
@@ -327,6 +375,7 @@ pub fn lint(
                     .join("; ")
             ),
             hint: None,
+            not_checked: None,
         });
     }
     let mut findings = out.findings;
@@ -365,6 +414,17 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
     // A namespace without a single pod in the input (a directory of
     // policies only) says nothing about what its selectors match.
     let has_pods = |ns: &str| !model.pods_in(ns).is_empty();
+    if selected.is_empty()
+        && let Some(why) = gaps.pods_refused_in(&p.namespace)
+    {
+        out.not_checked(
+            "pod-selector-matches-nothing",
+            p,
+            Some("spec.podSelector".into()),
+            &format!("the pod list of namespace {:?}", p.namespace),
+            why,
+        );
+    }
     if selected.is_empty() && gaps.pods_unknown_in(&p.namespace).is_none() && has_pods(&p.namespace)
     {
         let host: Vec<String> = model
@@ -404,6 +464,36 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
                 .namespaces_in(namespaces)
                 .map(|n| n.name.as_str())
                 .collect();
+            // Namespaces RBAC kept from being listed: what a selector
+            // matches beyond the names known is unknown.
+            if let (NamespaceScope::Selected(sel), Some(why)) = (namespaces, &gaps.namespaces)
+                && sel.only_equals(NAMESPACE_NAME_LABEL).is_none()
+            {
+                let known_pod = matched_ns.iter().any(|ns| {
+                    model
+                        .pods_in(ns)
+                        .iter()
+                        .any(|pod| pods.as_ref().is_none_or(|s| s.matches(&pod.labels)))
+                });
+                if !known_pod {
+                    out.not_checked(
+                        if matched_ns.is_empty() {
+                            "namespace-selector-matches-nothing"
+                        } else {
+                            "peer-matches-nothing"
+                        },
+                        p,
+                        Some(if matched_ns.is_empty() {
+                            format!("{path}.namespaceSelector")
+                        } else {
+                            path.clone()
+                        }),
+                        "the namespace list",
+                        why,
+                    );
+                }
+                continue;
+            }
             if let NamespaceScope::Selected(sel) = namespaces
                 && matched_ns.is_empty()
                 && gaps.namespaces.is_none()
@@ -440,9 +530,11 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
                         selector_text(&sel.render())
                     );
                     if guessed {
-                        f_msg.push_str(
-                            " (some namespaces are not in the input, so their labels are unknown)",
-                        );
+                        f_msg.push_str(if gaps.live {
+                            " (some namespaces are not in the cluster, so their labels are unknown)"
+                        } else {
+                            " (some namespaces are not in the input, so their labels are unknown)"
+                        });
                     }
                     out.push(
                         "namespace-selector-matches-nothing",
@@ -454,12 +546,50 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
                 }
                 continue;
             }
+            // A namespace named outright that the namespace list (which
+            // could not be read) would tell about: its pods are unknown.
+            if let (NamespaceScope::Selected(sel), true, Some(_)) =
+                (namespaces, matched_ns.is_empty(), &gaps.namespaces)
+                && let Some(name) = sel.only_equals(NAMESPACE_NAME_LABEL)
+                && gaps.pods_unknown_in(name).is_some()
+            {
+                // Refused: say so; outside the scope: not read, quiet.
+                if let Some(why) = gaps.pods_refused_in(name) {
+                    out.not_checked(
+                        "peer-matches-nothing",
+                        p,
+                        Some(path),
+                        &format!("the pod list of namespace {name:?}"),
+                        why,
+                    );
+                }
+                continue;
+            }
             if matched_ns.is_empty() {
                 continue;
             }
-            if matched_ns.iter().any(|n| gaps.pods_unknown_in(n).is_some())
-                || !matched_ns.iter().any(|n| has_pods(n))
-            {
+            if matched_ns.iter().any(|n| gaps.pods_unknown_in(n).is_some()) {
+                let refused = matched_ns
+                    .iter()
+                    .find_map(|n| gaps.pods_refused_in(n).map(|why| (n, why)));
+                let known_pod = matched_ns.iter().any(|ns| {
+                    model
+                        .pods_in(ns)
+                        .iter()
+                        .any(|pod| pods.as_ref().is_none_or(|s| s.matches(&pod.labels)))
+                });
+                if !known_pod && let Some((ns, why)) = refused {
+                    out.not_checked(
+                        "peer-matches-nothing",
+                        p,
+                        Some(path),
+                        &format!("the pod list of namespace {ns:?}"),
+                        why,
+                    );
+                }
+                continue;
+            }
+            if !matched_ns.iter().any(|n| has_pods(n)) {
                 continue;
             }
             let any_pod = matched_ns.iter().any(|ns| {
@@ -483,6 +613,30 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
             }
         }
     }
+}
+
+/// What RBAC kept from being read about the pods of `peers`, for a `not
+/// checked` finding: the namespace list, or the first namespace whose pods
+/// were refused, and why. `None` when nothing was refused (pods outside
+/// the command's scope are simply not read).
+fn unread_peers(model: &Model<'_>, peers: Option<&[Peer]>) -> Option<(String, String)> {
+    let gaps = &model.snapshot.gaps;
+    for peer in peers.unwrap_or_default() {
+        if let Peer::Pods { namespaces, .. } = peer {
+            if let (NamespaceScope::Selected(_), Some(why)) = (namespaces, &gaps.namespaces) {
+                return Some(("the namespace list".into(), why.clone()));
+            }
+            for n in model.namespaces_in(namespaces) {
+                if let Some(why) = gaps.pods_refused_in(&n.name) {
+                    return Some((
+                        format!("the pod list of namespace {:?}", n.name),
+                        why.into(),
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 fn selector_text(s: &str) -> String {
@@ -667,6 +821,19 @@ fn named_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut O
                 matches!(peer, Peer::Pods { namespaces: NamespaceScope::Own(ns), .. } if gaps.pods_unknown_in(ns).is_none())
             })
         {
+            let missing = rule.ports.iter().flatten().any(|spec| {
+                matches!(&spec.port, PortValue::Named(name)
+                    if !dests.iter().any(|pod| declares(pod, name, spec.protocol)))
+            });
+            if missing && let Some((what, why)) = unread_peers(model, rule.peers.as_deref()) {
+                out.not_checked(
+                    "named-port-missing",
+                    p,
+                    Some(format!("spec.{}[{ri}]", d.field())),
+                    &what,
+                    &why,
+                );
+            }
             continue;
         }
         for (k, spec) in rule.ports.iter().flatten().enumerate() {
@@ -768,6 +935,23 @@ fn service_ports(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut
                     .iter()
                     .any(|c| c.port == lo && c.protocol == spec.protocol)
             }) {
+                continue;
+            }
+            // The Services that would tell could not be read.
+            if let Some((ns, why)) = dests.iter().find_map(|pod| {
+                model
+                    .snapshot
+                    .gaps
+                    .services_unknown_in(&pod.namespace)
+                    .map(|why| (&pod.namespace, why))
+            }) {
+                out.not_checked(
+                    "service-port-used",
+                    p,
+                    Some(format!("spec.{}[{ri}].ports[{k}]", d.field())),
+                    &format!("the Service list of namespace {ns:?}"),
+                    why,
+                );
                 continue;
             }
             for svc in &services {

@@ -375,12 +375,23 @@ impl Model<'_> {
     /// The note that goes with [`Model::guessed_namespaces`], if any.
     pub fn guessed_namespaces_note(&self) -> Option<String> {
         let guessed = self.guessed_namespaces();
+        let one = guessed.len() == 1;
         (!guessed.is_empty()).then(|| {
+            let why = match &self.snapshot.gaps.namespaces {
+                // Live: RBAC kept the namespaces from being read.
+                Some(why) if self.snapshot.gaps.live => format!(
+                    "{} not readable as a namespace list ({why})",
+                    if one { "is" } else { "are" }
+                ),
+                _ if self.snapshot.gaps.live => {
+                    format!("{} not in the cluster", if one { "is" } else { "are" })
+                }
+                _ => format!("{} not in the input", if one { "is" } else { "are" }),
+            };
             format!(
-                "namespace{} {} {} not in the input: only {} name label is known, so label-based namespaceSelectors may match {} differently in the cluster",
+                "namespace{} {} {why}: only {} name label is known, so label-based namespaceSelectors may match {} differently in the cluster",
                 if guessed.len() == 1 { "" } else { "s" },
                 guessed.join(", "),
-                if guessed.len() == 1 { "is" } else { "are" },
                 if guessed.len() == 1 { "its" } else { "their" },
                 if guessed.len() == 1 { "it" } else { "them" },
             )

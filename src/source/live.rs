@@ -647,6 +647,94 @@ impl Live {
             .collect())
     }
 
+    /// The pod template of workload `kind`/`name` (Deployment,
+    /// StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) as a
+    /// representative pod, as `-f` makes one; `None` when the workload
+    /// does not exist or the kind has no template.
+    pub async fn workload_template(
+        &self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<PodInfo>, Error> {
+        use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+        use k8s_openapi::api::batch::v1::{CronJob, Job};
+        use k8s_openapi::api::core::v1::PodTemplateSpec;
+        async fn get<K>(live: &Live, ns: &str, name: &str, what: &str) -> Result<Option<K>, Error>
+        where
+            K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+                + Clone
+                + DeserializeOwned
+                + std::fmt::Debug,
+            K::DynamicType: Default,
+        {
+            let api: Api<K> = Api::namespaced(live.client.clone(), ns);
+            let started = std::time::Instant::now();
+            let r = api.get_opt(name).await;
+            note_request("GET", what, Some(ns), started, r.is_ok());
+            r.map_err(
+                |e| match api_error(e, what, Some(ns), live.user.as_deref()) {
+                    Error::Forbidden(m) => {
+                        Error::Forbidden(m.replacen("cannot list", "cannot get", 1))
+                    }
+                    other => other,
+                },
+            )
+        }
+        let template: Option<PodTemplateSpec> = match kind {
+            "Deployment" => get::<Deployment>(self, namespace, name, "deployments")
+                .await?
+                .and_then(|w| w.spec)
+                .map(|s| s.template),
+            "StatefulSet" => get::<StatefulSet>(self, namespace, name, "statefulsets")
+                .await?
+                .and_then(|w| w.spec)
+                .map(|s| s.template),
+            "DaemonSet" => get::<DaemonSet>(self, namespace, name, "daemonsets")
+                .await?
+                .and_then(|w| w.spec)
+                .map(|s| s.template),
+            "ReplicaSet" => get::<ReplicaSet>(self, namespace, name, "replicasets")
+                .await?
+                .and_then(|w| w.spec)
+                .and_then(|s| s.template),
+            "Job" => get::<Job>(self, namespace, name, "jobs")
+                .await?
+                .and_then(|w| w.spec)
+                .map(|s| s.template),
+            "CronJob" => get::<CronJob>(self, namespace, name, "cronjobs")
+                .await?
+                .and_then(|w| w.spec)
+                .and_then(|s| s.job_template.spec)
+                .map(|s| s.template),
+            _ => None,
+        };
+        Ok(template.map(|t| {
+            let meta = t.metadata.unwrap_or_default();
+            let spec = t.spec.as_ref();
+            PodInfo {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                labels: meta.labels.unwrap_or_default(),
+                ips: Vec::new(),
+                ports: spec
+                    .map(crate::snapshot::container_ports)
+                    .unwrap_or_default(),
+                init_ports: spec
+                    .map(crate::snapshot::init_container_ports)
+                    .unwrap_or_default(),
+                workload: Some(WorkloadRef {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                }),
+                representative: true,
+                host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                node: None,
+                host_ips: Vec::new(),
+            }
+        }))
+    }
+
     /// One Service, if it exists (a GET in its namespace).
     pub async fn service(&self, namespace: &str, name: &str) -> Result<Option<ServiceInfo>, Error> {
         let api: Api<k8s_openapi::api::core::v1::Service> =

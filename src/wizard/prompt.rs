@@ -184,7 +184,13 @@ impl Prompter {
         } else {
             "Allow traffic to"
         };
-        let namespaces: Vec<String> = snapshot.namespaces.iter().map(|n| n.name.clone()).collect();
+        // Namespaces that could not be listed (RBAC) are typed, not offered.
+        let namespaces: Vec<String> = snapshot
+            .namespaces
+            .iter()
+            .filter(|n| snapshot.gaps.namespaces.is_none() || !n.synthesized)
+            .map(|n| n.name.clone())
+            .collect();
         match self.select(what, &items, 0)? {
             0 => Ok(PeerSpec::Pods(
                 self.labels_in(snapshot, &[namespace.to_string()])?,

@@ -158,6 +158,50 @@ pub(super) fn dns(
     }
     let t = dns_pods.get_or_init(|| targets(model));
     let ips_unknown = t.pods.iter().any(|pod| pod.ips.is_empty());
+    // What RBAC kept from being read: the DNS pods (kube-system's pods),
+    // or the namespaces' labels a rule toward them may depend on.
+    let gaps = &model.snapshot.gaps;
+    let unreadable: Option<(String, &str)> = match gaps.pods_refused_in("kube-system") {
+        Some(why) if !t.real => Some((
+            "namespace \"kube-system\" (where the DNS pods run)".to_string(),
+            why,
+        )),
+        _ => gaps
+            .namespaces
+            .as_deref()
+            .map(|why| ("the namespace list (their labels)".to_string(), why)),
+    };
+    // Whether the pod might still reach DNS through what could not be
+    // read: some egress rule admits UDP or TCP to a peer that is not
+    // entirely within namespaces whose pods were read.
+    let may_reach_unread = |pod: &PodInfo| {
+        model
+            .isolating(pod, Direction::Egress)
+            .into_iter()
+            .any(|i| {
+                model.policies[i]
+                    .rules(Direction::Egress)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|rule| {
+                        let dns_protocol = rule.ports.as_ref().is_none_or(|ports| {
+                            ports
+                                .iter()
+                                .any(|s| matches!(s.protocol, Protocol::Udp | Protocol::Tcp))
+                        });
+                        let unread_peer = rule.peers.as_ref().is_none_or(|peers| {
+                            peers.iter().any(|peer| match peer {
+                                Peer::Pods {
+                                    namespaces: crate::engine::policy::NamespaceScope::Own(ns),
+                                    ..
+                                } => gaps.pods_unknown_in(ns).is_some(),
+                                _ => true,
+                            })
+                        });
+                        dns_protocol && unread_peer
+                    })
+            })
+    };
     let (mut no_udp, mut no_tcp) = (0usize, 0usize);
     // Pods with the same labels in one namespace get the same answer.
     let mut seen: BTreeMap<&Labels, (bool, bool, bool)> = BTreeMap::new();
@@ -196,6 +240,21 @@ pub(super) fn dns(
         if guessed {
             continue;
         }
+        // Blocked as far as the readable objects tell, but a rule toward
+        // what could not be read may reach DNS: not a finding, unknown.
+        if (!udp || !tcp)
+            && let Some((what, why)) = &unreadable
+            && may_reach_unread(pod)
+        {
+            out.not_checked(
+                "egress-blocks-dns",
+                p,
+                Some("spec.egress".into()),
+                what,
+                why,
+            );
+            return;
+        }
         if !udp {
             no_udp += 1;
         } else if !tcp {
@@ -208,6 +267,10 @@ pub(super) fn dns(
     let target = if t.real {
         let names: Vec<String> = t.pods.iter().take(2).map(|t| t.key()).collect();
         names.join(", ")
+    } else if let Some((what, _)) = &unreadable {
+        format!(
+            "kube-system pods k8s-app=kube-dns (assumed: {what} is not readable, and no egress rule admits UDP or TCP to anything outside the namespaces read)"
+        )
     } else {
         "kube-system pods k8s-app=kube-dns (assumed: no DNS pods were found)".to_string()
     };

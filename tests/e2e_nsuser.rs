@@ -1,0 +1,374 @@
+//! Issue 13, "for the user who is not cluster-admin": every command run
+//! against a real kube-apiserver (scripts/e2e-cluster) as
+//!
+//! - dana, bound in ONE namespace to the ClusterRole
+//!   `netpol-namespace-user` (read pods, Services, workloads...; read and
+//!   write networkpolicies) with no cluster-scoped read at all, and
+//! - erin, the same in one namespace, who may also list namespaces
+//!   cluster-wide but no pods elsewhere.
+//!
+//! What RBAC refuses must come out as unknown / not checked, never as
+//! "none" or a failure, and the exit codes must say so.
+
+mod common;
+use common::cluster::*;
+
+use serde_json::Value;
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn both(o: &std::process::Output) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", stdout(o), stderr(o))
+}
+
+/// Two namespaces (the user's and another), pods web and api in the
+/// user's, db in the other, a Deployment with no pods, and the usual
+/// policies: default deny, DNS egress, web -> api, web's egress to api
+/// and to the other namespace (by label). Returns (namespace, other).
+fn setup(c: &Cluster, user: &str) -> (String, String) {
+    let ns = c.create_namespace(&format!("nsu-{user}"));
+    let other = c.create_namespace(&format!("nsu-{user}-other"));
+    c.pod(
+        &ns,
+        "web",
+        "app: web",
+        "{containerPort: 80, name: http}",
+        "10.93.0.1",
+    );
+    c.pod(
+        &ns,
+        "api",
+        "app: api",
+        "{containerPort: 8080, name: http}",
+        "10.93.0.2",
+    );
+    c.pod(
+        &other,
+        "db",
+        "app: db",
+        "{containerPort: 5432}",
+        "10.93.1.1",
+    );
+    c.apply(&format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: idle, namespace: {ns}}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{app: idle}}}}
+  template:
+    metadata: {{labels: {{app: idle}}}}
+    spec: {{containers: [{{name: c, image: registry.example/idle:1, ports: [{{containerPort: 9000}}]}}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: default-deny, namespace: {ns}}}
+spec: {{podSelector: {{}}, policyTypes: [Ingress, Egress]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-dns, namespace: {ns}}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: kube-system}}}}, podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}}}]
+    ports: [{{port: 53, protocol: UDP}}, {{port: 53, protocol: TCP}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: web-to-api, namespace: {ns}}}
+spec:
+  podSelector: {{matchLabels: {{app: api}}}}
+  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: web}}}}}}], ports: [{{port: 8080}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: web-egress, namespace: {ns}}}
+spec:
+  podSelector: {{matchLabels: {{app: web}}}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{{podSelector: {{matchLabels: {{app: api}}}}}}]
+  - to: [{{namespaceSelector: {{matchLabels: {{team: {other}}}}}}}]
+    ports: [{{port: 5432}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {user}-netpol, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}
+subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}]
+"#
+    ));
+    (ns, other)
+}
+
+/// The commands every namespace user must be able to run in their own
+/// namespace, with the answers that do not depend on what else they may
+/// read.
+fn common_answers(c: &Cluster, user: &str, ns: &str) {
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-n", ns]);
+        c.as_user(user, &all)
+    };
+    // list: every policy, no error finding, exit 0.
+    let o = run(&["list"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let out = stdout(&o);
+    for name in ["allow-dns", "default-deny", "web-egress", "web-to-api"] {
+        assert!(out.contains(name), "{out}");
+    }
+    assert!(!out.contains("error["), "{out}");
+    // lint: nothing is an error, the exit code counts no unknown, even
+    // with --fail-on info.
+    let o = run(&["lint"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(!stdout(&o).contains("error["), "{}", both(&o));
+    let o = run(&["lint", "--fail-on", "info"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let v: Value = serde_json::from_str(&stdout(&run(&["lint", "-o", "json"]))).unwrap();
+    assert_eq!(v["summary"]["error"], 0, "{v}");
+    assert_eq!(v["summary"]["warning"], 0, "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "{v}");
+    for f in findings {
+        assert_eq!(f["severity"], "info", "{f}");
+        let why = f["notChecked"].as_str().expect("notChecked says why");
+        assert!(
+            why.contains(&format!("forbidden for user \"{user}\"")),
+            "{f}"
+        );
+        assert!(
+            f["message"].as_str().unwrap().starts_with("not checked: "),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        v["summary"]["notChecked"].as_u64().unwrap() as usize,
+        findings.len(),
+        "{v}"
+    );
+    // lint --against-cluster: a manifest for this namespace, checked
+    // against what may be read of it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-egress, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  policyTypes: [Egress]\n  egress: [{{to: [{{podSelector: {{matchLabels: {{app: web}}}}}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let f = file.display().to_string();
+    let o = run(&["lint", "--against-cluster", "-f", &f]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stdout(&o).contains("info[egress-blocks-dns]") || stdout(&o).contains("No findings."),
+        "{}",
+        both(&o)
+    );
+    assert!(!stdout(&o).contains("error["), "{}", both(&o));
+    // explain a pod of the namespace.
+    let o = run(&["explain", "web"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("Pod:         {ns}/web")),
+        "{}",
+        both(&o)
+    );
+    // explain a Deployment no pod runs for: its template.
+    let o = run(&["explain", "deployment/idle"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("{ns}/idle")), "{out}");
+    assert!(out.contains("9000/TCP"), "{out}");
+    assert!(out.contains("no pod of deployment/idle runs"), "{out}");
+    // can: web -> api on 8080 is allowed by rules in this namespace; api
+    // -> web is denied (api's egress and web's ingress: default deny).
+    let o = run(&["can", "web", "api", "--port", "8080"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(stdout(&o).starts_with("ALLOWED"), "{}", both(&o));
+    let o = run(&["can", "api", "web", "--port", "80"]);
+    assert_eq!(code(&o), 1, "{}", both(&o));
+    assert!(stdout(&o).starts_with("DENIED"), "{}", both(&o));
+    // matrix and coverage of the namespace.
+    let o = run(&["matrix"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(stdout(&o).contains("P1 = TCP/8080"), "{}", both(&o));
+    let v: Value = serde_json::from_str(&stdout(&run(&["matrix", "-o", "json"]))).unwrap();
+    assert_eq!(
+        v["connections"],
+        serde_json::json!([{"from": format!("{ns}/web"), "to": format!("{ns}/api"), "ports": ["TCP/8080"]}]),
+        "{v}"
+    );
+    let o = run(&["coverage"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(stdout(&o).contains("2/2"), "{}", both(&o));
+    // check: kube-system cannot be read, so the CNI is unknown (exit 4),
+    // and what was refused is named.
+    let o = c.as_user(user, &["check"]);
+    assert_eq!(code(&o), 4, "{}", both(&o));
+    assert!(
+        stdout(&o).contains("NetworkPolicy:  unknown"),
+        "{}",
+        both(&o)
+    );
+    assert!(stdout(&o).contains("Not readable:"), "{}", both(&o));
+    // wizard, unattended: a server dry run, then applied.
+    // (Port 8081: not a duplicate of web-to-api, which lint would say.)
+    let wizard = |name: &str, action: &[&str]| {
+        let mut args = vec![
+            "wizard",
+            "--select",
+            "app=api",
+            "--allow-from",
+            "pods=app=web",
+            "--port",
+            "8081",
+            "--name",
+            name,
+        ];
+        args.extend(action);
+        run(&args)
+    };
+    let o = wizard("api-dry", &["--dry-run=server"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stderr(&o).contains("networkpolicy.networking.k8s.io/api-dry created (server dry run)"),
+        "{}",
+        both(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!(
+            "note: only the pods and policies of namespace {ns} are readable"
+        )),
+        "{}",
+        both(&o)
+    );
+    let o = wizard("api-applied", &["--apply", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let got = c.kubectl(&["get", "networkpolicy", "api-applied", "-n", ns], None);
+    assert!(got.status.success(), "not applied: {}", both(&o));
+    // The live wording never speaks of an input.
+    for o in [run(&["list"]), run(&["lint"]), run(&["can", "web", "api"])] {
+        assert!(!both(&o).contains("not in the input"), "{}", both(&o));
+    }
+}
+
+/// dana reads one namespace and nothing cluster-scoped.
+#[test]
+fn a_namespace_scoped_user_runs_every_command() {
+    let Some(c) = cluster() else { return };
+    let (ns, _other) = setup(&c, "dana");
+    common_answers(&c, "dana", &ns);
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-n", &ns]);
+        c.as_user("dana", &all)
+    };
+    // The DNS pods (kube-system) are not readable: each egress-isolating
+    // policy says so, never error[egress-blocks-dns] (the old answer,
+    // with exit 5).
+    let out = stdout(&run(&["lint"]));
+    for p in ["allow-dns", "default-deny", "web-egress"] {
+        assert!(
+            out.contains(&format!(
+                "info[egress-blocks-dns]: {ns}/{p} spec.egress: not checked: namespace \"kube-system\" (where the DNS pods run) is not readable (cannot list pods in namespace \"kube-system\": forbidden for user \"dana\""
+            )),
+            "{out}"
+        );
+    }
+    // A namespaceSelector on labels: the namespace list is not readable.
+    assert!(
+        out.contains(&format!(
+            "info[namespace-selector-matches-nothing]: {ns}/web-egress spec.egress[1].to[0].namespaceSelector: not checked: the namespace list is not readable"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("0 errors, 0 warnings, 0 info, "), "{out}");
+    // can answers with the namespace labels unknown, and says so.
+    let o = run(&["can", "web", "api", "--port", "8080"]);
+    assert!(
+        stdout(&o).contains(&format!(
+            "namespace {ns} is not readable as a namespace list"
+        )),
+        "{}",
+        both(&o)
+    );
+    // matrix says it on stderr.
+    let o = run(&["matrix"]);
+    assert!(
+        stderr(&o).contains("not readable as a namespace list"),
+        "{}",
+        both(&o)
+    );
+    // The wizard says namespaces must be typed.
+    let o = run(&[
+        "wizard",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=elsewhere",
+        "--name",
+        "from-elsewhere",
+    ]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stderr(&o).contains("note: namespaces are not readable"),
+        "{}",
+        both(&o)
+    );
+    assert!(
+        stdout(&o).contains("kubernetes.io/metadata.name: elsewhere"),
+        "{}",
+        both(&o)
+    );
+}
+
+/// erin reads one namespace and may list namespaces, but no pods elsewhere.
+#[test]
+fn a_user_who_lists_namespaces_but_no_pods_elsewhere_runs_every_command() {
+    let Some(c) = cluster() else { return };
+    let (ns, other) = setup(&c, "erin");
+    common_answers(&c, "erin", &ns);
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-n", &ns]);
+        c.as_user("erin", &all)
+    };
+    // The namespaces are known: the selector matches `other`, whose pods
+    // are not readable.
+    let out = stdout(&run(&["lint"]));
+    assert!(
+        out.contains(&format!(
+            "info[peer-matches-nothing]: {ns}/web-egress spec.egress[1].to[0]: not checked: the pod list of namespace \"{other}\" is not readable (cannot list pods in namespace \"{other}\": forbidden for user \"erin\""
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("namespace-selector-matches-nothing"), "{out}");
+    // No namespace-label caveat: the labels were read.
+    let o = run(&["can", "web", "api", "--port", "8080"]);
+    assert!(!stdout(&o).contains("not readable"), "{}", both(&o));
+    // explain marks the peer in the other namespace unknown.
+    let o = run(&["explain", "web"]);
+    assert!(stdout(&o).contains("unknown"), "{}", both(&o));
+    // The wizard does not say namespaces must be typed.
+    let o = run(&[
+        "wizard",
+        "--select",
+        "app=api",
+        "--allow-from",
+        &format!("namespace={other}"),
+        "--name",
+        "from-other",
+    ]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        !stderr(&o).contains("note: namespaces are not readable"),
+        "{}",
+        both(&o)
+    );
+}
