@@ -327,7 +327,7 @@ Examples:
   kubectl netpol wizard -n backend --select app=api --allow-from namespace=frontend,pods=app=web --port 8080
   kubectl netpol wizard -n backend --select app=api --deny-all-egress --allow-dns --allow-to pods=app=db --port 5432 --apply --yes
   kubectl netpol wizard -n shop --all-pods --deny-all-ingress --name default-deny --dry-run=server")]
-    Wizard(WizardArgs),
+    Wizard(WizardCommand),
 
     /// The version, git commit and build target of this binary.
     Version(VersionArgs),
@@ -454,10 +454,16 @@ pub struct WizardArgs {
     #[arg(long, value_name = "PEER")]
     pub allow_to: Vec<String>,
 
-    /// Ports for every --allow-from/--allow-to rule (repeatable): 8080,
-    /// 8000-8100, http, 53/UDP. Without it, every port.
+    /// Ports of the --allow-from/--allow-to just before it (repeatable):
+    /// 8080, 8000-8100, http, 53/UDP. A rule without any: every port.
     #[arg(long, value_name = "PORT[/PROTO]")]
     pub port: Vec<String>,
+
+    /// Start from this existing policy (NAME in the -n namespace, or
+    /// NAMESPACE/NAME): its pods, rules and ports, which the flags change
+    /// or add to; the review shows the diff against it.
+    #[arg(long = "from", value_name = "[NAMESPACE/]NAME")]
+    pub from_policy: Option<String>,
 
     /// Isolate ingress: deny what no --allow-from admits.
     #[arg(long)]
@@ -507,6 +513,78 @@ pub struct WizardArgs {
     /// Use the manifests (-f) or nothing at all: never contact a cluster.
     #[arg(long)]
     pub offline: bool,
+
+    /// The rule flags in command-line order (filled from the parser's
+    /// argument indices, see [`WizardCommand`]): each `--port` belongs to
+    /// the `--allow-from`/`--allow-to` before it.
+    #[arg(skip)]
+    pub rule_flags: Vec<RuleFlag>,
+}
+
+/// One of `--allow-from`, `--allow-to`, `--port`, with its value, in the
+/// order typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleFlag {
+    AllowFrom(String),
+    AllowTo(String),
+    Port(String),
+}
+
+/// `wizard`'s arguments as parsed, plus the order of its rule flags,
+/// which clap's derive does not keep: built from the argument indices
+/// (`ArgMatches::indices_of`). Dereferences to [`WizardArgs`].
+#[derive(Debug, Clone, Default)]
+pub struct WizardCommand(pub WizardArgs);
+
+impl std::ops::Deref for WizardCommand {
+    type Target = WizardArgs;
+    fn deref(&self) -> &WizardArgs {
+        &self.0
+    }
+}
+
+impl WizardCommand {
+    fn ordered(matches: &clap::ArgMatches) -> Vec<RuleFlag> {
+        let mut flags: Vec<(usize, RuleFlag)> = Vec::new();
+        let mut take = |id: &str, make: fn(String) -> RuleFlag| {
+            if let (Some(values), Some(indices)) =
+                (matches.get_many::<String>(id), matches.indices_of(id))
+            {
+                for (v, i) in values.zip(indices) {
+                    flags.push((i, make(v.clone())));
+                }
+            }
+        };
+        take("allow_from", RuleFlag::AllowFrom);
+        take("allow_to", RuleFlag::AllowTo);
+        take("port", RuleFlag::Port);
+        flags.sort_by_key(|(i, _)| *i);
+        flags.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
+impl clap::FromArgMatches for WizardCommand {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = WizardArgs::from_arg_matches(matches)?;
+        args.rule_flags = WizardCommand::ordered(matches);
+        Ok(WizardCommand(args))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)?;
+        self.0.rule_flags = WizardCommand::ordered(matches);
+        Ok(())
+    }
+}
+
+impl Args for WizardCommand {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        WizardArgs::augment_args(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        WizardArgs::augment_args_for_update(cmd)
+    }
 }
 
 impl Command {

@@ -271,7 +271,7 @@ fn invalid_ports_are_one_line_errors() {
     assert!(err.starts_with(r#"error: invalid --port "x_y": "#), "{err}");
 }
 
-const EXPECTED_PEER: &str = "expected anywhere, pods=LABELS, namespace=NAME, namespace-labels=LABELS or cidr=CIDR (with optional ,pods= / ,except=)";
+const EXPECTED_PEER: &str = "expected NAMESPACE/NAME (frontend/web), NAMESPACE/LABELS (frontend/app=web), NAMESPACE/* (every pod of it), a CIDR (10.0.0.0/8), anywhere, or pods=, namespace=, namespace-labels=, cidr= parts (see kubectl netpol wizard --help)";
 
 #[test]
 fn invalid_peers_are_one_line_errors_for_both_directions() {
@@ -320,7 +320,10 @@ fn invalid_peers_are_one_line_errors_for_both_directions() {
         ),
         // Empty, or no key at all.
         ("", format!(r#""": {EXPECTED_PEER}"#)),
-        ("app=web", format!(r#""app=web": {EXPECTED_PEER}"#)),
+        (
+            "app=web",
+            r#""app=web": labels alone do not say where: did you mean pods=app=web (this namespace) or NAMESPACE/app=web?"#.into(),
+        ),
         ("anywhere,pods=app=x", format!(r#""anywhere,pods=app=x": {EXPECTED_PEER}"#)),
         // A key without what it needs.
         (
@@ -339,11 +342,36 @@ fn invalid_peers_are_one_line_errors_for_both_directions() {
         // Label selectors.
         (
             "pods=app in web",
-            r#""pods=app in web": invalid label selector "app in web""#.into(),
+            r#""pods=app in web": invalid label selector "app in web": the values of in and notin go in parentheses: did you mean "app in (web)"?"#.into(),
         ),
         (
             "namespace-labels=team in x",
-            r#""namespace-labels=team in x": invalid label selector "team in x""#.into(),
+            r#""namespace-labels=team in x": invalid label selector "team in x": the values of in and notin go in parentheses: did you mean "team in (x)"?"#.into(),
+        ),
+        (
+            "frontend/app==",
+            r#""frontend/app==": invalid label selector "app==": app has no value: write app=VALUE (as app=web), app for pods that have the label, or !app for pods without it"#.into(),
+        ),
+        (
+            "frontend/",
+            r#""frontend/": say which pods after the /: a name (frontend/web), labels (frontend/app=web) or * for all"#.into(),
+        ),
+        (
+            "Front_End/web",
+            r#"namespace "Front_End": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"#.into(),
+        ),
+        // Inline ports: checked as --port is.
+        (
+            "frontend/web:0",
+            r#"port "0": a port is a number from 1 to 65535 or a port name"#.into(),
+        ),
+        (
+            "frontend/web:",
+            r#""frontend/web:": no ports after ':' (as frontend/web:8080)"#.into(),
+        ),
+        (
+            "frontend/web:8080/ICMP",
+            r#"port "8080/ICMP": protocol must be TCP, UDP or SCTP"#.into(),
         ),
     ];
     for (peer, want) in &cases {
@@ -431,13 +459,48 @@ fn invalid_select_and_name_are_one_line_errors() {
         args.extend(extra);
         one_error(&args, 2)
     };
+    // What is wrong, and a corrected example.
+    for (typed, why, fixed) in [
+        (
+            "app in web",
+            "the values of in and notin go in parentheses",
+            "app in (web)",
+        ),
+        (
+            "app IN (web,api)",
+            "the operators are lower case",
+            "app in (web,api)",
+        ),
+        (
+            "app: web",
+            "a label is key=value, not key: value",
+            "app=web",
+        ),
+        (
+            "app=web|api",
+            "several values are written with in",
+            "app in (web,api)",
+        ),
+        (
+            "app=web tier=api",
+            "requirements are separated by commas",
+            "app=web,tier=api",
+        ),
+    ] {
+        assert_eq!(
+            run(&["--select", typed]),
+            format!(
+                "error: invalid --select: invalid label selector {typed:?}: {why}: did you mean {fixed:?}?"
+            ),
+        );
+    }
     assert_eq!(
-        run(&["--select", "app in web"]),
-        r#"error: invalid --select: invalid label selector "app in web""#
+        run(&["--select", "app=="]),
+        r#"error: invalid --select: invalid label selector "app==": app has no value: write app=VALUE (as app=web), app for pods that have the label, or !app for pods without it"#
     );
     assert_eq!(
-        run(&["--select", "bad key=x"]),
-        r#"error: invalid --select: invalid label selector "bad key=x""#
+        run(&["--select", "app=(web"]),
+        r#"error: invalid --select: invalid label selector "app=(web": a selector is comma-separated requirements such as app=web, tier!=db, env in (a,b), track, !canary"#
     );
     assert_eq!(
         run(&["--select", "app=-bad"]),
@@ -758,7 +821,27 @@ fn every_port_form_translates_as_documented() {
         ]);
         assert_eq!(v["spec"]["ingress"][0]["ports"], json!([want]), "{port}");
     }
-    // Several ports, on every rule, in the order given; none: every port.
+    // The outputs' order (PROTO/PORT) reads too, and PROTO/all.
+    for (port, want) in [
+        ("TCP/8080", json!({"port": 8080, "protocol": "TCP"})),
+        ("UDP/53", json!({"port": 53, "protocol": "UDP"})),
+        ("TCP/http", json!({"port": "http", "protocol": "TCP"})),
+        ("UDP/all", json!({"protocol": "UDP"})),
+    ] {
+        let v = policy(&[
+            "-n",
+            "shop",
+            "--select",
+            "app=api",
+            "--allow-from",
+            "pods=app=web",
+            "--port",
+            port,
+        ]);
+        assert_eq!(v["spec"]["ingress"][0]["ports"], json!([want]), "{port}");
+    }
+    // Several ports go to the peer flag before them, in the order given;
+    // a rule without any: every port.
     let v = policy(&[
         "-n",
         "shop",
@@ -766,25 +849,28 @@ fn every_port_form_translates_as_documented() {
         "app=api",
         "--allow-from",
         "pods=app=web",
-        "--allow-from",
-        "namespace=ops",
         "--port",
         "8080",
         "--port",
         "53/UDP",
+        "--allow-from",
+        "namespace=ops",
         "--port",
         "metrics",
-    ]);
-    let want = json!([
-        {"port": 8080, "protocol": "TCP"},
-        {"port": 53, "protocol": "UDP"},
-        {"port": "metrics", "protocol": "TCP"}
+        "--allow-from",
+        "cidr=10.0.0.0/8",
     ]);
     let rules = v["spec"]["ingress"].as_array().unwrap();
-    assert_eq!(rules.len(), 2, "{v}");
-    for r in rules {
-        assert_eq!(r["ports"], want, "{v}");
-    }
+    assert_eq!(rules.len(), 3, "{v}");
+    assert_eq!(
+        rules[0]["ports"],
+        json!([{"port": 8080, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}])
+    );
+    assert_eq!(
+        rules[1]["ports"],
+        json!([{"port": "metrics", "protocol": "TCP"}])
+    );
+    assert!(rules[2].get("ports").is_none(), "{v}");
     let v = policy(&[
         "-n",
         "shop",
@@ -1350,6 +1436,8 @@ fn printed(rest: &str) -> Value {
 }
 
 const UP: &str = "\x1b[A";
+/// The last item of the review's menu.
+const EDIT: &str = "edit a step (pods, rules, ports, name...)";
 const DOWN: &str = "\x1b[B";
 /// The namespaces of the example, sorted; the menu starts on "default".
 const LAST_NAMESPACE: &str = "payments";
@@ -1357,9 +1445,20 @@ const LAST_NAMESPACE: &str = "payments";
 const TYPE_SELECTOR: &str = "type a label selector...";
 const LAST_PEER: &str = "type it (PEER syntax: namespace=frontend,pods=app=web ...)";
 
+/// The question of a namespace with policies, before the pods: a new
+/// policy.
+fn new_policy(t: &mut Term) -> String {
+    let drawn = t.wait("Start from:\r\n");
+    let menu = t.wait("> a new policy");
+    t.keys("\r");
+    t.wait("Start from: a new policy");
+    format!("{drawn}{menu}")
+}
+
 /// Namespace backend, pods app=api.
 fn backend_api(t: &mut Term) {
     t.select("Namespace", LAST_NAMESPACE, UP, "backend");
+    new_policy(t);
     t.select(
         "Which pods should this policy protect?",
         TYPE_SELECTOR,
@@ -1424,13 +1523,16 @@ fn interactive_cross_namespace_ingress_then_print() {
     );
     // The policy is shown before anything is done with it.
     assert!(review.contains(WEB_TO_API.trim_end()), "{review}");
-    // Offline, the menu offers to print or write, nothing else: up from
-    // the first item wraps to "write it to a file".
+    // Offline, the menu offers to print, write or edit, nothing else: up
+    // from the first item wraps to the edit, up again is "write it to a
+    // file".
+    t.keys(UP);
+    t.wait(&format!("> {EDIT}"));
     t.keys(UP);
     let menu = t.wait("> write it to a file");
     assert!(!menu.contains("dry-run"), "{menu}");
     assert!(!menu.contains("apply it"), "{menu}");
-    t.keys(DOWN);
+    t.keys(&DOWN.repeat(2));
     t.wait("> print the YAML");
     t.keys("\r");
     t.wait("What now?: print the YAML\r\n");
@@ -1536,6 +1638,7 @@ fn interactive_egress_with_dns() {
 fn interactive_default_deny_both_directions() {
     let mut t = term(&[]);
     t.select("Namespace", LAST_NAMESPACE, DOWN, "frontend");
+    new_policy(&mut t);
     t.select(
         "Which pods should this policy protect?",
         TYPE_SELECTOR,
@@ -1579,6 +1682,7 @@ fn interactive_default_deny_both_directions() {
 fn interactive_invalid_input_is_asked_again_with_the_reason() {
     let mut t = term(&[]);
     t.select("Namespace", LAST_NAMESPACE, UP, "backend");
+    new_policy(&mut t);
     // The menu wraps: up from the first item is the last.
     t.select(
         "Which pods should this policy protect?",
@@ -1588,7 +1692,7 @@ fn interactive_invalid_input_is_asked_again_with_the_reason() {
     );
     let selector = "Label selector (app=api, tier in (a,b))";
     t.input(selector, "app in web");
-    t.wait("error: invalid label selector \"app in web\"");
+    t.wait("error: invalid label selector \"app in web\": the values of in and notin go in parentheses: did you mean \"app in (web)\"?");
     t.input(selector, "app=api");
     t.wait(&format!("{selector}: app=api"));
     t.wait("selects 1 pod now: api");
@@ -2266,4 +2370,409 @@ fn write_dash_is_refused_not_a_file_named_dash() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--write - is not a file"), "{err}");
     assert!(!dir.path().join("-").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Ports per rule, the outputs' peer notation, hints, --from (issue 13)
+// ---------------------------------------------------------------------------
+
+/// The README's example, written as there: each --port belongs to the peer
+/// flag before it. Run through `matrix -f` with the example's pods (and
+/// no other policy): frontend/web reaches the api on 8080 only, the api
+/// reaches postgres on 5432 only (and DNS), nothing else reaches the api
+/// nor leaves it.
+#[test]
+fn the_readme_example_builds_exactly_the_intended_policy() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = "$ kubectl netpol wizard -n backend --select app=api \\
+    --allow-from namespace=frontend,pods=app=web --port 8080 \\
+    --deny-all-egress --allow-dns --allow-to pods=app=postgres --port 5432 > policy.yaml";
+    assert!(
+        readme.contains(example),
+        "the README example changed: update this test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+        "--deny-all-egress",
+        "--allow-dns",
+        "--allow-to",
+        "pods=app=postgres",
+        "--port",
+        "5432",
+        "--offline",
+    ]);
+    let file = write(dir.path(), "policy.yaml", &out);
+    let a = netpol()
+        .args(["matrix", "-A", "-o", "json"])
+        .args(["-f", &format!("{SHOP_ABS}/namespaces.yaml")])
+        .args(["-f", &format!("{SHOP_ABS}/workloads.yaml")])
+        .args(["-f", &file])
+        .assert()
+        .code(0);
+    let m = parse_json(&stdout_of(&a));
+    let conns = m["connections"].as_array().unwrap();
+    let to_api: Vec<(String, Value)> = conns
+        .iter()
+        .filter(|c| c["to"] == "backend/api")
+        .map(|c| (c["from"].as_str().unwrap().to_string(), c["ports"].clone()))
+        .collect();
+    assert_eq!(
+        to_api,
+        [
+            ("frontend/web".to_string(), json!(["TCP/8080"])),
+            ("frontend/web-canary".to_string(), json!(["TCP/8080"])),
+        ]
+    );
+    let from_api: Vec<(String, Value)> = conns
+        .iter()
+        .filter(|c| c["from"] == "backend/api")
+        .map(|c| (c["to"].as_str().unwrap().to_string(), c["ports"].clone()))
+        .collect();
+    assert_eq!(
+        from_api,
+        [
+            ("backend/postgres".to_string(), json!(["TCP/5432"])),
+            (
+                "kube-system/coredns".to_string(),
+                json!(["TCP/53", "UDP/53"])
+            ),
+        ]
+    );
+    // The same policy in the outputs' notation, ports inline.
+    let (inline, _) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "frontend/web:8080",
+        "--deny-all-egress",
+        "--allow-dns",
+        "--allow-to",
+        "backend/app=postgres:5432/TCP",
+        "--offline",
+    ]);
+    assert_eq!(inline, out);
+}
+
+/// Each --port goes to the --allow-from/--allow-to before it, whatever
+/// the direction; inline ports and --port add up.
+#[test]
+fn ports_belong_to_the_peer_flag_before_them() {
+    let v = policy(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-to",
+        "backend/postgres:5432",
+        "--port",
+        "pg",
+        "--allow-from",
+        "frontend/web",
+        "--port",
+        "8080",
+        "--allow-to",
+        "cidr=2001:db8::/32:443",
+        "--allow-to",
+        "2001:db8::/32",
+        "--allow-from",
+        "monitoring/*:TCP/metrics,UDP/all",
+    ]);
+    assert_eq!(
+        v["spec"]["egress"],
+        json!([
+            {"to": [{"podSelector": {"matchLabels": {"app": "postgres"}}}],
+             "ports": [{"port": 5432, "protocol": "TCP"}, {"port": "pg", "protocol": "TCP"}]},
+            {"to": [{"ipBlock": {"cidr": "2001:db8::/32"}}],
+             "ports": [{"port": 443, "protocol": "TCP"}]},
+            {"to": [{"ipBlock": {"cidr": "2001:db8::/32"}}]}
+        ])
+    );
+    assert_eq!(
+        v["spec"]["ingress"],
+        json!([
+            {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "frontend"}},
+                       "podSelector": {"matchLabels": {"app": "web"}}}],
+             "ports": [{"port": 8080, "protocol": "TCP"}]},
+            {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+             "ports": [{"port": "metrics", "protocol": "TCP"}, {"protocol": "UDP"}]}
+        ])
+    );
+}
+
+#[test]
+fn a_port_before_any_peer_is_an_error_with_an_example() {
+    for args in [
+        &["--all-pods", "--port", "8080", "--allow-from", "anywhere"][..],
+        &[
+            "--all-pods",
+            "--deny-all-egress",
+            "--port",
+            "53/UDP",
+            "--allow-to",
+            "anywhere",
+        ],
+    ] {
+        let port = args[args.iter().position(|a| *a == "--port").unwrap() + 1];
+        assert_eq!(
+            one_error(&[args, &["--offline"]].concat(), 2),
+            format!(
+                "error: --port {port} comes before any --allow-from or --allow-to: a --port gives ports to the peer flag just before it, as in --allow-from frontend/web --port 8080 (or --allow-from frontend/web:8080)"
+            )
+        );
+    }
+}
+
+/// Peers as list, explain and matrix write them are read back as the
+/// same peers; in the policy's own namespace they are a plain podSelector.
+#[test]
+fn peers_in_the_outputs_notation() {
+    let ns_name = |n: &str| json!({"matchLabels": {"kubernetes.io/metadata.name": n}});
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "frontend/web",
+            json!([{"namespaceSelector": ns_name("frontend"), "podSelector": {"matchLabels": {"app": "web"}}}]),
+        ),
+        // The key that names pods comes from the pods: storefront is an
+        // app.kubernetes.io/name, kube-dns a k8s-app.
+        (
+            "frontend/storefront",
+            json!([{"namespaceSelector": ns_name("frontend"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "storefront"}}}]),
+        ),
+        (
+            "kube-system/kube-dns",
+            json!([{"namespaceSelector": ns_name("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]),
+        ),
+        (
+            "frontend/app=web,track",
+            json!([{"namespaceSelector": ns_name("frontend"), "podSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "track", "operator": "Exists"}]}}]),
+        ),
+        (
+            "frontend/*",
+            json!([{"namespaceSelector": ns_name("frontend")}]),
+        ),
+        (
+            "all pods in frontend",
+            json!([{"namespaceSelector": ns_name("frontend")}]),
+        ),
+        (
+            "frontend pods [track]",
+            json!([{"namespaceSelector": ns_name("frontend"), "podSelector": {"matchExpressions": [{"key": "track", "operator": "Exists"}]}}]),
+        ),
+        (
+            "prometheus in namespaces [purpose=monitoring]",
+            json!([{"namespaceSelector": {"matchLabels": {"purpose": "monitoring"}}, "podSelector": {"matchLabels": {"app": "prometheus"}}}]),
+        ),
+        (
+            "pods [app in (cache,postgres)] in any namespace",
+            json!([{"namespaceSelector": {}, "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["cache", "postgres"]}]}}]),
+        ),
+        ("any namespace", json!([{"namespaceSelector": {}}])),
+        (
+            "all pods in namespaces [team=web]",
+            json!([{"namespaceSelector": {"matchLabels": {"team": "web"}}}]),
+        ),
+        // Own namespace: a podSelector alone, as `backend/api` reads.
+        (
+            "backend/postgres",
+            json!([{"podSelector": {"matchLabels": {"app": "postgres"}}}]),
+        ),
+        ("backend/*", json!([{"podSelector": {}}])),
+        ("10.0.0.0/8", json!([{"ipBlock": {"cidr": "10.0.0.0/8"}}])),
+        (
+            "10.0.0.0/8 except 10.244.0.0/16",
+            json!([{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.244.0.0/16"]}}]),
+        ),
+        (
+            "0.0.0.0/0 except [169.254.169.254/32, 10.0.0.0/8]",
+            json!([{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32", "10.0.0.0/8"]}}]),
+        ),
+    ];
+    for (peer, want) in &cases {
+        let (out, _) = wizard(&[
+            "-n",
+            "backend",
+            "--select",
+            "app=api",
+            "--allow-from",
+            peer,
+            "-o",
+            "json",
+            "-f",
+            SHOP,
+        ]);
+        let v = parse_json(&out);
+        assert_minimal(&v, peer);
+        assert_eq!(&v["spec"]["ingress"][0]["from"], want, "{peer}");
+    }
+    // What `list` writes for the example's policies reads back: each
+    // summary's peers, through the wizard, give the same sentence.
+    let (out, err) = wizard(&[
+        "-n",
+        "payments",
+        "--select",
+        "app=gateway",
+        "--allow-from",
+        "10.0.0.0/8 except 10.244.0.0/16:TCP/8443",
+        "--allow-from",
+        "backend/api:TCP/8443",
+        "--allow-from",
+        "prometheus in namespaces [purpose=monitoring]:TCP/metrics",
+        "-f",
+        SHOP,
+    ]);
+    assert!(out.contains("name: allow-cidr-to-gateway"), "{out}");
+    assert!(
+        err.starts_with("summary: namespace/payments allows gateway from 10.0.0.0/8 except 10.244.0.0/16 on TCP/8443 and from backend/api on TCP/8443 and from prometheus in namespaces [purpose=monitoring] on TCP/metrics\n"),
+        "{err}"
+    );
+}
+
+/// A peer or --select that matches nothing is allowed, and said as typed,
+/// with the nearest label sets that exist.
+#[test]
+fn peers_that_match_nothing_are_flagged_with_the_nearest_labels() {
+    let (_, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "frontend/wbe:8080",
+        "--allow-to",
+        "namespace=paymnts",
+        "--allow-to",
+        "pods=app=postgress",
+        "-f",
+        SHOP,
+    ]);
+    for want in [
+        "note: --allow-from frontend/wbe:8080 matches no pod now (allowed: pods that get these labels will match); nearest label sets: frontend/app=web (2 pods)\n",
+        "note: --allow-to namespace=paymnts matches no pod now (allowed: pods that get these labels will match); namespace paymnts does not exist (nearest: payments)\n",
+        "note: --allow-to pods=app=postgress matches no pod now (allowed: pods that get these labels will match); nearest label sets: backend/app=postgres (1 pod)\n",
+    ] {
+        assert!(err.contains(want), "{want}\n--- got:\n{err}");
+    }
+    let (_, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=apii",
+        "--deny-all-ingress",
+        "-f",
+        SHOP,
+    ]);
+    assert!(
+        err.contains("note: --select app=apii selects no pod of backend now (allowed: pods that get these labels will be selected); nearest label sets: app=api (1 pod)\n"),
+        "{err}"
+    );
+    // Offline without manifests nothing is known: nothing is said.
+    let (_, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=apii",
+        "--allow-from",
+        "frontend/wbe",
+        "--offline",
+    ]);
+    assert!(!err.contains("matches no pod"), "{err}");
+    assert!(!err.contains("selects no pod"), "{err}");
+}
+
+/// --from starts from a policy of the manifests: the same policy when
+/// nothing changes (no diff), the flags add to it, the diff says what.
+#[test]
+fn from_starts_from_an_existing_policy() {
+    // Unchanged: the same spec, said so.
+    let (out, err) = wizard(&["--from", "payments/gateway-ingress", "-f", SHOP]);
+    let v = parse_yaml(&out);
+    assert_minimal(&v, "from");
+    assert_eq!(
+        v["metadata"],
+        json!({"name": "gateway-ingress", "namespace": "payments"})
+    );
+    assert_eq!(
+        v["spec"]["ingress"][1],
+        json!({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "backend"}},
+                         "podSelector": {"matchLabels": {"app": "api"}}}],
+               "ports": [{"port": 8443, "protocol": "TCP"}]})
+    );
+    assert!(
+        err.contains("\ndiff: none: the same as payments/gateway-ingress is now\n"),
+        "{err}"
+    );
+    // -n and a bare name; a rule added: the unified diff shows it.
+    let (out, err) = wizard(&[
+        "--from",
+        "allow-web-to-api",
+        "-n",
+        "backend",
+        "--allow-from",
+        "monitoring/prometheus:metrics",
+        "-f",
+        SHOP,
+    ]);
+    let v = parse_yaml(&out);
+    assert_eq!(v["spec"]["ingress"].as_array().unwrap().len(), 2, "{v}");
+    assert!(err.contains("diff: --- backend/allow-web-to-api (now)\ndiff: +++ backend/allow-web-to-api (reviewed)\ndiff: @@ "), "{err}");
+    assert!(err.contains("diff: +          app: prometheus\n"), "{err}");
+    assert!(err.contains("diff: +    - port: metrics\n"), "{err}");
+    // --select replaces the pods; --name writes a copy, said in a note.
+    let (out, err) = wizard(&[
+        "--from",
+        "backend/allow-web-to-api",
+        "--select",
+        "app=worker",
+        "--name",
+        "allow-web-to-worker",
+        "-f",
+        SHOP,
+    ]);
+    let v = parse_yaml(&out);
+    assert_eq!(v["metadata"]["name"], "allow-web-to-worker");
+    assert_eq!(
+        v["spec"]["podSelector"],
+        json!({"matchLabels": {"app": "worker"}})
+    );
+    assert!(err.contains("note: started from backend/allow-web-to-api under another name: that policy stays as it is"), "{err}");
+    // A rule of two peers becomes two rules with the same ports.
+    let dir = tempfile::tempdir().unwrap();
+    let two = write(
+        dir.path(),
+        "two.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: two, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: a}}}, {ipBlock: {cidr: 10.0.0.0/8}}]\n    ports: [{port: 80}, {protocol: UDP}]\n",
+    );
+    let (out, err) = wizard(&["--from", "shop/two", "-f", &two]);
+    let v = parse_yaml(&out);
+    let ports = json!([{"port": 80, "protocol": "TCP"}, {"protocol": "UDP"}]);
+    assert_eq!(
+        v["spec"]["ingress"],
+        json!([{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}], "ports": ports},
+               {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": ports}])
+    );
+    assert_eq!(v["spec"]["policyTypes"], json!(["Ingress"]));
+    assert!(err.contains("note: ingress rule #1 has 2 peers: the wizard writes one rule per peer, with the same ports (the same traffic)"), "{err}");
+    // Errors: not found, -n against NS/NAME.
+    assert_eq!(
+        one_error(&["--from", "backend/nope", "-f", SHOP], 1),
+        r#"error: networkpolicies.networking.k8s.io "nope" not found in namespace "backend""#
+    );
+    assert_eq!(
+        one_error(
+            &["--from", "backend/api-egress", "-n", "frontend", "-f", SHOP],
+            2
+        ),
+        "error: --from backend/api-egress names namespace backend, but -n says frontend: give one of them"
+    );
 }

@@ -4,7 +4,9 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{OutputFormat, WizardArgs};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::cli::{OutputFormat, RuleFlag, WizardArgs};
 use crate::cmd::explain;
 use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome};
@@ -17,9 +19,12 @@ use crate::engine::validate;
 use crate::error::{Error, exit};
 use crate::render::{clean, to_json};
 use crate::snapshot::{PodInfo, Snapshot};
+use crate::wizard::draft::PeerSpec;
 use crate::wizard::draft::{
-    DnsTarget, Draft, DraftRule, PortInput, parse_peer, parse_port, to_yaml,
+    DnsTarget, Draft, DraftRule, PeerContext, PortInput, PortKind, parse_port, parse_rule_in,
+    to_yaml,
 };
+use crate::wizard::hint::{parse_selector, peer_pods, peer_warning, select_warning};
 use crate::wizard::prompt::{Answer, Cancelled, Prompter};
 
 /// Exit status when the user stops the wizard (as for SIGINT).
@@ -36,6 +41,8 @@ enum Action {
     Apply {
         write: Option<String>,
     },
+    /// Back to a step, then the review again.
+    Edit,
 }
 
 /// What Ctrl-C says at this point of the run; until a write is under way,
@@ -67,22 +74,72 @@ fn install_interrupt_handler() {
     });
 }
 
-fn rules_from(peers: &[String], ports: &[PortInput], flag: &str) -> Result<Vec<DraftRule>, Error> {
-    peers
-        .iter()
-        .map(|p| {
-            parse_peer(p)
-                .map(|peer| DraftRule {
-                    peer,
-                    ports: ports.to_vec(),
-                })
-                .map_err(|e| Error::Usage(format!("invalid {flag} {e}")))
-        })
-        .collect()
+/// A rule the flags give: `--allow-from`/`--allow-to` PEER[:PORTS] and
+/// the `--port` flags that follow it.
+struct FlagRule {
+    ingress: bool,
+    flag: &'static str,
+    /// As typed.
+    text: String,
+    /// The rule as read outside any namespace, when the flags were checked.
+    checked: DraftRule,
+    /// The ports of the `--port` flags after it.
+    ports: Vec<PortInput>,
+}
+
+/// The rule flags in the order typed, each `--port` given to the
+/// `--allow-from`/`--allow-to` before it; checked before anything is read.
+fn flag_rules(args: &WizardArgs) -> Result<Vec<FlagRule>, Error> {
+    let ordered: Vec<RuleFlag> = if args.rule_flags.is_empty() {
+        // Built without the parser (tests): the flags by kind.
+        args.allow_from
+            .iter()
+            .cloned()
+            .map(RuleFlag::AllowFrom)
+            .chain(args.allow_to.iter().cloned().map(RuleFlag::AllowTo))
+            .chain(args.port.iter().cloned().map(RuleFlag::Port))
+            .collect()
+    } else {
+        args.rule_flags.clone()
+    };
+    let mut out: Vec<FlagRule> = Vec::new();
+    for f in ordered {
+        let (ingress, flag, text) = match f {
+            RuleFlag::AllowFrom(t) => (true, "--allow-from", t),
+            RuleFlag::AllowTo(t) => (false, "--allow-to", t),
+            RuleFlag::Port(p) => {
+                let port =
+                    parse_port(&p).map_err(|e| Error::Usage(format!("invalid --port {e}")))?;
+                match out.last_mut() {
+                    Some(rule) => rule.ports.push(port),
+                    None => {
+                        return Err(Error::Usage(format!(
+                            "--port {p} comes before any --allow-from or --allow-to: a --port gives ports to the peer flag just before it, as in --allow-from frontend/web --port 8080 (or --allow-from frontend/web:8080)"
+                        )));
+                    }
+                }
+                continue;
+            }
+        };
+        let checked = parse_rule_in(&text, &PeerContext::default())
+            .map_err(|e| Error::Usage(format!("invalid {flag} {e}")))?;
+        out.push(FlagRule {
+            ingress,
+            flag,
+            text,
+            checked,
+            ports: Vec::new(),
+        });
+    }
+    Ok(out)
 }
 
 /// The one error an unattended run gets when answers are missing.
 fn missing(args: &WizardArgs) -> Option<String> {
+    if args.from_policy.is_some() {
+        // The policy gives every answer.
+        return None;
+    }
     let mut need = Vec::new();
     if args.select.is_none() && !args.all_pods {
         need.push("--select LABELS (or --all-pods)");
@@ -183,35 +240,20 @@ fn changes(before: &Model<'_>, after: &Model<'_>, pods: &[&PodInfo], draft: &Dra
     out
 }
 
-/// A line diff of two YAML texts (`-`/`+`), for a policy that exists.
-fn diff(old: &str, new: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    // Longest common subsequence, small inputs.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
+/// A unified diff of two YAML texts (`--- OLD`, `+++ NEW`, hunks with
+/// three lines of context); empty when they are equal.
+fn diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    if old == new {
+        return String::new();
     }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("- {}\n", a[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
-        }
-    }
-    out
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{old_name} (now)"),
+            &format!("{new_name} (reviewed)"),
+        )
+        .to_string()
 }
 
 /// The spec part of a stored policy, as the wizard would write it.
@@ -266,13 +308,7 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
             "refusing to apply without a yes: add --yes (or run on a terminal to be asked)".into(),
         ));
     }
-    let ports = args
-        .port
-        .iter()
-        .map(|p| parse_port(p).map_err(|e| Error::Usage(format!("invalid --port {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let from = rules_from(&args.allow_from, &ports, "--allow-from")?;
-    let to = rules_from(&args.allow_to, &ports, "--allow-to")?;
+    let rules = flag_rules(args)?;
     let selected = match (&args.select, args.all_pods) {
         (Some(s), _) if s.trim().is_empty() => {
             return Err(Error::Usage(
@@ -281,7 +317,7 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
             ));
         }
         (Some(s), _) => Some(
-            Selector::parse(s)
+            parse_selector(s)
                 .map_err(|e| Error::Usage(format!("invalid --select: {e}")))
                 .and_then(|sel| {
                     let api = crate::wizard::draft::label_selector(&sel);
@@ -299,6 +335,11 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
     {
         return Err(Error::Usage(format!("invalid --name {name:?}: {e}")));
     }
+    let from = args
+        .from_policy
+        .as_deref()
+        .map(|f| from_target(ctx, f))
+        .transpose()?;
 
     let snapshot = if offline && ctx.global.filenames.is_empty() {
         std::rc::Rc::new(Snapshot::default())
@@ -309,23 +350,92 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
     for note in unreadable_notes(&snapshot) {
         eprintln!("note: {}", clean(&note));
     }
+    let start = match &from {
+        Some((ns, name)) => Some(start_from(ctx, offline, &snapshot, ns, name)?),
+        None => None,
+    };
     let prompter = Prompter::new(ctx.palette.enabled());
     // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets it
     // from the terminal) or while a request is in flight.
     install_interrupt_handler();
-    match build(
-        ctx,
+    let answers = Answers {
         args,
         interactive,
-        &snapshot,
-        &prompter,
         selected,
-        from,
-        to,
-    ) {
+        rules,
+    };
+    match build(ctx, &answers, &snapshot, &prompter, start) {
         Ok(flow) => finish(ctx, args, interactive, offline, &snapshot, &prompter, flow),
         Err(Cancelled) => Ok(cancelled()),
     }
+}
+
+/// `--from [NAMESPACE/]NAME` as (namespace, name): the namespace given, or
+/// -n, or the current one.
+fn from_target(ctx: &Context, text: &str) -> Result<(String, String), Error> {
+    let (ns, name) = match text.split_once('/') {
+        Some((ns, name)) => {
+            if let Some(n) = &ctx.global.namespace
+                && n != ns
+            {
+                return Err(Error::Usage(format!(
+                    "--from {text} names namespace {ns}, but -n says {n}: give one of them"
+                )));
+            }
+            (ns.to_string(), name.to_string())
+        }
+        None => (ctx.default_namespace(), text.to_string()),
+    };
+    if let Some(e) = validate::dns1123_label(&ns).first() {
+        return Err(Error::Usage(format!(
+            "invalid --from namespace {ns:?}: {e}"
+        )));
+    }
+    if let Some(e) = validate::dns1123_subdomain(&name).first() {
+        return Err(Error::Usage(format!("invalid --from name {name:?}: {e}")));
+    }
+    Ok((ns, name))
+}
+
+/// The policy `--from` names, read from the manifests (offline) or from
+/// the cluster, with the answers it gives.
+fn start_from(
+    ctx: &Context,
+    offline: bool,
+    snapshot: &Snapshot,
+    namespace: &str,
+    name: &str,
+) -> Result<Start, Error> {
+    let found = if offline {
+        snapshot
+            .policies
+            .iter()
+            .find(|p| {
+                p.metadata.namespace.as_deref() == Some(namespace)
+                    && p.metadata.name.as_deref() == Some(name)
+            })
+            .cloned()
+    } else {
+        let live = ctx.live()?;
+        ctx.block_on(live.policy(namespace, name))?
+    };
+    let Some(np) = found else {
+        return Err(Error::NotFound(format!(
+            "networkpolicies.networking.k8s.io {name:?} not found in namespace {namespace:?}{}",
+            if offline && ctx.global.filenames.is_empty() {
+                " (offline without -f: no policy is known)"
+            } else {
+                ""
+            }
+        )));
+    };
+    let (draft, notes) = crate::wizard::draft::from_policy(&np)
+        .map_err(|e| Error::Usage(format!("--from {namespace}/{name}: {e}")))?;
+    Ok(Start {
+        original: comparable_policy(&np),
+        draft,
+        notes,
+    })
 }
 
 fn cancelled() -> Outcome {
@@ -338,22 +448,76 @@ fn cancelled() -> Outcome {
     }
 }
 
-struct Flow {
+/// An existing policy to start from (`--from`, or picked on a terminal).
+struct Start {
+    /// The policy as stored (name, namespace, spec), for the diff.
+    original: NetworkPolicy,
     draft: Draft,
     notes: Vec<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The answers the flags gave.
+struct Answers<'a> {
+    args: &'a WizardArgs,
+    interactive: bool,
+    selected: Option<Selector>,
+    rules: Vec<FlagRule>,
+}
+
+struct Flow {
+    draft: Draft,
+    /// Notes of the answers (peers that match nothing, as typed; what
+    /// --from changed in the form of the rules).
+    notes: Vec<String>,
+    /// The policy it started from, when it did.
+    original: Option<NetworkPolicy>,
+}
+
+/// The flags' rules, read in `namespace` with the pods of `snapshot`,
+/// with a note for each peer that matches no pod (as typed).
+fn read_flag_rules(
+    rules: &[FlagRule],
+    namespace: &str,
+    snapshot: &Snapshot,
+) -> (Vec<DraftRule>, Vec<DraftRule>, Vec<String>) {
+    let cx = PeerContext {
+        namespace,
+        snapshot: Some(snapshot),
+    };
+    let (mut from, mut to, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+    for r in rules {
+        // Checked before the snapshot was read: the same text parses here.
+        let mut rule = parse_rule_in(&r.text, &cx).unwrap_or_else(|_| r.checked.clone());
+        rule.ports.extend(r.ports.iter().cloned());
+        if let Some(w) = peer_warning(
+            &format!("{} {}", r.flag, r.text),
+            &rule.peer,
+            namespace,
+            snapshot,
+        ) {
+            notes.push(w);
+        }
+        if r.ingress {
+            from.push(rule);
+        } else {
+            to.push(rule);
+        }
+    }
+    (from, to, notes)
+}
+
 fn build(
     ctx: &Context,
-    args: &WizardArgs,
-    interactive: bool,
+    answers: &Answers,
     snapshot: &Snapshot,
     prompter: &Prompter,
-    selected: Option<Selector>,
-    from: Vec<DraftRule>,
-    to: Vec<DraftRule>,
+    start: Option<Start>,
 ) -> Answer<Flow> {
+    let args = answers.args;
+    let interactive = answers.interactive;
+    if let Some(start) = start {
+        return Ok(start_flow(args, answers, snapshot, start));
+    }
     let mut notes = Vec::new();
     // 1. Namespace.
     let namespace = match (
@@ -369,17 +533,60 @@ fn build(
         }
         (None, false) => ctx.default_namespace(),
     };
-    // 2. Pods to protect.
-    let pods = match selected {
-        Some(s) => s,
-        None => prompter.pods(snapshot, &namespace)?,
-    };
-    // 3 and 4. Directions and rules.
-    let flags_given = !from.is_empty()
-        || !to.is_empty()
+    let flags_given = !answers.rules.is_empty()
         || args.deny_all_ingress
         || args.deny_all_egress
         || args.allow_dns;
+    // 1b. On a terminal with nothing answered yet: start from a policy of
+    // the namespace?
+    if interactive && answers.selected.is_none() && !flags_given {
+        let existing: Vec<&NetworkPolicy> = snapshot
+            .policies
+            .iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()))
+            .collect();
+        if !existing.is_empty() {
+            let mut items = vec!["a new policy".to_string()];
+            items.extend(existing.iter().map(|p| {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                match Policy::compile(p, &namespace) {
+                    Ok(c) => format!("{name}: {}", summary(&c)),
+                    Err(_) => name,
+                }
+            }));
+            let i = prompter.select("Start from", &items, 0)?;
+            if i > 0 {
+                match crate::wizard::draft::from_policy(existing[i - 1]) {
+                    Ok((draft, notes)) => {
+                        return Ok(Flow {
+                            draft,
+                            notes,
+                            original: Some(comparable_policy(existing[i - 1])),
+                        });
+                    }
+                    Err(e) => eprintln!("  {}: starting from scratch", clean(&e)),
+                }
+            }
+        }
+    }
+    // 2. Pods to protect.
+    let pods = match &answers.selected {
+        Some(s) => {
+            if let Some(w) = select_warning(
+                &format!("--select {}", args.select.as_deref().unwrap_or_default()),
+                s,
+                &namespace,
+                snapshot,
+            ) {
+                notes.push(w);
+            }
+            s.clone()
+        }
+        None => prompter.pods(snapshot, &namespace)?,
+    };
+    let (from, to, more) = read_flag_rules(&answers.rules, &namespace, snapshot);
+    notes.extend(more);
+    // 3 and 4. Directions and rules.
     let (ingress, egress) = if flags_given || !interactive {
         (
             (!from.is_empty() || args.deny_all_ingress).then_some(from),
@@ -387,12 +594,7 @@ fn build(
         )
     } else {
         eprintln!("  Once a direction is isolated, everything no rule allows is denied.");
-        let items = vec![
-            "ingress: who may connect to these pods".to_string(),
-            "egress: where these pods may connect".to_string(),
-            "both".to_string(),
-        ];
-        let d = prompter.select("Restrict which direction?", &items, 0)?;
+        let d = prompter.select("Restrict which direction?", &direction_items(), 0)?;
         let ingress = if d != 1 {
             Some(prompter.rules(snapshot, &namespace, &pods, true)?)
         } else {
@@ -410,19 +612,9 @@ fn build(
         let wanted = if args.allow_dns || !interactive || flags_given {
             args.allow_dns
         } else {
-            prompter.confirm(
-                "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name",
-                true,
-            )?
+            prompter.confirm(DNS_QUESTION, true)?
         };
-        if wanted {
-            let (target, more) = dns_target(snapshot);
-            notes.extend(more);
-            Some(target)
-        } else {
-            notes.push("egress is isolated without DNS: these pods will not resolve names (add --allow-dns)".into());
-            None
-        }
+        wanted.then(|| dns_target(snapshot).0)
     } else {
         None
     };
@@ -438,41 +630,140 @@ fn build(
     let suggested = draft.suggested_name();
     draft.name = match (&args.name, interactive) {
         (Some(n), _) => n.clone(),
-        (None, true) => {
-            prompter.input(
-                "Name",
-                Some(&suggested),
-                |s| match validate::dns1123_subdomain(s).first() {
-                    Some(e) => Err(e.clone()),
-                    None => Ok(s.to_string()),
-                },
-            )?
-        }
+        (None, true) => prompter.name(&suggested)?,
         (None, false) => suggested,
     };
-    if snapshot.policies.iter().any(|p| {
-        p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
-            && p.metadata.name.as_deref() == Some(draft.name.as_str())
-    }) {
+    Ok(Flow {
+        draft,
+        notes,
+        original: None,
+    })
+}
+
+/// The answers of an existing policy, changed by the flags: --select
+/// replaces the pods, --allow-from/--allow-to add rules, --deny-all-*
+/// isolate a direction, --allow-dns adds the DNS rule, --name renames.
+fn start_flow(args: &WizardArgs, answers: &Answers, snapshot: &Snapshot, start: Start) -> Flow {
+    let Start {
+        original,
+        mut draft,
+        mut notes,
+    } = start;
+    if let Some(sel) = &answers.selected {
+        draft.pods = sel.clone();
+    }
+    let (from, to, more) = read_flag_rules(&answers.rules, &draft.namespace, snapshot);
+    notes.extend(more);
+    if !from.is_empty() || args.deny_all_ingress {
+        draft.ingress.get_or_insert_with(Vec::new).extend(from);
+    }
+    if !to.is_empty() || args.deny_all_egress || args.allow_dns {
+        draft.egress.get_or_insert_with(Vec::new).extend(to);
+    }
+    if args.allow_dns {
+        draft.dns = Some(dns_target(snapshot).0);
+    }
+    if let Some(n) = &args.name {
+        draft.name = n.clone();
+    }
+    Flow {
+        draft,
+        notes,
+        original: Some(original),
+    }
+}
+
+/// The items of the direction question, in [`Prompter::directions`] order.
+fn direction_items() -> Vec<String> {
+    vec![
+        "ingress: who may connect to these pods".to_string(),
+        "egress: where these pods may connect".to_string(),
+        "both".to_string(),
+    ]
+}
+
+const DNS_QUESTION: &str = "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name";
+
+/// Notes that follow from the draft as it is now (recomputed after each
+/// edit): the DNS target found, egress without DNS, a policy of that
+/// name that exists.
+fn draft_notes(
+    draft: &Draft,
+    snapshot: &Snapshot,
+    original: Option<&NetworkPolicy>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if draft.dns.is_some() {
+        notes.extend(dns_target(snapshot).1);
+    } else if let Some(rules) = &draft.egress {
+        // A rule toward the DNS pods (or that may reach them: anywhere,
+        // an address range, kube-system) on port 53.
+        let dns_pods = |p: &&PodInfo| {
+            p.namespace == "kube-system"
+                && p.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+        };
+        let dns_allowed = rules.iter().any(|r| {
+            let toward = match &r.peer {
+                PeerSpec::Anywhere | PeerSpec::IpBlock { .. } => true,
+                PeerSpec::InNamespaces { names, .. }
+                    if names.iter().any(|n| n == "kube-system") =>
+                {
+                    true
+                }
+                peer => peer_pods(peer, &draft.namespace, snapshot)
+                    .iter()
+                    .any(dns_pods),
+            };
+            let on_53 = r.ports.is_empty()
+                || r.ports.iter().any(|p| match p.port {
+                    PortKind::Number(n) => n == 53,
+                    PortKind::Range(lo, hi) => lo <= 53 && hi >= 53,
+                    PortKind::All => true,
+                    PortKind::Named(_) => false,
+                });
+            toward && on_53
+        });
+        if !dns_allowed {
+            notes.push("egress is isolated without DNS: these pods will not resolve names (add --allow-dns)".into());
+        }
+    }
+    let same_as_original = original.is_some_and(|o| {
+        o.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
+            && o.metadata.name.as_deref() == Some(draft.name.as_str())
+    });
+    if !same_as_original
+        && snapshot.policies.iter().any(|p| {
+            p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
+                && p.metadata.name.as_deref() == Some(draft.name.as_str())
+        })
+    {
         notes.push(format!(
             "a NetworkPolicy {}/{} exists already: applying replaces it",
             draft.namespace, draft.name
         ));
     }
-    Ok(Flow { draft, notes })
+    notes
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
+/// What the review shows, and what an unattended run says on stderr.
+struct Review {
+    np: NetworkPolicy,
+    key: String,
+    sentence: String,
+    /// The review as shown on a terminal.
+    text: String,
+    /// The same, one line each, for an unattended run's stderr.
+    lines: Vec<String>,
+    yaml: String,
+}
+
+fn review(
     ctx: &Context,
-    args: &WizardArgs,
-    interactive: bool,
-    offline: bool,
     snapshot: &Snapshot,
-    prompter: &Prompter,
-    flow: Flow,
-) -> Result<Outcome, Error> {
-    let Flow { draft, notes } = flow;
+    draft: &Draft,
+    notes: &[String],
+    original: Option<&NetworkPolicy>,
+) -> Result<Review, Error> {
     let np = draft.to_policy();
     let errors = validate::network_policy(&np);
     if !errors.is_empty() {
@@ -483,12 +774,16 @@ fn finish(
         }]));
     }
     let key = format!("{}/{}", draft.namespace, draft.name);
-    // 7. Review, on stderr: stdout carries only the policy.
     let before = Model::new(snapshot, &draft.namespace);
     let mut with = snapshot.clone();
     with.policies.retain(|p| {
-        !(p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
-            && p.metadata.name.as_deref() == Some(draft.name.as_str()))
+        let is = |ns: &str, name: &str| {
+            p.metadata.namespace.as_deref() == Some(ns) && p.metadata.name.as_deref() == Some(name)
+        };
+        // The new policy replaces one of its name, and the one it was
+        // started from (a rename replaces it too once that is deleted;
+        // until then both apply: see the note).
+        !is(&draft.namespace, &draft.name)
     });
     with.policies.push(np.clone());
     let gaps = with.gaps.clone();
@@ -505,11 +800,46 @@ fn finish(
         &|p| p.key() == key,
         &|_, _| false,
     );
+    let mut notes = notes.to_vec();
+    notes.extend(draft_notes(draft, snapshot, original));
+    if let Some(o) = original
+        && (o.metadata.namespace.as_deref(), o.metadata.name.as_deref())
+            != (Some(draft.namespace.as_str()), Some(draft.name.as_str()))
+    {
+        notes.push(format!(
+            "started from {}/{} under another name: that policy stays as it is (both apply until you delete it)",
+            o.metadata.namespace.as_deref().unwrap_or_default(),
+            o.metadata.name.as_deref().unwrap_or_default()
+        ));
+    }
     let yaml = to_yaml(&np);
-    let mut review = String::new();
-    review.push_str(&format!("\n{}\n", clean_lines(&yaml)));
-    review.push_str(&format!("Summary:  {}\n", clean(&sentence)));
-    review.push_str(&format!(
+    let changes = changes(&before, &after, &selected, draft);
+    let mut text = String::new();
+    let mut lines = vec![format!("summary: {sentence}")];
+    match original {
+        Some(o) => {
+            let d = diff(&comparable(o), &comparable(&np), &policy_key(o), &key);
+            if d.is_empty() {
+                text.push_str(&format!("\n{}\n", clean_lines(&yaml)));
+                text.push_str(&format!(
+                    "Diff:     none: the same as {} is now\n",
+                    clean(&policy_key(o))
+                ));
+                lines.push(format!("diff: none: the same as {} is now", policy_key(o)));
+            } else {
+                text.push_str(&format!("\n{}\n", clean_lines(&yaml)));
+                text.push_str(&format!(
+                    "Diff against {} as it is now:\n{}\n",
+                    clean(&policy_key(o)),
+                    clean_lines(&d)
+                ));
+                lines.extend(d.lines().map(|l| format!("diff: {l}")));
+            }
+        }
+        None => text.push_str(&format!("\n{}\n", clean_lines(&yaml))),
+    }
+    text.push_str(&format!("Summary:  {}\n", clean(&sentence)));
+    text.push_str(&format!(
         "Selects:  {} pod{} now{}{}\n",
         selected.len(),
         if selected.len() == 1 { "" } else { "s" },
@@ -521,259 +851,363 @@ fn finish(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    for c in changes(&before, &after, &selected, &draft) {
-        review.push_str(&format!("Changes:  {}\n", clean(&c)));
+    for c in &changes {
+        text.push_str(&format!("Changes:  {}\n", clean(c)));
     }
     for f in &findings {
-        review.push_str(&render_finding(f, ctx.palette));
+        text.push_str(&render_finding(f, ctx.palette));
+        lines.push(render_finding(f, ctx.palette).trim_end().to_string());
     }
     for n in &notes {
-        review.push_str(&format!("Note:     {}\n", clean(n)));
+        text.push_str(&format!("Note:     {}\n", clean(n)));
+        lines.push(format!("note: {n}"));
     }
-    let policy_text = match ctx.format() {
-        OutputFormat::Json => to_json(&np),
-        _ => yaml.clone(),
-    };
-    // 8. Action.
-    // A yes is asked about what the user has seen: the review comes first
-    // when the flags chose the action too.
-    if interactive && (args.dry_run.is_some() || args.apply || args.write.is_some()) {
-        eprint!("{review}");
-    }
-    // A dry run writes nothing: it is decided first (the parser refuses it
-    // with --apply or --write, this keeps it so whatever else is given).
-    let action = if args.dry_run.is_some() {
-        Action::DryRun
-    } else if args.apply {
-        Action::Apply {
-            write: args.write.clone(),
-        }
-    } else if let Some(path) = &args.write {
-        Action::Write(path.clone())
-    } else if interactive {
-        eprint!("{review}");
-        let mut items = vec![
-            "print the YAML".to_string(),
-            "write it to a file".to_string(),
-        ];
-        if !offline {
-            items.push("dry-run on the server (validates, stores nothing)".into());
-            items.push("apply it to the cluster".into());
-        }
-        match prompter.select("What now?", &items, 0) {
-            Ok(0) => Action::Print,
-            Ok(1) => match prompter.input("File", Some(&format!("{}.yaml", draft.name)), |s| {
-                if s.trim().is_empty() {
-                    Err("a file name".to_string())
-                } else {
-                    Ok(s.to_string())
+    lines.extend(changes.iter().map(|c| format!("change: {c}")));
+    Ok(Review {
+        np,
+        key,
+        sentence,
+        text,
+        lines,
+        yaml,
+    })
+}
+
+fn policy_key(np: &NetworkPolicy) -> String {
+    format!(
+        "{}/{}",
+        np.metadata.namespace.as_deref().unwrap_or_default(),
+        np.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    ctx: &Context,
+    args: &WizardArgs,
+    interactive: bool,
+    offline: bool,
+    snapshot: &Snapshot,
+    prompter: &Prompter,
+    flow: Flow,
+) -> Result<Outcome, Error> {
+    let Flow {
+        mut draft,
+        notes,
+        original,
+    } = flow;
+    // A dry run was answered in this run: offer to apply what it checked.
+    let mut dry_ran = false;
+    loop {
+        // 7. Review, on stderr: stdout carries only the policy.
+        let r = review(ctx, snapshot, &draft, &notes, original.as_ref())?;
+        let policy_text = match ctx.format() {
+            OutputFormat::Json => to_json(&r.np),
+            _ => r.yaml.clone(),
+        };
+        // 8. Action.
+        let action = if dry_ran {
+            // Asked after a server dry run that passed.
+            let items = vec![
+                "apply it to the cluster (asks once more, naming the target)".to_string(),
+                "edit a step, then review again".to_string(),
+                "stop here (nothing is applied)".to_string(),
+            ];
+            match prompter.select("The dry run passed. Apply it now?", &items, 0) {
+                Ok(0) => Action::Apply { write: None },
+                Ok(1) => Action::Edit,
+                Ok(_) => {
+                    return Ok(Outcome {
+                        stdout: String::new(),
+                        warnings: Vec::new(),
+                        code: exit::OK,
+                    });
                 }
-            }) {
-                Ok(p) => Action::Write(p),
                 Err(Cancelled) => return Ok(cancelled()),
-            },
-            Ok(2) => Action::DryRun,
-            Ok(_) => Action::Apply { write: None },
-            Err(Cancelled) => return Ok(cancelled()),
-        }
-    } else {
-        Action::Print
-    };
-    let mut warnings = Vec::new();
-    if !interactive {
-        // Unattended runs still say what they built, on stderr.
-        warnings.push(format!("summary: {sentence}"));
-        for f in &findings {
-            warnings.push(render_finding(f, ctx.palette).trim_end().to_string());
-        }
-        for n in &notes {
-            warnings.push(format!("note: {n}"));
-        }
-        for c in changes(&before, &after, &selected, &draft) {
-            warnings.push(format!("change: {c}"));
-        }
-    }
-    match action {
-        Action::Print => Ok(Outcome {
-            stdout: policy_text,
-            warnings,
-            code: exit::OK,
-        }),
-        Action::Write(path) => {
-            let Some(file) = file_target(ctx, args, interactive, prompter, &path)? else {
-                return Ok(cancelled());
-            };
-            write_file(&file, &policy_text, &key)?;
-            warnings.push(format!("networkpolicy {key} written to {path}"));
-            Ok(Outcome {
-                stdout: String::new(),
-                warnings,
-                code: exit::OK,
-            })
-        }
-        Action::DryRun => {
-            let live = ctx.live()?;
-            let existed = ctx
-                .block_on(live.policy(&draft.namespace, &draft.name))?
-                .is_some();
-            ctx.block_on(live.apply_policy(&np, true, false))?;
-            warnings.push(format!(
-                "networkpolicy.networking.k8s.io/{} {} (server dry run)",
-                draft.name,
-                if existed { "configured" } else { "created" }
-            ));
-            // Unattended runs said it already.
+            }
+        } else if args.dry_run.is_some() {
+            // A dry run writes nothing: it is decided first (the parser
+            // refuses it with --apply or --write, this keeps it so
+            // whatever else is given). A yes is asked about what the user
+            // has seen: the review comes first.
             if interactive {
-                warnings.push(format!("summary: {sentence}"));
+                eprint!("{}", r.text);
             }
-            Ok(Outcome {
-                stdout: String::new(),
-                warnings,
-                code: exit::OK,
-            })
-        }
-        Action::Apply { write } => {
-            let live = ctx.live()?;
-            let target = live.target();
-            // Every check before anything is written: the file...
-            let file = match &write {
-                Some(path) => match file_target(ctx, args, interactive, prompter, path)? {
-                    Some(f) => Some(f),
-                    None => return Ok(cancelled()),
+            Action::DryRun
+        } else if args.apply {
+            if interactive {
+                eprint!("{}", r.text);
+            }
+            Action::Apply {
+                write: args.write.clone(),
+            }
+        } else if let Some(path) = &args.write {
+            if interactive {
+                eprint!("{}", r.text);
+            }
+            Action::Write(path.clone())
+        } else if interactive {
+            eprint!("{}", r.text);
+            let mut items = vec![
+                "print the YAML".to_string(),
+                "write it to a file".to_string(),
+            ];
+            if !offline {
+                items.push("dry-run on the server (validates, stores nothing)".into());
+                items.push("apply it to the cluster".into());
+            }
+            items.push("edit a step (pods, rules, ports, name...)".into());
+            let edit = items.len() - 1;
+            match prompter.select("What now?", &items, 0) {
+                Ok(0) => Action::Print,
+                Ok(1) => match prompter.input("File", Some(&format!("{}.yaml", draft.name)), |s| {
+                    if s.trim().is_empty() {
+                        Err("a file name".to_string())
+                    } else {
+                        Ok(s.to_string())
+                    }
+                }) {
+                    Ok(p) => Action::Write(p),
+                    Err(Cancelled) => return Ok(cancelled()),
                 },
-                None => None,
-            };
-            // ... and what the server would store.
-            let existing = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
-            let unchanged = existing
-                .as_ref()
-                .is_some_and(|old| comparable(old) == comparable(&np));
-            if !unchanged {
-                let predicted = ctx.block_on(live.apply_policy(&np, true, args.force_conflicts))?;
-                let kept = differences(&np, &predicted);
-                if !kept.is_empty() {
-                    return Err(Error::Api(format!(
-                        "NetworkPolicy {key} cannot be stored as reviewed: other field managers own fields of it that this apply would keep (nothing was changed; remove them with kubectl edit networkpolicy {} -n {}, or delete the policy and run again):{}",
-                        draft.name,
-                        draft.namespace,
-                        kept.iter()
-                            .map(|k| format!("\n  * {k}"))
-                            .collect::<String>()
-                    )));
+                Ok(i) if i == edit => Action::Edit,
+                Ok(2) => Action::DryRun,
+                Ok(_) => Action::Apply { write: None },
+                Err(Cancelled) => return Ok(cancelled()),
+            }
+        } else {
+            Action::Print
+        };
+        // Unattended runs still say what they built, on stderr.
+        let warnings = if interactive {
+            Vec::new()
+        } else {
+            r.lines.clone()
+        };
+        match action {
+            Action::Edit => {
+                if prompter.edit(snapshot, &mut draft).is_err() {
+                    return Ok(cancelled());
                 }
-                if let Some(old) = &existing {
-                    eprintln!(
-                        "\nNetworkPolicy {} exists and differs:\n{}",
-                        clean(&key),
-                        clean_lines(&diff(&comparable(old), &comparable(&np)))
-                    );
-                    if let Some(note) = ownership(old, args.force_conflicts) {
-                        eprintln!("{}", clean(&note));
-                    }
-                }
-                let (verb, to) = if existing.is_some() {
-                    ("Replace", "in")
-                } else {
-                    ("Apply", "to")
+                continue;
+            }
+            Action::Print => {
+                return Ok(Outcome {
+                    stdout: policy_text,
+                    warnings,
+                    code: exit::OK,
+                });
+            }
+            Action::Write(path) => {
+                let Some(file) = file_target(ctx, args, interactive, prompter, &path)? else {
+                    return Ok(cancelled());
                 };
-                let question = format!("{verb} NetworkPolicy {key} {to} {target}?");
-                if args.yes {
-                    // Unattended: the same target, said before it is written.
-                    eprintln!(
-                        "{}",
-                        clean(&format!(
-                            "{} NetworkPolicy {key} {to} {target}",
-                            if existing.is_some() {
-                                "replacing"
-                            } else {
-                                "applying"
-                            }
-                        ))
-                    );
-                } else {
-                    match prompter.confirm(&question, false) {
-                        Ok(true) => {}
-                        Ok(false) | Err(Cancelled) => return Ok(cancelled()),
-                    }
-                }
-            }
-            if let Some(file) = &file {
-                write_file(file, &policy_text, &key)?;
-                // Said at once: the apply below may still fail.
-                eprintln!(
-                    "{}",
-                    clean(&format!("networkpolicy {key} written to {}", file.shown))
-                );
-            }
-            if unchanged {
-                warnings.push(format!(
-                    "networkpolicy.networking.k8s.io/{} unchanged",
-                    draft.name
-                ));
+                write_file(&file, &policy_text, &r.key)?;
+                let mut warnings = warnings;
+                warnings.push(format!("networkpolicy {} written to {path}", r.key));
                 return Ok(Outcome {
                     stdout: String::new(),
                     warnings,
                     code: exit::OK,
                 });
             }
-            let check = format!(
-                "check with kubectl get networkpolicy {} -n {}",
-                draft.name, draft.namespace
-            );
-            on_interrupt(format!(
-                "interrupted: the apply was sent; the policy may exist: {check}"
-            ));
-            let applied = ctx.block_on(live.apply_policy(&np, false, args.force_conflicts));
-            let done = if existing.is_some() {
-                "configured"
-            } else {
-                "created"
-            };
-            if let Err(e) = applied {
-                return Err(unanswered_apply(e, &check));
+            Action::DryRun => {
+                let live = ctx.live()?;
+                let existed = ctx
+                    .block_on(live.policy(&draft.namespace, &draft.name))?
+                    .is_some();
+                ctx.block_on(live.apply_policy(&r.np, true, false))?;
+                let done = format!(
+                    "networkpolicy.networking.k8s.io/{} {} (server dry run)",
+                    draft.name,
+                    if existed { "configured" } else { "created" }
+                );
+                if interactive {
+                    eprintln!("{}", clean(&done));
+                    eprintln!("summary: {}", clean(&r.sentence));
+                    dry_ran = true;
+                    continue;
+                }
+                let mut warnings = warnings;
+                warnings.push(done);
+                return Ok(Outcome {
+                    stdout: String::new(),
+                    warnings,
+                    code: exit::OK,
+                });
             }
-            on_interrupt(format!(
-                "interrupted: networkpolicy {key} was {done}; it was not read back to compare with the review: {check}"
-            ));
-            // Read it back: what is stored must be what the review showed.
-            let stored = ctx
-                .block_on(live.policy(&draft.namespace, &draft.name))
-                .map_err(|e| {
-                    Error::Api(format!(
-                        "networkpolicy {key} was {done} in {target}, but reading it back to compare with the review failed: {e}"
-                    ))
-                })?;
-            let differ = match &stored {
-                Some(s) => differences(&np, s),
-                None => vec!["the policy is not there any more (deleted since?)".to_string()],
-            };
-            if !differ.is_empty() {
-                return Err(Error::Api(format!(
-                    "networkpolicy {key} was {done} in {target}, but the stored policy differs from the review:{}",
-                    differ
-                        .iter()
-                        .map(|k| format!("\n  * {k}"))
-                        .collect::<String>()
-                )));
+            Action::Apply { write } => {
+                return apply(
+                    ctx,
+                    args,
+                    interactive,
+                    prompter,
+                    &draft,
+                    &r,
+                    write,
+                    &policy_text,
+                    warnings,
+                );
             }
-            warnings.push(format!(
-                "networkpolicy.networking.k8s.io/{} {done}",
-                draft.name
-            ));
-            if interactive {
-                warnings.push(format!("summary: {sentence}"));
-            }
-            warnings.push(match ctx.evidence(false).map(|e| crate::cni::assess(&e)) {
-                Ok(a) => format!("enforcement: {} ({})", verdict_word(a.verdict), a.reason.trim_end_matches('.')),
-                Err(_) => "enforcement: cannot tell (the CNI evidence could not be read; see kubectl netpol check)".into(),
-            });
-            Ok(Outcome {
-                stdout: String::new(),
-                warnings,
-                code: exit::OK,
-            })
         }
     }
+}
+
+/// Applies the reviewed policy: every check first (the file, what the
+/// server would store), a yes that names the target, then the write, then
+/// the stored policy read back and compared with the review.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    ctx: &Context,
+    args: &WizardArgs,
+    interactive: bool,
+    prompter: &Prompter,
+    draft: &Draft,
+    r: &Review,
+    write: Option<String>,
+    policy_text: &str,
+    mut warnings: Vec<String>,
+) -> Result<Outcome, Error> {
+    let (np, key, sentence) = (&r.np, &r.key, &r.sentence);
+    let live = ctx.live()?;
+    let target = live.target();
+    // Every check before anything is written: the file...
+    let file = match &write {
+        Some(path) => match file_target(ctx, args, interactive, prompter, path)? {
+            Some(f) => Some(f),
+            None => return Ok(cancelled()),
+        },
+        None => None,
+    };
+    // ... and what the server would store.
+    let existing = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
+    let unchanged = existing
+        .as_ref()
+        .is_some_and(|old| comparable(old) == comparable(&np));
+    if !unchanged {
+        let predicted = ctx.block_on(live.apply_policy(&np, true, args.force_conflicts))?;
+        let kept = differences(&np, &predicted);
+        if !kept.is_empty() {
+            return Err(Error::Api(format!(
+                "NetworkPolicy {key} cannot be stored as reviewed: other field managers own fields of it that this apply would keep (nothing was changed; remove them with kubectl edit networkpolicy {} -n {}, or delete the policy and run again):{}",
+                draft.name,
+                draft.namespace,
+                kept.iter()
+                    .map(|k| format!("\n  * {k}"))
+                    .collect::<String>()
+            )));
+        }
+        if let Some(old) = &existing {
+            eprintln!(
+                "\nNetworkPolicy {} exists and differs:\n{}",
+                clean(&key),
+                clean_lines(&diff(&comparable(old), &comparable(np), key, key))
+            );
+            if let Some(note) = ownership(old, args.force_conflicts) {
+                eprintln!("{}", clean(&note));
+            }
+        }
+        let (verb, to) = if existing.is_some() {
+            ("Replace", "in")
+        } else {
+            ("Apply", "to")
+        };
+        let question = format!("{verb} NetworkPolicy {key} {to} {target}?");
+        if args.yes {
+            // Unattended: the same target, said before it is written.
+            eprintln!(
+                "{}",
+                clean(&format!(
+                    "{} NetworkPolicy {key} {to} {target}",
+                    if existing.is_some() {
+                        "replacing"
+                    } else {
+                        "applying"
+                    }
+                ))
+            );
+        } else {
+            match prompter.confirm(&question, false) {
+                Ok(true) => {}
+                Ok(false) | Err(Cancelled) => return Ok(cancelled()),
+            }
+        }
+    }
+    if let Some(file) = &file {
+        write_file(file, &policy_text, &key)?;
+        // Said at once: the apply below may still fail.
+        eprintln!(
+            "{}",
+            clean(&format!("networkpolicy {key} written to {}", file.shown))
+        );
+    }
+    if unchanged {
+        warnings.push(format!(
+            "networkpolicy.networking.k8s.io/{} unchanged",
+            draft.name
+        ));
+        return Ok(Outcome {
+            stdout: String::new(),
+            warnings,
+            code: exit::OK,
+        });
+    }
+    let check = format!(
+        "check with kubectl get networkpolicy {} -n {}",
+        draft.name, draft.namespace
+    );
+    on_interrupt(format!(
+        "interrupted: the apply was sent; the policy may exist: {check}"
+    ));
+    let applied = ctx.block_on(live.apply_policy(&np, false, args.force_conflicts));
+    let done = if existing.is_some() {
+        "configured"
+    } else {
+        "created"
+    };
+    if let Err(e) = applied {
+        return Err(unanswered_apply(e, &check));
+    }
+    on_interrupt(format!(
+        "interrupted: networkpolicy {key} was {done}; it was not read back to compare with the review: {check}"
+    ));
+    // Read it back: what is stored must be what the review showed.
+    let stored = ctx
+        .block_on(live.policy(&draft.namespace, &draft.name))
+        .map_err(|e| {
+            Error::Api(format!(
+                "networkpolicy {key} was {done} in {target}, but reading it back to compare with the review failed: {e}"
+            ))
+        })?;
+    let differ = match &stored {
+        Some(s) => differences(&np, s),
+        None => vec!["the policy is not there any more (deleted since?)".to_string()],
+    };
+    if !differ.is_empty() {
+        return Err(Error::Api(format!(
+            "networkpolicy {key} was {done} in {target}, but the stored policy differs from the review:{}",
+            differ
+                .iter()
+                .map(|k| format!("\n  * {k}"))
+                .collect::<String>()
+        )));
+    }
+    warnings.push(format!(
+        "networkpolicy.networking.k8s.io/{} {done}",
+        draft.name
+    ));
+    if interactive {
+        warnings.push(format!("summary: {sentence}"));
+    }
+    warnings.push(match ctx.evidence(false).map(|e| crate::cni::assess(&e)) {
+        Ok(a) => format!("enforcement: {} ({})", verdict_word(a.verdict), a.reason.trim_end_matches('.')),
+        Err(_) => "enforcement: cannot tell (the CNI evidence could not be read; see kubectl netpol check)".into(),
+    });
+    Ok(Outcome {
+        stdout: String::new(),
+        warnings,
+        code: exit::OK,
+    })
 }
 
 /// The error of an apply request: a refusal by the server stored nothing
@@ -1032,9 +1466,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn diff_marks_changed_lines() {
-        let d = diff("a\nb\nc\n", "a\nx\nc\n");
-        assert_eq!(d, "  a\n- b\n+ x\n  c\n");
+    fn diff_is_unified_with_both_names() {
+        let d = diff("a\nb\nc\n", "a\nx\nc\n", "ns/p", "ns/q");
+        assert_eq!(
+            d,
+            "--- ns/p (now)\n+++ ns/q (reviewed)\n@@ -1,3 +1,3 @@\n a\n-b\n+x\n c\n"
+        );
+        assert_eq!(diff("a\n", "a\n", "x", "x"), "");
     }
 
     fn policy(json: serde_json::Value) -> k8s_openapi::api::networking::v1::NetworkPolicy {

@@ -50,11 +50,27 @@ pub struct PortInput {
     pub port: PortKind,
 }
 
+/// One port value of a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortKind {
     Number(u16),
     Range(u16, u16),
     Named(String),
+    /// Every port of the protocol (a port entry with only `protocol`).
+    All,
+}
+
+impl PortInput {
+    /// As the outputs write a port, which [`parse_port`] reads back:
+    /// `TCP/8080`, `TCP/8000-8100`, `TCP/http`, `UDP/all`.
+    pub fn render(&self) -> String {
+        match &self.port {
+            PortKind::Number(n) => format!("{}/{n}", self.protocol),
+            PortKind::Range(a, b) => format!("{}/{a}-{b}", self.protocol),
+            PortKind::Named(n) => format!("{}/{n}", self.protocol),
+            PortKind::All => format!("{}/all", self.protocol),
+        }
+    }
 }
 
 /// One rule: a peer and its ports (none: every port).
@@ -103,10 +119,23 @@ impl Default for DnsTarget {
     }
 }
 
-/// Parses `--port` syntax: `8080`, `8000-8100`, `http`, `53/UDP`, `http/TCP`.
+/// Parses `--port` syntax: `8080`, `8000-8100`, `http`, `53/UDP`,
+/// `http/TCP`, and the outputs' order too: `TCP/8080`, `UDP/53`, `UDP/all`
+/// (every UDP port).
 pub fn parse_port(text: &str) -> Result<PortInput, String> {
     let text = text.trim();
     let (port, protocol) = match text.split_once('/') {
+        Some((p, proto)) if Protocol::parse(proto).is_none() && Protocol::parse(p).is_some() => {
+            // PROTO/PORT, as list, explain and matrix write it.
+            let protocol = Protocol::parse(p).unwrap_or(Protocol::Tcp);
+            if proto == "all" {
+                return Ok(PortInput {
+                    protocol,
+                    port: PortKind::All,
+                });
+            }
+            (proto, protocol)
+        }
         Some((p, proto)) => (
             p,
             Protocol::parse(proto)
@@ -167,16 +196,246 @@ const PEER_KEYS: [&str; 6] = [
     "except",
 ];
 
-/// Parses the peer syntax of `--allow-from`/`--allow-to`:
+/// Where a peer is read: the policy's namespace (a peer written
+/// `NAMESPACE/...` in that namespace becomes a plain podSelector) and the
+/// pods known (`frontend/web` names pods by the first key of
+/// [`crate::engine::summary::NAME_KEYS`] that some pod of frontend has
+/// with value `web`; `app` when none does).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PeerContext<'a> {
+    pub namespace: &'a str,
+    pub snapshot: Option<&'a crate::snapshot::Snapshot>,
+}
+
+impl PeerContext<'_> {
+    /// The label key whose value `value` names pods (in `namespace`, or
+    /// anywhere).
+    fn name_key(&self, namespace: Option<&str>, value: &str) -> &'static str {
+        let pods = self.snapshot.map(|s| s.pods.as_slice()).unwrap_or_default();
+        crate::engine::summary::NAME_KEYS
+            .iter()
+            .find(|k| {
+                pods.iter().any(|p| {
+                    namespace.is_none_or(|n| p.namespace == n)
+                        && p.labels.get(**k).map(String::as_str) == Some(value)
+                })
+            })
+            .copied()
+            .unwrap_or("app")
+    }
+}
+
+/// What a peer may be, said when it is none of them.
+pub const PEER_FORMS: &str = "expected NAMESPACE/NAME (frontend/web), NAMESPACE/LABELS (frontend/app=web), NAMESPACE/* (every pod of it), a CIDR (10.0.0.0/8), anywhere, or pods=, namespace=, namespace-labels=, cidr= parts (see kubectl netpol wizard --help)";
+
+/// Parses a peer as [`parse_peer_in`] does, outside any namespace.
+pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
+    parse_peer_in(text, &PeerContext::default())
+}
+
+/// Parses a rule as typed after `--allow-from`/`--allow-to`: `PEER` or
+/// `PEER:PORTS` (ports comma-separated, as `--port` takes them:
+/// `backend/app=postgres:5432/TCP`). Label keys, label values and
+/// namespace names cannot hold `:`, so the last `:` starts the ports; an
+/// IPv6 CIDR ends with `/PREFIX`, which is no port, so it keeps its
+/// colons (`2001:db8::/32:443` is that CIDR on port 443).
+pub fn parse_rule_in(text: &str, cx: &PeerContext) -> Result<DraftRule, String> {
+    let text = text.trim();
+    if let Some((head, tail)) = text.rsplit_once(':') {
+        let ports = if tail.trim().is_empty() {
+            Err(format!(
+                "{text:?}: no ports after ':' (as frontend/web:8080)"
+            ))
+        } else {
+            tail.split(',')
+                .map(|p| parse_port(p).map_err(|e| format!("port {e}")))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        return match (ports, parse_peer_in(head, cx)) {
+            (Ok(ports), Ok(peer)) => Ok(DraftRule { peer, ports }),
+            (Ok(_), Err(head_error)) => match parse_peer_in(text, cx) {
+                Ok(peer) => Ok(DraftRule {
+                    peer,
+                    ports: Vec::new(),
+                }),
+                Err(_) => Err(head_error),
+            },
+            // No peer but an IPv6 CIDR holds a ':'.
+            (Err(port_error), Ok(_)) => Err(port_error),
+            (Err(_), Err(_)) => parse_peer_in(text, cx).map(|peer| DraftRule {
+                peer,
+                ports: Vec::new(),
+            }),
+        };
+    }
+    parse_peer_in(text, cx).map(|peer| DraftRule {
+        peer,
+        ports: Vec::new(),
+    })
+}
+
+/// Parses the peer syntax of `--allow-from`/`--allow-to`, in the notation
+/// the outputs (list, explain, matrix) write peers in:
+/// `frontend/web` (pods named web: see [`PeerContext`]),
+/// `frontend/app=web,tier=x` (a label selector), `frontend/*` and
+/// `all pods in frontend`, `frontend pods [track]`,
+/// `web in namespaces [team=x]`, `pods [a=b] in any namespace`,
+/// `any namespace`, `10.0.0.0/8 except 10.1.0.0/16`, `anywhere`;
+/// and in `key=value` parts:
 /// `pods=app=web`, `namespace=frontend`, `namespace=frontend,pods=app=web`,
 /// `namespaces=a,b`... (`namespace=a|b` too), `namespace-labels=team=x`
-/// (`namespace-labels=` alone: every namespace), `cidr=10.0.0.0/8,except=10.1.0.0/16`,
-/// `anywhere`.
-pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
+/// (`namespace-labels=` alone: every namespace), `cidr=10.0.0.0/8,except=10.1.0.0/16`.
+pub fn parse_peer_in(text: &str, cx: &PeerContext) -> Result<PeerSpec, String> {
     let text = text.trim();
     if text == "anywhere" {
         return Ok(PeerSpec::Anywhere);
     }
+    let keyed = text
+        .split_once('=')
+        .is_some_and(|(k, _)| PEER_KEYS.contains(&k.trim()));
+    if !keyed && let Some(peer) = notation(text, cx) {
+        return peer;
+    }
+    parse_keyed(text, cx)
+}
+
+/// A peer in the outputs' notation; `None` when `text` is not written so.
+fn notation(text: &str, cx: &PeerContext) -> Option<Result<PeerSpec, String>> {
+    let selector = |s: &str| -> Result<Selector, String> {
+        let sel = crate::wizard::hint::parse_selector(s).map_err(|e| format!("{text:?}: {e}"))?;
+        for r in &sel.requirements {
+            if let Some(e) = validate::label_key(&r.key).first() {
+                return Err(format!("{text:?}: label key {:?}: {e}", r.key));
+            }
+        }
+        Ok(sel)
+    };
+    let ns_name = |n: &str| -> Result<String, String> {
+        match validate::dns1123_label(n).first() {
+            Some(e) => Err(format!("namespace {n:?}: {e}")),
+            None => Ok(n.to_string()),
+        }
+    };
+    // The policy's own namespace is a plain podSelector, as the outputs
+    // write `backend/api` for it.
+    let in_namespace = |ns: String, pods: Option<Selector>| {
+        if ns == cx.namespace {
+            PeerSpec::Pods(pods.unwrap_or_default())
+        } else {
+            PeerSpec::InNamespaces {
+                names: vec![ns],
+                pods,
+            }
+        }
+    };
+    // Addresses: `CIDR`, `CIDR except C1`, `CIDR except [C1, C2]`.
+    let first = text.split_whitespace().next().unwrap_or_default();
+    let looks_ip = first
+        .split_once('/')
+        .is_some_and(|(ip, _)| ip.parse::<std::net::IpAddr>().is_ok());
+    if looks_ip {
+        let (cidr, except) = match text.split_once(" except ") {
+            Some((c, e)) => (c.trim(), e.trim()),
+            None => (text, ""),
+        };
+        let except = except
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect::<Vec<_>>()
+            .join("|");
+        let keyed = if except.is_empty() {
+            format!("cidr={cidr}")
+        } else {
+            format!("cidr={cidr},except={except}")
+        };
+        return Some(parse_keyed(&keyed, cx));
+    }
+    if text == "any namespace" {
+        return Some(Ok(PeerSpec::InLabelledNamespaces {
+            namespaces: Selector::default(),
+            pods: None,
+        }));
+    }
+    // WHERE after ` in `: `any namespace`, `namespaces [SEL]`, or a name.
+    let place = |w: &str, pods: Option<Selector>| -> Result<PeerSpec, String> {
+        let w = w.trim();
+        if w == "any namespace" {
+            return Ok(PeerSpec::InLabelledNamespaces {
+                namespaces: Selector::default(),
+                pods,
+            });
+        }
+        if let Some(sel) = w
+            .strip_prefix("namespaces [")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            return Ok(PeerSpec::InLabelledNamespaces {
+                namespaces: selector(sel)?,
+                pods,
+            });
+        }
+        Ok(in_namespace(ns_name(w)?, pods))
+    };
+    if let Some(rest) = text.strip_prefix("all pods in ") {
+        return Some(place(rest, None));
+    }
+    if let Some(rest) = text.strip_prefix("pods [") {
+        let close = rest.find("] in ")?;
+        let pods = match selector(&rest[..close]) {
+            Ok(s) => s,
+            Err(e) => return Some(Err(e)),
+        };
+        return Some(place(&rest[close + 5..], Some(pods)));
+    }
+    // `NS pods [SEL]`
+    if let Some((ns, rest)) = text.split_once(" pods [")
+        && let Some(sel) = rest.strip_suffix(']')
+        && !ns.contains(' ')
+    {
+        return Some(ns_name(ns).and_then(|ns| Ok(in_namespace(ns, Some(selector(sel)?)))));
+    }
+    // `NAME in WHERE`
+    if let Some((name, w)) = text.split_once(" in ")
+        && !name.contains([' ', '=', '!', '(', ',', '/'])
+        && (w.starts_with("namespaces [") || w == "any namespace" || !w.contains(' '))
+    {
+        let key = cx.name_key(None, name);
+        return Some(selector(&format!("{key}={name}")).and_then(|pods| place(w, Some(pods))));
+    }
+    // `NS/*`, `NS/NAME`, `NS/SELECTOR`.
+    let (ns, rest) = text.split_once('/')?;
+    if ns.is_empty() || ns.contains(['=', ',', ' ', '!', '(']) {
+        return None;
+    }
+    let ns = match ns_name(ns) {
+        Ok(n) => n,
+        Err(e) => return Some(Err(e)),
+    };
+    let rest = rest.trim();
+    if rest == "*" {
+        return Some(Ok(in_namespace(ns, None)));
+    }
+    let plain = !rest.is_empty()
+        && !rest.contains(['=', '!', '(', ',', ' '])
+        && validate::label_value(rest).is_empty();
+    let pods = if plain {
+        let key = cx.name_key(Some(&ns), rest);
+        selector(&format!("{key}={rest}"))
+    } else if rest.is_empty() {
+        Err(format!(
+            "{text:?}: say which pods after the /: a name (frontend/web), labels (frontend/app=web) or * for all"
+        ))
+    } else {
+        selector(rest)
+    };
+    Some(pods.map(|p| in_namespace(ns, Some(p))))
+}
+
+/// The `key=value` parts form of a peer.
+fn parse_keyed(text: &str, _cx: &PeerContext) -> Result<PeerSpec, String> {
     // Split on commas, but a piece that does not start with a key belongs
     // to the value before it (`pods=app=web,tier=api`).
     let mut parts: Vec<(String, String)> = Vec::new();
@@ -192,10 +451,13 @@ pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
                     v.push(',');
                     v.push_str(piece);
                 }
-                None => {
+                None if Selector::parse(text).is_ok() && text.contains('=') => {
                     return Err(format!(
-                        "{text:?}: expected anywhere, pods=LABELS, namespace=NAME, namespace-labels=LABELS or cidr=CIDR (with optional ,pods= / ,except=)"
+                        "{text:?}: labels alone do not say where: did you mean pods={text} (this namespace) or NAMESPACE/{text}?"
                     ));
+                }
+                None => {
+                    return Err(format!("{text:?}: {PEER_FORMS}"));
                 }
             },
         }
@@ -217,7 +479,10 @@ pub fn parse_peer(text: &str) -> Result<PeerSpec, String> {
             .map(|(_, v)| v.as_str())
     };
     let selector = |s: &str| -> Result<Selector, String> {
-        let sel = Selector::parse(s).map_err(|e| format!("{text:?}: {e}"))?;
+        if s.trim().is_empty() {
+            return Ok(Selector::default());
+        }
+        let sel = crate::wizard::hint::parse_selector(s).map_err(|e| format!("{text:?}: {e}"))?;
         for r in &sel.requirements {
             if let Some(e) = validate::label_key(&r.key).first() {
                 return Err(format!("label key {:?}: {e}", r.key));
@@ -389,6 +654,13 @@ fn api_ports(ports: &[PortInput]) -> Option<Vec<NetworkPolicyPort>> {
                         (IntOrString::Int(i32::from(*lo)), Some(i32::from(*hi)))
                     }
                     PortKind::Named(n) => (IntOrString::String(n.clone()), None),
+                    PortKind::All => {
+                        return NetworkPolicyPort {
+                            port: None,
+                            end_port: None,
+                            protocol: Some(p.protocol.to_string()),
+                        };
+                    }
                 };
                 NetworkPolicyPort {
                     port: Some(port),
@@ -504,6 +776,196 @@ impl Draft {
         };
         sanitize_name(&name)
     }
+}
+
+/// The answers an existing policy gives, for `wizard --from`: its
+/// namespace, name, pods, rules and ports. A rule with several peers
+/// becomes one rule per peer with the same ports (the same traffic: rules
+/// and peers are both a union); the returned notes say so. `Err` for a
+/// policy the wizard cannot hold (an unknown selector operator, a peer
+/// with neither selector nor ipBlock: the API server refuses both).
+pub fn from_policy(np: &NetworkPolicy) -> Result<(Draft, Vec<String>), String> {
+    let mut notes = Vec::new();
+    let spec = np.spec.clone().unwrap_or_default();
+    let pods = Selector::compile(&spec.pod_selector.clone().unwrap_or_default())?;
+    let has_egress = spec.egress.as_ref().is_some_and(|e| !e.is_empty());
+    let types: Vec<String> = spec.policy_types.clone().unwrap_or_else(|| {
+        let mut t = vec!["Ingress".to_string()];
+        if has_egress {
+            t.push("Egress".into());
+        }
+        t
+    });
+    let peer = |p: &NetworkPolicyPeer| -> Result<PeerSpec, String> {
+        if let Some(b) = &p.ip_block {
+            return Ok(PeerSpec::IpBlock {
+                cidr: b.cidr.clone(),
+                except: b.except.clone().unwrap_or_default(),
+            });
+        }
+        let pods = p.pod_selector.as_ref().map(Selector::compile).transpose()?;
+        match &p.namespace_selector {
+            None => pods
+                .map(PeerSpec::Pods)
+                .ok_or_else(|| "a peer with no selector and no ipBlock".to_string()),
+            Some(ns) => {
+                let ns = Selector::compile(ns)?;
+                match ns.requirements.as_slice() {
+                    [r] if r.key == NAMESPACE_NAME_LABEL => match &r.op {
+                        Op::In(names) => Ok(PeerSpec::InNamespaces {
+                            names: names.clone(),
+                            pods,
+                        }),
+                        _ => Ok(PeerSpec::InLabelledNamespaces {
+                            namespaces: ns,
+                            pods,
+                        }),
+                    },
+                    _ => Ok(PeerSpec::InLabelledNamespaces {
+                        namespaces: ns,
+                        pods,
+                    }),
+                }
+            }
+        }
+    };
+    let ports = |list: &Option<Vec<NetworkPolicyPort>>| -> Vec<PortInput> {
+        list.iter()
+            .flatten()
+            .map(|p| {
+                let protocol = p
+                    .protocol
+                    .as_deref()
+                    .and_then(Protocol::parse)
+                    .unwrap_or(Protocol::Tcp);
+                let port = match (&p.port, p.end_port) {
+                    (None, _) => PortKind::All,
+                    (Some(IntOrString::Int(lo)), Some(hi)) if hi > *lo => {
+                        PortKind::Range(*lo as u16, hi as u16)
+                    }
+                    (Some(IntOrString::Int(n)), _) => PortKind::Number(*n as u16),
+                    (Some(IntOrString::String(n)), _) => PortKind::Named(n.clone()),
+                };
+                PortInput { protocol, port }
+            })
+            .collect()
+    };
+    let mut rules = |dir: &str,
+                     list: Vec<(
+        Option<Vec<NetworkPolicyPeer>>,
+        Option<Vec<NetworkPolicyPort>>,
+    )>|
+     -> Result<Vec<DraftRule>, String> {
+        let mut out = Vec::new();
+        for (i, (peers, p)) in list.iter().enumerate() {
+            let ports = ports(p);
+            match peers.as_deref() {
+                None | Some([]) => out.push(DraftRule {
+                    peer: PeerSpec::Anywhere,
+                    ports,
+                }),
+                Some(peers) => {
+                    if peers.len() > 1 {
+                        notes.push(format!(
+                            "{dir} rule #{} has {} peers: the wizard writes one rule per peer, with the same ports (the same traffic)",
+                            i + 1,
+                            peers.len()
+                        ));
+                    }
+                    for pr in peers {
+                        out.push(DraftRule {
+                            peer: peer(pr)?,
+                            ports: ports.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    };
+    let ingress = if types.iter().any(|t| t == "Ingress") {
+        let list = spec
+            .ingress
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.from, r.ports))
+            .collect();
+        Some(rules("ingress", list)?)
+    } else {
+        None
+    };
+    let egress = if types.iter().any(|t| t == "Egress") {
+        let list = spec
+            .egress
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.to, r.ports))
+            .collect();
+        Some(rules("egress", list)?)
+    } else {
+        None
+    };
+    Ok((
+        Draft {
+            namespace: np.metadata.namespace.clone().unwrap_or_default(),
+            name: np.metadata.name.clone().unwrap_or_default(),
+            pods,
+            ingress,
+            egress,
+            dns: None,
+        },
+        notes,
+    ))
+}
+
+/// How a peer reads in the wizard's own notation (which [`parse_peer_in`]
+/// reads back in `namespace`): `frontend/app=web`, `backend/*`,
+/// `namespace-labels=team=x,pods=app=web`, `10.0.0.0/8 except ...`.
+pub fn peer_text(peer: &PeerSpec, namespace: &str) -> String {
+    let pods_of = |ns: &str, pods: &Option<Selector>| match pods {
+        None => format!("{ns}/*"),
+        Some(s) if s.is_everything() => format!("{ns}/*"),
+        Some(s) => format!("{ns}/{}", s.render()),
+    };
+    match peer {
+        PeerSpec::Anywhere => "anywhere".into(),
+        PeerSpec::Pods(s) => pods_of(namespace, &Some(s.clone())),
+        PeerSpec::InNamespaces { names, pods } if names.len() == 1 => pods_of(&names[0], pods),
+        PeerSpec::InNamespaces { names, pods } => match pods {
+            None => format!("namespaces={}", names.join("|")),
+            Some(p) => format!("namespaces={},pods={}", names.join("|"), p.render()),
+        },
+        PeerSpec::InLabelledNamespaces { namespaces, pods } => match pods {
+            None => format!("namespace-labels={}", namespaces.render()),
+            Some(p) => format!(
+                "namespace-labels={},pods={}",
+                namespaces.render(),
+                p.render()
+            ),
+        },
+        PeerSpec::IpBlock { cidr, except } if except.is_empty() => cidr.clone(),
+        PeerSpec::IpBlock { cidr, except } => format!("{cidr} except [{}]", except.join(", ")),
+    }
+}
+
+/// A rule in one line: `frontend/app=web on TCP/8080, TCP/http` (or `on
+/// every port`).
+pub fn rule_text(rule: &DraftRule, namespace: &str) -> String {
+    format!(
+        "{} on {}",
+        peer_text(&rule.peer, namespace),
+        if rule.ports.is_empty() {
+            "every port".to_string()
+        } else {
+            rule.ports
+                .iter()
+                .map(PortInput::render)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    )
 }
 
 /// Lower-cases and replaces what a DNS-1123 name cannot hold.

@@ -3,5 +3,7 @@
 //! the result without losing anything.
 
 pub mod draft;
+pub mod edit;
 pub mod file;
+pub mod hint;
 pub mod prompt;

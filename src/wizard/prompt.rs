@@ -16,7 +16,10 @@ use dialoguer::{Confirm, Input, MultiSelect, Select};
 use crate::engine::selector::Selector;
 use crate::render::clean;
 use crate::snapshot::{PodInfo, Snapshot};
-use crate::wizard::draft::{DraftRule, PeerSpec, PortInput, PortKind, parse_peer, parse_port};
+use crate::wizard::draft::{
+    DraftRule, PeerContext, PeerSpec, PortInput, PortKind, parse_peer, parse_peer_in, parse_port,
+};
+use crate::wizard::hint::{parse_selector, peer_warning, select_warning};
 
 /// The user stopped the wizard.
 #[derive(Debug)]
@@ -142,7 +145,7 @@ impl Prompter {
             Selector::default()
         } else {
             self.input("Label selector (app=api, tier in (a,b))", None, |s| {
-                let sel = Selector::parse(s)?;
+                let sel = parse_selector(s)?;
                 if sel.is_everything() {
                     return Err("type at least one label, or pick \"all pods\"".into());
                 }
@@ -154,6 +157,9 @@ impl Prompter {
             .filter(|p| sel.matches(&p.labels))
             .map(|p| p.name.clone())
             .collect();
+        if let Some(w) = select_warning(&sel.render(), &sel, namespace, snapshot) {
+            eprintln!("  warning: {}", clean(&w));
+        }
         eprintln!(
             "  selects {} pod{} now{}{}",
             matched.len(),
@@ -229,7 +235,17 @@ impl Prompter {
                 Ok(peer)
             }
             4 => Ok(PeerSpec::Anywhere),
-            _ => self.input("Peer", None, parse_peer),
+            _ => {
+                let cx = PeerContext {
+                    namespace,
+                    snapshot: Some(snapshot),
+                };
+                let peer = self.input("Peer", None, |s| parse_peer_in(s, &cx))?;
+                if let Some(w) = peer_warning("this peer", &peer, namespace, snapshot) {
+                    eprintln!("  warning: {}", clean(&w));
+                }
+                Ok(peer)
+            }
         }
     }
 
@@ -275,18 +291,42 @@ impl Prompter {
         if i < sets.len() {
             return Selector::parse(&sets[i].0).map_err(cancelled);
         }
-        self.input("Label selector (app=web)", None, |s| {
-            let sel = Selector::parse(s)?;
+        let sel = self.input("Label selector (app=web)", None, |s| {
+            let sel = parse_selector(s)?;
             if sel.is_everything() {
                 return Err("type at least one label".into());
             }
             Ok(sel)
-        })
+        })?;
+        let peer = match namespaces {
+            [one] => PeerSpec::InNamespaces {
+                names: vec![one.clone()],
+                pods: Some(sel.clone()),
+            },
+            _ => PeerSpec::InNamespaces {
+                names: namespaces.to_vec(),
+                pods: Some(sel.clone()),
+            },
+        };
+        if let Some(w) = peer_warning(&sel.render(), &peer, "", snapshot) {
+            eprintln!("  warning: {}", clean(&w));
+        }
+        Ok(sel)
     }
 
     /// Ports for a rule: the destination pods' container ports, typed
     /// ports, or every port.
     pub fn ports(&self, offered: &[PortInput]) -> Answer<Vec<PortInput>> {
+        self.ports_from(offered, &[])
+    }
+
+    /// [`Prompter::ports`], the typed ports starting as `current` (when
+    /// editing a rule).
+    pub fn ports_from(
+        &self,
+        offered: &[PortInput],
+        current: &[PortInput],
+    ) -> Answer<Vec<PortInput>> {
         let mut items: Vec<String> = offered.iter().map(port_label).collect();
         items.push("type ports...".into());
         items.push("every port".into());
@@ -297,9 +337,14 @@ impl Prompter {
         if i == offered.len() + 1 {
             return Ok(Vec::new());
         }
+        let now = current
+            .iter()
+            .map(PortInput::render)
+            .collect::<Vec<_>>()
+            .join(",");
         self.input(
             "Ports (8080, 8000-8100, http, 53/UDP; comma-separated)",
-            None,
+            (!now.is_empty()).then_some(now.as_str()),
             |s| {
                 s.split(',')
                     .map(|p| parse_port(p.trim()))
@@ -330,42 +375,67 @@ impl Prompter {
                 return Ok(rules);
             }
             let peer = self.peer(snapshot, namespace, ingress)?;
-            // Ports offered: the destination's container ports.
-            let dest: Vec<&PodInfo> = if ingress {
-                snapshot
-                    .pods
-                    .iter()
-                    .filter(|p| p.namespace == namespace && selected.matches(&p.labels))
-                    .collect()
-            } else {
-                snapshot
-                    .pods
-                    .iter()
-                    .filter(|p| peer_may_match(&peer, namespace, p, snapshot))
-                    .collect()
-            };
-            let mut offered: Vec<PortInput> = Vec::new();
-            for p in dest {
-                for c in &p.ports {
-                    let by_name = c.name.clone().map(|n| PortInput {
-                        protocol: c.protocol,
-                        port: PortKind::Named(n),
-                    });
-                    let by_number = PortInput {
-                        protocol: c.protocol,
-                        port: PortKind::Number(c.port),
-                    };
-                    for cand in [Some(by_number), by_name].into_iter().flatten() {
-                        if !offered.contains(&cand) {
-                            offered.push(cand);
-                        }
-                    }
-                }
-            }
+            let offered = offered_ports(snapshot, namespace, selected, &peer, ingress);
             let ports = self.ports(&offered)?;
             rules.push(DraftRule { peer, ports });
         }
     }
+
+    /// The policy's name, suggested from the answers, checked as typed.
+    pub fn name(&self, suggested: &str) -> Answer<String> {
+        self.input(
+            "Name",
+            Some(suggested),
+            |s| match crate::engine::validate::dns1123_subdomain(s).first() {
+                Some(e) => Err(e.clone()),
+                None => Ok(s.to_string()),
+            },
+        )
+    }
+}
+
+/// The ports offered for a rule: the destination pods' container ports
+/// (the selected pods for ingress, the peer's pods for egress), by number
+/// and by name.
+pub fn offered_ports(
+    snapshot: &Snapshot,
+    namespace: &str,
+    selected: &Selector,
+    peer: &PeerSpec,
+    ingress: bool,
+) -> Vec<PortInput> {
+    let dest: Vec<&PodInfo> = if ingress {
+        snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == namespace && selected.matches(&p.labels))
+            .collect()
+    } else {
+        snapshot
+            .pods
+            .iter()
+            .filter(|p| peer_may_match(peer, namespace, p, snapshot))
+            .collect()
+    };
+    let mut offered: Vec<PortInput> = Vec::new();
+    for p in dest {
+        for c in &p.ports {
+            let by_name = c.name.clone().map(|n| PortInput {
+                protocol: c.protocol,
+                port: PortKind::Named(n),
+            });
+            let by_number = PortInput {
+                protocol: c.protocol,
+                port: PortKind::Number(c.port),
+            };
+            for cand in [Some(by_number), by_name].into_iter().flatten() {
+                if !offered.contains(&cand) {
+                    offered.push(cand);
+                }
+            }
+        }
+    }
+    offered
 }
 
 fn port_label(p: &PortInput) -> String {
@@ -373,6 +443,7 @@ fn port_label(p: &PortInput) -> String {
         PortKind::Number(n) => format!("{}/{n}", p.protocol),
         PortKind::Range(a, b) => format!("{}/{a}-{b}", p.protocol),
         PortKind::Named(n) => format!("{}/{n}  (named port)", p.protocol),
+        PortKind::All => format!("{}/all  (every {} port)", p.protocol, p.protocol),
     }
 }
 
