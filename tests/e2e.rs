@@ -1005,7 +1005,8 @@ impl WizardTerm {
     }
 
     /// Picks `item` of the final menu (the cursor wraps from the first
-    /// item up to the last); returns the review shown before it.
+    /// item up to the last, "edit a step"; one more up is the apply);
+    /// returns the review shown before it.
     fn choose(&mut self, ups: usize, item: &str) -> String {
         let review = self.wait("What now?:\r\n");
         self.wait("apply it to the cluster\r\n");
@@ -1063,8 +1064,9 @@ fn wizard_interactive_apply_asks_first() {
     };
 
     // Online, the menu also offers the server dry run: nothing stored.
+    // Then it offers to apply: "stop here" stores nothing.
     let mut t = spawn("8080");
-    let review = t.choose(2, "dry-run on the server (validates, stores nothing)");
+    let review = t.choose(3, "dry-run on the server (validates, stores nothing)");
     assert!(
         review.contains(&format!(
             "Summary:  namespace/{ns} allows api from {ns}/web on TCP/8080"
@@ -1072,9 +1074,14 @@ fn wizard_interactive_apply_asks_first() {
         "{review}"
     );
     assert!(review.contains("Selects:  1 pod now: api"), "{review}");
+    t.wait("networkpolicy.networking.k8s.io/wiz-pty created (server dry run)");
+    t.wait("The dry run passed. Apply it now?:\r\n");
+    t.wait("stop here (nothing is applied)\r\n");
+    t.keys("\x1b[A");
+    t.wait("> stop here (nothing is applied)");
+    t.keys("\r");
     let (code, rest) = t.finish();
     assert_eq!(code, Some(0), "{rest}");
-    assert!(rest.contains("(server dry run)"), "{rest}");
     assert_eq!(policy_count(&c, &ns), 0);
 
     // Apply, then no at the question (or Enter: No is the default): exit
@@ -1083,7 +1090,7 @@ fn wizard_interactive_apply_asks_first() {
     let target = format!("context e2e ({})", c.server);
     for key_pressed in ["n", "\r"] {
         let mut t = spawn("8080");
-        t.choose(1, "apply it to the cluster");
+        t.choose(2, "apply it to the cluster");
         t.wait(&format!("Apply NetworkPolicy {key} to {target}? [y/N] "));
         t.keys(key_pressed);
         let (code, rest) = t.finish();
@@ -1118,7 +1125,7 @@ fn wizard_interactive_apply_asks_first() {
 
     // Apply, and yes: created.
     let mut t = spawn("8080");
-    t.choose(1, "apply it to the cluster");
+    t.choose(2, "apply it to the cluster");
     t.wait(&format!("Apply NetworkPolicy {key} to {target}? [y/N] "));
     t.keys("y");
     let (code, rest) = t.finish();
@@ -1136,7 +1143,7 @@ fn wizard_interactive_apply_asks_first() {
     // A different port: the difference is shown and the question is
     // "Replace"; no leaves the stored policy as it was.
     let mut t = spawn("9090");
-    t.choose(1, "apply it to the cluster");
+    t.choose(2, "apply it to the cluster");
     let shown = t.wait(&format!("Replace NetworkPolicy {key} in {target}? [y/N] "));
     assert!(
         shown.contains(&format!("NetworkPolicy {key} exists and differs:")),
@@ -1155,7 +1162,7 @@ fn wizard_interactive_apply_asks_first() {
 
     // The same policy again: unchanged, and no question at all.
     let mut t = spawn("8080");
-    t.choose(1, "apply it to the cluster");
+    t.choose(2, "apply it to the cluster");
     let (code, rest) = t.finish();
     assert_eq!(code, Some(0), "{rest}");
     assert!(
@@ -1559,7 +1566,7 @@ fn wizard_apply_reads_back_and_reports_what_differs() {
         .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut t = WizardTerm::spawn(&c, &args);
-    t.choose(1, "apply it to the cluster");
+    t.choose(2, "apply it to the cluster");
     t.wait(&format!(
         "Replace NetworkPolicy {ns}/race in context e2e ({})? [y/N] ",
         c.server
@@ -1678,7 +1685,7 @@ fn wizard_ctrl_c_during_the_apply_says_it_was_sent() {
     args.extend(["--server".to_string(), server.clone()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut t = WizardTerm::spawn(&c, &args);
-    t.choose(1, "apply it to the cluster");
+    t.choose(2, "apply it to the cluster");
     t.wait(&format!(
         "Apply NetworkPolicy {ns}/slow to context e2e ({server})? [y/N] "
     ));
@@ -1711,4 +1718,110 @@ fn wizard_ctrl_c_during_the_apply_says_it_was_sent() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(stored.is_some(), "the server stored the policy");
+}
+
+/// After a server dry run on a terminal, "apply it" applies what the dry
+/// run checked, without answering again, once the yes naming the target
+/// is given.
+#[test]
+fn wizard_interactive_apply_after_a_dry_run() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-dryapply", 91);
+    let kc = c.kubeconfig("admin");
+    let key = format!("{ns}/wiz-dryapply");
+    let args = [
+        "-n",
+        &ns,
+        "--select",
+        "app=api",
+        "--allow-from",
+        "web:8080",
+        "--name",
+        "wiz-dryapply",
+        "--dry-run=server",
+        "--kubeconfig",
+        &kc,
+    ];
+    let target = format!("context e2e ({})", c.server);
+    // The review, the dry run, then the offer: apply, and yes.
+    let mut t = WizardTerm::spawn(&c, &args);
+    t.wait("networkpolicy.networking.k8s.io/wiz-dryapply created (server dry run)");
+    t.wait("The dry run passed. Apply it now?:\r\n");
+    t.wait("stop here (nothing is applied)\r\n");
+    assert_eq!(policy_count(&c, &ns), 0, "a dry run stores nothing");
+    t.keys("\r");
+    t.wait(&format!("Apply NetworkPolicy {key} to {target}? [y/N] "));
+    t.keys("y");
+    let (code, rest) = t.finish();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(
+        rest.contains("networkpolicy.networking.k8s.io/wiz-dryapply created"),
+        "{rest}"
+    );
+    let stored = stored_policy(&c, &ns, "wiz-dryapply").expect("stored");
+    assert_eq!(
+        stored["spec"]["ingress"],
+        serde_json::json!([{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}],
+                            "ports": [{"port": 8080, "protocol": "TCP"}]}])
+    );
+}
+
+/// `--from` reads the policy from the API server: unchanged it says so;
+/// a rule added shows the unified diff, and --apply replaces the policy
+/// with exactly the reviewed one.
+#[test]
+fn wizard_from_an_existing_policy_on_the_server() {
+    let Some(c) = cluster() else { return };
+    let ns = wizard_namespace(&c, "wiz-from", 92);
+    let kc = c.kubeconfig("admin");
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-in, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: web}}}}}}]\n    ports: [{{port: 8080, protocol: TCP}}]\n"
+    ));
+    let from = format!("{ns}/api-in");
+    let o = c.netpol(&["wizard", "--from", &from, "--kubeconfig", &kc], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("diff: none: the same as {ns}/api-in is now")),
+        "{err}"
+    );
+    // A rule added (the api itself on http), applied.
+    let o = c.netpol(
+        &[
+            "wizard", "--from", "api-in", "-n", &ns, "--allow-from", "api:http",
+            "--apply", "--yes", "--kubeconfig", &kc,
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "diff: --- {ns}/api-in (now)\ndiff: +++ {ns}/api-in (reviewed)\n"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("diff: +          app: api\n"), "{err}");
+    assert!(
+        err.contains("networkpolicy.networking.k8s.io/api-in configured"),
+        "{err}"
+    );
+    let stored = stored_policy(&c, &ns, "api-in").expect("stored");
+    assert_eq!(
+        stored["spec"]["ingress"],
+        serde_json::json!([
+            {"from": [{"podSelector": {"matchLabels": {"app": "web"}}}],
+             "ports": [{"port": 8080, "protocol": "TCP"}]},
+            {"from": [{"podSelector": {"matchLabels": {"app": "api"}}}],
+             "ports": [{"port": "http", "protocol": "TCP"}]}
+        ])
+    );
+    assert_eq!(policy_count(&c, &ns), 1);
+    // A policy that is not there: kubectl's words, exit 1.
+    let o = c.netpol(&["wizard", "--from", "nope", "-n", &ns, "--kubeconfig", &kc], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim_end(),
+        format!("error: networkpolicies.networking.k8s.io \"nope\" not found in namespace \"{ns}\"")
+    );
 }

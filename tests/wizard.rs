@@ -2776,3 +2776,149 @@ fn from_starts_from_an_existing_policy() {
         "error: --from backend/api-egress names namespace backend, but -n says frontend: give one of them"
     );
 }
+
+/// The way back: at the review, "edit a step" changes a rule's ports and
+/// the name without starting over; the review is shown again.
+#[test]
+fn interactive_edit_a_step_at_the_review() {
+    let mut t = term(&[]);
+    cross_namespace_ingress(&mut t);
+    t.keys(UP);
+    t.wait(&format!("> {EDIT}"));
+    t.keys("\r");
+    t.wait(&format!("What now?: {EDIT}"));
+    let steps = t.select(
+        "Change which step?",
+        "back to the review",
+        &DOWN.repeat(3),
+        "ingress rules: 1 rule",
+    );
+    assert!(steps.contains("pods to protect: app=api"), "{steps}");
+    assert!(steps.contains("name: allow-web-to-api"), "{steps}");
+    t.select(
+        "Which rule?",
+        "back",
+        "",
+        "#1 from frontend/app=web on TCP/8080",
+    );
+    t.select("Rule #1", "back", DOWN, "change the ports");
+    t.select("On which ports?", "every port", &UP.repeat(2), "type ports...");
+    // The typed ports start as the rule's.
+    t.input(
+        "Ports (8080, 8000-8100, http, 53/UDP; comma-separated) [TCP/8080]",
+        "8080,9090",
+    );
+    // The review again, with the change.
+    let review = t.wait("What now?:\r\n");
+    assert!(
+        review.contains("Summary:  namespace/backend allows api from frontend/web on TCP/8080, TCP/9090"),
+        "{review}"
+    );
+    t.wait(&format!("{EDIT}\r\n"));
+    t.keys(UP);
+    t.wait(&format!("> {EDIT}"));
+    t.keys("\r");
+    t.select(
+        "Change which step?",
+        "back to the review",
+        &UP.repeat(2),
+        "name: allow-web-to-api",
+    );
+    t.input("Name [allow-web-to-api]", "web-to-api-edited");
+    t.select("What now?", EDIT, "", "print the YAML");
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let v = printed(&rest);
+    assert_eq!(v["metadata"]["name"], "web-to-api-edited");
+    assert_eq!(
+        v["spec"]["ingress"][0]["ports"],
+        json!([{"port": 8080, "protocol": "TCP"}, {"port": 9090, "protocol": "TCP"}])
+    );
+    assert_eq!(
+        v["spec"]["ingress"][0]["from"],
+        parse_yaml(WEB_TO_API)["spec"]["ingress"][0]["from"]
+    );
+}
+
+/// On a terminal, a namespace's policies are offered as a start; the
+/// review shows the diff against the one picked, after an edit too.
+#[test]
+fn interactive_start_from_an_existing_policy() {
+    let mut t = term(&[]);
+    t.select("Namespace", LAST_NAMESPACE, UP, "backend");
+    let start = "allow-web-to-api: namespace/backend allows api from frontend/web on TCP/http";
+    t.wait("Start from:\r\n");
+    t.wait("default-deny: namespace/backend denies all ingress and egress for all pods\r\n");
+    t.keys(&DOWN.repeat(5));
+    t.wait(&format!("> {start}"));
+    t.keys("\r");
+    t.wait(&format!("Start from: {start}"));
+    // Straight to the review: nothing changed yet.
+    let review = t.wait("What now?:\r\n");
+    assert!(
+        review.contains("Diff:     none: the same as backend/allow-web-to-api is now"),
+        "{review}"
+    );
+    assert!(!review.contains("exists already"), "{review}");
+    t.wait(&format!("{EDIT}\r\n"));
+    t.keys(UP);
+    t.wait(&format!("> {EDIT}"));
+    t.keys("\r");
+    t.select(
+        "Change which step?",
+        "back to the review",
+        &DOWN.repeat(3),
+        "ingress rules: 1 rule",
+    );
+    t.select("Which rule?", "back", DOWN, "add a rule");
+    t.select("Allow traffic from", LAST_PEER, UP, LAST_PEER);
+    t.input("Peer", "monitoring/prometheus");
+    t.wait("Peer: monitoring/prometheus");
+    t.select(
+        "On which ports?",
+        "every port",
+        &DOWN.repeat(3),
+        "TCP/metrics  (named port)",
+    );
+    let review = t.wait("What now?:\r\n");
+    assert!(
+        review.contains("Diff against backend/allow-web-to-api as it is now:\n--- backend/allow-web-to-api (now)\n+++ backend/allow-web-to-api (reviewed)\n@@ "),
+        "{review}"
+    );
+    assert!(review.contains("\n+          app: prometheus\n"), "{review}");
+    assert!(review.contains("\n+    - port: metrics\n"), "{review}");
+    t.wait(&format!("{EDIT}\r\n"));
+    t.keys("\r");
+    t.wait("What now?: print the YAML");
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
+    let v = printed(&rest);
+    assert_eq!(v["metadata"]["name"], "allow-web-to-api");
+    assert_eq!(v["spec"]["ingress"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        v["spec"]["ingress"][1]["from"][0]["podSelector"],
+        json!({"matchLabels": {"app": "prometheus"}})
+    );
+}
+
+/// A typed selector that selects nothing is taken, with a warning that
+/// names the nearest label sets.
+#[test]
+fn interactive_selector_that_matches_nothing_is_warned() {
+    let mut t = term(&[]);
+    t.select("Namespace", LAST_NAMESPACE, UP, "backend");
+    new_policy(&mut t);
+    t.select(
+        "Which pods should this policy protect?",
+        TYPE_SELECTOR,
+        UP,
+        TYPE_SELECTOR,
+    );
+    t.input("Label selector (app=api, tier in (a,b))", "app=apii");
+    t.wait("warning: app=apii selects no pod of backend now (allowed: pods that get these labels will be selected); nearest label sets: app=api (1 pod)");
+    t.wait("selects 0 pods now");
+    t.wait("Restrict which direction?:\r\n");
+    t.keys("\x1b");
+    let (status, rest, _) = t.finish();
+    assert_eq!(exit_code(&status), Some(130), "{status:?}: {rest}");
+}
