@@ -303,14 +303,46 @@ the label sets of their pods, their container ports). Every answer can be given
 by a flag instead; when stdin is not a terminal, or with --yes, nothing is asked
 and missing answers are an error that names the flags to pass.
 
-PEER syntax (--allow-from, --allow-to):
+RULES: each --allow-from/--allow-to PEER is one rule; its ports are the --port
+flags that follow it (up to the next peer flag), or inline as PEER:PORTS
+(comma-separated). A rule without ports allows every port. A --port before
+any peer flag is an error. ':' is safe as the separator: label keys, label
+values and namespace names cannot hold it (an IPv6 CIDR keeps its colons: it
+ends with /PREFIX, which is no port).
+  --allow-from frontend/web --port 8080 --allow-to backend/postgres --port 5432
+  --allow-from frontend/web:8080 --allow-to backend/app=postgres:5432/TCP
+
+PEER syntax, as list, explain and matrix write peers:
+  frontend/web                        pods named web in frontend (the app,
+                                      app.kubernetes.io/name, k8s-app... label
+                                      the pods there carry; app when none does)
+  frontend/app=web,tier in (a,b)      pods of frontend by a label selector
+  frontend/*, all pods in frontend    every pod of frontend
+  frontend pods [track]               as the outputs write a selector
+  web in namespaces [team=x]          pods named web in namespaces by labels
+  any namespace                       every pod of every namespace
+  10.0.0.0/8 except 10.1.0.0/16       addresses (an ipBlock)
+  anywhere                            every pod and address
+  In the policy's own namespace, NS/... is a plain podSelector.
+or in key=value parts:
   pods=app=web                        pods of the policy's namespace
   namespace=frontend                  every pod of namespace frontend (namespaces=a|b: several)
   namespace=frontend,pods=app=web     pods app=web of namespace frontend
   namespace-labels=team=web           every pod of the namespaces labelled team=web
   cidr=10.0.0.0/8,except=10.1.0.0/16  addresses (an ipBlock)
-  anywhere                            every pod and address
-PORT syntax (--port): 8080, 8000-8100, http (a named port), 53/UDP.
+PORT syntax (--port, :PORTS): 8080, 8000-8100, http (a named port), 53/UDP;
+also as the outputs write them: TCP/8080, UDP/53, UDP/all (every UDP port).
+
+A selector that does not parse is told what is wrong, with a corrected
+example (app in web: did you mean `app in (web)`?). A peer or --select that
+matches no pod is allowed, and said as typed with the nearest label sets.
+
+--from [NAMESPACE/]NAME starts from an existing policy: its pods, rules and
+ports; --select replaces the pods, --allow-from/--allow-to add rules, --name
+writes a copy. The review shows a unified diff against the stored policy.
+On a terminal, the namespace's policies are offered as a start, and the
+review's menu can edit any step (pods, directions, a rule's peer or ports,
+DNS, name) without starting over; after a server dry run it offers to apply.
 
 Nothing is applied without --apply and a yes that names the context, server and
 namespace (or --yes); a dry run writes nothing (--dry-run=server with --apply or
@@ -324,8 +356,9 @@ it says so.
 
 Examples:
   kubectl netpol wizard
-  kubectl netpol wizard -n backend --select app=api --allow-from namespace=frontend,pods=app=web --port 8080
-  kubectl netpol wizard -n backend --select app=api --deny-all-egress --allow-dns --allow-to pods=app=db --port 5432 --apply --yes
+  kubectl netpol wizard -n backend --select app=api --allow-from frontend/web --port 8080
+  kubectl netpol wizard -n backend --select app=api --deny-all-egress --allow-dns --allow-to backend/postgres:5432 --apply --yes
+  kubectl netpol wizard --from backend/allow-web-to-api --allow-from monitoring/prometheus:metrics --dry-run=server
   kubectl netpol wizard -n shop --all-pods --deny-all-ingress --name default-deny --dry-run=server")]
     Wizard(WizardCommand),
 
@@ -446,12 +479,14 @@ pub struct WizardArgs {
     #[arg(long)]
     pub all_pods: bool,
 
-    /// Allow traffic from PEER to the selected pods (repeatable; see PEER syntax).
-    #[arg(long, value_name = "PEER")]
+    /// Allow traffic from PEER to the selected pods, on PORTS or on the
+    /// --port flags that follow (repeatable; see RULES and PEER syntax).
+    #[arg(long, value_name = "PEER[:PORTS]")]
     pub allow_from: Vec<String>,
 
-    /// Allow the selected pods to send to PEER (repeatable; see PEER syntax).
-    #[arg(long, value_name = "PEER")]
+    /// Allow the selected pods to send to PEER, on PORTS or on the --port
+    /// flags that follow (repeatable; see RULES and PEER syntax).
+    #[arg(long, value_name = "PEER[:PORTS]")]
     pub allow_to: Vec<String>,
 
     /// Ports of the --allow-from/--allow-to just before it (repeatable):

@@ -923,8 +923,15 @@ fn wizard_apply_stores_what_it_prints_and_is_idempotent() {
         )),
         "{err}"
     );
-    assert!(err.contains("\n-     - port: 8080\n"), "{err}");
-    assert!(err.contains("\n+     - port: 9090\n"), "{err}");
+    // A unified diff.
+    assert!(
+        err.contains(&format!(
+            "\n--- {ns}/allow-web-to-api (now)\n+++ {ns}/allow-web-to-api (reviewed)\n@@ "
+        )),
+        "{err}"
+    );
+    assert!(err.contains("\n-    - port: 8080\n"), "{err}");
+    assert!(err.contains("\n+    - port: 9090\n"), "{err}");
     let changed = stored_policy(&c, &ns, "allow-web-to-api").unwrap();
     assert_eq!(
         changed["spec"]["ingress"][0]["ports"],
@@ -1149,8 +1156,8 @@ fn wizard_interactive_apply_asks_first() {
         shown.contains(&format!("NetworkPolicy {key} exists and differs:")),
         "{shown}"
     );
-    assert!(shown.contains("-     - port: 8080"), "{shown}");
-    assert!(shown.contains("+     - port: 9090"), "{shown}");
+    assert!(shown.contains("\n-    - port: 8080\n"), "{shown}");
+    assert!(shown.contains("\n+    - port: 9090\n"), "{shown}");
     t.keys("n");
     let (code, rest) = t.finish();
     assert_eq!(code, Some(130), "{rest}");
@@ -1729,13 +1736,15 @@ fn wizard_interactive_apply_after_a_dry_run() {
     let ns = wizard_namespace(&c, "wiz-dryapply", 91);
     let kc = c.kubeconfig("admin");
     let key = format!("{ns}/wiz-dryapply");
+    // The outputs' notation, ports inline.
+    let web = format!("{ns}/web:8080");
     let args = [
         "-n",
         &ns,
         "--select",
         "app=api",
         "--allow-from",
-        "web:8080",
+        &web,
         "--name",
         "wiz-dryapply",
         "--dry-run=server",
@@ -1786,10 +1795,22 @@ fn wizard_from_an_existing_policy_on_the_server() {
         "{err}"
     );
     // A rule added (the api itself on http), applied.
+    let api_http = format!("{ns}/api:http");
     let o = c.netpol(
         &[
-            "wizard", "--from", "api-in", "-n", &ns, "--allow-from", "api:http",
-            "--apply", "--yes", "--kubeconfig", &kc,
+            "wizard",
+            "--from",
+            "api-in",
+            "-n",
+            &ns,
+            "--allow-from",
+            &api_http,
+            // kubectl apply made it: its rules are another manager's.
+            "--apply",
+            "--force-conflicts",
+            "--yes",
+            "--kubeconfig",
+            &kc,
         ],
         &[],
     );
@@ -1818,10 +1839,15 @@ fn wizard_from_an_existing_policy_on_the_server() {
     );
     assert_eq!(policy_count(&c, &ns), 1);
     // A policy that is not there: kubectl's words, exit 1.
-    let o = c.netpol(&["wizard", "--from", "nope", "-n", &ns, "--kubeconfig", &kc], &[]);
+    let o = c.netpol(
+        &["wizard", "--from", "nope", "-n", &ns, "--kubeconfig", &kc],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim_end(),
-        format!("error: networkpolicies.networking.k8s.io \"nope\" not found in namespace \"{ns}\"")
+        format!(
+            "error: networkpolicies.networking.k8s.io \"nope\" not found in namespace \"{ns}\""
+        )
     );
 }

@@ -2802,7 +2802,12 @@ fn interactive_edit_a_step_at_the_review() {
         "#1 from frontend/app=web on TCP/8080",
     );
     t.select("Rule #1", "back", DOWN, "change the ports");
-    t.select("On which ports?", "every port", &UP.repeat(2), "type ports...");
+    t.select(
+        "On which ports?",
+        "every port",
+        &UP.repeat(2),
+        "type ports...",
+    );
     // The typed ports start as the rule's.
     t.input(
         "Ports (8080, 8000-8100, http, 53/UDP; comma-separated) [TCP/8080]",
@@ -2811,7 +2816,9 @@ fn interactive_edit_a_step_at_the_review() {
     // The review again, with the change.
     let review = t.wait("What now?:\r\n");
     assert!(
-        review.contains("Summary:  namespace/backend allows api from frontend/web on TCP/8080, TCP/9090"),
+        review.contains(
+            "Summary:  namespace/backend allows api from frontend/web on TCP/8080, TCP/9090"
+        ),
         "{review}"
     );
     t.wait(&format!("{EDIT}\r\n"));
@@ -2885,7 +2892,10 @@ fn interactive_start_from_an_existing_policy() {
         review.contains("Diff against backend/allow-web-to-api as it is now:\n--- backend/allow-web-to-api (now)\n+++ backend/allow-web-to-api (reviewed)\n@@ "),
         "{review}"
     );
-    assert!(review.contains("\n+          app: prometheus\n"), "{review}");
+    assert!(
+        review.contains("\n+          app: prometheus\n"),
+        "{review}"
+    );
     assert!(review.contains("\n+    - port: metrics\n"), "{review}");
     t.wait(&format!("{EDIT}\r\n"));
     t.keys("\r");

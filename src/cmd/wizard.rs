@@ -1083,10 +1083,10 @@ fn apply(
     let existing = ctx.block_on(live.policy(&draft.namespace, &draft.name))?;
     let unchanged = existing
         .as_ref()
-        .is_some_and(|old| comparable(old) == comparable(&np));
+        .is_some_and(|old| comparable(old) == comparable(np));
     if !unchanged {
-        let predicted = ctx.block_on(live.apply_policy(&np, true, args.force_conflicts))?;
-        let kept = differences(&np, &predicted);
+        let predicted = ctx.block_on(live.apply_policy(np, true, args.force_conflicts))?;
+        let kept = differences(np, &predicted);
         if !kept.is_empty() {
             return Err(Error::Api(format!(
                 "NetworkPolicy {key} cannot be stored as reviewed: other field managers own fields of it that this apply would keep (nothing was changed; remove them with kubectl edit networkpolicy {} -n {}, or delete the policy and run again):{}",
@@ -1100,7 +1100,7 @@ fn apply(
         if let Some(old) = &existing {
             eprintln!(
                 "\nNetworkPolicy {} exists and differs:\n{}",
-                clean(&key),
+                clean(key),
                 clean_lines(&diff(&comparable(old), &comparable(np), key, key))
             );
             if let Some(note) = ownership(old, args.force_conflicts) {
@@ -1134,7 +1134,7 @@ fn apply(
         }
     }
     if let Some(file) = &file {
-        write_file(file, &policy_text, &key)?;
+        write_file(file, policy_text, key)?;
         // Said at once: the apply below may still fail.
         eprintln!(
             "{}",
@@ -1159,7 +1159,7 @@ fn apply(
     on_interrupt(format!(
         "interrupted: the apply was sent; the policy may exist: {check}"
     ));
-    let applied = ctx.block_on(live.apply_policy(&np, false, args.force_conflicts));
+    let applied = ctx.block_on(live.apply_policy(np, false, args.force_conflicts));
     let done = if existing.is_some() {
         "configured"
     } else {
@@ -1180,7 +1180,7 @@ fn apply(
             ))
         })?;
     let differ = match &stored {
-        Some(s) => differences(&np, s),
+        Some(s) => differences(np, s),
         None => vec!["the policy is not there any more (deleted since?)".to_string()],
     };
     if !differ.is_empty() {

@@ -778,6 +778,12 @@ impl Draft {
     }
 }
 
+/// A rule's `from`/`to` and `ports`, either direction.
+type PeersAndPorts = (
+    Option<Vec<NetworkPolicyPeer>>,
+    Option<Vec<NetworkPolicyPort>>,
+);
+
 /// The answers an existing policy gives, for `wizard --from`: its
 /// namespace, name, pods, rules and ports. A rule with several peers
 /// becomes one rule per peer with the same ports (the same traffic: rules
@@ -850,12 +856,7 @@ pub fn from_policy(np: &NetworkPolicy) -> Result<(Draft, Vec<String>), String> {
             })
             .collect()
     };
-    let mut rules = |dir: &str,
-                     list: Vec<(
-        Option<Vec<NetworkPolicyPeer>>,
-        Option<Vec<NetworkPolicyPort>>,
-    )>|
-     -> Result<Vec<DraftRule>, String> {
+    let mut rules = |dir: &str, list: Vec<PeersAndPorts>| -> Result<Vec<DraftRule>, String> {
         let mut out = Vec::new();
         for (i, (peers, p)) in list.iter().enumerate() {
             let ports = ports(p);

@@ -61,6 +61,9 @@ pub fn parse_selector(text: &str) -> Result<Selector, String> {
     }
 }
 
+/// One way to correct a slip: the corrected text, when it applies.
+type Rewrite = fn(&str) -> Option<String>;
+
 /// A corrected selector for a common slip, with what was wrong; only
 /// returned when the correction parses.
 pub fn suggest(text: &str) -> Option<(&'static str, String)> {
@@ -73,7 +76,7 @@ pub fn suggest(text: &str) -> Option<(&'static str, String)> {
                 })
         })
     };
-    let rewrites: [(&'static str, fn(&str) -> Option<String>); 7] = [
+    let rewrites: [(&'static str, Rewrite); 7] = [
         ("the values of in and notin go in parentheses", parenthesise),
         ("the operators are lower case", lower_operators),
         ("a label is key=value, not key: value", |s| {
