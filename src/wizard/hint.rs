@@ -187,9 +187,10 @@ fn join_spaced(text: &str) -> String {
     let mut out = String::new();
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
-            let prev = words[i - 1];
-            let glue = ["in", "notin", "=", "==", "!="].contains(w)
-                || ["in", "notin", "=", "==", "!="].contains(&prev)
+            let prev = words[i - 1].to_ascii_lowercase();
+            let lower = w.to_ascii_lowercase();
+            let glue = ["in", "notin", "=", "==", "!="].contains(&lower.as_str())
+                || ["in", "notin", "=", "==", "!="].contains(&prev.as_str())
                 || prev.ends_with('=')
                 || w.starts_with('=')
                 || w.starts_with('(')
@@ -198,7 +199,11 @@ fn join_spaced(text: &str) -> String {
         }
         out.push_str(w);
     }
-    out.replace(" = ", "=").replace(" ,", ",")
+    let mut out = out.replace(" = ", "=").replace(" ,", ",").replace(", ", ",");
+    while out.contains(",,") {
+        out = out.replace(",,", ",");
+    }
+    out
 }
 
 /// Levenshtein distance on characters.
