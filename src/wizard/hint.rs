@@ -199,7 +199,10 @@ fn join_spaced(text: &str) -> String {
         }
         out.push_str(w);
     }
-    let mut out = out.replace(" = ", "=").replace(" ,", ",").replace(", ", ",");
+    let mut out = out
+        .replace(" = ", "=")
+        .replace(" ,", ",")
+        .replace(", ", ",");
     while out.contains(",,") {
         out = out.replace(",,", ",");
     }
