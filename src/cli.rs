@@ -271,7 +271,9 @@ namespace and a kind (jobs/worker) must name one thing that exists.
 
 Exit status: 0 allowed (for a Service: every backing pod on every Service
 port asked about), 1 denied (or only partly allowed), 2 error or a question
-NetworkPolicy does not answer (like `kubectl auth can-i`).
+NetworkPolicy does not answer (like `kubectl auth can-i`), 4 UNKNOWN: the
+answer depends on what could not be read (a namespace's labels RBAC hid,
+a pod's unknown IP facing an ipBlock).
 
 Examples:
   kubectl netpol can frontend/web backend/api --port 8080 -f examples/shop

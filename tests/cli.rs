@@ -2508,9 +2508,47 @@ fn answers_that_depend_on_unknown_namespace_labels_say_so() {
     // matches it; in the cluster it may well carry env=prod.
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: data, labels: {app: db}}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: attacker, namespace: prod}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.0.0.2}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: not-prod, namespace: data}\nspec:\n  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchExpressions: [{key: env, operator: NotIn, values: [prod]}]}}]\n";
     let file = write(dir.path(), "t.yaml", text);
-    let out = quiet(&["can", "prod/attacker", "data/db", "-f", &file], 0);
+    // Whether `env NotIn (prod)` matches namespace prod is unknown: the
+    // answer is neither ALLOWED nor DENIED (exit 4), and says why.
+    let out = quiet(&["can", "prod/attacker", "data/db", "-f", &file], 4);
+    assert!(
+        out.starts_with("UNKNOWN: prod/attacker -> data/db"),
+        "{out}"
+    );
     assert!(
         out.contains("not in the input: only their name label is known"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "unknown: whether prod/attacker matches from all pods in namespaces [env!=prod]"
+        ),
+        "{out}"
+    );
+    let v = parse_json(&quiet(
+        &["can", "prod/attacker", "data/db", "-f", &file, "-o", "json"],
+        4,
+    ));
+    assert_eq!(v["allowed"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["ingress"]["allowed"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["egress"]["allowed"], true, "{v}");
+    // With the Namespace object (no env label), the answer is certain.
+    let with_ns = format!("{text}---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: prod}}\n");
+    let file2 = write(dir.path(), "t2.yaml", &with_ns);
+    let out = quiet(&["can", "prod/attacker", "data/db", "-f", &file2], 0);
+    assert!(
+        out.starts_with("ALLOWED: prod/attacker -> data/db"),
+        "{out}"
+    );
+    // A selector on the name label alone is decided without the object.
+    let by_name = text.replace(
+        "matchExpressions: [{key: env, operator: NotIn, values: [prod]}]",
+        "matchLabels: {kubernetes.io/metadata.name: prod}",
+    );
+    let file3 = write(dir.path(), "t3.yaml", &by_name);
+    let out = quiet(&["can", "prod/attacker", "data/db", "-f", &file3], 0);
+    assert!(
+        out.starts_with("ALLOWED: prod/attacker -> data/db"),
         "{out}"
     );
     let a = netpol().args(["matrix", "-f", &file]).assert().code(0);
@@ -2519,6 +2557,48 @@ fn answers_that_depend_on_unknown_namespace_labels_say_so() {
         "{}",
         stderr_of(&a)
     );
+}
+
+/// A workload manifest's pod has no IP: an ipBlock rule toward it cannot
+/// be checked, and an answer that hangs on it is UNKNOWN, not DENIED.
+#[test]
+fn answers_that_depend_on_an_unknown_pod_ip_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-range, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]\n    ports: [{port: 8080}]\n";
+    let file = write(dir.path(), "t.yaml", text);
+    let out = quiet(
+        &[
+            "can",
+            "deployment/web",
+            "deployment/api",
+            "--port",
+            "8080",
+            "-n",
+            "shop",
+            "-f",
+            &file,
+        ],
+        4,
+    );
+    assert!(out.starts_with("UNKNOWN: shop/"), "{out}");
+    assert!(out.contains("its IP is not known"), "{out}");
+    // A port the ipBlock rule does not allow is decided whatever the IP:
+    // DENIED.
+    let out = quiet(
+        &[
+            "can",
+            "deployment/web",
+            "deployment/api",
+            "--port",
+            "9999",
+            "-n",
+            "shop",
+            "-f",
+            &file,
+        ],
+        1,
+    );
+    assert!(out.starts_with("DENIED: shop/"), "{out}");
 }
 
 #[test]

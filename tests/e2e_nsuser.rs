@@ -95,6 +95,13 @@ spec:
   - to: [{{namespaceSelector: {{matchLabels: {{team: {other}}}}}}}]
     ports: [{{port: 5432}}]
 ---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: team-metrics, namespace: {ns}}}
+spec:
+  podSelector: {{matchLabels: {{app: api}}}}
+  ingress: [{{from: [{{namespaceSelector: {{matchLabels: {{team: {ns}}}}}}}], ports: [{{port: 9090}}]}}]
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {{name: {user}-netpol, namespace: {ns}}}
@@ -199,9 +206,17 @@ fn common_answers(c: &Cluster, user: &str, ns: &str) {
     assert_eq!(code(&o), 0, "{}", both(&o));
     assert!(stdout(&o).contains("P1 = TCP/8080"), "{}", both(&o));
     let v: Value = serde_json::from_str(&stdout(&run(&["matrix", "-o", "json"]))).unwrap();
+    // TCP/9090 (team-metrics: from namespaces labelled team=NS) only for
+    // a user who can read the namespace's labels; for the others the
+    // matrix shows what is certain and warns (see below).
+    let ports = if user == "erin" {
+        serde_json::json!(["TCP/8080", "TCP/9090"])
+    } else {
+        serde_json::json!(["TCP/8080"])
+    };
     assert_eq!(
         v["connections"],
-        serde_json::json!([{"from": format!("{ns}/web"), "to": format!("{ns}/api"), "ports": ["TCP/8080"]}]),
+        serde_json::json!([{"from": format!("{ns}/web"), "to": format!("{ns}/api"), "ports": ports}]),
         "{v}"
     );
     let o = run(&["coverage"]);
@@ -298,6 +313,28 @@ fn a_namespace_scoped_user_runs_every_command() {
         "{}",
         both(&o)
     );
+    // An answer that hangs on the namespace's labels (team-metrics admits
+    // TCP/9090 from namespaces labelled team=NS, which NS is, but dana
+    // cannot see it) is UNKNOWN with exit 4: neither a DENIED she would
+    // chase nor an ALLOWED nobody checked.
+    let o = run(&["can", "web", "api", "--port", "9090"]);
+    assert_eq!(code(&o), 4, "{}", both(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("UNKNOWN: {ns}/web -> {ns}/api on TCP/9090")),
+        "{}",
+        both(&o)
+    );
+    assert!(
+        stdout(&o).contains(&format!(
+            "{ns}/team-metrics rule #1: unknown: whether {ns}/web matches from all pods in namespaces [team={ns}]"
+        )),
+        "{}",
+        both(&o)
+    );
+    let o = run(&["can", "web", "api", "--port", "9090", "-o", "json"]);
+    assert_eq!(code(&o), 4, "{}", both(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["allowed"], Value::Null, "{v}");
     // matrix says it on stderr.
     let o = run(&["matrix"]);
     assert!(
@@ -352,6 +389,14 @@ fn a_user_who_lists_namespaces_but_no_pods_elsewhere_runs_every_command() {
     // No namespace-label caveat: the labels were read.
     let o = run(&["can", "web", "api", "--port", "8080"]);
     assert!(!stdout(&o).contains("not readable"), "{}", both(&o));
+    // erin sees the namespace's labels: what is UNKNOWN for dana is decided.
+    let o = run(&["can", "web", "api", "--port", "9090"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("ALLOWED: {ns}/web -> {ns}/api on TCP/9090")),
+        "{}",
+        both(&o)
+    );
     // explain marks the peer in the other namespace unknown.
     let o = run(&["explain", "web"]);
     assert!(stdout(&o).contains("unknown"), "{}", both(&o));

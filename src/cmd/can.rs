@@ -1,7 +1,8 @@
 //! `kubectl netpol can SRC DST [--port PORT[/PROTO]]`: one connection,
 //! ALLOWED or DENIED, and what decides it on each side.
 //!
-//! Exit status as `kubectl auth can-i`: 0 allowed, 1 denied, 2 error.
+//! Exit status as `kubectl auth can-i`: 0 allowed, 1 denied, 2 error; and
+//! 4 when the answer depends on what could not be known (UNKNOWN).
 
 use serde::Serialize;
 
@@ -18,7 +19,17 @@ use crate::render::{Palette, clean, to_json, to_yaml};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CanReport {
+    /// True when the connection is allowed for certain.
+    #[serde(skip)]
     pub allowed: bool,
+    /// True when whether it is allowed depends on what could not be known
+    /// (a namespace's labels that were not read, a pod without known IP
+    /// facing an ipBlock): neither ALLOWED nor DENIED can be said.
+    #[serde(skip)]
+    pub undecided: bool,
+    /// JSON `allowed`: true, false, or null when undecided.
+    #[serde(rename = "allowed")]
+    pub answer: Option<bool>,
     pub from: String,
     pub to: String,
     /// The port asked about (`TCP/8080`), or null.
@@ -213,7 +224,16 @@ pub struct SideJson {
     pub applies: bool,
     pub isolated: bool,
     pub policies: Vec<String>,
+    /// True when this side lets the connection through for certain.
+    #[serde(skip)]
     pub allowed: bool,
+    /// True when this side may let it through, depending on a peer match
+    /// that could not be decided.
+    #[serde(skip)]
+    pub undecided: bool,
+    /// JSON `allowed`: true, false, or null when undecided.
+    #[serde(rename = "allowed")]
+    pub answer: Option<bool>,
     pub ports: PortsJson,
     pub allowed_by: Vec<RuleRef>,
     pub not_matched: Vec<RuleMiss>,
@@ -385,7 +405,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     Ok(Outcome {
         stdout,
         warnings,
-        code: if allowed { exit::OK } else { exit::DENIED },
+        code: if allowed {
+            exit::OK
+        } else if report.undecided {
+            exit::UNKNOWN
+        } else {
+            exit::DENIED
+        },
     })
 }
 
@@ -445,25 +471,35 @@ pub fn pair_report(
         .any(|r| r.ip_unknown)
     {
         notes.push(
-            "an ipBlock rule could not be checked because a pod has no known IP (workload manifests have none); it was taken as not matching"
+            "an ipBlock rule could not be checked because a pod has no known IP (workload manifests have none): whether it matches is unknown"
                 .into(),
         );
     }
-    let (allowed_set, allowed) = if same_pod {
+    let (allowed_set, allowed, undecided) = if same_pod {
         notes.push(
             "a pod connecting to itself is not subject to NetworkPolicy: always allowed".into(),
         );
-        (PortSet::all(), true)
+        (PortSet::all(), true, false)
     } else if verdict.node.is_some() {
-        (PortSet::all(), true)
+        (PortSet::all(), true, false)
     } else {
-        let set = verdict.allowed.clone();
-        let ok = match wanted {
+        let covers = |set: &PortSet| match wanted {
             Some(w) => !w.is_empty() && set.contains_all(w),
             None => !set.is_empty(),
         };
-        (set, ok)
+        let ok = covers(&verdict.allowed);
+        (
+            verdict.allowed.clone(),
+            ok,
+            !ok && covers(&verdict.possible),
+        )
     };
+    if undecided {
+        notes.push(
+            "the answer depends on what could not be known (the rules marked unknown above): the connection is allowed only if they match"
+                .into(),
+        );
+    }
     // Whether an ipBlock admits pods is the CNI's choice: say which applies.
     let by_ipblock = crate::engine::lint::cni::ipblock_decisions(model, &verdict, from, to);
     if !by_ipblock.is_empty() && !same_pod && verdict.node.is_none() {
@@ -472,6 +508,8 @@ pub fn pair_report(
     }
     CanReport {
         allowed,
+        undecided,
+        answer: (!undecided).then_some(allowed),
         from: from.display(),
         to: to.display(),
         port: wanted.map(|w| w.to_strings().join(", ")),
@@ -604,8 +642,8 @@ fn side_json(
                 None => "anywhere".to_string(),
                 Some(list) => list.iter().map(peer_text).collect::<Vec<_>>().join(" or "),
             };
-            let unknown = if r.ip_unknown {
-                " (pod IP unknown)"
+            let unknown = if r.ip_unknown || r.labels_unknown {
+                ""
             } else if matches!(other, Endpoint::Pod(p) if p.is_node())
                 && rule
                     .peers
@@ -625,10 +663,26 @@ fn side_json(
             } else {
                 ""
             };
-            format!(
-                "{} does not match {peer_word} {peers}{unknown}",
-                other.display()
-            )
+            if r.ip_unknown {
+                format!(
+                    "unknown: whether {} matches {peer_word} {peers} (its IP is not known)",
+                    other.display()
+                )
+            } else if r.labels_unknown {
+                let ns = match other {
+                    Endpoint::Pod(p) => p.namespace.as_str(),
+                    Endpoint::External(_) => "",
+                };
+                format!(
+                    "unknown: whether {} matches {peer_word} {peers} (the labels of namespace {ns} were not read; only its name is known)",
+                    other.display()
+                )
+            } else {
+                format!(
+                    "{} does not match {peer_word} {peers}{unknown}",
+                    other.display()
+                )
+            }
         } else if r.ports.is_empty() {
             let written: Vec<String> = rule.ports.iter().flatten().map(port_text).collect();
             let dest = if side.direction == Direction::Ingress {
@@ -695,9 +749,15 @@ fn side_json(
             reason,
         });
     }
-    let allowed = match wanted {
-        Some(w) => side.allowed.contains_all(w),
-        None => !side.allowed.is_empty(),
+    let covers = |set: &PortSet| match wanted {
+        Some(w) => set.contains_all(w),
+        None => !set.is_empty(),
+    };
+    let allowed = covers(&side.allowed);
+    let undecided = !allowed && {
+        let mut possible = side.allowed.clone();
+        possible.union_with(&side.maybe);
+        covers(&possible)
     };
     SideJson {
         subject: subject.display(),
@@ -716,6 +776,8 @@ fn side_json(
             .map(|&i| model.policies[i].key())
             .collect(),
         allowed,
+        undecided,
+        answer: (!undecided).then_some(allowed),
         ports: PortsJson::of(&side.allowed),
         allowed_by,
         not_matched,
@@ -734,12 +796,15 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
     let mut out = String::new();
     let head = if r.allowed {
         p.good("ALLOWED")
+    } else if r.undecided {
+        p.warn("UNKNOWN")
     } else {
         p.bad("DENIED")
     };
     let mut what = match &r.port {
         Some(port) => format!("on {port}"),
         None if r.allowed => format!("on {}", ports_text(&r.ports)),
+        None if r.undecided => "(no port is allowed for certain)".to_string(),
         None => "(no port is allowed)".to_string(),
     };
     if let Some(via) = &r.via {
@@ -776,6 +841,12 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
             "not isolated: allowed".to_string()
         } else if side.allowed {
             format!("isolated by {}; allowed", side.policies.join(", "))
+        } else if side.undecided {
+            format!(
+                "isolated by {}; {}",
+                side.policies.join(", "),
+                p.warn("unknown: allowed only if a rule marked unknown matches")
+            )
         } else {
             format!(
                 "isolated by {}; {}",

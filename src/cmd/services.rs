@@ -99,7 +99,15 @@ fn service_view(svc: &ServiceInfo, source: Option<BackendSource>) -> ServiceView
 #[derive(Debug, Serialize)]
 pub struct ServiceCanReport {
     /// True only when every connection below is allowed.
+    #[serde(skip)]
     pub allowed: bool,
+    /// Not every connection is allowed for certain, and some are undecided
+    /// (see `CanReport::undecided`).
+    #[serde(skip)]
+    pub undecided: bool,
+    /// JSON `allowed`: true, false, or null when undecided.
+    #[serde(rename = "allowed")]
+    pub answer: Option<bool>,
     pub from: String,
     pub to: String,
     /// `--port` as given (a Service port when DST is a Service), or null.
@@ -354,11 +362,14 @@ pub fn can(
         ));
     }
     let allowed = connections.iter().all(|c| c.allowed);
+    let undecided = !allowed && connections.iter().any(|c| c.undecided);
     let (svc, source) = to_svc
         .or(from_svc)
         .ok_or_else(|| Error::Usage("internal: a Service answer without a Service".into()))?;
     let report = ServiceCanReport {
         allowed,
+        undecided,
+        answer: (!undecided).then_some(allowed),
         from: from_text,
         to: to_text,
         port: args.port.clone(),
@@ -377,7 +388,13 @@ pub fn can(
     Ok(CanAnswer::Answered(Outcome {
         stdout,
         warnings,
-        code: if allowed { exit::OK } else { exit::DENIED },
+        code: if allowed {
+            exit::OK
+        } else if undecided {
+            exit::UNKNOWN
+        } else {
+            exit::DENIED
+        },
     }))
 }
 
@@ -909,8 +926,11 @@ fn external_name(
 pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
     let total = r.connections.len();
     let ok = r.connections.iter().filter(|c| c.allowed).count();
+    let unknown = r.connections.iter().filter(|c| c.undecided).count();
     let head = if ok == total {
         p.good("ALLOWED")
+    } else if unknown > 0 {
+        p.warn("UNKNOWN")
     } else if ok == 0 {
         p.bad("DENIED")
     } else {
@@ -959,6 +979,11 @@ pub fn render_can(r: &ServiceCanReport, p: Palette) -> String {
             .join("; ")
     } else {
         format!("{ok} of {total} {what} allowed")
+    };
+    let counts = if unknown > 0 {
+        format!("{counts} ({unknown} unknown: see below)")
+    } else {
+        counts
     };
     let mut out = format!(
         "{head}: {} -> {}{port}: {counts}\n",

@@ -318,9 +318,12 @@ impl<'s> Model<'s> {
                     Some(c) => c
                         .into_iter()
                         .map(|i| &all[i])
-                        .filter(|n| s.matches(&n.labels))
+                        .filter(|n| namespace_matches(s, n) == Some(true))
                         .collect(),
-                    None => all.iter().filter(|n| s.matches(&n.labels)).collect(),
+                    None => all
+                        .iter()
+                        .filter(|n| namespace_matches(s, n) == Some(true))
+                        .collect(),
                 }
             }
         };
@@ -343,6 +346,25 @@ impl<'s> Model<'s> {
             .filter(|p| policy.pod_selector.matches(&p.labels))
             .copied()
             .collect()
+    }
+}
+
+/// Whether namespaceSelector `sel` matches namespace `n`; `None` when that
+/// is unknown: `n` was not read (not in the input, or RBAC refused it), so
+/// only its `kubernetes.io/metadata.name` label is known, and `sel` has
+/// requirements on other labels that its name requirements do not already
+/// rule out.
+pub fn namespace_matches(sel: &selector::Selector, n: &NamespaceInfo) -> Option<bool> {
+    if !n.synthesized {
+        return Some(sel.matches(&n.labels));
+    }
+    let (on_name, others) = sel.split_on_key(crate::snapshot::NAMESPACE_NAME_LABEL);
+    if !on_name.matches(&n.labels) {
+        Some(false)
+    } else if others.is_everything() {
+        Some(true)
+    } else {
+        None
     }
 }
 

@@ -44,6 +44,22 @@ pub struct Selector {
 }
 
 impl Selector {
+    /// Splits the selector into its requirements on `key` and the others:
+    /// `(on key, others)`. Both together match what the whole does.
+    pub fn split_on_key(&self, key: &str) -> (Selector, Selector) {
+        let (on, others): (Vec<_>, Vec<_>) = self
+            .requirements
+            .iter()
+            .cloned()
+            .partition(|r| r.key == key);
+        (
+            Selector { requirements: on },
+            Selector {
+                requirements: others,
+            },
+        )
+    }
+
     /// The selector `{}`: matches everything.
     pub fn everything() -> Selector {
         Selector::default()

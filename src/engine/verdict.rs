@@ -123,6 +123,11 @@ pub struct RuleResult {
     /// The rule has ipBlock peers that could not be checked because the pod
     /// has no known IP.
     pub ip_unknown: bool,
+    /// The rule has a namespaceSelector on labels other than
+    /// `kubernetes.io/metadata.name`, and the other endpoint's namespace was
+    /// not read (not in the input, or RBAC refused it): only its name label
+    /// is known, so whether the peer matches is unknown.
+    pub labels_unknown: bool,
 }
 
 impl RuleResult {
@@ -133,6 +138,22 @@ impl RuleResult {
         } else {
             PortSet::empty()
         }
+    }
+
+    /// The ports this rule may contribute, beyond [`RuleResult::admitted`],
+    /// if the peer it could not check does match: empty unless the rule's
+    /// match is unknown (`ip_unknown` or `labels_unknown`).
+    pub fn maybe(&self) -> PortSet {
+        if !self.peer_matched && (self.ip_unknown || self.labels_unknown) {
+            self.ports.clone()
+        } else {
+            PortSet::empty()
+        }
+    }
+
+    /// Whether the rule's peer match could not be decided.
+    pub fn undecided(&self) -> bool {
+        !self.peer_matched && (self.ip_unknown || self.labels_unknown)
     }
 }
 
@@ -148,6 +169,10 @@ pub struct SideVerdict {
     pub rules: Vec<RuleResult>,
     /// Ports this side lets through.
     pub allowed: PortSet,
+    /// Ports this side may also let through: those of rules whose peer
+    /// match is unknown (see [`RuleResult::maybe`]). Empty when everything
+    /// was decided.
+    pub maybe: PortSet,
 }
 
 /// The whole connection.
@@ -157,6 +182,12 @@ pub struct Verdict {
     pub ingress: SideVerdict,
     /// Ports allowed: by both sides, or every port for node traffic.
     pub allowed: PortSet,
+    /// Ports that may be allowed: `allowed` plus those that depend on a
+    /// peer match that could not be decided (a pod without known IP facing
+    /// an ipBlock, a namespace whose labels were not read facing a
+    /// label-based namespaceSelector). Equal to `allowed` when the answer
+    /// is certain.
+    pub possible: PortSet,
     /// Set when the connection is between a pod and its own node: allowed
     /// whatever the policies say (the sides still show what they would do).
     pub node: Option<NodeTraffic>,
@@ -166,8 +197,11 @@ pub struct Verdict {
     pub families: Option<Vec<(Family, PortSet)>>,
 }
 
-/// Whether `peer` of `policy` matches endpoint `ep`, and whether the answer
-/// is a guess because `ep` is a pod without IP facing an ipBlock.
+/// Whether `peer` of `policy` matches endpoint `ep`, and whether that is
+/// unknown: `ep` is a pod without IP facing an ipBlock, or a pod whose
+/// namespace was not read (only its name label is known) facing a
+/// namespaceSelector on other labels. An unknown match is reported as
+/// `(false, true)`.
 pub fn peer_matches(model: &Model<'_>, peer: &Peer, ep: &Endpoint<'_>) -> (bool, bool) {
     match (peer, ep) {
         (Peer::IpBlock(block), Endpoint::External(ip)) => (block.contains(ip), false),
@@ -178,14 +212,19 @@ pub fn peer_matches(model: &Model<'_>, peer: &Peer, ep: &Endpoint<'_>) -> (bool,
         // Selectors reach pods on the pod network only.
         (Peer::Pods { .. }, Endpoint::Pod(p)) if p.on_host_network() => (false, false),
         (Peer::Pods { namespaces, pods }, Endpoint::Pod(p)) => {
-            let ns_ok = match namespaces {
-                NamespaceScope::Own(ns) => *ns == p.namespace,
-                NamespaceScope::Selected(sel) => model
-                    .namespace(&p.namespace)
-                    .is_some_and(|n| sel.matches(&n.labels)),
-            };
-            let pods_ok = pods.as_ref().is_none_or(|s| s.matches(&p.labels));
-            (ns_ok && pods_ok, false)
+            if !pods.as_ref().is_none_or(|s| s.matches(&p.labels)) {
+                return (false, false);
+            }
+            match namespaces {
+                NamespaceScope::Own(ns) => (*ns == p.namespace, false),
+                NamespaceScope::Selected(sel) => match model.namespace(&p.namespace) {
+                    Some(n) => match crate::engine::namespace_matches(sel, n) {
+                        Some(m) => (m, false),
+                        None => (false, true),
+                    },
+                    None => (false, true),
+                },
+            }
         }
     }
 }
@@ -208,6 +247,7 @@ pub fn side(
             policies: Vec::new(),
             rules: Vec::new(),
             allowed: PortSet::all(),
+            maybe: PortSet::empty(),
         };
     };
     let policies = model.isolating(pod, direction);
@@ -219,10 +259,12 @@ pub fn side(
             policies,
             rules: Vec::new(),
             allowed: PortSet::all(),
+            maybe: PortSet::empty(),
         };
     }
     let mut rules = Vec::new();
     let mut allowed = PortSet::empty();
+    let mut maybe = PortSet::empty();
     for &pi in &policies {
         for (ri, rule) in model.policies[pi]
             .rules(direction)
@@ -230,17 +272,21 @@ pub fn side(
             .iter()
             .enumerate()
         {
-            let (peer_matched, ip_unknown) = match &rule.peers {
-                None => (true, false),
+            let (peer_matched, ip_unknown, labels_unknown) = match &rule.peers {
+                None => (true, false, false),
                 Some(peers) => {
                     let mut matched = false;
-                    let mut unknown = false;
+                    let mut ip = false;
+                    let mut labels = false;
                     for peer in peers {
                         let (m, u) = peer_matches(model, peer, other);
                         matched |= m;
-                        unknown |= u;
+                        match peer {
+                            Peer::IpBlock(_) => ip |= u,
+                            Peer::Pods { .. } => labels |= u,
+                        }
                     }
-                    (matched, unknown && !matched)
+                    (matched, ip && !matched, labels && !matched)
                 }
             };
             let result = RuleResult {
@@ -249,8 +295,10 @@ pub fn side(
                 peer_matched,
                 ports: rule.resolve_ports(dest_ports),
                 ip_unknown,
+                labels_unknown,
             };
             allowed.union_with(&result.admitted());
+            maybe.union_with(&result.maybe());
             rules.push(result);
         }
     }
@@ -261,6 +309,7 @@ pub fn side(
         policies,
         rules,
         allowed,
+        maybe,
     }
 }
 
@@ -365,8 +414,10 @@ pub fn connection(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> 
         per_family.push((f, connection_once(model, &ea, &eb)));
     }
     let mut allowed = PortSet::empty();
+    let mut possible = PortSet::empty();
     for (_, v) in &per_family {
         allowed.union_with(&v.allowed);
+        possible.union_with(&v.possible);
     }
     let families: Vec<(Family, PortSet)> = per_family
         .iter()
@@ -385,6 +436,7 @@ pub fn connection(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) -> 
         per_family.swap_remove(shown).1
     };
     verdict.allowed = allowed;
+    verdict.possible = possible;
     verdict.families = Some(families);
     verdict
 }
@@ -395,15 +447,24 @@ fn connection_once(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) ->
     let egress = side(model, Direction::Egress, from, to, dest_ports);
     let ingress = side(model, Direction::Ingress, to, from, dest_ports);
     let node = node_traffic(model, from, to);
-    let allowed = if node.is_some() {
-        PortSet::all()
+    let (allowed, possible) = if node.is_some() {
+        (PortSet::all(), PortSet::all())
     } else {
-        egress.allowed.intersect(&ingress.allowed)
+        let widen = |s: &SideVerdict| {
+            let mut w = s.allowed.clone();
+            w.union_with(&s.maybe);
+            w
+        };
+        (
+            egress.allowed.intersect(&ingress.allowed),
+            widen(&egress).intersect(&widen(&ingress)),
+        )
     };
     Verdict {
         egress,
         ingress,
         allowed,
+        possible,
         node,
         families: None,
     }
