@@ -342,6 +342,21 @@ fn a_namespace_scoped_user_runs_every_command() {
         "{}",
         both(&o)
     );
+    // An ipBlock holds no pod dana can see, but the pods of the other
+    // namespaces are hidden: whether it holds pod IPs is not checked.
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: to-range, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  policyTypes: [Egress]\n  egress: [{{to: [{{ipBlock: {{cidr: 10.93.1.0/24}}}}]}}]\n"
+    ));
+    let o = run(&["lint"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "info[ipblock-selects-pods]: {ns}/to-range spec.egress[0].to[0].ipBlock: not checked: "
+        )),
+        "{}",
+        both(&o)
+    );
+    c.kubectl(&["delete", "networkpolicy", "to-range", "-n", &ns], None);
     // The wizard says namespaces must be typed.
     let o = run(&[
         "wizard",

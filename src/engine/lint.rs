@@ -1018,6 +1018,28 @@ fn ip_blocks(model: &Model<'_>, p: &Policy, out: &mut Out<'_>) {
                     .into_iter()
                     .filter(|pod| !pod.host_network)
                     .collect();
+                // No known pod inside, but pods RBAC refused: they may be.
+                let gaps = &model.snapshot.gaps;
+                let refused = gaps
+                    .pods
+                    .keys()
+                    .find_map(|ns| gaps.pods_refused_in(ns).map(|why| (ns, why)));
+                if inside.is_empty()
+                    && let Some((ns, why)) = refused
+                {
+                    let what = if ns == "*" {
+                        "the pods of other namespaces".to_string()
+                    } else {
+                        format!("the pod list of namespace {ns:?}")
+                    };
+                    out.not_checked(
+                        "ipblock-selects-pods",
+                        p,
+                        Some(format!("{path}.ipBlock")),
+                        &what,
+                        why,
+                    );
+                }
                 if !inside.is_empty() {
                     let shown: Vec<String> = inside.iter().take(3).map(|p| p.key()).collect();
                     out.push(
