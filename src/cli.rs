@@ -754,9 +754,7 @@ impl Cli {
         if let Some(text) = &g.selector
             && let Err(e) = crate::engine::selector::Selector::parse(text)
         {
-            return Err(format!(
-                "-l/--selector {text:?}: {e}; write it as kubectl does, e.g. {SELECTOR_EXAMPLE}"
-            ));
+            return Err(selector_error(text, &e));
         }
         if let Some(format) = g.output
             && !cmd.formats().contains(&format)
@@ -802,5 +800,20 @@ impl Cli {
             }
         }
         Ok(())
+    }
+}
+
+/// The error for a `-l/--selector` value that does not parse (`e`: the
+/// parser's reason): the reason, then the correction of a common slip when
+/// one parses (`app in web`: did you mean "app in (web)"), else kubectl's
+/// syntax by example.
+pub fn selector_error(text: &str, e: &str) -> String {
+    match crate::wizard::hint::suggest(text) {
+        Some((why, fixed)) => {
+            format!("-l/--selector {text:?}: {e}: {why}; did you mean -l {fixed:?}?")
+        }
+        None => format!(
+            "-l/--selector {text:?}: {e}; write it as kubectl does, e.g. {SELECTOR_EXAMPLE}"
+        ),
     }
 }

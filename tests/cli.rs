@@ -3087,7 +3087,7 @@ fn list_selector_filters_policies_by_their_labels() {
 
 #[test]
 fn an_invalid_selector_is_one_error_line_with_an_example() {
-    for sel in ["app in (a", "=x", "app in a", "a=b=c"] {
+    for sel in ["app in (a", "=x", "a=b=c", "%%"] {
         for cmd in ["list", "matrix", "coverage"] {
             let e = one_error(&[cmd, "-f", LABELLED, "-l", sel], 2);
             assert!(
@@ -3098,6 +3098,19 @@ fn an_invalid_selector_is_one_error_line_with_an_example() {
             );
         }
     }
+    // A common slip gets its correction, checked to parse.
+    for (sel, fixed) in [("app in web", "app in (web)"), ("app=a|b", "app in (a,b)")] {
+        let e = one_error(&["list", "-f", LABELLED, "-l", sel], 2);
+        assert!(
+            e.starts_with(&format!(
+                "error: -l/--selector {sel:?}: invalid label selector"
+            )) && e.ends_with(&format!("did you mean -l {fixed:?}?")),
+            "-l {sel}: {e}"
+        );
+    }
+    // Keys and values are checked as the API checks them.
+    let e = one_error(&["list", "-f", LABELLED, "-l", "app=-web"], 2);
+    assert!(e.contains("label value \"-web\""), "{e}");
     let e = one_error(
         &["explain", "-n", "team", "-f", LABELLED, "-l", "x in (a"],
         2,

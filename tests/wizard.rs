@@ -504,11 +504,13 @@ fn invalid_select_and_name_are_one_line_errors() {
     );
     assert_eq!(
         run(&["--select", "app=-bad"]),
-        r#"error: invalid --select.matchLabels: Invalid value: "-bad": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"#
+        r#"error: invalid --select: invalid label selector "app=-bad": label value "-bad": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"#
     );
     let err = run(&["--select", "a/b/c=x"]);
     assert!(
-        err.starts_with(r#"error: invalid --select.matchLabels: Invalid value: "a/b/c": "#),
+        err.starts_with(
+            r#"error: invalid --select: invalid label selector "a/b/c=x": label key "a/b/c": "#
+        ),
         "{err}"
     );
     let rfc1123 = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";

@@ -134,12 +134,8 @@ impl Context {
             .selector
             .as_deref()
             .map(|text| {
-                Selector::parse(text).map_err(|e| {
-                    Error::Usage(format!(
-                        "-l/--selector {text:?}: {e}; write it as kubectl does, e.g. {}",
-                        crate::cli::SELECTOR_EXAMPLE
-                    ))
-                })
+                Selector::parse(text)
+                    .map_err(|e| Error::Usage(crate::cli::selector_error(text, &e)))
             })
             .transpose()
     }

@@ -181,7 +181,11 @@ fn split_top_level(text: &str) -> Vec<&str> {
 }
 
 fn parse_requirement(part: &str) -> Result<Requirement, String> {
-    let bad = || format!("invalid label selector {part:?}");
+    // kubectl's lexer ends a word at `(`: `env in(a,b)` is `env in (a,b)`.
+    let spaced = part.replace(" in(", " in (").replace(" notin(", " notin (");
+    let written = part;
+    let part = spaced.as_str();
+    let bad = || format!("invalid label selector {written:?}");
     if let Some(key) = part.strip_prefix('!') {
         return Ok(Requirement {
             key: checked_key(key.trim(), part)?,
@@ -204,6 +208,9 @@ fn parse_requirement(part: &str) -> Result<Requirement, String> {
             if values.is_empty() {
                 return Err(format!("{}: values must not be empty", bad()));
             }
+            for v in &values {
+                checked_value(v, part)?;
+            }
             values.sort();
             values.dedup();
             let op = if notin {
@@ -221,6 +228,7 @@ fn parse_requirement(part: &str) -> Result<Requirement, String> {
             if value.contains(['=', '!', '(', ')', ' ']) {
                 return Err(bad());
             }
+            checked_value(&value, part)?;
             let op = if negate {
                 Op::NotIn(vec![value])
             } else {
@@ -235,11 +243,34 @@ fn parse_requirement(part: &str) -> Result<Requirement, String> {
     })
 }
 
+/// A label key as the API takes it (`[prefix/]name`, see
+/// `validate::label_key`); the error names the requirement it is in.
 fn checked_key(key: &str, part: &str) -> Result<String, String> {
     if key.is_empty() || key.contains([' ', '(', ')', '=', '!']) {
-        Err(format!("invalid label selector {part:?}"))
-    } else {
+        return Err(format!("invalid label selector {part:?}"));
+    }
+    let errors = crate::engine::validate::label_key(key);
+    if errors.is_empty() {
         Ok(key.to_string())
+    } else {
+        Err(format!(
+            "invalid label selector {part:?}: label key {key:?}: {}",
+            errors.join("; ")
+        ))
+    }
+}
+
+/// A label value as the API takes it (63 characters at most, alphanumeric
+/// at both ends, `-_.` inside; empty is valid), see `validate::label_value`.
+fn checked_value(value: &str, part: &str) -> Result<(), String> {
+    let errors = crate::engine::validate::label_value(value);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid label selector {part:?}: label value {value:?}: {}",
+            errors.join("; ")
+        ))
     }
 }
 
@@ -362,5 +393,24 @@ mod tests {
             sel(&[], vec![expr("app", "NotIn", &["api"])]).single_label(),
             None
         );
+    }
+
+    #[test]
+    fn parse_checks_keys_and_values_as_the_api_does() {
+        assert_eq!(
+            Selector::parse("env in(a,b)"),
+            Selector::parse("env in (a,b)")
+        );
+        assert_eq!(
+            Selector::parse("env notin(a)"),
+            Selector::parse("env notin (a)")
+        );
+        for bad in ["%%", "app=a|b", "app=-x", "a/b/c", "app in (x y)", "-app"] {
+            let e = Selector::parse(bad).unwrap_err();
+            assert!(e.starts_with("invalid label selector"), "{bad}: {e}");
+        }
+        // An empty value is the API's too (kubectl takes `app=`).
+        assert!(Selector::parse("app=").is_ok());
+        assert!(Selector::parse("example.com/tier in (front),!canary").is_ok());
     }
 }

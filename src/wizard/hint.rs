@@ -56,6 +56,9 @@ pub fn parse_selector(text: &str) -> Result<Selector, String> {
             None if e.ends_with("values must not be empty") => {
                 format!("{e}: name at least one value, as app in (web,api)")
             }
+            // A key or value the API would refuse: the parser says which
+            // and why.
+            None if e.contains(": label key ") || e.contains(": label value ") => e,
             None => format!("invalid label selector {shown:?}: {SELECTOR_FORMS}"),
         }),
     }
