@@ -6,6 +6,7 @@
 //! isolated, and which ports one endpoint may use to reach another.
 
 pub mod coverage;
+pub mod diff;
 pub mod lint;
 pub mod policy;
 pub mod ports;

@@ -85,6 +85,11 @@ impl<'s> Classes<'s> {
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
+
+    /// The pod that stands for class `c` (its first member).
+    pub fn representative(&self, c: usize) -> &'s PodInfo {
+        self.representatives[c]
+    }
 }
 
 /// Port sets interned as small ids, so that the matrix stores 4 bytes per
@@ -148,7 +153,7 @@ impl PortSets {
         }
     }
 
-    fn intersect(&mut self, a: u32, b: u32) -> u32 {
+    pub(crate) fn intersect(&mut self, a: u32, b: u32) -> u32 {
         match (a, b) {
             (Self::EMPTY, _) | (_, Self::EMPTY) => Self::EMPTY,
             (Self::ALL, x) | (x, Self::ALL) => x,
@@ -378,14 +383,15 @@ impl<'m, 's> ClassRows<'m, 's> {
                     for &b in &f.matches.list {
                         let p = match f.fixed_ports {
                             Some(p) => p,
-                            None => *self.named.entry((r, b)).or_insert_with(|| {
-                                let rule = &self.model.policies[f.policy]
-                                    .rules(f.direction)
-                                    .unwrap_or_default()[f.rule];
-                                sets.intern(
-                                    rule.resolve_ports(destination_ports(self.reps[b as usize])),
-                                )
-                            }),
+                            None => Self::named_ports(
+                                &mut self.named,
+                                self.model,
+                                &self.reps,
+                                f,
+                                r,
+                                b,
+                                sets,
+                            ),
                         };
                         out[b as usize] = sets.union(out[b as usize], p);
                     }
@@ -408,6 +414,71 @@ impl<'m, 's> ClassRows<'m, 's> {
             }
             *cell = sets.intersect(*cell, admitted);
         }
+    }
+}
+
+impl ClassRows<'_, '_> {
+    /// The ports of egress rule `r` (which has named ports) towards class
+    /// `b`, resolved on `b`'s container ports once and remembered.
+    fn named_ports(
+        named: &mut HashMap<(u32, u32), u32>,
+        model: &Model<'_>,
+        reps: &[&PodInfo],
+        f: &FlatRule,
+        r: u32,
+        b: u32,
+        sets: &mut PortSets,
+    ) -> u32 {
+        *named.entry((r, b)).or_insert_with(|| {
+            let rule = &model.policies[f.policy].rules(f.direction).unwrap_or_default()[f.rule];
+            sets.intern(rule.resolve_ports(destination_ports(reps[b as usize])))
+        })
+    }
+
+    /// The id of the allowed port set from class `a` to class `b` alone
+    /// (what [`ClassRows::row`] gives at `b`), at the cost of `a`'s egress
+    /// rules and `b`'s ingress rules: for a column of the matrix, or a few
+    /// cells, without whole rows.
+    pub fn cell(&mut self, a: usize, b: usize, sets: &mut PortSets) -> u32 {
+        let mut out = match &self.egress[a] {
+            None => PortSets::ALL,
+            Some(rules) => {
+                let mut acc = PortSets::EMPTY;
+                for &(r, _) in rules {
+                    let f = &self.flat[r as usize];
+                    if !f.matches.contains(b) {
+                        continue;
+                    }
+                    let p = match f.fixed_ports {
+                        Some(p) => p,
+                        None => Self::named_ports(
+                            &mut self.named,
+                            self.model,
+                            &self.reps,
+                            f,
+                            r,
+                            b as u32,
+                            sets,
+                        ),
+                    };
+                    acc = sets.union(acc, p);
+                }
+                acc
+            }
+        };
+        if out == PortSets::EMPTY {
+            return out;
+        }
+        if let Some(rules) = &self.ingress[b] {
+            let mut admitted = PortSets::EMPTY;
+            for &(r, ports) in rules {
+                if self.flat[r as usize].matches.contains(a) {
+                    admitted = sets.union(admitted, ports);
+                }
+            }
+            out = sets.intersect(out, admitted);
+        }
+        out
     }
 }
 

@@ -1,0 +1,1488 @@
+//! What a change to the cluster does to connectivity: two snapshots (old
+//! and new) in, the connections that open, close or change ports out,
+//! with the policies and rules responsible on each side.
+//!
+//! [`diff`] is the one implementation (`kubectl netpol diff`, and later
+//! the wizard's review). It reuses the matrix's pod classes
+//! ([`crate::engine::reach`]): pods that no policy can tell apart on either
+//! side form one *joint* class (their old class, their new class), and
+//! only the class pairs a change can reach are evaluated:
+//!
+//! - a policy that differs (added, deleted, changed) touches the pods it
+//!   selects, on either side: their rows for egress, their columns for
+//!   ingress;
+//! - a pod that differs (new, deleted, other labels, ports or IPs, its
+//!   namespace's labels changed) touches its row and its column.
+//!
+//! Every other pair keeps its answer: a connection depends only on the
+//! policies selecting its two ends and on the two ends themselves. Traffic
+//! between a pod and its own node is compared pod by pod. When the pods
+//! have more than one address family the comparison is made on whole rows
+//! of both matrices instead ([`crate::cmd::matrix::compute`]), which decides
+//! each pair per family.
+//!
+//! Pods of a namespace holding an invalid policy (on either side) are left
+//! out of the comparison: nothing is claimed about their connections.
+//!
+//! [`applied`] builds the new snapshot the way `kubectl apply -f` would
+//! change the cluster.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::engine::Model;
+use crate::engine::policy::{Direction, Peer, Policy};
+use crate::engine::ports::PortSet;
+use crate::engine::reach::{ClassRows, Classes, NodeTraffic, PortSets};
+use crate::engine::selector::Selector;
+use crate::engine::verdict::{Endpoint, Family, SideVerdict, Verdict, connection};
+use crate::snapshot::{Labels, PodInfo, Snapshot};
+
+/// A pod of either snapshot (matched by namespace and name).
+#[derive(Debug, Clone, Copy)]
+pub struct DiffPod<'s> {
+    pub old: Option<&'s PodInfo>,
+    pub new: Option<&'s PodInfo>,
+}
+
+impl<'s> DiffPod<'s> {
+    /// The pod as it is after the change, or before when it is deleted.
+    pub fn pod(&self) -> &'s PodInfo {
+        match (self.new, self.old) {
+            (Some(p), _) | (None, Some(p)) => p,
+            (None, None) => unreachable!("a diff pod is on at least one side"),
+        }
+    }
+}
+
+/// One ordered pair of pods whose allowed ports differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// Index into [`Diff::pods`].
+    pub from: u32,
+    pub to: u32,
+    /// Port set ids in [`Diff::sets`]: [`PortSets::EMPTY`] when nothing
+    /// was (is) allowed.
+    pub before: u32,
+    pub after: u32,
+    /// Index into [`Diff::reasons`].
+    pub reasons: u32,
+}
+
+/// Addresses outside the pods whose access to or from a pod changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalChange {
+    /// Index into [`Diff::pods`].
+    pub pod: u32,
+    /// Egress: the pod towards the addresses; ingress: the addresses
+    /// towards the pod.
+    pub direction: Direction,
+    /// The addresses, as CIDR ranges (`10.0.0.0/8 except 10.1.0.0/16`).
+    pub addresses: String,
+    pub before: u32,
+    pub after: u32,
+    pub reasons: u32,
+}
+
+/// How a policy differs between the two sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PolicyChange {
+    Added,
+    Deleted,
+    Changed,
+}
+
+impl PolicyChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyChange::Added => "added",
+            PolicyChange::Deleted => "deleted",
+            PolicyChange::Changed => "changed",
+        }
+    }
+}
+
+/// The connectivity difference between two snapshots.
+#[derive(Debug)]
+pub struct Diff<'s> {
+    /// Every pod of either side, by namespace and name.
+    pub pods: Vec<DiffPod<'s>>,
+    /// Pod pairs whose ports differ, by source then destination.
+    pub changes: Vec<Change>,
+    /// Address ranges whose access differs, by pod.
+    pub external: Vec<ExternalChange>,
+    /// The port sets `changes` and `external` refer to.
+    pub sets: PortSets,
+    /// The reasons `changes` and `external` refer to: one line each.
+    pub reasons: Vec<Vec<String>>,
+    /// Policies (`namespace/name`) that differ, valid or not.
+    pub policies: BTreeMap<String, PolicyChange>,
+    /// Namespaces whose pods were not compared, with why.
+    pub undecided: BTreeMap<String, Vec<String>>,
+    /// Pods of `undecided` namespaces, on either side.
+    pub undecided_pods: usize,
+}
+
+/// Compares the connectivity of `old` and `new` (see the module doc).
+pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
+    let pods = union_pods(old.snapshot, new.snapshot);
+    let policies = policy_changes(old, new);
+    let undecided = undecided_namespaces(old, new);
+    let skip: Vec<bool> = pods
+        .iter()
+        .map(|p| undecided.contains_key(&p.pod().namespace))
+        .collect();
+    let mut d = Diff {
+        undecided_pods: skip.iter().filter(|s| **s).count(),
+        pods,
+        changes: Vec::new(),
+        external: Vec::new(),
+        sets: PortSets::new(),
+        reasons: Vec::new(),
+        policies,
+        undecided,
+    };
+    let families: BTreeSet<Family> = d
+        .pods
+        .iter()
+        .flat_map(|p| p.old.into_iter().chain(p.new))
+        .flat_map(|p| p.ips.iter().map(Family::of))
+        .collect();
+    if families.len() > 1 {
+        by_rows(old, new, &mut d, &skip);
+    } else {
+        by_classes(old, new, &mut d, &skip);
+    }
+    d.changes.sort_unstable_by_key(|c| (c.from, c.to));
+    d.external
+        .sort_by(|a, b| (a.pod, a.direction).cmp(&(b.pod, b.direction)));
+    d
+}
+
+/// Both sides' pods, matched by namespace and name (both lists are sorted
+/// that way).
+fn union_pods<'s>(old: &'s Snapshot, new: &'s Snapshot) -> Vec<DiffPod<'s>> {
+    let key = |p: &'s PodInfo| (p.namespace.as_str(), p.name.as_str());
+    let mut out = Vec::with_capacity(old.pods.len().max(new.pods.len()));
+    let (mut a, mut b) = (old.pods.iter().peekable(), new.pods.iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(_), None) => DiffPod {
+                old: a.next(),
+                new: None,
+            },
+            (None, Some(_)) => DiffPod {
+                old: None,
+                new: b.next(),
+            },
+            (Some(x), Some(y)) => match key(x).cmp(&key(y)) {
+                std::cmp::Ordering::Less => DiffPod {
+                    old: a.next(),
+                    new: None,
+                },
+                std::cmp::Ordering::Greater => DiffPod {
+                    old: None,
+                    new: b.next(),
+                },
+                std::cmp::Ordering::Equal => DiffPod {
+                    old: a.next(),
+                    new: b.next(),
+                },
+            },
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// Policies that differ between the sides: compared compiled (a reordered
+/// list of labels is the same policy), invalid ones by their errors.
+fn policy_changes(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, PolicyChange> {
+    let index = |m: &Model<'_>| -> BTreeMap<String, Result<usize, String>> {
+        let mut out: BTreeMap<String, Result<usize, String>> = m
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key(), Ok(i)))
+            .collect();
+        for p in &m.invalid {
+            let errors: Vec<String> = p.errors.iter().map(ToString::to_string).collect();
+            out.insert(p.key.clone(), Err(errors.join("\n")));
+        }
+        out
+    };
+    let (a, b) = (index(old), index(new));
+    let mut out = BTreeMap::new();
+    for (k, va) in &a {
+        match b.get(k) {
+            None => {
+                out.insert(k.clone(), PolicyChange::Deleted);
+            }
+            Some(vb) => {
+                let same = match (va, vb) {
+                    (Ok(i), Ok(j)) => old.policies[*i] == new.policies[*j],
+                    (Err(x), Err(y)) => x == y,
+                    _ => false,
+                };
+                if !same {
+                    out.insert(k.clone(), PolicyChange::Changed);
+                }
+            }
+        }
+    }
+    for k in b.keys() {
+        if !a.contains_key(k) {
+            out.insert(k.clone(), PolicyChange::Added);
+        }
+    }
+    out
+}
+
+/// Namespaces holding an invalid policy on either side, with the side.
+fn undecided_namespaces(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (side, m) in [("old", old), ("new", new)] {
+        for p in &m.invalid {
+            out.entry(p.namespace.clone())
+                .or_default()
+                .push(format!("NetworkPolicy {:?} is invalid on the {side} side", p.key));
+        }
+    }
+    out
+}
+
+/// Whether a pod differs in anything a connection depends on.
+fn pod_differs(old: &Model<'_>, new: &Model<'_>, p: &DiffPod<'_>) -> bool {
+    let (Some(a), Some(b)) = (p.old, p.new) else {
+        return true;
+    };
+    a.labels != b.labels
+        || a.ports != b.ports
+        || a.ips != b.ips
+        || a.host_network != b.host_network
+        || a.node != b.node
+        || a.host_ips != b.host_ips
+        || old.namespace(&a.namespace).map(|n| &n.labels)
+            != new.namespace(&b.namespace).map(|n| &n.labels)
+}
+
+/// Pod indices by namespace, in the snapshot's order.
+fn by_namespace<'a>(pods: &[&'a PodInfo]) -> HashMap<&'a str, Vec<usize>> {
+    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, p) in pods.iter().enumerate() {
+        out.entry(p.namespace.as_str()).or_default().push(i);
+    }
+    out
+}
+
+/// The valid policies that differ, by side: (policy index, whether it
+/// isolates ingress, egress).
+fn changed_policies<'m>(
+    m: &'m Model<'_>,
+    changed: &BTreeMap<String, PolicyChange>,
+) -> Vec<&'m Policy> {
+    m.policies
+        .iter()
+        .filter(|p| changed.contains_key(&p.key()))
+        .collect()
+}
+
+/// The fast path: per joint class, only the touched rows and columns.
+fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+    let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
+    let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
+    let oc = Classes::build(old, &old_pods);
+    let nc = Classes::build(new, &new_pods);
+    // Union index of each side's pods.
+    let mut old_u = vec![0u32; old_pods.len()];
+    let mut new_u = vec![0u32; new_pods.len()];
+    {
+        let (mut i, mut j) = (0, 0);
+        for (u, p) in d.pods.iter().enumerate() {
+            if p.old.is_some() {
+                old_u[i] = u as u32;
+                i += 1;
+            }
+            if p.new.is_some() {
+                new_u[j] = u as u32;
+                j += 1;
+            }
+        }
+    }
+    // Joint classes.
+    let mut index: HashMap<(Option<usize>, Option<usize>), usize> = HashMap::new();
+    let mut keys: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut joint_of = vec![0usize; d.pods.len()];
+    {
+        let (mut i, mut j) = (0, 0);
+        for (u, p) in d.pods.iter().enumerate() {
+            let a = p.old.map(|_| {
+                i += 1;
+                oc.class_of[i - 1]
+            });
+            let b = p.new.map(|_| {
+                j += 1;
+                nc.class_of[j - 1]
+            });
+            let k = *index.entry((a, b)).or_insert_with(|| {
+                keys.push((a, b));
+                members.push(Vec::new());
+                keys.len() - 1
+            });
+            members[k].push(u as u32);
+            joint_of[u] = k;
+        }
+    }
+    let n = keys.len();
+    let mut rows_touched = vec![false; n];
+    let mut cols_touched = vec![false; n];
+    for (u, p) in d.pods.iter().enumerate() {
+        if pod_differs(old, new, p) {
+            rows_touched[joint_of[u]] = true;
+            cols_touched[joint_of[u]] = true;
+        }
+    }
+    for (m, pods, to_u) in [(old, &old_pods, &old_u), (new, &new_pods, &new_u)] {
+        let ns = by_namespace(pods);
+        for policy in changed_policies(m, &d.policies) {
+            let egress = policy.egress.is_some();
+            let ingress = policy.ingress.is_some();
+            for &i in ns.get(policy.namespace.as_str()).into_iter().flatten() {
+                if policy.pod_selector.matches(&pods[i].labels) {
+                    let k = joint_of[to_u[i] as usize];
+                    rows_touched[k] |= egress;
+                    cols_touched[k] |= ingress;
+                }
+            }
+        }
+    }
+    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let mut old_rows = ClassRows::new(old, &oc, &mut sets);
+    let mut new_rows = ClassRows::new(new, &nc, &mut sets);
+    // Changed class cells: (from joint, to joint, before, after).
+    let mut cells: Vec<(usize, usize, u32, u32)> = Vec::new();
+    let (mut ro, mut rn) = (Vec::new(), Vec::new());
+    for a in (0..n).filter(|&a| rows_touched[a]) {
+        let (oa, na) = keys[a];
+        if let Some(oa) = oa {
+            old_rows.row(oa, &mut sets, &mut ro);
+        }
+        if let Some(na) = na {
+            new_rows.row(na, &mut sets, &mut rn);
+        }
+        for (b, &(ob, nb)) in keys.iter().enumerate() {
+            let before = match (oa, ob) {
+                (Some(_), Some(ob)) => ro[ob],
+                _ => PortSets::EMPTY,
+            };
+            let after = match (na, nb) {
+                (Some(_), Some(nb)) => rn[nb],
+                _ => PortSets::EMPTY,
+            };
+            if before != after {
+                cells.push((a, b, before, after));
+            }
+        }
+    }
+    for b in (0..n).filter(|&b| cols_touched[b]) {
+        let (ob, nb) = keys[b];
+        for (a, &(oa, na)) in keys.iter().enumerate() {
+            if rows_touched[a] {
+                continue;
+            }
+            let before = match (oa, ob) {
+                (Some(oa), Some(ob)) => old_rows.cell(oa, ob, &mut sets),
+                _ => PortSets::EMPTY,
+            };
+            let after = match (na, nb) {
+                (Some(na), Some(nb)) => new_rows.cell(na, nb, &mut sets),
+                _ => PortSets::EMPTY,
+            };
+            if before != after {
+                cells.push((a, b, before, after));
+            }
+        }
+    }
+    // Traffic between a pod and its own node, pod by pod.
+    let mut node_pairs: HashSet<(u32, u32)> = HashSet::new();
+    let old_nodes = NodeTraffic::new(old, &old_pods);
+    let new_nodes = NodeTraffic::new(new, &new_pods);
+    let mut near = Vec::new();
+    let mut old_node_pairs: HashSet<(u32, u32)> = HashSet::new();
+    let mut new_node_pairs: HashSet<(u32, u32)> = HashSet::new();
+    for (m, nodes, pods, to_u, set) in [
+        (old, &old_nodes, &old_pods, &old_u, &mut old_node_pairs),
+        (new, &new_nodes, &new_pods, &new_u, &mut new_node_pairs),
+    ] {
+        for i in 0..pods.len() {
+            nodes.of(m, i, &mut near);
+            for &j in &near {
+                let (u, v) = (to_u[i], to_u[j]);
+                set.insert((u, v));
+                set.insert((v, u));
+                node_pairs.insert((u, v));
+                node_pairs.insert((v, u));
+            }
+        }
+    }
+    // Reasons, once per changed class cell.
+    for (a, b, before, after) in cells {
+        let reason = d.reasons.len() as u32;
+        let (oa, na) = keys[a];
+        let (ob, nb) = keys[b];
+        let rep = |c: Option<usize>, classes: &Classes<'s>| c.map(|c| classes.representative(c));
+        d.reasons.push(pair_reasons(
+            old,
+            new,
+            (rep(oa, &oc), rep(na, &nc)),
+            (rep(ob, &oc), rep(nb, &nc)),
+            &d.policies,
+        ));
+        for &u in &members[a] {
+            if skip[u as usize] {
+                continue;
+            }
+            for &v in &members[b] {
+                if u == v || skip[v as usize] || node_pairs.contains(&(u, v)) {
+                    continue;
+                }
+                d.changes.push(Change {
+                    from: u,
+                    to: v,
+                    before,
+                    after,
+                    reasons: reason,
+                });
+            }
+        }
+    }
+    let mut pairs: Vec<(u32, u32)> = node_pairs.into_iter().collect();
+    pairs.sort_unstable();
+    for (u, v) in pairs {
+        if u == v || skip[u as usize] || skip[v as usize] {
+            continue;
+        }
+        let (pu, pv) = (d.pods[u as usize], d.pods[v as usize]);
+        let (ju, jv) = (keys[joint_of[u as usize]], keys[joint_of[v as usize]]);
+        let before = if old_node_pairs.contains(&(u, v)) {
+            PortSets::ALL
+        } else {
+            match (ju.0, jv.0) {
+                (Some(a), Some(b)) => old_rows.cell(a, b, &mut sets),
+                _ => PortSets::EMPTY,
+            }
+        };
+        let after = if new_node_pairs.contains(&(u, v)) {
+            PortSets::ALL
+        } else {
+            match (ju.1, jv.1) {
+                (Some(a), Some(b)) => new_rows.cell(a, b, &mut sets),
+                _ => PortSets::EMPTY,
+            }
+        };
+        if before != after {
+            let reason = d.reasons.len() as u32;
+            d.reasons.push(pair_reasons(
+                old,
+                new,
+                (pu.old, pu.new),
+                (pv.old, pv.new),
+                &d.policies,
+            ));
+            d.changes.push(Change {
+                from: u,
+                to: v,
+                before,
+                after,
+                reasons: reason,
+            });
+        }
+    }
+    // Addresses outside the pods: the touched classes, per direction.
+    let mut seen: HashMap<(usize, Direction), Vec<(String, u32, u32, u32)>> = HashMap::new();
+    for k in 0..n {
+        let (oa, na) = keys[k];
+        let o = oa.map(|c| oc.representative(c));
+        let nw = na.map(|c| nc.representative(c));
+        for (dir, touched) in [
+            (Direction::Egress, rows_touched[k]),
+            (Direction::Ingress, cols_touched[k]),
+        ] {
+            if !touched {
+                continue;
+            }
+            let found = external_ranges(old, new, o, nw, dir, &mut sets, d);
+            if !found.is_empty() {
+                seen.insert((k, dir), found);
+            }
+        }
+    }
+    let mut keys_seen: Vec<&(usize, Direction)> = seen.keys().collect();
+    keys_seen.sort();
+    let mut external = Vec::new();
+    for key in keys_seen {
+        for (addresses, before, after, reasons) in &seen[key] {
+            for &u in &members[key.0] {
+                if skip[u as usize] {
+                    continue;
+                }
+                external.push(ExternalChange {
+                    pod: u,
+                    direction: key.1,
+                    addresses: addresses.clone(),
+                    before: *before,
+                    after: *after,
+                    reasons: *reasons,
+                });
+            }
+        }
+    }
+    d.external = external;
+    d.sets = sets;
+}
+
+/// The slow twin: whole rows of both matrices, pod by pod (used when the
+/// pods have several address families, where the matrix decides a pair
+/// per family).
+fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+    use crate::cmd::matrix::compute;
+    let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
+    let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
+    let mut old_u = Vec::with_capacity(old_pods.len());
+    let mut new_u = Vec::with_capacity(new_pods.len());
+    let mut old_i = vec![None; d.pods.len()];
+    let mut new_i = vec![None; d.pods.len()];
+    for (u, p) in d.pods.iter().enumerate() {
+        if p.old.is_some() {
+            old_i[u] = Some(old_u.len());
+            old_u.push(u as u32);
+        }
+        if p.new.is_some() {
+            new_i[u] = Some(new_u.len());
+            new_u.push(u as u32);
+        }
+    }
+    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let mut found: Vec<(u32, u32, u32, u32)> = Vec::new();
+    compute(old, &old_pods, |mo| {
+        compute(new, &new_pods, |mn| {
+            let mut before: Vec<(u32, u32)> = Vec::new();
+            let mut after: Vec<(u32, u32)> = Vec::new();
+            for u in 0..d.pods.len() {
+                if skip[u] {
+                    continue;
+                }
+                before.clear();
+                after.clear();
+                if let Some(i) = old_i[u] {
+                    for (j, ports) in mo.row(i).iter() {
+                        before.push((old_u[j], sets.intern(ports.clone())));
+                    }
+                }
+                if let Some(i) = new_i[u] {
+                    for (j, ports) in mn.row(i).iter() {
+                        after.push((new_u[j], sets.intern(ports.clone())));
+                    }
+                }
+                let (mut x, mut y) = (0, 0);
+                while x < before.len() || y < after.len() {
+                    let (v, b, a) = match (before.get(x), after.get(y)) {
+                        (Some(&(v, b)), Some(&(w, _))) if v < w => {
+                            x += 1;
+                            (v, b, PortSets::EMPTY)
+                        }
+                        (Some(&(v, _)), Some(&(w, a))) if w < v => {
+                            y += 1;
+                            (w, PortSets::EMPTY, a)
+                        }
+                        (Some(&(v, b)), Some(&(_, a))) => {
+                            x += 1;
+                            y += 1;
+                            (v, b, a)
+                        }
+                        (Some(&(v, b)), None) => {
+                            x += 1;
+                            (v, b, PortSets::EMPTY)
+                        }
+                        (None, Some(&(w, a))) => {
+                            y += 1;
+                            (w, PortSets::EMPTY, a)
+                        }
+                        (None, None) => break,
+                    };
+                    if b != a && !skip[v as usize] {
+                        found.push((u as u32, v, b, a));
+                    }
+                }
+            }
+        })
+    });
+    for (u, v, before, after) in found {
+        let (pu, pv) = (d.pods[u as usize], d.pods[v as usize]);
+        let reason = d.reasons.len() as u32;
+        d.reasons.push(pair_reasons(
+            old,
+            new,
+            (pu.old, pu.new),
+            (pv.old, pv.new),
+            &d.policies,
+        ));
+        d.changes.push(Change {
+            from: u,
+            to: v,
+            before,
+            after,
+            reasons: reason,
+        });
+    }
+    for u in 0..d.pods.len() {
+        if skip[u] {
+            continue;
+        }
+        let p = d.pods[u];
+        for dir in Direction::BOTH {
+            for (addresses, before, after, reasons) in
+                external_ranges(old, new, p.old, p.new, dir, &mut sets, d)
+            {
+                d.external.push(ExternalChange {
+                    pod: u as u32,
+                    direction: dir,
+                    addresses,
+                    before,
+                    after,
+                    reasons,
+                });
+            }
+        }
+    }
+    d.sets = sets;
+}
+
+/// The reasons a pair's ports differ: for each side whose answer
+/// differs, the isolating policies and the rules that admit it before
+/// and after. `from` and `to` are (old pod, new pod).
+fn pair_reasons(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    from: (Option<&PodInfo>, Option<&PodInfo>),
+    to: (Option<&PodInfo>, Option<&PodInfo>),
+    changed: &BTreeMap<String, PolicyChange>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (word, (o, n)) in [("source", from), ("destination", to)] {
+        match (o, n) {
+            (None, Some(_)) => out.push(format!("the {word} pod is new")),
+            (Some(_), None) => out.push(format!("the {word} pod is deleted")),
+            (Some(a), Some(b)) if a.labels != b.labels => out.push(format!(
+                "the {word} pod's labels change: {} => {}",
+                labels_text(&a.labels),
+                labels_text(&b.labels)
+            )),
+            _ => {}
+        }
+        if let (Some(a), Some(b)) = (o, n)
+            && a.ports != b.ports
+        {
+            out.push(format!("the {word} pod's container ports change"));
+        }
+        if let (Some(a), Some(b)) = (o, n)
+            && a.ips != b.ips
+        {
+            out.push(format!("the {word} pod's IPs change"));
+        }
+        if let (Some(a), Some(b)) = (o, n)
+            && old.namespace(&a.namespace).map(|n| &n.labels)
+                != new.namespace(&b.namespace).map(|n| &n.labels)
+        {
+            out.push(format!(
+                "the {word} pod's namespace {} changes labels",
+                b.namespace
+            ));
+        }
+    }
+    let verdict = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
+        (Some(a), Some(b)) => Some(connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))),
+        _ => None,
+    };
+    let before = verdict(old, from.0, to.0);
+    let after = verdict(new, from.1, to.1);
+    out.extend(verdict_reasons(
+        old,
+        new,
+        before.as_ref(),
+        after.as_ref(),
+        changed,
+    ));
+    out
+}
+
+fn labels_text(labels: &Labels) -> String {
+    if labels.is_empty() {
+        return "<none>".into();
+    }
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The side-by-side account of two verdicts of one connection.
+fn verdict_reasons(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    before: Option<&Verdict>,
+    after: Option<&Verdict>,
+    changed: &BTreeMap<String, PolicyChange>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let node = |v: Option<&Verdict>| v.and_then(|v| v.node.as_ref()).is_some();
+    match (node(before), node(after)) {
+        (false, true) => out.push(
+            "now traffic between a pod and its own node: always allowed".to_string(),
+        ),
+        (true, false) => out.push(
+            "no longer traffic between a pod and its own node (which is always allowed)"
+                .to_string(),
+        ),
+        _ => {}
+    }
+    for (name, pick) in [
+        ("egress", (|v: &Verdict| &v.egress) as fn(&Verdict) -> &SideVerdict),
+        ("ingress", |v: &Verdict| &v.ingress),
+    ] {
+        let b = before.map(pick);
+        let a = after.map(pick);
+        if let (Some(x), Some(y)) = (b, a)
+            && x.allowed == y.allowed
+        {
+            continue;
+        }
+        out.extend(side_reasons(name, old, b, new, a, changed));
+    }
+    out
+}
+
+/// `backend/allow-web` with its change, if any: `backend/allow-web (added)`.
+fn policy_name(key: &str, changed: &BTreeMap<String, PolicyChange>) -> String {
+    match changed.get(key) {
+        Some(c) => format!("{key} ({})", c.as_str()),
+        None => key.to_string(),
+    }
+}
+
+/// One side (egress of the source, ingress of the destination) before
+/// and after.
+fn side_reasons(
+    name: &str,
+    old: &Model<'_>,
+    before: Option<&SideVerdict>,
+    new: &Model<'_>,
+    after: Option<&SideVerdict>,
+    changed: &BTreeMap<String, PolicyChange>,
+) -> Vec<String> {
+    let isolating = |m: &Model<'_>, s: Option<&SideVerdict>| -> Vec<String> {
+        s.filter(|s| s.isolated)
+            .map(|s| s.policies.iter().map(|&i| m.policies[i].key()).collect())
+            .unwrap_or_default()
+    };
+    // Rule -> the ports it admits (non-empty only).
+    let admitting = |m: &Model<'_>, s: Option<&SideVerdict>| -> BTreeMap<(String, usize), PortSet> {
+        let mut out = BTreeMap::new();
+        for r in s.map(|s| s.rules.as_slice()).unwrap_or_default() {
+            let ports = r.admitted();
+            if !ports.is_empty() {
+                out.insert((m.policies[r.policy].key(), r.rule), ports);
+            }
+        }
+        out
+    };
+    let (ib, ia) = (isolating(old, before), isolating(new, after));
+    let (rb, ra) = (admitting(old, before), admitting(new, after));
+    let mut out = Vec::new();
+    let list = |keys: &[String]| {
+        keys.iter()
+            .map(|k| policy_name(k, changed))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let present = before.is_some() && after.is_some();
+    if present && ib.is_empty() && !ia.is_empty() {
+        out.push(format!("{name}: newly isolated by {}", list(&ia)));
+    } else if present && !ib.is_empty() && ia.is_empty() {
+        out.push(format!("{name}: no longer isolated (was by {})", list(&ib)));
+    } else if present {
+        let added: Vec<String> = ia.iter().filter(|k| !ib.contains(k)).cloned().collect();
+        let gone: Vec<String> = ib.iter().filter(|k| !ia.contains(k)).cloned().collect();
+        if !added.is_empty() {
+            out.push(format!("{name}: also isolated by {}", list(&added)));
+        }
+        if !gone.is_empty() {
+            out.push(format!("{name}: no longer isolated by {}", list(&gone)));
+        }
+    }
+    let rule = |(key, i): &(String, usize)| {
+        format!("{} {name}[{i}]", policy_name(key, changed))
+    };
+    for (k, p) in &rb {
+        match ra.get(k) {
+            None => out.push(format!(
+                "{name}: {} no longer admits it ({})",
+                rule(k),
+                p.to_strings().join(", ")
+            )),
+            Some(q) if q != p => out.push(format!(
+                "{name}: {} admits {} => {}",
+                rule(k),
+                p.to_strings().join(", "),
+                q.to_strings().join(", ")
+            )),
+            _ => {}
+        }
+    }
+    for (k, q) in &ra {
+        if !rb.contains_key(k) {
+            out.push(format!(
+                "{name}: {} now admits it ({})",
+                rule(k),
+                q.to_strings().join(", ")
+            ));
+        }
+    }
+    if present && out.is_empty() && !ia.is_empty() && ra.is_empty() {
+        out.push(format!("{name}: no rule of {} admits it", list(&ia)));
+    }
+    out
+}
+
+/// One address family's range of addresses, as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Span {
+    v6: bool,
+    lo: u128,
+    hi: u128,
+}
+
+fn to_num(ip: IpAddr) -> (bool, u128) {
+    match ip {
+        IpAddr::V4(a) => (false, u128::from(u32::from(a))),
+        IpAddr::V6(a) => (true, u128::from(a)),
+    }
+}
+
+fn family_max(v6: bool) -> u128 {
+    if v6 { u128::MAX } else { u128::from(u32::MAX) }
+}
+
+fn net_span(net: &ipnet::IpNet) -> Span {
+    let (v6, lo) = to_num(net.network());
+    let (_, hi) = to_num(net.broadcast());
+    Span { v6, lo, hi }
+}
+
+/// What a pod's policies let through to (egress) or from (ingress)
+/// addresses outside the pods: `None` for every address on every port
+/// (not isolated), else each rule's addresses (`None`: every address) and
+/// ports. Named ports resolve to nothing towards an address (egress); on
+/// ingress they resolve on the pod itself.
+type Access<'m> = Option<Vec<(Option<&'m crate::engine::policy::IpBlock>, PortSet)>>;
+
+fn external_access<'m>(m: &'m Model<'_>, pod: &PodInfo, d: Direction) -> Access<'m> {
+    let isolating = m.isolating(pod, d);
+    if isolating.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for pi in isolating {
+        for rule in m.policies[pi].rules(d).unwrap_or_default() {
+            let ports = match d {
+                Direction::Egress => rule.resolve_ports(None),
+                Direction::Ingress => {
+                    rule.resolve_ports(crate::engine::verdict::destination_ports(pod))
+                }
+            };
+            if ports.is_empty() {
+                continue;
+            }
+            match &rule.peers {
+                None => out.push((None, ports)),
+                Some(peers) => {
+                    for peer in peers {
+                        if let Peer::IpBlock(b) = peer {
+                            out.push((Some(b), ports.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+fn access_at(access: &Access<'_>, v6: bool, at: u128) -> PortSet {
+    let Some(list) = access else {
+        return PortSet::all();
+    };
+    let ip = if v6 {
+        IpAddr::V6(Ipv6Addr::from(at))
+    } else {
+        IpAddr::V4(Ipv4Addr::from(at as u32))
+    };
+    let mut out = PortSet::empty();
+    for (block, ports) in list {
+        if block.is_none_or(|b| b.contains(&ip)) {
+            out.union_with(ports);
+        }
+    }
+    out
+}
+
+/// The address ranges whose access differs for one pod (old, new) in one
+/// direction: (CIDR text, before, after, reasons index), reasons added to
+/// `d.reasons`.
+fn external_ranges(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    o: Option<&PodInfo>,
+    n: Option<&PodInfo>,
+    dir: Direction,
+    sets: &mut PortSets,
+    d: &mut Diff<'_>,
+) -> Vec<(String, u32, u32, u32)> {
+    let none: Access<'_> = Some(Vec::new());
+    let before = match o {
+        Some(p) => external_access(old, p, dir),
+        None => none.clone(),
+    };
+    let after = match n {
+        Some(p) => external_access(new, p, dir),
+        None => none,
+    };
+    if before.is_none() && after.is_none() {
+        return Vec::new();
+    }
+    // Elementary ranges: cut at every block's edges, per family.
+    let mut cuts: BTreeSet<(bool, u128)> = BTreeSet::new();
+    for v6 in [false, true] {
+        cuts.insert((v6, 0));
+    }
+    for access in [&before, &after] {
+        for (block, _) in access.iter().flatten() {
+            let Some(b) = block else { continue };
+            for net in std::iter::once(&b.cidr).chain(&b.except) {
+                let s = net_span(net);
+                cuts.insert((s.v6, s.lo));
+                if s.hi < family_max(s.v6) {
+                    cuts.insert((s.v6, s.hi + 1));
+                }
+            }
+        }
+    }
+    let cuts: Vec<(bool, u128)> = cuts.into_iter().collect();
+    // (before, after) -> its spans, merged when adjacent.
+    let mut groups: BTreeMap<(u32, u32), Vec<Span>> = BTreeMap::new();
+    for (k, &(v6, lo)) in cuts.iter().enumerate() {
+        let hi = match cuts.get(k + 1) {
+            Some(&(v, next)) if v == v6 => next - 1,
+            _ => family_max(v6),
+        };
+        let b = sets.intern(access_at(&before, v6, lo));
+        let a = sets.intern(access_at(&after, v6, lo));
+        if a == b {
+            continue;
+        }
+        let spans = groups.entry((b, a)).or_default();
+        match spans.last_mut() {
+            Some(last) if last.v6 == v6 && last.hi.checked_add(1) == Some(lo) => last.hi = hi,
+            _ => spans.push(Span { v6, lo, hi }),
+        }
+    }
+    let mut out = Vec::new();
+    for ((b, a), spans) in groups {
+        let sample = spans[0];
+        let ip = if sample.v6 {
+            IpAddr::V6(Ipv6Addr::from(sample.lo))
+        } else {
+            IpAddr::V4(Ipv4Addr::from(sample.lo as u32))
+        };
+        let verdict = |m: &Model<'_>, p: Option<&PodInfo>| {
+            p.map(|p| match dir {
+                Direction::Egress => connection(m, &Endpoint::Pod(p), &Endpoint::External(ip)),
+                Direction::Ingress => connection(m, &Endpoint::External(ip), &Endpoint::Pod(p)),
+            })
+        };
+        let (vb, va) = (verdict(old, o), verdict(new, n));
+        let mut reasons = Vec::new();
+        match (o, n) {
+            (None, Some(_)) => reasons.push("the pod is new".to_string()),
+            (Some(_), None) => reasons.push("the pod is deleted".to_string()),
+            _ => {}
+        }
+        reasons.extend(verdict_reasons(
+            old,
+            new,
+            vb.as_ref(),
+            va.as_ref(),
+            &d.policies,
+        ));
+        let r = d.reasons.len() as u32;
+        d.reasons.push(reasons);
+        for text in render_spans(&spans) {
+            out.push((text, b, a, r));
+        }
+    }
+    out
+}
+
+/// The fewest CIDRs that cover `lo..=hi` exactly: (first address, prefix).
+fn cidrs(v6: bool, lo: u128, hi: u128) -> Vec<(u128, u8)> {
+    let bits: u32 = if v6 { 128 } else { 32 };
+    // The last address of the block of 2^size addresses starting at `at`.
+    let last = |at: u128, size: u32| {
+        if size >= 128 {
+            Some(u128::MAX)
+        } else {
+            at.checked_add((1u128 << size) - 1)
+        }
+    };
+    let mut out = Vec::new();
+    let mut at = lo;
+    loop {
+        // The largest aligned block starting at `at` that fits.
+        let mut size = if at == 0 {
+            bits
+        } else {
+            at.trailing_zeros().min(bits)
+        };
+        while size > 0 && !last(at, size).is_some_and(|l| l <= hi) {
+            size -= 1;
+        }
+        out.push((at, (bits - size) as u8));
+        match last(at, size) {
+            Some(l) if l < hi => at = l + 1,
+            _ => break,
+        }
+    }
+    out
+}
+
+fn cidr_text(v6: bool, (at, prefix): (u128, u8)) -> String {
+    if v6 {
+        format!("{}/{prefix}", Ipv6Addr::from(at))
+    } else {
+        format!("{}/{prefix}", Ipv4Addr::from(at as u32))
+    }
+}
+
+/// Spans (one family or both, ascending) as short CIDR texts: one per
+/// family, `C except X, Y` when the smallest CIDR around them minus its
+/// holes is shorter than listing them.
+fn render_spans(spans: &[Span]) -> Vec<String> {
+    let mut out = Vec::new();
+    for v6 in [false, true] {
+        let fam: Vec<&Span> = spans.iter().filter(|s| s.v6 == v6).collect();
+        let (Some(first), Some(last)) = (fam.first(), fam.last()) else {
+            continue;
+        };
+        let direct: Vec<(u128, u8)> = fam.iter().flat_map(|s| cidrs(v6, s.lo, s.hi)).collect();
+        // The smallest CIDR holding them all.
+        let bits: u32 = if v6 { 128 } else { 32 };
+        let differ = first.lo ^ last.hi;
+        let host_bits = if differ == 0 {
+            0
+        } else {
+            128 - differ.leading_zeros()
+        };
+        let prefix = (bits - host_bits.min(bits)) as u8;
+        let mask = if host_bits >= 128 {
+            0
+        } else {
+            !((1u128 << host_bits) - 1)
+        };
+        let base = first.lo & mask;
+        let top = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            base | ((1u128 << host_bits) - 1)
+        };
+        let mut holes = Vec::new();
+        let mut at = base;
+        for s in &fam {
+            if s.lo > at {
+                holes.extend(cidrs(v6, at, s.lo - 1));
+            }
+            at = s.hi.saturating_add(1);
+        }
+        if last.hi < top {
+            holes.extend(cidrs(v6, last.hi + 1, top));
+        }
+        if !holes.is_empty() && 1 + holes.len() < direct.len() {
+            out.push(format!(
+                "{} except {}",
+                cidr_text(v6, (base, prefix)),
+                holes
+                    .iter()
+                    .map(|c| cidr_text(v6, *c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        } else {
+            out.push(
+                direct
+                    .iter()
+                    .map(|c| cidr_text(v6, *c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+    }
+    out
+}
+
+/// Labels a controller sets on the pods it makes (kept when a workload's
+/// template replaces a live pod's labels).
+const CONTROLLER_LABELS: &[&str] = &[
+    "pod-template-hash",
+    "controller-revision-hash",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "pod-template-generation",
+    "controller-uid",
+    "job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/job-completion-index",
+];
+
+/// The annotation `kubectl apply` leaves on what it applied; `--prune`
+/// only deletes objects that carry it.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// `live` with `manifests` applied as `kubectl apply -f` would:
+/// NetworkPolicies replace the same-named ones or are added; Namespaces
+/// take the manifest's labels; Pods replace the same-named ones (keeping
+/// their addresses when the manifest has none); a workload's template
+/// replaces the labels and ports of its live pods (controller labels
+/// kept), or adds its representative pod when it has none. With `prune`,
+/// live policies of the namespaces the manifests touch, labelled to match
+/// it, applied by `kubectl apply` (annotation [`LAST_APPLIED`]) and absent
+/// from the manifests are deleted. Returns the snapshot and the keys of
+/// the pruned policies.
+pub fn applied(
+    live: &Snapshot,
+    manifests: &Snapshot,
+    prune: Option<&Selector>,
+) -> (Snapshot, Vec<String>) {
+    let key = |ns: &str, name: &str| (ns.to_string(), name.to_string());
+    // Namespaces.
+    let mut namespaces: BTreeMap<String, crate::snapshot::NamespaceInfo> = live
+        .namespaces
+        .iter()
+        .filter(|n| !n.synthesized)
+        .map(|n| (n.name.clone(), n.clone()))
+        .collect();
+    for n in &manifests.namespaces {
+        if !n.synthesized || !namespaces.contains_key(&n.name) {
+            namespaces.insert(n.name.clone(), n.clone());
+        }
+    }
+    // Pods.
+    let mut pods: BTreeMap<(String, String), PodInfo> = live
+        .pods
+        .iter()
+        .map(|p| (key(&p.namespace, &p.name), p.clone()))
+        .collect();
+    for p in &manifests.pods {
+        if p.representative
+            && let Some(w) = &p.workload
+        {
+            let mut matched = false;
+            for live_pod in pods.values_mut() {
+                if live_pod.namespace == p.namespace
+                    && !live_pod.representative
+                    && live_pod.workload.as_ref() == Some(w)
+                {
+                    let mut labels = p.labels.clone();
+                    for l in CONTROLLER_LABELS {
+                        if let Some(v) = live_pod.labels.get(*l) {
+                            labels.insert((*l).to_string(), v.clone());
+                        }
+                    }
+                    live_pod.labels = labels;
+                    live_pod.ports = p.ports.clone();
+                    live_pod.init_ports = p.init_ports.clone();
+                    live_pod.host_network = p.host_network;
+                    matched = true;
+                }
+            }
+            if matched {
+                continue;
+            }
+        }
+        let k = key(&p.namespace, &p.name);
+        let mut next = p.clone();
+        if let Some(was) = pods.get(&k) {
+            if next.ips.is_empty() {
+                next.ips = was.ips.clone();
+                next.host_ips = was.host_ips.clone();
+            }
+            if next.node.is_none() {
+                next.node = was.node.clone();
+            }
+            if next.workload.is_none() {
+                next.workload = was.workload.clone();
+            }
+        }
+        pods.insert(k, next);
+    }
+    // Policies.
+    let mut policies: BTreeMap<(String, String), _> = live
+        .policies
+        .iter()
+        .map(|p| {
+            (
+                key(
+                    p.metadata.namespace.as_deref().unwrap_or_default(),
+                    p.metadata.name.as_deref().unwrap_or_default(),
+                ),
+                p.clone(),
+            )
+        })
+        .collect();
+    let mut decode_errors = live.decode_errors.clone();
+    for p in &manifests.policies {
+        let k = key(
+            p.metadata.namespace.as_deref().unwrap_or_default(),
+            p.metadata.name.as_deref().unwrap_or_default(),
+        );
+        decode_errors.remove(&format!("{}/{}", k.0, k.1));
+        policies.insert(k, p.clone());
+    }
+    for (k, e) in &manifests.decode_errors {
+        decode_errors.insert(k.clone(), e.clone());
+    }
+    let mut pruned = Vec::new();
+    if let Some(selector) = prune {
+        let visited: BTreeSet<&str> = manifests
+            .policies
+            .iter()
+            .filter_map(|p| p.metadata.namespace.as_deref())
+            .chain(manifests.pods.iter().map(|p| p.namespace.as_str()))
+            .chain(
+                manifests
+                    .namespaces
+                    .iter()
+                    .filter(|n| !n.synthesized)
+                    .map(|n| n.name.as_str()),
+            )
+            .collect();
+        let in_manifests: BTreeSet<(String, String)> = manifests
+            .policies
+            .iter()
+            .map(|p| {
+                key(
+                    p.metadata.namespace.as_deref().unwrap_or_default(),
+                    p.metadata.name.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        for p in &live.policies {
+            let k = key(
+                p.metadata.namespace.as_deref().unwrap_or_default(),
+                p.metadata.name.as_deref().unwrap_or_default(),
+            );
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            let applied_by_kubectl = p
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(LAST_APPLIED));
+            if visited.contains(k.0.as_str())
+                && !in_manifests.contains(&k)
+                && selector.matches(&labels)
+                && applied_by_kubectl
+            {
+                pruned.push(format!("{}/{}", k.0, k.1));
+                policies.remove(&k);
+            }
+        }
+    }
+    let mut out = Snapshot::new(
+        namespaces.into_values().collect(),
+        pods.into_values().collect(),
+        policies.into_values().collect(),
+    );
+    out.decode_errors = decode_errors;
+    out.gaps = live.gaps.clone();
+    out.services = live.services.clone();
+    out.nodes = live.nodes.clone();
+    out.namespaceless = manifests.namespaceless.clone();
+    out.null_egress = manifests.null_egress.clone();
+    (out, pruned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::files::load_str;
+
+    #[test]
+    fn cidrs_cover_ranges_exactly() {
+        assert_eq!(cidrs(false, 0, u128::from(u32::MAX)), vec![(0, 0)]);
+        let ten = u128::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)));
+        assert_eq!(cidrs(false, ten, ten + 255), vec![(ten, 24)]);
+        assert_eq!(cidrs(false, ten, ten + 2), vec![(ten, 31), (ten + 2, 32)]);
+        assert_eq!(cidrs(true, 0, u128::MAX), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn spans_render_as_a_cidr_with_its_holes() {
+        let n = |a, b, c, d| u128::from(u32::from(Ipv4Addr::new(a, b, c, d)));
+        let spans = [
+            Span {
+                v6: false,
+                lo: 0,
+                hi: n(9, 255, 255, 255),
+            },
+            Span {
+                v6: false,
+                lo: n(11, 0, 0, 0),
+                hi: u128::from(u32::MAX),
+            },
+        ];
+        assert_eq!(render_spans(&spans), vec!["0.0.0.0/0 except 10.0.0.0/8"]);
+        let one = [Span {
+            v6: false,
+            lo: n(10, 0, 0, 0),
+            hi: n(10, 255, 255, 255),
+        }];
+        assert_eq!(render_spans(&one), vec!["10.0.0.0/8"]);
+    }
+
+    const PODS: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: front, labels: {app: web}}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: back, labels: {app: api}}
+spec: {containers: [{name: c, image: x, ports: [{containerPort: 8080, name: http}]}]}
+status: {podIP: 10.0.1.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: prom, namespace: mon, labels: {app: prom}}
+status: {podIP: 10.0.2.1}
+";
+
+    fn snap(extra: &str) -> Snapshot {
+        load_str("t.yaml", &format!("{PODS}\n---\n{extra}"), "default").unwrap()
+    }
+
+    fn texts(d: &Diff<'_>) -> Vec<String> {
+        d.changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} -> {}: {} => {}",
+                    d.pods[c.from as usize].pod().key(),
+                    d.pods[c.to as usize].pod().key(),
+                    d.sets.get(c.before).describe(),
+                    d.sets.get(c.after).describe()
+                )
+            })
+            .collect()
+    }
+
+    const ALLOW_WEB: &str = "
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: back}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]
+    ports: [{port: http}]
+";
+
+    #[test]
+    fn a_new_isolating_policy_closes_and_keeps_what_it_admits() {
+        let (a, b) = (snap(""), snap(ALLOW_WEB));
+        let (ma, mb) = (Model::new(&a, "default"), Model::new(&b, "default"));
+        let d = diff(&ma, &mb);
+        assert_eq!(
+            texts(&d),
+            vec![
+                "front/web -> back/api: all ports => TCP/8080",
+                "mon/prom -> back/api: all ports => no port",
+            ]
+        );
+        let reasons = &d.reasons[d.changes[1].reasons as usize];
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r == "ingress: newly isolated by back/allow-web (added)"),
+            "{reasons:?}"
+        );
+        // And back: everything opens again, the same pairs.
+        let d = diff(&mb, &ma);
+        assert_eq!(d.changes.len(), 2);
+        assert_eq!(d.policies["back/allow-web"], PolicyChange::Deleted);
+    }
+
+    #[test]
+    fn a_rename_changes_no_connection() {
+        let renamed = ALLOW_WEB.replace("name: allow-web", "name: web-to-api");
+        let (a, b) = (snap(ALLOW_WEB), snap(&renamed));
+        let (ma, mb) = (Model::new(&a, "default"), Model::new(&b, "default"));
+        let d = diff(&ma, &mb);
+        assert!(d.changes.is_empty() && d.external.is_empty());
+        assert_eq!(d.policies.len(), 2);
+    }
+
+    #[test]
+    fn external_ranges_are_cidrs_with_excepts() {
+        let egress = "
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: out, namespace: front}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]
+    ports: [{port: 443}]
+";
+        let (a, b) = (snap(""), snap(egress));
+        let (ma, mb) = (Model::new(&a, "default"), Model::new(&b, "default"));
+        let d = diff(&ma, &mb);
+        let ext: Vec<String> = d
+            .external
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {:?} {}: {} => {}",
+                    d.pods[e.pod as usize].pod().key(),
+                    e.direction,
+                    e.addresses,
+                    d.sets.get(e.before).describe(),
+                    d.sets.get(e.after).describe()
+                )
+            })
+            .collect();
+        assert_eq!(
+            ext,
+            vec![
+                "front/web Egress 10.0.0.0/8: all ports => no port",
+                "front/web Egress ::/0: all ports => no port",
+                "front/web Egress 0.0.0.0/0 except 10.0.0.0/8: all ports => TCP/443",
+            ]
+        );
+        // Pods lost egress too (none of them is outside 10/8).
+        assert_eq!(d.changes.len(), 2);
+    }
+}
