@@ -395,6 +395,38 @@ Examples:
   kubectl netpol coverage -f examples/shop -o json")]
     Coverage(CoverageArgs),
 
+    /// What a change to the policies does to connectivity: connections opened, closed, changed.
+    #[command(after_help = "\
+With -f NEW, the live cluster today against the live cluster with NEW
+applied as `kubectl apply -f NEW` would apply it: NetworkPolicies replace
+the same-named ones or are added; Namespaces, Pods and workloads are added
+or replace the live ones (a new Deployment appears as one pod). With
+--prune -l SELECTOR, live policies matching SELECTOR in the namespaces NEW
+touches, applied by kubectl apply and absent from NEW, are deleted too.
+With two paths OLD NEW, both are manifests and no cluster is contacted
+(process substitution works: <(git show main:netpol.yaml)).
+
+Each change names the policies and rules responsible on each side. Pods of
+one workload that change alike are shown once (-o wide lists every pod);
+addresses outside the cluster are shown as CIDR ranges. -o json:
+{changes, external, notes} (see the README).
+
+Exit status (as kubectl diff): 0 no change in connectivity, 1 changes,
+2 or more an error (or pairs that could not be compared: invalid
+policies, objects RBAC does not let us read).
+
+Examples:
+  # What would applying this directory open or close in the cluster?
+  kubectl netpol diff -f policies/ -R
+
+  # The same, also deleting live policies labelled app=shop that are gone
+  kubectl netpol diff -f policies/ --prune -l app=shop
+
+  # Two versions of the manifests, offline (CI, a pull request)
+  kubectl netpol diff old/ new/ -R
+  kubectl netpol diff <(git show main:policies.yaml) policies.yaml -o json")]
+    Diff(DiffArgs),
+
     /// Who can reach whom: every pair of pods in scope and the allowed ports.
     #[command(after_help = "\
 Examples:
@@ -430,6 +462,29 @@ pub struct CanArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct MatrixArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// The manifests as they are (file, directory, or - for stdin); with
+    /// NEW, compared offline. Without both, -f NEW compares the cluster.
+    #[arg(value_name = "OLD", requires = "new")]
+    pub old: Option<String>,
+
+    /// The manifests as they will be.
+    #[arg(value_name = "NEW")]
+    pub new: Option<String>,
+
+    /// With -f: also delete the live NetworkPolicies that match -l, that
+    /// kubectl apply created, in the namespaces NEW touches, and that NEW
+    /// lacks (as kubectl apply --prune -l).
+    #[arg(long, requires = "selector")]
+    pub prune: bool,
+
+    /// Selector (label query) for --prune, as kubectl apply -l:
+    /// app=shop,tier!=db.
+    #[arg(short = 'l', long, value_name = "SELECTOR", requires = "prune")]
+    pub selector: Option<String>,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {}

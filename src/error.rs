@@ -120,4 +120,9 @@ pub mod exit {
     pub const UNKNOWN: i32 = 4;
     /// `lint`: findings at or above `--fail-on`.
     pub const FINDINGS: i32 = 5;
+    /// `diff`: connectivity changes (as kubectl diff).
+    pub const CHANGES: i32 = 1;
+    /// `diff`: an error, or pairs that could not be compared (as kubectl
+    /// diff, whose errors are above 1).
+    pub const DIFF_ERROR: i32 = 2;
 }

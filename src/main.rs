@@ -52,6 +52,7 @@ fn main() -> ExitCode {
     }
     let error_code = match cli.command {
         Command::Can(_) => exit::CAN_ERROR,
+        Command::Diff(_) => exit::DIFF_ERROR,
         _ => exit::ERROR,
     };
     netpol::source::live::set_verbosity(cli.global.verbosity);
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::run(&ctx, a),
         Command::Can(a) => cmd::can::run(&ctx, a),
         Command::Matrix(a) => cmd::matrix::run(&ctx, a, &mut out),
+        Command::Diff(a) => cmd::diff::run(&ctx, a),
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
         Command::Wizard(a) => cmd::wizard::run(&ctx, a),

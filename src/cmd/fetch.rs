@@ -135,6 +135,63 @@ pub async fn scope(
     Ok(snapshot)
 }
 
+/// What `diff -f` reads: the namespaces (a refusal is a gap), and the pods
+/// and policies of every namespace; when RBAC refuses the cluster-wide
+/// lists, those of `wanted` (the namespaces the manifests touch) one by
+/// one, each refusal a gap. Nothing readable at all is an error.
+pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Error> {
+    let namespaces = async {
+        match live.namespaces().await {
+            Ok(list) => Ok(Ok(list)),
+            Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => Ok(Err(why)),
+            Err(e) => Err(e),
+        }
+    };
+    let (namespaces, pods, policies) =
+        tokio::join!(namespaces, live.pods(None, None, None), live.policies(None));
+    let mut gaps = Gaps::default();
+    let namespaces = namespaces?.unwrap_or_else(|why| {
+        gaps.namespaces = Some(why);
+        Vec::new()
+    });
+    let (pods, policies) = match (pods, policies) {
+        (Ok(pods), Ok(policies)) => (pods, policies),
+        (Err(Error::Forbidden(why)), _) | (_, Err(Error::Forbidden(why)))
+            if !why.contains("cannot impersonate") =>
+        {
+            gaps.pods.insert("*".into(), why.clone());
+            let each = join_all(wanted.iter().map(|ns| async move {
+                let (pods, policies) =
+                    tokio::join!(live.pods(Some(ns), None, None), live.policies(Some(ns)));
+                (ns, pods, policies)
+            }))
+            .await;
+            let (mut pods, mut policies) = (Vec::new(), Vec::new());
+            for (ns, p, q) in each {
+                match (p, q) {
+                    (Ok(p), Ok(q)) => {
+                        pods.extend(p);
+                        policies.extend(q);
+                        gaps.pods_read.insert(ns.clone());
+                    }
+                    (Err(Error::Forbidden(w)), _) | (_, Err(Error::Forbidden(w))) => {
+                        gaps.pods.insert(ns.clone(), w);
+                    }
+                    (Err(e), _) | (_, Err(e)) => return Err(e),
+                }
+            }
+            if gaps.pods_read.is_empty() {
+                return Err(Error::Forbidden(why));
+            }
+            (pods, policies)
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let mut snapshot = Snapshot::new(namespaces, pods, policies);
+    snapshot.gaps = gaps;
+    Ok(snapshot)
+}
+
 /// The pods named on the command line and what deciding about them needs.
 /// With `peers` (explain), reads that RBAC refuses beyond the pod's own
 /// namespace become gaps in the answer instead of errors.

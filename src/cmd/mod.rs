@@ -10,6 +10,7 @@ mod fetch;
 pub mod version;
 pub use fetch::Need;
 pub mod coverage;
+pub mod diff;
 pub mod lint;
 pub mod list;
 pub mod matrix;
@@ -308,6 +309,23 @@ impl Context {
             Need::IfReadable,
             true,
         )))
+    }
+
+    /// Runs `f` against the cluster kubectl's flags name, connecting even
+    /// when `-f` is given (`diff -f`), within `--request-timeout`.
+    pub fn with_cluster<T>(&self, f: impl AsyncFnOnce(&Live) -> Result<T, Error>) -> Result<T, Error> {
+        let connected;
+        let live = match &self.source {
+            Source::Live(live) => live,
+            Source::NoCluster(e) => return Err(e.again()),
+            Source::Files => {
+                connected = self
+                    .runtime
+                    .block_on(Live::connect(&self.global.connection))?;
+                &connected
+            }
+        };
+        self.runtime.block_on(live.bounded(f(live)))
     }
 
     /// Warnings about the manifests themselves (objects left out because

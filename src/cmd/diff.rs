@@ -1,0 +1,620 @@
+//! `kubectl netpol diff`: what a change does to connectivity, before it is
+//! applied. `-f NEW` compares the live cluster with the cluster as
+//! `kubectl apply -f NEW` would leave it ([`crate::engine::diff::applied`]);
+//! `OLD NEW` compares two sets of manifests. The comparison itself is
+//! [`crate::engine::diff::diff`]; this module reads the two sides and
+//! renders the answer (text like `kubectl diff`, or JSON/YAML).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::cli::{DiffArgs, OutputFormat};
+use crate::cmd::can::PortsJson;
+use crate::cmd::{Context, Outcome};
+use crate::engine::Model;
+use crate::engine::diff::{Diff, applied, diff};
+use crate::engine::policy::{Direction, Policy};
+use crate::engine::reach::PortSets;
+use crate::engine::selector::Selector;
+use crate::error::{Error, exit};
+use crate::render::{Palette, clean, to_json, to_yaml};
+use crate::snapshot::Snapshot;
+use crate::source::files::{LoadOptions, Manifests};
+
+/// The two sides, read, with what to say about them.
+struct Sides {
+    old: Snapshot,
+    new: Snapshot,
+    /// Names of the sides in messages: `the cluster`, or the paths.
+    old_name: String,
+    new_name: String,
+    notes: Vec<String>,
+    warnings: Vec<String>,
+    /// Why some pairs cannot be compared (RBAC), if so.
+    gaps: Vec<String>,
+}
+
+/// Runs the command.
+pub fn run(ctx: &Context, args: &DiffArgs) -> Result<Outcome, Error> {
+    let sides = match (&args.old, &args.new, ctx.global.filenames.is_empty()) {
+        (Some(old), Some(new), true) => {
+            if args.prune {
+                return Err(Error::Usage(
+                    "--prune applies to the cluster: use it with -f NEW, not with OLD NEW".into(),
+                ));
+            }
+            offline(ctx, old, new)?
+        }
+        (None, None, false) => live(ctx, args)?,
+        (Some(_), _, false) => {
+            return Err(Error::Usage(
+                "give either OLD NEW (two manifests) or -f NEW (the cluster against NEW), not both"
+                    .into(),
+            ));
+        }
+        _ => {
+            return Err(Error::Usage(
+                "nothing to compare: give -f NEW (the cluster against NEW) or OLD NEW (two manifests)"
+                    .into(),
+            ));
+        }
+    };
+    report(ctx, sides)
+}
+
+/// Two sets of manifests.
+fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
+    if old == "-" && new == "-" {
+        return Err(Error::Usage(
+            "OLD and NEW cannot both be - (stdin can be read once)".into(),
+        ));
+    }
+    let namespace = ctx
+        .global
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let read = |path: &str| {
+        Manifests::read(&LoadOptions {
+            paths: vec![path.to_string()],
+            recursive: ctx.global.recursive,
+            default_namespace: namespace.clone(),
+        })
+    };
+    let (a, b) = (read(old)?, read(new)?);
+    let mut warnings: Vec<String> = a.warnings().to_vec();
+    warnings.extend(b.warnings().iter().cloned());
+    Ok(Sides {
+        old: (*a.snapshot()).clone(),
+        new: (*b.snapshot()).clone(),
+        old_name: format!("OLD ({old})"),
+        new_name: format!("NEW ({new})"),
+        notes: Vec::new(),
+        warnings,
+        gaps: Vec::new(),
+    })
+}
+
+/// The live cluster, and the cluster with the manifests applied.
+fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
+    let prune = match (&args.selector, args.prune) {
+        (Some(text), true) => Some(Selector::parse(text).map_err(|e| {
+            Error::Usage(format!("cannot read the selector {text:?}: {e}"))
+        })?),
+        _ => None,
+    };
+    let (cluster, manifests) = ctx.with_cluster(async |live| {
+        let namespace = ctx
+            .global
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.namespace.clone());
+        let manifests = Manifests::read(&LoadOptions {
+            paths: ctx.global.filenames.clone(),
+            recursive: ctx.global.recursive,
+            default_namespace: namespace.clone(),
+        })?;
+        let snap = manifests.snapshot();
+        let mut wanted: BTreeSet<String> = BTreeSet::from([namespace]);
+        wanted.extend(snap.pods.iter().map(|p| p.namespace.clone()));
+        wanted.extend(
+            snap.policies
+                .iter()
+                .filter_map(|p| p.metadata.namespace.clone()),
+        );
+        wanted.extend(
+            snap.namespaces
+                .iter()
+                .filter(|n| !n.synthesized)
+                .map(|n| n.name.clone()),
+        );
+        let cluster = super::fetch::diff(live, &wanted).await?;
+        Ok((cluster, manifests))
+    })?;
+    let (mut new, pruned) = applied(&cluster, &manifests.snapshot(), prune.as_ref());
+    let mut old = cluster;
+    let mut notes = Vec::new();
+    for key in &pruned {
+        notes.push(format!(
+            "NetworkPolicy {key} is deleted by --prune (labelled to match, applied by kubectl apply, absent from the manifests)"
+        ));
+    }
+    // Namespaces whose pods or policies could not be read: nothing is
+    // compared there, on either side.
+    let mut gaps = Vec::new();
+    let unread = |ns: &str| old.gaps.pods_unknown_in(ns).map(str::to_string);
+    let mut skipped: BTreeMap<String, String> = BTreeMap::new();
+    for p in old.pods.iter().chain(&new.pods) {
+        if let Some(why) = unread(&p.namespace) {
+            skipped.entry(p.namespace.clone()).or_insert(why);
+        }
+    }
+    if let Some(why) = old.gaps.pods.get("*") {
+        let read: Vec<&str> = old.gaps.pods_read.iter().map(String::as_str).collect();
+        gaps.push(format!(
+            "only the pods and NetworkPolicies of namespace{} {} could be read ({}): connections to and from pods elsewhere are not compared",
+            if read.len() == 1 { "" } else { "s" },
+            read.join(", "),
+            first_line(why)
+        ));
+    }
+    for (ns, why) in &skipped {
+        if old.gaps.pods.get(ns).is_some() {
+            gaps.push(format!(
+                "namespace {ns}: its pods or NetworkPolicies could not be read ({}): its pods are not compared",
+                first_line(why)
+            ));
+        }
+    }
+    if !skipped.is_empty() {
+        let keep = |ns: &str| !skipped.contains_key(ns);
+        for s in [&mut old, &mut new] {
+            s.pods.retain(|p| keep(&p.namespace));
+            s.policies
+                .retain(|p| keep(p.metadata.namespace.as_deref().unwrap_or_default()));
+        }
+    }
+    if let Some(why) = &old.gaps.namespaces {
+        let default = ctx.default_namespace();
+        let (mo, mn) = (Model::new(&old, &default), Model::new(&new, &default));
+        if mo
+            .policies
+            .iter()
+            .chain(&mn.policies)
+            .any(Policy::uses_namespace_labels)
+        {
+            return Err(Error::Forbidden(format!(
+                "the answer depends on namespace labels, which could not be read: {why}"
+            )));
+        }
+    }
+    let mut warnings: Vec<String> = manifests.warnings().to_vec();
+    if new.pods.iter().any(|p| p.representative) {
+        warnings.push(
+            "note: workloads of NEW without live pods stand as one pod each, without an IP: ipBlocks cannot match them"
+                .to_string(),
+        );
+    }
+    Ok(Sides {
+        old,
+        new,
+        old_name: "the cluster".to_string(),
+        new_name: format!("the cluster with {} applied", ctx.global.filenames.join(", ")),
+        notes,
+        warnings,
+        gaps,
+    })
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
+/// How a change is classed (kubectl diff's `+`, `-`, and `~` for ports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Added,
+    Removed,
+    Changed,
+}
+
+impl Kind {
+    fn of(before: u32, after: u32) -> Kind {
+        if before == PortSets::EMPTY {
+            Kind::Added
+        } else if after == PortSets::EMPTY {
+            Kind::Removed
+        } else {
+            Kind::Changed
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Added => "added",
+            Kind::Removed => "removed",
+            Kind::Changed => "changed",
+        }
+    }
+}
+
+/// One entry of `changes` or `external` in JSON.
+#[derive(Debug, Serialize)]
+struct ChangeJson {
+    from: String,
+    to: String,
+    change: &'static str,
+    before: Option<PortsJson>,
+    after: Option<PortsJson>,
+    reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct DiffJson {
+    changes: Vec<ChangeJson>,
+    external: Vec<ChangeJson>,
+    notes: Vec<String>,
+}
+
+/// A line of the text output: one pair, or pods of one workload.
+struct Line {
+    kind: Kind,
+    from: String,
+    to: String,
+    before: u32,
+    after: u32,
+    reasons: u32,
+}
+
+fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
+    let default = ctx
+        .global
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let (mo, mn) = (
+        Model::new(&sides.old, &default),
+        Model::new(&sides.new, &default),
+    );
+    let d = diff(&mo, &mn);
+    let mut warnings = std::mem::take(&mut sides.warnings);
+    for (m, name) in [(&mo, &sides.old_name), (&mn, &sides.new_name)] {
+        for p in &m.invalid {
+            let errors: Vec<String> = p.errors.iter().map(ToString::to_string).collect();
+            warnings.push(format!(
+                "warning: {name}: NetworkPolicy {:?} is invalid; the API server would reject it: {}",
+                p.key,
+                errors.join("; ")
+            ));
+        }
+    }
+    let mut notes = std::mem::take(&mut sides.notes);
+    if !d.policies.is_empty() {
+        notes.push(format!(
+            "NetworkPolicies that differ: {}",
+            d.policies
+                .iter()
+                .map(|(k, c)| format!("{k} ({})", c.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for (ns, why) in &d.undecided {
+        let count = d
+            .pods
+            .iter()
+            .filter(|p| p.pod().namespace == *ns)
+            .count();
+        notes.push(format!(
+            "not compared: connections to and from the {count} pod{} of namespace {ns} ({})",
+            if count == 1 { "" } else { "s" },
+            why.join("; ")
+        ));
+    }
+    notes.extend(sides.gaps.iter().cloned());
+    let undecided = !d.undecided.is_empty() || !sides.gaps.is_empty();
+    let changed = !d.changes.is_empty() || !d.external.is_empty();
+    let code = if changed {
+        exit::CHANGES
+    } else if undecided {
+        warnings.push(
+            "error: no change found among the pairs compared, but some could not be compared (see the notes)"
+                .to_string(),
+        );
+        exit::DIFF_ERROR
+    } else {
+        exit::OK
+    };
+    let stdout = match ctx.format() {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let doc = json_doc(&d, notes);
+            if ctx.format() == OutputFormat::Json {
+                to_json(&doc)
+            } else {
+                to_yaml(&doc)
+            }
+        }
+        f => render_text(&d, &notes, f == OutputFormat::Wide, ctx.palette),
+    };
+    Ok(Outcome {
+        stdout,
+        warnings,
+        code,
+    })
+}
+
+fn ports_json(sets: &PortSets, id: u32) -> Option<PortsJson> {
+    (id != PortSets::EMPTY).then(|| PortsJson::of(sets.get(id)))
+}
+
+fn json_doc(d: &Diff<'_>, notes: Vec<String>) -> DiffJson {
+    let key = |u: u32| d.pods[u as usize].pod().key();
+    let entry = |from: String, to: String, before: u32, after: u32, reasons: u32| ChangeJson {
+        from,
+        to,
+        change: Kind::of(before, after).as_str(),
+        before: ports_json(&d.sets, before),
+        after: ports_json(&d.sets, after),
+        reasons: d.reasons[reasons as usize].clone(),
+    };
+    DiffJson {
+        changes: d
+            .changes
+            .iter()
+            .map(|c| entry(key(c.from), key(c.to), c.before, c.after, c.reasons))
+            .collect(),
+        external: d
+            .external
+            .iter()
+            .map(|e| {
+                let (from, to) = match e.direction {
+                    Direction::Egress => (key(e.pod), e.addresses.clone()),
+                    Direction::Ingress => (e.addresses.clone(), key(e.pod)),
+                };
+                entry(from, to, e.before, e.after, e.reasons)
+            })
+            .collect(),
+        notes,
+    }
+}
+
+/// The pods' workloads: `(namespace, kind, name)` -> how many pods.
+fn workload_sizes(d: &Diff<'_>) -> HashMap<(String, String, String), usize> {
+    let mut out = HashMap::new();
+    for p in &d.pods {
+        let pod = p.pod();
+        if let Some(w) = &pod.workload
+            && !pod.representative
+        {
+            *out.entry((pod.namespace.clone(), w.kind.clone(), w.name.clone()))
+                .or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Text lines: one per pair, or (unless `wide`) one per workload whose
+/// pods all change alike, on either end.
+fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
+    let label = |u: u32| clean(&d.pods[u as usize].pod().key());
+    let workload = |u: u32| {
+        let pod = d.pods[u as usize].pod();
+        pod.workload
+            .as_ref()
+            .filter(|_| !pod.representative)
+            .map(|w| (pod.namespace.clone(), w.kind.clone(), w.name.clone()))
+    };
+    // (from pod or None, to pod or None, ...) in pod indices first.
+    let mut pairs: Vec<(u32, u32, u32, u32, u32, bool)> = Vec::new(); // from, to, before, after, reasons, to-is-address
+    let mut out = Vec::new();
+    for c in &d.changes {
+        pairs.push((c.from, c.to, c.before, c.after, c.reasons, false));
+    }
+    if wide {
+        for &(f, t, b, a, r, _) in &pairs {
+            out.push(Line {
+                kind: Kind::of(b, a),
+                from: label(f),
+                to: label(t),
+                before: b,
+                after: a,
+                reasons: r,
+            });
+        }
+    } else {
+        let sizes = workload_sizes(d);
+        let group_label = |w: &(String, String, String), n: usize| {
+            clean(&format!(
+                "{}/{}/{} ({n} pods)",
+                w.0,
+                w.1.to_lowercase(),
+                w.2
+            ))
+        };
+        // Sources first: (to, before, after, reasons, source workload) -> sources.
+        type Key = (String, u32, u32, u32, Option<(String, String, String)>);
+        let mut by_source: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
+        let mut to_pod: HashMap<String, u32> = HashMap::new();
+        for &(f, t, b, a, r, _) in &pairs {
+            let to = label(t);
+            to_pod.insert(to.clone(), t);
+            by_source
+                .entry((to, b, a, r, workload(f)))
+                .or_default()
+                .push(f);
+        }
+        // (from label, to pod, before, after, reasons)
+        let mut half: Vec<(String, u32, u32, u32, u32)> = Vec::new();
+        for ((to, b, a, r, w), froms) in by_source {
+            let t = to_pod[&to];
+            match &w {
+                Some(w) if froms.len() >= 2 && sizes.get(w) == Some(&froms.len()) => {
+                    half.push((group_label(w, froms.len()), t, b, a, r));
+                }
+                _ => half.extend(froms.iter().map(|&f| (label(f), t, b, a, r))),
+            }
+        }
+        type Key2 = (String, u32, u32, u32, Option<(String, String, String)>);
+        let mut by_dest: BTreeMap<Key2, Vec<u32>> = BTreeMap::new();
+        for (from, t, b, a, r) in half {
+            by_dest.entry((from, b, a, r, workload(t))).or_default().push(t);
+        }
+        for ((from, b, a, r, w), tos) in by_dest {
+            match &w {
+                Some(w) if tos.len() >= 2 && sizes.get(w) == Some(&tos.len()) => {
+                    out.push(Line {
+                        kind: Kind::of(b, a),
+                        from: from.clone(),
+                        to: group_label(w, tos.len()),
+                        before: b,
+                        after: a,
+                        reasons: r,
+                    });
+                }
+                _ => {
+                    for t in tos {
+                        out.push(Line {
+                            kind: Kind::of(b, a),
+                            from: from.clone(),
+                            to: label(t),
+                            before: b,
+                            after: a,
+                            reasons: r,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // Addresses: grouped by pod workload the same way (sources or
+    // destinations are pods).
+    let sizes = workload_sizes(d);
+    type Key3 = (Direction, String, u32, u32, u32, Option<(String, String, String)>);
+    let mut by_pod: BTreeMap<Key3, Vec<u32>> = BTreeMap::new();
+    for e in &d.external {
+        let w = if wide { None } else { workload(e.pod) };
+        by_pod
+            .entry((e.direction, e.addresses.clone(), e.before, e.after, e.reasons, w))
+            .or_default()
+            .push(e.pod);
+    }
+    for ((dir, addresses, b, a, r, w), pods) in by_pod {
+        let names: Vec<String> = match &w {
+            Some(w) if pods.len() >= 2 && sizes.get(w) == Some(&pods.len()) => vec![clean(
+                &format!("{}/{}/{} ({} pods)", w.0, w.1.to_lowercase(), w.2, pods.len()),
+            )],
+            _ => pods.iter().map(|&u| label(u)).collect(),
+        };
+        for name in names {
+            let (from, to) = match dir {
+                Direction::Egress => (name, addresses.clone()),
+                Direction::Ingress => (addresses.clone(), name),
+            };
+            out.push(Line {
+                kind: Kind::of(b, a),
+                from,
+                to,
+                before: b,
+                after: a,
+                reasons: r,
+            });
+        }
+    }
+    out.sort_by(|x, y| (x.kind, &x.from, &x.to).cmp(&(y.kind, &y.from, &y.to)));
+    out
+}
+
+fn ports_text(sets: &PortSets, id: u32) -> String {
+    let set = sets.get(id);
+    if set.is_all() {
+        "all ports".to_string()
+    } else if set.is_empty() {
+        "nothing".to_string()
+    } else {
+        set.to_strings().join(", ")
+    }
+}
+
+/// Counts pod pairs and (pod, address range) entries by kind.
+fn counts(d: &Diff<'_>) -> [usize; 3] {
+    let mut n = [0usize; 3];
+    for (b, a) in d
+        .changes
+        .iter()
+        .map(|c| (c.before, c.after))
+        .chain(d.external.iter().map(|e| (e.before, e.after)))
+    {
+        n[Kind::of(b, a) as usize] += 1;
+    }
+    n
+}
+
+fn render_text(d: &Diff<'_>, notes: &[String], wide: bool, pal: Palette) -> String {
+    let mut out = String::new();
+    let all = lines(d, wide);
+    if all.is_empty() {
+        out.push_str("No change in connectivity.\n");
+        if !d.policies.is_empty() {
+            out.push_str(&format!(
+                "{} NetworkPolic{} differ{}, but no connection changes.\n",
+                d.policies.len(),
+                if d.policies.len() == 1 { "y" } else { "ies" },
+                if d.policies.len() == 1 { "s" } else { "" },
+            ));
+        }
+    }
+    let mut current = None;
+    for l in &all {
+        if current != Some(l.kind) {
+            current = Some(l.kind);
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&pal.head(match l.kind {
+                Kind::Added => "Opened:",
+                Kind::Removed => "Closed:",
+                Kind::Changed => "Changed:",
+            }));
+            out.push('\n');
+        }
+        let text = match l.kind {
+            Kind::Added => pal.good(&format!(
+                "+ {} -> {}  {}",
+                l.from,
+                l.to,
+                ports_text(&d.sets, l.after)
+            )),
+            Kind::Removed => pal.bad(&format!(
+                "- {} -> {}  {}",
+                l.from,
+                l.to,
+                ports_text(&d.sets, l.before)
+            )),
+            Kind::Changed => pal.warn(&format!(
+                "~ {} -> {}  {} => {}",
+                l.from,
+                l.to,
+                ports_text(&d.sets, l.before),
+                ports_text(&d.sets, l.after)
+            )),
+        };
+        out.push_str(&text);
+        out.push('\n');
+        for r in &d.reasons[l.reasons as usize] {
+            out.push_str(&pal.dim(&format!("    {}", clean(r))));
+            out.push('\n');
+        }
+    }
+    if !notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for n in notes {
+            out.push_str(&format!("  {}\n", clean(n)));
+        }
+    }
+    if !all.is_empty() {
+        let [a, r, c] = counts(d);
+        out.push_str(&format!("\n{a} opened, {r} closed, {c} changed\n"));
+    }
+    out
+}
