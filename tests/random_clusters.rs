@@ -389,3 +389,205 @@ fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
         "{runs} clusters: {pairs} pairs, {allowed_pairs} allowed, {peers} peers, {node_pairs} node-traffic pairs, {host_network_pairs} with a host-network pod, {per_family} decided per address family"
     );
 }
+
+/// The sample addresses the diff's external ranges are checked at: inside
+/// and outside the generator's ipBlocks (not the nodes' 192.168.0.1-2,
+/// whose traffic to their own pods is always allowed).
+const SAMPLE_ADDRESSES: &[&str] = &[
+    "0.0.0.1",
+    "8.8.8.8",
+    "10.0.0.5",
+    "10.1.0.1",
+    "10.2.0.4",
+    "10.3.0.9",
+    "10.0.200.1",
+    "192.168.0.9",
+    "192.168.0.200",
+    "fd00::2",
+    "fd00::5",
+    "fd00::1ff",
+    "2001:db8::1",
+];
+
+/// Whether `ip` is in a range as the diff prints it: `A/n, B/m` or
+/// `A/n except B/m, C/k`.
+fn in_range(text: &str, ip: std::net::IpAddr) -> bool {
+    let nets = |s: &str| -> Vec<ipnet::IpNet> {
+        s.split(", ").map(|n| n.trim().parse().unwrap()).collect()
+    };
+    match text.split_once(" except ") {
+        Some((base, holes)) => {
+            nets(base).iter().any(|n| n.contains(&ip))
+                && !nets(holes).iter().any(|n| n.contains(&ip))
+        }
+        None => nets(text).iter().any(|n| n.contains(&ip)),
+    }
+}
+
+/// A second version of a random cluster: some policies dropped, some
+/// added or replaced from another seed, some pods relabelled, one pod
+/// deleted, one added, a namespace relabelled.
+fn changed(seed: u64, old: &netpol::snapshot::Snapshot) -> netpol::snapshot::Snapshot {
+    let other = load_str("other.yaml", &cluster(seed + 100_000), "default").unwrap();
+    let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+    let mut new = old.clone();
+    new.policies.retain(|_| !rng.chance(30));
+    for p in &other.policies {
+        if rng.chance(50) {
+            new.policies.retain(|q| {
+                (&q.metadata.namespace, &q.metadata.name) != (&p.metadata.namespace, &p.metadata.name)
+            });
+            new.policies.push(p.clone());
+        }
+    }
+    let labels: Vec<_> = other.pods.iter().map(|p| p.labels.clone()).collect();
+    for p in &mut new.pods {
+        if rng.chance(20) && !labels.is_empty() {
+            p.labels = rng.pick(&labels).clone();
+        }
+    }
+    if rng.chance(30) && !new.pods.is_empty() {
+        let i = rng.below(new.pods.len());
+        new.pods.remove(i);
+    }
+    if rng.chance(40) && !other.pods.is_empty() {
+        let mut p = rng.pick(&other.pods).clone();
+        p.name = format!("q{}", p.name);
+        new.pods.push(p);
+    }
+    if rng.chance(30) {
+        let i = rng.below(new.namespaces.len());
+        let team = rng.pick(&["red", "blue", "green"]).to_string();
+        new.namespaces[i].labels.insert("team".into(), team);
+    }
+    new.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    new.policies.sort_by(|a, b| {
+        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+    });
+    new
+}
+
+#[test]
+fn diff_agrees_with_the_definition_on_random_clusters() {
+    use netpol::engine::diff::diff;
+    use netpol::engine::verdict::Family;
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let (mut changes, mut external, mut unchanged, mut single) = (0, 0, 0, 0);
+    for seed in 1..=runs {
+        let yaml = cluster(seed);
+        let mut old = load_str("random.yaml", &yaml, "default").unwrap();
+        let mut new = changed(seed, &old);
+        // Every other seed single-stack (IPv4 only): the class path;
+        // otherwise the row path.
+        if seed % 2 == 0 {
+            single += 1;
+            for s in [&mut old, &mut new] {
+                for p in &mut s.pods {
+                    p.ips.retain(|ip| Family::of(ip) == Family::V4);
+                }
+            }
+        }
+        let (mo, mn) = (Model::new(&old, "default"), Model::new(&new, "default"));
+        if !mo.invalid.is_empty() || !mn.invalid.is_empty() {
+            continue;
+        }
+        let d = diff(&mo, &mn);
+        let mut got: std::collections::BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
+            std::collections::BTreeMap::new();
+        for c in &d.changes {
+            got.insert(
+                (
+                    d.pods[c.from as usize].pod().key(),
+                    d.pods[c.to as usize].pod().key(),
+                ),
+                (
+                    d.sets.get(c.before).to_strings(),
+                    d.sets.get(c.after).to_strings(),
+                ),
+            );
+        }
+        let mut want = std::collections::BTreeMap::new();
+        let ports = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
+            (Some(a), Some(b)) => connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))
+                .allowed
+                .to_strings(),
+            _ => Vec::new(),
+        };
+        for (i, a) in d.pods.iter().enumerate() {
+            for (j, b) in d.pods.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let before = ports(&mo, a.old, b.old);
+                let after = ports(&mn, a.new, b.new);
+                if before != after {
+                    want.insert((a.pod().key(), b.pod().key()), (before, after));
+                } else {
+                    unchanged += 1;
+                }
+            }
+        }
+        assert_eq!(
+            got, want,
+            "seed {seed}: diff differs from connection() on both sides\nOLD:\n{yaml}\nNEW policies: {:?}",
+            new.policies.iter().map(|p| &p.metadata.name).collect::<Vec<_>>()
+        );
+        changes += want.len();
+        // External ranges, at sample addresses.
+        for (u, p) in d.pods.iter().enumerate() {
+            for text in SAMPLE_ADDRESSES {
+                let ip: std::net::IpAddr = text.parse().unwrap();
+                for dir in Direction::BOTH {
+                    let side = |m: &Model<'_>, pod: Option<&PodInfo>| {
+                        pod.map(|pod| {
+                            let (f, t) = match dir {
+                                Direction::Egress => (Endpoint::Pod(pod), Endpoint::External(ip)),
+                                Direction::Ingress => (Endpoint::External(ip), Endpoint::Pod(pod)),
+                            };
+                            connection(m, &f, &t).allowed.to_strings()
+                        })
+                        .unwrap_or_default()
+                    };
+                    let (before, after) = (side(&mo, p.old), side(&mn, p.new));
+                    let found: Vec<_> = d
+                        .external
+                        .iter()
+                        .filter(|e| {
+                            e.pod as usize == u && e.direction == dir && in_range(&e.addresses, ip)
+                        })
+                        .map(|e| {
+                            (
+                                d.sets.get(e.before).to_strings(),
+                                d.sets.get(e.after).to_strings(),
+                            )
+                        })
+                        .collect();
+                    if before == after {
+                        assert!(
+                            found.is_empty(),
+                            "seed {seed}: {} {dir:?} {ip}: no change, but the diff says {found:?}\n{yaml}",
+                            p.pod().key()
+                        );
+                    } else {
+                        assert_eq!(
+                            found,
+                            vec![(before, after)],
+                            "seed {seed}: {} {dir:?} {ip}\n{yaml}",
+                            p.pod().key()
+                        );
+                        external += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(changes > runs as usize, "too few changes: {changes}");
+    assert!(external > runs as usize, "too few external changes: {external}");
+    assert!(unchanged > changes, "the random changes change everything");
+    eprintln!(
+        "{runs} cluster pairs ({single} single-stack): {changes} changed pairs, {unchanged} unchanged, {external} external changes at sample addresses"
+    );
+}
