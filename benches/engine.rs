@@ -15,6 +15,10 @@
 //! - `list`     `cmd::list::rows` for every namespace: each policy's summary,
 //!   the pods it selects, and its lint findings (what `list -A` computes)
 //! - `lint`     `engine::lint::lint` with every check, every policy
+//! - `diff`     `engine::diff::diff` of the snapshot against the same
+//!   cluster with 10 % of its policies changed (`gen-cluster
+//!   --change-policies 10`), both `Model`s built: every changed pair with
+//!   its reasons, and the external ranges (compare with `matrix`)
 //!
 //! Environment: `NETPOL_BENCH_SIZES=S,M` limits the sizes (default S,M,L);
 //! `NETPOL_BENCH_DATA=DIR` reads/writes the YAML elsewhere. A filter word on
@@ -52,14 +56,35 @@ fn data_dir() -> PathBuf {
 
 /// The YAML of one size, generated on first use.
 fn dataset(size: &str) -> PathBuf {
+    generated(size, "")
+}
+
+/// The same cluster with 10 % of its policies changed (the NEW side of
+/// `diff`), generated on first use.
+fn dataset_changed(size: &str) -> PathBuf {
+    generated(size, "10")
+}
+
+fn generated(size: &str, changed: &str) -> PathBuf {
     let dir = data_dir();
-    let path = dir.join(format!("{size}-seed{SEED}.yaml"));
+    let suffix = if changed.is_empty() {
+        String::new()
+    } else {
+        format!("-changed{changed}")
+    };
+    let path = dir.join(format!("{size}-seed{SEED}{suffix}.yaml"));
     if !path.exists() {
         std::fs::create_dir_all(&dir).expect("create the bench data directory");
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-cluster");
         let status = Command::new("python3")
             .arg(&script)
-            .args(["--size", size, "--seed", &SEED.to_string(), "-o"])
+            .args(["--size", size, "--seed", &SEED.to_string()])
+            .args(if changed.is_empty() {
+                Vec::new()
+            } else {
+                vec!["--change-policies", changed]
+            })
+            .arg("-o")
             .arg(&path)
             .status()
             .expect("run scripts/gen-cluster (python3)");
@@ -267,6 +292,20 @@ fn main() {
                 (0..all.len()).map(|i| m.row(i).len()).sum::<usize>()
             })
         });
+        if wanted(&r.filters, &format!("diff/{size}")) {
+            let changed = load_size(&dataset_changed(size));
+            let new_model = Model::new(&changed, "default");
+            let d = netpol::engine::diff::diff(&model, &new_model);
+            eprintln!(
+                "size {size}: diff: {} policies differ, {} changed pod pairs, {} external changes",
+                d.policies.len(),
+                d.changes.len(),
+                d.external.len()
+            );
+            r.bench("diff", size, || {
+                netpol::engine::diff::diff(&model, &new_model).changes.len()
+            });
+        }
     }
     c.final_summary();
 }
