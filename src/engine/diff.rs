@@ -121,6 +121,9 @@ pub struct Diff<'s> {
     pub undecided: BTreeMap<String, Vec<String>>,
     /// Pods of `undecided` namespaces, on either side.
     pub undecided_pods: usize,
+    /// The address families external ranges are shown for: those of the
+    /// pods' IPs and the ipBlocks on either side (IPv4 when none).
+    pub families: BTreeSet<Family>,
 }
 
 /// Compares the connectivity of `old` and `new` (see the module doc).
@@ -141,6 +144,7 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         reasons: Vec::new(),
         policies,
         undecided,
+        families: BTreeSet::new(),
     };
     let families: BTreeSet<Family> = d
         .pods
@@ -148,6 +152,17 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         .flat_map(|p| p.old.into_iter().chain(p.new))
         .flat_map(|p| p.ips.iter().map(Family::of))
         .collect();
+    d.families = families.clone();
+    for m in [old, new] {
+        for peer in m.policies.iter().flat_map(Policy::peers) {
+            if let Peer::IpBlock(b) = peer {
+                d.families.insert(Family::of(&b.cidr.network()));
+            }
+        }
+    }
+    if d.families.is_empty() {
+        d.families.insert(Family::V4);
+    }
     if families.len() > 1 {
         by_rows(old, new, &mut d, &skip);
     } else {
@@ -1001,7 +1016,17 @@ fn external_ranges(
     }
     let mut out = Vec::new();
     for ((b, a), spans) in groups {
-        let sample = spans[0];
+        let shown: Vec<Span> = spans
+            .iter()
+            .filter(|s| {
+                d.families
+                    .contains(if s.v6 { &Family::V6 } else { &Family::V4 })
+            })
+            .copied()
+            .collect();
+        let Some(&sample) = shown.first() else {
+            continue;
+        };
         let ip = if sample.v6 {
             IpAddr::V6(Ipv6Addr::from(sample.lo))
         } else {
@@ -1029,7 +1054,7 @@ fn external_ranges(
         ));
         let r = d.reasons.len() as u32;
         d.reasons.push(reasons);
-        for text in render_spans(&spans) {
+        for text in render_spans(&shown) {
             out.push((text, b, a, r));
         }
     }
@@ -1478,7 +1503,6 @@ spec:
             ext,
             vec![
                 "front/web Egress 10.0.0.0/8: all ports => no port",
-                "front/web Egress ::/0: all ports => no port",
                 "front/web Egress 0.0.0.0/0 except 10.0.0.0/8: all ports => TCP/443",
             ]
         );
