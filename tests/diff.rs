@@ -1,0 +1,250 @@
+//! `kubectl netpol diff OLD NEW` on manifests: the hermetic binary (see
+//! tests/common). The expected changes of tests/fixtures/diff were worked
+//! out by hand from the two files, not copied from the tool's output:
+//!
+//! - closed: monitoring/prom-0 -> backend/api-0 on TCP/9090 (the rule
+//!   admitting the monitoring namespace is gone from backend/api-ingress);
+//! - changed: backend/api-0 -> backend/db-0, TCP/5432 => TCP/5432-5433;
+//! - opened to addresses: frontend's web pods (one Deployment, 3 pods)
+//!   -> 10.5.0.0/16 on TCP/443;
+//! - a new namespace and Deployment (payments/pay): open to and from every
+//!   pod that is not egress-isolated, and to and from every address;
+//! - a deleted namespace and pod (legacy/old-app-0): everything it had
+//!   closes;
+//! - unchanged though edited: backend/api-from-db-old-name renamed to
+//!   backend/api-from-db, its ports reordered (db-0 -> api-0 on 9998-9999
+//!   stays), and frontend -> payments stays closed (frontend's egress
+//!   only reaches backend).
+
+use serde_json::Value;
+
+mod common;
+use common::*;
+
+const OLD: &str = "tests/fixtures/diff/old.yaml";
+const NEW: &str = "tests/fixtures/diff/new.yaml";
+
+fn diff_json(args: &[&str], code: i32) -> Value {
+    let a = netpol().args(args).arg("-o").arg("json").assert().code(code);
+    parse_json(&stdout_of(&a))
+}
+
+/// The change entry from `from` to `to`, if any.
+fn entry<'a>(list: &'a Value, from: &str, to: &str) -> Option<&'a Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == from && e["to"] == to)
+}
+
+#[test]
+fn the_fixture_changes_are_found_with_their_reasons() {
+    let v = diff_json(&["diff", OLD, NEW], 1);
+    assert_eq!(
+        keys(&v),
+        ["changes", "external", "notes"].into_iter().collect()
+    );
+    let changes = &v["changes"];
+    let closed = entry(changes, "monitoring/prom-0", "backend/api-0").expect("prom -> api");
+    assert_eq!(closed["change"], "removed");
+    assert_eq!(closed["before"], serde_json::json!(["TCP/9090"]));
+    assert_eq!(closed["after"], Value::Null);
+    let reasons: Vec<&str> = closed["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(
+            &"ingress: backend/api-ingress (changed) ingress[1] no longer admits it (TCP/9090)"
+        ),
+        "{reasons:?}"
+    );
+    let changed = entry(changes, "backend/api-0", "backend/db-0").expect("api -> db");
+    assert_eq!(changed["change"], "changed");
+    assert_eq!(changed["before"], serde_json::json!(["TCP/5432"]));
+    assert_eq!(changed["after"], serde_json::json!(["TCP/5432-5433"]));
+    // New and deleted workloads and namespaces.
+    let opened = entry(changes, "monitoring/prom-0", "payments/pay").expect("prom -> pay");
+    assert_eq!(opened["change"], "added");
+    assert_eq!(opened["before"], Value::Null);
+    assert_eq!(opened["after"], "all");
+    let gone = entry(changes, "legacy/old-app-0", "monitoring/prom-0").expect("old -> prom");
+    assert_eq!(gone["change"], "removed");
+    // Unchanged though the policy was renamed and reordered, and pairs
+    // that were closed and stay closed.
+    assert!(entry(changes, "backend/db-0", "backend/api-0").is_none());
+    assert!(entry(changes, "frontend/web-7d4b9-aaaaa", "payments/pay").is_none());
+    assert!(entry(changes, "frontend/web-7d4b9-aaaaa", "backend/api-0").is_none());
+    // Addresses, as CIDR ranges, per pod.
+    let external = &v["external"];
+    for pod in ["aaaaa", "bbbbb", "ccccc"] {
+        let e = entry(external, &format!("frontend/web-7d4b9-{pod}"), "10.5.0.0/16")
+            .unwrap_or_else(|| panic!("web {pod} -> 10.5.0.0/16 in {external}"));
+        assert_eq!(e["change"], "added");
+        assert_eq!(e["after"], serde_json::json!(["TCP/443"]));
+    }
+    assert_eq!(
+        entry(external, "0.0.0.0/0", "payments/pay").expect("to pay")["change"],
+        "added"
+    );
+    // No IPv6 anywhere in the input: no IPv6 ranges.
+    assert!(!external.to_string().contains("::/0"), "{external}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("backend/api-from-db (added)")
+            && notes.contains("backend/api-from-db-old-name (deleted)"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn text_groups_a_workload_and_ends_with_the_counts() {
+    let a = netpol().args(["diff", OLD, NEW]).assert().code(1);
+    let out = stdout_of(&a);
+    assert!(stderr_of(&a).is_empty(), "{}", stderr_of(&a));
+    for line in [
+        "Opened:",
+        "Closed:",
+        "Changed:",
+        "- monitoring/prom-0 -> backend/api-0  TCP/9090",
+        "~ backend/api-0 -> backend/db-0  TCP/5432 => TCP/5432-5433",
+        "+ frontend/deployment/web (3 pods) -> 10.5.0.0/16  TCP/443",
+        "+ payments/pay -> frontend/deployment/web (3 pods)  all ports",
+        "+ monitoring/prom-0 -> payments/pay  all ports",
+        "- legacy/old-app-0 -> monitoring/prom-0  all ports",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} missing in:\n{out}");
+    }
+    // The count line counts pod pairs and (pod, range) entries:
+    // opened: 3 web pods -> 10.5/16; pay -> prom and web x3 (api and db
+    // admit only web and api); api, db, prom -> pay (web's egress reaches
+    // backend only); pay to and from every address: 3 + 4 + 3 + 2.
+    // Closed: prom -> api; old-app -> prom and web x3; api, db, prom ->
+    // old-app (web's egress excepts 10/8); old-app to and from every
+    // address: 1 + 4 + 3 + 2. Changed: api -> db.
+    assert_eq!(
+        out.lines().last(),
+        Some("12 opened, 10 closed, 1 changed"),
+        "{out}"
+    );
+    // -o wide lists the pods.
+    let wide = stdout_of(&netpol().args(["diff", OLD, NEW, "-o", "wide"]).assert().code(1));
+    assert!(
+        wide.lines()
+            .any(|l| l == "+ frontend/web-7d4b9-bbbbb -> 10.5.0.0/16  TCP/443"),
+        "{wide}"
+    );
+    assert!(!wide.contains("(3 pods)"), "{wide}");
+}
+
+#[test]
+fn an_edit_that_changes_no_connection_exits_0_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = std::fs::read_to_string(OLD)
+        .unwrap()
+        .replace("api-from-db-old-name", "api-from-db")
+        .replace("[{port: 9999}, {port: 9998}]", "[{port: 9998}, {port: 9999}]");
+    let path = dir.path().join("renamed.yaml");
+    std::fs::write(&path, renamed).unwrap();
+    let a = netpol()
+        .args(["diff", OLD, path.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let out = stdout_of(&a);
+    assert!(out.starts_with("No change in connectivity.\n"), "{out}");
+    assert!(
+        out.contains("2 NetworkPolicies differ, but no connection changes."),
+        "{out}"
+    );
+    let v = diff_json(&["diff", OLD, path.to_str().unwrap()], 0);
+    assert_eq!(v["changes"], serde_json::json!([]));
+    assert_eq!(v["external"], serde_json::json!([]));
+    // The same file twice: nothing at all.
+    assert_eq!(
+        stdout_of(&netpol().args(["diff", OLD, OLD]).assert().code(0)),
+        "No change in connectivity.\n"
+    );
+}
+
+#[test]
+fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let invalid = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: broken, namespace: backend}\nspec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, endPort: 70}]\n";
+    let path = dir.path().join("new-invalid.yaml");
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(NEW).unwrap() + invalid,
+    )
+    .unwrap();
+    let new = path.to_str().unwrap();
+    let a = netpol()
+        .args(["diff", OLD, new, "-o", "json"])
+        .assert()
+        .code(1);
+    let err = stderr_of(&a);
+    assert!(
+        err.contains(&format!("warning: NEW ({new}): NetworkPolicy \"backend/broken\" is invalid"))
+            && err.contains("spec.ingress[0].ports[0].endPort"),
+        "{err}"
+    );
+    let v = parse_json(&stdout_of(&a));
+    // Nothing about backend's pods is claimed, either way.
+    let text = v["changes"].to_string();
+    assert!(!text.contains("backend/"), "{text}");
+    assert!(entry(&v["changes"], "monitoring/prom-0", "payments/pay").is_some());
+    assert!(
+        v["notes"].to_string().contains(
+            "not compared: connections to and from the 2 pods of namespace backend (NetworkPolicy \\\"backend/broken\\\" is invalid on the new side)"
+        ),
+        "{}",
+        v["notes"]
+    );
+    // When nothing else changes, the answer is not "no change": exit 2.
+    let same = dir.path().join("old-invalid.yaml");
+    std::fs::write(&same, std::fs::read_to_string(OLD).unwrap() + invalid).unwrap();
+    let a = netpol()
+        .args(["diff", OLD, same.to_str().unwrap()])
+        .assert()
+        .code(2);
+    assert!(
+        stderr_of(&a).contains("error: no change found among the pairs compared, but some could not be compared"),
+        "{}",
+        stderr_of(&a)
+    );
+}
+
+#[test]
+fn bad_invocations_are_one_error_line_exit_2() {
+    assert!(one_error(&["diff"], 2).contains("nothing to compare"));
+    assert!(one_error(&["diff", OLD, NEW, "-f", NEW], 2).contains("not both"));
+    assert!(one_error(&["diff", "-", "-"], 2).contains("cannot both be -"));
+    assert!(one_error(&["diff", OLD, "/nonexistent.yaml"], 2).contains("does not exist"));
+    assert!(one_error(&["diff", OLD, NEW, "--prune", "-l", "a=b"], 2).contains("-f NEW"));
+}
+
+#[test]
+fn stdin_and_process_substitution_paths_work() {
+    let text = std::fs::read_to_string(NEW).unwrap();
+    let a = netpol()
+        .args(["diff", OLD, "-", "-o", "json"])
+        .write_stdin(text)
+        .assert()
+        .code(1);
+    let v = parse_json(&stdout_of(&a));
+    assert!(entry(&v["changes"], "backend/api-0", "backend/db-0").is_some());
+}
+
+#[test]
+fn help_teaches_both_forms_and_the_exit_codes() {
+    let out = stdout_of(&netpol().args(["diff", "--help"]).assert().code(0));
+    for want in [
+        "kubectl netpol diff -f policies/",
+        "kubectl netpol diff old/ new/",
+        "--prune",
+        "0 no change in connectivity, 1 changes",
+    ] {
+        assert!(out.contains(want), "{want:?} missing in:\n{out}");
+    }
+}
