@@ -25,7 +25,12 @@ const OLD: &str = "tests/fixtures/diff/old.yaml";
 const NEW: &str = "tests/fixtures/diff/new.yaml";
 
 fn diff_json(args: &[&str], code: i32) -> Value {
-    let a = netpol().args(args).arg("-o").arg("json").assert().code(code);
+    let a = netpol()
+        .args(args)
+        .arg("-o")
+        .arg("json")
+        .assert()
+        .code(code);
     parse_json(&stdout_of(&a))
 }
 
@@ -80,8 +85,12 @@ fn the_fixture_changes_are_found_with_their_reasons() {
     // Addresses, as CIDR ranges, per pod.
     let external = &v["external"];
     for pod in ["aaaaa", "bbbbb", "ccccc"] {
-        let e = entry(external, &format!("frontend/web-7d4b9-{pod}"), "10.5.0.0/16")
-            .unwrap_or_else(|| panic!("web {pod} -> 10.5.0.0/16 in {external}"));
+        let e = entry(
+            external,
+            &format!("frontend/web-7d4b9-{pod}"),
+            "10.5.0.0/16",
+        )
+        .unwrap_or_else(|| panic!("web {pod} -> 10.5.0.0/16 in {external}"));
         assert_eq!(e["change"], "added");
         assert_eq!(e["after"], serde_json::json!(["TCP/443"]));
     }
@@ -115,7 +124,10 @@ fn text_groups_a_workload_and_ends_with_the_counts() {
         "+ monitoring/prom-0 -> payments/pay  all ports",
         "- legacy/old-app-0 -> monitoring/prom-0  all ports",
     ] {
-        assert!(out.lines().any(|l| l == line), "{line:?} missing in:\n{out}");
+        assert!(
+            out.lines().any(|l| l == line),
+            "{line:?} missing in:\n{out}"
+        );
     }
     // The count line counts pod pairs and (pod, range) entries:
     // opened: 3 web pods -> 10.5/16; pay -> prom and web x3 (api and db
@@ -130,7 +142,12 @@ fn text_groups_a_workload_and_ends_with_the_counts() {
         "{out}"
     );
     // -o wide lists the pods.
-    let wide = stdout_of(&netpol().args(["diff", OLD, NEW, "-o", "wide"]).assert().code(1));
+    let wide = stdout_of(
+        &netpol()
+            .args(["diff", OLD, NEW, "-o", "wide"])
+            .assert()
+            .code(1),
+    );
     assert!(
         wide.lines()
             .any(|l| l == "+ frontend/web-7d4b9-bbbbb -> 10.5.0.0/16  TCP/443"),
@@ -145,7 +162,10 @@ fn an_edit_that_changes_no_connection_exits_0_and_says_so() {
     let renamed = std::fs::read_to_string(OLD)
         .unwrap()
         .replace("api-from-db-old-name", "api-from-db")
-        .replace("[{port: 9999}, {port: 9998}]", "[{port: 9998}, {port: 9999}]");
+        .replace(
+            "[{port: 9999}, {port: 9998}]",
+            "[{port: 9998}, {port: 9999}]",
+        );
     let path = dir.path().join("renamed.yaml");
     std::fs::write(&path, renamed).unwrap();
     let a = netpol()
@@ -173,11 +193,7 @@ fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
     let dir = tempfile::tempdir().unwrap();
     let invalid = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: broken, namespace: backend}\nspec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, endPort: 70}]\n";
     let path = dir.path().join("new-invalid.yaml");
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(NEW).unwrap() + invalid,
-    )
-    .unwrap();
+    std::fs::write(&path, std::fs::read_to_string(NEW).unwrap() + invalid).unwrap();
     let new = path.to_str().unwrap();
     let a = netpol()
         .args(["diff", OLD, new, "-o", "json"])
@@ -185,8 +201,9 @@ fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
         .code(1);
     let err = stderr_of(&a);
     assert!(
-        err.contains(&format!("warning: NEW ({new}): NetworkPolicy \"backend/broken\" is invalid"))
-            && err.contains("spec.ingress[0].ports[0].endPort"),
+        err.contains(&format!(
+            "warning: NEW ({new}): NetworkPolicy \"backend/broken\" is invalid"
+        )) && err.contains("spec.ingress[0].ports[0].endPort"),
         "{err}"
     );
     let v = parse_json(&stdout_of(&a));
@@ -209,7 +226,9 @@ fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
         .assert()
         .code(2);
     assert!(
-        stderr_of(&a).contains("error: no change found among the pairs compared, but some could not be compared"),
+        stderr_of(&a).contains(
+            "error: no change found among the pairs compared, but some could not be compared"
+        ),
         "{}",
         stderr_of(&a)
     );

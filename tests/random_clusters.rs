@@ -435,7 +435,8 @@ fn changed(seed: u64, old: &netpol::snapshot::Snapshot) -> netpol::snapshot::Sna
     for p in &other.policies {
         if rng.chance(50) {
             new.policies.retain(|q| {
-                (&q.metadata.namespace, &q.metadata.name) != (&p.metadata.namespace, &p.metadata.name)
+                (&q.metadata.namespace, &q.metadata.name)
+                    != (&p.metadata.namespace, &p.metadata.name)
             });
             new.policies.push(p.clone());
         }
@@ -460,7 +461,8 @@ fn changed(seed: u64, old: &netpol::snapshot::Snapshot) -> netpol::snapshot::Sna
         let team = rng.pick(&["red", "blue", "green"]).to_string();
         new.namespaces[i].labels.insert("team".into(), team);
     }
-    new.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    new.pods
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     new.policies.sort_by(|a, b| {
         (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
     });
@@ -498,6 +500,22 @@ fn diff_agrees_with_the_definition_on_random_clusters() {
         let mut got: std::collections::BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
             std::collections::BTreeMap::new();
         for c in &d.changes {
+            // The reasons, made from the class rows on the class path,
+            // are the definition's.
+            let (a, b) = (d.pods[c.from as usize], d.pods[c.to as usize]);
+            assert_eq!(
+                d.reasons[c.reasons as usize],
+                netpol::engine::diff::pair_reasons(
+                    &mo,
+                    &mn,
+                    (a.old, a.new),
+                    (b.old, b.new),
+                    &d.policies
+                ),
+                "seed {seed}: reasons of {} -> {}\n{yaml}",
+                a.pod().key(),
+                b.pod().key()
+            );
             got.insert(
                 (
                     d.pods[c.from as usize].pod().key(),
@@ -531,9 +549,13 @@ fn diff_agrees_with_the_definition_on_random_clusters() {
             }
         }
         assert_eq!(
-            got, want,
+            got,
+            want,
             "seed {seed}: diff differs from connection() on both sides\nOLD:\n{yaml}\nNEW policies: {:?}",
-            new.policies.iter().map(|p| &p.metadata.name).collect::<Vec<_>>()
+            new.policies
+                .iter()
+                .map(|p| &p.metadata.name)
+                .collect::<Vec<_>>()
         );
         changes += want.len();
         // External ranges, at sample addresses.
@@ -589,7 +611,10 @@ fn diff_agrees_with_the_definition_on_random_clusters() {
         }
     }
     assert!(changes > runs as usize, "too few changes: {changes}");
-    assert!(external > runs as usize, "too few external changes: {external}");
+    assert!(
+        external > runs as usize,
+        "too few external changes: {external}"
+    );
     assert!(unchanged > changes, "the random changes change everything");
     eprintln!(
         "{runs} cluster pairs ({single} single-stack): {changes} changed pairs, {unchanged} unchanged, {external} external changes at sample addresses"

@@ -99,9 +99,10 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
 /// The live cluster, and the cluster with the manifests applied.
 fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     let prune = match (&args.selector, args.prune) {
-        (Some(text), true) => Some(Selector::parse(text).map_err(|e| {
-            Error::Usage(format!("cannot read the selector {text:?}: {e}"))
-        })?),
+        (Some(text), true) => Some(
+            Selector::parse(text)
+                .map_err(|e| Error::Usage(format!("cannot read the selector {text:?}: {e}")))?,
+        ),
         _ => None,
     };
     let (cluster, manifests) = ctx.with_cluster(async |live| {
@@ -160,7 +161,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         ));
     }
     for (ns, why) in &skipped {
-        if old.gaps.pods.get(ns).is_some() {
+        if old.gaps.pods.contains_key(ns) {
             gaps.push(format!(
                 "namespace {ns}: its pods or NetworkPolicies could not be read ({}): its pods are not compared",
                 first_line(why)
@@ -200,7 +201,10 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         old,
         new,
         old_name: "the cluster".to_string(),
-        new_name: format!("the cluster with {} applied", ctx.global.filenames.join(", ")),
+        new_name: format!(
+            "the cluster with {} applied",
+            ctx.global.filenames.join(", ")
+        ),
         notes,
         warnings,
         gaps,
@@ -301,11 +305,7 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
         ));
     }
     for (ns, why) in &d.undecided {
-        let count = d
-            .pods
-            .iter()
-            .filter(|p| p.pod().namespace == *ns)
-            .count();
+        let count = d.pods.iter().filter(|p| p.pod().namespace == *ns).count();
         notes.push(format!(
             "not compared: connections to and from the {count} pod{} of namespace {ns} ({})",
             if count == 1 { "" } else { "s" },
@@ -458,7 +458,10 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
         type Key2 = (String, u32, u32, u32, Option<(String, String, String)>);
         let mut by_dest: BTreeMap<Key2, Vec<u32>> = BTreeMap::new();
         for (from, t, b, a, r) in half {
-            by_dest.entry((from, b, a, r, workload(t))).or_default().push(t);
+            by_dest
+                .entry((from, b, a, r, workload(t)))
+                .or_default()
+                .push(t);
         }
         for ((from, b, a, r, w), tos) in by_dest {
             match &w {
@@ -490,20 +493,40 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
     // Addresses: grouped by pod workload the same way (sources or
     // destinations are pods).
     let sizes = workload_sizes(d);
-    type Key3 = (Direction, String, u32, u32, u32, Option<(String, String, String)>);
+    type Key3 = (
+        Direction,
+        String,
+        u32,
+        u32,
+        u32,
+        Option<(String, String, String)>,
+    );
     let mut by_pod: BTreeMap<Key3, Vec<u32>> = BTreeMap::new();
     for e in &d.external {
         let w = if wide { None } else { workload(e.pod) };
         by_pod
-            .entry((e.direction, e.addresses.clone(), e.before, e.after, e.reasons, w))
+            .entry((
+                e.direction,
+                e.addresses.clone(),
+                e.before,
+                e.after,
+                e.reasons,
+                w,
+            ))
             .or_default()
             .push(e.pod);
     }
     for ((dir, addresses, b, a, r, w), pods) in by_pod {
         let names: Vec<String> = match &w {
-            Some(w) if pods.len() >= 2 && sizes.get(w) == Some(&pods.len()) => vec![clean(
-                &format!("{}/{}/{} ({} pods)", w.0, w.1.to_lowercase(), w.2, pods.len()),
-            )],
+            Some(w) if pods.len() >= 2 && sizes.get(w) == Some(&pods.len()) => {
+                vec![clean(&format!(
+                    "{}/{}/{} ({} pods)",
+                    w.0,
+                    w.1.to_lowercase(),
+                    w.2,
+                    pods.len()
+                ))]
+            }
             _ => pods.iter().map(|&u| label(u)).collect(),
         };
         for name in names {

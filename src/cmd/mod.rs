@@ -313,7 +313,10 @@ impl Context {
 
     /// Runs `f` against the cluster kubectl's flags name, connecting even
     /// when `-f` is given (`diff -f`), within `--request-timeout`.
-    pub fn with_cluster<T>(&self, f: impl AsyncFnOnce(&Live) -> Result<T, Error>) -> Result<T, Error> {
+    pub fn with_cluster<T>(
+        &self,
+        f: impl AsyncFnOnce(&Live) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let connected;
         let live = match &self.source {
             Source::Live(live) => live,

@@ -169,8 +169,7 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         by_classes(old, new, &mut d, &skip);
     }
     d.changes.sort_unstable_by_key(|c| (c.from, c.to));
-    d.external
-        .sort_by(|a, b| (a.pod, a.direction).cmp(&(b.pod, b.direction)));
+    d.external.sort_by_key(|e| (e.pod, e.direction));
     d
 }
 
@@ -236,7 +235,14 @@ fn policy_changes(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, PolicyCh
             }
             Some(vb) => {
                 let same = match (va, vb) {
-                    (Ok(i), Ok(j)) => old.policies[*i] == new.policies[*j],
+                    // What the policy does, not how it was written: the
+                    // API server fills in policyTypes, so a manifest
+                    // without them equals its applied self.
+                    (Ok(i), Ok(j)) => {
+                        let (p, q) = (&old.policies[*i], &new.policies[*j]);
+                        (&p.pod_selector, &p.ingress, &p.egress)
+                            == (&q.pod_selector, &q.ingress, &q.egress)
+                    }
                     (Err(x), Err(y)) => x == y,
                     _ => false,
                 };
@@ -259,9 +265,10 @@ fn undecided_namespaces(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, Ve
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (side, m) in [("old", old), ("new", new)] {
         for p in &m.invalid {
-            out.entry(p.namespace.clone())
-                .or_default()
-                .push(format!("NetworkPolicy {:?} is invalid on the {side} side", p.key));
+            out.entry(p.namespace.clone()).or_default().push(format!(
+                "NetworkPolicy {:?} is invalid on the {side} side",
+                p.key
+            ));
         }
     }
     out
@@ -442,19 +449,19 @@ fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bo
             }
         }
     }
-    // Reasons, once per changed class cell.
+    // Reasons, once per changed class cell, from the rules the class rows
+    // matched (no connection is evaluated again); equal texts are kept
+    // once.
+    let mut why = ClassReasons::new(n);
     for (a, b, before, after) in cells {
-        let reason = d.reasons.len() as u32;
-        let (oa, na) = keys[a];
-        let (ob, nb) = keys[b];
-        let rep = |c: Option<usize>, classes: &Classes<'s>| c.map(|c| classes.representative(c));
-        d.reasons.push(pair_reasons(
-            old,
-            new,
-            (rep(oa, &oc), rep(na, &nc)),
-            (rep(ob, &oc), rep(nb, &nc)),
-            &d.policies,
-        ));
+        let reason = why.cell(
+            (old, &oc, &mut old_rows),
+            (new, &nc, &mut new_rows),
+            (keys[a], a),
+            (keys[b], b),
+            &mut sets,
+            d,
+        );
         for &u in &members[a] {
             if skip[u as usize] {
                 continue;
@@ -516,7 +523,7 @@ fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bo
         }
     }
     // Addresses outside the pods: the touched classes, per direction.
-    let mut seen: HashMap<(usize, Direction), Vec<(String, u32, u32, u32)>> = HashMap::new();
+    let mut seen: HashMap<(usize, Direction), Vec<Range>> = HashMap::new();
     for k in 0..n {
         let (oa, na) = keys[k];
         let o = oa.map(|c| oc.representative(c));
@@ -652,8 +659,8 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
             reasons: reason,
         });
     }
-    for u in 0..d.pods.len() {
-        if skip[u] {
+    for (u, &skipped) in skip.iter().enumerate() {
+        if skipped {
             continue;
         }
         let p = d.pods[u];
@@ -675,10 +682,13 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
     d.sets = sets;
 }
 
-/// The reasons a pair's ports differ: for each side whose answer
-/// differs, the isolating policies and the rules that admit it before
-/// and after. `from` and `to` are (old pod, new pod).
-fn pair_reasons(
+/// The reasons a pair's ports differ, from the definition (one
+/// `verdict::connection` per side): what changed about each pod, and for
+/// each side whose answer differs, the isolating policies and the rules
+/// that admit it before and after. `from` and `to` are (old pod, new pod);
+/// `changed` is [`Diff::policies`]. The class path of [`diff`] gives the
+/// same lines (checked by tests/random_clusters.rs).
+pub fn pair_reasons(
     old: &Model<'_>,
     new: &Model<'_>,
     from: (Option<&PodInfo>, Option<&PodInfo>),
@@ -687,35 +697,7 @@ fn pair_reasons(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (word, (o, n)) in [("source", from), ("destination", to)] {
-        match (o, n) {
-            (None, Some(_)) => out.push(format!("the {word} pod is new")),
-            (Some(_), None) => out.push(format!("the {word} pod is deleted")),
-            (Some(a), Some(b)) if a.labels != b.labels => out.push(format!(
-                "the {word} pod's labels change: {} => {}",
-                labels_text(&a.labels),
-                labels_text(&b.labels)
-            )),
-            _ => {}
-        }
-        if let (Some(a), Some(b)) = (o, n)
-            && a.ports != b.ports
-        {
-            out.push(format!("the {word} pod's container ports change"));
-        }
-        if let (Some(a), Some(b)) = (o, n)
-            && a.ips != b.ips
-        {
-            out.push(format!("the {word} pod's IPs change"));
-        }
-        if let (Some(a), Some(b)) = (o, n)
-            && old.namespace(&a.namespace).map(|n| &n.labels)
-                != new.namespace(&b.namespace).map(|n| &n.labels)
-        {
-            out.push(format!(
-                "the {word} pod's namespace {} changes labels",
-                b.namespace
-            ));
-        }
+        out.extend(pod_lines(old, new, o, n, word));
     }
     let verdict = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
         (Some(a), Some(b)) => Some(connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))),
@@ -723,6 +705,10 @@ fn pair_reasons(
     };
     let before = verdict(old, from.0, to.0);
     let after = verdict(new, from.1, to.1);
+    // A pod on one side only: what it is says it all.
+    if before.is_none() || after.is_none() {
+        return out;
+    }
     out.extend(verdict_reasons(
         old,
         new,
@@ -755,9 +741,9 @@ fn verdict_reasons(
     let mut out = Vec::new();
     let node = |v: Option<&Verdict>| v.and_then(|v| v.node.as_ref()).is_some();
     match (node(before), node(after)) {
-        (false, true) => out.push(
-            "now traffic between a pod and its own node: always allowed".to_string(),
-        ),
+        (false, true) => {
+            out.push("now traffic between a pod and its own node: always allowed".to_string())
+        }
         (true, false) => out.push(
             "no longer traffic between a pod and its own node (which is always allowed)"
                 .to_string(),
@@ -765,7 +751,10 @@ fn verdict_reasons(
         _ => {}
     }
     for (name, pick) in [
-        ("egress", (|v: &Verdict| &v.egress) as fn(&Verdict) -> &SideVerdict),
+        (
+            "egress",
+            (|v: &Verdict| &v.egress) as fn(&Verdict) -> &SideVerdict,
+        ),
         ("ingress", |v: &Verdict| &v.ingress),
     ] {
         let b = before.map(pick);
@@ -804,7 +793,7 @@ fn side_reasons(
             .unwrap_or_default()
     };
     // Rule -> the ports it admits (non-empty only).
-    let admitting = |m: &Model<'_>, s: Option<&SideVerdict>| -> BTreeMap<(String, usize), PortSet> {
+    let admitting = |m: &Model<'_>, s: Option<&SideVerdict>| -> Admitted {
         let mut out = BTreeMap::new();
         for r in s.map(|s| s.rules.as_slice()).unwrap_or_default() {
             let ports = r.admitted();
@@ -814,8 +803,29 @@ fn side_reasons(
         }
         out
     };
-    let (ib, ia) = (isolating(old, before), isolating(new, after));
-    let (rb, ra) = (admitting(old, before), admitting(new, after));
+    side_lines(
+        name,
+        (&isolating(old, before), &admitting(old, before)),
+        (&isolating(new, after), &admitting(new, after)),
+        before.is_some() && after.is_some(),
+        changed,
+    )
+}
+
+/// The rules admitting a connection on one side: (policy key, rule index)
+/// -> the ports.
+type Admitted = BTreeMap<(String, usize), PortSet>;
+
+/// The lines for one side, from the policies isolating it and the rules
+/// admitting the connection, before and after; `present`: the pod is on
+/// both sides.
+fn side_lines(
+    name: &str,
+    (ib, rb): (&[String], &Admitted),
+    (ia, ra): (&[String], &Admitted),
+    present: bool,
+    changed: &BTreeMap<String, PolicyChange>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let list = |keys: &[String]| {
         keys.iter()
@@ -823,11 +833,10 @@ fn side_reasons(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let present = before.is_some() && after.is_some();
     if present && ib.is_empty() && !ia.is_empty() {
-        out.push(format!("{name}: newly isolated by {}", list(&ia)));
+        out.push(format!("{name}: newly isolated by {}", list(ia)));
     } else if present && !ib.is_empty() && ia.is_empty() {
-        out.push(format!("{name}: no longer isolated (was by {})", list(&ib)));
+        out.push(format!("{name}: no longer isolated (was by {})", list(ib)));
     } else if present {
         let added: Vec<String> = ia.iter().filter(|k| !ib.contains(k)).cloned().collect();
         let gone: Vec<String> = ib.iter().filter(|k| !ia.contains(k)).cloned().collect();
@@ -838,10 +847,8 @@ fn side_reasons(
             out.push(format!("{name}: no longer isolated by {}", list(&gone)));
         }
     }
-    let rule = |(key, i): &(String, usize)| {
-        format!("{} {name}[{i}]", policy_name(key, changed))
-    };
-    for (k, p) in &rb {
+    let rule = |(key, i): &(String, usize)| format!("{} {name}[{i}]", policy_name(key, changed));
+    for (k, p) in rb {
         match ra.get(k) {
             None => out.push(format!(
                 "{name}: {} no longer admits it ({})",
@@ -857,7 +864,7 @@ fn side_reasons(
             _ => {}
         }
     }
-    for (k, q) in &ra {
+    for (k, q) in ra {
         if !rb.contains_key(k) {
             out.push(format!(
                 "{name}: {} now admits it ({})",
@@ -867,7 +874,216 @@ fn side_reasons(
         }
     }
     if present && out.is_empty() && !ia.is_empty() && ra.is_empty() {
-        out.push(format!("{name}: no rule of {} admits it", list(&ia)));
+        out.push(format!("{name}: no rule of {} admits it", list(ia)));
+    }
+    out
+}
+
+/// One side of a class cell as the class rows see it: the policies
+/// isolating the subject (indices into the model's policies; empty: not
+/// isolated) and the rules admitting the connection (policy, rule, ports).
+type SideKey = (Vec<u32>, Vec<(u32, u32, u32)>);
+
+/// Reasons for class cells, made from the rules the class rows match and
+/// kept once per distinct text (see [`ClassReasons::cell`]).
+struct ClassReasons {
+    /// Per joint class and end (source 0, destination 1): the lines about
+    /// the pods themselves (new, deleted, relabelled).
+    pods: Vec<[Option<u32>; 2]>,
+    /// Per side (old 0, new 1), direction and class: the isolating policies.
+    isolating: [[HashMap<usize, Vec<u32>>; 2]; 2],
+    /// Side lines by (direction, before, after).
+    sides: HashMap<(Direction, SideKey, SideKey), u32>,
+    /// Texts, interned: every list of lines made so far.
+    texts: Vec<Vec<String>>,
+    /// Reason ids in [`Diff::reasons`] by the ids of their parts.
+    cells: HashMap<[u32; 4], u32>,
+    scratch: Vec<(u32, u32, u32)>,
+}
+
+const NO_LINES: u32 = u32::MAX;
+
+impl ClassReasons {
+    fn new(n: usize) -> ClassReasons {
+        ClassReasons {
+            pods: vec![[None, None]; n],
+            isolating: Default::default(),
+            sides: HashMap::new(),
+            texts: Vec::new(),
+            cells: HashMap::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn text(&mut self, lines: Vec<String>) -> u32 {
+        if lines.is_empty() {
+            return NO_LINES;
+        }
+        self.texts.push(lines);
+        (self.texts.len() - 1) as u32
+    }
+
+    /// The reason id (into `d.reasons`) of the changed cell from joint
+    /// class `a` to `b`, each given as ((old class, new class), joint id).
+    #[allow(clippy::type_complexity)]
+    fn cell<'m, 's>(
+        &mut self,
+        old: (&Model<'s>, &Classes<'m>, &mut ClassRows<'m, 's>),
+        new: (&Model<'s>, &Classes<'m>, &mut ClassRows<'m, 's>),
+        ((oa, na), a): ((Option<usize>, Option<usize>), usize),
+        ((ob, nb), b): ((Option<usize>, Option<usize>), usize),
+        sets: &mut PortSets,
+        d: &mut Diff<'_>,
+    ) -> u32 {
+        let mut parts = [NO_LINES; 4];
+        for (k, (o, n, joint, word)) in [(oa, na, a, "source"), (ob, nb, b, "destination")]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(id) = self.pods[joint][k] {
+                parts[k] = id;
+                continue;
+            }
+            let lines = pod_lines(
+                old.0,
+                new.0,
+                o.map(|c| old.1.representative(c)),
+                n.map(|c| new.1.representative(c)),
+                word,
+            );
+            let id = self.text(lines);
+            self.pods[joint][k] = Some(id);
+            parts[k] = id;
+        }
+        if let (Some(oa), Some(na), Some(ob), Some(nb)) = (oa, na, ob, nb) {
+            for (k, dir) in [(2, Direction::Egress), (3, Direction::Ingress)] {
+                let (os, ns) = if dir == Direction::Egress {
+                    (oa, na)
+                } else {
+                    (ob, nb)
+                };
+                let before = self.side(0, old.0, old.1, old.2, (oa, ob), os, dir, sets);
+                let after = self.side(1, new.0, new.1, new.2, (na, nb), ns, dir, sets);
+                let allowed = |sets: &mut PortSets, (iso, rules): &SideKey| {
+                    if iso.is_empty() {
+                        return PortSets::ALL;
+                    }
+                    rules
+                        .iter()
+                        .fold(PortSets::EMPTY, |acc, r| sets.union(acc, r.2))
+                };
+                if allowed(sets, &before) == allowed(sets, &after) {
+                    continue;
+                }
+                let key = (dir, before, after);
+                if let Some(&id) = self.sides.get(&key) {
+                    parts[k] = id;
+                    continue;
+                }
+                let admitted = |m: &Model<'_>, rules: &[(u32, u32, u32)], sets: &PortSets| {
+                    rules
+                        .iter()
+                        .map(|&(p, r, ports)| {
+                            (
+                                (m.policies[p as usize].key(), r as usize),
+                                sets.get(ports).clone(),
+                            )
+                        })
+                        .collect::<Admitted>()
+                };
+                let keys = |m: &Model<'_>, iso: &[u32]| -> Vec<String> {
+                    iso.iter().map(|&p| m.policies[p as usize].key()).collect()
+                };
+                let lines = side_lines(
+                    dir.as_str(),
+                    (&keys(old.0, &key.1.0), &admitted(old.0, &key.1.1, sets)),
+                    (&keys(new.0, &key.2.0), &admitted(new.0, &key.2.1, sets)),
+                    true,
+                    &d.policies,
+                );
+                let id = self.text(lines);
+                self.sides.insert(key, id);
+                parts[k] = id;
+            }
+        }
+        if let Some(&id) = self.cells.get(&parts) {
+            return id;
+        }
+        let lines: Vec<String> = parts
+            .iter()
+            .filter(|&&p| p != NO_LINES)
+            .flat_map(|&p| self.texts[p as usize].iter().cloned())
+            .collect();
+        let id = d.reasons.len() as u32;
+        d.reasons.push(lines);
+        self.cells.insert(parts, id);
+        id
+    }
+
+    /// One side of the cell (`cell` = (source class, destination class)
+    /// on that side; `subject` = the class whose policies apply).
+    #[allow(clippy::too_many_arguments)]
+    fn side<'m, 's>(
+        &mut self,
+        which: usize,
+        m: &Model<'s>,
+        classes: &Classes<'m>,
+        rows: &mut ClassRows<'m, 's>,
+        (a, b): (usize, usize),
+        subject: usize,
+        dir: Direction,
+        sets: &mut PortSets,
+    ) -> SideKey {
+        let di = usize::from(dir == Direction::Egress);
+        let iso = self.isolating[which][di]
+            .entry(subject)
+            .or_insert_with(|| {
+                m.isolating(classes.representative(subject), dir)
+                    .into_iter()
+                    .map(|p| p as u32)
+                    .collect()
+            })
+            .clone();
+        rows.admitting(a, b, dir, sets, &mut self.scratch);
+        (iso, self.scratch.clone())
+    }
+}
+
+/// The lines about one end of a pair itself: new, deleted, relabelled,
+/// other ports, its namespace relabelled (what every pod of a class shares;
+/// a new IP shows through the ipBlock rules that now match it or not).
+fn pod_lines(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    o: Option<&PodInfo>,
+    n: Option<&PodInfo>,
+    word: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match (o, n) {
+        (None, Some(_)) => out.push(format!("the {word} pod is new")),
+        (Some(_), None) => out.push(format!("the {word} pod is deleted")),
+        (Some(a), Some(b)) => {
+            if a.labels != b.labels {
+                out.push(format!(
+                    "the {word} pod's labels change: {} => {}",
+                    labels_text(&a.labels),
+                    labels_text(&b.labels)
+                ));
+            }
+            if a.ports != b.ports {
+                out.push(format!("the {word} pod's container ports change"));
+            }
+            if old.namespace(&a.namespace).map(|n| &n.labels)
+                != new.namespace(&b.namespace).map(|n| &n.labels)
+            {
+                out.push(format!(
+                    "the {word} pod's namespace {} changes labels",
+                    b.namespace
+                ));
+            }
+        }
+        (None, None) => {}
     }
     out
 }
@@ -954,9 +1170,12 @@ fn access_at(access: &Access<'_>, v6: bool, at: u128) -> PortSet {
     out
 }
 
+/// An address range whose access differs: (CIDR text, before, after,
+/// reasons index).
+type Range = (String, u32, u32, u32);
+
 /// The address ranges whose access differs for one pod (old, new) in one
-/// direction: (CIDR text, before, after, reasons index), reasons added to
-/// `d.reasons`.
+/// direction, reasons added to `d.reasons`.
 fn external_ranges(
     old: &Model<'_>,
     new: &Model<'_>,
@@ -965,7 +1184,7 @@ fn external_ranges(
     dir: Direction,
     sets: &mut PortSets,
     d: &mut Diff<'_>,
-) -> Vec<(String, u32, u32, u32)> {
+) -> Vec<Range> {
     let none: Access<'_> = Some(Vec::new());
     let before = match o {
         Some(p) => external_access(old, p, dir),
@@ -1081,7 +1300,7 @@ fn cidrs(v6: bool, lo: u128, hi: u128) -> Vec<(u128, u8)> {
         } else {
             at.trailing_zeros().min(bits)
         };
-        while size > 0 && !last(at, size).is_some_and(|l| l <= hi) {
+        while size > 0 && last(at, size).is_none_or(|l| l > hi) {
             size -= 1;
         }
         out.push((at, (bits - size) as u8));

@@ -430,9 +430,66 @@ impl ClassRows<'_, '_> {
         sets: &mut PortSets,
     ) -> u32 {
         *named.entry((r, b)).or_insert_with(|| {
-            let rule = &model.policies[f.policy].rules(f.direction).unwrap_or_default()[f.rule];
+            let rule = &model.policies[f.policy]
+                .rules(f.direction)
+                .unwrap_or_default()[f.rule];
             sets.intern(rule.resolve_ports(destination_ports(reps[b as usize])))
         })
+    }
+
+    /// The rules that admit `a` -> `b` on one side (`Egress`: `a`'s
+    /// policies; `Ingress`: `b`'s), written into `out` as (policy index,
+    /// rule index, port set id); rules whose ports resolve to nothing are
+    /// left out. Whether that side is isolated is
+    /// [`Model::isolating`]'s answer for the class's pods.
+    pub fn admitting(
+        &mut self,
+        a: usize,
+        b: usize,
+        d: Direction,
+        sets: &mut PortSets,
+        out: &mut Vec<(u32, u32, u32)>,
+    ) {
+        out.clear();
+        match d {
+            Direction::Egress => {
+                let Some(rules) = &self.egress[a] else {
+                    return;
+                };
+                for &(r, _) in rules {
+                    let f = &self.flat[r as usize];
+                    if !f.matches.contains(b) {
+                        continue;
+                    }
+                    let p = match f.fixed_ports {
+                        Some(p) => p,
+                        None => Self::named_ports(
+                            &mut self.named,
+                            self.model,
+                            &self.reps,
+                            f,
+                            r,
+                            b as u32,
+                            sets,
+                        ),
+                    };
+                    if p != PortSets::EMPTY {
+                        out.push((f.policy as u32, f.rule as u32, p));
+                    }
+                }
+            }
+            Direction::Ingress => {
+                let Some(rules) = &self.ingress[b] else {
+                    return;
+                };
+                for &(r, ports) in rules {
+                    let f = &self.flat[r as usize];
+                    if ports != PortSets::EMPTY && f.matches.contains(a) {
+                        out.push((f.policy as u32, f.rule as u32, ports));
+                    }
+                }
+            }
+        }
     }
 
     /// The id of the allowed port set from class `a` to class `b` alone

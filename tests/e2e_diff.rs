@@ -1,0 +1,134 @@
+//! `kubectl netpol diff -f` against the real kube-apiserver (see
+//! tests/common/cluster.rs): before an apply, the changes; after `kubectl
+//! apply` of the same manifests, no change; a user who may read one
+//! namespace only gets the changes there and a note about the rest; a user
+//! who may read nothing gets an error, exit 2.
+
+use serde_json::Value;
+
+mod common;
+use common::cluster::*;
+
+/// The entry from `from` to `to` in a diff's `changes`, if any.
+fn entry<'a>(v: &'a Value, from: &str, to: &str) -> Option<&'a Value> {
+    v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == from && e["to"] == to)
+}
+
+#[test]
+fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
+    let Some(c) = cluster() else { return };
+    let a = c.create_namespace("dfa");
+    let b = c.create_namespace("dfb");
+    c.pod(
+        &a,
+        "web",
+        "app: web",
+        "{name: http, containerPort: 80}",
+        "10.81.0.1",
+    );
+    c.pod(
+        &b,
+        "api",
+        "app: api",
+        "{name: http, containerPort: 8080}, {name: metrics, containerPort: 9090}",
+        "10.81.1.1",
+    );
+    c.pod(
+        &b,
+        "db",
+        "app: db",
+        "{name: pg, containerPort: 5432}",
+        "10.81.1.2",
+    );
+    let live_policy = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-ingress, namespace: {b}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {a}}}}}}}]\n    ports: [{{port: 8080}}]\n"
+    );
+    c.apply(&live_policy);
+    // NEW: the api also on 9090; db admits the api only, on 5432; a new
+    // pod in namespace a.
+    let new = format!(
+        "{}    - port: 9090\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db-ingress, namespace: {b}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: api}}}}}}]\n    ports: [{{port: 5432}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: newcomer, namespace: {a}, labels: {{app: new}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\n",
+        live_policy.replace(
+            "    ports: [{port: 8080}]\n",
+            "    ports:\n    - port: 8080\n"
+        )
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.yaml");
+    std::fs::write(&path, &new).unwrap();
+    let file = path.to_str().unwrap();
+
+    // Before the apply: the changes, as admin and as bob (read-only).
+    for user in ["admin", "bob"] {
+        let o = c.as_user(user, &["diff", "-f", file, "-o", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{user}: {}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let web_api = entry(&v, &format!("{a}/web"), &format!("{b}/api")).expect("web -> api");
+        assert_eq!(web_api["change"], "changed");
+        assert_eq!(web_api["before"], serde_json::json!(["TCP/8080"]));
+        assert_eq!(
+            web_api["after"],
+            serde_json::json!(["TCP/8080", "TCP/9090"])
+        );
+        let web_db = entry(&v, &format!("{a}/web"), &format!("{b}/db")).expect("web -> db");
+        assert_eq!(web_db["change"], "removed");
+        assert_eq!(web_db["before"], "all");
+        let api_db = entry(&v, &format!("{b}/api"), &format!("{b}/db")).expect("api -> db");
+        assert_eq!(api_db["after"], serde_json::json!(["TCP/5432"]));
+        let newcomer = entry(&v, &format!("{a}/newcomer"), &format!("{a}/web")).expect("new pod");
+        assert_eq!(newcomer["change"], "added");
+        assert!(
+            v["notes"]
+                .to_string()
+                .contains(&format!("{b}/db-ingress (added)")),
+            "{}",
+            v["notes"]
+        );
+    }
+
+    // A user who may read namespace b only: the changes there, and a note
+    // that the rest was not compared.
+    c.bind_carol(&b, "pods");
+    let o = c.as_user("carol", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "carol: {}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        entry(&v, &format!("{b}/api"), &format!("{b}/db")).is_some(),
+        "{v}"
+    );
+    assert!(
+        !v["changes"].to_string().contains(&format!("\"{a}/")),
+        "nothing about namespace {a}, which carol cannot read: {v}"
+    );
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "only the pods and NetworkPolicies of namespace {b} could be read"
+        )),
+        "{notes}"
+    );
+    // A user who may read nothing: an error, exit 2.
+    let o = c.as_user("alice", &["diff", "-f", file]);
+    assert_eq!(o.status.code(), Some(2), "alice: {}", stdout(&o));
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+
+    // Apply, then the same diff says no change (exit 0).
+    c.apply(&new);
+    let o = c.as_user("admin", &["diff", "-f", file]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "after the apply: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).starts_with("No change in connectivity."),
+        "{}",
+        stdout(&o)
+    );
+}
