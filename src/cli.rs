@@ -477,13 +477,8 @@ pub struct DiffArgs {
     /// With -f: also delete the live NetworkPolicies that match -l, that
     /// kubectl apply created, in the namespaces NEW touches, and that NEW
     /// lacks (as kubectl apply --prune -l).
-    #[arg(long, requires = "selector")]
+    #[arg(long)]
     pub prune: bool,
-
-    /// Selector (label query) for --prune, as kubectl apply -l:
-    /// app=shop,tier!=db.
-    #[arg(short = 'l', long, value_name = "SELECTOR", requires = "prune")]
-    pub selector: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -693,6 +688,7 @@ impl Command {
             Command::Lint(_) => "lint",
             Command::Coverage(_) => "coverage",
             Command::Matrix(_) => "matrix",
+            Command::Diff(_) => "diff",
         }
     }
 
@@ -711,6 +707,7 @@ impl Command {
             Command::Can(_) => Some("it asks about two endpoints (name them NAMESPACE/NAME)"),
             Command::Check(_) => Some("it always reads what it needs across the cluster"),
             Command::Wizard(_) => Some("a policy lives in one namespace (use -n)"),
+            Command::Diff(_) => Some("it compares every namespace it can read"),
             Command::Version(_) | Command::Complete(_) => Some("it reads no cluster"),
         }
     }
@@ -718,9 +715,12 @@ impl Command {
     /// Why `-l` means nothing for this command; `None` when it takes it.
     fn without_selector(&self) -> Option<&'static str> {
         match self {
-            Command::List(_) | Command::Explain(_) | Command::Matrix(_) | Command::Coverage(_) => {
-                None
-            }
+            // diff: the live policies --prune deletes.
+            Command::List(_)
+            | Command::Explain(_)
+            | Command::Matrix(_)
+            | Command::Coverage(_)
+            | Command::Diff(_) => None,
             Command::Can(_) => Some("it asks about two endpoints (name them)"),
             Command::Wizard(_) => Some("the pods a policy protects are --select LABELS"),
             Command::Lint(_) => Some("it checks every policy in scope (use -n, or -f)"),
@@ -745,7 +745,7 @@ pub fn formats_of(name: &str) -> &'static [OutputFormat] {
     use OutputFormat::*;
     match name {
         "list" => &[Text, Wide, Json, Yaml, Name],
-        "explain" | "coverage" => &[Text, Wide, Json, Yaml],
+        "explain" | "coverage" | "diff" => &[Text, Wide, Json, Yaml],
         _ => &[Text, Json, Yaml],
     }
 }

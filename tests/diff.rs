@@ -241,6 +241,9 @@ fn bad_invocations_are_one_error_line_exit_2() {
     assert!(one_error(&["diff", "-", "-"], 2).contains("cannot both be -"));
     assert!(one_error(&["diff", OLD, "/nonexistent.yaml"], 2).contains("does not exist"));
     assert!(one_error(&["diff", OLD, NEW, "--prune", "-l", "a=b"], 2).contains("-f NEW"));
+    assert!(one_error(&["diff", "-f", NEW, "--prune"], 2).contains("--prune needs -l SELECTOR"));
+    assert!(one_error(&["diff", "-f", NEW, "-l", "app=x"], 2).contains("with --prune"));
+    assert!(one_error(&["diff", OLD, NEW, "-A"], 2).contains("-A/--all-namespaces does not apply"));
 }
 
 #[test]

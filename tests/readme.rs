@@ -166,7 +166,11 @@ fn console_examples_print_what_the_readme_shows() {
     let all = examples(&readme());
     let offline: Vec<&Example> = all
         .iter()
-        .filter(|x| x.args.iter().any(|a| a == "-f" || a == "--filename"))
+        .filter(|x| {
+            let files = x.args.iter().any(|a| a == "-f" || a == "--filename");
+            // `diff OLD NEW` compares two manifests: offline too.
+            files || x.args.first().is_some_and(|a| a == "diff")
+        })
         .collect();
     // The README has offline examples for list, explain, can, lint,
     // coverage and matrix at least; fewer means the parser lost them.

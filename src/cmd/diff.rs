@@ -37,6 +37,21 @@ struct Sides {
 
 /// Runs the command.
 pub fn run(ctx: &Context, args: &DiffArgs) -> Result<Outcome, Error> {
+    match (args.prune, ctx.global.selector.is_some()) {
+        (true, false) => {
+            return Err(Error::Usage(
+                "--prune needs -l SELECTOR: the live policies it may delete (as kubectl apply --prune -l)"
+                    .into(),
+            ));
+        }
+        (false, true) => {
+            return Err(Error::Usage(
+                "-l/--selector applies to diff with --prune (the live policies it may delete)"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
     let sides = match (&args.old, &args.new, ctx.global.filenames.is_empty()) {
         (Some(old), Some(new), true) => {
             if args.prune {
@@ -98,7 +113,7 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
 
 /// The live cluster, and the cluster with the manifests applied.
 fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
-    let prune = match (&args.selector, args.prune) {
+    let prune = match (&ctx.global.selector, args.prune) {
         (Some(text), true) => Some(
             Selector::parse(text)
                 .map_err(|e| Error::Usage(format!("cannot read the selector {text:?}: {e}")))?,
