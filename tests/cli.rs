@@ -2601,6 +2601,28 @@ fn answers_that_depend_on_an_unknown_pod_ip_say_so() {
     assert!(out.starts_with("DENIED: shop/"), "{out}");
 }
 
+/// `::ffff:a.b.c.d` is the IPv4 address a.b.c.d (what a dual-stack socket
+/// sends), so it names the pod that has that IPv4 address.
+#[test]
+fn an_ipv4_mapped_address_is_its_ipv4_address() {
+    let out = quiet(
+        &[
+            "can",
+            "frontend/web",
+            "::ffff:10.244.2.7",
+            "--port",
+            "8080",
+            "-f",
+            "examples/shop",
+        ],
+        0,
+    );
+    assert!(
+        out.starts_with("ALLOWED: frontend/web -> frontend/web-canary on TCP/8080"),
+        "{out}"
+    );
+}
+
 #[test]
 fn check_on_manifests_and_exit_codes() {
     let fx = |f: &str| format!("tests/fixtures/cni/{f}");

@@ -335,6 +335,32 @@ fn a_namespace_scoped_user_runs_every_command() {
     assert_eq!(code(&o), 4, "{}", both(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["allowed"], Value::Null, "{v}");
+    // An address dana cannot attribute (10.93.1.1 is db's, in a namespace
+    // whose pods she cannot list): web's egress could admit a pod on
+    // TCP/5432 there, so the answer is UNKNOWN, with what it would be if
+    // the address were outside the cluster.
+    let o = run(&["can", "web", "10.93.1.1", "--port", "5432"]);
+    assert_eq!(code(&o), 4, "{}", both(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("UNKNOWN: {ns}/web -> 10.93.1.1 on TCP/5432")),
+        "{}",
+        both(&o)
+    );
+    assert!(
+        stdout(&o)
+            .contains("10.93.1.1 may be the address of a pod or Service that could not be read"),
+        "{}",
+        both(&o)
+    );
+    // api's egress admits only DNS: denied whoever owns the address.
+    let o = run(&["can", "api", "10.93.1.1", "--port", "5432"]);
+    assert_eq!(code(&o), 1, "{}", both(&o));
+    assert!(stdout(&o).starts_with("DENIED"), "{}", both(&o));
+    assert!(
+        stdout(&o).contains("the answer holds either way"),
+        "{}",
+        both(&o)
+    );
     // matrix says it on stderr.
     let o = run(&["matrix"]);
     assert!(

@@ -302,13 +302,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let ns = ctx.default_namespace();
     let given = ctx.global.namespace.is_some();
     // A Service (by name or ClusterIP) on either side: answered per backend.
-    let mut service_warnings = match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
+    match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
         crate::cmd::services::CanAnswer::Answered(mut answer) => {
             answer.warnings.extend(enforcement);
             return Ok(answer);
         }
-        crate::cmd::services::CanAnswer::NotAService(warnings) => warnings,
-    };
+        crate::cmd::services::CanAnswer::NotAService => {}
+    }
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
     let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
     let mut notes = Vec::new();
@@ -365,7 +365,6 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         })
         .collect();
     let mut warnings = require_valid(&model, &involved)?;
-    warnings.append(&mut service_warnings);
     warnings.extend(enforcement);
     // Namespace labels RBAC kept from being read: the answer is what the
     // readable objects decide, with the note below (as from manifests).
@@ -391,9 +390,40 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     if model.guessed_namespaces().iter().any(|n| ends.contains(n)) {
         notes.extend(model.guessed_namespaces_note());
     }
-    let report = pair_report(&model, &from, &to, wanted.as_ref(), notes, &|| {
+    let mut report = pair_report(&model, &from, &to, wanted.as_ref(), notes, &|| {
         crate::cmd::lint::cni_facts(ctx)
     });
+    for (ip, pod, direction) in [
+        (&to, &from, Direction::Egress),
+        (&from, &to, Direction::Ingress),
+    ]
+    .into_iter()
+    .filter_map(|(a, b, d)| match (a, b) {
+        (Endpoint::External(ip), Endpoint::Pod(p)) => Some((*ip, *p, d)),
+        _ => None,
+    }) {
+        let Some(why) = unknown_owner(&snapshot, &ip) else {
+            continue;
+        };
+        let as_external = if report.allowed { "ALLOWED" } else { "DENIED" };
+        // Certain either way only when the pod's own side admits no port
+        // asked about to any pod at all.
+        if report.allowed || could_admit_a_pod(&model, pod, direction, wanted.as_ref()) {
+            report.allowed = false;
+            report.undecided = true;
+            report.answer = None;
+            report.notes.push(format!(
+                "{ip} may be the address of a pod or Service that could not be read ({why}): if it is outside the cluster, the answer is {as_external}; otherwise ask about the pod or svc/NAME"
+            ));
+        } else {
+            report.notes.push(format!(
+                "{ip} may be the address of a pod or Service that could not be read ({why}); the answer holds either way: no {} rule of {} admits {} to any pod",
+                direction.as_str(),
+                pod.key(),
+                wanted.as_ref().map(|w| w.to_strings().join(", ")).unwrap_or_else(|| "a port".into())
+            ));
+        }
+    }
     let allowed = report.allowed;
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
@@ -412,6 +442,73 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         } else {
             exit::DENIED
         },
+    })
+}
+
+/// Why `ip` may belong to a pod or a Service the user could not read: the
+/// cluster-wide pod lookup by IP or the ClusterIP lookup was refused.
+/// `None` when both were read (the address is then none of theirs).
+fn unknown_owner(snapshot: &crate::snapshot::Snapshot, ip: &std::net::IpAddr) -> Option<String> {
+    if snapshot.is_node_address(ip) {
+        return None;
+    }
+    let gaps = &snapshot.gaps;
+    let mut why = Vec::new();
+    if let Some(w) = gaps.pods.get("*") {
+        why.push(format!("pods outside the namespace: {w}"));
+    }
+    if let Some(w) = &gaps.services {
+        why.push(format!("Services' ClusterIPs: {w}"));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// Whether `pod`'s policies for `direction` could admit `wanted` (any port
+/// when `None`) toward or from some pod: the pod is not isolated, or one of
+/// its rules has a pod-selector peer, or no peers, and ports that cover it
+/// (a named port may resolve to it).
+fn could_admit_a_pod(
+    model: &Model<'_>,
+    pod: &crate::snapshot::PodInfo,
+    direction: Direction,
+    wanted: Option<&PortSet>,
+) -> bool {
+    if pod.on_host_network() {
+        return true;
+    }
+    let isolating = model.isolating(pod, direction);
+    if isolating.is_empty() {
+        return true;
+    }
+    let dest = if direction == Direction::Ingress {
+        crate::engine::verdict::destination_ports(pod)
+    } else {
+        None
+    };
+    isolating.iter().any(|&pi| {
+        model.policies[pi]
+            .rules(direction)
+            .unwrap_or_default()
+            .iter()
+            .any(|rule| {
+                let selects_pods = rule.peers.as_ref().is_none_or(|peers| {
+                    peers
+                        .iter()
+                        .any(|p| matches!(p, crate::engine::policy::Peer::Pods { .. }))
+                });
+                let named = rule
+                    .ports
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.port, crate::engine::policy::PortValue::Named(_)));
+                let ports = rule.resolve_ports(dest);
+                selects_pods
+                    && (named && direction == Direction::Egress
+                        || match wanted {
+                            Some(w) => !ports.intersect(w).is_empty(),
+                            None => !ports.is_empty(),
+                        })
+            })
     })
 }
 

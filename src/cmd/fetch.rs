@@ -225,7 +225,9 @@ pub async fn endpoints(
             continue;
         }
         if let Ok(ip) = r.parse::<IpAddr>() {
-            ips.push(format!("status.podIP={r}"));
+            // `::ffff:10.0.0.1` is the IPv4 address 10.0.0.1.
+            let ip = ip.to_canonical();
+            ips.push(format!("status.podIP={ip}"));
             addrs.push(ip);
             continue;
         }

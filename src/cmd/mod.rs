@@ -734,6 +734,9 @@ pub fn find_ref<'s>(
         return node_endpoint(snapshot, name);
     }
     if let Ok(ip) = text.parse::<IpAddr>() {
+        // An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is the IPv4
+        // address: that is what a dual-stack socket sends.
+        let ip = ip.to_canonical();
         let owned = snapshot.pods.iter().any(|p| p.ips.contains(&ip));
         if !owned && let Some(service) = crate::engine::service::by_cluster_ip(snapshot, &ip) {
             return Ok(Resolved::Service {

@@ -176,9 +176,10 @@ fn word(svc: &ServiceInfo) -> String {
 pub enum CanAnswer {
     /// A Service was on either side: this is the answer.
     Answered(Outcome),
-    /// No Service: `can::run` answers, adding these warnings (an address
-    /// that could not be checked against the Services' ClusterIPs).
-    NotAService(Vec<String>),
+    /// No Service: `can::run` answers (an address that could not be
+    /// checked against the Services' ClusterIPs and the pods' IPs is its
+    /// business: see `can::unknown_owner`).
+    NotAService,
 }
 
 /// Answers `can` when SRC or DST is a Service (by name or ClusterIP).
@@ -194,21 +195,7 @@ pub fn can(
     let to_r = find_ref(snapshot, &args.to, &ns, given)?;
     let is_svc = |r: &Resolved<'_>| matches!(r, Resolved::Service { .. });
     if !is_svc(&from_r) && !is_svc(&to_r) {
-        let mut warnings = Vec::new();
-        for r in [&from_r, &to_r] {
-            let Resolved::Ip(ip) = r else { continue };
-            if let Some(why) = &snapshot.gaps.services {
-                warnings.push(format!(
-                    "warning: cannot tell whether {ip} is the ClusterIP of a Service ({why}); if it is, this answer is wrong: ask about svc/NAME instead"
-                ));
-            }
-            if let Some(why) = snapshot.gaps.pods.get("*") {
-                warnings.push(format!(
-                    "warning: cannot tell whether {ip} is the IP of a pod outside namespace {ns:?} ({why}); it was not taken as a pod's address"
-                ));
-            }
-        }
-        return Ok(CanAnswer::NotAService(warnings));
+        return Ok(CanAnswer::NotAService);
     }
     let mut notes: Vec<String> = Vec::new();
     let (sources, from_text, from_svc) = sources(snapshot, &from_r, &mut notes)?;
