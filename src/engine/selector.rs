@@ -99,10 +99,16 @@ impl Selector {
     /// Parses kubectl's selector syntax (`app=web,tier!=db,env in (a,b),!x`).
     pub fn parse(text: &str) -> Result<Selector, String> {
         let mut requirements = Vec::new();
+        if text.trim().is_empty() {
+            return Ok(Selector::everything());
+        }
         for part in split_top_level(text) {
             let part = part.trim();
+            // kubectl: "found '', expected: identifier after ','".
             if part.is_empty() {
-                continue;
+                return Err(format!(
+                    "invalid label selector {text:?}: an empty requirement (a stray comma)"
+                ));
             }
             requirements.push(parse_requirement(part)?);
         }
@@ -405,7 +411,16 @@ mod tests {
             Selector::parse("env notin(a)"),
             Selector::parse("env notin (a)")
         );
-        for bad in ["%%", "app=a|b", "app=-x", "a/b/c", "app in (x y)", "-app"] {
+        for bad in [
+            "%%",
+            "app=a|b",
+            "app=-x",
+            "a/b/c",
+            "app in (x y)",
+            "-app",
+            "app=web,",
+            "a=b,,c=d",
+        ] {
             let e = Selector::parse(bad).unwrap_err();
             assert!(e.starts_with("invalid label selector"), "{bad}: {e}");
         }
