@@ -1853,3 +1853,43 @@ fn wizard_from_an_existing_policy_on_the_server() {
         )
     );
 }
+
+/// explain reads kube-system's pods for lint's DNS check even when no peer
+/// names kube-system (egress that blocks DNS altogether): the finding names
+/// the DNS pods there, never "assumed: no DNS pods were found".
+#[test]
+fn explain_names_the_dns_pods_a_policy_cuts_off() {
+    let Some(c) = cluster() else { return };
+    let ns = c.create_namespace("dnscut");
+    let dns = c.namespace("coredns");
+    c.pod(
+        "kube-system",
+        &dns,
+        "k8s-app: kube-dns",
+        "{containerPort: 53, protocol: UDP, name: dns}, {containerPort: 53, protocol: TCP, name: dns-tcp}",
+        "10.96.200.1",
+    );
+    c.pod(
+        &ns,
+        "api",
+        "app: api",
+        "{containerPort: 8080}",
+        "10.96.201.1",
+    );
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: only-api, namespace: {ns}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress: [{{to: [{{podSelector: {{matchLabels: {{app: api}}}}}}]}}]\n"
+    ));
+    let o = c.as_user("admin", &["explain", "api", "-n", &ns]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "error[egress-blocks-dns]: {ns}/only-api spec.egress:"
+        )) && out.contains("to kube-system/"),
+        "{out}"
+    );
+    assert!(!out.contains("assumed"), "{out}");
+    c.kubectl(
+        &["delete", "pod", &dns, "-n", "kube-system", "--wait=false"],
+        None,
+    );
+}

@@ -437,7 +437,11 @@ pub async fn endpoints(
     if peers {
         let partial = Snapshot::new(all_ns.clone(), Vec::new(), policies.clone());
         let model = Model::new(&partial, default_ns);
-        let extra = peer_namespaces(&model).map(|set| {
+        // kube-system too: lint's DNS checks look for the DNS pods there,
+        // also for policies whose peers never name it (egress that
+        // blocks DNS altogether).
+        let extra = peer_namespaces(&model).map(|mut set| {
+            set.insert("kube-system".to_string());
             set.into_iter()
                 .filter(|n| !namespaces.contains(n))
                 .collect::<Vec<_>>()
