@@ -896,21 +896,47 @@ fn wizard_apply_stores_what_it_prints_and_is_idempotent() {
         !err.contains(" created\n") && !err.contains(" configured\n"),
         "{err}"
     );
+    // --yes names the target even when there is nothing to send.
+    assert!(
+        err.contains(&format!(
+            "applying NetworkPolicy {ns}/allow-web-to-api to context e2e ({})\n",
+            c.server
+        )),
+        "{err}"
+    );
     let again = stored_policy(&c, &ns, "allow-web-to-api").unwrap();
     assert_eq!(again["metadata"]["resourceVersion"], version);
 
-    // Print mode now says it would replace one.
+    // Print mode now says the policy is there, the same.
     let o = run_wizard(&c, &wizard_args(&ns, "8080", &kc, &[]));
     assert!(
         stderr(&o).contains(&format!(
-            "note: a NetworkPolicy {ns}/allow-web-to-api exists already: applying replaces it"
+            "note: a NetworkPolicy {ns}/allow-web-to-api exists already, the same as this one: applying it changes nothing"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // Another port, the name suggested: not the existing policy's.
+    let o = run_wizard(&c, &wizard_args(&ns, "9090", &kc, &[]));
+    assert!(
+        stderr(&o).contains(&format!(
+            "note: a different NetworkPolicy {ns}/allow-web-to-api exists: the name suggested is allow-web-to-api-2 (--name allow-web-to-api replaces it)"
         )),
         "{}",
         stderr(&o)
     );
 
-    // Another port: configured, with the difference shown.
-    let o = run_wizard(&c, &wizard_args(&ns, "9090", &kc, &["--apply", "--yes"]));
+    // Another port under that name, asked for: configured, with the
+    // difference shown.
+    let o = run_wizard(
+        &c,
+        &wizard_args(
+            &ns,
+            "9090",
+            &kc,
+            &["--name", "allow-web-to-api", "--apply", "--yes"],
+        ),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(

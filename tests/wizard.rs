@@ -76,6 +76,16 @@ spec:
   - Ingress
 ";
 
+/// [`WEB_TO_API`] under another name: on the example, where
+/// backend/allow-web-to-api exists with other rules, the name suggested is
+/// the next free one, `allow-web-to-api-2`.
+fn web_to_api(name: &str) -> String {
+    WEB_TO_API.replace("  name: allow-web-to-api\n", &format!("  name: {name}\n"))
+}
+
+/// The note of a suggested name that moved on from an existing policy's.
+const NAME_MOVED: &str = "a different NetworkPolicy backend/allow-web-to-api exists: the name suggested is allow-web-to-api-2 (--name allow-web-to-api replaces it)";
+
 // ---------------------------------------------------------------------------
 // Helpers: unattended runs
 // ---------------------------------------------------------------------------
@@ -605,15 +615,17 @@ fn print_is_exactly_the_yaml_and_the_review_goes_to_stderr() {
         "--port",
         "8080",
     ];
-    for extra in [
-        &["-f", SHOP][..],
-        &["--offline"],
-        &["-f", SHOP, "-o", "yaml"],
+    // Offline nothing exists; the example has a different
+    // backend/allow-web-to-api: the name suggested is the next free one.
+    for (extra, name) in [
+        (&["-f", SHOP][..], "allow-web-to-api-2"),
+        (&["--offline"], "allow-web-to-api"),
+        (&["-f", SHOP, "-o", "yaml"], "allow-web-to-api-2"),
     ] {
         let mut all = args.to_vec();
         all.extend(extra);
         let (out, err) = wizard(&all);
-        assert_eq!(out, WEB_TO_API, "{extra:?}");
+        assert_eq!(out, web_to_api(name), "{extra:?}");
         assert_eq!(
             err.lines().next(),
             Some("summary: namespace/backend allows api from frontend/web on TCP/8080"),
@@ -622,22 +634,34 @@ fn print_is_exactly_the_yaml_and_the_review_goes_to_stderr() {
         assert!(!out.contains("status"));
         assert_minimal(&parse_yaml(&out), "web to api");
     }
-    // With the example: the review names the policy it replaces and what
+    // With the example: the suggested name moved on (said), and what
     // changes for the pods it selects.
     let mut all = args.to_vec();
     all.extend(["-f", SHOP]);
     let (_, err) = wizard(&all);
+    assert!(err.contains(&format!("note: {NAME_MOVED}\n")), "{err}");
+    assert!(!err.contains("applying replaces it"), "{err}");
+    assert!(err.contains("change: backend/api (ingress): "), "{err}");
+    // Named explicitly, the existing policy is replaced, as asked, and
+    // the review says so.
+    let mut named = all.clone();
+    named.extend(["--name", "allow-web-to-api"]);
+    let (out, err) = wizard(&named);
+    assert_eq!(out, WEB_TO_API);
     assert!(
         err.contains(
             "note: a NetworkPolicy backend/allow-web-to-api exists already: applying replaces it\n"
         ),
         "{err}"
     );
-    assert!(err.contains("change: backend/api (ingress): "), "{err}");
+    assert!(!err.contains(NAME_MOVED), "{err}");
     // -o json: the same object.
     all.extend(["-o", "json"]);
     let (out, _) = wizard(&all);
-    assert_eq!(parse_json(&out), parse_yaml(WEB_TO_API));
+    assert_eq!(
+        parse_json(&out),
+        parse_yaml(&web_to_api("allow-web-to-api-2"))
+    );
 }
 
 /// Each PEER form of the help, as `from` (ingress) and as `to` (egress).
@@ -940,7 +964,9 @@ fn allow_dns_adds_the_dns_rule() {
         "--port is not applied to the DNS rule"
     );
     assert_eq!(v["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
-    // Egress isolated without it: a note says what that means.
+    // Egress isolated without it: a note says what that means, when it
+    // is so. In backend, allow-dns-egress admits DNS for every pod: the
+    // api still resolves names, and no note says otherwise.
     let (_, err) = wizard(&[
         "-n",
         "backend",
@@ -951,10 +977,40 @@ fn allow_dns_adds_the_dns_rule() {
         "-f",
         SHOP,
     ]);
+    assert!(!err.contains("without DNS"), "{err}");
+    assert!(
+        err.contains("After: backend/api may connect only to backend/postgres (1 pod) on any port; to kube-system/kube-dns (1 pod) on TCP/53, UDP/53;"),
+        "{err}"
+    );
+    // In frontend no policy admits DNS: the note.
+    let (_, err) = wizard(&[
+        "-n",
+        "frontend",
+        "--select",
+        "app=web",
+        "--allow-to",
+        "backend/app=api",
+        "-f",
+        SHOP,
+    ]);
     assert!(
         err.contains(
             "note: egress is isolated without DNS: these pods will not resolve names (add --allow-dns)\n"
         ),
+        "{err}"
+    );
+    // Nor by a policy that selects no pod yet: said from its own rules.
+    let (_, err) = wizard(&[
+        "-n",
+        "frontend",
+        "--select",
+        "app=nothing-yet",
+        "--deny-all-egress",
+        "-f",
+        SHOP,
+    ]);
+    assert!(
+        err.contains("note: egress is isolated without DNS: the pods it will select cannot resolve names unless another policy admits DNS (add --allow-dns)\n"),
         "{err}"
     );
 }
@@ -1498,8 +1554,11 @@ fn cross_namespace_ingress(t: &mut Term) -> String {
     assert!(ports.contains("TCP/http  (named port)"), "{ports}");
     assert!(ports.contains("TCP/metrics  (named port)"), "{ports}");
     t.confirm("Add another rule?", false);
-    t.input("Name [allow-web-to-api]", "");
-    t.wait("Name: allow-web-to-api");
+    // backend/allow-web-to-api exists with other rules: the next free
+    // name is offered, and why.
+    t.wait(NAME_MOVED);
+    t.input("Name [allow-web-to-api-2]", "");
+    t.wait("Name: allow-web-to-api-2");
     let review = t.wait("What now?:\r\n");
     let menu = t.wait("write it to a file\r\n");
     assert!(menu.contains("> print the YAML"), "{menu}");
@@ -1519,12 +1578,12 @@ fn interactive_cross_namespace_ingress_then_print() {
         "{review}"
     );
     assert!(review.contains("Selects:  1 pod now: api\n"), "{review}");
+    assert!(!review.contains("applying replaces it"), "{review}");
+    // The policy is shown before anything is done with it.
     assert!(
-        review.contains("Note:     a NetworkPolicy backend/allow-web-to-api exists already: applying replaces it"),
+        review.contains(web_to_api("allow-web-to-api-2").trim_end()),
         "{review}"
     );
-    // The policy is shown before anything is done with it.
-    assert!(review.contains(WEB_TO_API.trim_end()), "{review}");
     // Offline, the menu offers to print, write or edit, nothing else: up
     // from the first item wraps to the edit, up again is "write it to a
     // file".
@@ -1541,7 +1600,7 @@ fn interactive_cross_namespace_ingress_then_print() {
     let (status, rest, dir) = t.finish();
     assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
     let v = printed(&rest);
-    assert_eq!(v, parse_yaml(WEB_TO_API), "{rest}");
+    assert_eq!(v, parse_yaml(&web_to_api("allow-web-to-api-2")), "{rest}");
     assert_eq!(
         v["spec"]["ingress"][0]["from"][0],
         json!({
@@ -1563,12 +1622,15 @@ fn interactive_write_from_the_menu() {
     t.wait("> write it to a file");
     t.keys("\r");
     t.wait("What now?: write it to a file");
-    t.input("File [allow-web-to-api.yaml]", "");
-    t.wait("networkpolicy backend/allow-web-to-api written to allow-web-to-api.yaml");
+    t.input("File [allow-web-to-api-2.yaml]", "");
+    t.wait("networkpolicy backend/allow-web-to-api-2 written to allow-web-to-api-2.yaml");
     let (status, rest, dir) = t.finish();
     assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
-    let file = dir.path().join("allow-web-to-api.yaml");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), WEB_TO_API);
+    let file = dir.path().join("allow-web-to-api-2.yaml");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        web_to_api("allow-web-to-api-2")
+    );
     let a = netpol()
         .args(["list", "-o", "json", "-f"])
         .arg(&file)
@@ -1606,7 +1668,8 @@ fn interactive_egress_with_dns() {
         "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name",
         true,
     );
-    t.input("Name [allow-api-to-postgres]", "api-egress-wizard");
+    // backend/allow-api-to-postgres exists (other rules): the next free name.
+    t.input("Name [allow-api-to-postgres-2]", "api-egress-wizard");
     t.wait("Name: api-egress-wizard");
     let review = t.select("What now?", "write it to a file", "", "print the YAML");
     assert!(
@@ -1717,11 +1780,11 @@ fn interactive_invalid_input_is_asked_again_with_the_reason() {
     t.input(ports, "8080, 8000-8100/udp");
     t.wait(&format!("{ports}: 8080, 8000-8100/udp"));
     t.confirm("Add another rule?", false);
-    t.input("Name [allow-web-to-api]", "Bad_Name");
+    t.input("Name [allow-web-to-api-2]", "Bad_Name");
     t.wait(
         "error: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters",
     );
-    t.input("Name [allow-web-to-api]", "web-to-api-2");
+    t.input("Name [allow-web-to-api-2]", "web-to-api-2");
     t.wait("Name: web-to-api-2");
     t.select("What now?", "write it to a file", "", "print the YAML");
     let (status, rest, _) = t.finish();
@@ -1776,7 +1839,7 @@ fn interactive_ctrl_c_writes_nothing() {
     t.wait("> write it to a file");
     t.keys("\r");
     t.wait("What now?: write it to a file");
-    t.wait("File [allow-web-to-api.yaml]: ");
+    t.wait("File [allow-web-to-api-2.yaml]: ");
     std::thread::sleep(Duration::from_millis(200));
     t.s.send_control('c').unwrap();
     let (status, rest, dir) = t.finish();
@@ -1844,7 +1907,7 @@ fn interactive_flags_skip_their_questions_and_yes_skips_all() {
         "8080",
     ]);
     // Straight to the name.
-    let before = t.wait("Name [allow-web-to-api]: ");
+    let before = t.wait("Name [allow-web-to-api-2]: ");
     for asked in [
         "Namespace:",
         "Which pods",
@@ -1857,7 +1920,10 @@ fn interactive_flags_skip_their_questions_and_yes_skips_all() {
     t.select("What now?", "write it to a file", "", "print the YAML");
     let (status, rest, _) = t.finish();
     assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
-    assert_eq!(printed(&rest), parse_yaml(WEB_TO_API));
+    assert_eq!(
+        printed(&rest),
+        parse_yaml(&web_to_api("allow-web-to-api-2"))
+    );
 
     let t = term(&["--yes"]);
     let (status, rest, _) = t.finish();
@@ -1885,7 +1951,7 @@ fn interactive_flags_skip_their_questions_and_yes_skips_all() {
         .split_once("\napiVersion:")
         .map(|(_, y)| format!("apiVersion:{y}"))
         .unwrap_or_else(|| panic!("{rest}"));
-    assert_eq!(yaml, WEB_TO_API);
+    assert_eq!(yaml, web_to_api("allow-web-to-api-2"));
 }
 
 // ---------------------------------------------------------------------------
@@ -2091,23 +2157,23 @@ fn write_goes_through_a_temporary_file_and_a_rename() {
 fn interactive_write_asks_before_replacing_a_file() {
     for answer in [None, Some(false), Some(true)] {
         let mut t = term(&[]);
-        std::fs::write(t.dir.path().join("allow-web-to-api.yaml"), "mine\n").unwrap();
+        std::fs::write(t.dir.path().join("allow-web-to-api-2.yaml"), "mine\n").unwrap();
         cross_namespace_ingress(&mut t);
         t.keys(DOWN);
         t.wait("> write it to a file");
         t.keys("\r");
-        t.input("File [allow-web-to-api.yaml]", "");
-        t.wait("allow-web-to-api.yaml exists. Overwrite it? [y/N] ");
+        t.input("File [allow-web-to-api-2.yaml]", "");
+        t.wait("allow-web-to-api-2.yaml exists. Overwrite it? [y/N] ");
         match answer {
             None => t.keys("\r"),
             Some(true) => t.keys("y"),
             Some(false) => t.keys("n"),
         }
         let (status, rest, dir) = t.finish();
-        let text = std::fs::read_to_string(dir.path().join("allow-web-to-api.yaml")).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("allow-web-to-api-2.yaml")).unwrap();
         if answer == Some(true) {
             assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");
-            assert_eq!(text, WEB_TO_API);
+            assert_eq!(text, web_to_api("allow-web-to-api-2"));
         } else {
             assert_eq!(
                 exit_code(&status),
@@ -2129,7 +2195,7 @@ fn interactive_write_asks_before_replacing_a_file() {
     t.keys("\r");
     let input = format!("{SHOP_ABS}/policies.yaml");
     let before = std::fs::read_to_string(&input).unwrap();
-    t.input("File [allow-web-to-api.yaml]", &input);
+    t.input("File [allow-web-to-api-2.yaml]", &input);
     let (status, rest, _) = t.finish();
     assert_eq!(exit_code(&status), Some(1), "{status:?}: {rest}");
     assert!(
@@ -2466,6 +2532,147 @@ fn the_readme_example_builds_exactly_the_intended_policy() {
     assert_eq!(inline, out);
 }
 
+/// A suggested name never takes an existing policy's place: on the example
+/// (the README's own example included), backend/allow-web-to-api exists
+/// with other rules, so the next free name is suggested and said; a policy
+/// of that name that is the same keeps it (applying it changes nothing);
+/// an explicit --name replaces, as asked.
+#[test]
+fn a_suggested_name_never_replaces_another_policy() {
+    // The README's example, on the example cluster.
+    let (out, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "namespace=frontend,pods=app=web",
+        "--port",
+        "8080",
+        "--deny-all-egress",
+        "--allow-dns",
+        "--allow-to",
+        "pods=app=postgres",
+        "--port",
+        "5432",
+        "-f",
+        SHOP,
+    ]);
+    assert_eq!(parse_yaml(&out)["metadata"]["name"], "allow-web-to-api-2");
+    assert!(err.contains(&format!("note: {NAME_MOVED}\n")), "{err}");
+    assert!(!err.contains("applying replaces it"), "{err}");
+    // The same as the existing policy: its name, and no change.
+    let (out, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-from",
+        "frontend/app=web:http",
+        "-f",
+        SHOP,
+    ]);
+    assert_eq!(parse_yaml(&out)["metadata"]["name"], "allow-web-to-api");
+    assert!(
+        err.contains("note: a NetworkPolicy backend/allow-web-to-api exists already, the same as this one: applying it changes nothing\n"),
+        "{err}"
+    );
+    // Another policy whose suggested name is taken too.
+    let (out, err) = wizard(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=postgres",
+        "--allow-from",
+        "pods=app=api",
+        "-f",
+        SHOP,
+    ]);
+    assert_eq!(
+        parse_yaml(&out)["metadata"]["name"],
+        "allow-api-to-postgres-2"
+    );
+    assert!(
+        err.contains("note: a different NetworkPolicy backend/allow-api-to-postgres exists: the name suggested is allow-api-to-postgres-2 (--name allow-api-to-postgres replaces it)\n"),
+        "{err}"
+    );
+}
+
+/// Adding what a policy admits already adds nothing: the DNS rule of
+/// --allow-dns (run twice on a policy, or on one that has it), a rule the
+/// same as one there or narrower, the same flag twice; a note says which
+/// rule admits it.
+#[test]
+fn rules_already_there_are_not_added_again() {
+    let (out, err) = wizard(&[
+        "--from",
+        "backend/allow-dns-egress",
+        "--allow-dns",
+        "-f",
+        SHOP,
+    ]);
+    let v = parse_yaml(&out);
+    assert_eq!(v["spec"]["egress"], json!([dns_rule()]), "{out}");
+    assert!(
+        err.contains("note: --allow-dns: DNS is already admitted by egress rule #1 (kube-system/k8s-app=kube-dns on UDP/53, TCP/53): no second DNS rule\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("diff: none: the same as backend/allow-dns-egress is now"),
+        "{err}"
+    );
+    // Narrower than a rule there (postgres among app in (cache,postgres),
+    // on one of its ports).
+    let (out, err) = wizard(&[
+        "--from",
+        "backend/api-egress",
+        "--allow-to",
+        "backend/app=postgres:5432",
+        "-f",
+        SHOP,
+    ]);
+    assert!(
+        err.contains("note: --allow-to backend/app=postgres:5432: already admitted by egress rule #1 (backend/app in (cache,postgres) on TCP/5432, TCP/6379): not added again\n"),
+        "{err}"
+    );
+    assert_eq!(
+        parse_yaml(&out)["spec"]["egress"].as_array().unwrap().len(),
+        2
+    );
+    // The same flag twice, and the DNS rule given by hand and by --allow-dns.
+    let v = policy(&[
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-to",
+        "pods=app=postgres:5432",
+        "--allow-to",
+        "backend/app=postgres:5432/TCP",
+        "--allow-to",
+        "kube-system/k8s-app=kube-dns:53/UDP,53/TCP",
+        "--allow-dns",
+    ]);
+    let egress = v["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 2, "{v}");
+    assert_eq!(egress[1], dns_rule());
+    let (_, err) = wizard(&[
+        "--offline",
+        "-n",
+        "backend",
+        "--select",
+        "app=api",
+        "--allow-to",
+        "pods=app=postgres:5432",
+        "--allow-to",
+        "backend/app=postgres:5432/TCP",
+    ]);
+    assert!(
+        err.contains("note: --allow-to backend/app=postgres:5432/TCP: already admitted by egress rule #1 (backend/app=postgres on TCP/5432): not added again\n"),
+        "{err}"
+    );
+}
+
 /// Each --port goes to the --allow-from/--allow-to before it, whatever
 /// the direction; inline ports and --port add up.
 #[test]
@@ -2796,7 +3003,7 @@ fn interactive_edit_a_step_at_the_review() {
         "ingress rules: 1 rule",
     );
     assert!(steps.contains("pods to protect: app=api"), "{steps}");
-    assert!(steps.contains("name: allow-web-to-api"), "{steps}");
+    assert!(steps.contains("name: allow-web-to-api-2"), "{steps}");
     t.select(
         "Which rule?",
         "back",
@@ -2831,9 +3038,9 @@ fn interactive_edit_a_step_at_the_review() {
         "Change which step?",
         "back to the review",
         &UP.repeat(2),
-        "name: allow-web-to-api",
+        "name: allow-web-to-api-2",
     );
-    t.input("Name [allow-web-to-api]", "web-to-api-edited");
+    t.input("Name [allow-web-to-api-2]", "web-to-api-edited");
     t.select("What now?", EDIT, "", "print the YAML");
     let (status, rest, _) = t.finish();
     assert_eq!(exit_code(&status), Some(0), "{status:?}: {rest}");

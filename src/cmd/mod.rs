@@ -251,18 +251,32 @@ impl Context {
 
     /// Everything: every namespace, pod and policy (the wizard's view).
     /// A user who may not read them cluster-wide gets the pods and
-    /// policies of the default namespace (`-n`), the namespaces if they
+    /// policies of `namespace` (the one the policy is for), the namespaces if they
     /// may be listed, and the refusal recorded in the snapshot's gaps.
-    pub fn everything(&self) -> Result<Rc<Snapshot>, Error> {
+    pub fn everything(&self, namespace: &str) -> Result<Rc<Snapshot>, Error> {
         match &self.source {
             Source::Live(live) => {
-                let ns = self.default_namespace();
                 let read = async {
                     match fetch::scope(live, None, Need::IfReadable, false).await {
                         Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => {
                             let mut s =
-                                fetch::scope(live, Some(&ns), Need::IfReadable, false).await?;
-                            // Refused, not out of scope: say why.
+                                fetch::scope(live, Some(namespace), Need::IfReadable, false)
+                                    .await?;
+                            // Refused, not out of scope: say why, in the
+                            // words of the pods' refusal (the first refusal
+                            // may have been another list's). A list that
+                            // matches no pod asks only that.
+                            let why = if why.starts_with("cannot list pods") {
+                                why
+                            } else {
+                                match live
+                                    .pods(None, Some("kubectl-netpol-probe=none"), None)
+                                    .await
+                                {
+                                    Err(Error::Forbidden(pods_why)) => pods_why,
+                                    _ => why,
+                                }
+                            };
                             s.gaps.pods.insert("*".into(), why);
                             s.gaps.scoped = false;
                             Ok(s)

@@ -21,11 +21,11 @@ use crate::render::{clean, to_json};
 use crate::snapshot::{PodInfo, Snapshot};
 use crate::wizard::draft::PeerSpec;
 use crate::wizard::draft::{
-    DnsTarget, Draft, DraftRule, PeerContext, PortInput, PortKind, parse_port, parse_rule_in,
-    to_yaml,
+    DnsTarget, Draft, DraftRule, PeerContext, PortInput, add_dns, add_rule, parse_port,
+    parse_rule_in, to_yaml,
 };
-use crate::wizard::hint::{parse_selector, peer_pods, peer_warning, select_warning};
-use crate::wizard::prompt::{Answer, Cancelled, Prompter};
+use crate::wizard::hint::{parse_selector, peer_warning, select_warning};
+use crate::wizard::prompt::{Cancelled, Prompter};
 
 /// Exit status when the user stops the wizard (as for SIGINT).
 const CANCELLED: i32 = 130;
@@ -81,8 +81,6 @@ struct FlagRule {
     flag: &'static str,
     /// As typed.
     text: String,
-    /// The rule as read outside any namespace, when the flags were checked.
-    checked: DraftRule,
     /// The ports of the `--port` flags after it.
     ports: Vec<PortInput>,
 }
@@ -121,13 +119,14 @@ fn flag_rules(args: &WizardArgs) -> Result<Vec<FlagRule>, Error> {
                 continue;
             }
         };
-        let checked = parse_rule_in(&text, &PeerContext::default())
+        // Checked before anything is read; read again in the policy's
+        // namespace with the pods known.
+        parse_rule_in(&text, &PeerContext::default())
             .map_err(|e| Error::Usage(format!("invalid {flag} {e}")))?;
         out.push(FlagRule {
             ingress,
             flag,
             text,
-            checked,
             ports: Vec::new(),
         });
     }
@@ -190,8 +189,13 @@ fn dns_target(snapshot: &Snapshot) -> (DnsTarget, Vec<String>) {
         ));
         target.ports = ports;
     }
-    if dns.is_empty() && !snapshot.pods.is_empty() {
-        notes.push("no kube-system pods labelled k8s-app=kube-dns were found: the DNS rule assumes the usual CoreDNS labels".into());
+    if dns.is_empty() {
+        // Unread is not absent: the DNS pods may well be there.
+        if snapshot.gaps.pods_unknown_in("kube-system").is_some() {
+            notes.push("the DNS pods cannot be checked: the pods of namespace kube-system are not readable; the DNS rule assumes the usual CoreDNS labels (k8s-app=kube-dns) and port 53".into());
+        } else if !snapshot.pods.is_empty() {
+            notes.push("no kube-system pods labelled k8s-app=kube-dns were found: the DNS rule assumes the usual CoreDNS labels".into());
+        }
     }
     if snapshot
         .pods
@@ -341,32 +345,114 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
         .map(|f| from_target(ctx, f))
         .transpose()?;
 
-    let snapshot = if offline && ctx.global.filenames.is_empty() {
-        std::rc::Rc::new(Snapshot::default())
+    let prompter = Prompter::new(ctx.palette.enabled());
+    // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets it
+    // from the terminal) or while a request is in flight.
+    install_interrupt_handler();
+    // On a terminal without -n, the namespace is asked first: what is read
+    // depends on it (a user may read only their own namespace).
+    let ask_namespace = interactive
+        && ctx.global.namespace.is_none()
+        && from.is_none()
+        && !offline
+        && ctx.live().is_ok();
+    let (snapshot, chosen) = if offline && ctx.global.filenames.is_empty() {
+        (std::rc::Rc::new(Snapshot::default()), None)
+    } else if ask_namespace {
+        match read_chosen_namespace(ctx, &prompter)? {
+            Some((snapshot, ns)) => (snapshot, Some(ns)),
+            None => return Ok(cancelled()),
+        }
     } else {
-        ctx.everything()?
+        let ns = from
+            .as_ref()
+            .map_or_else(|| ctx.default_namespace(), |(ns, _)| ns.clone());
+        let snapshot = ctx.everything(&ns).map_err(|e| match e {
+            // The context's namespace, not one the user named.
+            Error::Forbidden(why) if ctx.global.namespace.is_none() && from.is_none() => {
+                Error::Forbidden(format!(
+                    "{why}; name a namespace you may read with -n NAMESPACE"
+                ))
+            }
+            e => e,
+        })?;
+        (snapshot, None)
     };
-    // What RBAC kept from being read: said once, before any prompt.
-    for note in unreadable_notes(&snapshot) {
-        eprintln!("note: {}", clean(&note));
+    // What RBAC kept from being read: said once, before any prompt;
+    // unattended, once the answers are known to make a policy (an error
+    // stays one line).
+    let say_unreadable = || {
+        for note in unreadable_notes(&snapshot) {
+            eprintln!("note: {}", clean(&note));
+        }
+    };
+    if interactive {
+        say_unreadable();
     }
     let start = match &from {
         Some((ns, name)) => Some(start_from(ctx, offline, &snapshot, ns, name)?),
         None => None,
     };
-    let prompter = Prompter::new(ctx.palette.enabled());
-    // Ctrl-C at any prompt (raw-mode keys raise SIGINT, line input gets it
-    // from the terminal) or while a request is in flight.
-    install_interrupt_handler();
     let answers = Answers {
         args,
         interactive,
         selected,
         rules,
     };
-    match build(ctx, &answers, &snapshot, &prompter, start) {
-        Ok(flow) => finish(ctx, args, interactive, offline, &snapshot, &prompter, flow),
-        Err(Cancelled) => Ok(cancelled()),
+    match build(ctx, &answers, &snapshot, &prompter, start, chosen) {
+        Ok(flow) => {
+            if !interactive {
+                say_unreadable();
+            }
+            finish(ctx, args, interactive, offline, &snapshot, &prompter, flow)
+        }
+        Err(Stop::Cancelled) => Ok(cancelled()),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
+/// Asks the namespace (offering those that may be listed, else typed, the
+/// context's namespace as the default) and reads what the wizard needs
+/// for it; a namespace that cannot be read is said and asked again.
+/// `None`: the user cancelled.
+fn read_chosen_namespace(
+    ctx: &Context,
+    prompter: &Prompter,
+) -> Result<Option<(std::rc::Rc<Snapshot>, String)>, Error> {
+    let live = ctx.live()?;
+    let current = ctx.default_namespace();
+    let names: Vec<String> = match ctx.block_on(live.namespaces()) {
+        Ok(list) => list.into_iter().map(|n| n.name).collect(),
+        Err(Error::Forbidden(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut typed_default = current.clone();
+    loop {
+        let asked = if names.is_empty() {
+            prompter.input("Namespace", Some(&typed_default), |s| {
+                let s = s.trim();
+                match validate::dns1123_label(s).first() {
+                    Some(e) => Err(format!("invalid namespace {s:?}: {e}")),
+                    None => Ok(s.to_string()),
+                }
+            })
+        } else {
+            let default = names.iter().position(|n| *n == current).unwrap_or(0);
+            prompter
+                .select("Namespace", &names, default)
+                .map(|i| names[i].clone())
+        };
+        let Ok(ns) = asked else {
+            return Ok(None);
+        };
+        match ctx.everything(&ns) {
+            Ok(snapshot) => return Ok(Some((snapshot, ns))),
+            Err(Error::Forbidden(why)) => {
+                eprintln!("  {}: pick a namespace you may read", clean(&why));
+                typed_default = ns;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -473,37 +559,112 @@ struct Flow {
     original: Option<NetworkPolicy>,
 }
 
+/// Why the answers stopped before the review.
+enum Stop {
+    Cancelled,
+    /// An answer that cannot be used as given (a peer whose label key
+    /// cannot be looked up): one error, nothing asked or written.
+    Failed(Error),
+}
+
+impl From<Cancelled> for Stop {
+    fn from(_: Cancelled) -> Stop {
+        Stop::Cancelled
+    }
+}
+
+/// A rule of the flags, read in the policy's namespace.
+struct ReadRule {
+    ingress: bool,
+    /// `--allow-from frontend/web`, as typed.
+    what: String,
+    rule: DraftRule,
+}
+
 /// The flags' rules, read in `namespace` with the pods of `snapshot`,
-/// with a note for each peer that matches no pod (as typed).
+/// with a note for each peer that matches no pod (as typed). A peer that
+/// the pods read cannot resolve (`NS/NAME` where the pods of NS are not
+/// readable) is an error that shows the explicit form.
 fn read_flag_rules(
     rules: &[FlagRule],
     namespace: &str,
     snapshot: &Snapshot,
-) -> (Vec<DraftRule>, Vec<DraftRule>, Vec<String>) {
+) -> Result<(Vec<ReadRule>, Vec<String>), Error> {
     let cx = PeerContext {
         namespace,
         snapshot: Some(snapshot),
     };
-    let (mut from, mut to, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut out, mut notes) = (Vec::new(), Vec::new());
     for r in rules {
-        // Checked before the snapshot was read: the same text parses here.
-        let mut rule = parse_rule_in(&r.text, &cx).unwrap_or_else(|_| r.checked.clone());
+        let mut rule = parse_rule_in(&r.text, &cx)
+            .map_err(|e| Error::Usage(format!("invalid {} {e}", r.flag)))?;
         rule.ports.extend(r.ports.iter().cloned());
-        if let Some(w) = peer_warning(
-            &format!("{} {}", r.flag, r.text),
-            &rule.peer,
-            namespace,
-            snapshot,
-        ) {
+        let what = format!("{} {}", r.flag, r.text);
+        if let Some(w) = peer_warning(&what, &rule.peer, namespace, snapshot) {
             notes.push(w);
         }
-        if r.ingress {
-            from.push(rule);
+        out.push(ReadRule {
+            ingress: r.ingress,
+            what,
+            rule,
+        });
+    }
+    Ok((out, notes))
+}
+
+/// Adds the rules of the flags to `draft` (isolating their directions),
+/// each unless it is there already.
+fn add_flag_rules(draft: &mut Draft, read: Vec<ReadRule>, notes: &mut Vec<String>) {
+    for r in read {
+        let rules = if r.ingress {
+            draft.ingress.get_or_insert_with(Vec::new)
         } else {
-            to.push(rule);
+            draft.egress.get_or_insert_with(Vec::new)
+        };
+        add_rule(rules, r.rule, &r.what, r.ingress, &draft.namespace, notes);
+    }
+}
+
+/// The name suggested for `draft`: [`Draft::suggested_name`], or when a
+/// different policy of that name exists in the namespace, the next free
+/// `NAME-2`, `NAME-3`... (a policy of that name that is the same as the
+/// draft keeps its name: applying it again changes nothing). With a note
+/// when the name moved on.
+fn free_name(draft: &Draft, snapshot: &Snapshot) -> (String, Option<String>) {
+    let base = draft.suggested_name();
+    let existing = |name: &str| {
+        snapshot.policies.iter().find(|p| {
+            p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
+                && p.metadata.name.as_deref() == Some(name)
+        })
+    };
+    let same = |np: &NetworkPolicy, name: &str| {
+        let mut d = draft.clone();
+        d.name = name.to_string();
+        comparable(np) == comparable(&d.to_policy())
+    };
+    for n in 1..1000u32 {
+        let name = if n == 1 {
+            base.clone()
+        } else {
+            let suffix = format!("-{n}");
+            let keep: String = base.chars().take(63 - suffix.len()).collect();
+            format!("{}{suffix}", keep.trim_end_matches(['-', '.']))
+        };
+        match existing(&name) {
+            None if n == 1 => return (name, None),
+            None => {
+                let note = format!(
+                    "a different NetworkPolicy {}/{base} exists: the name suggested is {name} (--name {base} replaces it)",
+                    draft.namespace
+                );
+                return (name, Some(note));
+            }
+            Some(np) if same(np, &name) => return (name, None),
+            Some(_) => {}
         }
     }
-    (from, to, notes)
+    (base, None)
 }
 
 fn build(
@@ -512,19 +673,20 @@ fn build(
     snapshot: &Snapshot,
     prompter: &Prompter,
     start: Option<Start>,
-) -> Answer<Flow> {
+    chosen: Option<String>,
+) -> Result<Flow, Stop> {
     let args = answers.args;
     let interactive = answers.interactive;
     if let Some(start) = start {
-        return Ok(start_flow(args, answers, snapshot, start));
+        return start_flow(args, answers, snapshot, start).map_err(Stop::Failed);
     }
     let mut notes = Vec::new();
-    // 1. Namespace.
+    // 1. Namespace (asked before anything was read when live).
     let namespace = match (
-        &ctx.global.namespace,
+        chosen.or_else(|| ctx.global.namespace.clone()),
         interactive && !snapshot.namespaces.is_empty(),
     ) {
-        (Some(ns), _) => ns.clone(),
+        (Some(ns), _) => ns,
         (None, true) => {
             let names: Vec<String> = snapshot.namespaces.iter().map(|n| n.name.clone()).collect();
             let current = ctx.default_namespace();
@@ -584,54 +746,66 @@ fn build(
         }
         None => prompter.pods(snapshot, &namespace)?,
     };
-    let (from, to, more) = read_flag_rules(&answers.rules, &namespace, snapshot);
+    let (read, more) =
+        read_flag_rules(&answers.rules, &namespace, snapshot).map_err(Stop::Failed)?;
     notes.extend(more);
+    let mut draft = Draft {
+        namespace,
+        name: String::new(),
+        pods,
+        ingress: None,
+        egress: None,
+        dns: None,
+    };
     // 3 and 4. Directions and rules.
-    let (ingress, egress) = if flags_given || !interactive {
-        (
-            (!from.is_empty() || args.deny_all_ingress).then_some(from),
-            (!to.is_empty() || args.deny_all_egress || args.allow_dns).then_some(to),
-        )
+    if flags_given || !interactive {
+        if args.deny_all_ingress || read.iter().any(|r| r.ingress) {
+            draft.ingress = Some(Vec::new());
+        }
+        if args.deny_all_egress || args.allow_dns || read.iter().any(|r| !r.ingress) {
+            draft.egress = Some(Vec::new());
+        }
+        add_flag_rules(&mut draft, read, &mut notes);
     } else {
         eprintln!("  Once a direction is isolated, everything no rule allows is denied.");
         let d = prompter.select("Restrict which direction?", &direction_items(), 0)?;
-        let ingress = if d != 1 {
-            Some(prompter.rules(snapshot, &namespace, &pods, true)?)
-        } else {
-            None
-        };
-        let egress = if d != 0 {
-            Some(prompter.rules(snapshot, &namespace, &pods, false)?)
-        } else {
-            None
-        };
-        (ingress, egress)
-    };
+        if d != 1 {
+            draft.ingress = Some(prompter.rules(snapshot, &draft.namespace, &draft.pods, true)?);
+        }
+        if d != 0 {
+            draft.egress = Some(prompter.rules(snapshot, &draft.namespace, &draft.pods, false)?);
+        }
+    }
     // 5. DNS.
-    let dns = if egress.is_some() {
+    if draft.egress.is_some() {
         let wanted = if args.allow_dns || !interactive || flags_given {
             args.allow_dns
         } else {
             prompter.confirm(DNS_QUESTION, true)?
         };
-        wanted.then(|| dns_target(snapshot).0)
-    } else {
-        None
-    };
-    let mut draft = Draft {
-        namespace,
-        name: String::new(),
-        pods,
-        ingress,
-        egress,
-        dns,
-    };
-    // 6. Name.
-    let suggested = draft.suggested_name();
+        if wanted {
+            let what = if args.allow_dns {
+                "--allow-dns"
+            } else {
+                "the DNS rule"
+            };
+            add_dns(&mut draft, dns_target(snapshot).0, what, &mut notes);
+        }
+    }
+    // 6. Name: one that is not another policy's, unless asked for.
+    let (suggested, moved) = free_name(&draft, snapshot);
     draft.name = match (&args.name, interactive) {
         (Some(n), _) => n.clone(),
-        (None, true) => prompter.name(&suggested)?,
-        (None, false) => suggested,
+        (None, true) => {
+            if let Some(m) = &moved {
+                eprintln!("  {}", clean(m));
+            }
+            prompter.name(&suggested)?
+        }
+        (None, false) => {
+            notes.extend(moved);
+            suggested
+        }
     };
     Ok(Flow {
         draft,
@@ -641,9 +815,15 @@ fn build(
 }
 
 /// The answers of an existing policy, changed by the flags: --select
-/// replaces the pods, --allow-from/--allow-to add rules, --deny-all-*
-/// isolate a direction, --allow-dns adds the DNS rule, --name renames.
-fn start_flow(args: &WizardArgs, answers: &Answers, snapshot: &Snapshot, start: Start) -> Flow {
+/// replaces the pods, --allow-from/--allow-to add rules (not one that is
+/// there already), --deny-all-* isolate a direction, --allow-dns adds the
+/// DNS rule (unless DNS is admitted already), --name renames.
+fn start_flow(
+    args: &WizardArgs,
+    answers: &Answers,
+    snapshot: &Snapshot,
+    start: Start,
+) -> Result<Flow, Error> {
     let Start {
         original,
         mut draft,
@@ -652,25 +832,31 @@ fn start_flow(args: &WizardArgs, answers: &Answers, snapshot: &Snapshot, start: 
     if let Some(sel) = &answers.selected {
         draft.pods = sel.clone();
     }
-    let (from, to, more) = read_flag_rules(&answers.rules, &draft.namespace, snapshot);
+    let (read, more) = read_flag_rules(&answers.rules, &draft.namespace, snapshot)?;
     notes.extend(more);
-    if !from.is_empty() || args.deny_all_ingress {
-        draft.ingress.get_or_insert_with(Vec::new).extend(from);
+    if args.deny_all_ingress {
+        draft.ingress.get_or_insert_with(Vec::new);
     }
-    if !to.is_empty() || args.deny_all_egress || args.allow_dns {
-        draft.egress.get_or_insert_with(Vec::new).extend(to);
+    if args.deny_all_egress || args.allow_dns {
+        draft.egress.get_or_insert_with(Vec::new);
     }
+    add_flag_rules(&mut draft, read, &mut notes);
     if args.allow_dns {
-        draft.dns = Some(dns_target(snapshot).0);
+        add_dns(
+            &mut draft,
+            dns_target(snapshot).0,
+            "--allow-dns",
+            &mut notes,
+        );
     }
     if let Some(n) = &args.name {
         draft.name = n.clone();
     }
-    Flow {
+    Ok(Flow {
         draft,
         notes,
         original: Some(original),
-    }
+    })
 }
 
 /// The items of the direction question, in [`Prompter::directions`] order.
@@ -685,64 +871,91 @@ fn direction_items() -> Vec<String> {
 const DNS_QUESTION: &str = "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name";
 
 /// Notes that follow from the draft as it is now (recomputed after each
-/// edit): the DNS target found, egress without DNS, a policy of that
-/// name that exists.
+/// edit): the DNS target found, egress without DNS (as the engine decides
+/// it: lint's `egress-blocks-dns` on the snapshot with the policy added,
+/// in `findings`), a policy of that name that exists.
 fn draft_notes(
     draft: &Draft,
     snapshot: &Snapshot,
     original: Option<&NetworkPolicy>,
+    findings: &[crate::engine::lint::Finding],
+    selects_pods: bool,
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    if draft.dns.is_some() {
-        notes.extend(dns_target(snapshot).1);
-    } else if let Some(rules) = &draft.egress {
-        // A rule toward the DNS pods (or that may reach them: anywhere,
-        // an address range, kube-system) on port 53.
-        let dns_pods = |p: &&PodInfo| {
-            p.namespace == "kube-system"
-                && p.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
-        };
-        let dns_allowed = rules.iter().any(|r| {
-            let toward = match &r.peer {
-                PeerSpec::Anywhere | PeerSpec::IpBlock { .. } => true,
-                PeerSpec::InNamespaces { names, .. }
-                    if names.iter().any(|n| n == "kube-system") =>
-                {
-                    true
-                }
-                peer => peer_pods(peer, &draft.namespace, snapshot)
-                    .iter()
-                    .any(dns_pods),
-            };
-            let on_53 = r.ports.is_empty()
-                || r.ports.iter().any(|p| match p.port {
-                    PortKind::Number(n) => n == 53,
-                    PortKind::Range(lo, hi) => lo <= 53 && hi >= 53,
-                    PortKind::All => true,
-                    PortKind::Named(_) => false,
-                });
-            toward && on_53
+    let (target, target_notes) = dns_target(snapshot);
+    // The DNS rule, or a rule that admits all it does (from --from).
+    let dns_rule = draft.dns.is_some()
+        || draft.egress.as_ref().is_some_and(|rules| {
+            crate::wizard::draft::covered_by(rules, &target.rule(), &draft.namespace).is_some()
         });
-        if !dns_allowed {
-            notes.push("egress is isolated without DNS: these pods will not resolve names (add --allow-dns)".into());
+    if dns_rule {
+        notes.extend(target_notes);
+    } else if let Some(rules) = &draft.egress {
+        let dns = findings.iter().find(|f| f.check == "egress-blocks-dns");
+        match dns {
+            Some(f) if f.is_not_checked() => {
+                let what = f.message.trim_start_matches("not checked: ");
+                let what = what
+                    .split_once(" is not readable")
+                    .map_or(what, |(what, _)| what);
+                notes.push(format!(
+                    "whether these pods can still resolve names cannot be checked: {what} is not readable (add --allow-dns to be sure)"
+                ));
+            }
+            Some(_) => notes.push(
+                "egress is isolated without DNS: these pods will not resolve names (add --allow-dns)"
+                    .into(),
+            ),
+            // No pod to ask the engine about: the rules alone.
+            None if !selects_pods && !rules.iter().any(|r| may_admit_dns(r, draft)) => notes.push(
+                "egress is isolated without DNS: the pods it will select cannot resolve names unless another policy admits DNS (add --allow-dns)".into(),
+            ),
+            None => {}
         }
     }
     let same_as_original = original.is_some_and(|o| {
         o.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
             && o.metadata.name.as_deref() == Some(draft.name.as_str())
     });
-    if !same_as_original
-        && snapshot.policies.iter().any(|p| {
-            p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
-                && p.metadata.name.as_deref() == Some(draft.name.as_str())
-        })
-    {
-        notes.push(format!(
-            "a NetworkPolicy {}/{} exists already: applying replaces it",
-            draft.namespace, draft.name
-        ));
+    let existing = snapshot.policies.iter().find(|p| {
+        p.metadata.namespace.as_deref() == Some(draft.namespace.as_str())
+            && p.metadata.name.as_deref() == Some(draft.name.as_str())
+    });
+    if !same_as_original && let Some(np) = existing {
+        notes.push(if comparable(np) == comparable(&draft.to_policy()) {
+            format!(
+                "a NetworkPolicy {}/{} exists already, the same as this one: applying it changes nothing",
+                draft.namespace, draft.name
+            )
+        } else {
+            format!(
+                "a NetworkPolicy {}/{} exists already: applying replaces it",
+                draft.namespace, draft.name
+            )
+        });
     }
     notes
+}
+
+/// Whether an egress rule may admit DNS as written: toward anywhere, an
+/// address range, kube-system or the DNS pods' labels, on port 53 (or
+/// every port). Only for a policy that selects no pod yet.
+fn may_admit_dns(r: &DraftRule, draft: &Draft) -> bool {
+    let toward = match &r.peer {
+        PeerSpec::Anywhere | PeerSpec::IpBlock { .. } | PeerSpec::InLabelledNamespaces { .. } => {
+            true
+        }
+        PeerSpec::InNamespaces { names, .. } => names.iter().any(|n| n == "kube-system"),
+        PeerSpec::Pods(_) => draft.namespace == "kube-system",
+    };
+    let on_53 = r.ports.is_empty()
+        || r.ports.iter().any(|p| match p.port {
+            crate::wizard::draft::PortKind::Number(n) => n == 53,
+            crate::wizard::draft::PortKind::Range(lo, hi) => lo <= 53 && hi >= 53,
+            crate::wizard::draft::PortKind::All => true,
+            crate::wizard::draft::PortKind::Named(_) => true,
+        });
+    toward && on_53
 }
 
 /// What the review shows, and what an unattended run says on stderr.
@@ -801,7 +1014,13 @@ fn review(
         &|_, _| false,
     );
     let mut notes = notes.to_vec();
-    notes.extend(draft_notes(draft, snapshot, original));
+    notes.extend(draft_notes(
+        draft,
+        snapshot,
+        original,
+        &findings,
+        !selected.is_empty(),
+    ));
     if let Some(o) = original
         && (o.metadata.namespace.as_deref(), o.metadata.name.as_deref())
             != (Some(draft.namespace.as_str()), Some(draft.name.as_str()))
@@ -1132,6 +1351,13 @@ fn apply(
                 Ok(false) | Err(Cancelled) => return Ok(cancelled()),
             }
         }
+    } else if args.yes {
+        // Nothing to send (the stored policy is the same), but --yes
+        // still names the target first, as promised.
+        eprintln!(
+            "{}",
+            clean(&format!("applying NetworkPolicy {key} to {target}"))
+        );
     }
     if let Some(file) = &file {
         write_file(file, policy_text, key)?;

@@ -209,19 +209,43 @@ pub struct PeerContext<'a> {
 
 impl PeerContext<'_> {
     /// The label key whose value `value` names pods (in `namespace`, or
-    /// anywhere).
-    fn name_key(&self, namespace: Option<&str>, value: &str) -> &'static str {
+    /// anywhere): the first of [`crate::engine::summary::NAME_KEYS`] some
+    /// known pod has with that value, else `app`. When no readable pod
+    /// names it and the pods where it would be could not be read (RBAC),
+    /// the key cannot be known: an error that shows the explicit forms
+    /// (`explicit` makes one from `KEY=VALUE`), never a guess.
+    fn name_key(
+        &self,
+        namespace: Option<&str>,
+        value: &str,
+        explicit: impl Fn(&str) -> String,
+    ) -> Result<&'static str, String> {
         let pods = self.snapshot.map(|s| s.pods.as_slice()).unwrap_or_default();
-        crate::engine::summary::NAME_KEYS
-            .iter()
-            .find(|k| {
-                pods.iter().any(|p| {
-                    namespace.is_none_or(|n| p.namespace == n)
-                        && p.labels.get(**k).map(String::as_str) == Some(value)
-                })
+        if let Some(k) = crate::engine::summary::NAME_KEYS.iter().find(|k| {
+            pods.iter().any(|p| {
+                namespace.is_none_or(|n| p.namespace == n)
+                    && p.labels.get(**k).map(String::as_str) == Some(value)
             })
-            .copied()
-            .unwrap_or("app")
+        }) {
+            return Ok(k);
+        }
+        let gaps = self.snapshot.map(|s| &s.gaps);
+        let unread = match namespace {
+            Some(ns) => gaps
+                .and_then(|g| g.pods_unknown_in(ns))
+                .map(|_| format!("the pods of namespace {ns} are not readable")),
+            None => gaps
+                .filter(|g| !g.pods.is_empty())
+                .map(|_| "the pods of other namespaces are not readable".to_string()),
+        };
+        match unread {
+            Some(why) => Err(format!(
+                "{why}, so which label names {value:?} cannot be looked up: write the label, as {} or {}",
+                explicit(&format!("app.kubernetes.io/name={value}")),
+                explicit(&format!("app={value}"))
+            )),
+            None => Ok("app"),
+        }
     }
 }
 
@@ -402,7 +426,16 @@ fn notation(text: &str, cx: &PeerContext) -> Option<Result<PeerSpec, String>> {
         && !name.contains([' ', '=', '!', '(', ',', '/'])
         && (w.starts_with("namespaces [") || w == "any namespace" || !w.contains(' '))
     {
-        let key = cx.name_key(None, name);
+        // A plain namespace name: the key is looked up among its pods.
+        let scope = (!w.contains(' ')).then_some(w.trim());
+        let explicit = |sel: &str| match scope {
+            Some(ns) => format!("{ns}/{sel}"),
+            None => format!("pods [{sel}] in {w}"),
+        };
+        let key = match cx.name_key(scope, name, explicit) {
+            Ok(k) => k,
+            Err(e) => return Some(Err(format!("{text:?}: {e}"))),
+        };
         return Some(selector(&format!("{key}={name}")).and_then(|pods| place(w, Some(pods))));
     }
     // `NS/*`, `NS/NAME`, `NS/SELECTOR`.
@@ -422,8 +455,9 @@ fn notation(text: &str, cx: &PeerContext) -> Option<Result<PeerSpec, String>> {
         && !rest.contains(['=', '!', '(', ',', ' '])
         && validate::label_value(rest).is_empty();
     let pods = if plain {
-        let key = cx.name_key(Some(&ns), rest);
-        selector(&format!("{key}={rest}"))
+        cx.name_key(Some(&ns), rest, |sel| format!("{ns}/{sel}"))
+            .map_err(|e| format!("{text:?}: {e}"))
+            .and_then(|key| selector(&format!("{key}={rest}")))
     } else if rest.is_empty() {
         Err(format!(
             "{text:?}: say which pods after the /: a name (frontend/web), labels (frontend/app=web) or * for all"
@@ -778,6 +812,221 @@ impl Draft {
     }
 }
 
+impl DnsTarget {
+    /// The egress rule [`Draft::to_policy`] writes for it: UDP and TCP on
+    /// each port, to its pods.
+    pub fn rule(&self) -> DraftRule {
+        let mut ports = Vec::new();
+        for &port in &self.ports {
+            for protocol in [Protocol::Udp, Protocol::Tcp] {
+                ports.push(PortInput {
+                    protocol,
+                    port: PortKind::Number(port),
+                });
+            }
+        }
+        DraftRule {
+            peer: PeerSpec::InNamespaces {
+                names: vec![self.namespace.clone()],
+                pods: Some(self.pods.clone()),
+            },
+            ports,
+        }
+    }
+}
+
+/// A peer's pods as (namespaces, pods): namespaces by name or by labels
+/// (`{}`: any namespace), pods `None` for all; `None` for addresses.
+enum PodPeer<'a> {
+    Named(&'a [String], Option<&'a Selector>),
+    Labelled(&'a Selector, Option<&'a Selector>),
+}
+
+fn pod_peer<'a>(peer: &'a PeerSpec, own: &'a [String]) -> Option<PodPeer<'a>> {
+    match peer {
+        PeerSpec::Pods(s) => Some(PodPeer::Named(own, Some(s))),
+        PeerSpec::InNamespaces { names, pods } => Some(PodPeer::Named(names, pods.as_ref())),
+        PeerSpec::InLabelledNamespaces { namespaces, pods } => {
+            Some(PodPeer::Labelled(namespaces, pods.as_ref()))
+        }
+        PeerSpec::IpBlock { .. } | PeerSpec::Anywhere => None,
+    }
+}
+
+/// Whether selector `a` matches every pod `b` matches, as written: each
+/// requirement of `a` follows from one of `b`'s (`app in (a,b)` from
+/// `app=a`, `app` from `app=a`, `app notin (x)` from `app=a`...).
+fn selector_covers(a: Option<&Selector>, b: Option<&Selector>) -> bool {
+    let implies = |have: &crate::engine::selector::Requirement,
+                   want: &crate::engine::selector::Requirement| {
+        if have.key != want.key {
+            return false;
+        }
+        match (&have.op, &want.op) {
+            (Op::In(h), Op::In(w)) => !h.is_empty() && h.iter().all(|v| w.contains(v)),
+            (Op::In(h), Op::NotIn(w)) => h.iter().all(|v| !w.contains(v)),
+            (Op::In(h), Op::Exists) => !h.is_empty(),
+            (Op::NotIn(h), Op::NotIn(w)) => w.iter().all(|v| h.contains(v)),
+            (Op::Exists, Op::Exists) | (Op::DoesNotExist, Op::DoesNotExist) => true,
+            (Op::DoesNotExist, Op::NotIn(_)) => true,
+            _ => false,
+        }
+    };
+    match (a, b) {
+        (None, _) => true,
+        (Some(a), _) if a.is_everything() => true,
+        (Some(_), None) => false,
+        (Some(a), Some(b)) => a
+            .requirements
+            .iter()
+            .all(|w| b.requirements.iter().any(|h| implies(h, w))),
+    }
+}
+
+/// Whether peer `a` holds every pod and address peer `b` does, read from
+/// the rules alone (not from the pods that exist now).
+fn peer_covers(a: &PeerSpec, b: &PeerSpec, namespace: &str) -> bool {
+    let own = [namespace.to_string()];
+    if matches!(a, PeerSpec::Anywhere) {
+        return true;
+    }
+    match (a, b) {
+        (
+            PeerSpec::IpBlock { cidr, except },
+            PeerSpec::IpBlock {
+                cidr: c2,
+                except: e2,
+            },
+        ) => {
+            let (Some(net), Some(inner)) = (validate::parse_cidr(cidr), validate::parse_cidr(c2))
+            else {
+                return false;
+            };
+            let nets = |l: &[String]| -> Vec<ipnet::IpNet> {
+                l.iter().filter_map(|e| validate::parse_cidr(e)).collect()
+            };
+            let (holes, inner_holes) = (nets(except), nets(e2));
+            net.contains(&inner)
+                && holes.iter().all(|h| {
+                    // A hole of `a` inside `b`'s range must be one of `b`'s.
+                    !(inner.contains(h) || h.contains(&inner))
+                        || inner_holes.iter().any(|ih| ih.contains(h))
+                })
+        }
+        _ => match (pod_peer(a, &own), pod_peer(b, &own)) {
+            (Some(PodPeer::Labelled(ns_a, pods_a)), Some(b_pods)) => {
+                let (ns_ok, pods_b) = match b_pods {
+                    PodPeer::Labelled(ns_b, pods_b) => {
+                        (selector_covers(Some(ns_a), Some(ns_b)), pods_b)
+                    }
+                    PodPeer::Named(_, pods_b) => (ns_a.is_everything(), pods_b),
+                };
+                ns_ok && selector_covers(pods_a, pods_b)
+            }
+            (Some(PodPeer::Named(names_a, pods_a)), Some(PodPeer::Named(names_b, pods_b))) => {
+                names_b.iter().all(|n| names_a.contains(n)) && selector_covers(pods_a, pods_b)
+            }
+            _ => false,
+        },
+    }
+}
+
+/// Whether port `a` admits all of port `b`.
+fn port_covers(a: &PortInput, b: &PortInput) -> bool {
+    if a.protocol != b.protocol {
+        return false;
+    }
+    match (&a.port, &b.port) {
+        (PortKind::All, _) => true,
+        (PortKind::Number(x), PortKind::Number(y)) => x == y,
+        (PortKind::Range(lo, hi), PortKind::Number(y)) => lo <= y && y <= hi,
+        (PortKind::Range(lo, hi), PortKind::Range(l2, h2)) => lo <= l2 && h2 <= hi,
+        (PortKind::Named(x), PortKind::Named(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The rules of `rules` that together admit everything `rule` admits
+/// (their indices; one rule, or one per port of `rule`), if they do.
+/// Read from the rules as written, seen from a policy in `namespace`.
+pub fn covered_by(rules: &[DraftRule], rule: &DraftRule, namespace: &str) -> Option<Vec<usize>> {
+    let admits = |a: &DraftRule, port: Option<&PortInput>| {
+        peer_covers(&a.peer, &rule.peer, namespace)
+            && (a.ports.is_empty()
+                || port.is_some_and(|p| a.ports.iter().any(|q| port_covers(q, p))))
+    };
+    if rule.ports.is_empty() {
+        return rules.iter().position(|a| admits(a, None)).map(|i| vec![i]);
+    }
+    if let Some(i) = rules
+        .iter()
+        .position(|a| rule.ports.iter().all(|p| admits(a, Some(p))))
+    {
+        return Some(vec![i]);
+    }
+    let mut by: Vec<usize> = rule
+        .ports
+        .iter()
+        .map(|p| rules.iter().position(|a| admits(a, Some(p))))
+        .collect::<Option<_>>()?;
+    by.sort();
+    by.dedup();
+    Some(by)
+}
+
+/// `rule #2 (frontend/app=web on TCP/8080)`, `rules #1 and #3 (...; ...)`.
+pub fn rules_named(rules: &[DraftRule], which: &[usize], namespace: &str) -> String {
+    let numbers: Vec<String> = which.iter().map(|i| format!("#{}", i + 1)).collect();
+    let texts: Vec<String> = which
+        .iter()
+        .filter_map(|i| rules.get(*i))
+        .map(|r| rule_text(r, namespace))
+        .collect();
+    format!(
+        "rule{} {} ({})",
+        if which.len() == 1 { "" } else { "s" },
+        numbers.join(" and "),
+        texts.join("; ")
+    )
+}
+
+/// Adds `rule` to `rules` unless they admit everything it does already
+/// (the same peer and ports, or wider ones): then it is not added again,
+/// and a note says which rule admits it.
+pub fn add_rule(
+    rules: &mut Vec<DraftRule>,
+    rule: DraftRule,
+    what: &str,
+    ingress: bool,
+    namespace: &str,
+    notes: &mut Vec<String>,
+) {
+    match covered_by(rules, &rule, namespace) {
+        Some(by) => notes.push(format!(
+            "{what}: already admitted by {} {}: not added again",
+            if ingress { "ingress" } else { "egress" },
+            rules_named(rules, &by, namespace)
+        )),
+        None => rules.push(rule),
+    }
+}
+
+/// Sets the DNS rule of `draft` (isolating egress), unless its egress
+/// rules admit DNS to `target` already: then a note says so.
+pub fn add_dns(draft: &mut Draft, target: DnsTarget, what: &str, notes: &mut Vec<String>) {
+    let rules = draft.egress.get_or_insert_with(Vec::new);
+    match covered_by(rules, &target.rule(), &draft.namespace) {
+        Some(by) => {
+            notes.push(format!(
+                "{what}: DNS is already admitted by egress {}: no second DNS rule",
+                rules_named(rules, &by, &draft.namespace)
+            ));
+            draft.dns = None;
+        }
+        None => draft.dns = Some(target),
+    }
+}
+
 /// A rule's `from`/`to` and `ports`, either direction.
 type PeersAndPorts = (
     Option<Vec<NetworkPolicyPeer>>,
@@ -1008,6 +1257,147 @@ mod tests {
 
     fn sel(s: &str) -> Selector {
         Selector::parse(s).unwrap()
+    }
+
+    fn rule(text: &str) -> DraftRule {
+        parse_rule_in(
+            text,
+            &PeerContext {
+                namespace: "backend",
+                snapshot: None,
+            },
+        )
+        .unwrap()
+    }
+
+    /// A rule already admitted (the same, or by wider rules) is found;
+    /// one that admits more is not.
+    #[test]
+    fn covered_rules_are_found_as_written() {
+        let rules = vec![
+            rule("backend/app in (cache,postgres):5432,6379"),
+            rule("kube-system/k8s-app=kube-dns:53/UDP"),
+            rule("kube-system/k8s-app=kube-dns:53/TCP"),
+            rule("10.0.0.0/8 except 10.1.0.0/16:443"),
+            rule("monitoring/*:9000-9100"),
+        ];
+        let by = |text: &str| covered_by(&rules, &rule(text), "backend");
+        assert_eq!(by("backend/app=postgres:5432"), Some(vec![0]));
+        assert_eq!(by("pods=app=postgres:6379/TCP"), Some(vec![0]));
+        assert_eq!(by("backend/app=postgres:5433"), None);
+        assert_eq!(by("backend/app=postgres"), None, "every port is more");
+        assert_eq!(by("backend/app=web:5432"), None);
+        // The DNS rule, split over two rules (one per protocol).
+        assert_eq!(
+            covered_by(&rules, &DnsTarget::default().rule(), "backend"),
+            Some(vec![1, 2])
+        );
+        assert_eq!(by("10.2.0.0/16:443"), Some(vec![3]));
+        assert_eq!(by("10.1.2.0/24:443"), None, "inside the hole");
+        assert_eq!(by("10.0.0.0/8:443"), None, "the hole is not in it");
+        assert_eq!(by("10.0.0.0/8 except 10.1.0.0/16:443"), Some(vec![3]));
+        assert_eq!(by("monitoring/app=prometheus:9090"), Some(vec![4]));
+        assert_eq!(by("monitoring/app=prometheus:8080"), None);
+        assert_eq!(by("anywhere:443"), None);
+        let anywhere = vec![rule("anywhere")];
+        assert_eq!(
+            covered_by(&anywhere, &rule("10.0.0.0/8:443"), "backend"),
+            Some(vec![0])
+        );
+        assert_eq!(
+            covered_by(&anywhere, &rule("any namespace"), "backend"),
+            Some(vec![0])
+        );
+        let any_ns = vec![rule("any namespace")];
+        assert_eq!(
+            covered_by(&any_ns, &rule("frontend/app=web:80"), "backend"),
+            Some(vec![0])
+        );
+        assert_eq!(covered_by(&any_ns, &rule("10.0.0.0/8"), "backend"), None);
+    }
+
+    /// `NS/NAME` takes the label key from the pods of NS; when those could
+    /// not be read, there is no key to take: an error with both explicit
+    /// forms, never `app` by default.
+    #[test]
+    fn a_name_in_an_unreadable_namespace_is_refused_not_guessed() {
+        let pod = |ns: &str, k: &str, v: &str| crate::snapshot::PodInfo {
+            namespace: ns.into(),
+            name: format!("{v}-0"),
+            labels: [(k.to_string(), v.to_string())].into(),
+            ips: Vec::new(),
+            ports: Vec::new(),
+            init_ports: Vec::new(),
+            workload: None,
+            representative: false,
+            host_network: false,
+            node: None,
+            host_ips: Vec::new(),
+        };
+        let mut snap = crate::snapshot::Snapshot::new(
+            Vec::new(),
+            vec![
+                pod("shop-search", "app.kubernetes.io/name", "search"),
+                pod("shop-backend", "app", "api"),
+            ],
+            Vec::new(),
+        );
+        fn cx(s: &crate::snapshot::Snapshot) -> PeerContext<'_> {
+            PeerContext {
+                namespace: "shop-backend",
+                snapshot: Some(s),
+            }
+        }
+        let want = |key: &str| PeerSpec::InNamespaces {
+            names: vec!["shop-search".into()],
+            pods: Some(sel(&format!("{key}=search"))),
+        };
+        // Readable: the key its pods carry.
+        assert_eq!(
+            parse_peer_in("shop-search/search", &cx(&snap)).unwrap(),
+            want("app.kubernetes.io/name")
+        );
+        assert_eq!(
+            parse_peer_in("search in shop-search", &cx(&snap)).unwrap(),
+            want("app.kubernetes.io/name")
+        );
+        // Read, but no pod by that name: `app`, as documented.
+        assert_eq!(
+            parse_peer_in("shop-search/other", &cx(&snap)).unwrap(),
+            PeerSpec::InNamespaces {
+                names: vec!["shop-search".into()],
+                pods: Some(sel("app=other")),
+            }
+        );
+        // Not readable (RBAC): refused, with the explicit forms.
+        snap.pods.retain(|p| p.namespace == "shop-backend");
+        snap.gaps.pods.insert("*".into(), "forbidden".into());
+        snap.gaps.pods_read.insert("shop-backend".into());
+        let e = parse_peer_in("shop-search/search", &cx(&snap)).unwrap_err();
+        assert_eq!(
+            e,
+            "\"shop-search/search\": the pods of namespace shop-search are not readable, so which label names \"search\" cannot be looked up: write the label, as shop-search/app.kubernetes.io/name=search or shop-search/app=search"
+        );
+        let e = parse_peer_in("search in shop-search", &cx(&snap)).unwrap_err();
+        assert!(
+            e.ends_with("as shop-search/app.kubernetes.io/name=search or shop-search/app=search"),
+            "{e}"
+        );
+        let e = parse_peer_in("search in namespaces [team=x]", &cx(&snap)).unwrap_err();
+        assert!(
+            e.ends_with("as pods [app.kubernetes.io/name=search] in namespaces [team=x] or pods [app=search] in namespaces [team=x]"),
+            "{e}"
+        );
+        // The explicit forms are taken as written.
+        assert_eq!(
+            parse_peer_in("shop-search/app.kubernetes.io/name=search", &cx(&snap)).unwrap(),
+            want("app.kubernetes.io/name")
+        );
+        // The own namespace is readable: its names resolve.
+        assert_eq!(
+            parse_peer_in("shop-backend/api", &cx(&snap)).unwrap(),
+            PeerSpec::Pods(sel("app=api"))
+        );
     }
 
     #[test]

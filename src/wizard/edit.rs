@@ -4,7 +4,7 @@
 
 use crate::render::clean;
 use crate::snapshot::Snapshot;
-use crate::wizard::draft::{Draft, DraftRule, rule_text};
+use crate::wizard::draft::{Draft, DraftRule, add_dns, add_rule, rule_text};
 use crate::wizard::prompt::{Answer, Prompter, offered_ports};
 
 fn plural(n: usize, what: &str) -> String {
@@ -108,11 +108,22 @@ impl Prompter {
                     "Allow DNS (UDP and TCP 53 to kube-system/kube-dns)? Without it these pods cannot resolve any name",
                     draft.dns.is_some(),
                 )?;
-                draft.dns = match (wanted, draft.dns.take()) {
-                    (true, Some(d)) => Some(d),
-                    (true, None) => Some(crate::wizard::draft::DnsTarget::default()),
-                    (false, _) => None,
-                };
+                match (wanted, draft.dns.take()) {
+                    (true, Some(d)) => draft.dns = Some(d),
+                    (true, None) => {
+                        let mut notes = Vec::new();
+                        add_dns(
+                            draft,
+                            crate::wizard::draft::DnsTarget::default(),
+                            "the DNS rule",
+                            &mut notes,
+                        );
+                        for n in notes {
+                            eprintln!("  {}", clean(&n));
+                        }
+                    }
+                    (false, _) => draft.dns = None,
+                }
             }
             Step::Name => {
                 draft.name = self.name(&draft.name)?;
@@ -148,7 +159,18 @@ impl Prompter {
             let peer = self.peer(snapshot, &namespace, ingress)?;
             let offered = offered_ports(snapshot, &namespace, &selected, &peer, ingress);
             let ports = self.ports(&offered)?;
-            rules.push(DraftRule { peer, ports });
+            let mut notes = Vec::new();
+            add_rule(
+                rules,
+                DraftRule { peer, ports },
+                "the new rule",
+                ingress,
+                &namespace,
+                &mut notes,
+            );
+            for n in notes {
+                eprintln!("  {}", clean(&n));
+            }
             return Ok(());
         }
         let what = vec![

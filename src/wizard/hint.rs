@@ -312,8 +312,11 @@ fn near_labels(sel: &Selector, pods: &[&PodInfo], prefix: &str) -> Vec<String> {
 /// A warning for a peer (`what` is how it was given, e.g. `--allow-from
 /// frontend/wbe`) that matches no pod of the snapshot, with the nearest
 /// label sets or namespace names that exist; `None` when it matches pods,
-/// is an address, or nothing is known of its namespaces (no pod read
-/// there: not readable, or offline without manifests).
+/// is an address, or nothing is known of its namespaces (no pod there,
+/// offline without manifests). Where what it depends on could not be read
+/// (RBAC: the namespace list, the pods of a namespace), it says that this
+/// cannot be checked, never that nothing matches or that a namespace does
+/// not exist.
 pub fn peer_warning(
     what: &str,
     peer: &PeerSpec,
@@ -326,14 +329,31 @@ pub fn peer_warning(
     if !peer_pods(peer, namespace, snapshot).is_empty() {
         return None;
     }
+    let gaps = &snapshot.gaps;
+    // Whether the namespaces known are all there are.
+    let listed = gaps.namespaces.is_none();
     let known: Vec<String> = snapshot.namespaces.iter().map(|n| n.name.clone()).collect();
+    // What could not be read that the answer depends on.
+    let mut unread: Vec<String> = Vec::new();
+    let pods_unread = |ns: &str, unread: &mut Vec<String>| {
+        if gaps.pods_unknown_in(ns).is_some() {
+            unread.push(format!("the pod list of namespace {ns}"));
+        }
+    };
     let mut hints = Vec::new();
     let (pods_sel, in_ns): (Option<&Selector>, Vec<String>) = match peer {
-        PeerSpec::Pods(s) => (Some(s), vec![namespace.to_string()]),
+        PeerSpec::Pods(s) => {
+            pods_unread(namespace, &mut unread);
+            (Some(s), vec![namespace.to_string()])
+        }
         PeerSpec::InNamespaces { names, pods } => {
-            let missing: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
-            if !known.is_empty() && !missing.is_empty() {
-                for m in &missing {
+            for m in names {
+                let exists = known.contains(m);
+                if !exists && !listed {
+                    if !unread.iter().any(|u| u == "the namespace list") {
+                        unread.insert(0, "the namespace list".to_string());
+                    }
+                } else if !exists && !known.is_empty() {
                     let near = nearest(m, &known);
                     hints.push(if near.is_empty() {
                         format!("namespace {m} does not exist")
@@ -346,7 +366,9 @@ pub fn peer_warning(
                                 .join(", ")
                         )
                     });
+                    continue;
                 }
+                pods_unread(m, &mut unread);
             }
             (pods.as_ref(), names.clone())
         }
@@ -357,7 +379,9 @@ pub fn peer_warning(
                 .filter(|n| namespaces.matches(&n.labels))
                 .map(|n| n.name.clone())
                 .collect();
-            if chosen.is_empty() && !known.is_empty() {
+            if !listed {
+                unread.push("the namespace list".to_string());
+            } else if chosen.is_empty() && !known.is_empty() {
                 let mut labels: BTreeMap<String, usize> = BTreeMap::new();
                 for n in &snapshot.namespaces {
                     for (k, v) in &n.labels {
@@ -384,17 +408,36 @@ pub fn peer_warning(
                     )
                 });
             }
+            for n in &chosen {
+                pods_unread(n, &mut unread);
+            }
             (pods.as_ref(), chosen)
         }
         PeerSpec::IpBlock { .. } | PeerSpec::Anywhere => return None,
     };
+    if !unread.is_empty() {
+        let last = unread.pop().unwrap_or_default();
+        let all = if unread.is_empty() {
+            format!("{last} is")
+        } else {
+            format!("{} and {last} are", unread.join(", "))
+        };
+        return Some(format!(
+            "{what}: which pods it matches cannot be checked: {all} not readable{}",
+            if hints.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", hints.join("; "))
+            }
+        ));
+    }
     let pods_there: Vec<&PodInfo> = snapshot
         .pods
         .iter()
         .filter(|p| in_ns.contains(&p.namespace))
         .collect();
     if hints.is_empty() && pods_there.is_empty() {
-        // Nothing known there: no pod read (not readable, or none yet).
+        // Nothing known there: no pod in the input (or none yet).
         return None;
     }
     if hints.is_empty()
@@ -481,6 +524,90 @@ mod tests {
         let e = parse_selector("a b c (").unwrap_err();
         assert!(e.ends_with(SELECTOR_FORMS), "{e}");
         assert!(parse_selector("app in (web),tier!=db,!canary").is_ok());
+    }
+
+    /// What could not be read is never said not to exist or to match
+    /// nothing: dana (no namespace list, one namespace's pods) and erin
+    /// (the namespace list, one namespace's pods).
+    #[test]
+    fn unreadable_peers_cannot_be_checked_never_match_nothing() {
+        use crate::snapshot::NamespaceInfo;
+        let pod = PodInfo {
+            namespace: "shop-backend".into(),
+            name: "api-0".into(),
+            labels: [("app".to_string(), "api".to_string())].into(),
+            ips: Vec::new(),
+            ports: Vec::new(),
+            init_ports: Vec::new(),
+            workload: None,
+            representative: false,
+            host_network: false,
+            node: None,
+            host_ips: Vec::new(),
+        };
+        let web = |ns: &str| PeerSpec::InNamespaces {
+            names: vec![ns.into()],
+            pods: Some(Selector::parse("app=web").unwrap()),
+        };
+        let mut dana = Snapshot::new(Vec::new(), vec![pod.clone()], Vec::new());
+        dana.gaps.namespaces = Some("forbidden".into());
+        dana.gaps.pods.insert("*".into(), "forbidden".into());
+        dana.gaps.pods_read.insert("shop-backend".into());
+        let w = peer_warning(
+            "--allow-from shop-frontend/app=web",
+            &web("shop-frontend"),
+            "shop-backend",
+            &dana,
+        );
+        assert_eq!(
+            w.as_deref(),
+            Some(
+                "--allow-from shop-frontend/app=web: which pods it matches cannot be checked: the namespace list and the pod list of namespace shop-frontend are not readable"
+            )
+        );
+        let labelled = PeerSpec::InLabelledNamespaces {
+            namespaces: Selector::parse("team=web").unwrap(),
+            pods: None,
+        };
+        let w = peer_warning("x", &labelled, "shop-backend", &dana).unwrap();
+        assert_eq!(
+            w,
+            "x: which pods it matches cannot be checked: the namespace list is not readable"
+        );
+        // Her own namespace is read: a slip there is still said.
+        let w = peer_warning(
+            "x",
+            &PeerSpec::Pods(Selector::parse("app=apj").unwrap()),
+            "shop-backend",
+            &dana,
+        )
+        .unwrap();
+        assert!(w.starts_with("x matches no pod now"), "{w}");
+        let mut erin = Snapshot::new(
+            ["shop-backend", "shop-frontend", "kube-system"]
+                .iter()
+                .map(|n| NamespaceInfo::new(n, Default::default(), false))
+                .collect(),
+            vec![pod],
+            Vec::new(),
+        );
+        erin.gaps.pods.insert("*".into(), "forbidden".into());
+        erin.gaps.pods_read.insert("shop-backend".into());
+        let w = peer_warning("x", &web("shop-frontend"), "shop-backend", &erin);
+        assert_eq!(
+            w.as_deref(),
+            Some(
+                "x: which pods it matches cannot be checked: the pod list of namespace shop-frontend is not readable"
+            )
+        );
+        // A namespace that is not in the list she may read does not exist.
+        let w = peer_warning("x", &web("shop-frontnd"), "shop-backend", &erin).unwrap();
+        assert!(
+            w.ends_with("namespace shop-frontnd does not exist (nearest: shop-frontend)"),
+            "{w}"
+        );
+        let w = peer_warning("x", &labelled, "shop-backend", &erin).unwrap();
+        assert!(w.ends_with("no namespace has these labels"), "{w}");
     }
 
     #[test]
