@@ -588,6 +588,50 @@ fn counts(d: &Diff<'_>) -> [usize; 3] {
     n
 }
 
+/// The connectivity change in a few plain lines, for the wizard's review
+/// (the same engine and the same wording as `kubectl netpol diff`): one
+/// line per change (`+ frontend/web -> backend/api  TCP/8080`, `-` closed,
+/// `~` changed; a workload's pods grouped), at most `limit` of them and a
+/// line saying how many more, then the count line; or one line saying no
+/// connection changes. Unsanitised: the caller cleans each line.
+pub fn review_lines(d: &Diff<'_>, limit: usize) -> Vec<String> {
+    let all = lines(d, false);
+    if all.is_empty() {
+        return vec!["no connection changes".to_string()];
+    }
+    let mut out: Vec<String> = all
+        .iter()
+        .take(limit)
+        .map(|l| match l.kind {
+            Kind::Added => format!("+ {} -> {}  {}", l.from, l.to, ports_text(&d.sets, l.after)),
+            Kind::Removed => {
+                format!(
+                    "- {} -> {}  {}",
+                    l.from,
+                    l.to,
+                    ports_text(&d.sets, l.before)
+                )
+            }
+            Kind::Changed => format!(
+                "~ {} -> {}  {} => {}",
+                l.from,
+                l.to,
+                ports_text(&d.sets, l.before),
+                ports_text(&d.sets, l.after)
+            ),
+        })
+        .collect();
+    if all.len() > limit {
+        out.push(format!(
+            "... and {} more (kubectl netpol diff lists them all)",
+            all.len() - limit
+        ));
+    }
+    let [a, r, c] = counts(d);
+    out.push(format!("{a} opened, {r} closed, {c} changed"));
+    out
+}
+
 fn render_text(d: &Diff<'_>, notes: &[String], wide: bool, pal: Palette) -> String {
     let mut out = String::new();
     let all = lines(d, wide);

@@ -7,12 +7,11 @@ use std::io::IsTerminal;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::cli::{OutputFormat, RuleFlag, WizardArgs};
-use crate::cmd::explain;
 use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome};
 use crate::engine::Model;
 use crate::engine::lint::{LintOptions, lint};
-use crate::engine::policy::{Direction, Policy};
+use crate::engine::policy::Policy;
 use crate::engine::selector::Selector;
 use crate::engine::summary::summary;
 use crate::engine::validate;
@@ -205,43 +204,6 @@ fn dns_target(snapshot: &Snapshot) -> (DnsTarget, Vec<String>) {
         notes.push("NodeLocal DNSCache runs here: pods ask it on a node-local address (169.254.20.10 by default); most CNIs allow a pod's traffic to its own node, but check yours".into());
     }
     (target, notes)
-}
-
-/// "api-0: today it accepts everything; after: ..."
-fn changes(before: &Model<'_>, after: &Model<'_>, pods: &[&PodInfo], draft: &Draft) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for pod in pods {
-        if !seen.insert(&pod.labels) {
-            continue;
-        }
-        for (d, on) in [
-            (Direction::Ingress, draft.ingress.is_some()),
-            (Direction::Egress, draft.egress.is_some()),
-        ] {
-            if !on {
-                continue;
-            }
-            // Before and after with the same (unknown) CNI: the notes on
-            // init-container named ports are worded alike on both sides.
-            let unknown = crate::engine::lint::cni::CniFacts::default;
-            let now = explain::direction(before, pod, d, &unknown).conclusion;
-            let then = explain::direction(after, pod, d, &unknown).conclusion;
-            if now == then {
-                out.push(format!("{} ({}): unchanged: {then}", pod.key(), d.as_str()));
-            } else {
-                out.push(format!(
-                    "{} ({}): today: {now} After: {then}",
-                    pod.key(),
-                    d.as_str()
-                ));
-            }
-        }
-        if seen.len() >= 3 {
-            break;
-        }
-    }
-    out
 }
 
 /// A unified diff of two YAML texts (`--- OLD`, `+++ NEW`, hunks with
@@ -1032,7 +994,13 @@ fn review(
         ));
     }
     let yaml = to_yaml(&np);
-    let changes = changes(&before, &after, &selected, draft);
+    // What the policy does to connectivity: `kubectl netpol diff`'s engine.
+    // Nothing to say without pods (offline without -f).
+    let changes = if before.snapshot.pods.is_empty() {
+        Vec::new()
+    } else {
+        crate::cmd::diff::review_lines(&crate::engine::diff::diff(&before, &after), 12)
+    };
     let mut text = String::new();
     let mut lines = vec![format!("summary: {sentence}")];
     match original {
@@ -1071,7 +1039,7 @@ fn review(
             .join(", ")
     ));
     for c in &changes {
-        text.push_str(&format!("Changes:  {}\n", clean(c)));
+        text.push_str(&format!("Connectivity: {}\n", clean(c)));
     }
     for f in &findings {
         text.push_str(&render_finding(f, ctx.palette));
@@ -1081,7 +1049,7 @@ fn review(
         text.push_str(&format!("Note:     {}\n", clean(n)));
         lines.push(format!("note: {n}"));
     }
-    lines.extend(changes.iter().map(|c| format!("change: {c}")));
+    lines.extend(changes.iter().map(|c| format!("connectivity: {c}")));
     Ok(Review {
         np,
         key,
