@@ -1,10 +1,13 @@
 //! Command-line definitions: kubectl's global flags, accepted anywhere
 //! after `netpol`, and one struct per subcommand.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
+
   # Every policy in the bundled example, one sentence each
   kubectl netpol list -f examples/shop
 
@@ -25,13 +28,104 @@ Examples:
     version,
     about = "See what your Kubernetes NetworkPolicies do: which pods they select, what they allow, and who can reach whom.",
     after_help = EXAMPLES,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The width help is wrapped at, whatever the terminal's: a narrower
+/// terminal folds long lines itself without inserting line breaks, so an
+/// example always pastes as typed. Every example line fits in it.
+pub const HELP_WIDTH: usize = 100;
+
+/// The command line as parsed: the derive's definition with kubectl's
+/// (pflag's) conventions added, which the derive cannot say:
+/// - a repeated single-value flag: the last one wins (`-n a -n b`);
+/// - every boolean flag takes `=true/false/1/0/t/f/...` as
+///   `strconv.ParseBool` does (`-A=1`, `--insecure-skip-tls-verify=True`);
+/// - `-o`'s help in each subcommand lists the formats that command prints;
+/// - help is wrapped at [`HELP_WIDTH`] columns.
+pub fn command() -> clap::Command {
+    let cmd = pflag_booleans(Cli::command().term_width(HELP_WIDTH));
+    let Some(output) = cmd
+        .get_arguments()
+        .find(|a| a.get_id() == "output")
+        .cloned()
+    else {
+        return cmd;
+    };
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names.into_iter().fold(cmd, |cmd, name| {
+        let formats: Vec<&str> = formats_of(&name).iter().map(|f| f.as_str()).collect();
+        let help = match name.as_str() {
+            "wizard" => format!(
+                "Output format: {} (text: the policy as YAML)",
+                formats.join("|")
+            ),
+            _ => format!("Output format: {} (default text)", formats.join("|")),
+        };
+        // A copy of the global flag, local to the subcommand: clap keeps
+        // it (a global is not propagated over a local of the same id) and
+        // hands its value up to the global one.
+        let local = output
+            .clone()
+            .global(false)
+            .help(help)
+            .hide_possible_values(true);
+        cmd.mut_subcommand(name, |s| s.arg(local))
+    })
+}
+
+/// Turns every `--flag` boolean into pflag's: `--flag`, `--flag=VALUE`.
+fn pflag_booleans(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_args(|a| {
+        if matches!(a.get_action(), clap::ArgAction::SetTrue) {
+            a.num_args(0..=1)
+                .require_equals(true)
+                .default_value("false")
+                .default_missing_value("true")
+                .value_parser(parse_bool)
+                .value_name("true|false")
+                .hide_default_value(true)
+                .action(clap::ArgAction::Set)
+        } else {
+            a
+        }
+    });
+    cmd.mut_subcommands(pflag_booleans)
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it (pflag's booleans).
+pub fn parse_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {text:?}: invalid syntax (use true or false)"
+        )),
+    }
+}
+
+/// `-o`'s values: the formats, and `""` (the flag given empty: not given,
+/// that is text).
+fn output_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let mut values: Vec<PossibleValue> = OutputFormat::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .collect();
+    values.push(PossibleValue::new("").hide(true));
+    PossibleValuesParser::new(values)
+        .map(|s: String| OutputFormat::from_str(&s, false).unwrap_or(OutputFormat::Text))
 }
 
 /// Output formats (`-o`).
@@ -80,16 +174,7 @@ pub struct GlobalArgs {
     pub namespace: Option<String>,
 
     /// If present, list the requested object(s) across all namespaces. Wins over -n.
-    #[arg(
-        short = 'A',
-        long,
-        global = true,
-        num_args = 0..=1,
-        require_equals = true,
-        default_value = "false",
-        default_missing_value = "true",
-        action = clap::ArgAction::Set
-    )]
+    #[arg(short = 'A', long, global = true)]
     pub all_namespaces: bool,
 
     /// Manifests to read instead of a cluster: a file, a directory, or - for
@@ -106,22 +191,21 @@ pub struct GlobalArgs {
     #[arg(short = 'R', long, global = true)]
     pub recursive: bool,
 
-    /// Output format. Which formats a command takes: see its --help.
-    #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
+    /// Output format: text (the default), wide, json, yaml or name; each
+    /// command takes some of them (its --help lists them).
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_parser = output_parser(),
+        value_name = "FORMAT"
+    )]
     pub output: Option<OutputFormat>,
 
     /// When using the default output format, don't print headers (default
     /// print headers). Tables only: list, coverage, matrix, lint
     /// --list-checks.
-    #[arg(
-        long,
-        global = true,
-        num_args = 0..=1,
-        require_equals = true,
-        default_value = "false",
-        default_missing_value = "true",
-        action = clap::ArgAction::Set
-    )]
+    #[arg(long, global = true)]
     pub no_headers: bool,
 
     /// Selector (label query) to filter on, supports '=', '==', '!=', 'in',
@@ -154,9 +238,12 @@ pub struct GlobalArgs {
     pub connection: ConnectionArgs,
 }
 
+/// The help heading of the connection flags (completion tells them by it).
+pub const CONNECTION_HEADING: &str = "Cluster connection (as kubectl)";
+
 /// kubectl's connection flags, with kubectl's names and meanings.
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Cluster connection (as kubectl)")]
+#[command(next_help_heading = CONNECTION_HEADING)]
 pub struct ConnectionArgs {
     /// Path to the kubeconfig file to use for CLI requests.
     #[arg(long, global = true, value_name = "PATH")]
@@ -194,10 +281,12 @@ pub struct ConnectionArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub client_key: Option<String>,
 
-    /// The length of time to wait before giving up on a request (1s, 2m, 3h;
-    /// 0 waits forever).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
-    pub request_timeout: String,
+    /// The length of time to wait before giving up on the command's
+    /// requests: a Go duration (500ms, 1m30s, 2h) or a number of seconds.
+    /// 0 or none: no limit (connecting still gives up after 30s, as
+    /// kubectl's dialer does).
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
 
     /// The address and port of the Kubernetes API server.
     #[arg(short = 's', long, global = true, value_name = "URL")]
@@ -213,15 +302,7 @@ pub struct ConnectionArgs {
 
     /// If true, the server's certificate will not be checked for validity.
     /// This will make your HTTPS connections insecure.
-    #[arg(
-        long,
-        global = true,
-        num_args = 0..=1,
-        require_equals = true,
-        default_value = "false",
-        default_missing_value = "true",
-        action = clap::ArgAction::Set
-    )]
+    #[arg(long, global = true)]
     pub insecure_skip_tls_verify: bool,
 
     /// Server name to use for server certificate validation. If it is not
@@ -242,14 +323,20 @@ allowed. A host-network pod is treated as its node's address: no policy
 isolates it, and only ipBlocks match it.
 
 Examples:
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
   kubectl netpol explain pod/cache-0 -n backend -f examples/shop
   kubectl netpol explain deployment/api -n backend -f examples/shop -o json
+
+  # A Service in the current context's cluster
   kubectl netpol explain svc/api -n backend")]
     Explain(ExplainArgs),
 
     /// Every policy with the pods it selects and a one-line summary.
     #[command(after_help = "\
 Examples:
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
   kubectl netpol list -f examples/shop
   kubectl netpol list -n backend -f examples/shop -o json")]
     List(ListArgs),
@@ -276,9 +363,13 @@ answer depends on what could not be read (a namespace's labels RBAC hid,
 a pod's unknown IP facing an ipBlock).
 
 Examples:
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
   kubectl netpol can frontend/web backend/api --port 8080 -f examples/shop
   kubectl netpol can backend/api 10.20.0.5 --port 443 -f examples/shop
   kubectl netpol can monitoring/prometheus backend/cache-0 -f examples/shop
+
+  # In the current context's cluster
   kubectl netpol can frontend/web backend/svc/api --port 80
   kubectl netpol can node/worker-1 backend/api --port 8080")]
     Can(CanArgs),
@@ -295,7 +386,8 @@ Exit status: 0 enforced, 3 not enforced, 4 cannot tell, 1 error.
 Examples:
   kubectl netpol check
   kubectl netpol check --context prod -o json
-  kubectl get pods,daemonsets -n kube-system -o yaml | kubectl netpol check -f -")]
+  kubectl get pods,daemonsets -n kube-system -o yaml \\
+    | kubectl netpol check -f -")]
     Check(CheckArgs),
 
     /// Build a NetworkPolicy step by step, see what it does, then print, dry-run or apply it.
@@ -357,11 +449,21 @@ before anything is sent leaves everything untouched; after the apply was sent,
 it says so.
 
 Examples:
+  # Asks every question (on a terminal)
   kubectl netpol wizard
-  kubectl netpol wizard -n backend --select app=api --allow-from frontend/web --port 8080
-  kubectl netpol wizard -n backend --select app=api --deny-all-egress --allow-dns --allow-to backend/postgres:5432 --apply --yes
-  kubectl netpol wizard --from backend/allow-web-to-api --allow-from monitoring/prometheus:metrics --dry-run=server
-  kubectl netpol wizard -n shop --all-pods --deny-all-ingress --name default-deny --dry-run=server")]
+
+  # Prints the policy; nothing asked for what the flags answer
+  kubectl netpol wizard -n backend --select app=api \\
+    --allow-from frontend/web --port 8080
+
+  kubectl netpol wizard -n backend --select app=api --deny-all-egress \\
+    --allow-dns --allow-to backend/postgres:5432 --apply --yes
+
+  kubectl netpol wizard --from backend/allow-web-to-api \\
+    --allow-from monitoring/prometheus:metrics --dry-run=server
+
+  kubectl netpol wizard -n shop --all-pods --deny-all-ingress \\
+    --name default-deny --dry-run=server")]
     Wizard(WizardCommand),
 
     /// The version, git commit and build target of this binary.
@@ -384,7 +486,11 @@ Examples:
   kubectl netpol lint -f policies/ -R
   kubectl netpol lint -A -o json
   kubectl netpol lint -f new-policy.yaml --against-cluster --context prod
-  kubectl netpol lint -f examples/shop --disable redundant-rule --fail-on warning")]
+
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
+  kubectl netpol lint -f examples/shop --disable redundant-rule \\
+    --fail-on warning")]
     Lint(LintArgs),
 
     /// What is left unprotected: pods no policy isolates, default denies, and which policies select each pod.
@@ -392,6 +498,8 @@ Examples:
 Examples:
   kubectl netpol coverage -A
   kubectl netpol coverage -n backend -o wide
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
   kubectl netpol coverage -f examples/shop -o json")]
     Coverage(CoverageArgs),
 
@@ -430,6 +538,8 @@ Examples:
     /// Who can reach whom: every pair of pods in scope and the allowed ports.
     #[command(after_help = "\
 Examples:
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
   kubectl netpol matrix -n backend -f examples/shop
   kubectl netpol matrix -A -f examples/shop -o json")]
     Matrix(MatrixArgs),
@@ -699,34 +809,12 @@ impl Command {
 
     /// Why `-A` means nothing for this command; `None` when it takes it.
     fn without_all_namespaces(&self) -> Option<&'static str> {
-        match self {
-            Command::List(_) | Command::Matrix(_) | Command::Lint(_) | Command::Coverage(_) => None,
-            Command::Explain(_) => {
-                Some("it explains pods of one namespace (use -n, or NAMESPACE/NAME)")
-            }
-            Command::Can(_) => Some("it asks about two endpoints (name them NAMESPACE/NAME)"),
-            Command::Check(_) => Some("it always reads what it needs across the cluster"),
-            Command::Wizard(_) => Some("a policy lives in one namespace (use -n)"),
-            Command::Diff(_) => Some("it compares every namespace it can read"),
-            Command::Version(_) | Command::Complete(_) => Some("it reads no cluster"),
-        }
+        without_all_namespaces(self.name())
     }
 
     /// Why `-l` means nothing for this command; `None` when it takes it.
     fn without_selector(&self) -> Option<&'static str> {
-        match self {
-            // diff: the live policies --prune deletes.
-            Command::List(_)
-            | Command::Explain(_)
-            | Command::Matrix(_)
-            | Command::Coverage(_)
-            | Command::Diff(_) => None,
-            Command::Can(_) => Some("it asks about two endpoints (name them)"),
-            Command::Wizard(_) => Some("the pods a policy protects are --select LABELS"),
-            Command::Lint(_) => Some("it checks every policy in scope (use -n, or -f)"),
-            Command::Check(_) => Some("it reads the cluster's CNI, not chosen objects"),
-            Command::Version(_) | Command::Complete(_) => Some("it reads no cluster"),
-        }
+        without_selector(self.name())
     }
 
     /// Whether the command's text output is a table (`--no-headers`).
@@ -736,6 +824,47 @@ impl Command {
             Command::Lint(a) => a.list_checks,
             _ => false,
         }
+    }
+}
+
+/// Why `-A` means nothing for the subcommand `name`; `None` when it
+/// takes it.
+fn without_all_namespaces(name: &str) -> Option<&'static str> {
+    match name {
+        "list" | "matrix" | "lint" | "coverage" => None,
+        "explain" => Some("it explains pods of one namespace (use -n, or NAMESPACE/NAME)"),
+        "can" => Some("it asks about two endpoints (name them NAMESPACE/NAME)"),
+        "check" => Some("it always reads what it needs across the cluster"),
+        "wizard" => Some("a policy lives in one namespace (use -n)"),
+        "diff" => Some("it compares every namespace it can read"),
+        _ => Some("it reads no cluster"),
+    }
+}
+
+/// Why `-l` means nothing for the subcommand `name`; `None` when it
+/// takes it.
+fn without_selector(name: &str) -> Option<&'static str> {
+    match name {
+        // diff: the live policies --prune deletes.
+        "list" | "explain" | "matrix" | "coverage" | "diff" => None,
+        "can" => Some("it asks about two endpoints (name them)"),
+        "wizard" => Some("the pods a policy protects are --select LABELS"),
+        "lint" => Some("it checks every policy in scope (use -n, or -f)"),
+        "check" => Some("it reads the cluster's CNI, not chosen objects"),
+        _ => Some("it reads no cluster"),
+    }
+}
+
+/// Whether the flag `--long` can mean something for the subcommand `sub`
+/// (for shell completion: flags that are always refused are not offered).
+pub fn flag_applies(sub: &str, long: &str) -> bool {
+    match long {
+        "help" => true,
+        _ if sub == "version" => long == "output",
+        "all-namespaces" => without_all_namespaces(sub).is_none(),
+        "selector" => without_selector(sub).is_none(),
+        "no-headers" => matches!(sub, "list" | "matrix" | "coverage" | "lint"),
+        _ => true,
     }
 }
 
@@ -773,6 +902,7 @@ impl Cli {
             &mut c.client_key,
             &mut c.as_user,
             &mut c.as_uid,
+            &mut c.request_timeout,
         ] {
             if value.as_deref() == Some("") {
                 *value = None;
@@ -793,6 +923,18 @@ impl Cli {
             return Err(
                 "-R/--recursive needs -f: it recurses into the directories given to -f".into(),
             );
+        }
+        if let Command::Version(_) = cmd
+            && let Some(flag) = self.version_flags().first()
+        {
+            return Err(format!(
+                "{flag} does not apply to version: it prints this binary's version and reads nothing (it takes -o only)"
+            ));
+        }
+        if let Some(why) = self.offline_reason()
+            && let Some(flag) = self.connection_flags_given().first()
+        {
+            return Err(format!("{flag} has no effect {why}"));
         }
         if g.all_namespaces
             && let Some(why) = cmd.without_all_namespaces()
@@ -858,6 +1000,77 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// kubectl's connection flags given (with a value), as typed.
+    pub fn connection_flags_given(&self) -> Vec<&'static str> {
+        let c = &self.global.connection;
+        [
+            ("--kubeconfig", c.kubeconfig.is_some()),
+            ("--context", c.context.is_some()),
+            ("--cluster", c.cluster.is_some()),
+            ("--user", c.user.is_some()),
+            ("--as", c.as_user.is_some()),
+            ("--as-group", !c.as_group.is_empty()),
+            ("--as-uid", c.as_uid.is_some()),
+            ("--client-certificate", c.client_certificate.is_some()),
+            ("--client-key", c.client_key.is_some()),
+            ("--request-timeout", c.request_timeout.is_some()),
+            ("--server", c.server.is_some()),
+            ("--token", c.token.is_some()),
+            ("--certificate-authority", c.certificate_authority.is_some()),
+            ("--insecure-skip-tls-verify", c.insecure_skip_tls_verify),
+            ("--tls-server-name", c.tls_server_name.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Why no cluster is contacted, worded to follow "--context has no
+    /// effect": `None` when the command reads a cluster. -f is read
+    /// offline but by `lint --against-cluster -f` and `diff -f NEW`, which
+    /// compare the manifests with the cluster; `diff OLD NEW` and `wizard
+    /// --offline` read no cluster either.
+    pub fn offline_reason(&self) -> Option<&'static str> {
+        let files = !self.global.filenames.is_empty();
+        match &self.command {
+            Command::Version(_) | Command::Complete(_) => None,
+            Command::Lint(a) if a.against_cluster => None,
+            Command::Lint(a) if a.list_checks => Some("with lint --list-checks: it reads nothing"),
+            Command::Diff(a) if a.old.is_some() || a.new.is_some() => {
+                Some("with diff OLD NEW: both are manifests, read offline")
+            }
+            Command::Diff(_) => None,
+            Command::Wizard(a) if a.offline && !files => {
+                Some("with --offline: the wizard contacts no cluster")
+            }
+            _ if files => Some("with -f: manifests are read offline"),
+            _ => None,
+        }
+    }
+
+    /// The flags given to `version` that it does nothing with (it takes
+    /// `-o`), as typed.
+    fn version_flags(&self) -> Vec<&'static str> {
+        let g = &self.global;
+        let mut given: Vec<&'static str> = [
+            ("-n/--namespace", g.namespace.is_some()),
+            ("-f/--filename", !g.filenames.is_empty()),
+            ("-R/--recursive", g.recursive),
+            ("-l/--selector", g.selector.is_some()),
+            ("-A/--all-namespaces", g.all_namespaces),
+            ("--no-headers", g.no_headers),
+            ("--color", g.color != ColorChoice::Auto),
+            ("-v/--v", g.verbosity > 0),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        given.extend(self.connection_flags_given());
+        given
+    }
+}
+
 /// The error for a `-l/--selector` value that does not parse (`e`: the
 /// parser's reason): the reason, then the correction of a common slip when
 /// one parses (`app in web`: did you mean "app in (web)"), else kubectl's
@@ -871,4 +1084,255 @@ pub fn selector_error(text: &str, e: &str) -> String {
             "-l/--selector {text:?}: {e}; write it as kubectl does, e.g. {SELECTOR_EXAMPLE}"
         ),
     }
+}
+
+/// Why parsing ended without a command to run.
+#[derive(Debug)]
+pub enum Stop {
+    /// `--help`, `-h`, `--version`: clap prints them (stdout, exit 0).
+    Clap(clap::Error),
+    /// No subcommand (`kubectl netpol`, `kubectl netpol help`): the
+    /// help, on stdout, exit 0, as kubectl does.
+    Help(String),
+    /// A usage error, as one line without its `error: ` (exit 2).
+    Usage(String),
+}
+
+/// Parses `argv` (`argv[0]` is the program) with [`command`]:
+/// `help [COMMAND]` is `[COMMAND] --help`, as `kubectl help get`.
+pub fn parse(argv: &[String]) -> Result<Cli, Stop> {
+    let cmd = command();
+    let words = argv.get(1..).unwrap_or_default();
+    let scanned = scan(&cmd, words);
+    let mut argv = argv.to_vec();
+    if let Some(i) = scanned.first
+        && words[i] == "help"
+    {
+        let topic: Vec<String> = words[i + 1..]
+            .iter()
+            .filter(|w| !w.starts_with('-'))
+            .take(1)
+            .cloned()
+            .collect();
+        argv.truncate(1);
+        argv.extend(topic);
+        argv.push("--help".into());
+    }
+    let scanned = scan(&cmd, argv.get(1..).unwrap_or_default());
+    let matches = match cmd.clone().try_get_matches_from(&argv) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return Err(match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Stop::Clap(e),
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                | ErrorKind::MissingSubcommand
+                    if scanned.sub.is_none() =>
+                {
+                    Stop::Help(cmd.clone().render_help().to_string())
+                }
+                _ => Stop::Usage(error_line(&e, &cmd, &scanned)),
+            });
+        }
+    };
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+        .map_err(|e| Stop::Usage(error_line(&e, &cmd, &scanned)))
+}
+
+/// A clap error as one line (without `error: `): clap's message, its
+/// suggestions and possible values, and where to read more, e.g.
+/// `unexpected argument '--selectr' found; did you mean '--selector'?
+/// (see kubectl netpol list --help)`.
+pub fn error_line(e: &clap::Error, cmd: &clap::Command, scanned: &Scan) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = e.render().to_string();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first).trim();
+    let message = if message.is_empty() {
+        "invalid command line"
+    } else {
+        message
+    };
+    let mut extra: Vec<String> = Vec::new();
+    // `... were not provided:` and the list on the lines below it.
+    let mut listed: Vec<String> = Vec::new();
+    for line in lines {
+        let t = line.trim();
+        if t.starts_with("Usage:") || t.starts_with("For more information") {
+            break;
+        }
+        if t.is_empty() {
+            continue;
+        }
+        if let Some(tip) = t.strip_prefix("tip: ") {
+            extra.push(tip_text(tip));
+        } else if let Some(inner) = t.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            extra.push(inner.to_string());
+        } else if message.ends_with(':') {
+            listed.push(t.to_string());
+        } else {
+            extra.push(t.to_string());
+        }
+    }
+    let sub = scanned.sub.as_deref().and_then(|s| cmd.find_subcommand(s));
+    let invalid = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.as_str(),
+        _ => "",
+    };
+    // `--o json`: clap suggests a long flag by spelling (`--token`); the
+    // one meant is the short flag written with two dashes.
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(rest) = invalid.strip_prefix("--")
+        && rest
+            .split('=')
+            .next()
+            .is_some_and(|n| n.chars().count() == 1)
+    {
+        extra.retain(|x| !x.starts_with("did you mean"));
+        let c = rest.chars().next().unwrap_or_default();
+        if let Some(arg) = sub
+            .into_iter()
+            .flat_map(|s| s.get_arguments())
+            .chain(cmd.get_arguments())
+            .find(|a| a.get_short() == Some(c))
+        {
+            extra.insert(
+                0,
+                match arg.get_long() {
+                    Some(long) => format!("did you mean '-{c}/--{long}'?"),
+                    None => format!("did you mean '-{c}'?"),
+                },
+            );
+        }
+    }
+    // `-o`'s values: the formats of this subcommand.
+    if e.kind() == ErrorKind::InvalidValue
+        && invalid.starts_with("--output")
+        && let Some(s) = &scanned.sub
+    {
+        let formats: Vec<&str> = formats_of(s).iter().map(|f| f.as_str()).collect();
+        extra.retain(|x| !x.starts_with("possible values"));
+        extra.push(format!("possible values: {}", formats.join(", ")));
+    }
+    let help = match (&scanned.sub, e.kind()) {
+        (Some(s), k) if k != ErrorKind::InvalidSubcommand => format!("kubectl netpol {s} --help"),
+        _ => "kubectl netpol --help".to_string(),
+    };
+    let mut line = message.to_string();
+    if !listed.is_empty() {
+        line.push(' ');
+        line.push_str(&listed.join(", "));
+    }
+    for x in extra {
+        line.push_str("; ");
+        line.push_str(&x);
+    }
+    format!("{line} (see {help})")
+}
+
+/// clap's `tip:` lines as a question.
+fn tip_text(tip: &str) -> String {
+    for prefix in [
+        "a similar argument exists: ",
+        "a similar subcommand exists: ",
+        "a similar value exists: ",
+    ] {
+        if let Some(name) = tip.strip_prefix(prefix) {
+            return format!("did you mean {name}?");
+        }
+    }
+    for prefix in [
+        "some similar arguments exist: ",
+        "some similar subcommands exist: ",
+        "some similar values exist: ",
+    ] {
+        if let Some(names) = tip.strip_prefix(prefix) {
+            return format!("did you mean one of {names}?");
+        }
+    }
+    tip.to_string()
+}
+
+/// The words of a command line (after `kubectl netpol`) as the parser
+/// reads them: flags, their values, positional words.
+#[derive(Debug, Default, Clone)]
+pub struct Scan {
+    /// The subcommand, when a known one was typed.
+    pub sub: Option<String>,
+    /// The index of the first positional word (the subcommand, or what
+    /// stands where it should).
+    pub first: Option<usize>,
+    /// The positional words after the subcommand.
+    pub positionals: Vec<String>,
+    /// The index of the last word when it is a flag still waiting for its
+    /// value (`-n` at the end).
+    pub pending: Option<usize>,
+}
+
+/// The flag `word` names (`--long`, `--long=value`, `-s`, `-svalue`), in
+/// the subcommand `sub` or among the global flags.
+pub fn find_flag<'c>(
+    cmd: &'c clap::Command,
+    sub: Option<&'c clap::Command>,
+    word: &str,
+) -> Option<&'c clap::Arg> {
+    let mut args = sub
+        .into_iter()
+        .flat_map(|s| s.get_arguments())
+        .chain(cmd.get_arguments());
+    if let Some(long) = word.strip_prefix("--") {
+        let long = long.split('=').next().unwrap_or_default();
+        args.find(|a| a.get_long() == Some(long))
+    } else {
+        let c = word.strip_prefix('-')?.chars().next()?;
+        args.find(|a| a.get_short() == Some(c))
+    }
+}
+
+/// Whether the flag word `word` (of `arg`) takes the next word as its
+/// value: `-n NS`, `--namespace NS`, not `--namespace=NS`, `-nNS` or a
+/// boolean.
+pub fn takes_next(arg: &clap::Arg, word: &str) -> bool {
+    let valued = matches!(
+        arg.get_action(),
+        clap::ArgAction::Set | clap::ArgAction::Append
+    ) && !arg.is_require_equals_set();
+    valued
+        && if word.starts_with("--") {
+            !word.contains('=')
+        } else {
+            word.chars().count() == 2
+        }
+}
+
+/// Reads `words` as the parser would, without parsing values.
+pub fn scan(cmd: &clap::Command, words: &[String]) -> Scan {
+    let mut out = Scan::default();
+    let mut sub: Option<&clap::Command> = None;
+    let mut i = 0;
+    let mut flags_done = false;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if !flags_done && w == "--" {
+            flags_done = true;
+        } else if !flags_done && w.starts_with('-') && w != "-" {
+            if let Some(arg) = find_flag(cmd, sub, w)
+                && takes_next(arg, w)
+            {
+                if i + 1 == words.len() {
+                    out.pending = Some(i);
+                }
+                i += 1;
+            }
+        } else if out.first.is_none() {
+            out.first = Some(i);
+            sub = cmd.find_subcommand(w);
+            out.sub = sub.map(|s| s.get_name().to_string());
+        } else {
+            out.positionals.push(w.to_string());
+        }
+        i += 1;
+    }
+    out
 }

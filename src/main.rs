@@ -4,8 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use netpol::cli::{Cli, Command};
+use netpol::cli::{ColorChoice, Command, Stop};
 use netpol::cmd::{self, Context};
 use netpol::error::exit;
 use netpol::render::{Palette, QUOTED_MAX, cap_quoted, clean};
@@ -18,36 +17,27 @@ fn main() -> ExitCode {
         print!("{}", cmd::complete::complete(&argv[2..]));
         return ExitCode::SUCCESS;
     }
-    let mut cli = match Cli::try_parse() {
+    let mut cli = match netpol::cli::parse(&argv) {
         Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are "errors" that print to stdout and exit 0.
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            // Contradictory flags get one line naming both, as clap
-            // words it; other usage errors keep clap's usage hint.
-            if e.kind() == clap::error::ErrorKind::ArgumentConflict {
-                let text = e.render().to_string();
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{}",
-                    text.lines()
-                        .next()
-                        .unwrap_or("error: conflicting arguments")
-                );
-            } else {
-                let _ = e.print();
-            }
-            return ExitCode::from(code as u8);
+        // --help and --version: stdout, exit 0.
+        Err(Stop::Clap(e)) => {
+            let _ = e.print();
+            return ExitCode::from(exit::OK as u8);
+        }
+        Err(Stop::Help(text)) => {
+            let _ = write!(std::io::stdout(), "{text}");
+            return ExitCode::from(exit::OK as u8);
+        }
+        Err(Stop::Usage(line)) => {
+            say_error(colour_for_errors(&argv, None), &clean(&line));
+            return ExitCode::from(exit::USAGE as u8);
         }
     };
     cli.normalize();
     // Flags that mean nothing for this command: one line, as clap's errors.
+    let colour = colour_for_errors(&argv, Some(cli.global.color));
     if let Err(message) = cli.check_flags() {
-        let _ = writeln!(std::io::stderr(), "error: {}", clean(&message));
+        say_error(colour, &clean(&message));
         return ExitCode::from(exit::USAGE as u8);
     }
     let error_code = match cli.command {
@@ -59,10 +49,9 @@ fn main() -> ExitCode {
     let ctx = match Context::new(cli.global.clone(), Palette::from_choice(cli.global.color)) {
         Ok(ctx) => ctx,
         Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: {}",
-                clean_multiline(&e.to_string(), cli.global.verbosity)
+            say_error(
+                colour,
+                &clean_multiline(&e.to_string(), cli.global.verbosity),
             );
             return ExitCode::from(e.exit_code(error_code) as u8);
         }
@@ -118,14 +107,52 @@ fn main() -> ExitCode {
         Err(e) => {
             // What was written before the error, then the error.
             let _ = stdout.flush();
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: {}",
-                clean_multiline(&e.to_string(), verbosity)
-            );
+            say_error(colour, &clean_multiline(&e.to_string(), verbosity));
             ExitCode::from(e.exit_code(error_code) as u8)
         }
     }
+}
+
+/// Says `error: MESSAGE` on stderr, `error:` in bold red when `colour`.
+fn say_error(colour: bool, message: &str) {
+    let label = if colour {
+        "\x1b[1;31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
+    let _ = writeln!(std::io::stderr(), "{label} {message}");
+}
+
+/// Whether `error:` is coloured: only when stderr is a terminal, and
+/// then unless `--color never`, or `auto` (the default) with `NO_COLOR`
+/// set to a non-empty value.
+/// `choice` is the parsed `--color`; before parsing (a usage error) the
+/// last `--color` of `argv` that names a choice.
+fn colour_for_errors(argv: &[String], choice: Option<ColorChoice>) -> bool {
+    use std::io::IsTerminal;
+    let choice = choice.unwrap_or_else(|| {
+        let mut choice = ColorChoice::Auto;
+        for (i, w) in argv.iter().enumerate() {
+            let value = match w.strip_prefix("--color") {
+                Some("") => argv.get(i + 1).map(String::as_str),
+                Some(v) => v.strip_prefix('='),
+                None => None,
+            };
+            match value {
+                Some("always") => choice = ColorChoice::Always,
+                Some("never") => choice = ColorChoice::Never,
+                Some("auto") => choice = ColorChoice::Auto,
+                _ => {}
+            }
+        }
+        choice
+    });
+    std::io::stderr().is_terminal()
+        && match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
 }
 
 /// Standard output (buffered) and what goes to stderr before it: a

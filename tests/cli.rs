@@ -11,7 +11,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use predicates::prelude::*;
 use serde_json::Value;
 
 mod common;
@@ -221,12 +220,413 @@ fn usage_errors_exit_2_on_stderr() {
         let err = stderr_of(&a);
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
-    // No subcommand at all: the help, on stderr.
-    netpol()
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("Usage: kubectl netpol"));
+    // No subcommand at all: the help, on stdout, exit 0 (as kubectl).
+    for args in [&[][..], &["help"], &["-n", "x"]] {
+        let a = netpol().args(args).assert().code(0).stderr("");
+        assert!(
+            stdout_of(&a).contains("Usage: kubectl netpol [OPTIONS] <COMMAND>"),
+            "{args:?}"
+        );
+    }
+    // `help COMMAND` is `COMMAND --help`, as `kubectl help get`.
+    assert_eq!(ok(&["help", "list"]), ok(&["list", "--help"]));
+    assert_eq!(
+        one_error(&["help", "bogus"], 2),
+        "error: unrecognized subcommand 'bogus' (see kubectl netpol --help)"
+    );
+}
+
+/// clap's usage errors are one `error:` line, clap's message and its
+/// suggestion kept, then where to read more; exit 2; colour only on a
+/// terminal (never with --color never or NO_COLOR).
+#[test]
+fn usage_errors_from_the_parser_are_one_line() {
+    for (args, expected) in [
+        (
+            &["list", "--selectr", "x"][..],
+            "error: unexpected argument '--selectr' found; did you mean '--selector'? (see kubectl netpol list --help)",
+        ),
+        (
+            &["list", "--o", "json"],
+            "error: unexpected argument '--o' found; did you mean '-o/--output'? (see kubectl netpol list --help)",
+        ),
+        (
+            &["can", "a", "b", "--n=x"],
+            "error: unexpected argument '--n' found; did you mean '-n/--namespace'? (see kubectl netpol can --help)",
+        ),
+        (
+            &["list", "--color", "sometimes"],
+            "error: invalid value 'sometimes' for '--color <WHEN>'; possible values: auto, always, never (see kubectl netpol list --help)",
+        ),
+        (
+            &["can", "a", "b", "-o", "bogus"],
+            "error: invalid value 'bogus' for '--output <FORMAT>'; possible values: text, json, yaml (see kubectl netpol can --help)",
+        ),
+        (
+            &["lsit"],
+            "error: unrecognized subcommand 'lsit'; did you mean one of 'lint', 'list'? (see kubectl netpol --help)",
+        ),
+        (
+            &["can", "a"],
+            "error: the following required arguments were not provided: <DST> (see kubectl netpol can --help)",
+        ),
+    ] {
+        assert_eq!(one_error(args, 2), expected, "{args:?}");
+    }
+    // Never a suggestion by spelling for a one-letter long flag that is
+    // no short flag.
+    let e = one_error(&["list", "--q"], 2);
+    assert!(!e.contains("did you mean"), "{e}");
+    // On a terminal, `error:` is red unless --color never or NO_COLOR.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let bin = env!("CARGO_BIN_EXE_kubectl-netpol");
+        let on_tty = |env: &str, extra: &str| {
+            let o = std::process::Command::new("script")
+                .args([
+                    "-qec",
+                    &format!("{env} {bin} list --selectr x {extra} 2>&1"),
+                    "/dev/null",
+                ])
+                .env_remove("NO_COLOR")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).to_string()
+        };
+        assert!(
+            on_tty("", "").contains("\x1b[1;31merror:\x1b[0m"),
+            "{:?}",
+            on_tty("", "")
+        );
+        for (env, extra) in [
+            ("", "--color never"),
+            ("NO_COLOR=1", ""),
+            ("", "--color=never"),
+        ] {
+            let out = on_tty(env, extra);
+            assert!(
+                !out.contains('\x1b') && out.contains("error: "),
+                "{env} {extra}: {out:?}"
+            );
+        }
+    }
+}
+
+/// pflag's ways: the last of a repeated flag wins, booleans take
+/// `=true/false/1/0/t/f/...`, empty values are "not given".
+#[test]
+fn flags_behave_as_pflag() {
+    let backend = ok(&["list", "-n", "backend", "-f", SHOP]);
+    assert_eq!(
+        ok(&["list", "-n", "frontend", "-n", "backend", "-f", SHOP]),
+        backend
+    );
+    assert_eq!(
+        ok(&[
+            "list", "--color", "always", "--color", "never", "-n", "backend", "-f", SHOP
+        ]),
+        backend
+    );
+    let all = ok(&["list", "-A", "-f", SHOP]);
+    for yes in ["1", "t", "T", "true", "TRUE", "True"] {
+        assert_eq!(
+            ok(&["list", &format!("-A={yes}"), "-f", SHOP]),
+            all,
+            "{yes}"
+        );
+        assert_eq!(
+            ok(&["list", &format!("--all-namespaces={yes}"), "-f", SHOP]),
+            all
+        );
+    }
+    for no in ["0", "f", "F", "false", "FALSE", "False"] {
+        assert_eq!(
+            ok(&["list", &format!("-A={no}"), "-n", "backend", "-f", SHOP]),
+            backend,
+            "{no}"
+        );
+    }
+    // Every boolean, also the subcommands' and -R.
+    assert_eq!(
+        ok(&["list", "-R=true", "-n", "backend", "-f", SHOP]),
+        backend
+    );
+    ok(&["lint", "--list-checks=1"]);
+    let e = one_error(&["list", "-A=yes", "-f", SHOP], 2);
+    assert!(
+        e.contains("strconv.ParseBool: parsing \"yes\": invalid syntax"),
+        "{e}"
+    );
+    // Empty values mean "not given".
+    assert_eq!(
+        ok(&["list", "--output=", "-n", "backend", "-f", SHOP]),
+        backend
+    );
+    assert_eq!(
+        ok(&["list", "-o", "", "-n", "backend", "-f", SHOP]),
+        backend
+    );
+}
+
+/// --request-timeout takes Go durations (time.ParseDuration) and a bare
+/// number of seconds; `--request-timeout=` is not given. Checked before
+/// anything is read: against a port nothing listens on.
+#[test]
+fn request_timeout_takes_go_durations() {
+    for good in ["1us", "1ns", "1h2m", "1.5s", "500ms", "3", "0", "1\u{b5}s"] {
+        let e = one_error(
+            &[
+                "list",
+                "-s",
+                "https://127.0.0.1:1",
+                "--request-timeout",
+                good,
+            ],
+            1,
+        );
+        assert!(!e.contains("--request-timeout \""), "{good}: {e}");
+    }
+    let e = one_error(
+        &["list", "-s", "https://127.0.0.1:1", "--request-timeout="],
+        1,
+    );
+    assert!(!e.contains("--request-timeout"), "{e}");
+    for bad in ["1x", "-1s", "s", "1m-"] {
+        let e = one_error(
+            &[
+                "list",
+                "-s",
+                "https://127.0.0.1:1",
+                &format!("--request-timeout={bad}"),
+            ],
+            2,
+        );
+        assert!(e.contains("invalid --request-timeout"), "{bad}: {e}");
+    }
+}
+
+/// Connection flags mean nothing where no cluster is read: an error naming
+/// the flag and why; where -f is compared with a cluster, they are taken.
+#[test]
+fn connection_flags_without_a_cluster_are_refused() {
+    let flags: [&[&str]; 14] = [
+        &["--context", "prod"],
+        &["--cluster", "c"],
+        &["--user", "u"],
+        &["--server", "https://x"],
+        &["-s", "https://x"],
+        &["--token", "t"],
+        &["--as", "a"],
+        &["--as-group", "g"],
+        &["--as-uid", "1"],
+        &["--kubeconfig", "/nonexistent"],
+        &["--client-certificate", "c.pem"],
+        &["--client-key", "k.pem"],
+        &["--request-timeout", "5s"],
+        &["--insecure-skip-tls-verify"],
+    ];
+    let commands: [&[&str]; 7] = [
+        &["list"],
+        &["explain", "backend/api"],
+        &["can", "frontend/web", "backend/api"],
+        &["matrix"],
+        &["coverage"],
+        &["check"],
+        &["lint"],
+    ];
+    for cmd in commands {
+        for flag in flags {
+            let args = [cmd, &["-f", SHOP], flag].concat();
+            let name = match flag[0] {
+                "-s" => "--server",
+                f => f,
+            };
+            assert_eq!(
+                one_error(&args, 2),
+                format!("error: {name} has no effect with -f: manifests are read offline"),
+                "{args:?}"
+            );
+        }
+    }
+    assert_eq!(
+        one_error(&["diff", SHOP, SHOP, "--context", "prod"], 2),
+        "error: --context has no effect with diff OLD NEW: both are manifests, read offline"
+    );
+    assert_eq!(
+        one_error(
+            &[
+                "wizard",
+                "--offline",
+                "--context",
+                "prod",
+                "-n",
+                "x",
+                "--all-pods",
+                "--deny-all-ingress"
+            ],
+            2
+        ),
+        "error: --context has no effect with --offline: the wizard contacts no cluster"
+    );
+    assert_eq!(
+        one_error(
+            &["wizard", "-f", SHOP, "--as", "x", "-n", "x", "--all-pods"],
+            2
+        ),
+        "error: --as has no effect with -f: manifests are read offline"
+    );
+    // Where -f goes with a cluster, the flags are taken (and the
+    // kubeconfig named is read: it does not exist).
+    for args in [
+        &[
+            "lint",
+            "-f",
+            SHOP,
+            "--against-cluster",
+            "--kubeconfig",
+            "/nonexistent",
+        ][..],
+        &["diff", "-f", SHOP, "--kubeconfig", "/nonexistent"],
+    ] {
+        let a = netpol().args(args).assert().failure();
+        let e = stderr_of(&a);
+        assert!(e.contains("/nonexistent: no such file"), "{args:?}: {e}");
+    }
+    // Empty values are no flag at all.
+    ok(&["list", "-f", SHOP, "--context=", "--request-timeout="]);
+}
+
+/// version takes -o only: every other flag does nothing for it.
+#[test]
+fn version_refuses_flags_that_do_nothing() {
+    for args in [
+        &["--kubeconfig", "/nonexistent"][..],
+        &["--context", "nosuch"],
+        &["-n", "foo"],
+        &["-f", "/nonexistent"],
+        &["--as", "x"],
+        &["-A"],
+        &["-l", "a=b"],
+        &["--no-headers"],
+        &["--color", "never"],
+        &["-v", "6"],
+    ] {
+        let e = one_error(&[&["version"], args].concat(), 2);
+        assert!(
+            e.ends_with("does not apply to version: it prints this binary's version and reads nothing (it takes -o only)"),
+            "{args:?}: {e}"
+        );
+    }
+    ok(&["version", "-o", "json"]);
+}
+
+/// Every example in every --help is a whole command on its lines: one
+/// line, or lines ending in ` \`, never cut by the help's wrapping (a
+/// narrow terminal included), and it parses.
+#[test]
+fn help_examples_are_copy_pasteable() {
+    let subs = [
+        "", "explain", "list", "can", "check", "wizard", "version", "lint", "coverage", "diff",
+        "matrix",
+    ];
+    for sub in subs {
+        let args: Vec<&str> = [sub, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let a = netpol().env("COLUMNS", "40").args(&args).assert().code(0);
+        let help = stdout_of(&a);
+        let Some((_, examples)) = help.split_once("\nExamples:\n") else {
+            continue;
+        };
+        let mut command = String::new();
+        for line in examples.lines() {
+            let t = line.trim();
+            assert!(line.len() <= 100, "{sub}: too wide: {line}");
+            if command.is_empty() {
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                assert!(
+                    t.starts_with("kubectl "),
+                    "{sub}: not a command, nor a continuation: {line:?}\n{examples}"
+                );
+            }
+            match t.strip_suffix('\\') {
+                Some(part) => {
+                    command.push_str(part);
+                    command.push(' ');
+                }
+                None => {
+                    command.push_str(t);
+                    check_example(&command);
+                    command.clear();
+                }
+            }
+        }
+        assert!(
+            command.is_empty(),
+            "{sub}: ends in a continuation: {command}"
+        );
+    }
+}
+
+/// Parses an example's `kubectl netpol ...` (the last of a pipeline) with
+/// `--help` appended: every flag and value it has is accepted.
+fn check_example(command: &str) {
+    let last = command.rsplit('|').next().unwrap_or(command).trim();
+    // Process substitution, <(...), is one file name.
+    let mut words: Vec<String> = Vec::new();
+    let mut inside = false;
+    for w in last.split_whitespace() {
+        if inside {
+            inside = !w.ends_with(')');
+        } else if w.starts_with("<(") {
+            inside = !w.ends_with(')');
+            words.push("x".into());
+        } else {
+            words.push(w.to_string());
+        }
+    }
+    assert!(
+        words.len() >= 2 && words[0] == "kubectl" && words[1] == "netpol",
+        "{command}"
+    );
+    let mut args: Vec<&str> = words[2..].iter().map(String::as_str).collect();
+    args.push("--help");
+    let a = netpol().args(&args).assert();
+    let out = a.get_output();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Each subcommand's -o help lists the formats that command prints, and
+/// clap lists no format it refuses.
+#[test]
+fn output_help_lists_the_commands_formats() {
+    for (sub, formats) in [
+        ("can", "text|json|yaml"),
+        ("list", "text|wide|json|yaml|name"),
+        ("explain", "text|wide|json|yaml"),
+        ("matrix", "text|json|yaml"),
+    ] {
+        let help = ok(&[sub, "--help"]);
+        let at = help.find("--output <FORMAT>").unwrap();
+        let text: String = help[at..].lines().skip(1).take(3).collect();
+        assert!(
+            text.contains(&format!("Output format: {formats}")),
+            "{sub}: {text}"
+        );
+        assert!(!text.contains("possible values"), "{sub}: {text}");
+        assert!(!help.contains("see its --help"), "{sub}");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -3392,11 +3792,125 @@ fn near_misses_suggest_the_flag_meant() {
         ("--contxt", "--context"),
         ("--client-cert", "--client-certificate"),
     ] {
-        let a = netpol().args(["list", typed, "x"]).assert().code(2);
-        let err = stderr_of(&a);
+        let err = one_error(&["list", typed, "x"], 2);
         assert!(
-            err.contains(&format!("tip: a similar argument exists: '{meant}'")),
+            err.contains(&format!(
+                "; did you mean '{meant}'? (see kubectl netpol list --help)"
+            )),
             "{typed}: {err}"
+        );
+    }
+}
+
+/// After a flag that takes a value come that flag's values or nothing;
+/// positional words beyond a command's own get nothing; -f's names come
+/// from the manifests; only flags that apply to the command are offered.
+#[test]
+fn completion_follows_the_parser() {
+    let c = |words: &[&str]| {
+        let mut args = vec!["__complete"];
+        args.extend(words);
+        ok(&args)
+    };
+    // A kubeconfig whose server is a port nothing listens on: were pods
+    // asked for, the answer would still be empty, so the directive and
+    // the absence of anything else is what is checked.
+    for words in [
+        &["explain", "-l", ""][..],
+        &["can", "--port", ""],
+        &["can", "--token", ""],
+        &["can", "--as", ""],
+        &["can", "-s", ""],
+        &["can", "web-1", "api-1", ""],
+        &["explain", "api-1", ""],
+        &["list", ""],
+        &["list", "-A", ""],
+    ] {
+        assert_eq!(c(words), ":4\n", "{words:?}");
+    }
+    // -f: names from the manifests, never the cluster.
+    assert_eq!(
+        c(&["explain", "-f", SHOP, "-n", "backend", "c"]),
+        "cache-0\n:4\n"
+    );
+    assert_eq!(
+        c(&["can", "-f", SHOP, "frontend/web", "backend/p"]),
+        "backend/postgres\n:4\n"
+    );
+    let out = c(&["can", "-f", SHOP, "fr"]);
+    assert_eq!(out, "frontend/\n:6\n");
+    assert_eq!(c(&["list", "-f", SHOP, "-n", "fr"]), "frontend\n:4\n");
+    assert_eq!(c(&["list", "-f", SHOP, "-n=fr"]), "-n=frontend\n:4\n");
+    assert_eq!(
+        c(&["list", "-f", SHOP, "--namespace=fr"]),
+        "--namespace=frontend\n:4\n"
+    );
+    assert_eq!(
+        c(&["wizard", "-f", SHOP, "-n", "backend", "--from", "allow-web"]),
+        "allow-web-to-api\n:4\n"
+    );
+    assert_eq!(
+        c(&["wizard", "-f", SHOP, "--from", "backend/allow-web"]),
+        "backend/allow-web-to-api\n:4\n"
+    );
+    // Fixed values.
+    assert_eq!(c(&["lint", "--fail-on", ""]), "error\nwarning\ninfo\n:4\n");
+    assert_eq!(c(&["lint", "--fail-on=w"]), "--fail-on=warning\n:4\n");
+    // A check given once is not offered again, to either flag.
+    let again = c(&["lint", "--disable", "split-peer", "--disable", "split-"]);
+    assert_eq!(again, "split-rule\n:4\n");
+    // Flags that apply to the command only.
+    let explain = c(&["explain", "--"]);
+    assert!(!explain.contains("--all-namespaces"), "{explain}");
+    assert!(!explain.contains("--no-headers"), "{explain}");
+    assert!(explain.contains("--selector\n"), "{explain}");
+    assert!(!c(&["can", "--"]).contains("--selector"));
+    assert_eq!(c(&["version", "--"]), "--help\n--output\n:4\n");
+    // With -f, no connection flags (but where -f meets a cluster).
+    assert_eq!(c(&["list", "-f", SHOP, "--cont"]), ":4\n");
+    assert_eq!(
+        c(&["lint", "-f", SHOP, "--against-cluster", "--cont"]),
+        "--context\n:4\n"
+    );
+    assert_eq!(c(&["diff", "-f", SHOP, "--cont"]), "--context\n:4\n");
+    // diff's OLD and NEW are files.
+    assert_eq!(c(&["diff", ""]), ":0\n");
+}
+
+/// Completion never takes more than its two seconds, however many reads
+/// it makes, against a server that accepts and never answers.
+#[test]
+fn completion_is_bounded_as_a_whole() {
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hang.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = hang.incoming().take(16).collect();
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        drop(held);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- {{name: c, cluster: {{server: 'https://127.0.0.1:{port}'}}}}\nusers:\n- {{name: u, user: {{token: t}}}}\ncontexts:\n- {{name: x, context: {{cluster: c, user: u}}}}\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    let kc = kc.display().to_string();
+    for words in [
+        &["can", ""][..],
+        &["list", "-n", ""],
+        &["wizard", "--from", ""],
+    ] {
+        let start = std::time::Instant::now();
+        let mut args = vec!["__complete", "--kubeconfig", kc.as_str()];
+        args.extend(words);
+        assert_eq!(ok(&args), ":4\n");
+        let took = start.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(2700),
+            "{words:?} took {took:?}"
         );
     }
 }

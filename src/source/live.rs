@@ -102,23 +102,26 @@ fn limit_body<B>(response: http::Response<B>) -> http::Response<http_body_util::
     response.map(|body| http_body_util::Limited::new(body, MAX_RESPONSE_BYTES))
 }
 
-/// Parses kubectl's duration syntax: `0`, `30s`, `1m`, `2h`, `1m30s`, `500ms`,
-/// or a bare number of seconds.
+/// Parses `--request-timeout` as kubectl does: a bare number of seconds,
+/// or a Go duration (`time.ParseDuration`: `0`, `500ms`, `1m30s`, `1h2m`,
+/// `1.5s`, `10us`, `1ns`; units ns, us/µs, ms, s, m, h). `0` means no limit.
 pub fn parse_timeout(text: &str) -> Result<Option<Duration>, Error> {
     let bad = || {
         Error::Usage(format!(
-            "invalid --request-timeout {text:?}: use a duration such as 30s, 1m or 0 (no limit)"
+            "invalid --request-timeout {text:?}: use a number of seconds or a duration such as 500ms, 30s, 1m30s or 0 (no limit)"
         ))
     };
+    // kubectl refuses absurd values too; Duration panics beyond its range.
+    const MAX_SECS: f64 = 10.0 * 365.0 * 86400.0;
     let t = text.trim();
     if let Ok(secs) = t.parse::<u64>() {
-        if secs > 10 * 365 * 86400 {
+        if secs as f64 > MAX_SECS {
             return Err(bad());
         }
         return Ok((secs > 0).then(|| Duration::from_secs(secs)));
     }
     let mut total = Duration::ZERO;
-    let mut rest = t;
+    let mut rest = t.strip_prefix('+').unwrap_or(t);
     if rest.is_empty() {
         return Err(bad());
     }
@@ -131,21 +134,26 @@ pub fn parse_timeout(text: &str) -> Result<Option<Duration>, Error> {
         }
         let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
         let unit_end = rest[digits..]
-            .find(|c: char| c.is_ascii_digit())
+            .find(|c: char| c.is_ascii_digit() || c == '.')
             .map_or(rest.len(), |i| digits + i);
+        // Nanoseconds per unit.
         let unit = match &rest[digits..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
+            "ns" => 1.0,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
             _ => return Err(bad()),
         };
-        let secs = value * unit;
-        // kubectl refuses absurd values too; Duration panics beyond its range.
-        if !secs.is_finite() || secs > 10.0 * 365.0 * 86400.0 {
+        let nanos = (value * unit).round();
+        if !nanos.is_finite() || nanos > MAX_SECS * 1e9 {
             return Err(bad());
         }
-        total += Duration::from_secs_f64(secs);
+        total += Duration::from_nanos(nanos as u64);
+        if total.as_secs_f64() > MAX_SECS {
+            return Err(bad());
+        }
         rest = &rest[unit_end..];
     }
     Ok((!total.is_zero()).then_some(total))
@@ -398,7 +406,7 @@ fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeCon
 impl Live {
     /// Builds a client from kubectl's flags. Nothing is sent yet.
     pub async fn connect(args: &ConnectionArgs) -> Result<Live, Error> {
-        let timeout = parse_timeout(&args.request_timeout)?;
+        let timeout = parse_timeout(args.request_timeout.as_deref().unwrap_or("0"))?;
         check_flags(args)?;
         let kubeconfig = read_kubeconfig(args)?;
         let (mut config, user, context) = match kubeconfig {
@@ -1113,6 +1121,25 @@ mod tests {
             Some(Duration::from_millis(500))
         );
         assert_eq!(parse_timeout("5").unwrap(), Some(Duration::from_secs(5)));
+        // Go's units and compounds, as time.ParseDuration.
+        assert_eq!(
+            parse_timeout("1us").unwrap(),
+            Some(Duration::from_micros(1))
+        );
+        assert_eq!(
+            parse_timeout("1\u{b5}s").unwrap(),
+            Some(Duration::from_micros(1))
+        );
+        assert_eq!(parse_timeout("1ns").unwrap(), Some(Duration::from_nanos(1)));
+        assert_eq!(
+            parse_timeout("1h2m").unwrap(),
+            Some(Duration::from_secs(3720))
+        );
+        assert_eq!(
+            parse_timeout("1.5s").unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(parse_timeout("0s").unwrap(), None);
         for bad in ["", "s", "10x", "1m-", "abc"] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }
