@@ -936,6 +936,11 @@ impl Cli {
         {
             return Err(format!("{flag} has no effect {why}"));
         }
+        if let Some(ns) = &g.namespace
+            && let Some(e) = crate::engine::validate::dns1123_label(ns).first()
+        {
+            return Err(format!("invalid namespace {ns:?}: {e}"));
+        }
         if g.all_namespaces
             && let Some(why) = cmd.without_all_namespaces()
         {

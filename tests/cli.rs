@@ -3915,6 +3915,70 @@ fn completion_is_bounded_as_a_whole() {
     }
 }
 
+/// One wording for a --request-timeout that runs out, whichever command
+/// and whichever stage (connecting, TLS, reading) it runs out in.
+#[test]
+fn request_timeout_is_worded_once() {
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://127.0.0.1:{}", hang.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        let held: Vec<_> = hang.incoming().take(64).collect();
+        std::thread::sleep(std::time::Duration::from_secs(20));
+        drop(held);
+    });
+    for timeout in ["1ms", "200ms"] {
+        for args in [
+            &["list"][..],
+            &["list", "-o", "name"],
+            &["can", "a", "b"],
+            &["explain", "a"],
+            &["matrix"],
+        ] {
+            let code = if args[0] == "can" { 2 } else { 1 };
+            let all = [args, &["-s", url.as_str(), "--request-timeout", timeout]].concat();
+            assert_eq!(
+                one_error(&all, code),
+                format!("error: the request timed out after {timeout} (--request-timeout)"),
+                "{all:?}"
+            );
+        }
+    }
+}
+
+/// A kubeconfig that chooses no context is told so, as kubectl would,
+/// never with a made-up cluster name.
+#[test]
+fn a_kubeconfig_without_current_context_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters:\n- {name: c, cluster: {server: 'https://127.0.0.1:1'}}\ncontexts:\n- {name: a, context: {cluster: c}}\n- {name: b, context: {cluster: c}}\n",
+    )
+    .unwrap();
+    let kc = kc.display().to_string();
+    assert_eq!(
+        one_error(&["list", "--kubeconfig", &kc], 1),
+        "error: no context chosen: the kubeconfig sets no current-context; use --context NAME (a, b) or set one with kubectl config use-context NAME"
+    );
+    // --context chooses one.
+    let e = one_error(&["list", "--kubeconfig", &kc, "--context", "b"], 1);
+    assert!(e.contains("127.0.0.1:1"), "{e}");
+}
+
+/// -n is a namespace name: a DNS-1123 label, checked before anything is
+/// read.
+#[test]
+fn an_invalid_namespace_is_a_usage_error() {
+    for ns in ["..", "Backend", "a_b", "x-", &"a".repeat(64)] {
+        let e = one_error(&["list", "-n", ns, "-f", SHOP], 2);
+        assert!(
+            e.starts_with(&format!("error: invalid namespace {ns:?}: ")),
+            "{e}"
+        );
+    }
+}
+
 /// A kubeconfig with two contexts, clusters and users, pointing at a
 /// port nothing listens on.
 fn write_kubeconfig(dir: &Path) -> String {

@@ -206,3 +206,111 @@ fn completion_of_namespaces_and_pods_from_the_cluster() {
     // Policy names for wizard --name.
     assert!(complete(&["wizard", "-n", &ns, "--name", "d"]).contains("db-from-web\ndeny-all\n"));
 }
+
+/// `-v 6` logs each request as kubectl does: method, URL, status, time.
+#[test]
+fn verbose_requests_carry_method_url_and_status() {
+    let Some(c) = cluster() else { return };
+    let ns = seed(&c);
+    let o = c.as_user("admin", &["list", "-n", &ns, "-o", "name", "-v", "6"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let wanted = format!(
+        "I: GET {}/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies?",
+        c.server.trim_end_matches('/')
+    );
+    let line = err
+        .lines()
+        .find(|l| l.starts_with(&wanted))
+        .unwrap_or_else(|| panic!("no {wanted}... in:\n{err}"));
+    let (_, rest) = line
+        .split_once(" 200 OK in ")
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(rest.ends_with(" milliseconds"), "{line}");
+    // A refused read: its status.
+    let o = c.as_user("alice", &["list", "-n", &ns, "-v", "6"]);
+    assert!(stderr(&o).contains(" 403 Forbidden in "), "{}", stderr(&o));
+}
+
+/// Against a reachable cluster, completion still reads the words as the
+/// parser does: -f's names from the manifests, nothing after a
+/// value-taking flag or beyond the arguments, flags that apply only.
+#[test]
+fn completion_against_a_cluster_follows_the_parser() {
+    let Some(c) = cluster() else { return };
+    let ns = seed(&c);
+    let kc = c.kubeconfig("admin");
+    let complete = |words: &[&str]| {
+        let mut args = vec!["__complete", "--kubeconfig", kc.as_str()];
+        args.extend(words);
+        ok(&c.binary(&args, None))
+    };
+    // The cluster has web-1: offered where a pod goes, nowhere else.
+    assert_eq!(complete(&["explain", "-n", &ns, "w"]), "web-1\nweb-2\n:4\n");
+    for words in [
+        &["explain", "-n", &ns, "-l", "w"][..],
+        &["can", "-n", &ns, "--port", "w"],
+        &["can", "-n", &ns, "--token", "w"],
+        &["can", "-n", &ns, "--as", "w"],
+        &["can", "-n", &ns, "-s", "w"],
+        &["can", "-n", &ns, "web-1", "db-1", "w"],
+        &["explain", "-n", &ns, "web-1", "w"],
+    ] {
+        assert_eq!(complete(words), ":4\n", "{words:?}");
+    }
+    // -n=: as --namespace=.
+    let out = complete(&["list", &format!("-n={}", &ns[..6])]);
+    assert!(out.lines().any(|l| l == format!("-n={ns}")), "{out}");
+    // -f: the manifests' pods, not the cluster's.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pods.yaml");
+    std::fs::write(
+        &file,
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: web-from-file, namespace: {ns}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"),
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    assert_eq!(
+        complete(&["explain", "-n", &ns, "-f", &file, "w"]),
+        "web-from-file\n:4\n"
+    );
+    // wizard --from: the namespace's policies.
+    assert_eq!(
+        complete(&["wizard", "-n", &ns, "--from", "de"]),
+        "deny-all\ndefault/\n:6\n"
+    );
+    assert_eq!(
+        complete(&["wizard", "--from", &format!("{ns}/db")]),
+        format!("{ns}/db-from-web\n:4\n")
+    );
+}
+
+/// Connection flags go with -f where -f is compared with the cluster
+/// (diff -f, lint --against-cluster -f), and are refused where it is read
+/// offline.
+#[test]
+fn connection_flags_with_f_only_where_a_cluster_is_read() {
+    let Some(c) = cluster() else { return };
+    let ns = seed(&c);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.yaml");
+    std::fs::write(
+        &file,
+        format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {ns}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"),
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let o = c.as_user("admin", &["diff", "-f", &file, "--context", "e2e"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = c.as_user(
+        "admin",
+        &["lint", "-f", &file, "--against-cluster", "--context", "e2e"],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 5)), "{}", stderr(&o));
+    let o = c.as_user("admin", &["list", "-f", &file, "--context", "e2e"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: --kubeconfig has no effect with -f: manifests are read offline\n"
+    );
+}

@@ -48,24 +48,83 @@ pub fn requests() -> usize {
     REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Counts one request and, at `-v=6`, logs it like kubectl does.
-fn note_request(
-    verb: &str,
-    what: &str,
-    namespace: Option<&str>,
-    started: std::time::Instant,
-    ok: bool,
-) {
-    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) >= 6 {
-        eprintln!(
-            "I: {verb} {what}{} {} in {} milliseconds",
-            namespace
-                .map(|n| format!(" in namespace {n:?}"))
-                .unwrap_or_default(),
-            if ok { "OK" } else { "failed" },
-            started.elapsed().as_millis()
-        );
+/// Counts every HTTP request the client sends and, at `-v=6`, logs it as
+/// kubectl does: `GET https://server/api/v1/namespaces/x/pods?limit=500
+/// 200 OK in 5 milliseconds` (a transport failure: `failed (why)`).
+#[derive(Clone)]
+struct RequestLog {
+    server: String,
+}
+
+impl<S> tower::Layer<S> for RequestLog {
+    type Service = RequestLogService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestLogService {
+            inner,
+            server: self.server.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RequestLogService<S> {
+    inner: S,
+    server: String,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for RequestLogService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) >= 6;
+        let line = log.then(|| {
+            let uri = request.uri();
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let url = match uri.scheme() {
+                Some(_) => uri.to_string(),
+                None => format!("{}{path}", self.server),
+            };
+            format!("{} {url}", request.method())
+        });
+        let started = std::time::Instant::now();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let r = response.await;
+            if let Some(line) = line {
+                let ms = started.elapsed().as_millis();
+                match &r {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        eprintln!(
+                            "I: {line} {} {} in {ms} milliseconds",
+                            status.as_str(),
+                            status.canonical_reason().unwrap_or_default()
+                        );
+                    }
+                    Err(e) => eprintln!(
+                        "I: {line} failed ({}) in {ms} milliseconds",
+                        crate::render::clean(&e.to_string())
+                    ),
+                }
+            }
+            r
+        })
     }
 }
 
@@ -101,6 +160,13 @@ const BODY_LIMIT_MESSAGE: &str = "length limit exceeded";
 fn limit_body<B>(response: http::Response<B>) -> http::Response<http_body_util::Limited<B>> {
     response.map(|body| http_body_util::Limited::new(body, MAX_RESPONSE_BYTES))
 }
+
+/// How long connecting (TCP and the TLS handshake) may take without
+/// `--request-timeout`: kubectl's dialer gives up after 30 s too.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a timeout inside the client ends its message (tokio's `Elapsed`).
+const TIMEOUT_MESSAGE: &str = "deadline has elapsed";
 
 /// Parses `--request-timeout` as kubectl does: a bare number of seconds,
 /// or a Go duration (`time.ParseDuration`: `0`, `500ms`, `1m30s`, `1h2m`,
@@ -280,15 +346,29 @@ fn check_flags(args: &ConnectionArgs) -> Result<(), Error> {
 }
 
 fn apply_overrides(kc: &mut Kubeconfig, args: &ConnectionArgs) -> Result<KubeConfigOptions, Error> {
+    let current = kc.current_context.clone().filter(|c| !c.is_empty());
+    if args.context.is_none() && current.is_none() && args.server.is_none() {
+        // What kubectl means by "no configuration": nothing says which
+        // cluster to talk to.
+        let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::Config(if names.is_empty() {
+            "no context chosen: the kubeconfig has no contexts and no current-context; pass --server, or --kubeconfig with a context".to_string()
+        } else {
+            format!(
+                "no context chosen: the kubeconfig sets no current-context; use --context NAME ({}) or set one with kubectl config use-context NAME",
+                names.join(", ")
+            )
+        }));
+    }
     let context_name = args
         .context
         .clone()
-        .or_else(|| kc.current_context.clone())
+        .or_else(|| current.clone())
         .unwrap_or_else(|| "kubectl-netpol".to_string());
     if !kc.contexts.iter().any(|c| c.name == context_name) {
         // A current-context that names nothing is kubectl's error too;
         // only a kubeconfig without contexts (flags alone) gets one made up.
-        if args.context.is_some() || kc.current_context.is_some() {
+        if args.context.is_some() || current.is_some() {
             return Err(Error::Config(format!(
                 "context was not found for specified context: {context_name}"
             )));
@@ -446,11 +526,11 @@ impl Live {
         if let Some(uid) = &args.as_uid {
             config.auth_info.impersonate_uid = Some(uid.clone());
         }
-        if let Some(t) = timeout {
-            config.connect_timeout = Some(t);
-            config.read_timeout = Some(t);
-            config.write_timeout = Some(t);
-        }
+        // --request-timeout bounds every stage; without it only
+        // connecting is bounded (a slow answer is waited for, as kubectl).
+        config.connect_timeout = Some(timeout.unwrap_or(CONNECT_TIMEOUT));
+        config.read_timeout = timeout;
+        config.write_timeout = timeout;
         let namespace = config.default_namespace.clone();
         let server = config
             .cluster_url
@@ -462,6 +542,9 @@ impl Live {
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(config_error)?
             .with_layer(&tower::util::MapResponseLayer::new(limit_body))
+            .with_layer(&RequestLog {
+                server: server.clone(),
+            })
             .build();
         Ok(Live {
             client,
@@ -489,8 +572,19 @@ impl Live {
         fut: impl std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let server = self.server.clone();
+        let timeout = self.timeout;
         let fut = async move {
             fut.await.map_err(|e| match e {
+                // A timeout inside the client is said as the command's
+                // own: one wording, whichever fires first.
+                Error::Unreachable(m) if m.ends_with(TIMEOUT_MESSAGE) => match timeout {
+                    Some(t) => Error::Timeout(t),
+                    None => Error::Unreachable(format!(
+                        "{}connecting timed out after {}s (server {server}; --request-timeout does not lift this limit)",
+                        m.trim_end_matches(TIMEOUT_MESSAGE),
+                        CONNECT_TIMEOUT.as_secs()
+                    )),
+                },
                 Error::Unreachable(m) => Error::Unreachable(format!("{m} (server {server})")),
                 e => e,
             })
@@ -591,9 +685,7 @@ impl Live {
         name: &str,
     ) -> Result<Option<NetworkPolicy>, Error> {
         let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), namespace);
-        let started = std::time::Instant::now();
         let r = api.get_opt(name).await;
-        note_request("GET", "networkpolicy", Some(namespace), started, r.is_ok());
         r.map_err(|e| api_error(e, "networkpolicies", Some(namespace), self.user.as_deref()))
     }
 
@@ -618,9 +710,7 @@ impl Live {
         if dry_run {
             params = params.dry_run();
         }
-        let started = std::time::Instant::now();
         let r = api.patch(&name, &params, &Patch::Apply(np)).await;
-        note_request("PATCH", "networkpolicy", Some(&ns), started, r.is_ok());
         r.map_err(|e| match e {
             kube::Error::Api(status) if status.code == 422 => Error::Api(format!(
                 "The NetworkPolicy {name:?} is invalid: {}",
@@ -677,9 +767,7 @@ impl Live {
             K::DynamicType: Default,
         {
             let api: Api<K> = Api::namespaced(live.client.clone(), ns);
-            let started = std::time::Instant::now();
             let r = api.get_opt(name).await;
-            note_request("GET", what, Some(ns), started, r.is_ok());
             r.map_err(
                 |e| match api_error(e, what, Some(ns), live.user.as_deref()) {
                     Error::Forbidden(m) => {
@@ -747,9 +835,7 @@ impl Live {
     pub async fn service(&self, namespace: &str, name: &str) -> Result<Option<ServiceInfo>, Error> {
         let api: Api<k8s_openapi::api::core::v1::Service> =
             Api::namespaced(self.client.clone(), namespace);
-        let started = std::time::Instant::now();
         let r = api.get_opt(name).await;
-        note_request("GET", "service", Some(namespace), started, r.is_ok());
         match r {
             Ok(svc) => Ok(svc.map(|s| ServiceInfo::from_service(&s, namespace))),
             Err(e) => Err(
@@ -841,9 +927,7 @@ where
             if let Some(t) = &token {
                 p = p.continue_token(t);
             }
-            let started = std::time::Instant::now();
             let r = api.list(&p).await;
-            note_request("LIST", what, namespace, started, r.is_ok());
             match r {
                 Ok(page) => {
                     out.extend(page.items);
@@ -1012,9 +1096,7 @@ impl Live {
         let configmaps = async {
             let gets = CNI_CONFIGMAPS.map(|(ns, name)| async move {
                 let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
-                let started = std::time::Instant::now();
                 let r = api.get_opt(name).await;
-                note_request("GET", "configmap", Some(ns), started, r.is_ok());
                 r.map_err(|e| api_error(e, "configmaps", Some(ns), user))
             });
             let found = futures::future::try_join_all(gets).await?;
@@ -1028,9 +1110,7 @@ impl Live {
             let control_plane =
                 ListParams::default().labels("node-role.kubernetes.io/control-plane");
             let sample = async {
-                let started = std::time::Instant::now();
                 let r = api.list(&ListParams::default().limit(NODE_SAMPLE)).await;
-                note_request("LIST", "nodes", None, started, r.is_ok());
                 r.map(|l| l.items)
                     .map_err(|e| api_error(e, "nodes", None, user))
             };
