@@ -1914,8 +1914,18 @@ fn explain_names_the_dns_pods_a_policy_cuts_off() {
         "{out}"
     );
     assert!(!out.contains("assumed"), "{out}");
+    // No kubelet: only a forced delete removes the pod (tests/e2e_input.rs
+    // compares `check` on kube-system live with a manifest).
     c.kubectl(
-        &["delete", "pod", &dns, "-n", "kube-system", "--wait=false"],
+        &[
+            "delete",
+            "pod",
+            &dns,
+            "-n",
+            "kube-system",
+            "--grace-period=0",
+            "--force",
+        ],
         None,
     );
 }
