@@ -605,6 +605,10 @@ pub struct Gaps {
     /// the command line, or the scope of `lint`), with why; `*` stands for
     /// every namespace.
     pub services_in: BTreeMap<String, String>,
+    /// Workloads named on the command line that no pod read runs for and
+    /// whose own reading (their pod template) RBAC refused, keyed
+    /// `namespace/Kind/name`, with why: whether they exist is unknown.
+    pub workloads: BTreeMap<String, String>,
     /// True when the snapshot was read from a live cluster: what is
     /// missing is then "not in the cluster" or "not readable", never "not
     /// in the input".
@@ -745,4 +749,31 @@ impl Snapshot {
             .map(|n| (n.name.as_str(), n))
             .collect()
     }
+}
+
+/// Whether `word` is a legal namespace name (an RFC 1123 label).
+pub fn is_namespace_name(word: &str) -> bool {
+    !word.is_empty()
+        && word.len() <= 63
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !word.starts_with('-')
+        && !word.ends_with('-')
+}
+
+/// Whether `word` is a legal name for a pod, a workload or a Service (an
+/// RFC 1123 subdomain: the strictest of them is checked by the API server
+/// on create, so no object of that kind can be named otherwise).
+pub fn is_object_name(word: &str) -> bool {
+    !word.is_empty()
+        && word.len() <= 253
+        && word.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
 }

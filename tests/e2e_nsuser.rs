@@ -458,3 +458,237 @@ fn a_user_who_lists_namespaces_but_no_pods_elsewhere_runs_every_command() {
         both(&o)
     );
 }
+
+/// `lint --against-cluster -f` reads what the manifests' policies need,
+/// whatever the context's namespace (here `default`): their namespace's
+/// pods, kube-system's DNS pods, the namespaces their peers select. `-n`
+/// naming another namespace than the manifests' is an error, as with
+/// `kubectl apply -f`, never a silent "No findings".
+#[test]
+fn lint_against_cluster_reads_the_namespaces_of_the_manifests() {
+    let Some(c) = cluster() else { return };
+    let fe = c.create_namespace("shop-frontend");
+    let mon = c.create_namespace("monitoring");
+    c.pod(
+        &fe,
+        "admin-ui",
+        "app: admin-ui",
+        "{containerPort: 80}",
+        "10.94.0.1",
+    );
+    c.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: coredns-lintfix, namespace: kube-system, labels: {k8s-app: kube-dns}}\nspec:\n  nodeName: node-1\n  containers: [{name: c, image: registry.example/dns:1, ports: [{containerPort: 53, protocol: UDP}, {containerPort: 53}]}]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, selector: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: admin-egress, namespace: {fe}}}\nspec:\n  podSelector: {{matchLabels: {{app: admin-ui}}}}\n  policyTypes: [Egress]\n  egress: [{{to: [{{namespaceSelector: {{matchLabels: {{{selector}: {mon}}}}}}}]}}]\n"
+            ),
+        )
+        .unwrap();
+        file.display().to_string()
+    };
+    let typo = write("typo.yaml", "name");
+    let fixed = write("fixed.yaml", "kubernetes.io/metadata.name");
+    let o = c.as_user("admin", &["lint", "--against-cluster", "-f", &typo]);
+    assert_eq!(code(&o), 5, "{}", both(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "error[egress-blocks-dns]: {fe}/admin-egress spec.egress:"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "error[namespace-selector-typo]: {fe}/admin-egress"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("2 errors, 0 warnings, 0 info"), "{out}");
+    let o = c.as_user("admin", &["lint", "--against-cluster", "-f", &fixed]);
+    assert_eq!(code(&o), 5, "{}", both(&o));
+    assert!(
+        stdout(&o).contains("error[egress-blocks-dns]"),
+        "{}",
+        both(&o)
+    );
+    // -n another namespace: kubectl's error, exit 2, live and offline.
+    let message = format!(
+        "error: NetworkPolicy \"admin-egress\": the namespace from the provided object \"{fe}\" does not match the namespace \"shop-backend\". You must pass '--namespace={fe}' to perform this operation.\n"
+    );
+    for args in [
+        vec![
+            "lint",
+            "--against-cluster",
+            "-f",
+            &typo,
+            "-n",
+            "shop-backend",
+        ],
+        vec!["lint", "-f", &typo, "-n", "shop-backend"],
+    ] {
+        let o = c.as_user("admin", &args);
+        assert_eq!(code(&o), 2, "{}", both(&o));
+        assert_eq!(stderr(&o), message, "{}", both(&o));
+        assert_eq!(stdout(&o), "", "{}", both(&o));
+    }
+    let o = c.as_user(
+        "admin",
+        &["lint", "--against-cluster", "-f", &typo, "-n", &fe],
+    );
+    assert_eq!(code(&o), 5, "{}", both(&o));
+    c.kubectl(
+        &[
+            "delete",
+            "pod",
+            "coredns-lintfix",
+            "-n",
+            "kube-system",
+            "--grace-period=0",
+            "--force",
+        ],
+        None,
+    );
+}
+
+/// What RBAC keeps from being read is said, once, by each check and
+/// command that needs it; a lookup reports its own refusal, and "not
+/// found" when what it reads was read.
+#[test]
+fn namespace_users_get_not_checked_and_the_right_refusal() {
+    let Some(c) = cluster() else { return };
+    let (dana_ns, _) = setup(&c, "dana");
+    let (erin_ns, erin_other) = setup(&c, "erin");
+    for ns in [&dana_ns, &erin_ns] {
+        c.apply(&format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: typo, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress: [{{from: [{{namespaceSelector: {{matchLabels: {{name: {erin_other}}}}}}}]}}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: mixed, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 192.168.0.0/16}}}}, {{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {erin_other}}}}}, podSelector: {{matchLabels: {{app: ingress}}}}}}]\n"
+        ));
+    }
+    // dana: the typo cannot be checked without the namespace list.
+    let o = c.as_user("dana", &["lint", "-n", &dana_ns]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "info[namespace-selector-typo]: {dana_ns}/typo spec.ingress[0].from[0].namespaceSelector: not checked: the namespace list is not readable (cannot list namespaces: forbidden for user \"dana\""
+        )),
+        "{out}"
+    );
+    // erin (namespaces listed): the typo is an error, and the peer in a
+    // namespace whose pods she cannot read is not checked, as explain
+    // marks it unknown (the ipBlock made lint read nothing there before).
+    let o = c.as_user("erin", &["lint", "-n", &erin_ns]);
+    assert_eq!(code(&o), 5, "{}", both(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("error[namespace-selector-typo]: {erin_ns}/typo")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "info[peer-matches-nothing]: {erin_ns}/mixed spec.egress[0].to[1]: not checked: the pod list of namespace \"{erin_other}\" is not readable"
+        )),
+        "{out}"
+    );
+    // The host-network check is not said twice for that rule.
+    assert!(!out.contains("host-network-peer"), "{out}");
+    let o = c.as_user(
+        "erin",
+        &["lint", "-n", &erin_ns, "--enable", "host-network-peer"],
+    );
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "info[host-network-peer]: {erin_ns}/mixed spec.egress[0].to: not checked: the pod list of namespace \"{erin_other}\" is not readable"
+        )),
+        "{}",
+        both(&o)
+    );
+    let o = c.as_user("erin", &["explain", "api", "-n", &erin_ns]);
+    assert!(
+        stdout(&o).contains(&format!("{erin_other}/ingress -> unknown")),
+        "{}",
+        both(&o)
+    );
+    // erin knows namespace `deployment` does not exist: no note about it.
+    let o = c.as_user("erin", &["explain", "deployment/idle", "-n", &erin_ns]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(!both(&o).contains("may also name"), "{}", both(&o));
+    // dana: not found, never a refusal about a namespace made of the kind.
+    for (args, exit, start) in [
+        (
+            vec!["explain", "deployment/nosuch"],
+            1,
+            format!("error: no pods of deployment/nosuch found in namespace \"{dana_ns}\""),
+        ),
+        (
+            vec!["explain", "statefulset/idle"],
+            1,
+            format!("error: no pods of statefulset/idle found in namespace \"{dana_ns}\""),
+        ),
+        (
+            vec!["can", "api", "pod/ä€"],
+            2,
+            format!("error: pods \"ä€\" not found in namespace \"{dana_ns}\""),
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["-n", &dana_ns]);
+        let o = c.as_user("dana", &all);
+        assert_eq!(code(&o), exit, "{args:?}: {}", both(&o));
+        let err = stderr(&o);
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.starts_with(&start), "{args:?}: {err}");
+        assert!(!last.contains("could not be looked up"), "{args:?}: {err}");
+    }
+    let o = c.as_user("dana", &["can", "api", "pod/ä€", "-n", &dana_ns]);
+    assert!(!stderr(&o).contains("may also name"), "{}", both(&o));
+    // carol may not get deployments: that refusal is the error.
+    let carol_ns = c.create_namespace("nsu-carol");
+    c.bind_carol(&carol_ns, "pods, services");
+    c.apply(&format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: reports, namespace: {carol_ns}}}\nspec:\n  replicas: 0\n  selector: {{matchLabels: {{app: reports}}}}\n  template:\n    metadata: {{labels: {{app: reports}}}}\n    spec: {{containers: [{{name: c, image: registry.example/r:1}}]}}\n"
+    ));
+    let o = c.as_user("carol", &["explain", "deployment/reports", "-n", &carol_ns]);
+    assert_eq!(code(&o), 1, "{}", both(&o));
+    let err = stderr(&o);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "error: cannot get deployments in namespace \"{carol_ns}\": forbidden for user \"carol\""
+        )),
+        "{err}"
+    );
+    assert!(
+        last.contains(&format!(
+            "could not be looked up as deployment \"reports\" in namespace \"{carol_ns}\""
+        )),
+        "{err}"
+    );
+    // The enforcement caveat: kube-system is not readable, said once on
+    // stderr by each command that gives it.
+    let warning = "warning: whether NetworkPolicy is enforced in this cluster could not be checked: the pods of namespace \"kube-system\" are not readable (see kubectl netpol check)";
+    for args in [
+        vec!["list"],
+        vec!["explain", "web"],
+        vec!["can", "web", "api", "--port", "8080"],
+        vec!["matrix"],
+    ] {
+        let mut all = args.clone();
+        all.extend(["-n", &dana_ns]);
+        let o = c.as_user("dana", &all);
+        assert_eq!(
+            stderr(&o).matches(warning).count(),
+            1,
+            "{args:?}: {}",
+            both(&o)
+        );
+    }
+    // The admin reads kube-system: no such line.
+    let o = c.as_user("admin", &["list", "-n", &dana_ns]);
+    assert!(!stderr(&o).contains("could not be checked"), "{}", both(&o));
+}

@@ -345,15 +345,17 @@ fn live_a_reading_whose_namespace_is_refused_is_unknown_not_absent() {
     );
     code(&o, 2);
     let err = stderr(&o);
+    // Both readings are unknown to her: the first (a Job of her
+    // namespace, whose get is refused) is reported, naming the other.
     assert!(
-        err.starts_with(
-            "error: cannot list pods in namespace \"jobs\": forbidden for user \"carol\""
-        ),
+        err.starts_with(&format!(
+            "error: cannot get jobs in namespace \"{back}\": forbidden for user \"carol\""
+        )),
         "{err}"
     );
     assert!(
         err.contains(&format!(
-            "could not be looked up as pod \"{worker}\" in namespace \"jobs\""
+            "could not be looked up as job \"{worker}\" in namespace \"{back}\" (nor as pod \"{worker}\" in namespace \"jobs\": cannot list pods in namespace \"jobs\": forbidden for user \"carol\""
         )),
         "{err}"
     );

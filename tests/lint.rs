@@ -1232,9 +1232,20 @@ fn list_checks_lists_every_check() {
 #[test]
 fn namespace_scope_limits_what_is_linted() {
     let bad = fixture("namespace-selector-typo.bad.yaml");
-    let (code, report) = lint_json(&[&bad], &["-n", "ops"]);
-    assert!(findings(&report).is_empty(), "{report:#}");
-    assert_eq!(code, 0);
+    // -n another namespace than the policy's: kubectl's error, never a
+    // silent "No findings".
+    let a = netpol()
+        .args(["lint", "-f", BASE, "-f", &bad, "-n", "ops"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr_of(&a).contains(
+            "the namespace from the provided object \"store\" does not match the namespace \"ops\". You must pass '--namespace=store' to perform this operation."
+        ),
+        "{}",
+        stderr_of(&a)
+    );
+    assert_eq!(stdout_of(&a), "");
     let (code, report) = lint_json(&[&bad], &["-n", "store"]);
     assert_eq!(checks(&report), ["namespace-selector-typo"]);
     assert_eq!(code, 5);
@@ -1316,12 +1327,54 @@ fn invalid_policy_does_not_stop_the_others_being_linted() {
         ["invalid-policy", "peer-matches-nothing"],
         "{report:#}"
     );
-    // Out of scope, the invalid policy does not fail the run.
+    // `-n` naming another namespace than the manifests' is an error, as
+    // with kubectl apply -f: their policies are never left out unlinted.
     let a = netpol()
         .args(["lint", "-f", BASE, "-f", &bad, "-f", INVALID, "-n", "store"])
         .assert()
-        .code(0);
-    assert_eq!(stderr_of(&a), "");
+        .code(2);
+    assert!(
+        stderr_of(&a)
+            .contains("does not match the namespace \"store\". You must pass '--namespace="),
+        "{}",
+        stderr_of(&a)
+    );
+}
+
+#[test]
+fn lint_with_another_namespace_than_the_manifests_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fe-policy.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: admin-egress, namespace: shop-frontend}\nspec:\n  podSelector: {matchLabels: {app: admin-ui}}\n  egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]}]\n",
+    )
+    .unwrap();
+    let f = file.display().to_string();
+    let a = netpol()
+        .args(["lint", "-f", &f, "-n", "shop-backend"])
+        .assert()
+        .code(2);
+    assert_eq!(
+        stderr_of(&a),
+        "error: NetworkPolicy \"admin-egress\": the namespace from the provided object \"shop-frontend\" does not match the namespace \"shop-backend\". You must pass '--namespace=shop-frontend' to perform this operation.\n"
+    );
+    assert_eq!(stdout_of(&a), "");
+    // Its own namespace, or -A: linted.
+    for extra in [["-n", "shop-frontend"], ["-A", "-n"]] {
+        let mut args = vec!["lint", "-f", &f];
+        args.extend(extra);
+        if extra[0] == "-A" {
+            args.push("shop-backend");
+        }
+        let a = netpol().args(&args).assert().code(0);
+        assert!(
+            stdout_of(&a)
+                .contains("warning[egress-rules-without-policy-types]: shop-frontend/admin-egress"),
+            "{}",
+            stdout_of(&a)
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

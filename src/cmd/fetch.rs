@@ -29,24 +29,20 @@ pub enum Need {
 }
 
 /// The pods and policies of one namespace or all, the namespaces as
-/// `with_namespaces` says, and (for `lint`) the Services.
+/// `with_namespaces` says, and (for `lint` and `list`) the Services. With
+/// the Services and one namespace, what `lint` reads (see [`lint`]).
 pub async fn scope(
     live: &Live,
     namespace: Option<&str>,
     with_namespaces: Need,
     with_services: bool,
 ) -> Result<Snapshot, Error> {
-    let namespaces = async {
-        match with_namespaces {
-            Need::No => Ok(Ok(Vec::new())),
-            Need::Yes => live.namespaces().await.map(Ok),
-            Need::IfReadable => match live.namespaces().await {
-                Ok(list) => Ok(Ok(list)),
-                Err(Error::Forbidden(why)) => Ok(Err(why)),
-                Err(e) => Err(e),
-            },
-        }
-    };
+    if let Some(ns) = namespace
+        && with_services
+    {
+        return lint(live, &BTreeSet::from([ns.to_string()]), &[]).await;
+    }
+    let namespaces = read_namespaces(live, with_namespaces);
     // Services only serve lint checks: a refusal is a gap, and the
     // checks that need them say they were not made.
     let services = async {
@@ -77,13 +73,12 @@ pub async fn scope(
     if with_namespaces == Need::No {
         gaps.namespaces = Some("namespaces were not read".into());
     }
-    // Only the scope's pods were read: peers elsewhere are unknown.
-    let mut pods = pods;
-    let mut services = services.unwrap_or_else(|why| {
+    let services = services.unwrap_or_else(|why| {
         gaps.services_in
             .insert(namespace.unwrap_or("*").to_string(), why);
         Vec::new()
     });
+    // Only the scope's pods were read: peers elsewhere are unknown.
     if let Some(ns) = namespace {
         gaps.pods.insert(
             "*".into(),
@@ -91,46 +86,164 @@ pub async fn scope(
         );
         gaps.scoped = true;
         gaps.pods_read.insert(ns.to_string());
-        // `lint` (the Services wanted) also reads what its checks need
-        // beyond the scope, as far as RBAC allows: the DNS pods and
-        // Services of kube-system, and the pods the peers can match.
-        if with_services {
-            let mut wanted: BTreeSet<String> = BTreeSet::from(["kube-system".to_string()]);
-            let partial = Snapshot::new(namespaces.clone(), Vec::new(), policies.clone());
-            let model = Model::new(&partial, ns);
-            match peer_namespaces(&model) {
-                Some(set) if set.len() <= PER_NAMESPACE_LISTS => wanted.extend(set),
-                _ => {}
-            }
-            wanted.remove(ns);
-            let wanted: Vec<String> = wanted.into_iter().collect();
-            let (lists, dns_services) = tokio::join!(
-                join_all(wanted.iter().map(|n| live.pods(Some(n), None, None))),
-                live.services(Some("kube-system"))
-            );
-            for (n, list) in wanted.iter().zip(lists) {
-                match list {
-                    Ok(list) => {
-                        pods.extend(list);
-                        gaps.pods_read.insert(n.clone());
-                    }
-                    Err(Error::Forbidden(why)) => {
-                        gaps.pods.insert(n.clone(), why);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            match dns_services {
-                Ok(list) => services.extend(list),
-                Err(Error::Forbidden(why)) => {
-                    gaps.services_in.insert("kube-system".into(), why);
-                }
-                Err(e) => return Err(e),
-            }
-        }
     }
     let mut snapshot = Snapshot::new(namespaces, pods, policies);
     snapshot.services = services;
+    snapshot.gaps = gaps;
+    Ok(snapshot)
+}
+
+/// The namespaces as `need` says: `Ok(Err(why))` when a refusal is a gap.
+async fn read_namespaces(
+    live: &Live,
+    need: Need,
+) -> Result<Result<Vec<crate::snapshot::NamespaceInfo>, String>, Error> {
+    match need {
+        Need::No => Ok(Ok(Vec::new())),
+        Need::Yes => live.namespaces().await.map(Ok),
+        Need::IfReadable => match live.namespaces().await {
+            Ok(list) => Ok(Ok(list)),
+            Err(Error::Forbidden(why)) => Ok(Err(why)),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// What `lint` reads for the policies of the namespaces `home` (and, for
+/// `lint --against-cluster`, the manifests' policies `extra`, which will
+/// live there): the pods, policies and Services of `home` (a refusal of
+/// their pods or policies is an error); the namespaces (a refusal is a
+/// gap); and, as far as RBAC allows, the DNS pods and Services of
+/// kube-system and the pods the peers can match: those of the namespaces
+/// the peers select, or every pod when a peer (an ipBlock, an open
+/// namespaceSelector) can match pods anywhere. Each refusal is a gap, so
+/// the checks that needed it say `not checked`.
+pub async fn lint(
+    live: &Live,
+    home: &BTreeSet<String>,
+    extra: &[k8s_openapi::api::networking::v1::NetworkPolicy],
+) -> Result<Snapshot, Error> {
+    let home_list: Vec<&str> = home.iter().map(String::as_str).collect();
+    let services = join_all(home_list.iter().map(|ns| live.services(Some(ns))));
+    let (namespaces, pods, policies, services) = tokio::join!(
+        read_namespaces(live, Need::IfReadable),
+        try_join_all(home_list.iter().map(|ns| live.pods(Some(ns), None, None))),
+        try_join_all(home_list.iter().map(|ns| live.policies(Some(ns)))),
+        services
+    );
+    let mut gaps = Gaps {
+        live: true,
+        scoped: true,
+        ..Gaps::default()
+    };
+    let namespaces = namespaces?.unwrap_or_else(|why| {
+        gaps.namespaces = Some(why);
+        Vec::new()
+    });
+    let mut pods: Vec<PodInfo> = pods?.into_iter().flatten().collect();
+    let policies: Vec<_> = policies?.into_iter().flatten().collect();
+    let mut all_services: Vec<ServiceInfo> = Vec::new();
+    for (ns, found) in home_list.iter().zip(services) {
+        match found {
+            Ok(list) => all_services.extend(list),
+            Err(Error::Forbidden(why)) => {
+                gaps.services_in.insert(ns.to_string(), why);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    gaps.pods_read.extend(home.iter().cloned());
+    gaps.pods.insert(
+        "*".into(),
+        format!(
+            "only the pods of namespace{} {} were read",
+            if home.len() == 1 { "" } else { "s" },
+            home_list
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    // The peers of the cluster's policies there and of the manifests'.
+    let mut all_policies = policies.clone();
+    all_policies.extend(extra.iter().cloned());
+    let mut partial = Snapshot::new(namespaces.clone(), Vec::new(), all_policies);
+    partial.gaps.namespaces = gaps.namespaces.clone();
+    let model = Model::new(&partial, home_list.first().copied().unwrap_or("default"));
+    let (named, anywhere) = peer_namespaces(&model);
+    // Every pod when a peer may match pods anywhere (or too many
+    // namespaces to list one by one); refused, the pods beyond the
+    // namespaces read one by one are a refusal, not out of scope.
+    let everywhere = anywhere || named.len() > PER_NAMESPACE_LISTS;
+    let (all_pods, dns_services) = tokio::join!(
+        async {
+            if everywhere {
+                Some(live.pods(None, None, None).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if home.contains("kube-system") {
+                Ok(Vec::new())
+            } else {
+                live.services(Some("kube-system")).await
+            }
+        }
+    );
+    let mut all_read = false;
+    match all_pods {
+        None => {}
+        Some(Ok(list)) => {
+            // Every pod was read: nothing is unknown.
+            pods.extend(list);
+            gaps.pods.clear();
+            gaps.scoped = false;
+            all_read = true;
+        }
+        Some(Err(Error::Forbidden(why))) => {
+            gaps.pods.insert("*".into(), why);
+            gaps.scoped = false;
+        }
+        Some(Err(e)) => return Err(e),
+    }
+    // Then, one by one: kube-system (the DNS pods) and the namespaces the
+    // peers name or select.
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    if !all_read {
+        wanted.insert("kube-system".to_string());
+        if named.len() <= PER_NAMESPACE_LISTS {
+            wanted.extend(named);
+        }
+    }
+    let wanted: Vec<String> = wanted.into_iter().filter(|n| !home.contains(n)).collect();
+    let lists = join_all(wanted.iter().map(|n| live.pods(Some(n), None, None))).await;
+    for (n, list) in wanted.iter().zip(lists) {
+        match list {
+            Ok(list) => {
+                pods.extend(list);
+                gaps.pods_read.insert(n.clone());
+            }
+            Err(Error::Forbidden(why)) => {
+                gaps.pods.insert(n.clone(), why);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match dns_services {
+        Ok(list) => all_services.extend(list),
+        Err(Error::Forbidden(why)) => {
+            gaps.services_in.insert("kube-system".into(), why);
+        }
+        Err(e) => return Err(e),
+    }
+    let mut seen = HashSet::new();
+    pods.retain(|p| seen.insert(p.key()));
+    let mut seen_services = HashSet::new();
+    all_services.retain(|s| seen_services.insert(s.key()));
+    let mut snapshot = Snapshot::new(namespaces, pods, policies);
+    snapshot.services = all_services;
     snapshot.gaps = gaps;
     Ok(snapshot)
 }
@@ -440,8 +553,9 @@ pub async fn endpoints(
         // kube-system too: lint's DNS checks look for the DNS pods there,
         // also for policies whose peers never name it (egress that
         // blocks DNS altogether).
-        let extra = peer_namespaces(&model).map(|mut set| {
-            set.insert("kube-system".to_string());
+        let (mut set, anywhere) = peer_namespaces(&model);
+        set.insert("kube-system".to_string());
+        let extra = (!anywhere).then(|| {
             set.into_iter()
                 .filter(|n| !namespaces.contains(n))
                 .collect::<Vec<_>>()
@@ -487,7 +601,12 @@ pub async fn endpoints(
                     pods.push(pod);
                 }
             }
-            Ok(None) | Err(Error::Forbidden(_)) => {}
+            Ok(None) => {}
+            // Whether it exists is unknown: this refusal, not another
+            // reading's, is what a "not found" would hide.
+            Err(Error::Forbidden(why)) => {
+                gaps.workloads.insert(format!("{ns}/{kind}/{name}"), why);
+            }
             Err(e) => return Err(e),
         }
     }
@@ -562,19 +681,22 @@ async fn cluster_ip_service(
     }
 }
 
-/// The namespaces whose pods the peers of `model`'s policies can match, or
-/// `None` when an ipBlock or an open peer can match pods anywhere.
-fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
+/// The namespaces whose pods the peers of `model`'s policies can match,
+/// and whether a peer (an ipBlock, a rule without peers) can match pods
+/// anywhere.
+fn peer_namespaces(model: &Model<'_>) -> (BTreeSet<String>, bool) {
     let mut out = BTreeSet::new();
+    let mut anywhere = false;
     for policy in &model.policies {
         for d in Direction::BOTH {
             for rule in policy.rules(d).unwrap_or_default() {
                 let Some(peers) = &rule.peers else {
-                    return None;
+                    anywhere = true;
+                    continue;
                 };
                 for peer in peers {
                     match peer {
-                        Peer::IpBlock(_) => return None,
+                        Peer::IpBlock(_) => anywhere = true,
                         Peer::Pods {
                             namespaces: NamespaceScope::Own(ns),
                             ..
@@ -589,6 +711,9 @@ fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
                             // the namespaces cannot be listed.
                             if let Some(name) = sel.only_equals(NAMESPACE_NAME_LABEL) {
                                 out.insert(name.to_string());
+                            } else if model.snapshot.gaps.namespaces.is_some() {
+                                // Which namespaces it selects is unknown.
+                                anywhere = true;
                             }
                             for n in &model.snapshot.namespaces {
                                 if sel.matches(&n.labels) {
@@ -601,5 +726,5 @@ fn peer_namespaces(model: &Model<'_>) -> Option<BTreeSet<String>> {
             }
         }
     }
-    Some(out)
+    (out, anywhere)
 }

@@ -152,6 +152,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             namespaces: Need::IfReadable,
             services: true,
         })?;
+        ctx.manifests_in_namespace(&manifests)?;
         let mine: BTreeSet<String> = manifests
             .policies
             .iter()
@@ -164,7 +165,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             })
             .collect();
         (
-            std::rc::Rc::new(overlay(ctx.cluster_snapshot()?, &manifests)),
+            std::rc::Rc::new(overlay(ctx.cluster_snapshot(&manifests)?, &manifests)),
             Some(mine),
         )
     } else {
@@ -172,6 +173,9 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             namespaces: Need::IfReadable,
             services: true,
         })?;
+        // Manifests are linted whole: `-n` naming another namespace than
+        // theirs is an error (as with kubectl apply -f), never a filter.
+        ctx.manifests_in_namespace(&s)?;
         (s, None)
     };
     let model = Model::new(&snapshot, &ctx.default_namespace());
@@ -180,7 +184,13 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
         disable: args.disable.clone(),
         cni: cni_facts(ctx),
     };
-    let scope = ctx.scope();
+    // Manifests: every policy in them (the cluster's are context);
+    // a cluster: the policies of the scope.
+    let scope = if ctx.offline() || mine.is_some() {
+        None
+    } else {
+        ctx.scope()
+    };
     let in_scope = |ns: &str, key: &str| {
         scope.as_deref().is_none_or(|s| s == ns) && mine.as_ref().is_none_or(|m| m.contains(key))
     };

@@ -293,9 +293,12 @@ impl Context {
         }
     }
 
-    /// The cluster's objects in scope (namespaces, pods, policies,
-    /// Services), even when `-f` is given: for `lint --against-cluster`.
-    pub fn cluster_snapshot(&self) -> Result<Snapshot, Error> {
+    /// What `lint --against-cluster` reads of the cluster for `manifests`:
+    /// with `-A` everything, otherwise what the manifests' policies need
+    /// (see [`fetch::lint`]): the namespaces they live in (or, without
+    /// policies, `-n` or the context's namespace), kube-system's DNS, and
+    /// the pods their peers (and the cluster's policies there) can match.
+    pub fn cluster_snapshot(&self, manifests: &Snapshot) -> Result<Snapshot, Error> {
         let connected;
         let live = match &self.source {
             Source::Live(live) => live,
@@ -307,22 +310,59 @@ impl Context {
                 &connected
             }
         };
-        let scope = if self.global.all_namespaces {
-            None
-        } else {
-            Some(
+        if self.global.all_namespaces {
+            return self.runtime.block_on(live.bounded(fetch::scope(
+                live,
+                None,
+                Need::IfReadable,
+                true,
+            )));
+        }
+        let mut home: std::collections::BTreeSet<String> = manifests
+            .policies
+            .iter()
+            .filter_map(|p| p.metadata.namespace.clone())
+            .collect();
+        if home.is_empty() {
+            home.insert(
                 self.global
                     .namespace
                     .clone()
                     .unwrap_or_else(|| live.namespace.clone()),
-            )
+            );
+        }
+        self.runtime
+            .block_on(live.bounded(fetch::lint(live, &home, &manifests.policies)))
+    }
+
+    /// For `lint`, as `kubectl apply -f`: with `-n` (and not `-A`), every
+    /// NetworkPolicy of the manifests must be in that namespace; one that
+    /// names another is an error, never left out unlinted. (Pods, Services
+    /// and Namespaces are the context the policies are checked against:
+    /// a cluster's pods may be in any namespace.)
+    pub fn manifests_in_namespace(&self, manifests: &Snapshot) -> Result<(), Error> {
+        let Some(ns) = self.global.namespace.as_deref() else {
+            return Ok(());
         };
-        self.runtime.block_on(live.bounded(fetch::scope(
-            live,
-            scope.as_deref(),
-            Need::IfReadable,
-            true,
-        )))
+        if self.global.all_namespaces || self.global.filenames.is_empty() {
+            return Ok(());
+        }
+        let other = manifests.policies.iter().find(|p| {
+            p.metadata
+                .namespace
+                .as_deref()
+                .is_some_and(|there| there != ns)
+        });
+        match other {
+            Some(p) => {
+                let there = p.metadata.namespace.as_deref().unwrap_or_default();
+                Err(Error::Usage(format!(
+                    "NetworkPolicy {:?}: the namespace from the provided object {there:?} does not match the namespace {ns:?}. You must pass '--namespace={there}' to perform this operation.",
+                    p.metadata.name.as_deref().unwrap_or_default()
+                )))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Runs `f` against the cluster kubectl's flags name, connecting even
@@ -386,8 +426,9 @@ impl Context {
     }
 
     /// The one-line warning `explain` and `list` print when the evidence
-    /// says policies are not (or may not be) enforced. Quiet when the
-    /// evidence cannot be read or holds nothing about the CNI.
+    /// says policies are not (or may not be) enforced, or (kube-system's
+    /// pods refused) that it could not be checked. Quiet when the evidence
+    /// cannot be read at all or (manifests) holds nothing about the CNI.
     pub fn enforcement_warning(&self) -> Option<String> {
         warning_from(self.evidence(false))
     }
@@ -410,7 +451,15 @@ fn warning_from(evidence: Result<Evidence, Error>) -> Option<String> {
             Verdict::NotEnforced => Some(format!(
                 "warning: NetworkPolicy is not enforced in this cluster: {reason} (see kubectl netpol check)"
             )),
-            Verdict::Unknown if !saw_kube_system => None,
+            // Refused: the verdict could not be checked; say so once
+            // rather than leave the user believing policies apply.
+            Verdict::Unknown if !saw_kube_system => evidence
+                .unreadable
+                .iter()
+                .find(|u| u.starts_with("pods in namespace \"kube-system\""))
+                .map(|_| {
+                    "warning: whether NetworkPolicy is enforced in this cluster could not be checked: the pods of namespace \"kube-system\" are not readable (see kubectl netpol check)".to_string()
+                }),
             Verdict::Unknown => Some(format!(
                 "warning: cannot tell whether NetworkPolicy is enforced in this cluster: {reason} (see kubectl netpol check)"
             )),
@@ -465,17 +514,6 @@ impl Reading {
     }
 }
 
-/// Whether `word` is a legal namespace name (an RFC 1123 label).
-fn namespace_like(word: &str) -> bool {
-    !word.is_empty()
-        && word.len() <= 63
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !word.starts_with('-')
-        && !word.ends_with('-')
-}
-
 /// The readings of `[NAMESPACE/][KIND/]NAME`. `WORD/NAME` where WORD is both
 /// a resource type and a legal namespace name (`jobs/worker`, `svc/db`) has
 /// two: the kind in `default_ns` first, then a pod or workload in namespace
@@ -497,7 +535,7 @@ pub fn readings(text: &str, default_ns: &str) -> Result<Vec<Reading>, Error> {
     let out = match parts.as_slice() {
         [name] => vec![reading(default_ns, None, name, false)],
         [a, name] => match kind_alias(a) {
-            Some(k) if namespace_like(a) => vec![
+            Some(k) if crate::snapshot::is_namespace_name(a) => vec![
                 reading(default_ns, Some(k), name, false),
                 reading(a, None, name, true),
             ],
@@ -817,42 +855,78 @@ pub fn find_ref<'s>(
         }
         return Ok(hit);
     }
-    if let Some((r, why)) = unread.first() {
+    // The first reading (the kind, for `deployment/x`) is what was most
+    // likely meant: its own refusal is the one to report.
+    if let Some(r) = readings.first()
+        && let Some(why) = unreadable(snapshot, r)
+    {
         let mut msg = format!(
             "{why}: so {text:?} could not be looked up as {} {:?} in namespace {:?}",
             kind_word(r.kind),
             r.name,
             r.namespace
         );
-        for other in readings.iter().filter(|o| !std::ptr::eq(*o, *r)) {
-            if unreadable(snapshot, other).is_none() {
-                let near = match nearest(snapshot, other) {
-                    Some((true, _, (kind, ns, near))) => {
-                        format!("; did you mean {kind}/{near} in namespace {ns:?}?")
-                    }
-                    _ => String::new(),
-                };
-                msg.push_str(&format!(
-                    " ({}{near})",
-                    missing(other.kind, &other.name, &other.namespace)
-                ));
+        for other in readings.iter().skip(1) {
+            match unreadable(snapshot, other) {
+                Some(other_why) => msg.push_str(&format!(
+                    " (nor as {} {:?} in namespace {:?}: {other_why})",
+                    kind_word(other.kind),
+                    other.name,
+                    other.namespace
+                )),
+                None => {
+                    let near = match nearest(snapshot, other) {
+                        Some((true, _, (kind, ns, near))) => {
+                            format!("; did you mean {kind}/{near} in namespace {ns:?}?")
+                        }
+                        _ => String::new(),
+                    };
+                    msg.push_str(&format!(
+                        " ({}{near})",
+                        missing(other.kind, &other.name, &other.namespace)
+                    ));
+                }
             }
         }
         return Err(Error::Forbidden(msg));
     }
-    Err(not_found(snapshot, &readings, namespace_given))
+    // The first reading was checked and found nothing: "not found", saying
+    // which other reading could not be checked.
+    let mut err = not_found(snapshot, &readings, namespace_given);
+    if let (Some((other, why)), Error::NotFound(msg)) = (unread.first(), &mut err) {
+        msg.push_str(&format!(
+            "; {text:?} may also name {} {:?} in namespace {:?}, which could not be checked ({why})",
+            kind_word(other.kind),
+            other.name,
+            other.namespace
+        ));
+    }
+    Err(err)
 }
 
-/// Why what `r` looks for could not be read (RBAC), when it could not:
-/// the pods of its namespace, or (a Service) the Services there.
+/// Why what `r` looks for could not be read (RBAC), when it could not and
+/// it might exist: the pods of its namespace, the workload itself (its
+/// template), or (a Service) the Services there. Never for a name no such
+/// object can have, nor in a namespace the cluster's namespace list (read)
+/// does not hold.
 fn unreadable<'a>(snapshot: &'a Snapshot, r: &Reading) -> Option<&'a str> {
+    let gaps = &snapshot.gaps;
+    let absent_namespace = gaps.live
+        && gaps.namespaces.is_none()
+        && snapshot
+            .namespace(&r.namespace)
+            .is_none_or(|n| n.synthesized);
+    if !crate::snapshot::is_object_name(&r.name) || absent_namespace {
+        return None;
+    }
     match r.kind {
-        Some("Service") => snapshot
-            .gaps
-            .services_in
-            .get(&r.namespace)
-            .map(String::as_str),
-        _ => snapshot.gaps.pods_unknown_in(&r.namespace),
+        Some("Service") => gaps.services_in.get(&r.namespace).map(String::as_str),
+        Some(kind) => gaps
+            .workloads
+            .get(&format!("{}/{kind}/{}", r.namespace, r.name))
+            .map(String::as_str)
+            .or_else(|| gaps.pods_unknown_in(&r.namespace)),
+        None => gaps.pods_unknown_in(&r.namespace),
     }
 }
 

@@ -475,7 +475,22 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
                         .iter()
                         .any(|pod| pods.as_ref().is_none_or(|s| s.matches(&pod.labels)))
                 });
-                if !known_pod {
+                // `name: X`, which would be namespace-selector-typo if no
+                // namespace carried it while namespace X exists: unknown.
+                let typo = matched_ns.is_empty()
+                    && sel.requirements.iter().any(|r| {
+                        matches!(&r.op, crate::engine::selector::Op::In(v)
+                            if r.key == "name" && v.len() == 1 && crate::snapshot::is_namespace_name(&v[0]))
+                    });
+                if typo {
+                    out.not_checked(
+                        "namespace-selector-typo",
+                        p,
+                        Some(format!("{path}.namespaceSelector")),
+                        "the namespace list",
+                        why,
+                    );
+                } else if !known_pod {
                     out.not_checked(
                         if matched_ns.is_empty() {
                             "namespace-selector-matches-nothing"
@@ -619,10 +634,19 @@ fn selectors(model: &Model<'_>, p: &Policy, selected: &[&PodInfo], out: &mut Out
 /// checked` finding: the namespace list, or the first namespace whose pods
 /// were refused, and why. `None` when nothing was refused (pods outside
 /// the command's scope are simply not read).
-fn unread_peers(model: &Model<'_>, peers: Option<&[Peer]>) -> Option<(String, String)> {
+pub(super) fn unread_peers(model: &Model<'_>, peers: Option<&[Peer]>) -> Option<(String, String)> {
     let gaps = &model.snapshot.gaps;
     for peer in peers.unwrap_or_default() {
         if let Peer::Pods { namespaces, .. } = peer {
+            if let NamespaceScope::Selected(sel) = namespaces
+                && let Some(name) = sel.only_equals(NAMESPACE_NAME_LABEL)
+            {
+                // A namespace named outright: its pods are what is needed.
+                if let Some(why) = gaps.pods_refused_in(name) {
+                    return Some((format!("the pod list of namespace {name:?}"), why.into()));
+                }
+                continue;
+            }
             if let (NamespaceScope::Selected(_), Some(why)) = (namespaces, &gaps.namespaces) {
                 return Some(("the namespace list".into(), why.clone()));
             }

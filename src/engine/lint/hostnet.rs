@@ -133,6 +133,17 @@ pub(super) fn host_network_pods<'s>(model: &Model<'s>, peer: &Peer) -> Vec<&'s P
         .collect()
 }
 
+/// Whether a selector peer matches a pod that is not on the host network.
+fn matches_known_pod(model: &Model<'_>, peer: &Peer) -> bool {
+    let Peer::Pods { namespaces, pods } = peer else {
+        return false;
+    };
+    model
+        .namespaces_in(namespaces)
+        .flat_map(|n| model.pods_in(&n.name))
+        .any(|p| !p.host_network && pods.as_ref().is_none_or(|s| s.matches(&p.labels)))
+}
+
 pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>) {
     let p = &model.policies[pi];
     let Some(spec) = written(model, pi) else {
@@ -174,6 +185,28 @@ pub(super) fn host_network_peers(model: &Model<'_>, pi: usize, out: &mut Out<'_>
                 }
             }
             if hosts.is_empty() {
+                // A peer meant for particular pods that matches no pod
+                // known, where pods RBAC kept from being read may be
+                // host-network ones: one line per rule (peer-matches-nothing
+                // says it per peer).
+                let unread = intended(model, &p.namespace, peers)
+                    .into_iter()
+                    .filter(|peer| !matches_known_pod(model, peer))
+                    .find_map(|peer| super::unread_peers(model, Some(std::slice::from_ref(&peer))));
+                // Said once: not again when peer-matches-nothing already
+                // says a peer of this rule could not be checked.
+                let rule_path = format!("spec.{}[{ri}].{}", d.field(), d.peer_field());
+                let said = out.findings.iter().any(|f| {
+                    f.check == "peer-matches-nothing"
+                        && f.is_not_checked()
+                        && f.object == p.key()
+                        && f.path
+                            .as_deref()
+                            .is_some_and(|x| x.starts_with(&format!("{rule_path}[")))
+                });
+                if !said && let Some((what, why)) = unread {
+                    out.not_checked("host-network-peer", p, Some(rule_path), &what, &why);
+                }
                 continue;
             }
             let mut addresses: Vec<String> = Vec::new();
