@@ -516,12 +516,16 @@ With two paths OLD NEW, both are manifests and no cluster is contacted
 
 Each change names the policies and rules responsible on each side. Pods of
 one workload that change alike are shown once (-o wide lists every pod);
-addresses outside the cluster are shown as CIDR ranges. -o json:
-{changes, external, notes} (see the README).
+addresses outside the cluster are shown as CIDR ranges. Pairs whose
+answer cannot be decided (a namespace whose labels were not read, a pod
+without IP facing an ipBlock) are listed as \"May change\", never as
+unchanged. -o json: {complete, changes, external, undecided, notes} (see
+the README).
 
 Exit status (as kubectl diff): 0 no change in connectivity, 1 changes,
-2 or more an error (or pairs that could not be compared: invalid
-policies, objects RBAC does not let us read).
+2 or more an error or not everything compared (invalid policies, objects
+RBAC does not let us read, undecided pairs, policies that select no pod of
+the manifests); the changes found are still shown.
 
 Examples:
   # What would applying this directory open or close in the cluster?

@@ -7,14 +7,14 @@
 //! - changed: backend/api-0 -> backend/db-0, TCP/5432 => TCP/5432-5433;
 //! - opened to addresses: frontend's web pods (one Deployment, 3 pods)
 //!   -> 10.5.0.0/16 on TCP/443;
-//! - a new namespace and Deployment (payments/pay): open to and from every
-//!   pod that is not egress-isolated, and to and from every address;
+//! - a new namespace and pod (payments/pay, 10.6.0.1): open to and from
+//!   every pod that is not egress-isolated, and to and from every address;
 //! - a deleted namespace and pod (legacy/old-app-0): everything it had
 //!   closes;
 //! - unchanged though edited: backend/api-from-db-old-name renamed to
 //!   backend/api-from-db, its ports reordered (db-0 -> api-0 on 9998-9999
 //!   stays), and frontend -> payments stays closed (frontend's egress
-//!   only reaches backend).
+//!   only reaches backend, and pay's IP is outside 10.5.0.0/16).
 
 use serde_json::Value;
 
@@ -47,7 +47,57 @@ fn the_fixture_changes_are_found_with_their_reasons() {
     let v = diff_json(&["diff", OLD, NEW], 1);
     assert_eq!(
         keys(&v),
-        ["changes", "external", "notes"].into_iter().collect()
+        ["complete", "changes", "external", "undecided", "notes"]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["undecided"], serde_json::json!([]));
+}
+
+/// payments/pay as a Deployment without pods yet: no IP, and frontend's
+/// new egress rule admits 10.5.0.0/16 on TCP/443: whether web -> pay opens
+/// depends on the IP pay gets (`can` says UNKNOWN), so those 3 pairs are
+/// `undecided`, not claimed unchanged, and the exit status is 2.
+#[test]
+fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = std::fs::read_to_string(NEW).unwrap().replace(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pay, namespace: payments, labels: {app: pay}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 8443}]}]}\nstatus: {podIP: 10.6.0.1}",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: pay, namespace: payments}\nspec:\n  selector: {matchLabels: {app: pay}}\n  template:\n    metadata: {labels: {app: pay}}\n    spec: {containers: [{name: c, image: x, ports: [{containerPort: 8443}]}]}",
+    );
+    assert!(new.contains("kind: Deployment\nmetadata: {name: pay"));
+    let new = write(&dir, "new-deployment.yaml", &new);
+    let v = diff_json(&["diff", OLD, &new], 2);
+    assert_eq!(v["complete"], false);
+    for pod in ["aaaaa", "bbbbb", "ccccc"] {
+        let from = format!("frontend/web-7d4b9-{pod}");
+        let u = entry(&v["undecided"], &from, "payments/pay").expect("web -> pay undecided");
+        assert_eq!(u["after"], Value::Null, "nothing for certain");
+        assert!(
+            u["reasons"][0]
+                .as_str()
+                .unwrap()
+                .contains("frontend/egress-out (changed) egress[1] may admit it (TCP/443): the destination has no IP yet"),
+            "{u}"
+        );
+        assert!(entry(&v["changes"], &from, "payments/pay").is_none());
+    }
+    // What does not depend on pay's IP is still shown.
+    assert!(entry(&v["changes"], "monitoring/prom-0", "payments/pay").is_some());
+    let a = netpol().args(["diff", OLD, &new]).assert().code(2);
+    let out = stdout_of(&a);
+    assert_eq!(
+        stderr_of(&a),
+        "error: not everything could be compared (3 pairs may change (undecided)); the changes found are listed (see the notes)\n"
+    );
+    assert!(
+        out.starts_with("Not everything was compared: 3 pairs may change (undecided) (see the notes).\n\nOpened:\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("May change (undecided):\n? frontend/web-7d4b9-aaaaa -> payments/pay  for certain: nothing => nothing\n"),
+        "{out}"
     );
     let changes = &v["changes"];
     let closed = entry(changes, "monitoring/prom-0", "backend/api-0").expect("prom -> api");
@@ -113,6 +163,7 @@ fn text_groups_a_workload_and_ends_with_the_counts() {
     let a = netpol().args(["diff", OLD, NEW]).assert().code(1);
     let out = stdout_of(&a);
     assert!(stderr_of(&a).is_empty(), "{}", stderr_of(&a));
+    assert!(out.starts_with("Opened:\n"), "{out}");
     for line in [
         "Opened:",
         "Closed:",
@@ -195,10 +246,25 @@ fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
     let path = dir.path().join("new-invalid.yaml");
     std::fs::write(&path, std::fs::read_to_string(NEW).unwrap() + invalid).unwrap();
     let new = path.to_str().unwrap();
+    // A change elsewhere is shown, but the answer is not complete: exit 2,
+    // and the text leads with what was not compared.
+    let a = netpol().args(["diff", OLD, new]).assert().code(2);
+    let out = stdout_of(&a);
+    assert!(
+        out.starts_with(
+            "Not everything was compared: some pods were not compared (see the notes).\n\nOpened:\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("No change"), "{out}");
+    assert!(
+        out.contains("+ monitoring/prom-0 -> payments/pay  all ports"),
+        "{out}"
+    );
     let a = netpol()
         .args(["diff", OLD, new, "-o", "json"])
         .assert()
-        .code(1);
+        .code(2);
     let err = stderr_of(&a);
     assert!(
         err.contains(&format!(
@@ -207,6 +273,7 @@ fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
         "{err}"
     );
     let v = parse_json(&stdout_of(&a));
+    assert_eq!(v["complete"], false);
     // Nothing about backend's pods is claimed, either way.
     let text = v["changes"].to_string();
     assert!(!text.contains("backend/"), "{text}");
@@ -227,7 +294,7 @@ fn an_invalid_policy_leaves_its_namespace_uncompared_and_names_its_side() {
         .code(2);
     assert!(
         stderr_of(&a).contains(
-            "error: no change found among the pairs compared, but some could not be compared"
+            "error: not everything could be compared (some pods were not compared); no change found among the pairs compared (see the notes)"
         ),
         "{}",
         stderr_of(&a)
@@ -269,4 +336,87 @@ fn help_teaches_both_forms_and_the_exit_codes() {
     ] {
         assert!(out.contains(want), "{want:?} missing in:\n{out}");
     }
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const DB_POLICY_OLD: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{port: 5432}]\n";
+const DB_POLICY_NEW: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{}]\n";
+
+/// A CI gate on `diff <(git show main:netpol.yaml) netpol.yaml` with
+/// policies only: opening the database to the world must not pass as "no
+/// change" (exit 0); with the pods in the input, it is a change (exit 1).
+#[test]
+fn policy_only_manifests_are_never_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(&dir, "old.yaml", DB_POLICY_OLD);
+    let new = write(&dir, "new.yaml", DB_POLICY_NEW);
+    let a = netpol().args(["diff", &old, &new]).assert().code(2);
+    let out = stdout_of(&a);
+    assert!(!out.contains("No change in connectivity"), "{out}");
+    assert!(
+        out.starts_with("Not everything was compared: 1 NetworkPolicy selects no pod in the input"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not compared: NetworkPolicy shop/db (changed) selects no pod in the manifests, so what it changes could not be compared: before: namespace/shop allows db from shop/web on TCP/5432; after: namespace/shop allows db from anywhere"),
+        "{out}"
+    );
+    assert!(stderr_of(&a).starts_with("error: not everything could be compared"));
+    let v = diff_json(&["diff", &old, &new], 2);
+    assert_eq!(v["complete"], false);
+    // With the pods: the change itself.
+    let pods = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 5432}]}]}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.0.0.2}\n";
+    let old = write(&dir, "old-pods.yaml", &format!("{DB_POLICY_OLD}{pods}"));
+    let new = write(&dir, "new-pods.yaml", &format!("{DB_POLICY_NEW}{pods}"));
+    let v = diff_json(&["diff", &old, &new], 1);
+    assert_eq!(v["complete"], true);
+    let e = entry(&v["changes"], "shop/web", "shop/db").expect("web -> db");
+    assert_eq!(e["before"], serde_json::json!(["TCP/5432"]));
+    assert_eq!(e["after"], "all");
+    assert!(entry(&v["external"], "0.0.0.0/0", "shop/db").is_some());
+}
+
+/// A pod in a namespace the manifests do not define: its labels are
+/// unknown, so a namespaceSelector on them cannot be decided (`can` says
+/// UNKNOWN); the pair is `undecided`, never "no change".
+#[test]
+fn a_namespace_missing_from_the_manifests_leaves_its_pairs_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: g, namespace: ghost, labels: {app: g}}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.0.0.2}\n";
+    let policy = |team: &str| {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{matchLabels: {{team: {team}}}}}}}]\n"
+        )
+    };
+    let old = write(&dir, "old.yaml", &format!("{common}{}", policy("a")));
+    let new = write(&dir, "new.yaml", &format!("{common}{}", policy("b")));
+    let a = netpol().args(["diff", &old, &new]).assert().code(2);
+    let out = stdout_of(&a);
+    assert!(!out.contains("No change in connectivity"), "{out}");
+    assert!(
+        out.contains("? ghost/g -> shop/web  for certain: nothing => nothing"),
+        "{out}"
+    );
+    assert!(
+        out.contains("new: shop/web (changed) ingress[0] may admit it (all ports): the labels of namespace ghost were not read"),
+        "{out}"
+    );
+    let v = diff_json(&["diff", &old, &new], 2);
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["changes"], serde_json::json!([]));
+    assert_eq!(
+        entry(&v["undecided"], "ghost/g", "shop/web").expect("undecided")["change"],
+        "undecided"
+    );
+    // The same unknown on both sides, under an unchanged policy: the pair
+    // keeps its answer, whatever ghost's labels are.
+    assert_eq!(
+        stdout_of(&netpol().args(["diff", &old, &old]).assert().code(0)),
+        "No change in connectivity.\n"
+    );
 }

@@ -91,10 +91,10 @@ fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
     }
 
     // A user who may read namespace b only: the changes there, and a note
-    // that the rest was not compared.
+    // that the rest was not compared; not complete, so exit 2.
     c.bind_carol(&b, "pods");
     let o = c.as_user("carol", &["diff", "-f", file, "-o", "json"]);
-    assert_eq!(o.status.code(), Some(1), "carol: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "carol: {}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(
         entry(&v, &format!("{b}/api"), &format!("{b}/db")).is_some(),
@@ -111,6 +111,49 @@ fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
         )),
         "{notes}"
     );
+    assert_eq!(v["complete"], false);
+
+    // dana (namespace b only, through netpol-namespace-user; namespaces
+    // unreadable) with a rule on namespace labels: what does not depend on
+    // them is shown, what does is undecided, exit 2.
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: dana-user, namespace: {b}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}}\n"
+    ));
+    let labelled = new.replace(
+        "    ports:\n    - port: 8080\n",
+        &format!("    ports:\n    - port: 8080\n  - from: [{{namespaceSelector: {{matchLabels: {{team: {b}}}}}}}]\n    ports:\n    - port: 7000\n"),
+    );
+    let labelled_path = dir.path().join("labelled.yaml");
+    std::fs::write(&labelled_path, &labelled).unwrap();
+    let o = c.as_user(
+        "dana",
+        &["diff", "-f", labelled_path.to_str().unwrap(), "-o", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "dana: {}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: not everything could be compared"),
+        "{}",
+        stderr(&o)
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        entry(&v, &format!("{b}/api"), &format!("{b}/db")).is_some(),
+        "{v}"
+    );
+    assert!(
+        v["undecided"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["from"] == format!("{b}/db") && e["to"] == format!("{b}/api")),
+        "{v}"
+    );
+    assert!(
+        v["notes"].to_string().contains("labels could not be read"),
+        "{}",
+        v["notes"]
+    );
+
     // A user who may read nothing: an error, exit 2.
     let o = c.as_user("alice", &["diff", "-f", file]);
     assert_eq!(o.status.code(), Some(2), "alice: {}", stdout(&o));

@@ -33,6 +33,9 @@ struct Sides {
     warnings: Vec<String>,
     /// Why some pairs cannot be compared (RBAC), if so.
     gaps: Vec<String>,
+    /// Two sets of manifests: what they leave out (pods, namespaces) is
+    /// unknown, not absent.
+    offline: bool,
 }
 
 /// Runs the command.
@@ -108,6 +111,7 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         notes: Vec::new(),
         warnings,
         gaps: Vec::new(),
+        offline: true,
     })
 }
 
@@ -191,6 +195,9 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                 .retain(|p| keep(p.metadata.namespace.as_deref().unwrap_or_default()));
         }
     }
+    // Namespaces that could not be read: only their name label is known.
+    // Pairs whose answer depends on their other labels are undecided
+    // (engine::diff, Diff::maybe); everything else is still compared.
     if let Some(why) = &old.gaps.namespaces {
         let default = ctx.default_namespace();
         let (mo, mn) = (Model::new(&old, &default), Model::new(&new, &default));
@@ -200,9 +207,10 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             .chain(&mn.policies)
             .any(Policy::uses_namespace_labels)
         {
-            return Err(Error::Forbidden(format!(
-                "the answer depends on namespace labels, which could not be read: {why}"
-            )));
+            notes.push(format!(
+                "the namespaces' labels could not be read ({}): connections that depend on them are listed as undecided",
+                first_line(why)
+            ));
         }
     }
     let mut warnings: Vec<String> = manifests.warnings().to_vec();
@@ -223,6 +231,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         notes,
         warnings,
         gaps,
+        offline: false,
     })
 }
 
@@ -271,8 +280,14 @@ struct ChangeJson {
 
 #[derive(Debug, Serialize)]
 struct DiffJson {
+    /// False when some pairs or policies were not compared (see `notes`
+    /// and `undecided`): `changes: []` then does not mean "no change".
+    complete: bool,
     changes: Vec<ChangeJson>,
     external: Vec<ChangeJson>,
+    /// Pairs whose answer depends on what could not be known and may
+    /// change; `before`/`after` are the ports allowed for certain.
+    undecided: Vec<ChangeJson>,
     notes: Vec<String>,
 }
 
@@ -327,30 +342,81 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
             why.join("; ")
         ));
     }
+    if !d.maybe.is_empty() {
+        notes.push(format!(
+            "undecided: {} pair{} may change: {} depend{} on a namespace whose labels were not read or a pod without IP (listed under \"May change\")",
+            d.maybe.len(),
+            if d.maybe.len() == 1 { "" } else { "s" },
+            if d.maybe.len() == 1 { "its answer" } else { "their answers" },
+            if d.maybe.len() == 1 { "s" } else { "" },
+        ));
+    }
+    for u in &d.unselecting {
+        let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "absent".to_string());
+        notes.push(format!(
+            "not compared: NetworkPolicy {} ({}) selects no pod {}: before: {}; after: {}",
+            u.key,
+            u.change.as_str(),
+            if sides.offline {
+                "in the manifests, so what it changes could not be compared"
+            } else {
+                "in the cluster: no connection changes until pods it selects exist"
+            },
+            side(&u.before),
+            side(&u.after)
+        ));
+    }
     notes.extend(sides.gaps.iter().cloned());
-    let undecided = !d.undecided.is_empty() || !sides.gaps.is_empty();
+    let mut missing = Vec::new();
+    if !d.undecided.is_empty() || !sides.gaps.is_empty() {
+        missing.push("some pods were not compared".to_string());
+    }
+    if !d.maybe.is_empty() {
+        missing.push(format!(
+            "{} pair{} may change (undecided)",
+            d.maybe.len(),
+            if d.maybe.len() == 1 { "" } else { "s" }
+        ));
+    }
+    let unselecting = if sides.offline {
+        d.unselecting.len()
+    } else {
+        0
+    };
+    if unselecting > 0 {
+        missing.push(format!(
+            "{unselecting} NetworkPolic{} select{} no pod in the input",
+            if unselecting == 1 { "y" } else { "ies" },
+            if unselecting == 1 { "s" } else { "" }
+        ));
+    }
     let changed = !d.changes.is_empty() || !d.external.is_empty();
-    let code = if changed {
-        exit::CHANGES
-    } else if undecided {
-        warnings.push(
-            "error: no change found among the pairs compared, but some could not be compared (see the notes)"
-                .to_string(),
-        );
+    let code = if !missing.is_empty() {
+        warnings.push(format!(
+            "error: not everything could be compared ({}); {} (see the notes)",
+            missing.join(", "),
+            if changed {
+                "the changes found are listed"
+            } else {
+                "no change found among the pairs compared"
+            }
+        ));
         exit::DIFF_ERROR
+    } else if changed {
+        exit::CHANGES
     } else {
         exit::OK
     };
     let stdout = match ctx.format() {
         OutputFormat::Json | OutputFormat::Yaml => {
-            let doc = json_doc(&d, notes);
+            let doc = json_doc(&d, notes, missing.is_empty());
             if ctx.format() == OutputFormat::Json {
                 to_json(&doc)
             } else {
                 to_yaml(&doc)
             }
         }
-        f => render_text(&d, &notes, f == OutputFormat::Wide, ctx.palette),
+        f => render_text(&d, &notes, &missing, f == OutputFormat::Wide, ctx.palette),
     };
     Ok(Outcome {
         stdout,
@@ -363,7 +429,7 @@ fn ports_json(sets: &PortSets, id: u32) -> Option<PortsJson> {
     (id != PortSets::EMPTY).then(|| PortsJson::of(sets.get(id)))
 }
 
-fn json_doc(d: &Diff<'_>, notes: Vec<String>) -> DiffJson {
+fn json_doc(d: &Diff<'_>, notes: Vec<String>, complete: bool) -> DiffJson {
     let key = |u: u32| d.pods[u as usize].pod().key();
     let entry = |from: String, to: String, before: u32, after: u32, reasons: u32| ChangeJson {
         from,
@@ -374,6 +440,16 @@ fn json_doc(d: &Diff<'_>, notes: Vec<String>) -> DiffJson {
         reasons: d.reasons[reasons as usize].clone(),
     };
     DiffJson {
+        complete,
+        undecided: d
+            .maybe
+            .iter()
+            .map(|c| {
+                let mut e = entry(key(c.from), key(c.to), c.before, c.after, c.reasons);
+                e.change = "undecided";
+                e
+            })
+            .collect(),
         changes: d
             .changes
             .iter()
@@ -632,10 +708,25 @@ pub fn review_lines(d: &Diff<'_>, limit: usize) -> Vec<String> {
     out
 }
 
-fn render_text(d: &Diff<'_>, notes: &[String], wide: bool, pal: Palette) -> String {
+fn render_text(
+    d: &Diff<'_>,
+    notes: &[String],
+    missing: &[String],
+    wide: bool,
+    pal: Palette,
+) -> String {
     let mut out = String::new();
     let all = lines(d, wide);
-    if all.is_empty() {
+    if !missing.is_empty() {
+        out.push_str(&pal.bad(&format!(
+            "Not everything was compared: {} (see the notes).",
+            missing.join(", ")
+        )));
+        out.push('\n');
+        if all.is_empty() {
+            out.push_str("No change among the pairs compared.\n");
+        }
+    } else if all.is_empty() {
         out.push_str("No change in connectivity.\n");
         if !d.policies.is_empty() {
             out.push_str(&format!(
@@ -686,6 +777,28 @@ fn render_text(d: &Diff<'_>, notes: &[String], wide: bool, pal: Palette) -> Stri
         for r in &d.reasons[l.reasons as usize] {
             out.push_str(&pal.dim(&format!("    {}", clean(r))));
             out.push('\n');
+        }
+    }
+    if !d.maybe.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&pal.head("May change (undecided):"));
+        out.push('\n');
+        let key = |u: u32| clean(&d.pods[u as usize].pod().key());
+        for c in &d.maybe {
+            out.push_str(&pal.warn(&format!(
+                "? {} -> {}  for certain: {} => {}",
+                key(c.from),
+                key(c.to),
+                ports_text(&d.sets, c.before),
+                ports_text(&d.sets, c.after)
+            )));
+            out.push('\n');
+            for r in &d.reasons[c.reasons as usize] {
+                out.push_str(&pal.dim(&format!("    {}", clean(r))));
+                out.push('\n');
+            }
         }
     }
     if !notes.is_empty() {

@@ -102,6 +102,16 @@ impl PolicyChange {
     }
 }
 
+/// A policy that differs but selects no pod on either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unselecting {
+    pub key: String,
+    pub change: PolicyChange,
+    /// The one-line summary on each side, when valid there.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
 /// The connectivity difference between two snapshots.
 #[derive(Debug)]
 pub struct Diff<'s> {
@@ -121,6 +131,15 @@ pub struct Diff<'s> {
     pub undecided: BTreeMap<String, Vec<String>>,
     /// Pods of `undecided` namespaces, on either side.
     pub undecided_pods: usize,
+    /// Pod pairs whose answer depends, on either side, on a peer match
+    /// that cannot be decided (a namespace whose labels were not read
+    /// facing a namespaceSelector on other labels, a pod without IP facing
+    /// an ipBlock) and may differ: neither claimed changed nor unchanged
+    /// (not in `changes`). By source then destination.
+    pub maybe: Vec<Change>,
+    /// Policies that differ but select no pod of either side: nothing
+    /// could be compared for them. (key, change, summary before, after).
+    pub unselecting: Vec<Unselecting>,
     /// The address families external ranges are shown for: those of the
     /// pods' IPs and the ipBlocks on either side (IPv4 when none).
     pub families: BTreeSet<Family>,
@@ -144,6 +163,8 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         reasons: Vec::new(),
         policies,
         undecided,
+        maybe: Vec::new(),
+        unselecting: Vec::new(),
         families: BTreeSet::new(),
     };
     let families: BTreeSet<Family> = d
@@ -168,9 +189,260 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
     } else {
         by_classes(old, new, &mut d, &skip);
     }
+    mark_undecided(old, new, &mut d, &skip);
+    d.unselecting = unselecting(old, new, &d.policies);
     d.changes.sort_unstable_by_key(|c| (c.from, c.to));
     d.external.sort_by_key(|e| (e.pod, e.direction));
     d
+}
+
+/// Whether some peer of `m`'s policies cannot decide whether it matches
+/// `p` (see [`crate::engine::verdict::peer_matches`]); an
+/// over-approximation is fine: the pairs it lets through are decided by
+/// [`connection`].
+struct Unknowns<'m, 's> {
+    model: &'m Model<'s>,
+    ip_blocks: bool,
+    namespace_selectors: Vec<&'m Selector>,
+    by_namespace: HashMap<String, bool>,
+}
+
+impl<'m, 's> Unknowns<'m, 's> {
+    fn new(model: &'m Model<'s>) -> Self {
+        let mut ip_blocks = false;
+        let mut namespace_selectors = Vec::new();
+        for peer in model.policies.iter().flat_map(Policy::peers) {
+            match peer {
+                Peer::IpBlock(_) => ip_blocks = true,
+                Peer::Pods {
+                    namespaces: crate::engine::policy::NamespaceScope::Selected(sel),
+                    ..
+                } => namespace_selectors.push(sel),
+                Peer::Pods { .. } => {}
+            }
+        }
+        Unknowns {
+            model,
+            ip_blocks,
+            namespace_selectors,
+            by_namespace: HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, p: &PodInfo) -> bool {
+        if self.ip_blocks && p.ips.is_empty() {
+            return true;
+        }
+        if self.namespace_selectors.is_empty() {
+            return false;
+        }
+        if let Some(&u) = self.by_namespace.get(&p.namespace) {
+            return u;
+        }
+        let u = match self.model.namespace(&p.namespace) {
+            None => true,
+            Some(n) => self
+                .namespace_selectors
+                .iter()
+                .any(|s| crate::engine::namespace_matches(s, n).is_none()),
+        };
+        self.by_namespace.insert(p.namespace.clone(), u);
+        u
+    }
+}
+
+/// The rules of a verdict whose peer match is undecided: (policy key,
+/// direction, rule index, ports), sorted.
+fn undecided_rules(m: &Model<'_>, v: &Verdict) -> Vec<(String, Direction, usize, PortSet)> {
+    let mut out: Vec<_> = [&v.egress, &v.ingress]
+        .into_iter()
+        .flat_map(|s| {
+            s.rules.iter().filter(|r| r.undecided()).map(move |r| {
+                (
+                    m.policies[r.policy].key(),
+                    s.direction,
+                    r.rule,
+                    r.ports.clone(),
+                )
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+    out
+}
+
+/// Moves the pairs whose answer cannot be decided on a side, and may
+/// differ, out of `changes` into `maybe` (see [`Diff::maybe`]). Only pairs
+/// a change can reach are looked at (as in [`by_classes`]), and only those
+/// with an end some peer cannot decide; each is evaluated from the
+/// definition ([`connection`]) on both sides. A pair undecided alike on
+/// both sides (same certain ports, the same undecided rules of unchanged
+/// policies, the same unknown) keeps its answer and is left alone.
+fn mark_undecided<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+    let n = d.pods.len();
+    let (mut uo, mut un) = (Unknowns::new(old), Unknowns::new(new));
+    let unknown: Vec<bool> = d
+        .pods
+        .iter()
+        .map(|p| p.old.is_some_and(|q| uo.of(q)) | p.new.is_some_and(|q| un.of(q)))
+        .collect();
+    if !unknown.iter().any(|u| *u) {
+        return;
+    }
+    let mut row = vec![false; n];
+    let mut col = vec![false; n];
+    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (u, p) in d.pods.iter().enumerate() {
+        by_ns.entry(p.pod().namespace.as_str()).or_default().push(u);
+        if pod_differs(old, new, p) {
+            row[u] = true;
+            col[u] = true;
+        }
+    }
+    for (side, m) in [(0, old), (1, new)] {
+        for policy in changed_policies(m, &d.policies) {
+            for &u in by_ns.get(policy.namespace.as_str()).into_iter().flatten() {
+                let p = if side == 0 {
+                    d.pods[u].old
+                } else {
+                    d.pods[u].new
+                };
+                if p.is_some_and(|p| policy.pod_selector.matches(&p.labels)) {
+                    row[u] |= policy.egress.is_some();
+                    col[u] |= policy.ingress.is_some();
+                }
+            }
+        }
+    }
+    let verdict = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
+        (Some(a), Some(b)) => Some(connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))),
+        _ => None,
+    };
+    let undecided = |v: &Option<Verdict>| {
+        v.as_ref()
+            .is_some_and(|v| v.node.is_none() && v.possible != v.allowed)
+    };
+    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let mut maybe = Vec::new();
+    let mut texts: HashMap<Vec<String>, u32> = HashMap::new();
+    for a in 0..n {
+        if skip[a] {
+            continue;
+        }
+        for b in 0..n {
+            if a == b || skip[b] || !(unknown[a] || unknown[b]) || !(row[a] || col[b]) {
+                continue;
+            }
+            let (pa, pb) = (d.pods[a], d.pods[b]);
+            let before = verdict(old, pa.old, pb.old);
+            let after = verdict(new, pa.new, pb.new);
+            if !undecided(&before) && !undecided(&after) {
+                continue;
+            }
+            if let (Some(x), Some(y)) = (&before, &after) {
+                let (rx, ry) = (undecided_rules(old, x), undecided_rules(new, y));
+                if x.allowed == y.allowed
+                    && rx == ry
+                    && rx.iter().all(|r| !d.policies.contains_key(&r.0))
+                    && !pod_differs(old, new, &pa)
+                    && !pod_differs(old, new, &pb)
+                {
+                    continue;
+                }
+            }
+            let mut lines = Vec::new();
+            for (word, m, v) in [("old", old, &before), ("new", new, &after)] {
+                let Some(v) = v else { continue };
+                for side in [&v.egress, &v.ingress] {
+                    for r in side.rules.iter().filter(|r| r.undecided()) {
+                        let (other, why) = if side.direction == Direction::Egress {
+                            (pb.pod(), "destination")
+                        } else {
+                            (pa.pod(), "source")
+                        };
+                        let unknown = if r.ip_unknown && other.ips.is_empty() {
+                            format!("the {why} has no IP yet, and the rule has an ipBlock")
+                        } else {
+                            format!(
+                                "the labels of namespace {} were not read, and the rule selects namespaces by other labels",
+                                other.namespace
+                            )
+                        };
+                        lines.push(format!(
+                            "{word}: {} {}[{}] may admit it ({}): {unknown}",
+                            policy_name(&m.policies[r.policy].key(), &d.policies),
+                            side.direction.as_str(),
+                            r.rule,
+                            if r.ports.is_all() {
+                                "all ports".to_string()
+                            } else {
+                                r.ports.to_strings().join(", ")
+                            }
+                        ));
+                    }
+                }
+            }
+            let id = match texts.get(&lines) {
+                Some(&id) => id,
+                None => {
+                    d.reasons.push(lines.clone());
+                    let id = (d.reasons.len() - 1) as u32;
+                    texts.insert(lines, id);
+                    id
+                }
+            };
+            let certain = |sets: &mut PortSets, v: &Option<Verdict>| match v {
+                Some(v) => sets.intern(v.allowed.clone()),
+                None => PortSets::EMPTY,
+            };
+            maybe.push(Change {
+                from: a as u32,
+                to: b as u32,
+                before: certain(&mut sets, &before),
+                after: certain(&mut sets, &after),
+                reasons: id,
+            });
+        }
+    }
+    d.sets = sets;
+    let out: HashSet<(u32, u32)> = maybe.iter().map(|c| (c.from, c.to)).collect();
+    d.changes.retain(|c| !out.contains(&(c.from, c.to)));
+    d.maybe = maybe;
+}
+
+/// The valid policies that differ and select no pod on either side.
+fn unselecting(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    changed: &BTreeMap<String, PolicyChange>,
+) -> Vec<Unselecting> {
+    let find = |m: &Model<'_>, key: &str| -> Option<(bool, String)> {
+        m.policies.iter().find(|p| p.key() == key).map(|p| {
+            let selects = m
+                .pods_in(&p.namespace)
+                .iter()
+                .any(|q| p.pod_selector.matches(&q.labels));
+            (selects, crate::engine::summary::summary(p))
+        })
+    };
+    let invalid = |m: &Model<'_>, key: &str| m.invalid.iter().any(|p| p.key == key);
+    let mut out = Vec::new();
+    for (key, &change) in changed {
+        if invalid(old, key) || invalid(new, key) {
+            continue;
+        }
+        let (b, a) = (find(old, key), find(new, key));
+        if b.as_ref().is_some_and(|x| x.0) || a.as_ref().is_some_and(|x| x.0) {
+            continue;
+        }
+        out.push(Unselecting {
+            key: key.clone(),
+            change,
+            before: b.map(|x| x.1),
+            after: a.map(|x| x.1),
+        });
+    }
+    out
 }
 
 /// Both sides' pods, matched by namespace and name (both lists are sorted
