@@ -923,9 +923,11 @@ impl Cli {
         let g = &self.global;
         let cmd = &self.command;
         let name = cmd.name();
-        if g.recursive && g.filenames.is_empty() {
+        // `diff OLD NEW` reads two paths without -f: -R recurses into them.
+        let diff_paths = matches!(cmd, Command::Diff(a) if a.old.is_some());
+        if g.recursive && g.filenames.is_empty() && !diff_paths {
             return Err(
-                "-R/--recursive needs -f: it recurses into the directories given to -f".into(),
+                "-R/--recursive needs -f (or diff's OLD NEW): it recurses into the directories given to -f".into(),
             );
         }
         if let Command::Version(_) = cmd

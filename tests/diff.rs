@@ -420,3 +420,34 @@ fn a_namespace_missing_from_the_manifests_leaves_its_pairs_undecided() {
         "No change in connectivity.\n"
     );
 }
+
+/// `diff old/ new/ -R` (as the README and --help show) recurses into both
+/// directories; without -R their subdirectories are not read, as `kubectl
+/// -f DIR` does, and a note says which.
+#[test]
+fn recursive_applies_to_old_and_new_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    for (side, policy) in [("old", DB_POLICY_OLD), ("new", DB_POLICY_NEW)] {
+        let sub = dir.path().join(side).join("shop");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("db.yaml"), policy).unwrap();
+        std::fs::write(
+            dir.path().join(side).join("pods.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.0.0.2}\n",
+        )
+        .unwrap();
+    }
+    let old = dir.path().join("old");
+    let new = dir.path().join("new");
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let v = diff_json(&["diff", old, new, "-R"], 1);
+    assert!(entry(&v["changes"], "shop/web", "shop/db").is_some(), "{v}");
+    let a = netpol().args(["diff", old, new]).assert().code(0);
+    let err = stderr_of(&a);
+    assert!(
+        err.contains(&format!(
+            "note: {old}: subdirectories not read without -R (as kubectl -f DIR): shop"
+        )) && err.contains(&format!("note: {new}: subdirectories")),
+        "{err}"
+    );
+}

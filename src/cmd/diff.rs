@@ -101,7 +101,13 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         })
     };
     let (a, b) = (read(old)?, read(new)?);
-    let mut warnings: Vec<String> = a.warnings().to_vec();
+    let mut warnings: Vec<String> = Vec::new();
+    if !ctx.global.recursive {
+        for path in [old, new] {
+            warnings.extend(skipped_subdirectories(path));
+        }
+    }
+    warnings.extend(a.warnings().iter().cloned());
     warnings.extend(b.warnings().iter().cloned());
     Ok(Sides {
         old: (*a.snapshot()).clone(),
@@ -124,12 +130,23 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         ),
         _ => None,
     };
-    let (cluster, manifests) = ctx.with_cluster(async |live| {
+    let (cluster, manifests, skipped_dirs) = ctx.with_cluster(async |live| {
         let namespace = ctx
             .global
             .namespace
             .clone()
             .unwrap_or_else(|| live.namespace.clone());
+        let mut notes: Vec<String> = Vec::new();
+        // Said before anything is read from the cluster, and printed
+        // with the warnings.
+        if !ctx.global.recursive {
+            notes.extend(
+                ctx.global
+                    .filenames
+                    .iter()
+                    .filter_map(|p| skipped_subdirectories(p)),
+            );
+        }
         let manifests = Manifests::read(&LoadOptions {
             paths: ctx.global.filenames.clone(),
             recursive: ctx.global.recursive,
@@ -150,7 +167,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                 .map(|n| n.name.clone()),
         );
         let cluster = super::fetch::diff(live, &wanted).await?;
-        Ok((cluster, manifests))
+        Ok((cluster, manifests, notes))
     })?;
     let (mut new, pruned) = applied(&cluster, &manifests.snapshot(), prune.as_ref());
     let mut old = cluster;
@@ -213,7 +230,8 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             ));
         }
     }
-    let mut warnings: Vec<String> = manifests.warnings().to_vec();
+    let mut warnings: Vec<String> = skipped_dirs;
+    warnings.extend(manifests.warnings().iter().cloned());
     if new.pods.iter().any(|p| p.representative) {
         warnings.push(
             "note: workloads of NEW without live pods stand as one pod each, without an IP: ipBlocks cannot match them"
@@ -233,6 +251,40 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         gaps,
         offline: false,
     })
+}
+
+/// Without -R a directory's subdirectories are not read (as `kubectl
+/// apply -f DIR`, which says nothing): a note naming those that hold
+/// manifests (`.yaml`, `.yml`, `.json` at any depth).
+fn skipped_subdirectories(path: &str) -> Option<String> {
+    let entries = std::fs::read_dir(path).ok()?;
+    let mut skipped: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter(|e| {
+            walkdir::WalkDir::new(e.path())
+                .max_depth(16)
+                .into_iter()
+                .filter_map(Result::ok)
+                .take(10_000)
+                .any(|f| {
+                    f.file_type().is_file()
+                        && matches!(
+                            f.path().extension().and_then(|x| x.to_str()),
+                            Some("yaml" | "yml" | "json")
+                        )
+                })
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if skipped.is_empty() {
+        return None;
+    }
+    skipped.sort();
+    Some(clean(&format!(
+        "note: {path}: subdirectories not read without -R (as kubectl -f DIR): {}",
+        skipped.join(", ")
+    )))
 }
 
 fn first_line(s: &str) -> &str {
