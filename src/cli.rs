@@ -509,8 +509,10 @@ With -f NEW, the live cluster today against the live cluster with NEW
 applied as `kubectl apply -f NEW` would apply it: NetworkPolicies replace
 the same-named ones or are added; Namespaces, Pods and workloads are added
 or replace the live ones (a new Deployment appears as one pod). With
---prune -l SELECTOR, live policies matching SELECTOR in the namespaces NEW
-touches, applied by kubectl apply and absent from NEW, are deleted too.
+--prune -l SELECTOR --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
+(as kubectl apply takes them), live policies matching SELECTOR in the
+namespaces NEW touches, applied by kubectl apply and absent from NEW, are
+deleted too; without the allowlist, as kubectl's default one, none is.
 With two paths OLD NEW, both are manifests and no cluster is contacted
 (process substitution works: <(git show main:netpol.yaml)).
 
@@ -532,7 +534,8 @@ Examples:
   kubectl netpol diff -f policies/ -R
 
   # The same, also deleting live policies labelled app=shop that are gone
-  kubectl netpol diff -f policies/ --prune -l app=shop
+  kubectl netpol diff -f policies/ --prune -l app=shop \\
+      --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
 
   # Two versions of the manifests, offline (CI, a pull request)
   kubectl netpol diff old/ new/ -R
@@ -588,11 +591,20 @@ pub struct DiffArgs {
     #[arg(value_name = "NEW")]
     pub new: Option<String>,
 
-    /// With -f: also delete the live NetworkPolicies that match -l, that
+    /// With -f and -l: model kubectl apply --prune -l. As kubectl's, the
+    /// default prune allowlist does not hold NetworkPolicy: no policy is
+    /// deleted unless --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
+    /// is given too; then the live NetworkPolicies that match -l, that
     /// kubectl apply created, in the namespaces NEW touches, and that NEW
-    /// lacks (as kubectl apply --prune -l).
+    /// lacks are deleted.
     #[arg(long)]
     pub prune: bool,
+
+    /// With --prune: the kinds kubectl apply --prune may delete
+    /// (group/version/Kind, repeatable), as kubectl's flag; only
+    /// networking.k8s.io/v1/NetworkPolicy changes what diff compares.
+    #[arg(long, value_name = "GROUP/VERSION/KIND")]
+    pub prune_allowlist: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -310,6 +310,18 @@ fn bad_invocations_are_one_error_line_exit_2() {
     assert!(one_error(&["diff", OLD, NEW, "--prune", "-l", "a=b"], 2).contains("-f NEW"));
     assert!(one_error(&["diff", "-f", NEW, "--prune"], 2).contains("--prune needs -l SELECTOR"));
     assert!(one_error(&["diff", "-f", NEW, "-l", "app=x"], 2).contains("with --prune"));
+    assert!(
+        one_error(
+            &[
+                "diff",
+                "-f",
+                NEW,
+                "--prune-allowlist=networking.k8s.io/v1/NetworkPolicy"
+            ],
+            2
+        )
+        .contains("--prune-allowlist applies with --prune")
+    );
     assert!(one_error(&["diff", OLD, NEW, "-A"], 2).contains("-A/--all-namespaces does not apply"));
 }
 

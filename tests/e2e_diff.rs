@@ -154,6 +154,44 @@ fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
         v["notes"]
     );
 
+    // --prune -l as kubectl apply --prune -l: NetworkPolicy is not in
+    // kubectl's default prune allowlist, so a labelled policy applied by
+    // kubectl apply and absent from NEW stays, unless the allowlist names it.
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: old-deny, namespace: {b}, labels: {{app: shop}}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  policyTypes: [Ingress]\n"
+    ));
+    let o = c.as_user(
+        "admin",
+        &[
+            "diff", "-f", file, "--prune", "-l", "app=shop", "-o", "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("--prune deletes no NetworkPolicy without --prune-allowlist=networking.k8s.io/v1/NetworkPolicy"), "{notes}");
+    assert!(!notes.contains("old-deny is deleted"), "{notes}");
+    let o = c.as_user(
+        "admin",
+        &[
+            "diff",
+            "-f",
+            file,
+            "--prune",
+            "-l",
+            "app=shop",
+            "--prune-allowlist=networking.k8s.io/v1/NetworkPolicy",
+            "-o",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(&format!("NetworkPolicy {b}/old-deny is deleted by --prune")),
+        "{notes}"
+    );
+    c.kubectl(&["delete", "networkpolicy", "old-deny", "-n", &b], None);
+
     // A user who may read nothing: an error, exit 2.
     let o = c.as_user("alice", &["diff", "-f", file]);
     assert_eq!(o.status.code(), Some(2), "alice: {}", stdout(&o));

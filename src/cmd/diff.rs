@@ -22,6 +22,9 @@ use crate::render::{Palette, clean, to_json, to_yaml};
 use crate::snapshot::Snapshot;
 use crate::source::files::{LoadOptions, Manifests};
 
+/// kubectl's --prune-allowlist entry for NetworkPolicies.
+const NETWORK_POLICY_GVK: &str = "networking.k8s.io/v1/NetworkPolicy";
+
 /// The two sides, read, with what to say about them.
 struct Sides {
     old: Snapshot,
@@ -54,6 +57,11 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<Outcome, Error> {
             ));
         }
         _ => {}
+    }
+    if !args.prune_allowlist.is_empty() && !args.prune {
+        return Err(Error::Usage(
+            "--prune-allowlist applies with --prune (as kubectl apply)".into(),
+        ));
     }
     let sides = match (&args.old, &args.new, ctx.global.filenames.is_empty()) {
         (Some(old), Some(new), true) => {
@@ -123,13 +131,26 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
 
 /// The live cluster, and the cluster with the manifests applied.
 fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
-    let prune = match (&ctx.global.selector, args.prune) {
+    let selector = match (&ctx.global.selector, args.prune) {
         (Some(text), true) => Some(
             Selector::parse(text)
                 .map_err(|e| Error::Usage(format!("cannot read the selector {text:?}: {e}")))?,
         ),
         _ => None,
     };
+    // kubectl apply --prune deletes only the kinds of its allowlist, whose
+    // default does not hold NetworkPolicy.
+    let allowed = args
+        .prune_allowlist
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(NETWORK_POLICY_GVK));
+    let mut prune_notes = Vec::new();
+    if args.prune && !allowed {
+        prune_notes.push(format!(
+            "--prune deletes no NetworkPolicy without --prune-allowlist={NETWORK_POLICY_GVK}: kubectl's default prune allowlist does not hold NetworkPolicy"
+        ));
+    }
+    let prune = selector.filter(|_| allowed);
     let (cluster, manifests, skipped_dirs) = ctx.with_cluster(async |live| {
         let namespace = ctx
             .global
@@ -171,10 +192,10 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     })?;
     let (mut new, pruned) = applied(&cluster, &manifests.snapshot(), prune.as_ref());
     let mut old = cluster;
-    let mut notes = Vec::new();
+    let mut notes = prune_notes;
     for key in &pruned {
         notes.push(format!(
-            "NetworkPolicy {key} is deleted by --prune (labelled to match, applied by kubectl apply, absent from the manifests)"
+            "NetworkPolicy {key} is deleted by --prune (labelled to match, applied by kubectl apply, absent from the manifests; as kubectl apply --prune -l SELECTOR --prune-allowlist={NETWORK_POLICY_GVK})"
         ));
     }
     // Namespaces whose pods or policies could not be read: nothing is
