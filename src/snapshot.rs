@@ -609,6 +609,9 @@ pub struct Gaps {
     /// whose own reading (their pod template) RBAC refused, keyed
     /// `namespace/Kind/name`, with why: whether they exist is unknown.
     pub workloads: BTreeMap<String, String>,
+    /// Workloads named on the command line that were looked up by name
+    /// and do not exist (the GET said 404), keyed `namespace/Kind/name`.
+    pub workloads_absent: BTreeSet<String>,
     /// True when the snapshot was read from a live cluster: what is
     /// missing is then "not in the cluster" or "not readable", never "not
     /// in the input".

@@ -1914,6 +1914,16 @@ fn explain_names_the_dns_pods_a_policy_cuts_off() {
         "{out}"
     );
     assert!(!out.contains("assumed"), "{out}");
+    // A workload that does not exist is not found, as kubectl says it (not
+    // "no pods of deployment/nosuch", which reads as if it existed).
+    let o = c.as_user("admin", &["explain", "deployment/nosuch", "-n", &ns]);
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: deployments.apps \"nosuch\" not found in namespace \"{ns}\""
+        )),
+        "{}",
+        stderr(&o)
+    );
     // No kubelet: only a forced delete removes the pod (tests/e2e_input.rs
     // compares `check` on kube-system live with a manifest).
     c.kubectl(

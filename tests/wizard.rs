@@ -3223,3 +3223,25 @@ fn the_review_shows_the_connectivity_diff() {
         "{err}"
     );
 }
+
+/// Unattended, a lint finding's fix is YAML over several lines on stderr,
+/// never folded into one line with `?` for each line break.
+#[test]
+fn a_findings_fix_keeps_its_lines() {
+    let (_, err) = wizard(&[
+        "-n",
+        "frontend",
+        "--select",
+        "app=web",
+        "--deny-all-egress",
+        "--allow-to",
+        "backend/api:8080",
+        "-f",
+        SHOP,
+    ]);
+    assert!(
+        err.contains("cannot resolve names: no egress rule of the policies selecting them admits UDP/53 to kube-system/coredns\n  fix:\n    egress:\n    - to:\n"),
+        "{err}"
+    );
+    assert!(!err.contains("?  fix:?"), "{err}");
+}

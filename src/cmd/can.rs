@@ -408,7 +408,14 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         let as_external = if report.allowed { "ALLOWED" } else { "DENIED" };
         // Certain either way only when the pod's own side admits no port
         // asked about to any pod at all.
-        if report.allowed || could_admit_a_pod(&model, pod, direction, wanted.as_ref()) {
+        // A Service's ClusterIP is translated to a target port NetworkPolicy
+        // then sees, which may be any: the port asked about says nothing.
+        let port = if snapshot.gaps.services.is_some() {
+            None
+        } else {
+            wanted.as_ref()
+        };
+        if report.allowed || could_admit_a_pod(&model, pod, direction, port) {
             report.allowed = false;
             report.undecided = true;
             report.answer = None;
@@ -420,7 +427,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
                 "{ip} may be the address of a pod or Service that could not be read ({why}); the answer holds either way: no {} rule of {} admits {} to any pod",
                 direction.as_str(),
                 pod.key(),
-                wanted.as_ref().map(|w| w.to_strings().join(", ")).unwrap_or_else(|| "a port".into())
+                port.map(|w| w.to_strings().join(", ")).unwrap_or_else(|| "any port".into())
             ));
         }
     }

@@ -601,7 +601,9 @@ pub async fn endpoints(
                     pods.push(pod);
                 }
             }
-            Ok(None) => {}
+            Ok(None) => {
+                gaps.workloads_absent.insert(format!("{ns}/{kind}/{name}"));
+            }
             // Whether it exists is unknown: this refusal, not another
             // reading's, is what a "not found" would hide.
             Err(Error::Forbidden(why)) => {

@@ -649,8 +649,21 @@ fn resource_name(kind: &str) -> &'static str {
 /// are read by name (`pods "x" not found in namespace "y"`, as kubectl
 /// says); a workload is found through the pods it owns (and, offline, its
 /// manifest), so a workload with no pods is not said not to exist.
-fn missing(kind: Option<&str>, name: &str, ns: &str) -> String {
+fn missing(snapshot: &Snapshot, kind: Option<&str>, name: &str, ns: &str) -> String {
+    // A workload looked up by name (live) that is not there: kubectl's words.
+    let absent = kind.is_some_and(|k| {
+        snapshot
+            .gaps
+            .workloads_absent
+            .contains(&format!("{ns}/{k}/{name}"))
+    });
     match kind {
+        Some(k) if absent => {
+            format!(
+                "{} {name:?} not found in namespace {ns:?}",
+                resource_name(k)
+            )
+        }
         None | Some("Pod") | Some("Service") => {
             let resource = resource_name(kind.unwrap_or("Pod"));
             format!("{resource} {name:?} not found in namespace {ns:?}")
@@ -883,7 +896,7 @@ pub fn find_ref<'s>(
                     };
                     msg.push_str(&format!(
                         " ({}{near})",
-                        missing(other.kind, &other.name, &other.namespace)
+                        missing(snapshot, other.kind, &other.name, &other.namespace)
                     ));
                 }
             }
@@ -936,7 +949,7 @@ fn not_found(snapshot: &Snapshot, readings: &[Reading], namespace_given: bool) -
         return Error::NotFound("nothing to look up".into());
     };
     let (ns, name) = (r.namespace.as_str(), r.name.as_str());
-    let mut msg = missing(r.kind, name, ns);
+    let mut msg = missing(snapshot, r.kind, name, ns);
     if let Some(other) = readings.get(1)
         && snapshot.namespace(&other.namespace).is_some()
     {

@@ -842,6 +842,7 @@ fn draft_notes(
     original: Option<&NetworkPolicy>,
     findings: &[crate::engine::lint::Finding],
     selects_pods: bool,
+    usual_dns_admitted: bool,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let (target, target_notes) = dns_target(snapshot);
@@ -855,6 +856,9 @@ fn draft_notes(
     } else if let Some(rules) = &draft.egress {
         let dns = findings.iter().find(|f| f.check == "egress-blocks-dns");
         match dns {
+            Some(f) if f.is_not_checked() && usual_dns_admitted => notes.push(
+                "the DNS pods cannot be checked (kube-system's pods are not readable); the policies admit the usual CoreDNS pods (k8s-app=kube-dns) on UDP and TCP 53".into(),
+            ),
             Some(f) if f.is_not_checked() => {
                 let what = f.message.trim_start_matches("not checked: ");
                 let what = what
@@ -975,6 +979,21 @@ fn review(
         &|p| p.key() == key,
         &|_, _| false,
     );
+    // Whether the pods reach the usual CoreDNS pods (what lint assumes
+    // when kube-system's pods cannot be read).
+    let assumed = crate::engine::lint::dns::assumed_dns_pod();
+    let usual_dns_admitted = !selected.is_empty()
+        && selected.iter().all(|pod| {
+            let v = crate::engine::verdict::side(
+                &after,
+                crate::engine::policy::Direction::Egress,
+                &crate::engine::verdict::Endpoint::Pod(pod),
+                &crate::engine::verdict::Endpoint::Pod(&assumed),
+                Some(&assumed.ports),
+            );
+            v.allowed.contains(crate::engine::ports::Protocol::Udp, 53)
+                && v.allowed.contains(crate::engine::ports::Protocol::Tcp, 53)
+        });
     let mut notes = notes.to_vec();
     notes.extend(draft_notes(
         draft,
@@ -982,6 +1001,7 @@ fn review(
         original,
         &findings,
         !selected.is_empty(),
+        usual_dns_admitted,
     ));
     if let Some(o) = original
         && (o.metadata.namespace.as_deref(), o.metadata.name.as_deref())
@@ -1043,7 +1063,8 @@ fn review(
     }
     for f in &findings {
         text.push_str(&render_finding(f, ctx.palette));
-        lines.push(render_finding(f, ctx.palette).trim_end().to_string());
+        // One line each: the fix is YAML over several lines.
+        lines.extend(render_finding(f, ctx.palette).lines().map(str::to_string));
     }
     for n in &notes {
         text.push_str(&format!("Note:     {}\n", clean(n)));

@@ -7,7 +7,7 @@
 //! question is semantic (does this pod still reach DNS?).
 
 pub mod cni;
-mod dns;
+pub mod dns;
 mod hostnet;
 mod ipblock;
 mod types;

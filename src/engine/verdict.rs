@@ -217,13 +217,26 @@ pub fn peer_matches(model: &Model<'_>, peer: &Peer, ep: &Endpoint<'_>) -> (bool,
             }
             match namespaces {
                 NamespaceScope::Own(ns) => (*ns == p.namespace, false),
-                NamespaceScope::Selected(sel) => match model.namespace(&p.namespace) {
-                    Some(n) => match crate::engine::namespace_matches(sel, n) {
+                NamespaceScope::Selected(sel) => {
+                    // A namespace nothing else referred to (the assumed
+                    // DNS pods' kube-system, say): only its name is known.
+                    let unknown;
+                    let n = match model.namespace(&p.namespace) {
+                        Some(n) => n,
+                        None => {
+                            unknown = crate::snapshot::NamespaceInfo::new(
+                                &p.namespace,
+                                Default::default(),
+                                true,
+                            );
+                            &unknown
+                        }
+                    };
+                    match crate::engine::namespace_matches(sel, n) {
                         Some(m) => (m, false),
                         None => (false, true),
-                    },
-                    None => (false, true),
-                },
+                    }
+                }
             }
         }
     }
