@@ -506,9 +506,16 @@ Examples:
     /// What a change to the policies does to connectivity: connections opened, closed, changed.
     #[command(after_help = "\
 With -f NEW, the live cluster today against the live cluster with NEW
-applied as `kubectl apply -f NEW` would apply it: NetworkPolicies replace
-the same-named ones or are added; Namespaces, Pods and workloads are added
-or replace the live ones (a new Deployment appears as one pod). With
+applied as plain `kubectl apply -f NEW` (client-side apply) would apply it.
+That apply merges: a NetworkPolicy or Namespace that exists becomes the live
+object with NEW's fields set and the fields the last apply set (annotation
+kubectl.kubernetes.io/last-applied-configuration) but NEW drops removed;
+fields set otherwise (kubectl create, kubectl label) stay. The server is
+asked with a dry run of that patch; when RBAC refuses the dry run the merge
+is made here (a note says so). A workload whose pod template is unchanged
+leaves its live pods as they are; one whose template changes gives its
+labels and ports to them (a rollout). New objects are added (a new
+Deployment appears as one pod). With
 --prune -l SELECTOR --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
 (as kubectl apply takes them), live policies matching SELECTOR in the
 namespaces NEW touches, applied by kubectl apply and absent from NEW, are

@@ -213,3 +213,150 @@ fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
         stdout(&o)
     );
 }
+
+/// `kubectl apply` merges (client-side, three-way): fields it never set
+/// stay. Checked against what the real apply stores.
+#[test]
+fn diff_models_apply_as_a_merge() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfm");
+    // A namespace made and labelled by hand.
+    let legacy = c.namespace("legacy");
+    ok(&c.kubectl(&["create", "namespace", &legacy], None));
+    ok(&c.kubectl(&["label", "namespace", &legacy, "team=ops"], None));
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.82.0.1");
+    c.pod(&n, "api", "app: api", "{containerPort: 80}", "10.82.0.2");
+    c.pod(&n, "db", "app: db", "{containerPort: 5432}", "10.82.0.3");
+    c.pod(
+        &n,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.82.0.4",
+    );
+    c.pod(
+        &legacy,
+        "ops",
+        "app: ops",
+        "{containerPort: 80}",
+        "10.82.1.1",
+    );
+    // A Deployment whose live pod got a label by hand.
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: shop, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: shop}}}}\n  template:\n    metadata: {{labels: {{app: shop}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 8080}}]}}]\n"
+    );
+    c.apply(&deployment);
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: shop-5d8f7-x2x2x\n  namespace: {n}\n  labels: {{app: shop, pod-template-hash: 5d8f7, quarantine: \"true\"}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: shop-5d8f7, uid: 00000000-0000-0000-0000-000000000002, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 8080}}]}}]\n"
+    ));
+    c.patch_status(
+        "pod",
+        Some(&n),
+        "shop-5d8f7-x2x2x",
+        r#"{"status":{"phase":"Running","podIP":"10.82.0.5","podIPs":[{"ip":"10.82.0.5"}]}}"#,
+    );
+    // Live policies: web-in created (never applied); api-from-ops admits
+    // namespaces labelled team=ops; quarantine isolates quarantined pods;
+    // db-in applied with a rule NEW drops.
+    ok(&c.kubectl(
+        &["create", "-f", "-"],
+        Some(&format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress: [{{}}]\n"
+        )),
+    ));
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-from-ops, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{matchLabels: {{team: ops}}}}}}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: quarantine, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{quarantine: \"true\"}}}}\n  policyTypes: [Ingress]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: client}}}}}}]\n"
+    ));
+    let new = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  policyTypes: [Ingress]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {legacy}, labels: {{owner: platform}}}}\n---\n{deployment}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  policyTypes: [Ingress]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.yaml");
+    std::fs::write(&path, &new).unwrap();
+    let file = path.to_str().unwrap();
+
+    // Before: only db-in's dropped rule closes anything.
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert!(
+        entry(&v, &format!("{n}/client"), &format!("{n}/db")).is_some(),
+        "{v}"
+    );
+    for e in changes {
+        assert_eq!(e["to"], format!("{n}/db"), "only db's ingress changes: {v}");
+        assert_eq!(e["change"], "removed", "{v}");
+    }
+    assert!(!v["notes"].to_string().contains("did not check"), "{v}");
+    // bob may not patch: the merge is computed here, with a note, and the
+    // policy and namespace cases still change nothing.
+    let o = c.as_user("bob", &["diff", "-f", file, "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("the server did not check the apply of"),
+        "{v}"
+    );
+    for e in v["changes"].as_array().unwrap() {
+        assert!(
+            e["to"] != format!("{n}/web") && e["to"] != format!("{n}/api"),
+            "{v}"
+        );
+    }
+
+    // The real apply, then what it stored: the merge the diff assumed.
+    ok(&c.kubectl(&["apply", "-f", file], None));
+    let get = |args: &[&str]| stdout(&c.kubectl(args, None));
+    assert_eq!(
+        get(&[
+            "get",
+            "networkpolicy",
+            "web-in",
+            "-n",
+            &n,
+            "-o",
+            "jsonpath={.spec.ingress}"
+        ]),
+        "[{}]",
+        "kubectl apply keeps the ingress it never set"
+    );
+    assert_eq!(
+        get(&[
+            "get",
+            "networkpolicy",
+            "db-in",
+            "-n",
+            &n,
+            "-o",
+            "jsonpath={.spec.ingress}"
+        ]),
+        "",
+        "kubectl apply removes the ingress it set before"
+    );
+    let labels = get(&[
+        "get",
+        "namespace",
+        &legacy,
+        "-o",
+        "jsonpath={.metadata.labels}",
+    ]);
+    assert!(
+        labels.contains("\"team\":\"ops\"") && labels.contains("\"owner\":\"platform\""),
+        "{labels}"
+    );
+    let o = c.as_user("admin", &["diff", "-f", file]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "after the apply: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).starts_with("No change in connectivity."),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -151,7 +151,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         ));
     }
     let prune = selector.filter(|_| allowed);
-    let (cluster, manifests, skipped_dirs) = ctx.with_cluster(async |live| {
+    let fetched = ctx.with_cluster(async |live| {
         let namespace = ctx
             .global
             .namespace
@@ -188,11 +188,15 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                 .map(|n| n.name.clone()),
         );
         let cluster = super::fetch::diff(live, &wanted).await?;
-        Ok((cluster, manifests, notes))
+        let mut after = (*manifests.snapshot()).clone();
+        let apply_notes = as_applied(live, &cluster, &mut after).await?;
+        Ok((cluster, manifests, after, notes, apply_notes))
     })?;
-    let (mut new, pruned) = applied(&cluster, &manifests.snapshot(), prune.as_ref());
+    let (cluster, manifests, after, skipped_dirs, apply_notes) = fetched;
+    let (mut new, pruned) = applied(&cluster, &after, prune.as_ref());
     let mut old = cluster;
     let mut notes = prune_notes;
+    notes.extend(apply_notes);
     for key in &pruned {
         notes.push(format!(
             "NetworkPolicy {key} is deleted by --prune (labelled to match, applied by kubectl apply, absent from the manifests; as kubectl apply --prune -l SELECTOR --prune-allowlist={NETWORK_POLICY_GVK})"
@@ -272,6 +276,146 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         gaps,
         offline: false,
     })
+}
+
+/// NEW's objects that exist live, made what `kubectl apply -f NEW` (a
+/// client-side apply, kubectl's default) would store:
+///
+/// - NetworkPolicies and Namespaces: the patch kubectl computes from the
+///   live object's last-applied configuration to NEW
+///   ([`crate::engine::diff::apply_patch`]: fields NEW sets are set, fields
+///   the last apply set and NEW drops are removed, fields set otherwise stay),
+///   sent to the server as a dry run; its answer is the object after the
+///   apply. When the dry run is refused (RBAC) or the server rejects the
+///   object, the patch is applied here instead, and a note says so.
+/// - Workloads whose pod template says what the live one says about their
+///   pods (labels, ports, host network): nothing rolls out, their live pods
+///   stay as they are (labels added by hand included). A template that
+///   differs replaces the pods (a rollout): they get the template's labels.
+async fn as_applied(
+    live: &crate::source::live::Live,
+    cluster: &Snapshot,
+    new: &mut Snapshot,
+) -> Result<Vec<String>, Error> {
+    use crate::engine::diff::{apply_patch, last_applied, merge_patch, same_template};
+    use serde_json::{Value, json};
+    let mut notes = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    let mut refusal: Option<String> = None;
+    let decode =
+        |e: serde_json::Error| Error::Api(format!("cannot read the dry run's answer: {e}"));
+    for p in &mut new.policies {
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        let name = p.metadata.name.clone().unwrap_or_default();
+        if new.decode_errors.contains_key(&format!("{ns}/{name}")) {
+            continue;
+        }
+        let Some(current) = cluster.policies.iter().find(|q| {
+            q.metadata.namespace.as_deref() == Some(ns.as_str())
+                && q.metadata.name.as_deref() == Some(name.as_str())
+        }) else {
+            continue;
+        };
+        let original = last_applied(current.metadata.annotations.as_ref());
+        let modified = serde_json::to_value(&*p).map_err(decode)?;
+        let patch = apply_patch(original.as_ref(), &modified);
+        let after = match live.dry_run_patch(Some(&ns), &name, &patch).await {
+            Ok(v) => v,
+            Err(e @ (Error::Forbidden(_) | Error::Api(_))) => {
+                refused.push(format!("NetworkPolicy {ns}/{name}"));
+                refusal.get_or_insert(first_line(&e.to_string()).to_string());
+                merge_patch(&serde_json::to_value(current).map_err(decode)?, &patch)
+            }
+            Err(e) => return Err(e),
+        };
+        *p = serde_json::from_value(after).map_err(decode)?;
+    }
+    for n in &mut new.namespaces {
+        if n.synthesized
+            || !cluster
+                .namespaces
+                .iter()
+                .any(|c| c.name == n.name && !c.synthesized)
+        {
+            continue;
+        }
+        let current = match live.namespace(&n.name).await {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e @ Error::Forbidden(_)) => {
+                notes.push(format!(
+                    "Namespace {}: its last-applied configuration could not be read ({}): its labels are taken as NEW writes them, as if the apply replaced them",
+                    n.name,
+                    first_line(&e.to_string())
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let original = last_applied(current.metadata.annotations.as_ref());
+        let labels: BTreeMap<&String, &String> = n
+            .labels
+            .iter()
+            .filter(|(k, _)| k.as_str() != crate::snapshot::NAMESPACE_NAME_LABEL)
+            .collect();
+        let mut metadata = json!({"name": n.name});
+        if !labels.is_empty() {
+            metadata["labels"] = json!(labels);
+        }
+        let modified = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata});
+        let patch = apply_patch(original.as_ref(), &modified);
+        let after = match live.dry_run_patch(None, &n.name, &patch).await {
+            Ok(v) => v,
+            Err(e @ (Error::Forbidden(_) | Error::Api(_))) => {
+                refused.push(format!("Namespace {}", n.name));
+                refusal.get_or_insert(first_line(&e.to_string()).to_string());
+                merge_patch(&serde_json::to_value(&current).map_err(decode)?, &patch)
+            }
+            Err(e) => return Err(e),
+        };
+        let labels: crate::snapshot::Labels = match &after["metadata"]["labels"] {
+            Value::Object(m) => m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            _ => Default::default(),
+        };
+        *n = crate::snapshot::NamespaceInfo::new(&n.name, labels, false);
+    }
+    if let Some(why) = refusal {
+        notes.push(format!(
+            "the server did not check the apply of {} ({why}): computed here as kubectl apply would patch the live object{}",
+            refused.join(", "),
+            if refused.len() == 1 { "" } else { "s" }
+        ));
+    }
+    // Workloads whose pods the apply leaves alone.
+    let mut keep = BTreeSet::new();
+    for p in new.pods.iter().filter(|p| p.representative) {
+        let Some(w) = &p.workload else { continue };
+        let has_pods = cluster.pods.iter().any(|q| {
+            q.namespace == p.namespace && !q.representative && q.workload.as_ref() == Some(w)
+        });
+        if !has_pods {
+            continue;
+        }
+        match live.workload_template(&p.namespace, &w.kind, &w.name).await {
+            Ok(Some(t)) if same_template(&t, p) => {
+                keep.insert((p.namespace.clone(), p.name.clone()));
+            }
+            Ok(_) => {}
+            Err(e @ Error::Forbidden(_)) => notes.push(format!(
+                "{} in namespace {}: the live template could not be read ({}): its pods are taken as NEW's template makes them, labels added to them by hand dropped",
+                w.display(),
+                p.namespace,
+                first_line(&e.to_string())
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    new.pods
+        .retain(|p| !keep.contains(&(p.namespace.clone(), p.name.clone())));
+    Ok(notes)
 }
 
 /// Without -R a directory's subdirectories are not read (as `kubectl

@@ -1839,6 +1839,80 @@ pub fn applied(
     (out, pruned)
 }
 
+/// The patch `kubectl apply` (client-side, the default) sends for an
+/// object that exists: `modified` (NEW) with `null` for every field that
+/// the last apply set (`original`, from [`LAST_APPLIED`]) and NEW no
+/// longer has, map by map. Fields set by other means (`kubectl create`,
+/// `kubectl label`, controllers) are neither in `original` nor in the
+/// patch, so they stay. Lists are replaced whole: this is what a strategic
+/// merge patch does for lists without a patch merge key, which are all
+/// the lists of a NetworkPolicy's spec and of a Namespace's labels.
+/// Without `original` (an object never applied) nothing is deleted, as
+/// kubectl does.
+pub fn apply_patch(
+    original: Option<&serde_json::Value>,
+    modified: &serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::Value;
+    match (original, modified) {
+        (Some(Value::Object(o)), Value::Object(m)) => {
+            let mut patch = serde_json::Map::new();
+            for (k, v) in m {
+                patch.insert(k.clone(), apply_patch(o.get(k), v));
+            }
+            for k in o.keys() {
+                if !m.contains_key(k) {
+                    patch.insert(k.clone(), Value::Null);
+                }
+            }
+            Value::Object(patch)
+        }
+        (_, m) => m.clone(),
+    }
+}
+
+/// A JSON merge patch (RFC 7386) applied to `current`: maps merge key by
+/// key, `null` deletes, anything else (lists included) replaces.
+pub fn merge_patch(current: &serde_json::Value, patch: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match patch {
+        Value::Object(p) => {
+            let mut out = match current {
+                Value::Object(c) => c.clone(),
+                _ => serde_json::Map::new(),
+            };
+            for (k, v) in p {
+                if v.is_null() {
+                    out.remove(k);
+                } else {
+                    let merged = merge_patch(out.get(k).unwrap_or(&Value::Null), v);
+                    out.insert(k.clone(), merged);
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// The last-applied configuration of a live object, if it has a readable
+/// one.
+pub fn last_applied(annotations: Option<&BTreeMap<String, String>>) -> Option<serde_json::Value> {
+    let text = annotations?.get(LAST_APPLIED)?;
+    serde_json::from_str(text).ok()
+}
+
+/// True when a workload of NEW leaves its live pods as they are: its pod
+/// template says what the live one says about them (labels, ports, host
+/// network). A template that differs rolls the pods out: the new pods have
+/// the template's labels only.
+pub fn same_template(live: &PodInfo, new: &PodInfo) -> bool {
+    live.labels == new.labels
+        && live.ports == new.ports
+        && live.init_ports == new.init_ports
+        && live.host_network == new.host_network
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1999,5 +2073,30 @@ spec:
         );
         // Pods lost egress too (none of them is outside 10/8).
         assert_eq!(d.changes.len(), 2);
+    }
+
+    #[test]
+    fn client_side_apply_keeps_what_it_never_set_and_removes_what_it_did() {
+        use serde_json::json;
+        let live = json!({"spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}], "policyTypes": ["Ingress"]}});
+        let new = json!({"spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}});
+        // Created, never applied: ingress stays.
+        assert_eq!(merge_patch(&live, &apply_patch(None, &new)), live);
+        // Applied with ingress before: ingress goes.
+        let last =
+            json!({"spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]}});
+        assert_eq!(merge_patch(&live, &apply_patch(Some(&last), &new)), new);
+        // Maps merge: a label set by hand stays, one the last apply set goes.
+        let live = json!({"metadata": {"labels": {"team": "ops", "old": "x", "kubernetes.io/metadata.name": "legacy"}}});
+        let last = json!({"metadata": {"labels": {"old": "x"}}});
+        let new = json!({"metadata": {"labels": {"owner": "platform"}}});
+        assert_eq!(
+            merge_patch(&live, &apply_patch(Some(&last), &new)),
+            json!({"metadata": {"labels": {"team": "ops", "owner": "platform", "kubernetes.io/metadata.name": "legacy"}}})
+        );
+        // Lists are replaced whole.
+        let live = json!({"spec": {"ingress": [{"ports": [{"port": 80}]}, {}]}});
+        let new = json!({"spec": {"ingress": [{"ports": [{"port": 443}]}]}});
+        assert_eq!(merge_patch(&live, &apply_patch(Some(&new), &new)), new);
     }
 }

@@ -727,6 +727,61 @@ impl Live {
         })
     }
 
+    /// One Namespace, if it exists (its annotations hold what the last
+    /// `kubectl apply` set).
+    pub async fn namespace(&self, name: &str) -> Result<Option<Namespace>, Error> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let r = api.get_opt(name).await;
+        r.map_err(|e| api_error(e, "namespaces", None, self.user.as_deref()))
+    }
+
+    /// What the server would store after `patch` (a JSON merge patch, as
+    /// [`crate::engine::diff::apply_patch`] makes for `kubectl apply`),
+    /// asked as a dry run (`dryRun=All`): nothing is changed. `namespace`
+    /// `None` patches the Namespace `name` itself; otherwise the
+    /// NetworkPolicy `name` in it. A refusal (403) is `Error::Forbidden`.
+    pub async fn dry_run_patch(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        use kube::api::{Patch, PatchParams};
+        let params = PatchParams::default().dry_run();
+        let patch = Patch::Merge(patch);
+        let (what, r) = match namespace {
+            Some(ns) => {
+                let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), ns);
+                let r = api.patch(name, &params, &patch).await;
+                (
+                    "networkpolicies",
+                    r.and_then(|o| serde_json::to_value(o).map_err(kube::Error::SerdeError)),
+                )
+            }
+            None => {
+                let api: Api<Namespace> = Api::all(self.client.clone());
+                let r = api.patch(name, &params, &patch).await;
+                (
+                    "namespaces",
+                    r.and_then(|o| serde_json::to_value(o).map_err(kube::Error::SerdeError)),
+                )
+            }
+        };
+        r.map_err(|e| match e {
+            kube::Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
+                "cannot patch {what} (dry run){}: forbidden ({})",
+                namespace
+                    .map(|ns| format!(" in namespace {ns:?}"))
+                    .unwrap_or_default(),
+                status.message
+            )),
+            kube::Error::Api(status) if status.code == 422 => {
+                Error::Api(format!("{what} {name:?} is invalid: {}", status.message))
+            }
+            other => api_error(other, what, namespace, self.user.as_deref()),
+        })
+    }
+
     /// Every node with its addresses (cluster-scoped: a namespace-scoped
     /// user gets `Error::Forbidden`, which callers treat as "unknown").
     pub async fn nodes(&self) -> Result<Vec<crate::snapshot::NodeInfo>, Error> {
