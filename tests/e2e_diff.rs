@@ -51,7 +51,7 @@ fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
     // NEW: the api also on 9090; db admits the api only, on 5432; a new
     // pod in namespace a.
     let new = format!(
-        "{}    - port: 9090\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db-ingress, namespace: {b}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: api}}}}}}]\n    ports: [{{port: 5432}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: newcomer, namespace: {a}, labels: {{app: new}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\n",
+        "{}    - port: 9090\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db-ingress, namespace: {b}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: api}}}}}}]\n    ports: [{{port: 5432}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: newcomer, namespace: {a}, labels: {{app: new}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\nstatus: {{podIP: 10.81.0.9, podIPs: [{{ip: 10.81.0.9}}]}}\n",
         live_policy.replace(
             "    ports: [{port: 8080}]\n",
             "    ports:\n    - port: 8080\n"
@@ -197,8 +197,16 @@ fn diff_before_and_after_an_apply_and_with_rbac_gaps() {
     assert_eq!(o.status.code(), Some(2), "alice: {}", stdout(&o));
     assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
 
-    // Apply, then the same diff says no change (exit 0).
+    // Apply, then the same diff says no change (exit 0). (The new pod's
+    // IP is in NEW, so that ipBlock rules of other tests' namespaces decide
+    // its pairs; without a kubelet the status is set by hand after.)
     c.apply(&new);
+    c.patch_status(
+        "pod",
+        Some(&a),
+        "newcomer",
+        r#"{"status":{"phase":"Running","podIP":"10.81.0.9","podIPs":[{"ip":"10.81.0.9"}]}}"#,
+    );
     let o = c.as_user("admin", &["diff", "-f", file]);
     assert_eq!(
         o.status.code(),
