@@ -544,6 +544,18 @@ fn lint_against_cluster_reads_the_namespaces_of_the_manifests() {
         "{}",
         both(&o)
     );
+    // The policy isolates admin-ui's egress: connections close, and a
+    // hint points to diff; once applied, nothing changes and no hint.
+    assert!(
+        stderr(&o).contains("hint: these manifests change connectivity (0 opened, ")
+            && stderr(&o).contains(&format!("kubectl netpol diff -f {fixed} lists them")),
+        "{}",
+        both(&o)
+    );
+    ok(&c.kubectl(&["apply", "-f", &fixed], None));
+    let o = c.as_user("admin", &["lint", "--against-cluster", "-f", &fixed]);
+    assert!(!stderr(&o).contains("hint:"), "{}", both(&o));
+    c.kubectl(&["delete", "-f", &fixed], None);
     // -n another namespace: kubectl's error, exit 2, live and offline.
     let message = format!(
         "error: NetworkPolicy \"admin-egress\": the namespace from the provided object \"{fe}\" does not match the namespace \"shop-backend\". You must pass '--namespace={fe}' to perform this operation.\n"

@@ -868,7 +868,9 @@ fn ports_text(sets: &PortSets, id: u32) -> String {
 }
 
 /// Counts pod pairs and (pod, address range) entries by kind.
-fn counts(d: &Diff<'_>) -> [usize; 3] {
+/// How many lines of `d` open, close and change ports: `[opened, closed,
+/// changed]` (pod pairs and address ranges).
+pub fn counts(d: &Diff<'_>) -> [usize; 3] {
     let mut n = [0usize; 3];
     for (b, a) in d
         .changes

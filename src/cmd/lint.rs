@@ -142,6 +142,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             "--against-cluster needs manifests: pass -f".into(),
         ));
     }
+    let mut hint = None;
     let (snapshot, mine) = if args.against_cluster {
         if ctx.global.filenames.is_empty() {
             return Err(Error::Usage(
@@ -164,10 +165,15 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
                 )
             })
             .collect();
-        (
-            std::rc::Rc::new(overlay(ctx.cluster_snapshot(&manifests)?, &manifests)),
-            Some(mine),
-        )
+        let cluster = ctx.cluster_snapshot(&manifests)?;
+        let merged = overlay(cluster.clone(), &manifests);
+        hint = diff_hint(
+            &cluster,
+            &merged,
+            &ctx.default_namespace(),
+            &ctx.global.filenames,
+        );
+        (std::rc::Rc::new(merged), Some(mine))
     } else {
         let s = ctx.snapshot(Plan::Scope {
             namespaces: Need::IfReadable,
@@ -219,8 +225,32 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
     };
     Ok(Outcome {
         stdout,
-        warnings: Vec::new(),
+        warnings: hint.into_iter().collect(),
         code: if failed { exit::FINDINGS } else { exit::OK },
+    })
+}
+
+/// `--against-cluster`: one line on stderr when the manifests, laid over
+/// the cluster, change connectivity (`kubectl netpol diff`'s engine), with
+/// the command that lists the changes; `None` when nothing changes.
+fn diff_hint(
+    cluster: &crate::snapshot::Snapshot,
+    merged: &crate::snapshot::Snapshot,
+    default_ns: &str,
+    files: &[String],
+) -> Option<String> {
+    let (old, new) = (
+        Model::new(cluster, default_ns),
+        Model::new(merged, default_ns),
+    );
+    let d = crate::engine::diff::diff(&old, &new);
+    let [opened, closed, changed] = crate::cmd::diff::counts(&d);
+    (opened + closed + changed > 0).then(|| {
+        let f: Vec<String> = files.iter().map(|f| format!("-f {f}")).collect();
+        format!(
+            "hint: these manifests change connectivity ({opened} opened, {closed} closed, {changed} changed): kubectl netpol diff {} lists them",
+            f.join(" ")
+        )
     })
 }
 
