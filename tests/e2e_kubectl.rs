@@ -314,3 +314,20 @@ fn connection_flags_with_f_only_where_a_cluster_is_read() {
         "error: --kubeconfig has no effect with -f: manifests are read offline\n"
     );
 }
+
+/// `list -o name` prints names only: it reads the policies (and what the
+/// scope needs), never the CNI evidence behind the enforcement caveat.
+#[test]
+fn list_o_name_reads_no_cni_evidence() {
+    let Some(c) = cluster() else { return };
+    let o = c.as_user("admin", &["list", "-A", "-o", "name", "-v", "6"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("/networkpolicies"), "{err}");
+    for read in ["/daemonsets", "/configmaps/", "/nodes"] {
+        assert!(!err.contains(read), "{read}: {err}");
+    }
+    // The table does read them (the caveat and the findings' wording).
+    let o = c.as_user("admin", &["list", "-A", "-v", "6"]);
+    assert!(stderr(&o).contains("/daemonsets"), "{}", stderr(&o));
+}

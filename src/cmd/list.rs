@@ -47,10 +47,20 @@ pub struct PolicyRow {
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     // The Services (and what lint reads beyond the scope) serve the
     // findings shown under the table.
-    let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Scope {
-        namespaces: Need::IfReadable,
-        services: true,
-    })?;
+    // `-o name` prints names only: no findings, no enforcement caveat, so
+    // neither the Services nor the CNI evidence are read.
+    let (snapshot, enforcement) = if ctx.format() == OutputFormat::Name {
+        let s = ctx.snapshot(Plan::Scope {
+            namespaces: Need::IfReadable,
+            services: false,
+        })?;
+        (s, None)
+    } else {
+        ctx.snapshot_with_warning(Plan::Scope {
+            namespaces: Need::IfReadable,
+            services: true,
+        })?
+    };
     let model = Model::new(&snapshot, &ctx.default_namespace());
     // -l: the policies' own labels, as `kubectl get networkpolicy -l`.
     let chosen: Option<std::collections::HashSet<(String, String)>> = ctx.selector()?.map(|sel| {
@@ -79,7 +89,8 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     let mut rows = rows(&model, &|ns| ctx.in_scope(ns));
     // Findings whose message depends on the CNI: read what `check` reads,
     // once, and lint again knowing it.
-    if rows.iter().any(|r| depends_on_cni(&r.findings)) {
+    // (`-o name` shows no findings: nothing to reword.)
+    if ctx.format() != OutputFormat::Name && rows.iter().any(|r| depends_on_cni(&r.findings)) {
         let opts = LintOptions {
             cni: crate::cmd::lint::cni_facts(ctx),
             ..LintOptions::default()
