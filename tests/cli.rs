@@ -1874,7 +1874,12 @@ fn matrix_json_schema() {
 
     let mut pairs = BTreeSet::new();
     for c in v["connections"].as_array().unwrap() {
-        assert_eq!(keys(c), set(&["from", "to", "ports"]));
+        // `possible` only where more may be allowed than is certain.
+        let k = keys(c);
+        assert!(
+            k == set(&["from", "to", "ports"]) || k == set(&["from", "to", "ports", "possible"]),
+            "{c}"
+        );
         let from = c["from"].as_str().unwrap();
         let to = c["to"].as_str().unwrap();
         assert_ne!(from, to, "only pairs of distinct pods");
@@ -1883,7 +1888,10 @@ fn matrix_json_schema() {
         match &c["ports"] {
             Value::String(s) => assert_eq!(s, "all"),
             Value::Array(list) => {
-                assert!(!list.is_empty(), "empty port lists are left out: {c}");
+                assert!(
+                    !list.is_empty() || c.get("possible").is_some(),
+                    "empty port lists are left out, but for undecided pairs: {c}"
+                );
                 for port in list {
                     let port = port.as_str().unwrap();
                     let (proto, num) = port.split_once('/').unwrap();
@@ -1900,9 +1908,16 @@ fn matrix_json_schema() {
     }
     assert_eq!(
         pairs.len(),
-        65,
-        "connections derived by hand from the policies"
+        70,
+        "connections derived by hand from the policies: 65 certain, and 5 pairs with nothing certain but some ports possible"
     );
+    let undecided_only = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ports"] == serde_json::json!([]))
+        .count();
+    assert_eq!(undecided_only, 5);
 }
 
 #[test]
@@ -2111,7 +2126,7 @@ fn matrix_text_grid_and_list() {
     );
     assert!(
         list.ends_with(
-            "\n15 pods; 65 of 210 ordered pairs may connect; the other 145 may not connect on any port.\n"
+            "\n15 pods; 65 of 210 ordered pairs may connect; the other 145 may not connect on any port for certain (7 unknown: they hang on what could not be read).\n"
         ),
         "{list}"
     );
@@ -2956,6 +2971,34 @@ fn answers_that_depend_on_unknown_namespace_labels_say_so() {
         stderr_of(&a).contains("warning: namespaces data, prod are not in the input"),
         "{}",
         stderr_of(&a)
+    );
+    // The matrix marks the pair, never "nothing allowed" alone.
+    let out = stdout_of(&a);
+    assert!(
+        out.contains("[2] prod/attacker   -?1    self")
+            && out.contains("?1 = unknown: every port may be allowed"),
+        "{out}"
+    );
+    let a = netpol()
+        .args(["matrix", "-f", &file, "-o", "json"])
+        .assert()
+        .code(0);
+    let v = parse_json(&stdout_of(&a));
+    assert_eq!(
+        v["connections"][1],
+        serde_json::json!({"from": "prod/attacker", "to": "data/db", "ports": [], "possible": "all"}),
+        "{v}"
+    );
+    let a = netpol()
+        .args(["matrix", "-f", &file, "--no-headers"])
+        .assert()
+        .code(0);
+    assert!(
+        stdout_of(&a).contains(
+            "prod/attacker   data/db         none for certain (unknown: every port may be allowed)"
+        ),
+        "{}",
+        stdout_of(&a)
     );
 }
 

@@ -35,6 +35,7 @@ pub struct MatrixReport<'a, 'm, 's> {
 pub struct Connections<'a, 'm, 's> {
     pods: &'a [&'a PodInfo],
     matrix: RefCell<&'a mut PodMatrix<'m, 's>>,
+    undecided: &'a Undecided,
 }
 
 impl Serialize for Connections<'_, '_, '_> {
@@ -44,12 +45,39 @@ impl Serialize for Connections<'_, '_, '_> {
         let mut seq = s.serialize_seq(None)?;
         for i in 0..self.pods.len() {
             let row = matrix.row(i);
+            let maybe = self.undecided.row(i);
+            // Allowed pairs and undecided ones merged by destination: a
+            // pair in both is one element with `possible`.
+            let mut k = 0;
+            let emit_maybe = |seq: &mut S::SerializeSeq, j: usize, possible: &PortSet| {
+                seq.serialize_element(&ConnectionJson {
+                    from: self.pods[i].key(),
+                    to: self.pods[j].key(),
+                    ports: PortsJson::of(&PortSet::empty()),
+                    possible: Some(PortsJson::of(possible)),
+                })
+            };
             for (j, ports) in row.iter() {
+                while k < maybe.len() && maybe[k].0 < j {
+                    emit_maybe(&mut seq, maybe[k].0, &maybe[k].1)?;
+                    k += 1;
+                }
+                let possible = match maybe.get(k) {
+                    Some((m, p)) if *m == j => {
+                        k += 1;
+                        Some(PortsJson::of(p))
+                    }
+                    _ => None,
+                };
                 seq.serialize_element(&ConnectionJson {
                     from: self.pods[i].key(),
                     to: self.pods[j].key(),
                     ports: PortsJson::of(ports),
+                    possible,
                 })?;
+            }
+            for (j, possible) in &maybe[k..] {
+                emit_maybe(&mut seq, *j, possible)?;
             }
         }
         seq.end()
@@ -79,6 +107,68 @@ pub struct ConnectionJson {
     pub from: String,
     pub to: String,
     pub ports: PortsJson,
+    /// Set when more may be allowed than `ports`, depending on what could
+    /// not be read or known (a namespace's labels, a pod's IP): the ports
+    /// that may be allowed (a superset of `ports`). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible: Option<PortsJson>,
+}
+
+/// Up to this many pods, pairs whose answer depends on what could not be
+/// known are found and marked (each such pair is decided one by one); above
+/// it only the warning says so.
+const UNDECIDED_MAX: usize = 400;
+
+/// Pod pairs whose answer could not be decided (see
+/// `engine::verdict::Verdict::possible`): per source pod, the destinations
+/// with the ports that may be allowed, destinations ascending.
+#[derive(Default)]
+pub struct Undecided {
+    rows: Vec<Vec<(usize, PortSet)>>,
+}
+
+impl Undecided {
+    /// Finds the undecided pairs among `pods` (only pairs with an end
+    /// whose namespace was not read or that has no IP can be); empty when
+    /// there are more than [`UNDECIDED_MAX`] pods or nothing can be.
+    fn find(model: &Model<'_>, pods: &[&PodInfo]) -> Undecided {
+        use crate::engine::verdict::{Endpoint, connection};
+        let has_ip_blocks = model
+            .policies
+            .iter()
+            .flat_map(|p| p.peers())
+            .any(|peer| matches!(peer, crate::engine::policy::Peer::IpBlock(_)));
+        let uncertain: Vec<bool> = pods
+            .iter()
+            .map(|p| {
+                model.namespace(&p.namespace).is_none_or(|n| n.synthesized)
+                    || (has_ip_blocks && p.ips.is_empty())
+            })
+            .collect();
+        if pods.len() > UNDECIDED_MAX || !uncertain.iter().any(|u| *u) {
+            return Undecided::default();
+        }
+        let rows = (0..pods.len())
+            .map(|i| {
+                (0..pods.len())
+                    .filter(|&j| j != i && (uncertain[i] || uncertain[j]))
+                    .filter_map(|j| {
+                        let v = connection(model, &Endpoint::Pod(pods[i]), &Endpoint::Pod(pods[j]));
+                        (v.possible != v.allowed).then_some((j, v.possible))
+                    })
+                    .collect()
+            })
+            .collect();
+        Undecided { rows }
+    }
+
+    fn row(&self, i: usize) -> &[(usize, PortSet)] {
+        self.rows.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    fn len(&self) -> usize {
+        self.rows.iter().map(Vec::len).sum()
+    }
 }
 
 /// How many class rows, expanded to pods, each pass keeps: pods of one
@@ -407,6 +497,9 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
         });
         return Ok(o);
     }
+    // Pairs whose answer hangs on what could not be known: marked, never
+    // shown as "nothing allowed".
+    let undecided = Undecided::find(&model, &pods);
     out.warnings(&warnings);
     let stdout = out.stdout();
     let written = compute(&model, &pods, |matrix| match format {
@@ -428,6 +521,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
                 connections: Connections {
                     pods: &pods,
                     matrix: RefCell::new(matrix),
+                    undecided: &undecided,
                 },
             };
             if format == OutputFormat::Json {
@@ -441,11 +535,11 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
             if ctx.no_headers() {
                 // A grid means nothing without its headers: the pairs
                 // that may connect, one per line.
-                write_list(stdout, &pods, matrix, false)
+                write_list(stdout, &pods, matrix, &undecided, false)
             } else if pods.len() <= GRID_MAX {
-                stdout.write_all(render_grid(&pods, matrix, ctx.palette).as_bytes())
+                stdout.write_all(render_grid(&pods, matrix, &undecided, ctx.palette).as_bytes())
             } else {
-                write_list(stdout, &pods, matrix, true)
+                write_list(stdout, &pods, matrix, &undecided, true)
             }
         }
     });
@@ -469,7 +563,21 @@ fn ports_text(ports: &PortSet) -> String {
     }
 }
 
-fn render_grid(pods: &[&PodInfo], matrix: &mut PodMatrix<'_, '_>, pal: Palette) -> String {
+/// Ports that may be allowed, in a sentence (`every port`, `TCP/80, ...`).
+fn maybe_text(ports: &PortSet) -> String {
+    if ports.is_all() {
+        "every port".to_string()
+    } else {
+        ports.to_strings().join(", ")
+    }
+}
+
+fn render_grid(
+    pods: &[&PodInfo],
+    matrix: &mut PodMatrix<'_, '_>,
+    undecided: &Undecided,
+    pal: Palette,
+) -> String {
     let n = pods.len();
     let mut cells = vec![vec![pal.dim("-"); n]; n];
     let mut legend: Vec<String> = Vec::new();
@@ -493,6 +601,21 @@ fn render_grid(pods: &[&PodInfo], matrix: &mut PodMatrix<'_, '_>, pal: Palette) 
             };
         }
     }
+    // More may be allowed: the cell says so with `?`, the legend what.
+    let mut maybe_legend: Vec<String> = Vec::new();
+    for (i, cells_i) in cells.iter_mut().enumerate() {
+        for (j, possible) in undecided.row(i) {
+            let text = maybe_text(possible);
+            let k = match maybe_legend.iter().position(|l| *l == text) {
+                Some(k) => k,
+                None => {
+                    maybe_legend.push(text);
+                    maybe_legend.len() - 1
+                }
+            };
+            cells_i[*j] = format!("{}{}", cells_i[*j], pal.warn(&format!("?{}", k + 1)));
+        }
+    }
     let mut out = String::from("Columns are destinations, rows are sources.\n");
     let mut headers: Vec<String> = vec!["FROM \\ TO".to_string()];
     headers.extend((1..=n).map(|k| format!("[{k}]")));
@@ -511,6 +634,12 @@ fn render_grid(pods: &[&PodInfo], matrix: &mut PodMatrix<'_, '_>, pal: Palette) 
     for (k, l) in legend.iter().enumerate() {
         out.push_str(&format!("P{} = {l}\n", k + 1));
     }
+    for (k, l) in maybe_legend.iter().enumerate() {
+        out.push_str(&format!(
+            "?{} = unknown: {l} may be allowed, depending on what could not be read (see the warning)\n",
+            k + 1
+        ));
+    }
     out
 }
 
@@ -522,6 +651,7 @@ fn write_list(
     out: &mut dyn Write,
     pods: &[&PodInfo],
     matrix: &mut PodMatrix<'_, '_>,
+    undecided: &Undecided,
     headers: bool,
 ) -> std::io::Result<()> {
     let labels: Vec<String> = pods.iter().map(|p| pod_label(p)).collect();
@@ -530,7 +660,8 @@ fn write_list(
     let mut pairs = 0usize;
     for (i, label) in labels.iter().enumerate() {
         let row = matrix.row(i);
-        if row.is_empty() {
+        let maybe = undecided.row(i);
+        if row.is_empty() && maybe.is_empty() {
             continue;
         }
         pairs += row.len();
@@ -538,7 +669,11 @@ fn write_list(
         for (j, _) in row.iter() {
             is_to[j] = true;
         }
+        for (j, _) in maybe {
+            is_to[*j] = true;
+        }
     }
+    let unknown = undecided.len();
     let to_width = labels
         .iter()
         .zip(&is_to)
@@ -559,13 +694,27 @@ fn write_list(
         line.push('\n');
         out.write_all(line.as_bytes())
     };
-    if pairs > 0 {
+    if pairs + unknown > 0 {
         if headers {
             write_line(out, "FROM", "TO", "PORTS")?;
         }
         for (i, from) in labels.iter().enumerate() {
-            for (j, ports) in matrix.row(i).iter() {
-                write_line(out, from, &labels[j], &ports_text(ports))?;
+            // Allowed pairs and undecided ones, by destination.
+            let mut cells: Vec<(usize, String)> = matrix
+                .row(i)
+                .iter()
+                .map(|(j, ports)| (j, ports_text(ports)))
+                .collect();
+            for (j, possible) in undecided.row(i) {
+                let more = format!("unknown: {} may be allowed", maybe_text(possible));
+                match cells.iter_mut().find(|(k, _)| k == j) {
+                    Some((_, text)) => *text = format!("{text} ({more})"),
+                    None => cells.push((*j, format!("none for certain ({more})"))),
+                }
+            }
+            cells.sort_by_key(|(j, _)| *j);
+            for (j, text) in cells {
+                write_line(out, from, &labels[j], &text)?;
             }
         }
     }
@@ -575,11 +724,16 @@ fn write_list(
     let total = pods.len() * (pods.len() - 1);
     writeln!(
         out,
-        "\n{} pods; {} of {} ordered pairs may connect; the other {} may not connect on any port.",
+        "\n{} pods; {} of {} ordered pairs may connect; the other {} may not connect on any port{}.",
         pods.len(),
         pairs,
         total,
-        total - pairs
+        total - pairs,
+        if unknown > 0 {
+            format!(" for certain ({unknown} unknown: they hang on what could not be read)")
+        } else {
+            String::new()
+        }
     )
 }
 
