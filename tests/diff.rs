@@ -463,3 +463,58 @@ fn recursive_applies_to_old_and_new_directories() {
         "{err}"
     );
 }
+
+/// Dual-stack web and mon: web's egress moves from 10.2.0.0/16 to
+/// fd00::/64, so web -> mon stays allowed (all ports both times, as `can`
+/// says) but over IPv6 instead of IPv4: one changed pair, family by family.
+#[test]
+fn a_connection_that_moves_between_address_families_is_a_change() {
+    let dir = "tests/fixtures/diff/dual-stack";
+    let (old, new) = (format!("{dir}/old.yaml"), format!("{dir}/new.yaml"));
+    let v = diff_json(&["diff", &old, &new], 1);
+    let e = entry(&v["changes"], "shop/web", "ops/mon").expect("web -> mon is listed");
+    assert_eq!(e["change"], "changed");
+    assert_eq!(e["before"], "all");
+    assert_eq!(e["after"], "all");
+    assert_eq!(
+        e["families"],
+        serde_json::json!([
+            {"family": "IPv4", "change": "removed", "before": "all", "after": null},
+            {"family": "IPv6", "change": "added", "before": null, "after": "all"},
+        ])
+    );
+    let reasons: Vec<&str> = e["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons[0]
+            .starts_with("IPv4: egress: shop/web-out (changed) egress[0] no longer admits it"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("IPv6: egress: shop/web-out (changed) egress[0] now admits it"),
+        "{reasons:?}"
+    );
+    // Single-family pairs carry no `families`.
+    for e in v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(v["external"].as_array().unwrap())
+    {
+        if e["to"] != "ops/mon" {
+            assert!(e.get("families").is_none(), "{e}");
+        }
+    }
+    let a = netpol().args(["diff", &old, &new]).assert().code(1);
+    assert!(
+        stdout_of(&a).contains(
+            "~ shop/web -> ops/mon  IPv4: all ports => nothing; IPv6: nothing => all ports\n"
+        ),
+        "{}",
+        stdout_of(&a)
+    );
+}

@@ -492,7 +492,20 @@ struct ChangeJson {
     change: &'static str,
     before: Option<PortsJson>,
     after: Option<PortsJson>,
+    /// Set when the pair's ports differ between the address families it
+    /// may use (dual-stack ends): the families whose ports change;
+    /// `before`/`after` are then the union over the families.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    families: Option<Vec<FamilyJson>>,
     reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct FamilyJson {
+    family: &'static str,
+    change: &'static str,
+    before: Option<PortsJson>,
+    after: Option<PortsJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -511,6 +524,8 @@ struct DiffJson {
 /// A line of the text output: one pair, or pods of one workload.
 struct Line {
     kind: Kind,
+    /// The pod pair of a line about one pair (for its per-family ports).
+    pair: Option<(u32, u32)>,
     from: String,
     to: String,
     before: u32,
@@ -654,6 +669,7 @@ fn json_doc(d: &Diff<'_>, notes: Vec<String>, complete: bool) -> DiffJson {
         change: Kind::of(before, after).as_str(),
         before: ports_json(&d.sets, before),
         after: ports_json(&d.sets, after),
+        families: None,
         reasons: d.reasons[reasons as usize].clone(),
     };
     DiffJson {
@@ -670,7 +686,20 @@ fn json_doc(d: &Diff<'_>, notes: Vec<String>, complete: bool) -> DiffJson {
         changes: d
             .changes
             .iter()
-            .map(|c| entry(key(c.from), key(c.to), c.before, c.after, c.reasons))
+            .map(|c| {
+                let mut e = entry(key(c.from), key(c.to), c.before, c.after, c.reasons);
+                e.families = d.per_family.get(&(c.from, c.to)).map(|list| {
+                    list.iter()
+                        .map(|&(f, b, a)| FamilyJson {
+                            family: f.as_str(),
+                            change: Kind::of(b, a).as_str(),
+                            before: ports_json(&d.sets, b),
+                            after: ports_json(&d.sets, a),
+                        })
+                        .collect()
+                });
+                e
+            })
             .collect(),
         external: d
             .external
@@ -723,6 +752,7 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
         for &(f, t, b, a, r, _) in &pairs {
             out.push(Line {
                 kind: Kind::of(b, a),
+                pair: Some((f, t)),
                 from: label(f),
                 to: label(t),
                 before: b,
@@ -752,30 +782,38 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
                 .or_default()
                 .push(f);
         }
-        // (from label, to pod, before, after, reasons)
-        let mut half: Vec<(String, u32, u32, u32, u32)> = Vec::new();
+        // (from label, from pod unless grouped, to pod, before, after, reasons)
+        let mut half: Vec<(String, Option<u32>, u32, u32, u32, u32)> = Vec::new();
         for ((to, b, a, r, w), froms) in by_source {
             let t = to_pod[&to];
             match &w {
                 Some(w) if froms.len() >= 2 && sizes.get(w) == Some(&froms.len()) => {
-                    half.push((group_label(w, froms.len()), t, b, a, r));
+                    half.push((group_label(w, froms.len()), None, t, b, a, r));
                 }
-                _ => half.extend(froms.iter().map(|&f| (label(f), t, b, a, r))),
+                _ => half.extend(froms.iter().map(|&f| (label(f), Some(f), t, b, a, r))),
             }
         }
-        type Key2 = (String, u32, u32, u32, Option<(String, String, String)>);
+        type Key2 = (
+            String,
+            Option<u32>,
+            u32,
+            u32,
+            u32,
+            Option<(String, String, String)>,
+        );
         let mut by_dest: BTreeMap<Key2, Vec<u32>> = BTreeMap::new();
-        for (from, t, b, a, r) in half {
+        for (from, f, t, b, a, r) in half {
             by_dest
-                .entry((from, b, a, r, workload(t)))
+                .entry((from, f, b, a, r, workload(t)))
                 .or_default()
                 .push(t);
         }
-        for ((from, b, a, r, w), tos) in by_dest {
+        for ((from, f, b, a, r, w), tos) in by_dest {
             match &w {
                 Some(w) if tos.len() >= 2 && sizes.get(w) == Some(&tos.len()) => {
                     out.push(Line {
                         kind: Kind::of(b, a),
+                        pair: None,
                         from: from.clone(),
                         to: group_label(w, tos.len()),
                         before: b,
@@ -787,6 +825,7 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
                     for t in tos {
                         out.push(Line {
                             kind: Kind::of(b, a),
+                            pair: f.map(|f| (f, t)),
                             from: from.clone(),
                             to: label(t),
                             before: b,
@@ -844,6 +883,7 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
             };
             out.push(Line {
                 kind: Kind::of(b, a),
+                pair: None,
                 from,
                 to,
                 before: b,
@@ -864,6 +904,36 @@ fn ports_text(sets: &PortSets, id: u32) -> String {
         "nothing".to_string()
     } else {
         set.to_strings().join(", ")
+    }
+}
+
+/// What a line says of its ports: `TCP/80` (opened, closed), `A => B`
+/// (changed), or family by family for a pair whose ports differ between
+/// the address families (`IPv4: all ports => nothing; IPv6: nothing =>
+/// all ports`).
+fn change_text(d: &Diff<'_>, l: &Line) -> String {
+    if let Some(families) = l.pair.and_then(|p| d.per_family.get(&p)) {
+        return families
+            .iter()
+            .map(|(f, b, a)| {
+                format!(
+                    "{}: {} => {}",
+                    f.as_str(),
+                    ports_text(&d.sets, *b),
+                    ports_text(&d.sets, *a)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    match l.kind {
+        Kind::Added => ports_text(&d.sets, l.after),
+        Kind::Removed => ports_text(&d.sets, l.before),
+        Kind::Changed => format!(
+            "{} => {}",
+            ports_text(&d.sets, l.before),
+            ports_text(&d.sets, l.after)
+        ),
     }
 }
 
@@ -897,23 +967,13 @@ pub fn review_lines(d: &Diff<'_>, limit: usize) -> Vec<String> {
     let mut out: Vec<String> = all
         .iter()
         .take(limit)
-        .map(|l| match l.kind {
-            Kind::Added => format!("+ {} -> {}  {}", l.from, l.to, ports_text(&d.sets, l.after)),
-            Kind::Removed => {
-                format!(
-                    "- {} -> {}  {}",
-                    l.from,
-                    l.to,
-                    ports_text(&d.sets, l.before)
-                )
-            }
-            Kind::Changed => format!(
-                "~ {} -> {}  {} => {}",
-                l.from,
-                l.to,
-                ports_text(&d.sets, l.before),
-                ports_text(&d.sets, l.after)
-            ),
+        .map(|l| {
+            let sign = match l.kind {
+                Kind::Added => '+',
+                Kind::Removed => '-',
+                Kind::Changed => '~',
+            };
+            format!("{sign} {} -> {}  {}", l.from, l.to, change_text(d, l))
         })
         .collect();
     if all.len() > limit {
@@ -971,25 +1031,9 @@ fn render_text(
             out.push('\n');
         }
         let text = match l.kind {
-            Kind::Added => pal.good(&format!(
-                "+ {} -> {}  {}",
-                l.from,
-                l.to,
-                ports_text(&d.sets, l.after)
-            )),
-            Kind::Removed => pal.bad(&format!(
-                "- {} -> {}  {}",
-                l.from,
-                l.to,
-                ports_text(&d.sets, l.before)
-            )),
-            Kind::Changed => pal.warn(&format!(
-                "~ {} -> {}  {} => {}",
-                l.from,
-                l.to,
-                ports_text(&d.sets, l.before),
-                ports_text(&d.sets, l.after)
-            )),
+            Kind::Added => pal.good(&format!("+ {} -> {}  {}", l.from, l.to, change_text(d, l))),
+            Kind::Removed => pal.bad(&format!("- {} -> {}  {}", l.from, l.to, change_text(d, l))),
+            Kind::Changed => pal.warn(&format!("~ {} -> {}  {}", l.from, l.to, change_text(d, l))),
         };
         out.push_str(&text);
         out.push('\n');

@@ -19,7 +19,9 @@
 //! between a pod and its own node is compared pod by pod. When the pods
 //! have more than one address family the comparison is made on whole rows
 //! of both matrices instead ([`crate::cmd::matrix::compute`]), which decides
-//! each pair per family.
+//! each pair per family, and each family is also compared on its own: a
+//! connection that moves from IPv4 to IPv6 is a change, told family by
+//! family ([`Diff::per_family`]).
 //!
 //! Pods of a namespace holding an invalid policy (on either side) are left
 //! out of the comparison: nothing is claimed about their connections.
@@ -143,7 +145,16 @@ pub struct Diff<'s> {
     /// The address families external ranges are shown for: those of the
     /// pods' IPs and the ipBlocks on either side (IPv4 when none).
     pub families: BTreeSet<Family>,
+    /// Pairs of `changes` whose ports differ between the address families
+    /// they may use (dual-stack ends), by (source, destination): each
+    /// family whose ports change, with its port set ids before and after.
+    /// `before`/`after` of the change are then the union over families.
+    pub per_family: BTreeMap<(u32, u32), Vec<FamilyPorts>>,
 }
+
+/// One address family's ports of a pair, before and after (port set ids
+/// in [`Diff::sets`]).
+pub type FamilyPorts = (Family, u32, u32);
 
 /// Compares the connectivity of `old` and `new` (see the module doc).
 pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
@@ -166,6 +177,7 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         maybe: Vec::new(),
         unselecting: Vec::new(),
         families: BTreeSet::new(),
+        per_family: BTreeMap::new(),
     };
     let families: BTreeSet<Family> = d
         .pods
@@ -837,34 +849,36 @@ fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bo
     d.sets = sets;
 }
 
-/// The slow twin: whole rows of both matrices, pod by pod (used when the
-/// pods have several address families, where the matrix decides a pair
-/// per family).
-fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+/// The pairs whose ports differ between two matrices, as (source,
+/// destination, before, after) in union indices: `old_pods[k]` is the
+/// union pod `old_map[k]` (and so for new).
+#[allow(clippy::too_many_arguments)]
+fn matrix_changes<'s>(
+    old: &Model<'s>,
+    old_pods: &[&PodInfo],
+    old_map: &[u32],
+    new: &Model<'s>,
+    new_pods: &[&PodInfo],
+    new_map: &[u32],
+    skip: &[bool],
+    sets: &mut PortSets,
+) -> Vec<(u32, u32, u32, u32)> {
     use crate::cmd::matrix::compute;
-    let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
-    let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
-    let mut old_u = Vec::with_capacity(old_pods.len());
-    let mut new_u = Vec::with_capacity(new_pods.len());
-    let mut old_i = vec![None; d.pods.len()];
-    let mut new_i = vec![None; d.pods.len()];
-    for (u, p) in d.pods.iter().enumerate() {
-        if p.old.is_some() {
-            old_i[u] = Some(old_u.len());
-            old_u.push(u as u32);
-        }
-        if p.new.is_some() {
-            new_i[u] = Some(new_u.len());
-            new_u.push(u as u32);
-        }
+    let n = skip.len();
+    let mut old_i = vec![None; n];
+    let mut new_i = vec![None; n];
+    for (k, &u) in old_map.iter().enumerate() {
+        old_i[u as usize] = Some(k);
     }
-    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    for (k, &u) in new_map.iter().enumerate() {
+        new_i[u as usize] = Some(k);
+    }
     let mut found: Vec<(u32, u32, u32, u32)> = Vec::new();
-    compute(old, &old_pods, |mo| {
-        compute(new, &new_pods, |mn| {
+    compute(old, old_pods, |mo| {
+        compute(new, new_pods, |mn| {
             let mut before: Vec<(u32, u32)> = Vec::new();
             let mut after: Vec<(u32, u32)> = Vec::new();
-            for u in 0..d.pods.len() {
+            for u in 0..n {
                 if skip[u] {
                     continue;
                 }
@@ -872,14 +886,16 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
                 after.clear();
                 if let Some(i) = old_i[u] {
                     for (j, ports) in mo.row(i).iter() {
-                        before.push((old_u[j], sets.intern(ports.clone())));
+                        before.push((old_map[j], sets.intern(ports.clone())));
                     }
                 }
                 if let Some(i) = new_i[u] {
                     for (j, ports) in mn.row(i).iter() {
-                        after.push((new_u[j], sets.intern(ports.clone())));
+                        after.push((new_map[j], sets.intern(ports.clone())));
                     }
                 }
+                before.sort_unstable();
+                after.sort_unstable();
                 let (mut x, mut y) = (0, 0);
                 while x < before.len() || y < after.len() {
                     let (v, b, a) = match (before.get(x), after.get(y)) {
@@ -913,16 +929,99 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
             }
         })
     });
-    for (u, v, before, after) in found {
+    found
+}
+
+/// The slow twin: whole rows of both matrices, pod by pod (used when the
+/// pods have several address families, where the matrix decides a pair
+/// per family). A pair whose ports are the same over the families taken
+/// together but differ over one of them (a connection that moves from
+/// IPv4 to IPv6) is a change too: each family is also compared on its own
+/// (the pods with an address of it, or none known, narrowed to it), and
+/// a pair whose answers differ between the families gets them one by one
+/// in [`Diff::per_family`].
+fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+    use crate::engine::verdict::narrowed;
+    let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
+    let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
+    let mut old_u = Vec::with_capacity(old_pods.len());
+    let mut new_u = Vec::with_capacity(new_pods.len());
+    for (u, p) in d.pods.iter().enumerate() {
+        if p.old.is_some() {
+            old_u.push(u as u32);
+        }
+        if p.new.is_some() {
+            new_u.push(u as u32);
+        }
+    }
+    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let found = matrix_changes(
+        old, &old_pods, &old_u, new, &new_pods, &new_u, skip, &mut sets,
+    );
+    let mut pairs: BTreeMap<(u32, u32), (u32, u32)> = found
+        .into_iter()
+        .map(|(u, v, b, a)| ((u, v), (b, a)))
+        .collect();
+    let present: BTreeSet<Family> = old_pods
+        .iter()
+        .chain(&new_pods)
+        .flat_map(|p| p.ips.iter().map(Family::of))
+        .collect();
+    for &family in &present {
+        let keep = |pods: &[&'s PodInfo], map: &[u32]| -> (Vec<PodInfo>, Vec<u32>) {
+            pods.iter()
+                .zip(map)
+                .filter(|(p, _)| {
+                    p.ips.is_empty() || p.ips.iter().any(|ip| Family::of(ip) == family)
+                })
+                .map(|(p, &u)| (narrowed(p, family), u))
+                .unzip()
+        };
+        let (op, om) = keep(&old_pods, &old_u);
+        let (np, nm) = keep(&new_pods, &new_u);
+        let (ov, nv): (Vec<&PodInfo>, Vec<&PodInfo>) = (op.iter().collect(), np.iter().collect());
+        for (u, v, _, _) in matrix_changes(old, &ov, &om, new, &nv, &nm, skip, &mut sets) {
+            if let std::collections::btree_map::Entry::Vacant(e) = pairs.entry((u, v)) {
+                // The same ports over the families together: the union
+                // from the definition.
+                let (pu, pv) = (d.pods[u as usize], d.pods[v as usize]);
+                let allowed = |m: &Model<'_>,
+                               a: Option<&PodInfo>,
+                               b: Option<&PodInfo>,
+                               sets: &mut PortSets| match (a, b) {
+                    (Some(a), Some(b)) => {
+                        sets.intern(connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b)).allowed)
+                    }
+                    _ => PortSets::EMPTY,
+                };
+                let b = allowed(old, pu.old, pv.old, &mut sets);
+                let a = allowed(new, pu.new, pv.new, &mut sets);
+                e.insert((b, a));
+            }
+        }
+    }
+    for ((u, v), (before, after)) in pairs {
         let (pu, pv) = (d.pods[u as usize], d.pods[v as usize]);
-        let reason = d.reasons.len() as u32;
-        d.reasons.push(pair_reasons(
+        let split = family_split(
             old,
             new,
             (pu.old, pu.new),
             (pv.old, pv.new),
             &d.policies,
-        ));
+            &mut sets,
+        );
+        let lines = match &split {
+            Some((families, lines)) => {
+                d.per_family.insert((u, v), families.clone());
+                lines.clone()
+            }
+            None => pair_reasons(old, new, (pu.old, pu.new), (pv.old, pv.new), &d.policies),
+        };
+        if split.is_none() && before == after {
+            continue;
+        }
+        let reason = d.reasons.len() as u32;
+        d.reasons.push(lines);
         d.changes.push(Change {
             from: u,
             to: v,
@@ -952,6 +1051,87 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
         }
     }
     d.sets = sets;
+}
+
+/// A pair's ports family by family, when they differ between the
+/// families on a side (dual-stack ends): the families whose ports
+/// change, as (family, before, after) port set ids, and the reasons
+/// (what changed about the pods, then each such family's reasons, led by
+/// its name). `None` when the pair's answer is the same over every family
+/// it may use, on both sides.
+fn family_split(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    from: (Option<&PodInfo>, Option<&PodInfo>),
+    to: (Option<&PodInfo>, Option<&PodInfo>),
+    changed: &BTreeMap<String, PolicyChange>,
+    sets: &mut PortSets,
+) -> Option<(Vec<FamilyPorts>, Vec<String>)> {
+    use crate::engine::verdict::narrowed;
+    let fams = |p: &PodInfo| -> BTreeSet<Family> { p.ips.iter().map(Family::of).collect() };
+    let side = |m: &Model<'_>,
+                a: Option<&PodInfo>,
+                b: Option<&PodInfo>|
+     -> Option<BTreeMap<Family, PortSet>> {
+        let (Some(a), Some(b)) = (a, b) else {
+            return Some(BTreeMap::new());
+        };
+        let v = connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b));
+        if let Some(list) = &v.families {
+            return Some(list.iter().cloned().collect());
+        }
+        let shared: BTreeSet<Family> = match (a.ips.is_empty(), b.ips.is_empty()) {
+            (true, true) => return None,
+            (true, false) => fams(b),
+            (false, true) => fams(a),
+            (false, false) => fams(a).intersection(&fams(b)).copied().collect(),
+        };
+        Some(shared.into_iter().map(|f| (f, v.allowed.clone())).collect())
+    };
+    let before = side(old, from.0, to.0)?;
+    let after = side(new, from.1, to.1)?;
+    let all: BTreeSet<Family> = before.keys().chain(after.keys()).copied().collect();
+    if all.len() < 2 {
+        return None;
+    }
+    let none = PortSet::empty();
+    let at = |m: &BTreeMap<Family, PortSet>, f: &Family| {
+        m.get(f).cloned().unwrap_or_else(|| none.clone())
+    };
+    let values: Vec<(Family, PortSet, PortSet)> = all
+        .iter()
+        .map(|f| (*f, at(&before, f), at(&after, f)))
+        .collect();
+    let uniform = values
+        .iter()
+        .all(|(_, b, a)| *b == values[0].1 && *a == values[0].2);
+    if uniform {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for (word, (o, n)) in [("source", from), ("destination", to)] {
+        lines.extend(pod_lines(old, new, o, n, word));
+    }
+    let mut out = Vec::new();
+    for (f, b, a) in values {
+        if b == a {
+            continue;
+        }
+        if let (Some(fo), Some(fn_), Some(to_), Some(tn)) = (from.0, from.1, to.0, to.1) {
+            let verdict = |m: &Model<'_>, x: &PodInfo, y: &PodInfo| {
+                let (x, y) = (narrowed(x, f), narrowed(y, f));
+                connection(m, &Endpoint::Pod(&x), &Endpoint::Pod(&y))
+            };
+            let (vb, va) = (verdict(old, fo, to_), verdict(new, fn_, tn));
+            lines.extend(
+                verdict_reasons(old, new, Some(&vb), Some(&va), changed)
+                    .into_iter()
+                    .map(|l| format!("{}: {l}", f.as_str())),
+            );
+        }
+        out.push((f, sets.intern(b), sets.intern(a)));
+    }
+    Some((out, lines))
 }
 
 /// The reasons a pair's ports differ, from the definition (one
