@@ -518,3 +518,26 @@ fn a_connection_that_moves_between_address_families_is_a_change() {
         stdout_of(&a)
     );
 }
+
+/// A pod with IPv4 addresses only is not reached over IPv6: when other
+/// pods are dual-stack, its closed ranges are IPv4 ones only.
+#[test]
+fn external_ranges_are_only_those_of_the_pods_own_families() {
+    let dir = "tests/fixtures/diff/families";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let to_pod3: Vec<&str> = v["external"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["to"] == "b/pod3")
+        .map(|e| e["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(to_pod3, ["0.0.0.0/0"]);
+}

@@ -201,11 +201,35 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
     } else {
         by_classes(old, new, &mut d, &skip);
     }
+    keep_own_families(&mut d);
     mark_undecided(old, new, &mut d, &skip);
     d.unselecting = unselecting(old, new, &d.policies);
     d.changes.sort_unstable_by_key(|c| (c.from, c.to));
     d.external.sort_by_key(|e| (e.pod, e.direction));
     d
+}
+
+/// Drops the external ranges of a family a pod has no address of: a pod
+/// with IPv4 addresses only is reached over IPv4 only (a pod whose
+/// addresses are unknown keeps every family).
+fn keep_own_families(d: &mut Diff<'_>) {
+    let pods = &d.pods;
+    d.external.retain(|e| {
+        let p = pods[e.pod as usize];
+        let own: BTreeSet<Family> = p
+            .old
+            .into_iter()
+            .chain(p.new)
+            .flat_map(|q| q.ips.iter().map(Family::of))
+            .collect();
+        // One family per range text (see render_spans).
+        let family = if e.addresses.contains(':') {
+            Family::V6
+        } else {
+            Family::V4
+        };
+        own.is_empty() || own.contains(&family)
+    });
 }
 
 /// Whether some peer of `m`'s policies cannot decide whether it matches
