@@ -541,3 +541,25 @@ fn external_ranges_are_only_those_of_the_pods_own_families() {
         .collect();
     assert_eq!(to_pod3, ["0.0.0.0/0"]);
 }
+
+/// Traffic between a pod and its own node is always allowed (`can
+/// 192.168.0.10 shop/web` says ALLOWED): a deny-all closes every address
+/// towards web but its node's.
+#[test]
+fn a_pods_own_node_is_taken_out_of_its_ranges() {
+    let dir = "tests/fixtures/diff/node";
+    let (old, new) = (format!("{dir}/old.yaml"), format!("{dir}/new.yaml"));
+    let v = diff_json(&["diff", &old, &new], 1);
+    let from: Vec<&str> = v["external"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(from, ["0.0.0.0/0 except 192.168.0.10/32"]);
+    netpol()
+        .args(["can", "192.168.0.10", "shop/web", "-f", &new])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::starts_with("ALLOWED"));
+}

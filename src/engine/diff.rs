@@ -202,6 +202,7 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         by_classes(old, new, &mut d, &skip);
     }
     keep_own_families(&mut d);
+    without_own_node(old, new, &mut d);
     mark_undecided(old, new, &mut d, &skip);
     d.unselecting = unselecting(old, new, &d.policies);
     d.changes.sort_unstable_by_key(|c| (c.from, c.to));
@@ -230,6 +231,112 @@ fn keep_own_families(d: &mut Diff<'_>) {
         };
         own.is_empty() || own.contains(&family)
     });
+}
+
+/// Takes a pod's own node's addresses out of its external ranges: traffic
+/// between a pod and its node is always allowed, whatever the policies
+/// (`0.0.0.0/0 except 192.168.0.10/32`); a range of its node's addresses
+/// only is dropped.
+fn without_own_node(old: &Model<'_>, new: &Model<'_>, d: &mut Diff<'_>) {
+    let pods = &d.pods;
+    let mut nodes: HashMap<u32, Vec<(bool, u128)>> = HashMap::new();
+    let mut out = Vec::with_capacity(d.external.len());
+    for mut e in std::mem::take(&mut d.external) {
+        let holes = nodes.entry(e.pod).or_insert_with(|| {
+            let p = pods[e.pod as usize];
+            let mut ips: Vec<(bool, u128)> = p
+                .old
+                .map(|q| old.node_addresses(q))
+                .into_iter()
+                .chain(p.new.map(|q| new.node_addresses(q)))
+                .flatten()
+                .map(to_num)
+                .collect();
+            ips.sort_unstable();
+            ips.dedup();
+            ips
+        });
+        if holes.is_empty() {
+            out.push(e);
+            continue;
+        }
+        let Some(spans) = parse_spans(&e.addresses) else {
+            out.push(e);
+            continue;
+        };
+        let mut left: Vec<Span> = Vec::new();
+        let mut cut = false;
+        for s in spans {
+            let mut lo = s.lo;
+            let mut done = false;
+            for &(v6, at) in holes.iter().filter(|h| h.0 == s.v6) {
+                if at < lo || at > s.hi {
+                    continue;
+                }
+                cut = true;
+                if at > lo {
+                    left.push(Span { v6, lo, hi: at - 1 });
+                }
+                match at.checked_add(1) {
+                    Some(next) if at < s.hi => lo = next,
+                    _ => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !done {
+                left.push(Span { lo, ..s });
+            }
+        }
+        if !cut {
+            out.push(e);
+            continue;
+        }
+        if let Some(text) = render_spans(&left).into_iter().next() {
+            e.addresses = text;
+            out.push(e);
+        }
+    }
+    d.external = out;
+}
+
+/// The spans of a range text of [`render_spans`] (`C except X, Y` or
+/// `A, B`), ascending and disjoint.
+fn parse_spans(text: &str) -> Option<Vec<Span>> {
+    let nets = |t: &str| -> Option<Vec<Span>> {
+        let mut v: Vec<Span> = t
+            .split(", ")
+            .map(|c| c.trim().parse::<ipnet::IpNet>().ok().map(|n| net_span(&n)))
+            .collect::<Option<_>>()?;
+        v.sort();
+        Some(v)
+    };
+    match text.split_once(" except ") {
+        None => nets(text),
+        Some((base, holes)) => {
+            let base = net_span(&base.trim().parse::<ipnet::IpNet>().ok()?);
+            let mut out = Vec::new();
+            let mut lo = base.lo;
+            for h in nets(holes)? {
+                if h.lo > lo {
+                    out.push(Span {
+                        lo,
+                        hi: h.lo - 1,
+                        ..base
+                    });
+                }
+                match h.hi.checked_add(1) {
+                    Some(n) => lo = lo.max(n),
+                    None => return Some(out),
+                }
+            }
+            if lo <= base.hi {
+                out.push(Span { lo, ..base });
+            }
+            Some(out)
+        }
+    }
 }
 
 /// Whether some peer of `m`'s policies cannot decide whether it matches
