@@ -563,3 +563,46 @@ fn a_pods_own_node_is_taken_out_of_its_ranges() {
         .code(0)
         .stdout(predicates::str::starts_with("ALLOWED"));
 }
+
+fn reasons_of<'a>(list: &'a Value, from: &str, to: &str) -> Vec<&'a str> {
+    entry(list, from, to).unwrap_or_else(|| panic!("{from} -> {to} is listed"))["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+/// Reasons name only what changed the pair's answer: not a renamed policy
+/// that isolates the destination on both sides and admits nothing of the
+/// pair, not the rules of a pod no longer isolated, not the other end's
+/// namespace labels when a new pod explains the pair.
+#[test]
+fn reasons_name_only_what_changed_the_pair() {
+    let dir = "tests/fixtures/diff/reasons";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let c = &v["changes"];
+    assert_eq!(
+        reasons_of(c, "shop/api", "shop/db"),
+        ["ingress: shop/db-in (changed) ingress[0] admits TCP/5432 => TCP/5433"]
+    );
+    assert_eq!(
+        reasons_of(c, "shop/api", "ops/mon"),
+        ["ingress: no longer isolated (was by ops/mon-in (changed))"]
+    );
+    assert_eq!(
+        reasons_of(c, "shop/new-0", "ops/mon"),
+        ["the source pod is new"]
+    );
+    assert_eq!(
+        reasons_of(c, "ops/mon", "shop/new-0"),
+        ["the destination pod is new"]
+    );
+}

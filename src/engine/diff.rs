@@ -1240,9 +1240,7 @@ fn family_split(
         return None;
     }
     let mut lines = Vec::new();
-    for (word, (o, n)) in [("source", from), ("destination", to)] {
-        lines.extend(pod_lines(old, new, o, n, word));
-    }
+    let (mut egress, mut ingress) = (false, false);
     let mut out = Vec::new();
     for (f, b, a) in values {
         if b == a {
@@ -1254,6 +1252,8 @@ fn family_split(
                 connection(m, &Endpoint::Pod(&x), &Endpoint::Pod(&y))
             };
             let (vb, va) = (verdict(old, fo, to_), verdict(new, fn_, tn));
+            egress |= vb.egress.allowed != va.egress.allowed;
+            ingress |= vb.ingress.allowed != va.ingress.allowed;
             lines.extend(
                 verdict_reasons(old, new, Some(&vb), Some(&va), changed)
                     .into_iter()
@@ -1262,7 +1262,17 @@ fn family_split(
         }
         out.push((f, sets.intern(b), sets.intern(a)));
     }
-    Some((out, lines))
+    let ends = (
+        pod_lines(old, new, from.0, from.1, "source"),
+        pod_lines(old, new, to.0, to.1, "destination"),
+    );
+    let one_sided = [
+        from.0.is_none() || from.1.is_none(),
+        to.0.is_none() || to.1.is_none(),
+    ];
+    let mut all = end_lines(ends, one_sided, egress, ingress);
+    all.extend(lines);
+    Some((out, all))
 }
 
 /// The reasons a pair's ports differ, from the definition (one
@@ -1278,10 +1288,14 @@ pub fn pair_reasons(
     to: (Option<&PodInfo>, Option<&PodInfo>),
     changed: &BTreeMap<String, PolicyChange>,
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    for (word, (o, n)) in [("source", from), ("destination", to)] {
-        out.extend(pod_lines(old, new, o, n, word));
-    }
+    let ends = (
+        pod_lines(old, new, from.0, from.1, "source"),
+        pod_lines(old, new, to.0, to.1, "destination"),
+    );
+    let one_sided = [
+        from.0.is_none() || from.1.is_none(),
+        to.0.is_none() || to.1.is_none(),
+    ];
     let verdict = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
         (Some(a), Some(b)) => Some(connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))),
         _ => None,
@@ -1289,9 +1303,15 @@ pub fn pair_reasons(
     let before = verdict(old, from.0, to.0);
     let after = verdict(new, from.1, to.1);
     // A pod on one side only: what it is says it all.
-    if before.is_none() || after.is_none() {
-        return out;
-    }
+    let (Some(x), Some(y)) = (&before, &after) else {
+        return end_lines(ends, one_sided, false, false);
+    };
+    let mut out = end_lines(
+        ends,
+        one_sided,
+        x.egress.allowed != y.egress.allowed,
+        x.ingress.allowed != y.ingress.allowed,
+    );
     out.extend(verdict_reasons(
         old,
         new,
@@ -1416,19 +1436,15 @@ fn side_lines(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Isolated on both sides, the policies that start or stop isolating
+    // the pod change nothing by themselves (policies are a union of
+    // allows): their rules that admit it or no longer do say it. No
+    // longer isolated, the rules it had matter no more.
     if present && ib.is_empty() && !ia.is_empty() {
         out.push(format!("{name}: newly isolated by {}", list(ia)));
     } else if present && !ib.is_empty() && ia.is_empty() {
         out.push(format!("{name}: no longer isolated (was by {})", list(ib)));
-    } else if present {
-        let added: Vec<String> = ia.iter().filter(|k| !ib.contains(k)).cloned().collect();
-        let gone: Vec<String> = ib.iter().filter(|k| !ia.contains(k)).cloned().collect();
-        if !added.is_empty() {
-            out.push(format!("{name}: also isolated by {}", list(&added)));
-        }
-        if !gone.is_empty() {
-            out.push(format!("{name}: no longer isolated by {}", list(&gone)));
-        }
+        return out;
     }
     let rule = |(key, i): &(String, usize)| format!("{} {name}[{i}]", policy_name(key, changed));
     for (k, p) in rb {
@@ -1471,8 +1487,9 @@ type SideKey = (Vec<u32>, Vec<(u32, u32, u32)>);
 /// kept once per distinct text (see [`ClassReasons::cell`]).
 struct ClassReasons {
     /// Per joint class and end (source 0, destination 1): the lines about
-    /// the pods themselves (new, deleted, relabelled).
-    pods: Vec<[Option<u32>; 2]>,
+    /// the pods themselves (new, deleted, relabelled) and apart the line
+    /// about their namespace's labels (see [`pod_lines`]).
+    pods: Vec<[Option<(u32, u32)>; 2]>,
     /// Per side (old 0, new 1), direction and class: the isolating policies.
     isolating: [[HashMap<usize, Vec<u32>>; 2]; 2],
     /// Side lines by (direction, before, after).
@@ -1480,7 +1497,7 @@ struct ClassReasons {
     /// Texts, interned: every list of lines made so far.
     texts: Vec<Vec<String>>,
     /// Reason ids in [`Diff::reasons`] by the ids of their parts.
-    cells: HashMap<[u32; 4], u32>,
+    cells: HashMap<[u32; 6], u32>,
     scratch: Vec<(u32, u32, u32)>,
 }
 
@@ -1518,28 +1535,44 @@ impl ClassReasons {
         sets: &mut PortSets,
         d: &mut Diff<'_>,
     ) -> u32 {
-        let mut parts = [NO_LINES; 4];
+        // Parts: source's lines, its namespace's, destination's lines,
+        // its namespace's, egress, ingress (the order of pair_reasons).
+        let mut parts = [NO_LINES; 6];
+        let mut ends = [(NO_LINES, NO_LINES); 2];
         for (k, (o, n, joint, word)) in [(oa, na, a, "source"), (ob, nb, b, "destination")]
             .into_iter()
             .enumerate()
         {
-            if let Some(id) = self.pods[joint][k] {
-                parts[k] = id;
+            if let Some(ids) = self.pods[joint][k] {
+                ends[k] = ids;
                 continue;
             }
-            let lines = pod_lines(
+            let (lines, namespace) = pod_lines(
                 old.0,
                 new.0,
                 o.map(|c| old.1.representative(c)),
                 n.map(|c| new.1.representative(c)),
                 word,
             );
-            let id = self.text(lines);
-            self.pods[joint][k] = Some(id);
-            parts[k] = id;
+            let ids = (self.text(lines), self.text(namespace));
+            self.pods[joint][k] = Some(ids);
+            ends[k] = ids;
+        }
+        let one_sided = [oa.is_none() || na.is_none(), ob.is_none() || nb.is_none()];
+        if one_sided[0] || one_sided[1] {
+            // A pod on one side only explains the pair alone.
+            if one_sided[0] {
+                parts[0] = ends[0].0;
+            }
+            if one_sided[1] {
+                parts[2] = ends[1].0;
+            }
+        } else {
+            parts[0] = ends[0].0;
+            parts[2] = ends[1].0;
         }
         if let (Some(oa), Some(na), Some(ob), Some(nb)) = (oa, na, ob, nb) {
-            for (k, dir) in [(2, Direction::Egress), (3, Direction::Ingress)] {
+            for (k, dir) in [(4, Direction::Egress), (5, Direction::Ingress)] {
                 let (os, ns) = if dir == Direction::Egress {
                     (oa, na)
                 } else {
@@ -1557,6 +1590,12 @@ impl ClassReasons {
                 };
                 if allowed(sets, &before) == allowed(sets, &after) {
                     continue;
+                }
+                // The other end's namespace labels matter to this side.
+                if dir == Direction::Egress {
+                    parts[3] = ends[1].1;
+                } else {
+                    parts[1] = ends[0].1;
                 }
                 let key = (dir, before, after);
                 if let Some(&id) = self.sides.get(&key) {
@@ -1633,16 +1672,20 @@ impl ClassReasons {
 }
 
 /// The lines about one end of a pair itself: new, deleted, relabelled,
-/// other ports, its namespace relabelled (what every pod of a class shares;
-/// a new IP shows through the ipBlock rules that now match it or not).
+/// other ports (what every pod of a class shares; a new IP shows through
+/// the ipBlock rules that now match it or not), then apart the line
+/// saying its namespace's labels change, which only matters to the other
+/// end's policies (a destination's namespace to the source's egress, a
+/// source's to the destination's ingress).
 fn pod_lines(
     old: &Model<'_>,
     new: &Model<'_>,
     o: Option<&PodInfo>,
     n: Option<&PodInfo>,
     word: &str,
-) -> Vec<String> {
+) -> EndLines {
     let mut out = Vec::new();
+    let mut namespace = Vec::new();
     match (o, n) {
         (None, Some(_)) => out.push(format!("the {word} pod is new")),
         (Some(_), None) => out.push(format!("the {word} pod is deleted")),
@@ -1660,13 +1703,48 @@ fn pod_lines(
             if old.namespace(&a.namespace).map(|n| &n.labels)
                 != new.namespace(&b.namespace).map(|n| &n.labels)
             {
-                out.push(format!(
+                namespace.push(format!(
                     "the {word} pod's namespace {} changes labels",
                     b.namespace
                 ));
             }
         }
         (None, None) => {}
+    }
+    (out, namespace)
+}
+
+/// One end's lines of [`pod_lines`]: about the pod, about its namespace.
+type EndLines = (Vec<String>, Vec<String>);
+
+/// The lines about a pair's two ends that changed its answer: a pod on
+/// one side only explains it alone (the other end's changes do not
+/// matter); else each end's lines, and its namespace's when the other
+/// end's side differs (`egress`, `ingress`: whether the source's egress,
+/// the destination's ingress answer differs).
+fn end_lines(
+    (source, destination): (EndLines, EndLines),
+    one_sided: [bool; 2],
+    egress: bool,
+    ingress: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if one_sided[0] || one_sided[1] {
+        if one_sided[0] {
+            out.extend(source.0);
+        }
+        if one_sided[1] {
+            out.extend(destination.0);
+        }
+        return out;
+    }
+    out.extend(source.0);
+    if ingress {
+        out.extend(source.1);
+    }
+    out.extend(destination.0);
+    if egress {
+        out.extend(destination.1);
     }
     out
 }
