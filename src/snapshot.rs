@@ -99,6 +99,25 @@ impl PodInfo {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// `namespace/name`, or `namespace/deployment/web` for a representative
+    /// pod (as `can` and `explain` take it): a Pod and a pod-less workload
+    /// of the same name stay apart.
+    pub fn ref_key(&self) -> String {
+        match (&self.workload, self.representative) {
+            (Some(w), true) => format!("{}/{}", self.namespace, w.display()),
+            _ => self.key(),
+        }
+    }
+
+    /// The representative pod's workload kind, `None` for a pod: with the
+    /// namespace and name, what tells pods of a snapshot apart.
+    pub fn representative_kind(&self) -> Option<&str> {
+        self.workload
+            .as_ref()
+            .filter(|_| self.representative)
+            .map(|w| w.kind.as_str())
+    }
+
     /// How the user knows this pod: `deployment/web` for a representative
     /// pod, `pod/name` otherwise.
     pub fn display_ref(&self) -> String {
@@ -682,7 +701,13 @@ impl Snapshot {
                 .or_insert_with(|| NamespaceInfo::new(&ns, Labels::new(), true));
         }
         let mut pods = pods;
-        pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        pods.sort_by(|a, b| {
+            (&a.namespace, &a.name, a.representative_kind()).cmp(&(
+                &b.namespace,
+                &b.name,
+                b.representative_kind(),
+            ))
+        });
         let mut policies = policies;
         policies.sort_by(|a, b| {
             (&a.metadata.namespace, &a.metadata.name)

@@ -1849,8 +1849,14 @@ fn matrix_json_schema() {
                 assert_eq!(keys(w), set(&["kind", "name"]));
             }
         }
+        // A workload's representative pod is NAMESPACE/KIND/NAME in
+        // `connections`.
+        let kind = match &p["workload"] {
+            Value::Null => String::new(),
+            w => format!("{}/", w["kind"].as_str().unwrap().to_lowercase()),
+        };
         names.insert(format!(
-            "{}/{}",
+            "{}/{kind}{}",
             p["namespace"].as_str().unwrap(),
             p["name"].as_str().unwrap()
         ));
@@ -1860,7 +1866,7 @@ fn matrix_json_schema() {
         "default/toolbox",
         "backend/cache-0",
         "frontend/web-canary",
-        "kube-system/coredns",
+        "kube-system/deployment/coredns",
     ] {
         assert!(names.contains(expected), "{expected}");
     }
@@ -1926,16 +1932,36 @@ fn matrix_expected_connections() {
     let list = |ports: &[&str]| serde_json::json!(ports);
     let expect = [
         // api-egress rule 1 x allow-api-to-postgres / allow-api-to-cache.
-        ("backend/api", "backend/postgres", list(&["TCP/5432"])),
-        ("backend/api", "backend/cache-0", list(&["TCP/6379"])),
+        (
+            "backend/deployment/api",
+            "backend/statefulset/postgres",
+            list(&["TCP/5432"]),
+        ),
+        (
+            "backend/deployment/api",
+            "backend/cache-0",
+            list(&["TCP/6379"]),
+        ),
         // api-egress rule 2 x gateway-ingress rule 2.
-        ("backend/api", "payments/gateway", list(&["TCP/8443"])),
+        (
+            "backend/deployment/api",
+            "payments/deployment/gateway",
+            list(&["TCP/8443"]),
+        ),
         // allow-web-to-api: http = 8080 on the api; web egress is open.
-        ("frontend/web", "backend/api", list(&["TCP/8080"])),
-        ("frontend/web-canary", "backend/api", list(&["TCP/8080"])),
+        (
+            "frontend/deployment/web",
+            "backend/deployment/api",
+            list(&["TCP/8080"]),
+        ),
+        (
+            "frontend/web-canary",
+            "backend/deployment/api",
+            list(&["TCP/8080"]),
+        ),
         // allow-canary-debug (track label) covers allow-web-ingress's 8080.
         (
-            "frontend/web",
+            "frontend/deployment/web",
             "frontend/web-canary",
             list(&["TCP/8000-8100"]),
         ),
@@ -1944,28 +1970,44 @@ fn matrix_expected_connections() {
             "frontend/web-canary",
             list(&["TCP/8080"]),
         ),
-        ("frontend/loadtest", "frontend/web", list(&["TCP/8080"])),
-        // The debug range is only open on the canary: web itself gets 8080.
-        ("frontend/web-canary", "frontend/web", list(&["TCP/8080"])),
-        // allow-prometheus-scrape: metrics = 9090 on the api and gateway.
-        ("monitoring/prometheus", "backend/api", list(&["TCP/9090"])),
         (
-            "monitoring/prometheus",
-            "payments/gateway",
+            "frontend/loadtest",
+            "frontend/deployment/web",
+            list(&["TCP/8080"]),
+        ),
+        // The debug range is only open on the canary: web itself gets 8080.
+        (
+            "frontend/web-canary",
+            "frontend/deployment/web",
+            list(&["TCP/8080"]),
+        ),
+        // allow-prometheus-scrape: metrics = 9090 on the api and gateway.
+        (
+            "monitoring/deployment/prometheus",
+            "backend/deployment/api",
+            list(&["TCP/9090"]),
+        ),
+        (
+            "monitoring/deployment/prometheus",
+            "payments/deployment/gateway",
             list(&["TCP/9090"]),
         ),
         // gateway-egress rule 1 to unrestricted pods with known IPs.
-        ("payments/gateway", "default/toolbox", list(&["TCP/443"])),
+        (
+            "payments/deployment/gateway",
+            "default/toolbox",
+            list(&["TCP/443"]),
+        ),
         // Unrestricted on both ends.
         (
             "default/toolbox",
-            "monitoring/prometheus",
+            "monitoring/deployment/prometheus",
             Value::from("all"),
         ),
         ("frontend/loadtest", "default/toolbox", Value::from("all")),
         (
-            "monitoring/prometheus",
-            "kube-system/coredns",
+            "monitoring/deployment/prometheus",
+            "kube-system/deployment/coredns",
             Value::from("all"),
         ),
     ];
@@ -1974,15 +2016,15 @@ fn matrix_expected_connections() {
     }
     // DNS from every backend pod and from the gateway: TCP and UDP 53.
     for from in [
-        "backend/api",
-        "backend/worker",
-        "backend/db-migrate",
-        "backend/report",
+        "backend/deployment/api",
+        "backend/deployment/worker",
+        "backend/job/db-migrate",
+        "backend/cronjob/report",
         "backend/cache-0",
-        "backend/postgres",
-        "payments/gateway",
+        "backend/statefulset/postgres",
+        "payments/deployment/gateway",
     ] {
-        let ports = connection(&m, from, "kube-system/coredns")
+        let ports = connection(&m, from, "kube-system/deployment/coredns")
             .unwrap_or_else(|| panic!("{from} -> coredns"));
         assert_eq!(set(&strings(ports)), set(&["TCP/53", "UDP/53"]), "{from}");
     }
@@ -1993,27 +2035,33 @@ fn matrix_expected_absences() {
     let m = shop_matrix();
     for (from, to) in [
         // loadtest is not app=web: nothing in backend admits it.
-        ("frontend/loadtest", "backend/postgres"),
-        ("frontend/loadtest", "backend/api"),
+        ("frontend/loadtest", "backend/statefulset/postgres"),
+        ("frontend/loadtest", "backend/deployment/api"),
         // postgres only takes the api.
-        ("frontend/web", "backend/postgres"),
-        ("default/toolbox", "backend/postgres"),
-        ("monitoring/prometheus", "backend/postgres"),
+        ("frontend/deployment/web", "backend/statefulset/postgres"),
+        ("default/toolbox", "backend/statefulset/postgres"),
+        (
+            "monitoring/deployment/prometheus",
+            "backend/statefulset/postgres",
+        ),
         // The documented gap: db-migrate, worker and report get DNS only.
-        ("backend/db-migrate", "backend/postgres"),
-        ("backend/worker", "backend/postgres"),
-        ("backend/report", "backend/cache-0"),
+        ("backend/job/db-migrate", "backend/statefulset/postgres"),
+        ("backend/deployment/worker", "backend/statefulset/postgres"),
+        ("backend/cronjob/report", "backend/cache-0"),
         // Backend egress is closed: no way back to the frontend.
-        ("backend/api", "frontend/web"),
-        ("backend/api", "default/toolbox"),
+        ("backend/deployment/api", "frontend/deployment/web"),
+        ("backend/deployment/api", "default/toolbox"),
         // cache-0 has no metrics port.
-        ("monitoring/prometheus", "backend/cache-0"),
+        ("monitoring/deployment/prometheus", "backend/cache-0"),
         // the gateway takes 10.0.0.0/8 minus the pod network, the api and prometheus.
-        ("monitoring/blackbox-exporter", "payments/gateway"),
-        ("frontend/web-canary", "payments/gateway"),
-        ("default/toolbox", "payments/gateway"),
+        (
+            "monitoring/blackbox-exporter",
+            "payments/deployment/gateway",
+        ),
+        ("frontend/web-canary", "payments/deployment/gateway"),
+        ("default/toolbox", "payments/deployment/gateway"),
         // frontend ingress is default-deny and nothing selects loadtest.
-        ("frontend/web", "frontend/loadtest"),
+        ("frontend/deployment/web", "frontend/loadtest"),
         ("default/toolbox", "frontend/loadtest"),
     ] {
         assert_eq!(
@@ -2029,17 +2077,17 @@ fn matrix_expected_absences() {
         let to = c["to"].as_str().unwrap();
         assert!(
             ![
-                "backend/worker",
-                "backend/report",
-                "backend/db-migrate",
+                "backend/deployment/worker",
+                "backend/cronjob/report",
+                "backend/job/db-migrate",
                 "frontend/loadtest"
             ]
             .contains(&to),
             "{c}"
         );
         // and the worker reaches only DNS
-        if c["from"] == "backend/worker" {
-            assert_eq!(to, "kube-system/coredns", "{c}");
+        if c["from"] == "backend/deployment/worker" {
+            assert_eq!(to, "kube-system/deployment/coredns", "{c}");
         }
     }
 }
@@ -2054,8 +2102,8 @@ fn matrix_namespace_scope() {
     assert_eq!(
         v["connections"],
         serde_json::json!([
-            {"from": "backend/api", "to": "backend/cache-0", "ports": ["TCP/6379"]},
-            {"from": "backend/api", "to": "backend/postgres", "ports": ["TCP/5432"]},
+            {"from": "backend/deployment/api", "to": "backend/cache-0", "ports": ["TCP/6379"]},
+            {"from": "backend/deployment/api", "to": "backend/statefulset/postgres", "ports": ["TCP/5432"]},
         ])
     );
 }
@@ -2085,7 +2133,7 @@ fn matrix_namespace_scope_lists_only_that_namespaces_pods() {
         &[
             "can",
             "default/toolbox",
-            "monitoring/prometheus",
+            "monitoring/deployment/prometheus",
             "-n",
             "backend",
             "-f",
@@ -2106,7 +2154,7 @@ fn matrix_text_grid_and_list() {
     assert_eq!(cells(header)[0], "FROM \\ TO");
     let api = grid
         .lines()
-        .find(|l| l.starts_with("[1] backend/api "))
+        .find(|l| l.starts_with("[1] backend/deployment/api "))
         .unwrap_or_else(|| panic!("{grid}"));
     assert_eq!(cells(api)[1], "self");
     assert!(grid.contains(
@@ -2121,8 +2169,15 @@ fn matrix_text_grid_and_list() {
     let list = ok(&["matrix", "-A", "-f", SHOP]);
     assert_eq!(cells(list.lines().next().unwrap()), ["FROM", "TO", "PORTS"]);
     assert_eq!(
-        row(&list, &["backend/api", "backend/postgres"]),
-        ["backend/api", "backend/postgres", "TCP/5432"]
+        row(
+            &list,
+            &["backend/deployment/api", "backend/statefulset/postgres"]
+        ),
+        [
+            "backend/deployment/api",
+            "backend/statefulset/postgres",
+            "TCP/5432"
+        ]
     );
     assert!(
         list.ends_with(

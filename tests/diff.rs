@@ -72,7 +72,8 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
     assert_eq!(v["complete"], false);
     for pod in ["aaaaa", "bbbbb", "ccccc"] {
         let from = format!("frontend/web-7d4b9-{pod}");
-        let u = entry(&v["undecided"], &from, "payments/pay").expect("web -> pay undecided");
+        let u =
+            entry(&v["undecided"], &from, "payments/deployment/pay").expect("web -> pay undecided");
         assert_eq!(u["after"], Value::Null, "nothing for certain");
         assert!(
             u["reasons"][0]
@@ -81,10 +82,17 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
                 .contains("frontend/egress-out (changed) egress[1] may admit it (TCP/443): the destination has no IP yet"),
             "{u}"
         );
-        assert!(entry(&v["changes"], &from, "payments/pay").is_none());
+        assert!(entry(&v["changes"], &from, "payments/deployment/pay").is_none());
     }
     // What does not depend on pay's IP is still shown.
-    assert!(entry(&v["changes"], "monitoring/prom-0", "payments/pay").is_some());
+    assert!(
+        entry(
+            &v["changes"],
+            "monitoring/prom-0",
+            "payments/deployment/pay"
+        )
+        .is_some()
+    );
     let a = netpol().args(["diff", OLD, &new]).assert().code(2);
     let out = stdout_of(&a);
     assert_eq!(
@@ -96,7 +104,7 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
         "{out}"
     );
     assert!(
-        out.contains("May change (undecided):\n? frontend/web-7d4b9-aaaaa -> payments/pay  for certain: nothing => nothing\n"),
+        out.contains("May change (undecided):\n? frontend/web-7d4b9-aaaaa -> payments/deployment/pay  for certain: nothing => nothing\n"),
         "{out}"
     );
     let changes = &v["changes"];
@@ -121,7 +129,8 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
     assert_eq!(changed["before"], serde_json::json!(["TCP/5432"]));
     assert_eq!(changed["after"], serde_json::json!(["TCP/5432-5433"]));
     // New and deleted workloads and namespaces.
-    let opened = entry(changes, "monitoring/prom-0", "payments/pay").expect("prom -> pay");
+    let opened =
+        entry(changes, "monitoring/prom-0", "payments/deployment/pay").expect("prom -> pay");
     assert_eq!(opened["change"], "added");
     assert_eq!(opened["before"], Value::Null);
     assert_eq!(opened["after"], "all");
@@ -130,7 +139,14 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
     // Unchanged though the policy was renamed and reordered, and pairs
     // that were closed and stay closed.
     assert!(entry(changes, "backend/db-0", "backend/api-0").is_none());
-    assert!(entry(changes, "frontend/web-7d4b9-aaaaa", "payments/pay").is_none());
+    assert!(
+        entry(
+            changes,
+            "frontend/web-7d4b9-aaaaa",
+            "payments/deployment/pay"
+        )
+        .is_none()
+    );
     assert!(entry(changes, "frontend/web-7d4b9-aaaaa", "backend/api-0").is_none());
     // Addresses, as CIDR ranges, per pod.
     let external = &v["external"];
@@ -145,7 +161,7 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
         assert_eq!(e["after"], serde_json::json!(["TCP/443"]));
     }
     assert_eq!(
-        entry(external, "0.0.0.0/0", "payments/pay").expect("to pay")["change"],
+        entry(external, "0.0.0.0/0", "payments/deployment/pay").expect("to pay")["change"],
         "added"
     );
     // No IPv6 anywhere in the input: no IPv6 ranges.
@@ -604,5 +620,39 @@ fn reasons_name_only_what_changed_the_pair() {
     assert_eq!(
         reasons_of(c, "ops/mon", "shop/new-0"),
         ["the destination pod is new"]
+    );
+}
+
+/// A Pod `pay` and a Deployment `pay` without pods in one namespace: the
+/// Deployment's representative pod is shop/deployment/pay (as `can`
+/// takes it) in diff's text and JSON and in matrix, the Pod shop/pay.
+#[test]
+fn a_pod_and_a_podless_workload_of_one_name_stay_apart() {
+    let dir = "tests/fixtures/diff/clash";
+    let (old, new) = (format!("{dir}/old.yaml"), format!("{dir}/new.yaml"));
+    let v = diff_json(&["diff", &old, &new], 1);
+    assert!(
+        entry(&v["changes"], "shop/pay", "shop/deployment/pay").is_some(),
+        "{v}"
+    );
+    assert!(
+        entry(&v["external"], "0.0.0.0/0", "shop/deployment/pay").is_some(),
+        "{v}"
+    );
+    assert_eq!(v["changes"].as_array().unwrap().len(), 1, "{v}");
+    let a = netpol().args(["diff", &old, &new]).assert().code(1);
+    assert!(
+        stdout_of(&a).contains("- shop/pay -> shop/deployment/pay  all ports\n"),
+        "{}",
+        stdout_of(&a)
+    );
+    let a = netpol()
+        .args(["matrix", "-A", "-f", &new, "-o", "json"])
+        .assert()
+        .success();
+    let m = parse_json(&stdout_of(&a));
+    assert_eq!(
+        m["connections"],
+        serde_json::json!([{"from": "shop/deployment/pay", "to": "shop/pay", "ports": "all"}])
     );
 }

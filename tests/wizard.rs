@@ -2497,27 +2497,30 @@ fn the_readme_example_builds_exactly_the_intended_policy() {
     let conns = m["connections"].as_array().unwrap();
     let to_api: Vec<(String, Value)> = conns
         .iter()
-        .filter(|c| c["to"] == "backend/api")
+        .filter(|c| c["to"] == "backend/deployment/api")
         .map(|c| (c["from"].as_str().unwrap().to_string(), c["ports"].clone()))
         .collect();
     assert_eq!(
         to_api,
         [
-            ("frontend/web".to_string(), json!(["TCP/8080"])),
+            ("frontend/deployment/web".to_string(), json!(["TCP/8080"])),
             ("frontend/web-canary".to_string(), json!(["TCP/8080"])),
         ]
     );
     let from_api: Vec<(String, Value)> = conns
         .iter()
-        .filter(|c| c["from"] == "backend/api")
+        .filter(|c| c["from"] == "backend/deployment/api")
         .map(|c| (c["to"].as_str().unwrap().to_string(), c["ports"].clone()))
         .collect();
     assert_eq!(
         from_api,
         [
-            ("backend/postgres".to_string(), json!(["TCP/5432"])),
             (
-                "kube-system/coredns".to_string(),
+                "backend/statefulset/postgres".to_string(),
+                json!(["TCP/5432"])
+            ),
+            (
+                "kube-system/deployment/coredns".to_string(),
                 json!(["TCP/53", "UDP/53"])
             ),
         ]
@@ -3168,7 +3171,7 @@ fn the_review_shows_the_connectivity_diff() {
     ]);
     assert!(
         err.contains(
-            "connectivity: + frontend/loadtest -> backend/api  TCP/8080\nconnectivity: 1 opened, 0 closed, 0 changed\n"
+            "connectivity: + frontend/loadtest -> backend/deployment/api  TCP/8080\nconnectivity: 1 opened, 0 closed, 0 changed\n"
         ),
         "{err}"
     );
@@ -3198,7 +3201,7 @@ fn the_review_shows_the_connectivity_diff() {
         .code(1);
     let out = stdout_of(&a);
     assert!(
-        out.contains("+ frontend/loadtest -> backend/api  TCP/8080\n"),
+        out.contains("+ frontend/loadtest -> backend/deployment/api  TCP/8080\n"),
         "{out}"
     );
     // Egress isolated with no rule: what closes, at most twelve lines and
@@ -3213,7 +3216,9 @@ fn the_review_shows_the_connectivity_diff() {
         SHOP,
     ]);
     assert!(
-        err.contains("connectivity: - frontend/web -> backend/api  TCP/8080\n"),
+        err.contains(
+            "connectivity: - frontend/deployment/web -> backend/deployment/api  TCP/8080\n"
+        ),
         "{err}"
     );
     assert!(

@@ -662,7 +662,7 @@ fn ports_json(sets: &PortSets, id: u32) -> Option<PortsJson> {
 }
 
 fn json_doc(d: &Diff<'_>, notes: Vec<String>, complete: bool) -> DiffJson {
-    let key = |u: u32| d.pods[u as usize].pod().key();
+    let key = |u: u32| d.pods[u as usize].pod().ref_key();
     let entry = |from: String, to: String, before: u32, after: u32, reasons: u32| ChangeJson {
         from,
         to,
@@ -734,7 +734,7 @@ fn workload_sizes(d: &Diff<'_>) -> HashMap<(String, String, String), usize> {
 /// Text lines: one per pair, or (unless `wide`) one per workload whose
 /// pods all change alike, on either end.
 fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
-    let label = |u: u32| clean(&d.pods[u as usize].pod().key());
+    let label = |u: u32| clean(&d.pods[u as usize].pod().ref_key());
     let workload = |u: u32| {
         let pod = d.pods[u as usize].pod();
         pod.workload
@@ -1048,7 +1048,7 @@ fn render_text(
         }
         out.push_str(&pal.head("May change (undecided):"));
         out.push('\n');
-        let key = |u: u32| clean(&d.pods[u as usize].pod().key());
+        let key = |u: u32| clean(&d.pods[u as usize].pod().ref_key());
         for c in &d.maybe {
             out.push_str(&pal.warn(&format!(
                 "? {} -> {}  for certain: {} => {}",

@@ -70,8 +70,8 @@ impl Serialize for Connections<'_, '_, '_> {
                     _ => None,
                 };
                 seq.serialize_element(&ConnectionJson {
-                    from: self.pods[i].key(),
-                    to: self.pods[j].key(),
+                    from: self.pods[i].ref_key(),
+                    to: self.pods[j].ref_key(),
                     ports: PortsJson::of(ports),
                     possible,
                 })?;
@@ -549,9 +549,9 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
 
 fn pod_label(p: &PodInfo) -> String {
     if p.on_host_network() {
-        format!("{} (host network)", clean(&p.key()))
+        format!("{} (host network)", clean(&p.ref_key()))
     } else {
-        clean(&p.key())
+        clean(&p.ref_key())
     }
 }
 

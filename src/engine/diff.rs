@@ -588,10 +588,16 @@ fn unselecting(
     out
 }
 
-/// Both sides' pods, matched by namespace and name (both lists are sorted
-/// that way).
+/// Both sides' pods, matched by namespace, name and, for a representative
+/// pod, its workload's kind (both lists are sorted that way).
 fn union_pods<'s>(old: &'s Snapshot, new: &'s Snapshot) -> Vec<DiffPod<'s>> {
-    let key = |p: &'s PodInfo| (p.namespace.as_str(), p.name.as_str());
+    let key = |p: &'s PodInfo| {
+        (
+            p.namespace.as_str(),
+            p.name.as_str(),
+            p.representative_kind(),
+        )
+    };
     let mut out = Vec::with_capacity(old.pods.len().max(new.pods.len()));
     let (mut a, mut b) = (old.pods.iter().peekable(), new.pods.iter().peekable());
     loop {
