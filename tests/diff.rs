@@ -656,3 +656,32 @@ fn a_pod_and_a_podless_workload_of_one_name_stay_apart() {
         serde_json::json!([{"from": "shop/deployment/pay", "to": "shop/pay", "ports": "all"}])
     );
 }
+
+/// web -> mon opens only through an ipBlock holding mon's IP: as `can`,
+/// diff's notes say that this depends on the CNI.
+#[test]
+fn a_change_resting_on_an_ipblock_matching_a_pod_carries_cans_caveat() {
+    let dir = "tests/fixtures/diff/ipblock";
+    let (old, new) = (format!("{dir}/old.yaml"), format!("{dir}/new.yaml"));
+    let v = diff_json(&["diff", &old, &new], 1);
+    assert!(entry(&v["changes"], "shop/web", "ops/mon").is_some(), "{v}");
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "1 listed pod pair rests on an ipBlock matching a pod's IP: egress rule #1 of shop/web-out reaches ops/mon through ipBlock 10.0.0.0/16, which holds pod IPs: whether 10.0.0.0/16 admits the pods inside it depends on the CNI (Calico: yes; Cilium and GKE Dataplane V2: no"
+        )),
+        "{notes:?}"
+    );
+    // No such note where no ipBlock holds a pod IP.
+    let v = diff_json(&["diff", OLD, NEW], 1);
+    assert!(
+        !v["notes"].to_string().contains("matching a pod's IP"),
+        "{}",
+        v["notes"]
+    );
+}

@@ -598,6 +598,13 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
             side(&u.after)
         ));
     }
+    notes.extend(ipblock_notes(&mo, &mn, &d, &|| {
+        if sides.offline {
+            crate::engine::lint::cni::CniFacts::default()
+        } else {
+            crate::cmd::lint::cni_facts(ctx)
+        }
+    }));
     notes.extend(sides.gaps.iter().cloned());
     let mut missing = Vec::new();
     if !d.undecided.is_empty() || !sides.gaps.is_empty() {
@@ -655,6 +662,71 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
         warnings,
         code,
     })
+}
+
+/// What `can` adds when an answer rests on an ipBlock holding a pod's IP
+/// (whether the CNI matches ipBlocks against pod IPs: Calico does, Cilium
+/// and GKE Dataplane V2 do not): one note per such rule, on either side
+/// of the listed pod pairs, with how many of them rest on it.
+fn ipblock_notes(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    d: &Diff<'_>,
+    cni: &dyn Fn() -> crate::engine::lint::cni::CniFacts,
+) -> Vec<String> {
+    use crate::engine::lint::cni::{IpBlockRule, ipblock_decisions};
+    use crate::engine::policy::Peer;
+    use crate::engine::verdict::{Endpoint, connection};
+    // Only when some ipBlock holds some pod's IP, on either side.
+    let holds_pods = |m: &Model<'_>| {
+        m.policies.iter().flat_map(Policy::peers).any(|peer| {
+            matches!(peer, Peer::IpBlock(b) if m.snapshot.pods.iter().any(|p| p.ips.iter().any(|ip| b.contains(ip))))
+        })
+    };
+    if d.changes.is_empty() || !(holds_pods(old) || holds_pods(new)) {
+        return Vec::new();
+    }
+    // (direction, policy, rule, blocks) -> (first rule, pairs resting on it)
+    type RuleKey = (&'static str, String, usize, Vec<String>);
+    let mut rules: BTreeMap<RuleKey, (IpBlockRule, usize)> = BTreeMap::new();
+    for c in &d.changes {
+        let (a, b) = (d.pods[c.from as usize], d.pods[c.to as usize]);
+        let mut seen: BTreeSet<RuleKey> = BTreeSet::new();
+        for (m, x, y) in [(old, a.old, b.old), (new, a.new, b.new)] {
+            let (Some(x), Some(y)) = (x, y) else { continue };
+            let (from, to) = (Endpoint::Pod(x), Endpoint::Pod(y));
+            let v = connection(m, &from, &to);
+            if v.node.is_some() {
+                continue;
+            }
+            for r in ipblock_decisions(m, &v, &from, &to) {
+                let key = (
+                    r.direction.as_str(),
+                    r.policy.clone(),
+                    r.rule,
+                    r.blocks.clone(),
+                );
+                if seen.insert(key.clone()) {
+                    rules.entry(key).or_insert((r, 0)).1 += 1;
+                }
+            }
+        }
+    }
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    let cni = cni();
+    rules
+        .into_values()
+        .map(|(r, n)| {
+            format!(
+                "{n} listed pod pair{} rest{} on an ipBlock matching a pod's IP: {}",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" },
+                r.note(&cni)
+            )
+        })
+        .collect()
 }
 
 fn ports_json(sets: &PortSets, id: u32) -> Option<PortsJson> {
