@@ -51,8 +51,8 @@ impl Serialize for Connections<'_, '_, '_> {
             let mut k = 0;
             let emit_maybe = |seq: &mut S::SerializeSeq, j: usize, possible: &PortSet| {
                 seq.serialize_element(&ConnectionJson {
-                    from: self.pods[i].key(),
-                    to: self.pods[j].key(),
+                    from: self.pods[i].ref_key(),
+                    to: self.pods[j].ref_key(),
                     ports: PortsJson::of(&PortSet::empty()),
                     possible: Some(PortsJson::of(possible)),
                 })
@@ -756,7 +756,7 @@ fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
     let host: Vec<String> = pods
         .iter()
         .filter(|p| p.host_network)
-        .map(|p| p.key())
+        .map(|p| p.ref_key())
         .collect();
     if !host.is_empty() {
         out.push(format!(
