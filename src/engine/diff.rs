@@ -384,6 +384,9 @@ impl<'m, 's> Unknowns<'m, 's> {
         }
         let u = match self.model.namespace(&p.namespace) {
             None => true,
+            // A namespace that was read: every selector decides
+            // (`namespace_matches` is `Some`), no selector is evaluated.
+            Some(n) if !n.synthesized => false,
             Some(n) => self
                 .namespace_selectors
                 .iter()
@@ -888,7 +891,10 @@ fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bo
                 continue;
             }
             for &v in &members[b] {
-                if u == v || skip[v as usize] || node_pairs.contains(&(u, v)) {
+                if u == v
+                    || skip[v as usize]
+                    || (!node_pairs.is_empty() && node_pairs.contains(&(u, v)))
+                {
                     continue;
                 }
                 d.changes.push(Change {
