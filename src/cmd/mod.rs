@@ -1061,7 +1061,7 @@ fn nearest(snapshot: &Snapshot, r: &Reading) -> Option<(bool, usize, (String, St
         }
     }
     let near = (r.name.chars().count() / 3).max(2);
-    let d = |c: &(String, String, String)| edit_distance(&r.name, &c.2);
+    let d = |c: &(String, String, String)| strsim::levenshtein(&r.name, &c.2);
     let close = candidates
         .iter()
         .filter(|c| d(c) <= near)
@@ -1074,26 +1074,6 @@ fn nearest(snapshot: &Snapshot, r: &Reading) -> Option<(bool, usize, (String, St
         .filter(|c| c.1 == r.namespace)
         .min_by_key(|c| (d(c), c.2.clone()))
         .map(|c| (false, d(c), c.clone()))
-}
-
-/// Levenshtein distance between two names, in characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// Finds `[NAMESPACE/][KIND/]NAME`: a pod, or the pods of a workload (see
@@ -1280,10 +1260,10 @@ mod reference_tests {
 
     #[test]
     fn edit_distance_counts_characters() {
-        assert_eq!(edit_distance("worker", "worker"), 0);
-        assert_eq!(edit_distance("wroker", "worker"), 2);
-        assert_eq!(edit_distance("api-l", "api-1"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("näme", "name"), 1);
+        assert_eq!(strsim::levenshtein("worker", "worker"), 0);
+        assert_eq!(strsim::levenshtein("wroker", "worker"), 2);
+        assert_eq!(strsim::levenshtein("api-l", "api-1"), 1);
+        assert_eq!(strsim::levenshtein("", "abc"), 3);
+        assert_eq!(strsim::levenshtein("näme", "name"), 1);
     }
 }

@@ -212,26 +212,6 @@ fn join_spaced(text: &str) -> String {
     out
 }
 
-/// Levenshtein distance on characters.
-pub fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// The candidates nearest to `typed` (at most 3, closest first), among
 /// those close enough to be a slip: within a third of the longer text,
 /// and at least 2 edits.
@@ -241,7 +221,7 @@ pub fn nearest<'a>(
 ) -> Vec<&'a String> {
     let mut scored: Vec<(usize, &String)> = candidates
         .into_iter()
-        .map(|c| (distance(typed, c), c))
+        .map(|c| (strsim::levenshtein(typed, c), c))
         .filter(|(d, c)| *d > 0 && *d <= (typed.len().max(c.len()) / 3).max(2))
         .collect();
     scored.sort();
@@ -619,6 +599,6 @@ mod tests {
         assert_eq!(nearest("app=wbe", &c), [&c[0]]);
         assert_eq!(nearest("app=postgre", &c), [&c[2]]);
         assert!(nearest("zone=eu", &c).is_empty());
-        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(strsim::levenshtein("kitten", "sitting"), 3);
     }
 }
