@@ -6,7 +6,6 @@
 //! loudly that they did not run. Each test works in namespaces of its own.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -985,15 +984,7 @@ struct WizardTerm {
 
 impl WizardTerm {
     fn spawn(c: &Cluster, args: &[&str]) -> WizardTerm {
-        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
-            .parent()
-            .unwrap();
-        let path = format!(
-            "{}:{}:{}",
-            plugin_dir.display(),
-            c.bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = c.plugin_path();
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(c.bin.join("kubectl"));
         cmd.env_clear()

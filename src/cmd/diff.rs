@@ -679,9 +679,10 @@ fn ipblock_notes(
     use crate::engine::verdict::{Endpoint, connection};
     // Only when some ipBlock holds some pod's IP, on either side.
     let holds_pods = |m: &Model<'_>| {
-        m.policies.iter().flat_map(Policy::peers).any(|peer| {
-            matches!(peer, Peer::IpBlock(b) if m.snapshot.pods.iter().any(|p| p.ips.iter().any(|ip| b.contains(ip))))
-        })
+        m.policies
+            .iter()
+            .flat_map(Policy::peers)
+            .any(|peer| matches!(peer, Peer::IpBlock(b) if !m.pods_in_block(b).is_empty()))
     };
     if d.changes.is_empty() || !(holds_pods(old) || holds_pods(new)) {
         return Vec::new();

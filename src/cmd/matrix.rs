@@ -133,11 +133,7 @@ impl Undecided {
     /// there are more than [`UNDECIDED_MAX`] pods or nothing can be.
     fn find(model: &Model<'_>, pods: &[&PodInfo]) -> Undecided {
         use crate::engine::verdict::{Endpoint, connection};
-        let has_ip_blocks = model
-            .policies
-            .iter()
-            .flat_map(|p| p.peers())
-            .any(|peer| matches!(peer, crate::engine::policy::Peer::IpBlock(_)));
+        let has_ip_blocks = model.has_ip_blocks();
         let uncertain: Vec<bool> = pods
             .iter()
             .map(|p| {
@@ -740,11 +736,7 @@ fn write_list(
 /// What the matrix cannot know, as warnings for stderr.
 fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
     let mut out = Vec::new();
-    let has_ip_blocks = model
-        .policies
-        .iter()
-        .flat_map(|p| p.peers())
-        .any(|peer| matches!(peer, crate::engine::policy::Peer::IpBlock(_)));
+    let has_ip_blocks = model.has_ip_blocks();
     let no_ip = pods.iter().filter(|p| p.ips.is_empty()).count();
     if has_ip_blocks && no_ip > 0 {
         out.push(format!(

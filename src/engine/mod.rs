@@ -395,6 +395,15 @@ impl Model<'_> {
             .collect()
     }
 
+    /// Whether some valid policy has an ipBlock peer (what a pod without a
+    /// known IP cannot be checked against).
+    pub fn has_ip_blocks(&self) -> bool {
+        self.policies
+            .iter()
+            .flat_map(Policy::peers)
+            .any(|peer| matches!(peer, Peer::IpBlock(_)))
+    }
+
     /// The note that goes with [`Model::guessed_namespaces`], if any.
     pub fn guessed_namespaces_note(&self) -> Option<String> {
         let guessed = self.guessed_namespaces();

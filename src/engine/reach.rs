@@ -461,18 +461,15 @@ impl ClassRows<'_, '_> {
                     if !f.matches.contains(b) {
                         continue;
                     }
-                    let p = match f.fixed_ports {
-                        Some(p) => p,
-                        None => Self::named_ports(
-                            &mut self.named,
-                            self.model,
-                            &self.reps,
-                            f,
-                            r,
-                            b as u32,
-                            sets,
-                        ),
-                    };
+                    let p = Self::egress_ports(
+                        &mut self.named,
+                        self.model,
+                        &self.reps,
+                        &self.flat,
+                        r,
+                        b,
+                        sets,
+                    );
                     if p != PortSets::EMPTY {
                         out.push((f.policy as u32, f.rule as u32, p));
                     }
@@ -492,6 +489,25 @@ impl ClassRows<'_, '_> {
         }
     }
 
+    /// The ports egress rule `r` (an index into `flat`) admits toward class
+    /// `b`: fixed, or its named ports resolved on `b` (memoised).
+    /// (Fields apart, so that callers may hold `self.egress`.)
+    fn egress_ports(
+        named: &mut HashMap<(u32, u32), u32>,
+        model: &Model<'_>,
+        reps: &[&PodInfo],
+        flat: &[FlatRule],
+        r: u32,
+        b: usize,
+        sets: &mut PortSets,
+    ) -> u32 {
+        let f = &flat[r as usize];
+        match f.fixed_ports {
+            Some(p) => p,
+            None => Self::named_ports(named, model, reps, f, r, b as u32, sets),
+        }
+    }
+
     /// The id of the allowed port set from class `a` to class `b` alone
     /// (what [`ClassRows::row`] gives at `b`), at the cost of `a`'s egress
     /// rules and `b`'s ingress rules: for a column of the matrix, or a few
@@ -506,18 +522,15 @@ impl ClassRows<'_, '_> {
                     if !f.matches.contains(b) {
                         continue;
                     }
-                    let p = match f.fixed_ports {
-                        Some(p) => p,
-                        None => Self::named_ports(
-                            &mut self.named,
-                            self.model,
-                            &self.reps,
-                            f,
-                            r,
-                            b as u32,
-                            sets,
-                        ),
-                    };
+                    let p = Self::egress_ports(
+                        &mut self.named,
+                        self.model,
+                        &self.reps,
+                        &self.flat,
+                        r,
+                        b,
+                        sets,
+                    );
                     acc = sets.union(acc, p);
                 }
                 acc

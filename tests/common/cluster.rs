@@ -98,18 +98,24 @@ impl Cluster {
         self.patch_status("pod", Some(ns), name, &patch);
     }
 
-    /// `kubectl netpol ARGS` through kubectl's plugin dispatch, with a clean
-    /// environment (no KUBECONFIG, empty HOME) plus `env`.
-    pub fn netpol(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+    /// A PATH on which kubectl finds the plugin under test first, then the
+    /// test binaries (kubectl itself), then the caller's PATH.
+    pub fn plugin_path(&self) -> String {
         let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
             .parent()
             .unwrap();
-        let path = format!(
+        format!(
             "{}:{}:{}",
             plugin_dir.display(),
             self.bin.display(),
             std::env::var("PATH").unwrap_or_default()
-        );
+        )
+    }
+
+    /// `kubectl netpol ARGS` through kubectl's plugin dispatch, with a clean
+    /// environment (no KUBECONFIG, empty HOME) plus `env`.
+    pub fn netpol(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+        let path = self.plugin_path();
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(self.bin.join("kubectl"));
         cmd.env_clear()

@@ -246,27 +246,13 @@ pub(super) fn dns(
         if guessed {
             continue;
         }
-        // The DNS pods could not be read and the usual ones (assumed) are
-        // admitted: whether the real ones are cannot be checked.
-        if udp
-            && tcp
-            && !t.real
-            && let Some((what, why)) = &unreadable
-        {
-            out.not_checked(
-                "egress-blocks-dns",
-                p,
-                Some("spec.egress".into()),
-                what,
-                why,
-            );
-            return;
-        }
-        // Blocked as far as the readable objects tell, but a rule toward
-        // what could not be read may reach DNS: not a finding, unknown.
-        if (!udp || !tcp)
-            && let Some((what, why)) = &unreadable
-            && may_reach_unread(pod)
+        // Unknown, not a finding: the DNS pods could not be read and the
+        // usual ones (assumed) are admitted, so whether the real ones are
+        // cannot be checked; or blocked as far as the readable objects
+        // tell, but a rule toward what could not be read may reach DNS.
+        let reached = udp && tcp;
+        if let Some((what, why)) = &unreadable
+            && ((reached && !t.real) || (!reached && may_reach_unread(pod)))
         {
             out.not_checked(
                 "egress-blocks-dns",
