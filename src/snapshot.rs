@@ -5,7 +5,7 @@
 //! compact form ([`PodInfo`]) because the engine only needs their identity,
 //! labels, IPs and container ports; policies stay k8s-openapi objects.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
@@ -771,7 +771,7 @@ impl Snapshot {
     }
 
     /// Index of namespaces by name, for lookups in hot loops.
-    pub fn namespace_index(&self) -> HashMap<&str, &NamespaceInfo> {
+    pub fn namespace_index(&self) -> foldhash::HashMap<&str, &NamespaceInfo> {
         self.namespaces
             .iter()
             .map(|n| (n.name.as_str(), n))

@@ -676,3 +676,71 @@ fn diff_agrees_with_the_definition_on_random_clusters() {
         "{runs} cluster pairs ({single} single-stack): {changes} changed pairs, {unchanged} unchanged, {external} external changes at sample addresses"
     );
 }
+
+/// `ClassRows::focused` (what `diff` uses) gives, for the rows, columns
+/// and admitting rules of the focused classes, exactly what the whole
+/// `ClassRows::new` gives, on random clusters and random focus sets; and
+/// a focus that leaves a class out does change some answer about it
+/// (so the comparison can fail).
+#[test]
+fn focused_class_rows_agree_with_whole_ones_on_random_clusters() {
+    use netpol::engine::reach::{ClassRows, Classes, PortSets};
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let (mut compared, mut unfocused_differ) = (0usize, 0usize);
+    for seed in 1..=runs {
+        let yaml = cluster(seed);
+        let snap = load_str("random.yaml", &yaml, "default").expect("fixture loads");
+        let model = Model::new(&snap, "default");
+        let pods: Vec<&PodInfo> = snap.pods.iter().collect();
+        let classes = Classes::build(&model, &pods);
+        let n = classes.len();
+        let mut rng = Rng(seed.wrapping_mul(0x5851_f42d_4c95_7f2d) | 1);
+        let focus: Vec<bool> = (0..n).map(|_| rng.below(3) == 0).collect();
+        let (mut ws, mut fs) = (PortSets::new(), PortSets::new());
+        let mut whole = ClassRows::new(&model, &classes, &mut ws);
+        let mut part = ClassRows::focused(&model, &classes, &mut fs, Some(&focus));
+        let (mut rw, mut rf) = (Vec::new(), Vec::new());
+        let (mut aw, mut af) = (Vec::new(), Vec::new());
+        for a in 0..n {
+            if focus[a] {
+                whole.row(a, &mut ws, &mut rw);
+                part.row(a, &mut fs, &mut rf);
+                for b in 0..n {
+                    assert_eq!(ws.get(rw[b]), fs.get(rf[b]), "seed {seed}: row {a} at {b}");
+                }
+            }
+            for b in 0..n {
+                if !(focus[a] || focus[b]) {
+                    let (w, f) = (whole.cell(a, b, &mut ws), part.cell(a, b, &mut fs));
+                    unfocused_differ += usize::from(ws.get(w) != fs.get(f));
+                    continue;
+                }
+                compared += 1;
+                let (w, f) = (whole.cell(a, b, &mut ws), part.cell(a, b, &mut fs));
+                assert_eq!(ws.get(w), fs.get(f), "seed {seed}: cell {a} -> {b}");
+                for d in [Direction::Egress, Direction::Ingress] {
+                    whole.admitting(a, b, d, &mut ws, &mut aw);
+                    part.admitting(a, b, d, &mut fs, &mut af);
+                    let as_sets = |v: &[(u32, u32, u32)], s: &PortSets| {
+                        v.iter()
+                            .map(|&(p, r, ports)| (p, r, s.get(ports).to_strings()))
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(
+                        as_sets(&aw, &ws),
+                        as_sets(&af, &fs),
+                        "seed {seed}: admitting {a} -> {b} {d:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(compared > 10_000, "too few cells compared: {compared}");
+    assert!(
+        unfocused_differ > 0,
+        "no cell outside the focus differs: the focus restricts nothing"
+    );
+}

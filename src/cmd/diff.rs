@@ -101,25 +101,37 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    let recursive = ctx.global.recursive;
     let read = |path: &str| {
-        Manifests::read(&LoadOptions {
+        crate::source::files::load_with_warnings(&LoadOptions {
             paths: vec![path.to_string()],
-            recursive: ctx.global.recursive,
+            recursive,
             default_namespace: namespace.clone(),
         })
     };
-    let (a, b) = (read(old)?, read(new)?);
+    // Both sides at once (reading is most of the time on a big input);
+    // OLD's error is the one reported when both fail.
+    let (a, b) = std::thread::scope(|s| {
+        let b = s.spawn(|| read(new));
+        let a = read(old);
+        (a, b.join())
+    });
+    let (old_snapshot, old_warnings) = a?;
+    let (new_snapshot, new_warnings) = match b {
+        Ok(b) => b?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
     let mut warnings: Vec<String> = Vec::new();
     if !ctx.global.recursive {
         for path in [old, new] {
             warnings.extend(skipped_subdirectories(path));
         }
     }
-    warnings.extend(a.warnings().iter().cloned());
-    warnings.extend(b.warnings().iter().cloned());
+    warnings.extend(old_warnings);
+    warnings.extend(new_warnings);
     Ok(Sides {
-        old: (*a.snapshot()).clone(),
-        new: (*b.snapshot()).clone(),
+        old: old_snapshot,
+        new: new_snapshot,
         old_name: format!("OLD ({old})"),
         new_name: format!("NEW ({new})"),
         notes: Vec::new(),

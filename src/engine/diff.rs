@@ -29,7 +29,9 @@
 //! [`applied`] builds the new snapshot the way `kubectl apply -f` would
 //! change the cluster.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::engine::Model;
@@ -196,16 +198,18 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
     if d.families.is_empty() {
         d.families.insert(Family::V4);
     }
+    let touched = Touched::new(old, new, &d);
     if families.len() > 1 {
         by_rows(old, new, &mut d, &skip);
     } else {
-        by_classes(old, new, &mut d, &skip);
+        by_classes(old, new, &mut d, &skip, &touched);
     }
     keep_own_families(&mut d);
     without_own_node(old, new, &mut d);
-    mark_undecided(old, new, &mut d, &skip);
+    mark_undecided(old, new, &mut d, &skip, &touched);
     d.unselecting = unselecting(old, new, &d.policies);
-    d.changes.sort_unstable_by_key(|c| (c.from, c.to));
+    d.changes
+        .sort_unstable_by_key(|c| (u64::from(c.from) << 32) | u64::from(c.to));
     d.external.sort_by_key(|e| (e.pod, e.direction));
     d
 }
@@ -424,7 +428,13 @@ fn undecided_rules(m: &Model<'_>, v: &Verdict) -> Vec<(String, Direction, usize,
 /// definition ([`connection`]) on both sides. A pair undecided alike on
 /// both sides (same certain ports, the same undecided rules of unchanged
 /// policies, the same unknown) keeps its answer and is left alone.
-fn mark_undecided<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+fn mark_undecided<'s>(
+    old: &Model<'s>,
+    new: &Model<'s>,
+    d: &mut Diff<'s>,
+    skip: &[bool],
+    touched: &Touched,
+) {
     let n = d.pods.len();
     let (mut uo, mut un) = (Unknowns::new(old), Unknowns::new(new));
     let unknown: Vec<bool> = d
@@ -435,31 +445,7 @@ fn mark_undecided<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: 
     if !unknown.iter().any(|u| *u) {
         return;
     }
-    let mut row = vec![false; n];
-    let mut col = vec![false; n];
-    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (u, p) in d.pods.iter().enumerate() {
-        by_ns.entry(p.pod().namespace.as_str()).or_default().push(u);
-        if pod_differs(old, new, p) {
-            row[u] = true;
-            col[u] = true;
-        }
-    }
-    for (side, m) in [(0, old), (1, new)] {
-        for policy in changed_policies(m, &d.policies) {
-            for &u in by_ns.get(policy.namespace.as_str()).into_iter().flatten() {
-                let p = if side == 0 {
-                    d.pods[u].old
-                } else {
-                    d.pods[u].new
-                };
-                if p.is_some_and(|p| policy.pod_selector.matches(&p.labels)) {
-                    row[u] |= policy.egress.is_some();
-                    col[u] |= policy.ingress.is_some();
-                }
-            }
-        }
-    }
+    let (row, col) = (&touched.row, &touched.col);
     let verdict = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
         (Some(a), Some(b)) => Some(connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))),
         _ => None,
@@ -490,8 +476,8 @@ fn mark_undecided<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: 
                 if x.allowed == y.allowed
                     && rx == ry
                     && rx.iter().all(|r| !d.policies.contains_key(&r.0))
-                    && !pod_differs(old, new, &pa)
-                    && !pod_differs(old, new, &pb)
+                    && !touched.differs[a]
+                    && !touched.differs[b]
                 {
                     continue;
                 }
@@ -562,14 +548,21 @@ fn unselecting(
     new: &Model<'_>,
     changed: &BTreeMap<String, PolicyChange>,
 ) -> Vec<Unselecting> {
+    // A key is `NAMESPACE/NAME` (a namespace holds no `/`): looked up
+    // among its namespace's policies, not by formatting every key.
     let find = |m: &Model<'_>, key: &str| -> Option<(bool, String)> {
-        m.policies.iter().find(|p| p.key() == key).map(|p| {
-            let selects = m
-                .pods_in(&p.namespace)
-                .iter()
-                .any(|q| p.pod_selector.matches(&q.labels));
-            (selects, crate::engine::summary::summary(p))
-        })
+        let (namespace, name) = key.split_once('/')?;
+        m.policies_in(namespace)
+            .iter()
+            .map(|&i| &m.policies[i])
+            .find(|p| p.name == name)
+            .map(|p| {
+                let selects = m
+                    .pods_in(&p.namespace)
+                    .iter()
+                    .any(|q| p.pod_selector.matches(&q.labels));
+                (selects, crate::engine::summary::summary(p))
+            })
     };
     let invalid = |m: &Model<'_>, key: &str| m.invalid.iter().any(|p| p.key == key);
     let mut out = Vec::new();
@@ -698,28 +691,92 @@ fn undecided_namespaces(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, Ve
     out
 }
 
-/// Whether a pod differs in anything a connection depends on.
-fn pod_differs(old: &Model<'_>, new: &Model<'_>, p: &DiffPod<'_>) -> bool {
-    let (Some(a), Some(b)) = (p.old, p.new) else {
-        return true;
-    };
-    a.labels != b.labels
-        || a.ports != b.ports
-        || a.ips != b.ips
-        || a.host_network != b.host_network
-        || a.node != b.node
-        || a.host_ips != b.host_ips
-        || old.namespace(&a.namespace).map(|n| &n.labels)
-            != new.namespace(&b.namespace).map(|n| &n.labels)
+/// What a change can reach, per union pod (indices into [`Diff::pods`]):
+/// the pods that differ themselves, and the rows (as a source) and
+/// columns (as a destination) of the pods a changed policy selects on
+/// either side, for the direction it has rules for. Only pairs with a
+/// touched row or column can change.
+struct Touched {
+    /// The pod differs in anything a connection depends on: it is on one
+    /// side only, or its labels, container ports, IPs, host network, node,
+    /// host IPs or its namespace's labels differ.
+    differs: Vec<bool>,
+    /// The pod is on both sides with the same labels, container ports and
+    /// host network (what its class depends on besides its IPs).
+    alike: Vec<bool>,
+    row: Vec<bool>,
+    col: Vec<bool>,
 }
 
-/// Pod indices by namespace, in the snapshot's order.
-fn by_namespace<'a>(pods: &[&'a PodInfo]) -> HashMap<&'a str, Vec<usize>> {
-    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, p) in pods.iter().enumerate() {
-        out.entry(p.namespace.as_str()).or_default().push(i);
+impl Touched {
+    fn new(old: &Model<'_>, new: &Model<'_>, d: &Diff<'_>) -> Touched {
+        // Union pods come sorted by namespace: its labels are compared once.
+        let mut last: Option<(&str, bool)> = None;
+        let alike: Vec<bool> = d
+            .pods
+            .iter()
+            .map(|p| match (p.old, p.new) {
+                (Some(a), Some(b)) => {
+                    a.labels == b.labels
+                        && a.ports == b.ports
+                        && a.on_host_network() == b.on_host_network()
+                }
+                _ => false,
+            })
+            .collect();
+        let differs: Vec<bool> = d
+            .pods
+            .iter()
+            .zip(&alike)
+            .map(|(p, &alike)| {
+                let (Some(a), Some(b)) = (p.old, p.new) else {
+                    return true;
+                };
+                let ns = a.namespace.as_str();
+                let ns_differs = match last {
+                    Some((name, differs)) if name == ns => differs,
+                    _ => {
+                        let differs = old.namespace(ns).map(|n| &n.labels)
+                            != new.namespace(ns).map(|n| &n.labels);
+                        last = Some((ns, differs));
+                        differs
+                    }
+                };
+                ns_differs
+                    || !alike
+                    || a.ips != b.ips
+                    || a.host_network != b.host_network
+                    || a.node != b.node
+                    || a.host_ips != b.host_ips
+            })
+            .collect();
+        let (mut row, mut col) = (differs.clone(), differs.clone());
+        let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (u, p) in d.pods.iter().enumerate() {
+            by_ns.entry(p.pod().namespace.as_str()).or_default().push(u);
+        }
+        for (side, m) in [(0, old), (1, new)] {
+            for policy in changed_policies(m, &d.policies) {
+                for &u in by_ns.get(policy.namespace.as_str()).into_iter().flatten() {
+                    let p = if side == 0 {
+                        d.pods[u].old
+                    } else {
+                        d.pods[u].new
+                    };
+                    if p.is_some_and(|p| policy.pod_selector.matches(&p.labels)) {
+                        row[u] |= policy.egress.is_some();
+                        col[u] |= policy.ingress.is_some();
+                    }
+                }
+            }
+        }
+        Touched {
+            differs,
+            alike,
+            row,
+            col,
+        }
     }
-    out
 }
 
 /// The valid policies that differ, by side: (policy index, whether it
@@ -728,85 +785,203 @@ fn changed_policies<'m>(
     m: &'m Model<'_>,
     changed: &BTreeMap<String, PolicyChange>,
 ) -> Vec<&'m Policy> {
-    m.policies
-        .iter()
-        .filter(|p| changed.contains_key(&p.key()))
+    // Looked up by key (`NAMESPACE/NAME`, a namespace holds no `/`) in
+    // their namespaces, not by formatting every policy's key.
+    changed
+        .keys()
+        .filter_map(|key| key.split_once('/'))
+        .flat_map(|(namespace, name)| {
+            m.policies_in(namespace)
+                .iter()
+                .map(|&i| &m.policies[i])
+                .filter(move |p| p.name == name)
+        })
         .collect()
 }
 
 /// The fast path: per joint class, only the touched rows and columns.
-fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]) {
+///
+/// Joint classes group the union pods that are alike on both sides (see
+/// [`Classes`]): the same namespace, and on each side the same labels,
+/// container ports, host network and ipBlocks holding their IPs (a pod
+/// that is the same on both sides is hashed once). Each side's classes
+/// are the joint classes merged by that side's part, and each side's
+/// class rows are matched for the touched classes only
+/// ([`ClassRows::focused`]).
+fn by_classes<'s>(
+    old: &Model<'s>,
+    new: &Model<'s>,
+    d: &mut Diff<'s>,
+    skip: &[bool],
+    touched: &Touched,
+) {
+    use crate::engine::reach::{block_signature, ip_blocks};
+    use crate::snapshot::ContainerPort;
+    /// One side's part of a class key.
+    type Part<'s> = (&'s Labels, &'s [ContainerPort], bool, Vec<usize>);
+    /// The new side's part: the old one's (with its own ipBlocks) when
+    /// the pod is alike, compared rather than hashed again.
+    #[derive(PartialEq, Eq, Hash)]
+    enum NewPart<'s> {
+        Absent,
+        Same(Vec<usize>),
+        Other(Part<'s>),
+    }
     let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
     let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
-    let oc = Classes::build(old, &old_pods);
-    let nc = Classes::build(new, &new_pods);
-    // Union index of each side's pods.
-    let mut old_u = vec![0u32; old_pods.len()];
-    let mut new_u = vec![0u32; new_pods.len()];
-    {
-        let (mut i, mut j) = (0, 0);
-        for (u, p) in d.pods.iter().enumerate() {
-            if p.old.is_some() {
-                old_u[i] = u as u32;
-                i += 1;
-            }
-            if p.new.is_some() {
-                new_u[j] = u as u32;
-                j += 1;
-            }
-        }
-    }
-    // Joint classes.
-    let mut index: HashMap<(Option<usize>, Option<usize>), usize> = HashMap::new();
-    let mut keys: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    let (old_blocks, new_blocks) = (ip_blocks(old), ip_blocks(new));
+    let part = |p: &'s PodInfo, blocks: &[&crate::engine::policy::IpBlock]| -> Part<'s> {
+        (
+            &p.labels,
+            p.ports.as_slice(),
+            p.on_host_network(),
+            block_signature(blocks, p),
+        )
+    };
+    // Joint classes, numbered in the order of their first union pod.
+    let mut index: HashMap<(&'s str, Option<Part<'s>>, NewPart<'s>), usize> = HashMap::new();
     let mut members: Vec<Vec<u32>> = Vec::new();
     let mut joint_of = vec![0usize; d.pods.len()];
+    for (u, p) in d.pods.iter().enumerate() {
+        let o = p.old.map(|q| part(q, &old_blocks));
+        let nw = match p.new {
+            None => NewPart::Absent,
+            Some(b) if touched.alike[u] => NewPart::Same(block_signature(&new_blocks, b)),
+            Some(b) => NewPart::Other(part(b, &new_blocks)),
+        };
+        let next = index.len();
+        let k = *index
+            .entry((p.pod().namespace.as_str(), o, nw))
+            .or_insert(next);
+        if k == members.len() {
+            members.push(Vec::new());
+        }
+        members[k].push(u as u32);
+        joint_of[u] = k;
+    }
+    let n = members.len();
+    // Each side's class of each joint class: the joint classes merged by
+    // that side's part, numbered in the order of their first pod (as
+    // `Classes::build` numbers them).
+    let mut joint_keys: Vec<Option<&(&'s str, Option<Part<'s>>, NewPart<'s>)>> = vec![None; n];
+    for (key, &k) in &index {
+        joint_keys[k] = Some(key);
+    }
+    let mut keys: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(n);
     {
-        let (mut i, mut j) = (0, 0);
-        for (u, p) in d.pods.iter().enumerate() {
-            let a = p.old.map(|_| {
-                i += 1;
-                oc.class_of[i - 1]
+        type Side<'a, 's> = (&'s str, &'s Labels, &'a [ContainerPort], bool, &'a [usize]);
+        let mut old_ids: HashMap<Side<'_, 's>, usize> = HashMap::new();
+        let mut new_ids: HashMap<Side<'_, 's>, usize> = HashMap::new();
+        for (k, key) in joint_keys.iter().enumerate() {
+            let (ns, o, nw) = key.expect("every joint class has a key");
+            let first = d.pods[members[k][0] as usize];
+            let a = o.as_ref().map(|(labels, ports, host, sig)| {
+                let next = old_ids.len();
+                *old_ids
+                    .entry((ns, labels, ports, *host, sig.as_slice()))
+                    .or_insert(next)
             });
-            let b = p.new.map(|_| {
-                j += 1;
-                nc.class_of[j - 1]
+            let side = match nw {
+                NewPart::Absent => None,
+                NewPart::Same(sig) => first.new.map(|b| {
+                    (
+                        *ns,
+                        &b.labels,
+                        b.ports.as_slice(),
+                        b.on_host_network(),
+                        sig.as_slice(),
+                    )
+                }),
+                NewPart::Other((labels, ports, host, sig)) => {
+                    Some((*ns, *labels, *ports, *host, sig.as_slice()))
+                }
+            };
+            let b = side.map(|side| {
+                let next = new_ids.len();
+                *new_ids.entry(side).or_insert(next)
             });
-            let k = *index.entry((a, b)).or_insert_with(|| {
-                keys.push((a, b));
-                members.push(Vec::new());
-                keys.len() - 1
-            });
-            members[k].push(u as u32);
-            joint_of[u] = k;
+            keys.push((a, b));
         }
     }
-    let n = keys.len();
+    // One side's classes (`new_side`: the new one's) over its own pods.
+    let side_classes = |pods: &[&'s PodInfo], new_side: bool| {
+        let class_of: Vec<usize> = d
+            .pods
+            .iter()
+            .zip(&joint_of)
+            .filter_map(|(p, &k)| {
+                let (present, class) = if new_side {
+                    (p.new.is_some(), keys[k].1)
+                } else {
+                    (p.old.is_some(), keys[k].0)
+                };
+                present.then(|| class.expect("a pod on a side has a class there"))
+            })
+            .collect();
+        Classes::from_class_of(pods, class_of)
+    };
+    let oc = side_classes(&old_pods, false);
+    let nc = side_classes(&new_pods, true);
     let mut rows_touched = vec![false; n];
     let mut cols_touched = vec![false; n];
+    for (u, &k) in joint_of.iter().enumerate() {
+        rows_touched[k] |= touched.row[u];
+        cols_touched[k] |= touched.col[u];
+    }
+    // Traffic between a pod and its own node, pod by pod: union pairs.
+    let mut old_u = Vec::with_capacity(old_pods.len());
+    let mut new_u = Vec::with_capacity(new_pods.len());
     for (u, p) in d.pods.iter().enumerate() {
-        if pod_differs(old, new, p) {
-            rows_touched[joint_of[u]] = true;
-            cols_touched[joint_of[u]] = true;
+        if p.old.is_some() {
+            old_u.push(u as u32);
+        }
+        if p.new.is_some() {
+            new_u.push(u as u32);
         }
     }
-    for (m, pods, to_u) in [(old, &old_pods, &old_u), (new, &new_pods, &new_u)] {
-        let ns = by_namespace(pods);
-        for policy in changed_policies(m, &d.policies) {
-            let egress = policy.egress.is_some();
-            let ingress = policy.ingress.is_some();
-            for &i in ns.get(policy.namespace.as_str()).into_iter().flatten() {
-                if policy.pod_selector.matches(&pods[i].labels) {
-                    let k = joint_of[to_u[i] as usize];
-                    rows_touched[k] |= egress;
-                    cols_touched[k] |= ingress;
-                }
+    let mut node_pairs: HashSet<(u32, u32)> = HashSet::new();
+    let old_nodes = NodeTraffic::new(old, &old_pods);
+    let new_nodes = NodeTraffic::new(new, &new_pods);
+    let mut near = Vec::new();
+    let mut old_node_pairs: HashSet<(u32, u32)> = HashSet::new();
+    let mut new_node_pairs: HashSet<(u32, u32)> = HashSet::new();
+    for (m, nodes, pods, to_u, set) in [
+        (old, &old_nodes, &old_pods, &old_u, &mut old_node_pairs),
+        (new, &new_nodes, &new_pods, &new_u, &mut new_node_pairs),
+    ] {
+        for i in 0..pods.len() {
+            nodes.of(m, i, &mut near);
+            for &j in &near {
+                let (u, v) = (to_u[i], to_u[j]);
+                set.insert((u, v));
+                set.insert((v, u));
+                node_pairs.insert((u, v));
+                node_pairs.insert((v, u));
             }
         }
     }
+    // The classes whose rows or columns are asked for below: the touched
+    // ones, and both ends of node pairs (whose other cells are read).
+    let mut old_focus = vec![false; oc.len()];
+    let mut new_focus = vec![false; nc.len()];
+    let mut focus = |k: usize| {
+        if let Some(a) = keys[k].0 {
+            old_focus[a] = true;
+        }
+        if let Some(b) = keys[k].1 {
+            new_focus[b] = true;
+        }
+    };
+    for k in (0..n).filter(|&k| rows_touched[k] || cols_touched[k]) {
+        focus(k);
+    }
+    for &(u, v) in &node_pairs {
+        focus(joint_of[u as usize]);
+        focus(joint_of[v as usize]);
+    }
     let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
-    let mut old_rows = ClassRows::new(old, &oc, &mut sets);
-    let mut new_rows = ClassRows::new(new, &nc, &mut sets);
+    let mut old_rows = ClassRows::focused(old, &oc, &mut sets, Some(&old_focus));
+    let mut new_rows = ClassRows::focused(new, &nc, &mut sets, Some(&new_focus));
     // Changed class cells: (from joint, to joint, before, after).
     let mut cells: Vec<(usize, usize, u32, u32)> = Vec::new();
     let (mut ro, mut rn) = (Vec::new(), Vec::new());
@@ -848,28 +1023,6 @@ fn by_classes<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bo
             };
             if before != after {
                 cells.push((a, b, before, after));
-            }
-        }
-    }
-    // Traffic between a pod and its own node, pod by pod.
-    let mut node_pairs: HashSet<(u32, u32)> = HashSet::new();
-    let old_nodes = NodeTraffic::new(old, &old_pods);
-    let new_nodes = NodeTraffic::new(new, &new_pods);
-    let mut near = Vec::new();
-    let mut old_node_pairs: HashSet<(u32, u32)> = HashSet::new();
-    let mut new_node_pairs: HashSet<(u32, u32)> = HashSet::new();
-    for (m, nodes, pods, to_u, set) in [
-        (old, &old_nodes, &old_pods, &old_u, &mut old_node_pairs),
-        (new, &new_nodes, &new_pods, &new_u, &mut new_node_pairs),
-    ] {
-        for i in 0..pods.len() {
-            nodes.of(m, i, &mut near);
-            for &j in &near {
-                let (u, v) = (to_u[i], to_u[j]);
-                set.insert((u, v));
-                set.insert((v, u));
-                node_pairs.insert((u, v));
-                node_pairs.insert((v, u));
             }
         }
     }

@@ -17,7 +17,7 @@ pub mod summary;
 pub mod validate;
 pub mod verdict;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -272,13 +272,27 @@ impl<'s> Model<'s> {
     /// a host-network pod: it is its node's address, which NetworkPolicy
     /// does not isolate (see [`PodInfo::on_host_network`]).
     pub fn isolating(&self, pod: &PodInfo, d: Direction) -> Vec<usize> {
-        if pod.on_host_network() {
-            return Vec::new();
+        let [ingress, egress] = self.isolating_both(pod);
+        match d {
+            Direction::Ingress => ingress,
+            Direction::Egress => egress,
         }
-        self.selecting(pod)
-            .into_iter()
-            .filter(|&i| self.policies[i].rules(d).is_some())
-            .collect()
+    }
+
+    /// [`Model::isolating`] in both directions (in [`Direction::BOTH`]'s
+    /// order), selecting once.
+    pub fn isolating_both(&self, pod: &PodInfo) -> [Vec<usize>; 2] {
+        if pod.on_host_network() {
+            return [Vec::new(), Vec::new()];
+        }
+        let selecting = self.selecting(pod);
+        Direction::BOTH.map(|d| {
+            selecting
+                .iter()
+                .copied()
+                .filter(|&i| self.policies[i].rules(d).is_some())
+                .collect()
+        })
     }
 
     /// The namespaces a selector peer's scope covers now, in the

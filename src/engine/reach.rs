@@ -9,10 +9,10 @@
 //! depends on the pair, not the classes: [`NodeTraffic`] finds those pairs,
 //! one pod at a time.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::engine::Model;
-use crate::engine::policy::{Direction, Peer};
+use crate::engine::policy::{Direction, IpBlock, Peer};
 use crate::engine::ports::PortSet;
 use crate::engine::verdict::{Endpoint, destination_ports, peer_matches};
 use crate::snapshot::{ContainerPort, Labels, PodInfo};
@@ -29,47 +29,73 @@ pub struct Classes<'s> {
 
 type ClassKey<'a> = (&'a str, &'a Labels, &'a [ContainerPort], bool, Vec<usize>);
 
+/// Every distinct ipBlock of the model's valid policies, in the order
+/// first met (the same block recurs in many policies): a pod's class
+/// records which of them hold its IPs (see [`block_signature`]).
+pub fn ip_blocks<'m>(model: &'m Model<'_>) -> Vec<&'m IpBlock> {
+    let mut seen = foldhash::HashSet::default();
+    model
+        .policies
+        .iter()
+        .flat_map(|p| p.peers())
+        .filter_map(|peer| match peer {
+            Peer::IpBlock(b) => Some(b),
+            Peer::Pods { .. } => None,
+        })
+        .filter(|b| seen.insert(*b))
+        .collect()
+}
+
+/// The indices into `blocks` of the ipBlocks holding one of `pod`'s IPs
+/// (ascending): pods that agree on it are told apart by no ipBlock.
+pub fn block_signature(blocks: &[&IpBlock], pod: &PodInfo) -> Vec<usize> {
+    if pod.ips.is_empty() {
+        return Vec::new();
+    }
+    blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| pod.ips.iter().any(|ip| b.contains(ip)))
+        .map(|(j, _)| j)
+        .collect()
+}
+
 impl<'s> Classes<'s> {
+    /// Groups `pods` (indices into it) into classes, numbered in the order
+    /// of their first pod, which is their representative.
     pub fn build(model: &Model<'s>, pods: &[&'s PodInfo]) -> Classes<'s> {
-        // Every distinct ipBlock in the model (the same block recurs in
-        // many policies), so that IPs are reduced to which blocks contain
-        // them.
-        let mut seen = std::collections::HashSet::new();
-        let blocks: Vec<&crate::engine::policy::IpBlock> = model
-            .policies
-            .iter()
-            .flat_map(|p| p.peers())
-            .filter_map(|peer| match peer {
-                Peer::IpBlock(b) => Some(b),
-                Peer::Pods { .. } => None,
-            })
-            .filter(|b| seen.insert(*b))
-            .collect();
+        let blocks = ip_blocks(model);
         let mut index: HashMap<ClassKey<'s>, usize> = HashMap::new();
-        let mut members: Vec<Vec<usize>> = Vec::new();
-        let mut representatives = Vec::new();
         let mut class_of = Vec::with_capacity(pods.len());
-        for (i, pod) in pods.iter().enumerate() {
-            let sig: Vec<usize> = blocks
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| pod.ips.iter().any(|ip| b.contains(ip)))
-                .map(|(j, _)| j)
-                .collect();
+        for pod in pods {
             let key: ClassKey<'s> = (
                 pod.namespace.as_str(),
                 &pod.labels,
                 pod.ports.as_slice(),
                 pod.on_host_network(),
-                sig,
+                block_signature(&blocks, pod),
             );
-            let c = *index.entry(key).or_insert_with(|| {
+            let next = index.len();
+            class_of.push(*index.entry(key).or_insert(next));
+        }
+        Classes::from_class_of(pods, class_of)
+    }
+
+    /// Classes from each pod's class id (`class_of[i]` for `pods[i]`; ids
+    /// dense from 0, numbered in the order of their first pod) when the
+    /// grouping was made elsewhere (`diff` groups both sides' pods at
+    /// once). The caller vouches that pods of one class agree on
+    /// namespace, labels, container ports, host network and
+    /// [`block_signature`].
+    pub fn from_class_of(pods: &[&'s PodInfo], class_of: Vec<usize>) -> Classes<'s> {
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut representatives = Vec::new();
+        for (i, &c) in class_of.iter().enumerate() {
+            if c == members.len() {
                 members.push(Vec::new());
-                representatives.push(*pod);
-                members.len() - 1
-            });
+                representatives.push(pods[i]);
+            }
             members[c].push(i);
-            class_of.push(c);
         }
         Classes {
             members,
@@ -108,7 +134,7 @@ impl PortSets {
     /// The id of every port of every protocol.
     pub const ALL: u32 = 1;
 
-    pub(crate) fn new() -> PortSets {
+    pub fn new() -> PortSets {
         let mut s = PortSets {
             sets: Vec::new(),
             ids: HashMap::new(),
@@ -273,41 +299,85 @@ impl<'m, 's> ClassRows<'m, 's> {
     /// are interned in `sets`, which every later [`ClassRows::row`] must be
     /// given.
     pub fn new(model: &'m Model<'s>, classes: &Classes<'m>, sets: &mut PortSets) -> Self {
+        Self::focused(model, classes, sets, None)
+    }
+
+    /// As [`ClassRows::new`], but when `focus` is given (one flag per
+    /// class) only the rows and the columns of the focused classes are
+    /// asked for: [`ClassRows::row`] of a focused class, and
+    /// [`ClassRows::cell`] and [`ClassRows::admitting`] of pairs with a
+    /// focused end. The rules of the other classes are then matched against
+    /// the focused classes only (what those answers read of them), which
+    /// is what makes `diff`, whose changes lie in a few rows and columns,
+    /// cheaper than a whole matrix. Any other answer is undefined.
+    pub fn focused(
+        model: &'m Model<'s>,
+        classes: &Classes<'m>,
+        sets: &mut PortSets,
+        focus: Option<&[bool]>,
+    ) -> Self {
         let n = classes.len();
         let reps = &classes.representatives;
-        // The classes of each namespace, so that a peer only looks at the
-        // namespaces it can match.
-        let mut by_namespace: HashMap<&str, Vec<u32>> = HashMap::new();
+        let focused = |c: u32| focus.is_none_or(|f| f[c as usize]);
+        // The classes of each namespace (focused ones only when focusing),
+        // so that a peer only looks at the namespaces it can match.
+        let mut by_namespace: [HashMap<&str, Vec<u32>>; 2] = [HashMap::new(), HashMap::new()];
         for (c, rep) in reps.iter().enumerate() {
-            by_namespace
-                .entry(rep.namespace.as_str())
-                .or_default()
-                .push(c as u32);
+            for (k, index) in by_namespace.iter_mut().enumerate() {
+                if k == 0 || focused(c as u32) {
+                    index
+                        .entry(rep.namespace.as_str())
+                        .or_default()
+                        .push(c as u32);
+                }
+            }
         }
-        let peer_classes = |peer: &Peer, out: &mut Vec<u32>| match peer {
+        let focus_list: Vec<u32> = (0..n as u32).filter(|&c| focused(c)).collect();
+        // `all`: match against every class, else the focused ones only.
+        let peer_classes = |peer: &Peer, all: bool, out: &mut Vec<u32>| match peer {
             Peer::Pods { namespaces, .. } => {
+                let index = &by_namespace[usize::from(!all)];
                 for ns in model.namespaces_in(namespaces) {
-                    for &c in by_namespace.get(ns.name.as_str()).into_iter().flatten() {
+                    for &c in index.get(ns.name.as_str()).into_iter().flatten() {
                         if peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0 {
                             out.push(c);
                         }
                     }
                 }
             }
-            Peer::IpBlock(_) => out.extend(
-                (0..n as u32)
-                    .filter(|&c| peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0),
-            ),
+            Peer::IpBlock(_) => {
+                let candidates: &mut dyn Iterator<Item = u32> = if all {
+                    &mut (0..n as u32)
+                } else {
+                    &mut focus_list.iter().copied()
+                };
+                out.extend(
+                    candidates
+                        .filter(|&c| peer_matches(model, peer, &Endpoint::Pod(reps[c as usize])).0),
+                )
+            }
         };
+        // Per class and direction, the isolating policies; and which
+        // (policy, direction) isolates a focused class (its rules are then
+        // matched against every class).
+        let isolating: Vec<[Vec<usize>; 2]> =
+            reps.iter().map(|rep| model.isolating_both(rep)).collect();
+        let mut full: foldhash::HashSet<(usize, Direction)> = foldhash::HashSet::default();
+        for (c, iso) in isolating.iter().enumerate() {
+            if focused(c as u32) {
+                for (di, d) in Direction::BOTH.into_iter().enumerate() {
+                    full.extend(iso[di].iter().map(|&pi| (pi, d)));
+                }
+            }
+        }
         let mut rule_ids: HashMap<(usize, Direction, usize), u32> = HashMap::new();
         let mut flat: Vec<FlatRule> = Vec::new();
         // Per class and direction: None when not isolated, else its rules with,
         // for ingress (whose destination is the class itself), their ports.
         let mut per_class: [Vec<Option<RuleList>>; 2] =
             [Vec::with_capacity(n), Vec::with_capacity(n)];
-        for rep in reps {
-            for (di, d) in Direction::BOTH.into_iter().enumerate() {
-                let isolating = model.isolating(rep, d);
+        for (rep, iso) in reps.iter().zip(isolating) {
+            for (di, (d, isolating)) in Direction::BOTH.into_iter().zip(iso).enumerate() {
                 if isolating.is_empty() {
                     per_class[di].push(None);
                     continue;
@@ -315,14 +385,16 @@ impl<'m, 's> ClassRows<'m, 's> {
                 let mut ids = Vec::new();
                 for pi in isolating {
                     let policy = &model.policies[pi];
+                    let all = full.contains(&(pi, d));
                     for (ri, rule) in policy.rules(d).unwrap_or_default().iter().enumerate() {
                         let id = *rule_ids.entry((pi, d, ri)).or_insert_with(|| {
                             let list = match &rule.peers {
-                                None => (0..n as u32).collect(),
+                                None if all => (0..n as u32).collect(),
+                                None => focus_list.clone(),
                                 Some(peers) => {
                                     let mut list = Vec::new();
                                     for peer in peers {
-                                        peer_classes(peer, &mut list);
+                                        peer_classes(peer, all, &mut list);
                                     }
                                     list.sort_unstable();
                                     list.dedup();

@@ -113,6 +113,13 @@ pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
     read(opts).map(|(snapshot, _, _)| snapshot)
 }
 
+/// Reads every path and builds a snapshot, with the warnings
+/// [`Manifests::warnings`] would give. Unlike [`Manifests`] the result can
+/// be sent to another thread (`diff` reads its two sides at once).
+pub fn load_with_warnings(opts: &LoadOptions) -> Result<(Snapshot, Vec<String>), Error> {
+    read(opts).map(|(snapshot, _, warnings)| (snapshot, warnings))
+}
+
 /// What [`read`] gives: the snapshot, the CNI evidence and the warnings.
 type Read = (Snapshot, Result<Evidence, String>, Vec<String>);
 
