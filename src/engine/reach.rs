@@ -128,12 +128,19 @@ pub struct PortSets {
     intersections: HashMap<(u32, u32), u32>,
 }
 
+impl Default for PortSets {
+    fn default() -> PortSets {
+        PortSets::new()
+    }
+}
+
 impl PortSets {
     /// The id of the empty set.
     pub const EMPTY: u32 = 0;
     /// The id of every port of every protocol.
     pub const ALL: u32 = 1;
 
+    /// The empty set and the set of every port, and nothing else.
     pub fn new() -> PortSets {
         let mut s = PortSets {
             sets: Vec::new(),
