@@ -454,7 +454,7 @@ fn mark_undecided<'s>(
         v.as_ref()
             .is_some_and(|v| v.node.is_none() && v.possible != v.allowed)
     };
-    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let mut sets = std::mem::take(&mut d.sets);
     let mut maybe = Vec::new();
     let mut texts: HashMap<Vec<String>, u32> = HashMap::new();
     for a in 0..n {
@@ -979,7 +979,7 @@ fn by_classes<'s>(
         focus(joint_of[u as usize]);
         focus(joint_of[v as usize]);
     }
-    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let mut sets = std::mem::take(&mut d.sets);
     let mut old_rows = ClassRows::focused(old, &oc, &mut sets, Some(&old_focus));
     let mut new_rows = ClassRows::focused(new, &nc, &mut sets, Some(&new_focus));
     // Changed class cells: (from joint, to joint, before, after).
@@ -1250,7 +1250,7 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
             new_u.push(u as u32);
         }
     }
-    let mut sets = std::mem::replace(&mut d.sets, PortSets::new());
+    let mut sets = std::mem::take(&mut d.sets);
     let found = matrix_changes(
         old, &old_pods, &old_u, new, &new_pods, &new_u, skip, &mut sets,
     );
