@@ -655,6 +655,58 @@ fn a_pod_and_a_podless_workload_of_one_name_stay_apart() {
         m["connections"],
         serde_json::json!([{"from": "shop/deployment/pay", "to": "shop/pay", "ports": "all"}])
     );
+    // can and explain name them the same way: two pods, not one.
+    let a = netpol()
+        .args(["can", "shop/deployment/pay", "shop/pay", "-f", &new])
+        .assert()
+        .code(0);
+    let out = stdout_of(&a);
+    assert!(
+        out.starts_with("ALLOWED: shop/deployment/pay -> shop/pay on any port\n"),
+        "{out}"
+    );
+    assert!(!out.contains("between two of them"), "{out}");
+    let a = netpol()
+        .args([
+            "can",
+            "shop/pay",
+            "shop/deployment/pay",
+            "-f",
+            &new,
+            "-o",
+            "json",
+        ])
+        .assert()
+        .code(1);
+    let v = parse_json(&stdout_of(&a));
+    assert_eq!(v["from"], "shop/pay");
+    assert_eq!(v["to"], "shop/deployment/pay");
+    assert_eq!(v["ingress"]["subject"], "shop/deployment/pay");
+    let a = netpol()
+        .args(["explain", "deployment/pay", "-n", "shop", "-f", &new])
+        .assert()
+        .code(0);
+    let out = stdout_of(&a);
+    assert!(
+        out.starts_with("Pod:         shop/deployment/pay\n"),
+        "{out}"
+    );
+    assert!(out.contains("=> shop/deployment/pay is isolated"), "{out}");
+    let a = netpol()
+        .args([
+            "explain",
+            "deployment/pay",
+            "-n",
+            "shop",
+            "-f",
+            &new,
+            "-o",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    let v = parse_json(&stdout_of(&a));
+    assert_eq!(v["pod"]["name"], "deployment/pay");
 }
 
 /// web -> mon opens only through an ipBlock holding mon's IP: as `can`,

@@ -32,7 +32,7 @@ pub enum Endpoint<'a> {
 impl Endpoint<'_> {
     pub fn display(&self) -> String {
         match self {
-            Endpoint::Pod(p) => p.key(),
+            Endpoint::Pod(p) => p.ref_key(),
             Endpoint::External(ip) => ip.to_string(),
         }
     }
