@@ -737,3 +737,33 @@ fn a_change_resting_on_an_ipblock_matching_a_pod_carries_cans_caveat() {
         v["notes"]
     );
 }
+
+/// A NetworkPolicy in `extensions/v1beta1` (served until Kubernetes 1.16,
+/// refused by `kubectl apply` since) is never silently ignored: diff, list
+/// and lint say which file and document hold it, and leave it out as the
+/// other objects the API server rejects.
+#[test]
+fn an_extensions_v1beta1_policy_is_a_warning_naming_its_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(&dir, "old.yaml", DB_POLICY_OLD);
+    let new = write(
+        &dir,
+        "new.yaml",
+        &format!(
+            "{}---\n{}",
+            DB_POLICY_OLD,
+            DB_POLICY_NEW
+                .replace("networking.k8s.io/v1", "extensions/v1beta1")
+                .replace("name: db,", "name: db-legacy,")
+        ),
+    );
+    let want = format!(
+        "warning: {new}: document 2: NetworkPolicy shop/db-legacy: no matches for kind \"NetworkPolicy\" in version \"extensions/v1beta1\" (no longer served since Kubernetes 1.16: write networking.k8s.io/v1); the API server rejects such an object, so it is left out\n"
+    );
+    let a = netpol().args(["diff", &old, &new]).assert().code(0);
+    assert_eq!(stderr_of(&a), want);
+    for args in [["list", "-A", "-f", &new], ["lint", "-A", "-f", &new]] {
+        let a = netpol().args(args).assert();
+        assert!(stderr_of(&a).contains(&want), "{args:?}: {}", stderr_of(&a));
+    }
+}
