@@ -2274,16 +2274,7 @@ pub fn applied(
                     && !live_pod.representative
                     && live_pod.workload.as_ref() == Some(w)
                 {
-                    let mut labels = p.labels.clone();
-                    for l in CONTROLLER_LABELS {
-                        if let Some(v) = live_pod.labels.get(*l) {
-                            labels.insert((*l).to_string(), v.clone());
-                        }
-                    }
-                    live_pod.labels = labels;
-                    live_pod.ports = p.ports.clone();
-                    live_pod.init_ports = p.init_ports.clone();
-                    live_pod.host_network = p.host_network;
+                    *live_pod = rolled_out(live_pod, p);
                     matched = true;
                 }
             }
@@ -2454,6 +2445,124 @@ pub fn merge_patch(current: &serde_json::Value, patch: &serde_json::Value) -> se
 pub fn last_applied(annotations: Option<&BTreeMap<String, String>>) -> Option<serde_json::Value> {
     let text = annotations?.get(LAST_APPLIED)?;
     serde_json::from_str(text).ok()
+}
+
+/// A live pod of a workload as the rollout of `template` (NEW's
+/// representative pod) replaces it: the template's labels (and the
+/// labels controllers add, such as `pod-template-hash`, kept from the live
+/// pod), ports and host network; labels added by hand are gone.
+pub fn rolled_out(live: &PodInfo, template: &PodInfo) -> PodInfo {
+    let mut labels = template.labels.clone();
+    for l in CONTROLLER_LABELS {
+        if let Some(v) = live.labels.get(*l) {
+            labels.insert((*l).to_string(), v.clone());
+        }
+    }
+    PodInfo {
+        labels,
+        ports: template.ports.clone(),
+        init_ports: template.init_ports.clone(),
+        host_network: template.host_network,
+        ..live.clone()
+    }
+}
+
+/// Pairs whose answer differs between two possible new sides: `d` and
+/// `alt` compare the same old side with two new sides that hold the same
+/// pods (in the same order) and differ only in the pods marked `unsure`
+/// (a workload whose apply may or may not roll its pods out). A pair of
+/// an unsure pod whose ports after differ between the two is moved from
+/// `d.changes` into `d.maybe` (ports for certain: those of both), with
+/// `why` (the pair, its ports either way) as its reason; a pair whose
+/// answer is the same either way stays as `d` has it. External ranges of
+/// an unsure pod that differ between the two are dropped; the pods are
+/// returned.
+pub fn undecided_between(
+    d: &mut Diff<'_>,
+    alt: &Diff<'_>,
+    unsure: &[bool],
+    why: &dyn Fn(u32, u32, &str, &str) -> String,
+) -> Vec<u32> {
+    let ports = |sets: &PortSets, id: u32| sets.get(id).clone();
+    let text = |p: &PortSet| {
+        if p.is_empty() {
+            "nothing".to_string()
+        } else if p.is_all() {
+            "all ports".to_string()
+        } else {
+            p.to_strings().join(", ")
+        }
+    };
+    let a: HashMap<(u32, u32), &Change> = alt.changes.iter().map(|c| ((c.from, c.to), c)).collect();
+    let b: HashMap<(u32, u32), &Change> = d.changes.iter().map(|c| ((c.from, c.to), c)).collect();
+    let mut pairs: BTreeSet<(u32, u32)> = a.keys().chain(b.keys()).copied().collect();
+    pairs.retain(|(u, v)| unsure[*u as usize] || unsure[*v as usize]);
+    let mut maybe = Vec::new();
+    for (u, v) in pairs {
+        // Before is the same old side in both; after is before when the
+        // pair is not a change.
+        let (before, after_d, after_alt) = match (b.get(&(u, v)), a.get(&(u, v))) {
+            (Some(x), Some(y)) => (
+                ports(&d.sets, x.before),
+                ports(&d.sets, x.after),
+                ports(&alt.sets, y.after),
+            ),
+            (Some(x), None) => (
+                ports(&d.sets, x.before),
+                ports(&d.sets, x.after),
+                ports(&d.sets, x.before),
+            ),
+            (None, Some(y)) => (
+                ports(&alt.sets, y.before),
+                ports(&alt.sets, y.before),
+                ports(&alt.sets, y.after),
+            ),
+            (None, None) => continue,
+        };
+        if after_d == after_alt {
+            continue;
+        }
+        let certain = after_d.intersect(&after_alt);
+        let reason = d.reasons.len() as u32;
+        d.reasons
+            .push(vec![why(u, v, &text(&after_d), &text(&after_alt))]);
+        maybe.push(Change {
+            from: u,
+            to: v,
+            before: d.sets.intern(before),
+            after: d.sets.intern(certain),
+            reasons: reason,
+        });
+    }
+    let out: HashSet<(u32, u32)> = maybe.iter().map(|c| (c.from, c.to)).collect();
+    d.changes.retain(|c| !out.contains(&(c.from, c.to)));
+    d.maybe.retain(|c| !out.contains(&(c.from, c.to)));
+    d.maybe.extend(maybe);
+    d.maybe.sort_unstable_by_key(|c| (c.from, c.to));
+    // Addresses: an unsure pod's ranges, compared as texts and ports.
+    let ranges = |x: &Diff<'_>, u: u32| -> HashSet<(Direction, String, PortSet, PortSet)> {
+        x.external
+            .iter()
+            .filter(|e| e.pod == u)
+            .map(|e| {
+                (
+                    e.direction,
+                    e.addresses.clone(),
+                    ports(&x.sets, e.before),
+                    ports(&x.sets, e.after),
+                )
+            })
+            .collect()
+    };
+    let mut dropped = Vec::new();
+    for (u, _) in unsure.iter().enumerate().filter(|(_, s)| **s) {
+        let u = u as u32;
+        if ranges(d, u) != ranges(alt, u) {
+            d.external.retain(|e| e.pod != u);
+            dropped.push(u);
+        }
+    }
+    dropped
 }
 
 /// True when a workload of NEW leaves its live pods as they are: its pod
