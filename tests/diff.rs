@@ -174,6 +174,86 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
     );
 }
 
+/// The same Deployment without pods, with the cluster's Nodes in NEW: when
+/// every node's `spec.podCIDRs` is known, pay's IP will come from them, so
+/// an ipBlock that reaches none of them cannot match it and web -> pay is
+/// decided (it stays closed: 10.6.0.0/16 is neither in 10.5.0.0/16 nor
+/// outside 10.0.0.0/8). A pod CIDR inside 10.5.0.0/16, or a node whose pod
+/// CIDRs are unknown, leaves it undecided.
+#[test]
+fn known_pod_cidrs_decide_an_ipblock_facing_a_pod_without_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(NEW).unwrap().replace(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pay, namespace: payments, labels: {app: pay}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 8443}]}]}\nstatus: {podIP: 10.6.0.1}",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: pay, namespace: payments}\nspec:\n  selector: {matchLabels: {app: pay}}\n  template:\n    metadata: {labels: {app: pay}}\n    spec: {containers: [{name: c, image: x, ports: [{containerPort: 8443}]}]}",
+    );
+    assert!(base.contains("kind: Deployment\nmetadata: {name: pay"));
+    let node = |name: &str, cidrs: &str| {
+        format!(
+            "\n---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\nspec: {{{cidrs}}}\nstatus: {{addresses: [{{type: InternalIP, address: 192.168.9.{}}}]}}\n",
+            name.len()
+        )
+    };
+    let web_pay = |v: &serde_json::Value, list: &str| {
+        entry(
+            &v[list],
+            "frontend/web-7d4b9-aaaaa",
+            "payments/deployment/pay",
+        )
+        .is_some()
+    };
+    // Known, and out of the rule's reach: decided, nothing undecided.
+    let known = write(
+        &dir,
+        "known.yaml",
+        &format!(
+            "{base}{}{}",
+            node("n1", "podCIDR: 10.6.0.0/24, podCIDRs: [10.6.0.0/24]"),
+            node("n22", "podCIDRs: [10.6.1.0/24]")
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &known], 1);
+    assert_eq!(v["complete"], true, "{v}");
+    assert_eq!(v["undecided"], serde_json::json!([]));
+    assert!(!web_pay(&v, "changes"), "stays closed: {v}");
+    netpol()
+        .args([
+            "can",
+            "frontend/web-7d4b9-aaaaa",
+            "payments/deployment/pay",
+            "--port",
+            "443",
+            "-f",
+            &known,
+        ])
+        .assert()
+        .code(1);
+    // A pod CIDR the rule reaches (10.5.3.0/24 in 10.5.0.0/16): undecided.
+    let inside = write(
+        &dir,
+        "inside.yaml",
+        &format!(
+            "{base}{}{}",
+            node("n1", "podCIDRs: [10.6.0.0/24]"),
+            node("n22", "podCIDRs: [10.5.3.0/24]")
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &inside], 2);
+    assert!(web_pay(&v, "undecided"), "{v}");
+    // A node whose pod CIDRs are unknown: undecided.
+    let partly = write(
+        &dir,
+        "partly.yaml",
+        &format!(
+            "{base}{}{}",
+            node("n1", "podCIDRs: [10.6.0.0/24]"),
+            node("n22", "")
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &partly], 2);
+    assert!(web_pay(&v, "undecided"), "{v}");
+}
+
 #[test]
 fn text_groups_a_workload_and_ends_with_the_counts() {
     let a = netpol().args(["diff", OLD, NEW]).assert().code(1);

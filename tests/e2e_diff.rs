@@ -596,3 +596,67 @@ fn namespace_labels_empty_or_absent_as_kubectl_apply() {
         assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     }
 }
+
+/// A new Deployment's stand-in pod has no IP: facing an ipBlock, its pairs
+/// are undecided, unless every Node's `spec.podCIDRs` is known and none is
+/// in the block's reach (then its IP cannot be). bob may not read nodes:
+/// undecided for him.
+#[test]
+fn known_pod_cidrs_decide_ipblocks_facing_a_new_workload() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfc");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.86.0.1");
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-out, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 10.200.0.0/16}}}}]\n    ports: [{{port: 443}}]\n"
+    ));
+    let node = format!("dfc-node-{}", c.unique());
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\nspec: {{podCIDR: 10.86.0.0/24, podCIDRs: [10.86.0.0/24]}}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: pay, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: pay}}}}\n  template:\n    metadata: {{labels: {{app: pay}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 443}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let web_pay =
+        |v: &Value| {
+            v["undecided"].as_array().unwrap().iter().any(|e| {
+                e["from"] == format!("{n}/web") && e["to"] == format!("{n}/deployment/pay")
+            })
+        };
+    // Other tests' nodes in this shared cluster may lack pod CIDRs: then
+    // where pay's IP will be is unknown.
+    let all_known = stdout(&c.kubectl(
+        &[
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.podCIDRs}{\"\\n\"}{end}",
+        ],
+        None,
+    ))
+    .lines()
+    .all(|l| !l.trim().is_empty());
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    if all_known {
+        assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+        assert!(
+            !web_pay(&v),
+            "decided: 10.86.0.0/24 is outside 10.200.0.0/16: {v}"
+        );
+        assert!(entry(&v, &format!("{n}/web"), &format!("{n}/deployment/pay")).is_none());
+    } else {
+        assert!(web_pay(&v), "{v}");
+    }
+    let o = c.as_user("bob", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(web_pay(&v), "bob cannot read nodes: undecided: {v}");
+    ok(&c.kubectl(&["delete", "node", &node], None));
+}
