@@ -847,3 +847,36 @@ fn an_extensions_v1beta1_policy_is_a_warning_naming_its_document() {
         assert!(stderr_of(&a).contains(&want), "{args:?}: {}", stderr_of(&a));
     }
 }
+
+/// A pod's own change (labels, container ports) is a reason only for the
+/// pairs it changed: api's lost label for api -> db (db-in's peer selects
+/// it), not for api -> mon (mon-in's peer does not look at it); mon's
+/// moved named port for api -> mon, db's new unnamed port for nothing.
+#[test]
+fn a_pods_own_change_is_a_reason_only_where_it_decides() {
+    let dir = "tests/fixtures/diff/own";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let c = &v["changes"];
+    assert_eq!(c.as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        reasons_of(c, "shop/api", "shop/db"),
+        [
+            "the source pod's labels change: app=api,extra=x => app=api",
+            "ingress: shop/db-in ingress[0] no longer admits it (TCP/5432)"
+        ]
+    );
+    assert_eq!(
+        reasons_of(c, "shop/api", "ops/mon"),
+        [
+            "the destination pod's container ports change",
+            "ingress: ops/mon-in ingress[0] admits TCP/9090 => TCP/9091"
+        ]
+    );
+}
