@@ -293,7 +293,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     warnings.extend(manifests.warnings().iter().cloned());
     if new.pods.iter().any(|p| p.representative) {
         warnings.push(
-            "note: workloads of NEW without live pods stand as one pod each, without an IP: ipBlocks cannot match them"
+            "note: workloads of NEW without live pods stand as one pod each, without an IP yet: a pair an ipBlock may decide is undecided, unless the nodes' pod CIDRs are known and outside the block"
                 .to_string(),
         );
     }
