@@ -511,11 +511,14 @@ That apply merges: a NetworkPolicy or Namespace that exists becomes the live
 object with NEW's fields set and the fields the last apply set (annotation
 kubectl.kubernetes.io/last-applied-configuration) but NEW drops removed;
 fields set otherwise (kubectl create, kubectl label) stay. The server is
-asked with a dry run of that patch; when RBAC refuses the dry run the merge
-is made here (a note says so). A workload whose pod template is unchanged
-leaves its live pods as they are; one whose template changes gives its
-labels and ports to them (a rollout). New objects are added (a new
-Deployment appears as one pod). With
+asked with a dry run of that patch (and of NEW's existing workloads); when
+RBAC refuses the dry run the merge is made here (a note says so), and what
+the server rejects (an immutable field) is an error, as what kubectl apply
+refuses (-n naming another namespace than a manifest's, a NetworkPolicy in
+extensions/v1beta1). A workload whose pod template is unchanged leaves its
+live pods as they are; one whose template changes in any field (an image)
+rolls them out: they get the template's labels and ports (unless paused or
+OnDelete). New objects are added (a new Deployment appears as one pod). With
 --prune -l SELECTOR --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
 (as kubectl apply takes them), live policies matching SELECTOR in the
 namespaces NEW touches, applied by kubectl apply and absent from NEW, are

@@ -35,6 +35,10 @@ pub enum Error {
     /// The API server answered with another error.
     #[error("{0}")]
     Api(String),
+    /// The API server rejects a change (a dry run's 422 and the like):
+    /// its message.
+    #[error("{0}")]
+    Rejected(String),
     /// The API server could not be reached.
     #[error("{0}")]
     Unreachable(String),
@@ -77,6 +81,7 @@ impl Error {
             Error::Config(m) => Error::Config(m.clone()),
             Error::Forbidden(m) => Error::Forbidden(m.clone()),
             Error::Api(m) => Error::Api(m.clone()),
+            Error::Rejected(m) => Error::Rejected(m.clone()),
             Error::Unreachable(m) => Error::Unreachable(m.clone()),
             Error::Timeout(d) => Error::Timeout(*d),
             Error::Output(e) => Error::Output(std::io::Error::new(e.kind(), e.to_string())),

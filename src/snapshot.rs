@@ -337,6 +337,9 @@ pub struct Snapshot {
 pub struct NodeInfo {
     pub name: String,
     pub addresses: Vec<IpAddr>,
+    /// `spec.podCIDRs` (or `spec.podCIDR`): the ranges the node's pods get
+    /// their IPs from, when the cluster allocates them per node.
+    pub pod_cidrs: Vec<ipnet::IpNet>,
 }
 
 impl NodeInfo {
@@ -358,9 +361,20 @@ impl NodeInfo {
                 addresses.push(ip);
             }
         }
+        let spec = node.spec.as_ref();
+        let mut pod_cidrs: Vec<ipnet::IpNet> = spec
+            .and_then(|s| s.pod_cidrs.as_ref())
+            .into_iter()
+            .flatten()
+            .chain(spec.and_then(|s| s.pod_cidr.as_ref()))
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        pod_cidrs.sort();
+        pod_cidrs.dedup();
         NodeInfo {
             name: node.metadata.name.clone().unwrap_or_default(),
             addresses,
+            pod_cidrs,
         }
     }
 }

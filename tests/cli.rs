@@ -964,7 +964,7 @@ fn list_empty_namespace_warns_like_kubectl() {
 fn explain_text_for_the_api() {
     let out = ok(&["explain", "deployment/api", "-n", "backend", "-f", SHOP]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "Pod:         backend/api (deployment/api)");
+    assert_eq!(lines[0], "Pod:         backend/deployment/api");
     assert!(
         lines.contains(&"Ports:       http 8080/TCP, metrics 9090/TCP"),
         "{out}"
@@ -980,7 +980,9 @@ fn explain_text_for_the_api() {
     );
     assert!(lines.contains(&"  backend/allow-web-to-api"), "{out}");
     assert!(
-        lines.contains(&"      From:   frontend/web -> 2 pods: frontend/web, frontend/web-canary"),
+        lines.contains(
+            &"      From:   frontend/web -> 2 pods: frontend/deployment/web, frontend/web-canary"
+        ),
         "{out}"
     );
     assert!(
@@ -999,13 +1001,13 @@ fn explain_text_for_the_api() {
     // from app=web on http (8080); egress to DNS, postgres/cache, gateway.
     assert!(
         lines.contains(
-            &"  => backend/api accepts connections only from prometheus in namespaces [purpose=monitoring] (1 pod) on TCP/9090; from frontend/web (2 pods) on TCP/8080; everything else is denied."
+            &"  => backend/deployment/api accepts connections only from prometheus in namespaces [purpose=monitoring] (1 pod) on TCP/9090; from frontend/web (2 pods) on TCP/8080; everything else is denied."
         ),
         "{out}"
     );
     assert!(
         lines.contains(
-            &"  => backend/api may connect only to kube-system/kube-dns (1 pod) on TCP/53, UDP/53; to backend pods [app in (cache,postgres)] (2 pods) on TCP/5432, TCP/6379; to payments/gateway (1 pod) on TCP/8443; everything else is denied."
+            &"  => backend/deployment/api may connect only to kube-system/kube-dns (1 pod) on TCP/53, UDP/53; to backend pods [app in (cache,postgres)] (2 pods) on TCP/5432, TCP/6379; to payments/gateway (1 pod) on TCP/8443; everything else is denied."
         ),
         "{out}"
     );
@@ -1068,7 +1070,7 @@ fn explain_json() {
         set(&["pod", "ingress", "egress", "findings", "notes"])
     );
     assert_eq!(v["pod"]["namespace"], "backend");
-    assert_eq!(v["pod"]["name"], "api");
+    assert_eq!(v["pod"]["name"], "deployment/api");
     assert_eq!(
         v["pod"]["workload"],
         serde_json::json!({"kind": "Deployment", "name": "api"})
@@ -1094,7 +1096,7 @@ fn explain_json() {
     assert_eq!(peer["namespaces"], serde_json::json!(["frontend"]));
     assert_eq!(
         set(&strings(&peer["pods"])),
-        set(&["frontend/web", "frontend/web-canary"])
+        set(&["frontend/deployment/web", "frontend/web-canary"])
     );
     let deny = ingress
         .iter()
@@ -1104,7 +1106,7 @@ fn explain_json() {
 
     let conclusion = v["egress"]["conclusion"].as_str().unwrap();
     assert!(
-        conclusion.starts_with("backend/api may connect only "),
+        conclusion.starts_with("backend/deployment/api may connect only "),
         "{conclusion}"
     );
     assert!(
@@ -1176,10 +1178,10 @@ fn can_allowed_exits_0() {
     );
     assert_eq!(
         out.lines().next().unwrap(),
-        "ALLOWED: frontend/web -> backend/api on TCP/8080"
+        "ALLOWED: frontend/deployment/web -> backend/deployment/api on TCP/8080"
     );
     assert!(
-        out.contains("  Egress of frontend/web: not isolated: allowed\n"),
+        out.contains("  Egress of frontend/deployment/web: not isolated: allowed\n"),
         "{out}"
     );
     assert!(
@@ -1205,7 +1207,7 @@ fn can_denied_exits_1() {
     );
     assert_eq!(
         out.lines().next().unwrap(),
-        "DENIED: frontend/loadtest -> backend/api on TCP/8080"
+        "DENIED: frontend/loadtest -> backend/deployment/api on TCP/8080"
     );
     assert!(out.contains("nothing admits it"), "{out}");
     assert!(
@@ -1346,8 +1348,8 @@ fn can_json_fields() {
         ])
     );
     assert_eq!(v["allowed"], true);
-    assert_eq!(v["from"], "frontend/web");
-    assert_eq!(v["to"], "backend/api");
+    assert_eq!(v["from"], "frontend/deployment/web");
+    assert_eq!(v["to"], "backend/deployment/api");
     assert_eq!(v["port"], "TCP/8080");
     assert_eq!(v["ports"], serde_json::json!(["TCP/8080"]));
     let side_keys = set(&[
@@ -1364,14 +1366,14 @@ fn can_json_fields() {
     assert_eq!(keys(&v["egress"]), side_keys);
     assert_eq!(keys(&v["ingress"]), side_keys);
 
-    assert_eq!(v["egress"]["subject"], "frontend/web");
+    assert_eq!(v["egress"]["subject"], "frontend/deployment/web");
     assert_eq!(v["egress"]["endpoint"], "pod");
     assert_eq!(v["node"], serde_json::Value::Null);
     assert_eq!(v["egress"]["isolated"], false);
     assert_eq!(v["egress"]["policies"], serde_json::json!([]));
     assert_eq!(v["egress"]["ports"], "all");
 
-    assert_eq!(v["ingress"]["subject"], "backend/api");
+    assert_eq!(v["ingress"]["subject"], "backend/deployment/api");
     assert_eq!(v["ingress"]["isolated"], true);
     assert_eq!(
         set(&strings(&v["ingress"]["policies"])),
@@ -1700,7 +1702,7 @@ fn can_named_port_is_resolved_on_the_destination() {
     );
     assert_eq!(
         out.lines().next().unwrap(),
-        "ALLOWED: monitoring/prometheus -> backend/api on TCP/9090"
+        "ALLOWED: monitoring/deployment/prometheus -> backend/deployment/api on TCP/9090"
     );
     // redis is 6379 on cache-0; the api may use it.
     quiet(
@@ -1729,7 +1731,9 @@ fn can_named_port_is_resolved_on_the_destination() {
         0,
     );
     assert!(
-        dns.starts_with("ALLOWED: backend/worker -> kube-system/coredns on UDP/53\n"),
+        dns.starts_with(
+            "ALLOWED: backend/deployment/worker -> kube-system/deployment/coredns on UDP/53\n"
+        ),
         "{dns}"
     );
 }
@@ -1749,7 +1753,7 @@ fn can_named_port_errors() {
             ],
             2
         ),
-        r#"error: pod "backend/api" has no container port named "nosuch""#
+        r#"error: pod "backend/deployment/api" has no container port named "nosuch""#
     );
     one_error(
         &[
@@ -1775,12 +1779,12 @@ fn can_without_port_reports_the_allowed_ports() {
     );
     assert_eq!(
         out.lines().next().unwrap(),
-        "ALLOWED: frontend/web -> frontend/web-canary on TCP/8000-8100"
+        "ALLOWED: frontend/deployment/web -> frontend/web-canary on TCP/8000-8100"
     );
     let out = quiet(&["can", "backend/api", "backend/postgres", "-f", SHOP], 0);
     assert_eq!(
         out.lines().next().unwrap(),
-        "ALLOWED: backend/api -> backend/postgres on TCP/5432"
+        "ALLOWED: backend/deployment/api -> backend/statefulset/postgres on TCP/5432"
     );
     // prometheus may not scrape the cache: it has no port named metrics.
     let out = quiet(
@@ -1795,7 +1799,7 @@ fn can_without_port_reports_the_allowed_ports() {
     );
     assert_eq!(
         out.lines().next().unwrap(),
-        "DENIED: monitoring/prometheus -> backend/cache-0 (no port is allowed)"
+        "DENIED: monitoring/deployment/prometheus -> backend/cache-0 (no port is allowed)"
     );
     assert!(
         out.contains("peer matches, but its ports TCP/metrics do not exist on backend/cache-0"),
@@ -3116,7 +3120,7 @@ fn an_ipv4_mapped_address_is_its_ipv4_address() {
         0,
     );
     assert!(
-        out.starts_with("ALLOWED: frontend/web -> frontend/web-canary on TCP/8080"),
+        out.starts_with("ALLOWED: frontend/deployment/web -> frontend/web-canary on TCP/8080"),
         "{out}"
     );
 }

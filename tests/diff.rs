@@ -174,6 +174,86 @@ fn a_workload_without_pods_facing_an_ipblock_is_undecided() {
     );
 }
 
+/// The same Deployment without pods, with the cluster's Nodes in NEW: when
+/// every node's `spec.podCIDRs` is known, pay's IP will come from them, so
+/// an ipBlock that reaches none of them cannot match it and web -> pay is
+/// decided (it stays closed: 10.6.0.0/16 is neither in 10.5.0.0/16 nor
+/// outside 10.0.0.0/8). A pod CIDR inside 10.5.0.0/16, or a node whose pod
+/// CIDRs are unknown, leaves it undecided.
+#[test]
+fn known_pod_cidrs_decide_an_ipblock_facing_a_pod_without_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(NEW).unwrap().replace(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pay, namespace: payments, labels: {app: pay}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 8443}]}]}\nstatus: {podIP: 10.6.0.1}",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: pay, namespace: payments}\nspec:\n  selector: {matchLabels: {app: pay}}\n  template:\n    metadata: {labels: {app: pay}}\n    spec: {containers: [{name: c, image: x, ports: [{containerPort: 8443}]}]}",
+    );
+    assert!(base.contains("kind: Deployment\nmetadata: {name: pay"));
+    let node = |name: &str, cidrs: &str| {
+        format!(
+            "\n---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\nspec: {{{cidrs}}}\nstatus: {{addresses: [{{type: InternalIP, address: 192.168.9.{}}}]}}\n",
+            name.len()
+        )
+    };
+    let web_pay = |v: &serde_json::Value, list: &str| {
+        entry(
+            &v[list],
+            "frontend/web-7d4b9-aaaaa",
+            "payments/deployment/pay",
+        )
+        .is_some()
+    };
+    // Known, and out of the rule's reach: decided, nothing undecided.
+    let known = write(
+        &dir,
+        "known.yaml",
+        &format!(
+            "{base}{}{}",
+            node("n1", "podCIDR: 10.6.0.0/24, podCIDRs: [10.6.0.0/24]"),
+            node("n22", "podCIDRs: [10.6.1.0/24]")
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &known], 1);
+    assert_eq!(v["complete"], true, "{v}");
+    assert_eq!(v["undecided"], serde_json::json!([]));
+    assert!(!web_pay(&v, "changes"), "stays closed: {v}");
+    netpol()
+        .args([
+            "can",
+            "frontend/web-7d4b9-aaaaa",
+            "payments/deployment/pay",
+            "--port",
+            "443",
+            "-f",
+            &known,
+        ])
+        .assert()
+        .code(1);
+    // A pod CIDR the rule reaches (10.5.3.0/24 in 10.5.0.0/16): undecided.
+    let inside = write(
+        &dir,
+        "inside.yaml",
+        &format!(
+            "{base}{}{}",
+            node("n1", "podCIDRs: [10.6.0.0/24]"),
+            node("n22", "podCIDRs: [10.5.3.0/24]")
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &inside], 2);
+    assert!(web_pay(&v, "undecided"), "{v}");
+    // A node whose pod CIDRs are unknown: undecided.
+    let partly = write(
+        &dir,
+        "partly.yaml",
+        &format!(
+            "{base}{}{}",
+            node("n1", "podCIDRs: [10.6.0.0/24]"),
+            node("n22", "")
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &partly], 2);
+    assert!(web_pay(&v, "undecided"), "{v}");
+}
+
 #[test]
 fn text_groups_a_workload_and_ends_with_the_counts() {
     let a = netpol().args(["diff", OLD, NEW]).assert().code(1);
@@ -655,6 +735,58 @@ fn a_pod_and_a_podless_workload_of_one_name_stay_apart() {
         m["connections"],
         serde_json::json!([{"from": "shop/deployment/pay", "to": "shop/pay", "ports": "all"}])
     );
+    // can and explain name them the same way: two pods, not one.
+    let a = netpol()
+        .args(["can", "shop/deployment/pay", "shop/pay", "-f", &new])
+        .assert()
+        .code(0);
+    let out = stdout_of(&a);
+    assert!(
+        out.starts_with("ALLOWED: shop/deployment/pay -> shop/pay on any port\n"),
+        "{out}"
+    );
+    assert!(!out.contains("between two of them"), "{out}");
+    let a = netpol()
+        .args([
+            "can",
+            "shop/pay",
+            "shop/deployment/pay",
+            "-f",
+            &new,
+            "-o",
+            "json",
+        ])
+        .assert()
+        .code(1);
+    let v = parse_json(&stdout_of(&a));
+    assert_eq!(v["from"], "shop/pay");
+    assert_eq!(v["to"], "shop/deployment/pay");
+    assert_eq!(v["ingress"]["subject"], "shop/deployment/pay");
+    let a = netpol()
+        .args(["explain", "deployment/pay", "-n", "shop", "-f", &new])
+        .assert()
+        .code(0);
+    let out = stdout_of(&a);
+    assert!(
+        out.starts_with("Pod:         shop/deployment/pay\n"),
+        "{out}"
+    );
+    assert!(out.contains("=> shop/deployment/pay is isolated"), "{out}");
+    let a = netpol()
+        .args([
+            "explain",
+            "deployment/pay",
+            "-n",
+            "shop",
+            "-f",
+            &new,
+            "-o",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    let v = parse_json(&stdout_of(&a));
+    assert_eq!(v["pod"]["name"], "deployment/pay");
 }
 
 /// web -> mon opens only through an ipBlock holding mon's IP: as `can`,
@@ -683,5 +815,68 @@ fn a_change_resting_on_an_ipblock_matching_a_pod_carries_cans_caveat() {
         !v["notes"].to_string().contains("matching a pod's IP"),
         "{}",
         v["notes"]
+    );
+}
+
+/// A NetworkPolicy in `extensions/v1beta1` (served until Kubernetes 1.16,
+/// refused by `kubectl apply` since) is never silently ignored: diff, list
+/// and lint say which file and document hold it, and leave it out as the
+/// other objects the API server rejects.
+#[test]
+fn an_extensions_v1beta1_policy_is_a_warning_naming_its_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(&dir, "old.yaml", DB_POLICY_OLD);
+    let new = write(
+        &dir,
+        "new.yaml",
+        &format!(
+            "{}---\n{}",
+            DB_POLICY_OLD,
+            DB_POLICY_NEW
+                .replace("networking.k8s.io/v1", "extensions/v1beta1")
+                .replace("name: db,", "name: db-legacy,")
+        ),
+    );
+    let want = format!(
+        "warning: {new}: document 2: NetworkPolicy shop/db-legacy: no matches for kind \"NetworkPolicy\" in version \"extensions/v1beta1\" (no longer served since Kubernetes 1.16: write networking.k8s.io/v1); the API server rejects such an object, so it is left out\n"
+    );
+    let a = netpol().args(["diff", &old, &new]).assert().code(0);
+    assert_eq!(stderr_of(&a), want);
+    for args in [["list", "-A", "-f", &new], ["lint", "-A", "-f", &new]] {
+        let a = netpol().args(args).assert();
+        assert!(stderr_of(&a).contains(&want), "{args:?}: {}", stderr_of(&a));
+    }
+}
+
+/// A pod's own change (labels, container ports) is a reason only for the
+/// pairs it changed: api's lost label for api -> db (db-in's peer selects
+/// it), not for api -> mon (mon-in's peer does not look at it); mon's
+/// moved named port for api -> mon, db's new unnamed port for nothing.
+#[test]
+fn a_pods_own_change_is_a_reason_only_where_it_decides() {
+    let dir = "tests/fixtures/diff/own";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let c = &v["changes"];
+    assert_eq!(c.as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        reasons_of(c, "shop/api", "shop/db"),
+        [
+            "the source pod's labels change: app=api,extra=x => app=api",
+            "ingress: shop/db-in ingress[0] no longer admits it (TCP/5432)"
+        ]
+    );
+    assert_eq!(
+        reasons_of(c, "shop/api", "ops/mon"),
+        [
+            "the destination pod's container ports change",
+            "ingress: ops/mon-in ingress[0] admits TCP/9090 => TCP/9091"
+        ]
     );
 }

@@ -368,3 +368,295 @@ fn diff_models_apply_as_a_merge() {
         stdout(&o)
     );
 }
+
+/// What `kubectl apply` (and `kubectl diff`) refuses is an error, one
+/// line, exit 2, never a listed change: a manifest whose namespace is not
+/// `-n`'s, a NetworkPolicy in `extensions/v1beta1`, a change the server
+/// rejects (an immutable Deployment selector). A template change other
+/// than labels or ports (the image) rolls the pods out: they lose their
+/// hand-added labels. bob, who may not read Deployments, gets the pairs
+/// that depend on whether that happens as undecided.
+#[test]
+fn diff_refuses_what_apply_refuses_and_models_rollouts() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfr");
+    let deployment = |selector: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: shop, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: {selector}}}}}\n  template:\n    metadata: {{labels: {{app: {selector}}}}}\n    spec:\n      containers: [{{name: c, image: {image}, ports: [{{containerPort: 8080}}]}}]\n"
+        )
+    };
+    c.apply(&deployment("shop", "registry.example/app:1"));
+    // Its pod, quarantined by hand.
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: shop-5d8f7-q1q1q\n  namespace: {n}\n  labels: {{app: shop, pod-template-hash: 5d8f7, quarantine: \"true\"}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: shop-5d8f7, uid: 00000000-0000-0000-0000-000000000003, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 8080}}]}}]\n"
+    ));
+    c.patch_status(
+        "pod",
+        Some(&n),
+        "shop-5d8f7-q1q1q",
+        r#"{"status":{"phase":"Running","podIP":"10.83.0.5","podIPs":[{"ip":"10.83.0.5"}]}}"#,
+    );
+    c.pod(
+        &n,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.83.0.6",
+    );
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: quarantine, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{quarantine: \"true\"}}}}\n  policyTypes: [Ingress]\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let one_error = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(o), stderr(o));
+        assert_eq!(stdout(o), "", "{}", stderr(o));
+        let err = stderr(o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        err.trim_end().to_string()
+    };
+    let same = write("same.yaml", &deployment("shop", "registry.example/app:1"));
+
+    // -n naming another namespace: kubectl's words.
+    let o = c.as_user("admin", &["diff", "-f", &same, "-n", "default"]);
+    assert_eq!(
+        one_error(&o),
+        format!(
+            "error: the namespace from the provided object \"{n}\" does not match the namespace \"default\". You must pass '--namespace={n}' to perform this operation."
+        )
+    );
+    let k = c.kubectl(&["diff", "-f", &same, "-n", "default"], None);
+    assert_eq!(k.status.code(), Some(2), "kubectl diff: {}", stderr(&k));
+    assert_eq!(stderr(&k).trim_end(), one_error(&o));
+    // The context's namespace is not enforced (nor is it by kubectl), and
+    // the same Deployment changes nothing.
+    let o = c.as_user("admin", &["diff", "-f", &same]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    // extensions/v1beta1: no longer served.
+    let ext = write(
+        "ext.yaml",
+        &format!(
+            "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {{name: legacy, namespace: {n}}}\nspec:\n  podSelector: {{}}\n"
+        ),
+    );
+    let o = c.as_user("admin", &["diff", "-f", &ext]);
+    let k = c.kubectl(&["diff", "-f", &ext], None);
+    assert_eq!(
+        one_error(&o),
+        stderr(&k).lines().next().unwrap(),
+        "as kubectl diff says"
+    );
+
+    // The selector is immutable: the server's dry run rejects the apply.
+    let selector = write(
+        "selector.yaml",
+        &deployment("shop2", "registry.example/app:1"),
+    );
+    let o = c.as_user("admin", &["diff", "-f", &selector]);
+    let err = one_error(&o);
+    assert!(
+        err.starts_with(&format!(
+            "error: the API server rejects the apply of Deployment {n}/shop (server dry run): Deployment.apps \"shop\" is invalid: spec.selector"
+        )) && err.contains("field is immutable"),
+        "{err}"
+    );
+    let k = c.kubectl(&["apply", "--dry-run=server", "-f", &selector], None);
+    assert!(!k.status.success(), "kubectl apply refuses it too");
+
+    // A new image rolls the pod out: the new pod has the template's
+    // labels, no quarantine, so client -> shop opens.
+    let image = write("image.yaml", &deployment("shop", "registry.example/app:2"));
+    let o = c.as_user("admin", &["diff", "-f", &image, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let shop = format!("{n}/shop-5d8f7-q1q1q");
+    let e = entry(&v, &format!("{n}/client"), &shop).expect("client -> shop opens");
+    assert_eq!(e["change"], "added");
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "deployment/shop in namespace {n}: the apply changes its pod template, so its pods are replaced (a rollout); the new pods carry the template's labels, without quarantine=true"
+        )),
+        "{}",
+        v["notes"]
+    );
+
+    // bob may read pods, not Deployments: whether the pod rolls out is
+    // unknown, so client -> shop is undecided, neither opened nor kept.
+    let o = c.as_user("bob", &["diff", "-f", &image, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(entry(&v, &format!("{n}/client"), &shop).is_none(), "{v}");
+    let u = v["undecided"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == format!("{n}/client") && e["to"] == shop)
+        .unwrap_or_else(|| panic!("client -> shop undecided: {v}"));
+    assert_eq!(u["before"], Value::Null);
+    assert_eq!(u["after"], Value::Null);
+    assert_eq!(
+        u["reasons"][0],
+        format!(
+            "whether the apply replaces the pods of {n}/deployment/shop is unknown (not readable): all ports if it does (NEW's template labels), nothing if not (their live labels)"
+        )
+    );
+    // Its own label change does not matter to pairs it does not decide:
+    // shop -> client is the same either way (client is not isolated).
+    assert!(
+        !v["undecided"]
+            .to_string()
+            .contains(&format!("\"from\":\"{shop}\",\"to\":\"{n}/client\"")),
+        "{v}"
+    );
+}
+
+/// A Namespace manifest with `labels: {}` removes only the labels the last
+/// apply set; one without `labels` removes the whole map (kubectl's
+/// client-side apply: a field absent from NEW that the last apply set is
+/// deleted). The diff models both, as the real apply then stores.
+#[test]
+fn namespace_labels_empty_or_absent_as_kubectl_apply() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfl");
+    c.pod(
+        &n,
+        "api",
+        "app: api",
+        "{containerPort: 80}, {containerPort: 81}",
+        "10.84.0.1",
+    );
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{matchLabels: {{extra: x}}}}}}]\n    ports: [{{port: 80}}]\n  - from: [{{namespaceSelector: {{matchLabels: {{applied: a}}}}}}]\n    ports: [{{port: 81}}]\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (k, labels) in [("empty", "\n  labels: {}"), ("absent", "")] {
+        let ns = c.namespace(&format!("dfl-{k}"));
+        c.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels: {{applied: a}}\n"
+        ));
+        ok(&c.kubectl(&["label", "namespace", &ns, "extra=x"], None));
+        c.pod(
+            &ns,
+            "ops",
+            "app: ops",
+            "{containerPort: 80}",
+            if k == "empty" {
+                "10.84.1.1"
+            } else {
+                "10.84.2.1"
+            },
+        );
+        let path = dir.path().join(format!("{k}.yaml"));
+        std::fs::write(
+            &path,
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}{labels}\n"),
+        )
+        .unwrap();
+        files.push((ns, path.to_str().unwrap().to_string()));
+    }
+    let change = |file: &str, ns: &str| {
+        let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let e = entry(&v, &format!("{ns}/ops"), &format!("{n}/api"))
+            .unwrap_or_else(|| panic!("ops -> api: {v}"))
+            .clone();
+        (e["before"].clone(), e["after"].clone())
+    };
+    // labels: {}: `applied` goes, `extra` (set by hand) stays.
+    assert_eq!(
+        change(&files[0].1, &files[0].0),
+        (
+            serde_json::json!(["TCP/80-81"]),
+            serde_json::json!(["TCP/80"])
+        )
+    );
+    // No labels: the whole map goes.
+    assert_eq!(
+        change(&files[1].1, &files[1].0),
+        (serde_json::json!(["TCP/80-81"]), Value::Null)
+    );
+    // What the real apply stores, and the diff after it: no change.
+    for (i, (ns, file)) in files.iter().enumerate() {
+        ok(&c.kubectl(&["apply", "-f", file], None));
+        let labels = stdout(&c.kubectl(
+            &["get", "namespace", ns, "-o", "jsonpath={.metadata.labels}"],
+            None,
+        ));
+        assert!(!labels.contains("applied"), "{labels}");
+        assert_eq!(labels.contains("\"extra\":\"x\""), i == 0, "{labels}");
+        let o = c.as_user("admin", &["diff", "-f", file]);
+        assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    }
+}
+
+/// A new Deployment's stand-in pod has no IP: facing an ipBlock, its pairs
+/// are undecided, unless every Node's `spec.podCIDRs` is known and none is
+/// in the block's reach (then its IP cannot be). bob may not read nodes:
+/// undecided for him.
+#[test]
+fn known_pod_cidrs_decide_ipblocks_facing_a_new_workload() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfc");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.86.0.1");
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-out, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 10.200.0.0/16}}}}]\n    ports: [{{port: 443}}]\n"
+    ));
+    let node = format!("dfc-node-{}", c.unique());
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\nspec: {{podCIDR: 10.86.0.0/24, podCIDRs: [10.86.0.0/24]}}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: pay, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: pay}}}}\n  template:\n    metadata: {{labels: {{app: pay}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 443}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let web_pay =
+        |v: &Value| {
+            v["undecided"].as_array().unwrap().iter().any(|e| {
+                e["from"] == format!("{n}/web") && e["to"] == format!("{n}/deployment/pay")
+            })
+        };
+    // Other tests' nodes in this shared cluster may lack pod CIDRs: then
+    // where pay's IP will be is unknown.
+    let all_known = stdout(&c.kubectl(
+        &[
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.podCIDRs}{\"\\n\"}{end}",
+        ],
+        None,
+    ))
+    .lines()
+    .all(|l| !l.trim().is_empty());
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    if all_known {
+        assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+        assert!(
+            !web_pay(&v),
+            "decided: 10.86.0.0/24 is outside 10.200.0.0/16: {v}"
+        );
+        assert!(entry(&v, &format!("{n}/web"), &format!("{n}/deployment/pay")).is_none());
+    } else {
+        assert!(web_pay(&v), "{v}");
+    }
+    let o = c.as_user("bob", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(web_pay(&v), "bob cannot read nodes: undecided: {v}");
+    ok(&c.kubectl(&["delete", "node", &node], None));
+}

@@ -190,7 +190,10 @@ fn common_answers(c: &Cluster, user: &str, ns: &str) {
     let o = run(&["explain", "deployment/idle"]);
     assert_eq!(code(&o), 0, "{}", both(&o));
     let out = stdout(&o);
-    assert!(out.contains(&format!("{ns}/idle")), "{out}");
+    assert!(
+        out.contains(&format!("Pod:         {ns}/deployment/idle\n")),
+        "{out}"
+    );
     assert!(out.contains("9000/TCP"), "{out}");
     assert!(out.contains("no pod of deployment/idle runs"), "{out}");
     // can: web -> api on 8080 is allowed by rules in this namespace; api

@@ -273,7 +273,7 @@ fn typed_lists_without_item_kinds_are_read() {
         TYPED_LISTS_YAML,
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("shop/api"), "{stdout}");
+    assert!(stdout.contains("shop/deployment/api"), "{stdout}");
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn an_unknown_node_is_said_not_guessed() {
     assert_eq!(code, 1, "policies decide when the pod's node is unknown");
     let notes = v["notes"].to_string();
     assert!(
-        notes.contains("the addresses of the node ward/batch runs on are unknown"),
+        notes.contains("the addresses of the node ward/deployment/batch runs on are unknown"),
         "{notes}"
     );
 }

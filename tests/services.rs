@@ -580,7 +580,7 @@ fn a_reference_that_names_two_things_is_ambiguous_and_shows_both_spellings() {
     let out = run(&["explain", "jobs/pod/worker", "-f", WORDS], 0);
     assert!(out.contains("jobs/worker"), "{out}");
     let out = run(&["explain", "job/worker", "-f", WORDS], 0);
-    assert!(out.contains("default/worker (job/worker)"), "{out}");
+    assert!(out.contains("Pod:         default/job/worker\n"), "{out}");
     // svc/cache: a Service cache in default and a pod cache in namespace svc.
     let err = one_error(&["can", "client", "svc/cache", "-f", WORDS], 2);
     assert!(err.contains("\"svc/cache\" is ambiguous"), "{err}");

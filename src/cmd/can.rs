@@ -76,7 +76,7 @@ fn node_address_note(
         .pods
         .iter()
         .filter(|p| p.on_host_network() && p.ips.contains(ip))
-        .map(|p| p.key())
+        .map(|p| p.ref_key())
         .collect();
     let node = snapshot.node_of(ip);
     if node.is_none() && hosts.is_empty() && !snapshot.is_node_address(ip) {
@@ -150,7 +150,7 @@ fn host_network_note(
     };
     format!(
         "{} uses the host network: it is treated as {node}'s address, so no NetworkPolicy isolates it and pod or namespace selectors do not match it (ipBlocks do; the API leaves host-network pods undefined and most CNIs behave this way)",
-        pod.key()
+        pod.ref_key()
     )
 }
 
@@ -170,8 +170,8 @@ fn unknown_node_note(model: &Model<'_>, from: &Endpoint<'_>, to: &Endpoint<'_>) 
     let known = model.node_addresses(pod);
     let unreadable = snapshot.gaps.nodes.as_deref();
     let where_ = match &pod.node {
-        Some(n) => format!("node {n}, where {} runs", pod.key()),
-        None => format!("the node {} runs on", pod.key()),
+        Some(n) => format!("node {n}, where {} runs", pod.ref_key()),
+        None => format!("the node {} runs on", pod.ref_key()),
     };
     if snapshot.is_node_address(&node_ip) && known.is_empty() {
         let why = match &pod.node {
@@ -322,13 +322,13 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     }
     // One workload on both sides: the question is about two of its pods.
     if let (Target::Pod(a), Target::Pod(b)) = (&from_t, &mut to_t)
-        && a.pod.key() == b.pod.key()
-        && let Some(other) = b.all.iter().find(|p| p.key() != a.pod.key())
+        && a.pod.ref_key() == b.pod.ref_key()
+        && let Some(other) = b.all.iter().find(|p| p.ref_key() != a.pod.ref_key())
     {
         notes.push(format!(
             "both ends name the same workload: this is the connection between two of its pods, {} and {}",
-            a.pod.key(),
-            other.key()
+            a.pod.ref_key(),
+            other.ref_key()
         ));
         b.pod = std::borrow::Cow::Borrowed(*other);
     }
@@ -345,7 +345,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     // (a host-network pod is its node's address, asked by name or not).
     if from.pod_network().is_none() && to.pod_network().is_none() {
         let what = |e: &Endpoint<'_>| match e {
-            Endpoint::Pod(p) => format!("{} uses the host network", p.key()),
+            Endpoint::Pod(p) => format!("{} uses the host network", p.ref_key()),
             Endpoint::External(ip) if snapshot.is_node_address(ip) => {
                 format!("{ip} is a node's address")
             }
@@ -426,7 +426,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             report.notes.push(format!(
                 "{ip} may be the address of a pod or Service that could not be read ({why}); the answer holds either way: no {} rule of {} admits {} to any pod",
                 direction.as_str(),
-                pod.key(),
+                pod.ref_key(),
                 port.map(|w| w.to_strings().join(", ")).unwrap_or_else(|| "any port".into())
             ));
         }
@@ -534,7 +534,8 @@ pub fn pair_report(
 ) -> CanReport {
     let snapshot = model.snapshot;
     let verdict = connection(model, from, to);
-    let same = matches!((from, to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.key() == b.key());
+    let same =
+        matches!((from, to), (Endpoint::Pod(a), Endpoint::Pod(b)) if a.ref_key() == b.ref_key());
     // A representative pod stands for all replicas of a workload: "itself"
     // then means another replica, which policies do govern.
     let same_pod = same && matches!(from, Endpoint::Pod(p) if !p.representative);
@@ -551,7 +552,7 @@ pub fn pair_report(
             notes.push(if p.is_node() {
                 format!(
                     "{} is the node's network, with its addresses {}: no NetworkPolicy isolates it, and only ipBlocks match it",
-                    p.key(),
+                    p.ref_key(),
                     p.ips
                         .iter()
                         .map(ToString::to_string)
@@ -694,7 +695,7 @@ pub(crate) fn resolve_named(
             .unwrap_or_default();
         return Err(Error::NotFound(format!(
             "pod {:?} has no container port named {name:?}{why}",
-            pod.key()
+            pod.ref_key()
         )));
     }
     Ok(set)

@@ -13,7 +13,7 @@ use crate::cli::{DiffArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
 use crate::cmd::{Context, Outcome};
 use crate::engine::Model;
-use crate::engine::diff::{Diff, applied, diff};
+use crate::engine::diff::{Diff, applied, diff, same_template, undecided_between};
 use crate::engine::policy::{Direction, Policy};
 use crate::engine::reach::PortSets;
 use crate::engine::selector::Selector;
@@ -39,7 +39,15 @@ struct Sides {
     /// Two sets of manifests: what they leave out (pods, namespaces) is
     /// unknown, not absent.
     offline: bool,
+    /// Another possible new side, when the apply may or may not roll out
+    /// some workloads' pods (their live object could not be read): `new`
+    /// has them rolled out, this one left as they are; with the workloads.
+    alternative: Option<(Snapshot, Vec<(String, crate::snapshot::WorkloadRef)>)>,
 }
+
+/// What [`as_applied`] gives: notes, and the workloads whose pods the
+/// apply may or may not replace (namespace, workload).
+type Applied = (Vec<String>, Vec<(String, crate::snapshot::WorkloadRef)>);
 
 /// Runs the command.
 pub fn run(ctx: &Context, args: &DiffArgs) -> Result<Outcome, Error> {
@@ -138,6 +146,7 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         warnings,
         gaps: Vec::new(),
         offline: true,
+        alternative: None,
     })
 }
 
@@ -185,6 +194,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             recursive: ctx.global.recursive,
             default_namespace: namespace.clone(),
         })?;
+        would_refuse(ctx.global.namespace.as_deref(), manifests.apply_input())?;
         let snap = manifests.snapshot();
         let mut wanted: BTreeSet<String> = BTreeSet::from([namespace]);
         wanted.extend(snap.pods.iter().map(|p| p.namespace.clone()));
@@ -201,11 +211,23 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         );
         let cluster = super::fetch::diff(live, &wanted).await?;
         let mut after = (*manifests.snapshot()).clone();
-        let apply_notes = as_applied(live, &cluster, &mut after).await?;
-        Ok((cluster, manifests, after, notes, apply_notes))
+        let (apply_notes, unsure) =
+            as_applied(live, &cluster, &mut after, manifests.apply_input()).await?;
+        Ok((cluster, manifests, after, notes, apply_notes, unsure))
     })?;
-    let (cluster, manifests, after, skipped_dirs, apply_notes) = fetched;
+    let (cluster, manifests, after, skipped_dirs, apply_notes, unsure) = fetched;
     let (mut new, pruned) = applied(&cluster, &after, prune.as_ref());
+    // The apply may leave the pods of `unsure` workloads as they are.
+    let mut alternative = (!unsure.is_empty()).then(|| {
+        let mut kept = after.clone();
+        kept.pods.retain(|p| {
+            !(p.representative
+                && unsure
+                    .iter()
+                    .any(|(ns, w)| p.namespace == *ns && p.workload.as_ref() == Some(w)))
+        });
+        applied(&cluster, &kept, prune.as_ref()).0
+    });
     let mut old = cluster;
     let mut notes = prune_notes;
     notes.extend(apply_notes);
@@ -243,7 +265,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     }
     if !skipped.is_empty() {
         let keep = |ns: &str| !skipped.contains_key(ns);
-        for s in [&mut old, &mut new] {
+        for s in [&mut old, &mut new].into_iter().chain(alternative.as_mut()) {
             s.pods.retain(|p| keep(&p.namespace));
             s.policies
                 .retain(|p| keep(p.metadata.namespace.as_deref().unwrap_or_default()));
@@ -271,7 +293,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     warnings.extend(manifests.warnings().iter().cloned());
     if new.pods.iter().any(|p| p.representative) {
         warnings.push(
-            "note: workloads of NEW without live pods stand as one pod each, without an IP: ipBlocks cannot match them"
+            "note: workloads of NEW without live pods stand as one pod each, without an IP yet: a pair an ipBlock may decide is undecided, unless the nodes' pod CIDRs are known and outside the block"
                 .to_string(),
         );
     }
@@ -287,29 +309,56 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         warnings,
         gaps,
         offline: false,
+        alternative: alternative.map(|a| (a, unsure)),
     })
+}
+
+/// What `kubectl apply -f NEW` (and `kubectl diff -f NEW`) refuses before
+/// anything is sent, as kubectl words it: with `-n`, an object whose own
+/// namespace is another (a context's namespace is not enforced, as
+/// kubectl's is not); an object of an API version no longer served
+/// (NetworkPolicy in `extensions/v1beta1`).
+fn would_refuse(
+    explicit: Option<&str>,
+    input: &crate::source::files::ApplyInput,
+) -> Result<(), Error> {
+    if let Some(ns) = explicit
+        && let Some(there) = input.namespaces.keys().find(|there| *there != ns)
+    {
+        return Err(Error::Usage(format!(
+            "the namespace from the provided object {there:?} does not match the namespace {ns:?}. You must pass '--namespace={there}' to perform this operation."
+        )));
+    }
+    if let Some(u) = input.unserved.first() {
+        return Err(Error::Api(u.kubectl_error()));
+    }
+    Ok(())
 }
 
 /// NEW's objects that exist live, made what `kubectl apply -f NEW` (a
 /// client-side apply, kubectl's default) would store:
 ///
 /// - NetworkPolicies and Namespaces: the patch kubectl computes from the
-///   live object's last-applied configuration to NEW
+///   live object's last-applied configuration to NEW as written
 ///   ([`crate::engine::diff::apply_patch`]: fields NEW sets are set, fields
 ///   the last apply set and NEW drops are removed, fields set otherwise stay),
 ///   sent to the server as a dry run; its answer is the object after the
-///   apply. When the dry run is refused (RBAC) or the server rejects the
-///   object, the patch is applied here instead, and a note says so.
-/// - Workloads whose pod template says what the live one says about their
-///   pods (labels, ports, host network): nothing rolls out, their live pods
-///   stay as they are (labels added by hand included). A template that
-///   differs replaces the pods (a rollout): they get the template's labels.
+///   apply. When the dry run is refused (RBAC), the patch is applied here
+///   instead, and a note says so; when the server rejects the change, that
+///   is the error (as `kubectl apply` fails).
+/// - Workloads: the same patch in a dry run (rejection: the error). Their
+///   live pods stay as they are unless the pod template changes and the
+///   controller replaces them ([`rollout`]); then they get the template's
+///   labels ([`crate::engine::diff::rolled_out`], in `applied`). A workload
+///   that cannot be read at all is returned as unsure: whether its pods
+///   roll out is unknown (`new` has them rolled out).
 async fn as_applied(
     live: &crate::source::live::Live,
     cluster: &Snapshot,
     new: &mut Snapshot,
-) -> Result<Vec<String>, Error> {
-    use crate::engine::diff::{apply_patch, last_applied, merge_patch, same_template};
+    input: &crate::source::files::ApplyInput,
+) -> Result<Applied, Error> {
+    use crate::engine::diff::{apply_patch, last_applied, merge_patch, rolled_out};
     use serde_json::{Value, json};
     let mut notes = Vec::new();
     let mut refused: Vec<String> = Vec::new();
@@ -333,7 +382,8 @@ async fn as_applied(
         let patch = apply_patch(original.as_ref(), &modified);
         let after = match live.dry_run_patch(Some(&ns), &name, &patch).await {
             Ok(v) => v,
-            Err(e @ (Error::Forbidden(_) | Error::Api(_))) => {
+            Err(Error::Rejected(m)) => return Err(rejected("NetworkPolicy", Some(&ns), &name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
                 refused.push(format!("NetworkPolicy {ns}/{name}"));
                 refusal.get_or_insert(first_line(&e.to_string()).to_string());
                 merge_patch(&serde_json::to_value(current).map_err(decode)?, &patch)
@@ -365,20 +415,29 @@ async fn as_applied(
             Err(e) => return Err(e),
         };
         let original = last_applied(current.metadata.annotations.as_ref());
-        let labels: BTreeMap<&String, &String> = n
-            .labels
-            .iter()
-            .filter(|(k, _)| k.as_str() != crate::snapshot::NAMESPACE_NAME_LABEL)
-            .collect();
-        let mut metadata = json!({"name": n.name});
-        if !labels.is_empty() {
-            metadata["labels"] = json!(labels);
-        }
-        let modified = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata});
+        // The manifest as written, as kubectl sends it: `labels: {}`
+        // removes only the labels the last apply set, no `labels` at all
+        // removes the whole map (when the last apply set one).
+        let modified = match input.objects.get(&(
+            "Namespace".to_string(),
+            String::new(),
+            n.name.clone(),
+        )) {
+            Some(raw) => raw.clone(),
+            None => {
+                let labels: BTreeMap<&String, &String> = n
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != crate::snapshot::NAMESPACE_NAME_LABEL)
+                    .collect();
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n.name, "labels": labels}})
+            }
+        };
         let patch = apply_patch(original.as_ref(), &modified);
         let after = match live.dry_run_patch(None, &n.name, &patch).await {
             Ok(v) => v,
-            Err(e @ (Error::Forbidden(_) | Error::Api(_))) => {
+            Err(Error::Rejected(m)) => return Err(rejected("Namespace", None, &n.name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
                 refused.push(format!("Namespace {}", n.name));
                 refusal.get_or_insert(first_line(&e.to_string()).to_string());
                 merge_patch(&serde_json::to_value(&current).map_err(decode)?, &patch)
@@ -394,6 +453,116 @@ async fn as_applied(
         };
         *n = crate::snapshot::NamespaceInfo::new(&n.name, labels, false);
     }
+    // Workloads: the server checks the change; their live pods stay as
+    // they are unless the apply rolls them out.
+    let mut keep = BTreeSet::new();
+    let mut unsure = Vec::new();
+    for ((kind, ns, name), modified) in &input.objects {
+        if kind == "Namespace" {
+            continue;
+        }
+        let w = crate::snapshot::WorkloadRef {
+            kind: kind.clone(),
+            name: name.clone(),
+        };
+        let live_pods: Vec<&crate::snapshot::PodInfo> = cluster
+            .pods
+            .iter()
+            .filter(|q| q.namespace == *ns && !q.representative && q.workload.as_ref() == Some(&w))
+            .collect();
+        // NEW's template as a pod (absent when NEW holds the pods too).
+        let template = new
+            .pods
+            .iter()
+            .find(|p| p.representative && p.namespace == *ns && p.workload.as_ref() == Some(&w));
+        // Whether a rollout would change what the live pods are.
+        let relabels = |t: &crate::snapshot::PodInfo| {
+            live_pods.iter().any(|q| {
+                let r = rolled_out(q, t);
+                (&r.labels, &r.ports, &r.init_ports, r.host_network)
+                    != (&q.labels, &q.ports, &q.init_ports, q.host_network)
+            })
+        };
+        let current = match live.workload_object(ns, kind, name).await {
+            Ok(Some(c)) => c,
+            // Created by the apply: nothing of it runs yet.
+            Ok(None) => continue,
+            Err(e @ Error::Forbidden(_)) => {
+                if let Some(t) = template
+                    && relabels(t)
+                {
+                    notes.push(format!(
+                        "{} in namespace {ns} could not be read ({}): whether the apply rolls its pods out (they get NEW's template labels, labels added by hand dropped) or leaves them as they are is unknown: their connections that differ between the two are listed as undecided",
+                        w.display(),
+                        first_line(&e.to_string())
+                    ));
+                    unsure.push((ns.clone(), w.clone()));
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let original = last_applied(
+            serde_json::from_value::<BTreeMap<String, String>>(
+                current["metadata"]["annotations"].clone(),
+            )
+            .ok()
+            .as_ref(),
+        );
+        let patch = apply_patch(original.as_ref(), modified);
+        let after = match live.dry_run_patch_workload(ns, kind, name, &patch).await {
+            Ok(v) => Some(v),
+            Err(Error::Rejected(m)) => {
+                return Err(rejected(kind, Some(ns), name, &m));
+            }
+            Err(e @ Error::Forbidden(_)) => {
+                refused.push(format!("{kind} {ns}/{name}"));
+                refusal.get_or_insert(first_line(&e.to_string()).to_string());
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let (Some(t), false) = (template, live_pods.is_empty()) else {
+            continue;
+        };
+        let merged = after
+            .clone()
+            .unwrap_or_else(|| merge_patch(&current, &patch));
+        match rollout(kind, &current, after.as_ref(), &merged, &patch, t) {
+            Rollout::None => {
+                keep.insert((ns.clone(), t.name.clone()));
+            }
+            Rollout::Held(why) => {
+                keep.insert((ns.clone(), t.name.clone()));
+                if relabels(t) {
+                    notes.push(format!(
+                        "{} in namespace {ns}: NEW changes its pod template, but {why}: its pods keep their labels and ports; pods it starts later get the template's",
+                        w.display()
+                    ));
+                }
+            }
+            Rollout::Replaces => {
+                let dropped: BTreeSet<String> = live_pods
+                    .iter()
+                    .flat_map(|q| {
+                        let r = rolled_out(q, t);
+                        q.labels
+                            .iter()
+                            .filter(move |(k, v)| r.labels.get(*k) != Some(*v))
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                if !dropped.is_empty() {
+                    notes.push(format!(
+                        "{} in namespace {ns}: the apply changes its pod template, so its pods are replaced (a rollout); the new pods carry the template's labels, without {}",
+                        w.display(),
+                        dropped.into_iter().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
+    }
     if let Some(why) = refusal {
         notes.push(format!(
             "the server did not check the apply of {} ({why}): computed here as kubectl apply would patch the live object{}",
@@ -401,33 +570,125 @@ async fn as_applied(
             if refused.len() == 1 { "" } else { "s" }
         ));
     }
-    // Workloads whose pods the apply leaves alone.
-    let mut keep = BTreeSet::new();
-    for p in new.pods.iter().filter(|p| p.representative) {
-        let Some(w) = &p.workload else { continue };
-        let has_pods = cluster.pods.iter().any(|q| {
-            q.namespace == p.namespace && !q.representative && q.workload.as_ref() == Some(w)
-        });
-        if !has_pods {
-            continue;
-        }
-        match live.workload_template(&p.namespace, &w.kind, &w.name).await {
-            Ok(Some(t)) if same_template(&t, p) => {
-                keep.insert((p.namespace.clone(), p.name.clone()));
-            }
-            Ok(_) => {}
-            Err(e @ Error::Forbidden(_)) => notes.push(format!(
-                "{} in namespace {}: the live template could not be read ({}): its pods are taken as NEW's template makes them, labels added to them by hand dropped",
-                w.display(),
-                p.namespace,
-                first_line(&e.to_string())
-            )),
-            Err(e) => return Err(e),
-        }
-    }
     new.pods
         .retain(|p| !keep.contains(&(p.namespace.clone(), p.name.clone())));
-    Ok(notes)
+    Ok((notes, unsure))
+}
+
+/// The server's rejection of one object of NEW, as an error naming it.
+fn rejected(kind: &str, namespace: Option<&str>, name: &str, message: &str) -> Error {
+    let who = match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    Error::Rejected(format!(
+        "the API server rejects the apply of {kind} {who} (server dry run): {message}"
+    ))
+}
+
+/// What an apply does to a workload's live pods.
+#[derive(Debug, PartialEq, Eq)]
+enum Rollout {
+    /// The pod template does not change: the pods stay as they are.
+    None,
+    /// The template changes but the pods are not replaced (why).
+    Held(&'static str),
+    /// The template changes and the controller replaces the pods.
+    Replaces,
+}
+
+/// Whether applying `patch` to the live workload `current` changes its pod
+/// template, and whether its controller then replaces the pods.
+/// `after` is the server's dry-run answer, when there is one: the
+/// template changes when it differs from the live one (the image, say).
+/// Without it, when some field NEW sets in the template differs from the
+/// live template. Either way a template whose labels, ports or host
+/// network differ from NEW's (`t`) changes. `merged` is the workload after
+/// the apply (the dry run's answer, or the patch applied here).
+fn rollout(
+    kind: &str,
+    current: &serde_json::Value,
+    after: Option<&serde_json::Value>,
+    merged: &serde_json::Value,
+    patch: &serde_json::Value,
+    t: &crate::snapshot::PodInfo,
+) -> Rollout {
+    let pointer = if kind == "CronJob" {
+        "/spec/jobTemplate/spec/template"
+    } else {
+        "/spec/template"
+    };
+    let live_template = current.pointer(pointer);
+    let changes = match after {
+        Some(a) => a.pointer(pointer) != live_template,
+        None => !json_within(patch.pointer(pointer), live_template),
+    } || template_pod(live_template, t).is_none_or(|live| !same_template(&live, t));
+    if !changes {
+        return Rollout::None;
+    }
+    let strategy = |path: &str| merged.pointer(path).and_then(serde_json::Value::as_str);
+    match kind {
+        "Deployment" if merged.pointer("/spec/paused") == Some(&serde_json::Value::Bool(true)) => {
+            Rollout::Held("the Deployment is paused")
+        }
+        "Deployment" => Rollout::Replaces,
+        "StatefulSet" | "DaemonSet"
+            if strategy("/spec/updateStrategy/type") == Some("OnDelete") =>
+        {
+            Rollout::Held("its updateStrategy is OnDelete (pods are replaced only when deleted)")
+        }
+        "StatefulSet" | "DaemonSet" => Rollout::Replaces,
+        "Job" | "CronJob" => Rollout::Held("a job's running pods are not replaced"),
+        _ => {
+            Rollout::Held("its controller does not replace running pods when the template changes")
+        }
+    }
+}
+
+/// Whether every field `patch` sets is already so in `live` (`null`: the
+/// field is absent), lists element by element: applying it changes
+/// nothing there.
+fn json_within(patch: Option<&serde_json::Value>, live: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value;
+    match (patch, live) {
+        (None, _) => true,
+        (Some(Value::Null), l) => l.is_none_or(Value::is_null),
+        (Some(Value::Object(p)), Some(Value::Object(l))) => {
+            p.iter().all(|(k, v)| json_within(Some(v), l.get(k)))
+        }
+        (Some(Value::Array(p)), Some(Value::Array(l))) => {
+            p.len() == l.len() && p.iter().zip(l).all(|(a, b)| json_within(Some(a), Some(b)))
+        }
+        (Some(p), Some(l)) => p == l,
+        (Some(_), None) => false,
+    }
+}
+
+/// A pod template (JSON) as a representative pod like `t`, for
+/// [`same_template`].
+fn template_pod(
+    template: Option<&serde_json::Value>,
+    t: &crate::snapshot::PodInfo,
+) -> Option<crate::snapshot::PodInfo> {
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use serde::Deserialize;
+    let spec = PodTemplateSpec::deserialize(template?).ok()?;
+    let pod = spec.spec.as_ref();
+    Some(crate::snapshot::PodInfo {
+        labels: spec
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.clone())
+            .unwrap_or_default(),
+        ports: pod
+            .map(crate::snapshot::container_ports)
+            .unwrap_or_default(),
+        init_ports: pod
+            .map(crate::snapshot::init_container_ports)
+            .unwrap_or_default(),
+        host_network: pod.and_then(|s| s.host_network).unwrap_or(false),
+        ..t.clone()
+    })
 }
 
 /// Without -R a directory's subdirectories are not read (as `kubectl
@@ -555,7 +816,64 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
         Model::new(&sides.old, &default),
         Model::new(&sides.new, &default),
     );
-    let d = diff(&mo, &mn);
+    let mut d = diff(&mo, &mn);
+    let mut notes = std::mem::take(&mut sides.notes);
+    let alternative = sides
+        .alternative
+        .as_ref()
+        .map(|(alt, unsure)| (Model::new(alt, &default), unsure));
+    if let Some((ma, unsure)) = &alternative {
+        // The pods of workloads the apply may or may not roll out: pairs
+        // whose answer depends on it are undecided.
+        let da = diff(&mo, ma);
+        let flags: Vec<bool> = d
+            .pods
+            .iter()
+            .map(|p| {
+                p.old.is_some_and(|q| {
+                    !q.representative
+                        && unsure
+                            .iter()
+                            .any(|(ns, w)| q.namespace == *ns && q.workload.as_ref() == Some(w))
+                })
+            })
+            .collect();
+        let pods = &d.pods;
+        let names: Vec<String> = pods.iter().map(|p| p.pod().ref_key()).collect();
+        let owner = |u: u32| {
+            pods[u as usize]
+                .pod()
+                .workload
+                .as_ref()
+                .map(|w| format!("{}/{}", pods[u as usize].pod().namespace, w.display()))
+                .unwrap_or_default()
+        };
+        let owners: Vec<String> = (0..pods.len() as u32).map(owner).collect();
+        let why = |u: u32, v: u32, rolled: &str, kept: &str| {
+            let who: Vec<&str> = [u, v]
+                .into_iter()
+                .filter(|x| flags[*x as usize])
+                .map(|x| owners[x as usize].as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            format!(
+                "whether the apply replaces the pods of {} is unknown (not readable): {rolled} if it does (NEW's template labels), {kept} if not (their live labels)",
+                who.join(" and "),
+            )
+        };
+        let dropped = undecided_between(&mut d, &da, &flags, &why);
+        if !dropped.is_empty() {
+            notes.push(format!(
+                "addresses outside the cluster: the access of {} depends on whether the apply replaces its pods, which is unknown: not listed",
+                dropped
+                    .iter()
+                    .map(|u| names[*u as usize].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     let mut warnings = std::mem::take(&mut sides.warnings);
     for (m, name) in [(&mo, &sides.old_name), (&mn, &sides.new_name)] {
         for p in &m.invalid {
@@ -567,7 +885,6 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
             ));
         }
     }
-    let mut notes = std::mem::take(&mut sides.notes);
     if !d.policies.is_empty() {
         notes.push(format!(
             "NetworkPolicies that differ: {}",

@@ -172,7 +172,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
                 .pods
                 .iter()
                 .filter(|p| p.on_host_network() && p.ips.contains(&ip))
-                .map(|p| p.key())
+                .map(|p| p.ref_key())
                 .collect();
             let node = snapshot
                 .node_of(&ip)
@@ -343,7 +343,7 @@ pub fn explain(
     } else if pod.representative {
         notes.push(format!(
             "{} stands for the pods of {}: their labels and ports come from its template; their IPs are unknown",
-            pod.key(),
+            pod.ref_key(),
             pod.display_ref()
         ));
     }
@@ -367,7 +367,14 @@ pub fn explain(
     ExplainReport {
         pod: PodView {
             namespace: pod.namespace.clone(),
-            name: pod.name.clone(),
+            // A representative pod is known as its workload
+            // (`deployment/pay`, as can, diff and matrix name it), so a
+            // Pod of the same name stays apart.
+            name: if pod.representative {
+                pod.display_ref()
+            } else {
+                pod.name.clone()
+            },
             workload: pod.workload.as_ref().map(|w| WorkloadView {
                 kind: w.kind.clone(),
                 name: w.name.clone(),
@@ -448,7 +455,7 @@ pub fn direction(
             rules,
         });
     }
-    let who = pod.key();
+    let who = pod.ref_key();
     let conclusion = match (isolating.is_empty(), allowed_parts.is_empty(), d) {
         (true, _, Direction::Ingress) => format!(
             "No policy isolates {who} for ingress: it accepts connections from everywhere on every port."
@@ -557,11 +564,11 @@ fn set_view(set: &PortSet) -> AllOr<Vec<String>> {
 fn peer_view(model: &Model<'_>, peer: &Peer) -> PeerView {
     let gaps = &model.snapshot.gaps;
     let matched = model.peer_pods(peer);
-    let pods: Vec<String> = matched.iter().map(|p| p.key()).collect();
+    let pods: Vec<String> = matched.iter().map(|p| p.ref_key()).collect();
     let host_network: Vec<String> = matched
         .iter()
         .filter(|p| p.on_host_network())
-        .map(|p| p.key())
+        .map(|p| p.ref_key())
         .collect();
     match peer {
         Peer::IpBlock(b) => PeerView {
@@ -720,7 +727,9 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
     let workload = pod
         .workload
         .as_ref()
-        .map(|w| format!(" ({}/{})", w.kind.to_lowercase(), clean(&w.name)))
+        .map(|w| format!("{}/{}", w.kind.to_lowercase(), w.name))
+        .filter(|w| *w != pod.name)
+        .map(|w| format!(" ({})", clean(&w)))
         .unwrap_or_default();
     out.push_str(&format!(
         "{}         {}/{}{}\n",

@@ -260,9 +260,26 @@ pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Er
             Err(e) => Err(e),
         }
     };
-    let (namespaces, pods, policies) =
-        tokio::join!(namespaces, live.pods(None, None, None), live.policies(None));
+    // Nodes: their addresses (a pod and its own node), their pod CIDRs
+    // (where a pod without IP yet gets one). Unreadable: unknown.
+    let nodes = async {
+        match live.nodes().await {
+            Ok(list) => Ok(Ok(list)),
+            Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => Ok(Err(why)),
+            Err(e) => Err(e),
+        }
+    };
+    let (namespaces, pods, policies, nodes) = tokio::join!(
+        namespaces,
+        live.pods(None, None, None),
+        live.policies(None),
+        nodes
+    );
     let mut gaps = Gaps::default();
+    let nodes = nodes?.unwrap_or_else(|why| {
+        gaps.nodes = Some(why);
+        Vec::new()
+    });
     let namespaces = namespaces?.unwrap_or_else(|why| {
         gaps.namespaces = Some(why);
         Vec::new()
@@ -302,6 +319,7 @@ pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Er
     };
     let mut snapshot = Snapshot::new(namespaces, pods, policies);
     snapshot.gaps = gaps;
+    snapshot.set_nodes(nodes);
     Ok(snapshot)
 }
 

@@ -1427,9 +1427,10 @@ fn family_split(
         }
         out.push((f, sets.intern(b), sets.intern(a)));
     }
+    let [sl, dl, dp] = own_changes(old, new, from, to);
     let ends = (
-        pod_lines(old, new, from.0, from.1, "source"),
-        pod_lines(old, new, to.0, to.1, "destination"),
+        pod_lines(old, new, from.0, from.1, "source", [sl, false]),
+        pod_lines(old, new, to.0, to.1, "destination", [dl, dp]),
     );
     let one_sided = [
         from.0.is_none() || from.1.is_none(),
@@ -1453,9 +1454,10 @@ pub fn pair_reasons(
     to: (Option<&PodInfo>, Option<&PodInfo>),
     changed: &BTreeMap<String, PolicyChange>,
 ) -> Vec<String> {
+    let [sl, dl, dp] = own_changes(old, new, from, to);
     let ends = (
-        pod_lines(old, new, from.0, from.1, "source"),
-        pod_lines(old, new, to.0, to.1, "destination"),
+        pod_lines(old, new, from.0, from.1, "source", [sl, false]),
+        pod_lines(old, new, to.0, to.1, "destination", [dl, dp]),
     );
     let one_sided = [
         from.0.is_none() || from.1.is_none(),
@@ -1654,7 +1656,8 @@ struct ClassReasons {
     /// Per joint class and end (source 0, destination 1): the lines about
     /// the pods themselves (new, deleted, relabelled) and apart the line
     /// about their namespace's labels (see [`pod_lines`]).
-    pods: Vec<[Option<(u32, u32)>; 2]>,
+    /// By what matters of the end's own change ([`own_changes`]).
+    pods: HashMap<(usize, usize, [bool; 2]), (u32, u32)>,
     /// Per side (old 0, new 1), direction and class: the isolating policies.
     isolating: [[HashMap<usize, Vec<u32>>; 2]; 2],
     /// Side lines by (direction, before, after).
@@ -1671,7 +1674,7 @@ const NO_LINES: u32 = u32::MAX;
 impl ClassReasons {
     fn new(n: usize) -> ClassReasons {
         ClassReasons {
-            pods: vec![[None, None]; n],
+            pods: HashMap::with_capacity(n),
             isolating: Default::default(),
             sides: HashMap::new(),
             texts: Vec::new(),
@@ -1704,23 +1707,30 @@ impl ClassReasons {
         // its namespace's, egress, ingress (the order of pair_reasons).
         let mut parts = [NO_LINES; 6];
         let mut ends = [(NO_LINES, NO_LINES); 2];
-        for (k, (o, n, joint, word)) in [(oa, na, a, "source"), (ob, nb, b, "destination")]
-            .into_iter()
-            .enumerate()
+        let rep = |(o, n): (Option<usize>, Option<usize>)| {
+            (
+                o.map(|c| old.1.representative(c)),
+                n.map(|c| new.1.representative(c)),
+            )
+        };
+        // Pods of a class share labels and ports: what matters to the
+        // pair is the same for all of them.
+        let [sl, dl, dp] = own_changes(old.0, new.0, rep((oa, na)), rep((ob, nb)));
+        for (k, (o, n, joint, word, matters)) in [
+            (oa, na, a, "source", [sl, false]),
+            (ob, nb, b, "destination", [dl, dp]),
+        ]
+        .into_iter()
+        .enumerate()
         {
-            if let Some(ids) = self.pods[joint][k] {
+            if let Some(&ids) = self.pods.get(&(joint, k, matters)) {
                 ends[k] = ids;
                 continue;
             }
-            let (lines, namespace) = pod_lines(
-                old.0,
-                new.0,
-                o.map(|c| old.1.representative(c)),
-                n.map(|c| new.1.representative(c)),
-                word,
-            );
+            let (o, n) = rep((o, n));
+            let (lines, namespace) = pod_lines(old.0, new.0, o, n, word, matters);
             let ids = (self.text(lines), self.text(namespace));
-            self.pods[joint][k] = Some(ids);
+            self.pods.insert((joint, k, matters), ids);
             ends[k] = ids;
         }
         let one_sided = [oa.is_none() || na.is_none(), ob.is_none() || nb.is_none()];
@@ -1836,8 +1846,89 @@ impl ClassReasons {
     }
 }
 
+/// Whether the ends' own changes bear on a pair's answer, on either side:
+/// `[source labels, destination labels, destination ports]`. A label
+/// change matters when a selector that decides the pair tells the old
+/// labels from the new: the podSelector of a policy of the end's namespace
+/// for its direction (the source's egress, the destination's ingress), or
+/// a peer's podSelector in a rule of a policy selecting the other end (its
+/// egress rules for the destination, its ingress rules for the source)
+/// whose namespaces may hold the end. A container port change (the
+/// destination's only: ports resolve there) matters when a rule of those
+/// policies resolves to other ports on the old and the new ports (a named
+/// port). `from`, `to`: (old pod, new pod); an end on one side only
+/// explains the pair alone (all true).
+fn own_changes(
+    old: &Model<'_>,
+    new: &Model<'_>,
+    from: (Option<&PodInfo>, Option<&PodInfo>),
+    to: (Option<&PodInfo>, Option<&PodInfo>),
+) -> [bool; 3] {
+    use crate::engine::verdict::destination_ports;
+    let (Some(so), Some(sn), Some(dob), Some(dnw)) = (from.0, from.1, to.0, to.1) else {
+        return [true; 3];
+    };
+    let want = [
+        so.labels != sn.labels,
+        dob.labels != dnw.labels,
+        dob.ports != dnw.ports,
+    ];
+    if want == [false; 3] {
+        return want;
+    }
+    let tells = |sel: &Selector, a: &Labels, b: &Labels| sel.matches(a) != sel.matches(b);
+    // A peer of `rule` tells `a` from `b` for a pod of namespace `ns`.
+    let peers_tell =
+        |m: &Model<'_>, rule: &crate::engine::policy::Rule, ns: &str, a: &Labels, b: &Labels| {
+            rule.peers.iter().flatten().any(|peer| match peer {
+                Peer::Pods {
+                    namespaces,
+                    pods: Some(sel),
+                } if tells(sel, a, b) => match namespaces {
+                    crate::engine::policy::NamespaceScope::Own(own) => own == ns,
+                    crate::engine::policy::NamespaceScope::Selected(nsel) => {
+                        m.namespace(ns)
+                            .and_then(|n| crate::engine::namespace_matches(nsel, n))
+                            != Some(false)
+                    }
+                },
+                _ => false,
+            })
+        };
+    let ports_tell = |rule: &crate::engine::policy::Rule| {
+        rule.resolve_ports(destination_ports(dob)) != rule.resolve_ports(destination_ports(dnw))
+    };
+    let mut out = [false; 3];
+    for (m, s, d) in [(old, so, dob), (new, sn, dnw)] {
+        for &i in m.policies_in(&s.namespace) {
+            let p = &m.policies[i];
+            let Some(rules) = &p.egress else { continue };
+            out[0] |= want[0] && tells(&p.pod_selector, &so.labels, &sn.labels);
+            if p.pod_selector.matches(&s.labels) {
+                for r in rules {
+                    out[1] |= want[1] && peers_tell(m, r, &d.namespace, &dob.labels, &dnw.labels);
+                    out[2] |= want[2] && ports_tell(r);
+                }
+            }
+        }
+        for &i in m.policies_in(&d.namespace) {
+            let p = &m.policies[i];
+            let Some(rules) = &p.ingress else { continue };
+            out[1] |= want[1] && tells(&p.pod_selector, &dob.labels, &dnw.labels);
+            if p.pod_selector.matches(&d.labels) {
+                for r in rules {
+                    out[0] |= want[0] && peers_tell(m, r, &s.namespace, &so.labels, &sn.labels);
+                    out[2] |= want[2] && ports_tell(r);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The lines about one end of a pair itself: new, deleted, relabelled,
-/// other ports (what every pod of a class shares; a new IP shows through
+/// other ports, the last two only when they matter to the pair (`[labels,
+/// ports]`, see [`own_changes`]) (what every pod of a class shares; a new IP shows through
 /// the ipBlock rules that now match it or not), then apart the line
 /// saying its namespace's labels change, which only matters to the other
 /// end's policies (a destination's namespace to the source's egress, a
@@ -1848,6 +1939,7 @@ fn pod_lines(
     o: Option<&PodInfo>,
     n: Option<&PodInfo>,
     word: &str,
+    [labels, ports]: [bool; 2],
 ) -> EndLines {
     let mut out = Vec::new();
     let mut namespace = Vec::new();
@@ -1855,14 +1947,14 @@ fn pod_lines(
         (None, Some(_)) => out.push(format!("the {word} pod is new")),
         (Some(_), None) => out.push(format!("the {word} pod is deleted")),
         (Some(a), Some(b)) => {
-            if a.labels != b.labels {
+            if labels && a.labels != b.labels {
                 out.push(format!(
                     "the {word} pod's labels change: {} => {}",
                     labels_text(&a.labels),
                     labels_text(&b.labels)
                 ));
             }
-            if a.ports != b.ports {
+            if ports && a.ports != b.ports {
                 out.push(format!("the {word} pod's container ports change"));
             }
             if old.namespace(&a.namespace).map(|n| &n.labels)
@@ -2274,16 +2366,7 @@ pub fn applied(
                     && !live_pod.representative
                     && live_pod.workload.as_ref() == Some(w)
                 {
-                    let mut labels = p.labels.clone();
-                    for l in CONTROLLER_LABELS {
-                        if let Some(v) = live_pod.labels.get(*l) {
-                            labels.insert((*l).to_string(), v.clone());
-                        }
-                    }
-                    live_pod.labels = labels;
-                    live_pod.ports = p.ports.clone();
-                    live_pod.init_ports = p.init_ports.clone();
-                    live_pod.host_network = p.host_network;
+                    *live_pod = rolled_out(live_pod, p);
                     matched = true;
                 }
             }
@@ -2454,6 +2537,124 @@ pub fn merge_patch(current: &serde_json::Value, patch: &serde_json::Value) -> se
 pub fn last_applied(annotations: Option<&BTreeMap<String, String>>) -> Option<serde_json::Value> {
     let text = annotations?.get(LAST_APPLIED)?;
     serde_json::from_str(text).ok()
+}
+
+/// A live pod of a workload as the rollout of `template` (NEW's
+/// representative pod) replaces it: the template's labels (and the
+/// labels controllers add, such as `pod-template-hash`, kept from the live
+/// pod), ports and host network; labels added by hand are gone.
+pub fn rolled_out(live: &PodInfo, template: &PodInfo) -> PodInfo {
+    let mut labels = template.labels.clone();
+    for l in CONTROLLER_LABELS {
+        if let Some(v) = live.labels.get(*l) {
+            labels.insert((*l).to_string(), v.clone());
+        }
+    }
+    PodInfo {
+        labels,
+        ports: template.ports.clone(),
+        init_ports: template.init_ports.clone(),
+        host_network: template.host_network,
+        ..live.clone()
+    }
+}
+
+/// Pairs whose answer differs between two possible new sides: `d` and
+/// `alt` compare the same old side with two new sides that hold the same
+/// pods (in the same order) and differ only in the pods marked `unsure`
+/// (a workload whose apply may or may not roll its pods out). A pair of
+/// an unsure pod whose ports after differ between the two is moved from
+/// `d.changes` into `d.maybe` (ports for certain: those of both), with
+/// `why` (the pair, its ports either way) as its reason; a pair whose
+/// answer is the same either way stays as `d` has it. External ranges of
+/// an unsure pod that differ between the two are dropped; the pods are
+/// returned.
+pub fn undecided_between(
+    d: &mut Diff<'_>,
+    alt: &Diff<'_>,
+    unsure: &[bool],
+    why: &dyn Fn(u32, u32, &str, &str) -> String,
+) -> Vec<u32> {
+    let ports = |sets: &PortSets, id: u32| sets.get(id).clone();
+    let text = |p: &PortSet| {
+        if p.is_empty() {
+            "nothing".to_string()
+        } else if p.is_all() {
+            "all ports".to_string()
+        } else {
+            p.to_strings().join(", ")
+        }
+    };
+    let a: HashMap<(u32, u32), &Change> = alt.changes.iter().map(|c| ((c.from, c.to), c)).collect();
+    let b: HashMap<(u32, u32), &Change> = d.changes.iter().map(|c| ((c.from, c.to), c)).collect();
+    let mut pairs: BTreeSet<(u32, u32)> = a.keys().chain(b.keys()).copied().collect();
+    pairs.retain(|(u, v)| unsure[*u as usize] || unsure[*v as usize]);
+    let mut maybe = Vec::new();
+    for (u, v) in pairs {
+        // Before is the same old side in both; after is before when the
+        // pair is not a change.
+        let (before, after_d, after_alt) = match (b.get(&(u, v)), a.get(&(u, v))) {
+            (Some(x), Some(y)) => (
+                ports(&d.sets, x.before),
+                ports(&d.sets, x.after),
+                ports(&alt.sets, y.after),
+            ),
+            (Some(x), None) => (
+                ports(&d.sets, x.before),
+                ports(&d.sets, x.after),
+                ports(&d.sets, x.before),
+            ),
+            (None, Some(y)) => (
+                ports(&alt.sets, y.before),
+                ports(&alt.sets, y.before),
+                ports(&alt.sets, y.after),
+            ),
+            (None, None) => continue,
+        };
+        if after_d == after_alt {
+            continue;
+        }
+        let certain = after_d.intersect(&after_alt);
+        let reason = d.reasons.len() as u32;
+        d.reasons
+            .push(vec![why(u, v, &text(&after_d), &text(&after_alt))]);
+        maybe.push(Change {
+            from: u,
+            to: v,
+            before: d.sets.intern(before),
+            after: d.sets.intern(certain),
+            reasons: reason,
+        });
+    }
+    let out: HashSet<(u32, u32)> = maybe.iter().map(|c| (c.from, c.to)).collect();
+    d.changes.retain(|c| !out.contains(&(c.from, c.to)));
+    d.maybe.retain(|c| !out.contains(&(c.from, c.to)));
+    d.maybe.extend(maybe);
+    d.maybe.sort_unstable_by_key(|c| (c.from, c.to));
+    // Addresses: an unsure pod's ranges, compared as texts and ports.
+    let ranges = |x: &Diff<'_>, u: u32| -> HashSet<(Direction, String, PortSet, PortSet)> {
+        x.external
+            .iter()
+            .filter(|e| e.pod == u)
+            .map(|e| {
+                (
+                    e.direction,
+                    e.addresses.clone(),
+                    ports(&x.sets, e.before),
+                    ports(&x.sets, e.after),
+                )
+            })
+            .collect()
+    };
+    let mut dropped = Vec::new();
+    for (u, _) in unsure.iter().enumerate().filter(|(_, s)| **s) {
+        let u = u as u32;
+        if ranges(d, u) != ranges(alt, u) {
+            d.external.retain(|e| e.pod != u);
+            dropped.push(u);
+        }
+    }
+    dropped
 }
 
 /// True when a workload of NEW leaves its live pods as they are: its pod

@@ -56,6 +56,10 @@ pub struct Model<'s> {
     /// Every address known for each node name: the Node object's addresses
     /// and the host IPs of every pod scheduled there.
     node_addresses: HashMap<&'s str, Vec<IpAddr>>,
+    /// The pod CIDRs of every node, when each node's are known (Node
+    /// `spec.podCIDRs`, and no node left unread): a pod without IP yet
+    /// gets one inside them. `None`: where its IP will be is unknown.
+    pod_cidrs: Option<Vec<ipnet::IpNet>>,
 }
 
 impl<'s> Model<'s> {
@@ -168,6 +172,16 @@ impl<'s> Model<'s> {
             pod_ips,
             namespaces_by_label,
             node_addresses,
+            pod_cidrs: (!snapshot.nodes.is_empty()
+                && snapshot.gaps.nodes.is_none()
+                && snapshot.nodes.iter().all(|n| !n.pod_cidrs.is_empty()))
+            .then(|| {
+                snapshot
+                    .nodes
+                    .iter()
+                    .flat_map(|n| n.pod_cidrs.iter().copied())
+                    .collect()
+            }),
         }
     }
 
@@ -411,6 +425,53 @@ impl Model<'_> {
 
     /// Whether some valid policy has an ipBlock peer (what a pod without a
     /// known IP cannot be checked against).
+    /// Whether `block` may hold the IP a pod without one yet will get:
+    /// when every node's pod CIDRs are known, only if some of them overlap
+    /// the block's addresses (its CIDR minus its excepts); otherwise it
+    /// may. (Pods' own IPs prove no range: they are never used for this.)
+    pub fn block_may_hold_pod_ips(&self, block: &policy::IpBlock) -> bool {
+        let Some(cidrs) = &self.pod_cidrs else {
+            return true;
+        };
+        let span = |n: &ipnet::IpNet| -> (bool, u128, u128) {
+            let num = |ip: IpAddr| match ip {
+                IpAddr::V4(a) => u128::from(u32::from(a)),
+                IpAddr::V6(a) => u128::from(a),
+            };
+            (n.addr().is_ipv6(), num(n.network()), num(n.broadcast()))
+        };
+        let (v6, lo, hi) = span(&block.cidr);
+        let mut holes: Vec<(u128, u128)> = block
+            .except
+            .iter()
+            .map(span)
+            .filter(|s| s.0 == v6)
+            .map(|s| (s.1, s.2))
+            .collect();
+        holes.sort_unstable();
+        cidrs.iter().map(span).any(|(pv6, plo, phi)| {
+            let (from, to) = (plo.max(lo), phi.min(hi));
+            if pv6 != v6 || from > to {
+                return false;
+            }
+            // Some address of from..=to outside every hole.
+            let mut at = from;
+            for &(a, b) in &holes {
+                if b < at {
+                    continue;
+                }
+                if a > at {
+                    return true;
+                }
+                match b.checked_add(1) {
+                    Some(next) if b < to => at = next,
+                    _ => return false,
+                }
+            }
+            at <= to
+        })
+    }
+
     pub fn has_ip_blocks(&self) -> bool {
         self.policies
             .iter()
@@ -442,5 +503,42 @@ impl Model<'_> {
                 if guessed.len() == 1 { "it" } else { "them" },
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod pod_cidr_tests {
+    use super::*;
+
+    #[test]
+    fn a_block_may_hold_pod_ips_only_where_it_overlaps_a_pod_cidr() {
+        let nodes = "apiVersion: v1\nkind: Node\nmetadata: {name: a}\nspec: {podCIDRs: [10.244.0.0/24, 'fd00:1::/64']}\n---\napiVersion: v1\nkind: Node\nmetadata: {name: b}\nspec: {podCIDRs: [10.244.1.0/24]}\n";
+        let snap = crate::source::files::load_str("n.yaml", nodes, "default").unwrap();
+        let m = Model::new(&snap, "default");
+        let block = |cidr: &str, except: &[&str]| policy::IpBlock {
+            cidr: cidr.parse().unwrap(),
+            except: except.iter().map(|e| e.parse().unwrap()).collect(),
+        };
+        assert!(m.block_may_hold_pod_ips(&block("10.244.1.128/25", &[])));
+        assert!(m.block_may_hold_pod_ips(&block("0.0.0.0/0", &[])));
+        assert!(!m.block_may_hold_pod_ips(&block("10.245.0.0/16", &[])));
+        // The excepts cover both pod CIDRs, in two pieces for one of them.
+        assert!(!m.block_may_hold_pod_ips(&block(
+            "10.0.0.0/8",
+            &["10.244.0.0/25", "10.244.0.128/25", "10.244.1.0/24"]
+        )));
+        // One address left: it may.
+        assert!(m.block_may_hold_pod_ips(&block(
+            "10.0.0.0/8",
+            &["10.244.0.0/25", "10.244.0.128/26", "10.244.1.0/24"]
+        )));
+        // Another family.
+        assert!(!m.block_may_hold_pod_ips(&block("fd00:2::/64", &[])));
+        assert!(m.block_may_hold_pod_ips(&block("fd00::/16", &[])));
+        // A node without pod CIDRs: unknown, so it may.
+        let partly = format!("{nodes}---\napiVersion: v1\nkind: Node\nmetadata: {{name: c}}\n");
+        let snap = crate::source::files::load_str("n.yaml", &partly, "default").unwrap();
+        let m = Model::new(&snap, "default");
+        assert!(m.block_may_hold_pod_ips(&block("10.245.0.0/16", &[])));
     }
 }

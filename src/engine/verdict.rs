@@ -32,7 +32,7 @@ pub enum Endpoint<'a> {
 impl Endpoint<'_> {
     pub fn display(&self) -> String {
         match self {
-            Endpoint::Pod(p) => p.key(),
+            Endpoint::Pod(p) => p.ref_key(),
             Endpoint::External(ip) => ip.to_string(),
         }
     }
@@ -206,7 +206,12 @@ pub fn peer_matches(model: &Model<'_>, peer: &Peer, ep: &Endpoint<'_>) -> (bool,
     match (peer, ep) {
         (Peer::IpBlock(block), Endpoint::External(ip)) => (block.contains(ip), false),
         (Peer::IpBlock(block), Endpoint::Pod(p)) => {
-            (p.ips.iter().any(|ip| block.contains(ip)), p.ips.is_empty())
+            // A pod without IP yet: unknown, unless its IP is known to
+            // come from pod CIDRs the block does not reach.
+            (
+                p.ips.iter().any(|ip| block.contains(ip)),
+                p.ips.is_empty() && (p.host_network || model.block_may_hold_pod_ips(block)),
+            )
         }
         (Peer::Pods { .. }, Endpoint::External(_)) => (false, false),
         // Selectors reach pods on the pod network only.

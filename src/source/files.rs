@@ -75,17 +75,87 @@ pub struct Manifests {
     snapshot: Rc<Snapshot>,
     evidence: Result<Evidence, String>,
     warnings: Vec<String>,
+    apply: ApplyInput,
 }
+
+/// What modelling `kubectl apply -f` of the manifests needs beyond the
+/// snapshot (`diff -f`).
+#[derive(Debug, Clone, Default)]
+pub struct ApplyInput {
+    /// Namespaces written in namespaced objects' `metadata.namespace`,
+    /// each with the first object that names it (`Deployment web`).
+    pub namespaces: BTreeMap<String, String>,
+    /// Objects of an API version no longer served (NetworkPolicy in
+    /// `extensions/v1beta1`, removed in Kubernetes 1.16): left out of the
+    /// snapshot with a warning; `kubectl apply` refuses them.
+    pub unserved: Vec<Unserved>,
+    /// Namespaces and workloads as written, by (kind, namespace, name)
+    /// (the namespace of a Namespace is empty): what `kubectl apply` sends.
+    pub objects: BTreeMap<(String, String, String), Value>,
+}
+
+/// An object whose API version no server serves any more.
+#[derive(Debug, Clone)]
+pub struct Unserved {
+    pub file: String,
+    pub namespace: String,
+    pub name: String,
+    pub api_version: String,
+    pub kind: String,
+}
+
+impl Unserved {
+    /// What kubectl says of it (`kubectl apply` and `kubectl diff`), on
+    /// one line.
+    pub fn kubectl_error(&self) -> String {
+        format!(
+            "resource mapping not found for name: {:?} namespace: {:?} from {:?}: no matches for kind {:?} in version {:?}",
+            self.name, self.namespace, self.file, self.kind, self.api_version
+        )
+    }
+}
+
+/// Kinds without a namespace: their `metadata.namespace`, if any, is not
+/// checked against `-n` (kubectl ignores it).
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "CSINode",
+    "APIService",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ClusterNetworkPolicy",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "List",
+];
 
 impl Manifests {
     /// Reads every path (`-` is stdin, read once).
     pub fn read(opts: &LoadOptions) -> Result<Manifests, Error> {
-        let (snapshot, evidence, warnings) = read(opts)?;
+        let (snapshot, evidence, warnings, apply) = read(opts)?;
         Ok(Manifests {
             snapshot: Rc::new(snapshot),
             evidence,
             warnings,
+            apply,
         })
+    }
+
+    /// What modelling `kubectl apply -f` of these manifests needs.
+    pub fn apply_input(&self) -> &ApplyInput {
+        &self.apply
     }
 
     /// The engine's snapshot of these objects.
@@ -110,18 +180,19 @@ impl Manifests {
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    read(opts).map(|(snapshot, _, _)| snapshot)
+    read(opts).map(|(snapshot, _, _, _)| snapshot)
 }
 
 /// Reads every path and builds a snapshot, with the warnings
 /// [`Manifests::warnings`] would give. Unlike [`Manifests`] the result can
 /// be sent to another thread (`diff` reads its two sides at once).
 pub fn load_with_warnings(opts: &LoadOptions) -> Result<(Snapshot, Vec<String>), Error> {
-    read(opts).map(|(snapshot, _, warnings)| (snapshot, warnings))
+    read(opts).map(|(snapshot, _, warnings, _)| (snapshot, warnings))
 }
 
-/// What [`read`] gives: the snapshot, the CNI evidence and the warnings.
-type Read = (Snapshot, Result<Evidence, String>, Vec<String>);
+/// What [`read`] gives: the snapshot, the CNI evidence, the warnings and
+/// what modelling an apply needs.
+type Read = (Snapshot, Result<Evidence, String>, Vec<String>, ApplyInput);
 
 /// The snapshot, the CNI evidence and the warnings of every path, in one
 /// pass.
@@ -159,7 +230,8 @@ fn read(opts: &LoadOptions) -> Result<Read, Error> {
         return Err(nothing_read(&opts.paths, &names));
     }
     let warnings = std::mem::take(&mut builder.warnings);
-    Ok((builder.finish(), Ok(evidence), warnings))
+    let apply = std::mem::take(&mut builder.apply);
+    Ok((builder.finish(), Ok(evidence), warnings, apply))
 }
 
 /// The error for input that held no object at all, naming what was read.
@@ -189,6 +261,25 @@ fn take_object(
     evidence: &mut Evidence,
     mut obj: Object,
 ) -> Result<(), Error> {
+    let kind = kind_of(&obj.value);
+    if !CLUSTER_SCOPED.contains(&kind)
+        && let Some(ns) = obj
+            .value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+        && !ns.is_empty()
+        && !builder.apply.namespaces.contains_key(ns)
+    {
+        let name = obj
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        builder
+            .apply
+            .namespaces
+            .insert(ns.to_string(), format!("{kind} {name}"));
+    }
     // Metadata that does not decode: kubectl does not send the
     // object. A NetworkPolicy's are errors of that policy instead.
     if kind_of(&obj.value) != "NetworkPolicy" {
@@ -983,6 +1074,7 @@ struct Builder<'a> {
     null_egress: std::collections::BTreeSet<String>,
     /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
     warnings: Vec<String>,
+    apply: ApplyInput,
 }
 
 impl<'a> Builder<'a> {
@@ -1000,6 +1092,7 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             null_egress: std::collections::BTreeSet::new(),
             warnings: Vec::new(),
+            apply: ApplyInput::default(),
         }
     }
 
@@ -1042,6 +1135,25 @@ impl<'a> Builder<'a> {
             "Job" | "CronJob" => api.starts_with("batch/"),
             _ => api.starts_with("apps/") || api.starts_with("extensions/"),
         };
+        if kind == "NetworkPolicy" && api == "extensions/v1beta1" {
+            // Served until Kubernetes 1.16: kubectl apply finds no such
+            // kind now. Never silently ignored.
+            let meta = meta_of(obj)?;
+            let unserved = Unserved {
+                file: obj.file.clone(),
+                namespace: meta
+                    .namespace
+                    .unwrap_or_else(|| self.default_namespace.to_string()),
+                name: meta.name.unwrap_or_default(),
+                api_version: api.to_string(),
+                kind: kind.to_string(),
+            };
+            self.apply.unserved.push(unserved);
+            return Err(Rejected::Skipped(format!(
+                "{}: no matches for kind \"NetworkPolicy\" in version \"extensions/v1beta1\" (no longer served since Kubernetes 1.16: write networking.k8s.io/v1)",
+                describe(&obj.value)
+            )));
+        }
         if !ours {
             return Ok(());
         }
@@ -1052,6 +1164,10 @@ impl<'a> Builder<'a> {
                 if name.is_empty() {
                     return Err(missing_name(obj).into());
                 }
+                self.apply.objects.insert(
+                    (kind.to_string(), String::new(), name.clone()),
+                    obj.value.clone(),
+                );
                 self.namespaces.insert(
                     name.clone(),
                     NamespaceInfo::new(&name, meta.labels.unwrap_or_default(), false),
@@ -1187,6 +1303,9 @@ impl<'a> Builder<'a> {
                     })?,
                     None => PodTemplateSpec::default(),
                 };
+                self.apply
+                    .objects
+                    .insert((k.to_string(), ns.clone(), name.clone()), obj.value.clone());
                 self.workloads.push(Workload {
                     owner: owner_key(&ns, &meta.owner_references),
                     key: (ns, k.to_string(), name),

@@ -767,19 +767,89 @@ impl Live {
                 )
             }
         };
-        r.map_err(|e| match e {
-            kube::Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
-                "cannot patch {what} (dry run){}: forbidden ({})",
-                namespace
-                    .map(|ns| format!(" in namespace {ns:?}"))
-                    .unwrap_or_default(),
-                status.message
+        r.map_err(|e| dry_run_error(e, what, namespace, self.user.as_deref()))
+    }
+
+    /// The API resource of a workload kind (Deployment, StatefulSet,
+    /// DaemonSet, ReplicaSet, ReplicationController, Job, CronJob).
+    fn workload_resource(kind: &str) -> Option<(kube::api::ApiResource, &'static str)> {
+        use kube::api::{ApiResource, GroupVersionKind};
+        let (group, version, plural) = match kind {
+            "Deployment" => ("apps", "v1", "deployments"),
+            "StatefulSet" => ("apps", "v1", "statefulsets"),
+            "DaemonSet" => ("apps", "v1", "daemonsets"),
+            "ReplicaSet" => ("apps", "v1", "replicasets"),
+            "ReplicationController" => ("", "v1", "replicationcontrollers"),
+            "Job" => ("batch", "v1", "jobs"),
+            "CronJob" => ("batch", "v1", "cronjobs"),
+            _ => return None,
+        };
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        Some((ApiResource::from_gvk_with_plural(&gvk, plural), plural))
+    }
+
+    /// A workload as the server stores it (JSON); `None` when it does not
+    /// exist or the kind is not a workload. A refusal is
+    /// `Error::Forbidden` (`cannot get deployments ...`).
+    pub async fn workload_object(
+        &self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        use kube::api::DynamicObject;
+        let Some((resource, plural)) = Self::workload_resource(kind) else {
+            return Ok(None);
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &resource);
+        match api.get_opt(name).await {
+            Ok(o) => o
+                .map(serde_json::to_value)
+                .transpose()
+                .map_err(|e| Error::Api(format!("cannot read {plural} {name:?}: {e}"))),
+            Err(e) => Err(
+                match api_error(e, plural, Some(namespace), self.user.as_deref()) {
+                    Error::Forbidden(m) => {
+                        Error::Forbidden(m.replacen("cannot list", "cannot get", 1))
+                    }
+                    other => other,
+                },
+            ),
+        }
+    }
+
+    /// What the server would store after `patch` on workload
+    /// `kind`/`name` (a strategic merge patch, as kubectl sends for
+    /// built-in kinds), asked as a dry run: nothing is changed. A refusal
+    /// (403) is `Error::Forbidden`; the server rejecting the change (an
+    /// immutable field, an invalid object) is `Error::Rejected` with the
+    /// server's message.
+    pub async fn dry_run_patch_workload(
+        &self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        use kube::api::{DynamicObject, Patch, PatchParams};
+        let Some((resource, plural)) = Self::workload_resource(kind) else {
+            return Err(Error::Api(format!("{kind} is not a workload kind")));
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &resource);
+        let params = PatchParams::default().dry_run();
+        let r = api.patch(name, &params, &Patch::Strategic(patch)).await;
+        match r {
+            Ok(o) => serde_json::to_value(o)
+                .map_err(|e| Error::Api(format!("cannot read the dry run's answer: {e}"))),
+            Err(e) => Err(dry_run_error(
+                e,
+                plural,
+                Some(namespace),
+                self.user.as_deref(),
             )),
-            kube::Error::Api(status) if status.code == 422 => {
-                Error::Api(format!("{what} {name:?} is invalid: {}", status.message))
-            }
-            other => api_error(other, what, namespace, self.user.as_deref()),
-        })
+        }
     }
 
     /// Every node with its addresses (cluster-scoped: a namespace-scoped
@@ -1030,6 +1100,26 @@ pub fn conflict_message(server: &str) -> String {
 }
 
 /// Words a failed call the way a user needs it.
+/// A dry-run patch's failure: a refusal (403) is `Error::Forbidden`; any
+/// other answer of the server (422 invalid, 400, 409, ...) is its verdict
+/// on the change, `Error::Rejected` with its message; anything else as
+/// [`api_error`].
+fn dry_run_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Option<&str>) -> Error {
+    match e {
+        kube::Error::Api(status) if status.code == 403 => Error::Forbidden(format!(
+            "cannot patch {what} (dry run){}: forbidden ({})",
+            namespace
+                .map(|ns| format!(" in namespace {ns:?}"))
+                .unwrap_or_default(),
+            status.message
+        )),
+        kube::Error::Api(status) if status.code != 401 && status.code < 500 => {
+            Error::Rejected(status.message.lines().collect::<Vec<_>>().join("; "))
+        }
+        other => api_error(other, what, namespace, user),
+    }
+}
+
 pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Option<&str>) -> Error {
     let scope = match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
