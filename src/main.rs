@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::run(&ctx, a),
         Command::Can(a) => cmd::can::run(&ctx, a),
         Command::Matrix(a) => cmd::matrix::run(&ctx, a, &mut out),
-        Command::Diff(a) => cmd::diff::run(&ctx, a),
+        Command::Diff(a) => cmd::diff::run(&ctx, a, &mut out),
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
         Command::Wizard(a) => cmd::wizard::run(&ctx, a),

@@ -11,14 +11,14 @@ use serde::Serialize;
 
 use crate::cli::{DiffArgs, OutputFormat};
 use crate::cmd::can::PortsJson;
-use crate::cmd::{Context, Outcome};
+use crate::cmd::{Context, Outcome, Output};
 use crate::engine::Model;
 use crate::engine::diff::{Diff, applied, diff, same_template, undecided_between};
 use crate::engine::policy::{Direction, Policy};
 use crate::engine::reach::PortSets;
 use crate::engine::selector::Selector;
 use crate::error::{Error, exit};
-use crate::render::{Palette, clean, to_json, to_yaml};
+use crate::render::{Palette, clean, write_json, write_yaml};
 use crate::snapshot::Snapshot;
 use crate::source::files::{LoadOptions, Manifests};
 
@@ -50,7 +50,7 @@ struct Sides {
 type Applied = (Vec<String>, Vec<(String, crate::snapshot::WorkloadRef)>);
 
 /// Runs the command.
-pub fn run(ctx: &Context, args: &DiffArgs) -> Result<Outcome, Error> {
+pub fn run(ctx: &Context, args: &DiffArgs, out: &mut dyn Output) -> Result<Outcome, Error> {
     match (args.prune, ctx.global.selector.is_some()) {
         (true, false) => {
             return Err(Error::Usage(
@@ -94,7 +94,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<Outcome, Error> {
             ));
         }
     };
-    report(ctx, sides)
+    report(ctx, sides, out)
 }
 
 /// Two sets of manifests.
@@ -759,7 +759,7 @@ impl Kind {
 
 /// One entry of `changes` or `external` in JSON.
 #[derive(Debug, Serialize)]
-struct ChangeJson {
+struct ChangeJson<'a> {
     from: String,
     to: String,
     change: &'static str,
@@ -770,7 +770,7 @@ struct ChangeJson {
     /// `before`/`after` are then the union over the families.
     #[serde(skip_serializing_if = "Option::is_none")]
     families: Option<Vec<FamilyJson>>,
-    reasons: Vec<String>,
+    reasons: &'a [String],
 }
 
 #[derive(Debug, Serialize)]
@@ -781,17 +781,85 @@ struct FamilyJson {
     after: Option<PortsJson>,
 }
 
-#[derive(Debug, Serialize)]
-struct DiffJson {
+/// The JSON/YAML document: `{complete, changes, external, undecided,
+/// notes}`, each entry made as it is written (a diff of millions of pairs
+/// is never held as JSON values).
+struct DiffJson<'a, 'd> {
+    d: &'a Diff<'d>,
     /// False when some pairs or policies were not compared (see `notes`
     /// and `undecided`): `changes: []` then does not mean "no change".
     complete: bool,
-    changes: Vec<ChangeJson>,
-    external: Vec<ChangeJson>,
+    notes: Vec<String>,
+}
+
+/// Which list of the document a [`Entries`] writes.
+#[derive(Clone, Copy)]
+enum List {
+    Changes,
+    External,
     /// Pairs whose answer depends on what could not be known and may
     /// change; `before`/`after` are the ports allowed for certain.
-    undecided: Vec<ChangeJson>,
-    notes: Vec<String>,
+    Undecided,
+}
+
+/// One list of [`DiffJson`], serialized entry by entry.
+struct Entries<'a, 'd>(&'a Diff<'d>, List);
+
+impl Serialize for DiffJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut doc = s.serialize_struct("DiffJson", 5)?;
+        doc.serialize_field("complete", &self.complete)?;
+        doc.serialize_field("changes", &Entries(self.d, List::Changes))?;
+        doc.serialize_field("external", &Entries(self.d, List::External))?;
+        doc.serialize_field("undecided", &Entries(self.d, List::Undecided))?;
+        doc.serialize_field("notes", &self.notes)?;
+        doc.end()
+    }
+}
+
+impl Serialize for Entries<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let key = |u: u32| d.pods[u as usize].pod().ref_key();
+        let entry = |from: String, to: String, before: u32, after: u32, reasons: u32| ChangeJson {
+            from,
+            to,
+            change: Kind::of(before, after).as_str(),
+            before: ports_json(&d.sets, before),
+            after: ports_json(&d.sets, after),
+            families: None,
+            reasons: &d.reasons[reasons as usize],
+        };
+        match self.1 {
+            List::Changes => s.collect_seq(d.changes.iter().map(|c| {
+                let mut e = entry(key(c.from), key(c.to), c.before, c.after, c.reasons);
+                e.families = d.per_family.get(&(c.from, c.to)).map(|list| {
+                    list.iter()
+                        .map(|&(f, b, a)| FamilyJson {
+                            family: f.as_str(),
+                            change: Kind::of(b, a).as_str(),
+                            before: ports_json(&d.sets, b),
+                            after: ports_json(&d.sets, a),
+                        })
+                        .collect()
+                });
+                e
+            })),
+            List::External => s.collect_seq(d.external.iter().map(|e| {
+                let (from, to) = match e.direction {
+                    Direction::Egress => (key(e.pod), e.addresses.clone()),
+                    Direction::Ingress => (e.addresses.clone(), key(e.pod)),
+                };
+                entry(from, to, e.before, e.after, e.reasons)
+            })),
+            List::Undecided => s.collect_seq(d.maybe.iter().map(|c| {
+                let mut e = entry(key(c.from), key(c.to), c.before, c.after, c.reasons);
+                e.change = "undecided";
+                e
+            })),
+        }
+    }
 }
 
 /// A line of the text output: one pair, or pods of one workload.
@@ -806,7 +874,7 @@ struct Line {
     reasons: u32,
 }
 
-fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
+fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outcome, Error> {
     let default = ctx
         .global
         .namespace
@@ -975,17 +1043,35 @@ fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
     } else {
         exit::OK
     };
-    let stdout = match ctx.format() {
-        OutputFormat::Json | OutputFormat::Yaml => {
-            let doc = json_doc(&d, notes, missing.is_empty());
-            if ctx.format() == OutputFormat::Json {
-                to_json(&doc)
-            } else {
-                to_yaml(&doc)
-            }
+    let format = ctx.format();
+    if matches!(format, OutputFormat::Json | OutputFormat::Yaml) {
+        // Streamed: warnings first (as main prints them), then the document.
+        let doc = DiffJson {
+            d: &d,
+            complete: missing.is_empty(),
+            notes,
+        };
+        out.warnings(&warnings);
+        let stdout = out.stdout();
+        if format == OutputFormat::Json {
+            write_json(stdout, &doc)
+        } else {
+            write_yaml(stdout, &doc)
         }
-        f => render_text(&d, &notes, &missing, f == OutputFormat::Wide, ctx.palette),
-    };
+        .map_err(Error::Output)?;
+        return Ok(Outcome {
+            stdout: String::new(),
+            warnings: Vec::new(),
+            code,
+        });
+    }
+    let stdout = render_text(
+        &d,
+        &notes,
+        &missing,
+        format == OutputFormat::Wide,
+        ctx.palette,
+    );
     Ok(Outcome {
         stdout,
         warnings,
@@ -1063,225 +1149,129 @@ fn ports_json(sets: &PortSets, id: u32) -> Option<PortsJson> {
     (id != PortSets::EMPTY).then(|| PortsJson::of(sets.get(id)))
 }
 
-fn json_doc(d: &Diff<'_>, notes: Vec<String>, complete: bool) -> DiffJson {
-    let key = |u: u32| d.pods[u as usize].pod().ref_key();
-    let entry = |from: String, to: String, before: u32, after: u32, reasons: u32| ChangeJson {
-        from,
-        to,
-        change: Kind::of(before, after).as_str(),
-        before: ports_json(&d.sets, before),
-        after: ports_json(&d.sets, after),
-        families: None,
-        reasons: d.reasons[reasons as usize].clone(),
-    };
-    DiffJson {
-        complete,
-        undecided: d
-            .maybe
-            .iter()
-            .map(|c| {
-                let mut e = entry(key(c.from), key(c.to), c.before, c.after, c.reasons);
-                e.change = "undecided";
-                e
-            })
-            .collect(),
-        changes: d
-            .changes
-            .iter()
-            .map(|c| {
-                let mut e = entry(key(c.from), key(c.to), c.before, c.after, c.reasons);
-                e.families = d.per_family.get(&(c.from, c.to)).map(|list| {
-                    list.iter()
-                        .map(|&(f, b, a)| FamilyJson {
-                            family: f.as_str(),
-                            change: Kind::of(b, a).as_str(),
-                            before: ports_json(&d.sets, b),
-                            after: ports_json(&d.sets, a),
-                        })
-                        .collect()
-                });
-                e
-            })
-            .collect(),
-        external: d
-            .external
-            .iter()
-            .map(|e| {
-                let (from, to) = match e.direction {
-                    Direction::Egress => (key(e.pod), e.addresses.clone()),
-                    Direction::Ingress => (e.addresses.clone(), key(e.pod)),
-                };
-                entry(from, to, e.before, e.after, e.reasons)
-            })
-            .collect(),
-        notes,
-    }
-}
-
-/// The pods' workloads: `(namespace, kind, name)` -> how many pods.
-fn workload_sizes(d: &Diff<'_>) -> HashMap<(String, String, String), usize> {
-    let mut out = HashMap::new();
-    for p in &d.pods {
-        let pod = p.pod();
-        if let Some(w) = &pod.workload
-            && !pod.representative
-        {
-            *out.entry((pod.namespace.clone(), w.kind.clone(), w.name.clone()))
-                .or_insert(0) += 1;
-        }
-    }
-    out
-}
-
 /// Text lines: one per pair, or (unless `wide`) one per workload whose
 /// pods all change alike, on either end.
 fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
-    let label = |u: u32| clean(&d.pods[u as usize].pod().ref_key());
-    let workload = |u: u32| {
-        let pod = d.pods[u as usize].pod();
-        pod.workload
-            .as_ref()
-            .filter(|_| !pod.representative)
-            .map(|w| (pod.namespace.clone(), w.kind.clone(), w.name.clone()))
-    };
-    // (from pod or None, to pod or None, ...) in pod indices first.
-    let mut pairs: Vec<(u32, u32, u32, u32, u32, bool)> = Vec::new(); // from, to, before, after, reasons, to-is-address
+    // Pods are named once each; workloads are numbered, so that grouping
+    // millions of pairs compares integers, not strings.
+    let labels: Vec<String> = d.pods.iter().map(|p| clean(&p.pod().ref_key())).collect();
+    let label = |u: u32| labels[u as usize].clone();
+    let mut workload_ids: HashMap<(&str, &str, &str), u32> = HashMap::new();
+    let mut workload_names: Vec<String> = Vec::new();
+    let mut sizes: Vec<usize> = Vec::new();
+    let workload_of: Vec<Option<u32>> = d
+        .pods
+        .iter()
+        .map(|p| {
+            let pod = p.pod();
+            let w = pod.workload.as_ref().filter(|_| !pod.representative)?;
+            let id = *workload_ids
+                .entry((pod.namespace.as_str(), w.kind.as_str(), w.name.as_str()))
+                .or_insert_with(|| {
+                    workload_names.push(format!(
+                        "{}/{}/{}",
+                        pod.namespace,
+                        w.kind.to_lowercase(),
+                        w.name
+                    ));
+                    sizes.push(0);
+                    (workload_names.len() - 1) as u32
+                });
+            sizes[id as usize] += 1;
+            Some(id)
+        })
+        .collect();
+    let workload = |u: u32| if wide { None } else { workload_of[u as usize] };
+    // A group: every pod of a workload (and at least two), on one end.
+    let whole = |w: Option<u32>, n: usize| w.filter(|&w| n >= 2 && sizes[w as usize] == n);
+    let group_label =
+        |w: u32, n: usize| clean(&format!("{} ({n} pods)", workload_names[w as usize]));
     let mut out = Vec::new();
+    // Sources first: (to, before, after, reasons, source workload) ->
+    // sources; then destinations alike for what is left.
+    let mut by_source: HashMap<(u32, u32, u32, u32, Option<u32>), Vec<u32>> = HashMap::new();
     for c in &d.changes {
-        pairs.push((c.from, c.to, c.before, c.after, c.reasons, false));
+        by_source
+            .entry((c.to, c.before, c.after, c.reasons, workload(c.from)))
+            .or_default()
+            .push(c.from);
     }
-    if wide {
-        for &(f, t, b, a, r, _) in &pairs {
-            out.push(Line {
+    // (source group or None, source pod or None, to, before, after, reasons)
+    let mut by_dest: HashMap<(Option<u32>, Option<u32>, u32, u32, u32, Option<u32>), Vec<u32>> =
+        HashMap::new();
+    for ((t, b, a, r, w), froms) in by_source {
+        match whole(w, froms.len()) {
+            Some(w) => by_dest
+                .entry((Some(w), None, b, a, r, workload(t)))
+                .or_default()
+                .push(t),
+            None => {
+                for f in froms {
+                    by_dest
+                        .entry((None, Some(f), b, a, r, workload(t)))
+                        .or_default()
+                        .push(t);
+                }
+            }
+        }
+    }
+    for ((group, f, b, a, r, w), tos) in by_dest {
+        let from = match (group, f) {
+            (Some(g), _) => group_label(g, sizes[g as usize]),
+            (None, Some(f)) => label(f),
+            (None, None) => unreachable!("a line has a source"),
+        };
+        match whole(w, tos.len()) {
+            Some(w) => out.push(Line {
                 kind: Kind::of(b, a),
-                pair: Some((f, t)),
-                from: label(f),
-                to: label(t),
+                pair: None,
+                from,
+                to: group_label(w, tos.len()),
                 before: b,
                 after: a,
                 reasons: r,
-            });
-        }
-    } else {
-        let sizes = workload_sizes(d);
-        let group_label = |w: &(String, String, String), n: usize| {
-            clean(&format!(
-                "{}/{}/{} ({n} pods)",
-                w.0,
-                w.1.to_lowercase(),
-                w.2
-            ))
-        };
-        // Sources first: (to, before, after, reasons, source workload) -> sources.
-        type Key = (String, u32, u32, u32, Option<(String, String, String)>);
-        let mut by_source: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
-        let mut to_pod: HashMap<String, u32> = HashMap::new();
-        for &(f, t, b, a, r, _) in &pairs {
-            let to = label(t);
-            to_pod.insert(to.clone(), t);
-            by_source
-                .entry((to, b, a, r, workload(f)))
-                .or_default()
-                .push(f);
-        }
-        // (from label, from pod unless grouped, to pod, before, after, reasons)
-        let mut half: Vec<(String, Option<u32>, u32, u32, u32, u32)> = Vec::new();
-        for ((to, b, a, r, w), froms) in by_source {
-            let t = to_pod[&to];
-            match &w {
-                Some(w) if froms.len() >= 2 && sizes.get(w) == Some(&froms.len()) => {
-                    half.push((group_label(w, froms.len()), None, t, b, a, r));
-                }
-                _ => half.extend(froms.iter().map(|&f| (label(f), Some(f), t, b, a, r))),
-            }
-        }
-        type Key2 = (
-            String,
-            Option<u32>,
-            u32,
-            u32,
-            u32,
-            Option<(String, String, String)>,
-        );
-        let mut by_dest: BTreeMap<Key2, Vec<u32>> = BTreeMap::new();
-        for (from, f, t, b, a, r) in half {
-            by_dest
-                .entry((from, f, b, a, r, workload(t)))
-                .or_default()
-                .push(t);
-        }
-        for ((from, f, b, a, r, w), tos) in by_dest {
-            match &w {
-                Some(w) if tos.len() >= 2 && sizes.get(w) == Some(&tos.len()) => {
+            }),
+            None => {
+                for t in tos {
                     out.push(Line {
                         kind: Kind::of(b, a),
-                        pair: None,
+                        pair: f.map(|f| (f, t)),
                         from: from.clone(),
-                        to: group_label(w, tos.len()),
+                        to: label(t),
                         before: b,
                         after: a,
                         reasons: r,
                     });
-                }
-                _ => {
-                    for t in tos {
-                        out.push(Line {
-                            kind: Kind::of(b, a),
-                            pair: f.map(|f| (f, t)),
-                            from: from.clone(),
-                            to: label(t),
-                            before: b,
-                            after: a,
-                            reasons: r,
-                        });
-                    }
                 }
             }
         }
     }
     // Addresses: grouped by pod workload the same way (sources or
     // destinations are pods).
-    let sizes = workload_sizes(d);
-    type Key3 = (
-        Direction,
-        String,
-        u32,
-        u32,
-        u32,
-        Option<(String, String, String)>,
-    );
-    let mut by_pod: BTreeMap<Key3, Vec<u32>> = BTreeMap::new();
+    let mut by_pod: HashMap<(Direction, &str, u32, u32, u32, Option<u32>), Vec<u32>> =
+        HashMap::new();
     for e in &d.external {
-        let w = if wide { None } else { workload(e.pod) };
         by_pod
             .entry((
                 e.direction,
-                e.addresses.clone(),
+                e.addresses.as_str(),
                 e.before,
                 e.after,
                 e.reasons,
-                w,
+                workload(e.pod),
             ))
             .or_default()
             .push(e.pod);
     }
     for ((dir, addresses, b, a, r, w), pods) in by_pod {
-        let names: Vec<String> = match &w {
-            Some(w) if pods.len() >= 2 && sizes.get(w) == Some(&pods.len()) => {
-                vec![clean(&format!(
-                    "{}/{}/{} ({} pods)",
-                    w.0,
-                    w.1.to_lowercase(),
-                    w.2,
-                    pods.len()
-                ))]
-            }
-            _ => pods.iter().map(|&u| label(u)).collect(),
+        let names: Vec<String> = match whole(w, pods.len()) {
+            Some(w) => vec![group_label(w, pods.len())],
+            None => pods.iter().map(|&u| label(u)).collect(),
         };
         for name in names {
             let (from, to) = match dir {
-                Direction::Egress => (name, addresses.clone()),
-                Direction::Ingress => (addresses.clone(), name),
+                Direction::Egress => (name, addresses.to_string()),
+                Direction::Ingress => (addresses.to_string(), name),
             };
             out.push(Line {
                 kind: Kind::of(b, a),
@@ -1294,7 +1284,11 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
             });
         }
     }
-    out.sort_by(|x, y| (x.kind, &x.from, &x.to).cmp(&(y.kind, &y.from, &y.to)));
+    // Maps were walked in no particular order: the lines are put in one.
+    out.sort_by(|x, y| {
+        (x.kind, &x.from, &x.to, x.before, x.after, x.reasons)
+            .cmp(&(y.kind, &y.from, &y.to, y.before, y.after, y.reasons))
+    });
     out
 }
 
