@@ -806,7 +806,22 @@ struct Line {
     reasons: u32,
 }
 
+/// `diff` compares pod classes, which know NetworkPolicy only: with
+/// cluster-scoped policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+/// BaselineAdminNetworkPolicy) on either side its answer could be wrong,
+/// so it gives none.
+pub fn refuse_tiers(old: &Snapshot, new: &Snapshot) -> Result<(), Error> {
+    let (o, n) = (old.cluster_policies.len(), new.cluster_policies.len());
+    if o + n == 0 {
+        return Ok(());
+    }
+    Err(Error::Unsupported(format!(
+        "diff does not evaluate cluster-scoped policies yet (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy: {o} in OLD, {n} in NEW), so it gives no answer rather than a wrong one; ask about single connections with `kubectl netpol can`, which evaluates the tiers"
+    )))
+}
+
 fn report(ctx: &Context, mut sides: Sides) -> Result<Outcome, Error> {
+    refuse_tiers(&sides.old, &sides.new)?;
     let default = ctx
         .global
         .namespace

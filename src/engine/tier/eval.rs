@@ -221,6 +221,25 @@ pub fn any(model: &Model<'_>) -> bool {
     !model.cluster_policies.is_empty() || !model.cluster_invalid.is_empty()
 }
 
+/// Whether some cluster policy may apply to `pod` as its subject (a valid
+/// one whose subject selects it or may, an invalid one whose subject is
+/// unknown or may select it). A connection none of whose ends is such a
+/// pod is NetworkPolicy's alone: what the class-based matrix computes.
+pub fn may_apply(model: &Model<'_>, pod: &PodInfo) -> bool {
+    if pod.on_host_network() {
+        return false;
+    }
+    model
+        .cluster_policies
+        .iter()
+        .any(|p| subject_matches(model, &p.subject, pod) != Some(false))
+        || model.cluster_invalid.iter().any(|p| {
+            p.subject
+                .as_ref()
+                .is_none_or(|s| subject_matches(model, s, pod) != Some(false))
+        })
+}
+
 /// Evaluates one tier for the ports `entering` it.
 #[allow(clippy::too_many_arguments)]
 fn tier(
