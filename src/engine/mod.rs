@@ -422,7 +422,11 @@ impl Model<'_> {
     /// are evaluated against: their other labels are unknown, so answers
     /// that depend on them are guesses. Empty when nothing is guessed.
     pub fn guessed_namespaces(&self) -> Vec<&str> {
-        let label_based = self.policies.iter().any(Policy::uses_namespace_labels);
+        let label_based = self.policies.iter().any(Policy::uses_namespace_labels)
+            || self
+                .cluster_policies
+                .iter()
+                .any(tier::ClusterPolicy::uses_namespace_labels);
         if !label_based {
             return Vec::new();
         }

@@ -207,6 +207,31 @@ impl ClusterPolicy {
         }
     }
 
+    /// Whether some selector picks namespaces by labels other than their
+    /// name (what a namespace not read cannot be matched against).
+    pub fn uses_namespace_labels(&self) -> bool {
+        let by_labels = |s: &Selector| {
+            s.only_equals(crate::snapshot::NAMESPACE_NAME_LABEL)
+                .is_none()
+                && !s.is_everything()
+        };
+        let subject = match &self.subject {
+            Subject::Namespaces(s) => by_labels(s),
+            Subject::Pods { namespaces, .. } => namespaces.as_ref().is_some_and(by_labels),
+        };
+        subject
+            || self
+                .ingress
+                .iter()
+                .chain(&self.egress)
+                .flat_map(|r| &r.peers)
+                .any(|p| match p {
+                    TierPeer::Namespaces(s) => by_labels(s),
+                    TierPeer::Pods { namespaces, .. } => namespaces.as_ref().is_some_and(by_labels),
+                    _ => false,
+                })
+    }
+
     /// `clusternetworkpolicy/NAME` (`adminnetworkpolicy/...`,
     /// `baselineadminnetworkpolicy/...`), as kubectl names objects.
     pub fn reference(&self) -> String {
