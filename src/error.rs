@@ -45,6 +45,10 @@ pub enum Error {
     /// `--request-timeout` ran out.
     #[error("the request timed out after {0:?} (--request-timeout)")]
     Timeout(std::time::Duration),
+    /// A question this version cannot answer without risking a wrong
+    /// answer (`diff` with cluster-scoped policy tiers).
+    #[error("{0}")]
+    Unsupported(String),
     /// Standard output could not be written (a closed pipe is not an
     /// error: `main` exits 0 quietly).
     #[error("writing output: {0}")]
@@ -84,6 +88,7 @@ impl Error {
             Error::Rejected(m) => Error::Rejected(m.clone()),
             Error::Unreachable(m) => Error::Unreachable(m.clone()),
             Error::Timeout(d) => Error::Timeout(*d),
+            Error::Unsupported(m) => Error::Unsupported(m.clone()),
             Error::Output(e) => Error::Output(std::io::Error::new(e.kind(), e.to_string())),
         }
     }

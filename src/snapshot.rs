@@ -329,9 +329,28 @@ pub struct Snapshot {
     /// (manifests, or a live cluster when nodes are readable). Pods'
     /// `status.hostIPs` complete what is known of a node's addresses.
     pub nodes: Vec<NodeInfo>,
+    /// Cluster-scoped policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy) as written, sorted by kind then name:
+    /// decoded and validated by the engine (`engine::tier`).
+    pub cluster_policies: Vec<ClusterPolicyObject>,
 }
 
-/// A node: its name and the addresses traffic from it may carry
+/// A cluster-scoped policy object as read: kept as JSON so that the
+/// engine validates it as the API server would (field types included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterPolicyObject {
+    /// `ClusterNetworkPolicy`, `AdminNetworkPolicy` or
+    /// `BaselineAdminNetworkPolicy`.
+    pub kind: String,
+    /// `policy.networking.k8s.io/v1alpha2`, `.../v1beta1` or `.../v1alpha1`.
+    pub api_version: String,
+    /// `metadata.name` (empty when missing or not a string).
+    pub name: String,
+    /// The whole object.
+    pub value: serde_json::Value,
+}
+
+/// A node: its name, labels and the addresses traffic from it may carry
 /// (`status.addresses` of type InternalIP and ExternalIP).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeInfo {
@@ -340,6 +359,8 @@ pub struct NodeInfo {
     /// `spec.podCIDRs` (or `spec.podCIDR`): the ranges the node's pods get
     /// their IPs from, when the cluster allocates them per node.
     pub pod_cidrs: Vec<ipnet::IpNet>,
+    /// The Node's labels (what a cluster policy's `nodes` peer selects).
+    pub labels: Labels,
 }
 
 impl NodeInfo {
@@ -375,6 +396,7 @@ impl NodeInfo {
             name: node.metadata.name.clone().unwrap_or_default(),
             addresses,
             pod_cidrs,
+            labels: node.metadata.labels.clone().unwrap_or_default(),
         }
     }
 }
@@ -737,6 +759,7 @@ impl Snapshot {
             null_egress: BTreeSet::new(),
             gaps: Gaps::default(),
             nodes: Vec::new(),
+            cluster_policies: Vec::new(),
         }
     }
 

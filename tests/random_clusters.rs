@@ -744,3 +744,109 @@ fn focused_class_rows_agree_with_whole_ones_on_random_clusters() {
         "no cell outside the focus differs: the focus restricts nothing"
     );
 }
+
+/// Random cluster policies (ClusterNetworkPolicy, both tiers, every
+/// action, namespaces/pods/networks peers, ports and named ports) for
+/// [`matrix_with_cluster_policy_tiers_agrees_with_connection`].
+fn cluster_policies(rng: &mut Rng) -> String {
+    let mut y = String::new();
+    for i in 0..1 + rng.below(3) {
+        let tier = *rng.pick(&["Admin", "Baseline"]);
+        let priority = rng.below(3);
+        let subject = if rng.chance(50) {
+            format!("{{namespaces: {}}}", selector(rng, NS_KEYS))
+        } else {
+            format!("{{pods: {{podSelector: {}}}}}", selector(rng, POD_KEYS))
+        };
+        write!(
+            y,
+            "---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: cnp{i}}}\nspec:\n  tier: {tier}\n  priority: {priority}\n  subject: {subject}\n"
+        )
+        .unwrap();
+        for (field, peers) in [("ingress", "from"), ("egress", "to")] {
+            let n = rng.below(3);
+            if n == 0 {
+                continue;
+            }
+            writeln!(y, "  {field}:").unwrap();
+            for _ in 0..n {
+                let action = *rng.pick(&["Accept", "Deny", "Pass"]);
+                let peer = match rng.below(if field == "egress" { 3 } else { 2 }) {
+                    0 => format!("{{namespaces: {}}}", selector(rng, NS_KEYS)),
+                    1 => format!("{{pods: {{podSelector: {}}}}}", selector(rng, POD_KEYS)),
+                    _ => "{networks: [10.1.0.0/16]}".to_string(),
+                };
+                let protocols = match rng.below(3) {
+                    0 => String::new(),
+                    1 if !peer.contains("networks") => {
+                        ", protocols: [{destinationNamedPort: http}]".to_string()
+                    }
+                    _ => ", protocols: [{tcp: {destinationPort: {range: {start: 80, end: 8080}}}}, {udp: {destinationPort: {number: 53}}}]".to_string(),
+                };
+                writeln!(y, "  - {{action: {action}, {peers}: [{peer}]{protocols}}}").unwrap();
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn matrix_with_cluster_policy_tiers_agrees_with_connection() {
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let mut tiered_pairs = 0;
+    for seed in 1..=runs {
+        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        let yaml = format!("{}{}", cluster(seed), cluster_policies(&mut rng));
+        let snap = load_str("random.yaml", &yaml, "default")
+            .unwrap_or_else(|e| panic!("seed {seed}: fixture does not load: {e}\n{yaml}"));
+        let model = Model::new(&snap, "default");
+        assert!(
+            model.invalid.is_empty() && model.cluster_invalid.is_empty(),
+            "seed {seed}: invalid fixture policy: {:?} {:?}\n{yaml}",
+            model.invalid,
+            model.cluster_invalid
+        );
+        let pods: Vec<&PodInfo> = snap.pods.iter().collect();
+        let mut fast = std::collections::HashMap::new();
+        netpol::cmd::matrix::compute(&model, &pods, |matrix| {
+            for i in 0..pods.len() {
+                for (j, ports) in matrix.row(i).iter() {
+                    fast.insert((i, j), ports.clone());
+                }
+            }
+        });
+        for (i, a) in pods.iter().enumerate() {
+            for (j, b) in pods.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let verdict = connection(&model, &Endpoint::Pod(a), &Endpoint::Pod(b));
+                tiered_pairs += usize::from(
+                    verdict
+                        .egress
+                        .tiers
+                        .as_ref()
+                        .is_some_and(|t| !t.steps.is_empty())
+                        || verdict
+                            .ingress
+                            .tiers
+                            .as_ref()
+                            .is_some_and(|t| !t.steps.is_empty()),
+                );
+                let got = fast.remove(&(i, j)).unwrap_or_default();
+                assert_eq!(
+                    got.to_strings(),
+                    verdict.allowed.to_strings(),
+                    "seed {seed}: matrix {} -> {} differs from connection()\n{yaml}",
+                    a.key(),
+                    b.key()
+                );
+            }
+        }
+    }
+    // The cluster policies decided something often enough to matter.
+    assert!(tiered_pairs > runs as usize, "{tiered_pairs} tiered pairs");
+}

@@ -51,6 +51,12 @@ pub struct CanReport {
     /// for (`80/TCP`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_port: Option<String>,
+    /// True when cluster policies of equal priority decide the ports
+    /// asked about in conflict (the API leaves the outcome to the
+    /// implementation): the answer is then undecided (`allowed: null`).
+    /// Absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub undefined: bool,
 }
 
 /// Node traffic: which node, by which address, and the pod on it.
@@ -237,6 +243,14 @@ pub struct SideJson {
     pub ports: PortsJson,
     pub allowed_by: Vec<RuleRef>,
     pub not_matched: Vec<RuleMiss>,
+    /// The cluster policy tiers (ClusterNetworkPolicy, AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy) on this side; absent when the input has
+    /// none, or this side is not a pod on the pod network (no tier
+    /// selects it). `allowed` and `ports` are then the tiers' answer;
+    /// `isolated`, `policies`, `allowedBy` and `notMatched` stay
+    /// NetworkPolicy's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<crate::cmd::tiers::TiersJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -599,7 +613,17 @@ pub fn pair_report(
             !ok && covers(&verdict.possible),
         )
     };
-    if undecided {
+    let asked = wanted
+        .cloned()
+        .unwrap_or_else(|| verdict.possible.subtract(&verdict.allowed));
+    let undefined =
+        undecided && (verdict.egress.undefined_on(&asked) || verdict.ingress.undefined_on(&asked));
+    if undefined {
+        notes.push(
+            "cluster policies of equal priority decide this connection differently: the API leaves the outcome to the implementation, so it is undefined"
+                .into(),
+        );
+    } else if undecided {
         notes.push(
             "the answer depends on what could not be known (the rules marked unknown above): the connection is allowed only if they match"
                 .into(),
@@ -630,6 +654,7 @@ pub fn pair_report(
         notes,
         via: None,
         service_port: None,
+        undefined,
     }
 }
 
@@ -886,6 +911,7 @@ fn side_json(
         ports: PortsJson::of(&side.allowed),
         allowed_by,
         not_matched,
+        tiers: crate::cmd::tiers::side_tiers(model, side, wanted),
     }
 }
 
@@ -935,7 +961,21 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
     }
     for (title, side) in [("Egress of", &r.egress), ("Ingress of", &r.ingress)] {
         let who = format!("{title} {}", clean(&side.subject));
-        let state = if !side.applies {
+        let state = if side.tiers.is_some() {
+            let verdict = if side.allowed {
+                "allowed".to_string()
+            } else if side.undecided {
+                p.warn("unknown")
+            } else {
+                p.bad("denied")
+            };
+            let isolation = if side.isolated {
+                format!("isolated by {}", side.policies.join(", "))
+            } else {
+                "no NetworkPolicy isolates it".to_string()
+            };
+            format!("{isolation}; with the cluster policy tiers: {verdict}")
+        } else if !side.applies {
             match side.endpoint {
                 "hostNetworkPod" => "on the host network (its node's address): no policy applies",
                 "node" => "a node's address: no policy applies",
@@ -960,6 +1000,12 @@ pub fn render_text(r: &CanReport, p: Palette) -> String {
             )
         };
         out.push_str(&format!("  {who}: {state}\n"));
+        if let Some(t) = &side.tiers {
+            for line in &t.chain {
+                out.push_str(&format!("    {}\n", clean(line)));
+            }
+            continue;
+        }
         for a in &side.allowed_by {
             out.push_str(&format!(
                 "    {} rule #{}: allows {}\n",

@@ -874,7 +874,22 @@ struct Line {
     reasons: u32,
 }
 
+/// `diff` compares pod classes, which know NetworkPolicy only: with
+/// cluster-scoped policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+/// BaselineAdminNetworkPolicy) on either side its answer could be wrong,
+/// so it gives none.
+pub fn refuse_tiers(old: &Snapshot, new: &Snapshot) -> Result<(), Error> {
+    let (o, n) = (old.cluster_policies.len(), new.cluster_policies.len());
+    if o + n == 0 {
+        return Ok(());
+    }
+    Err(Error::Unsupported(format!(
+        "diff does not evaluate cluster-scoped policies yet (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy: {o} in OLD, {n} in NEW), so it gives no answer rather than a wrong one; ask about single connections with `kubectl netpol can`, which evaluates the tiers"
+    )))
+}
+
 fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outcome, Error> {
+    refuse_tiers(&sides.old, &sides.new)?;
     let default = ctx
         .global
         .namespace
@@ -1189,7 +1204,14 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
     let mut out = Vec::new();
     // Sources first: (to, before, after, reasons, source workload) ->
     // sources; then destinations alike for what is left.
-    let mut by_source: HashMap<(u32, u32, u32, u32, Option<u32>), Vec<u32>> = HashMap::new();
+    /// (to, before, after, reasons, source workload).
+    type BySource = (u32, u32, u32, u32, Option<u32>);
+    /// (source group, source pod, before, after, reasons, destination
+    /// workload): one of the first two is set.
+    type ByDest = (Option<u32>, Option<u32>, u32, u32, u32, Option<u32>);
+    /// (direction, addresses, before, after, reasons, pod workload).
+    type ByPod<'a> = (Direction, &'a str, u32, u32, u32, Option<u32>);
+    let mut by_source: HashMap<BySource, Vec<u32>> = HashMap::new();
     for c in &d.changes {
         by_source
             .entry((c.to, c.before, c.after, c.reasons, workload(c.from)))
@@ -1197,8 +1219,7 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
             .push(c.from);
     }
     // (source group or None, source pod or None, to, before, after, reasons)
-    let mut by_dest: HashMap<(Option<u32>, Option<u32>, u32, u32, u32, Option<u32>), Vec<u32>> =
-        HashMap::new();
+    let mut by_dest: HashMap<ByDest, Vec<u32>> = HashMap::new();
     for ((t, b, a, r, w), froms) in by_source {
         match whole(w, froms.len()) {
             Some(w) => by_dest
@@ -1248,8 +1269,7 @@ fn lines(d: &Diff<'_>, wide: bool) -> Vec<Line> {
     }
     // Addresses: grouped by pod workload the same way (sources or
     // destinations are pods).
-    let mut by_pod: HashMap<(Direction, &str, u32, u32, u32, Option<u32>), Vec<u32>> =
-        HashMap::new();
+    let mut by_pod: HashMap<ByPod<'_>, Vec<u32>> = HashMap::new();
     for e in &d.external {
         by_pod
             .entry((

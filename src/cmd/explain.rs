@@ -72,7 +72,23 @@ pub struct PortView {
 #[derive(Debug, Serialize)]
 pub struct DirectionView {
     pub isolated: bool,
+    /// Admin-tier cluster policies applying to the pod in this direction,
+    /// in evaluation order (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub admin: Vec<crate::cmd::tiers::ClusterPolicyView>,
     pub policies: Vec<PolicyView>,
+    /// Baseline-tier cluster policies applying to the pod in this
+    /// direction (absent when none); they decide only when no
+    /// NetworkPolicy isolates the pod in this direction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub baseline: Vec<crate::cmd::tiers::ClusterPolicyView>,
+    /// Invalid cluster policies (`kind/name`) that may apply: what they
+    /// would decide is unknown (absent when none).
+    #[serde(
+        rename = "invalidClusterPolicies",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub invalid_cluster_policies: Vec<String>,
     /// One sentence: what is allowed, and that the rest is denied.
     pub conclusion: String,
 }
@@ -512,11 +528,87 @@ pub fn direction(
             conclusion.push_str(&format!(" Note: {note}."));
         }
     }
+    // The cluster policy tiers around NetworkPolicy.
+    let (admin, baseline, invalid) = crate::cmd::tiers::applying(model, pod, d);
+    if !admin.is_empty() || !baseline.is_empty() || !invalid.is_empty() {
+        conclusion = tiers_conclusion(
+            &who,
+            d,
+            !isolating.is_empty(),
+            &conclusion,
+            &admin,
+            &baseline,
+            &invalid,
+        );
+    }
     DirectionView {
         isolated: !isolating.is_empty(),
+        admin,
         policies,
+        baseline,
+        invalid_cluster_policies: invalid,
         conclusion,
     }
+}
+
+/// The closing sentence when cluster policy tiers apply: the Admin tier
+/// first, then NetworkPolicy's answer (`np`) for what it leaves, or the
+/// Baseline tier and the default when no NetworkPolicy isolates the pod.
+fn tiers_conclusion(
+    who: &str,
+    d: Direction,
+    isolated: bool,
+    np: &str,
+    admin: &[crate::cmd::tiers::ClusterPolicyView],
+    baseline: &[crate::cmd::tiers::ClusterPolicyView],
+    invalid: &[String],
+) -> String {
+    use crate::cmd::tiers::view_names;
+    let mut parts = Vec::new();
+    if !admin.is_empty() {
+        parts.push(format!(
+            "First the admin tier ({}) accepts or denies what its {} rules match, for good, and passes on what they pass.",
+            view_names(admin),
+            d.as_str()
+        ));
+    }
+    let rest = if admin.is_empty() {
+        ""
+    } else {
+        "For the rest, "
+    };
+    if isolated {
+        parts.push(format!("{rest}NetworkPolicy decides: {np}"));
+        if !baseline.is_empty() {
+            parts.push(format!(
+                "The baseline tier ({}) is not reached: a NetworkPolicy isolates {who} for {}.",
+                view_names(baseline),
+                d.as_str()
+            ));
+        }
+    } else if !baseline.is_empty() {
+        parts.push(format!(
+            "{rest}{} NetworkPolicy isolates {who} for {}, so the baseline tier ({}) decides what its rules match, and anything else is allowed.",
+            if admin.is_empty() { "No" } else { "no" },
+            d.as_str(),
+            view_names(baseline)
+        ));
+    } else {
+        parts.push(format!(
+            "{rest}{} NetworkPolicy isolates {who} for {} and no baseline policy applies: allowed.",
+            if admin.is_empty() { "No" } else { "no" },
+            d.as_str()
+        ));
+    }
+    if !invalid.is_empty() {
+        parts.push(format!(
+            "Unknown: {} {} invalid (the API server would reject {}) and may apply here.",
+            invalid.join(", "),
+            if invalid.len() == 1 { "is" } else { "are" },
+            if invalid.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    parts.join(" ")
 }
 
 fn rule_view(
@@ -799,6 +891,30 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
             " ".repeat(13 - title.len()),
             state
         ));
+        let tier_lines =
+            |out: &mut String, title: &str, views: &[crate::cmd::tiers::ClusterPolicyView]| {
+                for v in views {
+                    let prio = v
+                        .priority
+                        .map(|n| format!(", priority {n}"))
+                        .unwrap_or_default();
+                    let maybe = if v.maybe {
+                        " (may apply: the labels of the pod's namespace were not read)"
+                    } else {
+                        ""
+                    };
+                    out.push_str(&format!(
+                        "  {}\n    {}\n",
+                        p.head(&format!(
+                            "{title} {} {}{prio}{maybe}",
+                            v.kind,
+                            clean(&v.name)
+                        )),
+                        p.dim(&clean(&v.summary))
+                    ));
+                }
+            };
+        tier_lines(&mut out, "Admin tier:", &view.admin);
         for pol in &view.policies {
             out.push_str(&format!(
                 "  {}\n",
@@ -882,6 +998,7 @@ pub fn render_text(r: &ExplainReport, p: Palette, wide: bool) -> String {
                 out.push_str(&format!("      Ports:  {ports}\n"));
             }
         }
+        tier_lines(&mut out, "Baseline tier:", &view.baseline);
         out.push_str(&format!("  => {}\n", clean(&view.conclusion)));
     }
     if !r.findings.is_empty() {

@@ -17,6 +17,92 @@ use crate::render::{clean, table_with, to_json, to_yaml};
 #[derive(Debug, Serialize)]
 pub struct ListReport {
     pub policies: Vec<PolicyRow>,
+    /// Cluster-scoped policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy), in evaluation order: Admin by
+    /// priority, then Baseline. Absent when there is none.
+    #[serde(rename = "clusterPolicies", skip_serializing_if = "Vec::is_empty")]
+    pub cluster_policies: Vec<ClusterPolicyRow>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterPolicyRow {
+    pub kind: String,
+    pub api_version: String,
+    pub name: String,
+    /// `Admin` or `Baseline`; null for an invalid policy whose tier
+    /// cannot be read.
+    pub tier: Option<&'static str>,
+    /// Null for a BaselineAdminNetworkPolicy and an invalid policy.
+    pub priority: Option<u32>,
+    /// Pods its subject selects now; null for an invalid policy.
+    pub pods: Option<usize>,
+    pub selected_pods: Vec<String>,
+    pub summary: Option<String>,
+    pub valid: bool,
+    pub errors: Vec<String>,
+}
+
+/// The rows of the cluster-scoped policies `wanted` (by their labels),
+/// valid ones in evaluation order, then the invalid ones.
+fn cluster_rows(model: &Model<'_>, wanted: &dyn Fn(&str, &str) -> bool) -> Vec<ClusterPolicyRow> {
+    let mut valid: Vec<&crate::engine::tier::ClusterPolicy> = model
+        .cluster_policies
+        .iter()
+        .filter(|p| wanted(&p.kind, &p.name))
+        .collect();
+    valid.sort_by_key(|p| {
+        (
+            p.tier,
+            p.priority.unwrap_or(u32::MAX),
+            p.kind.clone(),
+            p.name.clone(),
+        )
+    });
+    let mut rows: Vec<ClusterPolicyRow> = valid
+        .into_iter()
+        .map(|p| {
+            let selected: Vec<String> = model
+                .snapshot
+                .pods
+                .iter()
+                .filter(|pod| {
+                    crate::engine::tier::eval::subject_matches(model, &p.subject, pod) == Some(true)
+                })
+                .map(|pod| pod.key())
+                .collect();
+            ClusterPolicyRow {
+                kind: p.kind.clone(),
+                api_version: p.api_version.clone(),
+                name: p.name.clone(),
+                tier: Some(p.tier.as_str()),
+                priority: p.priority,
+                pods: Some(selected.len()),
+                selected_pods: selected,
+                summary: Some(crate::cmd::tiers::summary(p)),
+                valid: true,
+                errors: Vec::new(),
+            }
+        })
+        .collect();
+    for bad in &model.cluster_invalid {
+        if !wanted(&bad.kind, &bad.name) {
+            continue;
+        }
+        rows.push(ClusterPolicyRow {
+            kind: bad.kind.clone(),
+            api_version: bad.api_version.clone(),
+            name: bad.name.clone(),
+            tier: bad.tier.map(|t| t.as_str()),
+            priority: None,
+            pods: None,
+            selected_pods: Vec::new(),
+            summary: None,
+            valid: false,
+            errors: bad.errors.iter().map(ToString::to_string).collect(),
+        });
+    }
+    rows
 }
 
 #[derive(Debug, Serialize)]
@@ -128,17 +214,44 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         });
     }
     rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    let code = if rows.iter().all(|r| r.valid) {
+    // Cluster-scoped: listed whatever the namespace scope; -l on their own
+    // labels.
+    let labels_of = |kind: &str, name: &str| -> bool {
+        let Some(sel) = ctx.selector().ok().flatten() else {
+            return true;
+        };
+        let labels: crate::snapshot::Labels = snapshot
+            .cluster_policies
+            .iter()
+            .find(|o| o.kind == kind && o.name == name)
+            .and_then(|o| o.value.pointer("/metadata/labels"))
+            .and_then(|l| serde_json::from_value(l.clone()).ok())
+            .unwrap_or_default();
+        sel.matches(&labels)
+    };
+    let cluster = cluster_rows(&model, &labels_of);
+    for bad in cluster.iter().filter(|r| !r.valid) {
+        warnings.push(format!(
+            "warning: {} {:?} is invalid (the API server would reject it): answers it may change are undecided: {}",
+            bad.kind,
+            bad.name,
+            bad.errors.join("; ")
+        ));
+    }
+    let code = if rows.iter().all(|r| r.valid) && cluster.iter().all(|r| r.valid) {
         exit::OK
     } else {
         exit::ERROR
     };
-    let report = ListReport { policies: rows };
+    let report = ListReport {
+        policies: rows,
+        cluster_policies: cluster,
+    };
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
         OutputFormat::Yaml => to_yaml(&report),
         OutputFormat::Text | OutputFormat::Wide | OutputFormat::Name => {
-            if report.policies.is_empty() {
+            if report.policies.is_empty() && report.cluster_policies.is_empty() {
                 warnings.push(match ctx.scope() {
                     Some(ns) => format!("No resources found in {ns} namespace."),
                     None => "No resources found".to_string(),
@@ -211,14 +324,67 @@ pub fn rows_with(
 /// `-o name`: one `networkpolicy.networking.k8s.io/NAME` per line, as
 /// `kubectl get networkpolicy -o name` (without the namespace, as kubectl).
 fn render_names(report: &ListReport) -> String {
-    report
+    let mut out: String = report
         .policies
         .iter()
         .map(|r| format!("networkpolicy.networking.k8s.io/{}\n", clean(&r.name)))
-        .collect()
+        .collect();
+    for r in &report.cluster_policies {
+        out.push_str(&format!(
+            "{}.policy.networking.k8s.io/{}\n",
+            r.kind.to_lowercase(),
+            clean(&r.name)
+        ));
+    }
+    out
+}
+
+/// The cluster-scoped policies' table: TIER and PRIORITY first, in
+/// evaluation order.
+fn render_cluster_text(ctx: &Context, report: &ListReport) -> String {
+    let p = ctx.palette;
+    let rows: Vec<Vec<String>> = report
+        .cluster_policies
+        .iter()
+        .map(|r| {
+            vec![
+                r.tier.unwrap_or("-").to_string(),
+                r.priority.map_or("-".to_string(), |n| n.to_string()),
+                r.kind.clone(),
+                clean(&r.name),
+                r.pods.map_or("-".to_string(), |n| n.to_string()),
+                match &r.summary {
+                    Some(s) => clean(s),
+                    None => p.bad(&format!(
+                        "INVALID: {}",
+                        clean(r.errors.first().map_or("", String::as_str))
+                    )),
+                },
+            ]
+        })
+        .collect();
+    table_with(
+        &["TIER", "PRIORITY", "KIND", "NAME", "PODS", "SUMMARY"],
+        &rows,
+        !ctx.no_headers(),
+    )
 }
 
 fn render_text(ctx: &Context, report: &ListReport) -> String {
+    let cluster = if report.cluster_policies.is_empty() {
+        String::new()
+    } else {
+        render_cluster_text(ctx, report)
+    };
+    if report.policies.is_empty() {
+        return cluster;
+    }
+    render_policies_text(ctx, report, &cluster)
+}
+
+/// The NetworkPolicies' table, then `cluster` (the cluster policies'
+/// table), then the findings.
+fn render_policies_text(ctx: &Context, report: &ListReport, cluster: &str) -> String {
     let all = ctx.scope().is_none();
     let wide = ctx.format() == OutputFormat::Wide;
     let p = ctx.palette;
@@ -272,6 +438,12 @@ fn render_text(ctx: &Context, report: &ListReport) -> String {
     }
     headers.push("SUMMARY");
     let mut out = table_with(&headers, &rows, !ctx.no_headers());
+    if !cluster.is_empty() {
+        if !ctx.no_headers() {
+            out.push('\n');
+        }
+        out.push_str(cluster);
+    }
     // --no-headers: the rows alone, for scripts.
     if ctx.no_headers() {
         return out;

@@ -134,11 +134,13 @@ impl Undecided {
     fn find(model: &Model<'_>, pods: &[&PodInfo]) -> Undecided {
         use crate::engine::verdict::{Endpoint, connection};
         let has_ip_blocks = model.has_ip_blocks();
+        let tiers = crate::engine::tier::eval::any(model);
         let uncertain: Vec<bool> = pods
             .iter()
             .map(|p| {
                 model.namespace(&p.namespace).is_none_or(|n| n.synthesized)
                     || (has_ip_blocks && p.ips.is_empty())
+                    || (tiers && crate::engine::tier::eval::may_apply(model, p))
             })
             .collect();
         if pods.len() > UNDECIDED_MAX || !uncertain.iter().any(|u| *u) {
@@ -183,6 +185,10 @@ pub struct PodMatrix<'m, 's> {
     near: Vec<usize>,
     row: Vec<(u32, u32)>,
     merged: Vec<(u32, u32)>,
+    /// Per pod, whether a cluster policy tier may apply to it (empty when
+    /// there is no cluster policy): classes know NetworkPolicy only, so a
+    /// pair with such an end is decided by `verdict::connection` instead.
+    tiered: Vec<bool>,
 }
 
 /// The classes of the pods of one address family (or of every pod, when
@@ -286,13 +292,14 @@ impl<'m, 's> PodMatrix<'m, 's> {
     pub fn row(&mut self, i: usize) -> Row<'_> {
         let PodMatrix {
             model,
-            pods: _,
+            pods,
             passes,
             sets,
             node,
             near,
             row,
             merged,
+            tiered,
         } = self;
         row.clear();
         for (k, pass) in passes.iter_mut().enumerate() {
@@ -318,6 +325,24 @@ impl<'m, 's> PodMatrix<'m, 's> {
         if !near.is_empty() {
             let all = near.iter().map(|&j| (j as u32, PortSets::ALL));
             merge(row, merged, all, |_, all| all);
+        }
+        // Cluster policy tiers: the pairs with an end they may apply to,
+        // one connection at a time.
+        if !tiered.is_empty() && (tiered[i] || tiered.iter().any(|t| *t)) {
+            use crate::engine::verdict::{Endpoint, connection};
+            let from = Endpoint::Pod(pods[i]);
+            let redo: Vec<usize> = (0..pods.len())
+                .filter(|&j| j != i && (tiered[i] || tiered[j]))
+                .collect();
+            row.retain(|&(j, _)| !(tiered[i] || tiered[j as usize]));
+            let mut fresh = Vec::with_capacity(redo.len());
+            for j in redo {
+                let allowed = connection(model, &from, &Endpoint::Pod(pods[j])).allowed;
+                if !allowed.is_empty() {
+                    fresh.push((j as u32, sets.intern(allowed)));
+                }
+            }
+            merge(row, merged, fresh.into_iter(), |_, b| b);
         }
         Row { pairs: row, sets }
     }
@@ -455,6 +480,13 @@ fn run_matrix<'m, 's, R>(
         near: Vec::new(),
         row: Vec::new(),
         merged: Vec::new(),
+        tiered: if crate::engine::tier::eval::any(model) {
+            pods.iter()
+                .map(|p| crate::engine::tier::eval::may_apply(model, p))
+                .collect()
+        } else {
+            Vec::new()
+        },
     };
     f(&mut matrix)
 }

@@ -15,6 +15,7 @@ pub mod lint;
 pub mod list;
 pub mod matrix;
 pub mod services;
+pub mod tiers;
 pub mod wizard;
 
 use std::borrow::Cow;
@@ -609,6 +610,18 @@ pub fn require_valid(model: &Model<'_>, namespaces: &[&str]) -> Result<Vec<Strin
                 p.key
             )
         })
+        .chain(model.cluster_invalid.iter().map(|p| {
+            format!(
+                "warning: {} {:?} is invalid (the API server would reject it): answers it may change are undecided: {}",
+                p.kind,
+                p.name,
+                p.errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }))
         .collect())
 }
 

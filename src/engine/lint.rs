@@ -378,6 +378,30 @@ pub fn lint(
             not_checked: None,
         });
     }
+    // Cluster-scoped policies (namespace ""), known as `kind/name`.
+    for bad in &model.cluster_invalid {
+        let key = bad.reference();
+        if !in_scope_key("", &key) || !out.opts.on("invalid-policy") {
+            continue;
+        }
+        out.findings.push(Finding {
+            check: "invalid-policy",
+            severity: severity_of("invalid-policy"),
+            object: key,
+            path: bad.errors.first().map(|e| e.path.clone()),
+            message: format!(
+                "the API server would reject this {}: {}",
+                bad.kind,
+                bad.errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            hint: None,
+            not_checked: None,
+        });
+    }
     let mut findings = out.findings;
     findings.sort_by(|a, b| {
         (b.severity, &a.object, &a.path, a.check).cmp(&(a.severity, &b.object, &b.path, b.check))

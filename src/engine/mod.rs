@@ -14,6 +14,7 @@ pub mod reach;
 pub mod selector;
 pub mod service;
 pub mod summary;
+pub mod tier;
 pub mod validate;
 pub mod verdict;
 
@@ -42,6 +43,13 @@ pub struct Model<'s> {
     /// The valid policies, in the snapshot's order.
     pub policies: Vec<Policy>,
     pub invalid: Vec<InvalidPolicy>,
+    /// The valid cluster-scoped policies (ClusterNetworkPolicy,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy), in the snapshot's
+    /// order.
+    pub cluster_policies: Vec<tier::ClusterPolicy>,
+    /// The cluster-scoped policies the API server would reject: never
+    /// evaluated, but the answers they may change are undecided.
+    pub cluster_invalid: Vec<tier::InvalidClusterPolicy>,
     namespaces: HashMap<&'s str, &'s NamespaceInfo>,
     by_namespace: HashMap<String, Vec<usize>>,
     /// For each valid policy, its index in `snapshot.policies`.
@@ -161,10 +169,13 @@ impl<'s> Model<'s> {
             let mut seen = std::collections::HashSet::new();
             list.retain(|ip| seen.insert(*ip));
         }
+        let (cluster_policies, cluster_invalid) = tier::compile_all(&snapshot.cluster_policies);
         Model {
             snapshot,
             policies,
             invalid,
+            cluster_policies,
+            cluster_invalid,
             namespaces: snapshot.namespace_index(),
             by_namespace,
             sources,
@@ -411,7 +422,11 @@ impl Model<'_> {
     /// are evaluated against: their other labels are unknown, so answers
     /// that depend on them are guesses. Empty when nothing is guessed.
     pub fn guessed_namespaces(&self) -> Vec<&str> {
-        let label_based = self.policies.iter().any(Policy::uses_namespace_labels);
+        let label_based = self.policies.iter().any(Policy::uses_namespace_labels)
+            || self
+                .cluster_policies
+                .iter()
+                .any(tier::ClusterPolicy::uses_namespace_labels);
         if !label_based {
             return Vec::new();
         }

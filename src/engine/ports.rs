@@ -144,6 +144,37 @@ impl PortSet {
         out
     }
 
+    /// The ports of `self` that are not in `other`.
+    pub fn subtract(&self, other: &PortSet) -> PortSet {
+        let mut out = PortSet::empty();
+        for i in 0..3 {
+            let mut rest: Vec<(u16, u16)> = Vec::new();
+            let cut = &other.ranges[i];
+            for &(lo, hi) in &self.ranges[i] {
+                let mut lo = u32::from(lo);
+                let hi = u32::from(hi);
+                for &(clo, chi) in cut {
+                    let (clo, chi) = (u32::from(clo), u32::from(chi));
+                    if chi < lo || clo > hi {
+                        continue;
+                    }
+                    if clo > lo {
+                        rest.push((lo as u16, (clo - 1) as u16));
+                    }
+                    lo = chi + 1;
+                    if lo > hi {
+                        break;
+                    }
+                }
+                if lo <= hi {
+                    rest.push((lo as u16, hi as u16));
+                }
+            }
+            out.ranges[i] = rest;
+        }
+        out
+    }
+
     pub fn contains(&self, p: Protocol, port: u16) -> bool {
         self.ranges[p.index()]
             .iter()
@@ -215,6 +246,24 @@ mod tests {
         s.insert(Protocol::Tcp, 200, 200);
         assert_eq!(s.ranges(Protocol::Tcp), &[(80, 100), (200, 200)]);
         assert!(s.ranges(Protocol::Udp).is_empty());
+    }
+
+    #[test]
+    fn subtraction_cuts_ranges_per_protocol() {
+        let mut a = PortSet::protocol(Protocol::Tcp);
+        a.insert(Protocol::Udp, 53, 53);
+        let mut b = PortSet::empty();
+        b.insert(Protocol::Tcp, 1, 79);
+        b.insert(Protocol::Tcp, 81, 8079);
+        b.insert(Protocol::Tcp, 8081, 65535);
+        assert_eq!(
+            a.subtract(&b).to_strings(),
+            vec!["TCP/80", "TCP/8080", "UDP/53"]
+        );
+        assert!(a.subtract(&a).is_empty());
+        assert_eq!(PortSet::all().subtract(&PortSet::empty()), PortSet::all());
+        let c = PortSet::all().subtract(&PortSet::single(Protocol::Sctp, 65535));
+        assert_eq!(c.ranges(Protocol::Sctp), &[(1, 65534)]);
     }
 
     #[test]

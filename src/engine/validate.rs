@@ -44,6 +44,19 @@ pub enum ErrorKind {
     /// kind): the API server cannot decode the object, so it never gets to
     /// validate it (see [`take_wrong_types`]).
     WrongType(String),
+    /// `Too many: <count>: must have at most <max> item(s)` (a list's
+    /// maxItems, an object's maxProperties).
+    TooMany {
+        count: usize,
+        max: usize,
+    },
+    /// `Too long: may not be more than <max> bytes`.
+    TooLong(usize),
+    /// `Duplicate value: <value>` (a list that is a set).
+    Duplicate(String),
+    /// A CRD validation rule (CEL) that failed on an object: the server
+    /// shows its message without the value (`Invalid value: <message>`).
+    Rule,
 }
 
 impl fmt::Display for FieldError {
@@ -60,6 +73,19 @@ impl fmt::Display for FieldError {
             ErrorKind::UnknownField => {
                 write!(f, "strict decoding error: unknown field {:?}", self.path)
             }
+            ErrorKind::TooMany { count, max } => write!(
+                f,
+                "{}: Too many: {count}: must have at most {max} {}",
+                self.path,
+                if *max == 1 { "item" } else { "items" }
+            ),
+            ErrorKind::TooLong(max) => write!(
+                f,
+                "{}: Too long: may not be more than {max} bytes",
+                self.path
+            ),
+            ErrorKind::Duplicate(v) => write!(f, "{}: Duplicate value: {v}", self.path),
+            ErrorKind::Rule => write!(f, "{}: Invalid value: {}", self.path, self.detail),
             ErrorKind::NotSupported(v) => {
                 write!(
                     f,

@@ -19,6 +19,7 @@ use std::net::IpAddr;
 use crate::engine::Model;
 use crate::engine::policy::{Direction, NamespaceScope, Peer};
 use crate::engine::ports::PortSet;
+use crate::engine::tier::eval::TierSide;
 use crate::snapshot::{ContainerPort, PodInfo};
 
 /// One end of a connection.
@@ -173,6 +174,19 @@ pub struct SideVerdict {
     /// match is unknown (see [`RuleResult::maybe`]). Empty when everything
     /// was decided.
     pub maybe: PortSet,
+    /// The cluster policy tiers around NetworkPolicy, when some cluster
+    /// policy exists and this side is a pod on the pod network; `allowed`
+    /// and `maybe` are then the tiers' (NetworkPolicy's own answer is
+    /// `rules`).
+    pub tiers: Option<TierSide>,
+}
+
+impl SideVerdict {
+    /// Whether some of `ports` is decided by policies of equal priority in
+    /// conflict (the API leaves the outcome to the implementation).
+    pub fn undefined_on(&self, ports: &PortSet) -> bool {
+        self.tiers.as_ref().is_some_and(|t| t.undefined_on(ports))
+    }
 }
 
 /// The whole connection.
@@ -266,9 +280,53 @@ pub fn side(
             rules: Vec::new(),
             allowed: PortSet::all(),
             maybe: PortSet::empty(),
+            tiers: None,
         };
     };
     let policies = model.isolating(pod, direction);
+    let side = np_side(model, direction, other, dest_ports, policies);
+    with_tiers(model, pod, other, dest_ports, side)
+}
+
+/// The cluster policy tiers around NetworkPolicy's answer for one side
+/// (see [`crate::engine::tier::eval`]): unchanged when there is no
+/// cluster policy.
+fn with_tiers(
+    model: &Model<'_>,
+    pod: &PodInfo,
+    other: &Endpoint<'_>,
+    dest_ports: Option<&[ContainerPort]>,
+    mut side: SideVerdict,
+) -> SideVerdict {
+    if !crate::engine::tier::eval::any(model) {
+        return side;
+    }
+    let (tiers, allowed, maybe) = crate::engine::tier::eval::side(
+        model,
+        side.direction,
+        pod,
+        other,
+        dest_ports,
+        crate::engine::tier::eval::NetworkPolicyAnswer {
+            isolated: side.isolated,
+            allowed: &side.allowed,
+            maybe: &side.maybe,
+        },
+    );
+    side.allowed = allowed;
+    side.maybe = maybe;
+    side.tiers = Some(tiers);
+    side
+}
+
+/// NetworkPolicy's answer for one side of a pod on the pod network.
+fn np_side(
+    model: &Model<'_>,
+    direction: Direction,
+    other: &Endpoint<'_>,
+    dest_ports: Option<&[ContainerPort]>,
+    policies: Vec<usize>,
+) -> SideVerdict {
     if policies.is_empty() {
         return SideVerdict {
             direction,
@@ -278,6 +336,7 @@ pub fn side(
             rules: Vec::new(),
             allowed: PortSet::all(),
             maybe: PortSet::empty(),
+            tiers: None,
         };
     }
     let mut rules = Vec::new();
@@ -328,6 +387,7 @@ pub fn side(
         rules,
         allowed,
         maybe,
+        tiers: None,
     }
 }
 

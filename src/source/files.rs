@@ -282,7 +282,9 @@ fn take_object(
     }
     // Metadata that does not decode: kubectl does not send the
     // object. A NetworkPolicy's are errors of that policy instead.
-    if kind_of(&obj.value) != "NetworkPolicy" {
+    // A cluster policy's are validated with the rest of it
+    // (`engine::tier::validate`).
+    if kind_of(&obj.value) != "NetworkPolicy" && !is_cluster_policy(&obj.value) {
         let wrong = crate::engine::validate::take_wrong_metadata_types(&mut obj.value);
         if let Some(first) = wrong.first() {
             if is_read(&obj.value) {
@@ -300,6 +302,14 @@ fn take_object(
     builder.add(obj)
 }
 
+/// Whether `v` is a cluster-scoped policy of a kind and version the engine
+/// reads (ClusterNetworkPolicy v1alpha2/v1beta1, AdminNetworkPolicy and
+/// BaselineAdminNetworkPolicy v1alpha1).
+fn is_cluster_policy(v: &Value) -> bool {
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    crate::engine::tier::Api::of(kind_of(v), api).is_some()
+}
+
 /// Whether any command reads objects of this kind: the snapshot's kinds
 /// and the CNI evidence's (Nodes, ConfigMaps, DaemonSets). Objects of
 /// other kinds are not looked at, so their problems are not ours to report.
@@ -312,6 +322,7 @@ fn is_read(v: &Value) -> bool {
         "NetworkPolicy" => api == "networking.k8s.io/v1",
         "EndpointSlice" => api == "discovery.k8s.io/v1",
         "Job" | "CronJob" => api.starts_with("batch/"),
+        _ if is_cluster_policy(v) => true,
         k if WORKLOAD_KINDS.contains(&k) => {
             api.starts_with("apps/") || api.starts_with("extensions/")
         }
@@ -1072,6 +1083,8 @@ struct Builder<'a> {
     namespaceless: std::collections::BTreeSet<String>,
     nodes: Vec<NodeInfo>,
     null_egress: std::collections::BTreeSet<String>,
+    /// Cluster-scoped policies by (kind, name): the last one read wins.
+    cluster_policies: BTreeMap<(String, String), crate::snapshot::ClusterPolicyObject>,
     /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
     warnings: Vec<String>,
     apply: ApplyInput,
@@ -1091,6 +1104,7 @@ impl<'a> Builder<'a> {
             namespaceless: std::collections::BTreeSet::new(),
             nodes: Vec::new(),
             null_egress: std::collections::BTreeSet::new(),
+            cluster_policies: BTreeMap::new(),
             warnings: Vec::new(),
             apply: ApplyInput::default(),
         }
@@ -1128,6 +1142,23 @@ impl<'a> Builder<'a> {
             .unwrap_or("");
         // Same-named kinds of other API groups (Calico's and Cilium's own
         // NetworkPolicy, for one) are not ours to read.
+        if is_cluster_policy(&obj.value) {
+            // Cluster-scoped: a namespace in the manifest means nothing.
+            let name = match obj.value.pointer("/metadata/name") {
+                Some(Value::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            self.cluster_policies.insert(
+                (kind.to_string(), name.clone()),
+                crate::snapshot::ClusterPolicyObject {
+                    kind: kind.to_string(),
+                    api_version: api.to_string(),
+                    name,
+                    value: std::mem::take(&mut obj.value),
+                },
+            );
+            return Ok(());
+        }
         let ours = match kind {
             "Namespace" | "Pod" | "ReplicationController" | "Service" | "Node" => api == "v1",
             "NetworkPolicy" => api == "networking.k8s.io/v1",
@@ -1329,6 +1360,7 @@ impl<'a> Builder<'a> {
             namespaceless,
             nodes,
             null_egress,
+            cluster_policies,
             ..
         } = self;
         for (ns, name, endpoints) in slices {
@@ -1455,6 +1487,7 @@ impl<'a> Builder<'a> {
         snapshot.namespaceless = namespaceless;
         snapshot.set_nodes(nodes);
         snapshot.null_egress = null_egress;
+        snapshot.cluster_policies = cluster_policies.into_values().collect();
         snapshot
     }
 }

@@ -1,0 +1,301 @@
+//! The binary on the cluster policy tier fixtures (tests/fixtures/tiers):
+//! `can`, `explain`, `list`, `lint`, `matrix` and `diff` with
+//! ClusterNetworkPolicy (v1alpha2, v1beta1) and AdminNetworkPolicy /
+//! BaselineAdminNetworkPolicy (v1alpha1). Expected answers were worked out
+//! by hand from the fixtures' comments and the tier order.
+
+use serde_json::Value;
+
+mod common;
+use common::*;
+
+const CLUSTER: &str = "tests/fixtures/tiers/cluster.yaml";
+const POLICIES: &str = "tests/fixtures/tiers/policies.yaml";
+const CONFLICT: &str = "tests/fixtures/tiers/conflict.yaml";
+const INVALID: &str = "tests/fixtures/tiers/invalid.yaml";
+const V1ALPHA1: &str = "tests/fixtures/tiers/v1alpha1.yaml";
+
+fn run(args: &[&str], code: i32) -> (String, String) {
+    let a = netpol().args(args).assert().code(code);
+    (stdout_of(&a), stderr_of(&a))
+}
+
+#[test]
+fn can_shows_the_pass_chain_into_network_policy() {
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", POLICIES,
+        ],
+        0,
+    );
+    assert!(
+        out.starts_with("ALLOWED: dev/tool -> prod/web on TCP/8080\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "    Admin pass-dev-web (priority 10) rule #1 (dev-to-web): Pass on TCP/8080 -> NetworkPolicy prod/allow-web rule #1: allows TCP/8080\n"
+        ),
+        "{out}"
+    );
+    // Any other port: the lower-priority Admin Deny decides.
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "9000", "-f", CLUSTER, "-f", POLICIES,
+        ],
+        1,
+    );
+    assert!(out.starts_with("DENIED: "), "{out}");
+    assert!(
+        out.contains("Admin deny-dev (priority 20) rule #1: Deny on TCP/9000"),
+        "{out}"
+    );
+    // No NetworkPolicy isolates dev/tool: the Baseline tier decides.
+    let (out, _) = run(
+        &["can", "prod/db", "dev/tool", "-f", CLUSTER, "-f", POLICIES],
+        1,
+    );
+    assert!(
+        out.contains("no Admin rule matches all ports -> Baseline baseline-isolate (priority 0) rule #1: Deny on all ports"),
+        "{out}"
+    );
+}
+
+#[test]
+fn can_json_carries_the_deciding_tier_policy_priority_and_rule() {
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/db", "--port", "5432", "-f", CLUSTER, "-f", POLICIES, "-o",
+            "json",
+        ],
+        1,
+    );
+    let v = parse_json(&out);
+    assert_eq!(v["allowed"], Value::Bool(false));
+    assert!(v.get("undefined").is_none(), "absent when false: {v}");
+    let step = &v["ingress"]["tiers"]["steps"][0];
+    assert_eq!(step["tier"], "Admin");
+    assert_eq!(step["kind"], "ClusterNetworkPolicy");
+    assert_eq!(step["policy"], "deny-dev");
+    assert_eq!(step["priority"], 20);
+    assert_eq!(step["rule"], 1);
+    assert_eq!(step["action"], "Deny");
+    assert_eq!(step["ports"], serde_json::json!(["TCP/5432"]));
+    assert_eq!(v["egress"]["tiers"]["steps"], serde_json::json!([]));
+    // Without cluster policies the field is absent.
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/db", "-f", CLUSTER, "-o", "json"],
+        0,
+    );
+    assert!(parse_json(&out)["ingress"].get("tiers").is_none());
+}
+
+#[test]
+fn equal_priority_conflict_is_undefined_not_picked() {
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", CONFLICT,
+        ],
+        4,
+    );
+    assert!(
+        out.starts_with("UNKNOWN: dev/tool -> prod/web on TCP/8080"),
+        "{out}"
+    );
+    assert!(out.contains("Admin accept-dev (priority 50) rule #1: Accept and Admin deny-web-http (priority 50) rule #1: Deny"), "{out}");
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", CONFLICT, "-o",
+            "json",
+        ],
+        4,
+    );
+    let v = parse_json(&out);
+    assert_eq!(v["allowed"], Value::Null);
+    assert_eq!(v["undefined"], Value::Bool(true));
+    assert_eq!(v["ingress"]["tiers"]["undefined"][0]["priority"], 50);
+    // TCP/9000 is not a named port "http": only the Accept matches.
+    run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "9000", "-f", CLUSTER, "-f", CONFLICT,
+        ],
+        0,
+    );
+}
+
+#[test]
+fn v1alpha1_policies_read_from_a_list() {
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", V1ALPHA1],
+        0,
+    );
+    assert!(
+        out.starts_with("ALLOWED: dev/tool -> prod/web on TCP/8080\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Admin web-from-dev (priority 5) rule #1 (http): Accept on TCP/8080"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Baseline default rule #1: Deny on TCP/1-8079"),
+        "{out}"
+    );
+    let (out, _) = run(&["list", "-f", CLUSTER, "-f", V1ALPHA1, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let kinds: Vec<(&str, &str, Value)> = v["clusterPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["tier"].as_str().unwrap(),
+                r["priority"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("AdminNetworkPolicy", "Admin", Value::from(5)),
+            ("BaselineAdminNetworkPolicy", "Baseline", Value::Null),
+        ]
+    );
+}
+
+#[test]
+fn list_shows_tiers_in_evaluation_order() {
+    let (out, err) = run(&["list", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert_eq!(err, "");
+    assert_eq!(
+        row(&out, &["Admin", "10"]),
+        vec![
+            "Admin",
+            "10",
+            "ClusterNetworkPolicy",
+            "pass-dev-web",
+            "1",
+            "admin tier, priority 10: passes pods [app=web] in namespaces [env=prod] from namespaces [env=dev] on TCP/8080"
+        ]
+    );
+    assert_eq!(
+        row(&out, &["Admin", "20"])[5],
+        "admin tier, priority 20: denies all pods in namespaces [env=prod] from namespaces [env=dev]"
+    );
+    // Baseline after every Admin row, whatever its priority number.
+    let admin = out.find("Admin   ").unwrap();
+    let baseline = out.find("Baseline   ").unwrap();
+    assert!(admin < baseline, "{out}");
+    // The NetworkPolicy table is still there.
+    assert_eq!(row(&out, &["prod", "allow-web"])[2], "1");
+    let (names, _) = run(&["list", "-f", CLUSTER, "-f", POLICIES, "-o", "name"], 0);
+    assert!(
+        names.contains("clusternetworkpolicy.policy.networking.k8s.io/deny-dev\n"),
+        "{names}"
+    );
+}
+
+#[test]
+fn invalid_cluster_policy_is_reported_and_its_answers_undecided() {
+    let (out, err) = run(&["list", "-f", CLUSTER, "-f", INVALID], 1);
+    let want = "spec.priority: Invalid value: 1001: spec.priority in body should be less than or equal to 1000";
+    assert!(out.contains(&format!("INVALID: {want}")), "{out}");
+    assert!(
+        err.contains("warning: ClusterNetworkPolicy \"too-high\" is invalid"),
+        "{err}"
+    );
+    let (out, _) = run(&["lint", "-f", CLUSTER, "-f", INVALID, "-o", "json"], 5);
+    let v = parse_json(&out);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "invalid-policy")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f["object"], "clusternetworkpolicy/too-high");
+    assert_eq!(f["path"], "spec.priority");
+    // prod pods are its subject: their ingress is undecided; dev's is not.
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", INVALID],
+        4,
+    );
+    assert!(
+        out.contains("clusternetworkpolicy/too-high is invalid"),
+        "{out}"
+    );
+    run(
+        &["can", "prod/web", "dev/tool", "-f", CLUSTER, "-f", INVALID],
+        0,
+    );
+}
+
+#[test]
+fn explain_lists_the_tiers_in_evaluation_order() {
+    let (out, _) = run(
+        &[
+            "explain", "pod/web", "-n", "prod", "-f", CLUSTER, "-f", POLICIES,
+        ],
+        0,
+    );
+    let admin = out
+        .find("Admin tier: ClusterNetworkPolicy pass-dev-web, priority 10")
+        .expect(&out);
+    let np = out.find("  prod/allow-web\n").expect(&out);
+    let baseline = out
+        .find("Baseline tier: ClusterNetworkPolicy baseline-isolate, priority 0")
+        .expect(&out);
+    assert!(admin < np && np < baseline, "{out}");
+    assert!(
+        out.contains(
+            "=> First the admin tier (pass-dev-web (priority 10), deny-dev (priority 20))"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("The baseline tier (baseline-isolate (priority 0)) is not reached"),
+        "{out}"
+    );
+    let (out, _) = run(
+        &[
+            "explain", "pod/tool", "-n", "dev", "-f", CLUSTER, "-f", POLICIES, "-o", "json",
+        ],
+        0,
+    );
+    let v = parse_json(&out);
+    assert_eq!(v["ingress"]["baseline"][0]["name"], "baseline-isolate");
+    assert!(v["ingress"].get("admin").is_none());
+}
+
+#[test]
+fn matrix_evaluates_tiers_and_diff_refuses() {
+    let (out, _) = run(&["matrix", "-f", CLUSTER, "-f", POLICIES, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let text = v.to_string();
+    // dev/tool -> prod/web: only TCP/8080 (Pass to the NetworkPolicy).
+    let conns = v["connections"].as_array().expect(&text);
+    let pair = conns
+        .iter()
+        .find(|c| c["from"] == "dev/tool" && c["to"] == "prod/web")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(pair["ports"], serde_json::json!(["TCP/8080"]), "{pair}");
+    assert!(
+        !conns
+            .iter()
+            .any(|c| c["from"] == "dev/tool" && c["to"] == "prod/db"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.yaml");
+    let new = dir.path().join("new.yaml");
+    let cluster = std::fs::read_to_string(CLUSTER).unwrap();
+    let policies = std::fs::read_to_string(POLICIES).unwrap();
+    std::fs::write(&old, &cluster).unwrap();
+    std::fs::write(&new, format!("{cluster}\n---\n{policies}")).unwrap();
+    let err = one_error(&["diff", old.to_str().unwrap(), new.to_str().unwrap()], 2);
+    assert!(
+        err.contains("diff does not evaluate cluster-scoped policies yet"),
+        "{err}"
+    );
+    assert!(err.contains("0 in OLD, 3 in NEW"), "{err}");
+}
