@@ -2286,3 +2286,36 @@ fn one_address_and_one_pod_are_singular() {
     assert!(out.contains("::1/128 is ::1 only, 1 address:"), "{out}");
     assert!(!out.contains(" 1 addresses"), "{out}");
 }
+
+/// A selector rule admitting the same peer on another port does not make
+/// an ipBlock rule's port safe: the caveat follows the port asked.
+#[test]
+fn can_warns_for_the_port_only_an_ipblock_admits() {
+    let split = fixture("kinds/ipblock-other-port.yaml");
+    let cilium = fixture("cni-cilium.yaml");
+    let ask = |port: &str| {
+        can(
+            &[
+                "can",
+                "-f",
+                BASE,
+                "-f",
+                &split,
+                "-f",
+                &cilium,
+                "store/api",
+                "store/db",
+                "--port",
+                port,
+            ],
+            0,
+        )
+    };
+    let text = ask("443");
+    assert!(
+        text.contains("ingress rule #1 of store/db-ingress reaches store/api through ipBlock 10.1.0.0/16, which holds pod IPs: this cluster runs Cilium"),
+        "{text}"
+    );
+    let text = ask("5432");
+    assert!(!text.contains("through ipBlock"), "{text}");
+}

@@ -630,7 +630,7 @@ pub fn pair_report(
         );
     }
     // Whether an ipBlock admits pods is the CNI's choice: say which applies.
-    let by_ipblock = crate::engine::lint::cni::ipblock_decisions(model, &verdict, from, to);
+    let by_ipblock = crate::engine::lint::cni::ipblock_decisions(model, &verdict, from, to, wanted);
     if !by_ipblock.is_empty() && !same_pod && verdict.node.is_none() {
         let cni = cni();
         notes.extend(by_ipblock.iter().map(|r| r.note(&cni)));

@@ -1130,7 +1130,11 @@ fn ipblock_notes(
             if v.node.is_some() {
                 continue;
             }
-            for r in ipblock_decisions(m, &v, &from, &to) {
+            // Only the ports whose answer changes.
+            let (before, after) = (d.sets.get(c.before), d.sets.get(c.after));
+            let mut changed = before.subtract(after);
+            changed.union_with(&after.subtract(before));
+            for r in ipblock_decisions(m, &v, &from, &to, Some(&changed)) {
                 let key = (
                     r.direction.as_str(),
                     r.policy.clone(),

@@ -222,15 +222,19 @@ impl IpBlockRule {
     }
 }
 
-/// For `can`: the sides of `verdict` whose answer about a pod on the pod
-/// network rests on ipBlock peers only (every rule admitting the far end
-/// matches it by an ipBlock holding its IP, none by a selector). Whether
-/// such a rule admits pods is the CNI's choice; the engine says it does.
+/// For `can` (and `diff`'s notes): the ipBlock rules of `verdict` that
+/// alone admit some port towards a pod on the pod network: a rule whose
+/// peer matching the far end is an ipBlock holding its IP, for the ports
+/// no rule matching it by a selector also admits (a selector rule on
+/// UDP/53 does not make an ipBlock rule on TCP/443 safe). Whether such a
+/// rule admits pods is the CNI's choice; the engine says it does.
+/// `wanted`: the ports asked about (`can --port`), `None` for all.
 pub fn ipblock_decisions(
     model: &Model<'_>,
     verdict: &Verdict,
     from: &Endpoint<'_>,
     to: &Endpoint<'_>,
+    wanted: Option<&crate::engine::ports::PortSet>,
 ) -> Vec<IpBlockRule> {
     let mut out = Vec::new();
     for (side, other) in [(&verdict.egress, to), (&verdict.ingress, from)] {
@@ -240,8 +244,10 @@ pub fn ipblock_decisions(
         if !side.isolated {
             continue;
         }
+        // (rule, the ports it admits) for rules matching by ipBlock only.
         let mut by_block = Vec::new();
-        let mut by_selector = false;
+        // What rules matching the far end by a selector admit.
+        let mut by_selector = crate::engine::ports::PortSet::empty();
         for r in side
             .rules
             .iter()
@@ -251,7 +257,7 @@ pub fn ipblock_decisions(
             let rule = &policy.rules(side.direction).unwrap_or_default()[r.rule];
             let matched: Vec<&Peer> = match &rule.peers {
                 None => {
-                    by_selector = true;
+                    by_selector.union_with(&r.admitted());
                     continue;
                 }
                 Some(list) => list
@@ -260,7 +266,7 @@ pub fn ipblock_decisions(
                     .collect(),
             };
             if matched.iter().any(|peer| !matches!(peer, Peer::IpBlock(_))) {
-                by_selector = true;
+                by_selector.union_with(&r.admitted());
                 continue;
             }
             let blocks: Vec<String> = matched
@@ -271,19 +277,31 @@ pub fn ipblock_decisions(
                 })
                 .collect();
             if !blocks.is_empty() {
-                by_block.push(IpBlockRule {
-                    direction: side.direction,
-                    policy: policy.key(),
-                    rule: r.rule + 1,
-                    blocks,
-                    pods: vec![pod.key()],
-                    count: 1,
-                });
+                by_block.push((
+                    IpBlockRule {
+                        direction: side.direction,
+                        policy: policy.key(),
+                        rule: r.rule + 1,
+                        blocks,
+                        pods: vec![pod.key()],
+                        count: 1,
+                    },
+                    r.admitted(),
+                ));
             }
         }
-        if !by_selector {
-            out.extend(by_block);
-        }
+        out.extend(
+            by_block
+                .into_iter()
+                .filter(|(_, ports)| {
+                    let alone = ports.subtract(&by_selector);
+                    match wanted {
+                        Some(w) => !alone.intersect(w).is_empty(),
+                        None => !alone.is_empty(),
+                    }
+                })
+                .map(|(rule, _)| rule),
+        );
     }
     out
 }
