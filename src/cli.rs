@@ -511,9 +511,11 @@ That apply merges: a NetworkPolicy or Namespace that exists becomes the live
 object with NEW's fields set and the fields the last apply set (annotation
 kubectl.kubernetes.io/last-applied-configuration) but NEW drops removed;
 fields set otherwise (kubectl create, kubectl label) stay. The server is
-asked with a dry run of that patch (and of NEW's existing workloads); when
+asked with a dry run of that patch (and of NEW's existing workloads and
+Pods), and with a dry-run creation of NEW's objects that do not exist; when
 RBAC refuses the dry run the merge is made here (a note says so), and what
-the server rejects (an immutable field) is an error, as what kubectl apply
+the server rejects (an immutable field, a Pod's container port, a namespace
+that does not exist, an invalid object) is an error, as what kubectl apply
 refuses (-n naming another namespace than a manifest's, a NetworkPolicy in
 extensions/v1beta1). A workload whose pod template is unchanged leaves its
 live pods as they are; one whose template changes in any field (an image)

@@ -660,3 +660,125 @@ fn known_pod_cidrs_decide_ipblocks_facing_a_new_workload() {
     assert!(web_pay(&v), "bob cannot read nodes: undecided: {v}");
     ok(&c.kubectl(&["delete", "node", &node], None));
 }
+
+/// What the server rejects is never a listed change: a live Pod's
+/// container port (`pod updates may not change fields other than ...`),
+/// a NetworkPolicy in a namespace that does not exist, an invalid new
+/// Deployment. One error line, exit 2, as `kubectl apply` fails. A new
+/// namespace and a policy in it are fine (the dry run cannot create the
+/// namespace: a note says the policy was not checked).
+#[test]
+fn diff_refuses_what_the_server_rejects_for_pods_and_new_objects() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfp");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.87.0.1");
+    c.pod(
+        &n,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.87.0.2",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let one_error = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(o), stderr(o));
+        assert_eq!(stdout(o), "", "{}", stderr(o));
+        let err = stderr(o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        err.trim_end().to_string()
+    };
+    let pod = |port: u16, extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: {n}, labels: {{app: web{extra}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: {port}}}]}}]\n"
+        )
+    };
+    // Another container port: kubectl apply fails, so does the diff.
+    let port = write("port.yaml", &pod(81, ""));
+    let err = one_error(&c.as_user("admin", &["diff", "-f", &port]));
+    assert!(
+        err.starts_with(&format!(
+            "error: the API server rejects the apply of Pod {n}/web (server dry run): "
+        )) && err.contains("pod updates may not change fields other than"),
+        "{err}"
+    );
+    let k = c.kubectl(&["apply", "--dry-run=server", "-f", &port], None);
+    assert!(!k.status.success(), "kubectl apply refuses it too");
+    // A label: allowed, and a change (the policy admits app=web only).
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: to-web, namespace: {n}}}\nspec:\n  podSelector: {{}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: client}}}}}}]\n"
+    ));
+    let label = write("label.yaml", &pod(80, ", tier: front"));
+    let o = c.as_user("admin", &["diff", "-f", &label, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    // A policy in a namespace that does not exist.
+    let ghost = c.namespace("dfp-ghost");
+    let policy = |ns: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {ns}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        )
+    };
+    let lost = write("lost.yaml", &policy(&ghost));
+    let err = one_error(&c.as_user("admin", &["diff", "-f", &lost]));
+    assert_eq!(
+        err,
+        format!(
+            "error: the API server rejects the apply of NetworkPolicy {ghost}/deny-all (server dry run): namespaces \"{ghost}\" not found"
+        )
+    );
+    // A new Pod in it too: the same error (the first object refused).
+    // With the Namespace in NEW: created first by the apply, no error.
+    let with_ns = write(
+        "with-ns.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ghost}}}\n---\n{}",
+            policy(&ghost)
+        ),
+    );
+    let o = c.as_user("admin", &["diff", "-f", &with_ns, "-o", "json"]);
+    assert_ne!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "the server could not check the creation of NetworkPolicy {ghost}/deny-all: its namespace is created by the same apply"
+        )),
+        "{v}"
+    );
+
+    // A new Deployment whose selector does not match its template: invalid.
+    let invalid = write(
+        "invalid.yaml",
+        &format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: shop, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: shop}}}}\n  template:\n    metadata: {{labels: {{app: other}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1}}]\n"
+        ),
+    );
+    let err = one_error(&c.as_user("admin", &["diff", "-f", &invalid]));
+    assert!(
+        err.starts_with(&format!(
+            "error: the API server rejects the apply of Deployment {n}/shop (server dry run): Deployment.apps \"shop\" is invalid"
+        )),
+        "{err}"
+    );
+    // bob may not create (dry run or not): computed here, with a note.
+    let new_policy = write(
+        "new-policy.yaml",
+        &policy(&n)
+            .replace("deny-all", "deny")
+            .replace("[Ingress]", "[Egress]"),
+    );
+    let o = c.as_user("bob", &["diff", "-f", &new_policy, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "the server did not check the creation of NetworkPolicy {n}/deny ("
+        )),
+        "{v}"
+    );
+}

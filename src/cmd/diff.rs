@@ -365,6 +365,22 @@ async fn as_applied(
     let mut refusal: Option<String> = None;
     let decode =
         |e: serde_json::Error| Error::Api(format!("cannot read the dry run's answer: {e}"));
+    // Objects NEW creates: the server checks their creation (a dry run),
+    // unless their namespace is one the same apply creates (a dry run
+    // creates nothing, so the server would not find it).
+    let mut created = Created::default();
+    let live_namespace = |ns: &str| {
+        cluster
+            .namespaces
+            .iter()
+            .any(|c| c.name == ns && !c.synthesized)
+    };
+    let creating: BTreeSet<String> = new
+        .namespaces
+        .iter()
+        .filter(|n| !n.synthesized && !live_namespace(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
     for p in &mut new.policies {
         let ns = p.metadata.namespace.clone().unwrap_or_default();
         let name = p.metadata.name.clone().unwrap_or_default();
@@ -375,6 +391,10 @@ async fn as_applied(
             q.metadata.namespace.as_deref() == Some(ns.as_str())
                 && q.metadata.name.as_deref() == Some(name.as_str())
         }) else {
+            let object = serde_json::to_value(&*p).map_err(decode)?;
+            created
+                .check(live, &creating, "NetworkPolicy", Some(&ns), &name, &object)
+                .await?;
             continue;
         };
         let original = last_applied(current.metadata.annotations.as_ref());
@@ -393,12 +413,19 @@ async fn as_applied(
         *p = serde_json::from_value(after).map_err(decode)?;
     }
     for n in &mut new.namespaces {
-        if n.synthesized
-            || !cluster
-                .namespaces
-                .iter()
-                .any(|c| c.name == n.name && !c.synthesized)
-        {
+        if n.synthesized {
+            continue;
+        }
+        if creating.contains(&n.name) {
+            if let Some(raw) =
+                input
+                    .objects
+                    .get(&("Namespace".to_string(), String::new(), n.name.clone()))
+            {
+                created
+                    .check(live, &BTreeSet::new(), "Namespace", None, &n.name, raw)
+                    .await?;
+            }
             continue;
         }
         let current = match live.namespace(&n.name).await {
@@ -453,12 +480,60 @@ async fn as_applied(
         };
         *n = crate::snapshot::NamespaceInfo::new(&n.name, labels, false);
     }
+    // Pods: the server allows few changes to a live pod (labels,
+    // annotations, images): it checks the patch; new pods, their creation.
+    for ((kind, ns, name), modified) in &input.objects {
+        if kind != "Pod" {
+            continue;
+        }
+        let Some(current) = cluster
+            .pods
+            .iter()
+            .find(|q| !q.representative && q.namespace == *ns && q.name == *name)
+        else {
+            created
+                .check(live, &creating, "Pod", Some(ns), name, modified)
+                .await?;
+            continue;
+        };
+        let original = live
+            .pod_annotations(ns, name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|a| last_applied(Some(&a)));
+        let patch = apply_patch(original.as_ref(), modified);
+        match live.dry_run_patch_pod(ns, name, &patch).await {
+            Ok(after) => {
+                // The labels the pod would have: NEW's, and those set
+                // otherwise that the apply leaves.
+                let labels: crate::snapshot::Labels = match &after["metadata"]["labels"] {
+                    Value::Object(m) => m
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect(),
+                    _ => Default::default(),
+                };
+                for p in new.pods.iter_mut().filter(|p| {
+                    !p.representative && p.namespace == current.namespace && p.name == *name
+                }) {
+                    p.labels = labels.clone();
+                }
+            }
+            Err(Error::Rejected(m)) => return Err(rejected("Pod", Some(ns), name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
+                refused.push(format!("Pod {ns}/{name}"));
+                refusal.get_or_insert(first_line(&e.to_string()).to_string());
+            }
+            Err(e) => return Err(e),
+        }
+    }
     // Workloads: the server checks the change; their live pods stay as
     // they are unless the apply rolls them out.
     let mut keep = BTreeSet::new();
     let mut unsure = Vec::new();
     for ((kind, ns, name), modified) in &input.objects {
-        if kind == "Namespace" {
+        if kind == "Namespace" || kind == "Pod" {
             continue;
         }
         let w = crate::snapshot::WorkloadRef {
@@ -486,7 +561,12 @@ async fn as_applied(
         let current = match live.workload_object(ns, kind, name).await {
             Ok(Some(c)) => c,
             // Created by the apply: nothing of it runs yet.
-            Ok(None) => continue,
+            Ok(None) => {
+                created
+                    .check(live, &creating, kind, Some(ns), name, modified)
+                    .await?;
+                continue;
+            }
             Err(e @ Error::Forbidden(_)) => {
                 if let Some(t) = template
                     && relabels(t)
@@ -570,9 +650,78 @@ async fn as_applied(
             if refused.len() == 1 { "" } else { "s" }
         ));
     }
+    notes.extend(created.notes());
     new.pods
         .retain(|p| !keep.contains(&(p.namespace.clone(), p.name.clone())));
     Ok((notes, unsure))
+}
+
+/// The objects of NEW that do not exist live, as the server's dry-run
+/// creation finds them: what it could not check, and why.
+#[derive(Default)]
+struct Created {
+    /// Refused (RBAC): the objects, and the first refusal.
+    refused: Vec<String>,
+    refusal: Option<String>,
+    /// In a namespace the same apply creates.
+    in_new_namespace: Vec<String>,
+}
+
+impl Created {
+    /// Sends the creation of `object` as a dry run: the server's rejection
+    /// is the error (as `kubectl apply` fails); a refusal is noted.
+    async fn check(
+        &mut self,
+        live: &crate::source::live::Live,
+        creating: &BTreeSet<String>,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        object: &serde_json::Value,
+    ) -> Result<(), Error> {
+        let who = match namespace {
+            Some(ns) => format!("{kind} {ns}/{name}"),
+            None => format!("{kind} {name}"),
+        };
+        if namespace.is_some_and(|ns| creating.contains(ns)) {
+            self.in_new_namespace.push(who);
+            return Ok(());
+        }
+        match live.dry_run_create(namespace, kind, object).await {
+            Ok(_) => Ok(()),
+            Err(Error::Rejected(m)) => Err(rejected(kind, namespace, name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
+                self.refused.push(who);
+                self.refusal
+                    .get_or_insert(first_line(&e.to_string()).to_string());
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn notes(self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(why) = self.refusal {
+            notes.push(format!(
+                "the server did not check the creation of {} ({why}): taken as NEW writes {}",
+                self.refused.join(", "),
+                if self.refused.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            ));
+        }
+        if !self.in_new_namespace.is_empty() {
+            notes.push(format!(
+                "the server could not check the creation of {}: {} namespace is created by the same apply (a dry run creates nothing)",
+                self.in_new_namespace.join(", "),
+                if self.in_new_namespace.len() == 1 { "its" } else { "their" }
+            ));
+        }
+        notes
+    }
 }
 
 /// The server's rejection of one object of NEW, as an error naming it.

@@ -89,8 +89,9 @@ pub struct ApplyInput {
     /// `extensions/v1beta1`, removed in Kubernetes 1.16): left out of the
     /// snapshot with a warning; `kubectl apply` refuses them.
     pub unserved: Vec<Unserved>,
-    /// Namespaces and workloads as written, by (kind, namespace, name)
-    /// (the namespace of a Namespace is empty): what `kubectl apply` sends.
+    /// Namespaces, Pods and workloads as written, by (kind, namespace,
+    /// name) (the namespace of a Namespace is empty): what `kubectl apply`
+    /// sends.
     pub objects: BTreeMap<(String, String, String), Value>,
 }
 
@@ -1214,6 +1215,14 @@ impl<'a> Builder<'a> {
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
                     return Err(missing_name(obj).into());
                 }
+                self.apply.objects.insert(
+                    (
+                        kind.to_string(),
+                        ns.clone(),
+                        pod.metadata.name.clone().unwrap_or_default(),
+                    ),
+                    obj.value.clone(),
+                );
                 // A finished pod has no traffic, and its IP may belong to a
                 // running pod by now.
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());

@@ -773,8 +773,20 @@ impl Live {
     /// The API resource of a workload kind (Deployment, StatefulSet,
     /// DaemonSet, ReplicaSet, ReplicationController, Job, CronJob).
     fn workload_resource(kind: &str) -> Option<(kube::api::ApiResource, &'static str)> {
+        match kind {
+            "Pod" | "NetworkPolicy" | "Namespace" => None,
+            _ => Self::object_resource(kind),
+        }
+    }
+
+    /// The API resource of a kind `diff -f` sends to the server as a dry
+    /// run: the workload kinds, Pod, NetworkPolicy and Namespace.
+    fn object_resource(kind: &str) -> Option<(kube::api::ApiResource, &'static str)> {
         use kube::api::{ApiResource, GroupVersionKind};
         let (group, version, plural) = match kind {
+            "Pod" => ("", "v1", "pods"),
+            "Namespace" => ("", "v1", "namespaces"),
+            "NetworkPolicy" => ("networking.k8s.io", "v1", "networkpolicies"),
             "Deployment" => ("apps", "v1", "deployments"),
             "StatefulSet" => ("apps", "v1", "statefulsets"),
             "DaemonSet" => ("apps", "v1", "daemonsets"),
@@ -850,6 +862,112 @@ impl Live {
                 self.user.as_deref(),
             )),
         }
+    }
+
+    /// What the server would store if `object` (a Pod, NetworkPolicy,
+    /// Namespace or workload that does not exist yet) were created, asked
+    /// as a dry run (`POST ...?dryRun=All`): nothing is created. `None`
+    /// when it exists after all (409 AlreadyExists: it could not be read).
+    /// A refusal (403) is `Error::Forbidden`; the server rejecting the
+    /// object (a namespace that does not exist, an invalid object) is
+    /// `Error::Rejected` with the server's message.
+    pub async fn dry_run_create(
+        &self,
+        namespace: Option<&str>,
+        kind: &str,
+        object: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        use kube::api::{DynamicObject, PostParams};
+        let Some((resource, plural)) = Self::object_resource(kind) else {
+            return Err(Error::Api(format!("{kind} is not a kind diff creates")));
+        };
+        let mut object = object.clone();
+        if let (Some(ns), Some(meta)) = (
+            namespace,
+            object.get_mut("metadata").and_then(|m| m.as_object_mut()),
+        ) {
+            meta.insert("namespace".into(), serde_json::Value::String(ns.into()));
+        }
+        let object: DynamicObject = serde_json::from_value(object)
+            .map_err(|e| Error::Rejected(format!("cannot send the {kind}: {e}")))?;
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let params = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        match api.create(&params, &object).await {
+            Ok(o) => serde_json::to_value(o)
+                .map(Some)
+                .map_err(|e| Error::Api(format!("cannot read the dry run's answer: {e}"))),
+            Err(kube::Error::Api(status))
+                if status.code == 409 && status.reason == "AlreadyExists" =>
+            {
+                Ok(None)
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => Err(Error::Forbidden(format!(
+                "cannot create {plural} (dry run){}: forbidden ({})",
+                namespace
+                    .map(|ns| format!(" in namespace {ns:?}"))
+                    .unwrap_or_default(),
+                status.message
+            ))),
+            Err(e) => Err(dry_run_error(e, plural, namespace, self.user.as_deref())),
+        }
+    }
+
+    /// What the server would store after `patch` on the live Pod
+    /// `namespace`/`name` (a strategic merge patch, as kubectl sends),
+    /// asked as a dry run. The server allows few changes to a Pod (its
+    /// labels, annotations, images...): any other is `Error::Rejected`
+    /// with its message (`pod updates may not change fields other than
+    /// ...`); a refusal (403) is `Error::Forbidden`.
+    pub async fn dry_run_patch_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        use kube::api::{Patch, PatchParams};
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = PatchParams::default().dry_run();
+        let r = api.patch(name, &params, &Patch::Strategic(patch)).await;
+        match r {
+            Ok(o) => serde_json::to_value(o)
+                .map_err(|e| Error::Api(format!("cannot read the dry run's answer: {e}"))),
+            // Its message goes on with the whole spec compared: the
+            // first line says it.
+            Err(kube::Error::Api(mut status)) if status.code == 422 => {
+                status.message = status.message.lines().next().unwrap_or_default().into();
+                Err(dry_run_error(
+                    kube::Error::Api(status),
+                    "pods",
+                    Some(namespace),
+                    self.user.as_deref(),
+                ))
+            }
+            Err(e) => Err(dry_run_error(
+                e,
+                "pods",
+                Some(namespace),
+                self.user.as_deref(),
+            )),
+        }
+    }
+
+    /// A live Pod's annotations (the last-applied configuration of
+    /// `kubectl apply` among them); `None` when it does not exist.
+    pub async fn pod_annotations(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, Error> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let r = api.get_opt(name).await;
+        r.map(|p| p.map(|p| p.metadata.annotations.unwrap_or_default()))
+            .map_err(|e| api_error(e, "pods", Some(namespace), self.user.as_deref()))
     }
 
     /// Every node with its addresses (cluster-scoped: a namespace-scoped
