@@ -419,6 +419,23 @@ fn bad_invocations_are_one_error_line_exit_2() {
         .contains("--prune-allowlist applies with --prune")
     );
     assert!(one_error(&["diff", OLD, NEW, "-A"], 2).contains("-A/--all-namespaces does not apply"));
+    // kubectl's words for an allowlist entry it cannot read, before any
+    // cluster is contacted.
+    assert_eq!(
+        one_error(
+            &[
+                "diff",
+                "-f",
+                NEW,
+                "--prune",
+                "-l",
+                "a=b",
+                "--prune-allowlist=Pod"
+            ],
+            2
+        ),
+        "error: invalid GroupVersionKind format: Pod, please follow <group/version/kind>"
+    );
 }
 
 #[test]

@@ -782,3 +782,146 @@ fn diff_refuses_what_the_server_rejects_for_pods_and_new_objects() {
         "{v}"
     );
 }
+
+/// `--prune -l SEL` without `--prune-allowlist`: kubectl's default
+/// allowlist deletes Pods, workloads and Namespaces (not NetworkPolicies)
+/// that match, were applied by kubectl apply and are absent from NEW: a
+/// pruned pod's, workload's and namespace's pods are gone after. An
+/// explicit allowlist prunes its kinds only. A user who may not list a
+/// kind it names: incomplete, exit 2.
+#[test]
+fn prune_with_the_default_allowlist_deletes_pods_workloads_and_namespaces() {
+    let Some(c) = cluster() else { return };
+    let part = format!("shop-{}", c.unique());
+    let n = c.create_namespace("dfq");
+    c.pod(
+        &n,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.88.0.1",
+    );
+    c.pod(
+        &n,
+        "web",
+        &format!("app: web, part: {part}"),
+        "{containerPort: 80}",
+        "10.88.0.2",
+    );
+    // A pod made by hand (kubectl create): no last-applied, never pruned.
+    ok(&c.kubectl(
+        &["create", "-f", "-"],
+        Some(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: manual, namespace: {n}, labels: {{part: {part}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\n"
+        )),
+    ));
+    c.patch_status(
+        "pod",
+        Some(&n),
+        "manual",
+        r#"{"status":{"phase":"Running","podIP":"10.88.0.3","podIPs":[{"ip":"10.88.0.3"}]}}"#,
+    );
+    // A Deployment applied with the label, and its pod.
+    c.apply(&format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: cart, namespace: {n}, labels: {{part: {part}}}}}\nspec:\n  selector: {{matchLabels: {{app: cart}}}}\n  template:\n    metadata: {{labels: {{app: cart}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1}}]\n"
+    ));
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: cart-6c4d9-a1a1a\n  namespace: {n}\n  labels: {{app: cart, pod-template-hash: 6c4d9}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: cart-6c4d9, uid: 00000000-0000-0000-0000-000000000009, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\n"
+    ));
+    c.patch_status(
+        "pod",
+        Some(&n),
+        "cart-6c4d9-a1a1a",
+        r#"{"status":{"phase":"Running","podIP":"10.88.0.4","podIPs":[{"ip":"10.88.0.4"}]}}"#,
+    );
+    // A namespace applied with the label, and a pod in it.
+    let gone = c.namespace("dfq-gone");
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {gone}, labels: {{part: {part}}}}}\n"
+    ));
+    c.pod(&gone, "old", "app: old", "{containerPort: 80}", "10.88.1.1");
+    // NEW: one policy in n that changes nothing (every pod admits all).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: open, namespace: {n}, labels: {{part: {part}}}}}\nspec:\n  podSelector: {{}}\n  ingress: [{{}}]\n"
+        ),
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let sel = format!("part={part}");
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    let o = c.as_user(
+        "admin",
+        &["diff", "-f", file, "--prune", "-l", &sel, "-o", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let client = format!("{n}/client");
+    for gone_pod in [
+        format!("{n}/web"),
+        format!("{n}/cart-6c4d9-a1a1a"),
+        format!("{gone}/old"),
+    ] {
+        let e = entry(&v, &client, &gone_pod).unwrap_or_else(|| panic!("{gone_pod}: {v}"));
+        assert_eq!(e["change"], "removed", "{v}");
+    }
+    assert!(entry(&v, &client, &format!("{n}/manual")).is_none(), "{v}");
+    let notes = v["notes"].to_string();
+    for said in [
+        format!("Pod {n}/web is deleted by --prune"),
+        format!("Deployment {n}/cart is deleted by --prune, with its pods"),
+        format!("Namespace {gone} is deleted by --prune, with its pods and NetworkPolicies"),
+    ] {
+        assert!(notes.contains(&said), "{said}: {notes}");
+    }
+    assert!(!notes.contains("manual"), "{notes}");
+
+    // An explicit allowlist: only its kinds.
+    let o = c.as_user(
+        "admin",
+        &[
+            "diff",
+            "-f",
+            file,
+            "--prune",
+            "-l",
+            &sel,
+            "--prune-allowlist=core/v1/Pod",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(entry(&v, &client, &format!("{n}/web")).is_some(), "{v}");
+    assert!(
+        entry(&v, &client, &format!("{n}/cart-6c4d9-a1a1a")).is_none(),
+        "{v}"
+    );
+    assert!(entry(&v, &client, &format!("{gone}/old")).is_none(), "{v}");
+
+    // bob may not list Deployments: not everything compared, exit 2.
+    let o = c.as_user(
+        "bob",
+        &["diff", "-f", file, "--prune", "-l", &sel, "-o", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["complete"], false);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("--prune: what it deletes could not all be read"),
+        "{v}"
+    );
+    assert!(
+        stderr(&o).contains("what --prune deletes could not all be read"),
+        "{}",
+        stderr(&o)
+    );
+}

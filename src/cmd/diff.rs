@@ -36,6 +36,9 @@ struct Sides {
     warnings: Vec<String>,
     /// Why some pairs cannot be compared (RBAC), if so.
     gaps: Vec<String>,
+    /// What else was not compared (short, for the summary line), with its
+    /// notes among `notes`.
+    incomplete: Vec<String>,
     /// Two sets of manifests: what they leave out (pods, namespaces) is
     /// unknown, not absent.
     offline: bool,
@@ -145,6 +148,7 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         notes: Vec::new(),
         warnings,
         gaps: Vec::new(),
+        incomplete: Vec::new(),
         offline: true,
         alternative: None,
     })
@@ -161,10 +165,8 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     };
     // kubectl apply --prune deletes only the kinds of its allowlist, whose
     // default does not hold NetworkPolicy.
-    let allowed = args
-        .prune_allowlist
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(NETWORK_POLICY_GVK));
+    let kinds = prune_kinds(&args.prune_allowlist)?;
+    let allowed = kinds.contains("NetworkPolicy");
     let mut prune_notes = Vec::new();
     if args.prune && !allowed {
         prune_notes.push(format!(
@@ -213,10 +215,33 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         let mut after = (*manifests.snapshot()).clone();
         let (apply_notes, unsure) =
             as_applied(live, &cluster, &mut after, manifests.apply_input()).await?;
-        Ok((cluster, manifests, after, notes, apply_notes, unsure))
+        let pruning = match (&ctx.global.selector, args.prune) {
+            (Some(selector), true) => {
+                let mut visited: BTreeSet<String> =
+                    manifests.apply_input().namespaces.keys().cloned().collect();
+                visited.extend(snap.pods.iter().map(|p| p.namespace.clone()));
+                visited.extend(
+                    snap.policies
+                        .iter()
+                        .filter_map(|p| p.metadata.namespace.clone()),
+                );
+                prunable(live, selector, &kinds, &visited, manifests.apply_input()).await?
+            }
+            _ => Pruning::default(),
+        };
+        Ok((
+            cluster,
+            manifests,
+            after,
+            notes,
+            apply_notes,
+            unsure,
+            pruning,
+        ))
     })?;
-    let (cluster, manifests, after, skipped_dirs, apply_notes, unsure) = fetched;
+    let (cluster, manifests, after, skipped_dirs, apply_notes, unsure, pruning) = fetched;
     let (mut new, pruned) = applied(&cluster, &after, prune.as_ref());
+    pruning.delete(&mut new);
     // The apply may leave the pods of `unsure` workloads as they are.
     let mut alternative = (!unsure.is_empty()).then(|| {
         let mut kept = after.clone();
@@ -226,7 +251,9 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                     .iter()
                     .any(|(ns, w)| p.namespace == *ns && p.workload.as_ref() == Some(w)))
         });
-        applied(&cluster, &kept, prune.as_ref()).0
+        let mut a = applied(&cluster, &kept, prune.as_ref()).0;
+        pruning.delete(&mut a);
+        a
     });
     let mut old = cluster;
     let mut notes = prune_notes;
@@ -236,6 +263,12 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             "NetworkPolicy {key} is deleted by --prune (labelled to match, applied by kubectl apply, absent from the manifests; as kubectl apply --prune -l SELECTOR --prune-allowlist={NETWORK_POLICY_GVK})"
         ));
     }
+    notes.extend(pruning.notes());
+    notes.extend(pruning.unread.iter().cloned());
+    let incomplete: Vec<String> = (!pruning.unread.is_empty())
+        .then(|| "what --prune deletes could not all be read".to_string())
+        .into_iter()
+        .collect();
     // Namespaces whose pods or policies could not be read: nothing is
     // compared there, on either side.
     let mut gaps = Vec::new();
@@ -308,9 +341,161 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         notes,
         warnings,
         gaps,
+        incomplete,
         offline: false,
         alternative: alternative.map(|a| (a, unsure)),
     })
+}
+
+/// kubectl 1.35's default prune allowlist (k8s.io/kubectl
+/// pkg/util/prune): the kinds among it whose deletion changes
+/// connectivity (ConfigMap, Endpoints, PersistentVolumeClaim, Secret,
+/// Service, Ingress and PersistentVolume do not), as (group, kind).
+const DEFAULT_PRUNE: [(&str, &str); 9] = [
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("apps", "DaemonSet"),
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("", "Namespace"),
+];
+
+/// The kinds whose deletion by `--prune` changes connectivity, from
+/// `--prune-allowlist` (kubectl's GROUP/VERSION/KIND, `core` or empty for
+/// the core group), or kubectl's default allowlist without one.
+fn prune_kinds(allowlist: &[String]) -> Result<BTreeSet<&'static str>, Error> {
+    let mut out = BTreeSet::new();
+    if allowlist.is_empty() {
+        out.extend(DEFAULT_PRUNE.iter().map(|(_, k)| *k));
+        return Ok(out);
+    }
+    let known = DEFAULT_PRUNE
+        .iter()
+        .copied()
+        .chain([("networking.k8s.io", "NetworkPolicy")]);
+    for entry in allowlist {
+        let parts: Vec<&str> = entry.split('/').collect();
+        let [group, _version, kind] = parts[..] else {
+            return Err(Error::Usage(format!(
+                "invalid GroupVersionKind format: {entry}, please follow <group/version/kind>"
+            )));
+        };
+        let group = if group == "core" { "" } else { group };
+        if let Some((_, k)) = known
+            .clone()
+            .find(|(g, k)| *g == group && k.eq_ignore_ascii_case(kind))
+        {
+            out.insert(k);
+        }
+    }
+    Ok(out)
+}
+
+/// What `kubectl apply --prune -l SELECTOR` would delete besides
+/// NetworkPolicies (see [`crate::engine::diff::applied`]): objects of the
+/// allowlisted kinds that match the selector, carry the last-applied
+/// annotation and are absent from NEW; namespaced kinds in the namespaces
+/// NEW's objects are in, Namespaces cluster-wide (as kubectl prunes).
+#[derive(Default)]
+struct Pruning {
+    /// (kind, namespace, name); a Namespace's namespace is empty.
+    deleted: Vec<(String, String, String)>,
+    /// What could not be read to decide (RBAC): not everything compared.
+    unread: Vec<String>,
+}
+
+impl Pruning {
+    /// Takes the deleted objects out of `s`: a Pod; a workload's pods (a
+    /// CronJob's: its Jobs' pods); a Namespace with its pods and policies.
+    fn delete(&self, s: &mut Snapshot) {
+        for (kind, ns, name) in &self.deleted {
+            match kind.as_str() {
+                "Namespace" => {
+                    s.pods.retain(|p| p.namespace != *name);
+                    s.policies
+                        .retain(|p| p.metadata.namespace.as_deref() != Some(name.as_str()));
+                    s.namespaces.retain(|n| n.name != *name);
+                }
+                "Pod" => s.pods.retain(|p| !(p.namespace == *ns && p.name == *name)),
+                _ => s.pods.retain(|p| {
+                    let Some(w) = p.workload.as_ref().filter(|_| p.namespace == *ns) else {
+                        return true;
+                    };
+                    let own = w.kind == *kind && w.name == *name;
+                    let cron = kind == "CronJob"
+                        && w.kind == "Job"
+                        && w.name.strip_prefix(name.as_str()).is_some_and(|r| {
+                            r.strip_prefix('-').is_some_and(|n| {
+                                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                            })
+                        });
+                    !(own || cron)
+                }),
+            }
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.deleted
+            .iter()
+            .map(|(kind, ns, name)| {
+                let (who, with) = match kind.as_str() {
+                    "Namespace" => (name.clone(), ", with its pods and NetworkPolicies"),
+                    "Pod" => (format!("{ns}/{name}"), ""),
+                    _ => (format!("{ns}/{name}"), ", with its pods"),
+                };
+                format!(
+                    "{kind} {who} is deleted by --prune{with} (labelled to match, applied by kubectl apply, absent from the manifests; {kind} is in the prune allowlist)"
+                )
+            })
+            .collect()
+    }
+}
+
+/// Reads what `--prune -l selector` would delete (see [`Pruning`]).
+async fn prunable(
+    live: &crate::source::live::Live,
+    selector: &str,
+    kinds: &BTreeSet<&'static str>,
+    visited: &BTreeSet<String>,
+    input: &crate::source::files::ApplyInput,
+) -> Result<Pruning, Error> {
+    let mut out = Pruning::default();
+    let mut asks: Vec<(Option<&str>, &str)> = Vec::new();
+    for kind in kinds.iter().filter(|k| **k != "NetworkPolicy") {
+        if *kind == "Namespace" {
+            asks.push((None, kind));
+        } else {
+            asks.extend(visited.iter().map(|ns| (Some(ns.as_str()), *kind)));
+        }
+    }
+    let found = futures::future::join_all(
+        asks.iter()
+            .map(|(ns, kind)| live.prunable(*ns, kind, selector)),
+    )
+    .await;
+    for ((ns, kind), r) in asks.iter().zip(found) {
+        match r {
+            Ok(list) => {
+                for (namespace, name) in list {
+                    let key = (kind.to_string(), namespace, name);
+                    if !input.objects.contains_key(&key) {
+                        out.deleted.push(key);
+                    }
+                }
+            }
+            Err(e @ Error::Forbidden(_)) => out.unread.push(format!(
+                "--prune: what it deletes could not all be read ({}): the {kind} objects{} it may delete are not known, so what their deletion changes is not compared",
+                first_line(&e.to_string()),
+                ns.map(|ns| format!(" of namespace {ns}")).unwrap_or_default()
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// What `kubectl apply -f NEW` (and `kubectl diff -f NEW`) refuses before
@@ -1171,6 +1356,7 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
     if !d.undecided.is_empty() || !sides.gaps.is_empty() {
         missing.push("some pods were not compared".to_string());
     }
+    missing.extend(sides.incomplete.iter().cloned());
     if !d.maybe.is_empty() {
         missing.push(format!(
             "{} pair{} may change (undecided)",

@@ -918,6 +918,67 @@ impl Live {
         }
     }
 
+    /// The objects of `kind` (a kind of [`Live::object_resource`]) in
+    /// `namespace` (`None`: cluster-scoped) that match the label
+    /// `selector` and carry `kubectl apply`'s last-applied annotation:
+    /// those `kubectl apply --prune -l SELECTOR` may delete (it prunes
+    /// nothing else). Names, as `(namespace, name)`.
+    pub async fn prunable(
+        &self,
+        namespace: Option<&str>,
+        kind: &str,
+        selector: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        use kube::api::DynamicObject;
+        let Some((resource, plural)) = Self::object_resource(kind) else {
+            return Ok(Vec::new());
+        };
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let params = ListParams::default().labels(selector);
+        let mut restarts = 0;
+        'restart: loop {
+            let mut out = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let mut p = params.clone().limit(PAGE);
+                if let Some(t) = &token {
+                    p = p.continue_token(t);
+                }
+                match api.list(&p).await {
+                    Ok(page) => {
+                        out.extend(
+                            page.items
+                                .into_iter()
+                                .filter(|o| {
+                                    o.metadata.annotations.as_ref().is_some_and(|a| {
+                                        a.contains_key(crate::engine::diff::LAST_APPLIED)
+                                    })
+                                })
+                                .map(|o| {
+                                    (
+                                        o.metadata.namespace.unwrap_or_default(),
+                                        o.metadata.name.unwrap_or_default(),
+                                    )
+                                }),
+                        );
+                        token = page.metadata.continue_.filter(|t| !t.is_empty());
+                        if token.is_none() {
+                            return Ok(out);
+                        }
+                    }
+                    Err(kube::Error::Api(status)) if status.code == 410 && restarts < 3 => {
+                        restarts += 1;
+                        continue 'restart;
+                    }
+                    Err(e) => return Err(api_error(e, plural, namespace, self.user.as_deref())),
+                }
+            }
+        }
+    }
+
     /// What the server would store after `patch` on the live Pod
     /// `namespace`/`name` (a strategic merge patch, as kubectl sends),
     /// asked as a dry run. The server allows few changes to a Pod (its
