@@ -667,6 +667,10 @@ pub struct Gaps {
     /// Workloads named on the command line that were looked up by name
     /// and do not exist (the GET said 404), keyed `namespace/Kind/name`.
     pub workloads_absent: BTreeSet<String>,
+    /// Namespaces whose workloads could not be listed (so those without
+    /// pods, which stand as one pod each, are unknown), with why; `*`
+    /// stands for every namespace.
+    pub workload_lists: BTreeMap<String, String>,
     /// True when the snapshot was read from a live cluster: what is
     /// missing is then "not in the cluster" or "not readable", never "not
     /// in the input".

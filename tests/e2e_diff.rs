@@ -925,3 +925,61 @@ fn prune_with_the_default_allowlist_deletes_pods_workloads_and_namespaces() {
         stderr(&o)
     );
 }
+
+/// A live Deployment at 0 replicas stands as one pod without IP on the
+/// cluster's side too (`NS/deployment/NAME`), as NEW's does: after a real
+/// apply of the same manifest the diff says no change. `matrix` and `can`
+/// agree on it. bob may not list Deployments: whether NEW's exists
+/// already is unknown, said, exit 2.
+#[test]
+fn a_live_workload_without_pods_stands_as_one_pod_on_both_sides() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfz");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.89.0.1");
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: cart}}}}}}]\n"
+    ));
+    let cart = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: cart, namespace: {n}}}\nspec:\n  replicas: 0\n  selector: {{matchLabels: {{app: cart}}}}\n  template:\n    metadata: {{labels: {{app: cart}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 8080}}]}}]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cart.yaml");
+    std::fs::write(&path, &cart).unwrap();
+    let file = path.to_str().unwrap();
+    // Before: the Deployment is new, its stand-in opens cart -> web
+    // (other tests' ipBlocks may leave some of its pairs undecided: 1 or 2).
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    assert_ne!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let stand_in = format!("{n}/deployment/cart");
+    assert!(entry(&v, &stand_in, &format!("{n}/web")).is_some(), "{v}");
+    // Applied (no controller runs: no pods), the same diff: no change.
+    ok(&c.kubectl(&["apply", "-f", file], None));
+    let o = c.as_user("admin", &["diff", "-f", file]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).starts_with("No change in connectivity."),
+        "{}",
+        stdout(&o)
+    );
+    // matrix and can agree on it.
+    let m = c.as_user("admin", &["matrix", "-n", &n, "-o", "json"]);
+    let m = stdout(&m);
+    assert!(m.contains(&stand_in), "matrix shows the stand-in: {m}");
+    let o = c.as_user(
+        "admin",
+        &["can", &format!("{n}/deployment/cart"), &format!("{n}/web")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    // bob may not list Deployments.
+    let o = c.as_user("bob", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "whether {stand_in} of NEW exists already without pods is unknown"
+        )),
+        "{v}"
+    );
+}

@@ -324,11 +324,44 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     }
     let mut warnings: Vec<String> = skipped_dirs;
     warnings.extend(manifests.warnings().iter().cloned());
-    if new.pods.iter().any(|p| p.representative) {
+    if new.pods.iter().chain(&old.pods).any(|p| p.representative) {
         warnings.push(
-            "note: workloads of NEW without live pods stand as one pod each, without an IP yet: a pair an ipBlock may decide is undecided, unless the nodes' pod CIDRs are known and outside the block"
+            "note: workloads without pods (live at 0 replicas, or in NEW without live pods) stand as one pod each, without an IP yet: a pair an ipBlock may decide is undecided, unless the nodes' pod CIDRs are known and outside the block"
                 .to_string(),
         );
+    }
+    // Workloads that could not be listed: those without pods are missing
+    // from the cluster's side; a workload of NEW without live pods there
+    // may exist already.
+    let mut incomplete = incomplete;
+    for (ns, why) in &old.gaps.workload_lists {
+        let here =
+            |p: &&crate::snapshot::PodInfo| p.representative && (ns == "*" || p.namespace == *ns);
+        let news: Vec<String> = new.pods.iter().filter(here).map(|p| p.ref_key()).collect();
+        notes.push(format!(
+            "the workloads {} could not be listed ({}): those without pods are not on the cluster's side{}",
+            if ns == "*" {
+                "of the namespaces read".to_string()
+            } else {
+                format!("of namespace {ns}")
+            },
+            first_line(why),
+            if news.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; whether {} of NEW exist{} already without pods is unknown: {} connections are listed as if the apply created {}",
+                    news.join(", "),
+                    if news.len() == 1 { "s" } else { "" },
+                    if news.len() == 1 { "its" } else { "their" },
+                    if news.len() == 1 { "it" } else { "them" },
+                )
+            }
+        ));
+        let short = "workloads could not be listed".to_string();
+        if !news.is_empty() && !incomplete.contains(&short) {
+            incomplete.push(short);
+        }
     }
     Ok(Sides {
         old,

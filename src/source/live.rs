@@ -979,6 +979,123 @@ impl Live {
         }
     }
 
+    /// The live workloads of one namespace (or all) that no pod of `pods`
+    /// runs for, each as one stand-in pod without IP from its template
+    /// (as `-f` makes one for a workload without pods; `NS/deployment/NAME`):
+    /// Deployments (at 0 replicas, say), StatefulSets, DaemonSets,
+    /// ReplicationControllers, CronJobs, and ReplicaSets and Jobs that no
+    /// controller owns (a Deployment's old ReplicaSets, a CronJob's Jobs
+    /// are theirs); a Job that finished runs no pod again and is left out.
+    /// A refused list is `Error::Forbidden`.
+    pub async fn podless_workloads(
+        &self,
+        namespace: Option<&str>,
+        pods: &[PodInfo],
+    ) -> Result<Vec<PodInfo>, Error> {
+        use k8s_openapi::api::core::v1::PodTemplateSpec;
+        use kube::api::DynamicObject;
+        use serde::Deserialize;
+        const KINDS: [&str; 7] = [
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ReplicationController",
+            "Job",
+            "CronJob",
+        ];
+        let lists = futures::future::join_all(KINDS.iter().map(|kind| async move {
+            let Some((resource, plural)) = Self::object_resource(kind) else {
+                return Ok(Vec::new());
+            };
+            let api: Api<DynamicObject> = match namespace {
+                Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+                None => Api::all_with(self.client.clone(), &resource),
+            };
+            list_pages(
+                &api,
+                ListParams::default(),
+                plural,
+                namespace,
+                self.user.as_deref(),
+            )
+            .await
+        }))
+        .await;
+        let mut out = Vec::new();
+        for (kind, list) in KINDS.iter().zip(lists) {
+            for o in list? {
+                let ns = o.metadata.namespace.clone().unwrap_or_default();
+                let name = o.metadata.name.clone().unwrap_or_default();
+                let owned = o
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|r| r.controller == Some(true));
+                if owned && matches!(*kind, "ReplicaSet" | "Job") {
+                    continue;
+                }
+                let finished = o.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| {
+                        matches!(c["type"].as_str(), Some("Complete" | "Failed"))
+                            && c["status"] == "True"
+                    });
+                if *kind == "Job" && finished {
+                    continue;
+                }
+                let runs = pods.iter().any(|p| {
+                    !p.representative
+                        && p.namespace == ns
+                        && p.workload
+                            .as_ref()
+                            .is_some_and(|w| w.kind == *kind && w.name == name)
+                });
+                if runs {
+                    continue;
+                }
+                let pointer = if *kind == "CronJob" {
+                    "/spec/jobTemplate/spec/template"
+                } else {
+                    "/spec/template"
+                };
+                let Some(template) = o
+                    .data
+                    .pointer(pointer)
+                    .and_then(|t| PodTemplateSpec::deserialize(t).ok())
+                else {
+                    continue;
+                };
+                let meta = template.metadata.unwrap_or_default();
+                let spec = template.spec.as_ref();
+                out.push(PodInfo {
+                    namespace: ns,
+                    name: name.clone(),
+                    labels: meta.labels.unwrap_or_default(),
+                    ips: Vec::new(),
+                    ports: spec
+                        .map(crate::snapshot::container_ports)
+                        .unwrap_or_default(),
+                    init_ports: spec
+                        .map(crate::snapshot::init_container_ports)
+                        .unwrap_or_default(),
+                    workload: Some(WorkloadRef {
+                        kind: kind.to_string(),
+                        name,
+                    }),
+                    representative: true,
+                    host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                    node: None,
+                    host_ips: Vec::new(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// What the server would store after `patch` on the live Pod
     /// `namespace`/`name` (a strategic merge patch, as kubectl sends),
     /// asked as a dry run. The server allows few changes to a Pod (its
