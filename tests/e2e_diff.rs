@@ -983,3 +983,69 @@ fn a_live_workload_without_pods_stands_as_one_pod_on_both_sides() {
         "{v}"
     );
 }
+
+/// dana may read namespace b only: a policy of NEW in namespace s, whose
+/// pods she cannot read, is not "selecting no pod": its namespace could
+/// not be read, said alike whether the file comes alone or with another
+/// in b (exit 2 both times, never an error of its own).
+#[test]
+fn a_policy_where_pods_cannot_be_read_is_said_unread_alone_or_not() {
+    let Some(c) = cluster() else { return };
+    let b = c.create_namespace("dfu");
+    let shop = c.create_namespace("dfu-shop");
+    c.pod(&b, "api", "app: api", "{containerPort: 80}", "10.90.0.1");
+    c.pod(&shop, "web", "app: web", "{containerPort: 80}", "10.90.1.1");
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: dana-user, namespace: {b}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let shoppol = write(
+        "shoppol.yaml",
+        &format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {shop}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        ),
+    );
+    let mine = write(
+        "mine.yaml",
+        &format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-in, namespace: {b}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        ),
+    );
+    for files in [
+        vec![shoppol.as_str()],
+        vec![shoppol.as_str(), mine.as_str()],
+    ] {
+        let mut args = vec!["diff"];
+        for f in &files {
+            args.extend(["-f", f]);
+        }
+        args.extend(["-o", "json"]);
+        let o = c.as_user("dana", &args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{files:?}: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).starts_with("error: not everything could be compared"),
+            "{files:?}: {}",
+            stderr(&o)
+        );
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let notes = v["notes"].to_string();
+        assert!(!notes.contains("selects no pod"), "{files:?}: {notes}");
+        assert!(
+            notes.contains(&format!(
+                "namespace {shop}: its pods or NetworkPolicies could not be read"
+            )),
+            "{files:?}: {notes}"
+        );
+    }
+}

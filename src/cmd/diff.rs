@@ -274,19 +274,40 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     let mut gaps = Vec::new();
     let unread = |ns: &str| old.gaps.pods_unknown_in(ns).map(str::to_string);
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
-    for p in old.pods.iter().chain(&new.pods) {
-        if let Some(why) = unread(&p.namespace) {
-            skipped.entry(p.namespace.clone()).or_insert(why);
+    // The namespaces of the pods and of the policies on either side: a
+    // policy in a namespace whose pods are unknown selects pods that could
+    // not be read, not "no pod".
+    let namespaces_of = |s: &Snapshot| -> BTreeSet<String> {
+        s.pods
+            .iter()
+            .map(|p| p.namespace.clone())
+            .chain(
+                s.policies
+                    .iter()
+                    .filter_map(|p| p.metadata.namespace.clone()),
+            )
+            .collect()
+    };
+    for ns in namespaces_of(&old).union(&namespaces_of(&new)) {
+        if let Some(why) = unread(ns) {
+            skipped.entry(ns.clone()).or_insert(why);
         }
     }
     if let Some(why) = old.gaps.pods.get("*") {
         let read: Vec<&str> = old.gaps.pods_read.iter().map(String::as_str).collect();
-        gaps.push(format!(
-            "only the pods and NetworkPolicies of namespace{} {} could be read ({}): connections to and from pods elsewhere are not compared",
-            if read.len() == 1 { "" } else { "s" },
-            read.join(", "),
-            first_line(why)
-        ));
+        gaps.push(if read.is_empty() {
+            format!(
+                "the pods and NetworkPolicies of no namespace could be read ({}): nothing is compared",
+                first_line(why)
+            )
+        } else {
+            format!(
+                "only the pods and NetworkPolicies of namespace{} {} could be read ({}): connections to and from pods elsewhere are not compared",
+                if read.len() == 1 { "" } else { "s" },
+                read.join(", "),
+                first_line(why)
+            )
+        });
     }
     for (ns, why) in &skipped {
         if old.gaps.pods.contains_key(ns) {
