@@ -897,3 +897,41 @@ fn a_pods_own_change_is_a_reason_only_where_it_decides() {
         ]
     );
 }
+
+/// A side's rule is named with the ports of it that reach the pair only:
+/// api's new egress[2] admits TCP/443 to every pod, but db's ingress
+/// admits TCP/5432 only, so api -> db opens on 5432 through egress[1]
+/// alone; egress[2] decides nothing of that pair and is not named.
+#[test]
+fn a_rule_is_named_only_with_ports_the_other_side_admits() {
+    let dir = "tests/fixtures/diff/reason-ports";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let c = &v["changes"];
+    assert_eq!(
+        entry(c, "backend/api", "backend/db").unwrap()["after"],
+        serde_json::json!(["TCP/5432"])
+    );
+    assert_eq!(
+        reasons_of(c, "backend/api", "backend/db"),
+        ["egress: backend/api-out (changed) egress[1] now admits it (TCP/5432)"]
+    );
+    // -o wide (pair by pair) says the same.
+    let a = netpol()
+        .args([
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+            "-o",
+            "wide",
+        ])
+        .assert()
+        .code(1);
+    assert!(!stdout_of(&a).contains("egress[2]"), "{}", stdout_of(&a));
+}
