@@ -542,7 +542,9 @@ the README).
 Exit status (as kubectl diff): 0 no change in connectivity, 1 changes,
 2 or more an error or not everything compared (invalid policies, objects
 RBAC does not let us read, undecided pairs, policies that select no pod of
-the manifests); the changes found are still shown.
+the manifests, policies of kinds not evaluated: CiliumNetworkPolicy,
+Calico's NetworkPolicy and GlobalNetworkPolicy...); the changes found are
+still shown.
 
 Examples:
   # What would applying this directory open or close in the cluster?

@@ -325,6 +325,10 @@ pub struct Snapshot {
     /// value (null). Decoded as absent, as the API server does, but written
     /// by someone who meant egress (lint's `empty-egress-without-policy-types`).
     pub null_egress: BTreeSet<String>,
+    /// Policy objects of kinds the engine does not evaluate (Cilium's,
+    /// Calico's, the cluster policy tiers when not read), as `Kind
+    /// namespace/name (apiVersion)`, in input order: manifests only.
+    pub unevaluated: Vec<String>,
     /// Nodes with their addresses, sorted by name: from Node objects
     /// (manifests, or a live cluster when nodes are readable). Pods'
     /// `status.hostIPs` complete what is known of a node's addresses.
@@ -761,6 +765,7 @@ impl Snapshot {
             services: Vec::new(),
             namespaceless: BTreeSet::new(),
             null_egress: BTreeSet::new(),
+            unevaluated: Vec::new(),
             gaps: Gaps::default(),
             nodes: Vec::new(),
             cluster_policies: Vec::new(),

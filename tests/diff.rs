@@ -935,3 +935,41 @@ fn a_rule_is_named_only_with_ports_the_other_side_admits() {
         .code(1);
     assert!(!stdout_of(&a).contains("egress[2]"), "{}", stdout_of(&a));
 }
+
+/// Policies of other engines in NEW (Cilium's, Calico's, the cluster
+/// policy tiers when not read) are not evaluated: a note names them and
+/// the run is incomplete (exit 2), never "no change".
+#[test]
+fn policies_of_other_kinds_are_named_and_never_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::fs::read_to_string(OLD).unwrap();
+    let new = write(
+        &dir,
+        "new.yaml",
+        &format!(
+            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n"
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &new], 2);
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["changes"], serde_json::json!([]));
+    let notes = v["notes"].to_string();
+    for said in [
+        "CiliumNetworkPolicy backend/l7 (cilium.io/v2)",
+        "GlobalNetworkPolicy deny-all (projectcalico.org/v3)",
+        "NetworkPolicy backend/calico-np (projectcalico.org/v3)",
+        "evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only",
+    ] {
+        assert!(notes.contains(said), "{said}: {notes}");
+    }
+    let a = netpol().args(["diff", OLD, &new]).assert().code(2);
+    assert!(
+        !stdout_of(&a).contains("No change in connectivity"),
+        "{}",
+        stdout_of(&a)
+    );
+    assert_eq!(
+        stderr_of(&a),
+        "error: not everything could be compared (3 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
+    );
+}

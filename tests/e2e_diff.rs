@@ -506,6 +506,15 @@ fn diff_refuses_what_apply_refuses_and_models_rollouts() {
             "whether the apply replaces the pods of {n}/deployment/shop is unknown (not readable): all ports if it does (NEW's template labels), nothing if not (their live labels)"
         )
     );
+    // The note names why: the Deployment could not be read.
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "on whether the apply replaces the pods of {n}/deployment/shop, which could not be read"
+        )),
+        "{notes}"
+    );
+    assert!(!notes.contains("pod without IP"), "{notes}");
     // Its own label change does not matter to pairs it does not decide:
     // shop -> client is the same either way (client is not isolated).
     assert!(

@@ -140,15 +140,25 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
     }
     warnings.extend(old_warnings);
     warnings.extend(new_warnings);
+    let mut notes = Vec::new();
+    let mut incomplete = Vec::new();
+    unevaluated(
+        old_snapshot
+            .unevaluated
+            .iter()
+            .chain(&new_snapshot.unevaluated),
+        &mut notes,
+        &mut incomplete,
+    );
     Ok(Sides {
         old: old_snapshot,
         new: new_snapshot,
         old_name: format!("OLD ({old})"),
         new_name: format!("NEW ({new})"),
-        notes: Vec::new(),
+        notes,
         warnings,
         gaps: Vec::new(),
-        incomplete: Vec::new(),
+        incomplete,
         offline: true,
         alternative: None,
     })
@@ -265,7 +275,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     }
     notes.extend(pruning.notes());
     notes.extend(pruning.unread.iter().cloned());
-    let incomplete: Vec<String> = (!pruning.unread.is_empty())
+    let mut incomplete: Vec<String> = (!pruning.unread.is_empty())
         .then(|| "what --prune deletes could not all be read".to_string())
         .into_iter()
         .collect();
@@ -343,6 +353,11 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             ));
         }
     }
+    unevaluated(
+        manifests.snapshot().unevaluated.iter(),
+        &mut notes,
+        &mut incomplete,
+    );
     let mut warnings: Vec<String> = skipped_dirs;
     warnings.extend(manifests.warnings().iter().cloned());
     if new.pods.iter().chain(&old.pods).any(|p| p.representative) {
@@ -354,7 +369,6 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     // Workloads that could not be listed: those without pods are missing
     // from the cluster's side; a workload of NEW without live pods there
     // may exist already.
-    let mut incomplete = incomplete;
     for (ns, why) in &old.gaps.workload_lists {
         let here =
             |p: &&crate::snapshot::PodInfo| p.representative && (ns == "*" || p.namespace == *ns);
@@ -550,6 +564,36 @@ async fn prunable(
         }
     }
     Ok(out)
+}
+
+/// Policies of other kinds than Kubernetes NetworkPolicy in the manifests
+/// (Cilium's, Calico's, the cluster policy tiers): not evaluated, so what
+/// they change is not compared: a note naming them, and the run is
+/// incomplete (exit 2), never "no change".
+fn unevaluated<'a>(
+    objects: impl Iterator<Item = &'a String>,
+    notes: &mut Vec<String>,
+    incomplete: &mut Vec<String>,
+) {
+    let objects: BTreeSet<&String> = objects.collect();
+    if objects.is_empty() {
+        return;
+    }
+    notes.push(format!(
+        "not compared: {}: kubectl-netpol evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only, so what {} change{} is not compared",
+        objects
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if objects.len() == 1 { "it" } else { "they" },
+        if objects.len() == 1 { "s" } else { "" },
+    ));
+    incomplete.push(format!(
+        "{} polic{} of other kinds than NetworkPolicy",
+        objects.len(),
+        if objects.len() == 1 { "y" } else { "ies" }
+    ));
 }
 
 /// What `kubectl apply -f NEW` (and `kubectl diff -f NEW`) refuses before
@@ -1293,6 +1337,9 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
         .alternative
         .as_ref()
         .map(|(alt, unsure)| (Model::new(alt, &default), unsure));
+    // Undecided pairs so far: those a namespace's labels or a pod without
+    // IP leave open; those after: the workloads that could not be read.
+    let maybe_before = d.maybe.len();
     if let Some((ma, unsure)) = &alternative {
         // The pods of workloads the apply may or may not roll out: pairs
         // whose answer depends on it are undecided.
@@ -1374,13 +1421,37 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             why.join("; ")
         ));
     }
-    if !d.maybe.is_empty() {
+    let by_rollout = d.maybe.len().saturating_sub(maybe_before);
+    let others = d.maybe.len() - by_rollout;
+    let pairs = |n: usize| {
+        format!(
+            "{n} pair{} may change: {} depend{}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                "its answer"
+            } else {
+                "their answers"
+            },
+            if n == 1 { "s" } else { "" },
+        )
+    };
+    if others > 0 {
         notes.push(format!(
-            "undecided: {} pair{} may change: {} depend{} on a namespace whose labels were not read or a pod without IP (listed under \"May change\")",
-            d.maybe.len(),
-            if d.maybe.len() == 1 { "" } else { "s" },
-            if d.maybe.len() == 1 { "its answer" } else { "their answers" },
-            if d.maybe.len() == 1 { "s" } else { "" },
+            "undecided: {} on a namespace whose labels were not read or a pod without IP (listed under \"May change\")",
+            pairs(others)
+        ));
+    }
+    if by_rollout > 0
+        && let Some((_, unsure)) = &sides.alternative
+    {
+        let who: Vec<String> = unsure
+            .iter()
+            .map(|(ns, w)| format!("{ns}/{}", w.display()))
+            .collect();
+        notes.push(format!(
+            "undecided: {} on whether the apply replaces the pods of {}, which could not be read (listed under \"May change\")",
+            pairs(by_rollout),
+            who.join(", ")
         ));
     }
     for u in &d.unselecting {

@@ -311,6 +311,32 @@ fn is_cluster_policy(v: &Value) -> bool {
     crate::engine::tier::Api::of(kind_of(v), api).is_some()
 }
 
+/// A policy of another engine than Kubernetes NetworkPolicy, which no
+/// command evaluates: `Some(is it cluster-scoped)`. Cilium's
+/// (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy), Calico's
+/// (NetworkPolicy, GlobalNetworkPolicy and their staged forms in
+/// projectcalico.org), and the cluster policy tiers of
+/// policy.networking.k8s.io (AdminNetworkPolicy,
+/// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) when not read.
+fn policy_like(kind: &str, api: &str) -> Option<bool> {
+    let group = api.split_once('/').map_or("", |(g, _)| g);
+    let calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
+    match kind {
+        "CiliumNetworkPolicy" if group == "cilium.io" => Some(false),
+        "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => Some(true),
+        "NetworkPolicy" | "StagedNetworkPolicy" | "StagedKubernetesNetworkPolicy" if calico => {
+            Some(false)
+        }
+        "GlobalNetworkPolicy" | "StagedGlobalNetworkPolicy" if calico => Some(true),
+        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
+            if group == "policy.networking.k8s.io" =>
+        {
+            Some(true)
+        }
+        _ => None,
+    }
+}
+
 /// Whether any command reads objects of this kind: the snapshot's kinds
 /// and the CNI evidence's (Nodes, ConfigMaps, DaemonSets). Objects of
 /// other kinds are not looked at, so their problems are not ours to report.
@@ -1086,6 +1112,8 @@ struct Builder<'a> {
     null_egress: std::collections::BTreeSet<String>,
     /// Cluster-scoped policies by (kind, name): the last one read wins.
     cluster_policies: BTreeMap<(String, String), crate::snapshot::ClusterPolicyObject>,
+    /// Policy-like objects not evaluated (see [`Snapshot::unevaluated`]).
+    unevaluated: Vec<String>,
     /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
     warnings: Vec<String>,
     apply: ApplyInput,
@@ -1106,6 +1134,7 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             null_egress: std::collections::BTreeSet::new(),
             cluster_policies: BTreeMap::new(),
+            unevaluated: Vec::new(),
             warnings: Vec::new(),
             apply: ApplyInput::default(),
         }
@@ -1187,6 +1216,23 @@ impl<'a> Builder<'a> {
             )));
         }
         if !ours {
+            if let Some(cluster_scoped) = policy_like(kind, api) {
+                let meta = obj.value.get("metadata");
+                let text = |k: &str| {
+                    meta.and_then(|m| m.get(k))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let name = match (cluster_scoped, text("namespace")) {
+                    (true, _) => text("name"),
+                    (false, ns) if ns.is_empty() => {
+                        format!("{}/{}", self.default_namespace, text("name"))
+                    }
+                    (false, ns) => format!("{ns}/{}", text("name")),
+                };
+                self.unevaluated.push(format!("{kind} {name} ({api})"));
+            }
             return Ok(());
         }
         match kind {
@@ -1370,6 +1416,7 @@ impl<'a> Builder<'a> {
             nodes,
             null_egress,
             cluster_policies,
+            unevaluated,
             ..
         } = self;
         for (ns, name, endpoints) in slices {
@@ -1497,6 +1544,7 @@ impl<'a> Builder<'a> {
         snapshot.set_nodes(nodes);
         snapshot.null_egress = null_egress;
         snapshot.cluster_policies = cluster_policies.into_values().collect();
+        snapshot.unevaluated = unevaluated;
         snapshot
     }
 }
