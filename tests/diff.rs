@@ -973,3 +973,60 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         "error: not everything could be compared (3 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
     );
 }
+
+/// The same object twice in NEW: kubectl apply applies each in turn, so
+/// the last one stays: that is the one compared, and one warning names it.
+#[test]
+fn an_object_given_twice_warns_once_and_the_last_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::fs::read_to_string(OLD).unwrap();
+    let policy = |ports: &str| {
+        format!(
+            "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: twice, namespace: backend}}\nspec:\n  podSelector: {{}}\n  ingress: [{{ports: [{ports}]}}]\n"
+        )
+    };
+    let new = write(
+        &dir,
+        "new.yaml",
+        &format!(
+            "{old}{}{}{}",
+            policy("{port: 1}"),
+            policy("{port: 2}"),
+            policy("{port: 5432}, {port: 9090}, {port: 8080}")
+        ),
+    );
+    let old_with = write(
+        &dir,
+        "old.yaml",
+        &format!(
+            "{old}{}",
+            policy("{port: 5432}, {port: 9090}, {port: 8080}")
+        ),
+    );
+    let a = netpol().args(["diff", &old_with, &new]).assert();
+    let err = stderr_of(&a);
+    assert_eq!(
+        err.matches(
+            "warning: NetworkPolicy backend/twice is given more than once: the last one is used"
+        )
+        .count(),
+        1,
+        "{err}"
+    );
+    // The last one is OLD's: it changes nothing.
+    let v = diff_json(&["diff", &old_with, &new], 0);
+    assert_eq!(v["changes"], serde_json::json!([]));
+}
+
+/// An unreachable server is said as the other commands say it.
+#[test]
+fn an_unreachable_server_is_one_error_line_as_elsewhere() {
+    let err = one_error(&["diff", "-f", NEW, "--server", "https://127.0.0.1:1"], 2);
+    assert!(
+        err.starts_with("error: cannot list namespaces: ")
+            && err.ends_with("(server https://127.0.0.1:1)"),
+        "{err}"
+    );
+    let list = one_error(&["list", "--server", "https://127.0.0.1:1"], 1);
+    assert_eq!(err, list, "the same words as list");
+}

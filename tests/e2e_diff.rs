@@ -486,6 +486,15 @@ fn diff_refuses_what_apply_refuses_and_models_rollouts() {
         v["notes"]
     );
 
+    // The new pods get a new pod-template-hash: never said to keep the old.
+    let o = c.as_user("admin", &["diff", "-f", &image]);
+    assert!(
+        stdout(&o).contains(
+            "the destination pod's labels change: app=shop,quarantine=true => app=shop\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
     // bob may read pods, not Deployments: whether the pod rolls out is
     // unknown, so client -> shop is undecided, neither opened nor kept.
     let o = c.as_user("bob", &["diff", "-f", &image, "-o", "json"]);

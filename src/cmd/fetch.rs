@@ -276,12 +276,14 @@ pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Er
         nodes
     );
     let mut gaps = Gaps::default();
-    let nodes = nodes?.unwrap_or_else(|why| {
-        gaps.nodes = Some(why);
-        Vec::new()
-    });
+    // The namespaces' failure first: an unreachable server is said as
+    // the other commands say it (`cannot list namespaces: ...`).
     let namespaces = namespaces?.unwrap_or_else(|why| {
         gaps.namespaces = Some(why);
+        Vec::new()
+    });
+    let nodes = nodes?.unwrap_or_else(|why| {
+        gaps.nodes = Some(why);
         Vec::new()
     });
     let (pods, policies) = match (pods, policies) {

@@ -2003,10 +2003,23 @@ fn pod_lines(
         (Some(_), None) => out.push(format!("the {word} pod is deleted")),
         (Some(a), Some(b)) => {
             if labels && a.labels != b.labels {
+                // The revision labels a rollout's new pods get anew (their
+                // values unknown here, kept from the live pod in the
+                // model): not said to be carried over.
+                let shown = |l: &Labels| -> Labels {
+                    l.iter()
+                        .filter(|(k, v)| {
+                            !(ROLLOUT_LABELS.contains(&k.as_str())
+                                && a.labels.get(*k) == Some(*v)
+                                && b.labels.get(*k) == Some(*v))
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
                 out.push(format!(
                     "the {word} pod's labels change: {} => {}",
-                    labels_text(&a.labels),
-                    labels_text(&b.labels)
+                    labels_text(&shown(&a.labels)),
+                    labels_text(&shown(&b.labels))
                 ));
             }
             if ports && a.ports != b.ports {
@@ -2357,6 +2370,14 @@ fn render_spans(spans: &[Span]) -> Vec<String> {
     }
     out
 }
+
+/// The controller labels a rollout gives new values (a Deployment's new
+/// ReplicaSet, a StatefulSet's or DaemonSet's new revision).
+const ROLLOUT_LABELS: &[&str] = &[
+    "pod-template-hash",
+    "controller-revision-hash",
+    "pod-template-generation",
+];
 
 /// Labels a controller sets on the pods it makes (kept when a workload's
 /// template replaces a live pod's labels).

@@ -1140,6 +1140,31 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Records an object of NEW as written for modelling `kubectl apply`
+    /// (the last one given wins, as it does for kubectl apply, with a
+    /// warning naming it).
+    fn once(&mut self, key: (String, String, String), value: &Value) {
+        let shown = if key.1.is_empty() {
+            key.2.clone()
+        } else {
+            format!("{}/{}", key.1, key.2)
+        };
+        let kind = key.0.clone();
+        if self.apply.objects.insert(key, value.clone()).is_some() {
+            self.duplicate(&kind, &shown);
+        }
+    }
+
+    /// One warning per object given more than once.
+    fn duplicate(&mut self, kind: &str, name: &str) {
+        let line = format!(
+            "warning: {kind} {name} is given more than once: the last one is used (kubectl apply applies each in turn, so the last one stays)"
+        );
+        if !self.warnings.contains(&line) {
+            self.warnings.push(line);
+        }
+    }
+
     /// Leaves an object out with a warning naming where it is.
     fn skip(&mut self, obj: &Object, message: &str) {
         self.warnings.push(format!(
@@ -1242,10 +1267,7 @@ impl<'a> Builder<'a> {
                 if name.is_empty() {
                     return Err(missing_name(obj).into());
                 }
-                self.apply.objects.insert(
-                    (kind.to_string(), String::new(), name.clone()),
-                    obj.value.clone(),
-                );
+                self.once((kind.to_string(), String::new(), name.clone()), &obj.value);
                 self.namespaces.insert(
                     name.clone(),
                     NamespaceInfo::new(&name, meta.labels.unwrap_or_default(), false),
@@ -1261,13 +1283,13 @@ impl<'a> Builder<'a> {
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
                     return Err(missing_name(obj).into());
                 }
-                self.apply.objects.insert(
+                self.once(
                     (
                         kind.to_string(),
                         ns.clone(),
                         pod.metadata.name.clone().unwrap_or_default(),
                     ),
-                    obj.value.clone(),
+                    &obj.value,
                 );
                 // A finished pod has no traffic, and its IP may belong to a
                 // running pod by now.
@@ -1363,7 +1385,13 @@ impl<'a> Builder<'a> {
                 if !unknown.is_empty() {
                     self.decode_errors.insert(format!("{ns}/{name}"), unknown);
                 }
-                self.policies.insert((ns, name), np);
+                if self
+                    .policies
+                    .insert((ns.clone(), name.clone()), np)
+                    .is_some()
+                {
+                    self.duplicate("NetworkPolicy", &format!("{ns}/{name}"));
+                }
             }
             k if WORKLOAD_KINDS.contains(&k) => {
                 let meta = meta_of(obj)?;
@@ -1389,9 +1417,7 @@ impl<'a> Builder<'a> {
                     })?,
                     None => PodTemplateSpec::default(),
                 };
-                self.apply
-                    .objects
-                    .insert((k.to_string(), ns.clone(), name.clone()), obj.value.clone());
+                self.once((k.to_string(), ns.clone(), name.clone()), &obj.value);
                 self.workloads.push(Workload {
                     owner: owner_key(&ns, &meta.owner_references),
                     key: (ns, k.to_string(), name),

@@ -1419,7 +1419,8 @@ fn dry_run_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Opti
 pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Option<&str>) -> Error {
     let scope = match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
-        None if what == "namespaces" => String::new(),
+        // Cluster-scoped kinds are in no namespace.
+        None if matches!(what, "namespaces" | "nodes") => String::new(),
         None => " in any namespace".to_string(),
     };
     match e {
