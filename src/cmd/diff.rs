@@ -201,7 +201,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                     .filter_map(|p| skipped_subdirectories(p)),
             );
         }
-        let manifests = Manifests::read(&LoadOptions {
+        let manifests = Manifests::read_for_apply(&LoadOptions {
             paths: ctx.global.filenames.clone(),
             recursive: ctx.global.recursive,
             default_namespace: namespace.clone(),

@@ -145,7 +145,18 @@ const CLUSTER_SCOPED: &[&str] = &[
 impl Manifests {
     /// Reads every path (`-` is stdin, read once).
     pub fn read(opts: &LoadOptions) -> Result<Manifests, Error> {
-        let (snapshot, evidence, warnings, apply) = read(opts)?;
+        Self::read_with(opts, false)
+    }
+
+    /// Reads every path as [`Manifests::read`], also keeping each Pod as
+    /// written in [`ApplyInput::objects`] (what `diff -f` sends to the
+    /// server's dry runs; other commands do without that copy).
+    pub fn read_for_apply(opts: &LoadOptions) -> Result<Manifests, Error> {
+        Self::read_with(opts, true)
+    }
+
+    fn read_with(opts: &LoadOptions, keep_pods: bool) -> Result<Manifests, Error> {
+        let (snapshot, evidence, warnings, apply) = read(opts, keep_pods)?;
         Ok(Manifests {
             snapshot: Rc::new(snapshot),
             evidence,
@@ -181,14 +192,14 @@ impl Manifests {
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    read(opts).map(|(snapshot, _, _, _)| snapshot)
+    read(opts, false).map(|(snapshot, _, _, _)| snapshot)
 }
 
 /// Reads every path and builds a snapshot, with the warnings
 /// [`Manifests::warnings`] would give. Unlike [`Manifests`] the result can
 /// be sent to another thread (`diff` reads its two sides at once).
 pub fn load_with_warnings(opts: &LoadOptions) -> Result<(Snapshot, Vec<String>), Error> {
-    read(opts).map(|(snapshot, _, warnings, _)| (snapshot, warnings))
+    read(opts, false).map(|(snapshot, _, warnings, _)| (snapshot, warnings))
 }
 
 /// What [`read`] gives: the snapshot, the CNI evidence, the warnings and
@@ -197,7 +208,7 @@ type Read = (Snapshot, Result<Evidence, String>, Vec<String>, ApplyInput);
 
 /// The snapshot, the CNI evidence and the warnings of every path, in one
 /// pass.
-fn read(opts: &LoadOptions) -> Result<Read, Error> {
+fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
     let mut inputs = Vec::new();
     let mut stdin_used = false;
     for p in &opts.paths {
@@ -215,6 +226,7 @@ fn read(opts: &LoadOptions) -> Result<Read, Error> {
         }
     }
     let mut builder = Builder::new(&opts.default_namespace);
+    builder.keep_pods = keep_pods;
     let mut evidence = Evidence::default();
     let mut objects = 0usize;
     let mut names = Vec::new();
@@ -1114,6 +1126,10 @@ struct Builder<'a> {
     cluster_policies: BTreeMap<(String, String), crate::snapshot::ClusterPolicyObject>,
     /// Policy-like objects not evaluated (see [`Snapshot::unevaluated`]).
     unevaluated: Vec<String>,
+    /// Keep each Pod as written in `apply.objects` (`diff -f`); otherwise
+    /// only its key, in `pod_keys`, to tell a Pod given twice.
+    keep_pods: bool,
+    pod_keys: HashSet<(String, String)>,
     /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
     warnings: Vec<String>,
     apply: ApplyInput,
@@ -1135,6 +1151,8 @@ impl<'a> Builder<'a> {
             null_egress: std::collections::BTreeSet::new(),
             cluster_policies: BTreeMap::new(),
             unevaluated: Vec::new(),
+            keep_pods: false,
+            pod_keys: HashSet::new(),
             warnings: Vec::new(),
             apply: ApplyInput::default(),
         }
@@ -1283,14 +1301,12 @@ impl<'a> Builder<'a> {
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
                     return Err(missing_name(obj).into());
                 }
-                self.once(
-                    (
-                        kind.to_string(),
-                        ns.clone(),
-                        pod.metadata.name.clone().unwrap_or_default(),
-                    ),
-                    &obj.value,
-                );
+                let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                if self.keep_pods {
+                    self.once((kind.to_string(), ns.clone(), pod_name), &obj.value);
+                } else if !self.pod_keys.insert((ns.clone(), pod_name.clone())) {
+                    self.duplicate("Pod", &format!("{ns}/{pod_name}"));
+                }
                 // A finished pod has no traffic, and its IP may belong to a
                 // running pod by now.
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
