@@ -511,18 +511,23 @@ That apply merges: a NetworkPolicy or Namespace that exists becomes the live
 object with NEW's fields set and the fields the last apply set (annotation
 kubectl.kubernetes.io/last-applied-configuration) but NEW drops removed;
 fields set otherwise (kubectl create, kubectl label) stay. The server is
-asked with a dry run of that patch (and of NEW's existing workloads); when
+asked with a dry run of that patch (and of NEW's existing workloads and
+Pods), and with a dry-run creation of NEW's objects that do not exist; when
 RBAC refuses the dry run the merge is made here (a note says so), and what
-the server rejects (an immutable field) is an error, as what kubectl apply
+the server rejects (an immutable field, a Pod's container port, a namespace
+that does not exist, an invalid object) is an error, as what kubectl apply
 refuses (-n naming another namespace than a manifest's, a NetworkPolicy in
 extensions/v1beta1). A workload whose pod template is unchanged leaves its
 live pods as they are; one whose template changes in any field (an image)
 rolls them out: they get the template's labels and ports (unless paused or
 OnDelete). New objects are added (a new Deployment appears as one pod). With
---prune -l SELECTOR --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
-(as kubectl apply takes them), live policies matching SELECTOR in the
-namespaces NEW touches, applied by kubectl apply and absent from NEW, are
-deleted too; without the allowlist, as kubectl's default one, none is.
+--prune -l SELECTOR (as kubectl apply takes it), live objects matching
+SELECTOR, applied by kubectl apply and absent from NEW, are deleted too: of
+kubectl's default prune allowlist, Pods, workloads (with their pods) in the
+namespaces NEW touches, and Namespaces (with their pods and policies);
+NetworkPolicies only with --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
+(an explicit allowlist replaces the default). What RBAC does not let us
+list for it leaves the comparison incomplete (exit 2).
 With two paths OLD NEW, both are manifests and no cluster is contacted
 (process substitution works: <(git show main:netpol.yaml)).
 
@@ -537,7 +542,9 @@ the README).
 Exit status (as kubectl diff): 0 no change in connectivity, 1 changes,
 2 or more an error or not everything compared (invalid policies, objects
 RBAC does not let us read, undecided pairs, policies that select no pod of
-the manifests); the changes found are still shown.
+the manifests, policies of kinds not evaluated: CiliumNetworkPolicy,
+Calico's NetworkPolicy and GlobalNetworkPolicy...); the changes found are
+still shown.
 
 Examples:
   # What would applying this directory open or close in the cluster?
@@ -601,18 +608,20 @@ pub struct DiffArgs {
     #[arg(value_name = "NEW")]
     pub new: Option<String>,
 
-    /// With -f and -l: model kubectl apply --prune -l. As kubectl's, the
-    /// default prune allowlist does not hold NetworkPolicy: no policy is
-    /// deleted unless --prune-allowlist=networking.k8s.io/v1/NetworkPolicy
-    /// is given too; then the live NetworkPolicies that match -l, that
-    /// kubectl apply created, in the namespaces NEW touches, and that NEW
-    /// lacks are deleted.
+    /// With -f and -l: model kubectl apply --prune -l: live objects of the
+    /// prune allowlist's kinds that match -l, that kubectl apply created
+    /// and that NEW lacks are deleted (in the namespaces NEW touches;
+    /// Namespaces cluster-wide). kubectl's default allowlist deletes Pods,
+    /// workloads (their pods go) and Namespaces (their pods and policies
+    /// go), not NetworkPolicies: those only with
+    /// --prune-allowlist=networking.k8s.io/v1/NetworkPolicy.
     #[arg(long)]
     pub prune: bool,
 
     /// With --prune: the kinds kubectl apply --prune may delete
-    /// (group/version/Kind, repeatable), as kubectl's flag; only
-    /// networking.k8s.io/v1/NetworkPolicy changes what diff compares.
+    /// (group/version/Kind, repeatable; core/v1/Pod), as kubectl's flag,
+    /// instead of its default list; of them, NetworkPolicy, Pod, Namespace
+    /// and the workload kinds change what diff compares.
     #[arg(long, value_name = "GROUP/VERSION/KIND")]
     pub prune_allowlist: Vec<String>,
 }

@@ -325,6 +325,10 @@ pub struct Snapshot {
     /// value (null). Decoded as absent, as the API server does, but written
     /// by someone who meant egress (lint's `empty-egress-without-policy-types`).
     pub null_egress: BTreeSet<String>,
+    /// Policy objects of kinds the engine does not evaluate (Cilium's,
+    /// Calico's, the cluster policy tiers when not read), as `Kind
+    /// namespace/name (apiVersion)`, in input order: manifests only.
+    pub unevaluated: Vec<String>,
     /// Nodes with their addresses, sorted by name: from Node objects
     /// (manifests, or a live cluster when nodes are readable). Pods'
     /// `status.hostIPs` complete what is known of a node's addresses.
@@ -667,6 +671,10 @@ pub struct Gaps {
     /// Workloads named on the command line that were looked up by name
     /// and do not exist (the GET said 404), keyed `namespace/Kind/name`.
     pub workloads_absent: BTreeSet<String>,
+    /// Namespaces whose workloads could not be listed (so those without
+    /// pods, which stand as one pod each, are unknown), with why; `*`
+    /// stands for every namespace.
+    pub workload_lists: BTreeMap<String, String>,
     /// True when the snapshot was read from a live cluster: what is
     /// missing is then "not in the cluster" or "not readable", never "not
     /// in the input".
@@ -757,6 +765,7 @@ impl Snapshot {
             services: Vec::new(),
             namespaceless: BTreeSet::new(),
             null_egress: BTreeSet::new(),
+            unevaluated: Vec::new(),
             gaps: Gaps::default(),
             nodes: Vec::new(),
             cluster_policies: Vec::new(),

@@ -419,6 +419,23 @@ fn bad_invocations_are_one_error_line_exit_2() {
         .contains("--prune-allowlist applies with --prune")
     );
     assert!(one_error(&["diff", OLD, NEW, "-A"], 2).contains("-A/--all-namespaces does not apply"));
+    // kubectl's words for an allowlist entry it cannot read, before any
+    // cluster is contacted.
+    assert_eq!(
+        one_error(
+            &[
+                "diff",
+                "-f",
+                NEW,
+                "--prune",
+                "-l",
+                "a=b",
+                "--prune-allowlist=Pod"
+            ],
+            2
+        ),
+        "error: invalid GroupVersionKind format: Pod, please follow <group/version/kind>"
+    );
 }
 
 #[test]
@@ -879,4 +896,137 @@ fn a_pods_own_change_is_a_reason_only_where_it_decides() {
             "ingress: ops/mon-in ingress[0] admits TCP/9090 => TCP/9091"
         ]
     );
+}
+
+/// A side's rule is named with the ports of it that reach the pair only:
+/// api's new egress[2] admits TCP/443 to every pod, but db's ingress
+/// admits TCP/5432 only, so api -> db opens on 5432 through egress[1]
+/// alone; egress[2] decides nothing of that pair and is not named.
+#[test]
+fn a_rule_is_named_only_with_ports_the_other_side_admits() {
+    let dir = "tests/fixtures/diff/reason-ports";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let c = &v["changes"];
+    assert_eq!(
+        entry(c, "backend/api", "backend/db").unwrap()["after"],
+        serde_json::json!(["TCP/5432"])
+    );
+    assert_eq!(
+        reasons_of(c, "backend/api", "backend/db"),
+        ["egress: backend/api-out (changed) egress[1] now admits it (TCP/5432)"]
+    );
+    // -o wide (pair by pair) says the same.
+    let a = netpol()
+        .args([
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+            "-o",
+            "wide",
+        ])
+        .assert()
+        .code(1);
+    assert!(!stdout_of(&a).contains("egress[2]"), "{}", stdout_of(&a));
+}
+
+/// Policies of other engines in NEW (Cilium's, Calico's, the cluster
+/// policy tiers when not read) are not evaluated: a note names them and
+/// the run is incomplete (exit 2), never "no change".
+#[test]
+fn policies_of_other_kinds_are_named_and_never_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::fs::read_to_string(OLD).unwrap();
+    let new = write(
+        &dir,
+        "new.yaml",
+        &format!(
+            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n"
+        ),
+    );
+    let v = diff_json(&["diff", OLD, &new], 2);
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["changes"], serde_json::json!([]));
+    let notes = v["notes"].to_string();
+    for said in [
+        "CiliumNetworkPolicy backend/l7 (cilium.io/v2)",
+        "GlobalNetworkPolicy deny-all (projectcalico.org/v3)",
+        "NetworkPolicy backend/calico-np (projectcalico.org/v3)",
+        "evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only",
+    ] {
+        assert!(notes.contains(said), "{said}: {notes}");
+    }
+    let a = netpol().args(["diff", OLD, &new]).assert().code(2);
+    assert!(
+        !stdout_of(&a).contains("No change in connectivity"),
+        "{}",
+        stdout_of(&a)
+    );
+    assert_eq!(
+        stderr_of(&a),
+        "error: not everything could be compared (3 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
+    );
+}
+
+/// The same object twice in NEW: kubectl apply applies each in turn, so
+/// the last one stays: that is the one compared, and one warning names it.
+#[test]
+fn an_object_given_twice_warns_once_and_the_last_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::fs::read_to_string(OLD).unwrap();
+    let policy = |ports: &str| {
+        format!(
+            "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: twice, namespace: backend}}\nspec:\n  podSelector: {{}}\n  ingress: [{{ports: [{ports}]}}]\n"
+        )
+    };
+    let new = write(
+        &dir,
+        "new.yaml",
+        &format!(
+            "{old}{}{}{}",
+            policy("{port: 1}"),
+            policy("{port: 2}"),
+            policy("{port: 5432}, {port: 9090}, {port: 8080}")
+        ),
+    );
+    let old_with = write(
+        &dir,
+        "old.yaml",
+        &format!(
+            "{old}{}",
+            policy("{port: 5432}, {port: 9090}, {port: 8080}")
+        ),
+    );
+    let a = netpol().args(["diff", &old_with, &new]).assert();
+    let err = stderr_of(&a);
+    assert_eq!(
+        err.matches(
+            "warning: NetworkPolicy backend/twice is given more than once: the last one is used"
+        )
+        .count(),
+        1,
+        "{err}"
+    );
+    // The last one is OLD's: it changes nothing.
+    let v = diff_json(&["diff", &old_with, &new], 0);
+    assert_eq!(v["changes"], serde_json::json!([]));
+}
+
+/// An unreachable server is said as the other commands say it.
+#[test]
+fn an_unreachable_server_is_one_error_line_as_elsewhere() {
+    let err = one_error(&["diff", "-f", NEW, "--server", "https://127.0.0.1:1"], 2);
+    assert!(
+        err.starts_with("error: cannot list namespaces: ")
+            && err.ends_with("(server https://127.0.0.1:1)"),
+        "{err}"
+    );
+    let list = one_error(&["list", "--server", "https://127.0.0.1:1"], 1);
+    assert_eq!(err, list, "the same words as list");
 }

@@ -486,6 +486,15 @@ fn diff_refuses_what_apply_refuses_and_models_rollouts() {
         v["notes"]
     );
 
+    // The new pods get a new pod-template-hash: never said to keep the old.
+    let o = c.as_user("admin", &["diff", "-f", &image]);
+    assert!(
+        stdout(&o).contains(
+            "the destination pod's labels change: app=shop,quarantine=true => app=shop\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
     // bob may read pods, not Deployments: whether the pod rolls out is
     // unknown, so client -> shop is undecided, neither opened nor kept.
     let o = c.as_user("bob", &["diff", "-f", &image, "-o", "json"]);
@@ -506,6 +515,15 @@ fn diff_refuses_what_apply_refuses_and_models_rollouts() {
             "whether the apply replaces the pods of {n}/deployment/shop is unknown (not readable): all ports if it does (NEW's template labels), nothing if not (their live labels)"
         )
     );
+    // The note names why: the Deployment could not be read.
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "on whether the apply replaces the pods of {n}/deployment/shop, which could not be read"
+        )),
+        "{notes}"
+    );
+    assert!(!notes.contains("pod without IP"), "{notes}");
     // Its own label change does not matter to pairs it does not decide:
     // shop -> client is the same either way (client is not isolated).
     assert!(
@@ -659,4 +677,393 @@ fn known_pod_cidrs_decide_ipblocks_facing_a_new_workload() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(web_pay(&v), "bob cannot read nodes: undecided: {v}");
     ok(&c.kubectl(&["delete", "node", &node], None));
+}
+
+/// What the server rejects is never a listed change: a live Pod's
+/// container port (`pod updates may not change fields other than ...`),
+/// a NetworkPolicy in a namespace that does not exist, an invalid new
+/// Deployment. One error line, exit 2, as `kubectl apply` fails. A new
+/// namespace and a policy in it are fine (the dry run cannot create the
+/// namespace: a note says the policy was not checked).
+#[test]
+fn diff_refuses_what_the_server_rejects_for_pods_and_new_objects() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfp");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.87.0.1");
+    c.pod(
+        &n,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.87.0.2",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let one_error = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(o), stderr(o));
+        assert_eq!(stdout(o), "", "{}", stderr(o));
+        let err = stderr(o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        err.trim_end().to_string()
+    };
+    let pod = |port: u16, extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: {n}, labels: {{app: web{extra}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: {port}}}]}}]\n"
+        )
+    };
+    // Another container port: kubectl apply fails, so does the diff.
+    let port = write("port.yaml", &pod(81, ""));
+    let err = one_error(&c.as_user("admin", &["diff", "-f", &port]));
+    assert!(
+        err.starts_with(&format!(
+            "error: the API server rejects the apply of Pod {n}/web (server dry run): "
+        )) && err.contains("pod updates may not change fields other than"),
+        "{err}"
+    );
+    let k = c.kubectl(&["apply", "--dry-run=server", "-f", &port], None);
+    assert!(!k.status.success(), "kubectl apply refuses it too");
+    // A label: allowed, and a change (the policy admits app=web only).
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: to-web, namespace: {n}}}\nspec:\n  podSelector: {{}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: client}}}}}}]\n"
+    ));
+    let label = write("label.yaml", &pod(80, ", tier: front"));
+    let o = c.as_user("admin", &["diff", "-f", &label, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    // A policy in a namespace that does not exist.
+    let ghost = c.namespace("dfp-ghost");
+    let policy = |ns: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {ns}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        )
+    };
+    let lost = write("lost.yaml", &policy(&ghost));
+    let err = one_error(&c.as_user("admin", &["diff", "-f", &lost]));
+    assert_eq!(
+        err,
+        format!(
+            "error: the API server rejects the apply of NetworkPolicy {ghost}/deny-all (server dry run): namespaces \"{ghost}\" not found"
+        )
+    );
+    // A new Pod in it too: the same error (the first object refused).
+    // With the Namespace in NEW: created first by the apply, no error.
+    let with_ns = write(
+        "with-ns.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ghost}}}\n---\n{}",
+            policy(&ghost)
+        ),
+    );
+    let o = c.as_user("admin", &["diff", "-f", &with_ns, "-o", "json"]);
+    assert_ne!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "the server could not check the creation of NetworkPolicy {ghost}/deny-all: its namespace is created by the same apply"
+        )),
+        "{v}"
+    );
+
+    // A new Deployment whose selector does not match its template: invalid.
+    let invalid = write(
+        "invalid.yaml",
+        &format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: shop, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: shop}}}}\n  template:\n    metadata: {{labels: {{app: other}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1}}]\n"
+        ),
+    );
+    let err = one_error(&c.as_user("admin", &["diff", "-f", &invalid]));
+    assert!(
+        err.starts_with(&format!(
+            "error: the API server rejects the apply of Deployment {n}/shop (server dry run): Deployment.apps \"shop\" is invalid"
+        )),
+        "{err}"
+    );
+    // bob may not create (dry run or not): computed here, with a note.
+    let new_policy = write(
+        "new-policy.yaml",
+        &policy(&n)
+            .replace("deny-all", "deny")
+            .replace("[Ingress]", "[Egress]"),
+    );
+    let o = c.as_user("bob", &["diff", "-f", &new_policy, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "the server did not check the creation of NetworkPolicy {n}/deny ("
+        )),
+        "{v}"
+    );
+}
+
+/// `--prune -l SEL` without `--prune-allowlist`: kubectl's default
+/// allowlist deletes Pods, workloads and Namespaces (not NetworkPolicies)
+/// that match, were applied by kubectl apply and are absent from NEW: a
+/// pruned pod's, workload's and namespace's pods are gone after. An
+/// explicit allowlist prunes its kinds only. A user who may not list a
+/// kind it names: incomplete, exit 2.
+#[test]
+fn prune_with_the_default_allowlist_deletes_pods_workloads_and_namespaces() {
+    let Some(c) = cluster() else { return };
+    let part = format!("shop-{}", c.unique());
+    let n = c.create_namespace("dfq");
+    c.pod(
+        &n,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.88.0.1",
+    );
+    c.pod(
+        &n,
+        "web",
+        &format!("app: web, part: {part}"),
+        "{containerPort: 80}",
+        "10.88.0.2",
+    );
+    // A pod made by hand (kubectl create): no last-applied, never pruned.
+    ok(&c.kubectl(
+        &["create", "-f", "-"],
+        Some(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: manual, namespace: {n}, labels: {{part: {part}}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\n"
+        )),
+    ));
+    c.patch_status(
+        "pod",
+        Some(&n),
+        "manual",
+        r#"{"status":{"phase":"Running","podIP":"10.88.0.3","podIPs":[{"ip":"10.88.0.3"}]}}"#,
+    );
+    // A Deployment applied with the label, and its pod.
+    c.apply(&format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: cart, namespace: {n}, labels: {{part: {part}}}}}\nspec:\n  selector: {{matchLabels: {{app: cart}}}}\n  template:\n    metadata: {{labels: {{app: cart}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1}}]\n"
+    ));
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: cart-6c4d9-a1a1a\n  namespace: {n}\n  labels: {{app: cart, pod-template-hash: 6c4d9}}\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: ReplicaSet, name: cart-6c4d9, uid: 00000000-0000-0000-0000-000000000009, controller: true}}\nspec:\n  nodeName: node-1\n  containers: [{{name: c, image: registry.example/app:1}}]\n"
+    ));
+    c.patch_status(
+        "pod",
+        Some(&n),
+        "cart-6c4d9-a1a1a",
+        r#"{"status":{"phase":"Running","podIP":"10.88.0.4","podIPs":[{"ip":"10.88.0.4"}]}}"#,
+    );
+    // A namespace applied with the label, and a pod in it.
+    let gone = c.namespace("dfq-gone");
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {gone}, labels: {{part: {part}}}}}\n"
+    ));
+    c.pod(&gone, "old", "app: old", "{containerPort: 80}", "10.88.1.1");
+    // NEW: one policy in n that changes nothing (every pod admits all).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: open, namespace: {n}, labels: {{part: {part}}}}}\nspec:\n  podSelector: {{}}\n  ingress: [{{}}]\n"
+        ),
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let sel = format!("part={part}");
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    let o = c.as_user(
+        "admin",
+        &["diff", "-f", file, "--prune", "-l", &sel, "-o", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let client = format!("{n}/client");
+    for gone_pod in [
+        format!("{n}/web"),
+        format!("{n}/cart-6c4d9-a1a1a"),
+        format!("{gone}/old"),
+    ] {
+        let e = entry(&v, &client, &gone_pod).unwrap_or_else(|| panic!("{gone_pod}: {v}"));
+        assert_eq!(e["change"], "removed", "{v}");
+    }
+    assert!(entry(&v, &client, &format!("{n}/manual")).is_none(), "{v}");
+    let notes = v["notes"].to_string();
+    for said in [
+        format!("Pod {n}/web is deleted by --prune"),
+        format!("Deployment {n}/cart is deleted by --prune, with its pods"),
+        format!("Namespace {gone} is deleted by --prune, with its pods and NetworkPolicies"),
+    ] {
+        assert!(notes.contains(&said), "{said}: {notes}");
+    }
+    assert!(!notes.contains("manual"), "{notes}");
+
+    // An explicit allowlist: only its kinds.
+    let o = c.as_user(
+        "admin",
+        &[
+            "diff",
+            "-f",
+            file,
+            "--prune",
+            "-l",
+            &sel,
+            "--prune-allowlist=core/v1/Pod",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(entry(&v, &client, &format!("{n}/web")).is_some(), "{v}");
+    assert!(
+        entry(&v, &client, &format!("{n}/cart-6c4d9-a1a1a")).is_none(),
+        "{v}"
+    );
+    assert!(entry(&v, &client, &format!("{gone}/old")).is_none(), "{v}");
+
+    // bob may not list Deployments: not everything compared, exit 2.
+    let o = c.as_user(
+        "bob",
+        &["diff", "-f", file, "--prune", "-l", &sel, "-o", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["complete"], false);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("--prune: what it deletes could not all be read"),
+        "{v}"
+    );
+    assert!(
+        stderr(&o).contains("what --prune deletes could not all be read"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A live Deployment at 0 replicas stands as one pod without IP on the
+/// cluster's side too (`NS/deployment/NAME`), as NEW's does: after a real
+/// apply of the same manifest the diff says no change. `matrix` and `can`
+/// agree on it. bob may not list Deployments: whether NEW's exists
+/// already is unknown, said, exit 2.
+#[test]
+fn a_live_workload_without_pods_stands_as_one_pod_on_both_sides() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfz");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.89.0.1");
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: cart}}}}}}]\n"
+    ));
+    let cart = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: cart, namespace: {n}}}\nspec:\n  replicas: 0\n  selector: {{matchLabels: {{app: cart}}}}\n  template:\n    metadata: {{labels: {{app: cart}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1, ports: [{{containerPort: 8080}}]}}]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cart.yaml");
+    std::fs::write(&path, &cart).unwrap();
+    let file = path.to_str().unwrap();
+    // Before: the Deployment is new, its stand-in opens cart -> web
+    // (other tests' ipBlocks may leave some of its pairs undecided: 1 or 2).
+    let o = c.as_user("admin", &["diff", "-f", file, "-o", "json"]);
+    assert_ne!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let stand_in = format!("{n}/deployment/cart");
+    assert!(entry(&v, &stand_in, &format!("{n}/web")).is_some(), "{v}");
+    // Applied (no controller runs: no pods), the same diff: no change.
+    ok(&c.kubectl(&["apply", "-f", file], None));
+    let o = c.as_user("admin", &["diff", "-f", file]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).starts_with("No change in connectivity."),
+        "{}",
+        stdout(&o)
+    );
+    // matrix and can agree on it.
+    let m = c.as_user("admin", &["matrix", "-n", &n, "-o", "json"]);
+    let m = stdout(&m);
+    assert!(m.contains(&stand_in), "matrix shows the stand-in: {m}");
+    let o = c.as_user(
+        "admin",
+        &["can", &format!("{n}/deployment/cart"), &format!("{n}/web")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    // bob may not list Deployments.
+    let o = c.as_user("bob", &["diff", "-f", file, "-o", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "whether {stand_in} of NEW exists already without pods is unknown"
+        )),
+        "{v}"
+    );
+}
+
+/// dana may read namespace b only: a policy of NEW in namespace s, whose
+/// pods she cannot read, is not "selecting no pod": its namespace could
+/// not be read, said alike whether the file comes alone or with another
+/// in b (exit 2 both times, never an error of its own).
+#[test]
+fn a_policy_where_pods_cannot_be_read_is_said_unread_alone_or_not() {
+    let Some(c) = cluster() else { return };
+    let b = c.create_namespace("dfu");
+    let shop = c.create_namespace("dfu-shop");
+    c.pod(&b, "api", "app: api", "{containerPort: 80}", "10.90.0.1");
+    c.pod(&shop, "web", "app: web", "{containerPort: 80}", "10.90.1.1");
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: dana-user, namespace: {b}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let shoppol = write(
+        "shoppol.yaml",
+        &format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {shop}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        ),
+    );
+    let mine = write(
+        "mine.yaml",
+        &format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: api-in, namespace: {b}}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        ),
+    );
+    for files in [
+        vec![shoppol.as_str()],
+        vec![shoppol.as_str(), mine.as_str()],
+    ] {
+        let mut args = vec!["diff"];
+        for f in &files {
+            args.extend(["-f", f]);
+        }
+        args.extend(["-o", "json"]);
+        let o = c.as_user("dana", &args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{files:?}: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).starts_with("error: not everything could be compared"),
+            "{files:?}: {}",
+            stderr(&o)
+        );
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let notes = v["notes"].to_string();
+        assert!(!notes.contains("selects no pod"), "{files:?}: {notes}");
+        assert!(
+            notes.contains(&format!(
+                "namespace {shop}: its pods or NetworkPolicies could not be read"
+            )),
+            "{files:?}: {notes}"
+        );
+    }
 }

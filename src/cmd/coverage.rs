@@ -10,6 +10,7 @@ use crate::snapshot::PodInfo;
 
 pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
     let snapshot = ctx.snapshot(Plan::Scope {
+        workloads: false,
         namespaces: Need::No,
         services: false,
     })?;

@@ -36,6 +36,9 @@ struct Sides {
     warnings: Vec<String>,
     /// Why some pairs cannot be compared (RBAC), if so.
     gaps: Vec<String>,
+    /// What else was not compared (short, for the summary line), with its
+    /// notes among `notes`.
+    incomplete: Vec<String>,
     /// Two sets of manifests: what they leave out (pods, namespaces) is
     /// unknown, not absent.
     offline: bool,
@@ -137,14 +140,25 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
     }
     warnings.extend(old_warnings);
     warnings.extend(new_warnings);
+    let mut notes = Vec::new();
+    let mut incomplete = Vec::new();
+    unevaluated(
+        old_snapshot
+            .unevaluated
+            .iter()
+            .chain(&new_snapshot.unevaluated),
+        &mut notes,
+        &mut incomplete,
+    );
     Ok(Sides {
         old: old_snapshot,
         new: new_snapshot,
         old_name: format!("OLD ({old})"),
         new_name: format!("NEW ({new})"),
-        notes: Vec::new(),
+        notes,
         warnings,
         gaps: Vec::new(),
+        incomplete,
         offline: true,
         alternative: None,
     })
@@ -161,10 +175,8 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     };
     // kubectl apply --prune deletes only the kinds of its allowlist, whose
     // default does not hold NetworkPolicy.
-    let allowed = args
-        .prune_allowlist
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(NETWORK_POLICY_GVK));
+    let kinds = prune_kinds(&args.prune_allowlist)?;
+    let allowed = kinds.contains("NetworkPolicy");
     let mut prune_notes = Vec::new();
     if args.prune && !allowed {
         prune_notes.push(format!(
@@ -189,7 +201,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                     .filter_map(|p| skipped_subdirectories(p)),
             );
         }
-        let manifests = Manifests::read(&LoadOptions {
+        let manifests = Manifests::read_for_apply(&LoadOptions {
             paths: ctx.global.filenames.clone(),
             recursive: ctx.global.recursive,
             default_namespace: namespace.clone(),
@@ -213,10 +225,33 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         let mut after = (*manifests.snapshot()).clone();
         let (apply_notes, unsure) =
             as_applied(live, &cluster, &mut after, manifests.apply_input()).await?;
-        Ok((cluster, manifests, after, notes, apply_notes, unsure))
+        let pruning = match (&ctx.global.selector, args.prune) {
+            (Some(selector), true) => {
+                let mut visited: BTreeSet<String> =
+                    manifests.apply_input().namespaces.keys().cloned().collect();
+                visited.extend(snap.pods.iter().map(|p| p.namespace.clone()));
+                visited.extend(
+                    snap.policies
+                        .iter()
+                        .filter_map(|p| p.metadata.namespace.clone()),
+                );
+                prunable(live, selector, &kinds, &visited, manifests.apply_input()).await?
+            }
+            _ => Pruning::default(),
+        };
+        Ok((
+            cluster,
+            manifests,
+            after,
+            notes,
+            apply_notes,
+            unsure,
+            pruning,
+        ))
     })?;
-    let (cluster, manifests, after, skipped_dirs, apply_notes, unsure) = fetched;
+    let (cluster, manifests, after, skipped_dirs, apply_notes, unsure, pruning) = fetched;
     let (mut new, pruned) = applied(&cluster, &after, prune.as_ref());
+    pruning.delete(&mut new);
     // The apply may leave the pods of `unsure` workloads as they are.
     let mut alternative = (!unsure.is_empty()).then(|| {
         let mut kept = after.clone();
@@ -226,7 +261,9 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                     .iter()
                     .any(|(ns, w)| p.namespace == *ns && p.workload.as_ref() == Some(w)))
         });
-        applied(&cluster, &kept, prune.as_ref()).0
+        let mut a = applied(&cluster, &kept, prune.as_ref()).0;
+        pruning.delete(&mut a);
+        a
     });
     let mut old = cluster;
     let mut notes = prune_notes;
@@ -236,24 +273,51 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             "NetworkPolicy {key} is deleted by --prune (labelled to match, applied by kubectl apply, absent from the manifests; as kubectl apply --prune -l SELECTOR --prune-allowlist={NETWORK_POLICY_GVK})"
         ));
     }
+    notes.extend(pruning.notes());
+    notes.extend(pruning.unread.iter().cloned());
+    let mut incomplete: Vec<String> = (!pruning.unread.is_empty())
+        .then(|| "what --prune deletes could not all be read".to_string())
+        .into_iter()
+        .collect();
     // Namespaces whose pods or policies could not be read: nothing is
     // compared there, on either side.
     let mut gaps = Vec::new();
     let unread = |ns: &str| old.gaps.pods_unknown_in(ns).map(str::to_string);
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
-    for p in old.pods.iter().chain(&new.pods) {
-        if let Some(why) = unread(&p.namespace) {
-            skipped.entry(p.namespace.clone()).or_insert(why);
+    // The namespaces of the pods and of the policies on either side: a
+    // policy in a namespace whose pods are unknown selects pods that could
+    // not be read, not "no pod".
+    let namespaces_of = |s: &Snapshot| -> BTreeSet<String> {
+        s.pods
+            .iter()
+            .map(|p| p.namespace.clone())
+            .chain(
+                s.policies
+                    .iter()
+                    .filter_map(|p| p.metadata.namespace.clone()),
+            )
+            .collect()
+    };
+    for ns in namespaces_of(&old).union(&namespaces_of(&new)) {
+        if let Some(why) = unread(ns) {
+            skipped.entry(ns.clone()).or_insert(why);
         }
     }
     if let Some(why) = old.gaps.pods.get("*") {
         let read: Vec<&str> = old.gaps.pods_read.iter().map(String::as_str).collect();
-        gaps.push(format!(
-            "only the pods and NetworkPolicies of namespace{} {} could be read ({}): connections to and from pods elsewhere are not compared",
-            if read.len() == 1 { "" } else { "s" },
-            read.join(", "),
-            first_line(why)
-        ));
+        gaps.push(if read.is_empty() {
+            format!(
+                "the pods and NetworkPolicies of no namespace could be read ({}): nothing is compared",
+                first_line(why)
+            )
+        } else {
+            format!(
+                "only the pods and NetworkPolicies of namespace{} {} could be read ({}): connections to and from pods elsewhere are not compared",
+                if read.len() == 1 { "" } else { "s" },
+                read.join(", "),
+                first_line(why)
+            )
+        });
     }
     for (ns, why) in &skipped {
         if old.gaps.pods.contains_key(ns) {
@@ -289,13 +353,50 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             ));
         }
     }
+    unevaluated(
+        manifests.snapshot().unevaluated.iter(),
+        &mut notes,
+        &mut incomplete,
+    );
     let mut warnings: Vec<String> = skipped_dirs;
     warnings.extend(manifests.warnings().iter().cloned());
-    if new.pods.iter().any(|p| p.representative) {
+    if new.pods.iter().chain(&old.pods).any(|p| p.representative) {
         warnings.push(
-            "note: workloads of NEW without live pods stand as one pod each, without an IP yet: a pair an ipBlock may decide is undecided, unless the nodes' pod CIDRs are known and outside the block"
+            "note: workloads without pods (live at 0 replicas, or in NEW without live pods) stand as one pod each, without an IP yet: a pair an ipBlock may decide is undecided, unless the nodes' pod CIDRs are known and outside the block"
                 .to_string(),
         );
+    }
+    // Workloads that could not be listed: those without pods are missing
+    // from the cluster's side; a workload of NEW without live pods there
+    // may exist already.
+    for (ns, why) in &old.gaps.workload_lists {
+        let here =
+            |p: &&crate::snapshot::PodInfo| p.representative && (ns == "*" || p.namespace == *ns);
+        let news: Vec<String> = new.pods.iter().filter(here).map(|p| p.ref_key()).collect();
+        notes.push(format!(
+            "the workloads {} could not be listed ({}): those without pods are not on the cluster's side{}",
+            if ns == "*" {
+                "of the namespaces read".to_string()
+            } else {
+                format!("of namespace {ns}")
+            },
+            first_line(why),
+            if news.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; whether {} of NEW exist{} already without pods is unknown: {} connections are listed as if the apply created {}",
+                    news.join(", "),
+                    if news.len() == 1 { "s" } else { "" },
+                    if news.len() == 1 { "its" } else { "their" },
+                    if news.len() == 1 { "it" } else { "them" },
+                )
+            }
+        ));
+        let short = "workloads could not be listed".to_string();
+        if !news.is_empty() && !incomplete.contains(&short) {
+            incomplete.push(short);
+        }
     }
     Ok(Sides {
         old,
@@ -308,9 +409,191 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         notes,
         warnings,
         gaps,
+        incomplete,
         offline: false,
         alternative: alternative.map(|a| (a, unsure)),
     })
+}
+
+/// kubectl 1.35's default prune allowlist (k8s.io/kubectl
+/// pkg/util/prune): the kinds among it whose deletion changes
+/// connectivity (ConfigMap, Endpoints, PersistentVolumeClaim, Secret,
+/// Service, Ingress and PersistentVolume do not), as (group, kind).
+const DEFAULT_PRUNE: [(&str, &str); 9] = [
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("apps", "DaemonSet"),
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("", "Namespace"),
+];
+
+/// The kinds whose deletion by `--prune` changes connectivity, from
+/// `--prune-allowlist` (kubectl's GROUP/VERSION/KIND, `core` or empty for
+/// the core group), or kubectl's default allowlist without one.
+fn prune_kinds(allowlist: &[String]) -> Result<BTreeSet<&'static str>, Error> {
+    let mut out = BTreeSet::new();
+    if allowlist.is_empty() {
+        out.extend(DEFAULT_PRUNE.iter().map(|(_, k)| *k));
+        return Ok(out);
+    }
+    let known = DEFAULT_PRUNE
+        .iter()
+        .copied()
+        .chain([("networking.k8s.io", "NetworkPolicy")]);
+    for entry in allowlist {
+        let parts: Vec<&str> = entry.split('/').collect();
+        let [group, _version, kind] = parts[..] else {
+            return Err(Error::Usage(format!(
+                "invalid GroupVersionKind format: {entry}, please follow <group/version/kind>"
+            )));
+        };
+        let group = if group == "core" { "" } else { group };
+        if let Some((_, k)) = known
+            .clone()
+            .find(|(g, k)| *g == group && k.eq_ignore_ascii_case(kind))
+        {
+            out.insert(k);
+        }
+    }
+    Ok(out)
+}
+
+/// What `kubectl apply --prune -l SELECTOR` would delete besides
+/// NetworkPolicies (see [`crate::engine::diff::applied`]): objects of the
+/// allowlisted kinds that match the selector, carry the last-applied
+/// annotation and are absent from NEW; namespaced kinds in the namespaces
+/// NEW's objects are in, Namespaces cluster-wide (as kubectl prunes).
+#[derive(Default)]
+struct Pruning {
+    /// (kind, namespace, name); a Namespace's namespace is empty.
+    deleted: Vec<(String, String, String)>,
+    /// What could not be read to decide (RBAC): not everything compared.
+    unread: Vec<String>,
+}
+
+impl Pruning {
+    /// Takes the deleted objects out of `s`: a Pod; a workload's pods (a
+    /// CronJob's: its Jobs' pods); a Namespace with its pods and policies.
+    fn delete(&self, s: &mut Snapshot) {
+        for (kind, ns, name) in &self.deleted {
+            match kind.as_str() {
+                "Namespace" => {
+                    s.pods.retain(|p| p.namespace != *name);
+                    s.policies
+                        .retain(|p| p.metadata.namespace.as_deref() != Some(name.as_str()));
+                    s.namespaces.retain(|n| n.name != *name);
+                }
+                "Pod" => s.pods.retain(|p| !(p.namespace == *ns && p.name == *name)),
+                _ => s.pods.retain(|p| {
+                    let Some(w) = p.workload.as_ref().filter(|_| p.namespace == *ns) else {
+                        return true;
+                    };
+                    let own = w.kind == *kind && w.name == *name;
+                    let cron = kind == "CronJob"
+                        && w.kind == "Job"
+                        && w.name.strip_prefix(name.as_str()).is_some_and(|r| {
+                            r.strip_prefix('-').is_some_and(|n| {
+                                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                            })
+                        });
+                    !(own || cron)
+                }),
+            }
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.deleted
+            .iter()
+            .map(|(kind, ns, name)| {
+                let (who, with) = match kind.as_str() {
+                    "Namespace" => (name.clone(), ", with its pods and NetworkPolicies"),
+                    "Pod" => (format!("{ns}/{name}"), ""),
+                    _ => (format!("{ns}/{name}"), ", with its pods"),
+                };
+                format!(
+                    "{kind} {who} is deleted by --prune{with} (labelled to match, applied by kubectl apply, absent from the manifests; {kind} is in the prune allowlist)"
+                )
+            })
+            .collect()
+    }
+}
+
+/// Reads what `--prune -l selector` would delete (see [`Pruning`]).
+async fn prunable(
+    live: &crate::source::live::Live,
+    selector: &str,
+    kinds: &BTreeSet<&'static str>,
+    visited: &BTreeSet<String>,
+    input: &crate::source::files::ApplyInput,
+) -> Result<Pruning, Error> {
+    let mut out = Pruning::default();
+    let mut asks: Vec<(Option<&str>, &str)> = Vec::new();
+    for kind in kinds.iter().filter(|k| **k != "NetworkPolicy") {
+        if *kind == "Namespace" {
+            asks.push((None, kind));
+        } else {
+            asks.extend(visited.iter().map(|ns| (Some(ns.as_str()), *kind)));
+        }
+    }
+    let found = futures::future::join_all(
+        asks.iter()
+            .map(|(ns, kind)| live.prunable(*ns, kind, selector)),
+    )
+    .await;
+    for ((ns, kind), r) in asks.iter().zip(found) {
+        match r {
+            Ok(list) => {
+                for (namespace, name) in list {
+                    let key = (kind.to_string(), namespace, name);
+                    if !input.objects.contains_key(&key) {
+                        out.deleted.push(key);
+                    }
+                }
+            }
+            Err(e @ Error::Forbidden(_)) => out.unread.push(format!(
+                "--prune: what it deletes could not all be read ({}): the {kind} objects{} it may delete are not known, so what their deletion changes is not compared",
+                first_line(&e.to_string()),
+                ns.map(|ns| format!(" of namespace {ns}")).unwrap_or_default()
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Policies of other kinds than Kubernetes NetworkPolicy in the manifests
+/// (Cilium's, Calico's, the cluster policy tiers): not evaluated, so what
+/// they change is not compared: a note naming them, and the run is
+/// incomplete (exit 2), never "no change".
+fn unevaluated<'a>(
+    objects: impl Iterator<Item = &'a String>,
+    notes: &mut Vec<String>,
+    incomplete: &mut Vec<String>,
+) {
+    let objects: BTreeSet<&String> = objects.collect();
+    if objects.is_empty() {
+        return;
+    }
+    notes.push(format!(
+        "not compared: {}: kubectl-netpol evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only, so what {} change{} is not compared",
+        objects
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if objects.len() == 1 { "it" } else { "they" },
+        if objects.len() == 1 { "s" } else { "" },
+    ));
+    incomplete.push(format!(
+        "{} polic{} of other kinds than NetworkPolicy",
+        objects.len(),
+        if objects.len() == 1 { "y" } else { "ies" }
+    ));
 }
 
 /// What `kubectl apply -f NEW` (and `kubectl diff -f NEW`) refuses before
@@ -365,6 +648,22 @@ async fn as_applied(
     let mut refusal: Option<String> = None;
     let decode =
         |e: serde_json::Error| Error::Api(format!("cannot read the dry run's answer: {e}"));
+    // Objects NEW creates: the server checks their creation (a dry run),
+    // unless their namespace is one the same apply creates (a dry run
+    // creates nothing, so the server would not find it).
+    let mut created = Created::default();
+    let live_namespace = |ns: &str| {
+        cluster
+            .namespaces
+            .iter()
+            .any(|c| c.name == ns && !c.synthesized)
+    };
+    let creating: BTreeSet<String> = new
+        .namespaces
+        .iter()
+        .filter(|n| !n.synthesized && !live_namespace(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
     for p in &mut new.policies {
         let ns = p.metadata.namespace.clone().unwrap_or_default();
         let name = p.metadata.name.clone().unwrap_or_default();
@@ -375,6 +674,10 @@ async fn as_applied(
             q.metadata.namespace.as_deref() == Some(ns.as_str())
                 && q.metadata.name.as_deref() == Some(name.as_str())
         }) else {
+            let object = serde_json::to_value(&*p).map_err(decode)?;
+            created
+                .check(live, &creating, "NetworkPolicy", Some(&ns), &name, &object)
+                .await?;
             continue;
         };
         let original = last_applied(current.metadata.annotations.as_ref());
@@ -393,12 +696,19 @@ async fn as_applied(
         *p = serde_json::from_value(after).map_err(decode)?;
     }
     for n in &mut new.namespaces {
-        if n.synthesized
-            || !cluster
-                .namespaces
-                .iter()
-                .any(|c| c.name == n.name && !c.synthesized)
-        {
+        if n.synthesized {
+            continue;
+        }
+        if creating.contains(&n.name) {
+            if let Some(raw) =
+                input
+                    .objects
+                    .get(&("Namespace".to_string(), String::new(), n.name.clone()))
+            {
+                created
+                    .check(live, &BTreeSet::new(), "Namespace", None, &n.name, raw)
+                    .await?;
+            }
             continue;
         }
         let current = match live.namespace(&n.name).await {
@@ -453,12 +763,60 @@ async fn as_applied(
         };
         *n = crate::snapshot::NamespaceInfo::new(&n.name, labels, false);
     }
+    // Pods: the server allows few changes to a live pod (labels,
+    // annotations, images): it checks the patch; new pods, their creation.
+    for ((kind, ns, name), modified) in &input.objects {
+        if kind != "Pod" {
+            continue;
+        }
+        let Some(current) = cluster
+            .pods
+            .iter()
+            .find(|q| !q.representative && q.namespace == *ns && q.name == *name)
+        else {
+            created
+                .check(live, &creating, "Pod", Some(ns), name, modified)
+                .await?;
+            continue;
+        };
+        let original = live
+            .pod_annotations(ns, name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|a| last_applied(Some(&a)));
+        let patch = apply_patch(original.as_ref(), modified);
+        match live.dry_run_patch_pod(ns, name, &patch).await {
+            Ok(after) => {
+                // The labels the pod would have: NEW's, and those set
+                // otherwise that the apply leaves.
+                let labels: crate::snapshot::Labels = match &after["metadata"]["labels"] {
+                    Value::Object(m) => m
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect(),
+                    _ => Default::default(),
+                };
+                for p in new.pods.iter_mut().filter(|p| {
+                    !p.representative && p.namespace == current.namespace && p.name == *name
+                }) {
+                    p.labels = labels.clone();
+                }
+            }
+            Err(Error::Rejected(m)) => return Err(rejected("Pod", Some(ns), name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
+                refused.push(format!("Pod {ns}/{name}"));
+                refusal.get_or_insert(first_line(&e.to_string()).to_string());
+            }
+            Err(e) => return Err(e),
+        }
+    }
     // Workloads: the server checks the change; their live pods stay as
     // they are unless the apply rolls them out.
     let mut keep = BTreeSet::new();
     let mut unsure = Vec::new();
     for ((kind, ns, name), modified) in &input.objects {
-        if kind == "Namespace" {
+        if kind == "Namespace" || kind == "Pod" {
             continue;
         }
         let w = crate::snapshot::WorkloadRef {
@@ -486,7 +844,12 @@ async fn as_applied(
         let current = match live.workload_object(ns, kind, name).await {
             Ok(Some(c)) => c,
             // Created by the apply: nothing of it runs yet.
-            Ok(None) => continue,
+            Ok(None) => {
+                created
+                    .check(live, &creating, kind, Some(ns), name, modified)
+                    .await?;
+                continue;
+            }
             Err(e @ Error::Forbidden(_)) => {
                 if let Some(t) = template
                     && relabels(t)
@@ -570,9 +933,78 @@ async fn as_applied(
             if refused.len() == 1 { "" } else { "s" }
         ));
     }
+    notes.extend(created.notes());
     new.pods
         .retain(|p| !keep.contains(&(p.namespace.clone(), p.name.clone())));
     Ok((notes, unsure))
+}
+
+/// The objects of NEW that do not exist live, as the server's dry-run
+/// creation finds them: what it could not check, and why.
+#[derive(Default)]
+struct Created {
+    /// Refused (RBAC): the objects, and the first refusal.
+    refused: Vec<String>,
+    refusal: Option<String>,
+    /// In a namespace the same apply creates.
+    in_new_namespace: Vec<String>,
+}
+
+impl Created {
+    /// Sends the creation of `object` as a dry run: the server's rejection
+    /// is the error (as `kubectl apply` fails); a refusal is noted.
+    async fn check(
+        &mut self,
+        live: &crate::source::live::Live,
+        creating: &BTreeSet<String>,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        object: &serde_json::Value,
+    ) -> Result<(), Error> {
+        let who = match namespace {
+            Some(ns) => format!("{kind} {ns}/{name}"),
+            None => format!("{kind} {name}"),
+        };
+        if namespace.is_some_and(|ns| creating.contains(ns)) {
+            self.in_new_namespace.push(who);
+            return Ok(());
+        }
+        match live.dry_run_create(namespace, kind, object).await {
+            Ok(_) => Ok(()),
+            Err(Error::Rejected(m)) => Err(rejected(kind, namespace, name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
+                self.refused.push(who);
+                self.refusal
+                    .get_or_insert(first_line(&e.to_string()).to_string());
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn notes(self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(why) = self.refusal {
+            notes.push(format!(
+                "the server did not check the creation of {} ({why}): taken as NEW writes {}",
+                self.refused.join(", "),
+                if self.refused.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            ));
+        }
+        if !self.in_new_namespace.is_empty() {
+            notes.push(format!(
+                "the server could not check the creation of {}: {} namespace is created by the same apply (a dry run creates nothing)",
+                self.in_new_namespace.join(", "),
+                if self.in_new_namespace.len() == 1 { "its" } else { "their" }
+            ));
+        }
+        notes
+    }
 }
 
 /// The server's rejection of one object of NEW, as an error naming it.
@@ -905,6 +1337,9 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
         .alternative
         .as_ref()
         .map(|(alt, unsure)| (Model::new(alt, &default), unsure));
+    // Undecided pairs so far: those a namespace's labels or a pod without
+    // IP leave open; those after: the workloads that could not be read.
+    let maybe_before = d.maybe.len();
     if let Some((ma, unsure)) = &alternative {
         // The pods of workloads the apply may or may not roll out: pairs
         // whose answer depends on it are undecided.
@@ -986,13 +1421,37 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             why.join("; ")
         ));
     }
-    if !d.maybe.is_empty() {
+    let by_rollout = d.maybe.len().saturating_sub(maybe_before);
+    let others = d.maybe.len() - by_rollout;
+    let pairs = |n: usize| {
+        format!(
+            "{n} pair{} may change: {} depend{}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                "its answer"
+            } else {
+                "their answers"
+            },
+            if n == 1 { "s" } else { "" },
+        )
+    };
+    if others > 0 {
         notes.push(format!(
-            "undecided: {} pair{} may change: {} depend{} on a namespace whose labels were not read or a pod without IP (listed under \"May change\")",
-            d.maybe.len(),
-            if d.maybe.len() == 1 { "" } else { "s" },
-            if d.maybe.len() == 1 { "its answer" } else { "their answers" },
-            if d.maybe.len() == 1 { "s" } else { "" },
+            "undecided: {} on a namespace whose labels were not read or a pod without IP (listed under \"May change\")",
+            pairs(others)
+        ));
+    }
+    if by_rollout > 0
+        && let Some((_, unsure)) = &sides.alternative
+    {
+        let who: Vec<String> = unsure
+            .iter()
+            .map(|(ns, w)| format!("{ns}/{}", w.display()))
+            .collect();
+        notes.push(format!(
+            "undecided: {} on whether the apply replaces the pods of {}, which could not be read (listed under \"May change\")",
+            pairs(by_rollout),
+            who.join(", ")
         ));
     }
     for u in &d.unselecting {
@@ -1022,6 +1481,7 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
     if !d.undecided.is_empty() || !sides.gaps.is_empty() {
         missing.push("some pods were not compared".to_string());
     }
+    missing.extend(sides.incomplete.iter().cloned());
     if !d.maybe.is_empty() {
         missing.push(format!(
             "{} pair{} may change (undecided)",

@@ -262,6 +262,7 @@ fn by_selector(ctx: &Context) -> Result<Outcome, Error> {
     let ns = ctx.default_namespace();
     let mut names: Vec<String> = if ctx.offline() {
         let snapshot = ctx.snapshot(Plan::Scope {
+            workloads: false,
             namespaces: crate::cmd::Need::No,
             services: false,
         })?;

@@ -276,12 +276,14 @@ pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Er
         nodes
     );
     let mut gaps = Gaps::default();
-    let nodes = nodes?.unwrap_or_else(|why| {
-        gaps.nodes = Some(why);
-        Vec::new()
-    });
+    // The namespaces' failure first: an unreachable server is said as
+    // the other commands say it (`cannot list namespaces: ...`).
     let namespaces = namespaces?.unwrap_or_else(|why| {
         gaps.namespaces = Some(why);
+        Vec::new()
+    });
+    let nodes = nodes?.unwrap_or_else(|why| {
+        gaps.nodes = Some(why);
         Vec::new()
     });
     let (pods, policies) = match (pods, policies) {
@@ -310,17 +312,51 @@ pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Er
                     (Err(e), _) | (_, Err(e)) => return Err(e),
                 }
             }
-            if gaps.pods_read.is_empty() {
-                return Err(Error::Forbidden(why));
-            }
+            // Nothing readable at all: every namespace is a gap, said as
+            // when some are (diff's notes), not an error of its own.
             (pods, policies)
         }
         (Err(e), _) | (_, Err(e)) => return Err(e),
     };
+    let mut pods = pods;
+    podless_workloads(live, &mut pods, &mut gaps).await?;
     let mut snapshot = Snapshot::new(namespaces, pods, policies);
     snapshot.gaps = gaps;
     snapshot.set_nodes(nodes);
     Ok(snapshot)
+}
+
+/// Adds the stand-in pod of each live workload without pods (see
+/// [`Live::podless_workloads`]) in the namespaces whose pods were read
+/// (all, unless `gaps.pods` says otherwise), as `-f` does for a workload
+/// without pods; a refused list is recorded in `gaps.workload_lists`.
+pub async fn podless_workloads(
+    live: &Live,
+    pods: &mut Vec<PodInfo>,
+    gaps: &mut Gaps,
+) -> Result<(), Error> {
+    let scopes: Vec<Option<String>> = if gaps.pods.contains_key("*") {
+        gaps.pods_read.iter().cloned().map(Some).collect()
+    } else {
+        vec![None]
+    };
+    let found = join_all(
+        scopes
+            .iter()
+            .map(|ns| live.podless_workloads(ns.as_deref(), pods)),
+    )
+    .await;
+    for (ns, r) in scopes.iter().zip(found) {
+        match r {
+            Ok(list) => pods.extend(list),
+            Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => {
+                gaps.workload_lists
+                    .insert(ns.clone().unwrap_or_else(|| "*".into()), why);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The pods named on the command line and what deciding about them needs.

@@ -150,6 +150,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             ));
         }
         let manifests = ctx.snapshot(Plan::Scope {
+            workloads: false,
             namespaces: Need::IfReadable,
             services: true,
         })?;
@@ -176,6 +177,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
         (std::rc::Rc::new(merged), Some(mine))
     } else {
         let s = ctx.snapshot(Plan::Scope {
+            workloads: false,
             namespaces: Need::IfReadable,
             services: true,
         })?;

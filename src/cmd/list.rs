@@ -137,12 +137,14 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     // neither the Services nor the CNI evidence are read.
     let (snapshot, enforcement) = if ctx.format() == OutputFormat::Name {
         let s = ctx.snapshot(Plan::Scope {
+            workloads: false,
             namespaces: Need::IfReadable,
             services: false,
         })?;
         (s, None)
     } else {
         ctx.snapshot_with_warning(Plan::Scope {
+            workloads: false,
             namespaces: Need::IfReadable,
             services: true,
         })?

@@ -496,6 +496,7 @@ fn run_matrix<'m, 's, R>(
 pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Outcome, Error> {
     // The enforcement caveat `list` and `explain` print, read alongside.
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Scope {
+        workloads: true,
         namespaces: Need::IfReadable,
         services: false,
     })?;
@@ -514,6 +515,19 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
     let warnings = require_valid(&model, &namespaces)?;
     let mut warnings = warnings;
     warnings.extend(matrix_caveats(&model, &pods));
+    // Workloads without pods stand as one pod each: unknown when their
+    // kinds could not be listed.
+    for (ns, why) in &snapshot.gaps.workload_lists {
+        warnings.push(format!(
+            "warning: the workloads {} could not be listed ({}): those without pods (each stands as one pod without IP) are not shown",
+            if ns == "*" {
+                "of the namespaces read".to_string()
+            } else {
+                format!("of namespace {ns}")
+            },
+            why.lines().next().unwrap_or_default()
+        ));
+    }
     warnings.extend(enforcement);
     let format = ctx.format();
     if !matches!(format, OutputFormat::Json | OutputFormat::Yaml) && pods.is_empty() {

@@ -77,7 +77,13 @@ pub enum Plan<'a> {
     /// Pods and policies of the scope (`-n`, or everything), plus (with
     /// `namespaces`) the namespaces and (with `services`) the Services: for
     /// `list`, `matrix`, `lint` and `coverage`.
-    Scope { namespaces: Need, services: bool },
+    /// With `workloads` (`matrix`), live workloads without pods stand as
+    /// one pod each, as `-f`'s do.
+    Scope {
+        namespaces: Need,
+        services: bool,
+        workloads: bool,
+    },
     /// The pods the user named (as typed), their namespaces' policies, and
     /// with `peers` also the pods those policies' peers can match.
     Endpoints { refs: &'a [&'a str], peers: bool },
@@ -191,7 +197,26 @@ impl Context {
             Plan::Scope {
                 namespaces,
                 services,
-            } => fetch::scope(live, self.scope().as_deref(), namespaces, services).await,
+                workloads,
+            } => {
+                let mut s =
+                    fetch::scope(live, self.scope().as_deref(), namespaces, services).await?;
+                if workloads {
+                    let mut gaps = std::mem::take(&mut s.gaps);
+                    let mut pods = std::mem::take(&mut s.pods);
+                    fetch::podless_workloads(live, &mut pods, &mut gaps).await?;
+                    let mut next = Snapshot::new(
+                        std::mem::take(&mut s.namespaces),
+                        pods,
+                        std::mem::take(&mut s.policies),
+                    );
+                    next.services = std::mem::take(&mut s.services);
+                    next.nodes = std::mem::take(&mut s.nodes);
+                    next.gaps = gaps;
+                    s = next;
+                }
+                Ok(s)
+            }
             Plan::Endpoints { refs, peers } => {
                 fetch::endpoints(live, refs, &self.default_namespace(), peers).await
             }
@@ -288,6 +313,7 @@ impl Context {
                 self.runtime.block_on(live.bounded(read)).map(Rc::new)
             }
             _ => self.snapshot(Plan::Scope {
+                workloads: false,
                 namespaces: Need::IfReadable,
                 services: false,
             }),

@@ -1534,7 +1534,26 @@ fn verdict_reasons(
         {
             continue;
         }
-        out.extend(side_reasons(name, old, b, new, a, changed));
+        // What the other side admits: a rule's ports beyond it do not
+        // reach the pair.
+        fn other<'v>(v: Option<&'v Verdict>, name: &str) -> Option<&'v PortSet> {
+            v.map(|v| {
+                if name == "egress" {
+                    &v.ingress.allowed
+                } else {
+                    &v.egress.allowed
+                }
+            })
+        }
+        out.extend(side_reasons(
+            name,
+            old,
+            b,
+            new,
+            a,
+            (other(before, name), other(after, name)),
+            changed,
+        ));
     }
     out
 }
@@ -1555,6 +1574,7 @@ fn side_reasons(
     before: Option<&SideVerdict>,
     new: &Model<'_>,
     after: Option<&SideVerdict>,
+    others: (Option<&PortSet>, Option<&PortSet>),
     changed: &BTreeMap<String, PolicyChange>,
 ) -> Vec<String> {
     let isolating = |m: &Model<'_>, s: Option<&SideVerdict>| -> Vec<String> {
@@ -1578,6 +1598,7 @@ fn side_reasons(
         (&isolating(old, before), &admitting(old, before)),
         (&isolating(new, after), &admitting(new, after)),
         before.is_some() && after.is_some(),
+        others,
         changed,
     )
 }
@@ -1588,14 +1609,28 @@ type Admitted = BTreeMap<(String, usize), PortSet>;
 
 /// The lines for one side, from the policies isolating it and the rules
 /// admitting the connection, before and after; `present`: the pod is on
-/// both sides.
+/// both sides. `others`: what the other side admits before and after
+/// (`None`: anything): a rule is named with the ports of it that reach
+/// the pair only, and not at all when none does.
 fn side_lines(
     name: &str,
     (ib, rb): (&[String], &Admitted),
     (ia, ra): (&[String], &Admitted),
     present: bool,
+    others: (Option<&PortSet>, Option<&PortSet>),
     changed: &BTreeMap<String, PolicyChange>,
 ) -> Vec<String> {
+    let narrow = |rules: &Admitted, other: Option<&PortSet>| -> Admitted {
+        match other {
+            None => rules.clone(),
+            Some(o) => rules
+                .iter()
+                .map(|(k, p)| (k.clone(), p.intersect(o)))
+                .filter(|(_, p)| !p.is_empty())
+                .collect(),
+        }
+    };
+    let (rb, ra) = (&narrow(rb, others.0), &narrow(ra, others.1));
     let mut out = Vec::new();
     let list = |keys: &[String]| {
         keys.iter()
@@ -1660,8 +1695,9 @@ struct ClassReasons {
     pods: HashMap<(usize, usize, [bool; 2]), (u32, u32)>,
     /// Per side (old 0, new 1), direction and class: the isolating policies.
     isolating: [[HashMap<usize, Vec<u32>>; 2]; 2],
-    /// Side lines by (direction, before, after).
-    sides: HashMap<(Direction, SideKey, SideKey), u32>,
+    /// Side lines by (direction, before, after, what the other side
+    /// admits before and after).
+    sides: HashMap<(Direction, SideKey, SideKey, (u32, u32)), u32>,
     /// Texts, interned: every list of lines made so far.
     texts: Vec<Vec<String>>,
     /// Reason ids in [`Diff::reasons`] by the ids of their parts.
@@ -1747,7 +1783,18 @@ impl ClassReasons {
             parts[2] = ends[1].0;
         }
         if let (Some(oa), Some(na), Some(ob), Some(nb)) = (oa, na, ob, nb) {
-            for (k, dir) in [(4, Direction::Egress), (5, Direction::Ingress)] {
+            let allowed = |sets: &mut PortSets, (iso, rules): &SideKey| {
+                if iso.is_empty() {
+                    return PortSets::ALL;
+                }
+                rules
+                    .iter()
+                    .fold(PortSets::EMPTY, |acc, r| sets.union(acc, r.2))
+            };
+            // Both sides first: each side's rules are named with the ports
+            // the other side admits only.
+            let mut keys: Vec<(SideKey, SideKey)> = Vec::with_capacity(2);
+            for dir in [Direction::Egress, Direction::Ingress] {
                 let (os, ns) = if dir == Direction::Egress {
                     (oa, na)
                 } else {
@@ -1755,24 +1802,29 @@ impl ClassReasons {
                 };
                 let before = self.side(0, old.0, old.1, old.2, (oa, ob), os, dir, sets);
                 let after = self.side(1, new.0, new.1, new.2, (na, nb), ns, dir, sets);
-                let allowed = |sets: &mut PortSets, (iso, rules): &SideKey| {
-                    if iso.is_empty() {
-                        return PortSets::ALL;
-                    }
-                    rules
-                        .iter()
-                        .fold(PortSets::EMPTY, |acc, r| sets.union(acc, r.2))
-                };
-                if allowed(sets, &before) == allowed(sets, &after) {
+                keys.push((before, after));
+            }
+            let admits: Vec<(u32, u32)> = keys
+                .iter()
+                .map(|(b, a)| (allowed(sets, b), allowed(sets, a)))
+                .collect();
+            for (i, ((k, dir), (before, after))) in
+                [(4, Direction::Egress), (5, Direction::Ingress)]
+                    .into_iter()
+                    .zip(keys)
+                    .enumerate()
+            {
+                if admits[i].0 == admits[i].1 {
                     continue;
                 }
+                let other = admits[1 - i];
                 // The other end's namespace labels matter to this side.
                 if dir == Direction::Egress {
                     parts[3] = ends[1].1;
                 } else {
                     parts[1] = ends[0].1;
                 }
-                let key = (dir, before, after);
+                let key = (dir, before, after, other);
                 if let Some(&id) = self.sides.get(&key) {
                     parts[k] = id;
                     continue;
@@ -1791,11 +1843,14 @@ impl ClassReasons {
                 let keys = |m: &Model<'_>, iso: &[u32]| -> Vec<String> {
                     iso.iter().map(|&p| m.policies[p as usize].key()).collect()
                 };
+                let mask = |id: u32| (id != PortSets::ALL).then(|| sets.get(id).clone());
+                let (ob_mask, oa_mask) = (mask(other.0), mask(other.1));
                 let lines = side_lines(
                     dir.as_str(),
                     (&keys(old.0, &key.1.0), &admitted(old.0, &key.1.1, sets)),
                     (&keys(new.0, &key.2.0), &admitted(new.0, &key.2.1, sets)),
                     true,
+                    (ob_mask.as_ref(), oa_mask.as_ref()),
                     &d.policies,
                 );
                 let id = self.text(lines);
@@ -1948,10 +2003,23 @@ fn pod_lines(
         (Some(_), None) => out.push(format!("the {word} pod is deleted")),
         (Some(a), Some(b)) => {
             if labels && a.labels != b.labels {
+                // The revision labels a rollout's new pods get anew (their
+                // values unknown here, kept from the live pod in the
+                // model): not said to be carried over.
+                let shown = |l: &Labels| -> Labels {
+                    l.iter()
+                        .filter(|(k, v)| {
+                            !(ROLLOUT_LABELS.contains(&k.as_str())
+                                && a.labels.get(*k) == Some(*v)
+                                && b.labels.get(*k) == Some(*v))
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
                 out.push(format!(
                     "the {word} pod's labels change: {} => {}",
-                    labels_text(&a.labels),
-                    labels_text(&b.labels)
+                    labels_text(&shown(&a.labels)),
+                    labels_text(&shown(&b.labels))
                 ));
             }
             if ports && a.ports != b.ports {
@@ -2302,6 +2370,14 @@ fn render_spans(spans: &[Span]) -> Vec<String> {
     }
     out
 }
+
+/// The controller labels a rollout gives new values (a Deployment's new
+/// ReplicaSet, a StatefulSet's or DaemonSet's new revision).
+const ROLLOUT_LABELS: &[&str] = &[
+    "pod-template-hash",
+    "controller-revision-hash",
+    "pod-template-generation",
+];
 
 /// Labels a controller sets on the pods it makes (kept when a workload's
 /// template replaces a live pod's labels).

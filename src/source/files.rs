@@ -89,8 +89,9 @@ pub struct ApplyInput {
     /// `extensions/v1beta1`, removed in Kubernetes 1.16): left out of the
     /// snapshot with a warning; `kubectl apply` refuses them.
     pub unserved: Vec<Unserved>,
-    /// Namespaces and workloads as written, by (kind, namespace, name)
-    /// (the namespace of a Namespace is empty): what `kubectl apply` sends.
+    /// Namespaces, Pods and workloads as written, by (kind, namespace,
+    /// name) (the namespace of a Namespace is empty): what `kubectl apply`
+    /// sends.
     pub objects: BTreeMap<(String, String, String), Value>,
 }
 
@@ -144,7 +145,18 @@ const CLUSTER_SCOPED: &[&str] = &[
 impl Manifests {
     /// Reads every path (`-` is stdin, read once).
     pub fn read(opts: &LoadOptions) -> Result<Manifests, Error> {
-        let (snapshot, evidence, warnings, apply) = read(opts)?;
+        Self::read_with(opts, false)
+    }
+
+    /// Reads every path as [`Manifests::read`], also keeping each Pod as
+    /// written in [`ApplyInput::objects`] (what `diff -f` sends to the
+    /// server's dry runs; other commands do without that copy).
+    pub fn read_for_apply(opts: &LoadOptions) -> Result<Manifests, Error> {
+        Self::read_with(opts, true)
+    }
+
+    fn read_with(opts: &LoadOptions, keep_pods: bool) -> Result<Manifests, Error> {
+        let (snapshot, evidence, warnings, apply) = read(opts, keep_pods)?;
         Ok(Manifests {
             snapshot: Rc::new(snapshot),
             evidence,
@@ -180,14 +192,14 @@ impl Manifests {
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    read(opts).map(|(snapshot, _, _, _)| snapshot)
+    read(opts, false).map(|(snapshot, _, _, _)| snapshot)
 }
 
 /// Reads every path and builds a snapshot, with the warnings
 /// [`Manifests::warnings`] would give. Unlike [`Manifests`] the result can
 /// be sent to another thread (`diff` reads its two sides at once).
 pub fn load_with_warnings(opts: &LoadOptions) -> Result<(Snapshot, Vec<String>), Error> {
-    read(opts).map(|(snapshot, _, warnings, _)| (snapshot, warnings))
+    read(opts, false).map(|(snapshot, _, warnings, _)| (snapshot, warnings))
 }
 
 /// What [`read`] gives: the snapshot, the CNI evidence, the warnings and
@@ -196,7 +208,7 @@ type Read = (Snapshot, Result<Evidence, String>, Vec<String>, ApplyInput);
 
 /// The snapshot, the CNI evidence and the warnings of every path, in one
 /// pass.
-fn read(opts: &LoadOptions) -> Result<Read, Error> {
+fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
     let mut inputs = Vec::new();
     let mut stdin_used = false;
     for p in &opts.paths {
@@ -214,6 +226,7 @@ fn read(opts: &LoadOptions) -> Result<Read, Error> {
         }
     }
     let mut builder = Builder::new(&opts.default_namespace);
+    builder.keep_pods = keep_pods;
     let mut evidence = Evidence::default();
     let mut objects = 0usize;
     let mut names = Vec::new();
@@ -308,6 +321,32 @@ fn take_object(
 fn is_cluster_policy(v: &Value) -> bool {
     let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     crate::engine::tier::Api::of(kind_of(v), api).is_some()
+}
+
+/// A policy of another engine than Kubernetes NetworkPolicy, which no
+/// command evaluates: `Some(is it cluster-scoped)`. Cilium's
+/// (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy), Calico's
+/// (NetworkPolicy, GlobalNetworkPolicy and their staged forms in
+/// projectcalico.org), and the cluster policy tiers of
+/// policy.networking.k8s.io (AdminNetworkPolicy,
+/// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) when not read.
+fn policy_like(kind: &str, api: &str) -> Option<bool> {
+    let group = api.split_once('/').map_or("", |(g, _)| g);
+    let calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
+    match kind {
+        "CiliumNetworkPolicy" if group == "cilium.io" => Some(false),
+        "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => Some(true),
+        "NetworkPolicy" | "StagedNetworkPolicy" | "StagedKubernetesNetworkPolicy" if calico => {
+            Some(false)
+        }
+        "GlobalNetworkPolicy" | "StagedGlobalNetworkPolicy" if calico => Some(true),
+        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
+            if group == "policy.networking.k8s.io" =>
+        {
+            Some(true)
+        }
+        _ => None,
+    }
 }
 
 /// Whether any command reads objects of this kind: the snapshot's kinds
@@ -1085,6 +1124,12 @@ struct Builder<'a> {
     null_egress: std::collections::BTreeSet<String>,
     /// Cluster-scoped policies by (kind, name): the last one read wins.
     cluster_policies: BTreeMap<(String, String), crate::snapshot::ClusterPolicyObject>,
+    /// Policy-like objects not evaluated (see [`Snapshot::unevaluated`]).
+    unevaluated: Vec<String>,
+    /// Keep each Pod as written in `apply.objects` (`diff -f`); otherwise
+    /// only its key, in `pod_keys`, to tell a Pod given twice.
+    keep_pods: bool,
+    pod_keys: HashSet<(String, String)>,
     /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
     warnings: Vec<String>,
     apply: ApplyInput,
@@ -1105,8 +1150,36 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             null_egress: std::collections::BTreeSet::new(),
             cluster_policies: BTreeMap::new(),
+            unevaluated: Vec::new(),
+            keep_pods: false,
+            pod_keys: HashSet::new(),
             warnings: Vec::new(),
             apply: ApplyInput::default(),
+        }
+    }
+
+    /// Records an object of NEW as written for modelling `kubectl apply`
+    /// (the last one given wins, as it does for kubectl apply, with a
+    /// warning naming it).
+    fn once(&mut self, key: (String, String, String), value: &Value) {
+        let shown = if key.1.is_empty() {
+            key.2.clone()
+        } else {
+            format!("{}/{}", key.1, key.2)
+        };
+        let kind = key.0.clone();
+        if self.apply.objects.insert(key, value.clone()).is_some() {
+            self.duplicate(&kind, &shown);
+        }
+    }
+
+    /// One warning per object given more than once.
+    fn duplicate(&mut self, kind: &str, name: &str) {
+        let line = format!(
+            "warning: {kind} {name} is given more than once: the last one is used (kubectl apply applies each in turn, so the last one stays)"
+        );
+        if !self.warnings.contains(&line) {
+            self.warnings.push(line);
         }
     }
 
@@ -1186,6 +1259,23 @@ impl<'a> Builder<'a> {
             )));
         }
         if !ours {
+            if let Some(cluster_scoped) = policy_like(kind, api) {
+                let meta = obj.value.get("metadata");
+                let text = |k: &str| {
+                    meta.and_then(|m| m.get(k))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let name = match (cluster_scoped, text("namespace")) {
+                    (true, _) => text("name"),
+                    (false, ns) if ns.is_empty() => {
+                        format!("{}/{}", self.default_namespace, text("name"))
+                    }
+                    (false, ns) => format!("{ns}/{}", text("name")),
+                };
+                self.unevaluated.push(format!("{kind} {name} ({api})"));
+            }
             return Ok(());
         }
         match kind {
@@ -1195,10 +1285,7 @@ impl<'a> Builder<'a> {
                 if name.is_empty() {
                     return Err(missing_name(obj).into());
                 }
-                self.apply.objects.insert(
-                    (kind.to_string(), String::new(), name.clone()),
-                    obj.value.clone(),
-                );
+                self.once((kind.to_string(), String::new(), name.clone()), &obj.value);
                 self.namespaces.insert(
                     name.clone(),
                     NamespaceInfo::new(&name, meta.labels.unwrap_or_default(), false),
@@ -1213,6 +1300,12 @@ impl<'a> Builder<'a> {
                     .unwrap_or_else(|| self.default_namespace.to_string());
                 if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
                     return Err(missing_name(obj).into());
+                }
+                let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                if self.keep_pods {
+                    self.once((kind.to_string(), ns.clone(), pod_name), &obj.value);
+                } else if !self.pod_keys.insert((ns.clone(), pod_name.clone())) {
+                    self.duplicate("Pod", &format!("{ns}/{pod_name}"));
                 }
                 // A finished pod has no traffic, and its IP may belong to a
                 // running pod by now.
@@ -1308,7 +1401,13 @@ impl<'a> Builder<'a> {
                 if !unknown.is_empty() {
                     self.decode_errors.insert(format!("{ns}/{name}"), unknown);
                 }
-                self.policies.insert((ns, name), np);
+                if self
+                    .policies
+                    .insert((ns.clone(), name.clone()), np)
+                    .is_some()
+                {
+                    self.duplicate("NetworkPolicy", &format!("{ns}/{name}"));
+                }
             }
             k if WORKLOAD_KINDS.contains(&k) => {
                 let meta = meta_of(obj)?;
@@ -1334,9 +1433,7 @@ impl<'a> Builder<'a> {
                     })?,
                     None => PodTemplateSpec::default(),
                 };
-                self.apply
-                    .objects
-                    .insert((k.to_string(), ns.clone(), name.clone()), obj.value.clone());
+                self.once((k.to_string(), ns.clone(), name.clone()), &obj.value);
                 self.workloads.push(Workload {
                     owner: owner_key(&ns, &meta.owner_references),
                     key: (ns, k.to_string(), name),
@@ -1361,6 +1458,7 @@ impl<'a> Builder<'a> {
             nodes,
             null_egress,
             cluster_policies,
+            unevaluated,
             ..
         } = self;
         for (ns, name, endpoints) in slices {
@@ -1488,6 +1586,7 @@ impl<'a> Builder<'a> {
         snapshot.set_nodes(nodes);
         snapshot.null_egress = null_egress;
         snapshot.cluster_policies = cluster_policies.into_values().collect();
+        snapshot.unevaluated = unevaluated;
         snapshot
     }
 }

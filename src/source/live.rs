@@ -773,8 +773,20 @@ impl Live {
     /// The API resource of a workload kind (Deployment, StatefulSet,
     /// DaemonSet, ReplicaSet, ReplicationController, Job, CronJob).
     fn workload_resource(kind: &str) -> Option<(kube::api::ApiResource, &'static str)> {
+        match kind {
+            "Pod" | "NetworkPolicy" | "Namespace" => None,
+            _ => Self::object_resource(kind),
+        }
+    }
+
+    /// The API resource of a kind `diff -f` sends to the server as a dry
+    /// run: the workload kinds, Pod, NetworkPolicy and Namespace.
+    fn object_resource(kind: &str) -> Option<(kube::api::ApiResource, &'static str)> {
         use kube::api::{ApiResource, GroupVersionKind};
         let (group, version, plural) = match kind {
+            "Pod" => ("", "v1", "pods"),
+            "Namespace" => ("", "v1", "namespaces"),
+            "NetworkPolicy" => ("networking.k8s.io", "v1", "networkpolicies"),
             "Deployment" => ("apps", "v1", "deployments"),
             "StatefulSet" => ("apps", "v1", "statefulsets"),
             "DaemonSet" => ("apps", "v1", "daemonsets"),
@@ -850,6 +862,290 @@ impl Live {
                 self.user.as_deref(),
             )),
         }
+    }
+
+    /// What the server would store if `object` (a Pod, NetworkPolicy,
+    /// Namespace or workload that does not exist yet) were created, asked
+    /// as a dry run (`POST ...?dryRun=All`): nothing is created. `None`
+    /// when it exists after all (409 AlreadyExists: it could not be read).
+    /// A refusal (403) is `Error::Forbidden`; the server rejecting the
+    /// object (a namespace that does not exist, an invalid object) is
+    /// `Error::Rejected` with the server's message.
+    pub async fn dry_run_create(
+        &self,
+        namespace: Option<&str>,
+        kind: &str,
+        object: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        use kube::api::{DynamicObject, PostParams};
+        let Some((resource, plural)) = Self::object_resource(kind) else {
+            return Err(Error::Api(format!("{kind} is not a kind diff creates")));
+        };
+        let mut object = object.clone();
+        if let (Some(ns), Some(meta)) = (
+            namespace,
+            object.get_mut("metadata").and_then(|m| m.as_object_mut()),
+        ) {
+            meta.insert("namespace".into(), serde_json::Value::String(ns.into()));
+        }
+        let object: DynamicObject = serde_json::from_value(object)
+            .map_err(|e| Error::Rejected(format!("cannot send the {kind}: {e}")))?;
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let params = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        match api.create(&params, &object).await {
+            Ok(o) => serde_json::to_value(o)
+                .map(Some)
+                .map_err(|e| Error::Api(format!("cannot read the dry run's answer: {e}"))),
+            Err(kube::Error::Api(status))
+                if status.code == 409 && status.reason == "AlreadyExists" =>
+            {
+                Ok(None)
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => Err(Error::Forbidden(format!(
+                "cannot create {plural} (dry run){}: forbidden ({})",
+                namespace
+                    .map(|ns| format!(" in namespace {ns:?}"))
+                    .unwrap_or_default(),
+                status.message
+            ))),
+            Err(e) => Err(dry_run_error(e, plural, namespace, self.user.as_deref())),
+        }
+    }
+
+    /// The objects of `kind` (a kind of [`Live::object_resource`]) in
+    /// `namespace` (`None`: cluster-scoped) that match the label
+    /// `selector` and carry `kubectl apply`'s last-applied annotation:
+    /// those `kubectl apply --prune -l SELECTOR` may delete (it prunes
+    /// nothing else). Names, as `(namespace, name)`.
+    pub async fn prunable(
+        &self,
+        namespace: Option<&str>,
+        kind: &str,
+        selector: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        use kube::api::DynamicObject;
+        let Some((resource, plural)) = Self::object_resource(kind) else {
+            return Ok(Vec::new());
+        };
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let params = ListParams::default().labels(selector);
+        let mut restarts = 0;
+        'restart: loop {
+            let mut out = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let mut p = params.clone().limit(PAGE);
+                if let Some(t) = &token {
+                    p = p.continue_token(t);
+                }
+                match api.list(&p).await {
+                    Ok(page) => {
+                        out.extend(
+                            page.items
+                                .into_iter()
+                                .filter(|o| {
+                                    o.metadata.annotations.as_ref().is_some_and(|a| {
+                                        a.contains_key(crate::engine::diff::LAST_APPLIED)
+                                    })
+                                })
+                                .map(|o| {
+                                    (
+                                        o.metadata.namespace.unwrap_or_default(),
+                                        o.metadata.name.unwrap_or_default(),
+                                    )
+                                }),
+                        );
+                        token = page.metadata.continue_.filter(|t| !t.is_empty());
+                        if token.is_none() {
+                            return Ok(out);
+                        }
+                    }
+                    Err(kube::Error::Api(status)) if status.code == 410 && restarts < 3 => {
+                        restarts += 1;
+                        continue 'restart;
+                    }
+                    Err(e) => return Err(api_error(e, plural, namespace, self.user.as_deref())),
+                }
+            }
+        }
+    }
+
+    /// The live workloads of one namespace (or all) that no pod of `pods`
+    /// runs for, each as one stand-in pod without IP from its template
+    /// (as `-f` makes one for a workload without pods; `NS/deployment/NAME`):
+    /// Deployments (at 0 replicas, say), StatefulSets, DaemonSets,
+    /// ReplicationControllers, CronJobs, and ReplicaSets and Jobs that no
+    /// controller owns (a Deployment's old ReplicaSets, a CronJob's Jobs
+    /// are theirs); a Job that finished runs no pod again and is left out.
+    /// A refused list is `Error::Forbidden`.
+    pub async fn podless_workloads(
+        &self,
+        namespace: Option<&str>,
+        pods: &[PodInfo],
+    ) -> Result<Vec<PodInfo>, Error> {
+        use k8s_openapi::api::core::v1::PodTemplateSpec;
+        use kube::api::DynamicObject;
+        use serde::Deserialize;
+        const KINDS: [&str; 7] = [
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ReplicationController",
+            "Job",
+            "CronJob",
+        ];
+        let lists = futures::future::join_all(KINDS.iter().map(|kind| async move {
+            let Some((resource, plural)) = Self::object_resource(kind) else {
+                return Ok(Vec::new());
+            };
+            let api: Api<DynamicObject> = match namespace {
+                Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+                None => Api::all_with(self.client.clone(), &resource),
+            };
+            list_pages(
+                &api,
+                ListParams::default(),
+                plural,
+                namespace,
+                self.user.as_deref(),
+            )
+            .await
+        }))
+        .await;
+        let mut out = Vec::new();
+        for (kind, list) in KINDS.iter().zip(lists) {
+            for o in list? {
+                let ns = o.metadata.namespace.clone().unwrap_or_default();
+                let name = o.metadata.name.clone().unwrap_or_default();
+                let owned = o
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|r| r.controller == Some(true));
+                if owned && matches!(*kind, "ReplicaSet" | "Job") {
+                    continue;
+                }
+                let finished = o.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| {
+                        matches!(c["type"].as_str(), Some("Complete" | "Failed"))
+                            && c["status"] == "True"
+                    });
+                if *kind == "Job" && finished {
+                    continue;
+                }
+                let runs = pods.iter().any(|p| {
+                    !p.representative
+                        && p.namespace == ns
+                        && p.workload
+                            .as_ref()
+                            .is_some_and(|w| w.kind == *kind && w.name == name)
+                });
+                if runs {
+                    continue;
+                }
+                let pointer = if *kind == "CronJob" {
+                    "/spec/jobTemplate/spec/template"
+                } else {
+                    "/spec/template"
+                };
+                let Some(template) = o
+                    .data
+                    .pointer(pointer)
+                    .and_then(|t| PodTemplateSpec::deserialize(t).ok())
+                else {
+                    continue;
+                };
+                let meta = template.metadata.unwrap_or_default();
+                let spec = template.spec.as_ref();
+                out.push(PodInfo {
+                    namespace: ns,
+                    name: name.clone(),
+                    labels: meta.labels.unwrap_or_default(),
+                    ips: Vec::new(),
+                    ports: spec
+                        .map(crate::snapshot::container_ports)
+                        .unwrap_or_default(),
+                    init_ports: spec
+                        .map(crate::snapshot::init_container_ports)
+                        .unwrap_or_default(),
+                    workload: Some(WorkloadRef {
+                        kind: kind.to_string(),
+                        name,
+                    }),
+                    representative: true,
+                    host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                    node: None,
+                    host_ips: Vec::new(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the server would store after `patch` on the live Pod
+    /// `namespace`/`name` (a strategic merge patch, as kubectl sends),
+    /// asked as a dry run. The server allows few changes to a Pod (its
+    /// labels, annotations, images...): any other is `Error::Rejected`
+    /// with its message (`pod updates may not change fields other than
+    /// ...`); a refusal (403) is `Error::Forbidden`.
+    pub async fn dry_run_patch_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        use kube::api::{Patch, PatchParams};
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = PatchParams::default().dry_run();
+        let r = api.patch(name, &params, &Patch::Strategic(patch)).await;
+        match r {
+            Ok(o) => serde_json::to_value(o)
+                .map_err(|e| Error::Api(format!("cannot read the dry run's answer: {e}"))),
+            // Its message goes on with the whole spec compared: the
+            // first line says it.
+            Err(kube::Error::Api(mut status)) if status.code == 422 => {
+                status.message = status.message.lines().next().unwrap_or_default().into();
+                Err(dry_run_error(
+                    kube::Error::Api(status),
+                    "pods",
+                    Some(namespace),
+                    self.user.as_deref(),
+                ))
+            }
+            Err(e) => Err(dry_run_error(
+                e,
+                "pods",
+                Some(namespace),
+                self.user.as_deref(),
+            )),
+        }
+    }
+
+    /// A live Pod's annotations (the last-applied configuration of
+    /// `kubectl apply` among them); `None` when it does not exist.
+    pub async fn pod_annotations(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, Error> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let r = api.get_opt(name).await;
+        r.map(|p| p.map(|p| p.metadata.annotations.unwrap_or_default()))
+            .map_err(|e| api_error(e, "pods", Some(namespace), self.user.as_deref()))
     }
 
     /// Every node with its addresses (cluster-scoped: a namespace-scoped
@@ -1123,7 +1419,8 @@ fn dry_run_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Opti
 pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Option<&str>) -> Error {
     let scope = match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
-        None if what == "namespaces" => String::new(),
+        // Cluster-scoped kinds are in no namespace.
+        None if matches!(what, "namespaces" | "nodes") => String::new(),
         None => " in any namespace".to_string(),
     };
     match e {
