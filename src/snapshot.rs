@@ -675,6 +675,12 @@ pub struct Gaps {
     /// pods, which stand as one pod each, are unknown), with why; `*`
     /// stands for every namespace.
     pub workload_lists: BTreeMap<String, String>,
+    /// Why the cluster-scoped policies (AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) the API server
+    /// serves could not be read, when they could not: answers may then
+    /// miss a tier above or below NetworkPolicy (see
+    /// [`Gaps::cluster_policy_warning`]).
+    pub cluster_policies: Option<String>,
     /// True when the snapshot was read from a live cluster: what is
     /// missing is then "not in the cluster" or "not readable", never "not
     /// in the input".
@@ -686,6 +692,16 @@ pub struct Gaps {
 }
 
 impl Gaps {
+    /// The warning every live answer carries when the cluster serves
+    /// cluster-scoped policies that RBAC hides: never "there are none".
+    pub fn cluster_policy_warning(&self) -> Option<String> {
+        self.cluster_policies.as_ref().map(|why| {
+            format!(
+                "warning: answers may be incomplete: the cluster serves cluster-scoped network policies (Admin and Baseline tiers) that could not be read, and they may decide connections shown here ({why})"
+            )
+        })
+    }
+
     /// Why the pods of `namespace` are unknown, if they are.
     pub fn pods_unknown_in(&self, namespace: &str) -> Option<&str> {
         if self.pods_read.contains(namespace) {

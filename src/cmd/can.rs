@@ -319,6 +319,9 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
         crate::cmd::services::CanAnswer::Answered(mut answer) => {
             answer.warnings.extend(enforcement);
+            answer
+                .warnings
+                .extend(snapshot.gaps.cluster_policy_warning());
             return Ok(answer);
         }
         crate::cmd::services::CanAnswer::NotAService => {}
@@ -380,6 +383,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         .collect();
     let mut warnings = require_valid(&model, &involved)?;
     warnings.extend(enforcement);
+    warnings.extend(snapshot.gaps.cluster_policy_warning());
     // Namespace labels RBAC kept from being read: the answer is what the
     // readable objects decide, with the note below (as from manifests).
     let wanted = match &args.port {

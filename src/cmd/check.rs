@@ -11,7 +11,14 @@ use crate::render::{Palette, clean, to_json, to_yaml};
 
 pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Outcome, Error> {
     let evidence = ctx.evidence(true)?;
-    let a = cni::assess(&evidence);
+    let mut a = cni::assess(&evidence);
+    // Which cluster-scoped policy APIs the cluster serves (discovery is
+    // readable by every user; a refused list is said, not hidden).
+    if let Ok(live) = ctx.live() {
+        let found = ctx.block_on(live.cluster_policies())?;
+        a.unreadable.extend(found.refused);
+        a.cluster_policy_apis = Some(found.served);
+    }
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&a),
         OutputFormat::Yaml => to_yaml(&a),
@@ -52,6 +59,18 @@ pub fn render_text(a: &Assessment, p: Palette) -> String {
         None => "<unknown>".to_string(),
     };
     out.push_str(&format!("Platform:       {platform}\n"));
+    if let Some(apis) = &a.cluster_policy_apis {
+        // Whether the CNI implements them is not assessed: said, not guessed.
+        let served = if apis.is_empty() {
+            "none served".to_string()
+        } else {
+            format!(
+                "{} (whether the CNI implements them is not checked)",
+                apis.iter().map(|x| clean(x)).collect::<Vec<_>>().join(", ")
+            )
+        };
+        out.push_str(&format!("Cluster tiers:  {served}\n"));
+    }
     out.push_str("\nFound:\n");
     if a.found.is_empty() {
         out.push_str("  <none>\n");

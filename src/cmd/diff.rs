@@ -221,7 +221,8 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                 .filter(|n| !n.synthesized)
                 .map(|n| n.name.clone()),
         );
-        let cluster = super::fetch::diff(live, &wanted).await?;
+        let cluster =
+            super::fetch::with_cluster_policies(live, super::fetch::diff(live, &wanted)).await?;
         let mut after = (*manifests.snapshot()).clone();
         let (apply_notes, unsure) =
             as_applied(live, &cluster, &mut after, manifests.apply_input()).await?;
@@ -1393,6 +1394,7 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
         }
     }
     let mut warnings = std::mem::take(&mut sides.warnings);
+    warnings.extend(sides.old.gaps.cluster_policy_warning());
     for (m, name) in [(&mo, &sides.old_name), (&mn, &sides.new_name)] {
         for p in &m.invalid {
             let errors: Vec<String> = p.errors.iter().map(ToString::to_string).collect();

@@ -206,6 +206,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     };
     let mut warnings = require_valid(&model, &[found.pod.namespace.as_str()])?;
     warnings.extend(enforcement);
+    warnings.extend(snapshot.gaps.cluster_policy_warning());
     let facts = std::cell::OnceCell::new();
     let cni_once = || {
         facts

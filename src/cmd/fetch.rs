@@ -248,6 +248,30 @@ pub async fn lint(
     Ok(snapshot)
 }
 
+/// `snapshot` read together with the cluster's cluster-scoped policies
+/// ([`Live::cluster_policies`]): the objects go into the snapshot, a
+/// refused list into `gaps.cluster_policies`.
+pub async fn with_cluster_policies(
+    live: &Live,
+    snapshot: impl std::future::Future<Output = Result<Snapshot, Error>>,
+) -> Result<Snapshot, Error> {
+    let (snapshot, cluster) = tokio::join!(snapshot, live.cluster_policies());
+    let (mut snapshot, cluster) = (snapshot?, cluster?);
+    snapshot.cluster_policies = cluster.objects;
+    // The first refusal says why; the others are the same for other kinds.
+    if let Some(first) = cluster.refused.first() {
+        snapshot.gaps.cluster_policies = Some(match cluster.refused.len() {
+            1 => first.clone(),
+            n => format!(
+                "{first}; and {} more kind{}",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
+        });
+    }
+    Ok(snapshot)
+}
+
 /// What `diff -f` reads: the namespaces (a refusal is a gap), and the pods
 /// and policies of every namespace; when RBAC refuses the cluster-wide
 /// lists, those of `wanted` (the namespaces the manifests touch) one by

@@ -187,6 +187,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     }
     rows.retain(|r| wanted(&r.namespace, &r.name));
     let mut warnings: Vec<String> = enforcement.into_iter().collect();
+    warnings.extend(snapshot.gaps.cluster_policy_warning());
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
         if !ctx.in_scope(ns) || !wanted(ns, name) {

@@ -529,6 +529,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
         ));
     }
     warnings.extend(enforcement);
+    warnings.extend(snapshot.gaps.cluster_policy_warning());
     let format = ctx.format();
     if !matches!(format, OutputFormat::Json | OutputFormat::Yaml) && pods.is_empty() {
         let mut o = Outcome::ok(String::new());

@@ -193,6 +193,10 @@ impl Context {
     }
 
     async fn fetch(&self, live: &Live, plan: Plan<'_>) -> Result<Snapshot, Error> {
+        fetch::with_cluster_policies(live, self.fetch_plan(live, plan)).await
+    }
+
+    async fn fetch_plan(&self, live: &Live, plan: Plan<'_>) -> Result<Snapshot, Error> {
         match plan {
             Plan::Scope {
                 namespaces,

@@ -63,6 +63,11 @@ pub struct Assessment {
     /// e.g. `daemonset kube-system/calico-node: 2 of 3 pods ready`.
     pub problems: Vec<String>,
     pub unreadable: Vec<String>,
+    /// Live only (set by `check`, not by [`assess`]): the cluster-scoped
+    /// policy APIs the API server serves (`AdminNetworkPolicy
+    /// (policy.networking.k8s.io/v1alpha1)`, ...); empty when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_policy_apis: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -408,6 +413,7 @@ pub fn assess(e: &Evidence) -> Assessment {
         caveats,
         problems,
         unreadable: e.unreadable.clone(),
+        cluster_policy_apis: None,
     }
 }
 

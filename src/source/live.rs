@@ -128,6 +128,17 @@ where
     }
 }
 
+/// What [`Live::cluster_policies`] found.
+#[derive(Debug, Default)]
+pub struct ClusterPolicies {
+    /// The objects read.
+    pub objects: Vec<crate::snapshot::ClusterPolicyObject>,
+    /// The kinds the API server serves, as `Kind (group/version)`.
+    pub served: Vec<String>,
+    /// Why the list of a served kind was refused, one per kind.
+    pub refused: Vec<String>,
+}
+
 /// A connected cluster.
 #[derive(Clone)]
 pub struct Live {
@@ -1166,6 +1177,96 @@ impl Live {
             .collect())
     }
 
+    /// The cluster-scoped policy tiers (issue 15): every
+    /// ClusterNetworkPolicy (`policy.networking.k8s.io/v1alpha2`, else
+    /// `v1beta1`: one CRD serves both with one schema), AdminNetworkPolicy
+    /// and BaselineAdminNetworkPolicy (`v1alpha1`) the API server serves.
+    /// What is served is asked through discovery (readable by every
+    /// authenticated user), so that a cluster without these APIs costs
+    /// nothing and says nothing. A served kind whose list RBAC refuses
+    /// is named in [`ClusterPolicies::refused`]; other errors are errors.
+    pub async fn cluster_policies(&self) -> Result<ClusterPolicies, Error> {
+        use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+        const GROUP: &str = "policy.networking.k8s.io";
+        let served = |version: &'static str| async move {
+            match self
+                .client
+                .list_api_group_resources(&format!("{GROUP}/{version}"))
+                .await
+            {
+                Ok(list) => Ok(list.resources.into_iter().map(|r| r.name).collect()),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
+                Err(e) => Err(api_error(e, "API groups", None, self.user.as_deref())),
+            }
+        };
+        let (alpha2, beta1, alpha1) =
+            tokio::join!(served("v1alpha2"), served("v1beta1"), served("v1alpha1"));
+        let (alpha2, beta1, alpha1): (Vec<String>, Vec<String>, Vec<String>) =
+            (alpha2?, beta1?, alpha1?);
+        let has = |list: &[String], plural: &str| list.iter().any(|r| r == plural);
+        let mut wanted: Vec<(&str, &str, &str)> = Vec::new();
+        if has(&alpha2, "clusternetworkpolicies") {
+            wanted.push(("v1alpha2", "ClusterNetworkPolicy", "clusternetworkpolicies"));
+        } else if has(&beta1, "clusternetworkpolicies") {
+            wanted.push(("v1beta1", "ClusterNetworkPolicy", "clusternetworkpolicies"));
+        }
+        if has(&alpha1, "adminnetworkpolicies") {
+            wanted.push(("v1alpha1", "AdminNetworkPolicy", "adminnetworkpolicies"));
+        }
+        if has(&alpha1, "baselineadminnetworkpolicies") {
+            wanted.push((
+                "v1alpha1",
+                "BaselineAdminNetworkPolicy",
+                "baselineadminnetworkpolicies",
+            ));
+        }
+        let lists =
+            futures::future::join_all(wanted.iter().map(|&(version, kind, plural)| async move {
+                let gvk = GroupVersionKind::gvk(GROUP, version, kind);
+                let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+                let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+                let what = format!("{plural}.{GROUP}");
+                let list = list_pages(
+                    &api,
+                    ListParams::default(),
+                    &what,
+                    None,
+                    self.user.as_deref(),
+                )
+                .await;
+                (version, kind, list)
+            }))
+            .await;
+        let mut out = ClusterPolicies::default();
+        for (version, kind, list) in lists {
+            match list {
+                Ok(items) => {
+                    out.served.push(format!("{kind} ({GROUP}/{version})"));
+                    for item in items {
+                        let name = item.metadata.name.clone().unwrap_or_default();
+                        let mut value = serde_json::to_value(&item)
+                            .map_err(|e| Error::Api(format!("cannot read {kind} {name:?}: {e}")))?;
+                        // List items may come without their type.
+                        value["apiVersion"] = format!("{GROUP}/{version}").into();
+                        value["kind"] = kind.into();
+                        out.objects.push(crate::snapshot::ClusterPolicyObject {
+                            kind: kind.to_string(),
+                            api_version: format!("{GROUP}/{version}"),
+                            name,
+                            value,
+                        });
+                    }
+                }
+                Err(Error::Forbidden(why)) => {
+                    out.served.push(format!("{kind} ({GROUP}/{version})"));
+                    out.refused.push(why);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// The pod template of workload `kind`/`name` (Deployment,
     /// StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) as a
     /// representative pod, as `-f` makes one; `None` when the workload
@@ -1420,7 +1521,11 @@ pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Opti
     let scope = match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
         // Cluster-scoped kinds are in no namespace.
-        None if matches!(what, "namespaces" | "nodes") => String::new(),
+        None if matches!(what, "namespaces" | "nodes")
+            || what.ends_with(".policy.networking.k8s.io") =>
+        {
+            String::new()
+        }
         None => " in any namespace".to_string(),
     };
     match e {

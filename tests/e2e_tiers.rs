@@ -1,0 +1,264 @@
+//! End-to-end: the cluster policy tiers read from a real kube-apiserver
+//! serving the upstream CRDs (network-policy-api v0.3.0's
+//! ClusterNetworkPolicy, v0.1.7's AdminNetworkPolicy and
+//! BaselineAdminNetworkPolicy, fetched by scripts/testbin), through
+//! kubectl's plugin dispatch, as admin and as a namespace-scoped user.
+//!
+//! The CRDs are cluster-wide: the test installs them, selects only its own
+//! namespace in every cluster policy, and removes policies and CRDs when it
+//! ends (even on failure), so that the other end-to-end tests see a cluster
+//! without them.
+
+use std::process::Output;
+
+mod common;
+use common::cluster::*;
+
+const CRDS: [&str; 3] = [
+    "policy.networking.k8s.io_clusternetworkpolicies.yaml",
+    "policy.networking.k8s.io_adminnetworkpolicies.yaml",
+    "policy.networking.k8s.io_baselineadminnetworkpolicies.yaml",
+];
+
+/// Removes the cluster policies and the CRDs when dropped.
+struct Cleanup<'c> {
+    c: &'c Cluster,
+    objects: Vec<String>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for o in &self.objects {
+            self.c
+                .kubectl(&["delete", o, "--ignore-not-found", "--wait=false"], None);
+        }
+        for crd in CRDS {
+            let path = self.c.bin.join("crds").join(crd);
+            self.c.kubectl(
+                &[
+                    "delete",
+                    "-f",
+                    path.to_str().unwrap(),
+                    "--ignore-not-found",
+                    "--wait=true",
+                ],
+                None,
+            );
+        }
+    }
+}
+
+fn code(o: &Output, want: i32) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(want),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+#[test]
+fn live_cluster_policies_decide_can_explain_list_and_check() {
+    let Some(c) = cluster() else { return };
+    let ns = c.create_namespace("tiers");
+    c.pod(
+        &ns,
+        "client",
+        "app: client",
+        "{containerPort: 80}",
+        "10.181.0.1",
+    );
+    c.pod(
+        &ns,
+        "server",
+        "app: server",
+        "{name: http, containerPort: 8080}",
+        "10.181.0.2",
+    );
+    let (client, server) = (format!("{ns}/client"), format!("{ns}/server"));
+    let ask = |user: &str| {
+        c.as_user(
+            user,
+            &["can", &client, &server, "--port", "8080", "-o", "json"],
+        )
+    };
+
+    // No CRDs: nothing is said about cluster policies, and the answer is
+    // NetworkPolicy's (none: allowed).
+    let before = ask("admin");
+    assert_eq!(json(&before)["allowed"], true, "{}", stdout(&before));
+    assert!(
+        !stderr(&before).contains("cluster-scoped"),
+        "{}",
+        stderr(&before)
+    );
+    // (No CNI runs here: check's verdict is "cannot tell", exit 4.)
+    let check = c.as_user("admin", &["check", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&code(&check, 4)).unwrap();
+    let served = v["clusterPolicyApis"].clone();
+    assert_eq!(served, serde_json::json!([]), "{}", stdout(&check));
+
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: dana-user, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}}\n"
+    ));
+    // dana on a cluster that does not serve the tiers: nothing said.
+    let dana = c.as_user(
+        "dana",
+        &["can", &client, &server, "--port", "8080", "-n", &ns],
+    );
+    assert!(
+        !stderr(&dana).contains("cluster-scoped"),
+        "{}",
+        stderr(&dana)
+    );
+    let deny = format!("deny-{ns}");
+    let accept = format!("accept-{ns}");
+    let _cleanup = Cleanup {
+        c: &c,
+        objects: vec![
+            format!("adminnetworkpolicies.policy.networking.k8s.io/{deny}"),
+            format!("clusternetworkpolicies.policy.networking.k8s.io/{accept}"),
+        ],
+    };
+    for crd in CRDS {
+        let path = c.bin.join("crds").join(crd);
+        let out = c.kubectl(
+            &["apply", "--server-side", "-f", path.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = c.kubectl(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/clusternetworkpolicies.policy.networking.k8s.io",
+            "crd/adminnetworkpolicies.policy.networking.k8s.io",
+            "crd/baselineadminnetworkpolicies.policy.networking.k8s.io",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // An AdminNetworkPolicy (v1alpha1) denying the namespace to itself.
+    c.apply(&format!(
+        r#"apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {{name: {deny}}}
+spec:
+  priority: 20
+  subject:
+    namespaces: {{matchLabels: {{team: {ns}}}}}
+  ingress:
+  - name: no-neighbours
+    action: Deny
+    from:
+    - namespaces: {{matchLabels: {{team: {ns}}}}}
+"#
+    ));
+    let denied = ask("admin");
+    let text = code(&denied, 1);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["allowed"], false, "{text}");
+    assert!(text.contains(&deny), "the deciding policy is named: {text}");
+
+    // A ClusterNetworkPolicy (v1alpha2) of the Admin tier at a lower
+    // priority number accepts the client first.
+    c.apply(&format!(
+        r#"apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {{name: {accept}}}
+spec:
+  tier: Admin
+  priority: 5
+  subject:
+    pods:
+      namespaceSelector: {{matchLabels: {{team: {ns}}}}}
+      podSelector: {{matchLabels: {{app: server}}}}
+  ingress:
+  - name: client-http
+    action: Accept
+    from:
+    - pods:
+        namespaceSelector: {{matchLabels: {{team: {ns}}}}}
+        podSelector: {{matchLabels: {{app: client}}}}
+    protocols:
+    - tcp: {{destinationPort: {{number: 8080}}}}
+"#
+    ));
+    let allowed = ask("admin");
+    let text = code(&allowed, 0);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["allowed"], true, "{text}");
+    assert!(text.contains(&accept), "{text}");
+    // Another port still falls to the deny.
+    let other = c.as_user("admin", &["can", &client, &server, "--port", "9090"]);
+    let text = code(&other, 1);
+    assert!(text.contains("DENIED") && text.contains(&deny), "{text}");
+
+    // explain and list show them; check says which APIs are served.
+    let explain = ok(&c.as_user("admin", &["explain", "pod/server", "-n", &ns]));
+    assert!(
+        explain.contains(&accept) && explain.contains(&deny),
+        "{explain}"
+    );
+    let list = ok(&c.as_user("admin", &["list", "-A", "-o", "json"]));
+    assert!(list.contains(&accept) && list.contains(&deny), "{list}");
+    let check = c.as_user("admin", &["check", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&code(&check, 4)).unwrap();
+    let served: Vec<String> = v["clusterPolicyApis"]
+        .as_array()
+        .expect("clusterPolicyApis")
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        served,
+        [
+            "ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2)",
+            "AdminNetworkPolicy (policy.networking.k8s.io/v1alpha1)",
+            "BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1)",
+        ],
+        "{}",
+        stdout(&check)
+    );
+    let text = code(&c.as_user("admin", &["check"]), 4);
+    assert!(
+        text.contains("Cluster tiers:  ClusterNetworkPolicy"),
+        "{text}"
+    );
+
+    // diff against a cluster with cluster policies refuses rather than
+    // comparing without them.
+    let manifest = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        manifest.path(),
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-all, namespace: {ns}}}\nspec: {{podSelector: {{}}}}\n"
+        ),
+    )
+    .unwrap();
+    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
+    code(&diff, 2);
+    assert!(
+        stderr(&diff).contains("diff does not evaluate cluster-scoped policies yet"),
+        "{}",
+        stderr(&diff)
+    );
+
+    // dana reads her namespace only: the cluster policies are served but
+    // hidden from her, which she is told (never "none"); her answer is
+    // NetworkPolicy's.
+    let dana = c.as_user(
+        "dana",
+        &["can", &client, &server, "--port", "8080", "-n", &ns],
+    );
+    let err = stderr(&dana);
+    assert!(
+        err.contains("warning: answers may be incomplete: the cluster serves cluster-scoped network policies (Admin and Baseline tiers) that could not be read"),
+        "{err}"
+    );
+}
