@@ -299,3 +299,59 @@ fn matrix_evaluates_tiers_and_diff_refuses() {
     );
     assert!(err.contains("0 in OLD, 3 in NEW"), "{err}");
 }
+
+/// `coverage` counts protection by any tier (a NetworkPolicy isolating the
+/// pod, or an Admin/Baseline policy whose subject selects it with rules in
+/// that direction) apart from NetworkPolicy isolation, and names the
+/// cluster policies per pod in evaluation order; without cluster policies
+/// its output has no such field.
+#[test]
+fn coverage_counts_protection_by_any_tier() {
+    let (out, _) = run(
+        &[
+            "coverage", "-A", "-f", CLUSTER, "-f", POLICIES, "-o", "json",
+        ],
+        0,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    // prod/web and prod/db (Admin and Baseline subjects), dev/tool
+    // (Baseline), elsewhere/ghost (Baseline; the Admin one only may
+    // select it); dev/agent is host network: never a subject.
+    assert_eq!(v["total"]["ingressIsolated"], 1, "{v:#}");
+    assert_eq!(v["total"]["ingressProtected"], 4, "{v:#}");
+    assert_eq!(v["total"]["egressProtected"], 0, "{v:#}");
+    let pods: Vec<&Value> = v["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["podPolicies"].as_array().unwrap())
+        .collect();
+    let web = pods.iter().find(|p| p["pod"] == "prod/web").unwrap();
+    assert_eq!(
+        web["clusterIngress"],
+        serde_json::json!([
+            "Admin pass-dev-web (priority 10)",
+            "Admin deny-dev (priority 20)",
+            "Baseline baseline-isolate (priority 0)"
+        ]),
+        "{web:#}"
+    );
+    let ghost = pods.iter().find(|p| p["pod"] == "elsewhere/ghost").unwrap();
+    assert_eq!(
+        ghost["clusterIngress"][0], "Admin deny-dev (priority 20) (may select)",
+        "{ghost:#}"
+    );
+    let agent = pods.iter().find(|p| p["pod"] == "dev/agent").unwrap();
+    assert!(agent.get("clusterIngress").is_none(), "{agent:#}");
+    // Text: the columns appear with cluster policies only.
+    let (text, _) = run(&["coverage", "-A", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(text.contains("INGRESS ANY TIER"), "{text}");
+    // (cluster.yaml alone: the pods, no policy of any kind.)
+    let (text, _) = run(&["coverage", "-A", "-f", CLUSTER], 0);
+    assert!(!text.contains("ANY TIER"), "{text}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER, "-o", "json"], 0);
+    assert!(
+        !out.contains("Protected") && !out.contains("clusterIngress"),
+        "{out}"
+    );
+}

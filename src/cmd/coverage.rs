@@ -87,39 +87,42 @@ fn namespace_table(c: &Coverage, p: Palette, headers: bool) -> String {
                 let text = ratio(iso, n.pods);
                 if iso < n.pods { p.warn(&text) } else { text }
             };
-            vec![
+            let mut row = vec![
                 clean(&n.namespace),
                 n.pods.to_string(),
                 mark(n.ingress_isolated),
                 mark(n.egress_isolated),
-                if deny.is_empty() {
-                    "<none>".to_string()
-                } else {
-                    deny.join(", ")
-                },
-            ]
+            ];
+            // With cluster policies: protected by any tier.
+            row.extend(n.ingress_protected.map(mark));
+            row.extend(n.egress_protected.map(mark));
+            row.push(if deny.is_empty() {
+                "<none>".to_string()
+            } else {
+                deny.join(", ")
+            });
+            row
         })
         .collect();
+    let tiers = c.total.ingress_protected.is_some();
     if headers {
-        rows.push(vec![
+        let mut total = vec![
             "TOTAL".into(),
             c.total.pods.to_string(),
             ratio(c.total.ingress_isolated, c.total.pods),
             ratio(c.total.egress_isolated, c.total.pods),
-            String::new(),
-        ]);
+        ];
+        total.extend(c.total.ingress_protected.map(|n| ratio(n, c.total.pods)));
+        total.extend(c.total.egress_protected.map(|n| ratio(n, c.total.pods)));
+        total.push(String::new());
+        rows.push(total);
     }
-    table_with(
-        &[
-            "NAMESPACE",
-            "PODS",
-            "INGRESS ISOLATED",
-            "EGRESS ISOLATED",
-            "DEFAULT DENY",
-        ],
-        &rows,
-        headers,
-    )
+    let mut columns = vec!["NAMESPACE", "PODS", "INGRESS ISOLATED", "EGRESS ISOLATED"];
+    if tiers {
+        columns.extend(["INGRESS ANY TIER", "EGRESS ANY TIER"]);
+    }
+    columns.push("DEFAULT DENY");
+    table_with(&columns, &rows, headers)
 }
 
 /// The text output: the namespaces, their open pods, the host-network
@@ -173,7 +176,19 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
                         v.join(",")
                     }
                 };
-                vec![clean(&pp.pod), names(&pp.ingress), names(&pp.egress)]
+                // Cluster policies after the NetworkPolicies, `+`-joined.
+                let with = |v: &[String], cluster: &[String]| {
+                    let mut text = names(v);
+                    for c in cluster {
+                        text.push_str(&format!(" + {c}"));
+                    }
+                    text
+                };
+                vec![
+                    clean(&pp.pod),
+                    clean(&with(&pp.ingress, &pp.cluster_ingress)),
+                    clean(&with(&pp.egress, &pp.cluster_egress)),
+                ]
             })
             .collect();
         out.push_str(&table(

@@ -21,6 +21,11 @@ pub struct Totals {
     pub pods: usize,
     pub ingress_isolated: usize,
     pub egress_isolated: usize,
+    /// With cluster policies only (see [`NamespaceCoverage::ingress_protected`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_protected: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress_protected: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +35,14 @@ pub struct NamespaceCoverage {
     pub pods: usize,
     pub ingress_isolated: usize,
     pub egress_isolated: usize,
+    /// Present when the input has cluster policies: the pods protected in
+    /// that direction by any tier, i.e. isolated by a NetworkPolicy or the
+    /// subject (for certain) of an Admin or Baseline policy with rules in
+    /// that direction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_protected: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress_protected: Option<usize>,
     /// Policies that select every pod of the namespace for ingress and
     /// admit nothing: a default deny.
     pub default_deny_ingress: Vec<String>,
@@ -50,7 +63,19 @@ pub struct PodPolicies {
     pub pod: String,
     pub ingress: Vec<String>,
     pub egress: Vec<String>,
+    /// The cluster policies whose subject selects the pod and that have
+    /// rules in that direction, in evaluation order, as `Admin NAME
+    /// (priority N)` / `Baseline NAME`; `... (may select)` when whether the
+    /// subject selects it cannot be told (a namespace's labels not read).
+    /// Left out when empty.
+    #[serde(rename = "clusterIngress", skip_serializing_if = "Vec::is_empty")]
+    pub cluster_ingress: Vec<String>,
+    #[serde(rename = "clusterEgress", skip_serializing_if = "Vec::is_empty")]
+    pub cluster_egress: Vec<String>,
 }
+
+/// How a cluster policy that may select a pod (unknown) is marked.
+const MAY_SELECT: &str = " (may select)";
 
 /// Coverage of the namespaces in `scope` (all when `None`).
 pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
@@ -66,6 +91,31 @@ pub fn coverage_of(
 ) -> Coverage {
     let mut namespaces = Vec::new();
     let mut total = Totals::default();
+    // Cluster policies by evaluation order: Admin by priority, then
+    // Baseline (the BaselineAdminNetworkPolicy, without priority, last).
+    let tiers = !model.cluster_policies.is_empty();
+    let mut ordered: Vec<&crate::engine::tier::ClusterPolicy> =
+        model.cluster_policies.iter().collect();
+    ordered.sort_by_key(|p| {
+        (
+            matches!(p.tier, crate::engine::tier::Tier::Baseline),
+            p.priority.is_none(),
+            p.priority,
+        )
+    });
+    let cluster = |d: Direction, pod: &PodInfo| -> Vec<String> {
+        ordered
+            .iter()
+            .filter(|p| !p.rules(d).is_empty())
+            .filter_map(|p| {
+                match crate::engine::tier::eval::subject_matches(model, &p.subject, pod) {
+                    Some(true) => Some(p.label()),
+                    None => Some(format!("{}{MAY_SELECT}", p.label())),
+                    Some(false) => None,
+                }
+            })
+            .collect()
+    };
     for ns in &model.snapshot.namespaces {
         if scope.is_some_and(|s| s != ns.name) {
             continue;
@@ -90,6 +140,8 @@ pub fn coverage_of(
             pods: pods.len(),
             ingress_isolated: 0,
             egress_isolated: 0,
+            ingress_protected: tiers.then_some(0),
+            egress_protected: tiers.then_some(0),
             default_deny_ingress: deny(Direction::Ingress),
             default_deny_egress: deny(Direction::Egress),
             not_isolated_ingress: Vec::new(),
@@ -122,15 +174,34 @@ pub fn coverage_of(
             } else {
                 c.egress_isolated += 1;
             }
+            let (cluster_ingress, cluster_egress) = (
+                cluster(Direction::Ingress, pod),
+                cluster(Direction::Egress, pod),
+            );
+            if !pod.on_host_network() {
+                let certain = |v: &[String]| v.iter().any(|x| !x.ends_with(MAY_SELECT));
+                if let Some(n) = c.ingress_protected.as_mut() {
+                    *n += usize::from(!ingress.is_empty() || certain(&cluster_ingress));
+                }
+                if let Some(n) = c.egress_protected.as_mut() {
+                    *n += usize::from(!egress.is_empty() || certain(&cluster_egress));
+                }
+            }
             c.pod_policies.push(PodPolicies {
                 pod: pod.key(),
                 ingress,
                 egress,
+                cluster_ingress,
+                cluster_egress,
             });
         }
         total.pods += c.pods;
         total.ingress_isolated += c.ingress_isolated;
         total.egress_isolated += c.egress_isolated;
+        if tiers {
+            *total.ingress_protected.get_or_insert(0) += c.ingress_protected.unwrap_or(0);
+            *total.egress_protected.get_or_insert(0) += c.egress_protected.unwrap_or(0);
+        }
         namespaces.push(c);
     }
     Coverage { namespaces, total }
