@@ -355,3 +355,63 @@ fn coverage_counts_protection_by_any_tier() {
         "{out}"
     );
 }
+
+/// lint's tier checks: a Pass in the Baseline tier, domainNames in a Deny
+/// rule, equal priorities applying to one pod, a Baseline policy that a
+/// NetworkPolicy always decides before; and none of them on the
+/// fixtures that have no such policy.
+#[test]
+fn lint_finds_what_the_tiers_accept_but_do_nothing_with() {
+    const LINT: &str = "tests/fixtures/tiers/lint.yaml";
+    let a = netpol()
+        .args(["lint", "-f", CLUSTER, "-f", LINT, "-o", "json"])
+        .assert();
+    let v: Value = serde_json::from_str(&stdout_of(&a)).unwrap();
+    let found: Vec<(String, String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("tier-"))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["object"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let want = |check: &str, object: &str, path: &str| {
+        (check.to_string(), object.to_string(), path.to_string())
+    };
+    for w in [
+        want(
+            "tier-pass-in-baseline",
+            "clusternetworkpolicy/bl-pass",
+            "spec.ingress[0].action",
+        ),
+        want(
+            "tier-domain-names-deny",
+            "clusternetworkpolicy/dn-deny",
+            "spec.egress[0].to[0].domainNames",
+        ),
+        want(
+            "tier-equal-priority",
+            "clusternetworkpolicy/eq-a",
+            "spec.priority",
+        ),
+        want(
+            "tier-baseline-never-applies",
+            "clusternetworkpolicy/bl-web",
+            "spec.ingress",
+        ),
+    ] {
+        assert!(found.contains(&w), "{w:?} not in {found:#?}");
+    }
+    assert_eq!(found.len(), 4, "{found:#?}");
+    // The other fixtures: no tier finding.
+    let a = netpol()
+        .args(["lint", "-f", CLUSTER, "-f", POLICIES, "-o", "json"])
+        .assert();
+    let out = stdout_of(&a);
+    assert!(!out.contains("\"tier-"), "{out}");
+}

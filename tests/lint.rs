@@ -392,6 +392,55 @@ const CASES: &[Case] = &[
         also: &[],
     },
     Case {
+        check: "tier-pass-in-baseline",
+        bad: "tier-pass-in-baseline.bad.yaml",
+        good: "tier-pass-in-baseline.good.yaml",
+        args: &[],
+        object: "clusternetworkpolicy/bl",
+        path: Some("spec.ingress[0].action"),
+        message: &["Pass in the Baseline tier does the same as no rule"],
+        hint: None,
+        also: &[],
+    },
+    Case {
+        check: "tier-domain-names-deny",
+        bad: "tier-domain-names-deny.bad.yaml",
+        good: "tier-domain-names-deny.good.yaml",
+        args: &[],
+        object: "clusternetworkpolicy/dn",
+        path: Some("spec.egress[0].to[0].domainNames"),
+        message: &["domainNames in a Deny rule", "Accept rules only"],
+        hint: None,
+        also: &[],
+    },
+    Case {
+        check: "tier-equal-priority",
+        bad: "tier-equal-priority.bad.yaml",
+        good: "tier-equal-priority.good.yaml",
+        args: &[],
+        object: "clusternetworkpolicy/eq-a",
+        path: Some("spec.priority"),
+        message: &[
+            "clusternetworkpolicy/eq-b",
+            "priority 20",
+            "store/db (ingress)",
+            "leaves which goes first to the implementation",
+        ],
+        hint: None,
+        also: &[],
+    },
+    Case {
+        check: "tier-baseline-never-applies",
+        bad: "tier-baseline-never-applies.bad.yaml",
+        good: "tier-baseline-never-applies.good.yaml",
+        args: &[],
+        object: "clusternetworkpolicy/bl-db",
+        path: Some("spec.ingress"),
+        message: &["isolated for ingress by a NetworkPolicy", "never apply"],
+        hint: None,
+        also: &[],
+    },
+    Case {
         check: "split-rule",
         bad: "split-rule.bad.yaml",
         good: "split-rule.good.yaml",
@@ -2318,4 +2367,24 @@ fn can_warns_for_the_port_only_an_ipblock_admits() {
     );
     let text = ask("5432");
     assert!(!text.contains("through ipBlock"), "{text}");
+}
+
+#[test]
+fn tier_pass_in_baseline() {
+    positive_and_negative("tier-pass-in-baseline");
+}
+
+#[test]
+fn tier_domain_names_deny() {
+    positive_and_negative("tier-domain-names-deny");
+}
+
+#[test]
+fn tier_equal_priority() {
+    positive_and_negative("tier-equal-priority");
+}
+
+#[test]
+fn tier_baseline_never_applies() {
+    positive_and_negative("tier-baseline-never-applies");
 }

@@ -10,6 +10,7 @@ pub mod cni;
 pub mod dns;
 mod hostnet;
 mod ipblock;
+mod tiers;
 mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,6 +175,26 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "invalid-policy",
         Severity::Error,
         "a policy the API server would reject (validation or strict decoding)",
+    ),
+    (
+        "tier-pass-in-baseline",
+        Severity::Warning,
+        "a Pass rule in the Baseline tier: the same as no rule",
+    ),
+    (
+        "tier-domain-names-deny",
+        Severity::Warning,
+        "domainNames in a Deny or Pass rule: implementations support them in Accept rules only",
+    ),
+    (
+        "tier-equal-priority",
+        Severity::Warning,
+        "two cluster policies of one tier and one priority applying to the same pod: their order is left to the implementation",
+    ),
+    (
+        "tier-baseline-never-applies",
+        Severity::Warning,
+        "a Baseline policy whose every subject pod a NetworkPolicy isolates in that direction: its rules never apply there",
     ),
 ];
 
@@ -378,6 +399,7 @@ pub fn lint(
             not_checked: None,
         });
     }
+    tiers::tiers(model, &|key| in_scope_key("", key), &mut out);
     // Cluster-scoped policies (namespace ""), known as `kind/name`.
     for bad in &model.cluster_invalid {
         let key = bad.reference();
