@@ -516,8 +516,9 @@ Pods), and with a dry-run creation of NEW's objects that do not exist; when
 RBAC refuses the dry run the merge is made here (a note says so), and what
 the server rejects (an immutable field, a Pod's container port, a namespace
 that does not exist, an invalid object) is an error, as what kubectl apply
-refuses (-n naming another namespace than a manifest's, a NetworkPolicy in
-extensions/v1beta1). A workload whose pod template is unchanged leaves its
+refuses (-n naming another namespace than a manifest's, a kind or version the
+server does not serve: a NetworkPolicy in extensions/v1beta1, a CRD not
+installed). A workload whose pod template is unchanged leaves its
 live pods as they are; one whose template changes in any field (an image)
 rolls them out: they get the template's labels and ports (unless paused or
 OnDelete). New objects are added (a new Deployment appears as one pod). With

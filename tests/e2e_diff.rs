@@ -452,6 +452,34 @@ fn diff_refuses_what_apply_refuses_and_models_rollouts() {
         stderr(&k).lines().next().unwrap(),
         "as kubectl diff says"
     );
+    // Any other version or kind the server does not serve: a wrong
+    // version of NetworkPolicy, a plural kind, a CRD not installed (found
+    // through discovery), even behind a policy that is fine.
+    for (api, kind) in [
+        ("networking.k8s.io/v1beta1", "NetworkPolicy"),
+        ("networking.k8s.io/v2", "NetworkPolicy"),
+        ("v1", "NetworkPolicy"),
+        ("networking.k8s.io/v1", "NetworkPolicies"),
+        ("crd.antrea.io/v1beta1", "NetworkPolicy"),
+        ("apps/v1", "Deploymentz"),
+    ] {
+        let bad = write(
+            "bad.yaml",
+            &format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: fine, namespace: {n}}}\nspec:\n  podSelector: {{}}\n---\napiVersion: {api}\nkind: {kind}\nmetadata: {{name: legacy, namespace: {n}}}\nspec:\n  podSelector: {{}}\n"
+            ),
+        );
+        let o = c.as_user("admin", &["diff", "-f", &bad]);
+        let k = c.kubectl(&["diff", "-f", &bad], None);
+        assert_eq!(
+            one_error(&o),
+            stderr(&k)
+                .lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap_or_default(),
+            "{api} {kind}: as kubectl diff says"
+        );
+    }
 
     // The selector is immutable: the server's dry run rejects the apply.
     let selector = write(

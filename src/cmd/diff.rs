@@ -127,8 +127,8 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         let a = read(old);
         (a, b.join())
     });
-    let (old_snapshot, old_warnings) = a?;
-    let (new_snapshot, new_warnings) = match b {
+    let (old_snapshot, old_warnings, old_unserved) = a?;
+    let (new_snapshot, new_warnings, new_unserved) = match b {
         Ok(b) => b?,
         Err(panic) => std::panic::resume_unwind(panic),
     };
@@ -147,6 +147,11 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
             .unevaluated
             .iter()
             .chain(&new_snapshot.unevaluated),
+        &mut notes,
+        &mut incomplete,
+    );
+    unserved(
+        old_unserved.iter().chain(&new_unserved),
         &mut notes,
         &mut incomplete,
     );
@@ -207,6 +212,26 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             default_namespace: namespace.clone(),
         })?;
         would_refuse(ctx.global.namespace.as_deref(), manifests.apply_input())?;
+        // Any other kind the server does not serve (a CRD not installed,
+        // a version it dropped): kubectl apply refuses the object.
+        let input = manifests.apply_input();
+        let missing = live
+            .unserved_kinds(
+                input
+                    .kinds
+                    .keys()
+                    .map(|(api, kind)| (api.as_str(), kind.as_str())),
+            )
+            .await;
+        if let Some(first) = input
+            .kinds
+            .iter()
+            .filter(|((api, kind), _)| missing.contains(&(api.as_str(), kind.as_str())))
+            .map(|(_, u)| u)
+            .min_by_key(|u| (u.file.clone(), u.namespace.clone(), u.name.clone()))
+        {
+            return Err(Error::Api(first.kubectl_error()));
+        }
         let snap = manifests.snapshot();
         let mut wanted: BTreeSet<String> = BTreeSet::from([namespace]);
         wanted.extend(snap.pods.iter().map(|p| p.namespace.clone()));
@@ -594,6 +619,32 @@ fn unevaluated<'a>(
         "{} polic{} of other kinds than NetworkPolicy",
         objects.len(),
         if objects.len() == 1 { "y" } else { "ies" }
+    ));
+}
+
+/// Objects of a kind or version no API server serves (left out of the
+/// sides with a warning): `kubectl apply` refuses them, so what they
+/// were meant to change is not compared: a note, and the run is
+/// incomplete (exit 2), never "no change".
+fn unserved<'a>(
+    objects: impl Iterator<Item = &'a crate::source::files::Unserved>,
+    notes: &mut Vec<String>,
+    incomplete: &mut Vec<String>,
+) {
+    let objects: Vec<&crate::source::files::Unserved> = objects.collect();
+    if objects.is_empty() {
+        return;
+    }
+    for u in &objects {
+        notes.push(format!(
+            "not compared: {} {}/{} ({}) in {}: no API server serves kind {:?} in version {:?} (kubectl apply refuses it), so it is left out",
+            u.kind, u.namespace, u.name, u.api_version, u.file, u.kind, u.api_version
+        ));
+    }
+    incomplete.push(format!(
+        "{} object{} of a kind or version no API server serves",
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" }
     ));
 }
 

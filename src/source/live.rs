@@ -1177,6 +1177,55 @@ impl Live {
             .collect())
     }
 
+    /// Of `kinds` (apiVersion, kind), those the API server does not serve,
+    /// as its discovery says (readable by every authenticated user): a
+    /// group version it does not know (404), or one without that kind.
+    /// `kubectl apply` refuses an object of such a kind (`no matches for
+    /// kind`). A group version discovery does not answer for otherwise is
+    /// not judged.
+    pub async fn unserved_kinds<'a>(
+        &self,
+        kinds: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<(&'a str, &'a str)> {
+        let kinds: Vec<(&str, &str)> = kinds.collect();
+        let versions: std::collections::BTreeSet<&str> = kinds
+            .iter()
+            .filter(|(api, kind)| !api.is_empty() && !kind.is_empty())
+            .map(|(api, _)| *api)
+            .collect();
+        let answers = futures::future::join_all(versions.iter().map(|api| async move {
+            let list = if api.contains('/') {
+                self.client.list_api_group_resources(api).await
+            } else {
+                self.client.list_core_api_resources(api).await
+            };
+            let served: Option<Vec<String>> = match list {
+                Ok(list) => Some(
+                    list.resources
+                        .into_iter()
+                        .filter(|r| !r.name.contains('/'))
+                        .map(|r| r.kind)
+                        .collect(),
+                ),
+                Err(kube::Error::Api(status)) if status.code == 404 => Some(Vec::new()),
+                Err(_) => None,
+            };
+            (*api, served)
+        }))
+        .await;
+        let served: std::collections::BTreeMap<&str, Option<Vec<String>>> =
+            answers.into_iter().collect();
+        kinds
+            .into_iter()
+            .filter(|(api, kind)| {
+                served
+                    .get(api)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|list| !list.iter().any(|k| k == kind))
+            })
+            .collect()
+    }
+
     /// The cluster-scoped policy tiers (issue 15): every
     /// ClusterNetworkPolicy (`policy.networking.k8s.io/v1alpha2`, else
     /// `v1beta1`: one CRD serves both with one schema), AdminNetworkPolicy
