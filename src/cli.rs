@@ -543,8 +543,9 @@ the README).
 Exit status (as kubectl diff): 0 no change in connectivity, 1 changes,
 2 or more an error or not everything compared (invalid policies, objects
 RBAC does not let us read, undecided pairs, policies that select no pod of
-the manifests, policies of kinds not evaluated: CiliumNetworkPolicy,
-Calico's NetworkPolicy and GlobalNetworkPolicy...); the changes found are
+the manifests, policies of kinds not evaluated: any kind ending in Policy or
+Firewall outside Kubernetes' own API groups, as CiliumNetworkPolicy, Calico's
+or Antrea's NetworkPolicy, EgressFirewall...); the changes found are
 still shown.
 
 Examples:

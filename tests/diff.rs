@@ -1012,8 +1012,11 @@ fn a_rule_is_named_only_with_ports_the_other_side_admits() {
     assert!(!stdout_of(&a).contains("egress[2]"), "{}", stdout_of(&a));
 }
 
-/// Policies of other engines in NEW (Cilium's, Calico's, the cluster
-/// policy tiers when not read) are not evaluated: a note names them and
+/// Policies of other engines in NEW (Cilium's, Calico's, Antrea's,
+/// OVN-Kubernetes' EgressFirewall, OpenShift's EgressNetworkPolicy,
+/// Istio's AuthorizationPolicy: any kind ending in Policy or Firewall
+/// outside Kubernetes' own groups; the cluster policy tiers when not
+/// read) are not evaluated: a note names them and
 /// the run is incomplete (exit 2), never "no change".
 #[test]
 fn policies_of_other_kinds_are_named_and_never_no_change() {
@@ -1023,7 +1026,7 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         &dir,
         "new.yaml",
         &format!(
-            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n"
+            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {{name: antrea-np, namespace: backend}}\nspec: {{}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {{name: antrea-acnp}}\nspec: {{}}\n---\napiVersion: k8s.ovn.org/v1\nkind: EgressFirewall\nmetadata: {{name: default, namespace: backend}}\nspec: {{egress: []}}\n---\napiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {{name: default, namespace: frontend}}\nspec: {{egress: []}}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: deny, namespace: backend}}\nspec: {{}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: not-network}}\nspec: {{validations: []}}\n"
         ),
     );
     let v = diff_json(&["diff", OLD, &new], 2);
@@ -1034,10 +1037,16 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         "CiliumNetworkPolicy backend/l7 (cilium.io/v2)",
         "GlobalNetworkPolicy deny-all (projectcalico.org/v3)",
         "NetworkPolicy backend/calico-np (projectcalico.org/v3)",
+        "NetworkPolicy backend/antrea-np (crd.antrea.io/v1beta1)",
+        "ClusterNetworkPolicy antrea-acnp (crd.antrea.io/v1beta1)",
+        "EgressFirewall backend/default (k8s.ovn.org/v1)",
+        "EgressNetworkPolicy frontend/default (network.openshift.io/v1)",
+        "AuthorizationPolicy backend/deny (security.istio.io/v1)",
         "evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only",
     ] {
         assert!(notes.contains(said), "{said}: {notes}");
     }
+    assert!(!notes.contains("ValidatingAdmissionPolicy"), "{notes}");
     let a = netpol().args(["diff", OLD, &new]).assert().code(2);
     assert!(
         !stdout_of(&a).contains("No change in connectivity"),
@@ -1046,7 +1055,7 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
     );
     assert_eq!(
         stderr_of(&a),
-        "error: not everything could be compared (3 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
+        "error: not everything could be compared (8 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
     );
 }
 

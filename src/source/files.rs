@@ -367,29 +367,30 @@ fn is_cluster_policy(v: &Value) -> bool {
 }
 
 /// A policy of another engine than Kubernetes NetworkPolicy, which no
-/// command evaluates: `Some(is it cluster-scoped)`. Cilium's
-/// (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy), Calico's
-/// (NetworkPolicy, GlobalNetworkPolicy and their staged forms in
-/// projectcalico.org), and the cluster policy tiers of
-/// policy.networking.k8s.io (AdminNetworkPolicy,
-/// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) when not read.
+/// command evaluates: `Some(is it cluster-scoped)`. The rule: a kind whose
+/// name ends in `Policy` or `Firewall`, of any API group but Kubernetes'
+/// own (core, `apps`, `*.k8s.io`: ValidatingAdmissionPolicy is no network
+/// policy): Cilium's, Calico's, Antrea's, OVN-Kubernetes' EgressFirewall,
+/// OpenShift's EgressNetworkPolicy, Istio's AuthorizationPolicy, ...; and
+/// the cluster policy tiers of policy.networking.k8s.io when not read (a
+/// version the engine does not know). Cluster-scoped when the name says so
+/// (`Cluster...`, `Global...`, `...Clusterwide...`, `...Admin...`).
 fn policy_like(kind: &str, api: &str) -> Option<bool> {
     let group = api.split_once('/').map_or("", |(g, _)| g);
-    let calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
-    match kind {
-        "CiliumNetworkPolicy" if group == "cilium.io" => Some(false),
-        "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => Some(true),
-        "NetworkPolicy" | "StagedNetworkPolicy" | "StagedKubernetesNetworkPolicy" if calico => {
-            Some(false)
-        }
-        "GlobalNetworkPolicy" | "StagedGlobalNetworkPolicy" if calico => Some(true),
-        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
-            if group == "policy.networking.k8s.io" =>
-        {
-            Some(true)
-        }
-        _ => None,
+    let kubernetes = !group.contains('.') || group.ends_with(".k8s.io");
+    if kubernetes && group != "policy.networking.k8s.io" {
+        return None;
     }
+    if !(kind.ends_with("Policy") || kind.ends_with("Firewall")) {
+        return None;
+    }
+    let plain = kind.strip_prefix("Staged").unwrap_or(kind);
+    Some(
+        plain.starts_with("Cluster")
+            || plain.starts_with("Global")
+            || plain.contains("Clusterwide")
+            || plain.contains("Admin"),
+    )
 }
 
 /// The kinds this tool reads, with the one apiVersion API servers serve
