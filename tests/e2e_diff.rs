@@ -976,7 +976,7 @@ fn prune_with_the_default_allowlist_deletes_pods_workloads_and_namespaces() {
 /// cluster's side too (`NS/deployment/NAME`), as NEW's does: after a real
 /// apply of the same manifest the diff says no change. `matrix` and `can`
 /// agree on it. bob may not list Deployments: whether NEW's exists
-/// already is unknown, said, exit 2.
+/// already is unknown, said, its pairs undecided (not opened), exit 2.
 #[test]
 fn a_live_workload_without_pods_stands_as_one_pod_on_both_sides() {
     let Some(c) = cluster() else { return };
@@ -1028,6 +1028,33 @@ fn a_live_workload_without_pods_stands_as_one_pod_on_both_sides() {
         )),
         "{v}"
     );
+    // It exists (admin says "No change"): its pairs are undecided, never
+    // opened.
+    let web = format!("{n}/web");
+    assert!(entry(&v, &stand_in, &web).is_none(), "not opened: {v}");
+    let u = v["undecided"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == stand_in.as_str() && e["to"] == web.as_str())
+        .unwrap_or_else(|| panic!("cart -> web undecided: {v}"));
+    assert_eq!(u["before"], Value::Null, "nothing for certain before: {u}");
+    assert!(
+        u["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("whether {stand_in} exists already")),
+        "{u}"
+    );
+    for e in v["changes"].as_array().unwrap() {
+        assert!(
+            e["from"] != stand_in.as_str() && e["to"] != stand_in.as_str(),
+            "{e}"
+        );
+    }
+    let o = c.as_user("bob", &["diff", "-f", file]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("Opened:"), "{}", stdout(&o));
 }
 
 /// dana may read namespace b only: a policy of NEW in namespace s, whose

@@ -46,6 +46,10 @@ struct Sides {
     /// some workloads' pods (their live object could not be read): `new`
     /// has them rolled out, this one left as they are; with the workloads.
     alternative: Option<(Snapshot, Vec<(String, crate::snapshot::WorkloadRef)>)>,
+    /// Workloads of NEW without live pods whose live object could not be
+    /// read (RBAC): whether they exist already is unknown, so their
+    /// stand-ins' pairs are undecided, not opened (namespace, workload).
+    unknown_existence: Vec<(String, crate::snapshot::WorkloadRef)>,
 }
 
 /// What [`as_applied`] gives: notes, and the workloads whose pods the
@@ -166,6 +170,7 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         incomplete,
         offline: true,
         alternative: None,
+        unknown_existence: Vec::new(),
     })
 }
 
@@ -395,10 +400,16 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     // Workloads that could not be listed: those without pods are missing
     // from the cluster's side; a workload of NEW without live pods there
     // may exist already.
+    let mut unknown_existence = Vec::new();
     for (ns, why) in &old.gaps.workload_lists {
         let here =
             |p: &&crate::snapshot::PodInfo| p.representative && (ns == "*" || p.namespace == *ns);
         let news: Vec<String> = new.pods.iter().filter(here).map(|p| p.ref_key()).collect();
+        unknown_existence.extend(new.pods.iter().filter(here).filter_map(|p| {
+            p.workload
+                .as_ref()
+                .map(|w| (p.namespace.clone(), w.clone()))
+        }));
         notes.push(format!(
             "the workloads {} could not be listed ({}): those without pods are not on the cluster's side{}",
             if ns == "*" {
@@ -411,11 +422,10 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                 String::new()
             } else {
                 format!(
-                    "; whether {} of NEW exist{} already without pods is unknown: {} connections are listed as if the apply created {}",
+                    "; whether {} of NEW exist{} already without pods is unknown: {} connections are listed as undecided",
                     news.join(", "),
                     if news.len() == 1 { "s" } else { "" },
                     if news.len() == 1 { "its" } else { "their" },
-                    if news.len() == 1 { "it" } else { "them" },
                 )
             }
         ));
@@ -438,6 +448,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         incomplete,
         offline: false,
         alternative: alternative.map(|a| (a, unsure)),
+        unknown_existence,
     })
 }
 
@@ -1444,6 +1455,8 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             ));
         }
     }
+    let by_rollout = d.maybe.len().saturating_sub(maybe_before);
+    let by_existence = existence_unknown(&mut d, &sides.unknown_existence, &mut notes);
     let mut warnings = std::mem::take(&mut sides.warnings);
     warnings.extend(sides.old.gaps.cluster_policy_warning());
     for (m, name) in [(&mo, &sides.old_name), (&mn, &sides.new_name)] {
@@ -1474,8 +1487,7 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             why.join("; ")
         ));
     }
-    let by_rollout = d.maybe.len().saturating_sub(maybe_before);
-    let others = d.maybe.len() - by_rollout;
+    let others = d.maybe.len() - by_rollout - by_existence;
     let pairs = |n: usize| {
         format!(
             "{n} pair{} may change: {} depend{}",
@@ -1505,6 +1517,19 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             "undecided: {} on whether the apply replaces the pods of {}, which could not be read (listed under \"May change\")",
             pairs(by_rollout),
             who.join(", ")
+        ));
+    }
+    if by_existence > 0 {
+        let who: BTreeSet<String> = sides
+            .unknown_existence
+            .iter()
+            .map(|(ns, w)| format!("{ns}/{}", w.display()))
+            .collect();
+        notes.push(format!(
+            "undecided: {} on whether {} exist{} already, which could not be read (listed under \"May change\")",
+            pairs(by_existence),
+            who.into_iter().collect::<Vec<_>>().join(", "),
+            if sides.unknown_existence.len() == 1 { "s" } else { "" },
         ));
     }
     for u in &d.unselecting {
@@ -1605,6 +1630,72 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
         warnings,
         code,
     })
+}
+
+/// The stand-ins of workloads of NEW without live pods whose live object
+/// could not be read: the workload may exist already (at 0 replicas, with
+/// these connections) or not. Their pairs move from `changes` into
+/// `maybe` (nothing for certain before, the answer after); their address
+/// ranges are dropped, with a note. Returns how many pairs moved.
+fn existence_unknown(
+    d: &mut Diff<'_>,
+    unknown: &[(String, crate::snapshot::WorkloadRef)],
+    notes: &mut Vec<String>,
+) -> usize {
+    if unknown.is_empty() {
+        return 0;
+    }
+    let flags: Vec<bool> = d
+        .pods
+        .iter()
+        .map(|p| {
+            p.old.is_none()
+                && p.new.is_some_and(|q| {
+                    q.representative
+                        && unknown
+                            .iter()
+                            .any(|(ns, w)| q.namespace == *ns && q.workload.as_ref() == Some(w))
+                })
+        })
+        .collect();
+    let hit = |u: u32| flags[u as usize];
+    let (moved, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut d.changes)
+        .into_iter()
+        .partition(|c| hit(c.from) || hit(c.to));
+    d.changes = kept;
+    let count = moved.len();
+    for mut c in moved {
+        let who: BTreeSet<String> = [c.from, c.to]
+            .into_iter()
+            .filter(|u| hit(*u))
+            .map(|u| d.pods[u as usize].pod().ref_key())
+            .collect();
+        let reason = d.reasons.len() as u32;
+        d.reasons.push(vec![format!(
+            "whether {} exists already (live, without pods) could not be read: if it does, this may be its connection today",
+            who.into_iter().collect::<Vec<_>>().join(" and ")
+        )]);
+        c.before = PortSets::EMPTY;
+        c.reasons = reason;
+        d.maybe.push(c);
+    }
+    d.maybe.sort_unstable_by_key(|c| (c.from, c.to));
+    let dropped: BTreeSet<String> = d
+        .external
+        .iter()
+        .filter(|e| hit(e.pod))
+        .map(|e| d.pods[e.pod as usize].pod().ref_key())
+        .collect();
+    if !dropped.is_empty() {
+        d.external.retain(|e| !hit(e.pod));
+        notes.push(format!(
+            "addresses outside the cluster: the access of {} depends on whether {} exist{} already, which could not be read: not listed",
+            dropped.iter().cloned().collect::<Vec<_>>().join(", "),
+            if dropped.len() == 1 { "it" } else { "they" },
+            if dropped.len() == 1 { "s" } else { "" },
+        ));
+    }
+    count
 }
 
 /// What `can` adds when an answer rests on an ipBlock holding a pod's IP
