@@ -240,6 +240,32 @@ fn config_error(e: impl std::fmt::Display) -> Error {
     Error::Config(e.to_string())
 }
 
+/// The error when no kubeconfig was found and this is not a pod: what was
+/// looked for, worded as `--kubeconfig`'s missing file (`stat PATH: no
+/// such file or directory`) when `$KUBECONFIG` names files that do not
+/// exist.
+fn no_cluster() -> Error {
+    let named: Vec<String> = std::env::var_os("KUBECONFIG")
+        .map(|list| {
+            std::env::split_paths(&list)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| format!("stat {}: no such file or directory", p.display()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let looked = if named.is_empty() {
+        "$KUBECONFIG is unset".to_string()
+    } else {
+        format!(
+            "$KUBECONFIG names no file that exists: {}",
+            named.join(", ")
+        )
+    };
+    Error::Config(format!(
+        "no cluster to talk to: no kubeconfig ({looked}, and ~/.kube/config does not exist) and not running inside a cluster; pass --kubeconfig, or -f FILE to read manifests"
+    ))
+}
+
 /// Reads the kubeconfig the way kubectl does (`--kubeconfig`, else
 /// `$KUBECONFIG` merged, else `~/.kube/config`); `None` when there is none.
 pub fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
@@ -520,11 +546,7 @@ impl Live {
                 (config, None, None)
             }
             None => {
-                let config = Config::incluster().map_err(|_| {
-                    Error::Config(
-                        "no cluster to talk to: no kubeconfig ($KUBECONFIG is unset and ~/.kube/config does not exist) and not running inside a cluster; pass --kubeconfig, or -f FILE to read manifests".into(),
-                    )
-                })?;
+                let config = Config::incluster().map_err(|_| no_cluster())?;
                 (config, None, None)
             }
         };
