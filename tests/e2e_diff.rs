@@ -1122,3 +1122,112 @@ fn a_policy_where_pods_cannot_be_read_is_said_unread_alone_or_not() {
         );
     }
 }
+
+/// A container port changed in NEW (`{name: http, containerPort: 7000}` ->
+/// 8080), for a Deployment and a Pod applied with kubectl apply: the
+/// strategic merge patch diff sends deletes the port the last apply set
+/// (kubectl's three-way patch), so the server's dry run does not find the
+/// name `http` twice. The Deployment's template after our patch is the
+/// one `kubectl apply --dry-run=server` gives; the Pod is refused for
+/// what kubectl apply is refused for (a pod's ports are immutable), not
+/// for a duplicate it would not send.
+#[test]
+fn a_changed_container_port_is_patched_as_kubectl_apply_does() {
+    use serde_json::json;
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfp");
+    let deployment = |port: u16| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "worker", "namespace": n},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "worker"}},
+                "template": {"metadata": {"labels": {"app": "worker"}},
+                    "spec": {"containers": [{"name": "c", "image": "registry.example/app:1",
+                        "ports": [{"name": "http", "containerPort": port}]}]}}}})
+    };
+    let pod = |port: u16| {
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "solo", "namespace": n, "labels": {"app": "solo"}},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "registry.example/app:1",
+                "ports": [{"name": "http", "containerPort": port}]}]}})
+    };
+    c.apply(&deployment(7000).to_string());
+    c.apply(&pod(7000).to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: &Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+
+    // The Deployment: accepted, as kubectl apply accepts it.
+    let new = write("worker.json", &deployment(8080));
+    let o = c.as_user("admin", &["diff", "-f", &new]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("Duplicate"), "{}", stderr(&o));
+    // Our patch, sent as a server dry run, gives kubectl's template.
+    let live = c.kubectl(
+        &["get", "deployment", "worker", "-n", &n, "-o", "json"],
+        None,
+    );
+    let live: Value = serde_json::from_slice(&live.stdout).unwrap();
+    let last: Value = serde_json::from_str(
+        live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let patch = netpol::engine::diff::apply_patch(Some(&last), &deployment(8080));
+    let ours = c.kubectl(
+        &[
+            "patch",
+            "deployment",
+            "worker",
+            "-n",
+            &n,
+            "--type",
+            "strategic",
+            "--dry-run=server",
+            "-o",
+            "json",
+            "-p",
+            &patch.to_string(),
+        ],
+        None,
+    );
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let theirs = c.kubectl(
+        &["apply", "--dry-run=server", "-o", "json", "-f", &new],
+        None,
+    );
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    let template = |o: &std::process::Output| {
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["spec"]["template"].clone()
+    };
+    assert_eq!(template(&ours), template(&theirs));
+    assert_eq!(
+        template(&ours)["spec"]["containers"][0]["ports"],
+        json!([{"name": "http", "containerPort": 8080, "protocol": "TCP"}])
+    );
+
+    // The Pod: refused as kubectl apply refuses it, without a duplicate.
+    let new = write("solo.json", &pod(8080));
+    let o = c.as_user("admin", &["diff", "-f", &new]);
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("Duplicate"), "{err}");
+    let k = c.kubectl(&["apply", "--dry-run=server", "-f", &new], None);
+    assert!(!k.status.success());
+    assert!(!stderr(&k).contains("Duplicate"), "{}", stderr(&k));
+    assert!(
+        err.contains("pod updates may not change fields other than")
+            && stderr(&k).contains("pod updates may not change fields other than"),
+        "ours: {err}\nkubectl: {}",
+        stderr(&k)
+    );
+}

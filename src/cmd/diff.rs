@@ -1141,16 +1141,20 @@ fn rollout(
 }
 
 /// Whether every field `patch` sets is already so in `live` (`null`: the
-/// field is absent), lists element by element: applying it changes
-/// nothing there.
+/// field is absent), lists element by element (the order directives of a
+/// strategic merge patch left out; an entry it deletes is a change):
+/// applying it changes nothing there.
 fn json_within(patch: Option<&serde_json::Value>, live: Option<&serde_json::Value>) -> bool {
     use serde_json::Value;
     match (patch, live) {
         (None, _) => true,
         (Some(Value::Null), l) => l.is_none_or(Value::is_null),
-        (Some(Value::Object(p)), Some(Value::Object(l))) => {
-            p.iter().all(|(k, v)| json_within(Some(v), l.get(k)))
-        }
+        (Some(Value::Object(p)), Some(Value::Object(l))) => p
+            .iter()
+            .filter(|(k, _)| !k.starts_with("$setElementOrder/"))
+            .all(|(k, v)| json_within(Some(v), l.get(k))),
+        // An entry the patch deletes (`$patch: delete`) changes the list.
+        (Some(Value::Array(p)), _) if p.iter().any(|x| x.get("$patch").is_some()) => false,
         (Some(Value::Array(p)), Some(Value::Array(l))) => {
             p.len() == l.len() && p.iter().zip(l).all(|(a, b)| json_within(Some(a), Some(b)))
         }
