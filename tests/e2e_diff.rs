@@ -1231,3 +1231,64 @@ fn a_changed_container_port_is_patched_as_kubectl_apply_does() {
         stderr(&k)
     );
 }
+
+/// A user whose role grants every workload kind but ReplicationControllers
+/// (the netpol-namespace-user role before it listed them): the refused
+/// kind is a gap for that kind only. The Deployment at 0 replicas is
+/// still read live, so applying it again changes nothing (it was
+/// "Opened" when one refused list dropped every workload); a note names
+/// the ReplicationControllers. The project's own role (scripts/e2e-cluster)
+/// now grants them: dana gets no such note.
+#[test]
+fn a_refused_workload_kind_is_a_gap_for_that_kind_only() {
+    let Some(c) = cluster() else { return };
+    let n = c.create_namespace("dfk");
+    c.pod(&n, "web", "app: web", "{containerPort: 80}", "10.91.0.1");
+    c.apply(&format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-in, namespace: {n}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: cart}}}}}}]\n"
+    ));
+    let cart = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: cart, namespace: {n}}}\nspec:\n  replicas: 0\n  selector: {{matchLabels: {{app: cart}}}}\n  template:\n    metadata: {{labels: {{app: cart}}}}\n    spec:\n      containers: [{{name: c, image: registry.example/app:1}}]\n"
+    );
+    c.apply(&cart);
+    let role = format!("{n}-no-rc");
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {role}}}\nrules:\n- {{apiGroups: [\"\"], resources: [pods, services, endpoints, configmaps], verbs: [get, list, watch]}}\n- {{apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [get, list, watch]}}\n- {{apiGroups: [apps], resources: [deployments, replicasets, statefulsets, daemonsets], verbs: [get, list, watch]}}\n- {{apiGroups: [batch], resources: [jobs, cronjobs], verbs: [get, list, watch]}}\n- {{apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [get, list, watch, create, update, patch, delete]}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: carol-user, namespace: {n}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cart.yaml");
+    std::fs::write(&path, &cart).unwrap();
+    let file = path.to_str().unwrap();
+    let o = c.as_user("carol", &["diff", "-f", file, "-n", &n, "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", stdout(&o), stderr(&o));
+    });
+    let stand_in = format!("{n}/deployment/cart");
+    assert!(
+        entry(&v, &stand_in, &format!("{n}/web")).is_none(),
+        "the Deployment is read: nothing opens: {v}"
+    );
+    assert_eq!(v["undecided"], serde_json::json!([]), "{v}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "the ReplicationControllers of namespace {n} could not be listed"
+        )),
+        "{notes}"
+    );
+    assert!(!notes.contains("Deployments"), "{notes}");
+    // The project's role lists ReplicationControllers too.
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: dana-user, namespace: {n}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}}\n"
+    ));
+    let o = c.as_user("dana", &["diff", "-f", file, "-n", &n, "-o", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", stdout(&o), stderr(&o));
+    });
+    assert!(entry(&v, &stand_in, &format!("{n}/web")).is_none(), "{v}");
+    assert!(
+        !v["notes"].to_string().contains("could not be listed"),
+        "{}",
+        v["notes"]
+    );
+}

@@ -401,9 +401,12 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     // from the cluster's side; a workload of NEW without live pods there
     // may exist already.
     let mut unknown_existence = Vec::new();
-    for (ns, why) in &old.gaps.workload_lists {
-        let here =
-            |p: &&crate::snapshot::PodInfo| p.representative && (ns == "*" || p.namespace == *ns);
+    for (ns, kinds, why) in old.gaps.workload_gaps() {
+        let here = |p: &&crate::snapshot::PodInfo| {
+            p.representative
+                && (ns == "*" || p.namespace == ns)
+                && p.workload.as_ref().is_some_and(|w| kinds.contains(&w.kind))
+        };
         let news: Vec<String> = new.pods.iter().filter(here).map(|p| p.ref_key()).collect();
         unknown_existence.extend(new.pods.iter().filter(here).filter_map(|p| {
             p.workload
@@ -411,13 +414,14 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
                 .map(|w| (p.namespace.clone(), w.clone()))
         }));
         notes.push(format!(
-            "the workloads {} could not be listed ({}): those without pods are not on the cluster's side{}",
+            "the {} {} could not be listed ({}): those without pods are not on the cluster's side{}",
+            crate::cmd::matrix::kinds_text(&kinds),
             if ns == "*" {
                 "of the namespaces read".to_string()
             } else {
                 format!("of namespace {ns}")
             },
-            first_line(why),
+            first_line(&why),
             if news.is_empty() {
                 String::new()
             } else {

@@ -1024,7 +1024,7 @@ impl Live {
         &self,
         namespace: Option<&str>,
         pods: &[PodInfo],
-    ) -> Result<Vec<PodInfo>, Error> {
+    ) -> Result<(Vec<PodInfo>, Vec<(&'static str, String)>), Error> {
         use k8s_openapi::api::core::v1::PodTemplateSpec;
         use kube::api::DynamicObject;
         use serde::Deserialize;
@@ -1056,8 +1056,18 @@ impl Live {
         }))
         .await;
         let mut out = Vec::new();
+        let mut refused = Vec::new();
         for (kind, list) in KINDS.iter().zip(lists) {
-            for o in list? {
+            let list = match list {
+                Ok(list) => list,
+                // One kind refused is a gap for that kind only.
+                Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => {
+                    refused.push((*kind, why));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for o in list {
                 let ns = o.metadata.namespace.clone().unwrap_or_default();
                 let name = o.metadata.name.clone().unwrap_or_default();
                 let owned = o
@@ -1126,7 +1136,7 @@ impl Live {
                 });
             }
         }
-        Ok(out)
+        Ok((out, refused))
     }
 
     /// What the server would store after `patch` on the live Pod
