@@ -516,8 +516,9 @@ Pods), and with a dry-run creation of NEW's objects that do not exist; when
 RBAC refuses the dry run the merge is made here (a note says so), and what
 the server rejects (an immutable field, a Pod's container port, a namespace
 that does not exist, an invalid object) is an error, as what kubectl apply
-refuses (-n naming another namespace than a manifest's, a NetworkPolicy in
-extensions/v1beta1). A workload whose pod template is unchanged leaves its
+refuses (-n naming another namespace than a manifest's, a kind or version the
+server does not serve: a NetworkPolicy in extensions/v1beta1, a CRD not
+installed). A workload whose pod template is unchanged leaves its
 live pods as they are; one whose template changes in any field (an image)
 rolls them out: they get the template's labels and ports (unless paused or
 OnDelete). New objects are added (a new Deployment appears as one pod). With
@@ -542,8 +543,9 @@ the README).
 Exit status (as kubectl diff): 0 no change in connectivity, 1 changes,
 2 or more an error or not everything compared (invalid policies, objects
 RBAC does not let us read, undecided pairs, policies that select no pod of
-the manifests, policies of kinds not evaluated: CiliumNetworkPolicy,
-Calico's NetworkPolicy and GlobalNetworkPolicy...); the changes found are
+the manifests, policies of kinds not evaluated: any kind ending in Policy or
+Firewall outside Kubernetes' own API groups, as CiliumNetworkPolicy, Calico's
+or Antrea's NetworkPolicy, EgressFirewall...); the changes found are
 still shown.
 
 Examples:

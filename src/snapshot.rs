@@ -671,10 +671,10 @@ pub struct Gaps {
     /// Workloads named on the command line that were looked up by name
     /// and do not exist (the GET said 404), keyed `namespace/Kind/name`.
     pub workloads_absent: BTreeSet<String>,
-    /// Namespaces whose workloads could not be listed (so those without
-    /// pods, which stand as one pod each, are unknown), with why; `*`
-    /// stands for every namespace.
-    pub workload_lists: BTreeMap<String, String>,
+    /// Workload kinds that could not be listed, by (namespace, kind), with
+    /// why (so those of the kind without pods, which stand as one pod
+    /// each, are unknown); namespace `*` stands for every namespace.
+    pub workload_lists: BTreeMap<(String, String), String>,
     /// Why the cluster-scoped policies (AdminNetworkPolicy,
     /// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) the API server
     /// serves could not be read, when they could not: answers may then
@@ -692,6 +692,27 @@ pub struct Gaps {
 }
 
 impl Gaps {
+    /// [`Gaps::workload_lists`] by namespace: (namespace, the kinds
+    /// refused there, the first refusal), for messages.
+    pub fn workload_gaps(&self) -> Vec<(String, Vec<String>, String)> {
+        let mut out: Vec<(String, Vec<String>, String)> = Vec::new();
+        for ((ns, kind), why) in &self.workload_lists {
+            match out.last_mut() {
+                Some((n, kinds, _)) if n == ns => kinds.push(kind.clone()),
+                _ => out.push((ns.clone(), vec![kind.clone()], why.clone())),
+            }
+        }
+        out
+    }
+
+    /// Whether the stand-ins of `kind` in `namespace` could not be listed.
+    pub fn workload_refused(&self, namespace: &str, kind: &str) -> bool {
+        [namespace, "*"].iter().any(|ns| {
+            self.workload_lists
+                .contains_key(&(ns.to_string(), kind.to_string()))
+        })
+    }
+
     /// The warning every live answer carries when the cluster serves
     /// cluster-scoped policies that RBAC hides: never "there are none".
     pub fn cluster_policy_warning(&self) -> Option<String> {

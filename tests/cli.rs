@@ -2414,6 +2414,34 @@ fn no_cluster_and_no_input_is_an_error() {
     one_error(&["can", "a", "b"], 2);
 }
 
+/// $KUBECONFIG set to a file that does not exist is not "unset": the error
+/// names the file as a missing --kubeconfig is named, for every command.
+#[test]
+fn a_kubeconfig_variable_naming_no_file_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("x.yaml");
+    std::fs::write(
+        &new,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: x}\nspec: {podSelector: {}}\n",
+    )
+    .unwrap();
+    let new = new.to_str().unwrap();
+    for args in [&["diff", "-f", new][..], &["list"], &["matrix"]] {
+        let a = netpol()
+            .env("KUBECONFIG", "/nonexist")
+            .args(args)
+            .assert()
+            .failure();
+        let err = stderr_of(&a);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: no cluster to talk to: no kubeconfig ($KUBECONFIG names no file that exists: stat /nonexist: no such file or directory, and ~/.kube/config does not exist)"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("unset"), "{err}");
+    }
+}
+
 #[test]
 fn stdin_input() {
     let stream = shop_stream();

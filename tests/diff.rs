@@ -838,7 +838,8 @@ fn a_change_resting_on_an_ipblock_matching_a_pod_carries_cans_caveat() {
 /// A NetworkPolicy in `extensions/v1beta1` (served until Kubernetes 1.16,
 /// refused by `kubectl apply` since) is never silently ignored: diff, list
 /// and lint say which file and document hold it, and leave it out as the
-/// other objects the API server rejects.
+/// other objects the API server rejects; diff does not call that "no
+/// change" (exit 2).
 #[test]
 fn an_extensions_v1beta1_policy_is_a_warning_naming_its_document() {
     let dir = tempfile::tempdir().unwrap();
@@ -857,11 +858,86 @@ fn an_extensions_v1beta1_policy_is_a_warning_naming_its_document() {
     let want = format!(
         "warning: {new}: document 2: NetworkPolicy shop/db-legacy: no matches for kind \"NetworkPolicy\" in version \"extensions/v1beta1\" (no longer served since Kubernetes 1.16: write networking.k8s.io/v1); the API server rejects such an object, so it is left out\n"
     );
-    let a = netpol().args(["diff", &old, &new]).assert().code(0);
-    assert_eq!(stderr_of(&a), want);
+    let a = netpol().args(["diff", &old, &new]).assert().code(2);
+    assert!(stderr_of(&a).starts_with(&want), "{}", stderr_of(&a));
     for args in [["list", "-A", "-f", &new], ["lint", "-A", "-f", &new]] {
         let a = netpol().args(args).assert();
         assert!(stderr_of(&a).contains(&want), "{args:?}: {}", stderr_of(&a));
+    }
+}
+
+/// A NetworkPolicy in a version or spelling no API server serves
+/// (`networking.k8s.io/v1beta1`, `networking.k8s.io/v2`, `v1`, `kind:
+/// NetworkPolicies`) is what kubectl apply refuses (`no matches for kind`):
+/// every command warns naming its document and leaves it out, and diff
+/// says it did not compare it (exit 2), never "No change in connectivity".
+#[test]
+fn a_policy_of_an_unserved_version_or_kind_is_never_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(&dir, "old.yaml", DB_POLICY_OLD);
+    for (api, kind, hint) in [
+        (
+            "networking.k8s.io/v1beta1",
+            "NetworkPolicy",
+            "the API server serves NetworkPolicy in networking.k8s.io/v1",
+        ),
+        (
+            "networking.k8s.io/v2",
+            "NetworkPolicy",
+            "the API server serves NetworkPolicy in networking.k8s.io/v1",
+        ),
+        (
+            "v1",
+            "NetworkPolicy",
+            "the API server serves NetworkPolicy in networking.k8s.io/v1",
+        ),
+        (
+            "networking.k8s.io/v1",
+            "NetworkPolicies",
+            "did you mean kind NetworkPolicy in networking.k8s.io/v1?",
+        ),
+    ] {
+        let new = write(
+            &dir,
+            "new.yaml",
+            &format!(
+                "{}---
+{}",
+                DB_POLICY_OLD,
+                DB_POLICY_NEW
+                    .replace(
+                        "apiVersion: networking.k8s.io/v1",
+                        &format!("apiVersion: {api}")
+                    )
+                    .replace("kind: NetworkPolicy", &format!("kind: {kind}"))
+                    .replace("name: db,", "name: open,")
+            ),
+        );
+        let want = format!(
+            "warning: {new}: document 2: {kind} shop/open: no matches for kind {kind:?} in version {api:?} ({hint}); the API server rejects such an object, so it is left out\n"
+        );
+        let a = netpol().args(["diff", &old, &new]).assert().code(2);
+        let (out, err) = (stdout_of(&a), stderr_of(&a));
+        assert!(err.starts_with(&want), "{api} {kind}: {err}");
+        assert!(!out.contains("No change in connectivity"), "{out}");
+        assert!(
+            out.contains(
+                "Not everything was compared: 1 object of a kind or version no API server serves"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "not compared: {kind} shop/open ({api}) in {new}: no API server serves kind"
+            )),
+            "{out}"
+        );
+        let v = diff_json(&["diff", &old, &new], 2);
+        assert_eq!(v["complete"], false);
+        for args in [["list", "-A", "-f", &new], ["lint", "-A", "-f", &new]] {
+            let a = netpol().args(args).assert();
+            assert!(stderr_of(&a).contains(&want), "{args:?}: {}", stderr_of(&a));
+        }
     }
 }
 
@@ -936,8 +1012,11 @@ fn a_rule_is_named_only_with_ports_the_other_side_admits() {
     assert!(!stdout_of(&a).contains("egress[2]"), "{}", stdout_of(&a));
 }
 
-/// Policies of other engines in NEW (Cilium's, Calico's, the cluster
-/// policy tiers when not read) are not evaluated: a note names them and
+/// Policies of other engines in NEW (Cilium's, Calico's, Antrea's,
+/// OVN-Kubernetes' EgressFirewall, OpenShift's EgressNetworkPolicy,
+/// Istio's AuthorizationPolicy: any kind ending in Policy or Firewall
+/// outside Kubernetes' own groups; the cluster policy tiers when not
+/// read) are not evaluated: a note names them and
 /// the run is incomplete (exit 2), never "no change".
 #[test]
 fn policies_of_other_kinds_are_named_and_never_no_change() {
@@ -947,7 +1026,7 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         &dir,
         "new.yaml",
         &format!(
-            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n"
+            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {{name: antrea-np, namespace: backend}}\nspec: {{}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {{name: antrea-acnp}}\nspec: {{}}\n---\napiVersion: k8s.ovn.org/v1\nkind: EgressFirewall\nmetadata: {{name: default, namespace: backend}}\nspec: {{egress: []}}\n---\napiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {{name: default, namespace: frontend}}\nspec: {{egress: []}}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: deny, namespace: backend}}\nspec: {{}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: not-network}}\nspec: {{validations: []}}\n"
         ),
     );
     let v = diff_json(&["diff", OLD, &new], 2);
@@ -958,10 +1037,16 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         "CiliumNetworkPolicy backend/l7 (cilium.io/v2)",
         "GlobalNetworkPolicy deny-all (projectcalico.org/v3)",
         "NetworkPolicy backend/calico-np (projectcalico.org/v3)",
+        "NetworkPolicy backend/antrea-np (crd.antrea.io/v1beta1)",
+        "ClusterNetworkPolicy antrea-acnp (crd.antrea.io/v1beta1)",
+        "EgressFirewall backend/default (k8s.ovn.org/v1)",
+        "EgressNetworkPolicy frontend/default (network.openshift.io/v1)",
+        "AuthorizationPolicy backend/deny (security.istio.io/v1)",
         "evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only",
     ] {
         assert!(notes.contains(said), "{said}: {notes}");
     }
+    assert!(!notes.contains("ValidatingAdmissionPolicy"), "{notes}");
     let a = netpol().args(["diff", OLD, &new]).assert().code(2);
     assert!(
         !stdout_of(&a).contains("No change in connectivity"),
@@ -970,7 +1055,7 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
     );
     assert_eq!(
         stderr_of(&a),
-        "error: not everything could be compared (3 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
+        "error: not everything could be compared (8 policies of other kinds than NetworkPolicy); no change found among the pairs compared (see the notes)\n"
     );
 }
 

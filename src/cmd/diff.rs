@@ -46,6 +46,10 @@ struct Sides {
     /// some workloads' pods (their live object could not be read): `new`
     /// has them rolled out, this one left as they are; with the workloads.
     alternative: Option<(Snapshot, Vec<(String, crate::snapshot::WorkloadRef)>)>,
+    /// Workloads of NEW without live pods whose live object could not be
+    /// read (RBAC): whether they exist already is unknown, so their
+    /// stand-ins' pairs are undecided, not opened (namespace, workload).
+    unknown_existence: Vec<(String, crate::snapshot::WorkloadRef)>,
 }
 
 /// What [`as_applied`] gives: notes, and the workloads whose pods the
@@ -127,8 +131,8 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         let a = read(old);
         (a, b.join())
     });
-    let (old_snapshot, old_warnings) = a?;
-    let (new_snapshot, new_warnings) = match b {
+    let (old_snapshot, old_warnings, old_unserved) = a?;
+    let (new_snapshot, new_warnings, new_unserved) = match b {
         Ok(b) => b?,
         Err(panic) => std::panic::resume_unwind(panic),
     };
@@ -150,6 +154,11 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         &mut notes,
         &mut incomplete,
     );
+    unserved(
+        old_unserved.iter().chain(&new_unserved),
+        &mut notes,
+        &mut incomplete,
+    );
     Ok(Sides {
         old: old_snapshot,
         new: new_snapshot,
@@ -161,6 +170,7 @@ fn offline(ctx: &Context, old: &str, new: &str) -> Result<Sides, Error> {
         incomplete,
         offline: true,
         alternative: None,
+        unknown_existence: Vec::new(),
     })
 }
 
@@ -207,6 +217,26 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
             default_namespace: namespace.clone(),
         })?;
         would_refuse(ctx.global.namespace.as_deref(), manifests.apply_input())?;
+        // Any other kind the server does not serve (a CRD not installed,
+        // a version it dropped): kubectl apply refuses the object.
+        let input = manifests.apply_input();
+        let missing = live
+            .unserved_kinds(
+                input
+                    .kinds
+                    .keys()
+                    .map(|(api, kind)| (api.as_str(), kind.as_str())),
+            )
+            .await;
+        if let Some(first) = input
+            .kinds
+            .iter()
+            .filter(|((api, kind), _)| missing.contains(&(api.as_str(), kind.as_str())))
+            .map(|(_, u)| u)
+            .min_by_key(|u| (u.file.clone(), u.namespace.clone(), u.name.clone()))
+        {
+            return Err(Error::Api(first.kubectl_error()));
+        }
         let snap = manifests.snapshot();
         let mut wanted: BTreeSet<String> = BTreeSet::from([namespace]);
         wanted.extend(snap.pods.iter().map(|p| p.namespace.clone()));
@@ -370,27 +400,36 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
     // Workloads that could not be listed: those without pods are missing
     // from the cluster's side; a workload of NEW without live pods there
     // may exist already.
-    for (ns, why) in &old.gaps.workload_lists {
-        let here =
-            |p: &&crate::snapshot::PodInfo| p.representative && (ns == "*" || p.namespace == *ns);
+    let mut unknown_existence = Vec::new();
+    for (ns, kinds, why) in old.gaps.workload_gaps() {
+        let here = |p: &&crate::snapshot::PodInfo| {
+            p.representative
+                && (ns == "*" || p.namespace == ns)
+                && p.workload.as_ref().is_some_and(|w| kinds.contains(&w.kind))
+        };
         let news: Vec<String> = new.pods.iter().filter(here).map(|p| p.ref_key()).collect();
+        unknown_existence.extend(new.pods.iter().filter(here).filter_map(|p| {
+            p.workload
+                .as_ref()
+                .map(|w| (p.namespace.clone(), w.clone()))
+        }));
         notes.push(format!(
-            "the workloads {} could not be listed ({}): those without pods are not on the cluster's side{}",
+            "the {} {} could not be listed ({}): those without pods are not on the cluster's side{}",
+            crate::cmd::matrix::kinds_text(&kinds),
             if ns == "*" {
                 "of the namespaces read".to_string()
             } else {
                 format!("of namespace {ns}")
             },
-            first_line(why),
+            first_line(&why),
             if news.is_empty() {
                 String::new()
             } else {
                 format!(
-                    "; whether {} of NEW exist{} already without pods is unknown: {} connections are listed as if the apply created {}",
+                    "; whether {} of NEW exist{} already without pods is unknown: {} connections are listed as undecided",
                     news.join(", "),
                     if news.len() == 1 { "s" } else { "" },
                     if news.len() == 1 { "its" } else { "their" },
-                    if news.len() == 1 { "it" } else { "them" },
                 )
             }
         ));
@@ -413,6 +452,7 @@ fn live(ctx: &Context, args: &DiffArgs) -> Result<Sides, Error> {
         incomplete,
         offline: false,
         alternative: alternative.map(|a| (a, unsure)),
+        unknown_existence,
     })
 }
 
@@ -594,6 +634,32 @@ fn unevaluated<'a>(
         "{} polic{} of other kinds than NetworkPolicy",
         objects.len(),
         if objects.len() == 1 { "y" } else { "ies" }
+    ));
+}
+
+/// Objects of a kind or version no API server serves (left out of the
+/// sides with a warning): `kubectl apply` refuses them, so what they
+/// were meant to change is not compared: a note, and the run is
+/// incomplete (exit 2), never "no change".
+fn unserved<'a>(
+    objects: impl Iterator<Item = &'a crate::source::files::Unserved>,
+    notes: &mut Vec<String>,
+    incomplete: &mut Vec<String>,
+) {
+    let objects: Vec<&crate::source::files::Unserved> = objects.collect();
+    if objects.is_empty() {
+        return;
+    }
+    for u in &objects {
+        notes.push(format!(
+            "not compared: {} {}/{} ({}) in {}: no API server serves kind {:?} in version {:?} (kubectl apply refuses it), so it is left out",
+            u.kind, u.namespace, u.name, u.api_version, u.file, u.kind, u.api_version
+        ));
+    }
+    incomplete.push(format!(
+        "{} object{} of a kind or version no API server serves",
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" }
     ));
 }
 
@@ -1079,16 +1145,20 @@ fn rollout(
 }
 
 /// Whether every field `patch` sets is already so in `live` (`null`: the
-/// field is absent), lists element by element: applying it changes
-/// nothing there.
+/// field is absent), lists element by element (the order directives of a
+/// strategic merge patch left out; an entry it deletes is a change):
+/// applying it changes nothing there.
 fn json_within(patch: Option<&serde_json::Value>, live: Option<&serde_json::Value>) -> bool {
     use serde_json::Value;
     match (patch, live) {
         (None, _) => true,
         (Some(Value::Null), l) => l.is_none_or(Value::is_null),
-        (Some(Value::Object(p)), Some(Value::Object(l))) => {
-            p.iter().all(|(k, v)| json_within(Some(v), l.get(k)))
-        }
+        (Some(Value::Object(p)), Some(Value::Object(l))) => p
+            .iter()
+            .filter(|(k, _)| !k.starts_with("$setElementOrder/"))
+            .all(|(k, v)| json_within(Some(v), l.get(k))),
+        // An entry the patch deletes (`$patch: delete`) changes the list.
+        (Some(Value::Array(p)), _) if p.iter().any(|x| x.get("$patch").is_some()) => false,
         (Some(Value::Array(p)), Some(Value::Array(l))) => {
             p.len() == l.len() && p.iter().zip(l).all(|(a, b)| json_within(Some(a), Some(b)))
         }
@@ -1393,6 +1463,8 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             ));
         }
     }
+    let by_rollout = d.maybe.len().saturating_sub(maybe_before);
+    let by_existence = existence_unknown(&mut d, &sides.unknown_existence, &mut notes);
     let mut warnings = std::mem::take(&mut sides.warnings);
     warnings.extend(sides.old.gaps.cluster_policy_warning());
     for (m, name) in [(&mo, &sides.old_name), (&mn, &sides.new_name)] {
@@ -1423,8 +1495,7 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             why.join("; ")
         ));
     }
-    let by_rollout = d.maybe.len().saturating_sub(maybe_before);
-    let others = d.maybe.len() - by_rollout;
+    let others = d.maybe.len() - by_rollout - by_existence;
     let pairs = |n: usize| {
         format!(
             "{n} pair{} may change: {} depend{}",
@@ -1454,6 +1525,19 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             "undecided: {} on whether the apply replaces the pods of {}, which could not be read (listed under \"May change\")",
             pairs(by_rollout),
             who.join(", ")
+        ));
+    }
+    if by_existence > 0 {
+        let who: BTreeSet<String> = sides
+            .unknown_existence
+            .iter()
+            .map(|(ns, w)| format!("{ns}/{}", w.display()))
+            .collect();
+        notes.push(format!(
+            "undecided: {} on whether {} exist{} already, which could not be read (listed under \"May change\")",
+            pairs(by_existence),
+            who.into_iter().collect::<Vec<_>>().join(", "),
+            if sides.unknown_existence.len() == 1 { "s" } else { "" },
         ));
     }
     for u in &d.unselecting {
@@ -1554,6 +1638,72 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
         warnings,
         code,
     })
+}
+
+/// The stand-ins of workloads of NEW without live pods whose live object
+/// could not be read: the workload may exist already (at 0 replicas, with
+/// these connections) or not. Their pairs move from `changes` into
+/// `maybe` (nothing for certain before, the answer after); their address
+/// ranges are dropped, with a note. Returns how many pairs moved.
+fn existence_unknown(
+    d: &mut Diff<'_>,
+    unknown: &[(String, crate::snapshot::WorkloadRef)],
+    notes: &mut Vec<String>,
+) -> usize {
+    if unknown.is_empty() {
+        return 0;
+    }
+    let flags: Vec<bool> = d
+        .pods
+        .iter()
+        .map(|p| {
+            p.old.is_none()
+                && p.new.is_some_and(|q| {
+                    q.representative
+                        && unknown
+                            .iter()
+                            .any(|(ns, w)| q.namespace == *ns && q.workload.as_ref() == Some(w))
+                })
+        })
+        .collect();
+    let hit = |u: u32| flags[u as usize];
+    let (moved, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut d.changes)
+        .into_iter()
+        .partition(|c| hit(c.from) || hit(c.to));
+    d.changes = kept;
+    let count = moved.len();
+    for mut c in moved {
+        let who: BTreeSet<String> = [c.from, c.to]
+            .into_iter()
+            .filter(|u| hit(*u))
+            .map(|u| d.pods[u as usize].pod().ref_key())
+            .collect();
+        let reason = d.reasons.len() as u32;
+        d.reasons.push(vec![format!(
+            "whether {} exists already (live, without pods) could not be read: if it does, this may be its connection today",
+            who.into_iter().collect::<Vec<_>>().join(" and ")
+        )]);
+        c.before = PortSets::EMPTY;
+        c.reasons = reason;
+        d.maybe.push(c);
+    }
+    d.maybe.sort_unstable_by_key(|c| (c.from, c.to));
+    let dropped: BTreeSet<String> = d
+        .external
+        .iter()
+        .filter(|e| hit(e.pod))
+        .map(|e| d.pods[e.pod as usize].pod().ref_key())
+        .collect();
+    if !dropped.is_empty() {
+        d.external.retain(|e| !hit(e.pod));
+        notes.push(format!(
+            "addresses outside the cluster: the access of {} depends on whether {} exist{} already, which could not be read: not listed",
+            dropped.iter().cloned().collect::<Vec<_>>().join(", "),
+            if dropped.len() == 1 { "it" } else { "they" },
+            if dropped.len() == 1 { "s" } else { "" },
+        ));
+    }
+    count
 }
 
 /// What `can` adds when an answer rests on an ipBlock holding a pod's IP

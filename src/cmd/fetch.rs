@@ -353,7 +353,8 @@ pub async fn diff(live: &Live, wanted: &BTreeSet<String>) -> Result<Snapshot, Er
 /// Adds the stand-in pod of each live workload without pods (see
 /// [`Live::podless_workloads`]) in the namespaces whose pods were read
 /// (all, unless `gaps.pods` says otherwise), as `-f` does for a workload
-/// without pods; a refused list is recorded in `gaps.workload_lists`.
+/// without pods; a refused list is recorded in `gaps.workload_lists`, for
+/// its kind only (the other kinds' workloads are still read).
 pub async fn podless_workloads(
     live: &Live,
     pods: &mut Vec<PodInfo>,
@@ -371,13 +372,13 @@ pub async fn podless_workloads(
     )
     .await;
     for (ns, r) in scopes.iter().zip(found) {
-        match r {
-            Ok(list) => pods.extend(list),
-            Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => {
-                gaps.workload_lists
-                    .insert(ns.clone().unwrap_or_else(|| "*".into()), why);
-            }
-            Err(e) => return Err(e),
+        let (list, refused) = r?;
+        pods.extend(list);
+        for (kind, why) in refused {
+            gaps.workload_lists.insert(
+                (ns.clone().unwrap_or_else(|| "*".into()), kind.to_string()),
+                why,
+            );
         }
     }
     Ok(())

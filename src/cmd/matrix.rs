@@ -517,9 +517,10 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
     warnings.extend(matrix_caveats(&model, &pods));
     // Workloads without pods stand as one pod each: unknown when their
     // kinds could not be listed.
-    for (ns, why) in &snapshot.gaps.workload_lists {
+    for (ns, kinds, why) in snapshot.gaps.workload_gaps() {
         warnings.push(format!(
-            "warning: the workloads {} could not be listed ({}): those without pods (each stands as one pod without IP) are not shown",
+            "warning: the {} {} could not be listed ({}): those without pods (each stands as one pod without IP) are not shown",
+            kinds_text(&kinds),
             if ns == "*" {
                 "of the namespaces read".to_string()
             } else {
@@ -812,4 +813,15 @@ fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
         out.push(format!("warning: {n}"));
     }
     out
+}
+
+/// `Deployments`, `Deployments and Jobs`, `Deployments, Jobs and
+/// ReplicationControllers`: workload kinds in messages.
+pub fn kinds_text(kinds: &[String]) -> String {
+    let plural: Vec<String> = kinds.iter().map(|k| format!("{k}s")).collect();
+    match plural.split_last() {
+        None => "workloads".to_string(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }

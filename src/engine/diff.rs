@@ -2557,21 +2557,62 @@ pub fn applied(
 /// the last apply set (`original`, from [`LAST_APPLIED`]) and NEW no
 /// longer has, map by map. Fields set by other means (`kubectl create`,
 /// `kubectl label`, controllers) are neither in `original` nor in the
-/// patch, so they stay. Lists are replaced whole: this is what a strategic
-/// merge patch does for lists without a patch merge key, which are all
-/// the lists of a NetworkPolicy's spec and of a Namespace's labels.
-/// Without `original` (an object never applied) nothing is deleted, as
-/// kubectl does.
+/// patch, so they stay. Lists without a patch merge key (all those of a
+/// NetworkPolicy's spec) are replaced whole. Lists of a pod spec that
+/// have one ([`merge_key`]: containers by name, their ports by
+/// containerPort, ...) merge entry by entry, as the strategic merge patch
+/// kubectl sends for Pods and workloads: an entry the last apply set and
+/// NEW drops is sent as `{KEY: value, $patch: delete}`, and the list's
+/// order as `$setElementOrder/FIELD` (kubectl's three-way patch); entries
+/// added by other means stay. Without `original` (an object never
+/// applied) nothing is deleted, as kubectl does.
 pub fn apply_patch(
     original: Option<&serde_json::Value>,
     modified: &serde_json::Value,
+) -> serde_json::Value {
+    three_way(original, modified, &mut Vec::new())
+}
+
+fn three_way(
+    original: Option<&serde_json::Value>,
+    modified: &serde_json::Value,
+    path: &mut Vec<String>,
 ) -> serde_json::Value {
     use serde_json::Value;
     match (original, modified) {
         (Some(Value::Object(o)), Value::Object(m)) => {
             let mut patch = serde_json::Map::new();
             for (k, v) in m {
-                patch.insert(k.clone(), apply_patch(o.get(k), v));
+                path.push(k.clone());
+                let key = merge_key(path);
+                let value = match (key, o.get(k), v) {
+                    (Some(key), Some(Value::Array(old)), Value::Array(new)) => {
+                        let order: Vec<Value> = new
+                            .iter()
+                            .filter_map(|item| item.get(key))
+                            .map(|id| serde_json::json!({ key: id }))
+                            .collect();
+                        patch.insert(format!("$setElementOrder/{k}"), Value::Array(order));
+                        let mut items: Vec<Value> = new
+                            .iter()
+                            .map(|item| {
+                                let before = item
+                                    .get(key)
+                                    .and_then(|id| old.iter().find(|x| x.get(key) == Some(id)));
+                                three_way(before, item, path)
+                            })
+                            .collect();
+                        for gone in old.iter().filter_map(|x| x.get(key)) {
+                            if !new.iter().any(|item| item.get(key) == Some(gone)) {
+                                items.push(serde_json::json!({ key: gone, "$patch": "delete" }));
+                            }
+                        }
+                        Value::Array(items)
+                    }
+                    _ => three_way(o.get(k), v, path),
+                };
+                path.pop();
+                patch.insert(k.clone(), value);
             }
             for k in o.keys() {
                 if !m.contains_key(k) {
@@ -2584,9 +2625,55 @@ pub fn apply_patch(
     }
 }
 
-/// A JSON merge patch (RFC 7386) applied to `current`: maps merge key by
-/// key, `null` deletes, anything else (lists included) replaces.
+/// The patch merge key of the list at `path` (field names from the
+/// object's root, list indices left out), for the lists of a pod spec
+/// that have one in Kubernetes' types (`patchStrategy: merge`), wherever
+/// the pod spec sits (a Pod's `spec`, a workload's `spec.template.spec`,
+/// a CronJob's `spec.jobTemplate.spec.template.spec`); `None`: the list is
+/// replaced whole.
+pub fn merge_key(path: &[String]) -> Option<&'static str> {
+    let n = path.len();
+    let at = |back: usize| -> &str {
+        if back <= n {
+            path[n - back].as_str()
+        } else {
+            ""
+        }
+    };
+    let container = |s: &str| matches!(s, "containers" | "initContainers" | "ephemeralContainers");
+    // A Pod's `spec`, or a template's.
+    let pod_spec = at(2) == "spec" && (n == 2 || at(3) == "template");
+    let container = |s: &str| container(s) && at(3) == "spec";
+    match at(1) {
+        "containers" | "initContainers" | "ephemeralContainers" if pod_spec => Some("name"),
+        "ports" if container(at(2)) => Some("containerPort"),
+        "env" if container(at(2)) => Some("name"),
+        "volumeMounts" if container(at(2)) => Some("mountPath"),
+        "volumeDevices" if container(at(2)) => Some("devicePath"),
+        "volumes" | "imagePullSecrets" | "resourceClaims" | "schedulingGates" if pod_spec => {
+            Some("name")
+        }
+        "hostAliases" if pod_spec => Some("ip"),
+        "topologySpreadConstraints" if pod_spec => Some("topologyKey"),
+        "ownerReferences" if n == 2 && at(2) == "metadata" => Some("uid"),
+        _ => None,
+    }
+}
+
+/// A patch applied to `current` as the API server applies kubectl's
+/// patches: maps merge key by key, `null` deletes; lists with a patch
+/// merge key ([`merge_key`]) merge entry by entry (`$patch: delete`
+/// removes one, `$setElementOrder/FIELD` orders them); other lists
+/// replace (a JSON merge patch, RFC 7386, for everything else).
 pub fn merge_patch(current: &serde_json::Value, patch: &serde_json::Value) -> serde_json::Value {
+    merge_at(current, patch, &mut Vec::new())
+}
+
+fn merge_at(
+    current: &serde_json::Value,
+    patch: &serde_json::Value,
+    path: &mut Vec<String>,
+) -> serde_json::Value {
     use serde_json::Value;
     match patch {
         Value::Object(p) => {
@@ -2595,12 +2682,49 @@ pub fn merge_patch(current: &serde_json::Value, patch: &serde_json::Value) -> se
                 _ => serde_json::Map::new(),
             };
             for (k, v) in p {
+                if k.starts_with("$setElementOrder/") {
+                    continue;
+                }
                 if v.is_null() {
                     out.remove(k);
-                } else {
-                    let merged = merge_patch(out.get(k).unwrap_or(&Value::Null), v);
-                    out.insert(k.clone(), merged);
+                    continue;
                 }
+                path.push(k.clone());
+                let merged = match (merge_key(path), out.get(k), v) {
+                    (Some(key), live, Value::Array(items)) => {
+                        let mut list = match live {
+                            Some(Value::Array(live)) => live.clone(),
+                            _ => Vec::new(),
+                        };
+                        for item in items {
+                            let id = item.get(key);
+                            let at = list.iter().position(|x| id.is_some() && x.get(key) == id);
+                            if item.get("$patch").and_then(Value::as_str) == Some("delete") {
+                                if let Some(i) = at {
+                                    list.remove(i);
+                                }
+                                continue;
+                            }
+                            match at {
+                                Some(i) => list[i] = merge_at(&list[i], item, path),
+                                None => list.push(merge_at(&Value::Null, item, path)),
+                            }
+                        }
+                        if let Some(Value::Array(order)) = p.get(&format!("$setElementOrder/{k}")) {
+                            let rank = |x: &Value| {
+                                order
+                                    .iter()
+                                    .position(|o| o.get(key).is_some() && o.get(key) == x.get(key))
+                                    .unwrap_or(usize::MAX)
+                            };
+                            list.sort_by_key(rank);
+                        }
+                        Value::Array(list)
+                    }
+                    _ => merge_at(out.get(k).unwrap_or(&Value::Null), v, path),
+                };
+                path.pop();
+                out.insert(k.clone(), merged);
             }
             Value::Object(out)
         }
@@ -2929,5 +3053,51 @@ spec:
         let live = json!({"spec": {"ingress": [{"ports": [{"port": 80}]}, {}]}});
         let new = json!({"spec": {"ingress": [{"ports": [{"port": 443}]}]}});
         assert_eq!(merge_patch(&live, &apply_patch(Some(&new), &new)), new);
+    }
+
+    /// A pod template's keyed lists merge as kubectl's strategic merge
+    /// patch does: a container port the last apply set and NEW changes is
+    /// deleted (`$patch: delete`), not kept beside the new one; an entry
+    /// added by other means stays; a NetworkPolicy's `ports` (no merge
+    /// key) is replaced whole.
+    #[test]
+    fn client_side_apply_merges_keyed_lists_of_a_pod_template() {
+        use serde_json::json;
+        let template = |ports: serde_json::Value| json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x", "ports": ports}]}}}});
+        let last = template(json!([{"name": "http", "containerPort": 7000}]));
+        let new = template(json!([{"name": "http", "containerPort": 8080}]));
+        let live = template(
+            json!([{"name": "http", "containerPort": 7000, "protocol": "TCP"}, {"containerPort": 9090, "protocol": "TCP"}]),
+        );
+        let patch = apply_patch(Some(&last), &new);
+        assert_eq!(
+            patch.pointer("/spec/template/spec/containers/0/ports"),
+            Some(
+                &json!([{"name": "http", "containerPort": 8080}, {"containerPort": 7000, "$patch": "delete"}])
+            )
+        );
+        assert_eq!(
+            patch.pointer("/spec/template/spec/$setElementOrder~1containers"),
+            Some(&json!([{"name": "c"}]))
+        );
+        assert_eq!(
+            merge_patch(&live, &patch),
+            template(
+                json!([{"name": "http", "containerPort": 8080}, {"containerPort": 9090, "protocol": "TCP"}])
+            )
+        );
+        // A Pod's own spec too.
+        let pod = |ports: serde_json::Value| json!({"spec": {"containers": [{"name": "c", "ports": ports}]}});
+        let patch = apply_patch(
+            Some(&pod(json!([{"containerPort": 7000}]))),
+            &pod(json!([{"containerPort": 8080}])),
+        );
+        assert_eq!(
+            patch.pointer("/spec/containers/0/ports"),
+            Some(&json!([{"containerPort": 8080}, {"containerPort": 7000, "$patch": "delete"}]))
+        );
+        // A NetworkPolicy's ports have no merge key.
+        let np = |port: u16| json!({"spec": {"ingress": [{"ports": [{"port": port}]}]}});
+        assert_eq!(apply_patch(Some(&np(80)), &np(443)), np(443));
     }
 }

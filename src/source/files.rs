@@ -85,10 +85,15 @@ pub struct ApplyInput {
     /// Namespaces written in namespaced objects' `metadata.namespace`,
     /// each with the first object that names it (`Deployment web`).
     pub namespaces: BTreeMap<String, String>,
-    /// Objects of an API version no longer served (NetworkPolicy in
-    /// `extensions/v1beta1`, removed in Kubernetes 1.16): left out of the
-    /// snapshot with a warning; `kubectl apply` refuses them.
+    /// Objects of a kind this tool reads in a version or spelling no API
+    /// server serves (NetworkPolicy in `extensions/v1beta1` or
+    /// `networking.k8s.io/v1beta1`, `kind: NetworkPolicies`): left out of
+    /// the snapshot with a warning; `kubectl apply` refuses them.
     pub unserved: Vec<Unserved>,
+    /// Every (apiVersion, kind) of the input, with its first object: what
+    /// `diff -f` asks the API server's discovery about (kubectl apply
+    /// refuses an object of a kind the server does not serve).
+    pub kinds: BTreeMap<(String, String), Unserved>,
     /// Namespaces, Pods and workloads as written, by (kind, namespace,
     /// name) (the namespace of a Namespace is empty): what `kubectl apply`
     /// sends.
@@ -196,10 +201,13 @@ pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
 }
 
 /// Reads every path and builds a snapshot, with the warnings
-/// [`Manifests::warnings`] would give. Unlike [`Manifests`] the result can
+/// [`Manifests::warnings`] would give and the objects of a kind or version
+/// no API server serves ([`ApplyInput::unserved`]). Unlike [`Manifests`] the result can
 /// be sent to another thread (`diff` reads its two sides at once).
-pub fn load_with_warnings(opts: &LoadOptions) -> Result<(Snapshot, Vec<String>), Error> {
-    read(opts, false).map(|(snapshot, _, warnings, _)| (snapshot, warnings))
+pub fn load_with_warnings(
+    opts: &LoadOptions,
+) -> Result<(Snapshot, Vec<String>, Vec<Unserved>), Error> {
+    read(opts, false).map(|(snapshot, _, warnings, apply)| (snapshot, warnings, apply.unserved))
 }
 
 /// What [`read`] gives: the snapshot, the CNI evidence, the warnings and
@@ -275,6 +283,41 @@ fn take_object(
     mut obj: Object,
 ) -> Result<(), Error> {
     let kind = kind_of(&obj.value);
+    let api = obj
+        .value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !builder
+        .apply
+        .kinds
+        .contains_key(&(api.to_string(), kind.to_string()))
+    {
+        let field = |k: &str| {
+            obj.value
+                .pointer(&format!("/metadata/{k}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let namespace = match field("namespace") {
+            ns if ns.is_empty() && !CLUSTER_SCOPED.contains(&kind) => {
+                builder.default_namespace.to_string()
+            }
+            ns => ns,
+        };
+        let first = Unserved {
+            file: obj.file.clone(),
+            namespace,
+            name: field("name"),
+            api_version: api.to_string(),
+            kind: kind.to_string(),
+        };
+        builder
+            .apply
+            .kinds
+            .insert((api.to_string(), kind.to_string()), first);
+    }
     if !CLUSTER_SCOPED.contains(&kind)
         && let Some(ns) = obj
             .value
@@ -324,29 +367,83 @@ fn is_cluster_policy(v: &Value) -> bool {
 }
 
 /// A policy of another engine than Kubernetes NetworkPolicy, which no
-/// command evaluates: `Some(is it cluster-scoped)`. Cilium's
-/// (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy), Calico's
-/// (NetworkPolicy, GlobalNetworkPolicy and their staged forms in
-/// projectcalico.org), and the cluster policy tiers of
-/// policy.networking.k8s.io (AdminNetworkPolicy,
-/// BaselineAdminNetworkPolicy, ClusterNetworkPolicy) when not read.
+/// command evaluates: `Some(is it cluster-scoped)`. The rule: a kind whose
+/// name ends in `Policy` or `Firewall`, of any API group but Kubernetes'
+/// own (core, `apps`, `*.k8s.io`: ValidatingAdmissionPolicy is no network
+/// policy): Cilium's, Calico's, Antrea's, OVN-Kubernetes' EgressFirewall,
+/// OpenShift's EgressNetworkPolicy, Istio's AuthorizationPolicy, ...; and
+/// the cluster policy tiers of policy.networking.k8s.io when not read (a
+/// version the engine does not know). Cluster-scoped when the name says so
+/// (`Cluster...`, `Global...`, `...Clusterwide...`, `...Admin...`).
 fn policy_like(kind: &str, api: &str) -> Option<bool> {
     let group = api.split_once('/').map_or("", |(g, _)| g);
-    let calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
-    match kind {
-        "CiliumNetworkPolicy" if group == "cilium.io" => Some(false),
-        "CiliumClusterwideNetworkPolicy" if group == "cilium.io" => Some(true),
-        "NetworkPolicy" | "StagedNetworkPolicy" | "StagedKubernetesNetworkPolicy" if calico => {
-            Some(false)
-        }
-        "GlobalNetworkPolicy" | "StagedGlobalNetworkPolicy" if calico => Some(true),
-        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
-            if group == "policy.networking.k8s.io" =>
-        {
-            Some(true)
-        }
-        _ => None,
+    let kubernetes = !group.contains('.') || group.ends_with(".k8s.io");
+    if kubernetes && group != "policy.networking.k8s.io" {
+        return None;
     }
+    if !(kind.ends_with("Policy") || kind.ends_with("Firewall")) {
+        return None;
+    }
+    let plain = kind.strip_prefix("Staged").unwrap_or(kind);
+    Some(
+        plain.starts_with("Cluster")
+            || plain.starts_with("Global")
+            || plain.contains("Clusterwide")
+            || plain.contains("Admin"),
+    )
+}
+
+/// The kinds this tool reads, with the one apiVersion API servers serve
+/// them in today (older versions were removed by Kubernetes 1.16-1.25).
+const SERVED: [(&str, &str); 14] = [
+    ("Namespace", "v1"),
+    ("Pod", "v1"),
+    ("ReplicationController", "v1"),
+    ("Service", "v1"),
+    ("Node", "v1"),
+    ("ConfigMap", "v1"),
+    ("NetworkPolicy", "networking.k8s.io/v1"),
+    ("EndpointSlice", "discovery.k8s.io/v1"),
+    ("Job", "batch/v1"),
+    ("CronJob", "batch/v1"),
+    ("Deployment", "apps/v1"),
+    ("StatefulSet", "apps/v1"),
+    ("DaemonSet", "apps/v1"),
+    ("ReplicaSet", "apps/v1"),
+];
+
+/// A kind this tool reads, written in a built-in API group (core, apps,
+/// batch, extensions, networking.k8s.io, discovery.k8s.io, policy) with a
+/// version or a spelling no API server serves (`networking.k8s.io/v1beta1`,
+/// `v1` for a NetworkPolicy, `kind: NetworkPolicies`): `kubectl apply`
+/// refuses it (`no matches for kind ... in version ...`). Gives the kind
+/// and apiVersion that are served. Same-named kinds of other groups
+/// (Calico's NetworkPolicy) are other kinds, not this.
+fn unserved(kind: &str, api: &str) -> Option<(&'static str, &'static str)> {
+    let group = api.split_once('/').map_or("", |(g, _)| g);
+    const BUILT_IN: [&str; 7] = [
+        "",
+        "apps",
+        "batch",
+        "extensions",
+        "networking.k8s.io",
+        "discovery.k8s.io",
+        "policy",
+    ];
+    if !BUILT_IN.contains(&group) {
+        return None;
+    }
+    let lower = kind.to_ascii_lowercase();
+    let named = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        let plural = match k.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{k}s"),
+        };
+        lower == k || lower == plural
+    };
+    let (served_kind, served_api) = SERVED.iter().find(|(k, _)| named(k))?;
+    (kind != *served_kind || api != *served_api).then_some((*served_kind, *served_api))
 }
 
 /// Whether any command reads objects of this kind: the snapshot's kinds
@@ -1239,9 +1336,9 @@ impl<'a> Builder<'a> {
             "Job" | "CronJob" => api.starts_with("batch/"),
             _ => api.starts_with("apps/") || api.starts_with("extensions/"),
         };
-        if kind == "NetworkPolicy" && api == "extensions/v1beta1" {
-            // Served until Kubernetes 1.16: kubectl apply finds no such
-            // kind now. Never silently ignored.
+        if let Some((served_kind, served_api)) = unserved(kind, api) {
+            // kubectl apply finds no such kind (`no matches for kind`):
+            // never silently ignored, never read as another version.
             let meta = meta_of(obj)?;
             let unserved = Unserved {
                 file: obj.file.clone(),
@@ -1253,8 +1350,15 @@ impl<'a> Builder<'a> {
                 kind: kind.to_string(),
             };
             self.apply.unserved.push(unserved);
+            let hint = if kind == "NetworkPolicy" && api == "extensions/v1beta1" {
+                "no longer served since Kubernetes 1.16: write networking.k8s.io/v1".to_string()
+            } else if kind == served_kind {
+                format!("the API server serves {served_kind} in {served_api}")
+            } else {
+                format!("did you mean kind {served_kind} in {served_api}?")
+            };
             return Err(Rejected::Skipped(format!(
-                "{}: no matches for kind \"NetworkPolicy\" in version \"extensions/v1beta1\" (no longer served since Kubernetes 1.16: write networking.k8s.io/v1)",
+                "{}: no matches for kind {kind:?} in version {api:?} ({hint})",
                 describe(&obj.value)
             )));
         }

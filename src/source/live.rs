@@ -240,6 +240,32 @@ fn config_error(e: impl std::fmt::Display) -> Error {
     Error::Config(e.to_string())
 }
 
+/// The error when no kubeconfig was found and this is not a pod: what was
+/// looked for, worded as `--kubeconfig`'s missing file (`stat PATH: no
+/// such file or directory`) when `$KUBECONFIG` names files that do not
+/// exist.
+fn no_cluster() -> Error {
+    let named: Vec<String> = std::env::var_os("KUBECONFIG")
+        .map(|list| {
+            std::env::split_paths(&list)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| format!("stat {}: no such file or directory", p.display()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let looked = if named.is_empty() {
+        "$KUBECONFIG is unset".to_string()
+    } else {
+        format!(
+            "$KUBECONFIG names no file that exists: {}",
+            named.join(", ")
+        )
+    };
+    Error::Config(format!(
+        "no cluster to talk to: no kubeconfig ({looked}, and ~/.kube/config does not exist) and not running inside a cluster; pass --kubeconfig, or -f FILE to read manifests"
+    ))
+}
+
 /// Reads the kubeconfig the way kubectl does (`--kubeconfig`, else
 /// `$KUBECONFIG` merged, else `~/.kube/config`); `None` when there is none.
 pub fn read_kubeconfig(args: &ConnectionArgs) -> Result<Option<Kubeconfig>, Error> {
@@ -520,11 +546,7 @@ impl Live {
                 (config, None, None)
             }
             None => {
-                let config = Config::incluster().map_err(|_| {
-                    Error::Config(
-                        "no cluster to talk to: no kubeconfig ($KUBECONFIG is unset and ~/.kube/config does not exist) and not running inside a cluster; pass --kubeconfig, or -f FILE to read manifests".into(),
-                    )
-                })?;
+                let config = Config::incluster().map_err(|_| no_cluster())?;
                 (config, None, None)
             }
         };
@@ -1002,7 +1024,7 @@ impl Live {
         &self,
         namespace: Option<&str>,
         pods: &[PodInfo],
-    ) -> Result<Vec<PodInfo>, Error> {
+    ) -> Result<(Vec<PodInfo>, Vec<(&'static str, String)>), Error> {
         use k8s_openapi::api::core::v1::PodTemplateSpec;
         use kube::api::DynamicObject;
         use serde::Deserialize;
@@ -1034,8 +1056,18 @@ impl Live {
         }))
         .await;
         let mut out = Vec::new();
+        let mut refused = Vec::new();
         for (kind, list) in KINDS.iter().zip(lists) {
-            for o in list? {
+            let list = match list {
+                Ok(list) => list,
+                // One kind refused is a gap for that kind only.
+                Err(Error::Forbidden(why)) if !why.contains("cannot impersonate") => {
+                    refused.push((*kind, why));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for o in list {
                 let ns = o.metadata.namespace.clone().unwrap_or_default();
                 let name = o.metadata.name.clone().unwrap_or_default();
                 let owned = o
@@ -1104,7 +1136,7 @@ impl Live {
                 });
             }
         }
-        Ok(out)
+        Ok((out, refused))
     }
 
     /// What the server would store after `patch` on the live Pod
@@ -1175,6 +1207,55 @@ impl Live {
             .iter()
             .map(crate::snapshot::NodeInfo::from_node)
             .collect())
+    }
+
+    /// Of `kinds` (apiVersion, kind), those the API server does not serve,
+    /// as its discovery says (readable by every authenticated user): a
+    /// group version it does not know (404), or one without that kind.
+    /// `kubectl apply` refuses an object of such a kind (`no matches for
+    /// kind`). A group version discovery does not answer for otherwise is
+    /// not judged.
+    pub async fn unserved_kinds<'a>(
+        &self,
+        kinds: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<(&'a str, &'a str)> {
+        let kinds: Vec<(&str, &str)> = kinds.collect();
+        let versions: std::collections::BTreeSet<&str> = kinds
+            .iter()
+            .filter(|(api, kind)| !api.is_empty() && !kind.is_empty())
+            .map(|(api, _)| *api)
+            .collect();
+        let answers = futures::future::join_all(versions.iter().map(|api| async move {
+            let list = if api.contains('/') {
+                self.client.list_api_group_resources(api).await
+            } else {
+                self.client.list_core_api_resources(api).await
+            };
+            let served: Option<Vec<String>> = match list {
+                Ok(list) => Some(
+                    list.resources
+                        .into_iter()
+                        .filter(|r| !r.name.contains('/'))
+                        .map(|r| r.kind)
+                        .collect(),
+                ),
+                Err(kube::Error::Api(status)) if status.code == 404 => Some(Vec::new()),
+                Err(_) => None,
+            };
+            (*api, served)
+        }))
+        .await;
+        let served: std::collections::BTreeMap<&str, Option<Vec<String>>> =
+            answers.into_iter().collect();
+        kinds
+            .into_iter()
+            .filter(|(api, kind)| {
+                served
+                    .get(api)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|list| !list.iter().any(|k| k == kind))
+            })
+            .collect()
     }
 
     /// The cluster-scoped policy tiers (issue 15): every
