@@ -1026,7 +1026,7 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         &dir,
         "new.yaml",
         &format!(
-            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {{name: antrea-np, namespace: backend}}\nspec: {{}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {{name: antrea-acnp}}\nspec: {{}}\n---\napiVersion: k8s.ovn.org/v1\nkind: EgressFirewall\nmetadata: {{name: default, namespace: backend}}\nspec: {{egress: []}}\n---\napiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {{name: default, namespace: frontend}}\nspec: {{egress: []}}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: deny, namespace: backend}}\nspec: {{}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: not-network}}\nspec: {{validations: []}}\n"
+            "{old}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: l7, namespace: backend}}\nspec: {{endpointSelector: {{}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: deny-all}}\nspec: {{selector: all()}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: calico-np, namespace: backend}}\nspec: {{selector: all()}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {{name: antrea-np, namespace: backend}}\nspec: {{}}\n---\napiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {{name: antrea-acnp}}\nspec: {{}}\n---\napiVersion: k8s.ovn.org/v1\nkind: EgressFirewall\nmetadata: {{name: default, namespace: backend}}\nspec: {{egress: []}}\n---\napiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {{name: default, namespace: frontend}}\nspec: {{egress: []}}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: deny, namespace: backend}}\nspec: {{}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: not-network}}\nspec: {{validations: []}}\n---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: require-labels}}\nspec: {{rules: []}}\n"
         ),
     );
     let v = diff_json(&["diff", OLD, &new], 2);
@@ -1046,7 +1046,9 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
     ] {
         assert!(notes.contains(said), "{said}: {notes}");
     }
+    // Admission policies govern objects, not traffic.
     assert!(!notes.contains("ValidatingAdmissionPolicy"), "{notes}");
+    assert!(!notes.contains("require-labels"), "{notes}");
     let a = netpol().args(["diff", OLD, &new]).assert().code(2);
     assert!(
         !stdout_of(&a).contains("No change in connectivity"),

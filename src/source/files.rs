@@ -381,6 +381,11 @@ fn policy_like(kind: &str, api: &str) -> Option<bool> {
     if kubernetes && group != "policy.networking.k8s.io" {
         return None;
     }
+    // Admission-control policies (Kyverno's ClusterPolicy/Policy,
+    // Gatekeeper's) govern objects, not traffic.
+    if group == "kyverno.io" || group.ends_with(".kyverno.io") || group.ends_with("gatekeeper.sh") {
+        return None;
+    }
     if !(kind.ends_with("Policy") || kind.ends_with("Firewall")) {
         return None;
     }
