@@ -473,11 +473,15 @@ fn mark_undecided<'s>(
             }
             if let (Some(x), Some(y)) = (&before, &after) {
                 let (rx, ry) = (undecided_rules(old, x), undecided_rules(new, y));
+                // The same certain ports, the same possible ones and the
+                // same undecided rules of unchanged policies on both sides:
+                // the same unknown, whatever else changed about the pods
+                // (a changed container port under an ipBlock rule on all
+                // ports, say) — no change to report.
                 if x.allowed == y.allowed
+                    && x.possible == y.possible
                     && rx == ry
                     && rx.iter().all(|r| !d.policies.contains_key(&r.0))
-                    && !touched.differs[a]
-                    && !touched.differs[b]
                 {
                     continue;
                 }
@@ -697,10 +701,6 @@ fn undecided_namespaces(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, Ve
 /// either side, for the direction it has rules for. Only pairs with a
 /// touched row or column can change.
 struct Touched {
-    /// The pod differs in anything a connection depends on: it is on one
-    /// side only, or its labels, container ports, IPs, host network, node,
-    /// host IPs or its namespace's labels differ.
-    differs: Vec<bool>,
     /// The pod is on both sides with the same labels, container ports and
     /// host network (what its class depends on besides its IPs).
     alike: Vec<bool>,
@@ -724,6 +724,9 @@ impl Touched {
                 _ => false,
             })
             .collect();
+        // The pod differs in anything a connection depends on: it is on one
+        // side only, or its labels, container ports, IPs, host network,
+        // node, host IPs or its namespace's labels differ.
         let differs: Vec<bool> = d
             .pods
             .iter()
@@ -770,12 +773,7 @@ impl Touched {
                 }
             }
         }
-        Touched {
-            differs,
-            alike,
-            row,
-            col,
-        }
+        Touched { alike, row, col }
     }
 }
 
