@@ -1117,3 +1117,29 @@ fn an_unreachable_server_is_one_error_line_as_elsewhere() {
     let list = one_error(&["list", "--server", "https://127.0.0.1:1"], 1);
     assert_eq!(err, list, "the same words as list");
 }
+
+/// A rule that still admits the pair is no reason, even when the other
+/// side now closes it: shop/front's egress closes (relabelled), db's
+/// ingress[0] (tier=back) no longer admits it, and db's ingress[1]
+/// (app=web) still does — it is not named.
+#[test]
+fn a_rule_that_still_admits_the_pair_is_no_reason() {
+    let dir = "tests/fixtures/diff/still-admits";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    let c = &v["changes"];
+    assert_eq!(
+        reasons_of(c, "shop/front", "shop/db"),
+        [
+            "the source pod's labels change: app=web,tier=back => app=web,tier=front",
+            "egress: shop/out-back egress[0] no longer admits it (TCP/5432, TCP/8443)",
+            "ingress: shop/db-in ingress[0] no longer admits it (TCP/5432, TCP/8443)",
+        ]
+    );
+}

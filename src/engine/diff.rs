@@ -1628,7 +1628,13 @@ fn side_lines(
                 .collect(),
         }
     };
-    let (rb, ra) = (&narrow(rb, others.0), &narrow(ra, others.1));
+    // A rule is a reason when what it admits itself changed (its own
+    // ports, before against after); it is shown with the ports of that
+    // change the other side admits (on the side where they were
+    // admitted), and not at all when none reaches the pair. A rule that
+    // still admits the same ports is no reason, whatever the other side
+    // now does.
+    let (nb, na) = (narrow(rb, others.0), narrow(ra, others.1));
     let mut out = Vec::new();
     let list = |keys: &[String]| {
         keys.iter()
@@ -1647,32 +1653,52 @@ fn side_lines(
         return out;
     }
     let rule = |(key, i): &(String, usize)| format!("{} {name}[{i}]", policy_name(key, changed));
+    let shown = |ports: &PortSet, other: Option<&PortSet>| match other {
+        Some(o) => ports.intersect(o),
+        None => ports.clone(),
+    };
     for (k, p) in rb {
         match ra.get(k) {
-            None => out.push(format!(
-                "{name}: {} no longer admits it ({})",
-                rule(k),
-                p.to_strings().join(", ")
-            )),
-            Some(q) if q != p => out.push(format!(
-                "{name}: {} admits {} => {}",
-                rule(k),
-                p.to_strings().join(", "),
-                q.to_strings().join(", ")
-            )),
+            None => {
+                let lost = shown(p, others.0);
+                if !lost.is_empty() {
+                    out.push(format!(
+                        "{name}: {} no longer admits it ({})",
+                        rule(k),
+                        lost.to_strings().join(", ")
+                    ));
+                }
+            }
+            Some(q) if q != p => {
+                let (was, now) = (nb.get(k), na.get(k));
+                if was != now {
+                    let text = |x: Option<&PortSet>| {
+                        x.map_or("nothing".to_string(), |x| x.to_strings().join(", "))
+                    };
+                    out.push(format!(
+                        "{name}: {} admits {} => {}",
+                        rule(k),
+                        text(was),
+                        text(now)
+                    ));
+                }
+            }
             _ => {}
         }
     }
     for (k, q) in ra {
         if !rb.contains_key(k) {
-            out.push(format!(
-                "{name}: {} now admits it ({})",
-                rule(k),
-                q.to_strings().join(", ")
-            ));
+            let gained = shown(q, others.1);
+            if !gained.is_empty() {
+                out.push(format!(
+                    "{name}: {} now admits it ({})",
+                    rule(k),
+                    gained.to_strings().join(", ")
+                ));
+            }
         }
     }
-    if present && out.is_empty() && !ia.is_empty() && ra.is_empty() {
+    if present && out.is_empty() && !ia.is_empty() && na.is_empty() {
         out.push(format!("{name}: no rule of {} admits it", list(ia)));
     }
     out
