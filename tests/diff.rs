@@ -1143,3 +1143,22 @@ fn a_rule_that_still_admits_the_pair_is_no_reason() {
         ]
     );
 }
+
+/// Only the ports whose answer changed are reasons: 5432 moving from
+/// api-out egress[0] to egress[1] is none; egress[1] is named for 8443.
+#[test]
+fn only_ports_whose_answer_changed_are_named() {
+    let dir = "tests/fixtures/diff/moved-ports";
+    let v = diff_json(
+        &[
+            "diff",
+            &format!("{dir}/old.yaml"),
+            &format!("{dir}/new.yaml"),
+        ],
+        1,
+    );
+    assert_eq!(
+        reasons_of(&v["changes"], "backend/api", "backend/db"),
+        ["egress: backend/api-out (changed) egress[1] now admits it (TCP/8443)"]
+    );
+}

@@ -1543,13 +1543,27 @@ fn verdict_reasons(
                 }
             })
         }
+        // Only the ports whose answer for the pair changed.
+        let moved = match (before, after) {
+            (Some(x), Some(y)) => {
+                let mut m = x.allowed.subtract(&y.allowed);
+                m.union_with(&y.allowed.subtract(&x.allowed));
+                Some(m)
+            }
+            _ => None,
+        };
+        let masked = |o: Option<&PortSet>| match (o, &moved) {
+            (Some(o), Some(m)) => Some(o.intersect(m)),
+            (o, _) => o.cloned(),
+        };
+        let (ob, oa) = (masked(other(before, name)), masked(other(after, name)));
         out.extend(side_reasons(
             name,
             old,
             b,
             new,
             a,
-            (other(before, name), other(after, name)),
+            (ob.as_ref(), oa.as_ref()),
             changed,
         ));
     }
@@ -1867,7 +1881,20 @@ impl ClassReasons {
                 let keys = |m: &Model<'_>, iso: &[u32]| -> Vec<String> {
                     iso.iter().map(|&p| m.policies[p as usize].key()).collect()
                 };
-                let mask = |id: u32| (id != PortSets::ALL).then(|| sets.get(id).clone());
+                // Only the ports whose answer for the pair changed, and of
+                // them those the other side admits.
+                let this = admits[i];
+                let (pb, pa) = (
+                    sets.intersect(this.0, other.0),
+                    sets.intersect(this.1, other.1),
+                );
+                let moved = {
+                    let (b, a) = (sets.get(pb), sets.get(pa));
+                    let mut m = b.subtract(a);
+                    m.union_with(&a.subtract(b));
+                    m
+                };
+                let mask = |id: u32| Some(sets.get(id).intersect(&moved));
                 let (ob_mask, oa_mask) = (mask(other.0), mask(other.1));
                 let lines = side_lines(
                     dir.as_str(),
