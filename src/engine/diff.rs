@@ -1683,20 +1683,14 @@ fn side_lines(
                     ));
                 }
             }
-            Some(q) if q != p => {
-                let (was, now) = (nb.get(k), na.get(k));
-                if was != now {
-                    let text = |x: Option<&PortSet>| {
-                        x.map_or("nothing".to_string(), |x| x.to_strings().join(", "))
-                    };
-                    out.push(format!(
-                        "{name}: {} admits {} => {}",
-                        rule(k),
-                        text(was),
-                        text(now)
-                    ));
-                }
-            }
+            // Named when the change reaches the pair; said with the
+            // rule's own ports, before and after.
+            Some(q) if q != p && nb.get(k) != na.get(k) => out.push(format!(
+                "{name}: {} admits {} => {}",
+                rule(k),
+                p.to_strings().join(", "),
+                q.to_strings().join(", ")
+            )),
             _ => {}
         }
     }
