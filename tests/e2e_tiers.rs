@@ -261,4 +261,26 @@ spec:
         err.contains("warning: answers may be incomplete: the cluster serves cluster-scoped network policies (Admin and Baseline tiers) that could not be read"),
         "{err}"
     );
+    // ... in the answer itself too (JSON notes), and in coverage and lint.
+    let dana = c.as_user(
+        "dana",
+        &[
+            "can", &client, &server, "--port", "8080", "-n", &ns, "-o", "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&dana)).unwrap();
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("Admin and Baseline tier policies could not be read"),
+        "{v:#}"
+    );
+    for args in [["coverage", "-n", &ns], ["lint", "-n", &ns]] {
+        let out = c.as_user("dana", &args);
+        assert!(
+            stderr(&out).contains("warning: answers may be incomplete"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 }

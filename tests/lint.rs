@@ -398,7 +398,10 @@ const CASES: &[Case] = &[
         args: &[],
         object: "clusternetworkpolicy/bl",
         path: Some("spec.ingress[0].action"),
-        message: &["Pass in the Baseline tier does the same as no rule"],
+        message: &[
+            "Pass in the Baseline tier skips the rest of the Baseline tier",
+            "acts as Accept",
+        ],
         hint: None,
         also: &[],
     },

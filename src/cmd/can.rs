@@ -408,6 +408,14 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     if model.guessed_namespaces().iter().any(|n| ends.contains(n)) {
         notes.extend(model.guessed_namespaces_note());
     }
+    // Cluster policies the cluster serves but RBAC hides: said in the
+    // answer itself too (JSON `notes`), not only on stderr.
+    let tiers_unread = snapshot.gaps.cluster_policies.is_some();
+    if tiers_unread {
+        notes.push(
+            "the cluster's Admin and Baseline tier policies could not be read: an Admin policy may deny or accept this connection before NetworkPolicy decides, so this answer is NetworkPolicy's alone".into(),
+        );
+    }
     let mut report = pair_report(&model, &from, &to, wanted.as_ref(), notes, &|| {
         crate::cmd::lint::cni_facts(ctx)
     });
@@ -442,7 +450,8 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             ));
         } else {
             report.notes.push(format!(
-                "{ip} may be the address of a pod or Service that could not be read ({why}); the answer holds either way: no {} rule of {} admits {} to any pod",
+                "{ip} may be the address of a pod or Service that could not be read ({why}); the answer holds either way{}: no {} rule of {} admits {} to any pod",
+                if tiers_unread { " as far as NetworkPolicy decides" } else { "" },
                 direction.as_str(),
                 pod.ref_key(),
                 port.map(|w| w.to_strings().join(", ")).unwrap_or_else(|| "any port".into())

@@ -32,6 +32,7 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         .filter(|p| ctx.in_scope(&p.namespace))
         .map(|p| format!("warning: NetworkPolicy {:?} is invalid (the API server would reject it) and is left out", p.key))
         .collect();
+    warnings.extend(snapshot.gaps.cluster_policy_warning());
     if c.namespaces.is_empty() {
         warnings.push(match ctx.scope() {
             Some(ns) => format!("No resources found in {ns} namespace."),

@@ -225,9 +225,12 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             render_text(&report, ctx.palette)
         }
     };
+    // The tier checks need the cluster policies: said when unreadable.
+    let mut warnings: Vec<String> = snapshot.gaps.cluster_policy_warning().into_iter().collect();
+    warnings.extend(hint);
     Ok(Outcome {
         stdout,
-        warnings: hint.into_iter().collect(),
+        warnings,
         code: if failed { exit::FINDINGS } else { exit::OK },
     })
 }

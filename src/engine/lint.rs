@@ -179,7 +179,7 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
     (
         "tier-pass-in-baseline",
         Severity::Warning,
-        "a Pass rule in the Baseline tier: the same as no rule",
+        "a Pass rule in the Baseline tier: it skips the rest of the tier to the default (allowed), so it acts as Accept",
     ),
     (
         "tier-domain-names-deny",

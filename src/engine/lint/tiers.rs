@@ -55,7 +55,7 @@ pub fn tiers(model: &Model<'_>, in_scope: &dyn Fn(&str) -> bool, out: &mut Out<'
                         "tier-pass-in-baseline",
                         p,
                         format!("{}.action", rule_path(d, i)),
-                        "Pass in the Baseline tier does the same as no rule (the connection goes to the default, allowed): use Accept, or remove the rule".into(),
+                        "Pass in the Baseline tier skips the rest of the Baseline tier to the default, which allows: it acts as Accept (lower Baseline rules never see the connection); write Accept if that is meant, or Deny".into(),
                     );
                 }
                 if rule.action != Action::Accept {
