@@ -415,3 +415,43 @@ fn lint_finds_what_the_tiers_accept_but_do_nothing_with() {
     let out = stdout_of(&a);
     assert!(!out.contains("\"tier-"), "{out}");
 }
+
+/// The BaselineAdminNetworkPolicy and a Baseline ClusterNetworkPolicy that
+/// decide a port differently are in no order the API defines: UNKNOWN
+/// (exit 4, `undefined`), never one of them picked silently; when they
+/// agree, the answer is theirs.
+#[test]
+fn banp_against_baseline_cnp_is_undefined_when_they_disagree() {
+    const BANP: &str = "tests/fixtures/tiers/banp-order.yaml";
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/db", "--port", "5432", "-f", CLUSTER, "-f", BANP, "-o", "json",
+        ],
+        4,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["allowed"], Value::Null, "{v:#}");
+    assert_eq!(v["undefined"], true, "{v:#}");
+    // The same two agreeing (the CNP allows too): decided.
+    let agree = std::fs::read_to_string(BANP)
+        .unwrap()
+        .replace("action: Deny", "action: Accept");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agree.yaml");
+    std::fs::write(&path, agree).unwrap();
+    let (out, _) = run(
+        &[
+            "can",
+            "dev/tool",
+            "prod/db",
+            "--port",
+            "5432",
+            "-f",
+            CLUSTER,
+            "-f",
+            path.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(out.starts_with("ALLOWED"), "{out}");
+}

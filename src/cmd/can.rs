@@ -633,7 +633,7 @@ pub fn pair_report(
         undecided && (verdict.egress.undefined_on(&asked) || verdict.ingress.undefined_on(&asked));
     if undefined {
         notes.push(
-            "cluster policies of equal priority decide this connection differently: the API leaves the outcome to the implementation, so it is undefined"
+            "cluster policies in no defined order (equal priorities, or the BaselineAdminNetworkPolicy against Baseline ClusterNetworkPolicies) decide this connection differently: the API leaves the outcome to the implementation, so it is undefined"
                 .into(),
         );
     } else if undecided {

@@ -147,11 +147,18 @@ pub fn side_tiers(
                 format!("{}: {}", rule_label(p, d, step.rule), step.action.as_str())
             })
             .collect();
-        chain.push(format!(
-            "undefined on {}: {} match at equal priority with different actions (the API leaves the outcome to the implementation)",
-            ports.describe(),
-            rules.join(" and ")
-        ));
+        chain.push(match c.priority {
+            Some(_) => format!(
+                "undefined on {}: {} match at equal priority with different actions (the API leaves the outcome to the implementation)",
+                ports.describe(),
+                rules.join(" and ")
+            ),
+            None => format!(
+                "undefined on {}: {} decide differently, and the API puts the BaselineAdminNetworkPolicy in no order against Baseline ClusterNetworkPolicies (the outcome is the implementation's)",
+                ports.describe(),
+                rules.join(" and ")
+            ),
+        });
         undefined.push(UndefinedJson {
             tier: c.tier.as_str(),
             priority: c.priority,

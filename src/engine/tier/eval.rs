@@ -345,6 +345,95 @@ fn tier(
         out.undecided.union_with(&undecided);
         start = end;
     }
+    // The BaselineAdminNetworkPolicy has no priority against the Baseline
+    // ClusterNetworkPolicies (the API orders neither before the other):
+    // a port both decide, one allowing and the other denying, is
+    // undefined, as a tie of equal priorities is.
+    if tier == Tier::Baseline {
+        let banp = |i: usize| model.cluster_policies[i].api == crate::engine::tier::Api::Baseline;
+        let known = |a: &&(u32, usize, bool)| !a.2;
+        let olds: Vec<usize> = applying
+            .iter()
+            .filter(known)
+            .filter(|a| banp(a.1))
+            .map(|a| a.1)
+            .collect();
+        let cnps: Vec<usize> = applying
+            .iter()
+            .filter(known)
+            .filter(|a| !banp(a.1))
+            .map(|a| a.1)
+            .collect();
+        if !olds.is_empty() && !cnps.is_empty() {
+            // First match per port over `list` in order: (allowed,
+            // denied, steps); in the Baseline tier Pass goes to the
+            // default, which allows. Unknown matches decide nothing here
+            // (they are undecided already).
+            let first = |list: &[usize]| {
+                let mut left = entering.clone();
+                let (mut allow, mut deny) = (PortSet::empty(), PortSet::empty());
+                let mut steps = Vec::new();
+                for &pi in list {
+                    for (ri, rule) in model.cluster_policies[pi]
+                        .rules(direction)
+                        .iter()
+                        .enumerate()
+                    {
+                        let ports = rule.resolve_ports(dest_ports).intersect(&left);
+                        if ports.is_empty() {
+                            continue;
+                        }
+                        let (matched, unknown) = rule_matches(model, rule, other);
+                        if unknown {
+                            left = left.subtract(&ports);
+                        }
+                        if !matched || unknown {
+                            continue;
+                        }
+                        left = left.subtract(&ports);
+                        match rule.action {
+                            Action::Deny => deny.union_with(&ports),
+                            Action::Accept | Action::Pass => allow.union_with(&ports),
+                        }
+                        steps.push((pi, ri, rule.action, ports));
+                    }
+                }
+                (allow, deny, steps)
+            };
+            let (ba, bd, bsteps) = first(&olds);
+            let (ca, cd, csteps) = first(&cnps);
+            let mut conflict = ba.intersect(&cd);
+            conflict.union_with(&bd.intersect(&ca));
+            if !conflict.is_empty() {
+                out.accept = out.accept.subtract(&conflict);
+                out.deny = out.deny.subtract(&conflict);
+                out.pass = out.pass.subtract(&conflict);
+                out.undecided.union_with(&conflict);
+                let mut steps = Vec::new();
+                for (pi, ri, action, ports) in csteps.into_iter().chain(bsteps) {
+                    let ports = ports.intersect(&conflict);
+                    if ports.is_empty() {
+                        continue;
+                    }
+                    side.steps.push(TierStep {
+                        tier,
+                        policy: pi,
+                        rule: ri,
+                        action,
+                        ports,
+                        undecided: false,
+                    });
+                    steps.push(side.steps.len() - 1);
+                }
+                side.conflicts.push(Conflict {
+                    tier,
+                    priority: None,
+                    ports: conflict,
+                    steps,
+                });
+            }
+        }
+    }
     out.unmatched = open;
     // An invalid policy that may be of this tier and select the pod in
     // this direction could decide any port that reached the tier.
