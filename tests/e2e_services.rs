@@ -4,23 +4,10 @@
 //! controller runs, so EndpointSlices are written by the tests.
 //! Each test works in namespaces of its own.
 
-use std::process::Output;
-
 use serde_json::Value;
 
 mod common;
 use common::cluster::*;
-
-fn code(o: &Output, want: i32) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(want),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
-}
 
 /// front/web; back/api-1 (http = 8080) and back/api-2 (http = 9090); a
 /// policy admitting front/web on 8080 only; Service api (port 80 ->

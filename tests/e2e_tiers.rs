@@ -9,8 +9,6 @@
 //! ends (even on failure), so that the other end-to-end tests see a cluster
 //! without them.
 
-use std::process::Output;
-
 mod common;
 use common::cluster::*;
 
@@ -46,17 +44,6 @@ impl Drop for Cleanup<'_> {
             );
         }
     }
-}
-
-fn code(o: &Output, want: i32) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(want),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
 }
 
 #[test]

@@ -272,24 +272,29 @@ fn selector_words(sel: &crate::engine::selector::Selector) -> String {
     format!("[{}]", sel.render())
 }
 
+/// `pods [app=web] in namespaces [env=prod]`: a subject's or a peer's pods
+/// (no namespace selector: every namespace).
+fn pods_words(
+    namespaces: Option<&crate::engine::selector::Selector>,
+    pods: &crate::engine::selector::Selector,
+) -> String {
+    let who = if pods.is_everything() {
+        "all pods".to_string()
+    } else {
+        format!("pods {}", selector_words(pods))
+    };
+    match namespaces {
+        Some(ns) if !ns.is_everything() => format!("{who} in namespaces {}", selector_words(ns)),
+        _ => format!("{who} in all namespaces"),
+    }
+}
+
 fn subject_words(s: &crate::engine::tier::Subject) -> String {
     use crate::engine::tier::Subject;
     match s {
         Subject::Namespaces(sel) if sel.is_everything() => "all pods".to_string(),
         Subject::Namespaces(sel) => format!("all pods in namespaces {}", selector_words(sel)),
-        Subject::Pods { namespaces, pods } => {
-            let who = if pods.is_everything() {
-                "all pods".to_string()
-            } else {
-                format!("pods {}", selector_words(pods))
-            };
-            match namespaces {
-                Some(ns) if !ns.is_everything() => {
-                    format!("{who} in namespaces {}", selector_words(ns))
-                }
-                _ => format!("{who} in all namespaces"),
-            }
-        }
+        Subject::Pods { namespaces, pods } => pods_words(namespaces.as_ref(), pods),
     }
 }
 
@@ -298,19 +303,7 @@ fn peer_words(peer: &crate::engine::tier::TierPeer) -> String {
     match peer {
         TierPeer::Namespaces(sel) if sel.is_everything() => "all namespaces".to_string(),
         TierPeer::Namespaces(sel) => format!("namespaces {}", selector_words(sel)),
-        TierPeer::Pods { namespaces, pods } => {
-            let who = if pods.is_everything() {
-                "all pods".to_string()
-            } else {
-                format!("pods {}", selector_words(pods))
-            };
-            match namespaces {
-                Some(ns) if !ns.is_everything() => {
-                    format!("{who} in namespaces {}", selector_words(ns))
-                }
-                _ => format!("{who} in all namespaces"),
-            }
-        }
+        TierPeer::Pods { namespaces, pods } => pods_words(namespaces.as_ref(), pods),
         TierPeer::Networks(nets) => format!(
             "networks [{}]",
             nets.iter()

@@ -382,22 +382,8 @@ pub fn lint(
         if !in_scope_key(&bad.namespace, &bad.key) || !out.opts.on("invalid-policy") {
             continue;
         }
-        out.findings.push(Finding {
-            check: "invalid-policy",
-            severity: severity_of("invalid-policy"),
-            object: bad.key.clone(),
-            path: bad.errors.first().map(|e| e.path.clone()),
-            message: format!(
-                "the API server would reject this policy: {}",
-                bad.errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            hint: None,
-            not_checked: None,
-        });
+        out.findings
+            .push(invalid_finding(bad.key.clone(), "policy", &bad.errors));
     }
     tiers::tiers(model, &|key| in_scope_key("", key), &mut out);
     // Cluster-scoped policies (namespace ""), known as `kind/name`.
@@ -406,29 +392,39 @@ pub fn lint(
         if !in_scope_key("", &key) || !out.opts.on("invalid-policy") {
             continue;
         }
-        out.findings.push(Finding {
-            check: "invalid-policy",
-            severity: severity_of("invalid-policy"),
-            object: key,
-            path: bad.errors.first().map(|e| e.path.clone()),
-            message: format!(
-                "the API server would reject this {}: {}",
-                bad.kind,
-                bad.errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            hint: None,
-            not_checked: None,
-        });
+        out.findings
+            .push(invalid_finding(key, &bad.kind, &bad.errors));
     }
     let mut findings = out.findings;
     findings.sort_by(|a, b| {
         (b.severity, &a.object, &a.path, a.check).cmp(&(a.severity, &b.object, &b.path, b.check))
     });
     findings
+}
+
+/// The `invalid-policy` finding of `object` (a `what`: `policy`, or a
+/// cluster policy's kind): the API server's errors, the first one's path.
+fn invalid_finding(
+    object: String,
+    what: &str,
+    errors: &[crate::engine::validate::FieldError],
+) -> Finding {
+    Finding {
+        check: "invalid-policy",
+        severity: severity_of("invalid-policy"),
+        object,
+        path: errors.first().map(|e| e.path.clone()),
+        message: format!(
+            "the API server would reject this {what}: {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        hint: None,
+        not_checked: None,
+    }
 }
 
 /// `spec.ingress[1].from[0]`.
