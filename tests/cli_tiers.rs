@@ -455,3 +455,17 @@ fn banp_against_baseline_cnp_is_undefined_when_they_disagree() {
     );
     assert!(out.starts_with("ALLOWED"), "{out}");
 }
+
+/// An UNKNOWN that hangs on cluster policies (which may deny) does not say
+/// "allowed only if they match", which holds for NetworkPolicy rules only.
+#[test]
+fn unknown_with_cluster_policies_does_not_say_allowed_only_if_they_match() {
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", INVALID,
+        ],
+        4,
+    );
+    assert!(!out.contains("allowed only if they match"), "{out}");
+    assert!(out.contains("a denying one closes it"), "{out}");
+}

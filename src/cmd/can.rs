@@ -637,10 +637,13 @@ pub fn pair_report(
                 .into(),
         );
     } else if undecided {
-        notes.push(
+        // NetworkPolicy rules only allow; cluster policy rules may deny.
+        notes.push(if crate::engine::tier::eval::any(model) {
+            "the answer depends on what could not be known (the rules marked unknown above): an allowing or accepting rule that matches opens the connection, a denying one closes it"
+        } else {
             "the answer depends on what could not be known (the rules marked unknown above): the connection is allowed only if they match"
-                .into(),
-        );
+        }
+        .into());
     }
     // Whether an ipBlock admits pods is the CNI's choice: say which applies.
     let by_ipblock = crate::engine::lint::cni::ipblock_decisions(model, &verdict, from, to, wanted);
