@@ -709,7 +709,7 @@ async fn as_applied(
     input: &crate::source::files::ApplyInput,
 ) -> Result<Applied, Error> {
     use crate::engine::diff::{apply_patch, last_applied, merge_patch, rolled_out};
-    use serde_json::{Value, json};
+    use serde_json::json;
     let mut notes = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     let mut refusal: Option<String> = None;
@@ -821,13 +821,7 @@ async fn as_applied(
             }
             Err(e) => return Err(e),
         };
-        let labels: crate::snapshot::Labels = match &after["metadata"]["labels"] {
-            Value::Object(m) => m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect(),
-            _ => Default::default(),
-        };
+        let labels = labels_of(&after);
         *n = crate::snapshot::NamespaceInfo::new(&n.name, labels, false);
     }
     // Pods: the server allows few changes to a live pod (labels,
@@ -857,13 +851,7 @@ async fn as_applied(
             Ok(after) => {
                 // The labels the pod would have: NEW's, and those set
                 // otherwise that the apply leaves.
-                let labels: crate::snapshot::Labels = match &after["metadata"]["labels"] {
-                    Value::Object(m) => m
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect(),
-                    _ => Default::default(),
-                };
+                let labels = labels_of(&after);
                 for p in new.pods.iter_mut().filter(|p| {
                     !p.representative && p.namespace == current.namespace && p.name == *name
                 }) {
@@ -1226,6 +1214,18 @@ fn skipped_subdirectories(path: &str) -> Option<String> {
         "note: {path}: subdirectories not read without -R (as kubectl -f DIR): {}",
         skipped.join(", ")
     )))
+}
+
+/// `metadata.labels` of an object the server answered with (string
+/// values only; none when absent).
+fn labels_of(object: &serde_json::Value) -> crate::snapshot::Labels {
+    match &object["metadata"]["labels"] {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect(),
+        _ => Default::default(),
+    }
 }
 
 fn first_line(s: &str) -> &str {

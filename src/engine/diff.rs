@@ -797,6 +797,21 @@ fn changed_policies<'m>(
         .collect()
 }
 
+/// For each side, the union index (into [`Diff::pods`]) of each of its
+/// pods, in the side's snapshot order.
+fn union_indices(d: &Diff<'_>) -> (Vec<u32>, Vec<u32>) {
+    let (mut old_u, mut new_u) = (Vec::new(), Vec::new());
+    for (u, p) in d.pods.iter().enumerate() {
+        if p.old.is_some() {
+            old_u.push(u as u32);
+        }
+        if p.new.is_some() {
+            new_u.push(u as u32);
+        }
+    }
+    (old_u, new_u)
+}
+
 /// The fast path: per joint class, only the touched rows and columns.
 ///
 /// Joint classes group the union pods that are alike on both sides (see
@@ -927,16 +942,7 @@ fn by_classes<'s>(
         cols_touched[k] |= touched.col[u];
     }
     // Traffic between a pod and its own node, pod by pod: union pairs.
-    let mut old_u = Vec::with_capacity(old_pods.len());
-    let mut new_u = Vec::with_capacity(new_pods.len());
-    for (u, p) in d.pods.iter().enumerate() {
-        if p.old.is_some() {
-            old_u.push(u as u32);
-        }
-        if p.new.is_some() {
-            new_u.push(u as u32);
-        }
-    }
+    let (old_u, new_u) = union_indices(d);
     let mut node_pairs: HashSet<(u32, u32)> = HashSet::new();
     let old_nodes = NodeTraffic::new(old, &old_pods);
     let new_nodes = NodeTraffic::new(new, &new_pods);
@@ -1238,16 +1244,7 @@ fn by_rows<'s>(old: &Model<'s>, new: &Model<'s>, d: &mut Diff<'s>, skip: &[bool]
     use crate::engine::verdict::narrowed;
     let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
     let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
-    let mut old_u = Vec::with_capacity(old_pods.len());
-    let mut new_u = Vec::with_capacity(new_pods.len());
-    for (u, p) in d.pods.iter().enumerate() {
-        if p.old.is_some() {
-            old_u.push(u as u32);
-        }
-        if p.new.is_some() {
-            new_u.push(u as u32);
-        }
-    }
+    let (old_u, new_u) = union_indices(d);
     let mut sets = std::mem::take(&mut d.sets);
     let found = matrix_changes(
         old, &old_pods, &old_u, new, &new_pods, &new_u, skip, &mut sets,
