@@ -771,14 +771,20 @@ fn cluster_policies(rng: &mut Rng) -> String {
             writeln!(y, "  {field}:").unwrap();
             for _ in 0..n {
                 let action = *rng.pick(&["Accept", "Deny", "Pass"]);
-                let peer = match rng.below(if field == "egress" { 3 } else { 2 }) {
+                let peer = match rng.below(if field == "egress" { 7 } else { 2 }) {
                     0 => format!("{{namespaces: {}}}", selector(rng, NS_KEYS)),
                     1 => format!("{{pods: {{podSelector: {}}}}}", selector(rng, POD_KEYS)),
-                    _ => "{networks: [10.1.0.0/16]}".to_string(),
+                    2 => "{networks: [10.1.0.0/16]}".to_string(),
+                    // The nodes' (and host-network pods') addresses, and
+                    // the pods' IPv6 ones.
+                    3 => "{networks: [192.168.0.0/24, \"fd00::/126\"]}".to_string(),
+                    4 => "{nodes: {}}".to_string(),
+                    5 => "{nodes: {matchLabels: {zone: a}}}".to_string(),
+                    _ => "{networks: [10.3.0.0/16]}".to_string(),
                 };
                 let protocols = match rng.below(3) {
                     0 => String::new(),
-                    1 if !peer.contains("networks") => {
+                    1 if !peer.contains("networks") && !peer.contains("nodes") => {
                         ", protocols: [{destinationNamedPort: http}]".to_string()
                     }
                     _ => ", protocols: [{tcp: {destinationPort: {range: {start: 80, end: 8080}}}}, {udp: {destinationPort: {number: 53}}}]".to_string(),
@@ -786,6 +792,30 @@ fn cluster_policies(rng: &mut Rng) -> String {
                 writeln!(y, "  - {{action: {action}, {peers}: [{peer}]{protocols}}}").unwrap();
             }
         }
+    }
+    // The v1alpha1 BaselineAdminNetworkPolicy beside the Baseline tier
+    // (neither ordered before the other: conflicts are undefined).
+    if rng.chance(30) {
+        let action = *rng.pick(&["Allow", "Deny"]);
+        let peer = if rng.chance(50) {
+            format!("{{namespaces: {}}}", selector(rng, NS_KEYS))
+        } else {
+            format!(
+                "{{pods: {{namespaceSelector: {{}}, podSelector: {}}}}}",
+                selector(rng, POD_KEYS)
+            )
+        };
+        let ports = if rng.chance(50) {
+            ", ports: [{portNumber: {protocol: TCP, port: 80}}]"
+        } else {
+            ""
+        };
+        write!(
+            y,
+            "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {{name: default}}\nspec:\n  subject: {{namespaces: {}}}\n  ingress:\n  - {{action: {action}, from: [{peer}]{ports}}}\n  egress:\n  - {{action: {action}, to: [{peer}]{ports}}}\n",
+            selector(rng, NS_KEYS)
+        )
+        .unwrap();
     }
     y
 }

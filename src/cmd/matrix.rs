@@ -185,10 +185,10 @@ pub struct PodMatrix<'m, 's> {
     near: Vec<usize>,
     row: Vec<(u32, u32)>,
     merged: Vec<(u32, u32)>,
-    /// Per pod, whether a cluster policy tier may apply to it (empty when
-    /// there is no cluster policy): classes know NetworkPolicy only, so a
-    /// pair with such an end is decided by `verdict::connection` instead.
-    tiered: Vec<bool>,
+    /// The pods without a known IP, ascending, when the matrix has one pass
+    /// per address family and cluster policies exist (else empty): see
+    /// [`PodMatrix::row`].
+    ipless: Vec<usize>,
 }
 
 /// The classes of the pods of one address family (or of every pod, when
@@ -299,7 +299,7 @@ impl<'m, 's> PodMatrix<'m, 's> {
             near,
             row,
             merged,
-            tiered,
+            ipless,
         } = self;
         row.clear();
         for (k, pass) in passes.iter_mut().enumerate() {
@@ -326,18 +326,24 @@ impl<'m, 's> PodMatrix<'m, 's> {
             let all = near.iter().map(|&j| (j as u32, PortSets::ALL));
             merge(row, merged, all, |_, all| all);
         }
-        // Cluster policy tiers: the pairs with an end they may apply to,
-        // one connection at a time.
-        if !tiered.is_empty() && (tiered[i] || tiered.iter().any(|t| *t)) {
+        // A pod whose address family is unknown (no IP) facing a pod of
+        // several families: the family passes would union what each family
+        // says, but a cluster policy Deny or Pass on one family's
+        // `networks` does not become an allow because another family
+        // would not match; such pairs (few: pending pods) are decided as
+        // `can` decides them, addresses as they are.
+        if !ipless.is_empty() {
             use crate::engine::verdict::{Endpoint, connection};
-            let from = Endpoint::Pod(pods[i]);
-            let redo: Vec<usize> = (0..pods.len())
-                .filter(|&j| j != i && (tiered[i] || tiered[j]))
-                .collect();
-            row.retain(|&(j, _)| !(tiered[i] || tiered[j as usize]));
+            let redo: Vec<usize> = if ipless.binary_search(&i).is_ok() {
+                (0..pods.len()).filter(|&j| j != i).collect()
+            } else {
+                ipless.clone()
+            };
+            row.retain(|(j, _)| !redo.contains(&(*j as usize)));
             let mut fresh = Vec::with_capacity(redo.len());
             for j in redo {
-                let allowed = connection(model, &from, &Endpoint::Pod(pods[j])).allowed;
+                let allowed =
+                    connection(model, &Endpoint::Pod(pods[i]), &Endpoint::Pod(pods[j])).allowed;
                 if !allowed.is_empty() {
                     fresh.push((j as u32, sets.intern(allowed)));
                 }
@@ -471,22 +477,23 @@ fn run_matrix<'m, 's, R>(
     sets: PortSets,
     f: impl FnOnce(&mut PodMatrix<'_, 's>) -> R,
 ) -> R {
+    let ipless = if passes.len() > 1 && crate::engine::tier::eval::any(model) {
+        (0..pods.len())
+            .filter(|&i| pods[i].ips.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut matrix = PodMatrix {
         model,
         pods,
+        ipless,
         passes,
         sets,
         node: NodeTraffic::new(model, pods),
         near: Vec::new(),
         row: Vec::new(),
         merged: Vec::new(),
-        tiered: if crate::engine::tier::eval::any(model) {
-            pods.iter()
-                .map(|p| crate::engine::tier::eval::may_apply(model, p))
-                .collect()
-        } else {
-            Vec::new()
-        },
     };
     f(&mut matrix)
 }

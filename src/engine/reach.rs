@@ -14,6 +14,7 @@ use foldhash::{HashMap, HashMapExt};
 use crate::engine::Model;
 use crate::engine::policy::{Direction, IpBlock, Peer};
 use crate::engine::ports::PortSet;
+use crate::engine::tier;
 use crate::engine::verdict::{Endpoint, destination_ports, peer_matches};
 use crate::snapshot::{ContainerPort, Labels, PodInfo};
 
@@ -27,7 +28,14 @@ pub struct Classes<'s> {
     representatives: Vec<&'s PodInfo>,
 }
 
-type ClassKey<'a> = (&'a str, &'a Labels, &'a [ContainerPort], bool, Vec<usize>);
+type ClassKey<'a> = (
+    &'a str,
+    &'a Labels,
+    &'a [ContainerPort],
+    bool,
+    Vec<usize>,
+    Vec<u8>,
+);
 
 /// Every distinct ipBlock of the model's valid policies, in the order
 /// first met (the same block recurs in many policies): a pod's class
@@ -43,6 +51,27 @@ pub fn ip_blocks<'m>(model: &'m Model<'_>) -> Vec<&'m IpBlock> {
             Peer::Pods { .. } => None,
         })
         .filter(|b| seen.insert(*b))
+        .collect()
+}
+
+/// What tells pods of one namespace, labels and network apart for the
+/// cluster policies of `model`: the outcome of each of their `networks`
+/// and `nodes` peers on the pod (its IPs; for a host-network pod, its
+/// node), two bits each (matched, unknown), in the policies' order.
+/// Empty without cluster policies. Every other cluster policy peer and
+/// subject reads only the namespace and labels.
+pub fn tier_signature(model: &Model<'_>, pod: &PodInfo) -> Vec<u8> {
+    use crate::engine::tier::TierPeer;
+    model
+        .cluster_policies
+        .iter()
+        .flat_map(|p| p.ingress.iter().chain(&p.egress))
+        .flat_map(|r| &r.peers)
+        .filter(|peer| matches!(peer, TierPeer::Networks(_) | TierPeer::Nodes(_)))
+        .map(|peer| {
+            let (m, u) = crate::engine::tier::eval::peer_matches(model, peer, &Endpoint::Pod(pod));
+            u8::from(m) | (u8::from(u) << 1)
+        })
         .collect()
 }
 
@@ -74,6 +103,7 @@ impl<'s> Classes<'s> {
                 pod.ports.as_slice(),
                 pod.on_host_network(),
                 block_signature(&blocks, pod),
+                tier_signature(model, pod),
             );
             let next = index.len();
             class_of.push(*index.entry(key).or_insert(next));
@@ -85,8 +115,8 @@ impl<'s> Classes<'s> {
     /// dense from 0, numbered in the order of their first pod) when the
     /// grouping was made elsewhere (`diff` groups both sides' pods at
     /// once). The caller vouches that pods of one class agree on
-    /// namespace, labels, container ports, host network and
-    /// [`block_signature`].
+    /// namespace, labels, container ports, host network,
+    /// [`block_signature`] and [`tier_signature`].
     pub fn from_class_of(pods: &[&'s PodInfo], class_of: Vec<usize>) -> Classes<'s> {
         let mut members: Vec<Vec<usize>> = Vec::new();
         let mut representatives = Vec::new();
@@ -299,6 +329,146 @@ pub struct ClassRows<'m, 's> {
     egress: Vec<Option<RuleList>>,
     /// Egress rules with named ports, resolved on a destination class.
     named: HashMap<(u32, u32), u32>,
+    /// The cluster policy tiers around NetworkPolicy; `None` when the
+    /// model has no cluster policy.
+    tiers: Option<TierRows>,
+}
+
+/// What the cluster policy tiers do to one side of a connection, given
+/// NetworkPolicy's answer `np` for that side: the side allows
+/// `fixed ∪ (np ∩ open)` (port set ids). `fixed` is what the tiers allow
+/// whatever NetworkPolicy says (Admin Accepts; for a side no NetworkPolicy
+/// isolates, also the Baseline tier's and the default's), `open` the ports
+/// the Admin tier leaves to NetworkPolicy (empty when none isolates).
+type Effect = (u32, u32);
+
+/// No cluster policy applies: the side is NetworkPolicy's alone.
+const NO_EFFECT: Effect = (PortSets::EMPTY, PortSets::ALL);
+
+/// Not computed yet.
+const UNSET: Effect = (u32::MAX, u32::MAX);
+
+/// The class matrix's view of the cluster policy tiers. A side's tier
+/// outcome depends on its pod's class (which policies apply: a
+/// [`tier::eval::Plan`] per class and direction) and on the other end only
+/// through which cluster policy peers match it (and, for egress, the
+/// destination's named ports): classes are grouped by that signature, and
+/// each (class, signature) is evaluated once with
+/// [`tier::eval::side_planned`], the evaluator `can` uses.
+struct TierRows {
+    /// Per class, the id of what every cluster policy peer says of it.
+    peer_sig: Vec<u32>,
+    /// Per class, `peer_sig` and its container ports when some rule has
+    /// named ports (an egress destination); else equal to `peer_sig`.
+    dest_sig: Vec<u32>,
+    /// Per `peer_sig` / `dest_sig` id, a class that has it.
+    peer_class: Vec<u32>,
+    dest_class: Vec<u32>,
+    /// Per direction ([`Direction::BOTH`]'s order) and class: the policies
+    /// that may apply, `None` when none may.
+    plans: [Vec<Option<tier::eval::Plan>>; 2],
+    /// Egress effects: (source class, destination `dest_sig`) -> effect.
+    egress: HashMap<(u32, u32), Effect>,
+    /// Ingress effects: per source `peer_sig`, per destination class
+    /// (filled on demand; [`UNSET`] until then).
+    ingress: HashMap<u32, Vec<Effect>>,
+    /// The egress effects of the row being computed, by `dest_sig`.
+    row: Vec<Effect>,
+}
+
+impl TierRows {
+    fn new(model: &Model<'_>, reps: &[&PodInfo]) -> Option<TierRows> {
+        if !tier::eval::any(model) {
+            return None;
+        }
+        let peers: Vec<&tier::TierPeer> = model
+            .cluster_policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| &r.peers)
+            .collect();
+        let named = model
+            .cluster_policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| r.ports.iter().flatten())
+            .any(|p| matches!(p, tier::TierPort::Named(_)));
+        let mut peer_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut dest_ids: HashMap<(u32, Option<&[ContainerPort]>), u32> = HashMap::new();
+        let (mut peer_sig, mut dest_sig) = (Vec::new(), Vec::new());
+        let (mut peer_class, mut dest_class) = (Vec::new(), Vec::new());
+        for (c, rep) in reps.iter().enumerate() {
+            let bits: Vec<u8> = peers
+                .iter()
+                .map(|peer| {
+                    let (m, u) = tier::eval::peer_matches(model, peer, &Endpoint::Pod(rep));
+                    u8::from(m) | (u8::from(u) << 1)
+                })
+                .collect();
+            let next = peer_ids.len() as u32;
+            let p = *peer_ids.entry(bits).or_insert_with(|| {
+                peer_class.push(c as u32);
+                next
+            });
+            peer_sig.push(p);
+            let ports = if named { destination_ports(rep) } else { None };
+            let next = dest_ids.len() as u32;
+            let d = *dest_ids.entry((p, ports)).or_insert_with(|| {
+                dest_class.push(c as u32);
+                next
+            });
+            dest_sig.push(d);
+        }
+        let plans = Direction::BOTH.map(|d| {
+            reps.iter()
+                .map(|rep| Some(tier::eval::plan(model, d, rep)).filter(|p| !p.is_empty()))
+                .collect()
+        });
+        Some(TierRows {
+            peer_sig,
+            dest_sig,
+            peer_class,
+            dest_class,
+            plans,
+            egress: HashMap::new(),
+            ingress: HashMap::new(),
+            row: Vec::new(),
+        })
+    }
+}
+
+/// The effect of the tiers on the side of class `subject` in direction
+/// `d`, the other end being class `other`, the destination's ports being
+/// `dest`'s; `isolated`: whether NetworkPolicy isolates `subject` there.
+#[allow(clippy::too_many_arguments)]
+fn tier_effect(
+    model: &Model<'_>,
+    plan: &tier::eval::Plan,
+    d: Direction,
+    other: &PodInfo,
+    dest: &PodInfo,
+    isolated: bool,
+    sets: &mut PortSets,
+) -> Effect {
+    let nothing = PortSet::empty();
+    let (side, allowed, _) = tier::eval::side_planned(
+        model,
+        plan,
+        d,
+        &Endpoint::Pod(other),
+        destination_ports(dest),
+        tier::eval::NetworkPolicyAnswer {
+            isolated,
+            allowed: &nothing,
+            maybe: &nothing,
+        },
+    );
+    let open = if isolated {
+        sets.intern(side.network_policy)
+    } else {
+        PortSets::EMPTY
+    };
+    (sets.intern(allowed), open)
 }
 
 impl<'m, 's> ClassRows<'m, 's> {
@@ -443,6 +613,7 @@ impl<'m, 's> ClassRows<'m, 's> {
             ingress,
             egress,
             named: HashMap::new(),
+            tiers: TierRows::new(model, reps),
         }
     }
 
@@ -477,22 +648,117 @@ impl<'m, 's> ClassRows<'m, 's> {
                 }
             }
         }
+        // The tiers around a's egress, per destination signature.
+        if let Some(t) = &mut self.tiers
+            && t.plans[EGRESS][a].is_some()
+        {
+            let isolated = self.egress[a].is_some();
+            t.row.clear();
+            t.row.resize(t.dest_class.len(), UNSET);
+            for (b, cell) in out.iter_mut().enumerate() {
+                let s = t.dest_sig[b];
+                if t.row[s as usize] == UNSET {
+                    t.row[s as usize] =
+                        t.egress_effect(self.model, &self.reps, a, s, isolated, sets);
+                }
+                *cell = apply(sets, t.row[s as usize], *cell);
+            }
+        }
         // Narrowed by what each destination's ingress admits from a.
         for (b, cell) in out.iter_mut().enumerate() {
             if *cell == PortSets::EMPTY {
                 continue;
             }
-            let Some(rules) = &self.ingress[b] else {
-                continue;
-            };
-            let mut admitted = PortSets::EMPTY;
-            for &(r, ports) in rules {
-                if self.flat[r as usize].matches.contains(a) {
-                    admitted = sets.union(admitted, ports);
+            let mut admitted = match &self.ingress[b] {
+                None => PortSets::ALL,
+                Some(rules) => {
+                    let mut admitted = PortSets::EMPTY;
+                    for &(r, ports) in rules {
+                        if self.flat[r as usize].matches.contains(a) {
+                            admitted = sets.union(admitted, ports);
+                        }
+                    }
+                    admitted
                 }
+            };
+            if let Some(t) = &mut self.tiers {
+                let isolated = self.ingress[b].is_some();
+                let e = t.ingress_effect(self.model, &self.reps, a, b, isolated, sets);
+                admitted = apply(sets, e, admitted);
             }
-            *cell = sets.intersect(*cell, admitted);
+            if admitted != PortSets::ALL {
+                *cell = sets.intersect(*cell, admitted);
+            }
         }
+    }
+}
+
+/// The index of egress / ingress in [`Direction::BOTH`]'s order.
+const INGRESS: usize = 0;
+const EGRESS: usize = 1;
+
+/// One side's ports given NetworkPolicy's (`np`) and the tiers' [`Effect`].
+fn apply(sets: &mut PortSets, e: Effect, np: u32) -> u32 {
+    if e == NO_EFFECT {
+        return np;
+    }
+    let kept = sets.intersect(np, e.1);
+    sets.union(e.0, kept)
+}
+
+impl TierRows {
+    /// The effect of the tiers on class `a`'s egress towards the classes
+    /// of destination signature `s` (memoised).
+    fn egress_effect(
+        &mut self,
+        model: &Model<'_>,
+        reps: &[&PodInfo],
+        a: usize,
+        s: u32,
+        isolated: bool,
+        sets: &mut PortSets,
+    ) -> Effect {
+        let Some(plan) = &self.plans[EGRESS][a] else {
+            return NO_EFFECT;
+        };
+        let dest = reps[self.dest_class[s as usize] as usize];
+        *self.egress.entry((a as u32, s)).or_insert_with(|| {
+            tier_effect(model, plan, Direction::Egress, dest, dest, isolated, sets)
+        })
+    }
+
+    /// The effect of the tiers on class `b`'s ingress from class `a`
+    /// (memoised per `a`'s peer signature).
+    fn ingress_effect(
+        &mut self,
+        model: &Model<'_>,
+        reps: &[&PodInfo],
+        a: usize,
+        b: usize,
+        isolated: bool,
+        sets: &mut PortSets,
+    ) -> Effect {
+        let Some(plan) = &self.plans[INGRESS][b] else {
+            return NO_EFFECT;
+        };
+        let s = self.peer_sig[a];
+        let memo = self
+            .ingress
+            .entry(s)
+            .or_insert_with(|| vec![UNSET; reps.len()]);
+        if memo[b] == UNSET {
+            let other = reps[self.peer_class[s as usize] as usize];
+            memo[b] = tier_effect(
+                model,
+                plan,
+                Direction::Ingress,
+                other,
+                reps[b],
+                isolated,
+                sets,
+            );
+        }
+        memo[b]
     }
 }
 
@@ -615,16 +881,33 @@ impl ClassRows<'_, '_> {
                 acc
             }
         };
+        if let Some(t) = &mut self.tiers {
+            let isolated = self.egress[a].is_some();
+            let s = t.dest_sig[b];
+            let e = t.egress_effect(self.model, &self.reps, a, s, isolated, sets);
+            out = apply(sets, e, out);
+        }
         if out == PortSets::EMPTY {
             return out;
         }
-        if let Some(rules) = &self.ingress[b] {
-            let mut admitted = PortSets::EMPTY;
-            for &(r, ports) in rules {
-                if self.flat[r as usize].matches.contains(a) {
-                    admitted = sets.union(admitted, ports);
+        let mut admitted = match &self.ingress[b] {
+            None => PortSets::ALL,
+            Some(rules) => {
+                let mut admitted = PortSets::EMPTY;
+                for &(r, ports) in rules {
+                    if self.flat[r as usize].matches.contains(a) {
+                        admitted = sets.union(admitted, ports);
+                    }
                 }
+                admitted
             }
+        };
+        if let Some(t) = &mut self.tiers {
+            let isolated = self.ingress[b].is_some();
+            let e = t.ingress_effect(self.model, &self.reps, a, b, isolated, sets);
+            admitted = apply(sets, e, admitted);
+        }
+        if admitted != PortSets::ALL {
             out = sets.intersect(out, admitted);
         }
         out

@@ -240,13 +240,89 @@ pub fn may_apply(model: &Model<'_>, pod: &PodInfo) -> bool {
         })
 }
 
+/// The cluster policies that may apply to one pod in one direction, per
+/// tier: what [`side_planned`] evaluates. Depends on the pod alone (its
+/// namespace, labels and network), so one plan serves every connection of
+/// the pod in that direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Per tier ([`Tier::Admin`], [`Tier::Baseline`]): the valid policies
+    /// with rules in the direction whose subject selects the pod or may,
+    /// as (priority, `u32::MAX` for none; index into
+    /// `Model::cluster_policies`; whether the subject match is unknown),
+    /// by priority then index.
+    applying: [Vec<(u32, usize, bool)>; 2],
+    /// Per tier: indices into `Model::cluster_invalid` of the invalid
+    /// policies that may be of the tier and apply (they make whatever
+    /// reaches the tier undecided).
+    invalid: [Vec<usize>; 2],
+}
+
+impl Plan {
+    /// Whether no cluster policy may apply: the side is NetworkPolicy's
+    /// alone (or the default).
+    pub fn is_empty(&self) -> bool {
+        self.applying.iter().all(Vec::is_empty) && self.invalid.iter().all(Vec::is_empty)
+    }
+}
+
+fn tier_index(tier: Tier) -> usize {
+    match tier {
+        Tier::Admin => 0,
+        Tier::Baseline => 1,
+    }
+}
+
+/// The cluster policies that may apply to `pod` in `direction` (none for
+/// a host-network pod, which no policy isolates).
+pub fn plan(model: &Model<'_>, direction: Direction, pod: &PodInfo) -> Plan {
+    let mut plan = Plan::default();
+    if pod.on_host_network() {
+        return plan;
+    }
+    for (i, p) in model.cluster_policies.iter().enumerate() {
+        if p.rules(direction).is_empty() {
+            continue;
+        }
+        match subject_matches(model, &p.subject, pod) {
+            Some(false) => {}
+            m => plan.applying[tier_index(p.tier)].push((
+                p.priority.unwrap_or(u32::MAX),
+                i,
+                m.is_none(),
+            )),
+        }
+    }
+    for list in &mut plan.applying {
+        list.sort_by_key(|&(prio, i, _)| (prio, i));
+    }
+    let d = match direction {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    };
+    for (i, bad) in model.cluster_invalid.iter().enumerate() {
+        let subject = bad
+            .subject
+            .as_ref()
+            .and_then(|s| subject_matches(model, s, pod));
+        if bad.directions[d] && subject != Some(false) {
+            for tier in [Tier::Admin, Tier::Baseline] {
+                if bad.tier.is_none_or(|t| t == tier) {
+                    plan.invalid[tier_index(tier)].push(i);
+                }
+            }
+        }
+    }
+    plan
+}
+
 /// Evaluates one tier for the ports `entering` it.
 #[allow(clippy::too_many_arguments)]
 fn tier(
     model: &Model<'_>,
     tier: Tier,
+    plan: &Plan,
     direction: Direction,
-    pod: &PodInfo,
     other: &Endpoint<'_>,
     dest_ports: Option<&[ContainerPort]>,
     entering: &PortSet,
@@ -257,17 +333,7 @@ fn tier(
         return out;
     }
     // The policies of this tier selecting the pod, by priority.
-    let mut applying: Vec<(u32, usize, bool)> = model
-        .cluster_policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.tier == tier && !p.rules(direction).is_empty())
-        .filter_map(|(i, p)| match subject_matches(model, &p.subject, pod) {
-            Some(false) => None,
-            m => Some((p.priority.unwrap_or(u32::MAX), i, m.is_none())),
-        })
-        .collect();
-    applying.sort_by_key(|&(prio, i, _)| (prio, i));
+    let applying = &plan.applying[tier_index(tier)];
     let mut open = entering.clone();
     let mut start = 0;
     while start < applying.len() && !open.is_empty() {
@@ -437,24 +503,13 @@ fn tier(
     out.unmatched = open;
     // An invalid policy that may be of this tier and select the pod in
     // this direction could decide any port that reached the tier.
-    let d = match direction {
-        Direction::Ingress => 0,
-        Direction::Egress => 1,
-    };
-    let mut invalid = false;
-    for (i, bad) in model.cluster_invalid.iter().enumerate() {
-        let subject = bad
-            .subject
-            .as_ref()
-            .and_then(|s| subject_matches(model, s, pod));
-        if bad.tier.is_none_or(|t| t == tier) && bad.directions[d] && subject != Some(false) {
-            invalid = true;
-            if !side.invalid.contains(&i) {
-                side.invalid.push(i);
-            }
+    let invalid = &plan.invalid[tier_index(tier)];
+    for &i in invalid {
+        if !side.invalid.contains(&i) {
+            side.invalid.push(i);
         }
     }
-    if invalid {
+    if !invalid.is_empty() {
         return TierOutcome {
             undecided: entering.clone(),
             ..TierOutcome::default()
@@ -484,6 +539,26 @@ pub fn side(
     dest_ports: Option<&[ContainerPort]>,
     np: NetworkPolicyAnswer<'_>,
 ) -> (TierSide, PortSet, PortSet) {
+    side_planned(
+        model,
+        &plan(model, direction, pod),
+        direction,
+        other,
+        dest_ports,
+        np,
+    )
+}
+
+/// [`side`] with the pod's [`plan`] made beforehand (the class matrix
+/// makes it once per class and direction).
+pub fn side_planned(
+    model: &Model<'_>,
+    plan: &Plan,
+    direction: Direction,
+    other: &Endpoint<'_>,
+    dest_ports: Option<&[ContainerPort]>,
+    np: NetworkPolicyAnswer<'_>,
+) -> (TierSide, PortSet, PortSet) {
     let mut side = TierSide {
         steps: Vec::new(),
         conflicts: Vec::new(),
@@ -496,8 +571,8 @@ pub fn side(
     let admin = tier(
         model,
         Tier::Admin,
+        plan,
         direction,
-        pod,
         other,
         dest_ports,
         &PortSet::all(),
@@ -515,8 +590,8 @@ pub fn side(
         let base = tier(
             model,
             Tier::Baseline,
+            plan,
             direction,
-            pod,
             other,
             dest_ports,
             &open,
