@@ -65,12 +65,20 @@ fn dataset_changed(size: &str) -> PathBuf {
     generated(size, "10")
 }
 
+/// The same cluster with 50 ClusterNetworkPolicies added (both tiers;
+/// `matrix_tiers`), generated on first use.
+fn dataset_tiers(size: &str) -> PathBuf {
+    generated(size, "cnp50")
+}
+
+/// `changed`: "" (the cluster), a percentage of policies changed, or
+/// "cnp50" (50 cluster policies added).
 fn generated(size: &str, changed: &str) -> PathBuf {
     let dir = data_dir();
-    let suffix = if changed.is_empty() {
-        String::new()
-    } else {
-        format!("-changed{changed}")
+    let suffix = match changed {
+        "" => String::new(),
+        "cnp50" => "-cnp50".to_string(),
+        _ => format!("-changed{changed}"),
     };
     let path = dir.join(format!("{size}-seed{SEED}{suffix}.yaml"));
     if !path.exists() {
@@ -79,10 +87,10 @@ fn generated(size: &str, changed: &str) -> PathBuf {
         let status = Command::new("python3")
             .arg(&script)
             .args(["--size", size, "--seed", &SEED.to_string()])
-            .args(if changed.is_empty() {
-                Vec::new()
-            } else {
-                vec!["--change-policies", changed]
+            .args(match changed {
+                "" => Vec::new(),
+                "cnp50" => vec!["--cluster-policies", "50"],
+                _ => vec!["--change-policies", changed],
             })
             .arg("-o")
             .arg(&path)
@@ -296,6 +304,22 @@ fn main() {
                 (0..all.len()).map(|i| m.row(i).len()).sum::<usize>()
             })
         });
+        if wanted(&r.filters, &format!("matrix_tiers/{size}")) {
+            let tiered = load_size(&dataset_tiers(size));
+            let tiered_model = Model::new(&tiered, "default");
+            let pods: Vec<&PodInfo> = tiered.pods.iter().collect();
+            eprintln!(
+                "size {size}: matrix_tiers: {} cluster policies ({} invalid), {} matrix classes",
+                tiered_model.cluster_policies.len(),
+                tiered_model.cluster_invalid.len(),
+                Classes::build(&tiered_model, &pods).len()
+            );
+            r.bench("matrix_tiers", size, || {
+                compute(&tiered_model, &pods, |m| {
+                    (0..pods.len()).map(|i| m.row(i).len()).sum::<usize>()
+                })
+            });
+        }
         if wanted(&r.filters, &format!("diff/{size}")) {
             let changed = load_size(&dataset_changed(size));
             let new_model = Model::new(&changed, "default");

@@ -568,13 +568,36 @@ fn unselecting(
                 (selects, crate::engine::summary::summary(p))
             })
     };
-    let invalid = |m: &Model<'_>, key: &str| m.invalid.iter().any(|p| p.key == key);
+    // A cluster policy (`kind/name`): whether its subject may select a pod.
+    let find_cluster = |m: &Model<'_>, key: &str| -> Option<(bool, String)> {
+        m.cluster_policies
+            .iter()
+            .find(|p| p.reference() == key)
+            .map(|p| {
+                let selects = m.snapshot.pods.iter().any(|q| {
+                    crate::engine::tier::eval::subject_matches(m, &p.subject, q) != Some(false)
+                });
+                (selects, crate::cmd::tiers::summary(p))
+            })
+    };
+    let cluster = |m: &Model<'_>, key: &str| {
+        m.cluster_policies.iter().any(|p| p.reference() == key)
+            || m.cluster_invalid.iter().any(|p| p.reference() == key)
+    };
+    let invalid = |m: &Model<'_>, key: &str| {
+        m.invalid.iter().any(|p| p.key == key)
+            || m.cluster_invalid.iter().any(|p| p.reference() == key)
+    };
     let mut out = Vec::new();
     for (key, &change) in changed {
         if invalid(old, key) || invalid(new, key) {
             continue;
         }
-        let (b, a) = (find(old, key), find(new, key));
+        let (b, a) = if cluster(old, key) || cluster(new, key) {
+            (find_cluster(old, key), find_cluster(new, key))
+        } else {
+            (find(old, key), find(new, key))
+        };
         if b.as_ref().is_some_and(|x| x.0) || a.as_ref().is_some_and(|x| x.0) {
             continue;
         }
@@ -648,7 +671,26 @@ fn policy_changes(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, PolicyCh
         out
     };
     let (a, b) = (index(old), index(new));
+    // Cluster policies, by `kind/name` (no namespace holds a `/`, so no
+    // key is also a NetworkPolicy's): compared on what they do.
+    let (ca, cb) = (cluster_index(old), cluster_index(new));
     let mut out = BTreeMap::new();
+    for (k, va) in &ca {
+        match cb.get(k) {
+            None => {
+                out.insert(k.clone(), PolicyChange::Deleted);
+            }
+            Some(vb) if va != vb => {
+                out.insert(k.clone(), PolicyChange::Changed);
+            }
+            Some(_) => {}
+        }
+    }
+    for k in cb.keys() {
+        if !ca.contains_key(k) {
+            out.insert(k.clone(), PolicyChange::Added);
+        }
+    }
     for (k, va) in &a {
         match b.get(k) {
             None => {
@@ -677,6 +719,38 @@ fn policy_changes(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, PolicyCh
         if !a.contains_key(k) {
             out.insert(k.clone(), PolicyChange::Added);
         }
+    }
+    out
+}
+
+/// A cluster policy as compared by [`policy_changes`]: what it does when
+/// valid (tier, priority, subject, rules), its errors when not.
+#[derive(PartialEq)]
+enum ClusterEntry<'m> {
+    Valid(ClusterParts<'m>),
+    Invalid(Vec<String>),
+}
+
+/// A valid cluster policy's tier, priority, subject and rules.
+type ClusterParts<'m> = (
+    crate::engine::tier::Tier,
+    Option<u32>,
+    &'m crate::engine::tier::Subject,
+    &'m [crate::engine::tier::TierRule],
+    &'m [crate::engine::tier::TierRule],
+);
+
+fn cluster_index<'m>(m: &'m Model<'_>) -> BTreeMap<String, ClusterEntry<'m>> {
+    let mut out: BTreeMap<String, ClusterEntry<'m>> = BTreeMap::new();
+    for p in &m.cluster_policies {
+        out.insert(
+            p.reference(),
+            ClusterEntry::Valid((p.tier, p.priority, &p.subject, &p.ingress, &p.egress)),
+        );
+    }
+    for p in &m.cluster_invalid {
+        let errors = p.errors.iter().map(ToString::to_string).collect();
+        out.insert(p.reference(), ClusterEntry::Invalid(errors));
     }
     out
 }
@@ -773,6 +847,70 @@ impl Touched {
                 }
             }
         }
+        // Changed cluster policies: the pods their subject may select on
+        // either side, rows for egress rules, columns for ingress ones.
+        for m in [old, new] {
+            for p in &m.cluster_policies {
+                if !d.policies.contains_key(&p.reference()) {
+                    continue;
+                }
+                let (e, i) = (!p.egress.is_empty(), !p.ingress.is_empty());
+                for (u, q) in d.pods.iter().enumerate() {
+                    let pod = if std::ptr::eq(m, old) { q.old } else { q.new };
+                    if pod.is_some_and(|pod| {
+                        crate::engine::tier::eval::subject_matches(m, &p.subject, pod)
+                            != Some(false)
+                    }) {
+                        row[u] |= e;
+                        col[u] |= i;
+                    }
+                }
+            }
+            for p in &m.cluster_invalid {
+                if !d.policies.contains_key(&p.reference()) {
+                    continue;
+                }
+                let [i, e] = p.directions;
+                for (u, q) in d.pods.iter().enumerate() {
+                    let pod = if std::ptr::eq(m, old) { q.old } else { q.new };
+                    if pod.is_some_and(|pod| {
+                        p.subject.as_ref().is_none_or(|s| {
+                            crate::engine::tier::eval::subject_matches(m, s, pod) != Some(false)
+                        })
+                    }) {
+                        row[u] |= e;
+                        col[u] |= i;
+                    }
+                }
+            }
+        }
+        // A node whose labels changed, under a cluster policy's `nodes`
+        // peer: the host-network pods on it match otherwise.
+        let nodes_peer = |m: &Model<'_>| {
+            m.cluster_policies
+                .iter()
+                .flat_map(|p| p.ingress.iter().chain(&p.egress))
+                .flat_map(|r| &r.peers)
+                .any(|peer| matches!(peer, crate::engine::tier::TierPeer::Nodes(_)))
+        };
+        if nodes_peer(old) || nodes_peer(new) {
+            fn labels<'a>(m: &Model<'a>, name: &str) -> Option<&'a Labels> {
+                m.snapshot.node(name).map(|n| &n.labels)
+            }
+            for (u, q) in d.pods.iter().enumerate() {
+                let p = q.pod();
+                if !(p.on_host_network() || p.is_node()) {
+                    continue;
+                }
+                if p.node
+                    .as_deref()
+                    .is_none_or(|n| labels(old, n) != labels(new, n))
+                {
+                    row[u] = true;
+                    col[u] = true;
+                }
+            }
+        }
         Touched { alike, row, col }
     }
 }
@@ -840,27 +978,39 @@ fn by_classes<'s>(
         Same(Vec<usize>),
         Other(Part<'s>),
     }
+    use crate::engine::reach::tier_signature;
     let old_pods: Vec<&'s PodInfo> = old.snapshot.pods.iter().collect();
     let new_pods: Vec<&'s PodInfo> = new.snapshot.pods.iter().collect();
     let (old_blocks, new_blocks) = (ip_blocks(old), ip_blocks(new));
-    let part = |p: &'s PodInfo, blocks: &[&crate::engine::policy::IpBlock]| -> Part<'s> {
-        (
-            &p.labels,
-            p.ports.as_slice(),
-            p.on_host_network(),
-            block_signature(blocks, p),
-        )
+    // The ipBlocks holding the pod's IPs, then (with cluster policies)
+    // what their `networks` and `nodes` peers say of it.
+    let signature = |m: &Model<'_>, blocks: &[&crate::engine::policy::IpBlock], p: &PodInfo| {
+        let mut sig = block_signature(blocks, p);
+        if crate::engine::tier::eval::any(m) {
+            sig.push(usize::MAX);
+            sig.extend(tier_signature(m, p).into_iter().map(usize::from));
+        }
+        sig
     };
+    let part =
+        |m: &Model<'_>, p: &'s PodInfo, blocks: &[&crate::engine::policy::IpBlock]| -> Part<'s> {
+            (
+                &p.labels,
+                p.ports.as_slice(),
+                p.on_host_network(),
+                signature(m, blocks, p),
+            )
+        };
     // Joint classes, numbered in the order of their first union pod.
     let mut index: HashMap<(&'s str, Option<Part<'s>>, NewPart<'s>), usize> = HashMap::new();
     let mut members: Vec<Vec<u32>> = Vec::new();
     let mut joint_of = vec![0usize; d.pods.len()];
     for (u, p) in d.pods.iter().enumerate() {
-        let o = p.old.map(|q| part(q, &old_blocks));
+        let o = p.old.map(|q| part(old, q, &old_blocks));
         let nw = match p.new {
             None => NewPart::Absent,
-            Some(b) if touched.alike[u] => NewPart::Same(block_signature(&new_blocks, b)),
-            Some(b) => NewPart::Other(part(b, &new_blocks)),
+            Some(b) if touched.alike[u] => NewPart::Same(signature(new, &new_blocks, b)),
+            Some(b) => NewPart::Other(part(new, b, &new_blocks)),
         };
         let next = index.len();
         let k = *index
@@ -1034,15 +1184,38 @@ fn by_classes<'s>(
     // matched (no connection is evaluated again); equal texts are kept
     // once.
     let mut why = ClassReasons::new(n);
+    // With cluster policies, a cell's reasons come from the definition
+    // ([`pair_reasons`], which tells the tiers' chains) on one pair of
+    // its pods: the class rows know the rules NetworkPolicy matched only.
+    let tiers = crate::engine::tier::eval::any(old) || crate::engine::tier::eval::any(new);
+    let mut tier_reasons: HashMap<(usize, usize), u32> = HashMap::new();
     for (a, b, before, after) in cells {
-        let reason = why.cell(
-            (old, &oc, &mut old_rows),
-            (new, &nc, &mut new_rows),
-            (keys[a], a),
-            (keys[b], b),
-            &mut sets,
-            d,
-        );
+        let reason = if tiers {
+            let u = members[a][0];
+            let Some(&v) = members[b].iter().find(|&&v| v != u) else {
+                continue;
+            };
+            *tier_reasons.entry((a, b)).or_insert_with(|| {
+                let (pu, pv) = (d.pods[u as usize], d.pods[v as usize]);
+                d.reasons.push(pair_reasons(
+                    old,
+                    new,
+                    (pu.old, pu.new),
+                    (pv.old, pv.new),
+                    &d.policies,
+                ));
+                (d.reasons.len() - 1) as u32
+            })
+        } else {
+            why.cell(
+                (old, &oc, &mut old_rows),
+                (new, &nc, &mut new_rows),
+                (keys[a], a),
+                (keys[b], b),
+                &mut sets,
+                d,
+            )
+        };
         for &u in &members[a] {
             if skip[u as usize] {
                 continue;
@@ -1563,6 +1736,22 @@ fn verdict_reasons(
             (ob.as_ref(), oa.as_ref()),
             changed,
         ));
+        // The cluster policy tiers' chain on the ports that changed, when
+        // it differs (as `can` tells it).
+        let chain = |m: &Model<'_>, s: Option<&SideVerdict>| {
+            s.and_then(|s| crate::cmd::tiers::side_tiers(m, s, moved.as_ref()))
+                .map(|t| t.chain)
+                .unwrap_or_default()
+        };
+        let (cb, ca) = (chain(old, b), chain(new, a));
+        if cb != ca {
+            if !cb.is_empty() {
+                out.push(format!("{name}: cluster tiers before: {}", cb.join("; ")));
+            }
+            if !ca.is_empty() {
+                out.push(format!("{name}: cluster tiers now: {}", ca.join("; ")));
+            }
+        }
     }
     out
 }
