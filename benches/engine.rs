@@ -37,7 +37,7 @@ use netpol::cmd::explain::explain;
 use netpol::cmd::matrix::compute;
 use netpol::engine::Model;
 use netpol::engine::lint::cni::CniFacts;
-use netpol::engine::lint::{LintOptions, lint};
+use netpol::engine::lint::{ClusterScope, LintOptions, lint};
 use netpol::engine::reach::{Classes, class_matrix};
 use netpol::engine::verdict::{Endpoint, connection};
 use netpol::snapshot::{PodInfo, Snapshot};
@@ -189,7 +189,14 @@ fn list(model: &Model<'_>) -> usize {
 }
 
 fn lint_all(model: &Model<'_>) -> usize {
-    lint(model, &LintOptions::default(), &|_| true, &|_, _| true).len()
+    lint(
+        model,
+        &LintOptions::default(),
+        &|_| true,
+        &|_, _| true,
+        ClusterScope::All,
+    )
+    .len()
 }
 
 struct Runner<'c> {

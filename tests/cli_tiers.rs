@@ -358,8 +358,9 @@ fn coverage_counts_protection_by_any_tier() {
 
 /// lint's tier checks: a Pass in the Baseline tier, domainNames in a Deny
 /// rule, equal priorities applying to one pod, a Baseline policy that a
-/// NetworkPolicy always decides before; and none of them on the
-/// fixtures that have no such policy.
+/// NetworkPolicy always decides before and whose rule an Admin Accept
+/// decides first; and none of them on the fixtures that have no such
+/// policy.
 #[test]
 fn lint_finds_what_the_tiers_accept_but_do_nothing_with() {
     const LINT: &str = "tests/fixtures/tiers/lint.yaml";
@@ -404,10 +405,17 @@ fn lint_finds_what_the_tiers_accept_but_do_nothing_with() {
             "clusternetworkpolicy/bl-web",
             "spec.ingress",
         ),
+        // eq-b (Admin) accepts everything into prod/web first: bl-web's
+        // Deny is never reached (a second reason it does nothing).
+        want(
+            "tier-shadowed-rule",
+            "clusternetworkpolicy/bl-web",
+            "spec.ingress[0]",
+        ),
     ] {
         assert!(found.contains(&w), "{w:?} not in {found:#?}");
     }
-    assert_eq!(found.len(), 4, "{found:#?}");
+    assert_eq!(found.len(), 5, "{found:#?}");
     // The other fixtures: no tier finding.
     let a = netpol()
         .args(["lint", "-f", CLUSTER, "-f", POLICIES, "-o", "json"])
@@ -468,4 +476,38 @@ fn unknown_with_cluster_policies_does_not_say_allowed_only_if_they_match() {
     );
     assert!(!out.contains("allowed only if they match"), "{out}");
     assert!(out.contains("a denying one closes it"), "{out}");
+}
+
+/// `lint -f ... -n NS`: manifests are linted whole, cluster-scoped
+/// policies included (they have no namespace for -n to leave out): the
+/// same tier findings as without -n, in text and in JSON.
+#[test]
+fn lint_with_a_namespace_keeps_the_manifests_tier_findings() {
+    const LINT: &str = "tests/fixtures/tiers/lint.yaml";
+    let tier_findings = |extra: &[&str]| {
+        let mut args = vec!["lint", "-f", CLUSTER, "-f", LINT, "-o", "json"];
+        args.extend(extra);
+        let (out, _) = run(&args, 0);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let mut found: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"].as_str().unwrap().starts_with("tier-"))
+            .map(|f| format!("{} {} {}", f["check"], f["object"], f["path"]))
+            .collect();
+        found.sort();
+        found
+    };
+    let all = tier_findings(&[]);
+    assert_eq!(all.len(), 5, "{all:#?}");
+    // web-np lives in prod: -n prod is its namespace.
+    assert_eq!(tier_findings(&["-n", "prod"]), all);
+    assert_eq!(tier_findings(&["-A"]), all);
+    let (text, _) = run(&["lint", "-f", CLUSTER, "-f", LINT, "-n", "prod"], 0);
+    assert!(
+        text.contains("warning[tier-shadowed-rule]: clusternetworkpolicy/bl-web spec.ingress[0]: clusternetworkpolicy/bl-web ingress rule #1 is never reached: clusternetworkpolicy/eq-b ingress rule #1 (Accept), Admin tier, priority 40, is evaluated first for every pod this policy selects"),
+        "{text}"
+    );
+    assert!(text.contains("0 errors, 5 warnings, 0 info"), "{text}");
 }

@@ -102,11 +102,16 @@ fn live_cluster_policies_decide_can_explain_list_and_check() {
     );
     let deny = format!("deny-{ns}");
     let accept = format!("accept-{ns}");
+    let late = format!("late-{ns}");
+    let other_ns = c.create_namespace("tiers-other");
+    let pass = format!("pass-{other_ns}");
     let _cleanup = Cleanup {
         c: &c,
         objects: vec![
             format!("adminnetworkpolicies.policy.networking.k8s.io/{deny}"),
             format!("clusternetworkpolicies.policy.networking.k8s.io/{accept}"),
+            format!("clusternetworkpolicies.policy.networking.k8s.io/{late}"),
+            format!("clusternetworkpolicies.policy.networking.k8s.io/{pass}"),
         ],
     };
     for crd in CRDS {
@@ -270,4 +275,73 @@ spec:
             stderr(&out)
         );
     }
+
+    // lint's tier findings on a live cluster: with -n, those of the
+    // cluster policies whose subject may select the namespace's pods (a
+    // cluster policy has no namespace of its own), not the others'; with
+    // -A, all. late's Accept of the client is never reached: deny's Deny
+    // of the namespace (priority 20) decides it first. pass's Pass in the
+    // Baseline tier is about the other namespace only.
+    c.apply(&format!(
+        r#"apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {{name: {late}}}
+spec:
+  tier: Admin
+  priority: 30
+  subject:
+    namespaces: {{matchLabels: {{team: {ns}}}}}
+  ingress:
+  - name: client-too-late
+    action: Accept
+    from:
+    - pods:
+        namespaceSelector: {{matchLabels: {{team: {ns}}}}}
+        podSelector: {{matchLabels: {{app: client}}}}
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {{name: {pass}}}
+spec:
+  tier: Baseline
+  priority: 30
+  subject:
+    namespaces: {{matchLabels: {{team: {other_ns}}}}}
+  ingress:
+  - {{action: Pass, from: [{{namespaces: {{}}}}]}}
+"#
+    ));
+    let tier_findings = |args: &[&str]| -> Vec<(String, String)> {
+        let mut argv = vec!["lint", "-o", "json"];
+        argv.extend(args);
+        let v = json(&c.as_user("admin", &argv));
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["check"].as_str().unwrap().starts_with("tier-"))
+            .map(|f| {
+                (
+                    f["check"].as_str().unwrap().to_string(),
+                    f["object"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let shadowed = (
+        "tier-shadowed-rule".to_string(),
+        format!("clusternetworkpolicy/{late}"),
+    );
+    let passes = (
+        "tier-pass-in-baseline".to_string(),
+        format!("clusternetworkpolicy/{pass}"),
+    );
+    let mine = tier_findings(&["-n", &ns]);
+    assert!(mine.contains(&shadowed), "{mine:?}");
+    assert!(!mine.contains(&passes), "{mine:?}");
+    let theirs = tier_findings(&["-n", &other_ns]);
+    assert!(theirs.contains(&passes), "{theirs:?}");
+    assert!(!theirs.contains(&shadowed), "{theirs:?}");
+    let all = tier_findings(&["-A"]);
+    assert!(all.contains(&shadowed) && all.contains(&passes), "{all:?}");
 }

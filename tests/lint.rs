@@ -444,6 +444,22 @@ const CASES: &[Case] = &[
         also: &[],
     },
     Case {
+        check: "tier-shadowed-rule",
+        bad: "tier-shadowed-rule.bad.yaml",
+        good: "tier-shadowed-rule.good.yaml",
+        args: &[],
+        object: "clusternetworkpolicy/store-lockdown",
+        path: Some("spec.ingress[1]"),
+        message: &[
+            "clusternetworkpolicy/store-lockdown ingress rule #2 \"metrics\" is never reached",
+            "rule #1 \"no-ops\" (Deny) comes before it",
+            "already matches every peer and port it matches",
+            "put it before rule #1 \"no-ops\"",
+        ],
+        hint: None,
+        also: &[],
+    },
+    Case {
         check: "split-rule",
         bad: "split-rule.bad.yaml",
         good: "split-rule.good.yaml",
@@ -2390,4 +2406,9 @@ fn tier_equal_priority() {
 #[test]
 fn tier_baseline_never_applies() {
     positive_and_negative("tier-baseline-never-applies");
+}
+
+#[test]
+fn tier_shadowed_rule() {
+    positive_and_negative("tier-shadowed-rule");
 }

@@ -11,7 +11,7 @@ use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::lint::cni::CniFacts;
-use crate::engine::lint::{Finding, LintOptions, lint};
+use crate::engine::lint::{ClusterScope, Finding, LintOptions, lint};
 use crate::engine::policy::{Direction, Peer, PortValue, Rule};
 use crate::engine::ports::{PortSet, Protocol};
 use crate::engine::summary::{peer_text, summary};
@@ -238,6 +238,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
                     .any(|&i| std::ptr::eq(&model.policies[i], p))
             },
             &|_, _| false,
+            ClusterScope::Nothing,
         );
     }
     let stdout = match ctx.format() {
@@ -433,6 +434,7 @@ pub fn explain(
                         .any(|&i| std::ptr::eq(&model.policies[i], p))
                 },
                 &|_, _| false,
+                ClusterScope::Nothing,
             )
         },
         notes,

@@ -11,7 +11,7 @@ use crate::cli::{LintArgs, OutputFormat};
 use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
 use crate::engine::lint::cni::CniFacts;
-use crate::engine::lint::{CHECKS, Finding, LintOptions, Severity, lint};
+use crate::engine::lint::{CHECKS, ClusterScope, Finding, LintOptions, Severity, lint};
 use crate::error::{Error, exit};
 use crate::render::{Palette, clean, table_with, to_json, to_yaml};
 use crate::snapshot::Snapshot;
@@ -202,12 +202,20 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
     let in_scope = |ns: &str, key: &str| {
         scope.as_deref().is_none_or(|s| s == ns) && mine.as_ref().is_none_or(|m| m.contains(key))
     };
+    // Cluster policies have no namespace: a namespace's scope takes those
+    // that may apply to its pods.
+    let cluster = match (&mine, &scope) {
+        (Some(mine), _) => ClusterScope::Named(mine),
+        (None, Some(ns)) => ClusterScope::Namespace(ns),
+        (None, None) => ClusterScope::All,
+    };
     // Policies the API server would reject are `invalid-policy` findings.
     let findings = lint(
         &model,
         &opts,
         &|p| in_scope(&p.namespace, &p.key()),
         &in_scope,
+        cluster,
     );
     let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Error);
     // A check that could not be made is unknown, not a failure.

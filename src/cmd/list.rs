@@ -9,7 +9,7 @@ use crate::cli::{ListArgs, OutputFormat};
 use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
-use crate::engine::lint::{Finding, LintOptions, depends_on_cni, lint};
+use crate::engine::lint::{ClusterScope, Finding, LintOptions, depends_on_cni, lint};
 use crate::engine::summary::summary;
 use crate::error::{Error, exit};
 use crate::render::{clean, table_with, to_json, to_yaml};
@@ -288,7 +288,13 @@ pub fn rows_with(
 ) -> Vec<PolicyRow> {
     let mut findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     // Invalid policies have their own INVALID rows.
-    for f in lint(model, opts, &|p| in_scope(&p.namespace), &|_, _| false) {
+    for f in lint(
+        model,
+        opts,
+        &|p| in_scope(&p.namespace),
+        &|_, _| false,
+        ClusterScope::Nothing,
+    ) {
         findings.entry(f.object.clone()).or_default().push(f);
     }
     let mut rows: Vec<PolicyRow> = Vec::new();

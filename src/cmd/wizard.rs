@@ -10,7 +10,7 @@ use crate::cli::{OutputFormat, RuleFlag, WizardArgs};
 use crate::cmd::lint::render_finding;
 use crate::cmd::{Context, Outcome};
 use crate::engine::Model;
-use crate::engine::lint::{LintOptions, lint};
+use crate::engine::lint::{ClusterScope, LintOptions, lint};
 use crate::engine::policy::Policy;
 use crate::engine::selector::Selector;
 use crate::engine::summary::summary;
@@ -978,6 +978,7 @@ fn review(
         &LintOptions::default(),
         &|p| p.key() == key,
         &|_, _| false,
+        ClusterScope::Nothing,
     );
     // Whether the pods reach the usual CoreDNS pods (what lint assumes
     // when kube-system's pods cannot be read).

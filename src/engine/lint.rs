@@ -196,6 +196,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         Severity::Warning,
         "a Baseline policy whose every subject pod a NetworkPolicy isolates in that direction: its rules never apply there",
     ),
+    (
+        "tier-shadowed-rule",
+        Severity::Warning,
+        "a cluster policy rule no connection reaches: an earlier rule (of the policy, or of a policy evaluated first for all its pods) matches every peer and port it matches",
+    ),
 ];
 
 /// The checks whose message depends on the CNI (see [`LintOptions::cni`]):
@@ -329,14 +334,62 @@ impl Out<'_> {
     }
 }
 
+/// Which cluster-scoped policies (ClusterNetworkPolicy and its
+/// predecessors) a lint reports on. They have no namespace, so a
+/// namespace's scope takes those that may apply to its pods.
+#[derive(Debug, Clone, Copy)]
+pub enum ClusterScope<'s> {
+    /// None of them (a command about NetworkPolicies only).
+    Nothing,
+    /// Every one (`-A`, manifests linted whole).
+    All,
+    /// Those named `kind/name` (lowercase kind, as [`Finding::object`]).
+    Named(&'s BTreeSet<String>),
+    /// Those whose subject may select pods of this namespace (its labels
+    /// unknown: may), with what the checks say about pods narrowed to
+    /// this namespace's: the rest of the cluster cannot change them.
+    Namespace(&'s str),
+}
+
+impl ClusterScope<'_> {
+    /// Whether the cluster policy `reference` (`kind/name`) with this
+    /// subject (`None`: unknown, an invalid object's) is in scope.
+    pub fn includes(
+        &self,
+        model: &Model<'_>,
+        reference: &str,
+        subject: Option<&crate::engine::tier::Subject>,
+    ) -> bool {
+        match self {
+            ClusterScope::Nothing => false,
+            ClusterScope::All => true,
+            ClusterScope::Named(names) => names.contains(reference),
+            ClusterScope::Namespace(ns) => subject.is_none_or(|s| {
+                crate::engine::tier::eval::subject_in_namespace(model, s, ns) != Some(false)
+            }),
+        }
+    }
+
+    /// Whether findings may be about `pod` (a namespace's scope: only its
+    /// own pods).
+    pub fn pod_in(&self, pod: &PodInfo) -> bool {
+        match self {
+            ClusterScope::Namespace(ns) => pod.namespace == *ns,
+            _ => true,
+        }
+    }
+}
+
 /// Runs the enabled checks over the valid policies of `model` for which
-/// `in_scope` holds (the others still count as context, e.g. for DNS), and
-/// reports the invalid ones for which `in_scope_key(namespace, key)` holds.
+/// `in_scope` holds (the others still count as context, e.g. for DNS),
+/// reports the invalid ones for which `in_scope_key(namespace, key)`
+/// holds, and checks the cluster policies `cluster` takes.
 pub fn lint(
     model: &Model<'_>,
     opts: &LintOptions,
     in_scope: &dyn Fn(&Policy) -> bool,
     in_scope_key: &dyn Fn(&str, &str) -> bool,
+    cluster: ClusterScope<'_>,
 ) -> Vec<Finding> {
     let mut out = Out {
         opts,
@@ -385,11 +438,11 @@ pub fn lint(
         out.findings
             .push(invalid_finding(bad.key.clone(), "policy", &bad.errors));
     }
-    tiers::tiers(model, &|key| in_scope_key("", key), &mut out);
-    // Cluster-scoped policies (namespace ""), known as `kind/name`.
+    tiers::tiers(model, cluster, &mut out);
+    // Cluster-scoped policies, known as `kind/name`.
     for bad in &model.cluster_invalid {
         let key = bad.reference();
-        if !in_scope_key("", &key) || !out.opts.on("invalid-policy") {
+        if !cluster.includes(model, &key, bad.subject.as_ref()) || !out.opts.on("invalid-policy") {
             continue;
         }
         out.findings

@@ -136,6 +136,21 @@ pub fn subject_matches(model: &Model<'_>, subject: &Subject, pod: &PodInfo) -> O
     }
 }
 
+/// Whether `subject` may select pods of namespace `ns`, whatever their
+/// labels (`None`: unknown, the namespace's labels were not read).
+pub fn subject_in_namespace(model: &Model<'_>, subject: &Subject, ns: &str) -> Option<bool> {
+    match subject {
+        Subject::Namespaces(sel)
+        | Subject::Pods {
+            namespaces: Some(sel),
+            ..
+        } => namespace_matches(model, sel, ns),
+        Subject::Pods {
+            namespaces: None, ..
+        } => Some(true),
+    }
+}
+
 /// Whether `peer` matches endpoint `ep`: `(matched, unknown)`.
 pub fn peer_matches(model: &Model<'_>, peer: &TierPeer, ep: &Endpoint<'_>) -> (bool, bool) {
     let decided = |m: Option<bool>| match m {

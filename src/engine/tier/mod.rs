@@ -15,6 +15,7 @@
 //! undecided rather than silently wrong.
 
 pub mod api;
+pub mod cover;
 pub mod eval;
 pub mod validate;
 
