@@ -268,7 +268,7 @@ fn explain_lists_the_tiers_in_evaluation_order() {
 }
 
 #[test]
-fn matrix_evaluates_tiers_and_diff_refuses() {
+fn matrix_and_diff_evaluate_tiers() {
     let (out, _) = run(&["matrix", "-f", CLUSTER, "-f", POLICIES, "-o", "json"], 0);
     let v = parse_json(&out);
     let text = v.to_string();
@@ -292,12 +292,62 @@ fn matrix_evaluates_tiers_and_diff_refuses() {
     let policies = std::fs::read_to_string(POLICIES).unwrap();
     std::fs::write(&old, &cluster).unwrap();
     std::fs::write(&new, format!("{cluster}\n---\n{policies}")).unwrap();
-    let err = one_error(&["diff", old.to_str().unwrap(), new.to_str().unwrap()], 2);
+    // diff evaluates the tiers on both sides: the Admin Deny closes
+    // dev/tool -> prod/db, the Pass leaves TCP/8080 to the new
+    // NetworkPolicy; the pairs with namespace `elsewhere` (labels unread)
+    // are undecided (exit 2), never claimed.
+    let (out, err) = run(&["diff", old.to_str().unwrap(), new.to_str().unwrap()], 2);
+    assert!(err.contains("3 pairs may change (undecided)"), "{err}");
     assert!(
-        err.contains("diff does not evaluate cluster-scoped policies yet"),
-        "{err}"
+        out.contains("- dev/tool -> prod/db  all ports\n    ingress: cluster tiers now: Admin deny-dev (priority 20) rule #1: Deny on all ports"),
+        "{out}"
     );
-    assert!(err.contains("0 in OLD, 3 in NEW"), "{err}");
+    assert!(
+        out.contains("~ dev/tool -> prod/web  all ports => TCP/8080"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Cluster policies that differ: clusternetworkpolicy/baseline-isolate (added), clusternetworkpolicy/deny-dev (added), clusternetworkpolicy/pass-dev-web (added)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("? elsewhere/ghost -> prod/db  for certain: all ports => nothing\n    new: clusternetworkpolicy/deny-dev (added) ingress rule #1 (Deny) may decide it (all ports): the labels of namespace elsewhere were not read"),
+        "{out}"
+    );
+    // The same with the cluster policies on both sides and only the
+    // NetworkPolicy added: the Pass still hands TCP/8080 over, and
+    // nothing is said of the cluster policies.
+    std::fs::write(
+        &old,
+        format!("{cluster}\n---\n{}", without_network_policies(&policies)),
+    )
+    .unwrap();
+    let (out, _) = run(
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        2,
+    );
+    let v = parse_json(&out);
+    let notes = v["notes"].to_string();
+    assert!(!notes.contains("Cluster policies that differ"), "{notes}");
+    assert!(
+        notes.contains("NetworkPolicies that differ: prod/allow-web (added)"),
+        "{notes}"
+    );
+}
+
+/// `policies` (a multi-document YAML) without its NetworkPolicies.
+fn without_network_policies(policies: &str) -> String {
+    policies
+        .split("\n---")
+        .filter(|d| !d.contains("kind: NetworkPolicy\n"))
+        .collect::<Vec<_>>()
+        .join("\n---")
 }
 
 /// `coverage` counts protection by any tier (a NetworkPolicy isolating the

@@ -223,8 +223,9 @@ spec:
         "{text}"
     );
 
-    // diff against a cluster with cluster policies refuses rather than
-    // comparing without them.
+    // diff evaluates the tiers on both sides: a default deny for the
+    // namespace closes server -> client, but client -> server stays as the
+    // Admin tier decides it (Accept on 8080, Deny on the rest).
     let manifest = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         manifest.path(),
@@ -233,13 +234,29 @@ spec:
         ),
     )
     .unwrap();
-    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
-    code(&diff, 2);
-    assert!(
-        stderr(&diff).contains("diff does not evaluate cluster-scoped policies yet"),
-        "{}",
-        stderr(&diff)
+    let diff = c.as_user(
+        "admin",
+        &[
+            "diff",
+            "-f",
+            manifest.path().to_str().unwrap(),
+            "-o",
+            "json",
+        ],
     );
+    let text = stdout(&diff);
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\n{}", stderr(&diff)));
+    let changes = v["changes"].as_array().expect(&text);
+    let pair = |from: &str, to: &str| {
+        changes
+            .iter()
+            .find(|c| c["from"] == from && c["to"] == to)
+            .cloned()
+    };
+    let closed = pair(&server, &client).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(closed["change"], "removed", "{closed}");
+    assert!(pair(&client, &server).is_none(), "{text}");
 
     // dana reads her namespace only: the cluster policies are served but
     // hidden from her, which she is told (never "none"); her answer is

@@ -471,7 +471,6 @@ fn changed(seed: u64, old: &netpol::snapshot::Snapshot) -> netpol::snapshot::Sna
 
 #[test]
 fn diff_agrees_with_the_definition_on_random_clusters() {
-    use netpol::engine::diff::diff;
     use netpol::engine::verdict::Family;
     let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
         .ok()
@@ -492,179 +491,11 @@ fn diff_agrees_with_the_definition_on_random_clusters() {
                 }
             }
         }
-        let (mo, mn) = (Model::new(&old, "default"), Model::new(&new, "default"));
-        if !mo.invalid.is_empty() || !mn.invalid.is_empty() {
-            continue;
-        }
-        let d = diff(&mo, &mn);
-        let mut got: std::collections::BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
-            std::collections::BTreeMap::new();
-        for c in &d.changes {
-            // The reasons, made from the class rows on the class path,
-            // are the definition's.
-            // (A pair whose ports differ between address families has
-            // its reasons family by family instead.)
-            let (a, b) = (d.pods[c.from as usize], d.pods[c.to as usize]);
-            assert!(
-                d.per_family.contains_key(&(c.from, c.to))
-                    || d.reasons[c.reasons as usize]
-                        == netpol::engine::diff::pair_reasons(
-                            &mo,
-                            &mn,
-                            (a.old, a.new),
-                            (b.old, b.new),
-                            &d.policies
-                        ),
-                "seed {seed}: reasons of {} -> {}\n{yaml}",
-                a.pod().key(),
-                b.pod().key()
-            );
-            if c.before == c.after {
-                // The same ports over the families together, not over
-                // each: the definition's per-family answers differ.
-                let fams = |m: &Model<'_>, x: Option<&PodInfo>, y: Option<&PodInfo>| {
-                    x.zip(y).map(|(x, y)| {
-                        connection(m, &Endpoint::Pod(x), &Endpoint::Pod(y))
-                            .families
-                            .map(|l| {
-                                l.into_iter()
-                                    .map(|(f, p)| (f, p.to_strings()))
-                                    .collect::<Vec<_>>()
-                            })
-                    })
-                };
-                assert!(
-                    d.per_family.contains_key(&(c.from, c.to))
-                        && fams(&mo, a.old, b.old) != fams(&mn, a.new, b.new),
-                    "seed {seed}: {} -> {} listed with the same ports\n{yaml}",
-                    a.pod().key(),
-                    b.pod().key()
-                );
-                continue;
-            }
-            got.insert(
-                (
-                    d.pods[c.from as usize].pod().key(),
-                    d.pods[c.to as usize].pod().key(),
-                ),
-                (
-                    d.sets.get(c.before).to_strings(),
-                    d.sets.get(c.after).to_strings(),
-                ),
-            );
-        }
-        let mut want = std::collections::BTreeMap::new();
-        let ports = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
-            (Some(a), Some(b)) => connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))
-                .allowed
-                .to_strings(),
-            _ => Vec::new(),
-        };
-        for (i, a) in d.pods.iter().enumerate() {
-            for (j, b) in d.pods.iter().enumerate() {
-                if i == j {
-                    continue;
-                }
-                let before = ports(&mo, a.old, b.old);
-                let after = ports(&mn, a.new, b.new);
-                if before != after {
-                    want.insert((a.pod().key(), b.pod().key()), (before, after));
-                } else {
-                    unchanged += 1;
-                }
-            }
-        }
-        // Pairs undecided on a side (a pod without IP facing an ipBlock, a
-        // namespace whose labels are unknown) are listed apart, never as
-        // changes: each is undecided by the definition on some side.
-        for c in &d.maybe {
-            let (a, b) = (d.pods[c.from as usize], d.pods[c.to as usize]);
-            let undecided = |m: &Model<'_>, x: Option<&PodInfo>, y: Option<&PodInfo>| {
-                x.zip(y).is_some_and(|(x, y)| {
-                    let v = connection(m, &Endpoint::Pod(x), &Endpoint::Pod(y));
-                    v.possible != v.allowed
-                })
-            };
-            assert!(
-                undecided(&mo, a.old, b.old) || undecided(&mn, a.new, b.new),
-                "seed {seed}: {} -> {} listed undecided\n{yaml}",
-                a.pod().key(),
-                b.pod().key()
-            );
-            want.remove(&(a.pod().key(), b.pod().key()));
-        }
-        assert_eq!(
-            got,
-            want,
-            "seed {seed}: diff differs from connection() on both sides\nOLD:\n{yaml}\nNEW policies: {:?}",
-            new.policies
-                .iter()
-                .map(|p| &p.metadata.name)
-                .collect::<Vec<_>>()
-        );
-        changes += want.len();
-        // External ranges, at sample addresses.
-        for (u, p) in d.pods.iter().enumerate() {
-            for text in SAMPLE_ADDRESSES {
-                let ip: std::net::IpAddr = text.parse().unwrap();
-                // Ranges are shown for the families in use only.
-                if !d.families.contains(&Family::of(&ip)) {
-                    continue;
-                }
-                // And for a pod, those it has an address of (all when
-                // its addresses are unknown).
-                let own: Vec<Family> = p
-                    .old
-                    .into_iter()
-                    .chain(p.new)
-                    .flat_map(|q| q.ips.iter().map(Family::of))
-                    .collect();
-                if !own.is_empty() && !own.contains(&Family::of(&ip)) {
-                    continue;
-                }
-                for dir in Direction::BOTH {
-                    let side = |m: &Model<'_>, pod: Option<&PodInfo>| {
-                        pod.map(|pod| {
-                            let (f, t) = match dir {
-                                Direction::Egress => (Endpoint::Pod(pod), Endpoint::External(ip)),
-                                Direction::Ingress => (Endpoint::External(ip), Endpoint::Pod(pod)),
-                            };
-                            connection(m, &f, &t).allowed.to_strings()
-                        })
-                        .unwrap_or_default()
-                    };
-                    let (before, after) = (side(&mo, p.old), side(&mn, p.new));
-                    let found: Vec<_> = d
-                        .external
-                        .iter()
-                        .filter(|e| {
-                            e.pod as usize == u && e.direction == dir && in_range(&e.addresses, ip)
-                        })
-                        .map(|e| {
-                            (
-                                d.sets.get(e.before).to_strings(),
-                                d.sets.get(e.after).to_strings(),
-                            )
-                        })
-                        .collect();
-                    if before == after {
-                        assert!(
-                            found.is_empty(),
-                            "seed {seed}: {} {dir:?} {ip}: no change, but the diff says {found:?}\n{yaml}",
-                            p.pod().key()
-                        );
-                    } else {
-                        assert_eq!(
-                            found,
-                            vec![(before, after)],
-                            "seed {seed}: {} {dir:?} {ip}\n{yaml}",
-                            p.pod().key()
-                        );
-                        external += 1;
-                    }
-                }
-            }
-        }
+        let mut n = DiffCounts::default();
+        check_diff(seed, &yaml, &old, &new, &mut n);
+        changes += n.changes;
+        external += n.external;
+        unchanged += n.unchanged;
     }
     assert!(changes > runs as usize, "too few changes: {changes}");
     assert!(
@@ -675,6 +506,224 @@ fn diff_agrees_with_the_definition_on_random_clusters() {
     eprintln!(
         "{runs} cluster pairs ({single} single-stack): {changes} changed pairs, {unchanged} unchanged, {external} external changes at sample addresses"
     );
+}
+
+/// What [`check_diff`] saw.
+#[derive(Default)]
+struct DiffCounts {
+    changes: usize,
+    external: usize,
+    unchanged: usize,
+}
+
+/// `diff(old, new)` against the definition (`connection` on both sides,
+/// pair by pair and at sample addresses), its reasons against
+/// `pair_reasons`, its undecided pairs against `possible`.
+fn check_diff(
+    seed: u64,
+    yaml: &str,
+    old: &netpol::snapshot::Snapshot,
+    new: &netpol::snapshot::Snapshot,
+    n: &mut DiffCounts,
+) {
+    use netpol::engine::diff::diff;
+    use netpol::engine::verdict::Family;
+    let (mo, mn) = (Model::new(old, "default"), Model::new(new, "default"));
+    if !mo.invalid.is_empty() || !mn.invalid.is_empty() {
+        return;
+    }
+    let d = diff(&mo, &mn);
+    let mut got: std::collections::BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for c in &d.changes {
+        // The reasons, made from the class rows on the class path,
+        // are the definition's.
+        // (A pair whose ports differ between address families has
+        // its reasons family by family instead.)
+        let (a, b) = (d.pods[c.from as usize], d.pods[c.to as usize]);
+        assert!(
+            d.per_family.contains_key(&(c.from, c.to))
+                || d.reasons[c.reasons as usize]
+                    == netpol::engine::diff::pair_reasons(
+                        &mo,
+                        &mn,
+                        (a.old, a.new),
+                        (b.old, b.new),
+                        &d.policies
+                    ),
+            "seed {seed}: reasons of {} -> {}: {:?} vs {:?}\n{yaml}",
+            a.pod().key(),
+            b.pod().key(),
+            d.reasons[c.reasons as usize],
+            netpol::engine::diff::pair_reasons(
+                &mo,
+                &mn,
+                (a.old, a.new),
+                (b.old, b.new),
+                &d.policies
+            )
+        );
+        if c.before == c.after {
+            // The same ports over the families together, not over
+            // each: the definition's per-family answers differ.
+            let fams = |m: &Model<'_>, x: Option<&PodInfo>, y: Option<&PodInfo>| {
+                x.zip(y).map(|(x, y)| {
+                    connection(m, &Endpoint::Pod(x), &Endpoint::Pod(y))
+                        .families
+                        .map(|l| {
+                            l.into_iter()
+                                .map(|(f, p)| (f, p.to_strings()))
+                                .collect::<Vec<_>>()
+                        })
+                })
+            };
+            assert!(
+                d.per_family.contains_key(&(c.from, c.to))
+                    && fams(&mo, a.old, b.old) != fams(&mn, a.new, b.new),
+                "seed {seed}: {} -> {} listed with the same ports\n{yaml}",
+                a.pod().key(),
+                b.pod().key()
+            );
+            continue;
+        }
+        got.insert(
+            (
+                d.pods[c.from as usize].pod().key(),
+                d.pods[c.to as usize].pod().key(),
+            ),
+            (
+                d.sets.get(c.before).to_strings(),
+                d.sets.get(c.after).to_strings(),
+            ),
+        );
+    }
+    let mut want = std::collections::BTreeMap::new();
+    let ports = |m: &Model<'_>, a: Option<&PodInfo>, b: Option<&PodInfo>| match (a, b) {
+        (Some(a), Some(b)) => connection(m, &Endpoint::Pod(a), &Endpoint::Pod(b))
+            .allowed
+            .to_strings(),
+        _ => Vec::new(),
+    };
+    for (i, a) in d.pods.iter().enumerate() {
+        for (j, b) in d.pods.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let before = ports(&mo, a.old, b.old);
+            let after = ports(&mn, a.new, b.new);
+            if before != after {
+                want.insert((a.pod().key(), b.pod().key()), (before, after));
+            } else {
+                n.unchanged += 1;
+            }
+        }
+    }
+    // Pairs undecided on a side (a pod without IP facing an ipBlock, a
+    // namespace whose labels are unknown) are listed apart, never as
+    // changes: each is undecided by the definition on some side.
+    for c in &d.maybe {
+        let (a, b) = (d.pods[c.from as usize], d.pods[c.to as usize]);
+        let undecided = |m: &Model<'_>, x: Option<&PodInfo>, y: Option<&PodInfo>| {
+            x.zip(y).is_some_and(|(x, y)| {
+                let v = connection(m, &Endpoint::Pod(x), &Endpoint::Pod(y));
+                v.possible != v.allowed
+            })
+        };
+        assert!(
+            undecided(&mo, a.old, b.old) || undecided(&mn, a.new, b.new),
+            "seed {seed}: {} -> {} listed undecided\n{yaml}",
+            a.pod().key(),
+            b.pod().key()
+        );
+        want.remove(&(a.pod().key(), b.pod().key()));
+    }
+    assert_eq!(
+        got,
+        want,
+        "seed {seed}: diff differs from connection() on both sides\nOLD:\n{yaml}\nNEW policies: {:?}",
+        new.policies
+            .iter()
+            .map(|p| &p.metadata.name)
+            .collect::<Vec<_>>()
+    );
+    n.changes += want.len();
+    // External ranges, at sample addresses.
+    for (u, p) in d.pods.iter().enumerate() {
+        for text in SAMPLE_ADDRESSES {
+            let ip: std::net::IpAddr = text.parse().unwrap();
+            // Ranges are shown for the families in use only.
+            if !d.families.contains(&Family::of(&ip)) {
+                continue;
+            }
+            // And for a pod, those it has an address of (all when
+            // its addresses are unknown).
+            let own: Vec<Family> = p
+                .old
+                .into_iter()
+                .chain(p.new)
+                .flat_map(|q| q.ips.iter().map(Family::of))
+                .collect();
+            if !own.is_empty() && !own.contains(&Family::of(&ip)) {
+                continue;
+            }
+            for dir in Direction::BOTH {
+                let side = |m: &Model<'_>, pod: Option<&PodInfo>| {
+                    pod.map(|pod| {
+                        let (f, t) = match dir {
+                            Direction::Egress => (Endpoint::Pod(pod), Endpoint::External(ip)),
+                            Direction::Ingress => (Endpoint::External(ip), Endpoint::Pod(pod)),
+                        };
+                        connection(m, &f, &t).allowed.to_strings()
+                    })
+                    .unwrap_or_default()
+                };
+                let (before, after) = (side(&mo, p.old), side(&mn, p.new));
+                // Undecided on a side (a cluster policy rule whose match is
+                // unknown): the diff claims nothing about it.
+                let undecided = |m: &Model<'_>, pod: Option<&PodInfo>| {
+                    pod.is_some_and(|pod| {
+                        let (f, t) = match dir {
+                            Direction::Egress => (Endpoint::Pod(pod), Endpoint::External(ip)),
+                            Direction::Ingress => (Endpoint::External(ip), Endpoint::Pod(pod)),
+                        };
+                        let v = connection(m, &f, &t);
+                        v.possible != v.allowed
+                    })
+                };
+                if undecided(&mo, p.old) || undecided(&mn, p.new) {
+                    continue;
+                }
+                let found: Vec<_> = d
+                    .external
+                    .iter()
+                    .filter(|e| {
+                        e.pod as usize == u && e.direction == dir && in_range(&e.addresses, ip)
+                    })
+                    .map(|e| {
+                        (
+                            d.sets.get(e.before).to_strings(),
+                            d.sets.get(e.after).to_strings(),
+                        )
+                    })
+                    .collect();
+                if before == after {
+                    assert!(
+                        found.is_empty(),
+                        "seed {seed}: {} {dir:?} {ip}: no change, but the diff says {found:?}\n{yaml}",
+                        p.pod().key()
+                    );
+                } else {
+                    assert_eq!(
+                        found,
+                        vec![(before, after)],
+                        "seed {seed}: {} {dir:?} {ip}\n{yaml}",
+                        p.pod().key()
+                    );
+                    n.external += 1;
+                }
+            }
+        }
+    }
 }
 
 /// `ClassRows::focused` (what `diff` uses) gives, for the rows, columns
@@ -879,4 +928,64 @@ fn matrix_with_cluster_policy_tiers_agrees_with_connection() {
     }
     // The cluster policies decided something often enough to matter.
     assert!(tiered_pairs > runs as usize, "{tiered_pairs} tiered pairs");
+}
+
+/// `diff` with cluster policies on both sides (some kept, some changed,
+/// added or deleted, beside the NetworkPolicy and pod changes of
+/// [`changed`]) agrees with the definition, as without them.
+#[test]
+fn diff_with_cluster_policy_tiers_agrees_with_the_definition() {
+    use netpol::engine::verdict::Family;
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let mut total = DiffCounts::default();
+    let mut tiered = 0;
+    for seed in 1..=runs {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let yaml = format!("{}{}", cluster(seed), cluster_policies(&mut rng));
+        let mut old = load_str("random.yaml", &yaml, "default").unwrap();
+        let mut new = changed(seed, &old);
+        // The cluster policies: each old one kept, dropped, or replaced by
+        // another draw's of the same name; the other draw's new names
+        // added.
+        let other = load_str("other.yaml", &cluster_policies(&mut rng), "default").unwrap();
+        new.cluster_policies.retain(|_| !rng.chance(25));
+        for p in &other.cluster_policies {
+            if rng.chance(50) {
+                new.cluster_policies
+                    .retain(|q| (&q.kind, &q.name) != (&p.kind, &p.name));
+                new.cluster_policies.push(p.clone());
+            }
+        }
+        new.cluster_policies
+            .sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+        tiered += usize::from(new.cluster_policies != old.cluster_policies);
+        if seed % 2 == 0 {
+            for s in [&mut old, &mut new] {
+                for p in &mut s.pods {
+                    p.ips.retain(|ip| Family::of(ip) == Family::V4);
+                }
+            }
+        }
+        let mut n = DiffCounts::default();
+        check_diff(seed, &yaml, &old, &new, &mut n);
+        total.changes += n.changes;
+        total.external += n.external;
+        total.unchanged += n.unchanged;
+    }
+    assert!(
+        tiered > runs as usize / 2,
+        "cluster policies rarely changed: {tiered}"
+    );
+    assert!(
+        total.changes > runs as usize,
+        "too few changes: {}",
+        total.changes
+    );
+    assert!(
+        total.unchanged > total.changes,
+        "the random changes change everything"
+    );
 }

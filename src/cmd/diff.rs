@@ -1377,22 +1377,7 @@ struct Line {
     reasons: u32,
 }
 
-/// `diff` compares pod classes, which know NetworkPolicy only: with
-/// cluster-scoped policies (ClusterNetworkPolicy, AdminNetworkPolicy,
-/// BaselineAdminNetworkPolicy) on either side its answer could be wrong,
-/// so it gives none.
-pub fn refuse_tiers(old: &Snapshot, new: &Snapshot) -> Result<(), Error> {
-    let (o, n) = (old.cluster_policies.len(), new.cluster_policies.len());
-    if o + n == 0 {
-        return Ok(());
-    }
-    Err(Error::Unsupported(format!(
-        "diff does not evaluate cluster-scoped policies yet (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy: {o} in OLD, {n} in NEW), so it gives no answer rather than a wrong one; ask about single connections with `kubectl netpol can`, which evaluates the tiers"
-    )))
-}
-
 fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outcome, Error> {
-    refuse_tiers(&sides.old, &sides.new)?;
     let default = ctx
         .global
         .namespace
@@ -1477,15 +1462,23 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             ));
         }
     }
-    if !d.policies.is_empty() {
-        notes.push(format!(
-            "NetworkPolicies that differ: {}",
-            d.policies
-                .iter()
-                .map(|(k, c)| format!("{k} ({})", c.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    let (cluster, namespaced): (Vec<_>, Vec<_>) = d
+        .policies
+        .iter()
+        .partition(|(k, _)| crate::engine::diff::is_cluster_key(k));
+    for (what, list) in [
+        ("NetworkPolicies", namespaced),
+        ("Cluster policies", cluster),
+    ] {
+        if !list.is_empty() {
+            notes.push(format!(
+                "{what} that differ: {}",
+                list.iter()
+                    .map(|(k, c)| format!("{k} ({})", c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
     }
     for (ns, why) in &d.undecided {
         let count = d.pods.iter().filter(|p| p.pod().namespace == *ns).count();
@@ -1510,8 +1503,15 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
     };
     if others > 0 {
         notes.push(format!(
-            "undecided: {} on a namespace whose labels were not read or a pod without IP (listed under \"May change\")",
-            pairs(others)
+            "undecided: {} on a namespace whose labels were not read or a pod without IP{} (listed under \"May change\")",
+            pairs(others),
+            if mo.cluster_policies.is_empty() && mn.cluster_policies.is_empty()
+                && mo.cluster_invalid.is_empty() && mn.cluster_invalid.is_empty()
+            {
+                ""
+            } else {
+                ", or on a cluster policy rule by domainNames or nodes, an invalid cluster policy or equal priorities"
+            }
         ));
     }
     if by_rollout > 0
@@ -1573,6 +1573,18 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
             "{} pair{} may change (undecided)",
             d.maybe.len(),
             if d.maybe.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if d.external_undecided > 0 {
+        missing.push(format!(
+            "{} address range{} outside the pods may change (undecided)",
+            d.external_undecided,
+            if d.external_undecided == 1 { "" } else { "s" }
+        ));
+        notes.push(format!(
+            "not compared: {} address range{} outside the pods whose access differs on ports a cluster policy leaves undecided on a side (a rule by domainNames, which only the data plane resolves; an invalid cluster policy; a node whose labels were not read); ask `kubectl netpol can POD ADDRESS` for one",
+            d.external_undecided,
+            if d.external_undecided == 1 { "" } else { "s" }
         ));
     }
     let unselecting = if sides.offline {
@@ -2039,13 +2051,23 @@ fn render_text(
         }
     } else if all.is_empty() {
         out.push_str("No change in connectivity.\n");
-        if !d.policies.is_empty() {
-            out.push_str(&format!(
-                "{} NetworkPolic{} differ{}, but no connection changes.\n",
-                d.policies.len(),
-                if d.policies.len() == 1 { "y" } else { "ies" },
-                if d.policies.len() == 1 { "s" } else { "" },
-            ));
+        let cluster = d
+            .policies
+            .keys()
+            .filter(|k| crate::engine::diff::is_cluster_key(k))
+            .count();
+        let namespaced = d.policies.len() - cluster;
+        for (n, one, many) in [
+            (namespaced, "NetworkPolicy", "NetworkPolicies"),
+            (cluster, "cluster policy", "cluster policies"),
+        ] {
+            if n > 0 {
+                out.push_str(&format!(
+                    "{n} {} differ{}, but no connection changes.\n",
+                    if n == 1 { one } else { many },
+                    if n == 1 { "s" } else { "" },
+                ));
+            }
         }
     }
     let mut current = None;

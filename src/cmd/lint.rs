@@ -252,9 +252,6 @@ fn diff_hint(
     default_ns: &str,
     files: &[String],
 ) -> Option<String> {
-    // diff's engine does not know the cluster policy tiers: no hint
-    // rather than a wrong one.
-    crate::cmd::diff::refuse_tiers(cluster, merged).ok()?;
     let (old, new) = (
         Model::new(cluster, default_ns),
         Model::new(merged, default_ns),

@@ -152,6 +152,10 @@ pub struct Diff<'s> {
     /// family whose ports change, with its port set ids before and after.
     /// `before`/`after` of the change are then the union over families.
     pub per_family: BTreeMap<(u32, u32), Vec<FamilyPorts>>,
+    /// Address ranges outside the pods (per pod and direction) whose
+    /// access differs but is undecided on a side (a cluster policy rule
+    /// by `domainNames`, an invalid cluster policy): not in `external`.
+    pub external_undecided: usize,
 }
 
 /// One address family's ports of a pair, before and after (port set ids
@@ -180,6 +184,7 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
         unselecting: Vec::new(),
         families: BTreeSet::new(),
         per_family: BTreeMap::new(),
+        external_undecided: 0,
     };
     let families: BTreeSet<Family> = d
         .pods
@@ -376,8 +381,57 @@ impl<'m, 's> Unknowns<'m, 's> {
         }
     }
 
+    /// Whether a cluster policy may leave an answer about `p` undecided:
+    /// it may select `p` (as its subject) with a `domainNames` or `nodes`
+    /// peer, or its subject's match on `p` is unknown, or it is invalid
+    /// and may apply to `p`; or `p` has no IP facing `networks`, or is a
+    /// host-network pod facing `nodes` (whose labels may be unknown); or
+    /// `p`'s namespace labels were not read under a selector by labels.
+    fn tier_unknown(&self, p: &PodInfo) -> bool {
+        use crate::engine::tier::TierPeer;
+        use crate::engine::tier::eval::subject_matches;
+        let m = self.model;
+        if !crate::engine::tier::eval::any(m) {
+            return false;
+        }
+        let peers = || {
+            m.cluster_policies
+                .iter()
+                .flat_map(|c| c.ingress.iter().chain(&c.egress))
+                .flat_map(|r| &r.peers)
+        };
+        if p.ips.is_empty() && peers().any(|x| matches!(x, TierPeer::Networks(_))) {
+            return true;
+        }
+        if (p.on_host_network() || p.is_node()) && peers().any(|x| matches!(x, TierPeer::Nodes(_)))
+        {
+            return true;
+        }
+        let unread = m.namespace(&p.namespace).is_none_or(|n| n.synthesized);
+        if unread && m.cluster_policies.iter().any(|c| c.uses_namespace_labels()) {
+            return true;
+        }
+        m.cluster_invalid.iter().any(|c| {
+            c.subject
+                .as_ref()
+                .is_none_or(|s| subject_matches(m, s, p) != Some(false))
+        }) || m.cluster_policies.iter().any(|c| {
+            let subject = subject_matches(m, &c.subject, p);
+            subject.is_none()
+                || (subject == Some(true)
+                    && c.ingress
+                        .iter()
+                        .chain(&c.egress)
+                        .flat_map(|r| &r.peers)
+                        .any(|x| matches!(x, TierPeer::DomainNames(_) | TierPeer::Nodes(_))))
+        })
+    }
+
     fn of(&mut self, p: &PodInfo) -> bool {
         if self.ip_blocks && p.ips.is_empty() {
+            return true;
+        }
+        if self.tier_unknown(p) {
             return true;
         }
         if self.namespace_selectors.is_empty() {
@@ -489,6 +543,54 @@ fn mark_undecided<'s>(
             let mut lines = Vec::new();
             for (word, m, v) in [("old", old, &before), ("new", new, &after)] {
                 let Some(v) = v else { continue };
+                // What the cluster policy tiers leave undecided.
+                for side in [&v.egress, &v.ingress] {
+                    let Some(t) = side.tiers.as_ref().filter(|_| !side.maybe.is_empty()) else {
+                        continue;
+                    };
+                    let dir = side.direction.as_str();
+                    // Why its match is unknown: the other end's (or the
+                    // subject's) namespace labels, the other end's IP, or
+                    // what the rule matches by (domain names, nodes).
+                    let (subject, other, end) = if side.direction == Direction::Egress {
+                        (pa.pod(), pb.pod(), "destination")
+                    } else {
+                        (pb.pod(), pa.pod(), "source")
+                    };
+                    let unread =
+                        |p: &PodInfo| m.namespace(&p.namespace).is_none_or(|n| n.synthesized);
+                    let why = if unread(other) || unread(subject) {
+                        let ns = if unread(other) { other } else { subject };
+                        format!("the labels of namespace {} were not read", ns.namespace)
+                    } else if other.ips.is_empty() {
+                        format!("the {end} has no IP yet")
+                    } else {
+                        "the rule matches by domain names or node labels not known here".to_string()
+                    };
+                    for st in t.steps.iter().filter(|st| st.undecided) {
+                        let p = &m.cluster_policies[st.policy];
+                        lines.push(format!(
+                            "{word}: {} {dir} rule #{} ({}) may decide it ({}): {why}",
+                            policy_name(&p.reference(), &d.policies),
+                            st.rule + 1,
+                            st.action.as_str(),
+                            st.ports.describe()
+                        ));
+                    }
+                    for c in &t.conflicts {
+                        lines.push(format!(
+                            "{word}: {dir} undefined on {}: {} tier policies of equal standing decide differently (the API leaves it to the implementation)",
+                            c.ports.describe(),
+                            c.tier.as_str()
+                        ));
+                    }
+                    for &i in &t.invalid {
+                        lines.push(format!(
+                            "{word}: {dir}: {} is invalid (the API server would reject it) and may apply",
+                            m.cluster_invalid[i].reference()
+                        ));
+                    }
+                }
                 for side in [&v.egress, &v.ingress] {
                     for r in side.rules.iter().filter(|r| r.undecided()) {
                         let (other, why) = if side.direction == Direction::Egress {
@@ -723,6 +825,20 @@ fn policy_changes(old: &Model<'_>, new: &Model<'_>) -> BTreeMap<String, PolicyCh
     out
 }
 
+/// Whether a key of [`Diff::policies`] names a cluster policy
+/// (`clusternetworkpolicy/NAME`, `adminnetworkpolicy/NAME`,
+/// `baselineadminnetworkpolicy/NAME`) rather than a NetworkPolicy
+/// (`NAMESPACE/NAME`).
+pub fn is_cluster_key(key: &str) -> bool {
+    [
+        "clusternetworkpolicy/",
+        "adminnetworkpolicy/",
+        "baselineadminnetworkpolicy/",
+    ]
+    .iter()
+    .any(|k| key.starts_with(k))
+}
+
 /// A cluster policy as compared by [`policy_changes`]: what it does when
 /// valid (tier, priority, subject, rules), its errors when not.
 #[derive(PartialEq)]
@@ -925,6 +1041,7 @@ fn changed_policies<'m>(
     // their namespaces, not by formatting every policy's key.
     changed
         .keys()
+        .filter(|key| !is_cluster_key(key))
         .filter_map(|key| key.split_once('/'))
         .flat_map(|(namespace, name)| {
             m.policies_in(namespace)
@@ -1191,8 +1308,13 @@ fn by_classes<'s>(
     let mut tier_reasons: HashMap<(usize, usize), u32> = HashMap::new();
     for (a, b, before, after) in cells {
         let reason = if tiers {
-            let u = members[a][0];
-            let Some(&v) = members[b].iter().find(|&&v| v != u) else {
+            // A pair of the cell that is not traffic with its own node
+            // (those are told pod by pod below).
+            let Some((u, v)) = members[a]
+                .iter()
+                .flat_map(|&u| members[b].iter().map(move |&v| (u, v)))
+                .find(|&(u, v)| u != v && !node_pairs.contains(&(u, v)))
+            else {
                 continue;
             };
             *tier_reasons.entry((a, b)).or_insert_with(|| {
@@ -2411,7 +2533,13 @@ fn external_ranges(
         Some(p) => external_access(new, p, dir),
         None => none,
     };
-    if before.is_none() && after.is_none() {
+    // With cluster policies, each range's access is the definition's
+    // (verdict::side, the tiers around NetworkPolicy) at its first
+    // address; the ranges are also cut at the tiers' `networks` and at
+    // every node address (`nodes` peers).
+    let tiered = |m: &Model<'_>| crate::engine::tier::eval::any(m);
+    let (tiers_before, tiers_after) = (o.is_some() && tiered(old), n.is_some() && tiered(new));
+    if before.is_none() && after.is_none() && !tiers_before && !tiers_after {
         return Vec::new();
     }
     // Elementary ranges: cut at every block's edges, per family.
@@ -2419,19 +2547,79 @@ fn external_ranges(
     for v6 in [false, true] {
         cuts.insert((v6, 0));
     }
+    let mut cut = |s: Span| {
+        cuts.insert((s.v6, s.lo));
+        if s.hi < family_max(s.v6) {
+            cuts.insert((s.v6, s.hi + 1));
+        }
+    };
+    for (m, on) in [(old, tiers_before), (new, tiers_after)] {
+        if !on {
+            continue;
+        }
+        for peer in m
+            .cluster_policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| &r.peers)
+        {
+            match peer {
+                crate::engine::tier::TierPeer::Networks(nets) => {
+                    nets.iter().for_each(|net| cut(net_span(net)))
+                }
+                crate::engine::tier::TierPeer::Nodes(_) => {
+                    let host = m.snapshot.pods.iter().flat_map(|p| {
+                        p.host_ips
+                            .iter()
+                            .chain(p.on_host_network().then_some(&p.ips).into_iter().flatten())
+                    });
+                    for ip in m
+                        .snapshot
+                        .nodes
+                        .iter()
+                        .flat_map(|n| &n.addresses)
+                        .chain(host)
+                    {
+                        let (v6, at) = to_num(*ip);
+                        cut(Span { v6, lo: at, hi: at });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
     for access in [&before, &after] {
         for (block, _) in access.iter().flatten() {
             let Some(b) = block else { continue };
             for net in std::iter::once(&b.cidr).chain(&b.except) {
-                let s = net_span(net);
-                cuts.insert((s.v6, s.lo));
-                if s.hi < family_max(s.v6) {
-                    cuts.insert((s.v6, s.hi + 1));
-                }
+                cut(net_span(net));
             }
         }
     }
     let cuts: Vec<(bool, u128)> = cuts.into_iter().collect();
+    // The side's ports at one address: (allowed, undecided).
+    let at = |m: &Model<'_>,
+              p: Option<&PodInfo>,
+              access: &Access<'_>,
+              on: bool,
+              v6: bool,
+              lo: u128| {
+        let (Some(p), true) = (p, on) else {
+            return (access_at(access, v6, lo), PortSet::empty());
+        };
+        let ip = if v6 {
+            IpAddr::V6(Ipv6Addr::from(lo))
+        } else {
+            IpAddr::V4(Ipv4Addr::from(lo as u32))
+        };
+        let dest = match dir {
+            Direction::Egress => None,
+            Direction::Ingress => crate::engine::verdict::destination_ports(p),
+        };
+        let s =
+            crate::engine::verdict::side(m, dir, &Endpoint::Pod(p), &Endpoint::External(ip), dest);
+        (s.allowed, s.maybe)
+    };
     // (before, after) -> its spans, merged when adjacent.
     let mut groups: BTreeMap<(u32, u32), Vec<Span>> = BTreeMap::new();
     for (k, &(v6, lo)) in cuts.iter().enumerate() {
@@ -2439,9 +2627,16 @@ fn external_ranges(
             Some(&(v, next)) if v == v6 => next - 1,
             _ => family_max(v6),
         };
-        let b = sets.intern(access_at(&before, v6, lo));
-        let a = sets.intern(access_at(&after, v6, lo));
-        if a == b {
+        let (b, ub) = at(old, o, &before, tiers_before, v6, lo);
+        let (a, ua) = at(new, n, &after, tiers_after, v6, lo);
+        if a == b && ua == ub {
+            continue;
+        }
+        let (b, a) = (sets.intern(b), sets.intern(a));
+        if !ub.is_empty() || !ua.is_empty() {
+            // Undecided on a side (a cluster policy's domainNames, say):
+            // neither changed nor unchanged.
+            d.external_undecided += 1;
             continue;
         }
         let spans = groups.entry((b, a)).or_default();
