@@ -224,8 +224,9 @@ spec:
     );
 
     // diff evaluates the tiers on both sides: a default deny for the
-    // namespace closes server -> client, but client -> server stays as the
-    // Admin tier decides it (Accept on 8080, Deny on the rest).
+    // namespace changes nothing between its pods (the Admin tier decides
+    // all of it: Accept on 8080 to the server, Deny on the rest), only
+    // what comes from outside the cluster (NetworkPolicy's alone).
     let manifest = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         manifest.path(),
@@ -254,9 +255,73 @@ spec:
             .find(|c| c["from"] == from && c["to"] == to)
             .cloned()
     };
-    let closed = pair(&server, &client).unwrap_or_else(|| panic!("{text}"));
-    assert_eq!(closed["change"], "removed", "{closed}");
+    assert!(pair(&server, &client).is_none(), "{text}");
     assert!(pair(&client, &server).is_none(), "{text}");
+    let external = v["external"].as_array().expect(&text);
+    assert!(
+        external
+            .iter()
+            .any(|e| e["to"] == client.as_str() && e["change"] == "removed"),
+        "{text}"
+    );
+
+    // A cluster policy in NEW: checked by the server (a dry run), then
+    // evaluated; an Admin Deny at priority 1 closes what the Accept at 5
+    // opened. A v1alpha2 object the CRD's rules reject is the server's
+    // error line, exit 2.
+    let block = format!("{ns}-block");
+    let cnp = |priority: &str| {
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: {block}}}\nspec:\n  tier: Admin\n  priority: {priority}\n  subject: {{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}\n  ingress:\n  - action: Deny\n    from: [{{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}]\n"
+        )
+    };
+    std::fs::write(manifest.path(), cnp("1")).unwrap();
+    let diff = c.as_user(
+        "admin",
+        &[
+            "diff",
+            "-f",
+            manifest.path().to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    let text = stdout(&diff);
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\n{}", stderr(&diff)));
+    let changes = v["changes"].as_array().expect(&text);
+    let closed = changes
+        .iter()
+        .find(|c| c["from"] == client.as_str() && c["to"] == server.as_str())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        closed["before"],
+        serde_json::json!(["TCP/8080"]),
+        "{closed}"
+    );
+    assert_eq!(closed["change"], "removed", "{closed}");
+    assert!(
+        closed["reasons"].to_string().contains(&block),
+        "the new policy is named: {closed}"
+    );
+    assert!(
+        v["notes"].to_string().contains(&format!(
+            "Cluster policies that differ: clusternetworkpolicy/{block} (added)"
+        )),
+        "{text}"
+    );
+    std::fs::write(manifest.path(), cnp("1001")).unwrap();
+    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
+    let err = stderr(&diff);
+    code(&diff, 2);
+    assert!(
+        err.starts_with("error: ") && err.contains(&block) && err.contains("priority"),
+        "{err}"
+    );
+    // Nothing was created by the dry runs.
+    let get = c.kubectl(&["get", "clusternetworkpolicies", "-o", "name"], None);
+    let names = String::from_utf8_lossy(&get.stdout).to_string();
+    assert!(get.status.success() && !names.contains(&block), "{names}");
 
     // dana reads her namespace only: the cluster policies are served but
     // hidden from her, which she is told (never "none"); her answer is

@@ -762,6 +762,53 @@ async fn as_applied(
         };
         *p = serde_json::from_value(after).map_err(decode)?;
     }
+    // Cluster policies: the same apply, as a dry run of the server (which
+    // validates them with the CRD's schema and rules).
+    let mut cluster_refused: Vec<String> = Vec::new();
+    let mut cluster_refusal: Option<String> = None;
+    for c in &mut new.cluster_policies {
+        let who = format!("{} {}", c.kind, c.name);
+        let current = cluster
+            .cluster_policies
+            .iter()
+            .find(|q| q.kind == c.kind && q.name == c.name);
+        let patch = current.map(|q| {
+            let original = last_applied(
+                q.value
+                    .pointer("/metadata/annotations")
+                    .and_then(|a| serde_json::from_value(a.clone()).ok())
+                    .as_ref(),
+            );
+            apply_patch(original.as_ref(), &c.value)
+        });
+        match live
+            .dry_run_cluster_policy(&c.api_version, &c.kind, &c.name, &c.value, patch.as_ref())
+            .await
+        {
+            Ok(v) => c.value = v,
+            Err(Error::Rejected(m)) => return Err(rejected(&c.kind, None, &c.name, &m)),
+            Err(e @ Error::Forbidden(_)) => {
+                if let (Some(q), Some(patch)) = (current, &patch) {
+                    c.value = merge_patch(&q.value, patch);
+                }
+                cluster_refusal.get_or_insert(first_line(&e.to_string()).to_string());
+                cluster_refused.push(who);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !cluster_refused.is_empty() {
+        notes.push(format!(
+            "the server did not check {} ({}): taken as NEW writes {}",
+            cluster_refused.join(", "),
+            cluster_refusal.as_deref().unwrap_or("refused"),
+            if cluster_refused.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        ));
+    }
     for n in &mut new.namespaces {
         if n.synthesized {
             continue;
@@ -1542,8 +1589,13 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
     }
     for u in &d.unselecting {
         let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "absent".to_string());
+        let what = if crate::engine::diff::is_cluster_key(&u.key) {
+            "cluster policy"
+        } else {
+            "NetworkPolicy"
+        };
         notes.push(format!(
-            "not compared: NetworkPolicy {} ({}) selects no pod {}: before: {}; after: {}",
+            "not compared: {what} {} ({}) selects no pod {}: before: {}; after: {}",
             u.key,
             u.change.as_str(),
             if sides.offline {
@@ -1594,7 +1646,15 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
     };
     if unselecting > 0 {
         missing.push(format!(
-            "{unselecting} NetworkPolic{} select{} no pod in the input",
+            "{unselecting} {}{} select{} no pod in the input",
+            if d.unselecting
+                .iter()
+                .any(|u| crate::engine::diff::is_cluster_key(&u.key))
+            {
+                "polic"
+            } else {
+                "NetworkPolic"
+            },
             if unselecting == 1 { "y" } else { "ies" },
             if unselecting == 1 { "s" } else { "" }
         ));

@@ -2969,6 +2969,18 @@ pub fn applied(
         pods.into_values().collect(),
         policies.into_values().collect(),
     );
+    // Cluster policies: NEW's (as the server's dry run stores them)
+    // replace the live ones of the same kind and name; kubectl does not
+    // prune them by default.
+    let mut cluster: BTreeMap<(String, String), crate::snapshot::ClusterPolicyObject> = live
+        .cluster_policies
+        .iter()
+        .map(|c| ((c.kind.clone(), c.name.clone()), c.clone()))
+        .collect();
+    for c in &manifests.cluster_policies {
+        cluster.insert((c.kind.clone(), c.name.clone()), c.clone());
+    }
+    out.cluster_policies = cluster.into_values().collect();
     out.decode_errors = decode_errors;
     out.gaps = live.gaps.clone();
     out.services = live.services.clone();

@@ -803,6 +803,66 @@ impl Live {
         r.map_err(|e| dry_run_error(e, what, namespace, self.user.as_deref()))
     }
 
+    /// `kubectl apply` of one cluster policy (ClusterNetworkPolicy,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy; cluster-scoped
+    /// custom resources of `policy.networking.k8s.io`) as a server dry
+    /// run: the merge `patch` when it exists live (custom resources take
+    /// JSON merge patches, as kubectl sends them), else the creation of
+    /// `object`. Returns the object the server would store. Errors:
+    /// `Error::Rejected` (the server's validation or admission refused it),
+    /// `Error::Forbidden` (RBAC), others as for every request.
+    pub async fn dry_run_cluster_policy(
+        &self,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        object: &serde_json::Value,
+        patch: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        use kube::api::{
+            ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+        };
+        let plural = match kind {
+            "ClusterNetworkPolicy" => "clusternetworkpolicies",
+            "AdminNetworkPolicy" => "adminnetworkpolicies",
+            "BaselineAdminNetworkPolicy" => "baselineadminnetworkpolicies",
+            _ => return Err(Error::Api(format!("{kind} is not a cluster policy kind"))),
+        };
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+        let answer = match patch {
+            Some(patch) => {
+                api.patch(
+                    name,
+                    &PatchParams::default().dry_run(),
+                    &Patch::Merge(patch),
+                )
+                .await
+            }
+            None => {
+                let object: DynamicObject = serde_json::from_value(object.clone())
+                    .map_err(|e| Error::Rejected(format!("cannot send the {kind}: {e}")))?;
+                let params = PostParams {
+                    dry_run: true,
+                    ..Default::default()
+                };
+                api.create(&params, &object).await
+            }
+        };
+        match answer {
+            Ok(o) => serde_json::to_value(o)
+                .map_err(|e| Error::Api(format!("cannot read the dry run's answer: {e}"))),
+            Err(kube::Error::Api(status)) if status.code == 403 => Err(Error::Forbidden(format!(
+                "cannot {} {plural} (dry run): forbidden ({})",
+                if patch.is_some() { "patch" } else { "create" },
+                status.message
+            ))),
+            Err(e) => Err(dry_run_error(e, plural, None, self.user.as_deref())),
+        }
+    }
+
     /// The API resource of a workload kind (Deployment, StatefulSet,
     /// DaemonSet, ReplicaSet, ReplicationController, Job, CronJob).
     fn workload_resource(kind: &str) -> Option<(kube::api::ApiResource, &'static str)> {
