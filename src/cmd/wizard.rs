@@ -1019,12 +1019,6 @@ fn review(
     // Nothing to say without pods (offline without -f).
     let changes = if before.snapshot.pods.is_empty() {
         Vec::new()
-    } else if !before.snapshot.cluster_policies.is_empty() {
-        // diff's engine does not know the cluster policy tiers.
-        vec![
-            "connectivity changes: not computed (cluster-scoped policies are present, which `diff` does not evaluate yet)"
-                .to_string(),
-        ]
     } else {
         crate::cmd::diff::review_lines(&crate::engine::diff::diff(&before, &after), 12)
     };
