@@ -349,11 +349,12 @@ const NO_EFFECT: Effect = (PortSets::EMPTY, PortSets::ALL);
 const UNSET: Effect = (u32::MAX, u32::MAX);
 
 /// The class matrix's view of the cluster policy tiers. A side's tier
-/// outcome depends on its pod's class (which policies apply: a
-/// [`tier::eval::Plan`] per class and direction) and on the other end only
-/// through which cluster policy peers match it (and, for egress, the
-/// destination's named ports): classes are grouped by that signature, and
-/// each (class, signature) is evaluated once with
+/// outcome depends on its pod's class only through which policies apply
+/// (a [`tier::eval::Plan`] per class and direction), whether NetworkPolicy
+/// isolates it, and (ingress) its named ports; and on the other end only
+/// through which cluster policy peers match it (and, egress, the
+/// destination's named ports). Classes are grouped by both, and each
+/// (variant, signature) is evaluated once with
 /// [`tier::eval::side_planned`], the evaluator `can` uses.
 struct TierRows {
     /// Per class, the id of what every cluster policy peer says of it.
@@ -364,20 +365,28 @@ struct TierRows {
     /// Per `peer_sig` / `dest_sig` id, a class that has it.
     peer_class: Vec<u32>,
     dest_class: Vec<u32>,
-    /// Per direction ([`Direction::BOTH`]'s order) and class: the policies
-    /// that may apply, `None` when none may.
-    plans: [Vec<Option<tier::eval::Plan>>; 2],
-    /// Egress effects: (source class, destination `dest_sig`) -> effect.
+    /// Per direction ([`Direction::BOTH`]'s order) and class: its variant
+    /// (an index into `variants`), [`NO_VARIANT`] when no cluster policy
+    /// may apply.
+    variant: [Vec<u32>; 2],
+    /// Per direction: each distinct (plan, NetworkPolicy isolates, named
+    /// ports when they matter), with a class that has it.
+    variants: [Vec<(tier::eval::Plan, bool, u32)>; 2],
+    /// Egress effects: (source variant, destination `dest_sig`) -> effect.
     egress: HashMap<(u32, u32), Effect>,
-    /// Ingress effects: per source `peer_sig`, per destination class
-    /// (filled on demand; [`UNSET`] until then).
+    /// Ingress effects: per source `peer_sig`, per destination variant
+    /// ([`UNSET`] until computed).
     ingress: HashMap<u32, Vec<Effect>>,
     /// The egress effects of the row being computed, by `dest_sig`.
     row: Vec<Effect>,
 }
 
+const NO_VARIANT: u32 = u32::MAX;
+
 impl TierRows {
-    fn new(model: &Model<'_>, reps: &[&PodInfo]) -> Option<TierRows> {
+    /// `isolated[d][c]`: whether NetworkPolicy isolates class `c` in
+    /// direction `d` ([`Direction::BOTH`]'s order).
+    fn new(model: &Model<'_>, reps: &[&PodInfo], isolated: [Vec<bool>; 2]) -> Option<TierRows> {
         if !tier::eval::any(model) {
             return None;
         }
@@ -411,7 +420,11 @@ impl TierRows {
                 next
             });
             peer_sig.push(p);
-            let ports = if named { destination_ports(rep) } else { None };
+            let ports = if named {
+                destination_ports(rep)
+            } else {
+                None
+            };
             let next = dest_ids.len() as u32;
             let d = *dest_ids.entry((p, ports)).or_insert_with(|| {
                 dest_class.push(c as u32);
@@ -419,17 +432,39 @@ impl TierRows {
             });
             dest_sig.push(d);
         }
-        let plans = Direction::BOTH.map(|d| {
-            reps.iter()
-                .map(|rep| Some(tier::eval::plan(model, d, rep)).filter(|p| !p.is_empty()))
-                .collect()
-        });
+        let mut variant: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+        let mut variants: [Vec<(tier::eval::Plan, bool, u32)>; 2] = [Vec::new(), Vec::new()];
+        for (di, d) in Direction::BOTH.into_iter().enumerate() {
+            type Key<'p> = (tier::eval::Plan, bool, Option<&'p [ContainerPort]>);
+            let mut ids: HashMap<Key<'_>, u32> = HashMap::new();
+            for (c, rep) in reps.iter().enumerate() {
+                let plan = tier::eval::plan(model, d, rep);
+                if plan.is_empty() {
+                    variant[di].push(NO_VARIANT);
+                    continue;
+                }
+                let iso = isolated[di][c];
+                // Ingress: the destination is the class itself.
+                let ports = if named && d == Direction::Ingress {
+                    destination_ports(rep)
+                } else {
+                    None
+                };
+                let next = ids.len() as u32;
+                let id = *ids.entry((plan.clone(), iso, ports)).or_insert_with(|| {
+                    variants[di].push((plan, iso, c as u32));
+                    next
+                });
+                variant[di].push(id);
+            }
+        }
         Some(TierRows {
             peer_sig,
             dest_sig,
             peer_class,
             dest_class,
-            plans,
+            variant,
+            variants,
             egress: HashMap::new(),
             ingress: HashMap::new(),
             row: Vec::new(),
@@ -606,6 +641,10 @@ impl<'m, 's> ClassRows<'m, 's> {
             }
         }
         let [ingress, egress] = per_class;
+        let isolated = [
+            ingress.iter().map(Option::is_some).collect(),
+            egress.iter().map(Option::is_some).collect(),
+        ];
         ClassRows {
             model,
             reps: reps.clone(),
@@ -613,7 +652,7 @@ impl<'m, 's> ClassRows<'m, 's> {
             ingress,
             egress,
             named: HashMap::new(),
-            tiers: TierRows::new(model, reps),
+            tiers: TierRows::new(model, reps, isolated),
         }
     }
 
@@ -650,20 +689,24 @@ impl<'m, 's> ClassRows<'m, 's> {
         }
         // The tiers around a's egress, per destination signature.
         if let Some(t) = &mut self.tiers
-            && t.plans[EGRESS][a].is_some()
+            && t.variant[EGRESS][a] != NO_VARIANT
         {
-            let isolated = self.egress[a].is_some();
             t.row.clear();
             t.row.resize(t.dest_class.len(), UNSET);
             for (b, cell) in out.iter_mut().enumerate() {
                 let s = t.dest_sig[b];
                 if t.row[s as usize] == UNSET {
-                    t.row[s as usize] =
-                        t.egress_effect(self.model, &self.reps, a, s, isolated, sets);
+                    t.row[s as usize] = t.egress_effect(self.model, &self.reps, a, s, sets);
                 }
                 *cell = apply(sets, t.row[s as usize], *cell);
             }
         }
+        // The tiers' ingress effects towards each destination variant,
+        // for a's peer signature (taken out of the memo for this row).
+        let mut memo = self
+            .tiers
+            .as_mut()
+            .map(|t| (t.peer_sig[a], t.take_ingress(t.peer_sig[a])));
         // Narrowed by what each destination's ingress admits from a.
         for (b, cell) in out.iter_mut().enumerate() {
             if *cell == PortSets::EMPTY {
@@ -681,14 +724,16 @@ impl<'m, 's> ClassRows<'m, 's> {
                     admitted
                 }
             };
-            if let Some(t) = &mut self.tiers {
-                let isolated = self.ingress[b].is_some();
-                let e = t.ingress_effect(self.model, &self.reps, a, b, isolated, sets);
+            if let (Some(t), Some((s, memo))) = (&self.tiers, &mut memo) {
+                let e = t.ingress_effect(self.model, &self.reps, memo, *s, b, sets);
                 admitted = apply(sets, e, admitted);
             }
             if admitted != PortSets::ALL {
                 *cell = sets.intersect(*cell, admitted);
             }
+        }
+        if let (Some(t), Some((s, memo))) = (&mut self.tiers, memo) {
+            t.ingress.insert(s, memo);
         }
     }
 }
@@ -708,57 +753,64 @@ fn apply(sets: &mut PortSets, e: Effect, np: u32) -> u32 {
 
 impl TierRows {
     /// The effect of the tiers on class `a`'s egress towards the classes
-    /// of destination signature `s` (memoised).
+    /// of destination signature `s` (memoised per variant).
     fn egress_effect(
         &mut self,
         model: &Model<'_>,
         reps: &[&PodInfo],
         a: usize,
         s: u32,
-        isolated: bool,
         sets: &mut PortSets,
     ) -> Effect {
-        let Some(plan) = &self.plans[EGRESS][a] else {
+        let v = self.variant[EGRESS][a];
+        if v == NO_VARIANT {
             return NO_EFFECT;
-        };
+        }
+        let (plan, isolated, _) = &self.variants[EGRESS][v as usize];
         let dest = reps[self.dest_class[s as usize] as usize];
-        *self.egress.entry((a as u32, s)).or_insert_with(|| {
-            tier_effect(model, plan, Direction::Egress, dest, dest, isolated, sets)
+        *self.egress.entry((v, s)).or_insert_with(|| {
+            tier_effect(model, plan, Direction::Egress, dest, dest, *isolated, sets)
         })
     }
 
-    /// The effect of the tiers on class `b`'s ingress from class `a`
-    /// (memoised per `a`'s peer signature).
+    /// The effects of the tiers on each ingress variant from a source
+    /// whose peer signature is `s`, by variant (filled on demand by
+    /// [`TierRows::ingress_effect`]); taken out of the memo for a row.
+    fn take_ingress(&mut self, s: u32) -> Vec<Effect> {
+        self.ingress
+            .remove(&s)
+            .unwrap_or_else(|| vec![UNSET; self.variants[INGRESS].len()])
+    }
+
+    /// The effect of the tiers on class `b`'s ingress from a source of
+    /// peer signature `s`, memoised in `memo` (see [`TierRows::take_ingress`]).
     fn ingress_effect(
-        &mut self,
+        &self,
         model: &Model<'_>,
         reps: &[&PodInfo],
-        a: usize,
+        memo: &mut [Effect],
+        s: u32,
         b: usize,
-        isolated: bool,
         sets: &mut PortSets,
     ) -> Effect {
-        let Some(plan) = &self.plans[INGRESS][b] else {
+        let v = self.variant[INGRESS][b];
+        if v == NO_VARIANT {
             return NO_EFFECT;
-        };
-        let s = self.peer_sig[a];
-        let memo = self
-            .ingress
-            .entry(s)
-            .or_insert_with(|| vec![UNSET; reps.len()]);
-        if memo[b] == UNSET {
+        }
+        if memo[v as usize] == UNSET {
+            let (plan, isolated, c) = &self.variants[INGRESS][v as usize];
             let other = reps[self.peer_class[s as usize] as usize];
-            memo[b] = tier_effect(
+            memo[v as usize] = tier_effect(
                 model,
                 plan,
                 Direction::Ingress,
                 other,
-                reps[b],
-                isolated,
+                reps[*c as usize],
+                *isolated,
                 sets,
             );
         }
-        memo[b]
+        memo[v as usize]
     }
 }
 
@@ -882,9 +934,8 @@ impl ClassRows<'_, '_> {
             }
         };
         if let Some(t) = &mut self.tiers {
-            let isolated = self.egress[a].is_some();
             let s = t.dest_sig[b];
-            let e = t.egress_effect(self.model, &self.reps, a, s, isolated, sets);
+            let e = t.egress_effect(self.model, &self.reps, a, s, sets);
             out = apply(sets, e, out);
         }
         if out == PortSets::EMPTY {
@@ -903,8 +954,10 @@ impl ClassRows<'_, '_> {
             }
         };
         if let Some(t) = &mut self.tiers {
-            let isolated = self.ingress[b].is_some();
-            let e = t.ingress_effect(self.model, &self.reps, a, b, isolated, sets);
+            let s = t.peer_sig[a];
+            let mut memo = t.take_ingress(s);
+            let e = t.ingress_effect(self.model, &self.reps, &mut memo, s, b, sets);
+            t.ingress.insert(s, memo);
             admitted = apply(sets, e, admitted);
         }
         if admitted != PortSets::ALL {

@@ -259,7 +259,7 @@ pub fn may_apply(model: &Model<'_>, pod: &PodInfo) -> bool {
 /// tier: what [`side_planned`] evaluates. Depends on the pod alone (its
 /// namespace, labels and network), so one plan serves every connection of
 /// the pod in that direction.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Plan {
     /// Per tier ([`Tier::Admin`], [`Tier::Baseline`]): the valid policies
     /// with rules in the direction whose subject selects the pod or may,
