@@ -561,3 +561,65 @@ fn lint_with_a_namespace_keeps_the_manifests_tier_findings() {
     );
     assert!(text.contains("0 errors, 5 warnings, 0 info"), "{text}");
 }
+
+/// A node's address and a host-network pod are matched by ipBlocks and,
+/// when cluster policies exist, by their egress `networks` and `nodes`
+/// peers too: the notes of `can`, `explain`, `matrix` and `coverage` say
+/// so then, and say "only ipBlocks" without cluster policies.
+#[test]
+fn node_address_notes_name_cluster_policy_peers_when_there_are_some() {
+    let peers = "ipBlocks and cluster policies' egress networks and nodes peers";
+    let (out, _) = run(
+        &[
+            "can",
+            "dev/agent",
+            "prod/web",
+            "-f",
+            CLUSTER,
+            "-f",
+            POLICIES,
+        ],
+        1,
+    );
+    assert!(
+        out.contains(&format!("do not match it ({peers} do;")),
+        "{out}"
+    );
+    let (out, _) = run(
+        &[
+            "can",
+            "172.16.0.2",
+            "prod/web",
+            "-f",
+            CLUSTER,
+            "-f",
+            POLICIES,
+        ],
+        1,
+    );
+    assert!(
+        out.contains(&format!(
+            "outside the pod network, which only {peers} match"
+        )),
+        "{out}"
+    );
+    let (out, _) = run(&["explain", "dev/agent", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(
+        out.contains(&format!("only {peers} that match the node's addresses do")),
+        "{out}"
+    );
+    let (_, err) = run(&["matrix", "-A", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(err.contains(&format!("only {peers} match them")), "{err}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(out.contains(&format!("which only {peers} reach")), "{out}");
+    // Without cluster policies: ipBlocks alone.
+    let (out, _) = run(&["can", "172.16.0.2", "prod/web", "-f", CLUSTER], 0);
+    assert!(
+        out.contains("outside the pod network, which only ipBlocks match"),
+        "{out}"
+    );
+    let (_, err) = run(&["matrix", "-A", "-f", CLUSTER], 0);
+    assert!(err.contains("only ipBlocks match them"), "{err}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER], 0);
+    assert!(out.contains("which only ipBlocks reach"), "{out}");
+}

@@ -98,7 +98,8 @@ fn node_address_note(
         format!(" (host-network pods on it: {})", hosts.join(", "))
     };
     Some(format!(
-        "{what}{hosts}: to pods on other nodes it is an address outside the pod network, which only ipBlocks match"
+        "{what}{hosts}: to pods on other nodes it is an address outside the pod network, which only {} match",
+        crate::cmd::tiers::address_peers(snapshot)
     ))
 }
 
@@ -155,8 +156,9 @@ fn host_network_note(
         None => "its node".to_string(),
     };
     format!(
-        "{} uses the host network: it is treated as {node}'s address, so no NetworkPolicy isolates it and pod or namespace selectors do not match it (ipBlocks do; the API leaves host-network pods undefined and most CNIs behave this way)",
-        pod.ref_key()
+        "{} uses the host network: it is treated as {node}'s address, so no NetworkPolicy isolates it and pod or namespace selectors do not match it ({} do; the API leaves host-network pods undefined and most CNIs behave this way)",
+        pod.ref_key(),
+        crate::cmd::tiers::address_peers(snapshot)
     )
 }
 
@@ -578,13 +580,14 @@ pub fn pair_report(
         {
             notes.push(if p.is_node() {
                 format!(
-                    "{} is the node's network, with its addresses {}: no NetworkPolicy isolates it, and only ipBlocks match it",
+                    "{} is the node's network, with its addresses {}: no NetworkPolicy isolates it, and only {} match it",
                     p.ref_key(),
                     p.ips
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    crate::cmd::tiers::address_peers(snapshot)
                 )
             } else {
                 host_network_note(snapshot, p)

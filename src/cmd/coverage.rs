@@ -158,8 +158,15 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
         .flat_map(|n| n.host_network.iter().cloned())
         .collect();
     if !host.is_empty() {
+        // With cluster policies (the ANY TIER columns), their egress
+        // networks and nodes peers reach a node's address too.
+        let reach = if c.total.ingress_protected.is_some() {
+            "ipBlocks and cluster policies' egress networks and nodes peers"
+        } else {
+            "ipBlocks"
+        };
         out.push_str(&format!(
-            "\nHost network (no NetworkPolicy can isolate them; they are their node's address, which only ipBlocks reach):\n  {}\n",
+            "\nHost network (no NetworkPolicy can isolate them; they are their node's address, which only {reach} reach):\n  {}\n",
             few(&host, wide)
         ));
     }

@@ -92,7 +92,8 @@ pub struct PodJson {
     pub workload: Option<WorkloadJson>,
     pub ip: Option<String>,
     /// The pod uses the host network: it is its node's address (no policy
-    /// isolates it; only ipBlocks match it).
+    /// isolates it; only ipBlocks, and cluster policies' egress `networks`
+    /// and `nodes` peers, match it).
     pub host_network: bool,
 }
 
@@ -807,8 +808,9 @@ fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
         .collect();
     if !host.is_empty() {
         out.push(format!(
-            "note: host-network pods ({}) are treated as their node's address: no policy isolates them, only ipBlocks match them, and traffic between them and pods on the same node is always allowed (the API leaves host-network pods undefined; most CNIs behave this way)",
-            host.join(", ")
+            "note: host-network pods ({}) are treated as their node's address: no policy isolates them, only {} match them, and traffic between them and pods on the same node is always allowed (the API leaves host-network pods undefined; most CNIs behave this way)",
+            host.join(", "),
+            crate::cmd::tiers::address_peers(model.snapshot)
         ));
     }
     if model
