@@ -623,3 +623,55 @@ fn node_address_notes_name_cluster_policy_peers_when_there_are_some() {
     let (out, _) = run(&["coverage", "-A", "-f", CLUSTER], 0);
     assert!(out.contains("which only ipBlocks reach"), "{out}");
 }
+
+/// coverage's list of open pods agrees with its ANY TIER columns: a pod
+/// an Admin or Baseline policy protects is not listed as open, whatever
+/// NetworkPolicy says; a pod a cluster policy only may select is marked.
+#[test]
+fn coverage_lists_as_open_only_pods_no_tier_protects() {
+    let (text, _) = run(&["coverage", "-A", "-f", CLUSTER, "-f", V1ALPHA1], 0);
+    let open = text
+        .split("Not protected by any tier")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    let open = open.split("\nHost network").next().unwrap();
+    // prod/web and prod/db are protected for ingress by the Admin and
+    // Baseline policies (no NetworkPolicy isolates them): not open then.
+    assert!(!open.contains("ingress  prod/"), "{text}");
+    assert!(open.contains("egress   prod/db, prod/web"), "{text}");
+    assert!(open.contains("ingress  dev/tool"), "{text}");
+    assert!(
+        open.contains("ingress  elsewhere/ghost (a cluster policy may select it)"),
+        "{text}"
+    );
+    assert!(!text.contains("Not isolated"), "{text}");
+    let (out, _) = run(
+        &[
+            "coverage", "-A", "-f", CLUSTER, "-f", V1ALPHA1, "-o", "json",
+        ],
+        0,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let prod = v["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == "prod")
+        .unwrap();
+    assert_eq!(prod["ingressProtected"], 2, "{prod:#}");
+    assert_eq!(
+        prod["notProtectedIngress"],
+        serde_json::json!([]),
+        "{prod:#}"
+    );
+    assert_eq!(
+        prod["notIsolatedIngress"],
+        serde_json::json!(["prod/db", "prod/web"]),
+        "{prod:#}"
+    );
+    // Without cluster policies: as before.
+    let (text, _) = run(&["coverage", "-A", "-f", CLUSTER], 0);
+    assert!(text.contains("Not isolated (every connection"), "{text}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER, "-o", "json"], 0);
+    assert!(!out.contains("notProtected"), "{out}");
+}
