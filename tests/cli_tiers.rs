@@ -675,3 +675,72 @@ fn coverage_lists_as_open_only_pods_no_tier_protects() {
     let (out, _) = run(&["coverage", "-A", "-f", CLUSTER, "-o", "json"], 0);
     assert!(!out.contains("notProtected"), "{out}");
 }
+
+/// Where cluster policies of equal priority decide a port differently, the
+/// answer is said to be undefined by the API, not unknown for lack of
+/// reading: in `can` without `--port` (a note naming the ports, even when
+/// other ports are allowed) and in `matrix`'s legend and list.
+#[test]
+fn undefined_is_said_by_can_without_port_and_by_matrix() {
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", CONFLICT],
+        0,
+    );
+    assert!(
+        out.contains("Note: on TCP/8080 the answer is undefined: cluster policies in no defined order (two of one tier at equal priority"),
+        "{out}"
+    );
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", CONFLICT, "-o", "json",
+        ],
+        0,
+    );
+    let v = parse_json(&out);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("on TCP/8080 the answer is undefined"),
+        "{v:#}"
+    );
+    // The BANP against a Baseline ClusterNetworkPolicy: undefined on
+    // every port, so no port is allowed for certain.
+    let banp = "tests/fixtures/tiers/banp-order.yaml";
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", banp],
+        4,
+    );
+    assert!(out.contains("so it is undefined"), "{out}");
+    assert!(!out.contains("could not be known"), "{out}");
+    // matrix: the pair's `?` is undefined, the unread namespace's unknown.
+    let (grid, _) = run(&["matrix", "-A", "-f", CLUSTER, "-f", CONFLICT], 0);
+    assert!(
+        grid.lines().any(|l| l.contains("= undefined: every port may be allowed; on TCP/8080 cluster policies in no defined order")),
+        "{grid}"
+    );
+    assert!(
+        grid.lines().any(|l| l
+            .contains("= unknown: every port may be allowed, depending on what could not be read")),
+        "{grid}"
+    );
+    let (list, _) = run(
+        &[
+            "matrix",
+            "-A",
+            "-f",
+            CLUSTER,
+            "-f",
+            CONFLICT,
+            "--no-headers",
+        ],
+        0,
+    );
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("dev/tool") && l.contains("prod/web"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.contains("(undefined on TCP/8080: every port may be allowed)"),
+        "{line}"
+    );
+}
