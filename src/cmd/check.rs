@@ -17,7 +17,8 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Outcome, Error> {
     if let Ok(live) = ctx.live() {
         let found = ctx.block_on(live.cluster_policies())?;
         a.unreadable.extend(found.refused);
-        a.cluster_policy_apis = Some(found.served);
+        // A refused discovery: which are served is unknown, not "none".
+        a.cluster_policy_apis = (!found.unknown).then_some(found.served);
     }
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&a),
