@@ -230,9 +230,27 @@ spec:
         "{}",
         stdout(&check)
     );
+    // Whether the CNI implements them: no CNI runs here, so unknown, said
+    // per served API (never guessed).
+    let support = v["clusterPolicySupport"]
+        .as_array()
+        .expect("clusterPolicySupport");
+    assert_eq!(support.len(), 3, "{v:#}");
+    for s in support {
+        assert_eq!(s["implemented"], serde_json::Value::Null, "{s:#}");
+        assert_eq!(s["by"], serde_json::json!([]), "{s:#}");
+    }
+    assert_eq!(
+        support[0]["api"],
+        "ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1)"
+    );
     let text = code(&c.as_user("admin", &["check"]), 4);
     assert!(
-        text.contains("Cluster tiers:  ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1)"),
+        text.contains("Cluster tiers:  ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1): whether it is implemented is unknown: no known CNI was found\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n                AdminNetworkPolicy (policy.networking.k8s.io/v1alpha1): whether it is implemented is unknown"),
         "{text}"
     );
     // Served: still one discovery request for the group, then the lists.
