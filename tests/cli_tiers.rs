@@ -744,3 +744,71 @@ fn undefined_is_said_by_can_without_port_and_by_matrix() {
         "{line}"
     );
 }
+
+/// `can --port P -o json`: `ports` (and each side's) is the set the tiers
+/// allow, the same with or without `--port`, and `allowed` says whether P
+/// is in it: an Admin Accept opens ports an isolating NetworkPolicy does
+/// not admit, a Pass leaves them to NetworkPolicy, a Deny closes them.
+#[test]
+fn can_port_json_ports_are_the_tiers_answer() {
+    let accept = "tests/fixtures/tiers/accept-over-np.yaml";
+    let ask = |policies: &str, port: Option<&str>, code: i32| {
+        let mut args = vec![
+            "can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", policies, "-o", "json",
+        ];
+        if let Some(p) = port {
+            args.extend(["--port", p]);
+        }
+        parse_json(&run(&args, code).0)
+    };
+    for (port, code, allowed) in [
+        (None, 0, true),
+        (Some("8080"), 0, true),
+        (Some("http"), 0, true),
+        (Some("9000"), 1, false),
+    ] {
+        let v = ask(accept, port, code);
+        assert_eq!(v["allowed"], allowed, "{port:?}: {v:#}");
+        assert_eq!(
+            v["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+        assert_eq!(
+            v["egress"]["ports"],
+            serde_json::json!(["TCP/8000-9100"]),
+            "{port:?}: {v:#}"
+        );
+        assert_eq!(
+            v["ingress"]["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+        // NetworkPolicy alone admits nothing: its rules are not the answer.
+        assert_eq!(v["ingress"]["isolated"], true, "{v:#}");
+        assert_eq!(v["ingress"]["allowedBy"], serde_json::json!([]), "{v:#}");
+    }
+    // Egress 9000 is accepted, ingress 9000 is not: the side says so.
+    let v = ask(accept, Some("9000"), 1);
+    assert_eq!(v["egress"]["allowed"], true, "{v:#}");
+    assert_eq!(v["ingress"]["allowed"], false, "{v:#}");
+    // policies.yaml: Pass on 8080 to NetworkPolicy (allows), Deny the rest.
+    for (port, code) in [(Some("8080"), 0), (Some("9000"), 1), (None, 0)] {
+        let v = ask(POLICIES, port, code);
+        assert_eq!(
+            v["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+        assert_eq!(v["egress"]["ports"], "all", "{port:?}: {v:#}");
+    }
+    // v1alpha1: the Admin Allow on the named port, the Baseline Deny.
+    for (port, code) in [(Some("http"), 0), (Some("9000"), 1)] {
+        let v = ask(V1ALPHA1, port, code);
+        assert_eq!(
+            v["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+    }
+}
