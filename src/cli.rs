@@ -320,7 +320,8 @@ A Service (svc/NAME, NAMESPACE/svc/NAME, or its ClusterIP) explains the
 ingress of the pods behind it, per Service port and target port.
 The pod's node is shown: traffic between a pod and its own node is always
 allowed. A host-network pod is treated as its node's address: no policy
-isolates it, and only ipBlocks match it.
+isolates it, and only ipBlocks (and cluster policies' egress networks and
+nodes peers) match it.
 
 Examples:
   # examples/shop: run from a clone of the repository
@@ -353,8 +354,9 @@ SRC and DST are:
   an IP address                     a pod's, a Service's ClusterIP, a node's,
                                     or an address outside the cluster
 Traffic between a pod and its own node is always allowed. A host-network
-pod is its node's address: only ipBlocks match it. A word that is both a
-namespace and a kind (jobs/worker) must name one thing that exists.
+pod is its node's address: only ipBlocks (and cluster policies' egress
+networks and nodes peers) match it. A word that is both a namespace and a
+kind (jobs/worker) must name one thing that exists.
 
 Exit status: 0 allowed (for a Service: every backing pod on every Service
 port asked about), 1 denied (or only partly allowed), 2 error or a question

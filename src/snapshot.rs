@@ -681,6 +681,10 @@ pub struct Gaps {
     /// miss a tier above or below NetworkPolicy (see
     /// [`Gaps::cluster_policy_warning`]).
     pub cluster_policies: Option<String>,
+    /// True when whether the cluster serves those APIs is itself unknown
+    /// (its API discovery for the group was refused): the warning then
+    /// says so rather than that it serves them.
+    pub cluster_policies_unknown: bool,
     /// True when the snapshot was read from a live cluster: what is
     /// missing is then "not in the cluster" or "not readable", never "not
     /// in the input".
@@ -717,9 +721,15 @@ impl Gaps {
     /// cluster-scoped policies that RBAC hides: never "there are none".
     pub fn cluster_policy_warning(&self) -> Option<String> {
         self.cluster_policies.as_ref().map(|why| {
-            format!(
-                "warning: answers may be incomplete: the cluster serves cluster-scoped network policies (Admin and Baseline tiers) that could not be read, and they may decide connections shown here ({why})"
-            )
+            if self.cluster_policies_unknown {
+                format!(
+                    "warning: answers may be incomplete: whether the cluster serves cluster-scoped network policies (Admin and Baseline tiers) could not be asked, and they may decide connections shown here ({why})"
+                )
+            } else {
+                format!(
+                    "warning: answers may be incomplete: the cluster serves cluster-scoped network policies (Admin and Baseline tiers) that could not be read, and they may decide connections shown here ({why})"
+                )
+            }
         })
     }
 

@@ -561,3 +561,254 @@ fn lint_with_a_namespace_keeps_the_manifests_tier_findings() {
     );
     assert!(text.contains("0 errors, 5 warnings, 0 info"), "{text}");
 }
+
+/// A node's address and a host-network pod are matched by ipBlocks and,
+/// when cluster policies exist, by their egress `networks` and `nodes`
+/// peers too: the notes of `can`, `explain`, `matrix` and `coverage` say
+/// so then, and say "only ipBlocks" without cluster policies.
+#[test]
+fn node_address_notes_name_cluster_policy_peers_when_there_are_some() {
+    let peers = "ipBlocks and cluster policies' egress networks and nodes peers";
+    let (out, _) = run(
+        &[
+            "can",
+            "dev/agent",
+            "prod/web",
+            "-f",
+            CLUSTER,
+            "-f",
+            POLICIES,
+        ],
+        1,
+    );
+    assert!(
+        out.contains(&format!("do not match it ({peers} do;")),
+        "{out}"
+    );
+    let (out, _) = run(
+        &[
+            "can",
+            "172.16.0.2",
+            "prod/web",
+            "-f",
+            CLUSTER,
+            "-f",
+            POLICIES,
+        ],
+        1,
+    );
+    assert!(
+        out.contains(&format!(
+            "outside the pod network, which only {peers} match"
+        )),
+        "{out}"
+    );
+    let (out, _) = run(&["explain", "dev/agent", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(
+        out.contains(&format!("only {peers} that match the node's addresses do")),
+        "{out}"
+    );
+    let (_, err) = run(&["matrix", "-A", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(err.contains(&format!("only {peers} match them")), "{err}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(out.contains(&format!("which only {peers} reach")), "{out}");
+    // Without cluster policies: ipBlocks alone.
+    let (out, _) = run(&["can", "172.16.0.2", "prod/web", "-f", CLUSTER], 0);
+    assert!(
+        out.contains("outside the pod network, which only ipBlocks match"),
+        "{out}"
+    );
+    let (_, err) = run(&["matrix", "-A", "-f", CLUSTER], 0);
+    assert!(err.contains("only ipBlocks match them"), "{err}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER], 0);
+    assert!(out.contains("which only ipBlocks reach"), "{out}");
+}
+
+/// coverage's list of open pods agrees with its ANY TIER columns: a pod
+/// an Admin or Baseline policy protects is not listed as open, whatever
+/// NetworkPolicy says; a pod a cluster policy only may select is marked.
+#[test]
+fn coverage_lists_as_open_only_pods_no_tier_protects() {
+    let (text, _) = run(&["coverage", "-A", "-f", CLUSTER, "-f", V1ALPHA1], 0);
+    let open = text
+        .split("Not protected by any tier")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    let open = open.split("\nHost network").next().unwrap();
+    // prod/web and prod/db are protected for ingress by the Admin and
+    // Baseline policies (no NetworkPolicy isolates them): not open then.
+    assert!(!open.contains("ingress  prod/"), "{text}");
+    assert!(open.contains("egress   prod/db, prod/web"), "{text}");
+    assert!(open.contains("ingress  dev/tool"), "{text}");
+    assert!(
+        open.contains("ingress  elsewhere/ghost (a cluster policy may select it)"),
+        "{text}"
+    );
+    assert!(!text.contains("Not isolated"), "{text}");
+    let (out, _) = run(
+        &[
+            "coverage", "-A", "-f", CLUSTER, "-f", V1ALPHA1, "-o", "json",
+        ],
+        0,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let prod = v["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == "prod")
+        .unwrap();
+    assert_eq!(prod["ingressProtected"], 2, "{prod:#}");
+    assert_eq!(
+        prod["notProtectedIngress"],
+        serde_json::json!([]),
+        "{prod:#}"
+    );
+    assert_eq!(
+        prod["notIsolatedIngress"],
+        serde_json::json!(["prod/db", "prod/web"]),
+        "{prod:#}"
+    );
+    // Without cluster policies: as before.
+    let (text, _) = run(&["coverage", "-A", "-f", CLUSTER], 0);
+    assert!(text.contains("Not isolated (every connection"), "{text}");
+    let (out, _) = run(&["coverage", "-A", "-f", CLUSTER, "-o", "json"], 0);
+    assert!(!out.contains("notProtected"), "{out}");
+}
+
+/// Where cluster policies of equal priority decide a port differently, the
+/// answer is said to be undefined by the API, not unknown for lack of
+/// reading: in `can` without `--port` (a note naming the ports, even when
+/// other ports are allowed) and in `matrix`'s legend and list.
+#[test]
+fn undefined_is_said_by_can_without_port_and_by_matrix() {
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", CONFLICT],
+        0,
+    );
+    assert!(
+        out.contains("Note: on TCP/8080 the answer is undefined: cluster policies in no defined order (two of one tier at equal priority"),
+        "{out}"
+    );
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", CONFLICT, "-o", "json",
+        ],
+        0,
+    );
+    let v = parse_json(&out);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("on TCP/8080 the answer is undefined"),
+        "{v:#}"
+    );
+    // The BANP against a Baseline ClusterNetworkPolicy: undefined on
+    // every port, so no port is allowed for certain.
+    let banp = "tests/fixtures/tiers/banp-order.yaml";
+    let (out, _) = run(
+        &["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", banp],
+        4,
+    );
+    assert!(out.contains("so it is undefined"), "{out}");
+    assert!(!out.contains("could not be known"), "{out}");
+    // matrix: the pair's `?` is undefined, the unread namespace's unknown.
+    let (grid, _) = run(&["matrix", "-A", "-f", CLUSTER, "-f", CONFLICT], 0);
+    assert!(
+        grid.lines().any(|l| l.contains("= undefined: every port may be allowed; on TCP/8080 cluster policies in no defined order")),
+        "{grid}"
+    );
+    assert!(
+        grid.lines().any(|l| l
+            .contains("= unknown: every port may be allowed, depending on what could not be read")),
+        "{grid}"
+    );
+    let (list, _) = run(
+        &[
+            "matrix",
+            "-A",
+            "-f",
+            CLUSTER,
+            "-f",
+            CONFLICT,
+            "--no-headers",
+        ],
+        0,
+    );
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("dev/tool") && l.contains("prod/web"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.contains("(undefined on TCP/8080: every port may be allowed)"),
+        "{line}"
+    );
+}
+
+/// `can --port P -o json`: `ports` (and each side's) is the set the tiers
+/// allow, the same with or without `--port`, and `allowed` says whether P
+/// is in it: an Admin Accept opens ports an isolating NetworkPolicy does
+/// not admit, a Pass leaves them to NetworkPolicy, a Deny closes them.
+#[test]
+fn can_port_json_ports_are_the_tiers_answer() {
+    let accept = "tests/fixtures/tiers/accept-over-np.yaml";
+    let ask = |policies: &str, port: Option<&str>, code: i32| {
+        let mut args = vec![
+            "can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", policies, "-o", "json",
+        ];
+        if let Some(p) = port {
+            args.extend(["--port", p]);
+        }
+        parse_json(&run(&args, code).0)
+    };
+    for (port, code, allowed) in [
+        (None, 0, true),
+        (Some("8080"), 0, true),
+        (Some("http"), 0, true),
+        (Some("9000"), 1, false),
+    ] {
+        let v = ask(accept, port, code);
+        assert_eq!(v["allowed"], allowed, "{port:?}: {v:#}");
+        assert_eq!(
+            v["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+        assert_eq!(
+            v["egress"]["ports"],
+            serde_json::json!(["TCP/8000-9100"]),
+            "{port:?}: {v:#}"
+        );
+        assert_eq!(
+            v["ingress"]["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+        // NetworkPolicy alone admits nothing: its rules are not the answer.
+        assert_eq!(v["ingress"]["isolated"], true, "{v:#}");
+        assert_eq!(v["ingress"]["allowedBy"], serde_json::json!([]), "{v:#}");
+    }
+    // Egress 9000 is accepted, ingress 9000 is not: the side says so.
+    let v = ask(accept, Some("9000"), 1);
+    assert_eq!(v["egress"]["allowed"], true, "{v:#}");
+    assert_eq!(v["ingress"]["allowed"], false, "{v:#}");
+    // policies.yaml: Pass on 8080 to NetworkPolicy (allows), Deny the rest.
+    for (port, code) in [(Some("8080"), 0), (Some("9000"), 1), (None, 0)] {
+        let v = ask(POLICIES, port, code);
+        assert_eq!(
+            v["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+        assert_eq!(v["egress"]["ports"], "all", "{port:?}: {v:#}");
+    }
+    // v1alpha1: the Admin Allow on the named port, the Baseline Deny.
+    for (port, code) in [(Some("http"), 0), (Some("9000"), 1)] {
+        let v = ask(V1ALPHA1, port, code);
+        assert_eq!(
+            v["ports"],
+            serde_json::json!(["TCP/8080"]),
+            "{port:?}: {v:#}"
+        );
+    }
+}

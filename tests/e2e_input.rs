@@ -163,10 +163,19 @@ fn check_gives_the_same_verdict_on_nodes_live_and_offline() {
                 .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)))
         };
         let (mut live_v, offline_v, round_v) = (json(&live), json(&offline), json(&round_trip));
-        // The served cluster policy APIs are known live only (discovery):
-        // none here; the rest is the same answer live and offline.
+        // The served cluster policy APIs (and whether the CNI implements
+        // them) are known live only (discovery): none here; the rest is
+        // the same answer live and offline.
         assert_eq!(
             live_v.as_object_mut().unwrap().remove("clusterPolicyApis"),
+            Some(serde_json::json!([])),
+            "{live_v:#}"
+        );
+        assert_eq!(
+            live_v
+                .as_object_mut()
+                .unwrap()
+                .remove("clusterPolicySupport"),
             Some(serde_json::json!([])),
             "{live_v:#}"
         );
@@ -237,10 +246,19 @@ fn check_tells_the_platform_from_the_same_nodes_live_and_offline() {
                 .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)))
         };
         let (mut live_v, offline_v, round_v) = (json(&live), json(&offline), json(&round_trip));
-        // The served cluster policy APIs are known live only (discovery):
-        // none here; the rest is the same answer live and offline.
+        // The served cluster policy APIs (and whether the CNI implements
+        // them) are known live only (discovery): none here; the rest is
+        // the same answer live and offline.
         assert_eq!(
             live_v.as_object_mut().unwrap().remove("clusterPolicyApis"),
+            Some(serde_json::json!([])),
+            "{live_v:#}"
+        );
+        assert_eq!(
+            live_v
+                .as_object_mut()
+                .unwrap()
+                .remove("clusterPolicySupport"),
             Some(serde_json::json!([])),
             "{live_v:#}"
         );

@@ -86,6 +86,17 @@ fn live_cluster_policies_decide_can_explain_list_and_check() {
     let v: serde_json::Value = serde_json::from_str(&code(&check, 4)).unwrap();
     let served = v["clusterPolicyApis"].clone();
     assert_eq!(served, serde_json::json!([]), "{}", stdout(&check));
+    // One discovery request for the group (404 here), none per version.
+    let verbose = c.as_user(
+        "admin",
+        &["can", &client, &server, "--port", "8080", "-v", "6"],
+    );
+    assert_eq!(
+        discovery_requests(&stderr(&verbose)),
+        ["/apis/policy.networking.k8s.io 404"],
+        "{}",
+        stderr(&verbose)
+    );
 
     c.apply(&format!(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: dana-user, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: netpol-namespace-user}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: dana}}\n"
@@ -207,20 +218,51 @@ spec:
         .iter()
         .map(|s| s.as_str().unwrap().to_string())
         .collect();
+    // The CRD serves v1alpha2 and v1beta1, and the group prefers v1beta1:
+    // that is the version named (and read).
     assert_eq!(
         served,
         [
-            "ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2)",
+            "ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1)",
             "AdminNetworkPolicy (policy.networking.k8s.io/v1alpha1)",
             "BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1)",
         ],
         "{}",
         stdout(&check)
     );
+    // Whether the CNI implements them: no CNI runs here, so unknown, said
+    // per served API (never guessed).
+    let support = v["clusterPolicySupport"]
+        .as_array()
+        .expect("clusterPolicySupport");
+    assert_eq!(support.len(), 3, "{v:#}");
+    for s in support {
+        assert_eq!(s["implemented"], serde_json::Value::Null, "{s:#}");
+        assert_eq!(s["by"], serde_json::json!([]), "{s:#}");
+    }
+    assert_eq!(
+        support[0]["api"],
+        "ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1)"
+    );
     let text = code(&c.as_user("admin", &["check"]), 4);
     assert!(
-        text.contains("Cluster tiers:  ClusterNetworkPolicy"),
+        text.contains("Cluster tiers:  ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1): whether it is implemented is unknown: no known CNI was found\n"),
         "{text}"
+    );
+    assert!(
+        text.contains("\n                AdminNetworkPolicy (policy.networking.k8s.io/v1alpha1): whether it is implemented is unknown"),
+        "{text}"
+    );
+    // Served: still one discovery request for the group, then the lists.
+    let verbose = c.as_user(
+        "admin",
+        &["can", &client, &server, "--port", "8080", "-v", "6"],
+    );
+    assert_eq!(
+        discovery_requests(&stderr(&verbose)),
+        ["/apis/policy.networking.k8s.io 200"],
+        "{}",
+        stderr(&verbose)
     );
 
     // diff evaluates the tiers on both sides: a default deny for the
@@ -426,4 +468,26 @@ spec:
     assert!(!theirs.contains(&shadowed), "{theirs:?}");
     let all = tier_findings(&["-A"]);
     assert!(all.contains(&shadowed) && all.contains(&passes), "{all:?}");
+}
+
+/// The API discovery requests for policy.networking.k8s.io in `-v 6`'s
+/// request log (`I: GET URL STATUS ...`): the group's (`/apis/GROUP`) and
+/// its versions' (`/apis/GROUP/VERSION`), as `PATH STATUS`; lists
+/// (`/apis/GROUP/VERSION/RESOURCE`) are not discovery.
+fn discovery_requests(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("I: GET "))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let url = words.next()?;
+            let status = words.next()?;
+            let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+            let path = &path[path.find('/')?..];
+            let path = path.split('?').next()?;
+            let rest = path.strip_prefix("/apis/policy.networking.k8s.io")?;
+            (rest.matches('/').count() <= 1 && !rest.ends_with('/') || rest.is_empty())
+                .then(|| format!("{path} {status}"))
+        })
+        .collect()
 }

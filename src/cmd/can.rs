@@ -70,6 +70,10 @@ pub struct NodeJson {
     pub reason: String,
 }
 
+/// What makes an answer undefined: cluster policies the API puts in no
+/// order deciding a port differently.
+pub const UNDEFINED_CAUSE: &str = "cluster policies in no defined order (two of one tier at equal priority, or the BaselineAdminNetworkPolicy against Baseline ClusterNetworkPolicies)";
+
 /// Why node traffic is allowed (the NetworkPolicy API's own rule).
 pub const NODE_REASON: &str = "traffic between a pod and the node it runs on is always allowed, whatever the policies say (kubelet probes rely on it)";
 
@@ -98,7 +102,8 @@ fn node_address_note(
         format!(" (host-network pods on it: {})", hosts.join(", "))
     };
     Some(format!(
-        "{what}{hosts}: to pods on other nodes it is an address outside the pod network, which only ipBlocks match"
+        "{what}{hosts}: to pods on other nodes it is an address outside the pod network, which only {} match",
+        crate::cmd::tiers::address_peers(snapshot)
     ))
 }
 
@@ -155,8 +160,9 @@ fn host_network_note(
         None => "its node".to_string(),
     };
     format!(
-        "{} uses the host network: it is treated as {node}'s address, so no NetworkPolicy isolates it and pod or namespace selectors do not match it (ipBlocks do; the API leaves host-network pods undefined and most CNIs behave this way)",
-        pod.ref_key()
+        "{} uses the host network: it is treated as {node}'s address, so no NetworkPolicy isolates it and pod or namespace selectors do not match it ({} do; the API leaves host-network pods undefined and most CNIs behave this way)",
+        pod.ref_key(),
+        crate::cmd::tiers::address_peers(snapshot)
     )
 }
 
@@ -578,13 +584,14 @@ pub fn pair_report(
         {
             notes.push(if p.is_node() {
                 format!(
-                    "{} is the node's network, with its addresses {}: no NetworkPolicy isolates it, and only ipBlocks match it",
+                    "{} is the node's network, with its addresses {}: no NetworkPolicy isolates it, and only {} match it",
                     p.ref_key(),
                     p.ips
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    crate::cmd::tiers::address_peers(snapshot)
                 )
             } else {
                 host_network_note(snapshot, p)
@@ -631,12 +638,31 @@ pub fn pair_report(
         .unwrap_or_else(|| verdict.possible.subtract(&verdict.allowed));
     let undefined =
         undecided && (verdict.egress.undefined_on(&asked) || verdict.ingress.undefined_on(&asked));
+    // Without --port, some ports may be undefined while others are
+    // allowed (or denied) for certain: said with those ports.
+    let undefined_ports = if wanted.is_none() && !same_pod && verdict.node.is_none() {
+        verdict.undefined()
+    } else {
+        PortSet::empty()
+    };
     if undefined {
-        notes.push(
-            "cluster policies in no defined order (equal priorities, or the BaselineAdminNetworkPolicy against Baseline ClusterNetworkPolicies) decide this connection differently: the API leaves the outcome to the implementation, so it is undefined"
-                .into(),
-        );
-    } else if undecided {
+        notes.push(format!(
+            "{UNDEFINED_CAUSE} decide this connection differently{}: the API leaves the outcome to the implementation, so it is undefined",
+            if undefined_ports.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", undefined_ports.describe())
+            }
+        ));
+    } else if !undefined_ports.is_empty() {
+        notes.push(format!(
+            "on {} the answer is undefined: {UNDEFINED_CAUSE} decide it differently, and the API leaves the outcome to the implementation (those ports are not counted as allowed)",
+            undefined_ports.describe()
+        ));
+    }
+    // Ports unknown for another reason than an undefined order.
+    let unknown_too = wanted.is_none() && !asked.subtract(&undefined_ports).is_empty();
+    if undecided && (!undefined || unknown_too) {
         // NetworkPolicy rules only allow; cluster policy rules may deny.
         notes.push(if crate::engine::tier::eval::any(model) {
             "the answer depends on what could not be known (the rules marked unknown above): an allowing or accepting rule that matches opens the connection, a denying one closes it"

@@ -17,7 +17,13 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Outcome, Error> {
     if let Ok(live) = ctx.live() {
         let found = ctx.block_on(live.cluster_policies())?;
         a.unreadable.extend(found.refused);
-        a.cluster_policy_apis = Some(found.served);
+        // A refused discovery: which are served is unknown, not "none".
+        a.cluster_policy_apis = (!found.unknown).then_some(found.served);
+        // And whether the CNI found implements them.
+        a.cluster_policy_support = a
+            .cluster_policy_apis
+            .as_ref()
+            .map(|served| cni::tiers::support(&a.found, served));
     }
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&a),
@@ -60,16 +66,30 @@ pub fn render_text(a: &Assessment, p: Palette) -> String {
     };
     out.push_str(&format!("Platform:       {platform}\n"));
     if let Some(apis) = &a.cluster_policy_apis {
-        // Whether the CNI implements them is not assessed: said, not guessed.
-        let served = if apis.is_empty() {
-            "none served".to_string()
-        } else {
-            format!(
-                "{} (whether the CNI implements them is not checked)",
-                apis.iter().map(|x| clean(x)).collect::<Vec<_>>().join(", ")
-            )
-        };
-        out.push_str(&format!("Cluster tiers:  {served}\n"));
+        if apis.is_empty() {
+            out.push_str("Cluster tiers:  none served\n");
+        }
+        // Each served API, and whether the CNI found implements it (what
+        // cannot be told is said so, never guessed).
+        let support = a.cluster_policy_support.as_deref().unwrap_or_default();
+        for (i, api) in apis.iter().enumerate() {
+            let s = support.iter().find(|s| &s.api == api);
+            let verdict = match s.and_then(|s| s.implemented) {
+                Some(true) => p.good("implemented"),
+                Some(false) => p.bad("not implemented"),
+                None => p.warn("whether it is implemented is unknown"),
+            };
+            let why = match s.map(|s| s.by.as_slice()) {
+                Some([]) | None => "no known CNI was found".to_string(),
+                Some(by) => by
+                    .iter()
+                    .map(|i| clean(&i.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            let head = if i == 0 { "Cluster tiers:" } else { "" };
+            out.push_str(&format!("{head:<16}{}: {verdict}: {why}\n", clean(api)));
+        }
     }
     out.push_str("\nFound:\n");
     if a.found.is_empty() {

@@ -3,7 +3,7 @@
 use crate::cli::{CoverageArgs, OutputFormat};
 use crate::cmd::{Context, Need, Outcome, Plan};
 use crate::engine::Model;
-use crate::engine::coverage::{Coverage, coverage_of};
+use crate::engine::coverage::{Coverage, MAY_SELECT, NamespaceCoverage, coverage_of};
 use crate::error::Error;
 use crate::render::{Palette, clean, table, table_with, to_json, to_yaml};
 use crate::snapshot::PodInfo;
@@ -130,25 +130,62 @@ fn namespace_table(c: &Coverage, p: Palette, headers: bool) -> String {
 /// pods, and with `wide` the policies selecting each pod.
 pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
     let mut out = namespace_table(c, p, true);
-    let open: Vec<_> = c
+    // With cluster policies, the pods no tier protects (those an Admin or
+    // Baseline policy protects are not open, whatever NetworkPolicy says);
+    // a pod a cluster policy only may select is marked so.
+    let tiers = c.total.ingress_protected.is_some();
+    let lists = |n: &'_ NamespaceCoverage| -> (Vec<String>, Vec<String>) {
+        if !tiers {
+            return (
+                n.not_isolated_ingress.clone(),
+                n.not_isolated_egress.clone(),
+            );
+        }
+        let marked = |list: &Option<Vec<String>>, ingress: bool| -> Vec<String> {
+            list.iter()
+                .flatten()
+                .map(|pod| {
+                    let may = n.pod_policies.iter().any(|pp| {
+                        &pp.pod == pod
+                            && if ingress {
+                                &pp.cluster_ingress
+                            } else {
+                                &pp.cluster_egress
+                            }
+                            .iter()
+                            .any(|x| x.ends_with(MAY_SELECT))
+                    });
+                    if may {
+                        format!("{pod} (a cluster policy may select it)")
+                    } else {
+                        pod.clone()
+                    }
+                })
+                .collect()
+        };
+        (
+            marked(&n.not_protected_ingress, true),
+            marked(&n.not_protected_egress, false),
+        )
+    };
+    let open: Vec<(Vec<String>, Vec<String>)> = c
         .namespaces
         .iter()
-        .filter(|n| !n.not_isolated_ingress.is_empty() || !n.not_isolated_egress.is_empty())
+        .map(lists)
+        .filter(|(i, e)| !i.is_empty() || !e.is_empty())
         .collect();
     if !open.is_empty() {
-        out.push_str("\nNot isolated (every connection allowed in that direction):\n");
-        for n in open {
-            if !n.not_isolated_ingress.is_empty() {
-                out.push_str(&format!(
-                    "  ingress  {}\n",
-                    few(&n.not_isolated_ingress, wide)
-                ));
+        out.push_str(if tiers {
+            "\nNot protected by any tier (every connection allowed in that direction: no NetworkPolicy isolates them and no Admin or Baseline policy selects them for certain):\n"
+        } else {
+            "\nNot isolated (every connection allowed in that direction):\n"
+        });
+        for (ingress, egress) in open {
+            if !ingress.is_empty() {
+                out.push_str(&format!("  ingress  {}\n", few(&ingress, wide)));
             }
-            if !n.not_isolated_egress.is_empty() {
-                out.push_str(&format!(
-                    "  egress   {}\n",
-                    few(&n.not_isolated_egress, wide)
-                ));
+            if !egress.is_empty() {
+                out.push_str(&format!("  egress   {}\n", few(&egress, wide)));
             }
         }
     }
@@ -158,8 +195,15 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
         .flat_map(|n| n.host_network.iter().cloned())
         .collect();
     if !host.is_empty() {
+        // With cluster policies (the ANY TIER columns), their egress
+        // networks and nodes peers reach a node's address too.
+        let reach = if c.total.ingress_protected.is_some() {
+            "ipBlocks and cluster policies' egress networks and nodes peers"
+        } else {
+            "ipBlocks"
+        };
         out.push_str(&format!(
-            "\nHost network (no NetworkPolicy can isolate them; they are their node's address, which only ipBlocks reach):\n  {}\n",
+            "\nHost network (no NetworkPolicy can isolate them; they are their node's address, which only {reach} reach):\n  {}\n",
             few(&host, wide)
         ));
     }

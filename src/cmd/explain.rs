@@ -351,7 +351,8 @@ pub fn explain(
             )
         };
         notes.push(format!(
-            "this pod uses the host network: it is treated as its node's address, so no NetworkPolicy isolates it{ignored} and pod or namespace selectors elsewhere do not match it; only ipBlocks of the node's addresses do (the API leaves host-network pods undefined; most CNIs behave this way)"
+            "this pod uses the host network: it is treated as its node's address, so no NetworkPolicy isolates it{ignored} and pod or namespace selectors elsewhere do not match it; only {} that match the node's addresses do (the API leaves host-network pods undefined; most CNIs behave this way)",
+            crate::cmd::tiers::address_peers(model.snapshot)
         ));
     }
     if pod.representative && model.snapshot.gaps.live {

@@ -258,6 +258,7 @@ pub async fn with_cluster_policies(
     let (snapshot, cluster) = tokio::join!(snapshot, live.cluster_policies());
     let (mut snapshot, cluster) = (snapshot?, cluster?);
     snapshot.cluster_policies = cluster.objects;
+    snapshot.gaps.cluster_policies_unknown = cluster.unknown;
     // The first refusal says why; the others are the same for other kinds.
     if let Some(first) = cluster.refused.first() {
         snapshot.gaps.cluster_policies = Some(match cluster.refused.len() {

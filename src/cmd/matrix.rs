@@ -92,7 +92,8 @@ pub struct PodJson {
     pub workload: Option<WorkloadJson>,
     pub ip: Option<String>,
     /// The pod uses the host network: it is its node's address (no policy
-    /// isolates it; only ipBlocks match it).
+    /// isolates it; only ipBlocks, and cluster policies' egress `networks`
+    /// and `nodes` peers, match it).
     pub host_network: bool,
 }
 
@@ -551,6 +552,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
     // Pairs whose answer hangs on what could not be known: marked, never
     // shown as "nothing allowed".
     let undecided = Undecided::find(&model, &pods);
+    let undefined = Undefined::find(&model, &pods, &undecided);
     out.warnings(&warnings);
     let stdout = out.stdout();
     let written = compute(&model, &pods, |matrix| match format {
@@ -586,11 +588,13 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
             if ctx.no_headers() {
                 // A grid means nothing without its headers: the pairs
                 // that may connect, one per line.
-                write_list(stdout, &pods, matrix, &undecided, false)
+                write_list(stdout, &pods, matrix, &undecided, &undefined, false)
             } else if pods.len() <= GRID_MAX {
-                stdout.write_all(render_grid(&pods, matrix, &undecided, ctx.palette).as_bytes())
+                stdout.write_all(
+                    render_grid(&pods, matrix, &undecided, &undefined, ctx.palette).as_bytes(),
+                )
             } else {
-                write_list(stdout, &pods, matrix, &undecided, true)
+                write_list(stdout, &pods, matrix, &undecided, &undefined, true)
             }
         }
     });
@@ -623,10 +627,76 @@ fn maybe_text(ports: &PortSet) -> String {
     }
 }
 
+/// Of the undecided pairs, those with ports whose answer is undefined:
+/// cluster policies the API puts in no order decide them differently
+/// (equal priorities, or the BaselineAdminNetworkPolicy against Baseline
+/// ClusterNetworkPolicies). Only for the legend's words: which `?` is
+/// unknown (what could not be read) and which undefined.
+#[derive(Default)]
+struct Undefined {
+    /// The undefined ports per pair, and whether other ports of the pair
+    /// are unknown (hang on what could not be read).
+    pairs: std::collections::HashMap<(usize, usize), (PortSet, bool)>,
+}
+
+impl Undefined {
+    fn find(model: &Model<'_>, pods: &[&PodInfo], undecided: &Undecided) -> Undefined {
+        use crate::engine::verdict::{Endpoint, connection};
+        let mut out = Undefined::default();
+        if !crate::engine::tier::eval::any(model) {
+            return out;
+        }
+        for i in 0..pods.len() {
+            for (j, _) in undecided.row(i) {
+                let v = connection(model, &Endpoint::Pod(pods[i]), &Endpoint::Pod(pods[*j]));
+                let ports = v.undefined();
+                if !ports.is_empty() {
+                    let unknown = !v.possible.subtract(&v.allowed).subtract(&ports).is_empty();
+                    out.pairs.insert((i, *j), (ports, unknown));
+                }
+            }
+        }
+        out
+    }
+
+    fn get(&self, i: usize, j: usize) -> Option<&(PortSet, bool)> {
+        self.pairs.get(&(i, j))
+    }
+}
+
+/// What a `?` means for a pair whose `possible` ports may be allowed,
+/// `undefined` of them undefined (see [`Undefined`]): `unknown: ...` when
+/// they hang on what could not be read, `undefined: ...` when on cluster
+/// policies in no defined order.
+fn maybe_words(possible: &PortSet, undefined: Option<&(PortSet, bool)>) -> String {
+    let ports = maybe_text(possible);
+    match undefined {
+        None => format!(
+            "unknown: {ports} may be allowed, depending on what could not be read (see the warning)"
+        ),
+        Some((u, unknown)) => format!(
+            "{}: {ports} may be allowed; on {} {} decide differently, and the API leaves the outcome to the implementation{}",
+            if *unknown {
+                "unknown or undefined"
+            } else {
+                "undefined"
+            },
+            maybe_text(u),
+            crate::cmd::can::UNDEFINED_CAUSE,
+            if *unknown {
+                "; the other ports depend on what could not be read (see the warning)"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
 fn render_grid(
     pods: &[&PodInfo],
     matrix: &mut PodMatrix<'_, '_>,
     undecided: &Undecided,
+    undefined: &Undefined,
     pal: Palette,
 ) -> String {
     let n = pods.len();
@@ -656,7 +726,7 @@ fn render_grid(
     let mut maybe_legend: Vec<String> = Vec::new();
     for (i, cells_i) in cells.iter_mut().enumerate() {
         for (j, possible) in undecided.row(i) {
-            let text = maybe_text(possible);
+            let text = maybe_words(possible, undefined.get(i, *j));
             let k = match maybe_legend.iter().position(|l| *l == text) {
                 Some(k) => k,
                 None => {
@@ -686,10 +756,7 @@ fn render_grid(
         out.push_str(&format!("P{} = {l}\n", k + 1));
     }
     for (k, l) in maybe_legend.iter().enumerate() {
-        out.push_str(&format!(
-            "?{} = unknown: {l} may be allowed, depending on what could not be read (see the warning)\n",
-            k + 1
-        ));
+        out.push_str(&format!("?{} = {l}\n", k + 1));
     }
     out
 }
@@ -703,6 +770,7 @@ fn write_list(
     pods: &[&PodInfo],
     matrix: &mut PodMatrix<'_, '_>,
     undecided: &Undecided,
+    undefined: &Undefined,
     headers: bool,
 ) -> std::io::Result<()> {
     let labels: Vec<String> = pods.iter().map(|p| pod_label(p)).collect();
@@ -757,7 +825,15 @@ fn write_list(
                 .map(|(j, ports)| (j, ports_text(ports)))
                 .collect();
             for (j, possible) in undecided.row(i) {
-                let more = format!("unknown: {} may be allowed", maybe_text(possible));
+                let more = match undefined.get(i, *j) {
+                    None => format!("unknown: {} may be allowed", maybe_text(possible)),
+                    Some((u, unknown)) => format!(
+                        "{}undefined on {}: {} may be allowed",
+                        if *unknown { "unknown, and " } else { "" },
+                        maybe_text(u),
+                        maybe_text(possible)
+                    ),
+                };
                 match cells.iter_mut().find(|(k, _)| k == j) {
                     Some((_, text)) => *text = format!("{text} ({more})"),
                     None => cells.push((*j, format!("none for certain ({more})"))),
@@ -780,10 +856,14 @@ fn write_list(
         pairs,
         total,
         total - pairs,
-        if unknown > 0 {
-            format!(" for certain ({unknown} unknown: they hang on what could not be read)")
-        } else {
-            String::new()
+        match (unknown, undefined.pairs.len()) {
+            (0, _) => String::new(),
+            (_, 0) =>
+                format!(" for certain ({unknown} unknown: they hang on what could not be read)"),
+            (_, u) => format!(
+                " for certain ({unknown} unknown: they hang on what could not be read, or, for {u} of them, on {}: undefined by the API)",
+                crate::cmd::can::UNDEFINED_CAUSE
+            ),
         }
     )
 }
@@ -807,8 +887,9 @@ fn matrix_caveats(model: &Model<'_>, pods: &[&PodInfo]) -> Vec<String> {
         .collect();
     if !host.is_empty() {
         out.push(format!(
-            "note: host-network pods ({}) are treated as their node's address: no policy isolates them, only ipBlocks match them, and traffic between them and pods on the same node is always allowed (the API leaves host-network pods undefined; most CNIs behave this way)",
-            host.join(", ")
+            "note: host-network pods ({}) are treated as their node's address: no policy isolates them, only {} match them, and traffic between them and pods on the same node is always allowed (the API leaves host-network pods undefined; most CNIs behave this way)",
+            host.join(", "),
+            crate::cmd::tiers::address_peers(model.snapshot)
         ));
     }
     if model

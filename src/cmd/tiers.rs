@@ -456,3 +456,14 @@ pub fn view_names(views: &[ClusterPolicyView]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// What matches a node's address (and so a host-network pod) as a peer:
+/// ipBlocks, and, when the input has cluster policies, their egress
+/// `networks` and `nodes` peers too. Plural, for "only ... match it".
+pub fn address_peers(snapshot: &crate::snapshot::Snapshot) -> &'static str {
+    if snapshot.cluster_policies.is_empty() {
+        "ipBlocks"
+    } else {
+        "ipBlocks and cluster policies' egress networks and nodes peers"
+    }
+}

@@ -18,6 +18,7 @@
 //! to, and [`Verdict::Unknown`] otherwise.
 
 pub mod platform;
+pub mod tiers;
 
 use std::collections::BTreeMap;
 
@@ -68,6 +69,10 @@ pub struct Assessment {
     /// (policy.networking.k8s.io/v1alpha1)`, ...); empty when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_policy_apis: Option<Vec<String>>,
+    /// Live only, with `cluster_policy_apis` ([`tiers::support`]): per
+    /// served API, whether the components found implement it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_policy_support: Option<Vec<tiers::ApiSupport>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -82,6 +87,10 @@ pub struct Component {
     /// From the main container's image tag, e.g. "v3.28.1".
     pub version: Option<String>,
     pub evidence: Vec<EvidenceItem>,
+    /// Whether it implements each cluster-scoped policy API (see
+    /// [`tiers`]); shown by `check` for the APIs the cluster serves.
+    #[serde(skip)]
+    pub cluster_apis: Vec<tiers::Implementation>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -280,6 +289,12 @@ pub fn assess(e: &Evidence) -> Assessment {
         }
     }
 
+    // What each implements of the cluster-scoped policy APIs (once
+    // whether it enforces at all is settled).
+    for j in judged.iter_mut() {
+        let containers: Vec<&Container> = j.containers.iter().collect();
+        j.component.cluster_apis = tiers::implementations(j.cni, &j.component, &containers);
+    }
     let enforcing: Vec<&Judged> = judged
         .iter()
         .filter(|j| j.component.enforces == Some(true))
@@ -414,6 +429,7 @@ pub fn assess(e: &Evidence) -> Assessment {
         problems,
         unreadable: e.unreadable.clone(),
         cluster_policy_apis: None,
+        cluster_policy_support: None,
     }
 }
 
@@ -951,6 +967,11 @@ fn classify(u: &Unit) -> Option<(Cni, Role)> {
 
 struct Judged {
     component: Component,
+    /// The CNI it was matched as (`None`: k3s's embedded controller).
+    cni: Option<Cni>,
+    /// The containers of its agent and helpers, for settings read later
+    /// ([`tiers`]).
+    containers: Vec<Container>,
     /// The parenthesis of the reason: the DaemonSet name, usually.
     label: String,
     /// Why it does not enforce, or why it cannot be told; a clause.
@@ -977,7 +998,10 @@ impl Judged {
                 detail: String::new(),
                 version: None,
                 evidence,
+                cluster_apis: Vec::new(),
             },
+            cni: None,
+            containers: Vec::new(),
             label: label.to_string(),
             why_not: None,
             alone: false,
@@ -1011,7 +1035,9 @@ impl Judged {
 fn aux_only(cni: Cni, aux: &[&Unit]) -> Judged {
     let first = aux[0];
     let mut j = Judged::new(cni.name(), &first.name, Vec::new());
+    j.cni = Some(cni);
     for a in aux {
+        j.containers.extend(a.containers().iter().cloned());
         j.component.evidence.extend(a.evidence.iter().cloned());
         j.problems.extend(a.problems.iter().cloned());
     }
@@ -1027,6 +1053,13 @@ fn aux_only(cni: Cni, aux: &[&Unit]) -> Judged {
 
 fn judge(cni: Cni, u: &Unit, e: &Evidence, aux: &[&Unit]) -> Judged {
     let mut j = Judged::new(cni.name(), &u.name, u.evidence.clone());
+    j.cni = Some(cni);
+    j.containers = u
+        .containers()
+        .iter()
+        .chain(aux.iter().flat_map(|a| a.containers()))
+        .cloned()
+        .collect();
     j.problems.extend(u.problems.iter().cloned());
     let cs = u.containers();
     let main = |pick: &dyn Fn(&Container) -> bool| cs.iter().find(|c| pick(c)).or(cs.first());

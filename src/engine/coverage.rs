@@ -47,9 +47,18 @@ pub struct NamespaceCoverage {
     /// admit nothing: a default deny.
     pub default_deny_ingress: Vec<String>,
     pub default_deny_egress: Vec<String>,
-    /// Pods no policy isolates for ingress (`namespace/name`).
+    /// Pods no NetworkPolicy isolates for ingress (`namespace/name`).
     pub not_isolated_ingress: Vec<String>,
     pub not_isolated_egress: Vec<String>,
+    /// Present when the input has cluster policies: the pods (not on the
+    /// host network) that no tier protects for certain in that direction,
+    /// i.e. not counted in [`NamespaceCoverage::ingress_protected`]. A pod
+    /// an Admin or Baseline policy protects is not among them even when no
+    /// NetworkPolicy isolates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_protected_ingress: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_protected_egress: Option<Vec<String>>,
     /// Host-network pods (`namespace/name`): no NetworkPolicy can isolate
     /// them (they are their node's address), so they are listed here
     /// rather than among the pods a policy could still isolate.
@@ -75,7 +84,7 @@ pub struct PodPolicies {
 }
 
 /// How a cluster policy that may select a pod (unknown) is marked.
-const MAY_SELECT: &str = " (may select)";
+pub const MAY_SELECT: &str = " (may select)";
 
 /// Coverage of the namespaces in `scope` (all when `None`).
 pub fn coverage(model: &Model<'_>, scope: Option<&str>) -> Coverage {
@@ -146,6 +155,8 @@ pub fn coverage_of(
             default_deny_egress: deny(Direction::Egress),
             not_isolated_ingress: Vec::new(),
             not_isolated_egress: Vec::new(),
+            not_protected_ingress: tiers.then(Vec::new),
+            not_protected_egress: tiers.then(Vec::new),
             host_network: Vec::new(),
             pod_policies: Vec::new(),
         };
@@ -180,11 +191,19 @@ pub fn coverage_of(
             );
             if !pod.on_host_network() {
                 let certain = |v: &[String]| v.iter().any(|x| !x.ends_with(MAY_SELECT));
+                let protected_in = !ingress.is_empty() || certain(&cluster_ingress);
+                let protected_out = !egress.is_empty() || certain(&cluster_egress);
                 if let Some(n) = c.ingress_protected.as_mut() {
-                    *n += usize::from(!ingress.is_empty() || certain(&cluster_ingress));
+                    *n += usize::from(protected_in);
                 }
                 if let Some(n) = c.egress_protected.as_mut() {
-                    *n += usize::from(!egress.is_empty() || certain(&cluster_egress));
+                    *n += usize::from(protected_out);
+                }
+                if let Some(list) = c.not_protected_ingress.as_mut().filter(|_| !protected_in) {
+                    list.push(pod.key());
+                }
+                if let Some(list) = c.not_protected_egress.as_mut().filter(|_| !protected_out) {
+                    list.push(pod.key());
                 }
             }
             c.pod_policies.push(PodPolicies {

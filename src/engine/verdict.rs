@@ -187,6 +187,16 @@ impl SideVerdict {
     pub fn undefined_on(&self, ports: &PortSet) -> bool {
         self.tiers.as_ref().is_some_and(|t| t.undefined_on(ports))
     }
+
+    /// The ports cluster policies in no defined order decide differently
+    /// on this side (see [`TierSide::undefined_ports`]); empty without
+    /// cluster policies.
+    pub fn undefined_ports(&self) -> PortSet {
+        self.tiers
+            .as_ref()
+            .map(TierSide::undefined_ports)
+            .unwrap_or_default()
+    }
 }
 
 /// The whole connection.
@@ -209,6 +219,18 @@ pub struct Verdict {
     /// each shared family with the ports allowed over it; empty when the
     /// ends share no family (they cannot connect). `allowed` is the union.
     pub families: Option<Vec<(Family, PortSet)>>,
+}
+
+impl Verdict {
+    /// The ports whose answer is undefined: not allowed for certain, and
+    /// decided differently by cluster policies in no defined order (equal
+    /// priorities, or the BaselineAdminNetworkPolicy against Baseline
+    /// ClusterNetworkPolicies) on either side.
+    pub fn undefined(&self) -> PortSet {
+        let mut conflicts = self.egress.undefined_ports();
+        conflicts.union_with(&self.ingress.undefined_ports());
+        self.possible.subtract(&self.allowed).intersect(&conflicts)
+    }
 }
 
 /// Whether `peer` of `policy` matches endpoint `ep`, and whether that is

@@ -135,8 +135,12 @@ pub struct ClusterPolicies {
     pub objects: Vec<crate::snapshot::ClusterPolicyObject>,
     /// The kinds the API server serves, as `Kind (group/version)`.
     pub served: Vec<String>,
-    /// Why the list of a served kind was refused, one per kind.
+    /// Why the list of a served kind was refused, one per kind (or why
+    /// the group's discovery was, when `unknown`).
     pub refused: Vec<String>,
+    /// True when the group's discovery was refused: whether the cluster
+    /// serves these APIs is unknown.
+    pub unknown: bool,
 }
 
 /// A connected cluster.
@@ -1319,67 +1323,87 @@ impl Live {
     }
 
     /// The cluster-scoped policy tiers (issue 15): every
-    /// ClusterNetworkPolicy (`policy.networking.k8s.io/v1alpha2`, else
-    /// `v1beta1`: one CRD serves both with one schema), AdminNetworkPolicy
-    /// and BaselineAdminNetworkPolicy (`v1alpha1`) the API server serves.
-    /// What is served is asked through discovery (readable by every
-    /// authenticated user), so that a cluster without these APIs costs
-    /// nothing and says nothing. A served kind whose list RBAC refuses
-    /// is named in [`ClusterPolicies::refused`]; other errors are errors.
+    /// ClusterNetworkPolicy (`policy.networking.k8s.io`, in the version
+    /// the group prefers when it is one of CNP's, `v1beta1` or
+    /// `v1alpha2`: one CRD serves both with one schema),
+    /// AdminNetworkPolicy and BaselineAdminNetworkPolicy (`v1alpha1`)
+    /// the API server serves. What is served is asked with one discovery
+    /// request for the group (readable by every authenticated user), so a
+    /// cluster without these APIs costs one request and says nothing (404).
+    /// A group version served without the kind answers its list with 404:
+    /// not served either (CNP then tries its other version). A refused
+    /// discovery or list is named in [`ClusterPolicies::refused`]
+    /// ([`ClusterPolicies::unknown`] for discovery); other errors are
+    /// errors.
     pub async fn cluster_policies(&self) -> Result<ClusterPolicies, Error> {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroup;
         use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
         const GROUP: &str = "policy.networking.k8s.io";
-        let served = |version: &'static str| async move {
-            match self
-                .client
-                .list_api_group_resources(&format!("{GROUP}/{version}"))
-                .await
-            {
-                Ok(list) => Ok(list.resources.into_iter().map(|r| r.name).collect()),
-                Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
-                Err(e) => Err(api_error(e, "API groups", None, self.user.as_deref())),
-            }
+        let mut out = ClusterPolicies::default();
+        let request = http::Request::get(format!("/apis/{GROUP}"))
+            .body(Vec::new())
+            .map_err(|e| Error::Api(format!("cannot ask for API group {GROUP}: {e}")))?;
+        let group: APIGroup = match self.client.request::<APIGroup>(request).await {
+            Ok(group) => group,
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(out),
+            Err(e) => match api_error(e, "API groups", None, self.user.as_deref()) {
+                Error::Forbidden(why) => {
+                    out.unknown = true;
+                    out.refused.push(why.replacen(
+                        "cannot list API groups",
+                        &format!("cannot get API group {GROUP}"),
+                        1,
+                    ));
+                    return Ok(out);
+                }
+                other => return Err(other),
+            },
         };
-        let (alpha2, beta1, alpha1) =
-            tokio::join!(served("v1alpha2"), served("v1beta1"), served("v1alpha1"));
-        let (alpha2, beta1, alpha1): (Vec<String>, Vec<String>, Vec<String>) =
-            (alpha2?, beta1?, alpha1?);
-        let has = |list: &[String], plural: &str| list.iter().any(|r| r == plural);
-        let mut wanted: Vec<(&str, &str, &str)> = Vec::new();
-        if has(&alpha2, "clusternetworkpolicies") {
-            wanted.push(("v1alpha2", "ClusterNetworkPolicy", "clusternetworkpolicies"));
-        } else if has(&beta1, "clusternetworkpolicies") {
-            wanted.push(("v1beta1", "ClusterNetworkPolicy", "clusternetworkpolicies"));
+        let served: Vec<&str> = group.versions.iter().map(|v| v.version.as_str()).collect();
+        let preferred = group.preferred_version.as_ref().map(|v| v.version.as_str());
+        // ClusterNetworkPolicy: the preferred version first, then the
+        // newest; each kind's list in the first version that has it.
+        let mut cnp: Vec<&str> = Vec::new();
+        for v in preferred.into_iter().chain(["v1beta1", "v1alpha2"]) {
+            if matches!(v, "v1beta1" | "v1alpha2") && served.contains(&v) && !cnp.contains(&v) {
+                cnp.push(v);
+            }
         }
-        if has(&alpha1, "adminnetworkpolicies") {
-            wanted.push(("v1alpha1", "AdminNetworkPolicy", "adminnetworkpolicies"));
+        let mut wanted: Vec<(Vec<&str>, &str, &str)> = Vec::new();
+        if !cnp.is_empty() {
+            wanted.push((cnp, "ClusterNetworkPolicy", "clusternetworkpolicies"));
         }
-        if has(&alpha1, "baselineadminnetworkpolicies") {
+        if served.contains(&"v1alpha1") {
             wanted.push((
-                "v1alpha1",
+                vec!["v1alpha1"],
+                "AdminNetworkPolicy",
+                "adminnetworkpolicies",
+            ));
+            wanted.push((
+                vec!["v1alpha1"],
                 "BaselineAdminNetworkPolicy",
                 "baselineadminnetworkpolicies",
             ));
         }
         let lists =
-            futures::future::join_all(wanted.iter().map(|&(version, kind, plural)| async move {
-                let gvk = GroupVersionKind::gvk(GROUP, version, kind);
-                let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
-                let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
-                let what = format!("{plural}.{GROUP}");
-                let list = list_pages(
-                    &api,
-                    ListParams::default(),
-                    &what,
-                    None,
-                    self.user.as_deref(),
-                )
-                .await;
-                (version, kind, list)
+            futures::future::join_all(wanted.iter().map(|(versions, kind, plural)| async move {
+                for &version in versions {
+                    let gvk = GroupVersionKind::gvk(GROUP, version, kind);
+                    let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+                    let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+                    match list_raw(&api, ListParams::default()).await {
+                        Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                        r => {
+                            let what = format!("{plural}.{GROUP}");
+                            let r = r.map_err(|e| api_error(e, &what, None, self.user.as_deref()));
+                            return Some((version, *kind, r));
+                        }
+                    }
+                }
+                None
             }))
             .await;
-        let mut out = ClusterPolicies::default();
-        for (version, kind, list) in lists {
+        for (version, kind, list) in lists.into_iter().flatten() {
             match list {
                 Ok(items) => {
                     out.served.push(format!("{kind} ({GROUP}/{version})"));
@@ -1398,6 +1422,8 @@ impl Live {
                         });
                     }
                 }
+                // RBAC is checked before the resource: a refused kind is
+                // named as served (its group version is).
                 Err(Error::Forbidden(why)) => {
                     out.served.push(format!("{kind} ({GROUP}/{version})"));
                     out.refused.push(why);
@@ -1571,13 +1597,10 @@ impl Live {
     }
 }
 
-async fn list_pages<K>(
-    api: &Api<K>,
-    params: ListParams,
-    what: &str,
-    namespace: Option<&str>,
-    user: Option<&str>,
-) -> Result<Vec<K>, Error>
+/// Every page of a list (kubectl's page size; a 410 for an expired
+/// continue token restarts it, up to 3 times), errors as the API server
+/// gave them.
+async fn list_raw<K>(api: &Api<K>, params: ListParams) -> Result<Vec<K>, kube::Error>
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -1603,10 +1626,27 @@ where
                     restarts += 1;
                     continue 'restart;
                 }
-                Err(e) => return Err(api_error(e, what, namespace, user)),
+                Err(e) => return Err(e),
             }
         }
     }
+}
+
+/// [`list_raw`] with the API server's errors worded as kubectl's
+/// ([`api_error`]).
+async fn list_pages<K>(
+    api: &Api<K>,
+    params: ListParams,
+    what: &str,
+    namespace: Option<&str>,
+    user: Option<&str>,
+) -> Result<Vec<K>, Error>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    list_raw(api, params)
+        .await
+        .map_err(|e| api_error(e, what, namespace, user))
 }
 
 /// The field manager of the wizard's server-side applies.

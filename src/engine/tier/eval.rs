@@ -90,6 +90,17 @@ impl TierSide {
             .any(|c| !c.ports.intersect(ports).is_empty())
     }
 
+    /// The ports in a conflict of equal priorities (or of the
+    /// BaselineAdminNetworkPolicy against Baseline ClusterNetworkPolicies):
+    /// undefined by the API.
+    pub fn undefined_ports(&self) -> PortSet {
+        let mut out = PortSet::empty();
+        for c in &self.conflicts {
+            out.union_with(&c.ports);
+        }
+        out
+    }
+
     /// The first step deciding `(protocol, port)`, if a cluster rule did.
     pub fn step_for(
         &self,
