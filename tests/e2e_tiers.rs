@@ -438,7 +438,16 @@ spec:
     let tier_findings = |args: &[&str]| -> Vec<(String, String)> {
         let mut argv = vec!["lint", "-o", "json"];
         argv.extend(args);
-        let v = json(&c.as_user("admin", &argv));
+        // Exit 5 when some finding is an error: other tests' objects on a
+        // shared cluster may hold some (-A sees them).
+        let out = c.as_user("admin", &argv);
+        let text = stdout(&out);
+        assert!(
+            matches!(out.status.code(), Some(0 | 5)),
+            "{argv:?}: {text}\n{}",
+            stderr(&out)
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON output");
         v["findings"]
             .as_array()
             .expect("findings")
@@ -468,6 +477,63 @@ spec:
     assert!(!theirs.contains(&shadowed), "{theirs:?}");
     let all = tier_findings(&["-A"]);
     assert!(all.contains(&shadowed) && all.contains(&passes), "{all:?}");
+
+    // --against-cluster: a manifest's cluster policy is linted with the
+    // cluster's (here one that shadows it), and only the manifest's is
+    // reported.
+    let (first, second) = (format!("{ns}-first"), format!("{ns}-second"));
+    let cnp = |name: &str, priority: u32, action: &str, from: &str| {
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n  tier: Admin\n  priority: {priority}\n  subject: {{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}\n  ingress:\n  - action: {action}\n    from: [{from}]\n"
+        )
+    };
+    c.apply(&cnp(&first, 2, "Deny", "{namespaces: {}}"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        cnp(&second, 7, "Accept", "{namespaces: {matchLabels: {a: b}}}"),
+    )
+    .unwrap();
+    let out = c.as_user(
+        "admin",
+        &[
+            "lint",
+            "--against-cluster",
+            "-f",
+            file.path().to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    let text = stdout(&out);
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\n{}", stderr(&out)));
+    let found: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["object"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&(
+            "tier-shadowed-rule".to_string(),
+            format!("clusternetworkpolicy/{second}")
+        )),
+        "{text}"
+    );
+    assert!(
+        found.iter().all(|(_, o)| o.contains(&second)),
+        "only the manifest's policy is reported: {found:?}"
+    );
+    assert!(
+        text.contains(&first),
+        "the shadowing policy is named: {text}"
+    );
 }
 
 /// The API discovery requests for policy.networking.k8s.io in `-v 6`'s

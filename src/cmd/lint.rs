@@ -93,6 +93,21 @@ fn overlay(cluster: Snapshot, manifests: &Snapshot) -> Snapshot {
         }
     }
     let mut out = Snapshot::new(namespaces, pods, policies);
+    // Cluster policies: the manifests' replace the cluster's of the same
+    // kind and name.
+    let mut cluster_policies: Vec<_> = cluster
+        .cluster_policies
+        .into_iter()
+        .filter(|c| {
+            !manifests
+                .cluster_policies
+                .iter()
+                .any(|m| (&m.kind, &m.name) == (&c.kind, &c.name))
+        })
+        .collect();
+    cluster_policies.extend(manifests.cluster_policies.iter().cloned());
+    cluster_policies.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    out.cluster_policies = cluster_policies;
     out.services = cluster.services;
     out.services.extend(manifests.services.iter().cloned());
     out.decode_errors = manifests.decode_errors.clone();
@@ -155,7 +170,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
             services: true,
         })?;
         ctx.manifests_in_namespace(&manifests)?;
-        let mine: BTreeSet<String> = manifests
+        let mut mine: BTreeSet<String> = manifests
             .policies
             .iter()
             .map(|p| {
@@ -166,6 +181,13 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<Outcome, Error> {
                 )
             })
             .collect();
+        // The manifests' cluster policies, as findings name them.
+        mine.extend(
+            manifests
+                .cluster_policies
+                .iter()
+                .map(|c| format!("{}/{}", c.kind.to_lowercase(), c.name)),
+        );
         let cluster = ctx.cluster_snapshot(&manifests)?;
         let merged = overlay(cluster.clone(), &manifests);
         hint = diff_hint(

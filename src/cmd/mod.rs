@@ -342,12 +342,12 @@ impl Context {
             }
         };
         if self.global.all_namespaces {
-            return self.runtime.block_on(live.bounded(fetch::scope(
-                live,
-                None,
-                Need::IfReadable,
-                true,
-            )));
+            return self
+                .runtime
+                .block_on(live.bounded(fetch::with_cluster_policies(
+                    live,
+                    fetch::scope(live, None, Need::IfReadable, true),
+                )));
         }
         let mut home: std::collections::BTreeSet<String> = manifests
             .policies
@@ -363,7 +363,10 @@ impl Context {
             );
         }
         self.runtime
-            .block_on(live.bounded(fetch::lint(live, &home, &manifests.policies)))
+            .block_on(live.bounded(fetch::with_cluster_policies(
+                live,
+                fetch::lint(live, &home, &manifests.policies),
+            )))
     }
 
     /// For `lint`, as `kubectl apply -f`: with `-n` (and not `-A`), every

@@ -420,11 +420,7 @@ impl TierRows {
                 next
             });
             peer_sig.push(p);
-            let ports = if named {
-                destination_ports(rep)
-            } else {
-                None
-            };
+            let ports = if named { destination_ports(rep) } else { None };
             let next = dest_ids.len() as u32;
             let d = *dest_ids.entry((p, ports)).or_insert_with(|| {
                 dest_class.push(c as u32);
