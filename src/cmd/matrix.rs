@@ -134,6 +134,9 @@ impl Undecided {
     /// there are more than [`UNDECIDED_MAX`] pods or nothing can be.
     fn find(model: &Model<'_>, pods: &[&PodInfo]) -> Undecided {
         use crate::engine::verdict::{Endpoint, connection};
+        if pods.len() > UNDECIDED_MAX {
+            return Undecided::default();
+        }
         let has_ip_blocks = model.has_ip_blocks();
         let tiers = crate::engine::tier::eval::any(model);
         let uncertain: Vec<bool> = pods
@@ -144,7 +147,7 @@ impl Undecided {
                     || (tiers && crate::engine::tier::eval::may_apply(model, p))
             })
             .collect();
-        if pods.len() > UNDECIDED_MAX || !uncertain.iter().any(|u| *u) {
+        if !uncertain.iter().any(|u| *u) {
             return Undecided::default();
         }
         let rows = (0..pods.len())
