@@ -812,3 +812,58 @@ fn can_port_json_ports_are_the_tiers_answer() {
         );
     }
 }
+
+/// `diff` never claims what the API leaves undefined: a Baseline
+/// ClusterNetworkPolicy added beside the BaselineAdminNetworkPolicy (no
+/// order between them) makes the ports they decide differently undefined,
+/// listed under "May change" (exit 2), as `can` calls them UNKNOWN; and an
+/// equal-priority Deny added beside an Accept likewise, never a certain
+/// change.
+#[test]
+fn diff_lists_undefined_orders_as_may_change() {
+    let cluster = std::fs::read_to_string(CLUSTER).unwrap();
+    let banp = "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec:\n  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingress:\n  - {action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n";
+    let accept = "---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: bl-accept}\nspec:\n  tier: Baseline\n  priority: 3\n  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingress:\n  - {action: Accept, from: [{namespaces: {matchLabels: {env: dev}}}], protocols: [{tcp: {destinationPort: {number: 443}}}]}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.yaml"), dir.path().join("new.yaml"));
+    std::fs::write(&old, format!("{cluster}\n{banp}")).unwrap();
+    std::fs::write(&new, format!("{cluster}\n{banp}{accept}")).unwrap();
+    let (out, err) = run(
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        2,
+    );
+    let v = parse_json(&out);
+    let maybe = v["undecided"].to_string();
+    assert!(
+        maybe.contains("\"dev/tool\"") && maybe.contains("\"prod/db\""),
+        "{out}\n{err}"
+    );
+    assert!(
+        !v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["from"] == "dev/tool" && c["to"] == "prod/db"),
+        "{out}"
+    );
+    // can agrees: undefined on TCP/443 after.
+    let (out, _) = run(
+        &[
+            "can",
+            "dev/tool",
+            "prod/db",
+            "--port",
+            "443",
+            "-f",
+            new.to_str().unwrap(),
+        ],
+        4,
+    );
+    assert!(out.contains("undefined"), "{out}");
+}

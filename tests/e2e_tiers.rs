@@ -391,6 +391,36 @@ spec:
             .contains("Admin and Baseline tier policies could not be read"),
         "{v:#}"
     );
+    // dana's diff cannot be complete: the cluster policies she cannot
+    // read may decide any pair, before and after.
+    let np = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        np.path(),
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: dana-deny, namespace: {ns}}}\nspec: {{podSelector: {{}}}}\n"
+        ),
+    )
+    .unwrap();
+    let diff = c.as_user(
+        "dana",
+        &[
+            "diff",
+            "-f",
+            np.path().to_str().unwrap(),
+            "-n",
+            &ns,
+            "-o",
+            "json",
+        ],
+    );
+    let text = stdout(&diff);
+    code(&diff, 2);
+    let v: serde_json::Value = serde_json::from_str(&text).expect(&text);
+    assert_eq!(v["complete"], false, "{text}");
+    assert!(
+        v["notes"].to_string().contains("cluster-scoped policies"),
+        "{text}"
+    );
     for args in [["coverage", "-n", &ns], ["lint", "-n", &ns]] {
         let out = c.as_user("dana", &args);
         assert!(

@@ -1619,6 +1619,16 @@ fn report(ctx: &Context, mut sides: Sides, out: &mut dyn Output) -> Result<Outco
     if !d.undecided.is_empty() || !sides.gaps.is_empty() {
         missing.push("some pods were not compared".to_string());
     }
+    // Cluster policies served but not readable: any pair may be decided
+    // by them, on either side.
+    if sides.old.gaps.cluster_policies.is_some() {
+        missing
+            .push("the cluster policies (Admin and Baseline tiers) could not be read".to_string());
+        notes.push(
+            "not compared: the cluster-scoped policies (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy) could not be read; they may decide any connection listed here or not, before and after (see the warning)"
+                .to_string(),
+        );
+    }
     missing.extend(sides.incomplete.iter().cloned());
     if !d.maybe.is_empty() {
         missing.push(format!(

@@ -411,6 +411,25 @@ impl<'m, 's> Unknowns<'m, 's> {
         if unread && m.cluster_policies.iter().any(|c| c.uses_namespace_labels()) {
             return true;
         }
+        // Policies whose order the API leaves undefined, both applying:
+        // two of one tier and one priority, or the
+        // BaselineAdminNetworkPolicy beside a Baseline ClusterNetworkPolicy.
+        let applying: Vec<&crate::engine::tier::ClusterPolicy> = m
+            .cluster_policies
+            .iter()
+            .filter(|c| subject_matches(m, &c.subject, p) != Some(false))
+            .collect();
+        let undefined_order = applying.iter().enumerate().any(|(i, a)| {
+            applying[i + 1..].iter().any(|b| {
+                a.tier == b.tier
+                    && (a.priority == b.priority
+                        || (a.tier == crate::engine::tier::Tier::Baseline
+                            && (a.priority.is_none() || b.priority.is_none())))
+            })
+        });
+        if undefined_order {
+            return true;
+        }
         m.cluster_invalid.iter().any(|c| {
             c.subject
                 .as_ref()
