@@ -419,7 +419,11 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let tiers_unread = snapshot.gaps.cluster_policies.is_some();
     if tiers_unread {
         notes.push(
-            "the cluster's Admin and Baseline tier policies could not be read: an Admin policy may deny or accept this connection before NetworkPolicy decides, so this answer is NetworkPolicy's alone".into(),
+            if snapshot.cluster_policies.is_empty() {
+                "the cluster's Admin and Baseline tier policies could not be read: an Admin policy may accept or deny this connection before NetworkPolicy decides, and a Baseline policy may deny what no NetworkPolicy isolates; this answer is NetworkPolicy's alone, not the cluster's for certain".into()
+            } else {
+                "some of the cluster's Admin and Baseline tier policies could not be read (the kinds named in the warning): those may accept or deny this connection too; this answer uses only the cluster policies that were read, not the cluster's for certain".into()
+            },
         );
     }
     let mut report = pair_report(&model, &from, &to, wanted.as_ref(), notes, &|| {
