@@ -493,6 +493,21 @@ fn prune_kinds(allowlist: &[String]) -> Result<BTreeSet<&'static str>, Error> {
             )));
         };
         let group = if group == "core" { "" } else { group };
+        // Cluster policies pruned would change connectivity, and are not
+        // looked at here: no answer rather than a wrong one.
+        if group == "policy.networking.k8s.io"
+            && [
+                "ClusterNetworkPolicy",
+                "AdminNetworkPolicy",
+                "BaselineAdminNetworkPolicy",
+            ]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(kind))
+        {
+            return Err(Error::Unsupported(format!(
+                "--prune-allowlist={entry}: diff does not find the cluster policies kubectl apply --prune would delete; compare without pruning them (leave {kind} out of the allowlist) or diff the manifests offline (diff OLD NEW)"
+            )));
+        }
         if let Some((_, k)) = known
             .clone()
             .find(|(g, k)| *g == group && k.eq_ignore_ascii_case(kind))

@@ -199,6 +199,18 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
                 d.families.insert(Family::of(&b.cidr.network()));
             }
         }
+        // And the cluster policies' `networks`.
+        for peer in m
+            .cluster_policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| &r.peers)
+        {
+            if let crate::engine::tier::TierPeer::Networks(nets) = peer {
+                d.families
+                    .extend(nets.iter().map(|n| Family::of(&n.network())));
+            }
+        }
     }
     if d.families.is_empty() {
         d.families.insert(Family::V4);
