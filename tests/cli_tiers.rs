@@ -867,3 +867,27 @@ fn diff_lists_undefined_orders_as_may_change() {
     );
     assert!(out.contains("undefined"), "{out}");
 }
+
+/// `explain` says where the order of cluster policies is undefined (the
+/// BaselineAdminNetworkPolicy beside a Baseline ClusterNetworkPolicy),
+/// not that the tiers decide for good.
+#[test]
+fn explain_names_undefined_orders() {
+    let (out, _) = run(
+        &[
+            "explain",
+            "pod/db",
+            "-n",
+            "prod",
+            "-f",
+            CLUSTER,
+            "-f",
+            "tests/fixtures/tiers/banp-order.yaml",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("Undefined where they disagree: the BaselineAdminNetworkPolicy and baseline-deny-dev (no order between them)"),
+        "{out}"
+    );
+}

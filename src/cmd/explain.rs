@@ -605,6 +605,46 @@ fn tiers_conclusion(
             d.as_str()
         ));
     }
+    // Orders the API leaves undefined: equal priorities within a tier, and
+    // the BaselineAdminNetworkPolicy against the Baseline
+    // ClusterNetworkPolicies.
+    let mut ties: Vec<String> = Vec::new();
+    for (tier, views) in [("admin", admin), ("baseline", baseline)] {
+        let mut seen: Vec<u32> = Vec::new();
+        for v in views {
+            let Some(p) = v.priority else { continue };
+            let same: Vec<&str> = views
+                .iter()
+                .filter(|w| w.priority == Some(p))
+                .map(|w| w.name.as_str())
+                .collect();
+            if same.len() > 1 && !seen.contains(&p) {
+                seen.push(p);
+                ties.push(format!(
+                    "{} ({tier} tier, all at priority {p})",
+                    same.join(", ")
+                ));
+            }
+        }
+    }
+    let banp = baseline.iter().any(|v| v.priority.is_none());
+    let cnps: Vec<&str> = baseline
+        .iter()
+        .filter(|v| v.priority.is_some())
+        .map(|v| v.name.as_str())
+        .collect();
+    if banp && !cnps.is_empty() {
+        ties.push(format!(
+            "the BaselineAdminNetworkPolicy and {} (no order between them)",
+            cnps.join(", ")
+        ));
+    }
+    if !ties.is_empty() {
+        parts.push(format!(
+            "Undefined where they disagree: {}; where their rules match the same traffic with different actions the API leaves the outcome to the implementation (`kubectl netpol can` names those ports).",
+            ties.join("; ")
+        ));
+    }
     if !invalid.is_empty() {
         parts.push(format!(
             "Unknown: {} {} invalid (the API server would reject {}) and may apply here.",
