@@ -719,8 +719,9 @@ fn undefined_is_said_by_can_without_port_and_by_matrix() {
         "{grid}"
     );
     assert!(
-        grid.lines().any(|l| l
-            .contains("= unknown: every port may be allowed, depending on what could not be read")),
+        grid.lines()
+            .any(|l| l
+                .contains("= unknown: every port may be allowed, depending on what is not known")),
         "{grid}"
     );
     let (list, _) = run(

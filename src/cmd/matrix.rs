@@ -675,7 +675,7 @@ fn maybe_words(possible: &PortSet, undefined: Option<&(PortSet, bool)>) -> Strin
     let ports = maybe_text(possible);
     match undefined {
         None => format!(
-            "unknown: {ports} may be allowed, depending on what could not be read (see the warning)"
+            "unknown: {ports} may be allowed, depending on what is not known (a namespace's labels not read, a pod without IP, a domain name; `kubectl netpol can` says which)"
         ),
         Some((u, unknown)) => format!(
             "{}: {ports} may be allowed; on {} {} decide differently, and the API leaves the outcome to the implementation{}",
@@ -687,7 +687,7 @@ fn maybe_words(possible: &PortSet, undefined: Option<&(PortSet, bool)>) -> Strin
             maybe_text(u),
             crate::cmd::can::UNDEFINED_CAUSE,
             if *unknown {
-                "; the other ports depend on what could not be read (see the warning)"
+                "; the other ports depend on what is not known (`kubectl netpol can` says what)"
             } else {
                 ""
             }
