@@ -347,6 +347,7 @@ const NO_EFFECT: Effect = (PortSets::EMPTY, PortSets::ALL);
 
 /// Not computed yet.
 const UNSET: Effect = (u32::MAX, u32::MAX);
+const UNSET_ROW: (u32, u32, u32) = (u32::MAX, u32::MAX, u32::MAX);
 
 /// The class matrix's view of the cluster policy tiers. A side's tier
 /// outcome depends on its pod's class only through which policies apply
@@ -377,8 +378,9 @@ struct TierRows {
     /// Ingress effects: per source `peer_sig`, per destination variant
     /// ([`UNSET`] until computed).
     ingress: HashMap<u32, Vec<Effect>>,
-    /// The egress effects of the row being computed, by `dest_sig`.
-    row: Vec<Effect>,
+    /// The egress effects of the row being computed, by `dest_sig`, with
+    /// each effect's answer when NetworkPolicy allows every port.
+    row: Vec<(u32, u32, u32)>,
 }
 
 const NO_VARIANT: u32 = u32::MAX;
@@ -688,13 +690,22 @@ impl<'m, 's> ClassRows<'m, 's> {
             && t.variant[EGRESS][a] != NO_VARIANT
         {
             t.row.clear();
-            t.row.resize(t.dest_class.len(), UNSET);
+            t.row.resize(t.dest_class.len(), UNSET_ROW);
+            // Per signature: (effect, its answer when NetworkPolicy allows
+            // everything): most cells are all or nothing, which then
+            // costs no port set lookup.
             for (b, cell) in out.iter_mut().enumerate() {
-                let s = t.dest_sig[b];
-                if t.row[s as usize] == UNSET {
-                    t.row[s as usize] = t.egress_effect(self.model, &self.reps, a, s, sets);
+                let s = t.dest_sig[b] as usize;
+                if t.row[s] == UNSET_ROW {
+                    let e = t.egress_effect(self.model, &self.reps, a, s as u32, sets);
+                    t.row[s] = (e.0, e.1, apply(sets, e, PortSets::ALL));
                 }
-                *cell = apply(sets, t.row[s as usize], *cell);
+                let (fixed, open, all) = t.row[s];
+                *cell = match *cell {
+                    PortSets::EMPTY => fixed,
+                    PortSets::ALL => all,
+                    np => apply(sets, (fixed, open), np),
+                };
             }
         }
         // The tiers' ingress effects towards each destination variant,
