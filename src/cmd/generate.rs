@@ -134,19 +134,33 @@ pub fn generate(
                 said.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
                 policies.extend(graph::desired(g, &r.resolved));
             }
-            Err(list) => unresolved.extend(list.iter().map(|u| format!("{} {}", g.name(), u))),
+            Err(list) => {
+                let each: Vec<String> = list
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{}: {} in namespace {:?} ({})",
+                            u.path, u.workload, u.namespace, u.why
+                        )
+                    })
+                    .collect();
+                unresolved.push(format!(
+                    "{} {:?}: {}",
+                    graph::KIND,
+                    g.name(),
+                    each.join(", ")
+                ));
+            }
         }
     }
     if !unresolved.is_empty() {
         let hint = if env.source == "the cluster" {
-            "check the names and namespaces".to_string()
+            "check their kinds, names and namespaces"
         } else {
-            "give their manifests with -f too (e.g. -f examples/shop -f examples/shop-graph.yaml), or look them up in the cluster with --against-cluster".to_string()
+            "give the manifests they are in with -f too, or look them up in the cluster with --against-cluster"
         };
         return Err(Error::NotFound(format!(
-            "cannot resolve the workload{} of {}: {}; {hint}",
-            if unresolved.len() == 1 { "" } else { "s" },
-            graph::KIND,
+            "cannot resolve workload references: {}; {hint}",
             unresolved.join("; ")
         )));
     }

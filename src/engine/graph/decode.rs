@@ -380,6 +380,77 @@ mod tests {
         }
     }
 
+    /// deploy/crd.yaml's schema has the fields, types and required fields
+    /// of [`SCHEMA`] (metadata and status are the CRD's business).
+    #[test]
+    fn the_crd_says_what_the_decoder_reads() {
+        fn same(crd: &Value, ty: &Ty, path: &str) {
+            let t = crd.get("type").and_then(Value::as_str);
+            match ty {
+                Ty::Any => {}
+                Ty::Str => assert_eq!(t, Some("string"), "{path}"),
+                Ty::Bool => assert_eq!(t, Some("boolean"), "{path}"),
+                Ty::Int => assert_eq!(t, Some("integer"), "{path}"),
+                Ty::IntOrStr => assert_eq!(
+                    crd.get("x-kubernetes-int-or-string"),
+                    Some(&Value::Bool(true)),
+                    "{path}"
+                ),
+                Ty::StrMap => {
+                    assert_eq!(t, Some("object"), "{path}");
+                    assert_eq!(
+                        crd.pointer("/additionalProperties/type"),
+                        Some(&json!("string")),
+                        "{path}"
+                    );
+                }
+                Ty::List(item) => {
+                    assert_eq!(t, Some("array"), "{path}");
+                    same(&crd["items"], item, &format!("{path}[]"));
+                }
+                Ty::Obj(fields) => {
+                    assert_eq!(t, Some("object"), "{path}");
+                    let props = crd["properties"].as_object().expect("properties");
+                    let mut have: Vec<&str> = props.keys().map(String::as_str).collect();
+                    let mut want: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                    have.sort();
+                    want.sort();
+                    assert_eq!(have, want, "{path}");
+                    let mut required: Vec<&str> = crd["required"]
+                        .as_array()
+                        .map(|r| r.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    let mut want: Vec<&str> = fields
+                        .iter()
+                        .filter(|f| f.required)
+                        .map(|f| f.name)
+                        .collect();
+                    required.sort();
+                    want.sort();
+                    // The CRD cannot require apiVersion and kind itself.
+                    want.retain(|f| !path.is_empty() || !["apiVersion", "kind"].contains(f));
+                    assert_eq!(required, want, "{path}: required");
+                    for f in fields.iter() {
+                        if path.is_empty() && f.name == "metadata" {
+                            continue;
+                        }
+                        same(&props[f.name], &f.ty, &join(path, f.name));
+                    }
+                }
+            }
+        }
+        let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/crd.yaml"));
+        let crd: Value = serde_yaml_ng::from_str(text).expect("deploy/crd.yaml is YAML");
+        assert_eq!(crd["spec"]["group"], json!(super::super::GROUP));
+        assert_eq!(crd["spec"]["names"]["kind"], json!(KIND));
+        assert_eq!(crd["spec"]["names"]["plural"], json!(super::super::PLURAL));
+        assert_eq!(crd["spec"]["scope"], json!("Cluster"));
+        let version = &crd["spec"]["versions"][0];
+        assert_eq!(version["name"], json!(super::super::VERSION));
+        assert_eq!(version["subresources"]["status"], json!({}));
+        same(&version["schema"]["openAPIV3Schema"], &Ty::Obj(&SCHEMA), "");
+    }
+
     #[test]
     fn kind_and_version_must_be_the_served_ones() {
         let mut v = graph(json!({"services": []}));

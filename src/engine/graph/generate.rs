@@ -518,11 +518,8 @@ spec:
         ));
         let before = summaries(&both, CLUSTER);
         let after = summaries(&one, CLUSTER);
-        let changed: Vec<(&String, &String)> = before
-            .iter()
-            .zip(&after)
-            .filter(|(a, b)| a != b)
-            .collect();
+        let changed: Vec<(&String, &String)> =
+            before.iter().zip(&after).filter(|(a, b)| a != b).collect();
         assert_eq!(
             changed,
             vec![
@@ -551,7 +548,12 @@ spec:
             .collect();
         assert_eq!(
             names,
-            ["shop-api-egress", "shop-api-ingress", "shop-web-egress", "shop-web-ingress"]
+            [
+                "shop-api-egress",
+                "shop-api-ingress",
+                "shop-web-egress",
+                "shop-web-ingress"
+            ]
         );
     }
 
@@ -583,14 +585,23 @@ spec:
         let mut g = graph(SERVICES);
         let r = resolution(&g, CLUSTER).resolved;
         let p = &desired(&g, &r)[0];
-        assert_eq!(p.key(), ("backend".to_string(), "shop-api-egress".to_string()));
+        assert_eq!(
+            p.key(),
+            ("backend".to_string(), "shop-api-egress".to_string())
+        );
         assert_eq!(p.role, Role::Egress("api".into()));
         assert_eq!(
             p.policy.metadata.labels,
             Some(
                 [
-                    ("app.kubernetes.io/managed-by".to_string(), "kubectl-netpol".to_string()),
-                    ("kubectl-netpol.github.io/graph".to_string(), "shop".to_string()),
+                    (
+                        "app.kubernetes.io/managed-by".to_string(),
+                        "kubectl-netpol".to_string()
+                    ),
+                    (
+                        "kubectl-netpol.github.io/graph".to_string(),
+                        "shop".to_string()
+                    ),
                 ]
                 .into()
             )
@@ -601,7 +612,12 @@ spec:
         let p = &desired(&g, &r)[0];
         let owner = &p.policy.metadata.owner_references.as_ref().expect("owner")[0];
         assert_eq!(
-            (owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str(), owner.controller),
+            (
+                owner.kind.as_str(),
+                owner.name.as_str(),
+                owner.uid.as_str(),
+                owner.controller
+            ),
             ("ServiceGraph", "shop", "0b2c-uid", Some(true))
         );
         assert_eq!(owner.api_version, "kubectl-netpol.github.io/v1alpha1");
@@ -632,11 +648,15 @@ spec:
         assert!(r.notes.is_empty(), "{:?}", r.notes);
         // Nothing known: the usual DNS assumed, and said; workload
         // references cannot be resolved.
-        let only = graph("  services:\n  - {name: web, namespace: frontend, podSelector: {matchLabels: {app: web}}}\n");
+        let only = graph(
+            "  services:\n  - {name: web, namespace: frontend, podSelector: {matchLabels: {app: web}}}\n",
+        );
         let r = resolution(&only, "");
         assert_eq!(
             r.notes,
-            ["no DNS pods in the input: the DNS rules assume kube-system pods k8s-app=kube-dns on UDP and TCP 53 (spec.dns can say otherwise)"]
+            [
+                "no DNS pods in the input: the DNS rules assume kube-system pods k8s-app=kube-dns on UDP and TCP 53 (spec.dns can say otherwise)"
+            ]
         );
         let (snapshot, workloads) = environment("");
         let env = Environment {

@@ -207,6 +207,37 @@ pub fn workload_selector(kind: &str, obj: &Value) -> Result<LabelSelector, Strin
     }
 }
 
+/// A stand-in pod for workload `kind`/`name` from its pod template
+/// (labels, container ports), as `-f` makes one for a workload manifest.
+fn template_pod(namespace: &str, kind: &str, name: &str, obj: &Value) -> Option<PodInfo> {
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    let pointer = if kind == "CronJob" {
+        "/spec/jobTemplate/spec/template"
+    } else {
+        "/spec/template"
+    };
+    let template: PodTemplateSpec = serde_json::from_value(obj.pointer(pointer)?.clone()).ok()?;
+    let spec = template.spec.as_ref();
+    Some(PodInfo {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        labels: template.metadata.and_then(|m| m.labels).unwrap_or_default(),
+        ips: Vec::new(),
+        ports: spec
+            .map(crate::snapshot::container_ports)
+            .unwrap_or_default(),
+        init_ports: Vec::new(),
+        workload: Some(crate::snapshot::WorkloadRef {
+            kind: kind.to_string(),
+            name: name.to_string(),
+        }),
+        representative: true,
+        host_network: false,
+        node: None,
+        host_ips: Vec::new(),
+    })
+}
+
 /// `app=api` for a selector, as kubectl writes it.
 fn shown(sel: &LabelSelector) -> String {
     match Selector::compile(sel) {
@@ -281,13 +312,30 @@ fn check_pods(graph: &ServiceGraph, env: &Environment<'_>, out: &mut Resolution)
     let snapshot = env.snapshot;
     let mut members: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut pods_of: BTreeMap<&str, Vec<&PodInfo>> = BTreeMap::new();
+    // Stand-ins for workloads without pods (scaled to zero, or not
+    // created yet): their pod template, for the named-port check.
+    let mut stand_ins: BTreeMap<&str, PodInfo> = BTreeMap::new();
+    for s in &graph.spec.services {
+        if let Some(sel) = out.resolved.selectors.get(&s.name)
+            && selected(snapshot, &s.namespace, sel).is_empty()
+            && let Some((kind, name)) = s.workload.as_deref().and_then(workload_ref)
+            && let Some(obj) =
+                env.workloads
+                    .get(&(kind.to_string(), s.namespace.clone(), name.to_string()))
+            && let Some(pod) = template_pod(&s.namespace, kind, name, obj)
+        {
+            stand_ins.insert(&s.name, pod);
+        }
+    }
     for s in &graph.spec.services {
         let Some(sel) = out.resolved.selectors.get(&s.name) else {
             continue;
         };
         let pods = selected(snapshot, &s.namespace, sel);
         let known = snapshot.pods.iter().any(|p| p.namespace == s.namespace);
-        if pods.is_empty() && known {
+        // A workload's own selector is no typo: a workload without pods
+        // is not a mistake of the graph's.
+        if pods.is_empty() && known && s.workload.is_none() {
             out.warnings.push(format!(
                 "service {:?} selects no pod of namespace {:?} in {} ({})",
                 s.name,
@@ -299,6 +347,10 @@ fn check_pods(graph: &ServiceGraph, env: &Environment<'_>, out: &mut Resolution)
         for p in &pods {
             members.entry(p.ref_key()).or_default().push(&s.name);
         }
+        let pods = match stand_ins.get(s.name.as_str()) {
+            Some(stand_in) if pods.is_empty() => vec![stand_in],
+            _ => pods,
+        };
         pods_of.insert(&s.name, pods);
     }
     for (pod, services) in &members {
