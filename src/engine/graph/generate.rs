@@ -446,7 +446,7 @@ spec:
             ),
             (
                 "DNS on a non-standard port: CoreDNS listening on 5353 behind the kube-dns Service",
-                format!("{SERVICES}"),
+                SERVICES.to_string(),
                 format!("{CLUSTER}---\napiVersion: v1\nkind: Service\nmetadata: {{name: kube-dns, namespace: kube-system}}\nspec:\n  selector: {{k8s-app: kube-dns}}\n  ports: [{{name: dns, port: 53, targetPort: 5353, protocol: UDP}}, {{name: dns-tcp, port: 53, targetPort: 5353, protocol: TCP}}]\n"),
                 vec![
                     "shop-api-egress: namespace/backend allows api to kube-system/kube-dns on UDP/5353, TCP/5353".into(),
@@ -459,7 +459,7 @@ spec:
             ),
             (
                 "DNS where spec.dns says, nothing being known (no manifests)",
-                format!("  dns:\n    namespace: dns\n    podSelector: {{matchLabels: {{app: unbound}}}}\n    ports: [{{port: 5353, protocol: UDP}}]\n  services:\n  - {{name: web, namespace: frontend, podSelector: {{matchLabels: {{app: web}}}}}}\n"),
+                "  dns:\n    namespace: dns\n    podSelector: {matchLabels: {app: unbound}}\n    ports: [{port: 5353, protocol: UDP}]\n  services:\n  - {name: web, namespace: frontend, podSelector: {matchLabels: {app: web}}}\n".to_string(),
                 String::new(),
                 vec![
                     "shop-web-egress: namespace/frontend allows web to dns/unbound on UDP/5353".into(),
@@ -493,7 +493,7 @@ spec:
             ),
             (
                 "a managed default deny admits DNS for all its pods",
-                format!("  policyTypes: [Ingress, Egress]\n  namespaces: [{{name: backend, defaultDeny: true}}, {{name: frontend}}]\n  services:\n  - {{name: api, namespace: backend, workload: deploy/api}}\n"),
+                "  policyTypes: [Ingress, Egress]\n  namespaces: [{name: backend, defaultDeny: true}, {name: frontend}]\n  services:\n  - {name: api, namespace: backend, workload: deploy/api}\n".to_string(),
                 CLUSTER.into(),
                 vec![
                     format!("shop-api-egress: namespace/backend allows api to {dns}"),
