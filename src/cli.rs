@@ -71,7 +71,10 @@ pub fn command() -> clap::Command {
                 "Output format: {} (text: the policy as YAML)",
                 formats.join("|")
             ),
-            "generate" => format!("Output format: {} (default yaml)", formats.join("|")),
+            "generate" => format!(
+                "Output format: {} (text, the default, is yaml: the policies as YAML)",
+                formats.join("|")
+            ),
             _ => format!("Output format: {} (default text)", formats.join("|")),
         };
         // A copy of the global flag, local to the subcommand: clap keeps
@@ -982,7 +985,6 @@ pub fn formats_of(name: &str) -> &'static [OutputFormat] {
     match name {
         "list" => &[Text, Wide, Json, Yaml, Name],
         "explain" | "coverage" | "diff" => &[Text, Wide, Json, Yaml],
-        "generate" => &[Yaml, Json],
         _ => &[Text, Json, Yaml],
     }
 }

@@ -92,6 +92,10 @@ fn generate_prints_one_policy_per_service_and_direction() {
     assert!(lines.contains(
         &"shop-default-deny: namespace/payments denies all ingress to all pods; allows all pods to kube-system/kube-dns on UDP/53, TCP/53"
     ));
+    // -o text and yaml are the default; an empty -o is no -o.
+    for o in ["-o=text", "-o=yaml", "-o="] {
+        assert_eq!(generate(&["-f", SHOP, "-f", GRAPH, o]).0, out, "{o}");
+    }
     // -o json: the same document; the same input twice: the same bytes.
     let (json_out, _) = generate(&["-f", SHOP, "-f", GRAPH, "-o", "json"]);
     assert_eq!(parse_json(&json_out), list);
@@ -473,8 +477,8 @@ fn generate_usage_and_resolution_errors() {
         "error: generate needs the graph: -f GRAPH.yaml (a ServiceGraph), with -f for the manifests its workloads are in (see kubectl netpol generate --help)"
     );
     assert_eq!(
-        one_error(&["generate", "-f", GRAPH, "-f", SHOP, "-o", "text"], 2),
-        "error: -o text is not supported by generate; allowed formats: yaml, json"
+        one_error(&["generate", "-f", GRAPH, "-f", SHOP, "-o", "wide"], 2),
+        "error: -o wide is not supported by generate; allowed formats: text, json, yaml"
     );
     assert_eq!(
         one_error(&["generate", "-f", GRAPH, "-A"], 2),

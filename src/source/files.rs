@@ -158,6 +158,8 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ClusterNetworkPolicy",
     "AdminNetworkPolicy",
     "BaselineAdminNetworkPolicy",
+    // This tool's own (kubectl-netpol.github.io).
+    "ServiceGraph",
     "List",
 ];
 
