@@ -646,6 +646,16 @@ spec:
             ]
         );
         assert!(r.notes.is_empty(), "{:?}", r.notes);
+        // A service of the DNS pods themselves.
+        let g = graph(&format!(
+            "{SERVICES}  - {{name: dns, namespace: kube-system, workload: deployment/coredns}}\n"
+        ));
+        assert_eq!(
+            resolution(&g, CLUSTER).warnings,
+            [
+                "service \"dns\" selects the DNS pods: its ingress policy admits only its edges, so DNS from everything else is denied (leave the DNS pods out of the graph, or give every service an edge to it on the DNS ports)"
+            ]
+        );
         // Nothing known: the usual DNS assumed, and said; workload
         // references cannot be resolved.
         let only = graph(

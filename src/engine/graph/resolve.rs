@@ -303,6 +303,7 @@ pub fn resolve(graph: &ServiceGraph, env: &Environment<'_>) -> Result<Resolution
     }
     check_pods(graph, env, &mut out);
     resolve_dns(graph, env, &mut out);
+    check_dns_service(graph, env, &mut out);
     Ok(out)
 }
 
@@ -405,6 +406,33 @@ fn check_pods(graph: &ServiceGraph, env: &Environment<'_>, out: &mut Resolution)
     }
     for (i, x) in graph.spec.ingress.iter().enumerate() {
         check(format!("spec.ingress[{i}].ports"), &x.to, &x.ports);
+    }
+}
+
+/// A service whose pods are DNS pods gets an ingress policy that admits
+/// its edges only: the other services' DNS rules would then reach nothing.
+fn check_dns_service(graph: &ServiceGraph, env: &Environment<'_>, out: &mut Resolution) {
+    if !graph.isolates_ingress() {
+        return;
+    }
+    let dns = &out.resolved.dns;
+    let dns_pods: BTreeSet<String> = selected(env.snapshot, &dns.namespace, &dns.pod_selector)
+        .iter()
+        .map(|p| p.ref_key())
+        .collect();
+    for s in &graph.spec.services {
+        let Some(sel) = out.resolved.selectors.get(&s.name) else {
+            continue;
+        };
+        if selected(env.snapshot, &s.namespace, sel)
+            .iter()
+            .any(|p| dns_pods.contains(&p.ref_key()))
+        {
+            out.warnings.push(format!(
+                "service {:?} selects the DNS pods: its ingress policy admits only its edges, so DNS from everything else is denied (leave the DNS pods out of the graph, or give every service an edge to it on the DNS ports)",
+                s.name
+            ));
+        }
     }
 }
 

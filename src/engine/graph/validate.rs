@@ -199,10 +199,26 @@ pub fn validate(graph: &ServiceGraph) -> Vec<FieldError> {
             ports_errors("spec.dns.ports", ports, &mut errs);
         }
     }
+    let dns_namespace = spec
+        .dns
+        .as_ref()
+        .and_then(|d| d.namespace.as_deref())
+        .unwrap_or("kube-system");
     let mut namespaces = BTreeSet::new();
     for (i, n) in spec.namespaces.iter().enumerate() {
         let at = format!("spec.namespaces[{i}].name");
         name_errors(&at, &n.name, &mut errs);
+        // The DNS pods isolated for ingress with nothing admitting DNS:
+        // every pod of the cluster would stop resolving names.
+        if n.default_deny == Some(true) && graph.isolates_ingress() && n.name == dns_namespace {
+            errs.push(forbidden(
+                &format!("spec.namespaces[{i}].defaultDeny"),
+                format!(
+                    "the DNS pods run in {:?}: a default deny there isolates them, and nothing generated admits DNS to them",
+                    n.name
+                ),
+            ));
+        }
         if !n.name.is_empty() && !namespaces.insert(n.name.as_str()) {
             errs.push(FieldError {
                 path: at,
@@ -433,6 +449,10 @@ mod tests {
             (
                 json!({"services": []}),
                 "spec.services: Required value: at least one service",
+            ),
+            (
+                json!({"namespaces": [{"name": "kube-system", "defaultDeny": true}], "services": services()}),
+                "spec.namespaces[0].defaultDeny: Forbidden: the DNS pods run in \"kube-system\"",
             ),
         ];
         for (spec, want) in cases {
