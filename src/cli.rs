@@ -71,6 +71,10 @@ pub fn command() -> clap::Command {
                 "Output format: {} (text: the policy as YAML)",
                 formats.join("|")
             ),
+            "generate" => format!(
+                "Output format: {} (text, the default, is yaml: the policies as YAML)",
+                formats.join("|")
+            ),
             _ => format!("Output format: {} (default text)", formats.join("|")),
         };
         // A copy of the global flag, local to the subcommand: clap keeps
@@ -468,6 +472,10 @@ Examples:
     --name default-deny --dry-run=server")]
     Wizard(WizardCommand),
 
+    /// The NetworkPolicies a service graph implies: who talks to whom, as least-privilege policies.
+    #[command(after_help = GENERATE_HELP)]
+    Generate(GenerateArgs),
+
     /// The version, git commit and build target of this binary.
     Version(VersionArgs),
 
@@ -583,6 +591,66 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {}
+
+const GENERATE_HELP: &str = "\
+A service graph is a small YAML kind of this tool's own (the README has it in
+full; deploy/crd.yaml installs it in a cluster):
+
+  apiVersion: kubectl-netpol.github.io/v1alpha1
+  kind: ServiceGraph
+  metadata:
+    name: shop
+  spec:
+    services:                        # a namespace and its pods
+    - name: web
+      namespace: frontend
+      workload: deployment/web       # or podSelector: {matchLabels: ...}
+    - name: api
+      namespace: backend
+      podSelector: {matchLabels: {app: api}}
+    edges:                           # who may open connections to whom
+    - from: web
+      to: api
+      ports: [{port: http}]          # numbers, ranges (endPort), names
+    ingress:                         # into a service from outside the graph
+    - to: web
+      from: [{cidr: 0.0.0.0/0}]
+      ports: [{port: 8080}]
+
+Each service gets <graph>-<service>-ingress (what may reach it: its edges)
+and <graph>-<service>-egress (where it may go: its edges, and DNS unless
+spec.dns or the service turns it off); spec.namespaces manages default
+denies; spec.policyTypes: [Ingress] leaves egress alone. Every policy is
+labelled app.kubernetes.io/managed-by=kubectl-netpol and
+kubectl-netpol.github.io/graph=<graph>. The output is one kind: List for
+kubectl apply -f -; stderr has one sentence per policy, as list says it.
+
+Workload references (deployment/api) and named ports are looked up in the
+other -f manifests (or with --against-cluster, in the cluster); so are the
+DNS pods and their ports, as lint finds them (else kube-system
+k8s-app=kube-dns on UDP and TCP 53 is assumed, with a note).
+
+Exit status: 0 generated, 2 the graph is invalid (one error line with the
+field's path, as the API server words it), 1 anything else (a workload
+reference not found).
+
+Examples:
+  # examples/shop: run from a clone of the repository
+  # (git clone https://github.com/kubectl-netpol/kubectl-netpol)
+  kubectl netpol generate -f examples/shop -f examples/shop-graph.yaml
+  kubectl netpol generate -f examples/shop -f examples/shop-graph.yaml -o json
+
+  # Workloads, named ports and DNS pods from the current context's cluster
+  kubectl netpol generate -f graph.yaml --against-cluster";
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Look up workload references, named ports and the DNS pods in the
+    /// cluster (kubectl's flags pick it) instead of in the other -f
+    /// manifests.
+    #[arg(long)]
+    pub against_cluster: bool,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct CanArgs {
@@ -838,6 +906,7 @@ impl Command {
             Command::Coverage(_) => "coverage",
             Command::Matrix(_) => "matrix",
             Command::Diff(_) => "diff",
+            Command::Generate(_) => "generate",
         }
     }
 
@@ -876,6 +945,7 @@ fn without_all_namespaces(name: &str) -> Option<&'static str> {
         "check" => Some("it always reads what it needs across the cluster"),
         "wizard" => Some("a policy lives in one namespace (use -n)"),
         "diff" => Some("it compares every namespace it can read"),
+        "generate" => Some("the graph names the namespace of each service"),
         _ => Some("it reads no cluster"),
     }
 }
@@ -890,6 +960,7 @@ fn without_selector(name: &str) -> Option<&'static str> {
         "wizard" => Some("the pods a policy protects are --select LABELS"),
         "lint" => Some("it checks every policy in scope (use -n, or -f)"),
         "check" => Some("it reads the cluster's CNI, not chosen objects"),
+        "generate" => Some("the graph says each service's pods"),
         _ => Some("it reads no cluster"),
     }
 }
@@ -1027,6 +1098,13 @@ impl Cli {
                 );
             }
         }
+        if let Command::Generate(_) = cmd
+            && g.filenames.is_empty()
+        {
+            return Err(
+                "generate needs the graph: -f GRAPH.yaml (a ServiceGraph), with -f for the manifests its workloads are in (see kubectl netpol generate --help)".into(),
+            );
+        }
         if let Command::Explain(a) = cmd {
             match (&a.target, &g.selector) {
                 (None, None) => {
@@ -1082,6 +1160,7 @@ impl Cli {
         match &self.command {
             Command::Version(_) | Command::Complete(_) => None,
             Command::Lint(a) if a.against_cluster => None,
+            Command::Generate(a) if a.against_cluster => None,
             Command::Lint(a) if a.list_checks => Some("with lint --list-checks: it reads nothing"),
             Command::Diff(a) if a.old.is_some() || a.new.is_some() => {
                 Some("with diff OLD NEW: both are manifests, read offline")

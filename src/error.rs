@@ -23,6 +23,11 @@ pub enum Error {
     /// An object the user named does not exist in the input.
     #[error("{0}")]
     NotFound(String),
+    /// An input object the API server would refuse (a ServiceGraph that
+    /// does not decode or validate): exit 2, as a usage error, since
+    /// nothing was looked at.
+    #[error("{0}")]
+    Invalid(String),
     /// Policies the API server would reject; they are never evaluated.
     #[error("{}", invalid_message(.0))]
     InvalidPolicies(Vec<InvalidPolicy>),
@@ -62,7 +67,7 @@ impl Error {
     /// [`exit::CAN_ERROR`] for `can`).
     pub fn exit_code(&self, command_error: i32) -> i32 {
         match self {
-            Error::Usage(_) => exit::USAGE,
+            Error::Usage(_) | Error::Invalid(_) => exit::USAGE,
             _ => command_error,
         }
     }
@@ -81,6 +86,7 @@ impl Error {
                 message: message.clone(),
             },
             Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::Invalid(m) => Error::Invalid(m.clone()),
             Error::InvalidPolicies(v) => Error::InvalidPolicies(v.clone()),
             Error::Config(m) => Error::Config(m.clone()),
             Error::Forbidden(m) => Error::Forbidden(m.clone()),

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => cmd::diff::run(&ctx, a, &mut out),
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
+        Command::Generate(a) => cmd::generate::run(&ctx, a),
         Command::Wizard(a) => cmd::wizard::run(&ctx, a),
         Command::Version(_) => cmd::version::run(&ctx),
         // Handled before parsing, above.

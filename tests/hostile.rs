@@ -765,12 +765,31 @@ fn distinct_pods(n: usize) -> String {
     out
 }
 
-/// What [`matrix_streams`] lets the binary use: 700 pods as 489,300 pairs
-/// took ~60 MiB held whole (the pairs, then the text), and aborted under
-/// this; written as they are made they take the baseline (~26 MiB RSS).
-const MATRIX_LIMIT: u64 = 48 << 20;
+/// What [`matrix_streams`] lets the binary use beyond its own loaded
+/// segments (a debug binary's code grows with every feature: 44 MB when
+/// the whole limit was a fixed 48 MiB): 700 pods as 489,300 pairs held
+/// whole (the pairs, then 38 MB of JSON) need far more, and aborted under
+/// it; written as they are made they need ~6 MiB.
+const MATRIX_BUDGET: u64 = 16 << 20;
 
-/// Runs `matrix` under [`MATRIX_LIMIT`] with stdout read (and counted) as
+/// The bytes the loader maps for an ELF64 executable: the sum of its
+/// PT_LOAD segments' sizes in memory (its debug information is not
+/// loaded).
+fn loaded_size(path: &str) -> u64 {
+    let bytes = std::fs::read(path).expect("read the binary");
+    assert_eq!(&bytes[..5], b"\x7fELF\x02", "an ELF64 binary");
+    let u16_at = |o: usize| u16::from_le_bytes(bytes[o..o + 2].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
+    (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .filter(|&h| u32::from_le_bytes(bytes[h..h + 4].try_into().unwrap()) == 1)
+        .map(|h| u64_at(h + 0x28))
+        .sum()
+}
+
+/// Runs `matrix` under its loaded size plus [`MATRIX_BUDGET`] of address
+/// space, with stdout read (and counted) as
 /// it comes, or, with `keep`, only its first `keep` bytes read before the
 /// pipe is closed. Returns the exit code, the bytes read, the last line
 /// read and stderr.
@@ -778,7 +797,10 @@ fn matrix_under_limit(args: &[&str], keep: Option<usize>) -> (i32, usize, String
     use std::io::Read;
     let home = TempDir::new().unwrap();
     let mut child = Command::new("prlimit")
-        .arg(format!("--as={MATRIX_LIMIT}"))
+        .arg(format!(
+            "--as={}",
+            loaded_size(env!("CARGO_BIN_EXE_kubectl-netpol")) + MATRIX_BUDGET
+        ))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_kubectl-netpol"))
         .args(args)

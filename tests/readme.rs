@@ -263,6 +263,45 @@ fn shop_counts_in_the_readmes_are_the_examples() {
     }
 }
 
+/// Every ServiceGraph the README shows (```yaml blocks) generates, over
+/// the shop's manifests, without an error or a warning.
+#[test]
+fn readme_service_graphs_generate() {
+    let text = readme();
+    let mut graphs = Vec::new();
+    let mut block: Option<String> = None;
+    for line in text.lines() {
+        match &mut block {
+            None if line.trim_start() == "```yaml" => block = Some(String::new()),
+            Some(b) if line.trim_start().starts_with("```") => {
+                if b.contains("kind: ServiceGraph") {
+                    graphs.push(std::mem::take(b));
+                }
+                block = None;
+            }
+            Some(b) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            None => {}
+        }
+    }
+    assert!(!graphs.is_empty(), "the README shows a ServiceGraph");
+    for g in graphs {
+        let a = netpol()
+            .args(["generate", "-f", "examples/shop", "-f", "-"])
+            .write_stdin(g.clone())
+            .assert();
+        let out = a.get_output();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{g}\n{stderr}");
+        assert!(
+            !stderr.contains("warning:") && !stderr.contains("note:"),
+            "{g}\n{stderr}"
+        );
+    }
+}
+
 /// The Rust version the README asks for is `rust-version` in Cargo.toml.
 #[test]
 fn readme_rust_version_is_cargo_toml_rust_version() {

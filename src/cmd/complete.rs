@@ -240,7 +240,7 @@ impl Given<'_> {
         let files = !self.all_of(&["-f", "--filename"]).is_empty();
         match sub {
             "diff" | "version" => false,
-            "lint" => files && !self.has("--against-cluster"),
+            "lint" | "generate" => files && !self.has("--against-cluster"),
             "wizard" => files || self.has("--offline"),
             _ => files,
         }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod complete;
 pub mod explain;
 mod fetch;
+pub mod generate;
 pub mod version;
 pub use fetch::Need;
 pub mod coverage;
@@ -441,7 +442,9 @@ impl Context {
             .unwrap_or_default()
     }
 
-    fn manifests(&self) -> Result<&Manifests, Error> {
+    /// The manifests of `-f`, read once (whatever the source: `generate`
+    /// reads its graphs from them).
+    pub fn manifests(&self) -> Result<&Manifests, Error> {
         if let Some(m) = self.manifests.get() {
             return Ok(m);
         }

@@ -7,6 +7,7 @@
 
 pub mod coverage;
 pub mod diff;
+pub mod graph;
 pub mod lint;
 pub mod policy;
 pub mod ports;

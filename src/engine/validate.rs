@@ -57,6 +57,9 @@ pub enum ErrorKind {
     /// A CRD validation rule (CEL) that failed on an object: the server
     /// shows its message without the value (`Invalid value: <message>`).
     Rule,
+    /// `Not found: <value>`: a reference to something that does not exist
+    /// (a ServiceGraph edge naming a service the graph does not declare).
+    NotFound(String),
 }
 
 impl fmt::Display for FieldError {
@@ -86,6 +89,10 @@ impl fmt::Display for FieldError {
             ),
             ErrorKind::Duplicate(v) => write!(f, "{}: Duplicate value: {v}", self.path),
             ErrorKind::Rule => write!(f, "{}: Invalid value: {}", self.path, self.detail),
+            ErrorKind::NotFound(v) if self.detail.is_empty() => {
+                write!(f, "{}: Not found: {v}", self.path)
+            }
+            ErrorKind::NotFound(v) => write!(f, "{}: Not found: {v}: {}", self.path, self.detail),
             ErrorKind::NotSupported(v) => {
                 write!(
                     f,
@@ -314,7 +321,9 @@ pub fn label_selector(sel: &LabelSelector, path: &str) -> Vec<FieldError> {
     errs
 }
 
-fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError>) {
+/// Validates a NetworkPolicyPort at `path` (protocol, port number or
+/// name, endPort), as the API server does; errors are pushed to `errs`.
+pub fn validate_port(port: &NetworkPolicyPort, path: &str, errs: &mut Vec<FieldError>) {
     if let Some(proto) = &port.protocol
         && !matches!(proto.as_str(), "TCP" | "UDP" | "SCTP")
     {
@@ -386,40 +395,11 @@ fn validate_peer(peer: &NetworkPolicyPeer, path: &str, errs: &mut Vec<FieldError
     }
     if let Some(block) = &peer.ip_block {
         count += 1;
-        let bpath = format!("{path}.ipBlock");
-        match parse_cidr(&block.cidr) {
-            _ if block.cidr.is_empty() => errs.push(FieldError {
-                path: format!("{bpath}.cidr"),
-                kind: ErrorKind::Required,
-                detail: String::new(),
-            }),
-            None => errs.push(invalid(
-                &format!("{bpath}.cidr"),
-                quoted(&block.cidr),
-                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
-            )),
-            Some(cidr) => {
-                for (i, ex) in block.except.iter().flatten().enumerate() {
-                    let epath = format!("{bpath}.except[{i}]");
-                    match parse_cidr(ex) {
-                        None => errs.push(invalid(
-                            &epath,
-                            quoted(ex),
-                            "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
-                        )),
-                        Some(e) => {
-                            if !cidr.contains(&e.network()) || cidr.prefix_len() >= e.prefix_len() {
-                                errs.push(invalid(
-                                    &epath,
-                                    quoted(ex),
-                                    "must be a strict subset of `cidr`",
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        errs.extend(ip_block(
+            &block.cidr,
+            block.except.as_deref().unwrap_or_default(),
+            &format!("{path}.ipBlock"),
+        ));
     }
     if count == 0 {
         errs.push(FieldError {
@@ -434,6 +414,47 @@ fn validate_peer(peer: &NetworkPolicyPeer, path: &str, errs: &mut Vec<FieldError
             detail: "may not specify both ipBlock and another peer".into(),
         });
     }
+}
+
+/// Validates an ipBlock's `cidr` and `except` (each a strict subset of
+/// `cidr`), with the API server's wording; `path` is the object holding
+/// them (`spec.ingress[0].from[0].ipBlock`).
+pub fn ip_block(cidr_text: &str, except: &[String], path: &str) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    match parse_cidr(cidr_text) {
+        _ if cidr_text.is_empty() => errs.push(FieldError {
+            path: format!("{path}.cidr"),
+            kind: ErrorKind::Required,
+            detail: String::new(),
+        }),
+        None => errs.push(invalid(
+            &format!("{path}.cidr"),
+            quoted(cidr_text),
+            "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+        )),
+        Some(cidr) => {
+            for (i, ex) in except.iter().enumerate() {
+                let epath = format!("{path}.except[{i}]");
+                match parse_cidr(ex) {
+                    None => errs.push(invalid(
+                        &epath,
+                        quoted(ex),
+                        "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+                    )),
+                    Some(e) => {
+                        if !cidr.contains(&e.network()) || cidr.prefix_len() >= e.prefix_len() {
+                            errs.push(invalid(
+                                &epath,
+                                quoted(ex),
+                                "must be a strict subset of `cidr`",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    errs
 }
 
 /// All validation errors of a NetworkPolicy, in the server's order.

@@ -76,6 +76,20 @@ pub struct Manifests {
     evidence: Result<Evidence, String>,
     warnings: Vec<String>,
     apply: ApplyInput,
+    graphs: Vec<GraphDocument>,
+}
+
+/// An object of this tool's own API group (a ServiceGraph, or what
+/// claims to be one), as written, with where it was read: `generate`
+/// decodes it (see [`crate::engine::graph`]); other commands do not look
+/// at it.
+#[derive(Debug, Clone)]
+pub struct GraphDocument {
+    pub value: Value,
+    /// The file, or `<stdin>`.
+    pub file: String,
+    /// `document 2` or `document 2, item 5`.
+    pub doc: String,
 }
 
 /// What modelling `kubectl apply -f` of the manifests needs beyond the
@@ -144,6 +158,8 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ClusterNetworkPolicy",
     "AdminNetworkPolicy",
     "BaselineAdminNetworkPolicy",
+    // This tool's own (kubectl-netpol.github.io).
+    "ServiceGraph",
     "List",
 ];
 
@@ -161,13 +177,19 @@ impl Manifests {
     }
 
     fn read_with(opts: &LoadOptions, keep_pods: bool) -> Result<Manifests, Error> {
-        let (snapshot, evidence, warnings, apply) = read(opts, keep_pods)?;
+        let (snapshot, evidence, warnings, apply, graphs) = read(opts, keep_pods)?;
         Ok(Manifests {
             snapshot: Rc::new(snapshot),
             evidence,
             warnings,
             apply,
+            graphs,
         })
+    }
+
+    /// The objects of this tool's API group, in input order.
+    pub fn graphs(&self) -> &[GraphDocument] {
+        &self.graphs
     }
 
     /// What modelling `kubectl apply -f` of these manifests needs.
@@ -197,7 +219,7 @@ impl Manifests {
 
 /// Reads every path and builds a snapshot.
 pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
-    read(opts, false).map(|(snapshot, _, _, _)| snapshot)
+    read(opts, false).map(|(snapshot, ..)| snapshot)
 }
 
 /// Reads every path and builds a snapshot, with the warnings
@@ -207,12 +229,18 @@ pub fn load(opts: &LoadOptions) -> Result<Snapshot, Error> {
 pub fn load_with_warnings(
     opts: &LoadOptions,
 ) -> Result<(Snapshot, Vec<String>, Vec<Unserved>), Error> {
-    read(opts, false).map(|(snapshot, _, warnings, apply)| (snapshot, warnings, apply.unserved))
+    read(opts, false).map(|(snapshot, _, warnings, apply, _)| (snapshot, warnings, apply.unserved))
 }
 
-/// What [`read`] gives: the snapshot, the CNI evidence, the warnings and
-/// what modelling an apply needs.
-type Read = (Snapshot, Result<Evidence, String>, Vec<String>, ApplyInput);
+/// What [`read`] gives: the snapshot, the CNI evidence, the warnings,
+/// what modelling an apply needs and the objects of this tool's group.
+type Read = (
+    Snapshot,
+    Result<Evidence, String>,
+    Vec<String>,
+    ApplyInput,
+    Vec<GraphDocument>,
+);
 
 /// The snapshot, the CNI evidence and the warnings of every path, in one
 /// pass.
@@ -252,7 +280,8 @@ fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
     }
     let warnings = std::mem::take(&mut builder.warnings);
     let apply = std::mem::take(&mut builder.apply);
-    Ok((builder.finish(), Ok(evidence), warnings, apply))
+    let graphs = std::mem::take(&mut builder.graphs);
+    Ok((builder.finish(), Ok(evidence), warnings, apply, graphs))
 }
 
 /// The error for input that held no object at all, naming what was read.
@@ -335,6 +364,15 @@ fn take_object(
             .apply
             .namespaces
             .insert(ns.to_string(), format!("{kind} {name}"));
+    }
+    // Ours: decoded by the command that reads them, with its errors.
+    if crate::engine::graph::is_graph_group(&obj.value) {
+        builder.graphs.push(GraphDocument {
+            value: obj.value,
+            file: obj.file,
+            doc: obj.doc,
+        });
+        return Ok(());
     }
     // Metadata that does not decode: kubectl does not send the
     // object. A NetworkPolicy's are errors of that policy instead.
@@ -1235,6 +1273,8 @@ struct Builder<'a> {
     /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
     warnings: Vec<String>,
     apply: ApplyInput,
+    /// Objects of this tool's API group (see [`GraphDocument`]).
+    graphs: Vec<GraphDocument>,
 }
 
 impl<'a> Builder<'a> {
@@ -1257,6 +1297,7 @@ impl<'a> Builder<'a> {
             pod_keys: HashSet::new(),
             warnings: Vec::new(),
             apply: ApplyInput::default(),
+            graphs: Vec::new(),
         }
     }
 

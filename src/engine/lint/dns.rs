@@ -18,7 +18,7 @@ use crate::engine::Model;
 use crate::engine::policy::{Direction, Peer, Policy};
 use crate::engine::ports::Protocol;
 use crate::engine::verdict::{Endpoint, side};
-use crate::snapshot::{ContainerPort, Labels, PodInfo, ServiceInfo};
+use crate::snapshot::{ContainerPort, Labels, PodInfo, ServiceInfo, Snapshot};
 
 /// The cluster's DNS pods and Services.
 pub(super) struct DnsTargets {
@@ -72,9 +72,19 @@ pub fn assumed_dns_pod() -> PodInfo {
 }
 
 fn targets(model: &Model<'_>) -> DnsTargets {
-    let services: Vec<ServiceInfo> = model
-        .snapshot
-        .services
+    find_targets(
+        model.pods_in("kube-system").iter().copied(),
+        &model.snapshot.services,
+    )
+}
+
+/// The DNS pods among `kube_system` (the pods of kube-system) and the DNS
+/// Services among `services`; the assumed pod when none is found.
+fn find_targets<'p>(
+    kube_system: impl Iterator<Item = &'p PodInfo>,
+    services: &[ServiceInfo],
+) -> DnsTargets {
+    let services: Vec<ServiceInfo> = services
         .iter()
         .filter(|s| {
             s.namespace == "kube-system"
@@ -83,16 +93,14 @@ fn targets(model: &Model<'_>) -> DnsTargets {
         })
         .cloned()
         .collect();
-    let found: Vec<PodInfo> = model
-        .pods_in("kube-system")
-        .iter()
+    let found: Vec<PodInfo> = kube_system
         .filter(|p| {
             p.labels
                 .get("k8s-app")
                 .is_some_and(|v| DNS_APPS.contains(&v.as_str()))
                 || services.iter().any(|s| selects(s, p))
         })
-        .map(|p| (*p).clone())
+        .cloned()
         .collect();
     if !found.is_empty() {
         return DnsTargets {
@@ -105,6 +113,99 @@ fn targets(model: &Model<'_>) -> DnsTargets {
         pods: vec![assumed_dns_pod()],
         real: false,
         services,
+    }
+}
+
+/// The cluster's DNS pods as an egress rule should admit them, found as
+/// `egress-blocks-dns` finds them (see the module's documentation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsPods {
+    /// Where they run: kube-system.
+    pub namespace: String,
+    /// Labels that select them: their `k8s-app` label (several values:
+    /// `k8s-app In (...)`), else the selector of the DNS Service that
+    /// selects them; `k8s-app=kube-dns` when none was found.
+    pub selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    /// The ports they serve DNS on, per protocol, ascending (53 unless a
+    /// DNS Service maps 53 to another target port, or their container
+    /// ports say otherwise).
+    pub udp: Vec<u16>,
+    pub tcp: Vec<u16>,
+    /// Whether they were found in the snapshot; false: the usual CoreDNS
+    /// pods (`k8s-app=kube-dns`, UDP and TCP 53) are assumed.
+    pub found: bool,
+    /// Why a port is not 53 (`Service kube-system/kube-dns maps port 53 to
+    /// UDP/5353`), sorted.
+    pub notes: Vec<String>,
+}
+
+/// The DNS pods of `snapshot` (see [`DnsPods`]).
+pub fn dns_pods(snapshot: &Snapshot) -> DnsPods {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+    let t = find_targets(
+        snapshot
+            .pods
+            .iter()
+            .filter(|p| p.namespace == "kube-system"),
+        &snapshot.services,
+    );
+    let apps: BTreeSet<&String> = t
+        .pods
+        .iter()
+        .filter_map(|p| p.labels.get("k8s-app"))
+        .collect();
+    let selector = if t.pods.iter().all(|p| p.labels.contains_key("k8s-app")) {
+        let mut values: Vec<String> = apps.iter().map(|v| v.to_string()).collect();
+        if values.len() == 1 {
+            LabelSelector {
+                match_labels: Some([("k8s-app".to_string(), values.remove(0))].into()),
+                match_expressions: None,
+            }
+        } else {
+            LabelSelector {
+                match_labels: None,
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: "k8s-app".into(),
+                    operator: "In".into(),
+                    values: Some(values),
+                }]),
+            }
+        }
+    } else {
+        let svc = t
+            .services
+            .iter()
+            .filter(|svc| t.pods.iter().any(|pod| selects(svc, pod)))
+            .min_by(|a, b| a.name.cmp(&b.name));
+        LabelSelector {
+            match_labels: svc.map(|s| s.selector.clone().into_iter().collect()),
+            match_expressions: None,
+        }
+    };
+    let mut notes = BTreeSet::new();
+    let mut ports = |proto: Protocol| -> Vec<u16> {
+        let mut out = BTreeSet::new();
+        for pod in &t.pods {
+            let (port, svc) = dns_port(&t, pod, proto);
+            out.insert(port);
+            if let Some(s) = svc.filter(|_| port != 53) {
+                notes.insert(format!(
+                    "Service {}/{} maps port 53 to {proto}/{port}",
+                    s.namespace, s.name
+                ));
+            }
+        }
+        out.into_iter().collect()
+    };
+    let udp = ports(Protocol::Udp);
+    let tcp = ports(Protocol::Tcp);
+    DnsPods {
+        namespace: "kube-system".into(),
+        selector,
+        udp,
+        tcp,
+        found: t.real,
+        notes: notes.into_iter().collect(),
     }
 }
 
