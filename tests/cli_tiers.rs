@@ -892,3 +892,31 @@ fn explain_names_undefined_orders() {
         "{out}"
     );
 }
+
+#[test]
+fn cluster_kinds_in_versions_no_crd_serves_are_left_out_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("unserved.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: ClusterNetworkPolicy\nmetadata: {name: old-cnp}\nspec:\n  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: AdminNetworkPolicy\nmetadata: {name: new-anp}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (_, err) = run(&["list", "-f", CLUSTER, "-f", f], 0);
+    assert!(
+        err.contains(&format!("warning: {f}: document 1: ClusterNetworkPolicy old-cnp: no matches for kind \"ClusterNetworkPolicy\" in version \"policy.networking.k8s.io/v1alpha1\" (network-policy-api's CRDs serve ClusterNetworkPolicy in policy.networking.k8s.io/v1alpha2 or v1beta1); the API server rejects such an object, so it is left out\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("warning: {f}: document 2: AdminNetworkPolicy new-anp: no matches for kind \"AdminNetworkPolicy\" in version \"policy.networking.k8s.io/v1alpha2\" (network-policy-api's CRDs serve AdminNetworkPolicy in policy.networking.k8s.io/v1alpha1)")),
+        "{err}"
+    );
+    // can says so too (the answer is without them).
+    let (out, err) = run(&["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", f], 0);
+    assert!(out.starts_with("ALLOWED"), "{out}");
+    assert!(
+        err.contains("no matches for kind \"ClusterNetworkPolicy\""),
+        "{err}"
+    );
+}
