@@ -920,3 +920,52 @@ fn cluster_kinds_in_versions_no_crd_serves_are_left_out_with_a_warning() {
         "{err}"
     );
 }
+
+#[test]
+fn an_unknown_field_under_spec_makes_both_directions_possible() {
+    // `ingres`: the rules meant for ingress are in no field the API has;
+    // the object is rejected (strict decoding), and which directions it
+    // was meant for cannot be read from the known fields alone.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: typo}\nspec:\n  tier: Admin\n  priority: 5\n  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingres: [{action: Deny, from: [{namespaces: {}}]}]\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (out, err) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", f,
+        ],
+        4,
+    );
+    assert!(out.starts_with("UNKNOWN: "), "{out}\n{err}");
+    assert!(
+        out.contains("clusternetworkpolicy/typo is invalid"),
+        "{out}"
+    );
+    // Egress of prod/web too.
+    let (out, _) = run(
+        &[
+            "can", "prod/web", "dev/tool", "--port", "80", "-f", CLUSTER, "-f", f,
+        ],
+        4,
+    );
+    assert!(out.starts_with("UNKNOWN: "), "{out}");
+    // Pods it does not select are not concerned.
+    run(
+        &[
+            "can",
+            "dev/tool",
+            "192.0.2.1",
+            "--port",
+            "80",
+            "-f",
+            CLUSTER,
+            "-f",
+            f,
+        ],
+        0,
+    );
+}

@@ -474,8 +474,16 @@ impl InvalidClusterPolicy {
             .filter(|_| !subject_errors)
             .and_then(|s| serde_json::from_value::<api::Subject>(s.clone()).ok())
             .and_then(|s| compile_subject(&s).ok());
+        // A field under spec the API does not have (`ingres`) or one of
+        // the wrong type may be rules meant for either direction: the
+        // known fields alone cannot tell which directions it was for.
+        let shapeless = errors
+            .iter()
+            .any(|e| e.path.starts_with("spec") && validate::is_shape_error(e));
         let directions = Direction::BOTH.map(|d| match spec {
-            Some(Value::Object(m)) => !matches!(m.get(d.field()), None | Some(Value::Null)),
+            Some(Value::Object(m)) if !shapeless => {
+                !matches!(m.get(d.field()), None | Some(Value::Null))
+            }
             _ => true,
         });
         InvalidClusterPolicy {

@@ -107,6 +107,18 @@ pub fn validate(api: Api, object: &Value) -> Vec<FieldError> {
     v.errs
 }
 
+/// Whether `e` says the object's shape is not the schema's: a field the
+/// schema does not have (strict decoding), or a value of the wrong type.
+/// What such an object was meant to say cannot be read from its known
+/// fields alone.
+pub fn is_shape_error(e: &FieldError) -> bool {
+    match &e.kind {
+        ErrorKind::UnknownField | ErrorKind::WrongType(_) => true,
+        ErrorKind::Invalid(_) => e.detail.contains(" must be of type "),
+        _ => false,
+    }
+}
+
 struct Validator {
     errs: Vec<FieldError>,
 }
