@@ -360,6 +360,39 @@ spec:
         err.starts_with("error: ") && err.contains(&block) && err.contains("priority"),
         "{err}"
     );
+    // A field the CRD does not have: the server's strict decoding error
+    // (kubectl apply asks for strict field validation), not dropped.
+    std::fs::write(
+        manifest.path(),
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: {block}}}\nspec:\n  tier: Admin\n  priority: 1\n  subject: {{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}\n  ingres: [{{action: Deny, from: [{{namespaces: {{}}}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
+    let err = stderr(&diff);
+    code(&diff, 2);
+    assert!(
+        err.starts_with("error: the API server rejects the apply of ClusterNetworkPolicy")
+            && err.contains("strict decoding error: unknown field \"spec.ingres\""),
+        "{err}"
+    );
+    // One kubectl cannot decode never reaches the server: not worded as
+    // the server's rejection.
+    std::fs::write(
+        manifest.path(),
+        cnp("1").replace("metadata: {name: ", "metadata: {labels: {a: true}, name: "),
+    )
+    .unwrap();
+    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
+    let err = stderr(&diff);
+    code(&diff, 2);
+    assert!(
+        err.starts_with(&format!(
+            "error: unable to decode ClusterNetworkPolicy {block:?}: invalid type: boolean"
+        )) && !err.contains("rejects"),
+        "{err}"
+    );
     // Nothing was created by the dry runs.
     let get = c.kubectl(&["get", "clusternetworkpolicies", "-o", "name"], None);
     let names = String::from_utf8_lossy(&get.stdout).to_string();
