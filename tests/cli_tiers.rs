@@ -969,3 +969,48 @@ fn an_unknown_field_under_spec_makes_both_directions_possible() {
         0,
     );
 }
+
+#[test]
+fn a_cni_that_does_not_implement_a_cluster_policy_api_is_warned_about() {
+    const CILIUM: &str = "tests/fixtures/cni/cilium-default.yaml";
+    let want = "warning: Cilium does not implement ClusterNetworkPolicy (policy.networking.k8s.io): the answers below apply its cluster policies as if enforced; on this cluster they are not (see kubectl netpol check)\n";
+    let base = ["-f", CLUSTER, "-f", POLICIES, "-f", CILIUM];
+    for (args, code) in [
+        (vec!["can", "dev/tool", "prod/db", "--port", "5432"], 1),
+        (vec!["matrix"], 0),
+        (vec!["explain", "prod/db"], 0),
+        (vec!["list"], 0),
+        (vec!["coverage"], 0),
+    ] {
+        let mut argv = args.clone();
+        argv.extend(base);
+        let (_, err) = run(&argv, code);
+        assert_eq!(err.matches(want).count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("AdminNetworkPolicy"), "{args:?}: {err}");
+    }
+    // Calico v3.29 implements AdminNetworkPolicy, not yet the
+    // BaselineAdminNetworkPolicy: the latter only.
+    let (_, err) = run(
+        &[
+            "list",
+            "-f",
+            CLUSTER,
+            "-f",
+            V1ALPHA1,
+            "-f",
+            "tests/fixtures/cni/calico-operator.yaml",
+        ],
+        0,
+    );
+    assert!(
+        err.contains("warning: Calico does not implement BaselineAdminNetworkPolicy (policy.networking.k8s.io): "),
+        "{err}"
+    );
+    assert!(!err.contains("implement AdminNetworkPolicy"), "{err}");
+    // Unknown (no CNI found): nothing new is said.
+    let (_, err) = run(&["list", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(!err.contains("does not implement"), "{err}");
+    // Without cluster policies: nothing either.
+    let (_, err) = run(&["list", "-f", CLUSTER, "-f", CILIUM], 0);
+    assert!(!err.contains("does not implement"), "{err}");
+}

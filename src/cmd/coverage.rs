@@ -33,6 +33,9 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         .map(|p| format!("warning: NetworkPolicy {:?} is invalid (the API server would reject it) and is left out", p.key))
         .collect();
     warnings.extend(snapshot.gaps.cluster_policy_warning());
+    // Cluster policies of an API the CNI does not implement: counted as
+    // protecting pods that nothing protects on this cluster.
+    warnings.extend(ctx.tier_warnings(&snapshot));
     if c.namespaces.is_empty() {
         warnings.push(match ctx.scope() {
             Some(ns) => format!("No resources found in {ns} namespace."),

@@ -141,7 +141,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             namespaces: Need::IfReadable,
             services: false,
         })?;
-        (s, None)
+        (s, Vec::new())
     } else {
         ctx.snapshot_with_warning(Plan::Scope {
             workloads: false,
@@ -186,7 +186,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         rows = rows_with(&model, &|ns| ctx.in_scope(ns), &opts);
     }
     rows.retain(|r| wanted(&r.namespace, &r.name));
-    let mut warnings: Vec<String> = enforcement.into_iter().collect();
+    let mut warnings: Vec<String> = enforcement;
     warnings.extend(snapshot.gaps.cluster_policy_warning());
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));

@@ -1055,7 +1055,7 @@ pub fn explain(
     snapshot: &Snapshot,
     model: &Model<'_>,
     args: &ExplainArgs,
-    enforcement: Option<String>,
+    enforcement: Vec<String>,
 ) -> Result<Option<Outcome>, Error> {
     let ns = ctx.default_namespace();
     let Some(target) = args.target.as_deref() else {
