@@ -1014,3 +1014,29 @@ fn a_cni_that_does_not_implement_a_cluster_policy_api_is_warned_about() {
     let (_, err) = run(&["list", "-f", CLUSTER, "-f", CILIUM], 0);
     assert!(!err.contains("does not implement"), "{err}");
 }
+
+#[test]
+fn json_answers_say_whether_cluster_policies_were_read() {
+    // From manifests they are what the input holds: readable, no reason.
+    for (args, code) in [
+        (vec!["list", "-o", "json"], 0),
+        (vec!["matrix", "-o", "json"], 0),
+        (vec!["coverage", "-o", "json"], 0),
+        (vec!["can", "dev/tool", "prod/db", "-o", "json"], 1),
+        (vec!["explain", "prod/db", "-o", "json"], 0),
+    ] {
+        let mut argv = args.clone();
+        argv.extend(["-f", CLUSTER, "-f", POLICIES]);
+        let (out, _) = run(&argv, code);
+        let v = parse_json(&out);
+        assert_eq!(
+            v["clusterPoliciesReadable"],
+            Value::Bool(true),
+            "{args:?}: {v}"
+        );
+        assert!(
+            v.get("clusterPoliciesUnreadable").is_none(),
+            "{args:?}: {v}"
+        );
+    }
+}

@@ -210,6 +210,53 @@ spec:
     );
     let list = ok(&c.as_user("admin", &["list", "-A", "-o", "json"]));
     assert!(list.contains(&accept) && list.contains(&deny), "{list}");
+
+    // coverage reads the namespaces (their labels select the subjects):
+    // live says what the same objects say from manifests, both pods
+    // protected for certain by the Admin tier, none "may select".
+    let live_cov = ok(&c.as_user("admin", &["coverage", "-n", &ns, "-o", "json"]));
+    let mut dump = String::new();
+    for args in [
+        vec!["get", "namespace", ns.as_str(), "-o", "yaml"],
+        vec!["get", "pods", "-n", ns.as_str(), "-o", "yaml"],
+        vec!["get", "adminnetworkpolicies", deny.as_str(), "-o", "yaml"],
+        vec![
+            "get",
+            "clusternetworkpolicies",
+            accept.as_str(),
+            "-o",
+            "yaml",
+        ],
+    ] {
+        let out = c.kubectl(&args, None);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        dump.push_str("---\n");
+        dump.push_str(&stdout(&out));
+    }
+    let objects = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(objects.path(), &dump).unwrap();
+    let offline_cov = ok(&c.netpol(
+        &[
+            "coverage",
+            "-f",
+            objects.path().to_str().unwrap(),
+            "-n",
+            &ns,
+            "-o",
+            "json",
+        ],
+        &[],
+    ));
+    let (live_v, offline_v): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&live_cov).unwrap(),
+        serde_json::from_str(&offline_cov).unwrap(),
+    );
+    assert_eq!(
+        live_v["namespaces"], offline_v["namespaces"],
+        "live:\n{live_cov}\noffline:\n{offline_cov}"
+    );
+    assert_eq!(live_v["namespaces"][0]["ingressProtected"], 2, "{live_cov}");
+    assert!(!live_cov.contains("may select"), "{live_cov}");
     let check = c.as_user("admin", &["check", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&code(&check, 4)).unwrap();
     let served: Vec<String> = v["clusterPolicyApis"]
@@ -452,6 +499,35 @@ spec:
     assert_eq!(v["complete"], false, "{text}");
     assert!(
         v["notes"].to_string().contains("cluster-scoped policies"),
+        "{text}"
+    );
+    // JSON says they were not read (never an answer that reads as "none"),
+    // in every command's answer.
+    for args in [
+        vec!["list", "-n", &ns, "-o", "json"],
+        vec!["matrix", "-n", &ns, "-o", "json"],
+        vec!["coverage", "-n", &ns, "-o", "json"],
+        vec![
+            "can", &client, &server, "--port", "8080", "-n", &ns, "-o", "json",
+        ],
+        vec!["explain", "pod/server", "-n", &ns, "-o", "json"],
+    ] {
+        let out = c.as_user("dana", &args);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
+        assert_eq!(v["clusterPoliciesReadable"], false, "{args:?}: {v:#}");
+        assert!(
+            v["clusterPoliciesUnreadable"]
+                .as_str()
+                .is_some_and(|why| why.contains("could not be read") && why.contains("forbidden")),
+            "{args:?}: {v:#}"
+        );
+    }
+    // Text coverage: the pods no NetworkPolicy isolates may still be
+    // protected by a cluster policy.
+    let text = ok(&c.as_user("dana", &["coverage", "-n", &ns]));
+    assert!(
+        text.contains("the cluster policies (Admin and Baseline tiers) could not be read, and they may protect these pods"),
         "{text}"
     );
     for args in [["coverage", "-n", &ns], ["lint", "-n", &ns]] {

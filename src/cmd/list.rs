@@ -22,6 +22,10 @@ pub struct ListReport {
     /// priority, then Baseline. Absent when there is none.
     #[serde(rename = "clusterPolicies", skip_serializing_if = "Vec::is_empty")]
     pub cluster_policies: Vec<ClusterPolicyRow>,
+    /// Whether the cluster policies could be read (an absent
+    /// `clusterPolicies` is then "none", not "unread").
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 #[derive(Debug, Serialize)]
@@ -249,6 +253,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     let report = ListReport {
         policies: rows,
         cluster_policies: cluster,
+        cluster_policies_read: snapshot.gaps.cluster_policies_read(),
     };
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),

@@ -261,6 +261,42 @@ impl Context {
         Ok((snapshot, warnings))
     }
 
+    /// A live snapshot read without the namespaces (`Need::No`), with them
+    /// when they are readable (a refusal is a gap, as with
+    /// [`Need::IfReadable`]); anything else is returned as it is. For
+    /// `coverage` with cluster policies: a subject selecting namespaces by
+    /// their labels is then decided, not "may select".
+    pub fn with_namespaces(&self, snapshot: Rc<Snapshot>) -> Result<Rc<Snapshot>, Error> {
+        let Source::Live(live) = &self.source else {
+            return Ok(snapshot);
+        };
+        if snapshot.gaps.namespaces.as_deref() != Some(fetch::NAMESPACES_NOT_READ) {
+            return Ok(snapshot);
+        }
+        let read = self
+            .runtime
+            .block_on(live.bounded(fetch::read_namespaces(live, Need::IfReadable)))?;
+        let mut s = Rc::unwrap_or_clone(snapshot);
+        match read {
+            Ok(list) => {
+                let mut by_name: std::collections::BTreeMap<
+                    String,
+                    crate::snapshot::NamespaceInfo,
+                > = std::mem::take(&mut s.namespaces)
+                    .into_iter()
+                    .map(|n| (n.name.clone(), n))
+                    .collect();
+                for n in list {
+                    by_name.insert(n.name.clone(), n);
+                }
+                s.namespaces = by_name.into_values().collect();
+                s.gaps.namespaces = None;
+            }
+            Err(why) => s.gaps.namespaces = Some(why),
+        }
+        Ok(Rc::new(s))
+    }
+
     /// The warnings of [`tier_warnings`] for `snapshot`, reading what
     /// `check` reads only when the snapshot has cluster policies (for
     /// `coverage`, which does not print the enforcement warning).
