@@ -1040,3 +1040,124 @@ fn json_answers_say_whether_cluster_policies_were_read() {
         );
     }
 }
+
+/// The documents of tests/fixtures/tiers/unusable.yaml, one file each.
+fn unusable_docs(dir: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string("tests/fixtures/tiers/unusable.yaml").unwrap();
+    text.split("\n---\n")
+        .enumerate()
+        .map(|(i, doc)| {
+            let path = dir.join(format!("doc{i}.yaml"));
+            std::fs::write(&path, doc).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn what_the_crds_accept_but_no_implementation_can_use_is_undecided_not_invalid() {
+    const UNUSABLE: &str = "tests/fixtures/tiers/unusable.yaml";
+    // Accepted by the API server: not INVALID, no "would reject".
+    let (out, err) = run(&["list", "-f", CLUSTER, "-f", UNUSABLE], 0);
+    assert!(
+        !out.contains("INVALID") && !err.contains("reject"),
+        "{out}\n{err}"
+    );
+    let (out, _) = run(&["lint", "-f", CLUSTER, "-f", UNUSABLE, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let found: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["object"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("tier-unusable-selector", "clusternetworkpolicy/no-values"),
+        ("tier-unusable-selector", "clusternetworkpolicy/bad-key"),
+        ("tier-reversed-port-range", "adminnetworkpolicy/reversed"),
+    ] {
+        assert!(
+            found.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?}: {found:?}"
+        );
+    }
+    assert!(
+        !found.iter().any(|(c, _)| c == "invalid-policy"),
+        "{found:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let docs = unusable_docs(dir.path());
+    let (no_values, bad_key, reversed) = (&docs[0], &docs[1], &docs[2]);
+    // A subject no implementation can convert: whom it selects is unknown.
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", no_values,
+        ],
+        4,
+    );
+    assert!(
+        out.contains("if it matches (unknown: its subject's selector is accepted by the API server but no implementation can convert it)"),
+        "{out}"
+    );
+    // A peer no implementation can convert: unknown for pods, not for an
+    // address outside the cluster (a pods peer never matches one).
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/db", "--port", "5432", "-f", CLUSTER, "-f", bad_key,
+        ],
+        4,
+    );
+    assert!(
+        out.contains("(unknown: a peer's selector is accepted by the API server but no implementation can convert it)"),
+        "{out}"
+    );
+    run(
+        &[
+            "can",
+            "192.0.2.1",
+            "prod/db",
+            "--port",
+            "5432",
+            "-f",
+            CLUSTER,
+            "-f",
+            bad_key,
+        ],
+        0,
+    );
+    // A reversed portRange: the ports between its ends are unknown, the
+    // others are not the rule's.
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8500", "-f", CLUSTER, "-f", reversed,
+        ],
+        4,
+    );
+    assert!(
+        out.contains("(unknown: its portRange's start is above its end"),
+        "{out}"
+    );
+    run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "80", "-f", CLUSTER, "-f", reversed,
+        ],
+        0,
+    );
+    // matrix marks the pair, never "nothing allowed".
+    let (out, _) = run(&["matrix", "-f", CLUSTER, "-f", reversed, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let pair = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["from"] == "dev/tool" && c["to"] == "prod/web")
+        .cloned()
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(pair.get("possible").is_some(), "{pair:#}");
+}
