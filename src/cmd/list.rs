@@ -39,7 +39,8 @@ pub struct ClusterPolicyRow {
     pub tier: Option<&'static str>,
     /// Null for a BaselineAdminNetworkPolicy and an invalid policy.
     pub priority: Option<u32>,
-    /// Pods its subject selects now; null for an invalid policy.
+    /// Pods its subject selects now; null for an invalid policy and for a
+    /// subject whose selector no implementation can convert.
     pub pods: Option<usize>,
     pub selected_pods: Vec<String>,
     pub summary: Option<String>,
@@ -75,13 +76,16 @@ fn cluster_rows(model: &Model<'_>, wanted: &dyn Fn(&str, &str) -> bool) -> Vec<C
                 })
                 .map(|pod| pod.key())
                 .collect();
+            // A subject no implementation can convert selects what is
+            // not known: no count.
+            let known = !matches!(p.subject, crate::engine::tier::Subject::Unusable(_));
             ClusterPolicyRow {
                 kind: p.kind.clone(),
                 api_version: p.api_version.clone(),
                 name: p.name.clone(),
                 tier: Some(p.tier.as_str()),
                 priority: p.priority,
-                pods: Some(selected.len()),
+                pods: known.then_some(selected.len()),
                 selected_pods: selected,
                 summary: Some(crate::cmd::tiers::summary(p)),
                 valid: true,
