@@ -1090,6 +1090,18 @@ fn what_the_crds_accept_but_no_implementation_can_use_is_undecided_not_invalid()
         !found.iter().any(|(c, _)| c == "invalid-policy"),
         "{found:?}"
     );
+    // Whom an unusable subject selects is not counted as nobody.
+    let (out, _) = run(&["list", "-f", CLUSTER, "-f", UNUSABLE, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let row = v["clusterPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "no-values")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["valid"], true, "{row:#}");
+    assert_eq!(row["pods"], Value::Null, "{row:#}");
 
     let dir = tempfile::tempdir().unwrap();
     let docs = unusable_docs(dir.path());
