@@ -245,7 +245,8 @@ impl ClusterPolicy {
         let subject = match &self.subject {
             Subject::Namespaces(s) => by_labels(s),
             Subject::Pods { namespaces, .. } => namespaces.as_ref().is_some_and(by_labels),
-            Subject::Unusable(_) => true,
+            // Unknown whatever the namespaces' labels (see Subject::Unusable).
+            Subject::Unusable(_) => false,
         };
         subject
             || self
@@ -256,7 +257,6 @@ impl ClusterPolicy {
                 .any(|p| match p {
                     TierPeer::Namespaces(s) => by_labels(s),
                     TierPeer::Pods { namespaces, .. } => namespaces.as_ref().is_some_and(by_labels),
-                    TierPeer::Unusable { nodes, .. } => !nodes,
                     _ => false,
                 })
     }
