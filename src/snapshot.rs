@@ -643,6 +643,21 @@ impl ServiceInfo {
     }
 }
 
+/// The fields every JSON answer (`list`, `matrix`, `coverage`, `can`,
+/// `explain`) carries about the cluster-scoped policies: whether they
+/// could be read, and if not why, so that an answer without them never
+/// reads as "there are none" (see [`Gaps::cluster_policies_read`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterPoliciesRead {
+    /// False when the cluster serves them (or may) and RBAC hid them:
+    /// the answer is then NetworkPolicy's alone. True for manifests.
+    pub cluster_policies_readable: bool,
+    /// Why they could not be read; absent when they could.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_policies_unreadable: Option<String>,
+}
+
 /// What RBAC kept us from reading. Answers that depend on it are reported
 /// as unknown, never as "none".
 #[derive(Debug, Clone, Default)]
@@ -731,6 +746,25 @@ impl Gaps {
                 )
             }
         })
+    }
+
+    /// Whether the cluster-scoped policies could be read, as JSON answers
+    /// say it ([`ClusterPoliciesRead`]): never "none" when unread.
+    pub fn cluster_policies_read(&self) -> ClusterPoliciesRead {
+        ClusterPoliciesRead {
+            cluster_policies_readable: self.cluster_policies.is_none(),
+            cluster_policies_unreadable: self.cluster_policies.as_ref().map(|why| {
+                if self.cluster_policies_unknown {
+                    format!(
+                        "whether the cluster serves cluster-scoped network policies (Admin and Baseline tiers) could not be asked: {why}"
+                    )
+                } else {
+                    format!(
+                        "the cluster serves cluster-scoped network policies (Admin and Baseline tiers) that could not be read: {why}"
+                    )
+                }
+            }),
+        }
     }
 
     /// Why the pods of `namespace` are unknown, if they are.

@@ -850,7 +850,7 @@ fn list_namespace_flag_does_not_change_pod_counts() {
 #[test]
 fn list_json_schema() {
     let v = parse_json(&ok(&["list", "-f", SHOP, "-o", "json"]));
-    assert_eq!(keys(&v), set(&["policies"]));
+    assert_eq!(keys(&v), set(&["policies", "clusterPoliciesReadable"]));
     let policies = v["policies"].as_array().unwrap();
     assert_eq!(policies.len(), 12);
     for p in policies {
@@ -953,7 +953,10 @@ fn list_empty_namespace_warns_like_kubectl() {
         .stdout("")
         .stderr("No resources found in nothing namespace.\n");
     let v = parse_json(&ok(&["list", "-n", "nothing", "-f", SHOP, "-o", "json"]));
-    assert_eq!(v, serde_json::json!({"policies": []}));
+    assert_eq!(
+        v,
+        serde_json::json!({"policies": [], "clusterPoliciesReadable": true})
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1067,7 +1070,14 @@ fn explain_json() {
     ]));
     assert_eq!(
         keys(&v),
-        set(&["pod", "ingress", "egress", "findings", "notes"])
+        set(&[
+            "pod",
+            "ingress",
+            "egress",
+            "findings",
+            "notes",
+            "clusterPoliciesReadable"
+        ])
     );
     assert_eq!(v["pod"]["namespace"], "backend");
     assert_eq!(v["pod"]["name"], "deployment/api");
@@ -1344,7 +1354,16 @@ fn can_json_fields() {
     assert_eq!(
         keys(&v),
         set(&[
-            "allowed", "from", "to", "port", "ports", "egress", "ingress", "node", "notes"
+            "allowed",
+            "from",
+            "to",
+            "port",
+            "ports",
+            "egress",
+            "ingress",
+            "node",
+            "notes",
+            "clusterPoliciesReadable"
         ])
     );
     assert_eq!(v["allowed"], true);
@@ -1835,7 +1854,10 @@ fn can_between_replicas_of_one_workload_follows_policy() {
 #[test]
 fn matrix_json_schema() {
     let v = shop_matrix();
-    assert_eq!(keys(&v), set(&["pods", "connections"]));
+    assert_eq!(
+        keys(&v),
+        set(&["pods", "connections", "clusterPoliciesReadable"])
+    );
     let pods = v["pods"].as_array().unwrap();
     assert_eq!(pods.len(), 15, "the shop has 15 pods and workloads");
     let mut names = BTreeSet::new();

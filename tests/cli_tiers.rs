@@ -892,3 +892,284 @@ fn explain_names_undefined_orders() {
         "{out}"
     );
 }
+
+#[test]
+fn cluster_kinds_in_versions_no_crd_serves_are_left_out_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("unserved.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: ClusterNetworkPolicy\nmetadata: {name: old-cnp}\nspec:\n  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: AdminNetworkPolicy\nmetadata: {name: new-anp}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (_, err) = run(&["list", "-f", CLUSTER, "-f", f], 0);
+    assert!(
+        err.contains(&format!("warning: {f}: document 1: ClusterNetworkPolicy old-cnp: no matches for kind \"ClusterNetworkPolicy\" in version \"policy.networking.k8s.io/v1alpha1\" (network-policy-api's CRDs serve ClusterNetworkPolicy in policy.networking.k8s.io/v1alpha2 or v1beta1); the API server rejects such an object, so it is left out\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("warning: {f}: document 2: AdminNetworkPolicy new-anp: no matches for kind \"AdminNetworkPolicy\" in version \"policy.networking.k8s.io/v1alpha2\" (network-policy-api's CRDs serve AdminNetworkPolicy in policy.networking.k8s.io/v1alpha1)")),
+        "{err}"
+    );
+    // can says so too (the answer is without them).
+    let (out, err) = run(&["can", "dev/tool", "prod/web", "-f", CLUSTER, "-f", f], 0);
+    assert!(out.starts_with("ALLOWED"), "{out}");
+    assert!(
+        err.contains("no matches for kind \"ClusterNetworkPolicy\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_field_under_spec_makes_both_directions_possible() {
+    // `ingres`: the rules meant for ingress are in no field the API has;
+    // the object is rejected (strict decoding), and which directions it
+    // was meant for cannot be read from the known fields alone.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: typo}\nspec:\n  tier: Admin\n  priority: 5\n  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingres: [{action: Deny, from: [{namespaces: {}}]}]\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (out, err) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", f,
+        ],
+        4,
+    );
+    assert!(out.starts_with("UNKNOWN: "), "{out}\n{err}");
+    assert!(
+        out.contains("clusternetworkpolicy/typo is invalid"),
+        "{out}"
+    );
+    // Egress of prod/web too.
+    let (out, _) = run(
+        &[
+            "can", "prod/web", "dev/tool", "--port", "80", "-f", CLUSTER, "-f", f,
+        ],
+        4,
+    );
+    assert!(out.starts_with("UNKNOWN: "), "{out}");
+    // Pods it does not select are not concerned.
+    run(
+        &[
+            "can",
+            "dev/tool",
+            "192.0.2.1",
+            "--port",
+            "80",
+            "-f",
+            CLUSTER,
+            "-f",
+            f,
+        ],
+        0,
+    );
+}
+
+#[test]
+fn a_cni_that_does_not_implement_a_cluster_policy_api_is_warned_about() {
+    const CILIUM: &str = "tests/fixtures/cni/cilium-default.yaml";
+    let want = "warning: Cilium does not implement ClusterNetworkPolicy (policy.networking.k8s.io): the answers below apply its cluster policies as if enforced; on this cluster they are not (see kubectl netpol check)\n";
+    let base = ["-f", CLUSTER, "-f", POLICIES, "-f", CILIUM];
+    for (args, code) in [
+        (vec!["can", "dev/tool", "prod/db", "--port", "5432"], 1),
+        (vec!["matrix"], 0),
+        (vec!["explain", "prod/db"], 0),
+        (vec!["list"], 0),
+        (vec!["coverage"], 0),
+    ] {
+        let mut argv = args.clone();
+        argv.extend(base);
+        let (_, err) = run(&argv, code);
+        assert_eq!(err.matches(want).count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("AdminNetworkPolicy"), "{args:?}: {err}");
+    }
+    // Calico v3.29 implements AdminNetworkPolicy, not yet the
+    // BaselineAdminNetworkPolicy: the latter only.
+    let (_, err) = run(
+        &[
+            "list",
+            "-f",
+            CLUSTER,
+            "-f",
+            V1ALPHA1,
+            "-f",
+            "tests/fixtures/cni/calico-operator.yaml",
+        ],
+        0,
+    );
+    assert!(
+        err.contains("warning: Calico does not implement BaselineAdminNetworkPolicy (policy.networking.k8s.io): "),
+        "{err}"
+    );
+    assert!(!err.contains("implement AdminNetworkPolicy"), "{err}");
+    // Unknown (no CNI found): nothing new is said.
+    let (_, err) = run(&["list", "-f", CLUSTER, "-f", POLICIES], 0);
+    assert!(!err.contains("does not implement"), "{err}");
+    // Without cluster policies: nothing either.
+    let (_, err) = run(&["list", "-f", CLUSTER, "-f", CILIUM], 0);
+    assert!(!err.contains("does not implement"), "{err}");
+}
+
+#[test]
+fn json_answers_say_whether_cluster_policies_were_read() {
+    // From manifests they are what the input holds: readable, no reason.
+    for (args, code) in [
+        (vec!["list", "-o", "json"], 0),
+        (vec!["matrix", "-o", "json"], 0),
+        (vec!["coverage", "-o", "json"], 0),
+        (vec!["can", "dev/tool", "prod/db", "-o", "json"], 1),
+        (vec!["explain", "prod/db", "-o", "json"], 0),
+    ] {
+        let mut argv = args.clone();
+        argv.extend(["-f", CLUSTER, "-f", POLICIES]);
+        let (out, _) = run(&argv, code);
+        let v = parse_json(&out);
+        assert_eq!(
+            v["clusterPoliciesReadable"],
+            Value::Bool(true),
+            "{args:?}: {v}"
+        );
+        assert!(
+            v.get("clusterPoliciesUnreadable").is_none(),
+            "{args:?}: {v}"
+        );
+    }
+}
+
+/// The documents of tests/fixtures/tiers/unusable.yaml, one file each.
+fn unusable_docs(dir: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string("tests/fixtures/tiers/unusable.yaml").unwrap();
+    text.split("\n---\n")
+        .enumerate()
+        .map(|(i, doc)| {
+            let path = dir.join(format!("doc{i}.yaml"));
+            std::fs::write(&path, doc).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn what_the_crds_accept_but_no_implementation_can_use_is_undecided_not_invalid() {
+    const UNUSABLE: &str = "tests/fixtures/tiers/unusable.yaml";
+    // Accepted by the API server: not INVALID, no "would reject".
+    let (out, err) = run(&["list", "-f", CLUSTER, "-f", UNUSABLE], 0);
+    assert!(
+        !out.contains("INVALID") && !err.contains("reject"),
+        "{out}\n{err}"
+    );
+    let (out, _) = run(&["lint", "-f", CLUSTER, "-f", UNUSABLE, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let found: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["object"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("tier-unusable-selector", "clusternetworkpolicy/no-values"),
+        ("tier-unusable-selector", "clusternetworkpolicy/bad-key"),
+        ("tier-reversed-port-range", "adminnetworkpolicy/reversed"),
+    ] {
+        assert!(
+            found.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?}: {found:?}"
+        );
+    }
+    assert!(
+        !found.iter().any(|(c, _)| c == "invalid-policy"),
+        "{found:?}"
+    );
+    // Whom an unusable subject selects is not counted as nobody.
+    let (out, _) = run(&["list", "-f", CLUSTER, "-f", UNUSABLE, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let row = v["clusterPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "no-values")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["valid"], true, "{row:#}");
+    assert_eq!(row["pods"], Value::Null, "{row:#}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let docs = unusable_docs(dir.path());
+    let (no_values, bad_key, reversed) = (&docs[0], &docs[1], &docs[2]);
+    // A subject no implementation can convert: whom it selects is unknown.
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8080", "-f", CLUSTER, "-f", no_values,
+        ],
+        4,
+    );
+    assert!(
+        out.contains("if it matches (unknown: its subject's selector is accepted by the API server but no implementation can convert it)"),
+        "{out}"
+    );
+    // A peer no implementation can convert: unknown for pods, not for an
+    // address outside the cluster (a pods peer never matches one).
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/db", "--port", "5432", "-f", CLUSTER, "-f", bad_key,
+        ],
+        4,
+    );
+    assert!(
+        out.contains("(unknown: a peer's selector is accepted by the API server but no implementation can convert it)"),
+        "{out}"
+    );
+    run(
+        &[
+            "can",
+            "192.0.2.1",
+            "prod/db",
+            "--port",
+            "5432",
+            "-f",
+            CLUSTER,
+            "-f",
+            bad_key,
+        ],
+        0,
+    );
+    // A reversed portRange: the ports between its ends are unknown, the
+    // others are not the rule's.
+    let (out, _) = run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "8500", "-f", CLUSTER, "-f", reversed,
+        ],
+        4,
+    );
+    assert!(
+        out.contains("(unknown: its portRange's start is above its end"),
+        "{out}"
+    );
+    run(
+        &[
+            "can", "dev/tool", "prod/web", "--port", "80", "-f", CLUSTER, "-f", reversed,
+        ],
+        0,
+    );
+    // matrix marks the pair, never "nothing allowed".
+    let (out, _) = run(&["matrix", "-f", CLUSTER, "-f", reversed, "-o", "json"], 0);
+    let v = parse_json(&out);
+    let pair = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["from"] == "dev/tool" && c["to"] == "prod/web")
+        .cloned()
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(pair.get("possible").is_some(), "{pair:#}");
+}

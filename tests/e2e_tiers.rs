@@ -210,6 +210,53 @@ spec:
     );
     let list = ok(&c.as_user("admin", &["list", "-A", "-o", "json"]));
     assert!(list.contains(&accept) && list.contains(&deny), "{list}");
+
+    // coverage reads the namespaces (their labels select the subjects):
+    // live says what the same objects say from manifests, both pods
+    // protected for certain by the Admin tier, none "may select".
+    let live_cov = ok(&c.as_user("admin", &["coverage", "-n", &ns, "-o", "json"]));
+    let mut dump = String::new();
+    for args in [
+        vec!["get", "namespace", ns.as_str(), "-o", "yaml"],
+        vec!["get", "pods", "-n", ns.as_str(), "-o", "yaml"],
+        vec!["get", "adminnetworkpolicies", deny.as_str(), "-o", "yaml"],
+        vec![
+            "get",
+            "clusternetworkpolicies",
+            accept.as_str(),
+            "-o",
+            "yaml",
+        ],
+    ] {
+        let out = c.kubectl(&args, None);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        dump.push_str("---\n");
+        dump.push_str(&stdout(&out));
+    }
+    let objects = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(objects.path(), &dump).unwrap();
+    let offline_cov = ok(&c.netpol(
+        &[
+            "coverage",
+            "-f",
+            objects.path().to_str().unwrap(),
+            "-n",
+            &ns,
+            "-o",
+            "json",
+        ],
+        &[],
+    ));
+    let (live_v, offline_v): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&live_cov).unwrap(),
+        serde_json::from_str(&offline_cov).unwrap(),
+    );
+    assert_eq!(
+        live_v["namespaces"], offline_v["namespaces"],
+        "live:\n{live_cov}\noffline:\n{offline_cov}"
+    );
+    assert_eq!(live_v["namespaces"][0]["ingressProtected"], 2, "{live_cov}");
+    assert!(!live_cov.contains("may select"), "{live_cov}");
     let check = c.as_user("admin", &["check", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&code(&check, 4)).unwrap();
     let served: Vec<String> = v["clusterPolicyApis"]
@@ -360,6 +407,39 @@ spec:
         err.starts_with("error: ") && err.contains(&block) && err.contains("priority"),
         "{err}"
     );
+    // A field the CRD does not have: the server's strict decoding error
+    // (kubectl apply asks for strict field validation), not dropped.
+    std::fs::write(
+        manifest.path(),
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: {block}}}\nspec:\n  tier: Admin\n  priority: 1\n  subject: {{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}\n  ingres: [{{action: Deny, from: [{{namespaces: {{}}}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
+    let err = stderr(&diff);
+    code(&diff, 2);
+    assert!(
+        err.starts_with("error: the API server rejects the apply of ClusterNetworkPolicy")
+            && err.contains("strict decoding error: unknown field \"spec.ingres\""),
+        "{err}"
+    );
+    // One kubectl cannot decode never reaches the server: not worded as
+    // the server's rejection.
+    std::fs::write(
+        manifest.path(),
+        cnp("1").replace("metadata: {name: ", "metadata: {labels: {a: true}, name: "),
+    )
+    .unwrap();
+    let diff = c.as_user("admin", &["diff", "-f", manifest.path().to_str().unwrap()]);
+    let err = stderr(&diff);
+    code(&diff, 2);
+    assert!(
+        err.starts_with(&format!(
+            "error: unable to decode ClusterNetworkPolicy {block:?}: invalid type: boolean"
+        )) && !err.contains("rejects"),
+        "{err}"
+    );
     // Nothing was created by the dry runs.
     let get = c.kubectl(&["get", "clusternetworkpolicies", "-o", "name"], None);
     let names = String::from_utf8_lossy(&get.stdout).to_string();
@@ -419,6 +499,35 @@ spec:
     assert_eq!(v["complete"], false, "{text}");
     assert!(
         v["notes"].to_string().contains("cluster-scoped policies"),
+        "{text}"
+    );
+    // JSON says they were not read (never an answer that reads as "none"),
+    // in every command's answer.
+    for args in [
+        vec!["list", "-n", &ns, "-o", "json"],
+        vec!["matrix", "-n", &ns, "-o", "json"],
+        vec!["coverage", "-n", &ns, "-o", "json"],
+        vec![
+            "can", &client, &server, "--port", "8080", "-n", &ns, "-o", "json",
+        ],
+        vec!["explain", "pod/server", "-n", &ns, "-o", "json"],
+    ] {
+        let out = c.as_user("dana", &args);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
+        assert_eq!(v["clusterPoliciesReadable"], false, "{args:?}: {v:#}");
+        assert!(
+            v["clusterPoliciesUnreadable"]
+                .as_str()
+                .is_some_and(|why| why.contains("could not be read") && why.contains("forbidden")),
+            "{args:?}: {v:#}"
+        );
+    }
+    // Text coverage: the pods no NetworkPolicy isolates may still be
+    // protected by a cluster policy.
+    let text = ok(&c.as_user("dana", &["coverage", "-n", &ns]));
+    assert!(
+        text.contains("the cluster policies (Admin and Baseline tiers) could not be read, and they may protect these pods"),
         "{text}"
     );
     for args in [["coverage", "-n", &ns], ["lint", "-n", &ns]] {

@@ -460,6 +460,37 @@ const CASES: &[Case] = &[
         also: &[],
     },
     Case {
+        check: "tier-unusable-selector",
+        bad: "tier-unusable-selector.bad.yaml",
+        good: "tier-unusable-selector.good.yaml",
+        args: &[],
+        object: "clusternetworkpolicy/nv",
+        path: Some("spec.subject.namespaces.matchExpressions[0].values"),
+        message: &[
+            "must be specified when `operator` is 'In' or 'NotIn'",
+            "the API server accepts this selector",
+            "no implementation can convert it",
+            "undecided",
+        ],
+        hint: None,
+        also: &[],
+    },
+    Case {
+        check: "tier-reversed-port-range",
+        bad: "tier-reversed-port-range.bad.yaml",
+        good: "tier-reversed-port-range.good.yaml",
+        args: &[],
+        object: "adminnetworkpolicy/rev",
+        path: Some("spec.ingress[0].ports[0].portRange"),
+        message: &[
+            "start 9000 is greater than end 8000",
+            "the API server accepts it",
+            "undecided",
+        ],
+        hint: None,
+        also: &[],
+    },
+    Case {
         check: "split-rule",
         bad: "split-rule.bad.yaml",
         good: "split-rule.good.yaml",
@@ -1501,7 +1532,10 @@ fn coverage_table() {
 fn coverage_json() {
     let out = ok(&["coverage", "-f", COVERAGE, "-o", "json"]);
     let c = parse_json(&out);
-    assert_eq!(keys(&c), set(&["namespaces", "total"]));
+    assert_eq!(
+        keys(&c),
+        set(&["namespaces", "total", "clusterPoliciesReadable"])
+    );
     assert_eq!(
         c["total"],
         serde_json::json!({"pods": 5, "ingressIsolated": 4, "egressIsolated": 1})
@@ -2411,4 +2445,14 @@ fn tier_baseline_never_applies() {
 #[test]
 fn tier_shadowed_rule() {
     positive_and_negative("tier-shadowed-rule");
+}
+
+#[test]
+fn tier_unusable_selector() {
+    positive_and_negative("tier-unusable-selector");
+}
+
+#[test]
+fn tier_reversed_port_range() {
+    positive_and_negative("tier-reversed-port-range");
 }

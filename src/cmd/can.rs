@@ -57,6 +57,10 @@ pub struct CanReport {
     /// Absent when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub undefined: bool,
+    /// Whether the cluster policies could be read: when not, the answer
+    /// is NetworkPolicy's alone.
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 /// Node traffic: which node, by which address, and the pod on it.
@@ -701,6 +705,7 @@ pub fn pair_report(
         via: None,
         service_port: None,
         undefined,
+        cluster_policies_read: snapshot.gaps.cluster_policies_read(),
     }
 }
 

@@ -14,6 +14,14 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         namespaces: Need::No,
         services: false,
     })?;
+    // Cluster policies may select namespaces by their labels: read them
+    // then (when readable), as other commands do, so that a subject is
+    // decided as from manifests rather than "may select".
+    let snapshot = if snapshot.cluster_policies.is_empty() {
+        snapshot
+    } else {
+        ctx.with_namespaces(snapshot)?
+    };
     let model = Model::new(&snapshot, &ctx.default_namespace());
     // -l: the pods counted, by their labels (the namespaces' default
     // denies are still shown: they select every pod).
@@ -33,19 +41,28 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         .map(|p| format!("warning: NetworkPolicy {:?} is invalid (the API server would reject it) and is left out", p.key))
         .collect();
     warnings.extend(snapshot.gaps.cluster_policy_warning());
+    // Cluster policies of an API the CNI does not implement: counted as
+    // protecting pods that nothing protects on this cluster.
+    warnings.extend(ctx.tier_warnings(&snapshot));
     if c.namespaces.is_empty() {
         warnings.push(match ctx.scope() {
             Some(ns) => format!("No resources found in {ns} namespace."),
             None => "No resources found".to_string(),
         });
     }
+    let read = snapshot.gaps.cluster_policies_read();
+    let unread = !read.cluster_policies_readable;
+    let report = CoverageReport {
+        coverage: &c,
+        cluster_policies_read: read,
+    };
     let stdout = match ctx.format() {
-        OutputFormat::Json => to_json(&c),
-        OutputFormat::Yaml => to_yaml(&c),
+        OutputFormat::Json => to_json(&report),
+        OutputFormat::Yaml => to_yaml(&report),
         OutputFormat::Text | OutputFormat::Wide if c.namespaces.is_empty() => String::new(),
         OutputFormat::Text if ctx.no_headers() => namespace_table(&c, ctx.palette, false),
-        OutputFormat::Text => render_text(&c, ctx.palette, false),
-        OutputFormat::Wide => render_text(&c, ctx.palette, true),
+        OutputFormat::Text => render_text(&c, ctx.palette, false, unread),
+        OutputFormat::Wide => render_text(&c, ctx.palette, true, unread),
         // Refused by `Cli::check_flags`.
         OutputFormat::Name => String::new(),
     };
@@ -54,6 +71,17 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         warnings,
         code: 0,
     })
+}
+
+/// `coverage -o json`: the coverage, and whether the cluster policies
+/// could be read (when not, a pod "not isolated" may still be protected
+/// by one).
+#[derive(serde::Serialize)]
+struct CoverageReport<'c> {
+    #[serde(flatten)]
+    coverage: &'c Coverage,
+    #[serde(flatten)]
+    cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 fn ratio(part: usize, whole: usize) -> String {
@@ -127,8 +155,10 @@ fn namespace_table(c: &Coverage, p: Palette, headers: bool) -> String {
 }
 
 /// The text output: the namespaces, their open pods, the host-network
-/// pods, and with `wide` the policies selecting each pod.
-pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
+/// pods, and with `wide` the policies selecting each pod. `unread`: the
+/// cluster's cluster policies could not be read (RBAC), so the pods no
+/// NetworkPolicy isolates may still be protected by one.
+pub fn render_text(c: &Coverage, p: Palette, wide: bool, unread: bool) -> String {
     let mut out = namespace_table(c, p, true);
     // With cluster policies, the pods no tier protects (those an Admin or
     // Baseline policy protects are not open, whatever NetworkPolicy says);
@@ -177,6 +207,8 @@ pub fn render_text(c: &Coverage, p: Palette, wide: bool) -> String {
     if !open.is_empty() {
         out.push_str(if tiers {
             "\nNot protected by any tier (every connection allowed in that direction: no NetworkPolicy isolates them and no Admin or Baseline policy selects them for certain):\n"
+        } else if unread {
+            "\nNot isolated (every connection allowed in that direction as far as NetworkPolicy decides; the cluster policies (Admin and Baseline tiers) could not be read, and they may protect these pods):\n"
         } else {
             "\nNot isolated (every connection allowed in that direction):\n"
         });

@@ -30,6 +30,10 @@ pub struct ExplainReport {
     /// Lint findings about the policies that select the pod.
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
+    /// Whether the cluster policies could be read: when not, the tiers
+    /// the pod may be under are not shown.
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 #[derive(Debug, Serialize)]
@@ -439,6 +443,7 @@ pub fn explain(
             )
         },
         notes,
+        cluster_policies_read: model.snapshot.gaps.cluster_policies_read(),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum Need {
     IfReadable,
 }
 
+/// The gap `scope` records when the namespaces were not asked for.
+pub(super) const NAMESPACES_NOT_READ: &str = "namespaces were not read";
+
 /// The pods and policies of one namespace or all, the namespaces as
 /// `with_namespaces` says, and (for `lint` and `list`) the Services. With
 /// the Services and one namespace, what `lint` reads (see [`lint`]).
@@ -71,7 +74,7 @@ pub async fn scope(
         Vec::new()
     });
     if with_namespaces == Need::No {
-        gaps.namespaces = Some("namespaces were not read".into());
+        gaps.namespaces = Some(NAMESPACES_NOT_READ.into());
     }
     let services = services.unwrap_or_else(|why| {
         gaps.services_in
@@ -94,7 +97,7 @@ pub async fn scope(
 }
 
 /// The namespaces as `need` says: `Ok(Err(why))` when a refusal is a gap.
-async fn read_namespaces(
+pub(super) async fn read_namespaces(
     live: &Live,
     need: Need,
 ) -> Result<Result<Vec<crate::snapshot::NamespaceInfo>, String>, Error> {

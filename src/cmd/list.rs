@@ -22,6 +22,10 @@ pub struct ListReport {
     /// priority, then Baseline. Absent when there is none.
     #[serde(rename = "clusterPolicies", skip_serializing_if = "Vec::is_empty")]
     pub cluster_policies: Vec<ClusterPolicyRow>,
+    /// Whether the cluster policies could be read (an absent
+    /// `clusterPolicies` is then "none", not "unread").
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 #[derive(Debug, Serialize)]
@@ -35,7 +39,8 @@ pub struct ClusterPolicyRow {
     pub tier: Option<&'static str>,
     /// Null for a BaselineAdminNetworkPolicy and an invalid policy.
     pub priority: Option<u32>,
-    /// Pods its subject selects now; null for an invalid policy.
+    /// Pods its subject selects now; null for an invalid policy and for a
+    /// subject whose selector no implementation can convert.
     pub pods: Option<usize>,
     pub selected_pods: Vec<String>,
     pub summary: Option<String>,
@@ -71,13 +76,16 @@ fn cluster_rows(model: &Model<'_>, wanted: &dyn Fn(&str, &str) -> bool) -> Vec<C
                 })
                 .map(|pod| pod.key())
                 .collect();
+            // A subject no implementation can convert selects what is
+            // not known: no count.
+            let known = !matches!(p.subject, crate::engine::tier::Subject::Unusable(_));
             ClusterPolicyRow {
                 kind: p.kind.clone(),
                 api_version: p.api_version.clone(),
                 name: p.name.clone(),
                 tier: Some(p.tier.as_str()),
                 priority: p.priority,
-                pods: Some(selected.len()),
+                pods: known.then_some(selected.len()),
                 selected_pods: selected,
                 summary: Some(crate::cmd::tiers::summary(p)),
                 valid: true,
@@ -141,7 +149,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
             namespaces: Need::IfReadable,
             services: false,
         })?;
-        (s, None)
+        (s, Vec::new())
     } else {
         ctx.snapshot_with_warning(Plan::Scope {
             workloads: false,
@@ -186,7 +194,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
         rows = rows_with(&model, &|ns| ctx.in_scope(ns), &opts);
     }
     rows.retain(|r| wanted(&r.namespace, &r.name));
-    let mut warnings: Vec<String> = enforcement.into_iter().collect();
+    let mut warnings: Vec<String> = enforcement;
     warnings.extend(snapshot.gaps.cluster_policy_warning());
     for bad in &model.invalid {
         let (ns, name) = bad.key.split_once('/').unwrap_or(("", &bad.key));
@@ -249,6 +257,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<Outcome, Error> {
     let report = ListReport {
         policies: rows,
         cluster_policies: cluster,
+        cluster_policies_read: snapshot.gaps.cluster_policies_read(),
     };
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),

@@ -28,6 +28,10 @@ const GRID_MAX: usize = 10;
 pub struct MatrixReport<'a, 'm, 's> {
     pub pods: Vec<PodJson>,
     pub connections: Connections<'a, 'm, 's>,
+    /// Whether the cluster policies could be read: when not, the
+    /// connections are NetworkPolicy's answer alone.
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 /// The connections, computed one source pod at a time and turned into JSON
@@ -579,6 +583,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
                     matrix: RefCell::new(matrix),
                     undecided: &undecided,
                 },
+                cluster_policies_read: snapshot.gaps.cluster_policies_read(),
             };
             if format == OutputFormat::Json {
                 write_json(stdout, &report)

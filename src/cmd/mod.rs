@@ -228,13 +228,16 @@ impl Context {
         }
     }
 
-    /// The snapshot and, read at the same time, the enforcement warning
-    /// that `explain`, `list`, `can` and `matrix` print (see [`Context::enforcement_warning`]).
+    /// The snapshot and, read at the same time, the enforcement warnings
+    /// that `explain`, `list`, `can` and `matrix` print: whether the CNI
+    /// enforces NetworkPolicy (see [`Context::enforcement_warning`]) and,
+    /// for the snapshot's cluster policies, whether it implements their
+    /// APIs ([`tier_warnings`]).
     pub fn snapshot_with_warning(
         &self,
         plan: Plan<'_>,
-    ) -> Result<(Rc<Snapshot>, Option<String>), Error> {
-        match &self.source {
+    ) -> Result<(Rc<Snapshot>, Vec<String>), Error> {
+        let (snapshot, evidence) = match &self.source {
             Source::Live(live) => {
                 let both = async {
                     let (snapshot, evidence) =
@@ -242,12 +245,68 @@ impl Context {
                     Ok((snapshot?, evidence))
                 };
                 let (snapshot, evidence) = self.runtime.block_on(live.bounded(both))?;
-                Ok((Rc::new(snapshot), warning_from(evidence)))
+                (Rc::new(snapshot), evidence)
             }
             _ => {
                 let snapshot = self.snapshot(plan)?;
-                Ok((snapshot, self.enforcement_warning()))
+                (snapshot, self.evidence(false))
             }
+        };
+        let Ok(evidence) = evidence else {
+            return Ok((snapshot, Vec::new()));
+        };
+        let a = cni::assess(&evidence);
+        let mut warnings: Vec<String> = warning_of(&evidence, &a).into_iter().collect();
+        warnings.extend(tier_warnings(&a, &snapshot));
+        Ok((snapshot, warnings))
+    }
+
+    /// A live snapshot read without the namespaces (`Need::No`), with them
+    /// when they are readable (a refusal is a gap, as with
+    /// [`Need::IfReadable`]); anything else is returned as it is. For
+    /// `coverage` with cluster policies: a subject selecting namespaces by
+    /// their labels is then decided, not "may select".
+    pub fn with_namespaces(&self, snapshot: Rc<Snapshot>) -> Result<Rc<Snapshot>, Error> {
+        let Source::Live(live) = &self.source else {
+            return Ok(snapshot);
+        };
+        if snapshot.gaps.namespaces.as_deref() != Some(fetch::NAMESPACES_NOT_READ) {
+            return Ok(snapshot);
+        }
+        let read = self
+            .runtime
+            .block_on(live.bounded(fetch::read_namespaces(live, Need::IfReadable)))?;
+        let mut s = Rc::unwrap_or_clone(snapshot);
+        match read {
+            Ok(list) => {
+                let mut by_name: std::collections::BTreeMap<
+                    String,
+                    crate::snapshot::NamespaceInfo,
+                > = std::mem::take(&mut s.namespaces)
+                    .into_iter()
+                    .map(|n| (n.name.clone(), n))
+                    .collect();
+                for n in list {
+                    by_name.insert(n.name.clone(), n);
+                }
+                s.namespaces = by_name.into_values().collect();
+                s.gaps.namespaces = None;
+            }
+            Err(why) => s.gaps.namespaces = Some(why),
+        }
+        Ok(Rc::new(s))
+    }
+
+    /// The warnings of [`tier_warnings`] for `snapshot`, reading what
+    /// `check` reads only when the snapshot has cluster policies (for
+    /// `coverage`, which does not print the enforcement warning).
+    pub fn tier_warnings(&self, snapshot: &Snapshot) -> Vec<String> {
+        if snapshot.cluster_policies.is_empty() {
+            return Vec::new();
+        }
+        match self.evidence(false) {
+            Ok(evidence) => tier_warnings(&cni::assess(&evidence), snapshot),
+            Err(_) => Vec::new(),
         }
     }
 }
@@ -484,15 +543,60 @@ impl Context {
 
 /// The enforcement warning for what the evidence says, if any.
 fn warning_from(evidence: Result<Evidence, Error>) -> Option<String> {
+    let evidence = evidence.ok()?;
+    warning_of(&evidence, &cni::assess(&evidence))
+}
+
+/// One warning per cluster policy API that `snapshot` has objects of and
+/// that the CNI found does not implement (`check`'s
+/// `clusterPolicySupport` says `implemented: false`): the answers apply
+/// them, the cluster does not. Nothing when implemented or unknown (the
+/// enforcement warning covers what cannot be told).
+pub fn tier_warnings(a: &cni::Assessment, snapshot: &Snapshot) -> Vec<String> {
+    let mut out = Vec::new();
+    for api in cni::tiers::ClusterApi::ALL {
+        if !snapshot
+            .cluster_policies
+            .iter()
+            .any(|o| o.kind == api.kind())
+        {
+            continue;
+        }
+        let named = format!("{} (policy.networking.k8s.io)", api.kind());
+        let Some(support) = cni::tiers::support(&a.found, std::slice::from_ref(&named)).pop()
+        else {
+            continue;
+        };
+        if support.implemented != Some(false) {
+            continue;
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for i in &support.by {
+            if !names.contains(&i.component.as_str()) {
+                names.push(&i.component);
+            }
+        }
+        let (who, verb) = match names.as_slice() {
+            [one] => (one.to_string(), "does"),
+            [init @ .., last] => (format!("{} and {last}", init.join(", ")), "do"),
+            [] => continue,
+        };
+        out.push(format!(
+            "warning: {who} {verb} not implement {named}: the answers below apply its cluster policies as if enforced; on this cluster they are not (see kubectl netpol check)"
+        ));
+    }
+    out
+}
+
+/// The enforcement warning for an assessment `a` of `evidence`, if any.
+fn warning_of(evidence: &Evidence, a: &cni::Assessment) -> Option<String> {
     {
-        let evidence = evidence.ok()?;
         // "Cannot tell" is worth saying only when the kube-system pods were
         // there to look at; application manifests are not evidence.
         let saw_kube_system = evidence
             .pods
             .iter()
             .any(|p| p.metadata.namespace.as_deref() == Some("kube-system"));
-        let a = cni::assess(&evidence);
         let reason = a.reason.trim_end_matches('.');
         match a.verdict {
             Verdict::Enforced => None,

@@ -123,6 +123,9 @@ pub struct ServiceCanReport {
     #[serde(rename = "servicePorts")]
     pub service_ports: Vec<ServicePortAnswer>,
     pub notes: Vec<String>,
+    /// As `can`'s (each connection carries it too).
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 /// One Service port's share of a Service answer.
@@ -364,6 +367,7 @@ pub fn can(
         service_ports: by_service_port(&connections),
         connections,
         notes,
+        cluster_policies_read: snapshot.gaps.cluster_policies_read(),
     };
     let stdout = match ctx.format() {
         OutputFormat::Json => to_json(&report),
@@ -1006,6 +1010,9 @@ pub struct ServiceExplainReport {
     pub addresses: Vec<AddressBackend>,
     pub groups: Vec<GroupView>,
     pub notes: Vec<String>,
+    /// As `explain`'s.
+    #[serde(flatten)]
+    pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
 /// A backend that is an address rather than a pod.
@@ -1055,7 +1062,7 @@ pub fn explain(
     snapshot: &Snapshot,
     model: &Model<'_>,
     args: &ExplainArgs,
-    enforcement: Option<String>,
+    enforcement: Vec<String>,
 ) -> Result<Option<Outcome>, Error> {
     let ns = ctx.default_namespace();
     let Some(target) = args.target.as_deref() else {
@@ -1288,6 +1295,7 @@ fn explain_report(
         addresses,
         groups: groups.into_iter().map(|g| g.1).collect(),
         notes,
+        cluster_policies_read: model.snapshot.gaps.cluster_policies_read(),
     })
 }
 

@@ -113,7 +113,11 @@ pub fn side_tiers(
         }
         let head = format!("{}: {}", rule_label(p, d, step.rule), step.action.as_str());
         chain.push(if step.undecided {
-            format!("{head} on {} if it matches (unknown)", ports.describe())
+            format!(
+                "{head} on {} if it matches {}",
+                ports.describe(),
+                unknown_why(p, d, step.rule, &ports)
+            )
         } else if step.action == Action::Pass {
             format!(
                 "{head} on {} -> {}",
@@ -229,7 +233,11 @@ fn after_admin(model: &Model<'_>, side: &SideVerdict, tiers: &TierSide, ports: &
         let p = &model.cluster_policies[step.policy];
         let head = format!("{}: {}", rule_label(p, d, step.rule), step.action.as_str());
         parts.push(if step.undecided {
-            format!("{head} on {} if it matches (unknown)", here.describe())
+            format!(
+                "{head} on {} if it matches {}",
+                here.describe(),
+                unknown_why(p, d, step.rule, &here)
+            )
         } else if step.action == Action::Pass {
             format!("{head} on {} -> default: allowed", here.describe())
         } else {
@@ -295,6 +303,9 @@ fn subject_words(s: &crate::engine::tier::Subject) -> String {
         Subject::Namespaces(sel) if sel.is_everything() => "all pods".to_string(),
         Subject::Namespaces(sel) => format!("all pods in namespaces {}", selector_words(sel)),
         Subject::Pods { namespaces, pods } => pods_words(namespaces.as_ref(), pods),
+        Subject::Unusable(_) => {
+            "pods its selector cannot tell (no implementation can convert it)".to_string()
+        }
     }
 }
 
@@ -314,6 +325,12 @@ fn peer_words(peer: &crate::engine::tier::TierPeer) -> String {
         TierPeer::Nodes(sel) if sel.is_everything() => "all nodes".to_string(),
         TierPeer::Nodes(sel) => format!("nodes {}", selector_words(sel)),
         TierPeer::DomainNames(names) => format!("domains [{}]", names.join(", ")),
+        TierPeer::Unusable { nodes: true, .. } => {
+            "nodes a selector no implementation can convert picks".to_string()
+        }
+        TierPeer::Unusable { nodes: false, .. } => {
+            "pods a selector no implementation can convert picks".to_string()
+        }
     }
 }
 
@@ -339,6 +356,33 @@ fn rule_words(rule: &crate::engine::tier::TierRule, direction: Direction) -> Str
         ),
     };
     format!("{verb} {word} {}{ports}", peers.join(" or "))
+}
+
+/// Why a step of `p`'s rule `rule` is undecided on `ports`, when the
+/// policy itself says why (a selector no implementation can convert, a
+/// reversed port range), else `(unknown)` (a namespace's labels not read,
+/// domainNames, ...: the answer's notes say which).
+fn unknown_why(
+    p: &crate::engine::tier::ClusterPolicy,
+    d: Direction,
+    rule: usize,
+    ports: &PortSet,
+) -> &'static str {
+    use crate::engine::tier::{Subject, TierPeer};
+    let r = &p.rules(d)[rule];
+    if matches!(p.subject, Subject::Unusable(_)) {
+        "(unknown: its subject's selector is accepted by the API server but no implementation can convert it)"
+    } else if !r.undecided_ports().intersect(ports).is_empty() {
+        "(unknown: its portRange's start is above its end, which the API server accepts and implementations read differently)"
+    } else if r
+        .peers
+        .iter()
+        .any(|x| matches!(x, TierPeer::Unusable { .. }))
+    {
+        "(unknown: a peer's selector is accepted by the API server but no implementation can convert it)"
+    } else {
+        "(unknown)"
+    }
 }
 
 /// The one-sentence summary of a cluster policy: `admin tier, priority

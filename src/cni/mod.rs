@@ -1110,7 +1110,7 @@ fn judge(cni: Cni, u: &Unit, e: &Evidence, aux: &[&Unit]) -> Judged {
                     j.caveat("No antrea-controller pod was found; Antrea agents get their computed policies from it.");
                 }
             }
-            j.caveat("Antrea-native policies (ClusterNetworkPolicy, Antrea NetworkPolicy) also apply; kubectl-netpol reads only Kubernetes NetworkPolicy.");
+            j.caveat(&format!("Antrea-native policies (Antrea's own ClusterNetworkPolicy and NetworkPolicy, crd.antrea.io) also apply; {READS_ONLY}"));
             j.caveat("Antrea also implements AdminNetworkPolicy and BaselineAdminNetworkPolicy.");
         }
         Cni::Weave => {
@@ -1197,10 +1197,16 @@ fn judge(cni: Cni, u: &Unit, e: &Evidence, aux: &[&Unit]) -> Judged {
     j
 }
 
+/// What kubectl-netpol reads, for the caveats naming a CNI's own policy
+/// kinds (which it does not).
+const READS_ONLY: &str = "kubectl-netpol reads only Kubernetes NetworkPolicy (networking.k8s.io) and the cluster policy kinds of policy.networking.k8s.io (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy).";
+
 const NFQUEUE_CAVEAT: &str = "Enforcement relies on the kernel's nfqueue support; on kernels without it (reported for WSL2) policies are not applied.";
 
 fn calico_caveats(j: &mut Judged) {
-    j.caveat("Calico's own NetworkPolicy and GlobalNetworkPolicy resources also apply; kubectl-netpol reads only Kubernetes NetworkPolicy.");
+    j.caveat(&format!(
+        "Calico's own NetworkPolicy and GlobalNetworkPolicy resources also apply; {READS_ONLY}"
+    ));
     match j.component.version.as_deref().and_then(major_minor) {
         Some((3, minor)) if minor < 29 => {
             j.caveat("AdminNetworkPolicy is not implemented by Calico before v3.29.")
@@ -1274,7 +1280,9 @@ fn judge_cilium(j: &mut Judged, u: &Unit, e: &Evidence) {
             j.caveat("The cilium-config ConfigMap was not available, so enable-policy and policy-audit-mode were not checked.");
         }
     }
-    j.caveat("CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy resources also apply; kubectl-netpol reads only Kubernetes NetworkPolicy.");
+    j.caveat(&format!(
+        "CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy resources also apply; {READS_ONLY}"
+    ));
     match j.component.version.as_deref().and_then(major_minor) {
         Some((1, minor)) if minor < 16 => j.caveat(
             "Cilium before v1.16 ignores endPort: a port range is enforced as its first port only.",

@@ -368,12 +368,22 @@ pub fn support(found: &[Component], served: &[String]) -> Vec<ApiSupport> {
         .iter()
         .map(|api| {
             let kind = ClusterApi::of(api).map(ClusterApi::kind);
-            let by: Vec<Implementation> = found
+            // Several components of one CNI (agents found as pods of no
+            // DaemonSet, one per pod) say the same: once.
+            let mut by: Vec<Implementation> = Vec::new();
+            for i in found
                 .iter()
                 .flat_map(|c| c.cluster_apis.iter())
                 .filter(|i| Some(i.api) == kind)
-                .cloned()
-                .collect();
+            {
+                if !by.iter().any(|b| {
+                    b.component == i.component
+                        && b.implements == i.implements
+                        && b.reason == i.reason
+                }) {
+                    by.push(i.clone());
+                }
+            }
             let implemented = if by.iter().any(|i| i.implements == Some(true)) {
                 Some(true)
             } else if !by.is_empty() && by.iter().all(|i| i.implements == Some(false)) {
@@ -518,6 +528,44 @@ mod tests {
         // Nothing found: unknown, with no component to name.
         let a = answers(fixture("nothing-found.yaml"));
         assert_eq!([a[0].1, a[1].1, a[2].1], [None, None, None]);
+    }
+
+    #[test]
+    fn components_saying_the_same_are_named_once() {
+        // Two Cilium agents found as pods of no DaemonSet: two components,
+        // one reason each, said once.
+        let pod = |name: &str| {
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+                "spec": {"containers": [{"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.16.0"}]},
+                "status": {"phase": "Running", "containerStatuses": [{"name": "cilium-agent", "ready": true, "image": "x", "imageID": "y", "restartCount": 0}]},
+            })
+        };
+        let e = evidence_from_values(vec![pod("cilium-a"), pod("cilium-b")]).unwrap();
+        let a = assess(&e);
+        assert_eq!(a.found.len(), 2, "{:?}", a.found);
+        let s = support(
+            &a.found,
+            &["ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1)".to_string()],
+        );
+        assert_eq!(s[0].implemented, Some(false));
+        assert_eq!(s[0].by.len(), 1, "{:?}", s[0].by);
+        assert_eq!(s[0].by[0].reason, "Cilium does not implement it");
+        assert_eq!(
+            answers(vec![pod("cilium-a"), pod("cilium-b")])[0].2,
+            "Cilium does not implement it"
+        );
+        // The caveat on Cilium's own kinds says what this tool reads now.
+        let caveat = a
+            .caveats
+            .iter()
+            .find(|c| c.starts_with("CiliumNetworkPolicy"))
+            .unwrap();
+        assert!(
+            caveat.ends_with("reads only Kubernetes NetworkPolicy (networking.k8s.io) and the cluster policy kinds of policy.networking.k8s.io (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy)."),
+            "{caveat}"
+        );
     }
 
     #[test]

@@ -201,6 +201,16 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         Severity::Warning,
         "a cluster policy rule no connection reaches: an earlier rule (of the policy, or of a policy evaluated first for all its pods) matches every peer and port it matches",
     ),
+    (
+        "tier-unusable-selector",
+        Severity::Warning,
+        "a cluster policy label selector the API server accepts but no implementation can convert (a bad key, value or operator, In without values): what it selects is unknown",
+    ),
+    (
+        "tier-reversed-port-range",
+        Severity::Warning,
+        "an AdminNetworkPolicy or BaselineAdminNetworkPolicy portRange whose start is above its end: the CRD accepts it, and what it matches is unknown",
+    ),
 ];
 
 /// The checks whose message depends on the CNI (see [`LintOptions::cni`]):

@@ -464,6 +464,9 @@ const SERVED: [(&str, &str); 14] = [
 /// (Calico's NetworkPolicy) are other kinds, not this.
 fn unserved(kind: &str, api: &str) -> Option<(&'static str, &'static str)> {
     let group = api.split_once('/').map_or("", |(g, _)| g);
+    if group == TIER_GROUP {
+        return unserved_tier(kind, api);
+    }
     const BUILT_IN: [&str; 7] = [
         "",
         "apps",
@@ -487,6 +490,43 @@ fn unserved(kind: &str, api: &str) -> Option<(&'static str, &'static str)> {
     };
     let (served_kind, served_api) = SERVED.iter().find(|(k, _)| named(k))?;
     (kind != *served_kind || api != *served_api).then_some((*served_kind, *served_api))
+}
+
+/// The API group of the cluster policy kinds.
+const TIER_GROUP: &str = "policy.networking.k8s.io";
+
+/// The cluster policy kinds, with the versions their CRDs serve (the
+/// experimental channel's, network-policy-api v0.3.0 and v0.1.7), as
+/// [`unserved`]'s hint words them.
+const TIER_SERVED: [(&str, &[&str], &str); 3] = [
+    (
+        "ClusterNetworkPolicy",
+        &["v1alpha2", "v1beta1"],
+        "policy.networking.k8s.io/v1alpha2 or v1beta1",
+    ),
+    (
+        "AdminNetworkPolicy",
+        &["v1alpha1"],
+        "policy.networking.k8s.io/v1alpha1",
+    ),
+    (
+        "BaselineAdminNetworkPolicy",
+        &["v1alpha1"],
+        "policy.networking.k8s.io/v1alpha1",
+    ),
+];
+
+/// [`unserved`] for policy.networking.k8s.io: a cluster policy kind in a
+/// version no implementation serves (ClusterNetworkPolicy in `v1alpha1`,
+/// AdminNetworkPolicy in `v1alpha2`), or spelled in the plural.
+fn unserved_tier(kind: &str, api: &str) -> Option<(&'static str, &'static str)> {
+    let version = api.split_once('/').map_or("", |(_, v)| v);
+    let lower = kind.to_ascii_lowercase();
+    let (served_kind, versions, hint) = TIER_SERVED.iter().find(|(k, _, _)| {
+        let k = k.to_ascii_lowercase();
+        lower == k || lower == format!("{k}s") || lower == format!("{k}ies")
+    })?;
+    (kind != *served_kind || !versions.contains(&version)).then_some((*served_kind, *hint))
 }
 
 /// Whether any command reads objects of this kind: the snapshot's kinds
@@ -1386,11 +1426,17 @@ impl<'a> Builder<'a> {
             // kubectl apply finds no such kind (`no matches for kind`):
             // never silently ignored, never read as another version.
             let meta = meta_of(obj)?;
+            // A cluster policy is cluster-scoped: kubectl names no
+            // namespace for it.
+            let cluster_scoped = api.starts_with(TIER_GROUP);
             let unserved = Unserved {
                 file: obj.file.clone(),
-                namespace: meta
-                    .namespace
-                    .unwrap_or_else(|| self.default_namespace.to_string()),
+                namespace: if cluster_scoped {
+                    String::new()
+                } else {
+                    meta.namespace
+                        .unwrap_or_else(|| self.default_namespace.to_string())
+                },
                 name: meta.name.unwrap_or_default(),
                 api_version: api.to_string(),
                 kind: kind.to_string(),
@@ -1398,6 +1444,8 @@ impl<'a> Builder<'a> {
             self.apply.unserved.push(unserved);
             let hint = if kind == "NetworkPolicy" && api == "extensions/v1beta1" {
                 "no longer served since Kubernetes 1.16: write networking.k8s.io/v1".to_string()
+            } else if kind == served_kind && cluster_scoped {
+                format!("network-policy-api's CRDs serve {served_kind} in {served_api}")
             } else if kind == served_kind {
                 format!("the API server serves {served_kind} in {served_api}")
             } else {

@@ -835,24 +835,35 @@ impl Live {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        // kubectl decodes the object before it sends anything: one it
+        // cannot decode (a label of the wrong type) never reaches the
+        // server, and is no rejection of the server's.
+        let decoded: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|e| Error::Manifest {
+                file: format!("unable to decode {kind} {name:?}"),
+                message: e.to_string(),
+            })?;
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+        // Strict field validation, as `kubectl apply` asks by default: a
+        // field the CRD does not have is the server's error, not dropped.
         let answer = match patch {
             Some(patch) => {
                 api.patch(
                     name,
-                    &PatchParams::default().dry_run(),
+                    &PatchParams::default().dry_run().validation_strict(),
                     &Patch::Merge(patch),
                 )
                 .await
             }
             None => {
-                let object: DynamicObject = serde_json::from_value(object.clone())
-                    .map_err(|e| Error::Rejected(format!("cannot send the {kind}: {e}")))?;
                 let params = PostParams {
                     dry_run: true,
                     ..Default::default()
                 };
-                api.create(&params, &object).await
+                match self.create_strict(&resource, &params, &decoded) {
+                    Ok(req) => self.client.request::<DynamicObject>(req).await,
+                    Err(e) => Err(e),
+                }
             }
         };
         match answer {
@@ -865,6 +876,28 @@ impl Live {
             ))),
             Err(e) => Err(dry_run_error(e, plural, None, self.user.as_deref())),
         }
+    }
+
+    /// A create request for `object` of the cluster-scoped `resource`
+    /// with `fieldValidation=Strict` (kube's PostParams cannot say it).
+    fn create_strict(
+        &self,
+        resource: &kube::api::ApiResource,
+        params: &kube::api::PostParams,
+        object: &kube::api::DynamicObject,
+    ) -> Result<http::Request<Vec<u8>>, kube::Error> {
+        use kube::Resource;
+        let bytes = serde_json::to_vec(object).map_err(kube::Error::SerdeError)?;
+        let path = kube::api::DynamicObject::url_path(resource, None);
+        let mut req = kube::core::Request::new(path)
+            .create(params, bytes)
+            .map_err(kube::Error::BuildRequest)?;
+        let uri = format!("{}&fieldValidation=Strict", req.uri());
+        *req.uri_mut() = uri
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| kube::Error::Service(Box::new(e)))?;
+        req.extensions_mut().insert("create");
+        Ok(req)
     }
 
     /// The API resource of a workload kind (Deployment, StatefulSet,

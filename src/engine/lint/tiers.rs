@@ -150,6 +150,51 @@ pub fn tiers(model: &Model<'_>, scope: ClusterScope<'_>, out: &mut Out<'_>) {
     for p in &policies {
         shadowed(model, p, out);
     }
+    for p in &policies {
+        unusable(model, p, out);
+    }
+}
+
+/// `tier-unusable-selector` and `tier-reversed-port-range`: what the API
+/// server accepts in `p` but no implementation can use as written (see
+/// [`crate::engine::tier::validate::unusable`]).
+fn unusable(model: &Model<'_>, p: &ClusterPolicy, out: &mut Out<'_>) {
+    let Some(object) = model
+        .snapshot
+        .cluster_policies
+        .iter()
+        .find(|o| o.kind == p.kind && o.name == p.name)
+    else {
+        return;
+    };
+    for e in crate::engine::tier::validate::unusable(p.api, &object.value) {
+        let text = e.to_string();
+        let problem = text
+            .strip_prefix(&format!("{}: ", e.path))
+            .unwrap_or(&text)
+            .to_string();
+        if e.path.ends_with("portRange") {
+            push(
+                out,
+                "tier-reversed-port-range",
+                p,
+                e.path.clone(),
+                format!(
+                    "{problem}: the API server accepts it, but what an implementation matches is unknown (nothing, the ports between, or an error), so kubectl-netpol leaves the rule's answer on those ports undecided; write start below end"
+                ),
+            );
+        } else {
+            push(
+                out,
+                "tier-unusable-selector",
+                p,
+                e.path.clone(),
+                format!(
+                    "{problem}: the API server accepts this selector (the CRD does not check selector contents), but no implementation can convert it to a label selector, so what it selects is unknown and kubectl-netpol leaves the answers it may change undecided"
+                ),
+            );
+        }
+    }
 }
 
 /// `rule #2` (`rule #2 "allow-dns"` when it has a name).

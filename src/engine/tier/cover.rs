@@ -161,16 +161,18 @@ struct Pods {
 }
 
 impl Pods {
-    fn of_subject(s: &Subject) -> Pods {
+    /// `None` for a subject whose selector cannot be converted.
+    fn of_subject(s: &Subject) -> Option<Pods> {
         match s {
-            Subject::Namespaces(ns) => Pods {
+            Subject::Namespaces(ns) => Some(Pods {
                 namespaces: ns.clone(),
                 pods: Selector::everything(),
-            },
-            Subject::Pods { namespaces, pods } => Pods {
+            }),
+            Subject::Pods { namespaces, pods } => Some(Pods {
                 namespaces: namespaces.clone().unwrap_or_default(),
                 pods: pods.clone(),
-            },
+            }),
+            Subject::Unusable(_) => None,
         }
     }
 
@@ -207,7 +209,12 @@ impl Pods {
 
 /// Whether subject `outer` selects every pod `inner` selects.
 pub fn subject(outer: &Subject, inner: &Subject) -> Cover {
-    Pods::of_subject(outer).cover(&Pods::of_subject(inner))
+    match (Pods::of_subject(outer), Pods::of_subject(inner)) {
+        (Some(o), Some(i)) => o.cover(&i),
+        // A selector no implementation can convert selects what is not
+        // known.
+        _ => Cover::Unknown,
+    }
 }
 
 /// Whether `net` lies inside the union of `nets`.
@@ -258,8 +265,9 @@ fn peer(outer: &[TierPeer], networks: &[&IpNet], names: &[&String], x: &TierPeer
             if outer_pods.iter().any(|o| o.cover(&inner) == Cover::Yes) {
                 return Cover::Yes;
             }
-            // A pod's IP may lie in a CIDR, a name may resolve to it.
-            if !networks.is_empty() || !names.is_empty() {
+            // A pod's IP may lie in a CIDR, a name may resolve to it, a
+            // selector that cannot be converted may match it.
+            if !networks.is_empty() || !names.is_empty() || unusable(outer, false) {
                 return Cover::Unknown;
             }
             match inner.example() {
@@ -289,8 +297,9 @@ fn peer(outer: &[TierPeer], networks: &[&IpNet], names: &[&String], x: &TierPeer
             if outer_nodes.iter().any(|o| selector(o, sel) == Cover::Yes) {
                 return Cover::Yes;
             }
-            // A node's address may lie in a CIDR or be a name's.
-            if !networks.is_empty() || !names.is_empty() {
+            // A node's address may lie in a CIDR or be a name's, or match
+            // a selector that cannot be converted.
+            if !networks.is_empty() || !names.is_empty() || unusable(outer, true) {
                 return Cover::Unknown;
             }
             // Pod peers never match nodes or host-network pods.
@@ -307,10 +316,20 @@ fn peer(outer: &[TierPeer], networks: &[&IpNet], names: &[&String], x: &TierPeer
                 Cover::Unknown
             }
         }
+        // What it matches is not known.
+        TierPeer::Unusable { .. } => Cover::Unknown,
     }
 }
 
-/// The numbered ports of a list (a reversed range holds none).
+/// Whether `peers` hold a pod peer (`nodes` false) or a nodes peer whose
+/// selector cannot be converted.
+fn unusable(peers: &[TierPeer], nodes: bool) -> bool {
+    peers
+        .iter()
+        .any(|p| matches!(p, TierPeer::Unusable { nodes: n, .. } if *n == nodes))
+}
+
+/// The numbered ports of a list (a reversed range holds none for certain).
 fn numbers(ports: &[TierPort]) -> PortSet {
     let mut set = PortSet::empty();
     for p in ports {
@@ -343,13 +362,16 @@ pub fn ports(outer: Option<&[TierPort]>, inner: Option<&[TierPort]>) -> Cover {
             set.insert(*proto, *lo, *hi);
             if numbered.contains_all(&set) {
                 Cover::Yes
+            } else if outer.iter().any(|p| matches!(p, TierPort::Reversed(..))) {
+                // A reversed range may mean some of them.
+                Cover::Unknown
             } else {
                 // A destination with no named port: only numbers count.
                 Cover::No
             }
         }
-        // Matches nothing: not a question of order.
-        TierPort::Range(..) => Cover::Unknown,
+        // Matches nothing, or what is not known: not a question of order.
+        TierPort::Range(..) | TierPort::Reversed(..) => Cover::Unknown,
         _ if numbered.is_all() => Cover::Yes,
         TierPort::Named(_) | TierPort::Other(_) if outer.contains(x) => Cover::Yes,
         TierPort::Named(_) | TierPort::Other(_) => Cover::Unknown,
@@ -610,8 +632,18 @@ mod tests {
                 some(vec![named("http")]),
                 Unknown,
             ),
-            // A reversed v1alpha1 range matches nothing at all.
+            // A reversed v1alpha1 range: what it matches is unknown.
             (some(vec![tcp(1, 65535)]), some(vec![tcp(9, 1)]), Unknown),
+            (
+                some(vec![tcp(1, 65535)]),
+                some(vec![TierPort::Reversed(Protocol::Tcp, 9, 1)]),
+                Unknown,
+            ),
+            (
+                some(vec![TierPort::Reversed(Protocol::Tcp, 9000, 8000)]),
+                some(vec![tcp(8080, 8080)]),
+                Unknown,
+            ),
         ] {
             assert_eq!(
                 ports(outer.as_deref(), inner.as_deref()),

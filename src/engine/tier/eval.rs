@@ -144,6 +144,8 @@ pub fn subject_matches(model: &Model<'_>, subject: &Subject, pod: &PodInfo) -> O
                 Some(sel) => namespace_matches(model, sel, &pod.namespace),
             }
         }
+        // A selector no implementation can convert: unknown, never guessed.
+        Subject::Unusable(_) => None,
     }
 }
 
@@ -159,6 +161,7 @@ pub fn subject_in_namespace(model: &Model<'_>, subject: &Subject, ns: &str) -> O
         Subject::Pods {
             namespaces: None, ..
         } => Some(true),
+        Subject::Unusable(_) => None,
     }
 }
 
@@ -190,6 +193,11 @@ pub fn peer_matches(model: &Model<'_>, peer: &TierPeer, ep: &Endpoint<'_>) -> (b
         TierPeer::Nodes(sel) => decided(node_matches(model, sel, ep)),
         // Resolved by the data plane from DNS: not known here.
         TierPeer::DomainNames(_) => (false, true),
+        // A selector no implementation can convert: unknown among what
+        // such a peer can match (pods on the pod network; node addresses
+        // and host-network pods for a nodes peer).
+        TierPeer::Unusable { nodes: false, .. } => (false, ep.pod_network().is_some()),
+        TierPeer::Unusable { nodes: true, .. } => (false, ep.pod_network().is_none()),
     }
 }
 
@@ -379,7 +387,12 @@ fn tier(
                     break;
                 }
                 let ports = rule.resolve_ports(dest_ports).intersect(&policy_open);
-                if ports.is_empty() {
+                // Ports the rule may or may not match (a reversed range).
+                let unsure = rule
+                    .undecided_ports()
+                    .intersect(&policy_open)
+                    .subtract(&ports);
+                if ports.is_empty() && unsure.is_empty() {
                     continue;
                 }
                 let (matched, unknown) = rule_matches(model, rule, other);
@@ -387,20 +400,34 @@ fn tier(
                     continue;
                 }
                 let und = !matched || subject_unknown;
-                policy_open = policy_open.subtract(&ports);
-                if und {
-                    undecided.union_with(&ports);
-                } else {
-                    by_action[rule.action.index()].union_with(&ports);
+                if !ports.is_empty() {
+                    policy_open = policy_open.subtract(&ports);
+                    if und {
+                        undecided.union_with(&ports);
+                    } else {
+                        by_action[rule.action.index()].union_with(&ports);
+                    }
+                    side.steps.push(TierStep {
+                        tier,
+                        policy: pi,
+                        rule: ri,
+                        action: rule.action,
+                        ports,
+                        undecided: und,
+                    });
                 }
-                side.steps.push(TierStep {
-                    tier,
-                    policy: pi,
-                    rule: ri,
-                    action: rule.action,
-                    ports,
-                    undecided: und,
-                });
+                if !unsure.is_empty() {
+                    policy_open = policy_open.subtract(&unsure);
+                    undecided.union_with(&unsure);
+                    side.steps.push(TierStep {
+                        tier,
+                        policy: pi,
+                        rule: ri,
+                        action: rule.action,
+                        ports: unsure,
+                        undecided: true,
+                    });
+                }
             }
         }
         // Equal priorities matching one port with different actions.
@@ -472,10 +499,18 @@ fn tier(
                         .enumerate()
                     {
                         let ports = rule.resolve_ports(dest_ports).intersect(&left);
-                        if ports.is_empty() {
+                        let unsure = rule.undecided_ports().intersect(&left).subtract(&ports);
+                        if ports.is_empty() && unsure.is_empty() {
                             continue;
                         }
                         let (matched, unknown) = rule_matches(model, rule, other);
+                        if matched || unknown {
+                            // Undecided already, deciding nothing here.
+                            left = left.subtract(&unsure);
+                        }
+                        if ports.is_empty() {
+                            continue;
+                        }
                         if unknown {
                             left = left.subtract(&ports);
                         }

@@ -99,6 +99,10 @@ pub enum Subject {
         namespaces: Option<Selector>,
         pods: Selector,
     },
+    /// A subject with a selector the API server accepts but an
+    /// implementation cannot convert (a bad key, value or operator): which
+    /// pods it selects is unknown (never a guess), with why.
+    Unusable(String),
 }
 
 /// One peer of a cluster policy rule.
@@ -118,13 +122,18 @@ pub enum TierPeer {
     Nodes(Selector),
     /// Addresses the names resolve to: not decidable offline (egress only).
     DomainNames(Vec<String>),
+    /// A `namespaces`, `pods` (`nodes: false`) or `nodes` peer with a
+    /// selector the API server accepts but an implementation cannot
+    /// convert: what it matches among the pods (or node addresses) is
+    /// unknown, with why.
+    Unusable { nodes: bool, why: String },
 }
 
 /// One port entry of a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TierPort {
-    /// A port or an inclusive range of one protocol (a reversed v1alpha1
-    /// range matches nothing).
+    /// A port or an inclusive range of one protocol, first <= last (a
+    /// reversed v1alpha1 range is [`TierPort::Reversed`]).
     Range(Protocol, u16, u16),
     /// A container port name, resolved on the destination pod with the
     /// protocol that port declares.
@@ -132,6 +141,10 @@ pub enum TierPort {
     /// A v1alpha1 `portNumber`/`portRange` of a protocol outside TCP, UDP
     /// and SCTP (the schema takes any string): matches none of those.
     Other(String),
+    /// A v1alpha1 `portRange` whose start is above its end (the CRD
+    /// accepts it): which of the ports between the two an implementation
+    /// matches is unknown, so they are undecided.
+    Reversed(Protocol, u16, u16),
 }
 
 impl TierPort {
@@ -142,6 +155,7 @@ impl TierPort {
             TierPort::Range(p, lo, hi) => format!("{p}/{lo}-{hi}"),
             TierPort::Named(n) => format!("named port {n}"),
             TierPort::Other(p) => format!("{p} (not TCP, UDP or SCTP)"),
+            TierPort::Reversed(p, start, end) => format!("{p}/{start}-{end} (reversed)"),
         }
     }
 }
@@ -176,7 +190,19 @@ impl TierRule {
                         }
                     }
                 }
-                TierPort::Other(_) => {}
+                TierPort::Other(_) | TierPort::Reversed(..) => {}
+            }
+        }
+        set
+    }
+
+    /// The ports whose match by this rule is unknown (a reversed v1alpha1
+    /// range: the ports between its ends); empty for most rules.
+    pub fn undecided_ports(&self) -> PortSet {
+        let mut set = PortSet::empty();
+        for p in self.ports.iter().flatten() {
+            if let TierPort::Reversed(proto, start, end) = p {
+                set.insert(*proto, *end.min(start), *start.max(end));
             }
         }
         set
@@ -219,6 +245,8 @@ impl ClusterPolicy {
         let subject = match &self.subject {
             Subject::Namespaces(s) => by_labels(s),
             Subject::Pods { namespaces, .. } => namespaces.as_ref().is_some_and(by_labels),
+            // Unknown whatever the namespaces' labels (see Subject::Unusable).
+            Subject::Unusable(_) => false,
         };
         subject
             || self
@@ -289,13 +317,29 @@ impl ClusterPolicy {
     }
 }
 
+/// A selector as an implementation converts it: `Err(why)` when it
+/// cannot (a bad key, value or operator, which the CRDs accept).
 fn compile_selector(
     sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
 ) -> Result<Selector, String> {
-    Selector::compile(sel)
+    let problems = crate::engine::validate::label_selector(sel, "selector");
+    if let Some(first) = problems.first() {
+        let detail = first.to_string();
+        let detail = detail.strip_prefix("selector").unwrap_or(&detail);
+        let detail = detail.trim_start_matches('.').trim_start_matches(": ");
+        return Err(format!("its selector cannot be converted ({detail})"));
+    }
+    Selector::compile(sel).map_err(|e| format!("its selector cannot be converted ({e})"))
 }
 
 fn compile_subject(s: &api::Subject) -> Result<Subject, String> {
+    match compile_subject_selectors(s) {
+        Err(why) if why.starts_with("its selector") => Ok(Subject::Unusable(why)),
+        other => other,
+    }
+}
+
+fn compile_subject_selectors(s: &api::Subject) -> Result<Subject, String> {
     match (&s.namespaces, &s.pods) {
         (Some(ns), None) => Ok(Subject::Namespaces(compile_selector(ns)?)),
         (None, Some(p)) => Ok(Subject::Pods {
@@ -322,7 +366,13 @@ fn compile_rule(r: &api::Rule, egress: bool) -> Result<TierRule, String> {
     let peers = peers
         .iter()
         .flatten()
-        .map(compile_peer)
+        .map(|p| match compile_peer(p) {
+            Err(why) if why.starts_with("its selector") => Ok(TierPeer::Unusable {
+                nodes: p.nodes.is_some(),
+                why,
+            }),
+            other => other,
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let ports = match (&r.protocols, &r.ports) {
         (Some(list), _) => Some(
@@ -416,6 +466,7 @@ fn compile_anp_port(p: &api::AnpPort) -> Result<TierPort, String> {
         let name = protocol.as_deref().unwrap_or("TCP");
         // The schema has no enum: the API's own spelling only.
         match Protocol::parse(name).filter(|p| p.as_str() == name) {
+            Some(proto) if lo > hi => Ok(TierPort::Reversed(proto, port_u16(lo)?, port_u16(hi)?)),
             Some(proto) => Ok(TierPort::Range(proto, port_u16(lo)?, port_u16(hi)?)),
             None => Ok(TierPort::Other(name.to_string())),
         }
@@ -474,8 +525,16 @@ impl InvalidClusterPolicy {
             .filter(|_| !subject_errors)
             .and_then(|s| serde_json::from_value::<api::Subject>(s.clone()).ok())
             .and_then(|s| compile_subject(&s).ok());
+        // A field under spec the API does not have (`ingres`) or one of
+        // the wrong type may be rules meant for either direction: the
+        // known fields alone cannot tell which directions it was for.
+        let shapeless = errors
+            .iter()
+            .any(|e| e.path.starts_with("spec") && validate::is_shape_error(e));
         let directions = Direction::BOTH.map(|d| match spec {
-            Some(Value::Object(m)) => !matches!(m.get(d.field()), None | Some(Value::Null)),
+            Some(Value::Object(m)) if !shapeless => {
+                !matches!(m.get(d.field()), None | Some(Value::Null))
+            }
             _ => true,
         });
         InvalidClusterPolicy {

@@ -10,10 +10,16 @@
 //! ports are accepted, with the rule that keeps named ports away from
 //! `networks`/`nodes`/`domainNames` peers. The standard channel's CRDs drop
 //! those fields. Fields a schema does not have are reported as a strict
-//! decoding error (what `kubectl apply` asks for by default). Label
-//! selectors are also checked as NetworkPolicy's are
-//! ([`crate::engine::validate::label_selector`]): the CRDs take any string,
-//! but implementations cannot read a selector with a bad key or operator.
+//! decoding error (what `kubectl apply` asks for by default).
+//!
+//! What the CRDs accept but implementations cannot use is no validation
+//! error ([`unusable`]): a label selector with a bad key, value or
+//! operator (checked as NetworkPolicy's are,
+//! [`crate::engine::validate::label_selector`]: the CRDs take any string,
+//! but an implementation cannot convert such a selector), and a v1alpha1
+//! `portRange` whose start is above its end (the CRD documents end >
+//! start without a rule). `lint` reports them; the engine leaves what they
+//! decide undecided.
 
 use serde_json::{Map, Value};
 
@@ -72,43 +78,78 @@ const BANP_NAME_RULE: &str = "Only one baseline admin network policy with metada
 
 /// Every validation error of one object (the whole object, as read).
 pub fn validate(api: Api, object: &Value) -> Vec<FieldError> {
-    let mut v = Validator { errs: Vec::new() };
-    let Some(top) = v.object(object, "") else {
-        return v.errs;
+    run(api, object).errs
+}
+
+/// What the API server accepts in one object but implementations cannot
+/// use (see the module's documentation), with the paths: selectors
+/// that cannot be converted, reversed v1alpha1 port ranges.
+pub fn unusable(api: Api, object: &Value) -> Vec<FieldError> {
+    run(api, object).unusable
+}
+
+fn run(api: Api, object: &Value) -> Validator {
+    let mut v = Validator {
+        errs: Vec::new(),
+        unusable: Vec::new(),
     };
-    v.known(
-        top,
-        "",
-        &["apiVersion", "kind", "metadata", "spec", "status"],
-    );
-    let name = top
-        .get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Value::as_str);
-    match name {
-        None | Some("") => v.push(
-            "metadata.name",
-            ErrorKind::Required,
-            "name or generateName is required",
-        ),
-        Some(n) => {
-            for e in dns1123_subdomain(n) {
-                v.push("metadata.name", ErrorKind::Invalid(format!("{n:?}")), e);
-            }
-            if api == Api::Baseline && n != "default" {
-                v.push("<nil>", ErrorKind::Rule, BANP_NAME_RULE);
+    let Some(top) = v.object(object, "") else {
+        return v;
+    };
+    v.top(api, top);
+    v
+}
+
+impl Validator {
+    fn top(&mut self, api: Api, top: &Map<String, Value>) {
+        let v = self;
+        v.known(
+            top,
+            "",
+            &["apiVersion", "kind", "metadata", "spec", "status"],
+        );
+        let name = top
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str);
+        match name {
+            None | Some("") => v.push(
+                "metadata.name",
+                ErrorKind::Required,
+                "name or generateName is required",
+            ),
+            Some(n) => {
+                for e in dns1123_subdomain(n) {
+                    v.push("metadata.name", ErrorKind::Invalid(format!("{n:?}")), e);
+                }
+                if api == Api::Baseline && n != "default" {
+                    v.push("<nil>", ErrorKind::Rule, BANP_NAME_RULE);
+                }
             }
         }
+        match top.get("spec") {
+            None | Some(Value::Null) => v.push("spec", ErrorKind::Required, ""),
+            Some(spec) => v.spec(api, spec),
+        }
     }
-    match top.get("spec") {
-        None | Some(Value::Null) => v.push("spec", ErrorKind::Required, ""),
-        Some(spec) => v.spec(api, spec),
+}
+
+/// Whether `e` says the object's shape is not the schema's: a field the
+/// schema does not have (strict decoding), or a value of the wrong type.
+/// What such an object was meant to say cannot be read from its known
+/// fields alone.
+pub fn is_shape_error(e: &FieldError) -> bool {
+    match &e.kind {
+        ErrorKind::UnknownField | ErrorKind::WrongType(_) => true,
+        ErrorKind::Invalid(_) => e.detail.contains(" must be of type "),
+        _ => false,
     }
-    v.errs
 }
 
 struct Validator {
     errs: Vec<FieldError>,
+    /// Accepted by the server, unusable by implementations.
+    unusable: Vec<FieldError>,
 }
 
 fn join(path: &str, field: &str) -> String {
@@ -266,7 +307,9 @@ impl Validator {
         match serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(
             v.clone(),
         ) {
-            Ok(sel) => self.errs.extend(label_selector(&sel, path)),
+            // The CRDs do not check selector contents: the server
+            // accepts what an implementation cannot convert.
+            Ok(sel) => self.unusable.extend(label_selector(&sel, path)),
             Err(e) => self.push(
                 path,
                 ErrorKind::WrongType(format!("{:?}", json_kind(v))),
@@ -554,8 +597,20 @@ impl Validator {
             }
             if let Some(r) = self.field(m, path, "portRange", false) {
                 // No start < end rule in v1alpha1: a reversed range is
-                // accepted (and matches no port).
-                self.range(r, &join(path, "portRange"), &["protocol", "start", "end"]);
+                // accepted, and what an implementation makes of it is
+                // not known.
+                let rpath = join(path, "portRange");
+                if let Some((start, end)) = self.range(r, &rpath, &["protocol", "start", "end"])
+                    && start > end
+                {
+                    self.unusable.push(FieldError {
+                        path: rpath,
+                        kind: ErrorKind::Invalid(format!("{start}-{end}")),
+                        detail: format!(
+                            "start {start} is greater than end {end} (the CRD's documentation says end must be greater than start, without a rule that enforces it)"
+                        ),
+                    });
+                }
             }
             if let Some(n) = self.field(m, path, "namedPort", false) {
                 self.string(n, &join(path, "namedPort"));
@@ -612,6 +667,25 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn what_the_crds_accept_is_unusable_not_invalid() {
+        let yaml = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: m}\nspec:\n  priority: 3\n  subject: {namespaces: {matchExpressions: [{key: a, operator: In}]}}\n  ingress: [{action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {'bad key!': x}}}}], ports: [{portRange: {start: 9, end: 1}}]}]\n";
+        assert_eq!(errors(Api::Admin, yaml), Vec::<String>::new());
+        let value: Value = serde_yaml_ng::from_str(yaml).unwrap();
+        let paths: Vec<String> = unusable(Api::Admin, &value)
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.subject.namespaces.matchExpressions[0].values",
+                "spec.ingress[0].from[0].pods.podSelector.matchLabels",
+                "spec.ingress[0].ports[0].portRange",
+            ]
+        );
     }
 
     fn sorted(mut v: Vec<String>) -> Vec<String> {
