@@ -1173,3 +1173,25 @@ fn what_the_crds_accept_but_no_implementation_can_use_is_undecided_not_invalid()
         .unwrap_or_else(|| panic!("{v:#}"));
     assert!(pair.get("possible").is_some(), "{pair:#}");
 }
+
+/// `diff` with cluster policies whose selectors no implementation can use
+/// (the API accepts them): the pairs they may decide are May change, with
+/// why, never Closed or Opened.
+#[test]
+fn diff_with_unusable_selectors_claims_nothing() {
+    let cluster = std::fs::read_to_string(CLUSTER).unwrap();
+    let unusable = std::fs::read_to_string("tests/fixtures/tiers/unusable.yaml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.yaml"), dir.path().join("new.yaml"));
+    std::fs::write(&old, &cluster).unwrap();
+    std::fs::write(&new, format!("{cluster}\n---\n{unusable}")).unwrap();
+    let (out, _) = run(&["diff", old.to_str().unwrap(), new.to_str().unwrap()], 2);
+    assert!(
+        !out.contains("Closed:") && !out.contains("Opened:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("? prod/web -> prod/db  for certain: all ports => nothing\n    new: clusternetworkpolicy/no-values (added) ingress rule #1 (Deny) may decide it (all ports): its subject: its selector cannot be converted"),
+        "{out}"
+    );
+}

@@ -1042,7 +1042,7 @@ fn policies_of_other_kinds_are_named_and_never_no_change() {
         "EgressFirewall backend/default (k8s.ovn.org/v1)",
         "EgressNetworkPolicy frontend/default (network.openshift.io/v1)",
         "AuthorizationPolicy backend/deny (security.istio.io/v1)",
-        "evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only",
+        "evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) and the cluster policies of policy.networking.k8s.io",
     ] {
         assert!(notes.contains(said), "{said}: {notes}");
     }

@@ -636,7 +636,7 @@ fn unevaluated<'a>(
         return;
     }
     notes.push(format!(
-        "not compared: {}: kubectl-netpol evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) only, so what {} change{} is not compared",
+        "not compared: {}: kubectl-netpol evaluates Kubernetes NetworkPolicy (networking.k8s.io/v1) and the cluster policies of policy.networking.k8s.io (ClusterNetworkPolicy v1alpha2/v1beta1, AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1) only, so what {} change{} is not compared",
         objects
             .iter()
             .map(|s| s.as_str())

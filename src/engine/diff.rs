@@ -448,13 +448,23 @@ impl<'m, 's> Unknowns<'m, 's> {
                 .is_none_or(|s| subject_matches(m, s, p) != Some(false))
         }) || m.cluster_policies.iter().any(|c| {
             let subject = subject_matches(m, &c.subject, p);
+            // A rule whose match or ports are unknown whatever the other
+            // end: domain names, nodes (labels may be unread), a selector
+            // no implementation can use, a reversed v1alpha1 port range.
+            let unknown_rule = |r: &crate::engine::tier::TierRule| {
+                r.peers.iter().any(|x| {
+                    matches!(
+                        x,
+                        TierPeer::DomainNames(_) | TierPeer::Nodes(_) | TierPeer::Unusable { .. }
+                    )
+                }) || r
+                    .ports
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, crate::engine::tier::TierPort::Reversed(..)))
+            };
             subject.is_none()
-                || (subject == Some(true)
-                    && c.ingress
-                        .iter()
-                        .chain(&c.egress)
-                        .flat_map(|r| &r.peers)
-                        .any(|x| matches!(x, TierPeer::DomainNames(_) | TierPeer::Nodes(_))))
+                || (subject == Some(true) && c.ingress.iter().chain(&c.egress).any(unknown_rule))
         })
     }
 
@@ -596,10 +606,51 @@ fn mark_undecided<'s>(
                     } else if other.ips.is_empty() {
                         format!("the {end} has no IP yet")
                     } else {
-                        "the rule matches by domain names or node labels not known here".to_string()
+                        String::new()
                     };
                     for st in t.steps.iter().filter(|st| st.undecided) {
                         let p = &m.cluster_policies[st.policy];
+                        // What of the rule itself is unknown, when the ends
+                        // are known.
+                        let why = if why.is_empty() {
+                            use crate::engine::tier::{TierPeer, TierPort};
+                            let rule = &p.rules(side.direction)[st.rule];
+                            let mut what: Vec<String> = Vec::new();
+                            if let crate::engine::tier::Subject::Unusable(why) = &p.subject {
+                                what.push(format!(
+                                    "its subject: {why}, so which pods it applies to is unknown"
+                                ));
+                            }
+                            for peer in &rule.peers {
+                                match peer {
+                                    TierPeer::DomainNames(_) => what.push(
+                                        "it matches by domain names, which only the data plane resolves".into(),
+                                    ),
+                                    TierPeer::Nodes(_) => what.push(
+                                        "it matches nodes whose labels or addresses were not all read".into(),
+                                    ),
+                                    TierPeer::Unusable { why, .. } => {
+                                        what.push(format!("{why}, so what it selects is unknown"))
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            if rule
+                                .ports
+                                .iter()
+                                .flatten()
+                                .any(|p| matches!(p, TierPort::Reversed(..)))
+                            {
+                                what.push("its port range is reversed (start above end)".into());
+                            }
+                            if what.is_empty() {
+                                "whether it matches is unknown".to_string()
+                            } else {
+                                what.join("; ")
+                            }
+                        } else {
+                            why.clone()
+                        };
                         lines.push(format!(
                             "{word}: {} {dir} rule #{} ({}) may decide it ({}): {why}",
                             policy_name(&p.reference(), &d.policies),
