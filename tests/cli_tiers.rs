@@ -1195,3 +1195,54 @@ fn diff_with_unusable_selectors_claims_nothing() {
         "{out}"
     );
 }
+
+/// `coverage` counts a pod as protected by a cluster policy only when it
+/// may be denied something: an Admin policy that only accepts (or passes)
+/// restricts nothing, so its pods stay in the list of open pods; a Deny
+/// rule protects them.
+#[test]
+fn coverage_counts_only_denying_cluster_policies_as_protection() {
+    let cluster = std::fs::read_to_string(CLUSTER).unwrap();
+    let policy = |action: &str| {
+        format!(
+            "{cluster}\n---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: dev-in}}\nspec:\n  tier: Admin\n  priority: 5\n  subject: {{namespaces: {{matchLabels: {{env: dev}}}}}}\n  ingress:\n  - {{action: {action}, from: [{{namespaces: {{}}}}]}}\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.yaml");
+    for (action, protected) in [("Accept", 0), ("Pass", 0), ("Deny", 1)] {
+        std::fs::write(&file, policy(action)).unwrap();
+        let (out, _) = run(&["coverage", "-f", file.to_str().unwrap(), "-o", "json"], 0);
+        let v = parse_json(&out);
+        let dev = v["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["namespace"] == "dev")
+            .cloned()
+            .unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(dev["ingressProtected"], protected, "{action}: {dev}");
+        let open = dev["notProtectedIngress"].to_string();
+        assert_eq!(open.contains("dev/tool"), protected == 0, "{action}: {dev}");
+    }
+}
+
+/// `coverage` says when an invalid cluster policy is left out of its
+/// counts (as `can` says its answers are undecided), never silently.
+#[test]
+fn coverage_warns_about_invalid_cluster_policies() {
+    let (_, err) = run(
+        &[
+            "coverage",
+            "-f",
+            CLUSTER,
+            "-f",
+            "tests/fixtures/tiers/invalid.yaml",
+        ],
+        0,
+    );
+    assert!(
+        err.contains("warning: ClusterNetworkPolicy \"too-high\" is invalid (the API server would reject it): the pods it may select are counted as not protected by it"),
+        "{err}"
+    );
+}

@@ -40,6 +40,20 @@ pub fn run(ctx: &Context, _args: &CoverageArgs) -> Result<Outcome, Error> {
         .filter(|p| ctx.in_scope(&p.namespace))
         .map(|p| format!("warning: NetworkPolicy {:?} is invalid (the API server would reject it) and is left out", p.key))
         .collect();
+    // Invalid cluster policies: what they would protect is unknown (they
+    // count as protecting nothing).
+    warnings.extend(model.cluster_invalid.iter().map(|p| {
+        format!(
+            "warning: {} {:?} is invalid (the API server would reject it): the pods it may select are counted as not protected by it, which it may change: {}",
+            p.kind,
+            p.name,
+            p.errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    }));
     warnings.extend(snapshot.gaps.cluster_policy_warning());
     // Cluster policies of an API the CNI does not implement: counted as
     // protecting pods that nothing protects on this cluster.

@@ -37,8 +37,8 @@ pub struct NamespaceCoverage {
     pub egress_isolated: usize,
     /// Present when the input has cluster policies: the pods protected in
     /// that direction by any tier, i.e. isolated by a NetworkPolicy or the
-    /// subject (for certain) of an Admin or Baseline policy with rules in
-    /// that direction.
+    /// subject (for certain) of an Admin or Baseline policy with a Deny
+    /// rule in that direction (Accept and Pass alone restrict nothing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingress_protected: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,9 +190,20 @@ pub fn coverage_of(
                 cluster(Direction::Egress, pod),
             );
             if !pod.on_host_network() {
-                let certain = |v: &[String]| v.iter().any(|x| !x.ends_with(MAY_SELECT));
-                let protected_in = !ingress.is_empty() || certain(&cluster_ingress);
-                let protected_out = !egress.is_empty() || certain(&cluster_egress);
+                // A cluster policy protects the pod when it selects it for
+                // certain with a Deny rule in that direction: Accept and
+                // Pass alone restrict nothing.
+                let denying = |d: Direction| {
+                    ordered.iter().any(|p| {
+                        p.rules(d)
+                            .iter()
+                            .any(|r| r.action == crate::engine::tier::Action::Deny)
+                            && crate::engine::tier::eval::subject_matches(model, &p.subject, pod)
+                                == Some(true)
+                    })
+                };
+                let protected_in = !ingress.is_empty() || denying(Direction::Ingress);
+                let protected_out = !egress.is_empty() || denying(Direction::Egress);
                 if let Some(n) = c.ingress_protected.as_mut() {
                     *n += usize::from(protected_in);
                 }
