@@ -22,6 +22,8 @@ use crate::wizard::prompt::{Cancelled, Prompter};
 
 /// How many connectivity lines the plan shows before "... and N more".
 const CONNECTIVITY_LINES: usize = 20;
+/// How many differences of one update the plan shows.
+const DIFFERENCE_LINES: usize = 8;
 
 /// What Ctrl-C says; updated as writes are made.
 static ON_INTERRUPT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
@@ -106,16 +108,21 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     for line in &said {
         say(line);
     }
-    say(&format!(
-        "ServiceGraph {:?} in {target}:",
-        graph.name()
-    ));
+    say(&format!("ServiceGraph {:?} in {target}:", graph.name()));
     if plan.is_empty() {
         say(&format!(
             "nothing to do: the {} polic{} the graph implies {} as it says",
             plan.unchanged.len(),
-            if plan.unchanged.len() == 1 { "y" } else { "ies" },
-            if plan.unchanged.len() == 1 { "is" } else { "are" }
+            if plan.unchanged.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            if plan.unchanged.len() == 1 {
+                "is"
+            } else {
+                "are"
+            }
         ));
         if let Some(w) = crate::cmd::warning_from(evidence) {
             say(&w);
@@ -144,62 +151,62 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
         say("client dry run: nothing was sent");
         return Ok(done(exit::PENDING));
     }
-    if !options.dry_run {
-        let n = plan.changes.len();
+    // Every request checked by the server before the question and the
+    // first write: RBAC, validation, conflicts, fields others keep.
+    let checked =
+        ctx.block_on(live.bounded(async { Ok(sync::dry_run(&live, &plan, &options).await) }))?;
+    if !checked.refused.is_empty() {
+        return Err(refusal(&plan, &checked.refused, false));
+    }
+    if options.dry_run {
+        for c in &plan.changes {
+            say(&format!(
+                "{} {} (server dry run) ({})",
+                resource(c),
+                c.action.done(),
+                c.summary
+            ));
+        }
+        return Ok(done(exit::PENDING));
+    }
+    let n = plan.changes.len();
+    let changes = format!("{n} change{}", if n == 1 { "" } else { "s" });
+    if args.yes {
+        say(&format!(
+            "applying {changes} to the policies of ServiceGraph {:?} in {target}",
+            graph.name()
+        ));
+    } else {
         let question = format!(
-            "Apply {n} change{} to the policies of ServiceGraph {:?} in {target}?",
-            if n == 1 { "" } else { "s" },
+            "Apply {changes} to the policies of ServiceGraph {:?} in {target}?",
             graph.name()
         );
-        if args.yes {
-            say(&format!(
-                "applying {n} change{} to the policies of ServiceGraph {:?} in {target}",
-                if n == 1 { "" } else { "s" },
-                graph.name()
-            ));
-        } else {
-            match Prompter::new(ctx.palette.enabled()).confirm(&question, false) {
-                Ok(true) => {}
-                Ok(false) | Err(Cancelled) => {
-                    say("cancelled: nothing was changed");
-                    return Ok(done(exit::CANCELLED));
-                }
+        match Prompter::new(ctx.palette.enabled()).confirm(&question, false) {
+            Ok(true) => {}
+            Ok(false) | Err(Cancelled) => {
+                say("cancelled: nothing was changed");
+                return Ok(done(exit::CANCELLED));
             }
         }
     }
+    let selector = sync::plan::selector(&plan.graph);
+    on_interrupt(format!(
+        "interrupted while sync was writing (the first request may have been made): check with kubectl get networkpolicies -A -l {selector}"
+    ));
     let report = ctx.block_on(async {
         let mut written: Vec<String> = Vec::new();
         let mut progress = |i: usize, o: &sync::Outcome| {
             let c = &plan.changes[i];
             if let sync::Outcome::Done = o {
-                say(&format!(
-                    "{} {}{} ({})",
-                    resource(c),
-                    c.action.done(),
-                    if options.dry_run {
-                        " (server dry run)"
-                    } else {
-                        ""
-                    },
-                    c.summary
+                say(&format!("{} {} ({})", resource(c), c.action.done(), c.summary));
+                written.push(format!("{} {} in {}", resource(c), c.action.done(), c.namespace));
+                on_interrupt(format!(
+                    "interrupted while sync was writing: made so far: {}; check with kubectl get networkpolicies -A -l {selector}",
+                    written.join(", ")
                 ));
-                if !options.dry_run {
-                    written.push(format!("{} {} in {}", resource(c), c.action.done(), c.namespace));
-                    on_interrupt(format!(
-                        "interrupted while sync was writing: made so far: {}; check with kubectl get networkpolicies -A -l {}",
-                        written.join(", "),
-                        sync::plan::selector(&plan.graph)
-                    ));
-                }
             }
         };
-        if !options.dry_run {
-            on_interrupt(format!(
-                "interrupted while sync was writing (the first request may have been made): check with kubectl get networkpolicies -A -l {}",
-                sync::plan::selector(&plan.graph)
-            ));
-        }
-        Ok(sync::apply_with_progress(&live, &plan, &options, &mut progress).await)
+        Ok(sync::write(&live, &plan, &options, &mut progress).await)
     })?;
     on_interrupt("interrupted");
     finish(&plan, &report)
@@ -263,8 +270,14 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
         if let Some(before) = &c.before {
             out.push(format!("      was: {before}"));
         }
-        for d in &c.differences {
+        for d in c.differences.iter().take(DIFFERENCE_LINES) {
             out.push(format!("      {d}"));
+        }
+        if c.differences.len() > DIFFERENCE_LINES {
+            out.push(format!(
+                "      ... and {} more differences",
+                c.differences.len() - DIFFERENCE_LINES
+            ));
         }
         if c.drift.is_some() {
             out.push(format!("      drift: {}", sync::apply::drift_text(c)));
@@ -325,18 +338,7 @@ fn connectivity_lines(observed: &Observed, plan: &Plan) -> Vec<String> {
 /// The exit code, and the error naming what was and was not written.
 fn finish(plan: &Plan, report: &Report) -> Result<Outcome, Error> {
     if report.complete() {
-        return Ok(done(if report.dry_run {
-            exit::PENDING
-        } else {
-            exit::OK
-        }));
-    }
-    if !report.wrote() && report.outcomes.iter().all(|o| !matches!(o, sync::Outcome::Refused(_) | sync::Outcome::Unknown(_))) {
-        // The checks before the first write failed.
-        return Err(refusal(plan, &report.refused, false));
-    }
-    if report.dry_run {
-        return Err(refusal(plan, &report.refused, false));
+        return Ok(done(exit::OK));
     }
     let mut written = Vec::new();
     let mut not_sent = Vec::new();
@@ -344,7 +346,9 @@ fn finish(plan: &Plan, report: &Report) -> Result<Outcome, Error> {
     for (c, o) in plan.changes.iter().zip(&report.outcomes) {
         match o {
             sync::Outcome::Done => written.push(format!("{} {}", resource(c), c.action.done())),
-            sync::Outcome::NotSent => not_sent.push(format!("{} ({})", resource(c), c.action.as_str())),
+            sync::Outcome::NotSent => {
+                not_sent.push(format!("{} ({})", resource(c), c.action.as_str()))
+            }
             sync::Outcome::Refused(e) => {
                 failed = format!(
                     "{} in namespace {:?} was not {}: the server refused it: {e}",

@@ -760,10 +760,18 @@ impl Live {
                 "cannot delete networkpolicies in namespace {namespace:?}: forbidden ({})",
                 status.message
             ))),
-            Err(kube::Error::Api(status)) if status.code != 401 && status.code < 500 => Err(
-                Error::Api(format!("cannot delete NetworkPolicy {namespace}/{name}: {}", status.message)),
-            ),
-            Err(e) => Err(api_error(e, "networkpolicies", Some(namespace), self.user.as_deref())),
+            Err(kube::Error::Api(status)) if status.code != 401 && status.code < 500 => {
+                Err(Error::Api(format!(
+                    "cannot delete NetworkPolicy {namespace}/{name}: {}",
+                    status.message
+                )))
+            }
+            Err(e) => Err(api_error(
+                e,
+                "networkpolicies",
+                Some(namespace),
+                self.user.as_deref(),
+            )),
         }
     }
 
@@ -809,7 +817,11 @@ impl Live {
                 "cannot apply networkpolicies in namespace {ns:?}: forbidden ({})",
                 status.message
             )),
-            kube::Error::Api(status) if status.code == 409 && status.reason == "Conflict" && status.message.starts_with("Apply failed") => {
+            kube::Error::Api(status)
+                if status.code == 409
+                    && status.reason == "Conflict"
+                    && status.message.starts_with("Apply failed") =>
+            {
                 Error::Api(conflict_message(&status.message))
             }
             // A stale resourceVersion precondition, a missing namespace:

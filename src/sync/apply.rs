@@ -187,11 +187,16 @@ async fn send(live: &Live, c: &Change, dry_run: bool, force: bool) -> Result<(),
 fn answered(e: &Error) -> bool {
     matches!(
         e,
-        Error::Api(_) | Error::Forbidden(_) | Error::Rejected(_) | Error::Usage(_) | Error::Config(_)
+        Error::Api(_)
+            | Error::Forbidden(_)
+            | Error::Rejected(_)
+            | Error::Usage(_)
+            | Error::Config(_)
     )
 }
 
-/// Carries `plan` out (see the module doc). Never fails as a whole: the
+/// Carries `plan` out (see the module doc): [`check`], then [`dry_run`],
+/// then (unless `options.dry_run`) [`write`]. Never fails as a whole: the
 /// report says what happened to each change.
 pub async fn apply(live: &Live, plan: &Plan, options: &ApplyOptions) -> Report {
     apply_with_progress(live, plan, options, &mut |_, _| {}).await
@@ -206,35 +211,67 @@ pub async fn apply_with_progress(
     options: &ApplyOptions,
     progress: &mut (dyn FnMut(usize, &Outcome) + Send),
 ) -> Report {
-    let mut report = Report {
-        outcomes: plan.changes.iter().map(|_| Outcome::NotSent).collect(),
-        refused: check(plan, options),
-        dry_run: options.dry_run,
-    };
-    if !report.refused.is_empty() {
-        return report;
+    let refused = check(plan, options);
+    if !refused.is_empty() {
+        return Report {
+            outcomes: plan.changes.iter().map(|_| Outcome::NotSent).collect(),
+            refused,
+            dry_run: options.dry_run,
+        };
     }
-    // Every request as a dry run first: nothing is written unless all
-    // of them pass.
-    for (i, c) in plan.changes.iter().enumerate() {
+    let checked = dry_run(live, plan, options).await;
+    if options.dry_run {
+        for (i, o) in checked.outcomes.iter().enumerate() {
+            progress(i, o);
+        }
+        return checked;
+    }
+    if !checked.refused.is_empty() {
+        return Report {
+            outcomes: plan.changes.iter().map(|_| Outcome::NotSent).collect(),
+            refused: checked.refused,
+            dry_run: false,
+        };
+    }
+    write(live, plan, options, progress).await
+}
+
+/// Every request of the plan as a server dry run (`dryRun=All`): nothing
+/// is stored. Each change is [`Outcome::Done`] (the server would do it)
+/// or [`Outcome::Refused`]; [`Report::refused`] has one line per refusal.
+/// The report is a dry run's whatever `options.dry_run` says.
+pub async fn dry_run(live: &Live, plan: &Plan, options: &ApplyOptions) -> Report {
+    let mut report = Report {
+        outcomes: Vec::new(),
+        refused: Vec::new(),
+        dry_run: true,
+    };
+    for c in &plan.changes {
         match send(live, c, true, options.force_conflicts).await {
-            Ok(()) => {
-                if options.dry_run {
-                    report.outcomes[i] = Outcome::Done;
-                    progress(i, &report.outcomes[i]);
-                }
-            }
+            Ok(()) => report.outcomes.push(Outcome::Done),
             Err(e) => {
                 report.refused.push(e.to_string());
-                if options.dry_run {
-                    report.outcomes[i] = Outcome::Refused(e);
-                }
+                report.outcomes.push(Outcome::Refused(e));
             }
         }
     }
-    if options.dry_run || !report.refused.is_empty() {
-        return report;
-    }
+    report
+}
+
+/// The writes, in the plan's order, stopping at the first that fails;
+/// `progress` hears of each outcome as it is known. The plan should have
+/// passed [`check`] and [`dry_run`] first ([`apply`] does both).
+pub async fn write(
+    live: &Live,
+    plan: &Plan,
+    options: &ApplyOptions,
+    progress: &mut (dyn FnMut(usize, &Outcome) + Send),
+) -> Report {
+    let mut report = Report {
+        outcomes: plan.changes.iter().map(|_| Outcome::NotSent).collect(),
+        refused: Vec::new(),
+        dry_run: false,
+    };
     for (i, c) in plan.changes.iter().enumerate() {
         match send(live, c, false, options.force_conflicts).await {
             Ok(()) => {

@@ -27,7 +27,7 @@ use crate::engine::graph::{self, DesiredPolicy, ServiceGraph};
 use crate::error::Error;
 use crate::snapshot::Snapshot;
 
-pub use apply::{ApplyOptions, Outcome, Report, apply, apply_with_progress};
+pub use apply::{ApplyOptions, Outcome, Report, apply, apply_with_progress, dry_run, write};
 pub use observe::{Observed, observe};
 pub use plan::{APPLIED_ANNOTATION, Action, Change, Collision, Drift, FieldOwner, Plan};
 

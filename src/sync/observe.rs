@@ -181,7 +181,8 @@ pub async fn observe(live: &Live, graph: &ServiceGraph) -> Result<Observed, Erro
         Ok(s) => services = s,
         Err(e) => match refused(&e) {
             Some(why) => {
-                gaps.services_in.insert("kube-system".into(), why.to_string());
+                gaps.services_in
+                    .insert("kube-system".into(), why.to_string());
             }
             None => return Err(e),
         },

@@ -261,7 +261,11 @@ pub fn plan(graph: &str, desired: &[DesiredPolicy], existing: &[NetworkPolicy]) 
             .and_then(|a| a.get(APPLIED_ANNOTATION));
         let mut differences = Vec::new();
         value_differences(&have, &want, "spec", &mut differences);
-        let metadata = metadata_differences(&d.policy, live, recorded, &digest);
+        let mut metadata = metadata_differences(&d.policy, live, recorded, &digest);
+        if !differences.is_empty() {
+            // The digest differs with the spec: said by the spec's lines.
+            metadata.retain(|m| !m.contains(APPLIED_ANNOTATION));
+        }
         if differences.is_empty() && metadata.is_empty() {
             out.unchanged.push(format!("{namespace}/{name}"));
             continue;
@@ -604,5 +608,434 @@ pub fn value_differences(have: &Value, want: &Value, path: &str, out: &mut Vec<(
             ),
         )),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::graph::Role;
+    use serde_json::json;
+
+    fn np(v: Value) -> NetworkPolicy {
+        serde_json::from_value(v).unwrap()
+    }
+
+    const GRAPH: &str = "shop";
+
+    fn labels(graph: &str) -> Value {
+        json!({MANAGED_BY_LABEL: MANAGED_BY, GRAPH_LABEL: graph})
+    }
+
+    fn spec(port: i64) -> Value {
+        json!({
+            "podSelector": {"matchLabels": {"app": "api"}},
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}],
+                         "ports": [{"protocol": "TCP", "port": port}]}],
+            "policyTypes": ["Ingress"]
+        })
+    }
+
+    /// The desired `shop-api-ingress` in `backend`, admitting `port`.
+    fn desired(name: &str, port: i64) -> DesiredPolicy {
+        DesiredPolicy {
+            role: Role::Ingress("api".into()),
+            policy: np(json!({
+                "metadata": {"name": name, "namespace": "backend", "labels": labels(GRAPH)},
+                "spec": spec(port)
+            })),
+        }
+    }
+
+    /// A stored policy: `spec`, labels, the annotation (`recorded`), and
+    /// managedFields entries `(manager, operation, fieldsV1)`.
+    fn stored(
+        name: &str,
+        labels: Value,
+        spec: Value,
+        recorded: Option<&str>,
+        managers: &[(&str, &str, Value)],
+    ) -> NetworkPolicy {
+        let mut annotations = serde_json::Map::new();
+        if let Some(r) = recorded {
+            annotations.insert(APPLIED_ANNOTATION.into(), json!(r));
+        }
+        np(json!({
+            "metadata": {
+                "name": name, "namespace": "backend", "labels": labels,
+                "annotations": annotations, "uid": "u-1", "resourceVersion": "42",
+                "managedFields": managers.iter().map(|(m, op, f)| json!({
+                    "manager": m, "operation": op, "apiVersion": "networking.k8s.io/v1",
+                    "fieldsType": "FieldsV1", "fieldsV1": f, "time": "2025-01-01T00:00:00Z"
+                })).collect::<Vec<_>>()
+            },
+            "spec": spec
+        }))
+    }
+
+    /// What server-side apply of a whole NetworkPolicy records.
+    fn ours() -> (&'static str, &'static str, Value) {
+        (
+            FIELD_MANAGER,
+            "Apply",
+            json!({"f:metadata": {"f:labels": {}, "f:annotations": {}},
+                   "f:spec": {"f:ingress": {}, "f:podSelector": {}, "f:policyTypes": {}}}),
+        )
+    }
+
+    fn digest(port: i64) -> String {
+        spec_digest(&desired("x", port).policy)
+    }
+
+    fn actions(p: &Plan) -> Vec<(Action, String)> {
+        p.changes.iter().map(|c| (c.action, c.key())).collect()
+    }
+
+    #[test]
+    fn a_policy_not_in_the_cluster_is_created_with_the_digest() {
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[]);
+        assert_eq!(
+            actions(&p),
+            [(Action::Create, "backend/shop-api-ingress".to_string())]
+        );
+        let sent = p.changes[0].apply.as_ref().unwrap();
+        assert_eq!(
+            sent.metadata.annotations.as_ref().unwrap()[APPLIED_ANNOTATION],
+            digest(8080)
+        );
+        assert_eq!(sent.metadata.resource_version, None);
+        assert_eq!(
+            p.changes[0].summary,
+            "namespace/backend allows api from backend/web on TCP/8080"
+        );
+    }
+
+    #[test]
+    fn a_policy_as_applied_is_unchanged() {
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            spec(8080),
+            Some(&digest(8080)),
+            &[ours()],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[live]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(p.unchanged, ["backend/shop-api-ingress"]);
+    }
+
+    #[test]
+    fn the_server_defaults_do_not_make_a_change() {
+        // Protocol omitted (TCP by default), an empty list the server drops.
+        let mut s = spec(8080);
+        s["ingress"][0]["ports"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("protocol");
+        s["egress"] = json!([]);
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            s,
+            Some(&digest(8080)),
+            &[ours()],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[live]);
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn a_graph_change_is_an_update_without_drift() {
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            spec(8080),
+            Some(&digest(8080)),
+            &[ours()],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 9090)], &[live]);
+        assert_eq!(
+            actions(&p),
+            [(Action::Update, "backend/shop-api-ingress".to_string())]
+        );
+        let c = &p.changes[0];
+        assert_eq!(c.drift, None);
+        assert_eq!(
+            c.differences,
+            ["spec.ingress[0].ports[0].port: 8080 in the cluster, 9090 in the graph"]
+        );
+        assert_eq!(
+            c.before.as_deref(),
+            Some("namespace/backend allows api from backend/web on TCP/8080")
+        );
+        // Applied only to the object read.
+        assert_eq!(
+            c.apply
+                .as_ref()
+                .unwrap()
+                .metadata
+                .resource_version
+                .as_deref(),
+            Some("42")
+        );
+    }
+
+    #[test]
+    fn a_field_another_manager_owns_is_drift_from_managed_fields() {
+        // kubectl edit changed the port: spec.ingress moved to kubectl-edit
+        // (NetworkPolicy's lists are atomic).
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            spec(9090),
+            Some(&digest(8080)),
+            &[
+                (
+                    FIELD_MANAGER,
+                    "Apply",
+                    json!({"f:metadata": {"f:labels": {}}, "f:spec": {"f:podSelector": {}, "f:policyTypes": {}}}),
+                ),
+                (
+                    "kubectl-edit",
+                    "Update",
+                    json!({"f:spec": {"f:ingress": {}}}),
+                ),
+            ],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[live]);
+        let c = &p.changes[0];
+        assert_eq!(c.action, Action::Update);
+        let d = c.drift.as_ref().expect("drift");
+        assert!(d.edited_since_applied);
+        assert_eq!(
+            d.owners,
+            [FieldOwner {
+                manager: "kubectl-edit".into(),
+                operation: "Update".into(),
+                time: Some("2025-01-01T00:00:00Z".into()),
+                fields: vec!["spec.ingress".into()],
+            }]
+        );
+        assert_eq!(p.drifted().count(), 1);
+    }
+
+    #[test]
+    fn another_manager_owning_what_does_not_change_is_no_drift() {
+        // A co-owner of the pod selector (same value) and of a label: the
+        // port change touches neither.
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            spec(8080),
+            Some(&digest(8080)),
+            &[
+                ours(),
+                ("kubectl", "Apply", json!({"f:spec": {"f:podSelector": {}}})),
+                (
+                    "kubectl-label",
+                    "Update",
+                    json!({"f:metadata": {"f:labels": {"f:team": {}}}}),
+                ),
+            ],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 9090)], &[live]);
+        assert_eq!(p.changes[0].drift, None, "{:?}", p.changes[0]);
+    }
+
+    #[test]
+    fn a_spec_changed_since_applied_is_drift_even_when_no_manager_shows_it() {
+        // A whole field removed by hand belongs to no manager any more;
+        // the digest sync recorded tells.
+        let mut s = spec(8080);
+        s.as_object_mut().unwrap().remove("ingress");
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            s,
+            Some(&digest(8080)),
+            &[(
+                FIELD_MANAGER,
+                "Apply",
+                json!({"f:spec": {"f:podSelector": {}, "f:policyTypes": {}}}),
+            )],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[live]);
+        let d = p.changes[0].drift.as_ref().expect("drift");
+        assert!(d.edited_since_applied);
+        assert!(d.owners.is_empty());
+    }
+
+    #[test]
+    fn a_policy_applied_by_another_manager_with_the_same_spec_is_adopted() {
+        // kubectl apply of generate's output: no digest yet, same spec.
+        let live = stored(
+            "shop-api-ingress",
+            labels(GRAPH),
+            spec(8080),
+            None,
+            &[(
+                "kubectl-client-side-apply",
+                "Update",
+                json!({"f:spec": {"f:ingress": {}, "f:podSelector": {}, "f:policyTypes": {}}}),
+            )],
+        );
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[live.clone()]);
+        let c = &p.changes[0];
+        assert_eq!((c.action, c.drift.is_none()), (Action::Update, true));
+        assert_eq!(
+            c.differences,
+            [format!(
+                "metadata.annotations.{APPLIED_ANNOTATION}: not set (not applied by sync yet)"
+            )]
+        );
+        // A different spec: its owner's fields would conflict.
+        let p = plan(GRAPH, &[desired("shop-api-ingress", 9090)], &[live]);
+        let d = p.changes[0].drift.as_ref().expect("drift");
+        assert!(!d.edited_since_applied);
+        assert_eq!(d.owners[0].manager, "kubectl-client-side-apply");
+        assert_eq!(d.owners[0].fields, ["spec.ingress"]);
+    }
+
+    #[test]
+    fn prune_deletes_only_this_graphs_policies() {
+        let mine = stored(
+            "shop-old-ingress",
+            labels(GRAPH),
+            spec(8080),
+            Some(&digest(8080)),
+            &[ours()],
+        );
+        // Same selector, no labels; another graph's; only one label.
+        let unmanaged = stored("by-hand", json!({}), spec(8080), None, &[]);
+        let other = stored(
+            "other-api-ingress",
+            labels("other"),
+            spec(8080),
+            Some(&digest(8080)),
+            &[ours()],
+        );
+        let half = stored(
+            "half",
+            json!({GRAPH_LABEL: GRAPH}),
+            spec(8080),
+            Some(&digest(8080)),
+            &[ours()],
+        );
+        let p = plan(
+            GRAPH,
+            &[desired("shop-api-ingress", 8080)],
+            &[mine, unmanaged, other, half],
+        );
+        assert_eq!(
+            actions(&p),
+            [
+                (Action::Create, "backend/shop-api-ingress".to_string()),
+                (Action::Delete, "backend/shop-old-ingress".to_string()),
+            ]
+        );
+        assert_eq!(p.changes[1].drift, None);
+        assert!(p.collisions.is_empty());
+    }
+
+    #[test]
+    fn a_pruned_policy_edited_by_hand_is_drift() {
+        let edited = stored(
+            "shop-old-ingress",
+            labels(GRAPH),
+            spec(9090),
+            Some(&digest(8080)),
+            &[
+                ours(),
+                (
+                    "kubectl-edit",
+                    "Update",
+                    json!({"f:spec": {"f:ingress": {}}}),
+                ),
+            ],
+        );
+        let p = plan(GRAPH, &[], &[edited]);
+        assert_eq!(p.changes[0].action, Action::Delete);
+        assert!(p.changes[0].drift.is_some());
+    }
+
+    #[test]
+    fn a_name_held_by_another_policy_is_a_collision_never_a_change() {
+        let other = stored("shop-api-ingress", labels("other"), spec(8080), None, &[]);
+        let unmanaged = NetworkPolicy {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("shop-web-ingress".into()),
+                namespace: Some("backend".into()),
+                ..Default::default()
+            },
+            spec: None,
+        };
+        let p = plan(
+            GRAPH,
+            &[
+                desired("shop-api-ingress", 8080),
+                desired("shop-web-ingress", 80),
+            ],
+            &[other, unmanaged],
+        );
+        assert!(p.changes.is_empty());
+        assert_eq!(
+            p.collisions
+                .iter()
+                .map(|c| (c.name.as_str(), c.owner.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("shop-api-ingress", "graph \"other\""),
+                ("shop-web-ingress", "no graph (it has neither label)")
+            ]
+        );
+    }
+
+    #[test]
+    fn changes_are_ordered_updates_creates_default_denies_deletes() {
+        let mut deny = desired("shop-default-deny", 1);
+        deny.role = Role::DefaultDeny;
+        let live = stored(
+            "shop-z-ingress",
+            labels(GRAPH),
+            spec(1),
+            Some(&digest(1)),
+            &[ours()],
+        );
+        let old = stored(
+            "shop-a-old",
+            labels(GRAPH),
+            spec(1),
+            Some(&digest(1)),
+            &[ours()],
+        );
+        let p = plan(
+            GRAPH,
+            &[
+                deny,
+                desired("shop-x-ingress", 1),
+                desired("shop-z-ingress", 2),
+            ],
+            &[live, old],
+        );
+        assert_eq!(
+            actions(&p)
+                .iter()
+                .map(|(a, k)| format!("{} {k}", a.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                "update backend/shop-z-ingress",
+                "create backend/shop-x-ingress",
+                "create backend/shop-default-deny",
+                "delete backend/shop-a-old",
+            ]
+        );
+        assert_eq!(p.counts(), [2, 1, 1]);
+    }
+
+    #[test]
+    fn the_digest_is_stable() {
+        // Recorded in clusters: it must not change between versions.
+        assert_eq!(digest(8080), "fnv1a64:de46f2801165b9ae");
+        assert_ne!(digest(8080), digest(8081));
     }
 }
