@@ -335,7 +335,7 @@ pub fn plan(graph: &str, desired: &[DesiredPolicy], existing: &[NetworkPolicy]) 
     }
     // Allow policies before the default denies they complement, so that
     // the namespace is not left closed in between; prune last.
-    creates.sort_by(|a, b| (a.0, a.1.key()).cmp(&(b.0, b.1.key())));
+    creates.sort_by_key(|(deny, c)| (*deny, c.key()));
     updates.sort_by_key(Change::key);
     deletes.sort_by_key(Change::key);
     deletes.dedup_by_key(|c| c.key());
@@ -879,7 +879,11 @@ mod tests {
                 json!({"f:spec": {"f:ingress": {}, "f:podSelector": {}, "f:policyTypes": {}}}),
             )],
         );
-        let p = plan(GRAPH, &[desired("shop-api-ingress", 8080)], &[live.clone()]);
+        let p = plan(
+            GRAPH,
+            &[desired("shop-api-ingress", 8080)],
+            std::slice::from_ref(&live),
+        );
         let c = &p.changes[0];
         assert_eq!((c.action, c.drift.is_none()), (Action::Update, true));
         assert_eq!(
