@@ -232,6 +232,35 @@ fn sync_creates_then_changes_nothing_then_updates_and_prunes_only_its_own() {
     let out = sync(&c, "admin", &smaller, &["--yes"]);
     assert_eq!(code_of(&out), 0, "{}", stderr(&out));
     assert_eq!(versions(&c, &[&a, &b]), after);
+    the_graph_of_the_cluster_names_the_synced_services(&c, &a, &b);
+}
+
+/// `graph` live, in namespace `b` after the sync above: api is a service
+/// whose ingress comes from a's web pods (a peer outside the scope read);
+/// what the by-hand policy admits (every pod of b) is an external peer.
+fn the_graph_of_the_cluster_names_the_synced_services(c: &Cluster, a: &str, b: &str) {
+    let out = c.as_user("admin", &["graph", "-n", b, "--name", "live", "-o", "json"]);
+    let v = json(&out);
+    let services: Vec<&str> = v["spec"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["api"], "{v}");
+    let from: Vec<&serde_json::Value> = v["spec"]["ingress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["from"].as_array().unwrap())
+        .collect();
+    assert!(
+        from.contains(
+            &&serde_json::json!({"namespace": a, "podSelector": {"matchLabels": {"app": "web"}}})
+        ),
+        "{v}"
+    );
+    assert!(from.contains(&&serde_json::json!({"namespace": b})), "{v}");
 }
 
 #[test]
