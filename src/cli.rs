@@ -721,7 +721,7 @@ peers by namespace labels other than the name, and more.
 Examples:
   kubectl netpol graph -f examples/shop
   kubectl netpol graph -n backend --name backend
-  kubectl netpol graph -A > graph.yaml";
+  kubectl netpol graph -A -o yaml";
 
 #[derive(Debug, Clone, Args)]
 pub struct GraphArgs {
