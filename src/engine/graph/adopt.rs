@@ -86,10 +86,11 @@ fn service_name(s: &LabelSelector) -> String {
 fn named_namespace(sel: &LabelSelector) -> Result<String, String> {
     let labels = sel.match_labels.clone().unwrap_or_default();
     let exprs = sel.match_expressions.clone().unwrap_or_default();
-    if exprs.is_empty() && labels.len() == 1 {
-        if let Some(ns) = labels.get(NAMESPACE_NAME_LABEL) {
-            return Ok(ns.clone());
-        }
+    if exprs.is_empty()
+        && labels.len() == 1
+        && let Some(ns) = labels.get(NAMESPACE_NAME_LABEL)
+    {
+        return Ok(ns.clone());
     }
     if exprs.len() == 1 && labels.is_empty() {
         let e = &exprs[0];
