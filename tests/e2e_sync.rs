@@ -454,3 +454,62 @@ fn users_rbac_refuses_are_told_what_before_any_write() {
     );
     assert_eq!(versions(&c, &[&a]).len(), 2);
 }
+
+/// On a terminal, sync asks, naming the graph and the context: a no
+/// writes nothing (exit 130), a yes applies.
+#[test]
+fn on_a_terminal_it_asks_naming_the_target() {
+    use rexpect::session::Options;
+    let Some(c) = cluster() else { return };
+    let (a, b) = shop(&c, "ask");
+    let g = format!("g{}", c.unique().replace('-', ""));
+    let graph = GraphFile::new(&g, &shop_graph(&a, &b, false));
+    let term = || {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
+        cmd.env_clear()
+            .env("HOME", home.path())
+            .env("TERM", "xterm")
+            .args(["sync", "-f", graph.path(), "--color", "never"])
+            .args(["--kubeconfig", &c.kubeconfig("admin")]);
+        rexpect::spawn_with_options(
+            cmd,
+            Options::new()
+                .timeout_ms(Some(30_000))
+                .strip_ansi_escape_codes(true),
+        )
+        .expect("spawn on a pseudo-terminal")
+    };
+    let question = format!(
+        "Apply 4 changes to the policies of ServiceGraph \"{g}\" in context e2e ({})?",
+        c.server
+    );
+    let exit_code = |t: &mut rexpect::session::PtySession| match t.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => code,
+        other => panic!("{other:?}"),
+    };
+    let mut t = term();
+    t.exp_string(&question).expect("the question");
+    t.send("n").unwrap();
+    t.flush().unwrap();
+    let rest = t.exp_eof().unwrap().replace('\r', "");
+    assert!(
+        rest.contains("error: cancelled: nothing was changed"),
+        "{rest}"
+    );
+    assert_eq!(exit_code(&mut t), 130);
+    assert!(versions(&c, &[&a, &b]).is_empty());
+    let mut t = term();
+    t.exp_string(&question).expect("the question");
+    t.send("y").unwrap();
+    t.flush().unwrap();
+    let rest = t.exp_eof().unwrap().replace('\r', "");
+    assert!(
+        rest.contains(&format!(
+            "networkpolicy.networking.k8s.io/{g}-api-ingress created ("
+        )),
+        "{rest}"
+    );
+    assert_eq!(exit_code(&mut t), 0, "{rest}");
+    assert_eq!(versions(&c, &[&a, &b]).len(), 4);
+}

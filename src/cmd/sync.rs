@@ -184,7 +184,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
         match Prompter::new(ctx.palette.enabled()).confirm(&question, false) {
             Ok(true) => {}
             Ok(false) | Err(Cancelled) => {
-                say("cancelled: nothing was changed");
+                // dialoguer hides the cursor while it asks.
+                let _ = dialoguer::console::Term::stderr().show_cursor();
+                say("error: cancelled: nothing was changed");
                 return Ok(done(exit::CANCELLED));
             }
         }
