@@ -476,6 +476,14 @@ Examples:
     #[command(after_help = GENERATE_HELP)]
     Generate(GenerateArgs),
 
+    /// Make the cluster's NetworkPolicies those a service graph implies: apply, update, prune.
+    #[command(after_help = SYNC_HELP)]
+    Sync(SyncArgs),
+
+    /// The service graph today's NetworkPolicies imply: a starting point to adopt sync.
+    #[command(after_help = GRAPH_HELP)]
+    Graph(GraphArgs),
+
     /// The version, git commit and build target of this binary.
     Version(VersionArgs),
 
@@ -650,6 +658,77 @@ pub struct GenerateArgs {
     /// manifests.
     #[arg(long)]
     pub against_cluster: bool,
+}
+
+const SYNC_HELP: &str = "\
+Reads the graph from -f (one ServiceGraph), resolves it against the cluster
+(workloads, named ports, DNS pods, as generate --against-cluster), and makes
+the cluster match: every policy the graph implies is server-side applied
+(field manager kubectl-netpol), so a second run changes nothing; every
+policy labelled as this graph's (app.kubernetes.io/managed-by=kubectl-netpol
+and kubectl-netpol.github.io/graph=NAME) that the graph no longer implies is
+deleted. No other policy is ever changed.
+
+Before anything is written it shows the plan (create, update, delete, each
+with its summary) and the connections it opens and closes, checks every
+request with a server dry run (RBAC, validation, conflicts), and asks for a
+yes naming the context and the graph (--yes: unattended). A managed policy
+edited by someone else since sync applied it (drift) is named with what
+differs and restored only with --force-conflicts; without it nothing at all
+is written. One line per change on stderr, as kubectl apply prints.
+
+Exit status: 0 the cluster matches the graph (nothing to do, or done), 3 with
+--dry-run: changes pending, 1 an error (drift without --force-conflicts, a
+collision, a refusal, a failed write: the lines say what was written), 2 the
+graph is invalid or the command line is, 130 the answer was no.
+
+Examples:
+  kubectl netpol sync -f examples/shop-graph.yaml --dry-run=server
+  kubectl netpol sync -f graph.yaml --context prod
+  kubectl netpol sync -f graph.yaml --yes --force-conflicts";
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// server: every request is sent as a dry run (the API server checks
+    /// RBAC, validation and conflicts) and nothing is stored; client:
+    /// nothing is sent but the reads; the plan is shown either way.
+    #[arg(long, value_name = "MODE", value_parser = ["server", "client"])]
+    pub dry_run: Option<String>,
+
+    /// Restore policies edited by hand (drift) and take over the fields
+    /// other field managers own (as kubectl apply --server-side
+    /// --force-conflicts).
+    #[arg(long)]
+    pub force_conflicts: bool,
+
+    /// Apply without asking (for CI): the target is still said first.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+const GRAPH_HELP: &str = "\
+The reverse of generate: one ServiceGraph (YAML on stdout) whose services
+are the pod selectors today's policies protect, whose edges are the
+connections their rules admit between them, and whose ingress and egress
+are the rest (address ranges, namespaces). A starting point to adopt sync:
+review it, then kubectl netpol generate or sync it.
+
+What a graph cannot say is named on stderr, one warning each: ipBlocks with
+except toward pods, named ports, rules without ports or peers, policies
+selecting pods no service matches, ingress-only or egress-only services,
+peers by namespace labels other than the name, and more.
+
+Examples:
+  kubectl netpol graph -f examples/shop
+  kubectl netpol graph -n backend --name backend
+  kubectl netpol graph -A -o yaml";
+
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// The graph's metadata.name (a DNS label: it prefixes the policy
+    /// names and is a label value).
+    #[arg(long, value_name = "NAME", default_value = "adopted")]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -907,6 +986,8 @@ impl Command {
             Command::Matrix(_) => "matrix",
             Command::Diff(_) => "diff",
             Command::Generate(_) => "generate",
+            Command::Sync(_) => "sync",
+            Command::Graph(_) => "graph",
         }
     }
 
@@ -945,7 +1026,8 @@ fn without_all_namespaces(name: &str) -> Option<&'static str> {
         "check" => Some("it always reads what it needs across the cluster"),
         "wizard" => Some("a policy lives in one namespace (use -n)"),
         "diff" => Some("it compares every namespace it can read"),
-        "generate" => Some("the graph names the namespace of each service"),
+        "generate" | "sync" => Some("the graph names the namespace of each service"),
+        "graph" => None,
         _ => Some("it reads no cluster"),
     }
 }
@@ -960,7 +1042,8 @@ fn without_selector(name: &str) -> Option<&'static str> {
         "wizard" => Some("the pods a policy protects are --select LABELS"),
         "lint" => Some("it checks every policy in scope (use -n, or -f)"),
         "check" => Some("it reads the cluster's CNI, not chosen objects"),
-        "generate" => Some("the graph says each service's pods"),
+        "generate" | "sync" => Some("the graph says each service's pods"),
+        "graph" => Some("it reads every policy of the scope (use -n or -A)"),
         _ => Some("it reads no cluster"),
     }
 }
@@ -984,6 +1067,8 @@ pub fn formats_of(name: &str) -> &'static [OutputFormat] {
     use OutputFormat::*;
     match name {
         "list" => &[Text, Wide, Json, Yaml, Name],
+        "sync" => &[Text],
+        "graph" => &[Text, Json, Yaml],
         "explain" | "coverage" | "diff" => &[Text, Wide, Json, Yaml],
         _ => &[Text, Json, Yaml],
     }
@@ -1098,6 +1183,13 @@ impl Cli {
                 );
             }
         }
+        if let Command::Sync(_) = cmd
+            && g.filenames.is_empty()
+        {
+            return Err(
+                "sync needs the graph: -f GRAPH.yaml (one ServiceGraph); it reads and writes the cluster kubectl's flags name (see kubectl netpol sync --help)".into(),
+            );
+        }
         if let Command::Generate(_) = cmd
             && g.filenames.is_empty()
         {
@@ -1161,6 +1253,7 @@ impl Cli {
             Command::Version(_) | Command::Complete(_) => None,
             Command::Lint(a) if a.against_cluster => None,
             Command::Generate(a) if a.against_cluster => None,
+            Command::Sync(_) => None,
             Command::Lint(a) if a.list_checks => Some("with lint --list-checks: it reads nothing"),
             Command::Diff(a) if a.old.is_some() || a.new.is_some() => {
                 Some("with diff OLD NEW: both are manifests, read offline")

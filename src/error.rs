@@ -136,6 +136,11 @@ pub mod exit {
     pub const UNKNOWN: i32 = 4;
     /// `lint`: findings at or above `--fail-on`.
     pub const FINDINGS: i32 = 5;
+    /// `sync --dry-run`: changes are pending (the cluster does not match
+    /// the graph; a run without --dry-run would make them).
+    pub const PENDING: i32 = 3;
+    /// `wizard` and `sync`: stopped by a No, Esc or Ctrl-C (as for SIGINT).
+    pub const CANCELLED: i32 = 130;
     /// `diff`: connectivity changes (as kubectl diff).
     pub const CHANGES: i32 = 1;
     /// `diff`: an error, or pairs that could not be compared (as kubectl

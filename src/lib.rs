@@ -12,4 +12,5 @@ pub mod error;
 pub mod render;
 pub mod snapshot;
 pub mod source;
+pub mod sync;
 pub mod wizard;

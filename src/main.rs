@@ -72,6 +72,8 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(&ctx, a),
         Command::Lint(a) => cmd::lint::run(&ctx, a),
         Command::Generate(a) => cmd::generate::run(&ctx, a),
+        Command::Sync(a) => cmd::sync::run(&ctx, a),
+        Command::Graph(a) => cmd::graph::run(&ctx, a),
         Command::Wizard(a) => cmd::wizard::run(&ctx, a),
         Command::Version(_) => cmd::version::run(&ctx),
         // Handled before parsing, above.

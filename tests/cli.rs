@@ -530,7 +530,7 @@ fn version_refuses_flags_that_do_nothing() {
 fn help_examples_are_copy_pasteable() {
     let subs = [
         "", "explain", "list", "can", "check", "wizard", "version", "lint", "coverage", "diff",
-        "matrix", "generate",
+        "matrix", "generate", "sync", "graph",
     ];
     for sub in subs {
         let args: Vec<&str> = [sub, "--help"]
@@ -3317,7 +3317,7 @@ fn completion_offers_subcommands_flags_and_values() {
     let subs = c(&[""]);
     for s in [
         "explain", "list", "can", "matrix", "check", "lint", "coverage", "wizard", "version",
-        "generate",
+        "generate", "sync", "graph",
     ] {
         assert!(subs.lines().any(|l| l == s), "{s} in {subs}");
     }

@@ -239,7 +239,7 @@ impl Given<'_> {
     fn offline(&self, sub: &str) -> bool {
         let files = !self.all_of(&["-f", "--filename"]).is_empty();
         match sub {
-            "diff" | "version" => false,
+            "diff" | "version" | "sync" => false,
             "lint" | "generate" => files && !self.has("--against-cluster"),
             "wizard" => files || self.has("--offline"),
             _ => files,

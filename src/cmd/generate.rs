@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use super::{Context, Outcome};
 use crate::cli::{GenerateArgs, OutputFormat};
-use crate::engine::graph::resolve::{Environment, Workloads, resolve};
+use crate::engine::graph::resolve::{Environment, Workloads};
 use crate::engine::graph::validate::workload_ref;
-use crate::engine::graph::{self, DesiredPolicy, ServiceGraph};
+use crate::engine::graph::{self, ServiceGraph};
 use crate::error::Error;
 use crate::render::{to_json, to_yaml};
 use crate::snapshot::Snapshot;
@@ -118,66 +118,7 @@ async fn read_cluster(
     Ok((snapshot, workloads))
 }
 
-/// The policies of every graph, each with its graph's name, sorted by
-/// namespace and name; and what to say on stderr besides them.
-pub fn generate(
-    graphs: &[ServiceGraph],
-    env: &Environment<'_>,
-) -> Result<(Vec<DesiredPolicy>, Vec<String>), Error> {
-    let mut policies = Vec::new();
-    let mut said = Vec::new();
-    let mut unresolved = Vec::new();
-    for g in graphs {
-        match resolve(g, env) {
-            Ok(r) => {
-                said.extend(r.notes.iter().map(|n| format!("note: {n}")));
-                said.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
-                policies.extend(graph::desired(g, &r.resolved));
-            }
-            Err(list) => {
-                let each: Vec<String> = list
-                    .iter()
-                    .map(|u| {
-                        format!(
-                            "{}: {} in namespace {:?} ({})",
-                            u.path, u.workload, u.namespace, u.why
-                        )
-                    })
-                    .collect();
-                unresolved.push(format!(
-                    "{} {:?}: {}",
-                    graph::KIND,
-                    g.name(),
-                    each.join(", ")
-                ));
-            }
-        }
-    }
-    if !unresolved.is_empty() {
-        let hint = if env.source == "the cluster" {
-            "check their kinds, names and namespaces"
-        } else {
-            "give the manifests they are in with -f too, or look them up in the cluster with --against-cluster"
-        };
-        return Err(Error::NotFound(format!(
-            "cannot resolve workload references: {}; {hint}",
-            unresolved.join("; ")
-        )));
-    }
-    policies.sort_by_key(DesiredPolicy::key);
-    // Never print a policy the API server would reject (a bug if so).
-    for p in &policies {
-        let errors = crate::engine::validate::network_policy(&p.policy);
-        if let Some(e) = errors.first() {
-            return Err(Error::Invalid(format!(
-                "generated NetworkPolicy {}/{} is invalid (a bug: please report it): {e}",
-                p.namespace(),
-                p.name()
-            )));
-        }
-    }
-    Ok((policies, said))
-}
+pub use crate::sync::desired_policies as generate;
 
 pub fn run(ctx: &Context, args: &GenerateArgs) -> Result<Outcome, Error> {
     let manifests = ctx.manifests()?;

@@ -8,6 +8,8 @@ pub mod complete;
 pub mod explain;
 mod fetch;
 pub mod generate;
+pub mod graph;
+pub mod sync;
 pub mod version;
 pub use fetch::Need;
 pub mod coverage;
@@ -470,6 +472,18 @@ impl Context {
         }
     }
 
+    /// The cluster kubectl's flags name, connected even when `-f` is
+    /// given (`sync -f GRAPH`): nothing is sent yet.
+    pub fn cluster(&self) -> Result<Live, Error> {
+        match &self.source {
+            Source::Live(live) => Ok(live.clone()),
+            Source::NoCluster(e) => Err(e.again()),
+            Source::Files => self
+                .runtime
+                .block_on(Live::connect(&self.global.connection)),
+        }
+    }
+
     /// Runs `f` against the cluster kubectl's flags name, connecting even
     /// when `-f` is given (`diff -f`), within `--request-timeout`.
     pub fn with_cluster<T>(
@@ -542,7 +556,7 @@ impl Context {
 }
 
 /// The enforcement warning for what the evidence says, if any.
-fn warning_from(evidence: Result<Evidence, Error>) -> Option<String> {
+pub(crate) fn warning_from(evidence: Result<Evidence, Error>) -> Option<String> {
     let evidence = evidence.ok()?;
     warning_of(&evidence, &cni::assess(&evidence))
 }

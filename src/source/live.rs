@@ -715,6 +715,66 @@ impl Live {
             .await
     }
 
+    /// The NetworkPolicies of one namespace (or all) whose labels match
+    /// `selector` (kubectl's syntax, sent to the server).
+    pub async fn policies_labelled(
+        &self,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<NetworkPolicy>, Error> {
+        self.list(
+            namespace,
+            ListParams::default().labels(selector),
+            "networkpolicies",
+        )
+        .await
+    }
+
+    /// Deletes a NetworkPolicy, or only asks for its dry run, on the
+    /// preconditions that it is still the object with `uid` at
+    /// `resource_version` (a policy changed or replaced since it was read
+    /// is not deleted: HTTP 409). A refusal is `Error::Forbidden`, a
+    /// failed precondition or any other answer of the server
+    /// `Error::Api` with its words.
+    pub async fn delete_policy(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: Option<&str>,
+        resource_version: Option<&str>,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        use kube::api::{DeleteParams, Preconditions};
+        let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), namespace);
+        let mut params = DeleteParams::default();
+        if uid.is_some() || resource_version.is_some() {
+            params = params.preconditions(Preconditions {
+                uid: uid.map(str::to_string),
+                resource_version: resource_version.map(str::to_string),
+            });
+        }
+        params.dry_run = dry_run;
+        match api.delete(name, &params).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 403 => Err(Error::Forbidden(format!(
+                "cannot delete networkpolicies in namespace {namespace:?}: forbidden ({})",
+                status.message
+            ))),
+            Err(kube::Error::Api(status)) if status.code != 401 && status.code < 500 => {
+                Err(Error::Api(format!(
+                    "cannot delete NetworkPolicy {namespace}/{name}: {}",
+                    status.message
+                )))
+            }
+            Err(e) => Err(api_error(
+                e,
+                "networkpolicies",
+                Some(namespace),
+                self.user.as_deref(),
+            )),
+        }
+    }
+
     /// One NetworkPolicy, if it exists.
     pub async fn policy(
         &self,
@@ -757,9 +817,18 @@ impl Live {
                 "cannot apply networkpolicies in namespace {ns:?}: forbidden ({})",
                 status.message
             )),
-            kube::Error::Api(status) if status.code == 409 => {
+            kube::Error::Api(status)
+                if status.code == 409
+                    && status.reason == "Conflict"
+                    && status.message.starts_with("Apply failed") =>
+            {
                 Error::Api(conflict_message(&status.message))
             }
+            // A stale resourceVersion precondition, a missing namespace:
+            // the server's words about this object.
+            kube::Error::Api(status) if status.code != 401 && status.code < 500 => Error::Api(
+                format!("cannot apply NetworkPolicy {ns}/{name}: {}", status.message),
+            ),
             other => api_error(other, "networkpolicies", Some(&ns), self.user.as_deref()),
         })
     }

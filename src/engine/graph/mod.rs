@@ -29,6 +29,7 @@
 //! `aquasecurity.github.io` is trivy-operator's group); the graph label
 //! uses it as its prefix for the same reason.
 
+pub mod adopt;
 pub mod decode;
 pub mod generate;
 pub mod resolve;

@@ -1,0 +1,387 @@
+//! `sync -f GRAPH`: the cluster made to match one ServiceGraph, through
+//! the `sync` library (observe, plan, apply). This file only talks to the
+//! user: the plan and the connectivity it changes on stderr, the yes that
+//! names the target, one log line per change, the exit code.
+//!
+//! Everything the plan is checked against comes before the question:
+//! collisions and drift (without `--force-conflicts`) end the run with
+//! nothing sent; the server's dry runs of every request come before the
+//! first write (in `sync::apply`), so a refusal by RBAC, validation or a
+//! conflict leaves the cluster as it was.
+
+use std::io::IsTerminal;
+
+use crate::cli::SyncArgs;
+use crate::cmd::{Context, Outcome};
+use crate::engine::Model;
+use crate::engine::graph::ServiceGraph;
+use crate::error::{Error, exit};
+use crate::render::clean;
+use crate::sync::{self, Action, ApplyOptions, Change, Observed, Plan, Report};
+use crate::wizard::prompt::{Cancelled, Prompter};
+
+/// How many connectivity lines the plan shows before "... and N more".
+const CONNECTIVITY_LINES: usize = 20;
+/// How many differences of one update the plan shows.
+const DIFFERENCE_LINES: usize = 8;
+
+/// What Ctrl-C says; updated as writes are made.
+static ON_INTERRUPT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn on_interrupt(message: impl Into<String>) {
+    if let Ok(mut m) = ON_INTERRUPT.lock() {
+        *m = message.into();
+    }
+}
+
+fn install_interrupt_handler() {
+    on_interrupt("cancelled: nothing was changed");
+    let _ = ctrlc::set_handler(|| {
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        let message = ON_INTERRUPT
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_else(|_| String::from("interrupted"));
+        eprintln!("\nerror: {message}");
+        std::process::exit(exit::CANCELLED);
+    });
+}
+
+fn say(line: &str) {
+    eprintln!("{}", clean(line));
+}
+
+/// `networkpolicy.networking.k8s.io/NAME`.
+fn resource(c: &Change) -> String {
+    format!("networkpolicy.networking.k8s.io/{}", c.name)
+}
+
+/// The one graph of `-f`.
+fn the_graph(ctx: &Context) -> Result<ServiceGraph, Error> {
+    let manifests = ctx.manifests()?;
+    let mut graphs = super::generate::graphs(manifests.graphs())?;
+    if graphs.len() > 1 {
+        let names: Vec<String> = graphs.iter().map(|g| format!("{:?}", g.name())).collect();
+        return Err(Error::Usage(format!(
+            "sync takes one ServiceGraph at a time, and -f holds {}: {} (give each its own -f and run sync once per graph)",
+            graphs.len(),
+            names.join(", ")
+        )));
+    }
+    let graph = graphs.remove(0);
+    let others = {
+        let s = manifests.snapshot();
+        s.pods.len() + s.policies.len()
+    };
+    if others > 0 {
+        say(
+            "warning: sync reads only the ServiceGraph from -f: the other objects given are left out (the graph is resolved against the cluster)",
+        );
+    }
+    Ok(graph)
+}
+
+pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
+    let client_only = args.dry_run.as_deref() == Some("client");
+    let dry_run = args.dry_run.is_some();
+    let interactive =
+        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !dry_run && !args.yes && !interactive {
+        return Err(Error::Usage(
+            "refusing to change the cluster without a yes: add --yes (or run on a terminal to be asked, or --dry-run=server|client to see the plan)".into(),
+        ));
+    }
+    let graph = the_graph(ctx)?;
+    let live = ctx.cluster()?;
+    let target = live.target();
+    install_interrupt_handler();
+    // What the graph needs, and the CNI check for the reminder.
+    let (observed, evidence) = ctx.block_on(live.bounded(async {
+        let (observed, evidence) = tokio::join!(sync::observe(&live, &graph), live.evidence(false));
+        Ok((observed?, evidence))
+    }))?;
+    let env = observed.environment();
+    let (plan, said) = sync::plan(&observed, &graph, &env)?;
+    for n in &observed.notes {
+        say(&format!("note: {n}"));
+    }
+    for line in &said {
+        say(line);
+    }
+    say(&format!("ServiceGraph {:?} in {target}:", graph.name()));
+    if plan.is_empty() {
+        say(&format!(
+            "nothing to do: the {} polic{} the graph implies {} as it says",
+            plan.unchanged.len(),
+            if plan.unchanged.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            if plan.unchanged.len() == 1 {
+                "is"
+            } else {
+                "are"
+            }
+        ));
+        if let Some(w) = crate::cmd::warning_from(evidence) {
+            say(&w);
+        }
+        return Ok(done(exit::OK));
+    }
+    for line in plan_lines(&plan) {
+        say(&line);
+    }
+    for line in connectivity_lines(&observed, &plan) {
+        say(&line);
+    }
+    // Once, before anything is written: the policies may not be enforced.
+    if let Some(w) = crate::cmd::warning_from(evidence) {
+        say(&w);
+    }
+    let options = ApplyOptions {
+        dry_run: args.dry_run.as_deref() == Some("server"),
+        force_conflicts: args.force_conflicts,
+    };
+    let problems = sync::apply::check(&plan, &options);
+    if !problems.is_empty() {
+        return Err(refusal(&plan, &problems, true));
+    }
+    if client_only {
+        say("client dry run: nothing was sent");
+        return Ok(done(exit::PENDING));
+    }
+    // Every request checked by the server before the question and the
+    // first write: RBAC, validation, conflicts, fields others keep.
+    let checked =
+        ctx.block_on(live.bounded(async { Ok(sync::dry_run(&live, &plan, &options).await) }))?;
+    if !checked.refused.is_empty() {
+        return Err(refusal(&plan, &checked.refused, false));
+    }
+    if options.dry_run {
+        for c in &plan.changes {
+            say(&format!(
+                "{} {} (server dry run) ({})",
+                resource(c),
+                c.action.done(),
+                c.summary
+            ));
+        }
+        return Ok(done(exit::PENDING));
+    }
+    let n = plan.changes.len();
+    let changes = format!("{n} change{}", if n == 1 { "" } else { "s" });
+    if args.yes {
+        say(&format!(
+            "applying {changes} to the policies of ServiceGraph {:?} in {target}",
+            graph.name()
+        ));
+    } else {
+        let question = format!(
+            "Apply {changes} to the policies of ServiceGraph {:?} in {target}?",
+            graph.name()
+        );
+        match Prompter::new(ctx.palette.enabled()).confirm(&question, false) {
+            Ok(true) => {}
+            Ok(false) | Err(Cancelled) => {
+                // dialoguer hides the cursor while it asks.
+                let _ = dialoguer::console::Term::stderr().show_cursor();
+                say("error: cancelled: nothing was changed");
+                return Ok(done(exit::CANCELLED));
+            }
+        }
+    }
+    let selector = sync::plan::selector(&plan.graph);
+    on_interrupt(format!(
+        "interrupted while sync was writing (the first request may have been made): check with kubectl get networkpolicies -A -l {selector}"
+    ));
+    let report = ctx.block_on(async {
+        let mut written: Vec<String> = Vec::new();
+        let mut progress = |i: usize, o: &sync::Outcome| {
+            let c = &plan.changes[i];
+            if let sync::Outcome::Done = o {
+                say(&format!("{} {} ({})", resource(c), c.action.done(), c.summary));
+                written.push(format!("{} {} in {}", resource(c), c.action.done(), c.namespace));
+                on_interrupt(format!(
+                    "interrupted while sync was writing: made so far: {}; check with kubectl get networkpolicies -A -l {selector}",
+                    written.join(", ")
+                ));
+            }
+        };
+        Ok(sync::write(&live, &plan, &options, &mut progress).await)
+    })?;
+    on_interrupt("interrupted");
+    finish(&plan, &report)
+}
+
+fn done(code: i32) -> Outcome {
+    Outcome {
+        stdout: String::new(),
+        warnings: Vec::new(),
+        code,
+    }
+}
+
+/// The error for checks that failed before any write: the problems, and
+/// that nothing was changed.
+fn refusal(plan: &Plan, problems: &[String], before_requests: bool) -> Error {
+    let drifted = plan.drifted().count();
+    let mut text = if before_requests && drifted > 0 && plan.collisions.is_empty() {
+        format!(
+            "{drifted} polic{} of ServiceGraph {:?} {} edited since sync applied {} (drift); nothing was changed:",
+            if drifted == 1 { "y" } else { "ies" },
+            plan.graph,
+            if drifted == 1 { "was" } else { "were" },
+            if drifted == 1 { "it" } else { "them" }
+        )
+    } else if before_requests {
+        format!(
+            "ServiceGraph {:?} cannot be synced; nothing was changed:",
+            plan.graph
+        )
+    } else {
+        format!(
+            "the API server refused {} of the plan's requests in a dry run, before any write; nothing was changed:",
+            problems.len()
+        )
+    };
+    for p in problems {
+        text.push_str(&format!("\n  * {p}"));
+    }
+    if before_requests && drifted > 0 {
+        text.push_str("\nPlease review the fields above--they currently have other managers or were changed by hand. To restore them as the graph says, run again with --force-conflicts (as kubectl apply --server-side --force-conflicts); to keep them, put the change in the graph.");
+    }
+    Error::Api(text)
+}
+
+/// The plan, one line per change and its details, then the counts.
+pub fn plan_lines(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &plan.changes {
+        let sign = match c.action {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        };
+        out.push(format!(
+            "  {sign} {} {} ({})",
+            c.action.as_str(),
+            resource(c),
+            c.summary
+        ));
+        if let Some(before) = &c.before {
+            out.push(format!("      was: {before}"));
+        }
+        for d in c.differences.iter().take(DIFFERENCE_LINES) {
+            out.push(format!("      {d}"));
+        }
+        if c.differences.len() > DIFFERENCE_LINES {
+            out.push(format!(
+                "      ... and {} more differences",
+                c.differences.len() - DIFFERENCE_LINES
+            ));
+        }
+        if c.drift.is_some() {
+            out.push(format!("      drift: {}", sync::apply::drift_text(c)));
+        }
+    }
+    for c in &plan.collisions {
+        out.push(format!(
+            "  ! networkpolicy.networking.k8s.io/{} in namespace {:?} belongs to {}: not changed",
+            c.name, c.namespace, c.owner
+        ));
+    }
+    let [create, update, delete] = plan.counts();
+    out.push(format!(
+        "{create} to create, {update} to update, {delete} to delete, {} unchanged",
+        plan.unchanged.len()
+    ));
+    out
+}
+
+/// The connections the plan opens and closes among the pods read (the
+/// same engine and words as `kubectl netpol diff`).
+fn connectivity_lines(observed: &Observed, plan: &Plan) -> Vec<String> {
+    let before = &observed.snapshot;
+    if before.pods.is_empty() {
+        return vec!["connectivity: no pod of the namespaces read to compare".to_string()];
+    }
+    let after = sync::applied(before, plan);
+    let d = crate::engine::diff::diff(
+        &Model::new(before, "default"),
+        &Model::new(&after, "default"),
+    );
+    let mut out = vec![format!(
+        "connectivity (the pods of namespaces {}):",
+        before
+            .gaps
+            .pods_read
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )];
+    out.extend(
+        crate::cmd::diff::review_lines(&d, CONNECTIVITY_LINES)
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
+    if !d.maybe.is_empty() {
+        out.push(format!(
+            "  {} more pod pair{} may change: what decides {} could not be read",
+            d.maybe.len(),
+            if d.maybe.len() == 1 { "" } else { "s" },
+            if d.maybe.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    out
+}
+
+/// The exit code, and the error naming what was and was not written.
+fn finish(plan: &Plan, report: &Report) -> Result<Outcome, Error> {
+    if report.complete() {
+        return Ok(done(exit::OK));
+    }
+    let mut written = Vec::new();
+    let mut not_sent = Vec::new();
+    let mut failed = String::new();
+    for (c, o) in plan.changes.iter().zip(&report.outcomes) {
+        match o {
+            sync::Outcome::Done => written.push(format!("{} {}", resource(c), c.action.done())),
+            sync::Outcome::NotSent => {
+                not_sent.push(format!("{} ({})", resource(c), c.action.as_str()))
+            }
+            sync::Outcome::Refused(e) => {
+                failed = format!(
+                    "{} in namespace {:?} was not {}: the server refused it: {e}",
+                    resource(c),
+                    c.namespace,
+                    c.action.done()
+                )
+            }
+            sync::Outcome::Unknown(e) => {
+                failed = format!(
+                    "{} in namespace {:?}: the request was sent and no answer came ({e}): it may have been {}",
+                    resource(c),
+                    c.namespace,
+                    c.action.done()
+                )
+            }
+        }
+    }
+    Err(Error::Api(format!(
+        "sync of ServiceGraph {:?} stopped: {failed}\n  written before it: {}\n  not sent: {}\ncheck with kubectl get networkpolicies -A -l {}, then run sync again",
+        plan.graph,
+        if written.is_empty() {
+            "none".to_string()
+        } else {
+            written.join(", ")
+        },
+        if not_sent.is_empty() {
+            "none".to_string()
+        } else {
+            not_sent.join(", ")
+        },
+        sync::plan::selector(&plan.graph)
+    )))
+}
