@@ -335,18 +335,36 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
         ),
         ("*", "*", "-A"),
     ];
-    let wrong: Vec<String> = allowed
+    // (Asked from a few threads: one kubectl each, some 70 in all.)
+    let questions: Vec<(&(&str, &str, &str), bool)> = allowed
         .iter()
         .map(|r| (r, true))
         .chain(denied.iter().map(|r| (r, false)))
-        .filter(|((verb, resource, w), want)| can(&c, verb, resource, w) != *want)
-        .map(|((verb, resource, w), want)| {
-            format!(
-                "{verb} {resource} {w}: {}",
-                if want { "denied" } else { "allowed" }
-            )
-        })
         .collect();
+    let c = &c;
+    let wrong: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = questions
+            .chunks(questions.len().div_ceil(6))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter(|((verb, resource, w), want)| can(c, verb, resource, w) != *want)
+                        .map(|((verb, resource, w), want)| {
+                            format!(
+                                "{verb} {resource} {w}: {}",
+                                if *want { "denied" } else { "allowed" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
     assert!(wrong.is_empty(), "{wrong:#?}");
 
     // Exactly: what it may do beyond any service account (which may
