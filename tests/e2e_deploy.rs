@@ -412,13 +412,13 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
         ),
         ("kube-system", vec![row("services", "", "get list watch")]),
     ] {
-        let base = rights(&c, &nobody, ns);
+        let base = rights(c, &nobody, ns);
         assert!(
             base.iter()
                 .any(|r| r.0 == "selfsubjectaccessreviews.authorization.k8s.io"),
             "{base:?}"
         );
-        let ours: BTreeSet<_> = rights(&c, SA, ns).difference(&base).cloned().collect();
+        let ours: BTreeSet<_> = rights(c, SA, ns).difference(&base).cloned().collect();
         let want: BTreeSet<_> = cluster_wide.iter().cloned().chain(extra).collect();
         assert_eq!(ours, want, "in namespace {ns}");
     }
