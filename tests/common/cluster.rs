@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
@@ -255,5 +256,66 @@ impl Cluster {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"));
         cmd.env_clear().env("HOME", home.path()).args(args);
         run(cmd, stdin)
+    }
+}
+
+/// How many guards of this test process hold kube-controller-manager, and
+/// whether this process started it (and so stops it when the last guard
+/// goes).
+static CONTROLLER_MANAGER: Mutex<(usize, bool)> = Mutex::new((0, false));
+
+/// The real kube-controller-manager's garbage collector and namespace
+/// controller run against the cluster while this lives (see
+/// [`Cluster::garbage_collector`]).
+pub struct GarbageCollector<'c>(&'c Cluster);
+
+impl Cluster {
+    /// Runs kube-controller-manager (its garbage collector and namespace
+    /// controller only) until the guard is dropped: `scripts/e2e-cluster
+    /// controller-manager start`, which returns once the collector has
+    /// deleted a probe whose owner is gone. If the cluster was started
+    /// with `--controller-manager`, it already runs and stays.
+    ///
+    /// The other end-to-end tests run without it: some create pods owned
+    /// by ReplicaSets that do not exist, which it would delete. Test
+    /// binaries run one after the other, so a binary that asks for it
+    /// has it to itself.
+    pub fn garbage_collector(&self) -> GarbageCollector<'_> {
+        let mut held = CONTROLLER_MANAGER.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0 == 0 {
+            let out = self.controller_manager("start");
+            assert!(
+                out.status.success(),
+                "scripts/e2e-cluster controller-manager start: {}",
+                stderr(&out)
+            );
+            held.1 = stdout(&out).trim() == "started";
+        }
+        held.0 += 1;
+        GarbageCollector(self)
+    }
+
+    fn controller_manager(&self, what: &str) -> Output {
+        let mut cmd =
+            Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/e2e-cluster"));
+        cmd.args(["controller-manager", what]).arg(&self.dir);
+        run(cmd, None)
+    }
+}
+
+impl Drop for GarbageCollector<'_> {
+    fn drop(&mut self) {
+        let mut held = CONTROLLER_MANAGER.lock().unwrap_or_else(|e| e.into_inner());
+        held.0 -= 1;
+        if held.0 == 0 && held.1 {
+            let out = self.0.controller_manager("stop");
+            if !out.status.success() {
+                eprintln!(
+                    "scripts/e2e-cluster controller-manager stop: {}",
+                    stderr(&out)
+                );
+            }
+            held.1 = false;
+        }
     }
 }
