@@ -200,12 +200,7 @@ pub fn diff<'s>(old: &Model<'s>, new: &Model<'s>) -> Diff<'s> {
             }
         }
         // And the cluster policies' `networks`.
-        for peer in m
-            .cluster_policies
-            .iter()
-            .flat_map(|p| p.ingress.iter().chain(&p.egress))
-            .flat_map(|r| &r.peers)
-        {
+        for peer in m.cluster_peers() {
             if let crate::engine::tier::TierPeer::Networks(nets) = peer {
                 d.families
                     .extend(nets.iter().map(|n| Family::of(&n.network())));
@@ -406,12 +401,7 @@ impl<'m, 's> Unknowns<'m, 's> {
         if !crate::engine::tier::eval::any(m) {
             return false;
         }
-        let peers = || {
-            m.cluster_policies
-                .iter()
-                .flat_map(|c| c.ingress.iter().chain(&c.egress))
-                .flat_map(|r| &r.peers)
-        };
+        let peers = || m.cluster_peers();
         if p.ips.is_empty() && peers().any(|x| matches!(x, TierPeer::Networks(_))) {
             return true;
         }
@@ -1085,10 +1075,7 @@ impl Touched {
         // A node whose labels changed, under a cluster policy's `nodes`
         // peer: the host-network pods on it match otherwise.
         let nodes_peer = |m: &Model<'_>| {
-            m.cluster_policies
-                .iter()
-                .flat_map(|p| p.ingress.iter().chain(&p.egress))
-                .flat_map(|r| &r.peers)
+            m.cluster_peers()
                 .any(|peer| matches!(peer, crate::engine::tier::TierPeer::Nodes(_)))
         };
         if nodes_peer(old) || nodes_peer(new) {
@@ -2639,12 +2626,7 @@ fn external_ranges(
         if !on {
             continue;
         }
-        for peer in m
-            .cluster_policies
-            .iter()
-            .flat_map(|p| p.ingress.iter().chain(&p.egress))
-            .flat_map(|r| &r.peers)
-        {
+        for peer in m.cluster_peers() {
             match peer {
                 crate::engine::tier::TierPeer::Networks(nets) => {
                     nets.iter().for_each(|net| cut(net_span(net)))

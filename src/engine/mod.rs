@@ -488,6 +488,19 @@ impl Model<'_> {
         })
     }
 
+    /// Every rule of every valid cluster policy, ingress then egress, in
+    /// the policies' order.
+    pub fn cluster_rules(&self) -> impl Iterator<Item = &tier::TierRule> + '_ {
+        self.cluster_policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+    }
+
+    /// Every peer of [`Model::cluster_rules`], in order.
+    pub fn cluster_peers(&self) -> impl Iterator<Item = &tier::TierPeer> + '_ {
+        self.cluster_rules().flat_map(|r| &r.peers)
+    }
+
     pub fn has_ip_blocks(&self) -> bool {
         self.policies
             .iter()

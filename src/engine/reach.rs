@@ -63,10 +63,7 @@ pub fn ip_blocks<'m>(model: &'m Model<'_>) -> Vec<&'m IpBlock> {
 pub fn tier_signature(model: &Model<'_>, pod: &PodInfo) -> Vec<u8> {
     use crate::engine::tier::TierPeer;
     model
-        .cluster_policies
-        .iter()
-        .flat_map(|p| p.ingress.iter().chain(&p.egress))
-        .flat_map(|r| &r.peers)
+        .cluster_peers()
         .filter(|peer| matches!(peer, TierPeer::Networks(_) | TierPeer::Nodes(_)))
         .map(|peer| {
             let (m, u) = crate::engine::tier::eval::peer_matches(model, peer, &Endpoint::Pod(pod));
@@ -392,16 +389,9 @@ impl TierRows {
         if !tier::eval::any(model) {
             return None;
         }
-        let peers: Vec<&tier::TierPeer> = model
-            .cluster_policies
-            .iter()
-            .flat_map(|p| p.ingress.iter().chain(&p.egress))
-            .flat_map(|r| &r.peers)
-            .collect();
+        let peers: Vec<&tier::TierPeer> = model.cluster_peers().collect();
         let named = model
-            .cluster_policies
-            .iter()
-            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .cluster_rules()
             .flat_map(|r| r.ports.iter().flatten())
             .any(|p| matches!(p, tier::TierPort::Named(_)));
         let mut peer_ids: HashMap<Vec<u8>, u32> = HashMap::new();
