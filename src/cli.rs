@@ -677,15 +677,31 @@ edited by someone else since sync applied it (drift) is named with what
 differs and restored only with --force-conflicts; without it nothing at all
 is written. One line per change on stderr, as kubectl apply prints.
 
-Exit status: 0 the cluster matches the graph (nothing to do, or done), 3 with
---dry-run: changes pending, 1 an error (drift without --force-conflicts, a
-collision, a refusal, a failed write: the lines say what was written), 2 the
-graph is invalid or the command line is, 130 the answer was no.
+With --watch (controller mode, no -f) it keeps every ServiceGraph stored in
+the cluster synced (the CRD: deploy/crd.yaml), by the same steps: on every
+change of a graph or of one of its policies (edited or deleted) and every
+--resync-period. Only the holder of a Lease (--leader-elect-resource-name in
+--leader-elect-resource-namespace) writes, so replicas never fight. Each
+graph's status says how it went (conditions Ready and PoliciesApplied,
+policies, lastError; kubectl get servicegraphs), with Events for what was
+written and what failed; one log line per change on stderr. Drift is
+reported and left alone unless --force-conflicts. SIGTERM or Ctrl-C: the
+reconciles in flight finish, the Lease is released, exit 0. Deleting a graph
+deletes its policies through the garbage collector (they are owned by it).
+In a pod it uses the pod's service account (deploy/).
+
+Exit status: 0 the cluster matches the graph (nothing to do, or done; with
+--watch: stopped by a signal), 3 with --dry-run: changes pending, 1 an error
+(drift without --force-conflicts, a collision, a refusal, a failed write: the
+lines say what was written; with --watch: it could not start), 2 the graph is
+invalid or the command line is, 130 the answer was no.
 
 Examples:
   kubectl netpol sync -f examples/shop-graph.yaml --dry-run=server
   kubectl netpol sync -f graph.yaml --context prod
-  kubectl netpol sync -f graph.yaml --yes --force-conflicts";
+  kubectl netpol sync -f graph.yaml --yes --force-conflicts
+  kubectl netpol sync --watch --dry-run=server
+  kubectl netpol sync --watch --yes --leader-elect-resource-namespace kubectl-netpol-system";
 
 #[derive(Debug, Clone, Args)]
 pub struct SyncArgs {
@@ -704,6 +720,84 @@ pub struct SyncArgs {
     /// Apply without asking (for CI): the target is still said first.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Controller mode: keep every ServiceGraph stored in the cluster
+    /// synced until SIGTERM (no -f).
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+
+    /// With --watch: reconcile every graph at least this often (a Go
+    /// duration: 30s, 5m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub resync_period: String,
+
+    /// With --watch: only the holder of a Lease reconciles (false: this
+    /// process alone, as when one replica runs).
+    #[arg(
+        long,
+        value_name = "true|false",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "true",
+        default_missing_value = "true",
+        value_parser = parse_bool,
+        action = clap::ArgAction::Set
+    )]
+    pub leader_elect: bool,
+
+    /// With --watch: the Lease's name.
+    #[arg(long, value_name = "NAME", default_value = "kubectl-netpol")]
+    pub leader_elect_resource_name: String,
+
+    /// With --watch: the Lease's namespace (default: $POD_NAMESPACE in a
+    /// pod, else the context's namespace).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub leader_elect_resource_namespace: Option<String>,
+
+    /// With --watch: how long the leader holds the Lease without renewing
+    /// it; another replica takes over after this (a Go duration).
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub leader_elect_lease_duration: String,
+}
+
+impl SyncArgs {
+    /// What is wrong with the flags of controller mode: -f with --watch,
+    /// a --watch flag without --watch, --request-timeout with it.
+    fn check_watch_flags(&self, g: &GlobalArgs) -> Option<String> {
+        let watch_only = [
+            ("--resync-period", self.resync_period != "5m"),
+            ("--leader-elect", !self.leader_elect),
+            (
+                "--leader-elect-resource-name",
+                self.leader_elect_resource_name != "kubectl-netpol",
+            ),
+            (
+                "--leader-elect-resource-namespace",
+                self.leader_elect_resource_namespace.is_some(),
+            ),
+            (
+                "--leader-elect-lease-duration",
+                self.leader_elect_lease_duration != "15s",
+            ),
+        ];
+        if !self.watch {
+            return watch_only
+                .iter()
+                .find(|(_, set)| *set)
+                .map(|(flag, _)| format!("{flag} needs --watch (controller mode)"));
+        }
+        if !g.filenames.is_empty() {
+            return Some(
+                "sync --watch reconciles every ServiceGraph stored in the cluster and takes no -f: store the graph with kubectl apply -f GRAPH.yaml (or sync one graph with sync -f GRAPH.yaml, without --watch)".into(),
+            );
+        }
+        if g.connection.request_timeout.is_some() {
+            return Some(
+                "--request-timeout cannot be used with --watch: the controller's watches are long-lived requests; each failure is retried".into(),
+            );
+        }
+        None
+    }
 }
 
 const GRAPH_HELP: &str = "\
@@ -1183,7 +1277,13 @@ impl Cli {
                 );
             }
         }
-        if let Command::Sync(_) = cmd
+        if let Command::Sync(a) = cmd
+            && let Some(e) = a.check_watch_flags(g)
+        {
+            return Err(e);
+        }
+        if let Command::Sync(a) = cmd
+            && !a.watch
             && g.filenames.is_empty()
         {
             return Err(

@@ -82,6 +82,9 @@ fn the_graph(ctx: &Context) -> Result<ServiceGraph, Error> {
 }
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
+    if args.watch {
+        return watch(ctx, args);
+    }
     let client_only = args.dry_run.as_deref() == Some("client");
     let dry_run = args.dry_run.is_some();
     let interactive =
@@ -384,4 +387,163 @@ fn finish(plan: &Plan, report: &Report) -> Result<Outcome, Error> {
         },
         sync::plan::selector(&plan.graph)
     )))
+}
+
+/// A Go duration flag of controller mode, more than zero.
+fn duration(flag: &str, text: &str) -> Result<std::time::Duration, Error> {
+    match crate::source::live::parse_timeout(text) {
+        Ok(Some(d)) if d >= std::time::Duration::from_secs(1) => Ok(d),
+        _ => Err(Error::Usage(format!(
+            "invalid value {text:?} for {flag}: a Go duration of at least 1s (30s, 5m, 1h)"
+        ))),
+    }
+}
+
+/// Who this process is for the Lease: the pod's name in a pod
+/// (`POD_NAME`, deploy/controller.yaml), else `HOSTNAME_PID`.
+fn identity() -> String {
+    if let Ok(pod) = std::env::var("POD_NAME")
+        && !pod.is_empty()
+    {
+        return pod;
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}_{}", std::process::id())
+}
+
+/// A log line on stderr, with the time (UTC, RFC 3339), as controllers log.
+fn log_line(line: &str) {
+    let now = k8s_openapi::jiff::Timestamp::now()
+        .round(k8s_openapi::jiff::Unit::Second)
+        .unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now());
+    eprintln!("{now} {}", clean(line));
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C); a second one exits at once.
+async fn terminated() {
+    async fn one() -> &'static str {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let sigterm = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => futures::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = sigterm => "SIGTERM",
+        }
+    }
+    let first = one().await;
+    log_line(&format!(
+        "{first}: stopping after the reconciles in flight (again to stop at once)"
+    ));
+    tokio::spawn(async {
+        let again = one().await;
+        log_line(&format!(
+            "{again} again: stopping now (a write in flight may or may not be made; the lease runs out by itself)"
+        ));
+        std::process::exit(exit::CANCELLED);
+    });
+}
+
+/// `sync --watch`: controller mode (`sync::watch`).
+fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
+    let resync = duration("--resync-period", &args.resync_period)?;
+    let lease_duration = duration(
+        "--leader-elect-lease-duration",
+        &args.leader_elect_lease_duration,
+    )?;
+    if lease_duration < std::time::Duration::from_secs(3) {
+        return Err(Error::Usage(format!(
+            "invalid value {:?} for --leader-elect-lease-duration: at least 3s (it is renewed a third of it before it ends)",
+            args.leader_elect_lease_duration
+        )));
+    }
+    let client_only = args.dry_run.as_deref() == Some("client");
+    let dry_run = args.dry_run.is_some();
+    let interactive =
+        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !dry_run && !args.yes && !interactive {
+        return Err(Error::Usage(
+            "refusing to change the cluster without a yes: add --yes to keep every ServiceGraph's policies synced (or run on a terminal to be asked, or --dry-run=server|client to only log what would change)".into(),
+        ));
+    }
+    let live = ctx.cluster()?;
+    let target = live.target();
+    ctx.block_on(sync::watch::check_served(&live))?;
+    let leader = (args.leader_elect && !dry_run).then(|| sync::watch::LeaderElection {
+        name: args.leader_elect_resource_name.clone(),
+        namespace: args
+            .leader_elect_resource_namespace
+            .clone()
+            .or_else(|| {
+                std::env::var("POD_NAMESPACE")
+                    .ok()
+                    .filter(|n| !n.is_empty())
+            })
+            .unwrap_or_else(|| live.namespace.clone()),
+        identity: identity(),
+        lease_duration,
+    });
+    if !dry_run && !args.yes {
+        let question = format!(
+            "Keep the NetworkPolicies of every ServiceGraph in {target} synced (create, update and delete them as the graphs say) until stopped?"
+        );
+        match Prompter::new(ctx.palette.enabled()).confirm(&question, false) {
+            Ok(true) => {}
+            Ok(false) | Err(Cancelled) => {
+                let _ = dialoguer::console::Term::stderr().show_cursor();
+                say("error: cancelled: nothing was changed");
+                return Ok(done(exit::CANCELLED));
+            }
+        }
+    }
+    // Once: the policies may not be enforced (Ready=False on every graph).
+    let not_enforced =
+        crate::cmd::warning_from(ctx.block_on(async { Ok(live.evidence(false).await) })?);
+    if let Some(w) = &not_enforced {
+        log_line(w);
+    }
+    let mode = match (client_only, dry_run) {
+        (true, _) => " (client dry run: nothing is sent but the reads)",
+        (_, true) => " (server dry run: nothing is stored)",
+        _ => "",
+    };
+    log_line(&format!(
+        "keeping every ServiceGraph in {target} synced{mode}; resync every {}s{}",
+        resync.as_secs(),
+        match &leader {
+            Some(l) => format!(
+                "; leader election with lease {}/{} as {}",
+                l.namespace, l.name, l.identity
+            ),
+            None => "; no leader election".into(),
+        }
+    ));
+    let options = sync::watch::WatchOptions {
+        apply: ApplyOptions {
+            dry_run: args.dry_run.as_deref() == Some("server"),
+            force_conflicts: args.force_conflicts,
+        },
+        client_dry_run: client_only,
+        resync,
+        leader,
+        not_enforced,
+    };
+    let log: sync::watch::Log = std::sync::Arc::new(log_line);
+    ctx.block_on(sync::watch::run(
+        std::sync::Arc::new(live.clone()),
+        options,
+        log,
+        terminated(),
+    ))?;
+    Ok(done(exit::OK))
 }

@@ -594,6 +594,12 @@ impl Live {
         })
     }
 
+    /// The kube client (kubectl's flags applied; responses bounded): for
+    /// kube's runtime (`sync --watch`).
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
     /// Where a write goes, for confirmations: `context prod
     /// (https://...)`, or `cluster https://...` without a context.
     pub fn target(&self) -> String {

@@ -17,10 +17,13 @@
 //! 4. [`apply()`] (async): server-side apply (field manager
 //!    `kubectl-netpol`) and deletes, every request dry-run first, and a
 //!    [`Report`] of what was written.
+//!
+//! [`watch`] runs the same steps as a controller (`sync --watch`).
 
 pub mod apply;
 pub mod observe;
 pub mod plan;
+pub mod watch;
 
 use crate::engine::graph::resolve::{Environment, resolve};
 use crate::engine::graph::{self, DesiredPolicy, ServiceGraph};
