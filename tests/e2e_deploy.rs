@@ -209,7 +209,7 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
     assert_eq!(stored["spec"]["replicas"], json!(2));
     assert_eq!(
         stored["spec"]["template"]["spec"]["containers"][0]["args"],
-        json!(["sync", "--watch"])
+        json!(["sync", "--watch", "--yes"])
     );
     assert_eq!(spec["serviceAccountName"], json!("kubectl-netpol"));
     assert_eq!(
