@@ -791,6 +791,12 @@ impl SyncArgs {
                 "sync --watch reconciles every ServiceGraph stored in the cluster and takes no -f: store the graph with kubectl apply -f GRAPH.yaml (or sync one graph with sync -f GRAPH.yaml, without --watch)".into(),
             );
         }
+        if let Some(f) = g.output.filter(|f| *f != OutputFormat::Text) {
+            return Some(format!(
+                "-o {} cannot be used with --watch: the controller logs one line per change on stderr, and each graph's status says how it went (kubectl get servicegraphs -o yaml)",
+                f.as_str()
+            ));
+        }
         if g.connection.request_timeout.is_some() {
             return Some(
                 "--request-timeout cannot be used with --watch: the controller's watches are long-lived requests; each failure is retried".into(),
@@ -1161,7 +1167,7 @@ pub fn formats_of(name: &str) -> &'static [OutputFormat] {
     use OutputFormat::*;
     match name {
         "list" => &[Text, Wide, Json, Yaml, Name],
-        "sync" => &[Text],
+        "sync" => &[Text, Json, Yaml],
         "graph" => &[Text, Json, Yaml],
         "explain" | "coverage" | "diff" => &[Text, Wide, Json, Yaml],
         _ => &[Text, Json, Yaml],

@@ -443,6 +443,36 @@ fn check_reads_the_cni_from_the_cluster() {
         stderr(&o)
     );
 
+    // sync reminds once, before anything would be written.
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("graph.yaml");
+    let ns = c.namespace("cni-sync");
+    std::fs::write(
+        &graph,
+        format!(
+            "apiVersion: kubectl-netpol.github.io/v1alpha1\nkind: ServiceGraph\nmetadata: {{name: cni}}\nspec:\n  services:\n  - {{name: web, namespace: {ns}, podSelector: {{matchLabels: {{app: web}}}}}}\n"
+        ),
+    )
+    .unwrap();
+    let o = c.as_user(
+        "admin",
+        &["sync", "-f", graph.to_str().unwrap(), "--dry-run=client"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    let reminders: Vec<&str> = err
+        .lines()
+        .filter(|l| {
+            l.starts_with("warning: NetworkPolicy is not enforced in this cluster: flannel")
+        })
+        .collect();
+    assert_eq!(reminders.len(), 1, "{err}");
+    assert!(
+        err.find("warning: NetworkPolicy is not enforced").unwrap()
+            > err.find("to create").unwrap(),
+        "after the plan: {err}"
+    );
+
     // Calico beside it enforces (exit 0); a not-ready daemonset is a problem.
     ds(
         "kube-system",

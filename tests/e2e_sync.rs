@@ -513,3 +513,105 @@ fn on_a_terminal_it_asks_naming_the_target() {
     assert_eq!(exit_code(&mut t), 0, "{rest}");
     assert_eq!(versions(&c, &[&a, &b]).len(), 4);
 }
+
+/// `-o json` (and yaml): one document on stdout for scripts, whatever the
+/// end: each change with its outcome, the counts, and the error when
+/// there is one (drift here), the error line still on stderr.
+#[test]
+fn json_output_gives_each_change_and_its_outcome() {
+    let Some(c) = cluster() else { return };
+    let (a, b) = shop(&c, "syncjson");
+    let g = format!("j{}", c.unique().replace('-', ""));
+    let graph = GraphFile::new(&g, &shop_graph(&a, &b, false));
+    let doc = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(o), stderr(o)))
+    };
+    // A server dry run: accepted, nothing stored.
+    let out = sync(&c, "admin", &graph, &["--dry-run=server", "-o", "json"]);
+    assert_eq!(code_of(&out), 3, "{}", stderr(&out));
+    let v = doc(&out);
+    assert_eq!(v["graph"], g.as_str());
+    assert_eq!(v["dryRun"], "server");
+    assert_eq!(v["counts"]["create"], 4, "{v}");
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["outcome"] == "accepted by the server's dry run"),
+        "{v}"
+    );
+    assert!(v["error"].is_null());
+    assert!(versions(&c, &[&a, &b]).is_empty());
+    // For real.
+    let out = sync(&c, "admin", &graph, &["--yes", "-o", "json"]);
+    assert_eq!(code_of(&out), 0, "{}", stderr(&out));
+    let v = doc(&out);
+    let ingress = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == format!("{g}-api-ingress"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(ingress["action"], "create");
+    assert_eq!(ingress["namespace"], b.as_str());
+    assert_eq!(ingress["outcome"], "created");
+    assert_eq!(
+        ingress["summary"],
+        format!("namespace/{b} allows api from {a}/web on TCP/http")
+    );
+    assert_eq!(versions(&c, &[&a, &b]).len(), 4);
+    // Nothing to do: no change, four unchanged (YAML this time).
+    let out = sync(&c, "admin", &graph, &["--yes", "-o", "yaml"]);
+    assert_eq!(code_of(&out), 0, "{}", stderr(&out));
+    let v: serde_json::Value = serde_yaml_ng::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["changes"], serde_json::json!([]), "{v}");
+    assert_eq!(v["counts"]["unchanged"], 4, "{v}");
+    // Drift: the document says it and the error, exit 1, nothing written.
+    let name = format!("{g}-api-ingress");
+    ok(&c.kubectl(
+        &[
+            "patch",
+            "networkpolicy",
+            &name,
+            "-n",
+            &b,
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":1234}]"#,
+        ],
+        None,
+    ));
+    let before = versions(&c, &[&a, &b]);
+    let smaller = GraphFile::new(
+        &g,
+        &shop_graph(&a, &b, false).replace("port: http", "port: 8443"),
+    );
+    let out = sync(&c, "admin", &smaller, &["--yes", "-o", "json"]);
+    assert_eq!(code_of(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(drift); nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    let v = doc(&out);
+    assert!(v["error"].as_str().unwrap().contains("drift"), "{v}");
+    let drifted: Vec<&serde_json::Value> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["drift"].is_null())
+        .collect();
+    assert_eq!(drifted.len(), 1, "{v}");
+    assert_eq!(drifted[0]["name"], name.as_str());
+    assert!(
+        drifted[0]["drift"]
+            .as_str()
+            .unwrap()
+            .contains("conflict with \"kubectl-patch\""),
+        "{v}"
+    );
+    assert_eq!(versions(&c, &[&a, &b]), before);
+}

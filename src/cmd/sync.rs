@@ -97,6 +97,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     let graph = the_graph(ctx)?;
     let live = ctx.cluster()?;
     let target = live.target();
+    let out = Document {
+        format: ctx.format(),
+        target: target.clone(),
+        dry_run: args.dry_run.clone(),
+    };
     install_interrupt_handler();
     // What the graph needs, and the CNI check for the reminder.
     let (observed, evidence) = ctx.block_on(live.bounded(async {
@@ -130,7 +135,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
         if let Some(w) = crate::cmd::warning_from(evidence) {
             say(&w);
         }
-        return Ok(done(exit::OK));
+        return Ok(out.done(&plan, &[], None, exit::OK));
     }
     for line in plan_lines(&plan) {
         say(&line);
@@ -148,18 +153,22 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     };
     let problems = sync::apply::check(&plan, &options);
     if !problems.is_empty() {
-        return Err(refusal(&plan, &problems, true));
+        let e = refusal(&plan, &problems, true);
+        out.print(&plan, &[], Some(&e));
+        return Err(e);
     }
     if client_only {
         say("client dry run: nothing was sent");
-        return Ok(done(exit::PENDING));
+        return Ok(out.done(&plan, &[], None, exit::PENDING));
     }
     // Every request checked by the server before the question and the
     // first write: RBAC, validation, conflicts, fields others keep.
     let checked =
         ctx.block_on(live.bounded(async { Ok(sync::dry_run(&live, &plan, &options).await) }))?;
     if !checked.refused.is_empty() {
-        return Err(refusal(&plan, &checked.refused, false));
+        let e = refusal(&plan, &checked.refused, false);
+        out.print(&plan, &checked.outcomes, Some(&e));
+        return Err(e);
     }
     if options.dry_run {
         for c in &plan.changes {
@@ -170,7 +179,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
                 c.summary
             ));
         }
-        return Ok(done(exit::PENDING));
+        return Ok(out.done(&plan, &checked.outcomes, None, exit::PENDING));
     }
     let n = plan.changes.len();
     let changes = format!("{n} change{}", if n == 1 { "" } else { "s" });
@@ -190,7 +199,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
                 // dialoguer hides the cursor while it asks.
                 let _ = dialoguer::console::Term::stderr().show_cursor();
                 say("error: cancelled: nothing was changed");
-                return Ok(done(exit::CANCELLED));
+                return Ok(out.done(&plan, &[], None, exit::CANCELLED));
             }
         }
     }
@@ -214,7 +223,113 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
         Ok(sync::write(&live, &plan, &options, &mut progress).await)
     })?;
     on_interrupt("interrupted");
-    finish(&plan, &report)
+    match finish(&plan, &report) {
+        Ok(o) => Ok(out.done(&plan, &report.outcomes, None, o.code)),
+        Err(e) => {
+            out.print(&plan, &report.outcomes, Some(&e));
+            Err(e)
+        }
+    }
+}
+
+/// `-o json|yaml`: one document on stdout for scripts, whatever the end
+/// (also before an error line): the graph, the target, the dry run, each
+/// change with its outcome, the unchanged policies, collisions, counts.
+struct Document {
+    format: crate::cli::OutputFormat,
+    target: String,
+    dry_run: Option<String>,
+}
+
+impl Document {
+    fn value(
+        &self,
+        plan: &Plan,
+        outcomes: &[sync::Outcome],
+        error: Option<&Error>,
+    ) -> serde_json::Value {
+        use serde_json::json;
+        let changes: Vec<serde_json::Value> = plan
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let outcome = match outcomes.get(i) {
+                    None => "pending".to_string(),
+                    Some(sync::Outcome::Done) if self.dry_run.is_some() => {
+                        "accepted by the server's dry run".to_string()
+                    }
+                    Some(sync::Outcome::Done) => c.action.done().to_string(),
+                    Some(sync::Outcome::NotSent) => "not sent".to_string(),
+                    Some(sync::Outcome::Refused(e)) => format!("refused: {e}"),
+                    Some(sync::Outcome::Unknown(e)) => {
+                        format!("sent without an answer (it may have been made): {e}")
+                    }
+                };
+                json!({
+                    "action": c.action.as_str(),
+                    "namespace": c.namespace,
+                    "name": c.name,
+                    "summary": c.summary,
+                    "before": c.before,
+                    "differences": c.differences,
+                    "drift": c.drift.as_ref().map(|_| sync::apply::drift_text(c)),
+                    "outcome": outcome,
+                })
+            })
+            .collect();
+        let [create, update, delete] = plan.counts();
+        json!({
+            "graph": plan.graph,
+            "target": self.target,
+            "dryRun": self.dry_run.as_deref().unwrap_or("none"),
+            "changes": changes,
+            "unchanged": plan.unchanged,
+            "collisions": plan.collisions.iter().map(|c| json!({
+                "namespace": c.namespace,
+                "name": c.name,
+                "owner": c.owner,
+            })).collect::<Vec<_>>(),
+            "counts": {"create": create, "update": update, "delete": delete, "unchanged": plan.unchanged.len()},
+            "error": error.map(|e| e.to_string()),
+        })
+    }
+
+    fn render(&self, plan: &Plan, outcomes: &[sync::Outcome], error: Option<&Error>) -> String {
+        use crate::cli::OutputFormat;
+        let v = self.value(plan, outcomes, error);
+        match self.format {
+            OutputFormat::Json => crate::render::to_json(&v),
+            OutputFormat::Yaml => crate::render::to_yaml(&v),
+            _ => String::new(),
+        }
+    }
+
+    /// Prints the document now (before an error line).
+    fn print(&self, plan: &Plan, outcomes: &[sync::Outcome], error: Option<&Error>) {
+        use std::io::Write;
+        let text = self.render(plan, outcomes, error);
+        if !text.is_empty() {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(text.as_bytes());
+            let _ = o.flush();
+        }
+    }
+
+    /// The outcome with the document as its stdout.
+    fn done(
+        &self,
+        plan: &Plan,
+        outcomes: &[sync::Outcome],
+        error: Option<&Error>,
+        code: i32,
+    ) -> Outcome {
+        Outcome {
+            stdout: self.render(plan, outcomes, error),
+            warnings: Vec::new(),
+            code,
+        }
+    }
 }
 
 fn done(code: i32) -> Outcome {
