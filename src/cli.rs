@@ -758,6 +758,11 @@ pub struct SyncArgs {
     /// it; another replica takes over after this (a Go duration).
     #[arg(long, value_name = "DURATION", default_value = "15s")]
     pub leader_elect_lease_duration: String,
+
+    /// With --watch: serve GET /healthz and /readyz (for the kubelet's
+    /// probes) on this address: :PORT, HOST:PORT, or 0 for none.
+    #[arg(long, value_name = "ADDRESS", default_value = "0")]
+    pub health_probe_bind_address: String,
 }
 
 impl SyncArgs {
@@ -778,6 +783,10 @@ impl SyncArgs {
             (
                 "--leader-elect-lease-duration",
                 self.leader_elect_lease_duration != "15s",
+            ),
+            (
+                "--health-probe-bind-address",
+                self.health_probe_bind_address != "0",
             ),
         ];
         if !self.watch {

@@ -209,8 +209,17 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
     assert_eq!(stored["spec"]["replicas"], json!(2));
     assert_eq!(
         stored["spec"]["template"]["spec"]["containers"][0]["args"],
-        json!(["sync", "--watch", "--yes"])
+        json!([
+            "sync",
+            "--watch",
+            "--yes",
+            "--health-probe-bind-address=:8081"
+        ])
     );
+    let container = &stored["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["ports"][0]["containerPort"], 8081);
     assert_eq!(spec["serviceAccountName"], json!("kubectl-netpol"));
     assert_eq!(
         spec["containers"][0]["securityContext"],
@@ -446,12 +455,22 @@ fn the_containerfile_agrees_with_the_deployment_and_the_release_archives() {
     );
     assert!(lines.contains(&"USER 65532:65532"));
     assert!(lines.contains(&"ENTRYPOINT [\"/kubectl-netpol\"]"));
-    assert!(lines.contains(&"CMD [\"sync\", \"--watch\"]"));
+    assert!(lines.contains(
+        &"CMD [\"sync\", \"--watch\", \"--yes\", \"--health-probe-bind-address=:8081\"]"
+    ));
     let d = deployment();
     let pod = &d["spec"]["template"]["spec"];
     assert_eq!(pod["securityContext"]["runAsUser"], json!(65532));
     assert_eq!(pod["securityContext"]["runAsGroup"], json!(65532));
-    assert_eq!(pod["containers"][0]["args"], json!(["sync", "--watch"]));
+    assert_eq!(
+        pod["containers"][0]["args"],
+        json!([
+            "sync",
+            "--watch",
+            "--yes",
+            "--health-probe-bind-address=:8081"
+        ])
+    );
     assert_eq!(
         pod["containers"][0]["command"],
         Value::Null,

@@ -39,6 +39,10 @@ struct Controller {
 
 impl Controller {
     fn start(c: &Cluster, identity: &str) -> Controller {
+        Controller::start_with(c, identity, &[])
+    }
+
+    fn start_with(c: &Cluster, identity: &str, extra: &[&str]) -> Controller {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("controller.log");
         let file = std::fs::File::create(&log).unwrap();
@@ -63,6 +67,7 @@ impl Controller {
                 "--resync-period",
                 "1h",
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(file);
@@ -114,6 +119,33 @@ impl Drop for Controller {
             self.terminate();
         }
     }
+}
+
+/// `GET path` on 127.0.0.1:`port`: the status code and body, or `None`
+/// when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((code, body))
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `f` until it gives a value, for at most [`BOUND`].
@@ -351,11 +383,18 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
         "servicegraph/{g}: networkpolicy.networking.k8s.io/{g}-api-ingress created in namespace {b} (namespace/{b} allows api from {a}/web on TCP/8080)"
     ));
 
-    // 2. A second replica waits and writes nothing.
-    let mut second = Controller::start(&c, "replica-2");
+    // 2. A second replica waits and writes nothing; its probes answer
+    // (ready: it has started, waiting is its job).
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut second =
+        Controller::start_with(&c, "replica-2", &["--health-probe-bind-address", &address]);
     second.wait_for(
         "waiting to hold lease kubectl-netpol-system/kubectl-netpol (identity replica-2)",
     );
+    assert_eq!(http_get(port, "/healthz"), Some((200, "ok\n".into())));
+    assert_eq!(http_get(port, "/readyz"), Some((200, "ok\n".into())));
+    assert_eq!(http_get(port, "/nothing").map(|r| r.0), Some(404));
     assert_eq!(lease_holder(&c).as_deref(), Some("replica-1"));
 
     // 3. A changed graph: the edge's port updates two policies, the db

@@ -582,6 +582,7 @@ fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
             args.leader_elect_lease_duration
         )));
     }
+    sync::health::parse_address(&args.health_probe_bind_address)?;
     let client_only = args.dry_run.as_deref() == Some("client");
     let dry_run = args.dry_run.is_some();
     let interactive =
@@ -643,6 +644,11 @@ fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
             None => "; no leader election".into(),
         }
     ));
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(address) = sync::health::parse_address(&args.health_probe_bind_address)? {
+        let bound = ctx.block_on(sync::health::serve(address, started.clone()))?;
+        log_line(&format!("serving /healthz and /readyz on {bound}"));
+    }
     let options = sync::watch::WatchOptions {
         apply: ApplyOptions {
             dry_run: args.dry_run.as_deref() == Some("server"),
@@ -652,6 +658,7 @@ fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
         resync,
         leader,
         not_enforced,
+        started,
     };
     let log: sync::watch::Log = std::sync::Arc::new(log_line);
     ctx.block_on(sync::watch::run(

@@ -21,6 +21,7 @@
 //! [`watch`] runs the same steps as a controller (`sync --watch`).
 
 pub mod apply;
+pub mod health;
 pub mod observe;
 pub mod plan;
 pub mod watch;

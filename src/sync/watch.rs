@@ -100,6 +100,9 @@ pub struct WatchOptions {
     /// The CNI warning `check` gave at start, when it found that
     /// NetworkPolicy is not enforced: graphs are then `Ready=False`.
     pub not_enforced: Option<String>,
+    /// Set once the controller has started (holding the Lease or waiting
+    /// for it): the health endpoint's `/readyz`.
+    pub started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl WatchOptions {
@@ -253,6 +256,9 @@ pub async fn run(
     });
     let Some(election) = options.leader.clone() else {
         // No election: reconcile until shutdown.
+        options
+            .started
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         run_controller(shared, stop_signal(stop_rx.clone(), None)).await;
         log("stopped");
         return Ok(());
@@ -266,6 +272,9 @@ pub async fn run(
         .await
         .map_err(|e| lease_error(&election, e))?;
     let (mut leading, task) = manager.watch().await;
+    options
+        .started
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let lease = format!("lease {}/{}", election.namespace, election.name);
     let mut stop = stop_rx.clone();
     loop {
