@@ -433,6 +433,11 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
             reason: "Unresolved",
             ..
         } => shared.options.resync.min(UNRESOLVED_RETRY),
+        // Reads and writes that failed may pass by themselves.
+        Result_::Failed {
+            reason: "ReadFailed" | "ApplyFailed",
+            ..
+        } => shared.options.resync.min(RETRY),
         _ => shared.options.resync,
     };
     if !shared.options.dry_run() {
@@ -445,9 +450,15 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
 async fn sync_one(shared: &Shared, graph: &ServiceGraph) -> Result<Result_, Transient> {
     let live = &shared.live;
     let name = graph.name();
-    let observed = super::observe(live, graph)
-        .await
-        .map_err(|e| Transient(e.to_string()))?;
+    let observed = match super::observe(live, graph).await {
+        Ok(o) => o,
+        Err(e) => {
+            return Ok(Result_::Failed {
+                reason: "ReadFailed",
+                message: format!("cannot read what the graph needs: {e}"),
+            });
+        }
+    };
     let env = observed.environment();
     let (plan, said) = match super::plan(&observed, graph, &env) {
         Ok(p) => p,
