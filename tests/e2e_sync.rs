@@ -271,20 +271,7 @@ fn a_hand_edit_is_drift_restored_only_with_force_conflicts() {
     let graph = GraphFile::new(&g, &shop_graph(&a, &b, true));
     ok(&sync(&c, "admin", &graph, &["--yes"]));
     let name = format!("{g}-db-ingress");
-    let out = c.kubectl(
-        &[
-            "patch",
-            "networkpolicy",
-            &name,
-            "-n",
-            &b,
-            "--type=json",
-            "-p",
-            r#"[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":6432}]"#,
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    c.hand_edit_port(&b, &name, 6432);
     let edited = versions(&c, &[&a, &b]);
     let out = sync(&c, "admin", &graph, &["--yes"]);
     assert_eq!(code_of(&out), 1, "{}", stderr(&out));
@@ -571,19 +558,7 @@ fn json_output_gives_each_change_and_its_outcome() {
     assert_eq!(v["counts"]["unchanged"], 4, "{v}");
     // Drift: the document says it and the error, exit 1, nothing written.
     let name = format!("{g}-api-ingress");
-    ok(&c.kubectl(
-        &[
-            "patch",
-            "networkpolicy",
-            &name,
-            "-n",
-            &b,
-            "--type=json",
-            "-p",
-            r#"[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":1234}]"#,
-        ],
-        None,
-    ));
+    c.hand_edit_port(&b, &name, 1234);
     let before = versions(&c, &[&a, &b]);
     let smaller = GraphFile::new(
         &g,

@@ -454,19 +454,7 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
     // 6. A hand edit is drift: reported in the status and an Event, and
     // left as it is.
     let edited = format!("{g}-api-ingress");
-    ok(&c.kubectl(
-        &[
-            "patch",
-            "networkpolicy",
-            &edited,
-            "-n",
-            &b,
-            "--type=json",
-            "-p",
-            r#"[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":1234}]"#,
-        ],
-        None,
-    ));
+    c.hand_edit_port(&b, &edited, 1234);
     let drifted = eventually("Ready=False, Drift", || {
         let g = get(&c, &["servicegraph", &g])?;
         let r = condition(&g, "Ready")?;

@@ -81,19 +81,27 @@ fn the_graph(ctx: &Context) -> Result<ServiceGraph, Error> {
     Ok(graph)
 }
 
+/// Refuses a run that would write with no way to say yes: no `--yes`, no
+/// dry run, and no terminal to ask on; `how` says what to do instead.
+fn yes_possible(args: &SyncArgs, how: &str) -> Result<(), Error> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if args.dry_run.is_none() && !args.yes && !interactive {
+        return Err(Error::Usage(format!(
+            "refusing to change the cluster without a yes: {how}"
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     if args.watch {
         return watch(ctx, args);
     }
     let client_only = args.dry_run.as_deref() == Some("client");
-    let dry_run = args.dry_run.is_some();
-    let interactive =
-        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !dry_run && !args.yes && !interactive {
-        return Err(Error::Usage(
-            "refusing to change the cluster without a yes: add --yes (or run on a terminal to be asked, or --dry-run=server|client to see the plan)".into(),
-        ));
-    }
+    yes_possible(
+        args,
+        "add --yes (or run on a terminal to be asked, or --dry-run=server|client to see the plan)",
+    )?;
     let graph = the_graph(ctx)?;
     let live = ctx.cluster()?;
     let target = live.target();
@@ -585,13 +593,10 @@ fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     sync::health::parse_address(&args.health_probe_bind_address)?;
     let client_only = args.dry_run.as_deref() == Some("client");
     let dry_run = args.dry_run.is_some();
-    let interactive =
-        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !dry_run && !args.yes && !interactive {
-        return Err(Error::Usage(
-            "refusing to change the cluster without a yes: add --yes to keep every ServiceGraph's policies synced (or run on a terminal to be asked, or --dry-run=server|client to only log what would change)".into(),
-        ));
-    }
+    yes_possible(
+        args,
+        "add --yes to keep every ServiceGraph's policies synced (or run on a terminal to be asked, or --dry-run=server|client to only log what would change)",
+    )?;
     let live = ctx.cluster()?;
     let target = live.target();
     ctx.block_on(sync::watch::check_served(&live))?;

@@ -215,6 +215,26 @@ impl Cluster {
     }
 
     /// Creates a fresh namespace (labelled `team: <name>`) and returns its name.
+    /// Edits a NetworkPolicy by hand (`kubectl patch`, field manager
+    /// kubectl-patch): its first ingress rule's first port becomes `port`.
+    pub fn hand_edit_port(&self, ns: &str, name: &str, port: u16) {
+        let patch =
+            format!(r#"[{{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":{port}}}]"#);
+        ok(&self.kubectl(
+            &[
+                "patch",
+                "networkpolicy",
+                name,
+                "-n",
+                ns,
+                "--type=json",
+                "-p",
+                &patch,
+            ],
+            None,
+        ));
+    }
+
     pub fn create_namespace(&self, prefix: &str) -> String {
         let name = self.namespace(prefix);
         self.apply(&format!(
