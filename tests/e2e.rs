@@ -1960,3 +1960,27 @@ fn explain_names_the_dns_pods_a_policy_cuts_off() {
         None,
     );
 }
+
+/// Finished pods (Succeeded, Failed) have no traffic: the server leaves
+/// them out of the pod lists (a field selector), and no command sees them.
+#[test]
+fn finished_pods_are_left_out_by_the_server() {
+    let Some(c) = cluster() else { return };
+    let ns = c.create_namespace("finished");
+    c.pod(&ns, "web", "app: web", "{containerPort: 80}", "10.202.0.1");
+    c.pod(&ns, "job", "app: job", "{containerPort: 80}", "10.202.0.2");
+    c.patch_status("pod", Some(&ns), "job", r#"{"status":{"phase":"Succeeded"}}"#);
+    let o = c.as_user("admin", &["matrix", "-n", &ns, "-o", "json", "-v", "6"]);
+    let out = ok(&o);
+    assert!(out.contains("\"web\""), "{out}");
+    assert!(!out.contains("\"job\""), "{out}");
+    assert!(
+        stderr(&o).contains(&format!(
+            "/api/v1/namespaces/{ns}/pods?&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed&limit=500 200 OK"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = c.as_user("admin", &["explain", "job", "-n", &ns]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}

@@ -162,6 +162,11 @@ pub struct Live {
     pub context: Option<String>,
 }
 
+/// The field selector that keeps finished pods (phase Succeeded or
+/// Failed: no traffic) out of a pod list, on the server's side: jobs'
+/// completed pods are often most of a namespace's.
+pub const RUNNABLE_PODS: &str = "status.phase!=Succeeded,status.phase!=Failed";
+
 /// The largest response body read from the API server: a page of 500
 /// objects (kubectl's page size, and ours) at 128 KiB each; the reads of
 /// one command run in parallel, so memory stays within a few times this.
@@ -688,7 +693,8 @@ impl Live {
     }
 
     /// Pods of one namespace (or all), optionally filtered by the server.
-    /// Finished pods (Succeeded, Failed) are left out: they have no traffic.
+    /// Finished pods (Succeeded, Failed) are left out: they have no traffic
+    /// (the server leaves them out of the pages: [`RUNNABLE_PODS`]).
     pub async fn pods(
         &self,
         namespace: Option<&str>,
@@ -699,9 +705,10 @@ impl Live {
         if let Some(l) = label_selector {
             params = params.labels(l);
         }
-        if let Some(f) = field_selector {
-            params = params.fields(f);
-        }
+        params = params.fields(&match field_selector {
+            Some(f) => format!("{f},{RUNNABLE_PODS}"),
+            None => RUNNABLE_PODS.to_string(),
+        });
         let pods: Vec<Pod> = self.list(namespace, params, "pods").await?;
         Ok(pods
             .iter()
