@@ -48,6 +48,41 @@ pub fn document_value(
     Ok(value)
 }
 
+/// Reads one JSON document (`body`, a slice of `text`, the chunk of the
+/// stream it was cut from) into the value [`document_value`] gives for
+/// the same text, through serde_json instead of the YAML parser: the same
+/// visitor, so numbers are normalised alike (whole floats are integers)
+/// and every node is counted against the same bounds. `text`'s length is
+/// what the document adds to the input's byte count, as in
+/// [`document_value`]. Errors are serde_json's; the caller falls back to
+/// the YAML reading on any (see [`TotalMark`]).
+pub fn json_document_value(body: &str, text: &str) -> Result<Value, serde_json::Error> {
+    let counter = Counter::new(text);
+    let mut de = serde_json::Deserializer::from_str(body);
+    let value = de::Deserializer::deserialize_any(&mut de, ValueVisitor { counter: &counter })?;
+    de.end()?;
+    Ok(value)
+}
+
+/// The input's running node and byte counts (the bound on alias
+/// expansion across documents), taken before a reading that may be
+/// abandoned and done again another way: [`TotalMark::restore`] puts
+/// them back, so the document is counted once.
+#[derive(Debug, Clone, Copy)]
+pub struct TotalMark((u64, u64));
+
+impl TotalMark {
+    /// The counts now.
+    pub fn take() -> TotalMark {
+        TotalMark(TOTAL.with(Cell::get))
+    }
+
+    /// Puts the counts back to what they were at [`TotalMark::take`].
+    pub fn restore(self) {
+        TOTAL.with(|t| t.set(self.0));
+    }
+}
+
 /// A document's top-level `apiVersion` and `kind` (when they are
 /// strings), and whether it has `items`, read without building the rest
 /// (each node is still counted against the alias ratio).
