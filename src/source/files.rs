@@ -853,6 +853,11 @@ fn split_block_list(chunk: &str) -> Option<SplitList> {
     if bytes.iter().any(|&b| b == b'&' || b == b'*') {
         return None;
     }
+    // No line starts with `items:` (JSON, for one): nothing to cut, and
+    // no need to index the lines of a large document to know it.
+    if !(chunk.starts_with("items:") || chunk.contains("\nitems:")) {
+        return None;
+    }
     let mut lines = Vec::new(); // (start, end including the newline)
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
