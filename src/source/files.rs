@@ -60,6 +60,19 @@ pub struct LoadOptions {
 struct Input {
     name: String,
     source: InputSource,
+    reading: Reading,
+}
+
+/// How the documents of `-f` are read: the commands use [`Reading::Fast`];
+/// [`Reading::Reference`] is every document through the YAML reading, as
+/// before the fast paths, for the tests that compare the two
+/// ([`read_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// JSON documents through serde_json (see [`super::json`]).
+    Fast,
+    /// Every document through the YAML parser.
+    Reference,
 }
 
 enum InputSource {
@@ -256,6 +269,7 @@ fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
             inputs.push(Input {
                 name: "<stdin>".into(),
                 source: InputSource::Stdin,
+                reading: Reading::Fast,
             });
         } else {
             collect(Path::new(p), opts.recursive, &mut inputs)?;
@@ -549,6 +563,30 @@ fn is_read(v: &Value) -> bool {
     }
 }
 
+/// Reads in-memory manifest text as `-f` reads a file named `name`: the
+/// snapshot and the warnings ([`Manifests::warnings`]), or the error that
+/// stops the reading; `reading` chooses the fast paths or the reference
+/// reading (for the tests that compare them).
+pub fn read_str(
+    name: &str,
+    text: &str,
+    default_namespace: &str,
+    reading: Reading,
+) -> Result<(Snapshot, Vec<String>), Error> {
+    let mut builder = Builder::new(default_namespace);
+    let mut evidence = Evidence::default();
+    parse_documents(
+        &Input {
+            name: name.into(),
+            source: InputSource::Text(text.into()),
+            reading,
+        },
+        &mut |obj| take_object(&mut builder, &mut evidence, obj),
+    )?;
+    let warnings = std::mem::take(&mut builder.warnings);
+    Ok((builder.finish(), warnings))
+}
+
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
 pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snapshot, Error> {
     let mut builder = Builder::new(default_namespace);
@@ -557,6 +595,7 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
         &Input {
             name: name.into(),
             source: InputSource::Text(text.into()),
+            reading: Reading::Fast,
         },
         &mut |obj| take_object(&mut builder, &mut evidence, obj),
     )?;
@@ -608,6 +647,7 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
                 out.push(Input {
                     name: file.display().to_string(),
                     source: InputSource::File(file.to_path_buf()),
+                    reading: Reading::Fast,
                 });
             }
         }
@@ -616,6 +656,7 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
     out.push(Input {
         name: shown,
         source: InputSource::File(path.to_path_buf()),
+        reading: Reading::Fast,
     });
     Ok(())
 }
@@ -812,6 +853,11 @@ fn split_block_list(chunk: &str) -> Option<SplitList> {
     if bytes.iter().any(|&b| b == b'&' || b == b'*') {
         return None;
     }
+    // No line starts with `items:` (JSON, for one): nothing to cut, and
+    // no need to index the lines of a large document to know it.
+    if !(chunk.starts_with("items:") || chunk.contains("\nitems:")) {
+        return None;
+    }
     let mut lines = Vec::new(); // (start, end including the newline)
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -995,6 +1041,14 @@ fn parse_chunk(
             );
         }
     }
+    // JSON: read by serde_json when it reads it as the YAML parser would,
+    // else by the YAML reading below (see `super::json`).
+    if input.reading == Reading::Fast
+        && let Some(body) = super::json::json_body(chunk)
+        && read_json(input, chunk, body, first_line, docs, each)?
+    {
+        return Ok(());
+    }
     let kinds = if chunk.len() > STREAM_LIST_BYTES {
         let mut kinds = Vec::new();
         for (k, doc) in serde_yaml_ng::Deserializer::from_str(chunk).enumerate() {
@@ -1043,6 +1097,77 @@ fn parse_chunk(
         }
     }
     Ok(())
+}
+
+/// Reads a chunk holding one JSON document (`body`) through serde_json:
+/// `false` (and nothing read, nothing counted) when serde_json does not
+/// read it, for the YAML reading to read it instead. A large list is
+/// streamed item by item, after a first pass that checks the whole text
+/// is JSON (so that no item is handed on before that is known).
+fn read_json(
+    input: &Input,
+    chunk: &str,
+    body: &str,
+    first_line: usize,
+    docs: &mut usize,
+    each: &mut dyn FnMut(Object) -> Result<(), Error>,
+) -> Result<bool, Error> {
+    use serde::de::IgnoredAny;
+    let mark = super::yaml::TotalMark::take();
+    if chunk.len() > STREAM_LIST_BYTES {
+        let mut check = serde_json::Deserializer::from_str(body);
+        if IgnoredAny::deserialize(&mut check)
+            .and_then(|_| check.end())
+            .is_err()
+        {
+            return Ok(false);
+        }
+        let mut probe = serde_json::Deserializer::from_str(body);
+        let head =
+            super::yaml::top_level_kind(&mut probe, chunk).and_then(|k| probe.end().map(|()| k));
+        let Ok((api, kind, items)) = head else {
+            mark.restore();
+            return Ok(false);
+        };
+        if !api.is_empty() && is_list(&kind, items) {
+            *docs += 1;
+            let implied = implied_kind(&api, &kind);
+            let mut de = serde_json::Deserializer::from_str(body);
+            let mut objects = Vec::new();
+            read_streamed_list(
+                input,
+                chunk,
+                first_line,
+                *docs,
+                implied.as_ref(),
+                &mut de,
+                &mut objects,
+                each,
+            )?;
+            return Ok(true);
+        }
+        mark.restore();
+    }
+    let Ok(value) = super::yaml::json_document_value(body, chunk) else {
+        mark.restore();
+        return Ok(false);
+    };
+    *docs += 1;
+    let mut objects = Vec::new();
+    push_object(
+        value,
+        &input.name,
+        format!("document {}", *docs),
+        &mut objects,
+    )
+    .map_err(|message| Error::Manifest {
+        file: input.name.clone(),
+        message,
+    })?;
+    for obj in objects.drain(..) {
+        each(obj)?;
+    }
+    Ok(true)
 }
 
 /// Reads list document `n` of `chunk` item by item (`doc` is its parser,
@@ -1900,6 +2025,7 @@ mod tests {
             &Input {
                 name: "t.yaml".into(),
                 source: InputSource::Text(text.into()),
+                reading: Reading::Fast,
             },
             &mut |o| {
                 out.push((o.doc, o.value));
@@ -1955,6 +2081,7 @@ mod tests {
             &Input {
                 name: name.into(),
                 source: InputSource::Text(text.into()),
+                reading: Reading::Fast,
             },
             &mut |obj| take_object(&mut builder, &mut evidence, obj),
         )?;

@@ -48,6 +48,41 @@ pub fn document_value(
     Ok(value)
 }
 
+/// Reads one JSON document (`body`, a slice of `text`, the chunk of the
+/// stream it was cut from) into the value [`document_value`] gives for
+/// the same text, through serde_json instead of the YAML parser: the same
+/// visitor, so numbers are normalised alike (whole floats are integers)
+/// and every node is counted against the same bounds. `text`'s length is
+/// what the document adds to the input's byte count, as in
+/// [`document_value`]. Errors are serde_json's; the caller falls back to
+/// the YAML reading on any (see [`TotalMark`]).
+pub fn json_document_value(body: &str, text: &str) -> Result<Value, serde_json::Error> {
+    let counter = Counter::new(text);
+    let mut de = serde_json::Deserializer::from_str(body);
+    let value = de::Deserializer::deserialize_any(&mut de, ValueVisitor { counter: &counter })?;
+    de.end()?;
+    Ok(value)
+}
+
+/// The input's running node and byte counts (the bound on alias
+/// expansion across documents), taken before a reading that may be
+/// abandoned and done again another way: [`TotalMark::restore`] puts
+/// them back, so the document is counted once.
+#[derive(Debug, Clone, Copy)]
+pub struct TotalMark((u64, u64));
+
+impl TotalMark {
+    /// The counts now.
+    pub fn take() -> TotalMark {
+        TotalMark(TOTAL.with(Cell::get))
+    }
+
+    /// Puts the counts back to what they were at [`TotalMark::take`].
+    pub fn restore(self) {
+        TOTAL.with(|t| t.set(self.0));
+    }
+}
+
 /// A document's top-level `apiVersion` and `kind` (when they are
 /// strings), and whether it has `items`, read without building the rest
 /// (each node is still counted against the alias ratio).
@@ -108,6 +143,7 @@ impl<'de> Visitor<'de> for TopKind<'_, '_> {
         })? {
             let value = map.next_value_seed(Skim {
                 counter: self.counter,
+                keep: true,
             })?;
             match (key.name.as_str(), value) {
                 ("apiVersion", Some(v)) => api = v,
@@ -121,9 +157,11 @@ impl<'de> Visitor<'de> for TopKind<'_, '_> {
 }
 
 /// Walks a value without keeping it, counting its nodes; a string scalar
-/// is kept.
+/// is kept when `keep` says so (the top level's values; nested ones are
+/// never looked at, so never copied).
 struct Skim<'c, 't> {
     counter: &'c Counter<'t>,
+    keep: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Skim<'_, '_> {
@@ -160,7 +198,8 @@ impl<'de> Visitor<'de> for Skim<'_, '_> {
         self.counter.node().map(|_| None)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        self.counter.node().map(|_| Some(v.to_string()))
+        self.counter.node()?;
+        Ok(self.keep.then(|| v.to_string()))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         self.counter.node().map(|_| None)
@@ -176,6 +215,7 @@ impl<'de> Visitor<'de> for Skim<'_, '_> {
         while seq
             .next_element_seed(Skim {
                 counter: self.counter,
+                keep: false,
             })?
             .is_some()
         {}
@@ -186,11 +226,13 @@ impl<'de> Visitor<'de> for Skim<'_, '_> {
         while map
             .next_key_seed(Skim {
                 counter: self.counter,
+                keep: false,
             })?
             .is_some()
         {
             map.next_value_seed(Skim {
                 counter: self.counter,
+                keep: false,
             })?;
         }
         Ok(None)
@@ -315,6 +357,12 @@ pub const MAX_DEPTH: usize = 10_000;
 /// depth limit applies). Brackets inside strings count too: only text
 /// with thousands of them unclosed is refused.
 pub fn check_depth(text: &str) -> Result<(), String> {
+    // Fewer openings than the limit cannot nest past it: one counting
+    // pass (which the compiler vectorises) settles most text.
+    let openings = text.bytes().filter(|&b| b == b'[' || b == b'{').count();
+    if openings <= MAX_DEPTH {
+        return Ok(());
+    }
     let mut depth: usize = 0;
     let mut line = 1;
     let mut line_start = 0;
