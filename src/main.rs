@@ -175,7 +175,7 @@ impl Streams<'_> {
     fn preamble(&mut self) {
         self.said = true;
         if self.verbosity >= 6 {
-            eprintln!(
+            netpol::say_err!(
                 "I: {} requests to the API server",
                 netpol::source::live::requests()
             );

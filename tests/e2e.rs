@@ -1969,7 +1969,12 @@ fn finished_pods_are_left_out_by_the_server() {
     let ns = c.create_namespace("finished");
     c.pod(&ns, "web", "app: web", "{containerPort: 80}", "10.202.0.1");
     c.pod(&ns, "job", "app: job", "{containerPort: 80}", "10.202.0.2");
-    c.patch_status("pod", Some(&ns), "job", r#"{"status":{"phase":"Succeeded"}}"#);
+    c.patch_status(
+        "pod",
+        Some(&ns),
+        "job",
+        r#"{"status":{"phase":"Succeeded"}}"#,
+    );
     let o = c.as_user("admin", &["matrix", "-n", &ns, "-o", "json", "-v", "6"]);
     let out = ok(&o);
     assert!(out.contains("\"web\""), "{out}");

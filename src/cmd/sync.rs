@@ -42,18 +42,30 @@ fn install_interrupt_handler() {
             .lock()
             .map(|m| m.clone())
             .unwrap_or_else(|_| String::from("interrupted"));
-        eprintln!("\nerror: {message}");
+        crate::say_err!("\nerror: {message}");
         std::process::exit(exit::CANCELLED);
     });
 }
 
 fn say(line: &str) {
-    eprintln!("{}", clean(line));
+    crate::say_err!("{}", clean(line));
 }
 
 /// `networkpolicy.networking.k8s.io/NAME`.
 fn resource(c: &Change) -> String {
     format!("networkpolicy.networking.k8s.io/{}", c.name)
+}
+
+/// Whether the stored graph's spec says what `graph`'s does (decoded the
+/// same way, so defaults and field order do not count).
+fn same_graph_spec(graph: &ServiceGraph, stored_spec: &serde_json::Value) -> bool {
+    let value = serde_json::json!({
+        "apiVersion": crate::engine::graph::API_VERSION,
+        "kind": crate::engine::graph::KIND,
+        "metadata": {"name": graph.name()},
+        "spec": stored_spec,
+    });
+    crate::engine::graph::parse(&value).is_ok_and(|g| g.spec == graph.spec)
 }
 
 /// The one graph of `-f`.
@@ -102,7 +114,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
         args,
         "add --yes (or run on a terminal to be asked, or --dry-run=server|client to see the plan)",
     )?;
-    let graph = the_graph(ctx)?;
+    let mut graph = the_graph(ctx)?;
     let live = ctx.cluster()?;
     let target = live.target();
     let out = Document {
@@ -112,10 +124,34 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     };
     install_interrupt_handler();
     // What the graph needs, and the CNI check for the reminder.
-    let (observed, evidence) = ctx.block_on(live.bounded(async {
-        let (observed, evidence) = tokio::join!(sync::observe(&live, &graph), live.evidence(false));
-        Ok((observed?, evidence))
+    let (observed, evidence, stored) = ctx.block_on(live.bounded(async {
+        let (observed, evidence, stored) = tokio::join!(
+            sync::observe(&live, &graph),
+            live.evidence(false),
+            sync::observe::stored_graph(&live, graph.name())
+        );
+        Ok((observed?, evidence, stored?))
     }))?;
+    // The owner: the stored graph, never a uid from a file that may name
+    // a deleted one.
+    let (uid, owner_notes) = sync::observe::owner_uid(
+        &stored,
+        graph.metadata.uid.as_deref(),
+        graph.name(),
+        &observed.policies,
+    );
+    graph.metadata.uid = uid;
+    for n in &owner_notes {
+        say(&format!("note: {n}"));
+    }
+    if let sync::observe::Stored::Found { spec, .. } = &stored
+        && !same_graph_spec(&graph, spec)
+    {
+        say(&format!(
+            "warning: ServiceGraph {:?} is stored in the cluster with another spec than the file's: this run applies the file's, and a controller (sync --watch) would put the stored one back (kubectl apply -f the file to change the stored graph)",
+            graph.name()
+        ));
+    }
     let env = observed.environment();
     let (plan, said) = sync::plan(&observed, &graph, &env)?;
     for n in &observed.notes {
@@ -543,7 +579,7 @@ fn log_line(line: &str) {
     let now = k8s_openapi::jiff::Timestamp::now()
         .round(k8s_openapi::jiff::Unit::Second)
         .unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now());
-    eprintln!("{now} {}", clean(line));
+    crate::say_err!("{now} {}", clean(line));
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C); a second one exits at once.
@@ -627,11 +663,23 @@ fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
             }
         }
     }
-    // Once: the policies may not be enforced (Ready=False on every graph).
-    let not_enforced =
-        crate::cmd::warning_from(ctx.block_on(async { Ok(live.evidence(false).await) })?);
-    if let Some(w) = &not_enforced {
-        log_line(w);
+    // Once: the policies may not be enforced. When check finds they are
+    // not, every graph is Ready=False (NotEnforced); when it cannot tell,
+    // the warning only.
+    let evidence = ctx.block_on(async { Ok(live.evidence(false).await) })?;
+    let not_enforced = evidence
+        .as_ref()
+        .ok()
+        .map(crate::cni::assess)
+        .filter(|a| a.verdict == crate::cni::Verdict::NotEnforced)
+        .map(|a| {
+            format!(
+                "NetworkPolicy is not enforced in this cluster: {} (see kubectl netpol check)",
+                a.reason.trim_end_matches('.')
+            )
+        });
+    if let Some(w) = crate::cmd::warning_from(evidence) {
+        log_line(&w);
     }
     let mode = match (client_only, dry_run) {
         (true, _) => " (client dry run: nothing is sent but the reads)",

@@ -68,7 +68,7 @@ fn install_interrupt_handler() {
             .lock()
             .map(|m| m.clone())
             .unwrap_or_else(|_| String::from("interrupted"));
-        eprintln!("\nerror: {message}");
+        crate::say_err!("\nerror: {message}");
         std::process::exit(CANCELLED);
     });
 }
@@ -345,7 +345,7 @@ pub fn run(ctx: &Context, args: &WizardArgs) -> Result<Outcome, Error> {
     // stays one line).
     let say_unreadable = || {
         for note in unreadable_notes(&snapshot) {
-            eprintln!("note: {}", clean(&note));
+            crate::say_err!("note: {}", clean(&note));
         }
     };
     if interactive {
@@ -410,7 +410,7 @@ fn read_chosen_namespace(
         match ctx.everything(&ns) {
             Ok(snapshot) => return Ok(Some((snapshot, ns))),
             Err(Error::Forbidden(why)) => {
-                eprintln!("  {}: pick a namespace you may read", clean(&why));
+                crate::say_err!("  {}: pick a namespace you may read", clean(&why));
                 typed_default = ns;
             }
             Err(e) => return Err(e),
@@ -688,7 +688,7 @@ fn build(
                             original: Some(comparable_policy(existing[i - 1])),
                         });
                     }
-                    Err(e) => eprintln!("  {}: starting from scratch", clean(&e)),
+                    Err(e) => crate::say_err!("  {}: starting from scratch", clean(&e)),
                 }
             }
         }
@@ -729,7 +729,7 @@ fn build(
         }
         add_flag_rules(&mut draft, read, &mut notes);
     } else {
-        eprintln!("  Once a direction is isolated, everything no rule allows is denied.");
+        crate::say_err!("  Once a direction is isolated, everything no rule allows is denied.");
         let d = prompter.select("Restrict which direction?", &direction_items(), 0)?;
         if d != 1 {
             draft.ingress = Some(prompter.rules(snapshot, &draft.namespace, &draft.pods, true)?);
@@ -760,7 +760,7 @@ fn build(
         (Some(n), _) => n.clone(),
         (None, true) => {
             if let Some(m) = &moved {
-                eprintln!("  {}", clean(m));
+                crate::say_err!("  {}", clean(m));
             }
             prompter.name(&suggested)?
         }
@@ -1140,23 +1140,23 @@ fn finish(
             // whatever else is given). A yes is asked about what the user
             // has seen: the review comes first.
             if interactive {
-                eprint!("{}", r.text);
+                crate::say_err_part!("{}", r.text);
             }
             Action::DryRun
         } else if args.apply {
             if interactive {
-                eprint!("{}", r.text);
+                crate::say_err_part!("{}", r.text);
             }
             Action::Apply {
                 write: args.write.clone(),
             }
         } else if let Some(path) = &args.write {
             if interactive {
-                eprint!("{}", r.text);
+                crate::say_err_part!("{}", r.text);
             }
             Action::Write(path.clone())
         } else if interactive {
-            eprint!("{}", r.text);
+            crate::say_err_part!("{}", r.text);
             let mut items = vec![
                 "print the YAML".to_string(),
                 "write it to a file".to_string(),
@@ -1232,8 +1232,8 @@ fn finish(
                     if existed { "configured" } else { "created" }
                 );
                 if interactive {
-                    eprintln!("{}", clean(&done));
-                    eprintln!("summary: {}", clean(&r.sentence));
+                    crate::say_err!("{}", clean(&done));
+                    crate::say_err!("summary: {}", clean(&r.sentence));
                     dry_ran = true;
                     continue;
                 }
@@ -1307,13 +1307,13 @@ fn apply(
             )));
         }
         if let Some(old) = &existing {
-            eprintln!(
+            crate::say_err!(
                 "\nNetworkPolicy {} exists and differs:\n{}",
                 clean(key),
                 clean_lines(&diff(&comparable(old), &comparable(np), key, key))
             );
             if let Some(note) = ownership(old, args.force_conflicts) {
-                eprintln!("{}", clean(&note));
+                crate::say_err!("{}", clean(&note));
             }
         }
         let (verb, to) = if existing.is_some() {
@@ -1324,7 +1324,7 @@ fn apply(
         let question = format!("{verb} NetworkPolicy {key} {to} {target}?");
         if args.yes {
             // Unattended: the same target, said before it is written.
-            eprintln!(
+            crate::say_err!(
                 "{}",
                 clean(&format!(
                     "{} NetworkPolicy {key} {to} {target}",
@@ -1344,7 +1344,7 @@ fn apply(
     } else if args.yes {
         // Nothing to send (the stored policy is the same), but --yes
         // still names the target first, as promised.
-        eprintln!(
+        crate::say_err!(
             "{}",
             clean(&format!("applying NetworkPolicy {key} to {target}"))
         );
@@ -1352,7 +1352,7 @@ fn apply(
     if let Some(file) = &file {
         write_file(file, policy_text, key)?;
         // Said at once: the apply below may still fail.
-        eprintln!(
+        crate::say_err!(
             "{}",
             clean(&format!("networkpolicy {key} written to {}", file.shown))
         );

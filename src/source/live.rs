@@ -111,13 +111,13 @@ where
                 match &r {
                     Ok(resp) => {
                         let status = resp.status();
-                        eprintln!(
+                        crate::say_err!(
                             "I: {line} {} {} in {ms} milliseconds",
                             status.as_str(),
                             status.canonical_reason().unwrap_or_default()
                         );
                     }
-                    Err(e) => eprintln!(
+                    Err(e) => crate::say_err!(
                         "I: {line} failed ({}) in {ms} milliseconds",
                         crate::render::clean(&e.to_string())
                     ),
@@ -1824,6 +1824,14 @@ pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Opti
         }
         None => " in any namespace".to_string(),
     };
+    request_error(e, &format!("cannot list {what}{scope}"), user)
+}
+
+/// A failed request's error, after `action` (`cannot patch the status of
+/// servicegraph "shop"`): RBAC refusals as `forbidden for user ...`,
+/// other answers with the server's message and reason, transport
+/// failures with their innermost cause.
+pub fn request_error(e: kube::Error, action: &str, user: Option<&str>) -> Error {
     match e {
         kube::Error::Api(status) => {
             let who = user_in_message(&status.message)
@@ -1831,29 +1839,20 @@ pub fn api_error(e: kube::Error, what: &str, namespace: Option<&str>, user: Opti
                 .map(|u| format!(" for user {u:?}"))
                 .unwrap_or_default();
             match status.code {
-                403 => Error::Forbidden(format!(
-                    "cannot list {what}{scope}: forbidden{who} ({})",
-                    status.message
-                )),
+                403 => Error::Forbidden(format!("{action}: forbidden{who} ({})", status.message)),
                 401 => Error::Api(format!(
-                    "cannot list {what}{scope}: the server has asked for the client to provide credentials (Unauthorized)"
+                    "{action}: the server has asked for the client to provide credentials (Unauthorized)"
                 )),
-                _ => Error::Api(format!(
-                    "cannot list {what}{scope}: {} ({})",
-                    status.message, status.reason
-                )),
+                _ => Error::Api(format!("{action}: {} ({})", status.message, status.reason)),
             }
         }
         other if describe_transport(&other).contains(BODY_LIMIT_MESSAGE) => {
             Error::Unreachable(format!(
-                "cannot list {what}{scope}: the server's response is larger than {} MiB",
+                "{action}: the server's response is larger than {} MiB",
                 MAX_RESPONSE_BYTES >> 20
             ))
         }
-        other => Error::Unreachable(format!(
-            "cannot list {what}{scope}: {}",
-            describe_transport(&other)
-        )),
+        other => Error::Unreachable(format!("{action}: {}", describe_transport(&other))),
     }
 }
 

@@ -250,7 +250,20 @@ pub async fn dry_run(live: &Live, plan: &Plan, options: &ApplyOptions) -> Report
         match send(live, c, true, options.force_conflicts).await {
             Ok(()) => report.outcomes.push(Outcome::Done),
             Err(e) => {
-                report.refused.push(e.to_string());
+                // Each refusal names its policy.
+                let text = e.to_string();
+                let named = text.contains(&format!("/{}", c.name))
+                    || text.contains(&format!("\"{}\"", c.name));
+                report.refused.push(if named {
+                    text
+                } else {
+                    format!(
+                        "networkpolicy.networking.k8s.io/{} ({} in namespace {:?}): {text}",
+                        c.name,
+                        c.action.as_str(),
+                        c.namespace
+                    )
+                });
                 report.outcomes.push(Outcome::Refused(e));
             }
         }

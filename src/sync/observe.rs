@@ -230,3 +230,89 @@ pub async fn observe(live: &Live, graph: &ServiceGraph) -> Result<Observed, Erro
         notes,
     })
 }
+
+/// Whether the cluster stores a ServiceGraph of this name, as far as the
+/// user may tell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    /// Stored: its uid and spec (as the API server keeps it).
+    Found {
+        uid: String,
+        spec: serde_json::Value,
+    },
+    /// No such graph (or the CRD is not installed).
+    Absent,
+    /// It could not be read (why).
+    Unreadable(String),
+}
+
+/// Reads the stored ServiceGraph `name` (one GET).
+pub async fn stored_graph(live: &Live, name: &str) -> Result<Stored, Error> {
+    use kube::api::{Api, DynamicObject};
+    let api: Api<DynamicObject> = Api::all_with(live.client(), &super::watch::api_resource());
+    match api.get_opt(name).await {
+        Ok(Some(o)) => Ok(Stored::Found {
+            uid: o.metadata.uid.clone().unwrap_or_default(),
+            spec: o.data.get("spec").cloned().unwrap_or_default(),
+        }),
+        Ok(None) => Ok(Stored::Absent),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Stored::Absent),
+        Err(kube::Error::Api(s)) if s.code == 403 => Ok(Stored::Unreadable(format!(
+            "servicegraphs is forbidden: {}",
+            s.message
+        ))),
+        Err(e) => Err(crate::source::live::request_error(
+            e,
+            &format!("cannot get servicegraph {name:?}"),
+            live.user.as_deref(),
+        )),
+    }
+}
+
+/// The uid the graph's policies should name as their owner, and what to
+/// say about it: the stored graph's (an ownerReference to an object that
+/// does not exist would have the garbage collector delete them); when the
+/// graph is not stored, none; when it cannot be read, the one its
+/// policies already name (nothing changes), else none.
+pub fn owner_uid(
+    stored: &Stored,
+    file_uid: Option<&str>,
+    name: &str,
+    policies: &[NetworkPolicy],
+) -> (Option<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    let uid = match stored {
+        Stored::Found { uid, .. } => {
+            if file_uid.is_some_and(|f| f != uid) {
+                notes.push(format!(
+                    "the file's metadata.uid is not the stored ServiceGraph {name:?}'s ({uid}): its policies name the stored one as their owner"
+                ));
+            }
+            Some(uid.clone())
+        }
+        Stored::Absent => {
+            if file_uid.is_some() {
+                notes.push(format!(
+                    "no ServiceGraph {name:?} is stored in the cluster: the file's metadata.uid is ignored and its policies get no ownerReference (an owner that does not exist would have the garbage collector delete them)"
+                ));
+            }
+            None
+        }
+        Stored::Unreadable(why) => {
+            let seen = policies
+                .iter()
+                .filter(|p| super::plan::managed_by(p, name))
+                .flat_map(|p| p.metadata.owner_references.iter().flatten())
+                .find(|o| o.kind == crate::engine::graph::KIND && o.name == name)
+                .map(|o| o.uid.clone());
+            // Said only when an owner is at stake.
+            if let Some(u) = &seen {
+                notes.push(format!(
+                    "whether ServiceGraph {name:?} is stored could not be read ({why}): its policies keep the owner they name (uid {u})"
+                ));
+            }
+            seen
+        }
+    };
+    (uid, notes)
+}

@@ -270,17 +270,18 @@ pub fn plan(graph: &str, desired: &[DesiredPolicy], existing: &[NetworkPolicy]) 
             out.unchanged.push(format!("{namespace}/{name}"));
             continue;
         }
-        let drift = if differences.is_empty() {
-            None
-        } else {
-            let edited = recorded.is_some_and(|r| *r != digest_of(&have));
-            let changed: Vec<&str> = differences.iter().map(|(p, _)| p.as_str()).collect();
-            let owners = other_owners(live, Some(&changed));
-            (edited || !owners.is_empty()).then_some(Drift {
-                owners,
-                edited_since_applied: edited,
-            })
-        };
+        // Drift: the spec changed since sync applied it, or another
+        // manager holds a field the update changes (the spec's, or what
+        // sync records in the metadata: its labels, the digest).
+        let edited = !differences.is_empty() && recorded.is_some_and(|r| *r != digest_of(&have));
+        let mut changed: Vec<&str> = differences.iter().map(|(p, _)| p.as_str()).collect();
+        let meta_paths = metadata_paths(&d.policy, live, recorded, &digest);
+        changed.extend(meta_paths.iter().map(String::as_str));
+        let owners = other_owners(live, Some(&changed));
+        let drift = (edited || !owners.is_empty()).then_some(Drift {
+            owners,
+            edited_since_applied: edited,
+        });
         apply.metadata.resource_version = live.metadata.resource_version.clone();
         let before = summary_of(live);
         let after = d.summary();
@@ -366,6 +367,30 @@ fn owner_words(np: &NetworkPolicy) -> String {
     }
 }
 
+/// The metadata fields an update changes (as managedFields paths:
+/// `metadata.labels.KEY`, `metadata.annotations.KEY`): the labels and the
+/// digest `sync` records, where they differ.
+fn metadata_paths(
+    want: &NetworkPolicy,
+    live: &NetworkPolicy,
+    recorded: Option<&String>,
+    digest: &str,
+) -> Vec<String> {
+    let have = live.metadata.labels.clone().unwrap_or_default();
+    let mut out: Vec<String> = want
+        .metadata
+        .labels
+        .iter()
+        .flatten()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, _)| format!("metadata.labels.{k}"))
+        .collect();
+    if recorded.map(String::as_str) != Some(digest) {
+        out.push(format!("metadata.annotations.{APPLIED_ANNOTATION}"));
+    }
+    out
+}
+
 /// What the policy lacks of what `sync` records besides its spec: the
 /// labels, the ownerReference, the digest of the spec applied.
 fn metadata_differences(
@@ -382,11 +407,32 @@ fn metadata_differences(
         }
     }
     let owners = live.metadata.owner_references.clone().unwrap_or_default();
-    for o in want.metadata.owner_references.iter().flatten() {
-        if !owners.iter().any(|h| h.uid == o.uid) {
+    let wanted = want.metadata.owner_references.clone().unwrap_or_default();
+    for o in &wanted {
+        if owners.iter().any(|h| h.uid == o.uid) {
+            continue;
+        }
+        out.push(
+            match owners.iter().find(|h| h.kind == o.kind && h.name == o.name) {
+                Some(h) => format!(
+                    "metadata.ownerReferences: {} {:?} uid {} in the graph, uid {} in the cluster",
+                    o.kind, o.name, o.uid, h.uid
+                ),
+                None => format!(
+                    "metadata.ownerReferences: {} {:?} (uid {}) in the graph, not set",
+                    o.kind, o.name, o.uid
+                ),
+            },
+        );
+    }
+    // An owner the graph no longer names (it is not stored): removed.
+    for h in &owners {
+        if h.kind == crate::engine::graph::KIND
+            && !wanted.iter().any(|o| o.kind == h.kind && o.name == h.name)
+        {
             out.push(format!(
-                "metadata.ownerReferences: {} {:?} (uid {}) in the graph, not set",
-                o.kind, o.name, o.uid
+                "metadata.ownerReferences: {} {:?} (uid {}) in the cluster, no such graph stored: removed",
+                h.kind, h.name, h.uid
             ));
         }
     }
@@ -416,6 +462,17 @@ pub fn other_owners(np: &NetworkPolicy, changed: Option<&[&str]>) -> Vec<FieldOw
         let mut fields = Vec::new();
         if let Some(spec) = m.fields_v1.as_ref().and_then(|f| f.0.get("f:spec")) {
             field_paths(spec, "spec", &mut fields);
+        }
+        // The metadata only against changed paths (a delete changes none
+        // of it: kubectl's last-applied annotation is no drift).
+        if changed.is_some()
+            && let Some(meta) = m.fields_v1.as_ref().and_then(|f| f.0.get("f:metadata"))
+        {
+            for part in ["labels", "annotations"] {
+                if let Some(set) = meta.get(format!("f:{part}")) {
+                    field_paths(set, &format!("metadata.{part}"), &mut fields);
+                }
+            }
         }
         if let Some(changed) = changed {
             fields.retain(|f| changed.iter().any(|c| overlaps(f, c)));

@@ -136,7 +136,14 @@ impl Fence {
             .get_opt(&self.election.name)
             .await
             .map_err(|e| {
-                crate::source::live::api_error(e, "leases", Some(&self.election.namespace), None)
+                crate::source::live::request_error(
+                    e,
+                    &format!(
+                        "cannot get lease {}/{}",
+                        self.election.namespace, self.election.name
+                    ),
+                    None,
+                )
             })?;
         let Some(spec) = lease.and_then(|l| l.spec) else {
             return Ok(false);
@@ -161,15 +168,49 @@ struct Shared {
     reporter: Reporter,
     fence: Option<Fence>,
     log: Log,
-    /// The notes last logged per graph: said again only when they change.
-    said: Mutex<HashMap<String, Vec<String>>>,
-    /// The failure last told per graph (log and Event), until it changes.
-    failing: Mutex<HashMap<String, String>>,
+    /// What was last told per graph and topic (notes, a failure, a dry
+    /// run's pending changes): told again only when it changes.
+    told: Mutex<HashMap<(String, &'static str), Vec<String>>>,
+    /// The last error of the watches, told once until they work again.
+    watch_error: Mutex<Option<String>>,
 }
 
 impl Shared {
     fn log(&self, graph: &str, line: &str) {
         (self.log)(&format!("servicegraph/{graph}: {line}"));
+    }
+
+    /// Records `lines` as what was told of `graph` under `topic`: whether
+    /// they differ from what was told last (so are to be told now).
+    fn new_to_tell(&self, graph: &str, topic: &'static str, lines: &[String]) -> bool {
+        self.told
+            .lock()
+            .map(|mut m| {
+                m.insert((graph.to_string(), topic), lines.to_vec())
+                    .as_deref()
+                    != Some(lines)
+            })
+            .unwrap_or(true)
+    }
+
+    /// Forgets what was told of `graph` under `topic` (it no longer holds).
+    fn forget(&self, graph: &str, topic: &'static str) {
+        if let Ok(mut m) = self.told.lock() {
+            m.remove(&(graph.to_string(), topic));
+        }
+    }
+
+    /// Logs the watches' error once until it changes; `None`: they work.
+    fn watch_state(&self, error: Option<String>) {
+        let Ok(mut last) = self.watch_error.lock() else {
+            return;
+        };
+        match (&*last, &error) {
+            (Some(_), None) => (self.log)("the watches work again"),
+            (l, Some(e)) if l.as_ref() != Some(e) => (self.log)(&format!("error: {e} (retrying)")),
+            _ => {}
+        }
+        *last = error;
     }
 }
 
@@ -204,10 +245,9 @@ pub async fn check_served(live: &Live) -> Result<(), Error> {
             "the server doesn't have a resource type \"{}\": install the CRD first (kubectl apply -f deploy/crd.yaml)",
             graph::PLURAL
         ))),
-        Err(e) => Err(crate::source::live::api_error(
+        Err(e) => Err(crate::source::live::request_error(
             e,
-            graph::PLURAL,
-            None,
+            &format!("cannot list {} (cluster-scoped)", graph::PLURAL),
             live.user.as_deref(),
         )),
     }
@@ -245,8 +285,8 @@ pub async fn run(
         reporter,
         fence,
         log: log.clone(),
-        said: Mutex::new(HashMap::new()),
-        failing: Mutex::new(HashMap::new()),
+        told: Mutex::new(HashMap::new()),
+        watch_error: Mutex::new(None),
     });
     // One signal, seen by every waiter.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -317,9 +357,19 @@ pub async fn run(
 }
 
 fn lease_error(election: &LeaderElection, e: kube_lease_manager::LeaseManagerError) -> Error {
+    let action = format!(
+        "cannot use lease {}/{} for leader election",
+        election.namespace, election.name
+    );
+    let why = match e {
+        kube_lease_manager::LeaseManagerError::KubeError(k) => {
+            crate::source::live::request_error(k, &action, None).to_string()
+        }
+        other => format!("{action}: {other}"),
+    };
     Error::Api(format!(
-        "cannot use lease {}/{} for leader election: {e} (the controller needs get, create and patch on leases in namespace {:?}; see deploy/rbac.yaml, or run with --leader-elect=false)",
-        election.namespace, election.name, election.namespace
+        "{why} (the controller needs get, create and patch on leases in namespace {:?}: see deploy/rbac.yaml; or run with --leader-elect=false)",
+        election.namespace
     ))
 }
 
@@ -349,7 +399,6 @@ fn stop_signal(
 }
 
 async fn run_controller(shared: Arc<Shared>, until: futures::channel::oneshot::Receiver<()>) {
-    let log = shared.log.clone();
     let policies: Api<NetworkPolicy> = Api::all(shared.live.client());
     let managed = format!("{}={}", graph::MANAGED_BY_LABEL, graph::MANAGED_BY);
     let resource = shared.resource.clone();
@@ -372,26 +421,58 @@ async fn run_controller(shared: Arc<Shared>, until: futures::channel::oneshot::R
                 .map(|g| ObjectRef::new_with(g, resource.clone()))
         },
     )
+    // One reconcile at a time: two graphs that would write a policy of
+    // the same name never race (the second sees the first's and reports
+    // a collision); reconciles take milliseconds.
+    .with_config(kube::runtime::controller::Config::default().concurrency(1))
     .graceful_shutdown_on(async move {
         let _ = until.await;
     })
-    .run(reconcile, error_policy, shared)
+    .run(reconcile, error_policy, shared.clone())
     .for_each(|r| {
-        let log = log.clone();
+        let shared = shared.clone();
         async move {
+            use kube::runtime::controller::Error as E;
             match r {
-                Ok(_) => {}
-                Err(kube::runtime::controller::Error::ObjectNotFound(_)) => {}
-                Err(kube::runtime::controller::Error::ReconcilerFailed(e, o)) => log(&format!(
-                    "servicegraph/{}: error: {e} (trying again in {}s)",
-                    o.name,
-                    RETRY.as_secs()
-                )),
-                Err(e) => log(&format!("error: {}", watch_error(&e))),
+                Ok(_) => shared.watch_state(None),
+                Err(E::ObjectNotFound(_)) => {}
+                Err(E::ReconcilerFailed(e, o)) => {
+                    let line = format!("error: {e} (trying again in {}s)", RETRY.as_secs());
+                    if shared.new_to_tell(&o.name, "transient", std::slice::from_ref(&line)) {
+                        shared.log(&o.name, &line);
+                    }
+                }
+                Err(E::QueueError(e)) => shared.watch_state(watch_problem(&e)),
+                Err(e) => shared.watch_state(Some(watch_error(&e))),
             }
         }
     })
     .await;
+}
+
+/// What a watch's failure means, in words; `None` for what the watcher
+/// handles by itself (a watch too old to resume: 410 Gone, relisted).
+fn watch_problem(e: &watcher::Error) -> Option<String> {
+    let (what, inner) = match e {
+        watcher::Error::WatchError(s) if s.code == 410 => return None,
+        watcher::Error::WatchError(s) => {
+            return Some(format!("a watch ended: {} ({})", s.message, s.reason));
+        }
+        watcher::Error::InitialListFailed(k) => ("cannot list", k),
+        watcher::Error::WatchStartFailed(k) => ("cannot watch", k),
+        watcher::Error::WatchFailed(k) => ("a watch failed", k),
+        watcher::Error::NoResourceVersion => {
+            return Some("a watch answer had no resourceVersion".into());
+        }
+    };
+    Some(match inner {
+        kube::Error::Api(s) if s.code == 404 => format!(
+            "{what} servicegraphs or networkpolicies: not found ({}); is the ServiceGraph CRD installed? (kubectl apply -f deploy/crd.yaml)",
+            s.message
+        ),
+        kube::Error::Api(s) => format!("{what}: {} ({}, {})", s.message, s.reason, s.code),
+        k => format!("{what}: {}", watch_error(k)),
+    })
 }
 
 fn watch_error(e: &dyn std::error::Error) -> String {
@@ -421,16 +502,34 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
     let mut value = serde_json::to_value(&*object).map_err(|e| Transient(e.to_string()))?;
     value["apiVersion"] = json!(graph::API_VERSION);
     value["kind"] = json!(graph::KIND);
-    let result = match graph::parse(&value) {
+    let (result, existing) = match graph::parse(&value) {
         Ok(g) => sync_one(&shared, &g).await?,
-        Err(e) => Result_::Failed {
-            reason: "InvalidGraph",
-            message: e.to_string(),
-        },
+        Err(e) => (
+            Result_::Failed {
+                reason: "InvalidGraph",
+                message: e.to_string(),
+            },
+            None,
+        ),
     };
+    // A failure is told (log; Event) once, until it changes or passes.
+    let new_failure = match &result {
+        Result_::Failed { message, .. } => {
+            shared.new_to_tell(&name, "failure", std::slice::from_ref(message))
+        }
+        _ => {
+            shared.forget(&name, "failure");
+            false
+        }
+    };
+    if let (true, Result_::Failed { message, .. }) = (new_failure, &result) {
+        shared.log(&name, &format!("error: {message}"));
+    }
     let requeue = match &result {
+        // The workload may be about to be created; the policy in the way
+        // may go with its graph (nothing else would trigger these).
         Result_::Failed {
-            reason: "Unresolved",
+            reason: "Unresolved" | "Collision",
             ..
         } => shared.options.resync.min(UNRESOLVED_RETRY),
         // Reads and writes that failed may pass by themselves.
@@ -441,13 +540,28 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
         _ => shared.options.resync,
     };
     if !shared.options.dry_run() {
-        report(&shared, &object, &name, &result).await?;
+        report(&shared, &object, &name, &result, existing, new_failure).await?;
     }
     Ok(Requeue::requeue(requeue))
 }
 
-/// One graph: observe, plan, check, dry run, write (the steps of `sync`).
-async fn sync_one(shared: &Shared, graph: &ServiceGraph) -> Result<Result_, Transient> {
+/// One graph: observe, plan, check, dry run, write (the steps of `sync`);
+/// with the number of policies labelled as the graph's that were found
+/// (`None` when they could not be read).
+async fn sync_one(
+    shared: &Shared,
+    graph: &ServiceGraph,
+) -> Result<(Result_, Option<usize>), Transient> {
+    let mut existing = None;
+    let result = sync_steps(shared, graph, &mut existing).await?;
+    Ok((result, existing))
+}
+
+async fn sync_steps(
+    shared: &Shared,
+    graph: &ServiceGraph,
+    existing: &mut Option<usize>,
+) -> Result<Result_, Transient> {
     let live = &shared.live;
     let name = graph.name();
     let observed = match super::observe(live, graph).await {
@@ -459,6 +573,13 @@ async fn sync_one(shared: &Shared, graph: &ServiceGraph) -> Result<Result_, Tran
             });
         }
     };
+    *existing = Some(
+        observed
+            .policies
+            .iter()
+            .filter(|p| super::plan::managed_by(p, name))
+            .count(),
+    );
     let env = observed.environment();
     let (plan, said) = match super::plan(&observed, graph, &env) {
         Ok(p) => p,
@@ -476,12 +597,7 @@ async fn sync_one(shared: &Shared, graph: &ServiceGraph) -> Result<Result_, Tran
         .map(|n| format!("note: {n}"))
         .chain(said)
         .collect();
-    let changed = shared
-        .said
-        .lock()
-        .map(|mut m| m.insert(name.to_string(), notes.clone()) != Some(notes.clone()))
-        .unwrap_or(true);
-    if changed {
+    if shared.new_to_tell(name, "notes", &notes) {
         for n in &notes {
             shared.log(name, n);
         }
@@ -502,24 +618,35 @@ async fn sync_one(shared: &Shared, graph: &ServiceGraph) -> Result<Result_, Tran
         });
     }
     if plan.is_empty() {
+        shared.forget(name, "pending");
         return Ok(Result_::Synced {
             policies: desired,
             wrote: Vec::new(),
         });
     }
-    if shared.options.client_dry_run {
-        for c in &plan.changes {
-            shared.log(
-                name,
-                &format!(
-                    "would {} networkpolicy.networking.k8s.io/{} in namespace {} (client dry run) ({})",
-                    c.action.as_str(),
+    // A dry run tells each set of pending changes once.
+    let pending = |how: &str| {
+        let lines: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "networkpolicy.networking.k8s.io/{} {} in namespace {} ({how}) ({})",
                     c.name,
+                    c.action.done(),
                     c.namespace,
                     c.summary
-                ),
-            );
+                )
+            })
+            .collect();
+        if shared.new_to_tell(name, "pending", &lines) {
+            for l in &lines {
+                shared.log(name, l);
+            }
         }
+    };
+    if shared.options.client_dry_run {
+        pending("client dry run");
         return Ok(Result_::Pending);
     }
     if let Some(fence) = &shared.fence
@@ -541,18 +668,7 @@ async fn sync_one(shared: &Shared, graph: &ServiceGraph) -> Result<Result_, Tran
         });
     }
     if options.dry_run {
-        for c in &plan.changes {
-            shared.log(
-                name,
-                &format!(
-                    "networkpolicy.networking.k8s.io/{} {} in namespace {} (server dry run) ({})",
-                    c.name,
-                    c.action.done(),
-                    c.namespace,
-                    c.summary
-                ),
-            );
-        }
+        pending("server dry run");
         return Ok(Result_::Pending);
     }
     let mut wrote = Vec::new();
@@ -689,13 +805,13 @@ fn status(
     generation: Option<i64>,
     old: &Value,
     not_enforced: Option<&str>,
+    existing: Option<usize>,
 ) -> Value {
     let find = |kind: &str| {
         old["conditions"]
             .as_array()
             .and_then(|cs| cs.iter().find(|c| c["type"] == kind))
     };
-    let old_policies = old.get("policies").cloned().unwrap_or(Value::Null);
     let (applied, ready, policies, error) = match result {
         Result_::Synced { policies, .. } => {
             let n = *policies;
@@ -749,7 +865,7 @@ fn status(
                 generation,
                 find(CONDITION_READY),
             ),
-            old_policies,
+            existing.map_or(Value::Null, |n| json!(n)),
             json!(truncate(message, 32_768)),
         ),
         Result_::Pending => return old.clone(),
@@ -761,9 +877,8 @@ fn status(
     if let Some(g) = generation {
         s["observedGeneration"] = json!(g);
     }
-    if !policies.is_null() {
-        s["policies"] = policies;
-    }
+    // null (unknown) removes it in the merge patch.
+    s["policies"] = policies;
     s
 }
 
@@ -792,6 +907,8 @@ async fn report(
     object: &DynamicObject,
     name: &str,
     result: &Result_,
+    existing: Option<usize>,
+    new_failure: bool,
 ) -> Result<(), Transient> {
     let old = object.data.get("status").cloned().unwrap_or(json!({}));
     let new = status(
@@ -799,7 +916,13 @@ async fn report(
         object.metadata.generation,
         &old,
         shared.options.not_enforced.as_deref(),
+        existing,
     );
+    // A new leader does not repeat the Event of a failure the status
+    // already tells.
+    let told_before = old.get("lastError").and_then(Value::as_str)
+        == new.get("lastError").and_then(Value::as_str);
+    let new_failure = new_failure && !told_before;
     if !same_status(&old, &new) {
         let patch = json!({ "status": new });
         shared
@@ -811,32 +934,15 @@ async fn report(
             )
             .await
             .map_err(|e| {
-                Transient(format!(
-                    "cannot write the status: {}",
-                    crate::source::live::api_error(e, "servicegraphs/status", None, None)
-                ))
+                Transient(
+                    crate::source::live::request_error(
+                        e,
+                        &format!("cannot patch the status of servicegraph {name:?}"),
+                        shared.live.user.as_deref(),
+                    )
+                    .to_string(),
+                )
             })?;
-    }
-    // A failure is told (log, Event) once, until it changes or passes.
-    let new_failure = {
-        let now = match result {
-            Result_::Failed { message, .. } => Some(message.clone()),
-            _ => None,
-        };
-        shared
-            .failing
-            .lock()
-            .map(|mut m| match &now {
-                Some(msg) => m.insert(name.to_string(), msg.clone()).as_ref() != Some(msg),
-                None => {
-                    m.remove(name);
-                    false
-                }
-            })
-            .unwrap_or(true)
-    };
-    if let (true, Result_::Failed { message, .. }) = (new_failure, result) {
-        shared.log(name, &format!("error: {message}"));
     }
     let Some(client) = &shared.recorder else {
         return Ok(());
@@ -899,6 +1005,7 @@ mod tests {
             Some(4),
             &json!({}),
             None,
+            None,
         );
         assert_eq!(s["policies"], 3);
         assert_eq!(s["observedGeneration"], 4);
@@ -920,16 +1027,20 @@ mod tests {
             policies: 1,
             wrote: vec!["created a/b".into()],
         };
-        let first = status(&r, Some(1), &json!({}), None);
-        let again = status(&r, Some(1), &first, None);
+        let first = status(&r, Some(1), &json!({}), None, None);
+        let again = status(&r, Some(1), &first, None, None);
         assert!(same_status(&first, &again), "{first} vs {again}");
-        // A failure later moves both conditions and keeps the count.
-        let f = status(&failed("Drift", "edited"), Some(1), &first, None);
+        // A failure later moves both conditions; the count is the
+        // policies found (unknown: none said).
+        let f = status(&failed("Drift", "edited"), Some(1), &first, None, Some(1));
         assert!(!same_status(&first, &f));
         assert_eq!(f["policies"], 1);
         assert_eq!(f["lastError"], "edited");
         assert_eq!(f["conditions"][0]["status"], "False");
         assert_eq!(f["conditions"][0]["reason"], "Drift");
+        let unknown = status(&failed("ReadFailed", "x"), Some(1), &first, None, None);
+        assert!(unknown["policies"].is_null(), "{unknown}");
+        assert!(!same_status(&first, &unknown));
     }
 
     #[test]
@@ -938,7 +1049,7 @@ mod tests {
             {"type": "Ready", "status": "False", "reason": "Drift", "message": "x", "lastTransitionTime": "2020-01-01T00:00:00Z"},
             {"type": "PoliciesApplied", "status": "False", "reason": "Drift", "message": "x", "lastTransitionTime": "2020-01-01T00:00:00Z"}
         ]});
-        let same = status(&failed("Refused", "y"), None, &old, None);
+        let same = status(&failed("Refused", "y"), None, &old, None, None);
         assert_eq!(
             same["conditions"][0]["lastTransitionTime"],
             "2020-01-01T00:00:00Z"
@@ -950,6 +1061,7 @@ mod tests {
             },
             None,
             &old,
+            None,
             None,
         );
         assert_ne!(
@@ -968,6 +1080,7 @@ mod tests {
             Some(1),
             &json!({}),
             Some("warning: flannel does not enforce NetworkPolicy"),
+            None,
         );
         assert_eq!(s["conditions"][0]["status"], "False");
         assert_eq!(s["conditions"][0]["reason"], "NotEnforced");
@@ -981,7 +1094,7 @@ mod tests {
     #[test]
     fn a_dry_run_leaves_the_status_as_it_was() {
         let old = json!({"policies": 5});
-        assert_eq!(status(&Result_::Pending, Some(2), &old, None), old);
+        assert_eq!(status(&Result_::Pending, Some(2), &old, None, None), old);
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl Prompter {
                     draft.ingress = None;
                 } else if draft.ingress.is_none() {
                     draft.ingress = Some(Vec::new());
-                    eprintln!(
+                    crate::say_err!(
                         "  ingress is isolated with no rule yet: add some under \"ingress rules\""
                     );
                 }
@@ -97,7 +97,7 @@ impl Prompter {
                     draft.dns = None;
                 } else if draft.egress.is_none() {
                     draft.egress = Some(Vec::new());
-                    eprintln!(
+                    crate::say_err!(
                         "  egress is isolated with no rule yet: add some under \"egress rules\""
                     );
                 }
@@ -119,7 +119,7 @@ impl Prompter {
                             &mut notes,
                         );
                         for n in notes {
-                            eprintln!("  {}", clean(&n));
+                            crate::say_err!("  {}", clean(&n));
                         }
                     }
                     (false, _) => draft.dns = None,
@@ -169,7 +169,7 @@ impl Prompter {
                 &mut notes,
             );
             for n in notes {
-                eprintln!("  {}", clean(&n));
+                crate::say_err!("  {}", clean(&n));
             }
             return Ok(());
         }
@@ -189,7 +189,7 @@ impl Prompter {
             }
             2 => {
                 let gone = rules.remove(i);
-                eprintln!("  removed: {word} {}", clean(&rule_text(&gone, &namespace)));
+                crate::say_err!("  removed: {word} {}", clean(&rule_text(&gone, &namespace)));
             }
             _ => {}
         }

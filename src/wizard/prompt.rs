@@ -158,9 +158,9 @@ impl Prompter {
             .map(|p| p.name.clone())
             .collect();
         if let Some(w) = select_warning(&sel.render(), &sel, namespace, snapshot) {
-            eprintln!("  warning: {}", clean(&w));
+            crate::say_err!("  warning: {}", clean(&w));
         }
-        eprintln!(
+        crate::say_err!(
             "  selects {} pod{} now{}{}",
             matched.len(),
             if matched.len() == 1 { "" } else { "s" },
@@ -242,7 +242,7 @@ impl Prompter {
                 };
                 let peer = self.input("Peer", None, |s| parse_peer_in(s, &cx))?;
                 if let Some(w) = peer_warning("this peer", &peer, namespace, snapshot) {
-                    eprintln!("  warning: {}", clean(&w));
+                    crate::say_err!("  warning: {}", clean(&w));
                 }
                 Ok(peer)
             }
@@ -271,7 +271,7 @@ impl Prompter {
             if !picked.is_empty() {
                 return Ok(picked.into_iter().map(|i| names[i].clone()).collect());
             }
-            eprintln!("  pick at least one namespace (space marks it)");
+            crate::say_err!("  pick at least one namespace (space marks it)");
         }
     }
 
@@ -309,7 +309,7 @@ impl Prompter {
             },
         };
         if let Some(w) = peer_warning(&sel.render(), &peer, "", snapshot) {
-            eprintln!("  warning: {}", clean(&w));
+            crate::say_err!("  warning: {}", clean(&w));
         }
         Ok(sel)
     }
