@@ -451,6 +451,65 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
         "networkpolicy.networking.k8s.io/{g}-api-ingress configured in namespace {b}"
     ));
 
+    // 5b. Two graphs applied together that would write policies of the
+    // same names (graph "G" + service "api-x", graph "G-api" + service
+    // "x"): one gets them, the other a Collision; nothing is overwritten.
+    let (one, two) = (format!("{g}c"), format!("{g}c-api"));
+    c.apply(&format!(
+        "apiVersion: kubectl-netpol.github.io/v1alpha1\nkind: ServiceGraph\nmetadata: {{name: {one}}}\nspec: {{services: [{{name: api-x, namespace: {b}, podSelector: {{matchLabels: {{app: ax}}}}}}]}}\n---\napiVersion: kubectl-netpol.github.io/v1alpha1\nkind: ServiceGraph\nmetadata: {{name: {two}}}\nspec: {{services: [{{name: x, namespace: {b}, podSelector: {{matchLabels: {{app: x}}}}}}]}}\n"
+    ));
+    let (winner, loser) = eventually("one synced, one colliding", || {
+        let r1 = condition(&get(&c, &["servicegraph", &one])?, "Ready")?;
+        let r2 = condition(&get(&c, &["servicegraph", &two])?, "Ready")?;
+        match (r1["reason"].as_str()?, r2["reason"].as_str()?) {
+            ("Synced", "Collision") => Some((one.clone(), two.clone())),
+            ("Collision", "Synced") => Some((two.clone(), one.clone())),
+            _ => None,
+        }
+    });
+    for suffix in ["ingress", "egress"] {
+        let p = get(
+            &c,
+            &["networkpolicy", &format!("{one}-api-x-{suffix}"), "-n", &b],
+        )
+        .unwrap();
+        assert_eq!(
+            p["metadata"]["labels"]["kubectl-netpol.github.io/graph"],
+            winner.as_str()
+        );
+        assert_eq!(p["metadata"]["generation"], 1, "written once: {p}");
+    }
+    assert!(policies(&c, &loser).is_empty());
+    let loser_status = get(&c, &["servicegraph", &loser]).unwrap();
+    assert_eq!(loser_status["status"]["policies"], 0, "{loser_status}");
+
+    // 5c. sync -f with a graph file whose metadata.uid is stale (or
+    // absent): the policies keep the stored graph as their owner.
+    let stored = get(&c, &["servicegraph", &g]).unwrap();
+    let mut stale = stored.clone();
+    stale["metadata"] =
+        serde_json::json!({"name": g, "uid": "00000000-0000-0000-0000-000000000000"});
+    stale.as_object_mut().unwrap().remove("status");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stale.json");
+    std::fs::write(&file, stale.to_string()).unwrap();
+    let out = c.as_user("admin", &["sync", "-f", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "note: the file's metadata.uid is not the stored ServiceGraph \"{g}\"'s ({uid})"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    for (key, p) in policies(&c, &g) {
+        assert_eq!(
+            p["metadata"]["ownerReferences"][0]["uid"],
+            uid.as_str(),
+            "{key}"
+        );
+    }
+
     // 6. A hand edit is drift: reported in the status and an Event, and
     // left as it is.
     let edited = format!("{g}-api-ingress");
@@ -483,6 +542,56 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
         port, 1234,
         "drift is not overwritten without --force-conflicts"
     );
+
+    // 6b. A controller in a dry run tells the drift once, and writes
+    // nothing (no Lease, no status, no Event).
+    let status_before =
+        get(&c, &["servicegraph", &g]).unwrap()["metadata"]["resourceVersion"].clone();
+    let mut dry = Controller::start_with(
+        &c,
+        "dry",
+        &[
+            "--dry-run=server",
+            "--leader-elect=false",
+            "--resync-period",
+            "2s",
+        ],
+    );
+    dry.wait_for(&format!(
+        "servicegraph/{g}: error: 1 policy was edited since kubectl-netpol applied it (drift)"
+    ));
+    std::thread::sleep(Duration::from_secs(5));
+    let status = dry.terminate();
+    assert!(status.success(), "{}", dry.log());
+    let log = dry.log();
+    assert_eq!(
+        log.matches(&format!("servicegraph/{g}: error:")).count(),
+        1,
+        "told once across resyncs:\n{log}"
+    );
+    assert_eq!(
+        get(&c, &["servicegraph", &g]).unwrap()["metadata"]["resourceVersion"],
+        status_before
+    );
+    // A hand-edited digest annotation is drift too (another manager holds
+    // it), not a refusal.
+    let name = format!("{winner}-api-x-ingress");
+    ok(&c.kubectl(
+        &[
+            "annotate",
+            "networkpolicy",
+            &name,
+            "-n",
+            &b,
+            "--overwrite",
+            "kubectl-netpol.github.io/applied-spec=fnv1a64:0000000000000000",
+        ],
+        None,
+    ));
+    eventually("Drift for the annotation", || {
+        let r = condition(&get(&c, &["servicegraph", &winner])?, "Ready")?;
+        (r["reason"] == "Drift").then_some(())
+    });
 
     // 7. A graph that cannot be resolved says why, and writes nothing.
     let broken = format!("{g}x");
