@@ -367,6 +367,16 @@ pub fn assess(e: &Evidence) -> Assessment {
             None if e.unreadable.is_empty() => {
                 "No known CNI was found in kube-system; enforcement cannot be told.".to_string()
             }
+            // Found, none enforcing, but not everything was read: an
+            // engine may be among what was not.
+            None if !judged.is_empty() => {
+                let names: Vec<&str> = judged.iter().map(|j| j.component.name.as_str()).collect();
+                format!(
+                    "{} found does not enforce NetworkPolicy, but not everything could be read ({}): a policy engine may be among it; enforcement cannot be told.",
+                    names.join(", "),
+                    e.unreadable.join(", ")
+                )
+            }
             None => "No known CNI was found in what could be read; enforcement cannot be told."
                 .to_string(),
         },
@@ -2024,6 +2034,16 @@ mod tests {
                 .iter()
                 .any(|i| i.name.starts_with("cilium-operator-"))
         );
+    }
+
+    #[test]
+    fn a_cni_found_that_does_not_enforce_with_reads_refused_is_unknown_and_says_what_was_found() {
+        let mut e = load("flannel.yaml");
+        e.unreadable
+            .push("configmaps in namespace \"kube-system\" (forbidden)".into());
+        let a = assess(&e);
+        assert_eq!(a.verdict, Verdict::Unknown);
+        assert!(a.reason.starts_with("flannel found does not enforce NetworkPolicy, but not everything could be read (configmaps in namespace \"kube-system\" (forbidden))"), "{}", a.reason);
     }
 
     #[test]

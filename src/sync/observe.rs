@@ -152,7 +152,10 @@ pub async fn observe(live: &Live, graph: &ServiceGraph) -> Result<Observed, Erro
                         notes.push(format!(
                             "connectivity with the pods of namespace {ns:?} is not shown: its NetworkPolicies are not readable ({why})"
                         ));
-                        gaps.pods.insert(ns.clone(), why.to_string());
+                        gaps.pods.insert(
+                            ns.clone(),
+                            format!("left out: its NetworkPolicies are not readable: {why}"),
+                        );
                         continue;
                     }
                     None => return Err(e),

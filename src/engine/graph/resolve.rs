@@ -469,7 +469,7 @@ fn resolve_dns(graph: &ServiceGraph, env: &Environment<'_>, out: &mut Resolution
         if !found.found {
             let why = match env.snapshot.gaps.pods_unknown_in("kube-system") {
                 Some(why) => {
-                    format!("the pods of namespace \"kube-system\" are not readable ({why})")
+                    format!("the pods of namespace \"kube-system\" were not read ({why})")
                 }
                 None => format!("no DNS pods in {}", env.source),
             };
