@@ -273,6 +273,9 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
         ("patch", "leases.coordination.k8s.io/kubectl-netpol", NS),
         ("list", "services", "kube-system"),
         ("watch", "services", "kube-system"),
+        ("list", "nodes", "-A"),
+        ("get", "configmaps/cilium-config", "kube-system"),
+        ("get", "configmaps/amazon-vpc-cni", "kube-system"),
     ];
     // Denied: secrets and everything else not needed, other kinds of
     // network policy, writes to graphs and workloads, pods' insides,
@@ -314,7 +317,10 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
         ("update", "deployments.apps", some_ns),
         ("delete", "namespaces", "-A"),
         ("patch", "namespaces", "-A"),
-        ("get", "nodes", "-A"),
+        ("watch", "nodes", "-A"),
+        ("patch", "nodes", "-A"),
+        ("list", "configmaps", "kube-system"),
+        ("get", "configmaps/coredns", "kube-system"),
         ("list", "services", some_ns),
         ("get", "endpoints", "kube-system"),
         (
@@ -404,6 +410,9 @@ fn the_deploy_manifests_are_accepted_and_grant_exactly_what_the_controller_needs
         row("jobs.batch", "", "get list watch"),
         row("cronjobs.batch", "", "get list watch"),
         row("events.events.k8s.io", "", "create patch"),
+        row("nodes", "", "get list"),
+        row("configmaps", "cilium-config", "get"),
+        row("configmaps", "amazon-vpc-cni", "get"),
     ];
     let nobody = format!("system:serviceaccount:{NS}:nobody");
     for (ns, extra) in [

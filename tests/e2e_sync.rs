@@ -329,6 +329,38 @@ fn a_hand_edit_is_drift_restored_only_with_force_conflicts() {
     let out = sync(&c, "admin", &graph, &["--yes"]);
     assert_eq!(code_of(&out), 0, "{}", stderr(&out));
     assert_eq!(versions(&c, &[&a, &b]), restored);
+
+    // A rule list added by hand to a policy that has none (an allow-all
+    // ingress on a deny-all): drift, and --force-conflicts takes the list
+    // and empties it (server-side apply alone would keep it as theirs).
+    let deny = format!("{g}-web-ingress");
+    ok(&c.kubectl(
+        &[
+            "patch",
+            "networkpolicy",
+            &deny,
+            "-n",
+            &a,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"ingress":[{}]}}"#,
+        ],
+        None,
+    ));
+    let out = sync(&c, "admin", &graph, &["--yes"]);
+    assert_eq!(code_of(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(drift); nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sync(&c, "admin", &graph, &["--yes", "--force-conflicts"]);
+    assert_eq!(code_of(&out), 0, "{}", stderr(&out));
+    let stored = policy(&c, &a, &deny);
+    assert!(stored["spec"]["ingress"].is_null(), "{stored}");
+    let out = sync(&c, "admin", &graph, &["--yes"]);
+    assert_eq!(code_of(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing to do"), "{}", stderr(&out));
 }
 
 #[test]

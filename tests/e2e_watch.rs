@@ -509,6 +509,32 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
             "{key}"
         );
     }
+    // generate --against-cluster too: the stored graph's uid, not the file's.
+    let out = c.as_user(
+        "admin",
+        &[
+            "generate",
+            "-f",
+            file.to_str().unwrap(),
+            "--against-cluster",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in list["items"].as_array().unwrap() {
+        assert_eq!(
+            p["metadata"]["ownerReferences"][0]["uid"],
+            uid.as_str(),
+            "{p}"
+        );
+    }
+    assert!(
+        stderr(&out).contains("note: the file's metadata.uid is not the stored"),
+        "{}",
+        stderr(&out)
+    );
 
     // 6. A hand edit is drift: reported in the status and an Event, and
     // left as it is.

@@ -122,12 +122,38 @@ pub use crate::sync::desired_policies as generate;
 
 pub fn run(ctx: &Context, args: &GenerateArgs) -> Result<Outcome, Error> {
     let manifests = ctx.manifests()?;
-    let graphs = graphs(manifests.graphs())?;
+    let mut graphs = graphs(manifests.graphs())?;
     let cluster;
+    let mut owner_notes = Vec::new();
     let (snapshot, workloads, source): (Rc<Snapshot>, &Workloads, &str) = if args.against_cluster {
+        // The owner is the stored graph of that name, never a file's uid
+        // that may name a deleted one (the collector would delete every
+        // policy applied with it).
+        let names: Vec<String> = graphs.iter().map(|g| g.name().to_string()).collect();
+        let stored = ctx.with_cluster(async |live| {
+            let mut out = Vec::new();
+            for n in &names {
+                out.push(crate::sync::observe::stored_graph(live, n).await?);
+            }
+            Ok(out)
+        })?;
+        for (g, st) in graphs.iter_mut().zip(&stored) {
+            let (uid, notes) =
+                crate::sync::observe::owner_uid(st, g.metadata.uid.as_deref(), g.name(), &[]);
+            g.metadata.uid = uid;
+            owner_notes.extend(notes.into_iter().map(|n| format!("note: {n}")));
+        }
         cluster = ctx.with_cluster(async |live| read_cluster(live, &graphs).await)?;
         (Rc::new(cluster.0), &cluster.1, "the cluster")
     } else {
+        for g in &graphs {
+            if let Some(uid) = &g.metadata.uid {
+                owner_notes.push(format!(
+                    "warning: ServiceGraph {:?}: the policies name uid {uid} as their owner, as the file says; if no stored graph has it (a saved copy of one since deleted), the garbage collector deletes them once applied (--against-cluster checks it)",
+                    g.name()
+                ));
+            }
+        }
         (
             manifests.snapshot(),
             &manifests.apply_input().objects,
@@ -154,6 +180,7 @@ pub fn run(ctx: &Context, args: &GenerateArgs) -> Result<Outcome, Error> {
         .map(|p| format!("{}: {}", p.name(), p.summary()))
         .collect();
     warnings.extend(said);
+    warnings.extend(owner_notes);
     Ok(Outcome {
         stdout,
         warnings,

@@ -127,7 +127,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     let (observed, evidence, stored) = ctx.block_on(live.bounded(async {
         let (observed, evidence, stored) = tokio::join!(
             sync::observe(&live, &graph),
-            live.evidence(false),
+            live.evidence(true),
             sync::observe::stored_graph(&live, graph.name())
         );
         Ok((observed?, evidence, stored?))
@@ -666,7 +666,7 @@ fn watch(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Error> {
     // Once: the policies may not be enforced. When check finds they are
     // not, every graph is Ready=False (NotEnforced); when it cannot tell,
     // the warning only.
-    let evidence = ctx.block_on(async { Ok(live.evidence(false).await) })?;
+    let evidence = ctx.block_on(async { Ok(live.evidence(true).await) })?;
     let not_enforced = evidence
         .as_ref()
         .ok()

@@ -200,17 +200,17 @@ impl Shared {
         }
     }
 
-    /// Logs the watches' error once until it changes; `None`: they work.
-    fn watch_state(&self, error: Option<String>) {
+    /// Logs a watch's error once, until another error comes (a watch
+    /// that fails again the same way is not told again; kube's watcher
+    /// retries with a backoff).
+    fn watch_failed(&self, error: String) {
         let Ok(mut last) = self.watch_error.lock() else {
             return;
         };
-        match (&*last, &error) {
-            (Some(_), None) => (self.log)("the watches work again"),
-            (l, Some(e)) if l.as_ref() != Some(e) => (self.log)(&format!("error: {e} (retrying)")),
-            _ => {}
+        if last.as_ref() != Some(&error) {
+            (self.log)(&format!("error: {error} (retrying)"));
+            *last = Some(error);
         }
-        *last = error;
     }
 }
 
@@ -434,7 +434,7 @@ async fn run_controller(shared: Arc<Shared>, until: futures::channel::oneshot::R
         async move {
             use kube::runtime::controller::Error as E;
             match r {
-                Ok(_) => shared.watch_state(None),
+                Ok(_) => {}
                 Err(E::ObjectNotFound(_)) => {}
                 Err(E::ReconcilerFailed(e, o)) => {
                     let line = format!("error: {e} (trying again in {}s)", RETRY.as_secs());
@@ -442,8 +442,12 @@ async fn run_controller(shared: Arc<Shared>, until: futures::channel::oneshot::R
                         shared.log(&o.name, &line);
                     }
                 }
-                Err(E::QueueError(e)) => shared.watch_state(watch_problem(&e)),
-                Err(e) => shared.watch_state(Some(watch_error(&e))),
+                Err(E::QueueError(e)) => {
+                    if let Some(p) = watch_problem(&e) {
+                        shared.watch_failed(p);
+                    }
+                }
+                Err(e) => shared.watch_failed(watch_error(&e)),
             }
         }
     })
@@ -529,7 +533,7 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
         // The workload may be about to be created; the policy in the way
         // may go with its graph (nothing else would trigger these).
         Result_::Failed {
-            reason: "Unresolved" | "Collision",
+            reason: "Unresolved" | "Collision" | "Refused",
             ..
         } => shared.options.resync.min(UNRESOLVED_RETRY),
         // Reads and writes that failed may pass by themselves.
