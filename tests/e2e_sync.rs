@@ -562,6 +562,14 @@ fn json_output_gives_each_change_and_its_outcome() {
         "{v}"
     );
     assert!(v["error"].is_null());
+    // What stderr notes, for scripts too.
+    assert!(
+        v["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("note: no DNS pods in the cluster")),
+        "{v}"
+    );
     assert!(versions(&c, &[&a, &b]).is_empty());
     // For real.
     let out = sync(&c, "admin", &graph, &["--yes", "-o", "json"]);

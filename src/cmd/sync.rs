@@ -47,7 +47,15 @@ fn install_interrupt_handler() {
     });
 }
 
+/// The `note:` and `warning:` lines said so far, for `-o json|yaml`.
+static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 fn say(line: &str) {
+    if (line.starts_with("note: ") || line.starts_with("warning: "))
+        && let Ok(mut said) = SAID.lock()
+    {
+        said.push(clean(line));
+    }
     crate::say_err!("{}", clean(line));
 }
 
@@ -335,6 +343,7 @@ impl Document {
                 "owner": c.owner,
             })).collect::<Vec<_>>(),
             "counts": {"create": create, "update": update, "delete": delete, "unchanged": plan.unchanged.len()},
+            "notes": SAID.lock().map(|s| s.clone()).unwrap_or_default(),
             "error": error.map(|e| e.to_string()),
         })
     }

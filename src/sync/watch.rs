@@ -927,6 +927,10 @@ async fn report(
     let told_before = old.get("lastError").and_then(Value::as_str)
         == new.get("lastError").and_then(Value::as_str);
     let new_failure = new_failure && !told_before;
+    // The Event first: a status write that fails must not lose it.
+    if let Some(client) = &shared.recorder {
+        publish(shared, client, object, name, result, new_failure).await;
+    }
     if !same_status(&old, &new) {
         let patch = json!({ "status": new });
         shared
@@ -948,9 +952,19 @@ async fn report(
                 )
             })?;
     }
-    let Some(client) = &shared.recorder else {
-        return Ok(());
-    };
+    Ok(())
+}
+
+/// The Event of a reconcile (see [`report`]): what was written, or a new
+/// failure.
+async fn publish(
+    shared: &Shared,
+    client: &kube::Client,
+    object: &DynamicObject,
+    name: &str,
+    result: &Result_,
+    new_failure: bool,
+) {
     // A recorder per Event: kube's merges Events of the same reason into
     // one series that keeps the first note, which would hide what changed.
     let recorder = Recorder::new(client.clone(), shared.reporter.clone());
@@ -985,7 +999,6 @@ async fn report(
             shared.log(name, &format!("warning: cannot record an event: {err}"));
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
