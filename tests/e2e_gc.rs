@@ -25,47 +25,6 @@ const CRD: &str = "deploy/crd.yaml";
 /// How long the garbage collector may take (it takes about a second).
 const GC_BOUND: Duration = Duration::from_secs(30);
 
-/// Removes the CRD (so every ServiceGraph) and the test's namespaces when
-/// dropped, and waits for the CRD to be gone; then lets the garbage
-/// collector go (after the namespace controller had the namespaces).
-struct Cleanup<'c> {
-    c: &'c Cluster,
-    namespaces: Vec<String>,
-    gc: Option<GarbageCollector<'c>>,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        self.c.kubectl(
-            &[
-                "delete",
-                "-f",
-                CRD,
-                "--ignore-not-found",
-                "--wait=true",
-                "--timeout=60s",
-            ],
-            None,
-        );
-        // The namespace controller empties them and they go (without it,
-        // they would stay Terminating).
-        let wait = if self.gc.is_some() {
-            "--wait=true"
-        } else {
-            "--wait=false"
-        };
-        let mut args = vec![
-            "delete",
-            "namespace",
-            "--ignore-not-found",
-            wait,
-            "--timeout=60s",
-        ];
-        args.extend(self.namespaces.iter().map(String::as_str));
-        self.c.kubectl(&args, None);
-    }
-}
-
 fn install_crd(c: &Cluster) {
     let out = c.kubectl(&["apply", "-f", CRD], None);
     assert!(out.status.success(), "install the CRD: {}", stderr(&out));
@@ -232,8 +191,10 @@ fn deleting_a_graph_deletes_its_policies_through_the_garbage_collector() {
             .map(|n| (n.to_string(), format!("gc-{n}-{u}")))
             .collect();
     let namespaces: Vec<String> = map.values().cloned().collect();
-    let mut cleanup = Cleanup {
+    // The CRD (so every ServiceGraph) and the namespaces go at the end.
+    let mut cleanup = Teardown {
         c: &c,
+        files: vec![CRD],
         namespaces: namespaces.clone(),
         gc: None,
     };

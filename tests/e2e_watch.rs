@@ -160,58 +160,6 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Removes what the test made (graphs first, while the collector runs),
-/// the CRD and the RBAC of deploy/, and waits for them.
-struct Cleanup<'c> {
-    c: &'c Cluster,
-    namespaces: Vec<String>,
-    /// Started once the CRD is served (the collector discovers kinds
-    /// every 30 s); kept until the namespaces are gone.
-    gc: Option<GarbageCollector<'c>>,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let c = self.c;
-        for args in [
-            vec![
-                "delete",
-                "-f",
-                "deploy/crd.yaml",
-                "--ignore-not-found",
-                "--wait=true",
-                "--timeout=60s",
-            ],
-            vec![
-                "delete",
-                "-f",
-                "deploy/rbac.yaml",
-                "--ignore-not-found",
-                "--wait=true",
-                "--timeout=60s",
-            ],
-        ] {
-            let out = c.kubectl(&args, None);
-            if !out.status.success() {
-                eprintln!("cleanup: {}", stderr(&out));
-            }
-        }
-        let mut args = vec![
-            "delete",
-            "namespace",
-            "--ignore-not-found",
-            "--wait=true",
-            "--timeout=60s",
-            NS,
-        ];
-        args.extend(self.namespaces.iter().map(String::as_str));
-        let out = c.kubectl(&args, None);
-        if !out.status.success() {
-            eprintln!("cleanup: {}", stderr(&out));
-        }
-    }
-}
-
 fn graph(name: &str, a: &str, b: &str, edge_port: u16, with_db: bool) -> String {
     let mut s = format!(
         "apiVersion: kubectl-netpol.github.io/v1alpha1\nkind: ServiceGraph\nmetadata:\n  name: {name}\nspec:\n  services:\n  - {{name: web, namespace: {a}, podSelector: {{matchLabels: {{app: web}}}}}}\n  - {{name: api, namespace: {b}, podSelector: {{matchLabels: {{app: api}}}}}}\n"
@@ -291,9 +239,13 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
     let Some(c) = cluster() else { return };
     let a = c.namespace("watch-a");
     let b = c.namespace("watch-b");
-    let mut cleanup = Cleanup {
+    // The CRD (so the graphs, while the collector runs), deploy/'s RBAC
+    // and the namespaces go at the end. The collector is started once
+    // the CRD is served (it discovers kinds every 30 s).
+    let mut cleanup = Teardown {
         c: &c,
-        namespaces: vec![a.clone(), b.clone()],
+        files: vec!["deploy/crd.yaml", "deploy/rbac.yaml"],
+        namespaces: vec![a.clone(), b.clone(), NS.to_string()],
         gc: None,
     };
     let out = c.kubectl(&["create", "namespace", NS], None);

@@ -339,3 +339,57 @@ impl Drop for GarbageCollector<'_> {
         }
     }
 }
+
+/// Deletes, when dropped (even after a failed assertion), the objects of
+/// `files` (`kubectl delete -f`, waited for: a CRD takes its objects
+/// with it) and then `namespaces`; then lets the garbage collector go,
+/// if one was held: the namespace controller empties the namespaces
+/// first (without it they would stay Terminating, and are not waited
+/// for).
+pub struct Teardown<'c> {
+    pub c: &'c Cluster,
+    pub files: Vec<&'static str>,
+    pub namespaces: Vec<String>,
+    pub gc: Option<GarbageCollector<'c>>,
+}
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        for file in &self.files {
+            let out = self.c.kubectl(
+                &[
+                    "delete",
+                    "-f",
+                    file,
+                    "--ignore-not-found",
+                    "--wait=true",
+                    "--timeout=60s",
+                ],
+                None,
+            );
+            if !out.status.success() {
+                eprintln!("teardown: {}", stderr(&out));
+            }
+        }
+        if self.namespaces.is_empty() {
+            return;
+        }
+        let wait = if self.gc.is_some() {
+            "--wait=true"
+        } else {
+            "--wait=false"
+        };
+        let mut args = vec![
+            "delete",
+            "namespace",
+            "--ignore-not-found",
+            wait,
+            "--timeout=60s",
+        ];
+        args.extend(self.namespaces.iter().map(String::as_str));
+        let out = self.c.kubectl(&args, None);
+        if !out.status.success() {
+            eprintln!("teardown: {}", stderr(&out));
+        }
+    }
+}
