@@ -125,8 +125,11 @@ impl Parallel {
     }
 }
 
-/// The text gathered into one batch of documents (see [`Parallel`]).
-const BATCH_BYTES: usize = 256 << 10;
+/// The text gathered into one batch of documents (see [`Parallel`]):
+/// small enough that the values parsed from it are still in the caches
+/// when the reading thread merges them (256 KiB batches gained nothing on
+/// two cores, 32 KiB about 10 % on the large inputs; BENCHMARKS.md).
+const BATCH_BYTES: usize = 32 << 10;
 
 /// The most threads `NETPOL_THREADS` may ask for.
 const MAX_THREADS: usize = 256;
