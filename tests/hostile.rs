@@ -30,6 +30,11 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Run {
 
 /// [`run`] with another address-space limit, in bytes.
 fn run_within(limit: u64, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    run_with_env(limit, &[], args, stdin)
+}
+
+/// [`run_within`] with these variables set too.
+fn run_with_env(limit: u64, vars: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>) -> Run {
     let home = tempfile::tempdir().expect("temporary HOME");
     let mut cmd = Command::new("prlimit");
     cmd.arg(format!("--as={limit}"))
@@ -39,6 +44,7 @@ fn run_within(limit: u64, args: &[&str], stdin: Option<&[u8]>) -> Run {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
+        .envs(vars.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -1054,4 +1060,224 @@ fn a_big_json_list_is_read_item_by_item() {
         "{}",
         &r.stdout[..200.min(r.stdout.len())]
     );
+}
+
+// ---------------------------------------------------------------------------
+// Issue 17: documents parsed on every core, with the same bounds
+// ---------------------------------------------------------------------------
+
+/// Nine levels of ten aliases (10^9 leaves), as one ConfigMap document.
+fn alias_bomb() -> String {
+    let mut bomb = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_string();
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+    }
+    bomb
+}
+
+/// `n` NetworkPolicy documents each within go-yaml's alias ratio, which
+/// together expand past the input-wide bound (as in
+/// `aliases_are_bounded_across_documents`).
+fn aliased_policies(n: usize) -> String {
+    let ports: Vec<String> = (0..30)
+        .map(|i| format!("{{port: {}, protocol: TCP}}", 1000 + i))
+        .collect();
+    let doc = |d: usize| {
+        let mut lines = vec![
+            "apiVersion: networking.k8s.io/v1".to_string(),
+            "kind: NetworkPolicy".to_string(),
+            format!("metadata: {{name: p{d}, namespace: a}}"),
+            "spec:".to_string(),
+            "  podSelector: {}".to_string(),
+            "  ingress:".to_string(),
+            format!(
+                "  - &r {{from: [{{podSelector: {{}}}}, {{ipBlock: {{cidr: 10.0.0.0/8}}}}], ports: [{}]}}",
+                ports.join(", ")
+            ),
+        ];
+        lines.extend(std::iter::repeat_n("  - *r".to_string(), 3000));
+        lines.join("\n")
+    };
+    (0..n).map(doc).collect::<Vec<_>>().join("\n---\n")
+}
+
+/// The hostile inputs the one-thread reading bounds: alias bombs alone
+/// and after other documents, aliases across documents (refused and
+/// within the bound), nesting past the limits, broken and wrongly typed
+/// documents among many, a huge number of tiny documents, the corpus of
+/// tests/fixtures/hostile and mutated manifests.
+fn hostile_inputs() -> Vec<(String, String)> {
+    let mut inputs = vec![
+        ("bomb".to_string(), alias_bomb()),
+        (
+            "bomb after pods".to_string(),
+            format!("{}---\n{}", many_pods(200, false), alias_bomb()),
+        ),
+        ("aliases x10".to_string(), aliased_policies(10)),
+        ("aliases x3".to_string(), aliased_policies(3)),
+        (
+            "aliases x10 after pods".to_string(),
+            format!("{}---\n{}", many_pods(300, false), aliased_policies(10)),
+        ),
+        (
+            "deep flow".to_string(),
+            format!(
+                "{POD}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {}x{}\n",
+                "[".repeat(20_000),
+                "]".repeat(20_000)
+            ),
+        ),
+        (
+            "deep block".to_string(),
+            format!(
+                "{POD}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata:\n{}x\n",
+                (0..300)
+                    .map(|i| format!("{}-\n", " ".repeat(i)))
+                    .collect::<String>()
+            ),
+        ),
+        ("tiny documents".to_string(), "---\n".repeat(5000) + POD),
+        (
+            "document end markers".to_string(),
+            format!("{POD}...\n---\n{POD}...\n{}", many_pods(50, false)),
+        ),
+        (
+            // A document after `...` without `---` (refused alike).
+            "a document after its end marker".to_string(),
+            format!(
+                "{}---\n{POD}...\n{}{}---\n{}",
+                many_pods(100, false),
+                POD.replace("name: web", "name: web2"),
+                many_pods(100, false),
+                "apiVersion: v1\nkind: Pod\nmetadata: {namespace: a}\n"
+            ),
+        ),
+    ];
+    let mut typed = many_pods(400, false);
+    let at = typed.find("name: pod-300\n").unwrap();
+    typed.replace_range(at..at + "name: pod-300".len(), "name: [pod-300]");
+    inputs.push(("wrongly typed among many".into(), typed));
+    let mut broken = many_pods(400, false);
+    let at = broken.find("name: pod-250\n").unwrap();
+    broken.replace_range(at..at + "name: pod-250".len(), "name: [pod-250");
+    inputs.push(("broken among many".into(), broken));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        if let Ok(text) = String::from_utf8(bytes) {
+            inputs.push((file.display().to_string(), text));
+        }
+    }
+    let seeds = seed_manifests();
+    for seed in 1..=200u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let text: Vec<String> = (0..1 + rng.below(6))
+            .map(|_| {
+                let base = rng.below(seeds.len());
+                mutate(&mut rng, &seeds[base])
+            })
+            .collect();
+        inputs.push((format!("mutated {seed}"), text.join("---\n")));
+    }
+    inputs
+}
+
+/// Issue 17: the hostile inputs read in process on several threads (in
+/// batches small enough that every input is cut into many) give what one
+/// thread gives: the same snapshot and warnings, or the same error (the
+/// first in input order, with the same document and line), alias bounds
+/// included. Each reading runs on a thread of its own, whose input-wide
+/// alias count starts at zero as a command's does.
+#[test]
+fn several_threads_read_hostile_input_as_one_thread() {
+    use netpol::source::files::{Parallel, Reading, read_str_with};
+    let read = |text: &str, parallel: Parallel| {
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            match read_str_with("in.yaml", &text, "default", Reading::Fast, parallel) {
+                Ok((snapshot, warnings)) => format!("{snapshot:#?}\n{warnings:#?}"),
+                Err(e) => format!("error: {e}"),
+            }
+        })
+        .join()
+        .expect("no panic")
+    };
+    let mut errors = 0;
+    for (name, text) in hostile_inputs() {
+        let one = read(&text, Parallel::SERIAL);
+        errors += usize::from(one.starts_with("error: "));
+        for batch_bytes in [300, 5_000, 100_000] {
+            let parallel = Parallel {
+                threads: 2,
+                batch_bytes,
+            };
+            let several = read(&text, parallel);
+            assert!(
+                several == one,
+                "{name}, {parallel:?}:\n{several}\nvs one thread:\n{one}"
+            );
+        }
+    }
+    assert!(errors > 20, "{errors} errors");
+}
+
+/// Issue 17 through the binary, under the memory limit: inputs large
+/// enough to start the reading pool (past one batch) answer alike with
+/// NETPOL_THREADS=1 and with the default (every core): output, warnings,
+/// errors and exit code. A NETPOL_THREADS that is not a number of threads
+/// is a usage error.
+#[test]
+fn netpol_threads_one_and_every_core_answer_alike() {
+    let dir = TempDir::new().unwrap();
+    let mut typed = many_pods(4000, false);
+    let at = typed.find("name: pod-3000\n").unwrap();
+    typed.replace_range(at..at + "name: pod-3000".len(), "name: [pod-3000]");
+    let mut broken = many_pods(4000, false);
+    let at = broken.find("name: pod-2500\n").unwrap();
+    broken.replace_range(at..at + "name: pod-2500".len(), "name: [pod-2500");
+    let cases = [
+        ("typed", typed),
+        ("broken", broken),
+        ("aliases", aliased_policies(30)),
+        (
+            "bomb",
+            format!("{}---\n{}", many_pods(2000, false), alias_bomb()),
+        ),
+        ("docs", many_pods(4000, false)),
+    ];
+    let mut errors = 0;
+    for (name, text) in cases {
+        assert!(text.len() > 300 << 10, "{name}: past one batch");
+        let file = write(dir.path(), &format!("{name}.yaml"), &text);
+        for args in [
+            &["list", "-A", "-f", &file][..],
+            &["coverage", "-A", "-o", "json", "-f", &file][..],
+        ] {
+            let one = run_with_env(MEMORY_LIMIT, &[("NETPOL_THREADS", "1")], args, None);
+            let every = run(args, None);
+            assert_eq!(
+                (one.code, &one.stdout, &one.stderr),
+                (every.code, &every.stdout, &every.stderr),
+                "{name}: {args:?}"
+            );
+            errors += usize::from(one.code != 0);
+        }
+    }
+    assert_eq!(errors, 6, "broken, aliases and bomb are refused");
+    for bad in ["0", "two", "-1"] {
+        let r = run_with_env(
+            MEMORY_LIMIT,
+            &[("NETPOL_THREADS", bad)],
+            &["list", "-A", "-f", "-"],
+            Some(POD.as_bytes()),
+        );
+        let line = one_error(&r, 2);
+        assert!(line.contains("NETPOL_THREADS"), "{line}");
+    }
 }

@@ -10,7 +10,7 @@
 //! Deterministic: a failure names the seed, and `NETPOL_RANDOM_INPUTS=N`
 //! runs more of them.
 
-use netpol::source::files::{Reading, read_str};
+use netpol::source::files::{Parallel, Reading, read_str, read_str_with};
 use serde_json::{Value, json};
 
 /// xorshift64*, as in tests/random_clusters.rs.
@@ -400,4 +400,58 @@ fn the_same_objects_as_yaml_and_as_json_read_the_same() {
             "seed {seed}: JSON:\n{json_text}\nYAML:\n{yaml_text}"
         );
     }
+}
+
+/// What reading `text` on `parallel`'s threads gives (see [`read`]).
+fn read_on(text: &str, reading: Reading, parallel: Parallel) -> String {
+    match read_str_with("in.json", text, "default", reading, parallel) {
+        Ok((snapshot, warnings)) => format!("{snapshot:#?}\n{warnings:#?}"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// Issue 17, every core: documents parsed on several threads (batches of
+/// a few documents, so that every input here is cut into many, and the
+/// next batch is read while one is parsed) give what one thread gives:
+/// the same snapshot, warnings in the same order, the same first error,
+/// on the random inputs above written as JSON and as YAML, with both
+/// readings.
+#[test]
+fn several_threads_read_what_one_thread_reads_on_random_inputs() {
+    let (mut ok, mut errors) = (0, 0);
+    for seed in 1..=runs() {
+        let mut rng = Rng(seed.wrapping_mul(0x5851_f42d_4c95_7f2d) | 1);
+        let docs: Vec<Value> = (0..1 + rng.below(24)).map(|_| document(&mut rng)).collect();
+        let text = if rng.chance(50) {
+            as_json(&mut rng, &docs)
+        } else {
+            docs.iter()
+                .map(|d| serde_yaml_ng::to_string(d).unwrap())
+                .collect::<Vec<_>>()
+                .join("---\n")
+        };
+        let reading = if rng.chance(80) {
+            Reading::Fast
+        } else {
+            Reading::Reference
+        };
+        let one = read_on(&text, reading, Parallel::SERIAL);
+        for threads in [2, 3] {
+            let parallel = Parallel {
+                threads,
+                batch_bytes: 1 + rng.below(text.len() / 2 + 1),
+            };
+            assert_eq!(
+                read_on(&text, reading, parallel),
+                one,
+                "seed {seed}, {parallel:?}: input:\n{text}"
+            );
+        }
+        if one.starts_with("error: ") {
+            errors += 1;
+        } else {
+            ok += 1;
+        }
+    }
+    assert!(ok > 10 && errors > 10, "{ok} read, {errors} refused");
 }

@@ -19,7 +19,7 @@ use netpol::engine::Model;
 use netpol::engine::policy::Direction;
 use netpol::engine::verdict::{Endpoint, connection, peer_matches};
 use netpol::snapshot::PodInfo;
-use netpol::source::files::load_str;
+use netpol::source::files::{Parallel, Reading, load_str, read_str_with};
 
 /// xorshift64*: small, seeded, good enough to shuffle fixtures.
 struct Rng(u64);
@@ -988,4 +988,51 @@ fn diff_with_cluster_policy_tiers_agrees_with_the_definition() {
         total.unchanged > total.changes,
         "the random changes change everything"
     );
+}
+
+/// Issue 17, every core: the random clusters (many small documents) read
+/// on several threads, in batches of a few documents, give the snapshot
+/// and warnings one thread gives; so do the clusters with a document
+/// broken in the middle (the same first error) and the cluster policies.
+#[test]
+fn several_threads_read_the_random_clusters_as_one_thread() {
+    let read = |text: &str, parallel: Parallel| match read_str_with(
+        "random.yaml",
+        text,
+        "default",
+        Reading::Fast,
+        parallel,
+    ) {
+        Ok((snapshot, warnings)) => format!("{snapshot:#?}\n{warnings:#?}"),
+        Err(e) => format!("error: {e}"),
+    };
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let mut errors = 0;
+    for seed in 0..runs.min(200) {
+        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        let mut yaml = cluster(seed);
+        yaml.push_str(&cluster_policies(&mut rng));
+        if rng.chance(30) {
+            // A syntax error in one document, or a Pod without a name.
+            let docs: Vec<usize> = yaml.match_indices("---\n").map(|(i, _)| i).collect();
+            let at = docs[rng.below(docs.len())] + 4;
+            let broken = *rng.pick(&["key: [unclosed\n", "apiVersion: v1\nkind: Pod\n---\n"]);
+            yaml.insert_str(at, broken);
+        }
+        let one = read(&yaml, Parallel::SERIAL);
+        errors += usize::from(one.starts_with("error: "));
+        let parallel = Parallel {
+            threads: 2,
+            batch_bytes: 1 + rng.below(2000),
+        };
+        assert_eq!(
+            read(&yaml, parallel),
+            one,
+            "seed {seed}, {parallel:?}: input:\n{yaml}"
+        );
+    }
+    assert!(errors > 0);
 }

@@ -61,6 +61,7 @@ struct Input {
     name: String,
     source: InputSource,
     reading: Reading,
+    parallel: Parallel,
 }
 
 /// How the documents of `-f` are read: the commands use [`Reading::Fast`];
@@ -74,6 +75,64 @@ pub enum Reading {
     /// Every document through the YAML parser.
     Reference,
 }
+
+/// How many threads parse the documents of `-f`, and how much text is
+/// cut before it is handed to them.
+///
+/// With more than one thread, documents are cut as they are read and
+/// gathered into batches of about `batch_bytes` of text; each batch is
+/// parsed on a pool of `threads` threads (one document a task, while the
+/// next batch is read) and merged in input order, so that the snapshot,
+/// the warnings and the first error are the one-thread reading's (see
+/// [`Batches`]). The pool starts only once the input fills a batch: small
+/// inputs are read on one thread. Documents larger than
+/// [`STREAM_LIST_BYTES`] (a whole cluster as one `kind: List`) are read in
+/// order on the reading thread, streamed item by item as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallel {
+    /// 1: every document is read on the calling thread, as it is cut.
+    pub threads: usize,
+    /// The text gathered before a batch is handed to the pool.
+    pub batch_bytes: usize,
+}
+
+impl Parallel {
+    /// One thread: documents are parsed as they are cut.
+    pub const SERIAL: Parallel = Parallel {
+        threads: 1,
+        batch_bytes: BATCH_BYTES,
+    };
+
+    /// `NETPOL_THREADS` (a whole number from 1), else the cores this
+    /// process may use.
+    pub fn from_env() -> Result<Parallel, Error> {
+        let threads = match std::env::var_os("NETPOL_THREADS") {
+            Some(v) if !v.is_empty() => v
+                .to_str()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| (1..=MAX_THREADS).contains(&n))
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "NETPOL_THREADS={v:?}: not a number of threads (a whole number from 1 to {MAX_THREADS})"
+                    ))
+                })?,
+            _ => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        Ok(Parallel {
+            threads,
+            batch_bytes: BATCH_BYTES,
+        })
+    }
+}
+
+/// The text gathered into one batch of documents (see [`Parallel`]):
+/// small enough that the values parsed from it are still in the caches
+/// when the reading thread merges them (256 KiB batches gained nothing on
+/// two cores, 32 KiB about 10 % on the large inputs; BENCHMARKS.md).
+const BATCH_BYTES: usize = 32 << 10;
+
+/// The most threads `NETPOL_THREADS` may ask for.
+const MAX_THREADS: usize = 256;
 
 enum InputSource {
     File(PathBuf),
@@ -270,10 +329,15 @@ fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
                 name: "<stdin>".into(),
                 source: InputSource::Stdin,
                 reading: Reading::Fast,
+                parallel: Parallel::SERIAL,
             });
         } else {
             collect(Path::new(p), opts.recursive, &mut inputs)?;
         }
+    }
+    let parallel = Parallel::from_env()?;
+    for input in &mut inputs {
+        input.parallel = parallel;
     }
     let mut builder = Builder::new(&opts.default_namespace);
     builder.keep_pods = keep_pods;
@@ -573,6 +637,19 @@ pub fn read_str(
     default_namespace: &str,
     reading: Reading,
 ) -> Result<(Snapshot, Vec<String>), Error> {
+    read_str_with(name, text, default_namespace, reading, Parallel::SERIAL)
+}
+
+/// [`read_str`] with the documents parsed as `parallel` says (for the
+/// tests that compare one thread with several: the answer must not
+/// change).
+pub fn read_str_with(
+    name: &str,
+    text: &str,
+    default_namespace: &str,
+    reading: Reading,
+    parallel: Parallel,
+) -> Result<(Snapshot, Vec<String>), Error> {
     let mut builder = Builder::new(default_namespace);
     let mut evidence = Evidence::default();
     parse_documents(
@@ -580,6 +657,7 @@ pub fn read_str(
             name: name.into(),
             source: InputSource::Text(text.into()),
             reading,
+            parallel,
         },
         &mut |obj| take_object(&mut builder, &mut evidence, obj),
     )?;
@@ -596,6 +674,7 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
             name: name.into(),
             source: InputSource::Text(text.into()),
             reading: Reading::Fast,
+            parallel: Parallel::SERIAL,
         },
         &mut |obj| take_object(&mut builder, &mut evidence, obj),
     )?;
@@ -648,6 +727,7 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
                     name: file.display().to_string(),
                     source: InputSource::File(file.to_path_buf()),
                     reading: Reading::Fast,
+                    parallel: Parallel::SERIAL,
                 });
             }
         }
@@ -657,6 +737,7 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
         name: shown,
         source: InputSource::File(path.to_path_buf()),
         reading: Reading::Fast,
+        parallel: Parallel::SERIAL,
     });
     Ok(())
 }
@@ -705,7 +786,10 @@ impl Object {
 /// The input is read line by line and cut at document markers (`---` at
 /// the start of a line, which ends any YAML node): each document is parsed
 /// and dropped before the next is read, so the whole text is never held.
-/// Numbering and error positions are those of the whole stream.
+/// Numbering and error positions are those of the whole stream. With
+/// several threads ([`Parallel`]) documents are parsed a batch at a time
+/// on the pool and handed on in input order ([`Batches`]): what `each`
+/// sees, and the first error, are the same.
 fn parse_documents(
     input: &Input,
     each: &mut dyn FnMut(Object) -> Result<(), Error>,
@@ -735,6 +819,7 @@ fn parse_documents(
         file: input.name.clone(),
         message: "not UTF-8 text".into(),
     };
+    let mut batches = Batches::new(input);
     // The current document's lines, as read.
     let mut chunk: Vec<u8> = Vec::new();
     // Whether the chunk holds anything but blank lines, comments and
@@ -750,16 +835,22 @@ fn parse_documents(
         // One line, read in bounded pieces: a stream with no newline, a
         // device such as /dev/zero or a binary file is refused as soon as
         // it shows (a NUL byte, bytes that are not UTF-8), and a document
-        // is never held beyond MAX_DOCUMENT_BYTES.
+        // is never held beyond MAX_DOCUMENT_BYTES. Documents read before
+        // a refusal are parsed first (`batches.finish`): their errors come
+        // first, as they do in the input.
         let mut n = 0;
         loop {
             use std::io::{BufRead, Read};
-            let got = (&mut reader)
-                .take(LINE_PIECE)
-                .read_until(b'\n', &mut chunk)
-                .map_err(io_error)?;
+            let got = match (&mut reader).take(LINE_PIECE).read_until(b'\n', &mut chunk) {
+                Ok(got) => got,
+                Err(e) => {
+                    batches.finish(&mut docs, each)?;
+                    return Err(io_error(e));
+                }
+            };
             n += got;
             if chunk[chunk.len() - got..].contains(&0) {
+                batches.finish(&mut docs, each)?;
                 return Err(Error::Manifest {
                     file: input.name.clone(),
                     message: format!(
@@ -772,9 +863,13 @@ fn parse_documents(
                 Ok(_) => checked = chunk.len(),
                 // A character cut at the end of a piece: the rest follows.
                 Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
-                Err(_) => return Err(not_utf8()),
+                Err(_) => {
+                    batches.finish(&mut docs, each)?;
+                    return Err(not_utf8());
+                }
             }
             if chunk.len() > MAX_DOCUMENT_BYTES {
+                batches.finish(&mut docs, each)?;
                 return Err(Error::Manifest {
                     file: input.name.clone(),
                     message: format!(
@@ -795,9 +890,19 @@ fn parse_documents(
             n -= 3;
         }
         if (n == 0 || is_document_start(&chunk[start..])) && has_content {
-            let text = std::str::from_utf8(&chunk[..start]).map_err(|_| not_utf8())?;
-            parse_chunk(input, text, chunk_start, &mut docs, each)?;
-            chunk.drain(..start);
+            if batches.active() {
+                let rest = chunk.split_off(start);
+                let text = String::from_utf8(std::mem::replace(&mut chunk, rest));
+                let Ok(text) = text else {
+                    batches.finish(&mut docs, each)?;
+                    return Err(not_utf8());
+                };
+                batches.push(text, chunk_start, &mut docs, each)?;
+            } else {
+                let text = std::str::from_utf8(&chunk[..start]).map_err(|_| not_utf8())?;
+                parse_chunk(input, text, chunk_start, &mut docs, each)?;
+                chunk.drain(..start);
+            }
             checked = chunk.len();
             chunk_start = lines;
             has_content = false;
@@ -813,10 +918,344 @@ fn parse_documents(
         lines += 1;
     }
     if !chunk.is_empty() {
-        let text = std::str::from_utf8(&chunk).map_err(|_| not_utf8())?;
-        parse_chunk(input, text, chunk_start, &mut docs, each)?;
+        if batches.active() {
+            let Ok(text) = String::from_utf8(chunk) else {
+                batches.finish(&mut docs, each)?;
+                return Err(not_utf8());
+            };
+            batches.push(text, chunk_start, &mut docs, each)?;
+        } else {
+            let text = std::str::from_utf8(&chunk).map_err(|_| not_utf8())?;
+            parse_chunk(input, text, chunk_start, &mut docs, each)?;
+        }
     }
-    Ok(())
+    batches.finish(&mut docs, each)
+}
+
+/// One document's text as cut from the stream, and its first line
+/// (0-based).
+struct Chunk {
+    text: String,
+    first_line: usize,
+}
+
+/// What parsing one chunk on a worker gave: the objects it holds and how
+/// the reading ended, with the document number it assumed for its first
+/// document and the counts it adds to the input-wide alias bound.
+struct Parsed {
+    objects: Vec<Object>,
+    end: Result<(), Error>,
+    /// The documents read before this chunk, as guessed when it was sent
+    /// (each chunk before it holding one document).
+    docs_before: usize,
+    /// The documents read after it, under that guess.
+    docs_after: usize,
+    tally: super::yaml::Tally,
+}
+
+/// A batch sent to the pool: its chunks and parsings come back together.
+type Flight = std::sync::mpsc::Receiver<Vec<(Chunk, Parsed)>>;
+
+/// The documents of one input parsed on a pool of threads and handed on
+/// in input order.
+///
+/// A chunk parsed on a worker cannot know two things that depend on the
+/// documents before it: its document number and the input-wide alias
+/// count. The number is guessed (every chunk so far held one document,
+/// which is how the stream is cut) and the count is tallied from zero
+/// ([`super::yaml::tallied`]); when the batch is merged, in order, a chunk
+/// whose guess was wrong, or whose nodes would have crossed the
+/// input-wide bound after the documents before it
+/// ([`super::yaml::Tally::commit`]), is parsed again on the reading
+/// thread, exactly as the one-thread reading parses it. Everything else a
+/// document's reading depends on (its text, its first line, the per-
+/// document bounds) is its own. While one batch is parsed, the reading
+/// thread reads the next and merges the one before.
+struct Batches<'i> {
+    input: &'i Input,
+    /// `None` until the input fills a batch (and when the pool cannot be
+    /// started: then the reading stays on this thread).
+    pool: Option<&'static rayon::ThreadPool>,
+    /// What a worker needs of the input (its name and how it is read).
+    shared: Option<std::sync::Arc<Input>>,
+    pending: Vec<Chunk>,
+    pending_bytes: usize,
+    in_flight: Option<Flight>,
+    /// The documents guessed to precede the next chunk sent.
+    guess: usize,
+}
+
+impl<'i> Batches<'i> {
+    fn new(input: &'i Input) -> Batches<'i> {
+        Batches {
+            input,
+            pool: None,
+            shared: None,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            in_flight: None,
+            guess: 0,
+        }
+    }
+
+    /// Whether documents are gathered into batches (more than one
+    /// thread); otherwise the caller parses each as it is cut.
+    fn active(&self) -> bool {
+        self.input.parallel.threads > 1
+    }
+
+    /// Takes one document's text: gathered into the batch, or, when it is
+    /// larger than [`STREAM_LIST_BYTES`], parsed here in order after
+    /// everything before it.
+    fn push(
+        &mut self,
+        text: String,
+        first_line: usize,
+        docs: &mut usize,
+        each: &mut dyn FnMut(Object) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if text.len() > STREAM_LIST_BYTES {
+            self.finish(docs, each)?;
+            parse_chunk(self.input, &text, first_line, docs, each)?;
+            self.guess = *docs;
+            return Ok(());
+        }
+        self.pending_bytes += text.len();
+        self.pending.push(Chunk { text, first_line });
+        if self.pending_bytes >= self.input.parallel.batch_bytes {
+            // One document (a JSON list under 1 MiB, say) gains nothing
+            // from another thread.
+            if self.pool.is_none() && self.pending.len() > 1 {
+                self.pool = pool(self.input.parallel.threads);
+            }
+            if self.pool.is_some() && self.pending.len() > 1 {
+                let flight = self.send();
+                if let Some(before) = self.in_flight.replace(flight) {
+                    self.merge(before, docs, each)?;
+                }
+            } else {
+                if let Some(before) = self.in_flight.take() {
+                    self.merge(before, docs, each)?;
+                }
+                self.parse_pending_here(docs, each)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses everything gathered and merges it: the input has ended, a
+    /// large document follows, or the reading stops with an error (which
+    /// comes after the errors of the documents before it).
+    fn finish(
+        &mut self,
+        docs: &mut usize,
+        each: &mut dyn FnMut(Object) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if let Some(before) = self.in_flight.take() {
+            self.merge(before, docs, each)?;
+        }
+        if self.pool.is_some() && self.pending.len() > 1 {
+            let flight = self.send();
+            self.merge(flight, docs, each)?;
+        }
+        self.parse_pending_here(docs, each)
+    }
+
+    /// The gathered chunks parsed on this thread, in order (a small input,
+    /// or no pool), after everything sent before them is merged.
+    fn parse_pending_here(
+        &mut self,
+        docs: &mut usize,
+        each: &mut dyn FnMut(Object) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.pending_bytes = 0;
+        for chunk in std::mem::take(&mut self.pending) {
+            parse_chunk(self.input, &chunk.text, chunk.first_line, docs, each)?;
+        }
+        self.guess = *docs;
+        Ok(())
+    }
+
+    /// A chunk sent (and so counted as one document in the guess) held
+    /// `found` documents: the chunks sent after it are guessed to follow
+    /// those.
+    fn correct(&mut self, found: usize) {
+        self.guess = (self.guess + found).saturating_sub(1);
+    }
+
+    /// Sends the gathered chunks to the pool.
+    fn send(&mut self) -> Flight {
+        let pool = self.pool.expect("a pool");
+        let shared = self
+            .shared
+            .get_or_insert_with(|| {
+                std::sync::Arc::new(Input {
+                    name: self.input.name.clone(),
+                    source: InputSource::Text(String::new()),
+                    reading: self.input.reading,
+                    parallel: Parallel::SERIAL,
+                })
+            })
+            .clone();
+        let chunks: Vec<(Chunk, usize)> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|chunk| {
+                let before = self.guess;
+                self.guess += 1;
+                (chunk, before)
+            })
+            .collect();
+        self.pending_bytes = 0;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let budget = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(BATCH_EXPANSION));
+        pool.spawn(move || {
+            use rayon::prelude::*;
+            let parsed: Vec<(Chunk, Parsed)> = chunks
+                .into_par_iter()
+                .with_max_len(1)
+                .map(|(chunk, before)| {
+                    let parsed = parse_alone(&shared, &chunk, before, &budget);
+                    (chunk, parsed)
+                })
+                .collect();
+            // The reader may have stopped at an earlier error.
+            let _ = tx.send(parsed);
+        });
+        rx
+    }
+
+    /// Hands on a parsed batch in input order (see [`Batches`]).
+    fn merge(
+        &mut self,
+        flight: Flight,
+        docs: &mut usize,
+        each: &mut dyn FnMut(Object) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let batch = flight.recv().expect("a worker of the reading pool stopped");
+        for (chunk, parsed) in batch {
+            if parsed.docs_before != *docs || !parsed.tally.commit() {
+                let before = *docs;
+                parse_chunk(self.input, &chunk.text, chunk.first_line, docs, each)?;
+                self.correct(*docs - before);
+                continue;
+            }
+            *docs = parsed.docs_after;
+            self.correct(parsed.docs_after - parsed.docs_before);
+            for obj in parsed.objects {
+                each(obj)?;
+            }
+            parsed.end?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses one chunk away from the input's order (on a worker), as if
+/// `docs_before` documents came before it; see [`Batches`].
+fn parse_alone(
+    input: &Input,
+    chunk: &Chunk,
+    docs_before: usize,
+    budget: &std::sync::Arc<std::sync::atomic::AtomicI64>,
+) -> Parsed {
+    let mut objects = Vec::new();
+    let mut docs = docs_before;
+    let (end, tally) = super::yaml::tallied(budget, || {
+        parse_chunk(
+            input,
+            &chunk.text,
+            chunk.first_line,
+            &mut docs,
+            &mut |obj| {
+                objects.push(obj);
+                Ok(())
+            },
+        )
+    });
+    Parsed {
+        objects,
+        end,
+        docs_before,
+        docs_after: docs,
+        tally,
+    }
+}
+
+/// The expansion beyond two nodes per byte of text (only aliases make
+/// it) that the documents of one batch may build together on the pool;
+/// a document that needs more is read again in order on the reading
+/// thread, under the input-wide bound (see [`super::yaml::tallied`]). So
+/// the pool never holds more than a batch's text and this much besides,
+/// however the input is made.
+const BATCH_EXPANSION: i64 = 1 << 18;
+
+/// The pool of `threads` threads that parses documents, started once per
+/// count; `None` when it cannot be started, or when the address space is
+/// limited (`ulimit -v`, `prlimit --as`) below what the threads may
+/// reserve: the reading then stays on one thread.
+fn pool(threads: usize) -> Option<&'static rayon::ThreadPool> {
+    type Pools = Vec<(usize, Option<&'static rayon::ThreadPool>)>;
+    static POOLS: std::sync::Mutex<Pools> = std::sync::Mutex::new(Vec::new());
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return *pool;
+    }
+    if !room_for_threads(threads) {
+        pools.push((threads, None));
+        return None;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("netpol-read-{i}"))
+        .stack_size(READER_STACK)
+        .build()
+        .ok()
+        .map(|pool| &*Box::leak(Box::new(pool)));
+    pools.push((threads, pool));
+    pool
+}
+
+/// Each reading thread's stack: the parsers' nesting is bounded (128
+/// levels), far within it.
+const READER_STACK: usize = 2 << 20;
+
+/// The address space one more thread may take: its stack, and the heap
+/// arena glibc's malloc reserves for it (64 MiB, at first 128 MiB to
+/// align it); a thread whose arena cannot be reserved has every
+/// allocation mapped on its own, which exhausts a limit at once.
+const THREAD_ADDRESS_SPACE: u64 = (128 << 20) + READER_STACK as u64;
+
+/// What the batches in flight may hold on top of that (their text and
+/// the values parsed from it; see [`BATCH_EXPANSION`]).
+const BATCHES_ADDRESS_SPACE: u64 = 256 << 20;
+
+/// Whether `threads` more threads fit under this process's address-space
+/// limit (Linux: `Max address space` in /proc/self/limits, against
+/// `VmSize` in /proc/self/status), with room for the batches; no limit
+/// (or no way to tell): yes.
+fn room_for_threads(threads: usize) -> bool {
+    let field = |file: &str, name: &str| -> Option<String> {
+        let text = std::fs::read_to_string(file).ok()?;
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        Some(line[name.len()..].trim().to_string())
+    };
+    let Some(limit) = field("/proc/self/limits", "Max address space") else {
+        return true;
+    };
+    // "unlimited unlimited bytes" or "1073741824 1073741824 bytes": the
+    // soft limit is the first.
+    let Some(Ok(limit)) = limit.split_whitespace().next().map(str::parse::<u64>) else {
+        return true;
+    };
+    let used = field("/proc/self/status", "VmSize:")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(u64::MAX, |kb| kb * 1024);
+    let need = (threads as u64)
+        .saturating_mul(THREAD_ADDRESS_SPACE)
+        .saturating_add(BATCHES_ADDRESS_SPACE);
+    used.saturating_add(need) <= limit
 }
 
 /// The most text one document may hold (a whole `kind: List` export of a
@@ -2026,6 +2465,7 @@ mod tests {
                 name: "t.yaml".into(),
                 source: InputSource::Text(text.into()),
                 reading: Reading::Fast,
+                parallel: Parallel::SERIAL,
             },
             &mut |o| {
                 out.push((o.doc, o.value));
@@ -2082,6 +2522,7 @@ mod tests {
                 name: name.into(),
                 source: InputSource::Text(text.into()),
                 reading: Reading::Fast,
+                parallel: Parallel::SERIAL,
             },
             &mut |obj| take_object(&mut builder, &mut evidence, obj),
         )?;

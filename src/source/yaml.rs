@@ -21,8 +21,10 @@
 //! go-yaml accepts is accepted, and the expansion stays within a fixed
 //! multiple of the text.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -74,12 +76,100 @@ pub struct TotalMark((u64, u64));
 impl TotalMark {
     /// The counts now.
     pub fn take() -> TotalMark {
-        TotalMark(TOTAL.with(Cell::get))
+        let t = TOTAL.with(Cell::get);
+        TotalMark((t.nodes, t.bytes))
     }
 
     /// Puts the counts back to what they were at [`TotalMark::take`].
     pub fn restore(self) {
-        TOTAL.with(|t| t.set(self.0));
+        TOTAL.with(|t| {
+            let (nodes, bytes) = self.0;
+            t.set(Total {
+                nodes,
+                bytes,
+                ..t.get()
+            });
+        });
+    }
+}
+
+/// What reading some text away from the input's order (on another
+/// thread, see [`tallied`]) added to the input-wide counts, and how close
+/// it came to the input-wide bound: whether the bound holds for it can
+/// only be told once everything before it is known ([`Tally::commit`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Tally {
+    nodes: u64,
+    bytes: u64,
+    /// The highest `nodes + 1 - 2 * bytes` of the reading's own counts at
+    /// any node it counted ([`Counter::node`]'s check with the counts
+    /// before it left out).
+    peak: i128,
+    /// The reading stopped when its expansion outgrew the shared budget:
+    /// its outcome is not known (see [`tallied`]).
+    stopped: bool,
+}
+
+/// Nodes beyond two per byte of text that a reading [`tallied`] takes
+/// from its shared budget at a time.
+const BUDGET_STEP: i64 = 4096;
+
+/// Runs `read` with this thread's input-wide counts set aside: it counts
+/// from zero, and instead of refusing what crosses the input-wide bound
+/// it records how close it came ([`Tally`]); the counts are put back
+/// after. The per-document alias ratio and every other check apply as
+/// usual. Memory stays bounded all the same: nodes beyond two per byte of
+/// text (only aliases make those) are taken from `budget`, shared by the
+/// readings done together, and once it runs out the reading stops with
+/// an error that means nothing ([`Tally::commit`] is then `false`, and
+/// the text must be read again in order). `read` must not hand work to
+/// other threads.
+pub fn tallied<R>(budget: &Arc<AtomicI64>, read: impl FnOnce() -> R) -> (R, Tally) {
+    let saved = TOTAL.with(|t| {
+        t.replace(Total {
+            nodes: 0,
+            bytes: 0,
+            peak: Some(i128::MIN),
+            reserved: 0,
+            stopped: false,
+        })
+    });
+    let saved_budget = BUDGET.with(|b| b.replace(Some(Arc::clone(budget))));
+    let out = read();
+    BUDGET.with(|b| b.replace(saved_budget));
+    let t = TOTAL.with(|t| t.replace(saved));
+    let tally = Tally {
+        nodes: t.nodes,
+        bytes: t.bytes,
+        peak: t.peak.unwrap_or(i128::MIN),
+        stopped: t.stopped,
+    };
+    (out, tally)
+}
+
+impl Tally {
+    /// Whether the reading tallied stays within the input-wide bound at
+    /// every node when it comes after what this thread has counted so
+    /// far (as it does in the input), and ran to its end: then its counts
+    /// are added and `true`; otherwise nothing changes and `false` (the
+    /// text must be read again here, in order, for the reading's exact
+    /// outcome).
+    pub fn commit(self) -> bool {
+        if self.stopped {
+            return false;
+        }
+        TOTAL.with(|c| {
+            let t = c.get();
+            if t.nodes as i128 + self.peak > 2 * t.bytes as i128 + TOTAL_SLACK as i128 {
+                return false;
+            }
+            c.set(Total {
+                nodes: t.nodes + self.nodes,
+                bytes: t.bytes + self.bytes,
+                ..t
+            });
+            true
+        })
     }
 }
 
@@ -411,11 +501,47 @@ struct Counter<'t> {
     text: &'t [u8],
 }
 
-thread_local! {
-    /// Nodes built and text bytes read so far by every document of this
-    /// run (see [`Counter::node`]).
-    static TOTAL: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+/// Nodes built and text bytes read so far by every document of this run
+/// (see [`Counter::node`]); `peak` is `Some` while a reading is
+/// [`tallied`] (the bound is then recorded, not checked), `reserved` the
+/// expansion it took from its budget and `stopped` whether the budget ran
+/// out.
+#[derive(Debug, Clone, Copy)]
+struct Total {
+    nodes: u64,
+    bytes: u64,
+    peak: Option<i128>,
+    reserved: i128,
+    stopped: bool,
 }
+
+thread_local! {
+    static TOTAL: Cell<Total> = const {
+        Cell::new(Total {
+            nodes: 0,
+            bytes: 0,
+            peak: None,
+            reserved: 0,
+            stopped: false,
+        })
+    };
+    /// The budget of the reading [`tallied`] on this thread.
+    static BUDGET: RefCell<Option<Arc<AtomicI64>>> = const { RefCell::new(None) };
+}
+
+/// Takes [`BUDGET_STEP`] nodes from this thread's budget: `false` when
+/// it has run out.
+fn reserve() -> bool {
+    BUDGET.with(|b| {
+        b.borrow()
+            .as_ref()
+            .is_some_and(|b| b.fetch_sub(BUDGET_STEP, Ordering::Relaxed) >= BUDGET_STEP)
+    })
+}
+
+/// The message of a reading [`tallied`] that ran out of budget: never
+/// shown (the text is read again in order).
+const OUT_OF_BUDGET: &str = "read again in order";
 
 /// Nodes the whole input may expand to beyond twice its bytes: a document
 /// without aliases holds at most one node per two bytes, so only alias
@@ -429,8 +555,11 @@ pub const EXCESSIVE_ALIASING_TOTAL: &str =
 impl<'t> Counter<'t> {
     fn new(text: &'t str) -> Counter<'t> {
         TOTAL.with(|t| {
-            let (nodes, bytes) = t.get();
-            t.set((nodes, bytes + text.len() as u64));
+            let total = t.get();
+            t.set(Total {
+                bytes: total.bytes + text.len() as u64,
+                ..total
+            });
         });
         Counter {
             nodes: Cell::new(0),
@@ -450,12 +579,37 @@ impl<'t> Counter<'t> {
         // Across documents: each may stay within its own ratio while all
         // together hold gigabytes of expansion.
         let over = TOTAL.with(|t| {
-            let (nodes, bytes) = t.get();
-            t.set((nodes + 1, bytes));
-            nodes + 1 > 2 * bytes + TOTAL_SLACK
+            let total = t.get();
+            let (nodes, bytes) = (total.nodes + 1, total.bytes);
+            match total.peak {
+                None => {
+                    t.set(Total { nodes, ..total });
+                    (nodes > 2 * bytes + TOTAL_SLACK).then_some(EXCESSIVE_ALIASING_TOTAL)
+                }
+                // Away from the input's order: recorded, checked when
+                // merged (`Tally::commit`); expansion beyond two nodes a
+                // byte is taken from the budget.
+                Some(peak) => {
+                    let excess = nodes as i128 - 2 * bytes as i128;
+                    let mut next = Total {
+                        nodes,
+                        peak: Some(peak.max(excess)),
+                        ..total
+                    };
+                    if excess > next.reserved {
+                        if reserve() {
+                            next.reserved += i128::from(BUDGET_STEP);
+                        } else {
+                            next.stopped = true;
+                        }
+                    }
+                    t.set(next);
+                    next.stopped.then_some(OUT_OF_BUDGET)
+                }
+            }
         });
-        if over {
-            return Err(E::custom(EXCESSIVE_ALIASING_TOTAL));
+        if let Some(message) = over {
+            return Err(E::custom(message));
         }
         let aliased = n.saturating_sub(self.written);
         if aliased > 100 && n > 1000 && aliased as f64 / n as f64 > allowed_alias_ratio(n) {
