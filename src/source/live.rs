@@ -820,16 +820,7 @@ impl Live {
         if dry_run {
             params = params.dry_run();
         }
-        // Taking over (--force-conflicts) includes the rule lists the
-        // policy lacks, as empty: a list someone else added (an allow-all
-        // `ingress: [{}]`) is then taken and emptied, not kept as theirs.
-        let mut body = serde_json::to_value(np).map_err(|e| Error::Api(e.to_string()))?;
-        if force && let Some(spec) = body.get_mut("spec").and_then(|s| s.as_object_mut()) {
-            for list in ["ingress", "egress"] {
-                spec.entry(list).or_insert_with(|| serde_json::json!([]));
-            }
-        }
-        let r = api.patch(&name, &params, &Patch::Apply(&body)).await;
+        let r = api.patch(&name, &params, &Patch::Apply(np)).await;
         r.map_err(|e| match e {
             kube::Error::Api(status) if status.code == 422 => Error::Api(format!(
                 "The NetworkPolicy {name:?} is invalid: {}",

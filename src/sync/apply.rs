@@ -146,6 +146,22 @@ pub fn check(plan: &Plan, options: &ApplyOptions) -> Vec<String> {
 async fn send(live: &Live, c: &Change, dry_run: bool, force: bool) -> Result<(), Error> {
     match (c.action, &c.apply, &c.live) {
         (Action::Create | Action::Update, Some(np), _) => {
+            // Taking over (--force-conflicts) includes the rule lists the
+            // policy lacks, as empty: a list someone else added (an
+            // allow-all `ingress: [{}]` on a deny-all) is then taken and
+            // emptied, not kept as theirs.
+            let taken;
+            let np = if force {
+                let mut t = np.clone();
+                if let Some(spec) = t.spec.as_mut() {
+                    spec.ingress.get_or_insert_with(Vec::new);
+                    spec.egress.get_or_insert_with(Vec::new);
+                }
+                taken = t;
+                &taken
+            } else {
+                np
+            };
             let stored = live.apply_policy(np, dry_run, force).await?;
             if dry_run {
                 let mut kept = Vec::new();
