@@ -133,7 +133,7 @@ pub struct FieldOwner {
 pub struct Collision {
     pub namespace: String,
     pub name: String,
-    /// `graph "other"`, or `no graph (labels ...)`.
+    /// `graph "other"`, or `no graph (it has only ... of the two labels ...)`.
     pub owner: String,
 }
 
@@ -361,7 +361,12 @@ fn owner_words(np: &NetworkPolicy) -> String {
             if said.is_empty() {
                 "no graph (it has neither label)".to_string()
             } else {
-                format!("no graph ({})", said.join(", "))
+                // One label alone (a hand edit took the other away):
+                // both are what makes a policy a graph's.
+                format!(
+                    "no graph (it has only {} of the two labels {MANAGED_BY_LABEL}={MANAGED_BY} and {GRAPH_LABEL}=NAME)",
+                    said.join(", ")
+                )
             }
         }
     }
@@ -1030,13 +1035,18 @@ mod tests {
             },
             spec: None,
         };
+        // The managed-by label taken away by hand: one label alone.
+        let mut one_label = unmanaged.clone();
+        one_label.metadata.name = Some("shop-db-ingress".into());
+        one_label.metadata.labels = Some([(GRAPH_LABEL.to_string(), GRAPH.to_string())].into());
         let p = plan(
             GRAPH,
             &[
                 desired("shop-api-ingress", 8080),
+                desired("shop-db-ingress", 5432),
                 desired("shop-web-ingress", 80),
             ],
-            &[other, unmanaged],
+            &[other, unmanaged, one_label],
         );
         assert!(p.changes.is_empty());
         assert_eq!(
@@ -1046,6 +1056,10 @@ mod tests {
                 .collect::<Vec<_>>(),
             [
                 ("shop-api-ingress", "graph \"other\""),
+                (
+                    "shop-db-ingress",
+                    "no graph (it has only kubectl-netpol.github.io/graph=shop of the two labels app.kubernetes.io/managed-by=kubectl-netpol and kubectl-netpol.github.io/graph=NAME)"
+                ),
                 ("shop-web-ingress", "no graph (it has neither label)")
             ]
         );
