@@ -87,7 +87,6 @@ impl Controller {
         eventually(&format!("log line {needle:?}"), || {
             self.log().contains(needle).then_some(())
         });
-        let _ = self;
     }
 
     /// SIGTERM, then the exit status (within 20 s).

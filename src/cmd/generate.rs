@@ -129,13 +129,15 @@ pub fn run(ctx: &Context, args: &GenerateArgs) -> Result<Outcome, Error> {
         // The owner is the stored graph of that name, never a file's uid
         // that may name a deleted one (the collector would delete every
         // policy applied with it).
-        let names: Vec<String> = graphs.iter().map(|g| g.name().to_string()).collect();
-        let stored = ctx.with_cluster(async |live| {
-            let mut out = Vec::new();
-            for n in &names {
-                out.push(crate::sync::observe::stored_graph(live, n).await?);
+        // One connection: what the graphs resolve against, and each stored
+        // graph of the same name.
+        let (read, stored) = ctx.with_cluster(async |live| {
+            let read = read_cluster(live, &graphs).await?;
+            let mut stored = Vec::new();
+            for g in &graphs {
+                stored.push(crate::sync::observe::stored_graph(live, g.name()).await?);
             }
-            Ok(out)
+            Ok((read, stored))
         })?;
         for (g, st) in graphs.iter_mut().zip(&stored) {
             let (uid, notes) =
@@ -143,7 +145,7 @@ pub fn run(ctx: &Context, args: &GenerateArgs) -> Result<Outcome, Error> {
             g.metadata.uid = uid;
             owner_notes.extend(notes.into_iter().map(|n| format!("note: {n}")));
         }
-        cluster = ctx.with_cluster(async |live| read_cluster(live, &graphs).await)?;
+        cluster = read;
         (Rc::new(cluster.0), &cluster.1, "the cluster")
     } else {
         for g in &graphs {

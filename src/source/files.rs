@@ -1407,21 +1407,15 @@ fn parse_split_list(
             Some(doc) => super::yaml::document_value(doc, &text)
                 .map_err(|e| manifest(e.to_string(), shift))?,
         };
-        push_item(
+        let pushed = push_item(
             value,
             implied.as_ref(),
             &input.name,
             &label,
             j,
             &mut objects,
-        )
-        .map_err(|message| Error::Manifest {
-            file: input.name.clone(),
-            message,
-        })?;
-        for obj in objects.drain(..) {
-            each(obj)?;
-        }
+        );
+        hand_over(pushed, input, &mut objects, each)?;
     }
     Ok(true)
 }
@@ -1525,15 +1519,8 @@ fn parse_chunk(
             file: input.name.clone(),
             message: format!("document {n}: {}", shift_lines(&e.to_string(), first_line)),
         })?;
-        push_object(value, &input.name, format!("document {n}"), &mut objects).map_err(
-            |message| Error::Manifest {
-                file: input.name.clone(),
-                message,
-            },
-        )?;
-        for obj in objects.drain(..) {
-            each(obj)?;
-        }
+        let pushed = push_object(value, &input.name, format!("document {n}"), &mut objects);
+        hand_over(pushed, input, &mut objects, each)?;
     }
     Ok(())
 }
@@ -1593,19 +1580,13 @@ fn read_json(
     };
     *docs += 1;
     let mut objects = Vec::new();
-    push_object(
+    let pushed = push_object(
         value,
         &input.name,
         format!("document {}", *docs),
         &mut objects,
-    )
-    .map_err(|message| Error::Manifest {
-        file: input.name.clone(),
-        message,
-    })?;
-    for obj in objects.drain(..) {
-        each(obj)?;
-    }
+    );
+    hand_over(pushed, input, &mut objects, each)?;
     Ok(true)
 }
 
@@ -1627,16 +1608,8 @@ where
 {
     let label = format!("document {n}");
     let streamed = super::yaml::stream_items(doc, chunk, &mut |j, item| {
-        push_item(item, implied, &input.name, &label, j, objects).map_err(|message| {
-            Error::Manifest {
-                file: input.name.clone(),
-                message,
-            }
-        })?;
-        for obj in objects.drain(..) {
-            each(obj)?;
-        }
-        Ok(())
+        let pushed = push_item(item, implied, &input.name, &label, j, objects);
+        hand_over(pushed, input, objects, each)
     });
     let rest = streamed.map_err(|e| Error::Manifest {
         file: input.name.clone(),
@@ -1689,6 +1662,25 @@ fn shift_lines(message: &str, by: usize) -> String {
 /// does not): an item missing them takes the list's `apiVersion` and the
 /// list's kind without its `List` suffix. Items of a plain `kind: List` must
 /// say what they are.
+/// Hands what [`push_object`] or [`push_item`] made of one document or
+/// item to `each`, in input order; their message is a manifest error of
+/// the input.
+fn hand_over(
+    pushed: Result<(), String>,
+    input: &Input,
+    objects: &mut Vec<Object>,
+    each: &mut dyn FnMut(Object) -> Result<(), Error>,
+) -> Result<(), Error> {
+    pushed.map_err(|message| Error::Manifest {
+        file: input.name.clone(),
+        message,
+    })?;
+    for obj in objects.drain(..) {
+        each(obj)?;
+    }
+    Ok(())
+}
+
 fn push_object(
     mut value: Value,
     file: &str,

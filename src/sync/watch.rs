@@ -507,7 +507,11 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
     value["apiVersion"] = json!(graph::API_VERSION);
     value["kind"] = json!(graph::KIND);
     let (result, existing) = match graph::parse(&value) {
-        Ok(g) => sync_one(&shared, &g).await?,
+        Ok(g) => {
+            let mut existing = None;
+            let result = sync_one(&shared, &g, &mut existing).await?;
+            (result, existing)
+        }
         Err(e) => (
             Result_::Failed {
                 reason: "InvalidGraph",
@@ -550,18 +554,9 @@ async fn reconcile(object: Arc<DynamicObject>, shared: Arc<Shared>) -> Result<Re
 }
 
 /// One graph: observe, plan, check, dry run, write (the steps of `sync`);
-/// with the number of policies labelled as the graph's that were found
-/// (`None` when they could not be read).
+/// `existing` gets the number of policies labelled as the graph's that
+/// were found (left `None` when they could not be read).
 async fn sync_one(
-    shared: &Shared,
-    graph: &ServiceGraph,
-) -> Result<(Result_, Option<usize>), Transient> {
-    let mut existing = None;
-    let result = sync_steps(shared, graph, &mut existing).await?;
-    Ok((result, existing))
-}
-
-async fn sync_steps(
     shared: &Shared,
     graph: &ServiceGraph,
     existing: &mut Option<usize>,
