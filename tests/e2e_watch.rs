@@ -38,10 +38,6 @@ struct Controller {
 }
 
 impl Controller {
-    fn start(c: &Cluster, identity: &str) -> Controller {
-        Controller::start_with(c, identity, &[])
-    }
-
     fn start_with(c: &Cluster, identity: &str, extra: &[&str]) -> Controller {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("controller.log");
@@ -280,7 +276,9 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
 
     // 1. The first replica leads; a graph applied with kubectl is
     // reconciled within seconds.
-    let mut first = Controller::start(&c, "replica-1");
+    // (Resyncs every 2 s: a resync that finds nothing to do must write
+    // nothing, checked below.)
+    let mut first = Controller::start_with(&c, "replica-1", &["--resync-period", "2s"]);
     first.wait_for("holding lease kubectl-netpol-system/kubectl-netpol");
     let g = format!("w{}", c.unique().replace('-', ""));
     let applied_at = Instant::now();
@@ -318,6 +316,19 @@ fn the_controller_reconciles_graphs_with_one_leader_and_stops_cleanly() {
         "Applied"
     );
     assert!(ready["status"]["lastError"].is_null(), "{ready}");
+    // Resyncs with nothing to do write nothing: neither the status nor a
+    // policy changes (resourceVersions) over three resync periods.
+    let versions = |c: &Cluster| {
+        let graph = get(c, &["servicegraph", &g]).unwrap()["metadata"]["resourceVersion"].clone();
+        let policies: Vec<Value> = policies(c, &g)
+            .values()
+            .map(|p| p["metadata"]["resourceVersion"].clone())
+            .collect();
+        (graph, policies)
+    };
+    let settled = versions(&c);
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(versions(&c), settled, "a resync wrote");
     let synced = eventually("a Synced Event", || {
         events(&c, &g).into_iter().find(|e| e["reason"] == "Synced")
     });
