@@ -183,7 +183,7 @@ impl Streams<'_> {
         // Objects the manifests hold but the API server would reject: said
         // whatever the command's outcome.
         for w in self.ctx.input_warnings() {
-            let _ = writeln!(std::io::stderr(), "{}", one_line(w, self.verbosity));
+            let _ = writeln!(std::io::stderr(), "{}", one_line(&w, self.verbosity));
         }
     }
 }

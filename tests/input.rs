@@ -785,3 +785,48 @@ fn init_container_named_ports_are_worded_for_the_cni_found() {
         );
     }
 }
+
+/// `can` reads only the Pods of the namespaces it needs: a Pod elsewhere
+/// is still parsed (a syntax error there stops the reading), but the
+/// warnings about objects the API server would reject name only the
+/// objects read; `NETPOL_NARROW=0` reads, and warns about, everything.
+#[test]
+fn can_warns_about_the_pods_it_reads_and_stops_at_any_syntax_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nstatus: {podIP: 10.0.0.2}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: job\n  namespace: batch\nspec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: not-a-number\n";
+    let file = dir.path().join("c.yaml");
+    std::fs::write(&file, cluster).unwrap();
+    let file = file.to_str().unwrap();
+    let can = |narrow: &str| {
+        let out = netpol()
+            .args(["can", "shop/web", "shop/db", "-f", file])
+            .env("NETPOL_NARROW", narrow)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (narrow, whole) = (can("1"), can("0"));
+    assert_eq!(narrow.0, Some(0), "{narrow:?}");
+    assert_eq!((narrow.0, &narrow.1), (whole.0, &whole.1));
+    assert!(!narrow.2.contains("invalid Pod"), "{}", narrow.2);
+    assert!(
+        whole.2.contains("document 3: invalid Pod batch/job"),
+        "{}",
+        whole.2
+    );
+    // The same Pod, not YAML: an error either way.
+    let broken = cluster.replace("containerPort: not-a-number", "containerPort: [80");
+    std::fs::write(file, broken).unwrap();
+    let (narrow, whole) = (can("1"), can("0"));
+    assert_eq!(narrow, whole);
+    assert!(narrow.2.contains("document 3:"), "{}", narrow.2);
+    assert_ne!(narrow.0, Some(0));
+    // A bad setting is a usage error.
+    let bad = can("yes");
+    assert_eq!(bad.0, Some(2), "{bad:?}");
+    assert!(bad.2.contains("NETPOL_NARROW"), "{}", bad.2);
+}

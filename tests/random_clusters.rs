@@ -1036,3 +1036,227 @@ fn several_threads_read_the_random_clusters_as_one_thread() {
     }
     assert!(errors > 0);
 }
+
+/// Pods written the ways `-f` meets them, beside `cluster`'s flow-style
+/// ones: block style with comments, without a namespace (the default
+/// one), with CRLF line ends, with an anchor (read in full), and the
+/// objects whose answers read beyond their namespace: a Service, a
+/// Deployment without pods.
+fn more_documents(rng: &mut Rng) -> String {
+    let mut y = String::new();
+    for i in 0..rng.below(6) {
+        let ns = *rng.pick(NAMESPACES);
+        let app = *rng.pick(APPS);
+        let namespace = if rng.chance(20) {
+            String::new()
+        } else {
+            format!("  namespace: {ns}\n")
+        };
+        let mut doc = format!(
+            "---\n# pod q{i}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: q{i}\n{namespace}  labels:\n    app: {app}   # its app\nspec:\n  containers:\n  - name: c\n    image: x\n    ports:\n    - {{name: http, containerPort: 8080}}\nstatus:\n  podIP: 10.9.0.{}\n",
+            1 + i
+        );
+        if rng.chance(20) {
+            doc = doc.replace("  labels:\n", "  labels: &l\n");
+        }
+        if rng.chance(20) {
+            doc = doc.replace('\n', "\r\n");
+        }
+        y.push_str(&doc);
+    }
+    if rng.chance(50) {
+        let ns = *rng.pick(NAMESPACES);
+        let app = *rng.pick(APPS);
+        writeln!(y, "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s0, namespace: {ns}}}\nspec: {{selector: {{app: {app}}}, ports: [{{port: 80, targetPort: 8080}}]}}").unwrap();
+    }
+    if rng.chance(50) {
+        let ns = *rng.pick(NAMESPACES);
+        writeln!(y, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d0, namespace: {ns}}}\nspec: {{selector: {{matchLabels: {{app: db}}}}, template: {{metadata: {{labels: {{app: db}}}}, spec: {{containers: [{{name: c, image: x, ports: [{{name: sql, containerPort: 5432}}]}}]}}}}}}").unwrap();
+    }
+    y
+}
+
+/// `can` and `explain` read manifests narrowly (the Pods of the namespaces
+/// they need, the others only checked as YAML and read when the answer
+/// turns out to need them): their answers, warnings and exit codes must
+/// be the whole input's (`NETPOL_NARROW=0`) for every question, on random
+/// clusters with cluster policy tiers, Services, workloads, broken
+/// documents, and references that are missing, ambiguous, addresses,
+/// Services and workloads.
+#[test]
+fn the_narrow_reading_answers_as_the_whole_input_on_random_clusters() {
+    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], narrow: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+            .args(args)
+            .env("NETPOL_NARROW", narrow)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    let (mut asked, mut answered) = (0, 0);
+    for seed in 0..runs.min(80) {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed | 1);
+        let mut yaml = cluster(seed);
+        if rng.chance(30) {
+            yaml.push_str(&cluster_policies(&mut rng));
+        }
+        yaml.push_str(&more_documents(&mut rng));
+        if rng.chance(8) {
+            // A syntax error in one document, or a Pod without a name.
+            let docs: Vec<usize> = yaml.match_indices("---\n").map(|(i, _)| i).collect();
+            let at = docs[rng.below(docs.len())] + 4;
+            let broken = *rng.pick(&["key: [unclosed\n", "apiVersion: v1\nkind: Pod\n---\n"]);
+            yaml.insert_str(at, broken);
+        }
+        let file = dir.path().join(format!("c{seed}.yaml"));
+        std::fs::write(&file, &yaml).unwrap();
+        let file = file.to_str().unwrap();
+        // The pods read (most questions), and references that may not be
+        // there or read beyond their namespace.
+        let pods: Vec<String> = load_str("c.yaml", &yaml, "default")
+            .map(|s| {
+                s.pods
+                    .iter()
+                    .map(|p| format!("{}/{}", p.namespace, p.name))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut others: Vec<String> = [
+            "q0",
+            "p1",
+            "svc/s0",
+            "b/svc/s0",
+            "deployment/d0",
+            "c/deployment/d0",
+            "10.1.0.2",
+            "192.168.0.1",
+            "node/n1",
+            "a/nosuch",
+        ]
+        .map(String::from)
+        .to_vec();
+        others.push(format!("{}/p{}", rng.pick(NAMESPACES), rng.below(12)));
+        let any_ref = |rng: &mut Rng| {
+            if pods.is_empty() || rng.chance(25) {
+                rng.pick(&others).clone()
+            } else {
+                rng.pick(&pods).clone()
+            }
+        };
+        for _ in 0..4 {
+            let from = any_ref(&mut rng);
+            let to = any_ref(&mut rng);
+            let ns = *rng.pick(NAMESPACES);
+            let mut args = vec!["can", &from, &to, "-f", file, "-n", ns];
+            if rng.chance(50) {
+                args.extend(["--port", *rng.pick(&["http", "8080", "UDP/53", "5432"])]);
+            }
+            if rng.chance(40) {
+                args.extend(["-o", "json"]);
+            }
+            let whole = run(&args, "0");
+            asked += 1;
+            answered += usize::from(!whole.1.contains("error: "));
+            assert_eq!(
+                run(&args, "1"),
+                whole,
+                "seed {seed}: {args:?}\ninput:\n{yaml}"
+            );
+            let target = any_ref(&mut rng);
+            let mut args = vec!["explain", &target, "-f", file, "-n", ns];
+            if rng.chance(40) {
+                args.extend(["-o", "json"]);
+            }
+            let whole = run(&args, "0");
+            asked += 1;
+            answered += usize::from(!whole.1.contains("error: "));
+            assert_eq!(
+                run(&args, "1"),
+                whole,
+                "seed {seed}: {args:?}\ninput:\n{yaml}"
+            );
+        }
+    }
+    // Most questions are answered (not errors), so answers are compared.
+    assert!(answered * 2 > asked, "{answered} of {asked} answered");
+}
+
+/// A whole cluster as one large block-style `kind: List` (what `kubectl
+/// get -A -o yaml` prints; over 1 MiB, so read item by item): the narrow
+/// reading skips items as it skips documents, with the same answers.
+#[test]
+fn the_narrow_reading_of_a_large_list_answers_as_the_whole_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in 0..2 {
+        let mut rng = Rng(seed | 1);
+        let mut docs: Vec<String> = cluster(seed)
+            .split("---\n")
+            .filter(|d| !d.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        let pods: Vec<String> = load_str("c.yaml", &docs.join("---\n"), "default")
+            .unwrap()
+            .pods
+            .iter()
+            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .collect();
+        // Filler pods of other namespaces, some on the nodes of the pods
+        // asked about, to pass the size from which lists are streamed.
+        let pad = "x".repeat(900);
+        for i in 0..1200 {
+            let node = ["n1", "n2", "n9"][i % 3];
+            docs.push(format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: f{i}\n  namespace: fill{}\n  annotations: {{note: {pad}}}\nspec:\n  nodeName: {node}\n  containers: [{{name: c, image: x}}]\nstatus: {{podIP: 10.200.{}.{}, hostIP: 192.168.7.{}}}\n",
+                i % 5,
+                i / 250,
+                i % 250,
+                i % 3
+            ));
+        }
+        let mut list = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for d in &docs {
+            let mut lines = d.trim_end().lines();
+            writeln!(list, "- {}", lines.next().unwrap()).unwrap();
+            for l in lines {
+                writeln!(list, "  {l}").unwrap();
+            }
+        }
+        assert!(list.len() > 1 << 20);
+        let file = dir.path().join(format!("list{seed}.yaml"));
+        std::fs::write(&file, &list).unwrap();
+        let file = file.to_str().unwrap();
+        for _ in 0..3 {
+            let (from, to) = (rng.pick(&pods).clone(), rng.pick(&pods).clone());
+            for args in [
+                vec!["can", from.as_str(), to.as_str(), "-f", file],
+                vec!["explain", to.as_str(), "-f", file, "-o", "json"],
+            ] {
+                let run = |narrow: &str| {
+                    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+                        .args(&args)
+                        .env("NETPOL_NARROW", narrow)
+                        .output()
+                        .unwrap();
+                    (
+                        out.stdout,
+                        String::from_utf8_lossy(&out.stderr).into_owned(),
+                        out.status.code(),
+                    )
+                };
+                let whole = run("0");
+                assert!(!whole.1.contains("error: "), "{args:?}: {}", whole.1);
+                assert_eq!(run("1"), whole, "seed {seed}: {args:?}");
+            }
+        }
+    }
+}

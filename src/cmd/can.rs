@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::cli::{CanArgs, OutputFormat};
-use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
+use crate::cmd::{Context, Narrowed, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::policy::{Direction, PortValue};
 use crate::engine::ports::{PortSet, Protocol};
@@ -317,6 +317,14 @@ fn endpoint<'a>(t: &'a Target<'_>) -> Endpoint<'a> {
 }
 
 pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
+    ctx.narrow_first(|| answer(ctx, args))
+}
+
+/// `run`'s answer from the snapshot read so far; from manifests read
+/// narrowly, [`Narrowed::NeedsAll`] when it may depend on pods of other
+/// namespaces: a Service's backends, an address, the host network (whose
+/// node addresses come from every pod).
+fn answer(ctx: &Context, args: &CanArgs) -> Result<Narrowed<Outcome>, Error> {
     // The enforcement caveat `list` and `explain` print, read alongside.
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Endpoints {
         refs: &[args.from.as_str(), args.to.as_str()],
@@ -327,17 +335,25 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
     let given = ctx.global.namespace.is_some();
     // A Service (by name or ClusterIP) on either side: answered per backend.
     match crate::cmd::services::can(ctx, &snapshot, &model, args)? {
+        crate::cmd::services::CanAnswer::Answered(_) if !ctx.is_whole() => {
+            return Ok(Narrowed::NeedsAll);
+        }
         crate::cmd::services::CanAnswer::Answered(mut answer) => {
             answer.warnings.extend(enforcement);
             answer
                 .warnings
                 .extend(snapshot.gaps.cluster_policy_warning());
-            return Ok(answer);
+            return Ok(Narrowed::Answer(answer));
         }
         crate::cmd::services::CanAnswer::NotAService => {}
     }
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
     let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
+    let on_pod_network = |t: &Target<'_>| matches!(t, Target::Pod(f) if !f.pod.on_host_network() && !f.pod.is_node());
+    let both_on_pod_network = on_pod_network(&from_t) && on_pod_network(&to_t);
+    if !ctx.is_whole() && !both_on_pod_network {
+        return Ok(Narrowed::NeedsAll);
+    }
     let mut notes = Vec::new();
     for t in [&from_t, &to_t] {
         if let Target::Pod(f) = t
@@ -480,7 +496,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
             render_text(&report, ctx.palette)
         }
     };
-    Ok(Outcome {
+    Ok(Narrowed::Answer(Outcome {
         stdout,
         warnings,
         code: if allowed {
@@ -490,7 +506,7 @@ pub fn run(ctx: &Context, args: &CanArgs) -> Result<Outcome, Error> {
         } else {
             exit::DENIED
         },
-    })
+    }))
 }
 
 /// Why `ip` may belong to a pod or a Service the user could not read: the

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::{ExplainArgs, OutputFormat};
 use crate::cmd::lint::render_finding;
-use crate::cmd::{Context, Outcome, Plan, Target, find_endpoint, require_valid};
+use crate::cmd::{Context, Narrowed, Outcome, Plan, Target, find_endpoint, require_valid};
 use crate::engine::Model;
 use crate::engine::lint::cni::CniFacts;
 use crate::engine::lint::{ClusterScope, Finding, LintOptions, lint};
@@ -169,6 +169,14 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
             "explain takes a pod or a Service, not a node: NetworkPolicy does not apply to node {node:?} (traffic between it and its pods is always allowed); to see what it may reach, ask `kubectl netpol can node/{node} POD`"
         )));
     }
+    ctx.narrow_first(|| answer(ctx, args, target))
+}
+
+/// `run`'s answer for one pod or Service from the snapshot read so far;
+/// from manifests read narrowly, [`Narrowed::NeedsAll`] when it may
+/// depend on pods of namespaces not read (a Service's backends, an
+/// address, the host network).
+fn answer(ctx: &Context, args: &ExplainArgs, target: &str) -> Result<Narrowed<Outcome>, Error> {
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Endpoints {
         refs: &[target],
         peers: true,
@@ -178,14 +186,23 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
     if let Some(answer) =
         crate::cmd::services::explain(ctx, &snapshot, &model, args, enforcement.clone())?
     {
-        return Ok(answer);
+        if !ctx.is_whole() {
+            return Ok(Narrowed::NeedsAll);
+        }
+        return Ok(Narrowed::Answer(answer));
     }
-    let found = match find_endpoint(
+    let endpoint = find_endpoint(
         &snapshot,
         target,
         &ctx.default_namespace(),
         ctx.global.namespace.is_some(),
-    )? {
+    )?;
+    if !ctx.is_whole()
+        && !matches!(&endpoint, Target::Pod(f) if !f.pod.on_host_network() && !f.pod.is_node())
+    {
+        return Ok(Narrowed::NeedsAll);
+    }
+    let found = match endpoint {
         Target::Pod(found) => *found,
         Target::Ip(ip) => {
             let hosts: Vec<String> = snapshot
@@ -251,11 +268,11 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Outcome, Error> {
         OutputFormat::Text | OutputFormat::Name => render_text(&report, ctx.palette, false),
         OutputFormat::Wide => render_text(&report, ctx.palette, true),
     };
-    Ok(Outcome {
+    Ok(Narrowed::Answer(Outcome {
         stdout,
         warnings,
         code: 0,
-    })
+    }))
 }
 
 /// `explain -l SELECTOR`: every pod of the namespace that the selector

@@ -769,7 +769,7 @@ async fn cluster_ip_service(
 /// The namespaces whose pods the peers of `model`'s policies can match,
 /// and whether a peer (an ipBlock, a rule without peers) can match pods
 /// anywhere.
-fn peer_namespaces(model: &Model<'_>) -> (BTreeSet<String>, bool) {
+pub(crate) fn peer_namespaces(model: &Model<'_>) -> (BTreeSet<String>, bool) {
     let mut out = BTreeSet::new();
     let mut anywhere = false;
     for policy in &model.policies {

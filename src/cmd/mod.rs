@@ -31,7 +31,7 @@ use crate::engine::selector::Selector;
 use crate::error::Error;
 use crate::render::Palette;
 use crate::snapshot::{PodInfo, ServiceInfo, Snapshot};
-use crate::source::files::{LoadOptions, Manifests};
+use crate::source::files::{LoadOptions, Manifests, Narrow, Wanted};
 use crate::source::live::Live;
 use std::rc::Rc;
 
@@ -186,7 +186,10 @@ impl Context {
     /// what `plan` needs.
     pub fn snapshot(&self, plan: Plan<'_>) -> Result<Rc<Snapshot>, Error> {
         match &self.source {
-            Source::Files => Ok(self.manifests()?.snapshot()),
+            Source::Files => match plan {
+                Plan::Endpoints { refs, peers } => self.endpoint_manifests(refs, peers),
+                Plan::Scope { .. } => Ok(self.manifests()?.snapshot()),
+            },
             Source::NoCluster(e) => Err(e.again()),
             Source::Live(live) => self
                 .runtime
@@ -508,7 +511,7 @@ impl Context {
     /// the API server would reject them, see [`Manifests::warnings`]), for
     /// `main` to print whatever the outcome; empty for a live cluster or
     /// when no manifest was read.
-    pub fn input_warnings(&self) -> &[String] {
+    pub fn input_warnings(&self) -> Vec<String> {
         self.manifests
             .get()
             .map(Manifests::warnings)
@@ -516,17 +519,118 @@ impl Context {
     }
 
     /// The manifests of `-f`, read once (whatever the source: `generate`
-    /// reads its graphs from them).
+    /// reads its graphs from them), in full.
     pub fn manifests(&self) -> Result<&Manifests, Error> {
         if let Some(m) = self.manifests.get() {
+            m.widen(Wanted::Everything)?;
             return Ok(m);
         }
-        let m = Manifests::read(&LoadOptions {
+        let m = Manifests::read(&self.load_options())?;
+        Ok(self.manifests.get_or_init(|| m))
+    }
+
+    /// The snapshot `can` and `explain` answer from, from manifests: read
+    /// narrowly ([`Manifests::read_narrow`]) when the references are
+    /// names, so that only the Pods of their namespaces are read, and with
+    /// `peers` also those of the namespaces the peers of their policies
+    /// may select (as a live cluster is read: [`fetch::peer_namespaces`]);
+    /// in full otherwise, and when `NETPOL_NARROW=0`. A command that finds
+    /// the narrow snapshot is not enough says so to [`Context::narrow_first`].
+    fn endpoint_manifests(&self, refs: &[&str], peers: bool) -> Result<Rc<Snapshot>, Error> {
+        let ns = self.default_namespace();
+        if self.manifests.get().is_none()
+            && narrow_allowed()?
+            && let Some(namespaces) = narrow_namespaces(refs, &ns)
+        {
+            let m = Manifests::read_narrow(
+                &self.load_options(),
+                Narrow {
+                    namespaces,
+                    default_namespace: ns.clone(),
+                    nodes: Default::default(),
+                },
+            )?;
+            let _ = self.manifests.set(m);
+        }
+        let Some((m, named)) = self
+            .manifests
+            .get()
+            .and_then(|m| m.narrowed_to().map(|named| (m, named)))
+        else {
+            return Ok(self.manifests()?.snapshot());
+        };
+        if peers {
+            let snapshot = m.snapshot();
+            if !snapshot.cluster_policies.is_empty() {
+                m.widen(Wanted::Everything)?;
+                return Ok(m.snapshot());
+            }
+            // The policies of the namespaces named, as a live cluster's are.
+            let policies = snapshot
+                .policies
+                .iter()
+                .filter(|p| named.contains(p.metadata.namespace.as_deref().unwrap_or(&ns)))
+                .cloned()
+                .collect();
+            let partial = Snapshot::new(snapshot.namespaces.clone(), Vec::new(), policies);
+            let (mut more, anywhere) = fetch::peer_namespaces(&Model::new(&partial, &ns));
+            more.insert("kube-system".to_string());
+            m.widen(if anywhere {
+                Wanted::Everything
+            } else {
+                Wanted::Namespaces(&more)
+            })?;
+            // The node addresses `explain` shows come from the host IPs of
+            // every pod on the node.
+            let snapshot = m.snapshot();
+            let given = self.global.namespace.is_some();
+            let nodes: std::collections::BTreeSet<String> = refs
+                .iter()
+                .filter_map(|r| match find_endpoint(&snapshot, r, &ns, given) {
+                    Ok(Target::Pod(f)) => f.pod.node.clone(),
+                    _ => None,
+                })
+                .collect();
+            m.widen(Wanted::Nodes(&nodes))?;
+        }
+        Ok(m.snapshot())
+    }
+
+    /// Whether the snapshot read so far holds every object of the input
+    /// (always, for a live cluster: what it leaves out is in its gaps).
+    pub fn is_whole(&self) -> bool {
+        self.manifests.get().is_none_or(Manifests::is_whole)
+    }
+
+    /// Runs `answer` on a narrow snapshot first (see
+    /// [`Context::endpoint_manifests`]), and again on the whole input when
+    /// it answers [`Narrowed::NeedsAll`] (a path that reads beyond the
+    /// namespaces read) or fails (an error, such as a name not found with
+    /// its nearest names, must be the whole input's).
+    pub fn narrow_first<T>(
+        &self,
+        answer: impl Fn() -> Result<Narrowed<T>, Error>,
+    ) -> Result<T, Error> {
+        match answer() {
+            Ok(Narrowed::Answer(t)) => return Ok(t),
+            Err(e) if self.is_whole() => return Err(e),
+            Ok(Narrowed::NeedsAll) | Err(_) => {}
+        }
+        self.manifests()?;
+        match answer()? {
+            Narrowed::Answer(t) => Ok(t),
+            Narrowed::NeedsAll => Err(Error::Invalid(
+                "the whole input was read and still found narrow (a bug: please report it)".into(),
+            )),
+        }
+    }
+
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
             paths: self.global.filenames.clone(),
             recursive: self.global.recursive,
             default_namespace: self.default_namespace(),
-        })?;
-        Ok(self.manifests.get_or_init(|| m))
+        }
     }
 
     /// What tells whether the CNI enforces NetworkPolicy: from the
@@ -534,13 +638,16 @@ impl Context {
     /// well-known CNI namespaces).
     pub fn evidence(&self, full: bool) -> Result<Evidence, Error> {
         match &self.source {
-            Source::Files => self
-                .manifests()?
-                .evidence()
-                .map_err(|message| Error::Manifest {
-                    file: self.global.filenames.join(", "),
-                    message,
-                }),
+            // The narrow reading reads every object the evidence uses.
+            Source::Files => match self.manifests.get() {
+                Some(m) => m,
+                None => self.manifests()?,
+            }
+            .evidence()
+            .map_err(|message| Error::Manifest {
+                file: self.global.filenames.join(", "),
+                message,
+            }),
             Source::Live(live) => self.runtime.block_on(live.bounded(live.evidence(full))),
             Source::NoCluster(e) => Err(e.again()),
         }
@@ -631,6 +738,46 @@ fn warning_of(evidence: &Evidence, a: &cni::Assessment) -> Option<String> {
             )),
         }
     }
+}
+
+/// What a command answering from a narrow snapshot says
+/// ([`Context::narrow_first`]).
+pub enum Narrowed<T> {
+    Answer(T),
+    /// The answer may depend on Pods of namespaces not read.
+    NeedsAll,
+}
+
+/// Whether manifests may be read narrowly: not with `NETPOL_NARROW=0`
+/// (every document read in full, with the warnings of all; `1` or unset:
+/// narrow where it is safe).
+fn narrow_allowed() -> Result<bool, Error> {
+    match std::env::var_os("NETPOL_NARROW") {
+        None => Ok(true),
+        Some(v) if v == "1" || v.is_empty() => Ok(true),
+        Some(v) if v == "0" => Ok(false),
+        Some(v) => Err(Error::Usage(format!(
+            "NETPOL_NARROW={v:?}: expected 0 (read every document in full) or 1"
+        ))),
+    }
+}
+
+/// The namespaces whose Pods `can` and `explain` need for these
+/// references: every namespace each may point into; `None` (read
+/// everything) when one is an address, a node or not a reference at all.
+fn narrow_namespaces(
+    refs: &[&str],
+    default_ns: &str,
+) -> Option<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for r in refs {
+        if fetch::node_ref(r).is_some() {
+            return None;
+        }
+        let readings = readings(r, default_ns).ok()?;
+        out.extend(readings.into_iter().map(|r| r.namespace));
+    }
+    Some(out)
 }
 
 /// The namespace a `[NAMESPACE/][KIND/]NAME` reference points into, or

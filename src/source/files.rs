@@ -62,6 +62,8 @@ struct Input {
     source: InputSource,
     reading: Reading,
     parallel: Parallel,
+    /// Set for the narrow reading of a file ([`Manifests::read_narrow`]).
+    narrow: Option<std::sync::Arc<Narrow>>,
 }
 
 /// How the documents of `-f` are read: the commands use [`Reading::Fast`];
@@ -144,11 +146,25 @@ enum InputSource {
 /// made in the same pass, one document at a time (no document is kept after
 /// it is read, so memory stays close to the snapshot's own size).
 pub struct Manifests {
-    snapshot: Rc<Snapshot>,
+    snapshot: std::cell::RefCell<Rc<Snapshot>>,
     evidence: Result<Evidence, String>,
-    warnings: Vec<String>,
+    warnings: std::cell::RefCell<Vec<String>>,
     apply: ApplyInput,
     graphs: Vec<GraphDocument>,
+    /// What the narrow reading left unread, while it left something.
+    unread: std::cell::RefCell<Option<Unread>>,
+}
+
+/// The narrow reading's state ([`Manifests::read_narrow`]): everything
+/// taken in so far, with the Pods skipped (`builder.deferred`), and where
+/// to read them.
+struct Unread {
+    builder: Builder,
+    /// The files read, by the index `Builder::deferred` gives: their names
+    /// in messages and their paths.
+    files: Files,
+    /// The namespaces whose Pods the snapshot holds.
+    narrow: Narrow,
 }
 
 /// An object of this tool's own API group (a ServiceGraph, or what
@@ -251,12 +267,111 @@ impl Manifests {
     fn read_with(opts: &LoadOptions, keep_pods: bool) -> Result<Manifests, Error> {
         let (snapshot, evidence, warnings, apply, graphs) = read(opts, keep_pods)?;
         Ok(Manifests {
-            snapshot: Rc::new(snapshot),
+            snapshot: std::cell::RefCell::new(Rc::new(snapshot)),
             evidence,
-            warnings,
+            warnings: std::cell::RefCell::new(warnings),
             apply,
             graphs,
+            unread: std::cell::RefCell::new(None),
         })
+    }
+
+    /// Reads every path as [`Manifests::read`] does, except the Pods of
+    /// namespaces `narrow` does not name, which are only checked as YAML
+    /// and skipped when that is safe ([`super::scan::pod_head`]): the
+    /// snapshot then holds the Pods of `narrow`'s namespaces only (and of
+    /// the CNI's, for the evidence), every other object as the full
+    /// reading has it, and the warnings of what was read. Stdin is read in
+    /// full (it cannot be read again). [`Manifests::widen`] reads the rest.
+    ///
+    /// Errors: those of [`Manifests::read`], for the documents read.
+    pub fn read_narrow(opts: &LoadOptions, narrow: Narrow) -> Result<Manifests, Error> {
+        let narrow = std::sync::Arc::new(narrow);
+        let (mut builder, evidence, files) = read_into(opts, false, Some(&narrow))?;
+        let narrow = std::sync::Arc::unwrap_or_clone(narrow);
+        let warnings = builder.warnings_in_order();
+        let apply = std::mem::take(&mut builder.apply);
+        let graphs = std::mem::take(&mut builder.graphs);
+        let (snapshot, unread) = if builder.deferred.is_empty() {
+            (builder.finish(None), None)
+        } else {
+            let snapshot = builder.clone().finish(Some(&narrow));
+            let unread = Unread {
+                builder,
+                files,
+                narrow,
+            };
+            (snapshot, Some(unread))
+        };
+        Ok(Manifests {
+            snapshot: std::cell::RefCell::new(Rc::new(snapshot)),
+            evidence: Ok(evidence),
+            warnings: std::cell::RefCell::new(warnings),
+            apply,
+            graphs,
+            unread: std::cell::RefCell::new(unread),
+        })
+    }
+
+    /// Whether the snapshot holds every object of the input (no Pod left
+    /// unread by [`Manifests::read_narrow`]).
+    pub fn is_whole(&self) -> bool {
+        self.unread.borrow().is_none()
+    }
+
+    /// The namespaces the narrow reading was asked for (and those read
+    /// since, see [`Manifests::widen`]), `None` when the whole input is.
+    pub fn narrowed_to(&self) -> Option<std::collections::BTreeSet<String>> {
+        self.unread
+            .borrow()
+            .as_ref()
+            .map(|u| u.narrow.namespaces.clone())
+    }
+
+    /// Reads the Pods [`Manifests::read_narrow`] skipped that `wanted`
+    /// names, exactly as the full reading reads them (on the reading pool,
+    /// each where it was in the input); the snapshot and the warnings then
+    /// are those of the full reading for the namespaces read, and hold the
+    /// Pods of the nodes read too.
+    ///
+    /// Errors: a file that changed since it was read (its skipped
+    /// document's text differs), or cannot be read again.
+    pub fn widen(&self, wanted: Wanted<'_>) -> Result<(), Error> {
+        let mut slot = self.unread.borrow_mut();
+        let Some(unread) = slot.as_mut() else {
+            return Ok(());
+        };
+        let now: Vec<(usize, Deferred)> = match wanted {
+            Wanted::Everything => std::mem::take(&mut unread.builder.deferred),
+            Wanted::Namespaces(set) => {
+                let (now, later) = std::mem::take(&mut unread.builder.deferred)
+                    .into_iter()
+                    .partition(|(_, d)| set.contains(&d.namespace));
+                unread.builder.deferred = later;
+                unread.narrow.namespaces.extend(set.iter().cloned());
+                now
+            }
+            Wanted::Nodes(set) => {
+                let (now, later) = std::mem::take(&mut unread.builder.deferred)
+                    .into_iter()
+                    .partition(|(_, d)| d.node.as_ref().is_some_and(|n| set.contains(n)));
+                unread.builder.deferred = later;
+                unread.narrow.nodes.extend(set.iter().cloned());
+                now
+            }
+        };
+        read_deferred(&mut unread.builder, &unread.files, &now)?;
+        *self.warnings.borrow_mut() = unread.builder.warnings_in_order();
+        let snapshot = if unread.builder.deferred.is_empty() {
+            let Some(unread) = slot.take() else {
+                return Ok(());
+            };
+            unread.builder.finish(None)
+        } else {
+            unread.builder.clone().finish(Some(&unread.narrow))
+        };
+        *self.snapshot.borrow_mut() = Rc::new(snapshot);
+        Ok(())
     }
 
     /// The objects of this tool's API group, in input order.
@@ -271,7 +386,7 @@ impl Manifests {
 
     /// The engine's snapshot of these objects.
     pub fn snapshot(&self) -> Rc<Snapshot> {
-        Rc::clone(&self.snapshot)
+        Rc::clone(&self.snapshot.borrow())
     }
 
     /// What the manifests say about the CNI (see [`crate::cni`]).
@@ -284,8 +399,8 @@ impl Manifests {
     /// Pod, Namespace, workload, Service or CNI evidence object), in input
     /// order. Wrongly typed NetworkPolicies are not left out: they are
     /// invalid policies.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.borrow().clone()
     }
 }
 
@@ -317,6 +432,25 @@ type Read = (
 /// The snapshot, the CNI evidence and the warnings of every path, in one
 /// pass.
 fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
+    let (mut builder, evidence, _) = read_into(opts, keep_pods, None)?;
+    let warnings = builder.warnings_in_order();
+    let apply = std::mem::take(&mut builder.apply);
+    let graphs = std::mem::take(&mut builder.graphs);
+    Ok((builder.finish(None), Ok(evidence), warnings, apply, graphs))
+}
+
+/// The files read, by index: their names in messages and their paths
+/// (empty for stdin).
+type Files = Vec<(String, PathBuf)>;
+
+/// Every path taken into a builder (with `narrow`, files are read
+/// narrowly: see [`Manifests::read_narrow`]), with the evidence and the
+/// files read (name, path).
+fn read_into(
+    opts: &LoadOptions,
+    keep_pods: bool,
+    narrow: Option<&std::sync::Arc<Narrow>>,
+) -> Result<(Builder, Evidence, Files), Error> {
     let mut inputs = Vec::new();
     let mut stdin_used = false;
     for p in &opts.paths {
@@ -330,6 +464,7 @@ fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
                 source: InputSource::Stdin,
                 reading: Reading::Fast,
                 parallel: Parallel::SERIAL,
+                narrow: None,
             });
         } else {
             collect(Path::new(p), opts.recursive, &mut inputs)?;
@@ -338,17 +473,29 @@ fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
     let parallel = Parallel::from_env()?;
     for input in &mut inputs {
         input.parallel = parallel;
+        if let InputSource::File(_) = input.source {
+            input.narrow = narrow.cloned();
+        }
     }
     let mut builder = Builder::new(&opts.default_namespace);
     builder.keep_pods = keep_pods;
     let mut evidence = Evidence::default();
     let mut objects = 0usize;
     let mut names = Vec::new();
-    for input in inputs {
+    let mut files = Vec::new();
+    for (i, input) in inputs.into_iter().enumerate() {
+        builder.input = i;
         parse_documents(&input, &mut |obj| {
             objects += 1;
             take_object(&mut builder, &mut evidence, obj)
         })?;
+        files.push((
+            input.name.clone(),
+            match input.source {
+                InputSource::File(path) => path,
+                _ => PathBuf::new(),
+            },
+        ));
         names.push(input.name);
     }
     // Empty input is a mistake (a wrong path, a pipe that failed), not an
@@ -356,11 +503,113 @@ fn read(opts: &LoadOptions, keep_pods: bool) -> Result<Read, Error> {
     if objects == 0 {
         return Err(nothing_read(&opts.paths, &names));
     }
-    let warnings = std::mem::take(&mut builder.warnings);
-    let apply = std::mem::take(&mut builder.apply);
-    let graphs = std::mem::take(&mut builder.graphs);
-    Ok((builder.finish(), Ok(evidence), warnings, apply, graphs))
+    Ok((builder, evidence, files))
 }
+
+/// Reads the skipped Pods `deferred` (input index, where) from their files
+/// into `builder`, each where it was in the input, as the full reading
+/// reads them; a batch at a time on the reading pool.
+fn read_deferred(
+    builder: &mut Builder,
+    files: &[(String, PathBuf)],
+    deferred: &[(usize, Deferred)],
+) -> Result<(), Error> {
+    use rayon::prelude::*;
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let opened: Vec<Option<std::fs::File>> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, path))| {
+            deferred
+                .iter()
+                .any(|(j, _)| *j == i)
+                .then(|| std::fs::File::open(path))
+                .transpose()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|source| Error::Io {
+            path: files[0].0.clone(),
+            source,
+        })?;
+    let read_one = |(i, d): &(usize, Deferred)| -> Result<Vec<Object>, Error> {
+        use std::os::unix::fs::FileExt;
+        let (name, _) = &files[*i];
+        let changed = || Error::Manifest {
+            file: name.clone(),
+            message: format!(
+                "document {}: the file changed while it was being read: run the command again",
+                d.number
+            ),
+        };
+        let file = opened[*i].as_ref().expect("opened");
+        let mut bytes = vec![0; d.len];
+        file.read_exact_at(&mut bytes, d.offset)
+            .map_err(|source| Error::Io {
+                path: name.clone(),
+                source,
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| changed())?;
+        if text_hash(&text) != d.hash {
+            return Err(changed());
+        }
+        let input = Input {
+            name: name.clone(),
+            source: InputSource::Text(String::new()),
+            reading: Reading::Fast,
+            parallel: Parallel::SERIAL,
+            narrow: None,
+        };
+        let mut objects = Vec::new();
+        if let Some(j) = d.item {
+            // As `parse_split_list` reads it: it had its own kind.
+            let text = item_text(&text);
+            let value = match serde_yaml_ng::Deserializer::from_str(&text).next() {
+                None => Value::Null,
+                Some(doc) => super::yaml::document_value(doc, &text).map_err(|_| changed())?,
+            };
+            let label = format!("document {}", d.number);
+            push_item(value, None, name, &label, j, &mut objects).map_err(|_| changed())?;
+            return Ok(objects);
+        }
+        let mut docs = d.number - 1;
+        parse_chunk(
+            &input,
+            &text,
+            d.first_line,
+            d.offset,
+            &mut docs,
+            &mut |obj| {
+                objects.push(obj);
+                Ok(())
+            },
+        )?;
+        Ok(objects)
+    };
+    let threads = Parallel::from_env()?.threads;
+    let pool = (threads > 1 && deferred.len() > 1)
+        .then(|| pool(threads))
+        .flatten();
+    let mut evidence = Evidence::default();
+    for batch in deferred.chunks(DEFERRED_BATCH) {
+        let parsed: Vec<Result<Vec<Object>, Error>> = match pool {
+            Some(pool) => pool.install(|| batch.par_iter().map(read_one).collect()),
+            None => batch.iter().map(read_one).collect(),
+        };
+        for ((_, d), objects) in batch.iter().zip(parsed) {
+            for obj in objects? {
+                builder.seq = d.seq - 1;
+                take_object(builder, &mut evidence, obj)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many skipped Pods [`read_deferred`] parses at once: their values
+/// are held until they are taken in.
+const DEFERRED_BATCH: usize = 256;
 
 /// The error for input that held no object at all, naming what was read.
 fn nothing_read(paths: &[String], files: &[String]) -> Error {
@@ -385,10 +634,16 @@ fn nothing_read(paths: &[String], files: &[String]) -> Error {
 /// evidence. Objects the API server would reject are left out with a
 /// warning (see [`Builder::add`]).
 fn take_object(
-    builder: &mut Builder<'_>,
+    builder: &mut Builder,
     evidence: &mut Evidence,
     mut obj: Object,
 ) -> Result<(), Error> {
+    builder.seq += 1;
+    if let Some(mut deferred) = obj.deferred.take() {
+        deferred.seq = builder.seq;
+        builder.deferred.push((builder.input, *deferred));
+        return Ok(());
+    }
     let kind = kind_of(&obj.value);
     let api = obj
         .value
@@ -658,11 +913,12 @@ pub fn read_str_with(
             source: InputSource::Text(text.into()),
             reading,
             parallel,
+            narrow: None,
         },
         &mut |obj| take_object(&mut builder, &mut evidence, obj),
     )?;
-    let warnings = std::mem::take(&mut builder.warnings);
-    Ok((builder.finish(), warnings))
+    let warnings = builder.warnings_in_order();
+    Ok((builder.finish(None), warnings))
 }
 
 /// Builds a snapshot from in-memory manifest text (for tests and tools).
@@ -675,10 +931,11 @@ pub fn load_str(name: &str, text: &str, default_namespace: &str) -> Result<Snaps
             source: InputSource::Text(text.into()),
             reading: Reading::Fast,
             parallel: Parallel::SERIAL,
+            narrow: None,
         },
         &mut |obj| take_object(&mut builder, &mut evidence, obj),
     )?;
-    Ok(builder.finish())
+    Ok(builder.finish(None))
 }
 
 fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Error> {
@@ -728,6 +985,7 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
                     source: InputSource::File(file.to_path_buf()),
                     reading: Reading::Fast,
                     parallel: Parallel::SERIAL,
+                    narrow: None,
                 });
             }
         }
@@ -738,6 +996,7 @@ fn collect(path: &Path, recursive: bool, out: &mut Vec<Input>) -> Result<(), Err
         source: InputSource::File(path.to_path_buf()),
         reading: Reading::Fast,
         parallel: Parallel::SERIAL,
+        narrow: None,
     });
     Ok(())
 }
@@ -769,6 +1028,99 @@ struct Object {
     file: String,
     /// `document 2` or `document 2, item 5`.
     doc: String,
+    /// Set (and `value` null) for a Pod the narrow reading skipped.
+    deferred: Option<Box<Deferred>>,
+}
+
+/// What the narrow reading reads of Pods: those of `namespaces` and of the
+/// namespaces the CNI evidence reads ([`crate::cni::cni_namespace`]); the
+/// other Pods are skipped when [`super::scan::pod_head`] finds it safe, and
+/// read later if the command needs them ([`Manifests::widen`]).
+#[derive(Debug, Clone)]
+pub struct Narrow {
+    pub namespaces: std::collections::BTreeSet<String>,
+    /// The namespace of objects that name none (`-n`, or `default`).
+    pub default_namespace: String,
+    /// Nodes whose Pods are read too, whatever their namespace (their host
+    /// IPs are the node's addresses: see [`Manifests::widen`]).
+    pub nodes: std::collections::BTreeSet<String>,
+}
+
+impl Narrow {
+    /// Whether the Pods of `namespace` are read at once.
+    fn reads(&self, namespace: &str) -> bool {
+        self.namespaces.contains(namespace) || crate::cni::cni_namespace(namespace)
+    }
+
+    /// The skipped Pod `text` is, when it is one of a namespace not read
+    /// and [`super::scan::pod_head`] finds it safe to skip (`raw`: the text
+    /// as in the input, `len` bytes, for [`Deferred::hash`]); its place in
+    /// the input is left for the caller to fill in.
+    fn defers(&self, text: &str, raw: &str, len: usize) -> Option<Deferred> {
+        let head = super::scan::pod_head(text)?;
+        let namespace = head
+            .namespace
+            .unwrap_or_else(|| self.default_namespace.clone());
+        if self.reads(&namespace) {
+            return None;
+        }
+        Some(Deferred {
+            namespace,
+            node: head.node,
+            offset: 0,
+            len,
+            hash: text_hash(raw),
+            first_line: 0,
+            number: 0,
+            item: None,
+            seq: 0,
+        })
+    }
+
+    /// Whether the snapshot holds `pod`: of a namespace read, or on a node
+    /// whose Pods were read.
+    fn keeps(&self, pod: &PodInfo) -> bool {
+        self.reads(&pod.namespace) || pod.node.as_ref().is_some_and(|n| self.nodes.contains(n))
+    }
+}
+
+/// What [`Manifests::widen`] reads of the Pods the narrow reading skipped.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    Everything,
+    /// The Pods of these namespaces.
+    Namespaces(&'a std::collections::BTreeSet<String>),
+    /// The Pods on these nodes (by `spec.nodeName`).
+    Nodes(&'a std::collections::BTreeSet<String>),
+}
+
+/// A Pod document the narrow reading skipped: where it is, to read it
+/// later exactly as the full reading would have.
+#[derive(Debug, Clone)]
+struct Deferred {
+    namespace: String,
+    /// Its `spec.nodeName`.
+    node: Option<String>,
+    /// Its text: bytes `offset..offset + len` of the input.
+    offset: u64,
+    len: usize,
+    /// A hash of the text, to tell a file changed since it was read.
+    hash: u64,
+    first_line: usize,
+    /// Its document number (from 1).
+    number: usize,
+    /// For an item of a large block list (document `number`), its index.
+    item: Option<usize>,
+    /// Its place among the objects ([`Builder::seq`]).
+    seq: u64,
+}
+
+/// The hash of a skipped document's text ([`Deferred::hash`]).
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 impl Object {
@@ -826,6 +1178,8 @@ fn parse_documents(
     // directives (those stay with the document that follows them).
     let mut has_content = false;
     let mut chunk_start = 0;
+    // Where the chunk's first byte is in the input.
+    let mut chunk_offset: u64 = 0;
     let mut lines = 0;
     let mut docs = 0;
     // Where the current document's text is known to be UTF-8 up to.
@@ -888,6 +1242,7 @@ fn parse_documents(
         if lines == 0 && chunk.starts_with(b"\xef\xbb\xbf") {
             chunk.drain(..3);
             n -= 3;
+            chunk_offset = 3;
         }
         if (n == 0 || is_document_start(&chunk[start..])) && has_content {
             if batches.active() {
@@ -897,14 +1252,15 @@ fn parse_documents(
                     batches.finish(&mut docs, each)?;
                     return Err(not_utf8());
                 };
-                batches.push(text, chunk_start, &mut docs, each)?;
+                batches.push(text, chunk_start, chunk_offset, &mut docs, each)?;
             } else {
                 let text = std::str::from_utf8(&chunk[..start]).map_err(|_| not_utf8())?;
-                parse_chunk(input, text, chunk_start, &mut docs, each)?;
+                parse_chunk(input, text, chunk_start, chunk_offset, &mut docs, each)?;
                 chunk.drain(..start);
             }
             checked = chunk.len();
             chunk_start = lines;
+            chunk_offset += start as u64;
             has_content = false;
         }
         if n == 0 {
@@ -923,20 +1279,21 @@ fn parse_documents(
                 batches.finish(&mut docs, each)?;
                 return Err(not_utf8());
             };
-            batches.push(text, chunk_start, &mut docs, each)?;
+            batches.push(text, chunk_start, chunk_offset, &mut docs, each)?;
         } else {
             let text = std::str::from_utf8(&chunk).map_err(|_| not_utf8())?;
-            parse_chunk(input, text, chunk_start, &mut docs, each)?;
+            parse_chunk(input, text, chunk_start, chunk_offset, &mut docs, each)?;
         }
     }
     batches.finish(&mut docs, each)
 }
 
-/// One document's text as cut from the stream, and its first line
-/// (0-based).
+/// One document's text as cut from the stream, its first line (0-based)
+/// and where its first byte is in the input.
 struct Chunk {
     text: String,
     first_line: usize,
+    offset: u64,
 }
 
 /// What parsing one chunk on a worker gave: the objects it holds and how
@@ -1011,17 +1368,22 @@ impl<'i> Batches<'i> {
         &mut self,
         text: String,
         first_line: usize,
+        offset: u64,
         docs: &mut usize,
         each: &mut dyn FnMut(Object) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if text.len() > STREAM_LIST_BYTES {
             self.finish(docs, each)?;
-            parse_chunk(self.input, &text, first_line, docs, each)?;
+            parse_chunk(self.input, &text, first_line, offset, docs, each)?;
             self.guess = *docs;
             return Ok(());
         }
         self.pending_bytes += text.len();
-        self.pending.push(Chunk { text, first_line });
+        self.pending.push(Chunk {
+            text,
+            first_line,
+            offset,
+        });
         if self.pending_bytes >= self.input.parallel.batch_bytes {
             // One document (a JSON list under 1 MiB, say) gains nothing
             // from another thread.
@@ -1070,7 +1432,14 @@ impl<'i> Batches<'i> {
     ) -> Result<(), Error> {
         self.pending_bytes = 0;
         for chunk in std::mem::take(&mut self.pending) {
-            parse_chunk(self.input, &chunk.text, chunk.first_line, docs, each)?;
+            parse_chunk(
+                self.input,
+                &chunk.text,
+                chunk.first_line,
+                chunk.offset,
+                docs,
+                each,
+            )?;
         }
         self.guess = *docs;
         Ok(())
@@ -1094,6 +1463,7 @@ impl<'i> Batches<'i> {
                     source: InputSource::Text(String::new()),
                     reading: self.input.reading,
                     parallel: Parallel::SERIAL,
+                    narrow: self.input.narrow.clone(),
                 })
             })
             .clone();
@@ -1135,7 +1505,14 @@ impl<'i> Batches<'i> {
         for (chunk, parsed) in batch {
             if parsed.docs_before != *docs || !parsed.tally.commit() {
                 let before = *docs;
-                parse_chunk(self.input, &chunk.text, chunk.first_line, docs, each)?;
+                parse_chunk(
+                    self.input,
+                    &chunk.text,
+                    chunk.first_line,
+                    chunk.offset,
+                    docs,
+                    each,
+                )?;
                 self.correct(*docs - before);
                 continue;
             }
@@ -1165,6 +1542,7 @@ fn parse_alone(
             input,
             &chunk.text,
             chunk.first_line,
+            chunk.offset,
             &mut docs,
             &mut |obj| {
                 objects.push(obj);
@@ -1361,6 +1739,7 @@ fn parse_split_list(
     chunk: &str,
     split: &SplitList,
     first_line: usize,
+    offset: u64,
     docs: &mut usize,
     each: &mut dyn FnMut(Object) -> Result<(), Error>,
 ) -> Result<bool, Error> {
@@ -1393,31 +1772,94 @@ fn parse_split_list(
     }
     let implied = implied_kind(api, kind);
     *docs += 1;
-    let mut objects = Vec::new();
-    for (j, (range, line)) in split.items.iter().enumerate() {
-        // The item's `-` becomes a space: the item is then an indented
-        // document of its own, at the same lines and columns.
-        let mut text = chunk[range.clone()].to_string();
-        if let Some(dash) = text.find('-') {
-            text.replace_range(dash..dash + 1, " ");
+    // Each item parsed alone (on the reading pool, a batch at a time:
+    // the cut text has no anchors, so nothing is shared between items),
+    // then handed on in order, so that the first error is the first one.
+    let read = |j: usize, (range, line): &(std::ops::Range<usize>, usize)| {
+        let text = item_text(&chunk[range.clone()]);
+        if let Some(deferred) = input
+            .narrow
+            .as_deref()
+            .and_then(|narrow| narrow.defers(&text, &chunk[range.clone()], range.len()))
+        {
+            return Ok(Item::Deferred(Deferred {
+                offset: offset + range.start as u64,
+                first_line: first_line + line,
+                number: n,
+                item: Some(j),
+                ..deferred
+            }));
         }
-        let shift = first_line + line;
-        let value = match serde_yaml_ng::Deserializer::from_str(&text).next() {
-            None => Value::Null,
+        match serde_yaml_ng::Deserializer::from_str(&text).next() {
+            None => Ok(Item::Value(Value::Null)),
             Some(doc) => super::yaml::document_value(doc, &text)
-                .map_err(|e| manifest(e.to_string(), shift))?,
+                .map(Item::Value)
+                .map_err(|e| manifest(e.to_string(), first_line + line)),
+        }
+    };
+    let pool = (input.parallel.threads > 1)
+        .then(|| pool(input.parallel.threads))
+        .flatten();
+    let mut objects = Vec::new();
+    for (b, batch) in split.items.chunks(ITEM_BATCH).enumerate() {
+        let items: Vec<Result<Item, Error>> = match pool {
+            Some(pool) if batch.len() > 1 => pool.install(|| {
+                use rayon::prelude::*;
+                batch
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, item)| read(b * ITEM_BATCH + k, item))
+                    .collect()
+            }),
+            _ => batch
+                .iter()
+                .enumerate()
+                .map(|(k, item)| read(b * ITEM_BATCH + k, item))
+                .collect(),
         };
-        let pushed = push_item(
-            value,
-            implied.as_ref(),
-            &input.name,
-            &label,
-            j,
-            &mut objects,
-        );
-        hand_over(pushed, input, &mut objects, each)?;
+        for (k, item) in items.into_iter().enumerate() {
+            match item? {
+                Item::Deferred(deferred) => each(Object {
+                    value: Value::Null,
+                    file: input.name.clone(),
+                    doc: format!("{label}, item {}", b * ITEM_BATCH + k + 1),
+                    deferred: Some(Box::new(deferred)),
+                })?,
+                Item::Value(value) => {
+                    let pushed = push_item(
+                        value,
+                        implied.as_ref(),
+                        &input.name,
+                        &label,
+                        b * ITEM_BATCH + k,
+                        &mut objects,
+                    );
+                    hand_over(pushed, input, &mut objects, each)?;
+                }
+            }
+        }
     }
     Ok(true)
+}
+
+/// How many items of a large block list are parsed at once (their values
+/// are held until they are handed on).
+const ITEM_BATCH: usize = 256;
+
+/// One item of a large block list, read or skipped.
+enum Item {
+    Value(Value),
+    Deferred(Deferred),
+}
+
+/// The text of a block list's item as a document of its own: its `-`
+/// becomes a space, so that lines and columns stay the list's.
+fn item_text(item: &str) -> String {
+    let mut text = item.to_string();
+    if let Some(dash) = text.find('-') {
+        text.replace_range(dash..dash + 1, " ");
+    }
+    text
 }
 
 /// Documents larger than this whose top level is a list are read item by
@@ -1430,6 +1872,7 @@ fn parse_chunk(
     input: &Input,
     chunk: &str,
     first_line: usize,
+    offset: u64,
     docs: &mut usize,
     each: &mut dyn FnMut(Object) -> Result<(), Error>,
 ) -> Result<(), Error> {
@@ -1438,6 +1881,25 @@ fn parse_chunk(
         file: input.name.clone(),
         message: format!("document {}: {}", *docs + 1, shift_lines(&e, first_line)),
     })?;
+    // The narrow reading: a Pod of a namespace not read yet is only
+    // glanced at, when that is safe (see `super::scan`).
+    if let Some(narrow) = &input.narrow
+        && chunk.len() <= STREAM_LIST_BYTES
+        && let Some(deferred) = narrow.defers(chunk, chunk, chunk.len())
+    {
+        *docs += 1;
+        return each(Object {
+            value: Value::Null,
+            file: input.name.clone(),
+            doc: format!("document {}", *docs),
+            deferred: Some(Box::new(Deferred {
+                offset,
+                first_line,
+                number: *docs,
+                ..deferred
+            })),
+        });
+    }
     // A large document that is a list (`kubectl get -o yaml` of a whole
     // cluster) is read item by item, never holding its items together:
     // block-style items are cut from the text and parsed one at a time;
@@ -1445,7 +1907,7 @@ fn parse_chunk(
     // streams the items of lists.
     if chunk.len() > STREAM_LIST_BYTES
         && let Some(split) = split_block_list(chunk)
-        && parse_split_list(input, chunk, &split, first_line, docs, each)?
+        && parse_split_list(input, chunk, &split, first_line, offset, docs, each)?
     {
         return Ok(());
     }
@@ -1725,6 +2187,7 @@ fn push_object(
         value,
         file: file.to_string(),
         doc,
+        deferred: None,
     });
     Ok(())
 }
@@ -1828,6 +2291,7 @@ fn meta_of(obj: &Object) -> Result<Meta, Rejected> {
 
 type ObjKey = (String, String, String); // namespace, kind, name
 
+#[derive(Clone)]
 struct Workload {
     key: ObjKey,
     owner: Option<ObjKey>,
@@ -1845,10 +2309,12 @@ fn owner_key(namespace: &str, owners: &Option<Vec<OwnerReference>>) -> Option<Ob
 
 /// Turns objects into a snapshot one at a time, so that each document's
 /// parsed form can be dropped as soon as it is read.
-struct Builder<'a> {
-    default_namespace: &'a str,
+#[derive(Clone)]
+struct Builder {
+    default_namespace: String,
     namespaces: BTreeMap<String, NamespaceInfo>,
-    pods: Vec<(PodInfo, Option<ObjKey>)>,
+    /// Each pod with its object's place in the input ([`Builder::seq`]).
+    pods: Vec<(u64, PodInfo, Option<ObjKey>)>,
     policies: BTreeMap<(String, String), NetworkPolicy>,
     workloads: Vec<Workload>,
     decode_errors: BTreeMap<String, Vec<crate::engine::validate::FieldError>>,
@@ -1865,18 +2331,29 @@ struct Builder<'a> {
     /// Keep each Pod as written in `apply.objects` (`diff -f`); otherwise
     /// only its key, in `pod_keys`, to tell a Pod given twice.
     keep_pods: bool,
-    pod_keys: HashSet<(String, String)>,
-    /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]).
-    warnings: Vec<String>,
+    /// Each Pod's key, with the place of the last object read of it.
+    pod_keys: HashMap<(String, String), u64>,
+    /// Objects left out, as `warning: ...` lines (see [`Rejected::Skipped`]),
+    /// each with the place in the input of the object it is about.
+    warnings: Vec<(u64, String)>,
     apply: ApplyInput,
     /// Objects of this tool's API group (see [`GraphDocument`]).
     graphs: Vec<GraphDocument>,
+    /// The place in the input of the object being taken in: objects are
+    /// numbered in input order (a Pod skipped by the narrow reading keeps
+    /// its number), so that what is read later takes its place.
+    seq: u64,
+    /// The Pods the narrow reading skipped, in input order, with the
+    /// index of their input.
+    deferred: Vec<(usize, Deferred)>,
+    /// The input being read (an index into the inputs of [`read`]).
+    input: usize,
 }
 
-impl<'a> Builder<'a> {
-    fn new(default_namespace: &'a str) -> Builder<'a> {
+impl Builder {
+    fn new(default_namespace: &str) -> Builder {
         Builder {
-            default_namespace,
+            default_namespace: default_namespace.to_string(),
             namespaces: BTreeMap::new(),
             pods: Vec::new(),
             policies: BTreeMap::new(),
@@ -1890,11 +2367,21 @@ impl<'a> Builder<'a> {
             cluster_policies: BTreeMap::new(),
             unevaluated: Vec::new(),
             keep_pods: false,
-            pod_keys: HashSet::new(),
+            pod_keys: HashMap::new(),
             warnings: Vec::new(),
             apply: ApplyInput::default(),
             graphs: Vec::new(),
+            seq: 0,
+            deferred: Vec::new(),
+            input: 0,
         }
+    }
+
+    /// The warnings in input order (of the objects they are about).
+    fn warnings_in_order(&self) -> Vec<String> {
+        let mut warnings = self.warnings.clone();
+        warnings.sort_by_key(|(seq, _)| *seq);
+        warnings.into_iter().map(|(_, w)| w).collect()
     }
 
     /// Records an object of NEW as written for modelling `kubectl apply`
@@ -1908,25 +2395,29 @@ impl<'a> Builder<'a> {
         };
         let kind = key.0.clone();
         if self.apply.objects.insert(key, value.clone()).is_some() {
-            self.duplicate(&kind, &shown);
+            self.duplicate(&kind, &shown, self.seq);
         }
     }
 
-    /// One warning per object given more than once.
-    fn duplicate(&mut self, kind: &str, name: &str) {
+    /// One warning per object given more than once, placed at `seq`
+    /// (the later of the two objects).
+    fn duplicate(&mut self, kind: &str, name: &str, seq: u64) {
         let line = format!(
             "warning: {kind} {name} is given more than once: the last one is used (kubectl apply applies each in turn, so the last one stays)"
         );
-        if !self.warnings.contains(&line) {
-            self.warnings.push(line);
+        if !self.warnings.iter().any(|(_, w)| *w == line) {
+            self.warnings.push((seq, line));
         }
     }
 
     /// Leaves an object out with a warning naming where it is.
     fn skip(&mut self, obj: &Object, message: &str) {
-        self.warnings.push(format!(
-            "warning: {}: {}: {message}; the API server rejects such an object, so it is left out",
-            obj.file, obj.doc
+        self.warnings.push((
+            self.seq,
+            format!(
+                "warning: {}: {}: {message}; the API server rejects such an object, so it is left out",
+                obj.file, obj.doc
+            ),
         ));
     }
 
@@ -2058,8 +2549,15 @@ impl<'a> Builder<'a> {
                 let pod_name = pod.metadata.name.clone().unwrap_or_default();
                 if self.keep_pods {
                     self.once((kind.to_string(), ns.clone(), pod_name), &obj.value);
-                } else if !self.pod_keys.insert((ns.clone(), pod_name.clone())) {
-                    self.duplicate("Pod", &format!("{ns}/{pod_name}"));
+                } else if let Some(before) = self
+                    .pod_keys
+                    .insert((ns.clone(), pod_name.clone()), self.seq)
+                {
+                    // Read out of order (the narrow reading): the warning
+                    // stays where the later object is.
+                    self.pod_keys
+                        .insert((ns.clone(), pod_name.clone()), before.max(self.seq));
+                    self.duplicate("Pod", &format!("{ns}/{pod_name}"), before.max(self.seq));
                 }
                 // A finished pod has no traffic, and its IP may belong to a
                 // running pod by now.
@@ -2068,7 +2566,8 @@ impl<'a> Builder<'a> {
                     return Ok(());
                 }
                 let owner = owner_key(&ns, &pod.metadata.owner_references);
-                self.pods.push((PodInfo::from_pod(&pod, &ns), owner));
+                self.pods
+                    .push((self.seq, PodInfo::from_pod(&pod, &ns), owner));
             }
             "Node" => {
                 let node: k8s_openapi::api::core::v1::Node = decode(obj)?;
@@ -2160,7 +2659,7 @@ impl<'a> Builder<'a> {
                     .insert((ns.clone(), name.clone()), np)
                     .is_some()
                 {
-                    self.duplicate("NetworkPolicy", &format!("{ns}/{name}"));
+                    self.duplicate("NetworkPolicy", &format!("{ns}/{name}"), self.seq);
                 }
             }
             k if WORKLOAD_KINDS.contains(&k) => {
@@ -2199,10 +2698,14 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Snapshot {
+    /// The snapshot of everything taken in. With `pods_of`, the pods
+    /// (real and representative) of the namespaces it refuses are left
+    /// out, and those namespaces stand as the pods would have made them
+    /// (see [`Snapshot::new`]): what the narrow reading leaves unread.
+    fn finish(self, pods_of: Option<&Narrow>) -> Snapshot {
         let Builder {
-            namespaces,
-            pods,
+            mut namespaces,
+            mut pods,
             policies,
             workloads,
             decode_errors,
@@ -2213,8 +2716,11 @@ impl<'a> Builder<'a> {
             null_egress,
             cluster_policies,
             unevaluated,
+            deferred,
             ..
         } = self;
+        // Pods read later by the narrow reading go where they were.
+        pods.sort_by_key(|(seq, ..)| *seq);
         for (ns, name, endpoints) in slices {
             if let Some(svc) = services
                 .iter_mut()
@@ -2268,7 +2774,7 @@ impl<'a> Builder<'a> {
         // those pods.
         let mut has_pods: HashSet<ObjKey> = HashSet::new();
         let mut out_pods: Vec<PodInfo> = Vec::new();
-        for (mut pod, owner) in pods {
+        for (_, mut pod, owner) in pods {
             if let Some(o) = owner {
                 let mut cur = o.clone();
                 has_pods.insert(cur.clone());
@@ -2328,6 +2834,21 @@ impl<'a> Builder<'a> {
                     unique.push(p);
                 }
             }
+        }
+        if let Some(narrow) = pods_of {
+            let unread = unique
+                .iter()
+                .map(|p| &p.namespace)
+                .chain(deferred.iter().map(|(_, d)| &d.namespace))
+                .filter(|ns| !narrow.reads(ns))
+                .cloned()
+                .collect::<std::collections::BTreeSet<String>>();
+            for ns in unread {
+                namespaces
+                    .entry(ns.clone())
+                    .or_insert_with(|| NamespaceInfo::new(&ns, Labels::new(), true));
+            }
+            unique.retain(|p| narrow.keeps(p));
         }
         let mut snapshot = Snapshot::new(
             namespaces.into_values().collect(),
@@ -2458,6 +2979,7 @@ mod tests {
                 source: InputSource::Text(text.into()),
                 reading: Reading::Fast,
                 parallel: Parallel::SERIAL,
+                narrow: None,
             },
             &mut |o| {
                 out.push((o.doc, o.value));
@@ -2515,11 +3037,12 @@ mod tests {
                 source: InputSource::Text(text.into()),
                 reading: Reading::Fast,
                 parallel: Parallel::SERIAL,
+                narrow: None,
             },
             &mut |obj| take_object(&mut builder, &mut evidence, obj),
         )?;
-        let warnings = std::mem::take(&mut builder.warnings);
-        Ok((builder.finish(), warnings))
+        let warnings = builder.warnings_in_order();
+        Ok((builder.finish(None), warnings))
     }
 
     #[test]

@@ -3,4 +3,5 @@
 pub mod files;
 pub mod json;
 pub mod live;
+pub mod scan;
 pub mod yaml;
