@@ -1055,7 +1055,9 @@ impl Narrow {
     /// The skipped Pod `text` is, when it is one of a namespace not read
     /// and [`super::scan::pod_head`] finds it safe to skip (`raw`: the text
     /// as in the input, `len` bytes, for [`Deferred::hash`]); its place in
-    /// the input is left for the caller to fill in.
+    /// the input is left for the caller to fill in. Its bytes and nodes
+    /// are counted towards the input-wide alias bound, as reading it
+    /// would count them.
     fn defers(&self, text: &str, raw: &str, len: usize) -> Option<Deferred> {
         let head = super::scan::pod_head(text)?;
         let namespace = head
@@ -1064,6 +1066,7 @@ impl Narrow {
         if self.reads(&namespace) {
             return None;
         }
+        super::yaml::count_read_elsewhere(head.nodes, text.len() as u64);
         Some(Deferred {
             namespace,
             node: head.node,
@@ -1775,27 +1778,32 @@ fn parse_split_list(
     // Each item parsed alone (on the reading pool, a batch at a time:
     // the cut text has no anchors, so nothing is shared between items),
     // then handed on in order, so that the first error is the first one.
-    let read = |j: usize, (range, line): &(std::ops::Range<usize>, usize)| {
+    // The input-wide counts an item adds on the thread it is read on
+    // are handed back, to count here.
+    let read_counted = |j: usize, (range, line): &(std::ops::Range<usize>, usize)| {
+        let mark = super::yaml::TotalMark::take();
         let text = item_text(&chunk[range.clone()]);
-        if let Some(deferred) = input
+        let item = if let Some(deferred) = input
             .narrow
             .as_deref()
             .and_then(|narrow| narrow.defers(&text, &chunk[range.clone()], range.len()))
         {
-            return Ok(Item::Deferred(Deferred {
+            Ok(Item::Deferred(Deferred {
                 offset: offset + range.start as u64,
                 first_line: first_line + line,
                 number: n,
                 item: Some(j),
                 ..deferred
-            }));
-        }
-        match serde_yaml_ng::Deserializer::from_str(&text).next() {
-            None => Ok(Item::Value(Value::Null)),
-            Some(doc) => super::yaml::document_value(doc, &text)
-                .map(Item::Value)
-                .map_err(|e| manifest(e.to_string(), first_line + line)),
-        }
+            }))
+        } else {
+            match serde_yaml_ng::Deserializer::from_str(&text).next() {
+                None => Ok(Item::Value(Value::Null)),
+                Some(doc) => super::yaml::document_value(doc, &text)
+                    .map(Item::Value)
+                    .map_err(|e| manifest(e.to_string(), first_line + line)),
+            }
+        };
+        (item, mark.since())
     };
     let pool = (input.parallel.threads > 1)
         .then(|| pool(input.parallel.threads))
@@ -1803,18 +1811,26 @@ fn parse_split_list(
     let mut objects = Vec::new();
     for (b, batch) in split.items.chunks(ITEM_BATCH).enumerate() {
         let items: Vec<Result<Item, Error>> = match pool {
-            Some(pool) if batch.len() > 1 => pool.install(|| {
-                use rayon::prelude::*;
-                batch
-                    .par_iter()
-                    .enumerate()
-                    .map(|(k, item)| read(b * ITEM_BATCH + k, item))
+            Some(pool) if batch.len() > 1 => {
+                let read: Vec<_> = pool.install(|| {
+                    use rayon::prelude::*;
+                    batch
+                        .par_iter()
+                        .enumerate()
+                        .map(|(k, item)| read_counted(b * ITEM_BATCH + k, item))
+                        .collect()
+                });
+                read.into_iter()
+                    .map(|(item, (nodes, bytes))| {
+                        super::yaml::count_read_elsewhere(nodes, bytes);
+                        item
+                    })
                     .collect()
-            }),
+            }
             _ => batch
                 .iter()
                 .enumerate()
-                .map(|(k, item)| read(b * ITEM_BATCH + k, item))
+                .map(|(k, item)| read_counted(b * ITEM_BATCH + k, item).0)
                 .collect(),
         };
         for (k, item) in items.into_iter().enumerate() {

@@ -25,6 +25,10 @@ pub struct PodHead {
     pub name: String,
     /// `spec.nodeName`, when it names a node.
     pub node: Option<String>,
+    /// The nodes (scalars, mappings, sequences; keys included) the full
+    /// reading builds from the document, which it counts towards the
+    /// input-wide alias bound (see `super::yaml`).
+    pub nodes: u64,
 }
 
 /// The deepest nesting a skipped document may have: far below
@@ -71,8 +75,13 @@ pub fn pod_head(text: &str) -> Option<PodHead> {
     // Whether the mapping at depth 2 is `metadata`, or `spec`.
     let (mut in_metadata, mut in_spec) = (false, false);
     let mut documents = 0;
+    let mut nodes = 0;
     loop {
         let event = events.next()?;
+        nodes += u64::from(matches!(
+            event,
+            Event::Scalar { .. } | Event::MappingStart | Event::SequenceStart
+        ));
         // A value (or item) just read: the mapping above now wants a key.
         let value_done = |stack: &mut Vec<Open>| {
             if let Some(top @ Open::Value) = stack.last_mut() {
@@ -193,6 +202,7 @@ pub fn pod_head(text: &str) -> Option<PodHead> {
         namespace,
         name,
         node,
+        nodes,
     })
 }
 
@@ -380,23 +390,37 @@ mod tests {
             namespace: ns.map(str::to_string),
             name: name.to_string(),
             node: None,
+            nodes: 0,
         })
+    }
+
+    fn names(head: Option<PodHead>) -> Option<(Option<String>, String, Option<String>)> {
+        head.map(|h| (h.namespace, h.name, h.node))
     }
 
     #[test]
     fn a_plain_pod_is_glanced_at() {
         let pod = "# a comment\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1\n  namespace: shop\n  labels: {app: web}\nspec:\n  containers:\n  - name: c\n    ports: [{containerPort: 80}]\n  nodeName: n-1\n";
-        let on_node = Some(PodHead {
-            node: Some("n-1".into()),
-            ..head(Some("shop"), "web-1").unwrap()
-        });
-        assert_eq!(pod_head(pod), on_node);
+        let on_node = Some((Some("shop".into()), "web-1".into(), Some("n-1".into())));
+        assert_eq!(names(pod_head(pod)), on_node);
         let crlf = pod.replace('\n', "\r\n");
-        assert_eq!(pod_head(&crlf), on_node);
+        assert_eq!(names(pod_head(&crlf)), on_node);
         let flow = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "labels": {"x": "1"}}}"#;
-        assert_eq!(pod_head(flow), head(None, "a"));
+        assert_eq!(names(pod_head(flow)), names(head(None, "a")));
         let quoted = "kind: 'Pod'\napiVersion: \"v1\"\nmetadata: {name: \"007\", namespace: '1'}\n";
-        assert_eq!(pod_head(quoted), head(Some("1"), "007"));
+        assert_eq!(names(pod_head(quoted)), names(head(Some("1"), "007")));
+        // The nodes the full reading counts towards the input-wide bound.
+        for text in [pod, &crlf, flow, quoted] {
+            let mark = crate::source::yaml::TotalMark::take();
+            let doc = serde_yaml_ng::Deserializer::from_str(text).next().unwrap();
+            crate::source::yaml::document_value(doc, text).unwrap();
+            let (nodes, bytes) = mark.since();
+            assert_eq!(
+                (pod_head(text).unwrap().nodes, bytes),
+                (nodes, text.len() as u64),
+                "{text}"
+            );
+        }
     }
 
     #[test]

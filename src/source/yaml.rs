@@ -91,6 +91,28 @@ impl TotalMark {
             });
         });
     }
+
+    /// The nodes and bytes counted on this thread since the mark.
+    pub fn since(self) -> (u64, u64) {
+        let now = TotalMark::take().0;
+        (now.0 - self.0.0, now.1 - self.0.1)
+    }
+}
+
+/// Adds `nodes` and `bytes` of text without aliases to this thread's
+/// input-wide counts, as reading it here would have (it was read on
+/// another thread, or skipped by the narrow reading): such text only
+/// widens the bound's margin (at most one node per two bytes), so no
+/// check is needed.
+pub fn count_read_elsewhere(nodes: u64, bytes: u64) {
+    TOTAL.with(|t| {
+        let total = t.get();
+        t.set(Total {
+            nodes: total.nodes + nodes,
+            bytes: total.bytes + bytes,
+            ..total
+        });
+    });
 }
 
 /// What reading some text away from the input's order (on another
