@@ -825,6 +825,15 @@ fn can_warns_about_the_pods_it_reads_and_stops_at_any_syntax_error() {
     assert_eq!(narrow, whole);
     assert!(narrow.2.contains("document 3:"), "{}", narrow.2);
     assert_ne!(narrow.0, Some(0));
+    // A pipe cannot be read again: read in full (the warning shows).
+    std::fs::write(file, cluster).unwrap();
+    let piped = netpol()
+        .args(["can", "shop/web", "shop/db", "-f", "/dev/stdin"])
+        .write_stdin(cluster)
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("invalid Pod batch/job"));
     // A bad setting is a usage error.
     let bad = can("yes");
     assert_eq!(bad.0, Some(2), "{bad:?}");

@@ -754,8 +754,8 @@ pub enum Narrowed<T> {
 fn narrow_allowed() -> Result<bool, Error> {
     match std::env::var_os("NETPOL_NARROW") {
         None => Ok(true),
-        Some(v) if v == "1" || v.is_empty() => Ok(true),
-        Some(v) if v == "0" => Ok(false),
+        Some(v) if matches!(v.to_str().map(str::trim), Some("1" | "")) => Ok(true),
+        Some(v) if v.to_str().map(str::trim) == Some("0") => Ok(false),
         Some(v) => Err(Error::Usage(format!(
             "NETPOL_NARROW={v:?}: expected 0 (read every document in full) or 1"
         ))),
@@ -764,17 +764,21 @@ fn narrow_allowed() -> Result<bool, Error> {
 
 /// The namespaces whose Pods `can` and `explain` need for these
 /// references: every namespace each may point into; `None` (read
-/// everything) when one is an address, a node or not a reference at all.
+/// everything) when one is an address, a node, a Service (its backends'
+/// answer reads beyond its namespace) or not a reference at all.
 fn narrow_namespaces(
     refs: &[&str],
     default_ns: &str,
 ) -> Option<std::collections::BTreeSet<String>> {
     let mut out = std::collections::BTreeSet::new();
     for r in refs {
-        if fetch::node_ref(r).is_some() {
+        if fetch::node_ref(r).is_some() || r.parse::<IpAddr>().is_ok() {
             return None;
         }
         let readings = readings(r, default_ns).ok()?;
+        if readings.iter().any(|r| r.kind == Some("Service")) {
+            return None;
+        }
         out.extend(readings.into_iter().map(|r| r.namespace));
     }
     Some(out)

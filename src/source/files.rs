@@ -473,7 +473,11 @@ fn read_into(
     let parallel = Parallel::from_env()?;
     for input in &mut inputs {
         input.parallel = parallel;
-        if let InputSource::File(_) = input.source {
+        // Only a regular file can be read again (not a pipe such as
+        // `-f <(...)`, nor a device).
+        if let InputSource::File(path) = &input.source
+            && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        {
             input.narrow = narrow.cloned();
         }
     }
@@ -518,23 +522,7 @@ fn read_deferred(
     if deferred.is_empty() {
         return Ok(());
     }
-    let opened: Vec<Option<std::fs::File>> = files
-        .iter()
-        .enumerate()
-        .map(|(i, (_, path))| {
-            deferred
-                .iter()
-                .any(|(j, _)| *j == i)
-                .then(|| std::fs::File::open(path))
-                .transpose()
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|source| Error::Io {
-            path: files[0].0.clone(),
-            source,
-        })?;
-    let read_one = |(i, d): &(usize, Deferred)| -> Result<Vec<Object>, Error> {
-        use std::os::unix::fs::FileExt;
+    let parse_one = |(i, d): &(usize, Deferred), bytes: Vec<u8>| -> Result<Vec<Object>, Error> {
         let (name, _) = &files[*i];
         let changed = || Error::Manifest {
             file: name.clone(),
@@ -543,24 +531,10 @@ fn read_deferred(
                 d.number
             ),
         };
-        let file = opened[*i].as_ref().expect("opened");
-        let mut bytes = vec![0; d.len];
-        file.read_exact_at(&mut bytes, d.offset)
-            .map_err(|source| Error::Io {
-                path: name.clone(),
-                source,
-            })?;
         let text = String::from_utf8(bytes).map_err(|_| changed())?;
         if text_hash(&text) != d.hash {
             return Err(changed());
         }
-        let input = Input {
-            name: name.clone(),
-            source: InputSource::Text(String::new()),
-            reading: Reading::Fast,
-            parallel: Parallel::SERIAL,
-            narrow: None,
-        };
         let mut objects = Vec::new();
         if let Some(j) = d.item {
             // As `parse_split_list` reads it: it had its own kind.
@@ -573,6 +547,13 @@ fn read_deferred(
             push_item(value, None, name, &label, j, &mut objects).map_err(|_| changed())?;
             return Ok(objects);
         }
+        let input = Input {
+            name: name.clone(),
+            source: InputSource::Text(String::new()),
+            reading: Reading::Fast,
+            parallel: Parallel::SERIAL,
+            narrow: None,
+        };
         let mut docs = d.number - 1;
         parse_chunk(
             &input,
@@ -587,15 +568,57 @@ fn read_deferred(
         )?;
         Ok(objects)
     };
+    // Each file opened once, its documents read in order (a seek and a
+    // read each), then parsed on the pool.
+    let mut opened: Vec<Option<std::fs::File>> = files.iter().map(|_| None).collect();
+    let mut read_text = |(i, d): &(usize, Deferred)| -> Result<Vec<u8>, Error> {
+        use std::io::{Read, Seek};
+        let (name, path) = &files[*i];
+        let io = |source| Error::Io {
+            path: name.clone(),
+            source,
+        };
+        let file = match &mut opened[*i] {
+            Some(file) => file,
+            slot => slot.insert(std::fs::File::open(path).map_err(io)?),
+        };
+        let mut bytes = vec![0; d.len];
+        file.seek(std::io::SeekFrom::Start(d.offset)).map_err(io)?;
+        match file.read_exact(&mut bytes) {
+            // Shorter than when it was read: it changed.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::Manifest {
+                file: name.clone(),
+                message: format!(
+                    "document {}: the file changed while it was being read: run the command again",
+                    d.number
+                ),
+            }),
+            other => other.map(|()| bytes).map_err(io),
+        }
+    };
     let threads = Parallel::from_env()?.threads;
     let pool = (threads > 1 && deferred.len() > 1)
         .then(|| pool(threads))
         .flatten();
     let mut evidence = Evidence::default();
     for batch in deferred.chunks(DEFERRED_BATCH) {
+        let texts = batch
+            .iter()
+            .map(&mut read_text)
+            .collect::<Result<Vec<_>, _>>()?;
         let parsed: Vec<Result<Vec<Object>, Error>> = match pool {
-            Some(pool) => pool.install(|| batch.par_iter().map(read_one).collect()),
-            None => batch.iter().map(read_one).collect(),
+            Some(pool) => pool.install(|| {
+                batch
+                    .par_iter()
+                    .zip(texts)
+                    .map(|(d, text)| parse_one(d, text))
+                    .collect()
+            }),
+            None => batch
+                .iter()
+                .zip(texts)
+                .map(|(d, text)| parse_one(d, text))
+                .collect(),
         };
         for ((_, d), objects) in batch.iter().zip(parsed) {
             for obj in objects? {
