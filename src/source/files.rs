@@ -1082,7 +1082,7 @@ impl Narrow {
     /// are counted towards the input-wide alias bound, as reading it
     /// would count them.
     fn defers(&self, text: &str, raw: &str, len: usize) -> Option<Deferred> {
-        let head = super::scan::pod_head(text)?;
+        let head = super::scan::pod_head_unless(text, &|ns| self.reads(ns))?;
         let namespace = head
             .namespace
             .unwrap_or_else(|| self.default_namespace.clone());

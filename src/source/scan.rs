@@ -47,6 +47,13 @@ const MAX_DEPTH: usize = 64;
 /// `kind`, `metadata`, `name` or `namespace` given twice or as something
 /// YAML 1.1 reads as another type than a string (`namespace: 123`).
 pub fn pod_head(text: &str) -> Option<PodHead> {
+    pod_head_unless(text, &|_| false)
+}
+
+/// [`pod_head`], giving up as soon as `metadata.namespace` is read and
+/// `unless` says it is wanted (a Pod to read in full anyway: the rest of
+/// its document need not be walked).
+pub fn pod_head_unless(text: &str, unless: &dyn Fn(&str) -> bool) -> Option<PodHead> {
     let mut events = Events::new(text.as_bytes());
     // Where each open collection is: a mapping expecting a key or a
     // value, or a sequence.
@@ -177,6 +184,9 @@ pub fn pod_head(text: &str) -> Option<PodHead> {
                             return None;
                         }
                         *slot = Some(value.to_string());
+                    }
+                    if field == Field::Namespace && unless(value) {
+                        return None;
                     }
                     // Another kind (or version) is read in full anyway.
                     if matches!(field, Field::ApiVersion | Field::Kind)
@@ -421,6 +431,20 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_wanted_namespace_stops_the_walk() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop}\nspec: {x: [\n";
+        // Wanted: given up at the namespace, before the syntax error.
+        assert_eq!(pod_head_unless(pod, &|ns| ns == "shop"), None);
+        assert_eq!(pod_head_unless(pod, &|ns| ns == "other"), None);
+        let fine = pod.replace("[\n", "[]}\n");
+        assert_eq!(pod_head_unless(&fine, &|ns| ns == "shop"), None);
+        assert_eq!(
+            names(pod_head_unless(&fine, &|ns| ns == "other")),
+            names(head(Some("shop"), "a"))
+        );
     }
 
     #[test]
