@@ -575,14 +575,8 @@ impl Context {
             let partial = Snapshot::new(snapshot.namespaces.clone(), Vec::new(), policies);
             let (mut more, anywhere) = fetch::peer_namespaces(&Model::new(&partial, &ns));
             more.insert("kube-system".to_string());
-            m.widen(if anywhere {
-                Wanted::Everything
-            } else {
-                Wanted::Namespaces(&more)
-            })?;
             // The node addresses `explain` shows come from the host IPs of
-            // every pod on the node.
-            let snapshot = m.snapshot();
+            // every pod on the node (the pods named are read already).
             let given = self.global.namespace.is_some();
             let nodes: std::collections::BTreeSet<String> = refs
                 .iter()
@@ -591,7 +585,14 @@ impl Context {
                     _ => None,
                 })
                 .collect();
-            m.widen(Wanted::Nodes(&nodes))?;
+            m.widen(if anywhere {
+                Wanted::Everything
+            } else {
+                Wanted::Only {
+                    namespaces: &more,
+                    nodes: &nodes,
+                }
+            })?;
         }
         Ok(m.snapshot())
     }

@@ -343,20 +343,16 @@ impl Manifests {
         };
         let now: Vec<(usize, Deferred)> = match wanted {
             Wanted::Everything => std::mem::take(&mut unread.builder.deferred),
-            Wanted::Namespaces(set) => {
+            Wanted::Only { namespaces, nodes } => {
                 let (now, later) = std::mem::take(&mut unread.builder.deferred)
                     .into_iter()
-                    .partition(|(_, d)| set.contains(&d.namespace));
+                    .partition(|(_, d)| {
+                        namespaces.contains(&d.namespace)
+                            || d.node.as_ref().is_some_and(|n| nodes.contains(n))
+                    });
                 unread.builder.deferred = later;
-                unread.narrow.namespaces.extend(set.iter().cloned());
-                now
-            }
-            Wanted::Nodes(set) => {
-                let (now, later) = std::mem::take(&mut unread.builder.deferred)
-                    .into_iter()
-                    .partition(|(_, d)| d.node.as_ref().is_some_and(|n| set.contains(n)));
-                unread.builder.deferred = later;
-                unread.narrow.nodes.extend(set.iter().cloned());
+                unread.narrow.namespaces.extend(namespaces.iter().cloned());
+                unread.narrow.nodes.extend(nodes.iter().cloned());
                 now
             }
         };
@@ -1114,10 +1110,12 @@ impl Narrow {
 #[derive(Debug, Clone, Copy)]
 pub enum Wanted<'a> {
     Everything,
-    /// The Pods of these namespaces.
-    Namespaces(&'a std::collections::BTreeSet<String>),
-    /// The Pods on these nodes (by `spec.nodeName`).
-    Nodes(&'a std::collections::BTreeSet<String>),
+    /// The Pods of these namespaces, and those on these nodes (by
+    /// `spec.nodeName`).
+    Only {
+        namespaces: &'a std::collections::BTreeSet<String>,
+        nodes: &'a std::collections::BTreeSet<String>,
+    },
 }
 
 /// A Pod document the narrow reading skipped: where it is, to read it
