@@ -744,6 +744,7 @@ fn warning_of(evidence: &Evidence, a: &cni::Assessment) -> Option<String> {
 /// What a command answering from a narrow snapshot says
 /// ([`Context::narrow_first`]).
 pub enum Narrowed<T> {
+    /// The answer, the whole input's.
     Answer(T),
     /// The answer may depend on Pods of namespaces not read.
     NeedsAll,

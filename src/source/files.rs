@@ -1057,6 +1057,8 @@ struct Object {
 /// read later if the command needs them ([`Manifests::widen`]).
 #[derive(Debug, Clone)]
 pub struct Narrow {
+    /// The namespaces whose Pods are read at once (those the command's
+    /// references name; more after [`Manifests::widen`]).
     pub namespaces: std::collections::BTreeSet<String>,
     /// The namespace of objects that name none (`-n`, or `default`).
     pub default_namespace: String,
