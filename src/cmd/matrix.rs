@@ -403,10 +403,10 @@ impl<'m, 's> PodMatrix<'m, 's> {
 
     /// Hands every pod's row to `each` (`each(i, row)`), pods in order,
     /// and stops at its first error. With `pool`, the rows are computed
-    /// on its threads a block at a time (at most [`BLOCK_ROWS`] rows and
-    /// [`BLOCK_PAIRS`] pairs), the next block while `each` takes the one
-    /// before on this thread: two blocks in flight at most. The rows are
-    /// those [`PodMatrix::row`] gives.
+    /// on its threads a block at a time (at most 64 rows, and 2^20 pairs
+    /// counting every row as full: `BLOCK_ROWS`, `BLOCK_PAIRS`), the next
+    /// block while `each` takes the one before on this thread: two blocks
+    /// in flight at most. The rows are those [`PodMatrix::row`] gives.
     pub fn rows<E>(
         &mut self,
         pool: Option<&rayon::ThreadPool>,
