@@ -2,12 +2,17 @@
 //!
 //! Text is a grid for a handful of pods and a list beyond that; JSON lists
 //! every ordered pair of distinct pods with at least one allowed port.
-//! Rows are computed one source pod at a time ([`PodMatrix::row`]) and
-//! written as they are made, so memory grows with the pods and the pod
-//! classes, never with the pairs (issue 12).
+//! Rows are computed one source pod at a time ([`PodMatrix::row`]; for a
+//! large matrix a block of rows at a time on the `NETPOL_THREADS` pool,
+//! [`PodMatrix::rows`], handed on in pod order) and written as they are
+//! made, so memory grows with the pods and the pod classes, never with
+//! the pairs (issue 12).
 
 use std::cell::RefCell;
 use std::io::Write;
+use std::sync::Mutex;
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde::Serialize;
 
@@ -16,13 +21,18 @@ use crate::cmd::can::PortsJson;
 use crate::cmd::{Context, Need, Outcome, Output, Plan, require_valid};
 use crate::engine::Model;
 use crate::engine::ports::PortSet;
-use crate::engine::reach::{ClassRows, Classes, NodeTraffic, PortSets};
+use crate::engine::reach::{ClassRules, Classes, NodeTraffic, PortSets, RowMemo};
 use crate::error::Error;
 use crate::render::{Palette, clean, table, visible_width, write_json, write_yaml};
 use crate::snapshot::PodInfo;
+use crate::source::files::Parallel;
 
 /// Up to this many pods, text output is a grid.
 const GRID_MAX: usize = 10;
+
+/// Up to this many pods, rows are computed on the calling thread: a
+/// block's worth, too few to gain from the pool.
+const POOL_PODS: usize = BLOCK_ROWS;
 
 #[derive(Serialize)]
 pub struct MatrixReport<'a, 'm, 's> {
@@ -34,11 +44,13 @@ pub struct MatrixReport<'a, 'm, 's> {
     pub cluster_policies_read: crate::snapshot::ClusterPoliciesRead,
 }
 
-/// The connections, computed one source pod at a time and turned into JSON
-/// objects while they are written (never held all at once).
+/// The connections, computed one source pod at a time (on `pool` when
+/// given: [`PodMatrix::rows`]) and turned into JSON objects while they
+/// are written (never held all at once).
 pub struct Connections<'a, 'm, 's> {
     pods: &'a [&'a PodInfo],
     matrix: RefCell<&'a mut PodMatrix<'m, 's>>,
+    pool: Option<&'a rayon::ThreadPool>,
     undecided: &'a Undecided,
 }
 
@@ -47,8 +59,7 @@ impl Serialize for Connections<'_, '_, '_> {
         use serde::ser::SerializeSeq;
         let mut matrix = self.matrix.borrow_mut();
         let mut seq = s.serialize_seq(None)?;
-        for i in 0..self.pods.len() {
-            let row = matrix.row(i);
+        matrix.rows(self.pool, |i, row| {
             let maybe = self.undecided.row(i);
             // Allowed pairs and undecided ones merged by destination: a
             // pair in both is one element with `possible`.
@@ -83,7 +94,8 @@ impl Serialize for Connections<'_, '_, '_> {
             for (j, possible) in &maybe[k..] {
                 emit_maybe(&mut seq, *j, possible)?;
             }
-        }
+            Ok(())
+        })?;
         seq.end()
     }
 }
@@ -181,21 +193,38 @@ impl Undecided {
 /// workload are adjacent, so their class's row is computed once.
 const ROW_CACHE: usize = 8;
 
+/// The most pairs a block of rows computed on the pool may hold, counting
+/// every row as full (one pair per other pod): the rows in flight, on top
+/// of what each thread keeps ([`ROW_CACHE`] rows a pass).
+const BLOCK_PAIRS: usize = 1 << 20;
+
+/// The most rows in a block: enough to keep the threads busy between
+/// two hand-overs, few enough that the first rows are written soon.
+const BLOCK_ROWS: usize = 64;
+
 /// The allowed ports from each pod in scope towards every other pod, one
-/// source pod at a time ([`PodMatrix::row`]); see [`compute`]. Memory
-/// grows with the pods and the classes, never with the pairs.
+/// source pod at a time ([`PodMatrix::row`], [`PodMatrix::rows`]); see
+/// [`compute`]. Memory grows with the pods and the classes, never with
+/// the pairs.
 pub struct PodMatrix<'m, 's> {
+    prepared: Prepared<'m, 's>,
+    /// What [`PodMatrix::row`] computes with, on the calling thread.
+    work: RowWork,
+    /// One per thread of the pool [`PodMatrix::rows`] last used (empty
+    /// until then), indexed by the thread's index in the pool.
+    pool_work: Vec<Mutex<RowWork>>,
+}
+
+/// What every row is computed from, read only: shared by the threads
+/// computing rows.
+struct Prepared<'m, 's> {
     model: &'m Model<'s>,
     pods: &'m [&'m PodInfo],
     passes: Vec<Pass<'m, 's>>,
-    sets: PortSets,
     node: NodeTraffic<'m>,
-    near: Vec<usize>,
-    row: Vec<(u32, u32)>,
-    merged: Vec<(u32, u32)>,
     /// The pods without a known IP, ascending, when the matrix has one pass
     /// per address family and cluster policies exist (else empty): see
-    /// [`PodMatrix::row`].
+    /// [`Prepared::row`].
     ipless: Vec<usize>,
 }
 
@@ -209,30 +238,66 @@ struct Pass<'m, 's> {
     /// None when the pass has every pod.
     global: Option<Vec<u32>>,
     classes: Classes<'m>,
-    rows: ClassRows<'m, 's>,
+    rules: ClassRules<'m, 's>,
+}
+
+/// What one thread computes rows with: its port sets (a clone of the
+/// ones the passes' rules were built with, grown by this thread alone),
+/// per pass the memo and the recent class rows, and scratch space. Port
+/// set ids are this thread's own.
+struct RowWork {
+    sets: PortSets,
+    passes: Vec<PassWork>,
+    near: Vec<usize>,
+    row: Vec<(u32, u32)>,
+    merged: Vec<(u32, u32)>,
+}
+
+/// One thread's memo and recent rows of one [`Pass`].
+#[derive(Default)]
+struct PassWork {
+    memo: RowMemo,
     class_row: Vec<u32>,
     /// Recent class rows expanded to (pod, port set id), pods ascending;
     /// the most recently used last.
     cache: Vec<(usize, Vec<(u32, u32)>)>,
 }
 
+impl RowWork {
+    fn new(passes: usize, sets: PortSets) -> RowWork {
+        RowWork {
+            sets,
+            passes: (0..passes).map(|_| PassWork::default()).collect(),
+            near: Vec::new(),
+            row: Vec::new(),
+            merged: Vec::new(),
+        }
+    }
+}
+
 impl Pass<'_, '_> {
-    /// The row of `class` as (pod index in the matrix, port set id), pods
-    /// ascending, the pods of the class itself included.
-    fn expanded(&mut self, sets: &mut PortSets, class: usize) -> &[(u32, u32)] {
-        if let Some(k) = self.cache.iter().position(|(c, _)| *c == class) {
-            let hit = self.cache.remove(k);
-            self.cache.push(hit);
+    /// The row of `class` as (pod index in the matrix, port set id of
+    /// `sets`), pods ascending, the pods of the class itself included.
+    fn expanded<'w>(
+        &self,
+        work: &'w mut PassWork,
+        sets: &mut PortSets,
+        class: usize,
+    ) -> &'w [(u32, u32)] {
+        if let Some(k) = work.cache.iter().position(|(c, _)| *c == class) {
+            let hit = work.cache.remove(k);
+            work.cache.push(hit);
         } else {
-            let mut list = if self.cache.len() >= ROW_CACHE {
-                self.cache.remove(0).1
+            let mut list = if work.cache.len() >= ROW_CACHE {
+                work.cache.remove(0).1
             } else {
                 Vec::new()
             };
             list.clear();
-            self.rows.row(class, sets, &mut self.class_row);
+            self.rules
+                .row(class, &mut work.memo, sets, &mut work.class_row);
             let members = &self.classes.members;
-            let open: usize = self
+            let open: usize = work
                 .class_row
                 .iter()
                 .zip(members)
@@ -247,22 +312,22 @@ impl Pass<'_, '_> {
             if open.saturating_mul(8) > n {
                 // Dense: every pod in order.
                 for (j, &c) in self.classes.class_of.iter().enumerate() {
-                    let id = self.class_row[c];
+                    let id = work.class_row[c];
                     if id != PortSets::EMPTY {
                         list.push((global(j), id));
                     }
                 }
             } else {
-                for (b, &id) in self.class_row.iter().enumerate() {
+                for (b, &id) in work.class_row.iter().enumerate() {
                     if id != PortSets::EMPTY {
                         list.extend(members[b].iter().map(|&j| (global(j), id)));
                     }
                 }
                 list.sort_unstable_by_key(|&(j, _)| j);
             }
-            self.cache.push((class, list));
+            work.cache.push((class, list));
         }
-        self.cache
+        work.cache
             .last()
             .map(|(_, l)| l.as_slice())
             .unwrap_or_default()
@@ -272,8 +337,9 @@ impl Pass<'_, '_> {
 /// One source pod's row: the pods it may connect to, ascending, with the
 /// allowed ports.
 pub struct Row<'r> {
+    /// (destination, index into `sets`).
     pairs: &'r [(u32, u32)],
-    sets: &'r PortSets,
+    sets: &'r [PortSet],
 }
 
 impl<'r> Row<'r> {
@@ -282,7 +348,7 @@ impl<'r> Row<'r> {
         let sets = self.sets;
         self.pairs
             .iter()
-            .map(move |&(j, id)| (j as usize, sets.get(id)))
+            .map(move |&(j, id)| (j as usize, &sets[id as usize]))
     }
 
     pub fn len(&self) -> usize {
@@ -294,30 +360,135 @@ impl<'r> Row<'r> {
     }
 }
 
+/// A row computed on a thread of the pool, with the port sets it uses
+/// (its ids are indices into them), so that it outlives that thread's
+/// next rows.
+struct OwnedRow {
+    pairs: Vec<(u32, u32)>,
+    sets: Vec<PortSet>,
+}
+
+impl OwnedRow {
+    fn of(row: &Row<'_>) -> OwnedRow {
+        let mut ids: HashMap<u32, u32> = HashMap::new();
+        let mut sets = Vec::new();
+        let pairs = row
+            .pairs
+            .iter()
+            .map(|&(j, id)| {
+                let local = *ids.entry(id).or_insert_with(|| {
+                    sets.push(row.sets[id as usize].clone());
+                    (sets.len() - 1) as u32
+                });
+                (j, local)
+            })
+            .collect();
+        OwnedRow { pairs, sets }
+    }
+
+    fn view(&self) -> Row<'_> {
+        Row {
+            pairs: &self.pairs,
+            sets: &self.sets,
+        }
+    }
+}
+
 impl<'m, 's> PodMatrix<'m, 's> {
     /// The pods `i` may connect to (every pod but itself with at least one
     /// allowed port), ascending.
     pub fn row(&mut self, i: usize) -> Row<'_> {
-        let PodMatrix {
-            model,
-            pods,
-            passes,
+        self.prepared.row(&mut self.work, i)
+    }
+
+    /// Hands every pod's row to `each` (`each(i, row)`), pods in order,
+    /// and stops at its first error. With `pool`, the rows are computed
+    /// on its threads a block at a time (at most 64 rows, and 2^20 pairs
+    /// counting every row as full: `BLOCK_ROWS`, `BLOCK_PAIRS`), the next
+    /// block while `each` takes the one before on this thread: two blocks
+    /// in flight at most. The rows are those [`PodMatrix::row`] gives.
+    pub fn rows<E>(
+        &mut self,
+        pool: Option<&rayon::ThreadPool>,
+        mut each: impl FnMut(usize, Row<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        use rayon::prelude::*;
+        let n = self.prepared.pods.len();
+        let Some(pool) = pool.filter(|_| n > 1) else {
+            for i in 0..n {
+                each(i, self.row(i))?;
+            }
+            return Ok(());
+        };
+        let threads = pool.current_num_threads();
+        if self.pool_work.len() != threads {
+            let passes = self.prepared.passes.len();
+            self.pool_work = (0..threads)
+                .map(|_| Mutex::new(RowWork::new(passes, self.work.sets.clone())))
+                .collect();
+        }
+        let (prepared, pool_work) = (&self.prepared, &self.pool_work);
+        let block = (BLOCK_PAIRS / n).clamp(1, BLOCK_ROWS);
+        let compute = move |start: usize| -> Vec<OwnedRow> {
+            (start..n.min(start + block))
+                .into_par_iter()
+                .map(|i| {
+                    // Each thread its own work (its index is below
+                    // `threads`): the lock is never waited for.
+                    let k = rayon::current_thread_index().unwrap_or_default() % threads;
+                    let mut work = pool_work[k]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    OwnedRow::of(&prepared.row(&mut work, i))
+                })
+                .collect()
+        };
+        pool.in_place_scope(|scope| {
+            // A block is handed over when the one before has been taken
+            // (`each` stopping ends the computing at the next block).
+            let (blocks, done) = std::sync::mpsc::sync_channel(0);
+            scope.spawn(move |_| {
+                for start in (0..n).step_by(block) {
+                    if blocks.send((start, compute(start))).is_err() {
+                        break;
+                    }
+                }
+            });
+            for (start, rows) in done {
+                for (i, row) in (start..).zip(&rows) {
+                    each(i, row.view())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The pods the matrix is about, as given to [`compute`].
+    pub fn pods(&self) -> &'m [&'m PodInfo] {
+        self.prepared.pods
+    }
+}
+
+impl Prepared<'_, '_> {
+    /// Pod `i`'s row, computed with `work` (see [`PodMatrix::row`]).
+    fn row<'w>(&self, work: &'w mut RowWork, i: usize) -> Row<'w> {
+        let RowWork {
             sets,
-            node,
+            passes,
             near,
             row,
             merged,
-            ipless,
-        } = self;
+        } = work;
+        let model = self.model;
         row.clear();
-        for (k, pass) in passes.iter_mut().enumerate() {
+        for (k, (pass, pass_work)) in self.passes.iter().zip(passes.iter_mut()).enumerate() {
             let local = match &pass.local {
                 Some(l) if l[i] == u32::MAX => continue,
                 Some(l) => l[i] as usize,
                 None => i,
             };
             let class = pass.classes.class_of[local];
-            let list = pass.expanded(sets, class);
+            let list = pass.expanded(pass_work, sets, class);
             let others = list.iter().copied().filter(|&(j, _)| j as usize != i);
             if k == 0 {
                 row.extend(others);
@@ -329,7 +500,7 @@ impl<'m, 's> PodMatrix<'m, 's> {
         }
         // Pod <-> own node (a host-network pod on it): every port,
         // whatever the classes say.
-        node.of(model, i, near);
+        self.node.of(model, i, near);
         if !near.is_empty() {
             let all = near.iter().map(|&j| (j as u32, PortSets::ALL));
             merge(row, merged, all, |_, all| all);
@@ -340,12 +511,13 @@ impl<'m, 's> PodMatrix<'m, 's> {
         // `networks` does not become an allow because another family
         // would not match; such pairs (few: pending pods) are decided as
         // `can` decides them, addresses as they are.
-        if !ipless.is_empty() {
+        if !self.ipless.is_empty() {
             use crate::engine::verdict::{Endpoint, connection};
-            let redo: Vec<usize> = if ipless.binary_search(&i).is_ok() {
+            let pods = self.pods;
+            let redo: Vec<usize> = if self.ipless.binary_search(&i).is_ok() {
                 (0..pods.len()).filter(|&j| j != i).collect()
             } else {
-                ipless.clone()
+                self.ipless.clone()
             };
             row.retain(|(j, _)| !redo.contains(&(*j as usize)));
             let mut fresh = Vec::with_capacity(redo.len());
@@ -358,12 +530,10 @@ impl<'m, 's> PodMatrix<'m, 's> {
             }
             merge(row, merged, fresh.into_iter(), |_, b| b);
         }
-        Row { pairs: row, sets }
-    }
-
-    /// The pods the matrix is about, as given to [`compute`].
-    pub fn pods(&self) -> &'m [&'m PodInfo] {
-        self.pods
+        Row {
+            pairs: row,
+            sets: sets.as_slice(),
+        }
     }
 }
 
@@ -425,14 +595,12 @@ pub fn compute<'s, R>(
     let mut sets = PortSets::new();
     if present.len() <= 1 {
         let classes = Classes::build(model, pods);
-        let rows = ClassRows::new(model, &classes, &mut sets);
+        let rules = ClassRules::new(model, &classes, &mut sets);
         let passes = vec![Pass {
             local: None,
             global: None,
             classes,
-            rows,
-            class_row: Vec::new(),
-            cache: Vec::new(),
+            rules,
         }];
         return run_matrix(model, pods, passes, sets, f);
     }
@@ -461,7 +629,7 @@ pub fn compute<'s, R>(
     let mut passes = Vec::new();
     for ((keep, _), view) in families.iter().zip(&views) {
         let classes = Classes::build(model, view);
-        let rows = ClassRows::new(model, &classes, &mut sets);
+        let rules = ClassRules::new(model, &classes, &mut sets);
         let mut local = vec![u32::MAX; pods.len()];
         for (k, &i) in keep.iter().enumerate() {
             local[i as usize] = k as u32;
@@ -470,9 +638,7 @@ pub fn compute<'s, R>(
             local: Some(local),
             global: Some(keep.clone()),
             classes,
-            rows,
-            class_row: Vec::new(),
-            cache: Vec::new(),
+            rules,
         });
     }
     run_matrix(model, pods, passes, sets, f)
@@ -492,16 +658,17 @@ fn run_matrix<'m, 's, R>(
     } else {
         Vec::new()
     };
+    let work = RowWork::new(passes.len(), sets);
     let mut matrix = PodMatrix {
-        model,
-        pods,
-        ipless,
-        passes,
-        sets,
-        node: NodeTraffic::new(model, pods),
-        near: Vec::new(),
-        row: Vec::new(),
-        merged: Vec::new(),
+        prepared: Prepared {
+            model,
+            pods,
+            ipless,
+            passes,
+            node: NodeTraffic::new(model, pods),
+        },
+        work,
+        pool_work: Vec::new(),
     };
     f(&mut matrix)
 }
@@ -509,6 +676,8 @@ fn run_matrix<'m, 's, R>(
 /// Runs the command; the answer is written to `out` as it is made (a
 /// large matrix is never held in memory).
 pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Outcome, Error> {
+    // NETPOL_THREADS, as `-f`'s reading takes it: refused before any read.
+    let threads = Parallel::from_env()?;
     // The enforcement caveat `list` and `explain` print, read alongside.
     let (snapshot, enforcement) = ctx.snapshot_with_warning(Plan::Scope {
         workloads: true,
@@ -561,6 +730,11 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
     let undecided = Undecided::find(&model, &pods);
     let undefined = Undefined::find(&model, &pods, &undecided);
     out.warnings(&warnings);
+    let pool = if pods.len() > POOL_PODS {
+        threads.pool()
+    } else {
+        None
+    };
     let stdout = out.stdout();
     let written = compute(&model, &pods, |matrix| match format {
         OutputFormat::Json | OutputFormat::Yaml => {
@@ -581,6 +755,7 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
                 connections: Connections {
                     pods: &pods,
                     matrix: RefCell::new(matrix),
+                    pool,
                     undecided: &undecided,
                 },
                 cluster_policies_read: snapshot.gaps.cluster_policies_read(),
@@ -596,13 +771,13 @@ pub fn run(ctx: &Context, _args: &MatrixArgs, out: &mut dyn Output) -> Result<Ou
             if ctx.no_headers() {
                 // A grid means nothing without its headers: the pairs
                 // that may connect, one per line.
-                write_list(stdout, &pods, matrix, &undecided, &undefined, false)
+                write_list(stdout, &pods, matrix, pool, &undecided, &undefined, false)
             } else if pods.len() <= GRID_MAX {
                 stdout.write_all(
                     render_grid(&pods, matrix, &undecided, &undefined, ctx.palette).as_bytes(),
                 )
             } else {
-                write_list(stdout, &pods, matrix, &undecided, &undefined, true)
+                write_list(stdout, &pods, matrix, pool, &undecided, &undefined, true)
             }
         }
     });
@@ -771,12 +946,15 @@ fn render_grid(
 
 /// The list form, written line by line as [`table`] would lay it out: a
 /// first pass over the rows finds the columns' widths and the count, the
-/// second writes. Without `headers` (`--no-headers`): the pairs alone, no
-/// header line and no count below.
+/// second writes (the rows computed on `pool` when given:
+/// [`PodMatrix::rows`]). Without `headers` (`--no-headers`): the pairs
+/// alone, no header line and no count below.
+#[allow(clippy::too_many_arguments)]
 fn write_list(
     out: &mut dyn Write,
     pods: &[&PodInfo],
     matrix: &mut PodMatrix<'_, '_>,
+    pool: Option<&rayon::ThreadPool>,
     undecided: &Undecided,
     undefined: &Undefined,
     headers: bool,
@@ -785,21 +963,21 @@ fn write_list(
     let mut is_to = vec![false; pods.len()];
     let mut from_width = if headers { visible_width("FROM") } else { 0 };
     let mut pairs = 0usize;
-    for (i, label) in labels.iter().enumerate() {
-        let row = matrix.row(i);
+    let Ok(()) = matrix.rows(pool, |i, row| -> Result<(), std::convert::Infallible> {
         let maybe = undecided.row(i);
         if row.is_empty() && maybe.is_empty() {
-            continue;
+            return Ok(());
         }
         pairs += row.len();
-        from_width = from_width.max(visible_width(label));
+        from_width = from_width.max(visible_width(&labels[i]));
         for (j, _) in row.iter() {
             is_to[j] = true;
         }
         for (j, _) in maybe {
             is_to[*j] = true;
         }
-    }
+        Ok(())
+    });
     let unknown = undecided.len();
     let to_width = labels
         .iter()
@@ -825,10 +1003,9 @@ fn write_list(
         if headers {
             write_line(out, "FROM", "TO", "PORTS")?;
         }
-        for (i, from) in labels.iter().enumerate() {
+        matrix.rows(pool, |i, row| -> std::io::Result<()> {
             // Allowed pairs and undecided ones, by destination.
-            let mut cells: Vec<(usize, String)> = matrix
-                .row(i)
+            let mut cells: Vec<(usize, String)> = row
                 .iter()
                 .map(|(j, ports)| (j, ports_text(ports)))
                 .collect();
@@ -849,9 +1026,10 @@ fn write_list(
             }
             cells.sort_by_key(|(j, _)| *j);
             for (j, text) in cells {
-                write_line(out, from, &labels[j], &text)?;
+                write_line(out, &labels[i], &labels[j], &text)?;
             }
-        }
+            Ok(())
+        })?;
     }
     if !headers {
         return Ok(());

@@ -147,7 +147,8 @@ impl<'s> Classes<'s> {
 
 /// Port sets interned as small ids, so that the matrix stores 4 bytes per
 /// pair and unions and intersections of the same sets are computed once.
-#[derive(Debug)]
+/// A clone keeps every id; what each copy interns afterwards is its own.
+#[derive(Debug, Clone)]
 pub struct PortSets {
     sets: Vec<PortSet>,
     ids: HashMap<PortSet, u32>,
@@ -192,6 +193,11 @@ impl PortSets {
 
     pub fn get(&self, id: u32) -> &PortSet {
         &self.sets[id as usize]
+    }
+
+    /// Every set interned, indexed by its id.
+    pub fn as_slice(&self) -> &[PortSet] {
+        &self.sets
     }
 
     pub(crate) fn union(&mut self, a: u32, b: u32) -> u32 {
@@ -311,10 +317,19 @@ pub fn class_rows(
     sets
 }
 
-/// The rows of the class matrix, computed on demand in any order: each
-/// rule's peers are matched against the classes once, when this is built;
-/// [`ClassRows::row`] then costs the classes plus the rules involved.
+/// The rows of the class matrix, computed on demand in any order, on one
+/// thread: [`ClassRules`] and the [`RowMemo`] of its answers.
 pub struct ClassRows<'m, 's> {
+    rules: ClassRules<'m, 's>,
+    memo: RowMemo,
+}
+
+/// What the rows of the class matrix are computed from, read only (so one
+/// `ClassRules` may serve several threads, each with its own [`RowMemo`]
+/// and [`PortSets`]): each rule's peers are matched against the classes
+/// once, when this is built; [`ClassRules::row`] then costs the classes
+/// plus the rules involved.
+pub struct ClassRules<'m, 's> {
     model: &'m Model<'s>,
     reps: Vec<&'m PodInfo>,
     flat: Vec<FlatRule>,
@@ -324,11 +339,29 @@ pub struct ClassRows<'m, 's> {
     /// Per class: None when not isolated for egress, else its rules (ports
     /// resolved per destination).
     egress: Vec<Option<RuleList>>,
-    /// Egress rules with named ports, resolved on a destination class.
-    named: HashMap<(u32, u32), u32>,
     /// The cluster policy tiers around NetworkPolicy; `None` when the
     /// model has no cluster policy.
     tiers: Option<TierRows>,
+}
+
+/// What computing rows of one [`ClassRules`] remembers, as port set ids
+/// of the [`PortSets`] it is used with, and its scratch space: a memo
+/// belongs to one `ClassRules` and one `PortSets` (each thread computing
+/// rows has its own).
+#[derive(Default)]
+pub struct RowMemo {
+    /// Egress rules with named ports, resolved on a destination class:
+    /// (flat rule, class) -> ports.
+    named: HashMap<(u32, u32), u32>,
+    /// Egress effects of the tiers: (source variant, destination
+    /// `dest_sig`) -> effect.
+    tier_egress: HashMap<(u32, u32), Effect>,
+    /// Ingress effects of the tiers: per source `peer_sig`, per
+    /// destination variant ([`UNSET`] until computed).
+    tier_ingress: HashMap<u32, Vec<Effect>>,
+    /// The egress effects of the row being computed, by `dest_sig`, with
+    /// each effect's answer when NetworkPolicy allows every port.
+    tier_row: Vec<(u32, u32, u32)>,
 }
 
 /// What the cluster policy tiers do to one side of a connection, given
@@ -353,7 +386,8 @@ const UNSET_ROW: (u32, u32, u32) = (u32::MAX, u32::MAX, u32::MAX);
 /// through which cluster policy peers match it (and, egress, the
 /// destination's named ports). Classes are grouped by both, and each
 /// (variant, signature) is evaluated once with
-/// [`tier::eval::side_planned`], the evaluator `can` uses.
+/// [`tier::eval::side_planned`], the evaluator `can` uses (memoised in
+/// [`RowMemo`]).
 struct TierRows {
     /// Per class, the id of what every cluster policy peer says of it.
     peer_sig: Vec<u32>,
@@ -370,14 +404,6 @@ struct TierRows {
     /// Per direction: each distinct (plan, NetworkPolicy isolates, named
     /// ports when they matter), with a class that has it.
     variants: [Vec<(tier::eval::Plan, bool, u32)>; 2],
-    /// Egress effects: (source variant, destination `dest_sig`) -> effect.
-    egress: HashMap<(u32, u32), Effect>,
-    /// Ingress effects: per source `peer_sig`, per destination variant
-    /// ([`UNSET`] until computed).
-    ingress: HashMap<u32, Vec<Effect>>,
-    /// The egress effects of the row being computed, by `dest_sig`, with
-    /// each effect's answer when NetworkPolicy allows every port.
-    row: Vec<(u32, u32, u32)>,
 }
 
 const NO_VARIANT: u32 = u32::MAX;
@@ -453,9 +479,6 @@ impl TierRows {
             dest_class,
             variant,
             variants,
-            egress: HashMap::new(),
-            ingress: HashMap::new(),
-            row: Vec::new(),
         })
     }
 }
@@ -502,10 +525,57 @@ impl<'m, 's> ClassRows<'m, 's> {
         Self::focused(model, classes, sets, None)
     }
 
-    /// As [`ClassRows::new`], but when `focus` is given (one flag per
+    /// As [`ClassRows::new`], for the focused classes only (see
+    /// [`ClassRules::focused`]).
+    pub fn focused(
+        model: &'m Model<'s>,
+        classes: &Classes<'m>,
+        sets: &mut PortSets,
+        focus: Option<&[bool]>,
+    ) -> Self {
+        ClassRows {
+            rules: ClassRules::focused(model, classes, sets, focus),
+            memo: RowMemo::default(),
+        }
+    }
+
+    /// Writes into `out` (resized to the number of classes) the id of the
+    /// allowed port set from class `a` towards each class, interned in
+    /// `sets` (the one given to [`ClassRows::new`]).
+    pub fn row(&mut self, a: usize, sets: &mut PortSets, out: &mut Vec<u32>) {
+        self.rules.row(a, &mut self.memo, sets, out);
+    }
+
+    /// See [`ClassRules::admitting`].
+    pub fn admitting(
+        &mut self,
+        a: usize,
+        b: usize,
+        d: Direction,
+        sets: &mut PortSets,
+        out: &mut Vec<(u32, u32, u32)>,
+    ) {
+        self.rules.admitting(a, b, d, &mut self.memo, sets, out);
+    }
+
+    /// See [`ClassRules::cell`].
+    pub fn cell(&mut self, a: usize, b: usize, sets: &mut PortSets) -> u32 {
+        self.rules.cell(a, b, &mut self.memo, sets)
+    }
+}
+
+impl<'m, 's> ClassRules<'m, 's> {
+    /// Matches every isolating rule's peers against `classes`; port sets
+    /// are interned in `sets`, from which the [`PortSets`] of every later
+    /// [`ClassRules::row`] must be (`sets` itself or a clone of it).
+    pub fn new(model: &'m Model<'s>, classes: &Classes<'m>, sets: &mut PortSets) -> Self {
+        Self::focused(model, classes, sets, None)
+    }
+
+    /// As [`ClassRules::new`], but when `focus` is given (one flag per
     /// class) only the rows and the columns of the focused classes are
-    /// asked for: [`ClassRows::row`] of a focused class, and
-    /// [`ClassRows::cell`] and [`ClassRows::admitting`] of pairs with a
+    /// asked for: [`ClassRules::row`] of a focused class, and
+    /// [`ClassRules::cell`] and [`ClassRules::admitting`] of pairs with a
     /// focused end. The rules of the other classes are then matched against
     /// the focused classes only (what those answers read of them), which
     /// is what makes `diff`, whose changes lie in a few rows and columns,
@@ -633,21 +703,21 @@ impl<'m, 's> ClassRows<'m, 's> {
             ingress.iter().map(Option::is_some).collect(),
             egress.iter().map(Option::is_some).collect(),
         ];
-        ClassRows {
+        ClassRules {
             model,
             reps: reps.clone(),
             flat,
             ingress,
             egress,
-            named: HashMap::new(),
             tiers: TierRows::new(model, reps, isolated),
         }
     }
 
     /// Writes into `out` (resized to the number of classes) the id of the
     /// allowed port set from class `a` towards each class, interned in
-    /// `sets` (the one given to [`ClassRows::new`]).
-    pub fn row(&mut self, a: usize, sets: &mut PortSets, out: &mut Vec<u32>) {
+    /// `sets` (the one given to [`ClassRules::new`], or a clone of it);
+    /// `memo` remembers what later rows reuse, as ids of `sets`.
+    pub fn row(&self, a: usize, memo: &mut RowMemo, sets: &mut PortSets, out: &mut Vec<u32>) {
         let n = self.reps.len();
         out.clear();
         // What a's egress lets through towards each class.
@@ -658,52 +728,43 @@ impl<'m, 's> ClassRows<'m, 's> {
                 for &(r, _) in rules {
                     let f = &self.flat[r as usize];
                     for &b in &f.matches.list {
-                        let p = match f.fixed_ports {
-                            Some(p) => p,
-                            None => Self::named_ports(
-                                &mut self.named,
-                                self.model,
-                                &self.reps,
-                                f,
-                                r,
-                                b,
-                                sets,
-                            ),
-                        };
+                        let p = self.egress_ports(&mut memo.named, r, b as usize, sets);
                         out[b as usize] = sets.union(out[b as usize], p);
                     }
                 }
             }
         }
         // The tiers around a's egress, per destination signature.
-        if let Some(t) = &mut self.tiers
+        if let Some(t) = &self.tiers
             && t.variant[EGRESS][a] != NO_VARIANT
         {
-            t.row.clear();
-            t.row.resize(t.dest_class.len(), UNSET_ROW);
+            let mut row = std::mem::take(&mut memo.tier_row);
+            row.clear();
+            row.resize(t.dest_class.len(), UNSET_ROW);
             // Per signature: (effect, its answer when NetworkPolicy allows
             // everything): most cells are all or nothing, which then
             // costs no port set lookup.
             for (b, cell) in out.iter_mut().enumerate() {
                 let s = t.dest_sig[b] as usize;
-                if t.row[s] == UNSET_ROW {
-                    let e = t.egress_effect(self.model, &self.reps, a, s as u32, sets);
-                    t.row[s] = (e.0, e.1, apply(sets, e, PortSets::ALL));
+                if row[s] == UNSET_ROW {
+                    let e = t.egress_effect(self.model, &self.reps, memo, a, s as u32, sets);
+                    row[s] = (e.0, e.1, apply(sets, e, PortSets::ALL));
                 }
-                let (fixed, open, all) = t.row[s];
+                let (fixed, open, all) = row[s];
                 *cell = match *cell {
                     PortSets::EMPTY => fixed,
                     PortSets::ALL => all,
                     np => apply(sets, (fixed, open), np),
                 };
             }
+            memo.tier_row = row;
         }
         // The tiers' ingress effects towards each destination variant,
         // for a's peer signature (taken out of the memo for this row).
-        let mut memo = self
+        let mut effects = self
             .tiers
-            .as_mut()
-            .map(|t| (t.peer_sig[a], t.take_ingress(t.peer_sig[a])));
+            .as_ref()
+            .map(|t| (t.peer_sig[a], t.take_ingress(memo, t.peer_sig[a])));
         // Narrowed by what each destination's ingress admits from a.
         for (b, cell) in out.iter_mut().enumerate() {
             if *cell == PortSets::EMPTY {
@@ -721,16 +782,16 @@ impl<'m, 's> ClassRows<'m, 's> {
                     admitted
                 }
             };
-            if let (Some(t), Some((s, memo))) = (&self.tiers, &mut memo) {
-                let e = t.ingress_effect(self.model, &self.reps, memo, *s, b, sets);
+            if let (Some(t), Some((s, effects))) = (&self.tiers, &mut effects) {
+                let e = t.ingress_effect(self.model, &self.reps, effects, *s, b, sets);
                 admitted = apply(sets, e, admitted);
             }
             if admitted != PortSets::ALL {
                 *cell = sets.intersect(*cell, admitted);
             }
         }
-        if let (Some(t), Some((s, memo))) = (&mut self.tiers, memo) {
-            t.ingress.insert(s, memo);
+        if let Some((s, effects)) = effects {
+            memo.tier_ingress.insert(s, effects);
         }
     }
 }
@@ -750,11 +811,12 @@ fn apply(sets: &mut PortSets, e: Effect, np: u32) -> u32 {
 
 impl TierRows {
     /// The effect of the tiers on class `a`'s egress towards the classes
-    /// of destination signature `s` (memoised per variant).
+    /// of destination signature `s` (memoised per variant in `memo`).
     fn egress_effect(
-        &mut self,
+        &self,
         model: &Model<'_>,
         reps: &[&PodInfo],
+        memo: &mut RowMemo,
         a: usize,
         s: u32,
         sets: &mut PortSets,
@@ -765,16 +827,16 @@ impl TierRows {
         }
         let (plan, isolated, _) = &self.variants[EGRESS][v as usize];
         let dest = reps[self.dest_class[s as usize] as usize];
-        *self.egress.entry((v, s)).or_insert_with(|| {
+        *memo.tier_egress.entry((v, s)).or_insert_with(|| {
             tier_effect(model, plan, Direction::Egress, dest, dest, *isolated, sets)
         })
     }
 
     /// The effects of the tiers on each ingress variant from a source
     /// whose peer signature is `s`, by variant (filled on demand by
-    /// [`TierRows::ingress_effect`]); taken out of the memo for a row.
-    fn take_ingress(&mut self, s: u32) -> Vec<Effect> {
-        self.ingress
+    /// [`TierRows::ingress_effect`]); taken out of `memo` for a row.
+    fn take_ingress(&self, memo: &mut RowMemo, s: u32) -> Vec<Effect> {
+        memo.tier_ingress
             .remove(&s)
             .unwrap_or_else(|| vec![UNSET; self.variants[INGRESS].len()])
     }
@@ -811,24 +873,27 @@ impl TierRows {
     }
 }
 
-impl ClassRows<'_, '_> {
-    /// The ports of egress rule `r` (which has named ports) towards class
-    /// `b`, resolved on `b`'s container ports once and remembered.
-    fn named_ports(
+impl ClassRules<'_, '_> {
+    /// The ports egress rule `r` (an index into `flat`) admits toward class
+    /// `b`: fixed, or its named ports resolved on `b`'s container ports
+    /// once and remembered in `named` ([`RowMemo::named`]).
+    fn egress_ports(
+        &self,
         named: &mut HashMap<(u32, u32), u32>,
-        model: &Model<'_>,
-        reps: &[&PodInfo],
-        f: &FlatRule,
         r: u32,
-        b: u32,
+        b: usize,
         sets: &mut PortSets,
     ) -> u32 {
-        *named.entry((r, b)).or_insert_with(|| {
-            let rule = &model.policies[f.policy]
-                .rules(f.direction)
-                .unwrap_or_default()[f.rule];
-            sets.intern(rule.resolve_ports(destination_ports(reps[b as usize])))
-        })
+        let f = &self.flat[r as usize];
+        match f.fixed_ports {
+            Some(p) => p,
+            None => *named.entry((r, b as u32)).or_insert_with(|| {
+                let rule = &self.model.policies[f.policy]
+                    .rules(f.direction)
+                    .unwrap_or_default()[f.rule];
+                sets.intern(rule.resolve_ports(destination_ports(self.reps[b])))
+            }),
+        }
     }
 
     /// The rules that admit `a` -> `b` on one side (`Egress`: `a`'s
@@ -837,10 +902,11 @@ impl ClassRows<'_, '_> {
     /// left out. Whether that side is isolated is
     /// [`Model::isolating`]'s answer for the class's pods.
     pub fn admitting(
-        &mut self,
+        &self,
         a: usize,
         b: usize,
         d: Direction,
+        memo: &mut RowMemo,
         sets: &mut PortSets,
         out: &mut Vec<(u32, u32, u32)>,
     ) {
@@ -855,15 +921,7 @@ impl ClassRows<'_, '_> {
                     if !f.matches.contains(b) {
                         continue;
                     }
-                    let p = Self::egress_ports(
-                        &mut self.named,
-                        self.model,
-                        &self.reps,
-                        &self.flat,
-                        r,
-                        b,
-                        sets,
-                    );
+                    let p = self.egress_ports(&mut memo.named, r, b, sets);
                     if p != PortSets::EMPTY {
                         out.push((f.policy as u32, f.rule as u32, p));
                     }
@@ -883,56 +941,27 @@ impl ClassRows<'_, '_> {
         }
     }
 
-    /// The ports egress rule `r` (an index into `flat`) admits toward class
-    /// `b`: fixed, or its named ports resolved on `b` (memoised).
-    /// (Fields apart, so that callers may hold `self.egress`.)
-    fn egress_ports(
-        named: &mut HashMap<(u32, u32), u32>,
-        model: &Model<'_>,
-        reps: &[&PodInfo],
-        flat: &[FlatRule],
-        r: u32,
-        b: usize,
-        sets: &mut PortSets,
-    ) -> u32 {
-        let f = &flat[r as usize];
-        match f.fixed_ports {
-            Some(p) => p,
-            None => Self::named_ports(named, model, reps, f, r, b as u32, sets),
-        }
-    }
-
     /// The id of the allowed port set from class `a` to class `b` alone
-    /// (what [`ClassRows::row`] gives at `b`), at the cost of `a`'s egress
+    /// (what [`ClassRules::row`] gives at `b`), at the cost of `a`'s egress
     /// rules and `b`'s ingress rules: for a column of the matrix, or a few
     /// cells, without whole rows.
-    pub fn cell(&mut self, a: usize, b: usize, sets: &mut PortSets) -> u32 {
+    pub fn cell(&self, a: usize, b: usize, memo: &mut RowMemo, sets: &mut PortSets) -> u32 {
         let mut out = match &self.egress[a] {
             None => PortSets::ALL,
             Some(rules) => {
                 let mut acc = PortSets::EMPTY;
                 for &(r, _) in rules {
-                    let f = &self.flat[r as usize];
-                    if !f.matches.contains(b) {
-                        continue;
+                    if self.flat[r as usize].matches.contains(b) {
+                        let p = self.egress_ports(&mut memo.named, r, b, sets);
+                        acc = sets.union(acc, p);
                     }
-                    let p = Self::egress_ports(
-                        &mut self.named,
-                        self.model,
-                        &self.reps,
-                        &self.flat,
-                        r,
-                        b,
-                        sets,
-                    );
-                    acc = sets.union(acc, p);
                 }
                 acc
             }
         };
-        if let Some(t) = &mut self.tiers {
+        if let Some(t) = &self.tiers {
             let s = t.dest_sig[b];
-            let e = t.egress_effect(self.model, &self.reps, a, s, sets);
+            let e = t.egress_effect(self.model, &self.reps, memo, a, s, sets);
             out = apply(sets, e, out);
         }
         if out == PortSets::EMPTY {
@@ -950,11 +979,11 @@ impl ClassRows<'_, '_> {
                 admitted
             }
         };
-        if let Some(t) = &mut self.tiers {
+        if let Some(t) = &self.tiers {
             let s = t.peer_sig[a];
-            let mut memo = t.take_ingress(s);
-            let e = t.ingress_effect(self.model, &self.reps, &mut memo, s, b, sets);
-            t.ingress.insert(s, memo);
+            let mut effects = t.take_ingress(memo, s);
+            let e = t.ingress_effect(self.model, &self.reps, &mut effects, s, b, sets);
+            memo.tier_ingress.insert(s, effects);
             admitted = apply(sets, e, admitted);
         }
         if admitted != PortSets::ALL {

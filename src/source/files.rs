@@ -125,6 +125,17 @@ impl Parallel {
             batch_bytes: BATCH_BYTES,
         })
     }
+
+    /// The pool of `threads` threads the documents are parsed on, for
+    /// work after the reading (`matrix`'s rows); `None` for one thread,
+    /// and when the pool cannot be started (see [`pool`]).
+    pub fn pool(&self) -> Option<&'static rayon::ThreadPool> {
+        if self.threads > 1 {
+            pool(self.threads)
+        } else {
+            None
+        }
+    }
 }
 
 /// The text gathered into one batch of documents (see [`Parallel`]):
