@@ -42,6 +42,30 @@ impl Rng {
     }
 }
 
+/// How many random clusters a test tries: `NETPOL_RANDOM_CLUSTERS`, or 400.
+fn random_runs() -> u64 {
+    std::env::var("NETPOL_RANDOM_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
+
+/// The binary's stdout, stderr and exit code for `args`, with
+/// `NETPOL_NARROW=narrow` (`0`: every document read in full).
+fn run_narrow(args: &[&str], narrow: &str) -> (String, String, Option<i32>) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
+        .args(args)
+        .env("NETPOL_NARROW", narrow)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
 const NAMESPACES: &[&str] = &["a", "b", "c", "d"];
 const APPS: &[&str] = &["web", "api", "db", "dns"];
 const TIERS: &[&str] = &["front", "back"];
@@ -284,10 +308,7 @@ fn cluster_of(seed: u64, least: usize, spread: usize) -> String {
 
 #[test]
 fn matrix_and_peer_resolution_agree_with_the_definitions_on_random_clusters() {
-    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let runs = random_runs();
     let (mut pairs, mut peers, mut allowed_pairs, mut policies) = (0, 0, 0, 0);
     let (mut node_pairs, mut host_network_pairs, mut per_family) = (0, 0, 0);
     for seed in 1..=runs {
@@ -479,10 +500,7 @@ fn changed(seed: u64, old: &netpol::snapshot::Snapshot) -> netpol::snapshot::Sna
 #[test]
 fn diff_agrees_with_the_definition_on_random_clusters() {
     use netpol::engine::verdict::Family;
-    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let runs = random_runs();
     let (mut changes, mut external, mut unchanged, mut single) = (0, 0, 0, 0);
     for seed in 1..=runs {
         let yaml = cluster(seed);
@@ -741,10 +759,7 @@ fn check_diff(
 #[test]
 fn focused_class_rows_agree_with_whole_ones_on_random_clusters() {
     use netpol::engine::reach::{ClassRows, Classes, PortSets};
-    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let runs = random_runs();
     let (mut compared, mut unfocused_differ) = (0usize, 0usize);
     for seed in 1..=runs {
         let yaml = cluster(seed);
@@ -1013,10 +1028,7 @@ fn several_threads_read_the_random_clusters_as_one_thread() {
         Ok((snapshot, warnings)) => format!("{snapshot:#?}\n{warnings:#?}"),
         Err(e) => format!("error: {e}"),
     };
-    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let runs = random_runs();
     let mut errors = 0;
     for seed in 0..runs.min(200) {
         let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
@@ -1092,24 +1104,8 @@ fn more_documents(rng: &mut Rng) -> String {
 /// Services and workloads.
 #[test]
 fn the_narrow_reading_answers_as_the_whole_input_on_random_clusters() {
-    let runs: u64 = std::env::var("NETPOL_RANDOM_CLUSTERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let runs = random_runs();
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], narrow: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
-            .args(args)
-            .env("NETPOL_NARROW", narrow)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-            out.status.code(),
-        )
-    };
     let (mut asked, mut answered) = (0, 0);
     for seed in 0..runs.min(80) {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed | 1);
@@ -1171,11 +1167,11 @@ fn the_narrow_reading_answers_as_the_whole_input_on_random_clusters() {
             if rng.chance(40) {
                 args.extend(["-o", "json"]);
             }
-            let whole = run(&args, "0");
+            let whole = run_narrow(&args, "0");
             asked += 1;
             answered += usize::from(!whole.1.contains("error: "));
             assert_eq!(
-                run(&args, "1"),
+                run_narrow(&args, "1"),
                 whole,
                 "seed {seed}: {args:?}\ninput:\n{yaml}"
             );
@@ -1184,11 +1180,11 @@ fn the_narrow_reading_answers_as_the_whole_input_on_random_clusters() {
             if rng.chance(40) {
                 args.extend(["-o", "json"]);
             }
-            let whole = run(&args, "0");
+            let whole = run_narrow(&args, "0");
             asked += 1;
             answered += usize::from(!whole.1.contains("error: "));
             assert_eq!(
-                run(&args, "1"),
+                run_narrow(&args, "1"),
                 whole,
                 "seed {seed}: {args:?}\ninput:\n{yaml}"
             );
@@ -1248,21 +1244,9 @@ fn the_narrow_reading_of_a_large_list_answers_as_the_whole_input() {
                 vec!["can", from.as_str(), to.as_str(), "-f", file],
                 vec!["explain", to.as_str(), "-f", file, "-o", "json"],
             ] {
-                let run = |narrow: &str| {
-                    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netpol"))
-                        .args(&args)
-                        .env("NETPOL_NARROW", narrow)
-                        .output()
-                        .unwrap();
-                    (
-                        out.stdout,
-                        String::from_utf8_lossy(&out.stderr).into_owned(),
-                        out.status.code(),
-                    )
-                };
-                let whole = run("0");
+                let whole = run_narrow(&args, "0");
                 assert!(!whole.1.contains("error: "), "{args:?}: {}", whole.1);
-                assert_eq!(run("1"), whole, "seed {seed}: {args:?}");
+                assert_eq!(run_narrow(&args, "1"), whole, "seed {seed}: {args:?}");
             }
         }
     }

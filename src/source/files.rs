@@ -1333,6 +1333,19 @@ struct Chunk {
     offset: u64,
 }
 
+impl Chunk {
+    /// Parses the chunk as [`parse_chunk`] does, `docs` documents after
+    /// the input's start.
+    fn parse(
+        &self,
+        input: &Input,
+        docs: &mut usize,
+        each: &mut dyn FnMut(Object) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        parse_chunk(input, &self.text, self.first_line, self.offset, docs, each)
+    }
+}
+
 /// What parsing one chunk on a worker gave: the objects it holds and how
 /// the reading ended, with the document number it assumed for its first
 /// document and the counts it adds to the input-wide alias bound.
@@ -1469,14 +1482,7 @@ impl<'i> Batches<'i> {
     ) -> Result<(), Error> {
         self.pending_bytes = 0;
         for chunk in std::mem::take(&mut self.pending) {
-            parse_chunk(
-                self.input,
-                &chunk.text,
-                chunk.first_line,
-                chunk.offset,
-                docs,
-                each,
-            )?;
+            chunk.parse(self.input, docs, each)?;
         }
         self.guess = *docs;
         Ok(())
@@ -1542,14 +1548,7 @@ impl<'i> Batches<'i> {
         for (chunk, parsed) in batch {
             if parsed.docs_before != *docs || !parsed.tally.commit() {
                 let before = *docs;
-                parse_chunk(
-                    self.input,
-                    &chunk.text,
-                    chunk.first_line,
-                    chunk.offset,
-                    docs,
-                    each,
-                )?;
+                chunk.parse(self.input, docs, each)?;
                 self.correct(*docs - before);
                 continue;
             }
@@ -1575,17 +1574,10 @@ fn parse_alone(
     let mut objects = Vec::new();
     let mut docs = docs_before;
     let (end, tally) = super::yaml::tallied(budget, || {
-        parse_chunk(
-            input,
-            &chunk.text,
-            chunk.first_line,
-            chunk.offset,
-            &mut docs,
-            &mut |obj| {
-                objects.push(obj);
-                Ok(())
-            },
-        )
+        chunk.parse(input, &mut docs, &mut |obj| {
+            objects.push(obj);
+            Ok(())
+        })
     });
     Parsed {
         objects,
