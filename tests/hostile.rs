@@ -997,30 +997,11 @@ fn warnings_stay_one_line() {
 /// 22 KB documents each expanding to ~400,000 values took gigabytes).
 #[test]
 fn aliases_are_bounded_across_documents() {
-    let ports: Vec<String> = (0..30)
-        .map(|i| format!("{{port: {}, protocol: TCP}}", 1000 + i))
-        .collect();
-    let doc = |d: usize| {
-        let mut lines = vec![
-            "apiVersion: networking.k8s.io/v1".to_string(),
-            "kind: NetworkPolicy".to_string(),
-            format!("metadata: {{name: p{d}, namespace: a}}"),
-            "spec:".to_string(),
-            "  podSelector: {}".to_string(),
-            "  ingress:".to_string(),
-            format!(
-                "  - &r {{from: [{{podSelector: {{}}}}, {{ipBlock: {{cidr: 10.0.0.0/8}}}}], ports: [{}]}}",
-                ports.join(", ")
-            ),
-        ];
-        lines.extend(std::iter::repeat_n("  - *r".to_string(), 3000));
-        lines.join("\n")
-    };
-    let text: String = (0..10).map(doc).collect::<Vec<_>>().join("\n---\n");
+    let text = aliased_policies(10);
     let err = one_error(&run(&["list", "-A", "-f", "-"], Some(text.as_bytes())), 1);
     assert!(err.contains("aliases together expand the input"), "{err}");
     // One such document alone is within both bounds.
-    let one = doc(0);
+    let one = aliased_policies(1);
     let r = run(&["list", "-A", "-f", "-"], Some(one.as_bytes()));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
