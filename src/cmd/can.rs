@@ -349,8 +349,7 @@ fn answer(ctx: &Context, args: &CanArgs) -> Result<Narrowed<Outcome>, Error> {
     }
     let from_t = find_endpoint(&snapshot, &args.from, &ns, given)?;
     let mut to_t = find_endpoint(&snapshot, &args.to, &ns, given)?;
-    let on_pod_network = |t: &Target<'_>| matches!(t, Target::Pod(f) if !f.pod.on_host_network() && !f.pod.is_node());
-    let both_on_pod_network = on_pod_network(&from_t) && on_pod_network(&to_t);
+    let both_on_pod_network = from_t.on_pod_network() && to_t.on_pod_network();
     if !ctx.is_whole() && !both_on_pod_network {
         return Ok(Narrowed::NeedsAll);
     }

@@ -197,9 +197,7 @@ fn answer(ctx: &Context, args: &ExplainArgs, target: &str) -> Result<Narrowed<Ou
         &ctx.default_namespace(),
         ctx.global.namespace.is_some(),
     )?;
-    if !ctx.is_whole()
-        && !matches!(&endpoint, Target::Pod(f) if !f.pod.on_host_network() && !f.pod.is_node())
-    {
+    if !ctx.is_whole() && !endpoint.on_pod_network() {
         return Ok(Narrowed::NeedsAll);
     }
     let found = match endpoint {

@@ -1502,6 +1502,15 @@ pub enum Target<'s> {
     Ip(IpAddr),
 }
 
+impl Target<'_> {
+    /// Whether this is a pod on the pod network (not an address, a node,
+    /// nor a host-network pod, whose node's addresses come from every
+    /// pod on the node).
+    pub fn on_pod_network(&self) -> bool {
+        matches!(self, Target::Pod(f) if !f.pod.on_host_network() && !f.pod.is_node())
+    }
+}
+
 /// An address: the pod that has it, or an address outside the cluster's
 /// pods (also the address of host-network pods).
 fn ip_endpoint(snapshot: &Snapshot, ip: IpAddr) -> Result<Resolved<'_>, Error> {

@@ -531,13 +531,7 @@ fn read_deferred(
     }
     let parse_one = |(i, d): &(usize, Deferred), bytes: Vec<u8>| -> Result<Vec<Object>, Error> {
         let (name, _) = &files[*i];
-        let changed = || Error::Manifest {
-            file: name.clone(),
-            message: format!(
-                "document {}: the file changed while it was being read: run the command again",
-                d.number
-            ),
-        };
+        let changed = || d.changed(name);
         let text = String::from_utf8(bytes).map_err(|_| changed())?;
         if text_hash(&text) != d.hash {
             return Err(changed());
@@ -593,13 +587,7 @@ fn read_deferred(
         file.seek(std::io::SeekFrom::Start(d.offset)).map_err(io)?;
         match file.read_exact(&mut bytes) {
             // Shorter than when it was read: it changed.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::Manifest {
-                file: name.clone(),
-                message: format!(
-                    "document {}: the file changed while it was being read: run the command again",
-                    d.number
-                ),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(d.changed(name)),
             other => other.map(|()| bytes).map_err(io),
         }
     };
@@ -1086,11 +1074,11 @@ impl Narrow {
 
     /// The skipped Pod `text` is, when it is one of a namespace not read
     /// and [`super::scan::pod_head`] finds it safe to skip (`raw`: the text
-    /// as in the input, `len` bytes, for [`Deferred::hash`]); its place in
+    /// as in the input, for [`Deferred::len`] and [`Deferred::hash`]); its place in
     /// the input is left for the caller to fill in. Its bytes and nodes
     /// are counted towards the input-wide alias bound, as reading it
     /// would count them.
-    fn defers(&self, text: &str, raw: &str, len: usize) -> Option<Deferred> {
+    fn defers(&self, text: &str, raw: &str) -> Option<Deferred> {
         let head = super::scan::pod_head_unless(text, &|ns| self.reads(ns))?;
         let namespace = head
             .namespace
@@ -1103,7 +1091,7 @@ impl Narrow {
             namespace,
             node: head.node,
             offset: 0,
-            len,
+            len: raw.len(),
             hash: text_hash(raw),
             first_line: 0,
             number: 0,
@@ -1150,6 +1138,20 @@ struct Deferred {
     item: Option<usize>,
     /// Its place among the objects ([`Builder::seq`]).
     seq: u64,
+}
+
+impl Deferred {
+    /// The error for `file` when this document's text is no longer what
+    /// was read.
+    fn changed(&self, file: &str) -> Error {
+        Error::Manifest {
+            file: file.to_string(),
+            message: format!(
+                "document {}: the file changed while it was being read: run the command again",
+                self.number
+            ),
+        }
+    }
 }
 
 /// The hash of a skipped document's text ([`Deferred::hash`]).
@@ -1812,7 +1814,7 @@ fn parse_split_list(
         let item = if let Some(deferred) = input
             .narrow
             .as_deref()
-            .and_then(|narrow| narrow.defers(&text, &chunk[range.clone()], range.len()))
+            .and_then(|narrow| narrow.defers(&text, &chunk[range.clone()]))
         {
             Ok(Item::Deferred(Deferred {
                 offset: offset + range.start as u64,
@@ -1927,7 +1929,7 @@ fn parse_chunk(
     // glanced at, when that is safe (see `super::scan`).
     if let Some(narrow) = &input.narrow
         && chunk.len() <= STREAM_LIST_BYTES
-        && let Some(deferred) = narrow.defers(chunk, chunk, chunk.len())
+        && let Some(deferred) = narrow.defers(chunk, chunk)
     {
         *docs += 1;
         return each(Object {
